@@ -1,0 +1,41 @@
+"""XML namespaces and capability URIs used across hvd, in one place so they never drift."""
+
+BASE = "urn:ietf:params:xml:ns:netconf:base:1.0"
+NOTIF = "urn:ietf:params:xml:ns:netconf:notification:1.0"
+NETMOD_NOTIF = "urn:ietf:params:xml:ns:netmod:notification"
+WITH_DEFAULTS = "urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults"
+WD_ATTR = "urn:ietf:params:xml:ns:netconf:default:1.0"
+MONITORING = "urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"
+NC_NOTIFICATIONS = "urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"
+NACM = "urn:ietf:params:xml:ns:yang:ietf-netconf-acm"
+YANG_LIBRARY = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
+NMDA = "urn:ietf:params:xml:ns:yang:ietf-netconf-nmda"
+DATASTORES = "urn:ietf:params:xml:ns:yang:ietf-datastores"
+YANG_ATTR = "urn:ietf:params:xml:ns:yang:1"
+
+VM = "urn:hvd:vm"
+NETWORK = "urn:hvd:network"
+TYPES = "urn:hvd:types"
+HVD = "urn:hvd:system"
+
+CAP_BASE_10 = "urn:ietf:params:netconf:base:1.0"
+CAP_BASE_11 = "urn:ietf:params:netconf:base:1.1"
+CAP_PREFIX = "urn:ietf:params:netconf:capability:"
+
+# Prefixes used when rendering error-path and other XPath strings; the reply declares them.
+PREFIXES: dict[str, str] = {
+    "nc": BASE,
+    "hvd-vm": VM,
+    "hvd-net": NETWORK,
+    "hvd-t": TYPES,
+    "hvd": HVD,
+    "ncm": MONITORING,
+    "nacm": NACM,
+    "yanglib": YANG_LIBRARY,
+    "ncwd": WITH_DEFAULTS,
+}
+
+
+def qn(ns: str, name: str) -> str:
+    """Clark notation, as lxml wants it."""
+    return f"{{{ns}}}{name}"

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs the independent checkers the tests compare against (yanglint, yangcli, mandoc).
+# Debian: apt-get; FreeBSD: pkg. Does nothing when they are already there.
+set -eu
+need=""
+command -v yanglint >/dev/null 2>&1 || need="$need libyang2-tools"
+command -v yangcli >/dev/null 2>&1 || need="$need yangcli"
+command -v mandoc >/dev/null 2>&1 || need="$need mandoc"
+[ -z "$need" ] && exit 0
+if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null
+elif command -v pkg >/dev/null 2>&1; then
+    pkg install -y libyang2 mandoc
+else
+    echo "install-test-deps: please install:$need" >&2
+    exit 1
+fi
