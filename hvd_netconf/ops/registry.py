@@ -1,9 +1,10 @@
 """The dispatch table: every NETCONF operation registers its handler here.
 
 A handler gets the context (server, calling session) and the operation element (the child of
-<rpc>). It returns None for <ok/>, or the element(s) that make up the reply body (e.g. <data>),
-or raises an RpcError. Registering a handler is what makes hvd advertise its capability, so
-the hello never promises an operation that has no code behind it.
+<rpc>). It returns None for <ok/>, the element(s) that make up the reply body (e.g. <data>),
+or RawXml bytes spliced verbatim into <rpc-reply>; or it raises an RpcError. Registering a
+handler is what makes hvd advertise its capability, so the hello never promises an operation
+that has no code behind it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,20 @@ from lxml import etree
 if TYPE_CHECKING:
     from hvd_netconf.server import Server
 
-Reply = etree._Element | list[etree._Element] | None
+
+
+@dataclass(frozen=True)
+class RawXml:
+    """Reply body already serialised (UTF-8, well-formed, namespaces declared).
+
+    Lets a large read (get-config of 10,000 VMs) serialise the datastore straight into the
+    reply instead of deep-copying it into a new tree first.
+    """
+
+    data: bytes
+
+
+Reply = etree._Element | list[etree._Element] | RawXml | None
 
 
 @dataclass
