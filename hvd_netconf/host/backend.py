@@ -1,0 +1,84 @@
+"""The one small interface between hvd and a host: run argv, spawn a guest, read back state.
+
+Two implementations: host.freebsd (runs the commands) and host.sim (interprets the same argv
+lists against a JSON state file, for Linux). Nothing above this interface runs a command.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+log = logging.getLogger("hvd.host")
+
+BackendName = Literal["auto", "freebsd", "sim"]
+
+
+class CommandFailed(Exception):
+    """A host command exited non-zero; stderr is kept word for word for the rpc-error."""
+
+    def __init__(self, argv: Sequence[str], returncode: int, stderr: str) -> None:
+        self.argv: tuple[str, ...] = tuple(argv)
+        self.returncode = returncode
+        self.stderr = stderr
+        super().__init__(f"{' '.join(self.argv)}: exit {returncode}: {stderr.strip()}")
+
+
+@runtime_checkable
+class Host(Protocol):
+    """What the apply engine and the VM supervisor need from a host."""
+
+    name: str  # "freebsd" | "sim"
+    simulated: bool
+
+    def run(self, argv: Sequence[str]) -> str:
+        """Run argv (no shell); return stdout; raise CommandFailed on a non-zero exit."""
+        ...
+
+    def spawn(self, argv: Sequence[str], *, log_path: Path) -> subprocess.Popen[bytes]:
+        """Start bhyve/bhyveload as a child with stderr appended to log_path."""
+        ...
+
+    def vmm_instances(self) -> set[str]:
+        """Names under /dev/vmm."""
+        ...
+
+    def process_matches(self, pid: int, vm: str) -> bool:
+        """Is pid a live bhyve process for vm (never trust a pid alone)."""
+        ...
+
+    def sysctl(self, name: str) -> str:
+        """The value of one sysctl, as text."""
+        ...
+
+
+def select_backend(
+    name: BackendName, root: Path, *, netd_socket: Path | None = None
+) -> Host:
+    """Pick the backend; 'auto' means freebsd on FreeBSD and sim anywhere else, said loudly."""
+    if name == "auto":
+        name = "freebsd" if sys.platform.startswith("freebsd") else "sim"
+        log.info("host backend auto-selected: %s (platform %s)", name, sys.platform)
+    if name == "freebsd":
+        from hvd_netconf.host.freebsd import FreeBSDHost
+
+        if netd_socket is not None:
+            from hvd_netconf.host.netd import detect
+
+            found = detect(netd_socket)
+            log.info("netd: %s", found.summary())
+        return FreeBSDHost()
+    if name == "sim":
+        from hvd_netconf.host.sim import SimHost
+
+        log.warning(
+            "host backend is SIMULATED (state in %s): nothing real is configured, "
+            "no VM really runs",
+            Path(root) / ".sim",
+        )
+        return SimHost(Path(root))
+    raise ValueError(f"unknown host backend {name!r} (auto, freebsd or sim)")

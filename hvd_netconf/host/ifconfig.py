@@ -1,0 +1,79 @@
+"""ifconfig(8) argv builders: pure functions, forms from freebsd-host.md §3.2.
+
+Every interface hvd creates carries a descr and a group (hvd, or hvd-port for taps), so a
+restarted hvd can find and clean up its own. FIB is set before any address (§4).
+"""
+
+from __future__ import annotations
+
+from hvd_netconf.host.names import HVD_GROUP, PORT_GROUP, check_ifname, tap_descr, vlan_name
+
+IFCONFIG = "ifconfig"
+Argv = tuple[str, ...]
+
+
+def bridge_create(bridge: str, descr: str) -> Argv:
+    """Create, rename, tag and bring up a bridge in one command (the cloner takes only bridgeN)."""
+    return (IFCONFIG, "bridge", "create", "name", check_ifname(bridge),
+            "descr", descr, "group", HVD_GROUP, "up")
+
+
+def bridge_addm(bridge: str, member: str) -> Argv:
+    return (IFCONFIG, bridge, "addm", member)
+
+
+def bridge_deletem(bridge: str, member: str) -> Argv:
+    return (IFCONFIG, bridge, "deletem", member)
+
+
+def set_descr(ifname: str, descr: str) -> Argv:
+    return (IFCONFIG, ifname, "descr", descr)
+
+
+def set_fib(ifname: str, fib: int) -> Argv:
+    return (IFCONFIG, ifname, "fib", str(fib))
+
+
+def set_mtu(ifname: str, mtu: int) -> Argv:
+    return (IFCONFIG, ifname, "mtu", str(mtu))
+
+
+def vlan_create(parent: str, tag: int) -> Argv:
+    """`ifconfig vlan create vlandev em0 vlan 100 name em0.100 up`."""
+    return (IFCONFIG, "vlan", "create", "vlandev", parent, "vlan", str(tag),
+            "name", vlan_name(parent, tag), "up")
+
+
+def tag(ifname: str, descr: str, group: str = HVD_GROUP) -> Argv:
+    """Mark an interface hvd did not create by name (a VLAN) as hvd's."""
+    return (IFCONFIG, ifname, "descr", descr, "group", group)
+
+
+def tap_create() -> Argv:
+    """`ifconfig tap create`; stdout names the new tap (tapN)."""
+    return (IFCONFIG, "tap", "create")
+
+
+def tap_setup(tap: str, vm: str, nic: str, mtu: int | None = None) -> Argv:
+    """Tag a tap with its owner and bring it up; MTU only when it is not the default."""
+    argv: Argv = (IFCONFIG, tap, "descr", tap_descr(vm, nic), "group", PORT_GROUP)
+    if mtu is not None and mtu != 1500:
+        argv += ("mtu", str(mtu))
+    return (*argv, "up")
+
+
+def destroy(ifname: str) -> Argv:
+    return (IFCONFIG, ifname, "destroy")
+
+
+def up(ifname: str) -> Argv:
+    return (IFCONFIG, ifname, "up")
+
+
+def list_group(group: str = HVD_GROUP) -> Argv:
+    """`ifconfig -g hvd` prints the names of the group's members, one a line."""
+    return (IFCONFIG, "-g", group)
+
+
+def parse_group(stdout: str) -> list[str]:
+    return [line.strip() for line in stdout.splitlines() if line.strip()]
