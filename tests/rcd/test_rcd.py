@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -85,6 +86,9 @@ def test_status_and_graceful_stop(rcd: dict[str, Path]) -> None:
     res = run(rcd, "status")
     assert res.returncode == 1 and "hvd is not running." in res.stdout
     proc = subprocess.Popen([sys.executable, "-c", FAKE_HVD, str(rcd["pid"])])
+    # Reap it as soon as it exits, as daemon(8) would; a zombie still answers kill -0.
+    reaper = threading.Thread(target=proc.wait, daemon=True)
+    reaper.start()
     try:
         deadline = time.monotonic() + 10
         while not rcd["pid"].exists() and time.monotonic() < deadline:
@@ -95,7 +99,8 @@ def test_status_and_graceful_stop(rcd: dict[str, Path]) -> None:
         res = run(rcd, "stop")
         assert res.returncode == 0, res.stderr
         assert "Stopping hvd" in res.stdout
-        assert proc.wait(timeout=5) == 0
+        reaper.join(timeout=5)
+        assert proc.returncode == 0
     finally:
         if proc.poll() is None:
             proc.kill()
