@@ -36,11 +36,14 @@ def rcd(tmp_path: Path) -> dict[str, Path]:
     (prefix / "sbin").mkdir(parents=True)
     check_log = tmp_path / "check.log"
     fake = prefix / "sbin" / "hvd"
-    fake.write_text(f"#!/bin/sh\necho \"$@\" >> {check_log}\nexit 0\n")
+    fake.write_text(
+        f"#!{sys.executable}\nimport sys\n"
+        f"open({str(check_log)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
+    )
     fake.chmod(0o755)
     script = (REPO / "rc.d" / "hvd").read_text()
     script = script.replace(". /etc/rc.subr", f". {STUB}")
-    script = script.replace("%%PREFIX%%", str(prefix)).replace("%%PYTHON%%", sys.executable)
+    script = script.replace("%%PREFIX%%", str(prefix))
     path = tmp_path / "hvd.rc"
     path.write_text(script)
     conf = tmp_path / "rc.conf"
