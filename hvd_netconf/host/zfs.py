@@ -1,0 +1,121 @@
+"""zfs(8) argv builders and output parsers: pure functions, forms from freebsd-host.md §2.2.
+
+Everything hvd creates is tagged with the user properties hvd:owner=hvd and hvd:role=<role>,
+read back with `-s local` (user properties are inherited), so hvd destroys only its own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ZFS = "zfs"
+Argv = tuple[str, ...]
+
+OWNER_PROP = "hvd:owner"
+ROLE_PROP = "hvd:role"
+OWNER = "hvd"
+
+_SIZE = re.compile(r"([1-9][0-9]*|0)([KMGTP]?)")
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
+
+
+def size_bytes(size: str) -> int:
+    """`20G` -> bytes, as zfs reads a size (binary units; no suffix means bytes)."""
+    m = _SIZE.fullmatch(size.strip().upper())
+    if not m:
+        raise ValueError(f"bad size {size!r}")
+    return int(m.group(1)) * _UNITS[m.group(2)]
+
+
+def _tags(role: str) -> Argv:
+    return ("-o", f"{OWNER_PROP}={OWNER}", "-o", f"{ROLE_PROP}={role}")
+
+
+def create_root(dataset: str, mountpoint: str) -> Argv:
+    """The hvd parent dataset, with parents, mounted where hvd keeps its tree."""
+    return (ZFS, "create", "-p", "-o", f"mountpoint={mountpoint}", *_tags("root"), dataset)
+
+
+def create_filesystem(dataset: str, role: str) -> Argv:
+    """A tagged filesystem; no -p, so a missing parent fails instead of creating untagged ones."""
+    return (ZFS, "create", *_tags(role), dataset)
+
+
+def create_zvol(
+    dataset: str,
+    size: str,
+    *,
+    sparse: bool = True,
+    volblocksize: str | None = None,
+    compression: str | None = None,
+) -> Argv:
+    """`zfs create [-s] -V <size> -o volmode=dev [-b <bs>] [-o compression=<c>] <name>`."""
+    argv: Argv = (ZFS, "create")
+    if sparse:
+        argv += ("-s",)
+    argv += ("-V", size, "-o", "volmode=dev")
+    if volblocksize:
+        argv += ("-b", volblocksize)
+    if compression:
+        argv += ("-o", f"compression={compression}")
+    return (*argv, *_tags("disk"), dataset)
+
+
+def set_property(dataset: str, prop: str, value: str) -> Argv:
+    return (ZFS, "set", f"{prop}={value}", dataset)
+
+
+def set_volsize(dataset: str, size: str) -> Argv:
+    return set_property(dataset, "volsize", size)
+
+
+def inherit(dataset: str, prop: str) -> Argv:
+    return (ZFS, "inherit", prop, dataset)
+
+
+def get_local(dataset: str, prop: str) -> Argv:
+    """One property set on this dataset itself; prints `-` when it is only inherited or unset."""
+    return (ZFS, "get", "-H", "-p", "-s", "local", "-o", "value", prop, dataset)
+
+
+def owner_check(dataset: str) -> Argv:
+    return get_local(dataset, OWNER_PROP)
+
+
+def destroy(dataset: str, *, recursive: bool = False) -> Argv:
+    return (ZFS, "destroy", *(("-r",) if recursive else ()), dataset)
+
+
+LIST_COLUMNS = ("name", "type", "volsize", OWNER_PROP, ROLE_PROP)
+
+
+def list_tree(dataset: str) -> Argv:
+    """`zfs list -H -p -r -t filesystem,volume -o name,type,volsize,hvd:owner,hvd:role <ds>`."""
+    return (ZFS, "list", "-H", "-p", "-r", "-t", "filesystem,volume",
+            "-o", ",".join(LIST_COLUMNS), dataset)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    type: str
+    volsize: int | None
+    owner: str | None
+    role: str | None
+
+
+def parse_list(stdout: str) -> dict[str, DatasetInfo]:
+    """Parse `list_tree` output (tab-separated; `-` means unset)."""
+    out: dict[str, DatasetInfo] = {}
+    for line in stdout.splitlines():
+        if not line.strip():
+            continue
+        name, typ, volsize, owner, role = line.split("\t")
+        out[name] = DatasetInfo(
+            name, typ,
+            None if volsize == "-" else int(volsize),
+            None if owner == "-" else owner,
+            None if role == "-" else role,
+        )
+    return out
