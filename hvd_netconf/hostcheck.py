@@ -1,0 +1,83 @@
+"""What a FreeBSD host lacks for hvd, each finding with the command that fixes it.
+
+Run by `hvd check-host`, by the rc.d script before start, and logged by the daemon at start.
+The checks run through the Host interface, so they never run a shell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hvd_netconf.host.backend import CommandFailed, Host
+
+MODULES = ("vmm", "nmdm", "if_bridge", "if_tuntap")
+
+
+@dataclass(frozen=True)
+class Finding:
+    what: str
+    ok: bool
+    detail: str
+    fix: tuple[str, ...] = ()
+
+
+def _succeeds(host: Host, argv: Sequence[str]) -> tuple[bool, str]:
+    try:
+        return True, host.run(argv).strip()
+    except CommandFailed as exc:
+        return False, exc.stderr.strip()
+    except FileNotFoundError as exc:
+        return False, f"{argv[0]}: {exc.strerror}"
+
+
+def check_modules(host: Host) -> list[Finding]:
+    out = []
+    for mod in MODULES:
+        ok, _ = _succeeds(host, ["kldstat", "-q", "-m", mod])
+        out.append(Finding(
+            f"kernel module {mod}", ok, "loaded" if ok else "not loaded",
+            () if ok else (f"kldload {mod}", f"sysrc kld_list+={mod}"),
+        ))
+    return out
+
+
+def check_tap_up_on_open(host: Host) -> Finding:
+    ok, value = _succeeds(host, ["sysctl", "-n", "net.link.tap.up_on_open"])
+    good = ok and value == "1"
+    return Finding(
+        "net.link.tap.up_on_open", good,
+        f"is {value}" if ok else f"cannot read: {value}",
+        () if good else ("sysctl net.link.tap.up_on_open=1",
+                         "echo net.link.tap.up_on_open=1 >> /etc/sysctl.conf"),
+    )
+
+
+def check_parent_dataset(host: Host, parent: str, mountpoint: str) -> Finding:
+    ok, detail = _succeeds(host, ["zfs", "list", "-H", "-o", "name,mountpoint", parent])
+    return Finding(
+        f"ZFS dataset {parent}", ok, detail.replace("\t", " mounted at ") if ok else detail,
+        () if ok else (f"zfs create -p -o mountpoint={mountpoint} {parent}",),
+    )
+
+
+def check_host(host: Host, *, zfs_parent: str, root: str) -> list[Finding]:
+    """Every check, in the order an admin would fix them."""
+    if host.simulated:
+        return [Finding(
+            "host", True,
+            f"the {host.name} backend simulates a FreeBSD host; there is nothing real to check",
+        )]
+    return [
+        *check_modules(host),
+        check_tap_up_on_open(host),
+        check_parent_dataset(host, zfs_parent, root),
+    ]
+
+
+def render(findings: Sequence[Finding]) -> str:
+    lines = []
+    for f in findings:
+        lines.append(f"{'ok  ' if f.ok else 'MISSING'} {f.what}: {f.detail}")
+        lines.extend(f"        fix: {cmd}" for cmd in f.fix)
+    return "\n".join(lines)

@@ -1,0 +1,79 @@
+"""The host check on a FreeBSD host that lacks things: the commands it runs, the fixes it prints."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from hvd_netconf.host.backend import CommandFailed, select_backend
+from hvd_netconf.hostcheck import check_host, render
+
+
+class RecordingHost:
+    """A FreeBSD host seen only through the commands hvd would run, with canned exits."""
+
+    name = "freebsd"
+    simulated = False
+
+    def __init__(self, answers: dict[tuple[str, ...], tuple[int, str]]) -> None:
+        self.answers = answers
+        self.ran: list[tuple[str, ...]] = []
+
+    def run(self, argv: Sequence[str]) -> str:
+        self.ran.append(tuple(argv))
+        code, text = self.answers[tuple(argv)]
+        if code:
+            raise CommandFailed(argv, code, text)
+        return text
+
+    def spawn(self, argv: Sequence[str], *, log_path: Path) -> subprocess.Popen[bytes]:
+        raise AssertionError("the host check starts nothing")
+
+    def vmm_instances(self) -> set[str]:
+        return set()
+
+    def process_matches(self, pid: int, vm: str) -> bool:
+        return False
+
+    def sysctl(self, name: str) -> str:
+        raise AssertionError("the host check reads sysctls through run()")
+
+
+def test_a_host_missing_nmdm_tap_sysctl_and_dataset() -> None:
+    host = RecordingHost({
+        ("kldstat", "-q", "-m", "vmm"): (0, ""),
+        ("kldstat", "-q", "-m", "nmdm"): (1, ""),
+        ("kldstat", "-q", "-m", "if_bridge"): (0, ""),
+        ("kldstat", "-q", "-m", "if_tuntap"): (0, ""),
+        ("sysctl", "-n", "net.link.tap.up_on_open"): (0, "0\n"),
+        ("zfs", "list", "-H", "-o", "name,mountpoint", "zroot/hv"):
+            (1, "cannot open 'zroot/hv': dataset does not exist\n"),
+    })
+    findings = check_host(host, zfs_parent="zroot/hv", root="/hv")
+    assert [f.what for f in findings if not f.ok] == [
+        "kernel module nmdm", "net.link.tap.up_on_open", "ZFS dataset zroot/hv"]
+    text = render(findings)
+    assert "MISSING kernel module nmdm: not loaded" in text
+    assert "fix: kldload nmdm" in text
+    assert "fix: sysctl net.link.tap.up_on_open=1" in text
+    assert "fix: zfs create -p -o mountpoint=/hv zroot/hv" in text
+    assert "cannot open 'zroot/hv': dataset does not exist" in text
+    assert "ok   kernel module vmm: loaded" in text
+
+
+def test_a_complete_host_passes() -> None:
+    host = RecordingHost({
+        **{("kldstat", "-q", "-m", m): (0, "") for m in ("vmm", "nmdm", "if_bridge", "if_tuntap")},
+        ("sysctl", "-n", "net.link.tap.up_on_open"): (0, "1\n"),
+        ("zfs", "list", "-H", "-o", "name,mountpoint", "zroot/hv"): (0, "zroot/hv\t/hv\n"),
+    })
+    findings = check_host(host, zfs_parent="zroot/hv", root="/hv")
+    assert all(f.ok for f in findings)
+    assert "ok   ZFS dataset zroot/hv: zroot/hv mounted at /hv" in render(findings)
+
+
+def test_the_sim_backend_says_it_is_simulated(tmp_path: Path) -> None:
+    findings = check_host(select_backend("sim", tmp_path), zfs_parent="zroot/hv", root="/hv")
+    assert len(findings) == 1
+    assert "simulates a FreeBSD host" in findings[0].detail
