@@ -1,0 +1,133 @@
+"""Daemon settings: defaults, a TOML file, then the command line (which wins)."""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from hvd_netconf.wire.session import WireLimits
+from hvd_netconf.xmlparse import XmlLimits
+
+DEFAULT_ROOT = Path("/hv")
+DEFAULT_SOCKET = Path("/var/run/hvd.sock")
+BACKENDS = ("auto", "freebsd", "sim")
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path = DEFAULT_ROOT
+    socket: Path | None = DEFAULT_SOCKET
+    socket_group: str | None = None
+    socket_mode: int = 0o660
+    listen: tuple[tuple[str, int], ...] = ()
+    backend: str = "auto"
+    foreground: bool = False
+    pid_file: Path | None = None
+    max_message: int = 64 * 1024 * 1024
+    max_chunk: int = 64 * 1024 * 1024
+    hello_timeout: float = 30.0
+    idle_timeout: float = 0.0  # 0: sessions never time out for idleness
+    max_sessions: int = 1024
+    log_level: str = "info"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def state_dir(self) -> Path:
+        """ROOT/.hvd: host key, users, lock and pid files."""
+        return self.root / ".hvd"
+
+    @property
+    def wire_limits(self) -> WireLimits:
+        return WireLimits(
+            max_message=self.max_message,
+            max_chunk=self.max_chunk,
+            xml=XmlLimits(max_bytes=self.max_message),
+        )
+
+    @property
+    def pid_path(self) -> Path:
+        return self.pid_file or self.state_dir / "hvd.pid"
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`HOST:PORT`, `[v6]:PORT` or `v6::addr:PORT` -> (host, port)."""
+    if text.startswith("["):
+        host, sep, port = text[1:].partition("]:")
+        if not sep:
+            raise ValueError(f"bad listen address {text!r}: expected [HOST]:PORT")
+    else:
+        host, sep, port = text.rpartition(":")
+        if not sep or not host:
+            raise ValueError(f"bad listen address {text!r}: expected HOST:PORT")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"bad port in listen address {text!r}")
+    return host, int(port)
+
+
+_PATHS = {"root", "socket", "pid_file"}
+_KNOWN = {f.name for f in fields(Settings)} - {"extra"}
+
+
+def from_mapping(data: dict[str, Any], base: Settings | None = None) -> Settings:
+    """Settings from a TOML table; keys use `-` or `_`; unknown keys are an error."""
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        name = key.replace("-", "_")
+        if name not in _KNOWN:
+            raise ValueError(f"unknown setting {key!r}")
+        if name in _PATHS:
+            value = Path(value) if value not in (None, "") else None
+        elif name == "listen":
+            value = tuple(parse_listen(v) for v in value)
+        elif name == "socket_mode" and isinstance(value, str):
+            value = int(value, 8)
+        values[name] = value
+    settings = replace(base or Settings(), **values)
+    check(settings)
+    return settings
+
+
+def check(settings: Settings) -> None:
+    if settings.backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
+    if settings.socket_mode & 0o007:
+        raise ValueError("the socket must never be accessible to others (mode & 0o007)")
+    if settings.max_message < 1024 or settings.max_chunk < 1:
+        raise ValueError("max-message must be at least 1024 and max-chunk at least 1")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", help="the hvd tree (default /hv)")
+    parser.add_argument("--socket", help="Unix socket path (default /var/run/hvd.sock)")
+    parser.add_argument("--socket-group", help="group allowed to use the Unix socket")
+    parser.add_argument("--listen", action="append", metavar="HOST:PORT",
+                        help="SSH listen address, repeatable; none by default")
+    parser.add_argument("--backend", choices=BACKENDS)
+    parser.add_argument("--config", help="TOML settings file")
+    parser.add_argument("--pid-file")
+    parser.add_argument("--foreground", action="store_true", default=None)
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
+
+
+def from_args(args: argparse.Namespace) -> Settings:
+    settings = Settings()
+    if args.config:
+        with open(args.config, "rb") as f:
+            settings = from_mapping(tomllib.load(f), settings)
+    overrides: dict[str, Any] = {}
+    for name in ("root", "socket", "pid_file"):
+        value = getattr(args, name)
+        if value is not None:
+            overrides[name] = Path(value)
+    for name in ("socket_group", "backend", "foreground", "log_level"):
+        value = getattr(args, name)
+        if value is not None:
+            overrides[name] = value
+    if args.listen:
+        overrides["listen"] = tuple(parse_listen(v) for v in args.listen)
+    settings = replace(settings, **overrides)
+    check(settings)
+    return settings

@@ -1,0 +1,219 @@
+"""`hvd`: start the server (wiring only) and `hvd user ...` to manage SSH users."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import logging
+import logging.handlers
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from hvd_netconf import ops
+from hvd_netconf.config import Settings, add_arguments, from_args
+from hvd_netconf.server import Server
+from hvd_netconf.transport.ssh import SshListener, load_host_key
+from hvd_netconf.transport.unix import UnixListener
+from hvd_netconf.users import UserDB
+
+log = logging.getLogger("hvd")
+
+Attach = Callable[[Server], None]
+
+
+def wire_components(server: Server) -> None:
+    """Attach schema, datastores, host backend and supervisor to the server (the lead extends
+    this); operation handlers are registered by ops.load_all()."""
+    ops.load_all()
+
+
+@dataclass
+class Running:
+    """A started server and its listeners; `stop()` ends every session and removes the socket."""
+
+    server: Server
+    unix: UnixListener | None = None
+    ssh: SshListener | None = None
+    _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def ssh_addresses(self) -> list[tuple[str, int]]:
+        return self.ssh.addresses if self.ssh else []
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        listeners = [x for x in (self.unix, self.ssh) if x is not None]
+        for listener in listeners:
+            listener.stop()
+        for session in self.server.sessions.all():
+            session.terminate("other")
+        for listener in listeners:
+            listener.join_connections(2.0)
+
+
+def start(settings: Settings, attach: Attach | None = wire_components) -> Running:
+    """Build the server, attach components and start listening; used by main() and tests."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ops.load_all()
+    server = Server(settings)
+    if attach is not None:
+        attach(server)
+    running = Running(server)
+    try:
+        if settings.socket is not None:
+            running.unix = UnixListener(server, settings.socket, mode=settings.socket_mode,
+                                        group=settings.socket_group)
+        if settings.listen:
+            running.ssh = SshListener(server, list(settings.listen),
+                                      load_host_key(settings.state_dir),
+                                      UserDB.for_root(settings.root))
+    except BaseException:
+        running.stop()
+        raise
+    for listener in (running.unix, running.ssh):
+        if listener is not None:
+            listener.start()
+    return running
+
+
+def acquire_root_lock(settings: Settings) -> IO[str]:
+    """One hvd per root: an flock on ROOT/.hvd/hvd.lock that names the holder's pid."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = settings.state_dir / "hvd.lock"
+    f = open(path, "a+")  # noqa: SIM115 - held for the life of the process
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip() or "unknown"
+        f.close()
+        msg = f"hvd: another hvd (pid {holder}) already serves {settings.root}"
+        raise SystemExit(msg) from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"{os.getpid()}\n")
+    f.flush()
+    return f
+
+
+def setup_logging(level: str) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    for addr in ("/var/run/log", "/dev/log"):
+        if os.path.exists(addr):
+            with contextlib.suppress(OSError):
+                syslog = logging.handlers.SysLogHandler(address=addr)
+                syslog.setFormatter(logging.Formatter("hvd[%(process)d]: %(message)s"))
+                handlers.append(syslog)
+            break
+    handlers[0].setFormatter(logging.Formatter("%(asctime)s hvd %(levelname)s %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=handlers, force=True)
+
+
+def serve(settings: Settings) -> int:
+    setup_logging(settings.log_level)
+    lock_file = acquire_root_lock(settings)
+    pid_path = settings.pid_path
+    pid_path.write_text(f"{os.getpid()}\n")
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d: shutting down", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        running = start(settings)
+    except (OSError, RuntimeError, ValueError) as exc:
+        log.error("cannot start: %s", exc)
+        pid_path.unlink(missing_ok=True)
+        return 1
+    where = [str(settings.socket)] if settings.socket else []
+    where += [f"{h}:{p}" for h, p in running.ssh_addresses]
+    log.info("hvd %d serving %s on %s", os.getpid(), settings.root, ", ".join(where) or "nothing")
+    try:
+        while not stop.wait(3600):
+            pass
+    finally:
+        running.stop()
+        pid_path.unlink(missing_ok=True)
+        lock_file.close()
+    log.info("hvd stopped")
+    return 0
+
+
+def user_command(args: argparse.Namespace) -> int:
+    db = UserDB.for_root(Path(args.root or "/hv"))
+    if args.user_cmd == "add":
+        password = None
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+            if not password:
+                print("hvd: empty password on stdin", file=sys.stderr)
+                return 2
+        keys: list[str] = []
+        for key_file in args.authorized_key or []:
+            keys.extend(Path(key_file).read_text().splitlines())
+        try:
+            db.add(args.name, password=password, keys=keys, groups=args.group or [])
+        except ValueError as exc:
+            print(f"hvd: {exc}", file=sys.stderr)
+            return 2
+        print(f"user {args.name} saved")
+    elif args.user_cmd == "del":
+        try:
+            db.delete(args.name)
+        except KeyError:
+            print(f"hvd: no user {args.name}", file=sys.stderr)
+            return 1
+    else:
+        for user in db.list():
+            auth = [a for a, on in (("password", user.password),
+                                    (f"{len(user.authorized_keys)} keys",
+                                     user.authorized_keys)) if on]
+            print(f"{user.name}\t{','.join(user.groups) or '-'}\t{' '.join(auth) or 'no login'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hvd", description="NETCONF server for bhyve hosts")
+    add_arguments(parser)
+    sub = parser.add_subparsers(dest="command")
+    user = sub.add_parser("user", help="manage NETCONF users")
+    user.add_argument("--root", dest="user_root", help="the hvd tree (default /hv)")
+    usub = user.add_subparsers(dest="user_cmd", required=True)
+    add = usub.add_parser("add")
+    add.add_argument("name")
+    add.add_argument("--password-stdin", action="store_true")
+    add.add_argument("--authorized-key", action="append", metavar="FILE")
+    add.add_argument("--group", action="append")
+    delete = usub.add_parser("del")
+    delete.add_argument("name")
+    usub.add_parser("list")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "user":
+        args.root = args.user_root or args.root
+        return user_command(args)
+    try:
+        settings = from_args(args)
+    except (OSError, ValueError) as exc:
+        print(f"hvd: {exc}", file=sys.stderr)
+        return 2
+    return serve(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

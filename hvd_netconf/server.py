@@ -1,0 +1,272 @@
+"""The in-process application every operation handler sees as `ctx.server`.
+
+It owns what outlives one session: the session table, datastore locks, counters, hooks and the
+components the daemon attaches. Transports hand it parsed <rpc>s; it runs the registered handler
+and renders the reply once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from hvd_netconf.config import Settings
+from hvd_netconf.errors import (
+    LockDenied,
+    OperationFailed,
+    OperationNotSupported,
+    RpcError,
+    RpcErrors,
+)
+from hvd_netconf.namespaces import CAP_BASE_10, CAP_BASE_11
+from hvd_netconf.ops.registry import OPERATIONS, OpContext, Registry, SessionInfo
+from hvd_netconf.wire import messages
+
+log = logging.getLogger(__name__)
+
+StartHook = Callable[[SessionInfo], None]
+EndHook = Callable[[SessionInfo, str, int | None], None]
+Guard = Callable[[str, int], RpcError | None]
+ReleaseHook = Callable[[str, int], None]
+
+TERMINATION_REASONS = ("closed", "killed", "dropped", "timeout", "bad-hello", "other")
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class LiveSession(Protocol):
+    """What the server needs from a transport's session object."""
+
+    info: SessionInfo
+
+    def send_notification(self, element: Any) -> None: ...
+
+    def terminate(self, reason: str, killed_by: int | None = None) -> None: ...
+
+    def request_close(self) -> None: ...
+
+
+class Sessions:
+    """Live sessions by id; ids are unique for the life of the server (1, 2, ...)."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, LiveSession] = {}
+        self._ids = itertools.count(1)
+        self._mutex = threading.Lock()
+
+    def next_id(self) -> int:
+        with self._mutex:
+            return next(self._ids)
+
+    def add(self, session: LiveSession) -> None:
+        with self._mutex:
+            self._by_id[session.info.id] = session
+
+    def remove(self, session_id: int) -> None:
+        with self._mutex:
+            self._by_id.pop(session_id, None)
+
+    def get(self, session_id: int) -> LiveSession | None:
+        return self._by_id.get(session_id)
+
+    def all(self) -> list[LiveSession]:
+        with self._mutex:
+            return list(self._by_id.values())
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+
+@dataclass
+class _Held:
+    session_id: int
+    since: str
+
+
+class Locks:
+    """Global per-datastore locks (RFC 6241 §7.5); session id 0 is a non-NETCONF holder."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, _Held] = {}
+        self._guards: list[Guard] = []
+        self._release_hooks: list[ReleaseHook] = []
+        self._mutex = threading.RLock()
+
+    def add_guard(self, fn: Guard) -> None:
+        self._guards.append(fn)
+
+    def add_release_hook(self, fn: ReleaseHook) -> None:
+        self._release_hooks.append(fn)
+
+    def holder(self, datastore: str) -> int | None:
+        held = self._held.get(datastore)
+        return held.session_id if held else None
+
+    def locked_time(self, datastore: str) -> str | None:
+        held = self._held.get(datastore)
+        return held.since if held else None
+
+    def lock(self, datastore: str, session_id: int) -> None:
+        with self._mutex:
+            holder = self.holder(datastore)
+            if holder is not None:
+                who = "this session" if holder == session_id else f"session {holder}"
+                raise LockDenied(f"the {datastore} datastore is already locked by {who}",
+                                 holder=holder)
+            for guard in self._guards:
+                err = guard(datastore, session_id)
+                if err is not None:
+                    raise err
+            self._held[datastore] = _Held(session_id, now_rfc3339())
+
+    def unlock(self, datastore: str, session_id: int) -> None:
+        with self._mutex:
+            holder = self.holder(datastore)
+            if holder is None:
+                raise OperationFailed(f"the {datastore} datastore is not locked",
+                                      error_type="protocol")
+            if holder != session_id:
+                raise OperationFailed(
+                    f"the {datastore} datastore is locked by session {holder}, not this one",
+                    error_type="protocol")
+            self._release(datastore, session_id)
+
+    def release_all(self, session_id: int) -> list[str]:
+        """Drop every lock the session holds (session end); returns the datastores released."""
+        with self._mutex:
+            mine = [ds for ds, held in self._held.items() if held.session_id == session_id]
+            for ds in mine:
+                self._release(ds, session_id)
+            return mine
+
+    def _release(self, datastore: str, session_id: int) -> None:
+        del self._held[datastore]
+        for hook in self._release_hooks:
+            try:
+                hook(datastore, session_id)
+            except Exception:
+                log.exception("lock release hook failed for %s", datastore)
+
+    def check_writable(self, datastore: str, session_id: int) -> None:
+        holder = self.holder(datastore)
+        if holder is not None and holder != session_id:
+            raise LockDenied(f"the {datastore} datastore is locked by session {holder}",
+                             holder=holder)
+
+
+class Stats:
+    """Global counters of /netconf-state/statistics (RFC 6022)."""
+
+    def __init__(self) -> None:
+        self.netconf_start_time = now_rfc3339()
+        self.in_bad_hellos = 0
+        self.in_sessions = 0
+        self.dropped_sessions = 0
+        self.in_rpcs = 0
+        self.in_bad_rpcs = 0
+        self.out_rpc_errors = 0
+        self.out_notifications = 0
+
+
+class Server:
+    def __init__(self, settings: Settings | None = None, registry: Registry = OPERATIONS) -> None:
+        self.settings = settings or Settings()
+        self.registry = registry
+        self.lock = threading.RLock()
+        self.sessions = Sessions()
+        self.locks = Locks()
+        self.stats = Stats()
+        self.schema: Any = None
+        self.datastores: Any = None
+        self.notifications: Any = None
+        self.host: Any = None
+        self.supervisor: Any = None
+        self._start_hooks: list[StartHook] = []
+        self._end_hooks: list[EndHook] = []
+
+    def capabilities(self) -> list[str]:
+        return [CAP_BASE_10, CAP_BASE_11, *self.registry.capabilities()]
+
+    def add_session_start_hook(self, fn: StartHook) -> None:
+        self._start_hooks.append(fn)
+
+    def add_session_end_hook(self, fn: EndHook) -> None:
+        self._end_hooks.append(fn)
+
+    def session_started(self, session: LiveSession) -> None:
+        """Called by the transport once the server hello is out (RFC 6022 in-sessions)."""
+        with self.lock:
+            self.sessions.add(session)
+            self.stats.in_sessions += 1
+            for hook in self._start_hooks:
+                try:
+                    hook(session.info)
+                except Exception:
+                    log.exception("session start hook failed")
+
+    def session_ended(self, session: LiveSession, reason: str, killed_by: int | None) -> None:
+        """Release what the session held and tell the hooks; the transport calls it once."""
+        if reason not in TERMINATION_REASONS:
+            raise ValueError(f"bad termination reason {reason!r}")
+        with self.lock:
+            self.sessions.remove(session.info.id)
+            self.locks.release_all(session.info.id)
+            if reason == "bad-hello":
+                self.stats.in_bad_hellos += 1
+            elif reason in ("dropped", "timeout", "other"):
+                self.stats.dropped_sessions += 1
+            for hook in self._end_hooks:
+                try:
+                    hook(session.info, reason, killed_by)
+                except Exception:
+                    log.exception("session end hook failed")
+
+    def count_bad_rpc(self, info: SessionInfo) -> None:
+        info.in_bad_rpcs += 1
+        info.out_rpc_errors += 1
+        self.stats.in_bad_rpcs += 1
+        self.stats.out_rpc_errors += 1
+
+    def count_notification(self, info: SessionInfo) -> None:
+        info.out_notifications += 1
+        self.stats.out_notifications += 1
+
+    def dispatch(self, info: SessionInfo, rpc: messages.Rpc) -> bytes:
+        """Run one <rpc> and return the unframed <rpc-reply>."""
+        info.in_rpcs += 1
+        self.stats.in_rpcs += 1
+        op_el = rpc.op
+        tag = op_el.tag
+        ns, _, name = tag[1:].partition("}") if tag[0] == "{" else ("", "", tag)
+        try:
+            op = self.registry.lookup(ns, name)
+            if op is None:
+                raise OperationNotSupported(f"operation {name!r} is not supported",
+                                            info=[("bad-element", name)])
+            ctx = OpContext(self, info)
+            if op.serialized:
+                with self.lock:
+                    result = op.handler(ctx, op_el)
+            else:
+                result = op.handler(ctx, op_el)
+        except (RpcError, RpcErrors) as exc:
+            return self._errors(info, rpc.attrib, messages.errors_of(exc))
+        except Exception as exc:
+            log.exception("operation %s failed", name)
+            err = OperationFailed(f"internal error in {name}: {type(exc).__name__}: {exc}")
+            return self._errors(info, rpc.attrib, [err])
+        if result is None:
+            return messages.reply_ok(rpc.attrib)
+        return messages.reply_body(rpc.attrib, result)
+
+    def _errors(self, info: SessionInfo, attrib: dict[str, str], errs: list[RpcError]) -> bytes:
+        info.out_rpc_errors += 1
+        self.stats.out_rpc_errors += 1
+        return messages.reply_errors(attrib, errs)

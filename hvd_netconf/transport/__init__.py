@@ -1,0 +1,1 @@
+"""Thin adapters that move bytes between sockets and the sans-IO session (Unix socket, SSH)."""

@@ -1,0 +1,94 @@
+"""An accept loop over one or more listening sockets, stoppable from any thread."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import selectors
+import socket
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[socket.socket, object], None]
+
+
+class AcceptLoop:
+    """Accepts on every socket and starts one thread per connection running `handler`."""
+
+    def __init__(self, name: str, sockets: list[socket.socket], handler: Handler) -> None:
+        self.name = name
+        self.sockets = sockets
+        self.handler = handler
+        self._wake_r, self._wake_w = os.pipe()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name=f"hvd-{name}-accept",
+                                        daemon=True)
+        self._conn_threads: set[threading.Thread] = set()
+        self._mutex = threading.Lock()
+
+    def start(self) -> None:
+        for s in self.sockets:
+            s.setblocking(False)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(5)
+        for s in self.sockets:
+            with contextlib.suppress(OSError):
+                s.close()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def join_connections(self, timeout: float) -> None:
+        with self._mutex:
+            threads = list(self._conn_threads)
+        for t in threads:
+            t.join(timeout)
+
+    def _loop(self) -> None:
+        sel = selectors.DefaultSelector()
+        sel.register(self._wake_r, selectors.EVENT_READ)
+        for s in self.sockets:
+            sel.register(s, selectors.EVENT_READ)
+        try:
+            while not self._stopping:
+                for key, _ in sel.select():
+                    if key.fileobj == self._wake_r or self._stopping:
+                        return
+                    self._accept(key.fileobj)  # type: ignore[arg-type]
+        finally:
+            sel.close()
+
+    def _accept(self, lsock: socket.socket) -> None:
+        try:
+            conn, addr = lsock.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            log.warning("%s: accept failed: %s", self.name, exc)
+            return
+        conn.setblocking(True)
+        t = threading.Thread(target=self._serve, args=(conn, addr), daemon=True,
+                             name=f"hvd-{self.name}-session")
+        with self._mutex:
+            self._conn_threads.add(t)
+        t.start()
+
+    def _serve(self, conn: socket.socket, addr: object) -> None:
+        try:
+            self.handler(conn, addr)
+        except Exception:
+            log.exception("%s: connection handler failed", self.name)
+            with contextlib.suppress(OSError):
+                conn.close()
+        finally:
+            with self._mutex:
+                self._conn_threads.discard(threading.current_thread())

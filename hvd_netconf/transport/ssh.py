@@ -1,0 +1,170 @@
+"""NETCONF over SSH (RFC 6242): paramiko server, subsystem `netconf` only, bound where told."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from pathlib import Path
+
+import paramiko
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hvd_netconf.ops.registry import SessionInfo
+from hvd_netconf.server import Server, now_rfc3339
+from hvd_netconf.transport.connection import Connection
+from hvd_netconf.transport.listener import AcceptLoop
+from hvd_netconf.users import UserDB
+
+log = logging.getLogger(__name__)
+
+TRANSPORT = "netconf-ssh"
+HOST_KEY_NAME = "ssh_host_ed25519_key"
+AUTH_TIMEOUT = 30.0
+GRACE = 1.0  # seconds a closed session keeps its SSH connection for the client to leave
+
+
+def load_host_key(state_dir: Path) -> paramiko.PKey:
+    """The server's ed25519 key; made on first start, kept in OpenSSH format, mode 0600."""
+    path = Path(state_dir) / HOST_KEY_NAME
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        os.replace(tmp, path)
+    return paramiko.Ed25519Key.from_private_key_file(str(path))
+
+
+class _Auth(paramiko.ServerInterface):
+    def __init__(self, users: UserDB) -> None:
+        self.users = users
+        self.username: str | None = None
+        self.subsystem = threading.Event()
+
+    def get_allowed_auths(self, username: str) -> str:
+        return "publickey,password"
+
+    def check_auth_password(self, username: str, password: str) -> int:
+        if self.users.check_password(username, password):
+            self.username = username
+            return paramiko.AUTH_SUCCESSFUL
+        return paramiko.AUTH_FAILED
+
+    def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
+        if self.users.key_allowed(username, key.get_name(), key.asbytes()):
+            self.username = username
+            return paramiko.AUTH_SUCCESSFUL
+        return paramiko.AUTH_FAILED
+
+    def check_channel_request(self, kind: str, chanid: int) -> int:
+        if kind == "session" and not self.subsystem.is_set():
+            return paramiko.OPEN_SUCCEEDED
+        return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+
+    def check_channel_subsystem_request(self, channel: paramiko.Channel, name: str) -> bool:
+        if name != "netconf" or self.subsystem.is_set():
+            return False
+        self.subsystem.set()
+        return True
+
+
+def bind_addresses(addresses: list[tuple[str, int]]) -> list[socket.socket]:
+    socks = []
+    try:
+        for host, port in addresses:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE | socket.AI_NUMERICSERV)
+            family, kind, proto, _, addr = infos[0]
+            s = socket.socket(family, kind, proto)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind(addr)
+            s.listen(128)
+            socks.append(s)
+    except BaseException:
+        for s in socks:
+            s.close()
+        raise
+    return socks
+
+
+class SshListener:
+    def __init__(self, server: Server, addresses: list[tuple[str, int]], host_key: paramiko.PKey,
+                 users: UserDB) -> None:
+        self.server = server
+        self.host_key = host_key
+        self.users = users
+        self.sockets = bind_addresses(addresses)
+        self._loop = AcceptLoop("ssh", self.sockets, self._handle)
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        return [s.getsockname()[:2] for s in self.sockets]
+
+    def start(self) -> None:
+        self._loop.start()
+
+    def stop(self) -> None:
+        self._loop.stop()
+
+    def join_connections(self, timeout: float) -> None:
+        self._loop.join_connections(timeout)
+
+    def _handle(self, conn: socket.socket, addr: object) -> None:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport = paramiko.Transport(conn)
+        transport.add_server_key(self.host_key)
+        auth = _Auth(self.users)
+        try:
+            transport.start_server(server=auth)
+            channel = transport.accept(AUTH_TIMEOUT)
+            if channel is None or not auth.subsystem.wait(AUTH_TIMEOUT):
+                log.info("ssh %s: no netconf subsystem requested", addr)
+                transport.close()
+                return
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            log.info("ssh %s: %s", addr, exc)
+            transport.close()
+            return
+        host = addr[0] if isinstance(addr, tuple) else None
+        info = SessionInfo(
+            id=self.server.sessions.next_id(),
+            username=auth.username or "",
+            transport=TRANSPORT,
+            source_host=host,
+            login_time=now_rfc3339(),
+        )
+        user = self.users.get(info.username)
+        if user is not None:
+            info.groups = frozenset(user.groups)
+        Connection(self.server, _SshChannel(channel, transport), info).run()
+
+
+class _SshChannel:
+    """A paramiko channel whose close() also closes the SSH connection."""
+
+    def __init__(self, channel: paramiko.Channel, transport: paramiko.Transport) -> None:
+        self._channel = channel
+        self._transport = transport
+        self.recv = channel.recv
+        self.sendall = channel.sendall
+        self.settimeout = channel.settimeout
+
+    def close(self) -> None:
+        """Close the channel now and the connection shortly after, so the client sees an
+        orderly channel close instead of a reset; the timer also bounds a peer that stays."""
+        self._channel.close()
+        if self._transport.is_active():
+            timer = threading.Timer(GRACE, self._transport.close)
+            timer.daemon = True
+            timer.start()
