@@ -1,0 +1,195 @@
+"""Golden argv for bhyve and its loaders, written out literally (freebsd-host.md §5.7 form)."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from hvd_netconf.host import bhyve, names
+
+VM_NS = "urn:hvd:vm"
+
+
+def vm_el(body: str) -> etree._Element:
+    return etree.fromstring(f'<vm xmlns="{VM_NS}">{body}</vm>')
+
+
+WEB = """
+<name>web</name><cpu>2</cpu><memory>2048</memory>
+<uuid>3f2c1a00-1111-4222-8333-444455556666</uuid>
+<disk><name>disk0</name><size>20G</size></disk>
+<nic><name>nic0</name><network>lan</network><mac>58:9c:fc:0a:bc:de</mac></nic>
+"""
+
+
+def test_section_5_7_composed_example() -> None:
+    spec = bhyve.parse_vm(vm_el(WEB))
+    argv = bhyve.bhyve(spec, taps=["tap3"], zfs_parent="tank/hv", vm_dir="/hv/vm/web")
+    assert " ".join(argv) == (
+        "bhyve -c 2 -m 2048M -A -H -P -w -u -U 3f2c1a00-1111-4222-8333-444455556666 "
+        "-s 0,hostbridge "
+        "-s 4,virtio-blk,/dev/zvol/tank/hv/vm/web/disks/disk0 "
+        "-s 5,virtio-net,tap3,mac=58:9c:fc:0a:bc:de "
+        "-s 31,lpc -l com1,/dev/nmdm-web.1A "
+        "-l bootrom,/usr/local/share/uefi-firmware/BHYVE_UEFI_CODE.fd,/hv/vm/web/uefi-vars.fd web"
+    )
+
+
+UEFI_BIG = """
+<name>db</name><cpu>4</cpu><memory>8192</memory><boot-device>sys</boot-device>
+<uuid>aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee</uuid>
+<install-iso>/iso/os.iso</install-iso><utc-clock>false</utc-clock>
+<disk><name>data</name><size>100G</size><emulation>nvme</emulation></disk>
+<disk><name>sys</name><size>20G</size><sectorsize>4096</sectorsize></disk>
+<disk><name>old</name><size>1G</size><emulation>ahci-hd</emulation></disk>
+<nic><name>nic0</name><network>lan</network><mac>58:9C:FC:00:00:01</mac></nic>
+<nic><name>nic1</name><network>dmz</network><mac>58:9c:fc:00:00:02</mac>
+  <emulation>e1000</emulation></nic>
+<nic><name>nic2</name><network>jumbo</network><mac>58:9c:fc:00:00:03</mac></nic>
+"""
+
+
+def test_uefi_several_disks_and_nics_with_iso() -> None:
+    spec = bhyve.parse_vm(vm_el(UEFI_BIG))
+    argv = bhyve.bhyve(spec, taps=["tap0", "tap1", "tap7"], mtus=[1500, 9000, 9000],
+                       zfs_parent="zroot/hv", vm_dir="/hv/vm/db")
+    assert argv == (
+        "bhyve", "-c", "4", "-m", "8192M", "-A", "-H", "-P", "-w",
+        "-U", "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+        "-s", "0,hostbridge",
+        "-s", "3,ahci-cd,/iso/os.iso,ro",
+        "-s", "4,nvme,/dev/zvol/zroot/hv/vm/db/disks/data",
+        "-s", "5,virtio-blk,/dev/zvol/zroot/hv/vm/db/disks/sys,sectorsize=4096,bootindex=1",
+        "-s", "6,ahci-hd,/dev/zvol/zroot/hv/vm/db/disks/old",
+        "-s", "7,virtio-net,tap0,mac=58:9c:fc:00:00:01",
+        "-s", "8,e1000,tap1,mac=58:9c:fc:00:00:02",
+        "-s", "9,virtio-net,tap7,mac=58:9c:fc:00:00:03,mtu=9000",
+        "-s", "31,lpc",
+        "-l", "com1,/dev/nmdm-db.1A",
+        "-l", "bootrom,/usr/local/share/uefi-firmware/BHYVE_UEFI_CODE.fd,/hv/vm/db/uefi-vars.fd",
+        "db",
+    )
+    # After the first reboot the ISO is gone; the other slots stay where they were.
+    again = bhyve.bhyve(spec, taps=["tap0", "tap1", "tap7"], mtus=[1500, 9000, 9000],
+                        zfs_parent="zroot/hv", vm_dir="/hv/vm/db", with_iso=False)
+    assert "3,ahci-cd,/iso/os.iso,ro" not in again
+    assert [a for a in argv if a != "3,ahci-cd,/iso/os.iso,ro" and a != "-s"] == [
+        a for a in again if a != "-s"]
+
+
+def test_uefi_without_vars_copy_and_without_console() -> None:
+    spec = bhyve.parse_vm(vm_el(
+        "<name>w</name><loader><uefi-vars>false</uefi-vars></loader><console>none</console>"
+        "<uuid>aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee</uuid>"
+        "<disk><name>d</name><size>1G</size></disk>"))
+    assert bhyve.bhyve(spec, taps=[], zfs_parent="p/hv", vm_dir="/hv/vm/w",
+                       firmware_dir="/usr/local/share/edk2-bhyve") == (
+        "bhyve", "-c", "1", "-m", "512M", "-A", "-H", "-P", "-w", "-u",
+        "-U", "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+        "-s", "0,hostbridge",
+        "-s", "4,virtio-blk,/dev/zvol/p/hv/vm/w/disks/d",
+        "-s", "31,lpc",
+        "-l", "bootrom,/usr/local/share/edk2-bhyve/BHYVE_UEFI.fd",
+        "w",
+    )
+
+
+BSD = """
+<name>bsd</name><cpu>2</cpu><memory>1024</memory><loader><type>bhyveload</type></loader>
+<uuid>11111111-2222-4333-8444-555555555555</uuid><boot-device>root</boot-device>
+<disk><name>swap</name><size>2G</size></disk>
+<disk><name>root</name><size>20G</size></disk>
+<nic><name>nic0</name><network>lan</network><mac>58:9c:fc:01:02:03</mac></nic>
+<nic><name>nic1</name><network>lan</network><mac>58:9c:fc:01:02:04</mac></nic>
+"""
+
+
+def test_bhyveload_guest() -> None:
+    spec = bhyve.parse_vm(vm_el(BSD))
+    assert bhyve.bhyveload(spec, zfs_parent="tank/hv") == (
+        "bhyveload", "-m", "1024M", "-d", "/dev/zvol/tank/hv/vm/bsd/disks/root",
+        "-c", "/dev/nmdm-bsd.1A", "-e", "bhyve_vm_name=bsd",
+        "-e", "smbios.system.uuid=11111111-2222-4333-8444-555555555555", "bsd",
+    )
+    assert " ".join(bhyve.bhyve(spec, taps=["tap4", "tap5"], zfs_parent="tank/hv",
+                                vm_dir="/hv/vm/bsd")) == (
+        "bhyve -c 2 -m 1024M -A -H -P -w -u -U 11111111-2222-4333-8444-555555555555 "
+        "-s 0,hostbridge "
+        "-s 4,virtio-blk,/dev/zvol/tank/hv/vm/bsd/disks/swap "
+        "-s 5,virtio-blk,/dev/zvol/tank/hv/vm/bsd/disks/root "
+        "-s 6,virtio-net,tap4,mac=58:9c:fc:01:02:03 "
+        "-s 7,virtio-net,tap5,mac=58:9c:fc:01:02:04 "
+        "-s 31,lpc -l com1,/dev/nmdm-bsd.1A bsd"
+    )
+
+
+def test_bhyveload_installs_from_the_iso_then_boots_the_disk() -> None:
+    spec = bhyve.parse_vm(vm_el(BSD.replace(
+        "<boot-device>root</boot-device>", "<install-iso>/iso/fbsd.iso</install-iso>")))
+    assert bhyve.bhyveload(spec, zfs_parent="tank/hv")[3:5] == ("-d", "/iso/fbsd.iso")
+    # No boot-device: the first disk.
+    assert bhyve.bhyveload(spec, zfs_parent="tank/hv", with_iso=False)[3:5] == (
+        "-d", "/dev/zvol/tank/hv/vm/bsd/disks/swap")
+
+
+LINUX = """
+<name>deb</name><memory>4096</memory>
+<loader><type>grub</type><grub-root>hd0,gpt2</grub-root></loader>
+<uuid>99999999-8888-4777-8666-555555555555</uuid><install-iso>/iso/debian.iso</install-iso>
+<disk><name>sys</name><size>10G</size></disk>
+<disk><name>home</name><size>50G</size><emulation>nvme</emulation></disk>
+<nic><name>eth0</name><network>lan</network><mac>58:9c:fc:0f:ff:fe</mac></nic>
+<nic><name>eth1</name><network>san</network><mac>58:9c:fc:0f:ff:ff</mac>
+  <emulation>e1000</emulation></nic>
+"""
+
+
+def test_grub_guest() -> None:
+    spec = bhyve.parse_vm(vm_el(LINUX))
+    assert bhyve.grub_device_map(spec, zfs_parent="tank/hv") == (
+        "(hd0) /dev/zvol/tank/hv/vm/deb/disks/sys\n"
+        "(hd1) /dev/zvol/tank/hv/vm/deb/disks/home\n"
+        "(cd0) /iso/debian.iso\n"
+    )
+    assert bhyve.grub_bhyve(spec, device_map="/hv/vm/deb/state/device.map") == (
+        "grub-bhyve", "-m", "/hv/vm/deb/state/device.map", "-r", "cd0", "-M", "4096M",
+        "-c", "/dev/nmdm-deb.1A", "deb",
+    )
+    assert bhyve.grub_bhyve(spec, device_map="/m", with_iso=False)[3:5] == ("-r", "hd0,gpt2")
+    assert bhyve.grub_device_map(spec, zfs_parent="tank/hv", with_iso=False).count("\n") == 2
+    assert " ".join(bhyve.bhyve(spec, taps=["tap9", "tap10"], zfs_parent="tank/hv",
+                                vm_dir="/hv/vm/deb")) == (
+        "bhyve -c 1 -m 4096M -A -H -P -w -u -U 99999999-8888-4777-8666-555555555555 "
+        "-s 0,hostbridge -s 3,ahci-cd,/iso/debian.iso,ro "
+        "-s 4,virtio-blk,/dev/zvol/tank/hv/vm/deb/disks/sys "
+        "-s 5,nvme,/dev/zvol/tank/hv/vm/deb/disks/home "
+        "-s 6,virtio-net,tap9,mac=58:9c:fc:0f:ff:fe "
+        "-s 7,e1000,tap10,mac=58:9c:fc:0f:ff:ff "
+        "-s 31,lpc -l com1,/dev/nmdm-deb.1A deb"
+    )
+
+
+def test_defaults_and_derived_identity() -> None:
+    spec = bhyve.parse_vm(vm_el("<name>x</name><nic><name>n</name><network>l</network></nic>"))
+    assert (spec.cpu, spec.memory, spec.loader, spec.console, spec.stop_timeout) == (
+        1, 512, "uefi", "nmdm", 30)
+    assert (spec.on_reboot, spec.on_poweroff, spec.on_crash) == ("restart", "stop", "stop")
+    assert spec.nics[0].mac == names.mac_address("x", "n")
+    argv = bhyve.bhyve(spec, taps=["tap0"], zfs_parent="t/hv", vm_dir="/hv/vm/x")
+    assert argv[argv.index("-U") + 1] == names.vm_uuid("x")
+
+
+def test_bhyvectl() -> None:
+    assert bhyve.destroy("web") == ("bhyvectl", "--vm=web", "--destroy")
+    assert bhyve.force_poweroff("web") == ("bhyvectl", "--vm=web", "--force-poweroff")
+
+
+def test_refusals() -> None:
+    spec = bhyve.parse_vm(vm_el(WEB))
+    with pytest.raises(ValueError, match="1 NICs but 0 taps"):
+        bhyve.bhyve(spec, taps=[], zfs_parent="t/hv", vm_dir="/hv/vm/web")
+    empty = bhyve.parse_vm(vm_el("<name>e</name><loader><type>bhyveload</type></loader>"))
+    with pytest.raises(ValueError, match="nothing to boot"):
+        bhyve.bhyveload(empty, zfs_parent="t/hv")
+    with pytest.raises(ValueError, match="nothing to boot"):
+        bhyve.grub_device_map(empty, zfs_parent="t/hv")
