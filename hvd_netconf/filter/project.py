@@ -1,0 +1,81 @@
+"""Copy the selected nodes of a data tree, with their ancestors and list keys, into a reply.
+
+Both filter types reduce to "these source elements are selected in full"; this module turns
+that selection into the reply tree in document order, so unions and overlaps merge naturally.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import Any
+
+from lxml import etree
+
+
+def _split(tag: str) -> tuple[str, str]:
+    if tag[:1] == "{":
+        ns, _, name = tag[1:].partition("}")
+        return ns, name
+    return "", tag
+
+
+def schema_child(schema: Any, parent_node: Any, tag: str) -> Any:
+    """The schema node for `tag` under `parent_node` (None = top level); None when unknown."""
+    if schema is None:
+        return None
+    ns, name = _split(tag)
+    try:
+        if parent_node is None:
+            return schema.top(ns, name)
+        return parent_node.child(ns, name)
+    except (KeyError, LookupError):
+        return None
+
+
+def shallow_child(parent: etree._Element, src: etree._Element) -> etree._Element:
+    """An empty copy of `src` under `parent`, declaring its namespace as the default if new."""
+    ns, _ = _split(src.tag)
+    parent_ns, _ = _split(parent.tag) if isinstance(parent.tag, str) else ("", "")
+    nsmap = None if ns == parent_ns else {None: ns}
+    return etree.SubElement(parent, src.tag, dict(src.attrib), nsmap=nsmap)
+
+
+def project(
+    root: etree._Element,
+    selected: Iterable[etree._Element],
+    out: etree._Element,
+    schema: Any = None,
+) -> etree._Element:
+    """Append to `out` the selected descendants of `root` with their ancestors and list keys."""
+    full = set(selected)
+    keep: set[etree._Element] = set()
+    for el in full:
+        parent = el.getparent()
+        while parent is not None and parent is not root and parent not in keep:
+            keep.add(parent)
+            parent = parent.getparent()
+    _emit(root, out, None, full, keep, schema, ())
+    return out
+
+
+def _emit(
+    src: etree._Element,
+    out: etree._Element,
+    snode: Any,
+    full: set[etree._Element],
+    keep: set[etree._Element],
+    schema: Any,
+    keys: tuple[str, ...],
+) -> None:
+    key_tags = {f"{{{_split(src.tag)[0]}}}{k}" for k in keys}
+    for child in src.iterchildren(tag=etree.Element):
+        if child in full:
+            out.append(copy.deepcopy(child))
+        elif child in keep:
+            cnode = schema_child(schema, snode, child.tag)
+            ckeys = tuple(getattr(cnode, "keys", ()) or ()) if cnode is not None else ()
+            copy_el = shallow_child(out, child)
+            _emit(child, copy_el, cnode, full, keep, schema, ckeys)
+        elif child.tag in key_tags:
+            out.append(copy.deepcopy(child))
