@@ -1,0 +1,1 @@
+"""Shared test support: a real hvd in-process (Unix socket + SSH) and a raw framing client."""
