@@ -1,0 +1,91 @@
+"""The loader compiles every module in yang/ and exposes the contract's node API."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hvd_netconf import namespaces as ns
+from hvd_netconf.errors import InvalidValue
+from hvd_netconf.schema import SchemaLoadError, load_schema
+
+YANG = Path(__file__).resolve().parents[2] / "yang"
+
+
+def test_modules_listed_with_text_and_revision() -> None:
+    s = load_schema(YANG)
+    names = {m.name: m for m in s.modules}
+    assert {"hvd-types", "hvd-vm", "hvd-network"} <= set(names)
+    vm = names["hvd-vm"]
+    assert vm.namespace == ns.VM and vm.prefix == "hvd-vm" and vm.revision == "2026-11-27"
+    assert vm.text.startswith("module hvd-vm")
+    assert load_schema(YANG) is s  # cached
+
+
+def test_default_dir_honours_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for f in YANG.glob("hvd-*.yang"):
+        shutil.copy(f, tmp_path)
+    monkeypatch.setenv("HVD_YANG_DIR", str(tmp_path))
+    assert load_schema().yang_dir == tmp_path.resolve()
+
+
+def test_broken_module_is_refused(tmp_path: Path) -> None:
+    for f in YANG.glob("hvd-*.yang"):
+        shutil.copy(f, tmp_path)
+    p = tmp_path / "hvd-vm.yang"
+    p.write_text(p.read_text().replace("range \"1..32\";", "range \"1..x\";"))
+    with pytest.raises(SchemaLoadError):
+        load_schema(tmp_path)
+
+
+def test_tree_shape_and_properties() -> None:
+    s = load_schema(YANG)
+    assert [t.name for t in s.tops] == ["networks", "vms"]
+    vm = s.top(ns.VM, "vms").child(ns.VM, "vm")
+    assert vm.kind == "list" and vm.keys == ("name",)
+    names = [c.name for c in vm.children]
+    assert names[:4] == ["name", "description", "cpu", "memory"]
+    assert vm.child(ns.VM, "cpu").default == "1"
+    assert vm.child(ns.VM, "on-reboot").default == "restart"
+    assert vm.child(ns.VM, "disk").ordered_by_user
+    assert vm.child(ns.VM, "disk").max_elements == 8
+    assert vm.child(ns.VM, "disk").child(ns.VM, "size").mandatory
+    state = vm.child(ns.VM, "state")
+    assert not state.config and not state.child(ns.VM, "pid").config
+    assert vm.child(ns.VM, "loader").child(ns.VM, "uefi-vars").when is not None
+    assert vm.child(ns.VM, "name").is_key
+    target = vm.child(ns.VM, "nic").child(ns.VM, "network").type.target
+    assert target is s.top(ns.NETWORK, "networks").child(ns.NETWORK, "network").child(
+        ns.NETWORK, "name")
+    inp = s.rpc(ns.VM, "stop-vm")
+    assert [c.name for c in inp.children] == ["name", "force", "timeout"]
+    assert s.notification(ns.VM, "vm-state-change").child(ns.VM, "exit-code").type.base == "int32"
+
+
+@pytest.mark.parametrize(("leaf", "text", "canonical"), [
+    ("cpu", "+05", "5"), ("cpu", " 32 ", "32"), ("memory", "0064", "64"),
+    ("utc-clock", "false", "false"), ("console", "none", "none"), ("name", "a.b-c_d", "a.b-c_d"),
+])
+def test_check_value_canonical(leaf: str, text: str, canonical: str) -> None:
+    vm = load_schema(YANG).top(ns.VM, "vms").child(ns.VM, "vm")
+    assert vm.child(ns.VM, leaf).check_value(text) == canonical
+
+
+@pytest.mark.parametrize(("leaf", "text", "message"), [
+    ("cpu", "0", "outside the range 1..32"),
+    ("cpu", "256", "out of the uint8 range"),
+    ("cpu", "two", "not a valid uint8"),
+    ("utc-clock", "True", "not a boolean"),
+    ("name", "a..b", "a name is 1 to 31 letters"),
+    ("name", "x" * 32, "length 32 is outside 1..31"),
+    ("install-iso", "/a/../b", "a path must not contain '..'"),
+    ("install-iso", "relative", "an absolute path without empty components"),
+])
+def test_check_value_rejects_with_model_message(leaf: str, text: str, message: str) -> None:
+    vm = load_schema(YANG).top(ns.VM, "vms").child(ns.VM, "vm")
+    with pytest.raises(InvalidValue) as exc:
+        vm.child(ns.VM, leaf).check_value(text)
+    assert message in exc.value.message
+    assert exc.value.tag == "invalid-value"
