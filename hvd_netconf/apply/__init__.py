@@ -1,0 +1,1 @@
+"""From a configuration change to the host: diff, an ordered plan with undo, the engine."""

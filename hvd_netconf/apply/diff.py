@@ -1,0 +1,93 @@
+"""Which entries of the configuration changed: per-entry (kind, name, old, new).
+
+Entries are the keyed top-level list entries of the /hv tree: ("vm", name) and
+("network", name). Given the changed keys and O(1) lookups, the cost is O(change).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from lxml import etree
+
+from hvd_netconf.namespaces import NETWORK, VM
+
+Key = tuple[str, str]
+Lookup = Callable[[Key], "etree._Element | None"]
+
+# kind -> (namespace, container, list entry)
+KINDS: dict[str, tuple[str, str, str]] = {
+    "network": (NETWORK, "networks", "network"),
+    "vm": (VM, "vms", "vm"),
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    name: str
+    old: etree._Element | None
+    new: etree._Element | None
+
+    @property
+    def op(self) -> str:
+        if self.old is None:
+            return "create"
+        return "delete" if self.new is None else "modify"
+
+
+def entry_name(entry: etree._Element) -> str:
+    ns = etree.QName(entry).namespace
+    name = entry.find(f"{{{ns}}}name")
+    if name is None or not (name.text or "").strip():
+        raise ValueError(f"<{etree.QName(entry).localname}> without a name")
+    return name.text.strip()
+
+
+def entries(root: etree._Element | None) -> dict[Key, etree._Element]:
+    """Index every entry of a <config> root (O(size); for whole-tree diffs)."""
+    out: dict[Key, etree._Element] = {}
+    if root is None:
+        return out
+    for kind, (ns, container, item) in KINDS.items():
+        for top in root.iterchildren(f"{{{ns}}}{container}"):
+            for entry in top.iterchildren(f"{{{ns}}}{item}"):
+                out[(kind, entry_name(entry))] = entry
+    return out
+
+
+def same(a: etree._Element, b: etree._Element) -> bool:
+    """Structural equality ignoring insignificant whitespace between elements."""
+    if a.tag != b.tag or (a.text or "").strip() != (b.text or "").strip():
+        return False
+    ca = [c for c in a if isinstance(c.tag, str)]
+    cb = [c for c in b if isinstance(c.tag, str)]
+    return len(ca) == len(cb) and all(same(x, y) for x, y in zip(ca, cb, strict=True))
+
+
+def diff_keys(keys: Iterable[Key], old_get: Lookup, new_get: Lookup) -> list[Change]:
+    """Changes among the given keys only, looked up in O(1) each."""
+    out: list[Change] = []
+    for kind, name in dict.fromkeys(keys):
+        if kind not in KINDS:
+            raise ValueError(f"unknown entry kind {kind!r}")
+        old, new = old_get((kind, name)), new_get((kind, name))
+        if old is None and new is None:
+            continue
+        if old is not None and new is not None and same(old, new):
+            continue
+        out.append(Change(kind, name, old, new))
+    return out
+
+
+def diff(
+    old_root: etree._Element | None,
+    new_root: etree._Element | None,
+    keys: Iterable[Key] | None = None,
+) -> list[Change]:
+    """Changes between two <config> roots; restricted to `keys` when given."""
+    old, new = entries(old_root), entries(new_root)
+    if keys is None:
+        keys = [*old, *(k for k in new if k not in old)]
+    return diff_keys(keys, old.get, new.get)

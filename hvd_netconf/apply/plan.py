@@ -1,0 +1,388 @@
+"""Changes -> an ordered Plan of Steps, each with its undo. Pure: nothing runs here.
+
+Order: network interfaces first (VLANs, bridges, FIBs, MTUs, members), then datasets and
+zvols, then, once everything reversible is done, the irreversible tail: running VMs being
+removed are stopped, their datasets and removed disks destroyed, and removed networks torn down
+(destroys in the reverse order of creation). A refused change (shrinking a disk, changing a
+fixed volblocksize, removing a disk of a running VM) raises before any step runs. CPU, memory
+and NIC changes of a running VM do not touch the host: they apply at the next start, and the
+plan lists the VM in pending_restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from lxml import etree
+
+from hvd_netconf import errors
+from hvd_netconf.apply.diff import Change
+from hvd_netconf.host import ifconfig, names, zfs
+from hvd_netconf.namespaces import NETWORK, VM
+
+Argv = tuple[str, ...]
+
+DEFAULT_MTU = 1500
+# Children of <vm> that shape the bhyve command line: a change means a restart.
+HARDWARE = ("cpu", "memory", "boot-device", "uuid", "loader", "install-iso", "console",
+            "utc-clock", "disk", "nic")
+
+
+class VmControl(Protocol):
+    """What the plan needs from the VM supervisor."""
+
+    def is_running(self, name: str) -> bool: ...
+
+    def stop(self, name: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Run:
+    argv: Argv
+
+
+@dataclass(frozen=True)
+class Expect:
+    """A guard: argv's stdout (stripped) must equal value, or the step fails with message."""
+
+    argv: Argv
+    value: str
+    message: str
+
+
+@dataclass(frozen=True)
+class StopVm:
+    name: str
+
+
+Action = Run | Expect | StopVm
+
+
+@dataclass(frozen=True)
+class Step:
+    what: str
+    do: tuple[Action, ...]
+    undo: tuple[Action, ...] | None  # None: irreversible (a destroy, a VM stop)
+
+
+@dataclass
+class Plan:
+    steps: list[Step] = field(default_factory=list)
+    pending_restart: set[str] = field(default_factory=set)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+def _step(what: str, do: Argv | Iterable[Action], undo: Argv | Iterable[Action] | None = ()
+          ) -> Step:
+    def actions(x: Argv | Iterable[Action]) -> tuple[Action, ...]:
+        if isinstance(x, tuple) and x and isinstance(x[0], str):
+            return (Run(x),)  # type: ignore[arg-type]
+        return tuple(x)  # type: ignore[arg-type]
+
+    return Step(what, actions(do), None if undo is None else actions(undo))
+
+
+# -- reading entries ------------------------------------------------------------------
+
+
+def _text(el: etree._Element, ns: str, *path: str) -> str | None:
+    node: etree._Element | None = el
+    for p in path:
+        node = node.find(f"{{{ns}}}{p}") if node is not None else None
+    return None if node is None or node.text is None else node.text.strip()
+
+
+@dataclass(frozen=True)
+class Net:
+    name: str
+    description: str | None
+    fib: int
+    mtu: int
+    phys: str | None
+    vlan: int | None
+
+    @classmethod
+    def of(cls, el: etree._Element) -> Net:
+        t = lambda leaf: _text(el, NETWORK, leaf)  # noqa: E731
+        return cls(t("name") or "", t("description"), int(t("fib") or 0),
+                   int(t("mtu") or DEFAULT_MTU), t("physical-interface"),
+                   int(v) if (v := t("vlan")) else None)
+
+    @property
+    def bridge(self) -> str:
+        return names.bridge_name(self.name)
+
+    @property
+    def member(self) -> str | None:
+        if self.phys is None:
+            return None
+        return names.vlan_name(self.phys, self.vlan) if self.vlan else self.phys
+
+    def path(self, leaf: str | None = None) -> str:
+        p = f"/hvd-net:networks/hvd-net:network[hvd-net:name='{self.name}']"
+        return p + (f"/hvd-net:{leaf}" if leaf else "")
+
+
+@dataclass(frozen=True)
+class Disk:
+    name: str
+    size: str
+    sparse: bool
+    volblocksize: str | None
+    compression: str | None
+
+
+def _disks(el: etree._Element) -> dict[str, Disk]:
+    out: dict[str, Disk] = {}
+    for d in el.iterchildren(f"{{{VM}}}disk"):
+        t = lambda leaf, d=d: _text(d, VM, leaf)  # noqa: E731
+        out[t("name") or ""] = Disk(t("name") or "", t("size") or "0", t("sparse") != "false",
+                                    t("volblocksize"), t("compression"))
+    return out
+
+
+def _vm_path(vm: str, disk: str | None = None, leaf: str | None = None) -> str:
+    p = f"/hvd-vm:vms/hvd-vm:vm[hvd-vm:name='{vm}']"
+    if disk is not None:
+        p += f"/hvd-vm:disk[hvd-vm:name='{disk}']"
+    return p + (f"/hvd-vm:{leaf}" if leaf else "")
+
+
+def _hardware_changed(old: etree._Element, new: etree._Element) -> bool:
+    from hvd_netconf.apply.diff import same
+
+    for leaf in HARDWARE:
+        a = list(old.iterchildren(f"{{{VM}}}{leaf}"))
+        b = list(new.iterchildren(f"{{{VM}}}{leaf}"))
+        if len(a) != len(b) or not all(same(x, y) for x, y in zip(a, b, strict=True)):
+            return True
+    return False
+
+
+# -- networks -------------------------------------------------------------------------
+
+
+def _vlan_descr(n: Net) -> str:
+    return f"hvd:net/{n.name}/uplink"
+
+
+def _uplink_up(n: Net) -> list[Step]:
+    """Create the VLAN if any, match the MTU, bring the uplink up, add it to the bridge."""
+    if n.member is None or n.phys is None:
+        return []
+    steps: list[Step] = []
+    if n.vlan:
+        steps.append(_step(f"create VLAN {n.member} for network {n.name}",
+                           ifconfig.vlan_create(n.phys, n.vlan), ifconfig.destroy(n.member)))
+        steps.append(_step(f"tag VLAN {n.member} as hvd's",
+                           ifconfig.tag(n.member, _vlan_descr(n))))
+    if n.mtu != DEFAULT_MTU:
+        undo = () if n.vlan else ifconfig.set_mtu(n.member, DEFAULT_MTU)
+        steps.append(_step(f"set MTU {n.mtu} on {n.member}",
+                           ifconfig.set_mtu(n.member, n.mtu), undo))
+    if not n.vlan:
+        steps.append(_step(f"bring up uplink {n.phys}", ifconfig.up(n.phys)))
+    steps.append(_step(f"add {n.member} to bridge {n.bridge}",
+                       ifconfig.bridge_addm(n.bridge, n.member),
+                       ifconfig.bridge_deletem(n.bridge, n.member)))
+    return steps
+
+
+def _uplink_down(n: Net) -> list[Step]:
+    if n.member is None or n.phys is None:
+        return []
+    steps = [_step(f"remove {n.member} from bridge {n.bridge}",
+                   ifconfig.bridge_deletem(n.bridge, n.member),
+                   ifconfig.bridge_addm(n.bridge, n.member))]
+    if n.vlan:
+        recreate: list[Action] = [Run(ifconfig.vlan_create(n.phys, n.vlan)),
+                                  Run(ifconfig.tag(n.member, _vlan_descr(n)))]
+        if n.mtu != DEFAULT_MTU:
+            recreate.append(Run(ifconfig.set_mtu(n.member, n.mtu)))
+        steps.append(_step(f"destroy VLAN {n.member}", ifconfig.destroy(n.member), recreate))
+    elif n.mtu != DEFAULT_MTU:
+        steps.append(_step(f"restore MTU {DEFAULT_MTU} on {n.phys}",
+                           ifconfig.set_mtu(n.phys, DEFAULT_MTU), ifconfig.set_mtu(n.phys, n.mtu)))
+    return steps
+
+
+def _bridge_actions(n: Net) -> list[Action]:
+    acts: list[Action] = [Run(ifconfig.bridge_create(n.bridge,
+                                                     names.bridge_descr(n.name, n.description)))]
+    if n.fib:
+        acts.append(Run(ifconfig.set_fib(n.bridge, n.fib)))  # FIB before any address
+    if n.mtu != DEFAULT_MTU:
+        acts.append(Run(ifconfig.set_mtu(n.bridge, n.mtu)))
+    return acts
+
+
+def _network_create(n: Net) -> list[Step]:
+    bridge, *props = _bridge_actions(n)
+    steps = [_step(f"create bridge {n.bridge} for network {n.name}", [bridge],
+                   ifconfig.destroy(n.bridge))]
+    steps += [_step(f"set {a.argv[2]} {a.argv[3]} on bridge {n.bridge}", [a])  # type: ignore[union-attr]
+              for a in props]
+    return steps + _uplink_up(n)
+
+
+def _network_delete(n: Net) -> tuple[list[Step], list[Step]]:
+    """(uplink teardown, bridge destroy): the bridge goes after the VMs that used it."""
+    return _uplink_down(n), [_step(f"destroy bridge {n.bridge} of network {n.name}",
+                                   ifconfig.destroy(n.bridge), _bridge_actions(n))]
+
+
+def _network_modify(o: Net, n: Net) -> list[Step]:
+    steps: list[Step] = []
+    b = n.bridge
+    if o.description != n.description:
+        steps.append(_step(f"set description of bridge {b}",
+                           ifconfig.set_descr(b, names.bridge_descr(n.name, n.description)),
+                           ifconfig.set_descr(b, names.bridge_descr(o.name, o.description))))
+    if o.fib != n.fib:
+        steps.append(_step(f"set FIB {n.fib} on bridge {b}", ifconfig.set_fib(b, n.fib),
+                           ifconfig.set_fib(b, o.fib)))
+    uplink_changed = (o.phys, o.vlan) != (n.phys, n.vlan)
+    if uplink_changed:
+        steps += _uplink_down(o)
+    if o.mtu != n.mtu:
+        # Members first: a bridge refuses an MTU its members do not have.
+        if not uplink_changed and n.member is not None:
+            steps.append(_step(f"set MTU {n.mtu} on {n.member}", ifconfig.set_mtu(n.member, n.mtu),
+                               ifconfig.set_mtu(n.member, o.mtu)))
+        steps.append(_step(f"set MTU {n.mtu} on bridge {b}", ifconfig.set_mtu(b, n.mtu),
+                           ifconfig.set_mtu(b, o.mtu)))
+    if uplink_changed:
+        steps += _uplink_up(n)
+    return steps
+
+
+# -- VMs --------------------------------------------------------------------------------
+
+
+def _owned(dataset: str) -> Expect:
+    return Expect(zfs.owner_check(dataset), zfs.OWNER,
+                  f"refusing to destroy {dataset}: it is not tagged {zfs.OWNER_PROP}={zfs.OWNER}")
+
+
+def _zvol_step(parent: str, vm: str, d: Disk) -> Step:
+    ds = names.disk_dataset(parent, vm, d.name)
+    return _step(f"create zvol {ds} ({d.size}{'' if d.sparse else ', thick'})",
+                 zfs.create_zvol(ds, d.size, sparse=d.sparse, volblocksize=d.volblocksize,
+                                 compression=d.compression),
+                 zfs.destroy(ds))
+
+
+def _vm_create(parent: str, vm: str, el: etree._Element) -> list[Step]:
+    vmds, disks = names.vm_dataset(parent, vm), names.disks_dataset(parent, vm)
+    steps = [_step(f"create dataset {vmds} for VM {vm}", zfs.create_filesystem(vmds, "vm"),
+                   zfs.destroy(vmds)),
+             _step(f"create dataset {disks}", zfs.create_filesystem(disks, "disks"),
+                   zfs.destroy(disks))]
+    return steps + [_zvol_step(parent, vm, d) for d in _disks(el).values()]
+
+
+def _disk_modify(parent: str, vm: str, o: Disk, n: Disk, refusals: list[errors.RpcError]
+                 ) -> list[Step]:
+    ds = names.disk_dataset(parent, vm, n.name)
+    steps: list[Step] = []
+    old_size, new_size = zfs.size_bytes(o.size), zfs.size_bytes(n.size)
+    if new_size < old_size:
+        refusals.append(errors.OperationFailed(
+            f"disk {n.name} of VM {vm} cannot shrink from {o.size} to {n.size}: "
+            "shrinking a zvol destroys the guest's data",
+            path=_vm_path(vm, n.name, "size")))
+    elif new_size > old_size:
+        steps.append(_step(f"grow zvol {ds} from {o.size} to {n.size}",
+                           zfs.set_volsize(ds, n.size), zfs.set_volsize(ds, o.size)))
+    if o.volblocksize != n.volblocksize:
+        refusals.append(errors.OperationFailed(
+            f"disk {n.name} of VM {vm}: volblocksize is fixed when the zvol is created "
+            f"({o.volblocksize or 'pool default'}); remove the disk and add a new one",
+            path=_vm_path(vm, n.name, "volblocksize")))
+    if o.compression != n.compression:
+        def comp(value: str | None) -> Argv:
+            return (zfs.set_property(ds, "compression", value) if value
+                    else zfs.inherit(ds, "compression"))
+        steps.append(_step(f"set compression {n.compression or '(inherited)'} on {ds}",
+                           comp(n.compression), comp(o.compression)))
+    if o.sparse != n.sparse:
+        def rsv(sparse: bool) -> Argv:
+            return zfs.set_property(ds, "refreservation", "none" if sparse else "auto")
+        steps.append(_step(f"make {ds} {'sparse' if n.sparse else 'thick'}",
+                           rsv(n.sparse), rsv(o.sparse)))
+    return steps
+
+
+@dataclass
+class _Phases:
+    net_setup: list[Step] = field(default_factory=list)
+    zfs_setup: list[Step] = field(default_factory=list)
+    stops: list[Step] = field(default_factory=list)
+    zfs_teardown: list[Step] = field(default_factory=list)
+    net_teardown: list[Step] = field(default_factory=list)
+    bridge_teardown: list[Step] = field(default_factory=list)
+
+    def ordered(self) -> list[Step]:
+        return (self.net_setup + self.zfs_setup + self.stops + self.zfs_teardown
+                + self.net_teardown + self.bridge_teardown)
+
+
+def build_plan(changes: Iterable[Change], *, zfs_parent: str,
+               vms: VmControl | None = None) -> Plan:
+    """Order the host work for a set of changes; raise the refusals before anything runs."""
+    ph = _Phases()
+    plan = Plan()
+    refusals: list[errors.RpcError] = []
+    for c in sorted(changes, key=lambda c: (c.kind, c.name)):
+        if c.kind == "network":
+            if c.old is None and c.new is not None:
+                ph.net_setup += _network_create(Net.of(c.new))
+            elif c.new is None and c.old is not None:
+                uplink, bridge = _network_delete(Net.of(c.old))
+                ph.net_teardown += uplink
+                ph.bridge_teardown += bridge
+            elif c.old is not None and c.new is not None:
+                ph.net_setup += _network_modify(Net.of(c.old), Net.of(c.new))
+            continue
+        if c.kind != "vm":
+            raise ValueError(f"unknown change kind {c.kind!r}")
+        running = vms is not None and vms.is_running(c.name)
+        if c.old is None and c.new is not None:
+            ph.zfs_setup += _vm_create(zfs_parent, c.name, c.new)
+        elif c.new is None:
+            vmds = names.vm_dataset(zfs_parent, c.name)
+            if running:
+                ph.stops.append(_step(f"stop VM {c.name}, which is being removed",
+                                      [StopVm(c.name)], None))
+            ph.zfs_teardown.append(_step(f"destroy dataset {vmds} of VM {c.name}",
+                                         [_owned(vmds), Run(zfs.destroy(vmds, recursive=True))],
+                                         None))
+        elif c.old is not None:
+            old, new = _disks(c.old), _disks(c.new)
+            for name, d in new.items():
+                if name not in old:
+                    ph.zfs_setup.append(_zvol_step(zfs_parent, c.name, d))
+                else:
+                    ph.zfs_setup += _disk_modify(zfs_parent, c.name, old[name], d, refusals)
+            for name in old:
+                if name in new:
+                    continue
+                ds = names.disk_dataset(zfs_parent, c.name, name)
+                if running:
+                    refusals.append(errors.OperationFailed(
+                        f"disk {name} of VM {c.name} cannot be removed while the VM runs; "
+                        "stop the VM first", path=_vm_path(c.name, name)))
+                ph.zfs_teardown.append(_step(f"destroy zvol {ds}",
+                                             [_owned(ds), Run(zfs.destroy(ds))], None))
+            if running and _hardware_changed(c.old, c.new):
+                plan.pending_restart.add(c.name)
+    if len(refusals) == 1:
+        raise refusals[0]
+    if refusals:
+        raise errors.RpcErrors(refusals)
+    plan.steps = ph.ordered()
+    return plan
