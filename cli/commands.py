@@ -1,0 +1,370 @@
+"""What each command does: the request it sends and how the reply is shown.
+
+A Session holds one connection (opened on first use, never for --dry-run), the mode (exec:
+edits go to running at once; config: edits go to the candidate) and the output options.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from hv_cli import render, rpcs
+from hv_cli.client import Client, ConnectError, NetconfError
+from hv_cli.facts import UsageError
+from hv_cli.grammar import Parsed
+from hv_cli.rpcs import El, leaf
+
+from hvd_netconf.namespaces import BASE, CAP_PREFIX
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
+WRITABLE_RUNNING = CAP_PREFIX + "writable-running:1.0"
+CONFIRM_PERSIST = "hv"  # one-shot confirmed commits outlive the process, so they persist
+
+
+class NotFound(Exception):
+    """The named object does not exist on the server."""
+
+
+@dataclass
+class Options:
+    socket: str = "/var/run/hvd.sock"
+    host: str | None = None
+    port: int = 830
+    user: str | None = None
+    json: bool = False
+    xml: bool = False
+    show_rpc: bool = False
+    dry_run: bool = False
+
+
+@dataclass
+class Session:
+    opts: Options
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+    mode: str = "exec"
+    interactive: bool = False
+    dirty: bool = False  # this shell edited the candidate since its last commit or discard
+    _client: Client | None = None
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            if self.opts.host:
+                from hv_cli.ssh import connect  # paramiko only for remote hosts
+
+                self._client = connect(self.opts.host, self.opts.port, self.opts.user)
+            else:
+                self._client = Client.unix(self.opts.socket)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def print(self, text: str) -> None:
+        if text:
+            self.out.write(text + "\n")
+            self.out.flush()
+
+    def send(self, op: El, progress: str | None = None) -> ET.Element | None:
+        """Send one request; None under --dry-run, where it is only shown."""
+        if self.opts.show_rpc or self.opts.dry_run:
+            msg_id = self._client.next_id if self._client else 1
+            shown = rpcs.to_xml(rpcs.rpc(op, msg_id), indent="  ").lstrip() + "\n"
+            (self.out if self.opts.dry_run else self.err).write(shown)
+        if self.opts.dry_run:
+            return None
+        return self.client.call(op, progress)
+
+    @property
+    def target(self) -> str:
+        return "candidate" if self.mode == "config" else "running"
+
+    def edit(self, config: El, default_operation: str, done: str) -> None:
+        if self.mode == "exec" and not self.opts.dry_run and not self.client.has(WRITABLE_RUNNING):
+            raise UsageError("the server does not allow direct edits of running; "
+                             "use 'configure' and 'commit'")
+        if self.send(rpcs.edit_config(self.target, config, default_operation)) is None:
+            return
+        if self.mode == "config":
+            self.dirty = True
+            done += " (uncommitted)"
+        self.print(done)
+
+
+# ---- configuration edits ----------------------------------------------------------------
+
+def _vm_scoped(obj: str, values: dict[str, str], *inner: El, op: str | None = None) -> El:
+    """The config tree for obj (vm, network, or a disk/nic inside its VM)."""
+    if obj in ("disk", "nic"):
+        sub = rpcs.entry(obj, values[obj] if obj in values else values["name"], *inner, op=op)
+        return rpcs.config_tree("vm", rpcs.entry("vm", values["vm"], sub))
+    return rpcs.config_tree(obj, rpcs.entry(obj, values.get(obj) or values["name"], *inner, op=op))
+
+
+def do_create(s: Session, p: Parsed) -> None:
+    v, obj = p.values, p.command.obj
+    if obj == "vm":
+        leaves = [leaf("cpu", v["cpu"]), leaf("memory", v["memory"])]
+    else:
+        leaves = [leaf("fib", v["fib"])]
+        if "if" in v:
+            leaves.append(leaf("physical-interface", v["if"]))
+    s.edit(_vm_scoped(obj, v, *leaves, op="create"), "merge", f"created {obj} {v['name']}")
+
+
+def do_destroy(s: Session, p: Parsed) -> None:
+    obj = p.command.obj
+    name = p.values[obj]
+    s.edit(_vm_scoped(obj, p.values, op="delete"), "none", f"destroyed {obj} {name}")
+
+
+def _where(p: Parsed) -> str:
+    v, obj = p.values, p.command.obj
+    return f"{obj} {v[obj]}" if obj in ("vm", "network") else f"{obj} {v[obj]} of vm {v['vm']}"
+
+
+def do_set(s: Session, p: Parsed) -> None:
+    prop, value = p.values["prop"], p.values["value"]
+    s.edit(_vm_scoped(p.command.obj, p.values, leaf(prop, value, "merge")), "none",
+           f"set {prop} of {_where(p)} to {value}")
+
+
+def do_unset(s: Session, p: Parsed) -> None:
+    prop = p.values["prop"]
+    s.edit(_vm_scoped(p.command.obj, p.values, leaf(prop, None, "remove", outer=False)), "none",
+           f"unset {prop} of {_where(p)}")
+
+
+def do_add(s: Session, p: Parsed) -> None:
+    v, obj = p.values, p.command.obj
+    if obj == "disk":
+        leaves = [leaf("size", v["size"])]
+        leaves += [leaf(k, v[k]) for k in ("emulation", "sparse") if k in v]
+    else:
+        leaves = [leaf("network", v["network"])]
+        leaves += [leaf(k, v[k]) for k in ("mac", "emulation") if k in v]
+    s.edit(_vm_scoped(obj, v, *leaves, op="create"), "none",
+           f"added {obj} {v['name']} to vm {v['vm']}")
+
+
+def do_remove(s: Session, p: Parsed) -> None:
+    s.edit(_vm_scoped(p.command.obj, p.values, op="delete"), "none", f"removed {_where(p)}")
+
+
+# ---- reads ------------------------------------------------------------------------------
+
+def _data(reply: ET.Element) -> ET.Element | None:
+    return reply.find(f"{{{BASE}}}data")
+
+
+def _emit(s: Session, reply: ET.Element, data: object, human: Callable[[], str]) -> None:
+    if s.opts.xml:
+        node = _data(reply)
+        s.print(render.as_xml(node) if node is not None else "")
+    elif s.opts.json:
+        s.print(render.as_json(data))
+    else:
+        s.print(human())
+
+
+TOPS = {"vm": "vms", "network": "networks"}
+
+
+def do_list(s: Session, p: Parsed) -> None:
+    obj = p.command.obj
+    reply = s.send(rpcs.get(rpcs.select(obj)))
+    if reply is None:
+        return
+    found = render.entries(_data(reply), TOPS[obj], obj)
+    table = render.vm_table if obj == "vm" else render.network_table
+    _emit(s, reply, found, lambda: table(found))
+
+
+def fetch(s: Session, obj: str, name: str) -> tuple[ET.Element, dict] | None:
+    reply = s.send(rpcs.get(rpcs.select(obj, name)))
+    if reply is None:
+        return None
+    found = render.entries(_data(reply), TOPS[obj], obj)
+    if not found:
+        raise NotFound(f"no {obj} named '{name}'")
+    return reply, found[0]
+
+
+def do_show(s: Session, p: Parsed) -> None:
+    obj = p.command.obj
+    got = fetch(s, obj, p.values[obj])
+    if got is not None:
+        reply, entry = got
+        _emit(s, reply, entry, lambda: render.detail(obj, entry))
+
+
+def do_show_host(s: Session, p: Parsed) -> None:
+    reply = s.send(rpcs.get(rpcs.host()))
+    if reply is None:
+        return
+    data = _data(reply)
+    host = next(iter(data), None) if data is not None else None
+    if host is None:
+        raise NotFound("the server reports no host information")
+    info = render.to_data(host)
+    _emit(s, reply, info, lambda: render.key_values(info))
+
+
+def _reply_body(reply: ET.Element) -> object:
+    return {render.local(c.tag): render.to_data(c) for c in reply}
+
+
+def do_show_commits(s: Session, p: Parsed) -> None:
+    reply = s.send(rpcs.commit_history(0, int(p.values.get("limit", "20"))))
+    if reply is None:
+        return
+    rows = [render.to_data(e) for e in reply.iter() if len(e) and
+            all(len(c) == 0 for c in e) and e is not reply]
+    headers: list[str] = []
+    for row in rows:
+        headers += [k for k in row if k not in headers]
+    body = [[str(row.get(h, "-")) for h in headers] for row in rows]
+    _emit(s, reply, rows, lambda: render.table([h.upper() for h in headers], body)
+          if rows else "no commits")
+
+
+def show_compare(s: Session) -> None:
+    reply = s.send(rpcs.compare("running", "candidate"))
+    if reply is None:
+        return
+    text = next((e.text or "" for e in reply.iter() if render.local(e.tag) == "text"), "")
+    if s.opts.json or s.opts.xml:
+        _emit(s, reply, _reply_body(reply), str)
+        return
+    text = text.strip("\n")
+    s.print(render.diff_lines(text, s.out.isatty()) if text else "no uncommitted changes")
+
+
+def do_show_compare(s: Session, p: Parsed) -> None:
+    show_compare(s)
+
+
+# ---- operations -------------------------------------------------------------------------
+
+VM_RPC_WORDS = {"start-vm": ("starting", "started"), "stop-vm": ("stopping", "stopped"),
+                "restart-vm": ("restarting", "restarted")}
+
+
+def do_vm_rpc(s: Session, p: Parsed) -> None:
+    name, vm = p.command.action, p.values["vm"]
+    params = {k: p.values[k] for k in ("force", "timeout") if k in p.values}
+    doing, done = VM_RPC_WORDS[name]
+    if s.send(rpcs.vm_rpc(name, vm, **params), progress=f"{doing} {vm}…") is not None:
+        s.print(f"{done} vm {vm}")
+
+
+def do_console(s: Session, p: Parsed) -> None:
+    vm = p.values["vm"]
+    got = fetch(s, "vm", vm)
+    if got is None:
+        return
+    device = got[1].get("state", {}).get("console")
+    if not device:
+        raise NotFound(f"vm {vm} has no console (is it running, with console nmdm?)")
+    cu = shutil.which("cu")
+    if cu is None or not s.out.isatty():
+        s.print(device)
+        return
+    s.close()
+    subprocess.run([cu, "-l", device], check=False)
+
+
+def do_commit(s: Session, p: Parsed) -> None:
+    if s.send(rpcs.commit(comment=p.values.get("comment"))) is not None:
+        s.dirty = False
+        s.print("committed")
+
+
+def do_commit_check(s: Session, p: Parsed) -> None:
+    if s.send(rpcs.validate_candidate()) is not None:
+        s.print("the candidate is valid")
+
+
+def do_commit_confirmed(s: Session, p: Parsed) -> None:
+    minutes = int(p.values.get("minutes", "10"))
+    persist = None if s.interactive else CONFIRM_PERSIST
+    op = rpcs.commit(True, minutes * 60, persist=persist, comment=p.values.get("comment"))
+    if s.send(op) is not None:
+        s.dirty = False
+        s.print(f"committed; reverts in {minutes} min unless confirmed ('confirm')")
+
+
+def do_confirm(s: Session, p: Parsed) -> None:
+    persist_id = None if s.interactive else CONFIRM_PERSIST
+    if s.send(rpcs.commit(persist_id=persist_id)) is not None:
+        s.print("confirmed")
+
+
+def do_discard(s: Session, p: Parsed) -> None:
+    if s.send(rpcs.discard()) is not None:
+        s.dirty = False
+        s.print("uncommitted changes discarded")
+
+
+def do_rollback(s: Session, p: Parsed) -> None:
+    apply = s.mode == "exec"
+    op = rpcs.rollback(p.values["id"], apply, p.values.get("comment"))
+    if s.send(op) is None:
+        return
+    if apply:
+        s.print(f"rolled back to commit {p.values['id']}")
+    else:
+        s.dirty = True
+        s.print(f"loaded commit {p.values['id']} into the candidate; 'show compare', 'commit'")
+
+
+ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
+    "create": do_create, "destroy": do_destroy, "set": do_set, "unset": do_unset,
+    "add": do_add, "remove": do_remove, "list": do_list, "show": do_show,
+    "show-host": do_show_host, "show-commits": do_show_commits, "show-compare": do_show_compare,
+    "start-vm": do_vm_rpc, "stop-vm": do_vm_rpc, "restart-vm": do_vm_rpc, "console": do_console,
+    "commit": do_commit, "commit-check": do_commit_check, "commit-confirmed": do_commit_confirmed,
+    "confirm": do_confirm, "discard": do_discard, "rollback": do_rollback,
+}
+
+
+def error_line(exc: BaseException) -> tuple[str, int]:
+    """One line for people and the exit status that goes with it."""
+    if isinstance(exc, UsageError):
+        return f"hv: {exc}", EXIT_USAGE
+    if isinstance(exc, ConnectError):
+        return f"hv: {exc}", EXIT_CONNECT
+    if isinstance(exc, NetconfError):
+        parts = []
+        for e in exc.errors:
+            text = e.message or e.tag.replace("-", " ")
+            if e.path:
+                text += f" ({render.plain_words(e.path)})"
+            parts.append(text)
+        return "hv: " + "; ".join(parts), EXIT_FAILED
+    if isinstance(exc, NotFound):
+        return f"hv: {exc}", EXIT_FAILED
+    if isinstance(exc, OSError):
+        return f"hv: connection failed: {exc.strerror or exc}", EXIT_CONNECT
+    raise exc
+
+
+def run(s: Session, parsed: Parsed) -> int:
+    """Execute one parsed command; errors become one line on stderr and an exit status."""
+    try:
+        ACTIONS[parsed.command.action](s, parsed)
+    except (UsageError, ConnectError, NetconfError, NotFound, OSError) as exc:
+        line, status = error_line(exc)
+        s.err.write(line + "\n")
+        return status
+    return EXIT_OK
+

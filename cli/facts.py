@@ -1,0 +1,98 @@
+"""Schema facts the grammar needs (properties, types, ranges, enums, defaults) and local checks.
+
+Values are checked here before anything is sent, so a typo costs no round trip; the server
+checks again, so nothing depends on this being complete.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from hv_cli.schema_facts import FACTS
+
+Fact = dict[str, Any]
+OBJECTS: dict[str, Any] = FACTS["objects"]
+STATE: dict[str, list[str]] = FACTS["state"]
+RPCS: dict[str, Any] = FACTS["rpcs"]
+
+
+class UsageError(Exception):
+    """Bad input found before anything was sent; the exit status is 2."""
+
+
+def props(obj: str) -> dict[str, Fact]:
+    """Settable properties of an object (the key is not settable)."""
+    key = OBJECTS[obj]["key"]
+    return {p["name"]: p for p in OBJECTS[obj]["props"] if p["name"] != key}
+
+
+def prop(obj: str, name: str) -> Fact:
+    try:
+        return next(p for p in OBJECTS[obj]["props"] if p["name"] == name)
+    except StopIteration:
+        known = ", ".join(props(obj))
+        raise UsageError(f"{obj} has no property '{name}' (one of: {known})") from None
+
+
+def rpc_input(rpc: str, name: str) -> Fact:
+    return next(p for p in RPCS[rpc]["input"] if p["name"] == name)
+
+
+def key_fact(obj: str) -> Fact:
+    return prop(obj, OBJECTS[obj]["key"])
+
+
+def _spans(ranges: list[list[int]]) -> str:
+    return "|".join(f"{lo}..{hi}" for lo, hi in ranges)
+
+
+def hint(fact: Fact) -> str:
+    """What a value may be, in a few characters: `1..32`, `uefi|bhyveload|grub`, `true|false`."""
+    kind = fact["kind"]
+    if kind == "int":
+        return _spans(fact["range"])
+    if kind == "enum":
+        return "|".join(fact["enums"])
+    if kind == "bool":
+        return "true|false"
+    if kind == "ref":
+        return f"<{fact['ref']}>"
+    if "length" in fact:
+        return "string, length " + _spans(fact["length"])
+    return "string"
+
+
+def check(fact: Fact, value: str, label: str | None = None) -> str:
+    """Return the value in the form the server wants, or raise UsageError saying why not."""
+    label = label or fact["name"]
+    kind = fact["kind"]
+    if kind == "int":
+        try:
+            num = int(value, 10)
+        except ValueError:
+            raise UsageError(
+                f"{label} must be a whole number ({hint(fact)}), not '{value}'") from None
+        if not any(lo <= num <= hi for lo, hi in fact["range"]):
+            raise UsageError(f"{label} must be in {hint(fact)}, not {num}")
+        return str(num)
+    if kind == "bool":
+        low = value.lower()
+        if low in ("true", "yes", "on"):
+            return "true"
+        if low in ("false", "no", "off"):
+            return "false"
+        raise UsageError(f"{label} must be true or false, not '{value}'")
+    if kind == "enum":
+        if value not in fact["enums"]:
+            raise UsageError(f"{label} must be one of {hint(fact)}, not '{value}'")
+        return value
+    if kind == "ref":
+        return check(key_fact(fact["ref"]), value, label)
+    if "length" in fact and not any(lo <= len(value) <= hi for lo, hi in fact["length"]):
+        spans = _spans(fact["length"])
+        raise UsageError(f"{label} must have a length in {spans}, not {len(value)}")
+    for pattern, invert, message in fact.get("patterns", ()):
+        if bool(re.fullmatch(pattern, value)) == invert:
+            raise UsageError(f"{label} '{value}' is not valid: {message or 'bad format'}")
+    return value

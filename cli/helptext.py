@@ -1,0 +1,42 @@
+"""`help`, `?` and `hv --help`: the command table, and for one command its parameters."""
+
+from __future__ import annotations
+
+from hv_cli.grammar import COMMANDS, Command
+
+GLOBAL_OPTIONS = """\
+options (anywhere on the line):
+  --socket PATH       hvd's Unix socket (default $HV_SOCKET or /var/run/hvd.sock)
+  --host HOST[:PORT]  talk to a remote hvd over SSH (port 830), with --user USER
+  --json, --xml       machine-readable output of read commands
+  --show-rpc          print each NETCONF request before sending it
+  --dry-run           print the requests instead of sending them
+exit status: 0 done, 1 refused by the server or not found, 2 bad input, 3 cannot connect"""
+
+
+def _commands(mode: str) -> list[Command]:
+    return [c for c in COMMANDS if mode in c.modes]
+
+
+def overview(mode: str) -> str:
+    cmds = _commands(mode)
+    width = max(len(c.usage()) for c in cmds)
+    return "\n".join(f"  {c.usage().ljust(width)}  {c.help}" for c in cmds)
+
+
+def detail(cmd: Command) -> str:
+    lines = [f"{cmd.usage()}", f"  {cmd.help}"]
+    for p in (*cmd.params, *cmd.options):
+        lines.append(f"  {p.label}: {p.describe()}")
+    return "\n".join(lines)
+
+
+def help_for(words: list[str], mode: str) -> str:
+    """Help on the commands that start with these words (all of them for none)."""
+    if not words:
+        return overview(mode)
+    cmds = [c for c in _commands(mode) if c.words[: len(words)] == tuple(words[: len(c.words)])]
+    if not cmds:
+        return f"no command starts with '{' '.join(words)}'; type 'help' for the list"
+    exact = [c for c in cmds if len(words) >= len(c.words)]
+    return "\n".join(detail(c) for c in (exact or cmds))

@@ -1,0 +1,103 @@
+"""`hv`: one-shot commands (`hv list vm`) or, with no command, the interactive shell.
+
+The one-shot path imports only the grammar, the small socket client and the renderers;
+prompt_toolkit (shell) and paramiko (--host) load only when those are used.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+
+from hv_cli import commands, grammar, helptext
+from hv_cli.facts import UsageError
+
+VALUE_OPTIONS = ("--socket", "--host", "--user")
+FLAG_OPTIONS = {"--json": "json", "--xml": "xml", "--show-rpc": "show_rpc", "--dry-run": "dry_run"}
+USAGE = "usage: hv [options] [command ...]   (no command: interactive shell)"
+
+
+def parse_options(argv: list[str]) -> tuple[commands.Options, list[str], bool]:
+    """Pull the global options out of argv wherever they are; the rest is the command."""
+    opts = commands.Options(socket=os.environ.get("HV_SOCKET", commands.Options.socket))
+    words: list[str] = []
+    want_help = False
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name, eq, inline = arg.partition("=")
+        if arg == "--":
+            words += argv[i + 1:]
+            break
+        if name in VALUE_OPTIONS:
+            if not eq:
+                if i + 1 >= len(argv):
+                    raise UsageError(f"{name} needs a value")
+                i += 1
+                inline = argv[i]
+            _set_value(opts, name, inline)
+        elif arg in FLAG_OPTIONS:
+            setattr(opts, FLAG_OPTIONS[arg], True)
+        elif arg in ("-h", "--help"):
+            want_help = True
+        elif arg.startswith("--") and arg not in ("--force",):
+            raise UsageError(f"unknown option {arg}")
+        else:
+            words.append(arg)
+        i += 1
+    if opts.json and opts.xml:
+        raise UsageError("--json and --xml exclude each other")
+    return opts, words, want_help
+
+
+def _set_value(opts: commands.Options, name: str, value: str) -> None:
+    if name == "--socket":
+        opts.socket = value
+    elif name == "--user":
+        opts.user = value
+    else:
+        host, colon, port = value.rpartition(":")
+        if colon and port.isdigit() and not host.endswith(":"):
+            opts.host, opts.port = host.strip("[]"), int(port)
+        else:
+            opts.host = value.strip("[]")
+
+
+def one_shot(opts: commands.Options, words: list[str]) -> int:
+    session = commands.Session(opts)
+    try:
+        parsed = grammar.parse(words, "exec")
+        if parsed.command.action == "help":
+            print(helptext.help_for(shlex.split(parsed.values.get("words", "")), "exec"))
+            return commands.EXIT_OK
+        if parsed.command.action in ("configure", "exit"):
+            raise UsageError(f"'{words[0]}' only makes sense in the interactive shell (run hv)")
+        return commands.run(session, parsed)
+    except UsageError as exc:
+        line, status = commands.error_line(exc)
+        sys.stderr.write(line + "\n")
+        return status
+    finally:
+        session.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        opts, words, want_help = parse_options(argv)
+    except UsageError as exc:
+        sys.stderr.write(f"hv: {exc}\n{USAGE}\n")
+        return commands.EXIT_USAGE
+    if want_help:
+        print(f"{USAGE}\n\ncommands:\n{helptext.overview('exec')}\n\n{helptext.GLOBAL_OPTIONS}")
+        return commands.EXIT_OK
+    if words:
+        return one_shot(opts, words)
+    from hv_cli.shell import run_shell  # prompt_toolkit only for the shell
+
+    return run_shell(opts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""Turning replies into what people read: tables, detail views, JSON, XML, error lines."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from hv_cli import facts
+
+# Nodes that are YANG lists or leaf-lists: always rendered as arrays.
+LISTS = frozenset({"vm", "disk", "nic", "network", "tap", "member", "commit", "entry"})
+Data = dict[str, Any]
+
+
+def local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def to_data(node: ET.Element) -> Any:
+    """Element -> str for leaves, dict for containers, lists for list entries."""
+    if len(node) == 0:
+        return (node.text or "").strip()
+    out: Data = {}
+    for child in node:
+        name = local(child.tag)
+        value = to_data(child)
+        if name in LISTS:
+            out.setdefault(name, []).append(value)
+        else:
+            out[name] = value
+    return out
+
+
+def entries(data_el: ET.Element | None, top: str, obj: str) -> list[Data]:
+    """The list entries under <data><top><obj>…, defaults filled in from the schema."""
+    if data_el is None:
+        return []
+    found = []
+    for container in data_el:
+        if local(container.tag) == top:
+            found += [fill_defaults(obj, to_data(e)) for e in container if local(e.tag) == obj]
+    return found
+
+
+def _when_holds(when: str, scope: Data) -> bool:
+    m = re.fullmatch(r"\.\./([\w-]+) = '([^']*)'", when)
+    return m is None or scope.get(m.group(1)) == m.group(2)
+
+
+def fill_defaults(obj: str, entry: Data) -> Data:
+    """Report-all view: leaves the server left out because they hold their default."""
+    for fact in facts.OBJECTS[obj]["props"]:
+        if "default" not in fact:
+            continue
+        *path, name = fact["name"].split(".")
+        scope = entry
+        for step in path:
+            scope = scope.setdefault(step, {})
+        if name not in scope and _when_holds(fact.get("when", ""), scope):
+            scope[name] = fact["default"]
+    for child in ("disk", "nic"):
+        for sub in entry.get(child, []) if obj == "vm" else []:
+            fill_defaults(child, sub)
+    return entry
+
+
+def lookup(entry: Data, dotted: str) -> str | None:
+    value: Any = entry
+    for step in dotted.split("."):
+        if not isinstance(value, dict) or step not in value:
+            return None
+        value = value[step]
+    return value if isinstance(value, str) else None
+
+
+def duration(seconds: str | None) -> str:
+    if not seconds:
+        return "-"
+    s = int(seconds)
+    d, s = divmod(s, 86400)
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    if d:
+        return f"{d}d{h:02d}h"
+    if h:
+        return f"{h}h{m:02d}m"
+    return f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    lines = [headers, *rows]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def vm_table(vms: list[Data]) -> str:
+    rows = []
+    for vm in vms:
+        state = vm.get("state", {})
+        running = state.get("status") in ("running", "stopping")
+        rows.append([
+            vm["name"],
+            state.get("status", "-"),
+            vm["cpu"],
+            f"{vm['memory']}M",
+            ",".join(f"{d['name']}:{d.get('size', '?')}" for d in vm.get("disk", [])) or "-",
+            ",".join(n.get("network", "?") for n in vm.get("nic", [])) or "-",
+            duration(state.get("uptime")) if running else "-",
+        ])
+    return table(["NAME", "STATE", "CPU", "MEMORY", "DISKS", "NETWORKS", "UPTIME"], rows)
+
+
+def network_table(nets: list[Data]) -> str:
+    rows = []
+    for n in nets:
+        state = n.get("state", {})
+        rows.append([n["name"], n["fib"], n.get("physical-interface", "-"), n.get("vlan", "-"),
+                     n["mtu"], state.get("bridge", "-"), ",".join(state.get("member", [])) or "-"])
+    return table(["NAME", "FIB", "INTERFACE", "VLAN", "MTU", "BRIDGE", "MEMBERS"], rows)
+
+
+def _kv(pairs: list[tuple[str, str]], indent: str = "  ") -> list[str]:
+    width = max((len(k) for k, _ in pairs), default=0)
+    return [f"{indent}{k.ljust(width)}  {v}" for k, v in pairs]
+
+
+def _props(obj: str, entry: Data) -> list[tuple[str, str]]:
+    pairs = []
+    for fact in facts.OBJECTS[obj]["props"]:
+        if fact["name"] == facts.OBJECTS[obj]["key"]:
+            continue
+        value = lookup(entry, fact["name"])
+        if value is not None:
+            unit = " MB" if fact.get("units") == "megabytes" else ""
+            unit = " s" if fact.get("units") == "seconds" else unit
+            pairs.append((fact["name"], value + unit))
+    return pairs
+
+
+def _state_pairs(state: Data) -> list[tuple[str, str]]:
+    pairs = []
+    for name, value in state.items():
+        if name == "uptime":
+            value = duration(value)
+        pairs.append((name, ", ".join(value) if isinstance(value, list) else value))
+    return pairs
+
+
+def detail(obj: str, entry: Data) -> str:
+    lines = [f"{obj} {entry['name']}"]
+    lines += _kv(_props(obj, entry))
+    for child in ("disk", "nic"):
+        subs = entry.get(child, [])
+        if subs:
+            lines.append(f"  {child}s")
+            for sub in subs:
+                values = [v for _, v in _props(child, sub)]
+                lines.append(f"    {sub['name']}: " + "  ".join(values))
+    state = entry.get("state")
+    if state:
+        lines.append("  state")
+        lines += _kv(_state_pairs(state), "    ")
+    return "\n".join(lines)
+
+
+def key_values(data: Data) -> str:
+    def flat(prefix: str, value: Any) -> list[tuple[str, str]]:
+        if isinstance(value, dict):
+            return [p for k, v in value.items() for p in flat(f"{prefix}{k}.", v)]
+        if isinstance(value, list):
+            return [(prefix[:-1], ", ".join(map(str, value)))]
+        return [(prefix[:-1], value)]
+    return "\n".join(_kv(flat("", data), ""))
+
+
+def as_json(data: Any) -> str:
+    return json.dumps(data, indent=2)
+
+
+def as_xml(node: ET.Element) -> str:
+    ET.indent(node)
+    return ET.tostring(node, encoding="unicode")
+
+
+def plain_words(path: str) -> str:
+    """`/hvd-vm:vms/hvd-vm:vm[hvd-vm:name='web']/hvd-vm:cpu` -> `vm web, cpu`."""
+    from hvd_netconf.errors import plain_path  # only on the error path: it loads lxml
+
+    steps = [s for s in re.split(r"/(?![^\[]*\])", plain_path(path)) if s]
+    words = []
+    for step in steps:
+        m = re.fullmatch(r"([\w.-]+)\[[\w.-]+=(['\"])(.*)\2\]", step)
+        if m:
+            words.append(f"{m.group(1)} {m.group(3)}")
+        elif step not in ("vms", "networks"):
+            words.append(step)
+    return ", ".join(words)
+
+
+def diff_lines(text: str, color: bool) -> str:
+    if not color:
+        return text
+    out = []
+    for line in text.splitlines():
+        if line.startswith("+") and not line.startswith("+++"):
+            line = f"\x1b[32m{line}\x1b[0m"
+        elif line.startswith("-") and not line.startswith("---"):
+            line = f"\x1b[31m{line}\x1b[0m"
+        out.append(line)
+    return "\n".join(out)

@@ -1,0 +1,153 @@
+"""The NETCONF requests hv sends, as text built from a tiny element tree.
+
+Strings, not lxml: the one-shot path stays cheap to import, and the same tree prints
+compact for the wire and indented for --show-rpc and the golden tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hvd_netconf.namespaces import BASE, HVD, NETWORK, VM
+
+OP = f"{{{BASE}}}operation"  # the nc:operation attribute
+
+
+@dataclass
+class El:
+    tag: str
+    children: list[El] = field(default_factory=list)
+    text: str | None = None
+    attrs: dict[str, str] = field(default_factory=dict)
+
+
+def el(tag: str, *children: El, text: str | None = None, **attrs: str) -> El:
+    return El(tag, list(children), text, {k.replace("_", "-"): v for k, v in attrs.items()})
+
+
+def _esc(text: str, quote: bool = False) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace('"', "&quot;") if quote else text
+
+
+def to_xml(node: El, indent: str | None = None, depth: int = 0) -> str:
+    attrs = "".join(
+        f' {"nc:operation" if k == OP else k}="{_esc(v, True)}"' for k, v in node.attrs.items()
+    )
+    pad = "" if indent is None else "\n" + indent * depth
+    if node.text is not None:
+        return f"{pad}<{node.tag}{attrs}>{_esc(node.text)}</{node.tag}>"
+    if not node.children:
+        return f"{pad}<{node.tag}{attrs}/>"
+    inner = "".join(to_xml(c, indent, depth + 1) for c in node.children)
+    return f"{pad}<{node.tag}{attrs}>{inner}{pad}</{node.tag}>"
+
+
+def rpc(body: El, message_id: int) -> El:
+    return el("rpc", body, xmlns=BASE, message_id=str(message_id))
+
+
+# ---- configuration data ----------------------------------------------------------------------
+
+TOP = {"vm": ("vms", VM), "network": ("networks", NETWORK)}
+
+
+def leaf(path: str, value: str | None, op: str | None = None, outer: bool = True) -> El:
+    """`loader.type` -> <loader><type>v</type></loader>.
+
+    The operation goes on the outer node (merge: the containers may not exist yet) or, with
+    outer=False, on the leaf itself (remove must not take the leaf's siblings with it).
+    """
+    names = path.split(".")
+    node = inner = el(names[-1], text=value)
+    for name in reversed(names[:-1]):
+        node = el(name, node)
+    if op:
+        (node if outer else inner).attrs[OP] = op
+    return node
+
+
+def entry(obj: str, name: str, *children: El, op: str | None = None) -> El:
+    node = el(obj, el("name", text=name), *children)
+    if op:
+        node.attrs[OP] = op
+    return node
+
+
+def config_tree(top: str, *entries: El) -> El:
+    """<vms xmlns="urn:hvd:vm" xmlns:nc=...> holding the entries."""
+    container, ns = TOP[top]
+    return el(container, *entries, xmlns=ns, **{"xmlns:nc": BASE})
+
+
+def edit_config(target: str, config: El, default_operation: str = "merge") -> El:
+    return el(
+        "edit-config",
+        el("target", el(target)),
+        el("default-operation", text=default_operation),
+        el("error-option", text="rollback-on-error"),
+        el("config", config),
+    )
+
+
+# ---- reads -----------------------------------------------------------------------------------
+
+def get(filter_tree: El) -> El:
+    return el("get", el("filter", filter_tree, type="subtree"))
+
+
+def select(top: str, name: str | None = None) -> El:
+    container, ns = TOP[top]
+    inner = [el(top, el("name", text=name))] if name is not None else []
+    return el(container, *inner, xmlns=ns)
+
+
+def host() -> El:
+    return el("host", xmlns=HVD)
+
+
+# ---- operations ------------------------------------------------------------------------------
+
+def vm_rpc(name: str, vm: str, **params: str) -> El:
+    return el(name, el("name", text=vm), *(el(k, text=v) for k, v in params.items()), xmlns=VM)
+
+
+def commit(confirmed: bool = False, timeout: int | None = None, persist: str | None = None,
+           persist_id: str | None = None, comment: str | None = None) -> El:
+    node = el("commit")
+    if confirmed:
+        node.children.append(el("confirmed"))
+        if timeout is not None:
+            node.children.append(el("confirm-timeout", text=str(timeout)))
+        if persist:
+            node.children.append(el("persist", text=persist))
+    if persist_id:
+        node.children.append(el("persist-id", text=persist_id))
+    if comment:
+        node.children.append(el("comment", text=comment, xmlns=HVD))
+    return node
+
+
+def validate_candidate() -> El:
+    return el("validate", el("source", el("candidate")))
+
+
+def discard() -> El:
+    return el("discard-changes")
+
+
+def commit_history(offset: int = 0, limit: int = 20) -> El:
+    return el("get-commit-history", el("offset", text=str(offset)),
+              el("limit", text=str(limit)), xmlns=HVD)
+
+
+def compare(source: str = "running", target: str = "candidate") -> El:
+    return el("compare", el("source", text=source), el("target", text=target), xmlns=HVD)
+
+
+def rollback(commit_id: str, apply: bool, comment: str | None = None) -> El:
+    node = el("rollback", el("id", text=commit_id), el("commit", text=str(apply).lower()),
+              xmlns=HVD)
+    if comment:
+        node.children.append(el("comment", text=comment))
+    return node
