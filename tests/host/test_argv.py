@@ -1,0 +1,107 @@
+"""Golden argv of the pure builders, written out as freebsd-host.md §2.2 and §3.2 give them."""
+
+import pytest
+
+from hvd_netconf.host import ifconfig, names, zfs
+
+
+def test_bridge_names_fit_ifnamsiz_and_never_collide():
+    assert names.bridge_name("lan") == "hv-lan"
+    assert names.bridge_name("a" * 12) == "hv-" + "a" * 12
+    long1, long2 = names.bridge_name("a" * 13), names.bridge_name("a" * 12 + "b")
+    assert len(long1) == 15 and long1.startswith("hvh") and long1 != long2
+    assert names.bridge_name("a" * 13) == long1  # deterministic
+    many = {names.bridge_name(f"network-number-{i}") for i in range(2000)}
+    assert len(many) == 2000 and all(len(n) <= 15 for n in many)
+    # a short name can never produce a hashed-looking name: the 3rd character differs
+    assert names.bridge_name("h" + "0" * 11)[:3] == "hv-"
+
+
+def test_mac_in_bhyve_range_and_stable():
+    mac = names.mac_address("web", "nic0")
+    assert mac == names.mac_address("web", "nic0")
+    assert mac != names.mac_address("web", "nic1")
+    for i in range(500):
+        m = names.mac_address(f"vm{i}", "nic0")
+        octets = [int(x, 16) for x in m.split(":")]
+        assert octets[:3] == [0x58, 0x9C, 0xFC]
+        low = (octets[3] << 16) | (octets[4] << 8) | octets[5]
+        assert 1 <= low <= 0x0FFFFF
+
+
+def test_uuid_console_and_dataset_names():
+    assert names.vm_uuid("web") == names.vm_uuid("web") != names.vm_uuid("db")
+    assert len(names.vm_uuid("web")) == 36
+    assert names.console_host_side("web") == "/dev/nmdm-web.1A"
+    assert names.console_user_side("web") == "/dev/nmdm-web.1B"
+    assert names.vm_dataset("zroot/hv", "web") == "zroot/hv/vm/web"
+    assert names.disk_dataset("zroot/hv", "web", "disk0") == "zroot/hv/vm/web/disks/disk0"
+    assert names.zvol_device("zroot/hv/vm/web/disks/disk0") == (
+        "/dev/zvol/zroot/hv/vm/web/disks/disk0")
+
+
+@pytest.mark.parametrize("bad", ["/hv", "/hv/vm", "zroot//hv", "zroot/hv/", ""])
+def test_mount_paths_are_not_dataset_names(bad):
+    with pytest.raises(ValueError):
+        names.vm_dataset(bad, "web")
+
+
+def test_ifconfig_forms():
+    assert ifconfig.bridge_create("hv-lan", "hvd:net/lan") == (
+        "ifconfig", "bridge", "create", "name", "hv-lan", "descr", "hvd:net/lan",
+        "group", "hvd", "up")
+    assert ifconfig.bridge_addm("hv-lan", "em0") == ("ifconfig", "hv-lan", "addm", "em0")
+    assert ifconfig.bridge_deletem("hv-lan", "tap3") == ("ifconfig", "hv-lan", "deletem", "tap3")
+    assert ifconfig.set_fib("hv-lan", 2) == ("ifconfig", "hv-lan", "fib", "2")
+    assert ifconfig.set_mtu("hv-lan", 9000) == ("ifconfig", "hv-lan", "mtu", "9000")
+    assert ifconfig.vlan_create("em0", 100) == (
+        "ifconfig", "vlan", "create", "vlandev", "em0", "vlan", "100", "name", "em0.100", "up")
+    assert ifconfig.tap_create() == ("ifconfig", "tap", "create")
+    assert ifconfig.tap_setup("tap3", "web", "nic0", 1500) == (
+        "ifconfig", "tap3", "descr", "hvd:vm/web/nic0", "group", "hvd-port", "up")
+    assert ifconfig.tap_setup("tap3", "web", "nic0", 9000) == (
+        "ifconfig", "tap3", "descr", "hvd:vm/web/nic0", "group", "hvd-port", "mtu", "9000", "up")
+    assert ifconfig.destroy("tap3") == ("ifconfig", "tap3", "destroy")
+    assert ifconfig.up("em0") == ("ifconfig", "em0", "up")
+    assert ifconfig.list_group() == ("ifconfig", "-g", "hvd")
+    assert ifconfig.parse_group("hv-lan\nem0.100\n") == ["hv-lan", "em0.100"]
+
+
+def test_derived_interface_names_are_checked():
+    with pytest.raises(ValueError):
+        ifconfig.bridge_create("bridge_averylongname", "x")
+    with pytest.raises(ValueError):
+        ifconfig.vlan_create("averylongnic0", 4094)  # averylongnic0.4094 is 18 characters
+
+
+def test_zfs_forms():
+    assert zfs.create_root("zroot/hv", "/hv") == (
+        "zfs", "create", "-p", "-o", "mountpoint=/hv", "-o", "hvd:owner=hvd",
+        "-o", "hvd:role=root", "zroot/hv")
+    assert zfs.create_filesystem("zroot/hv/vm/web", "vm") == (
+        "zfs", "create", "-o", "hvd:owner=hvd", "-o", "hvd:role=vm", "zroot/hv/vm/web")
+    assert zfs.create_zvol("zroot/hv/vm/web/disks/disk0", "20G") == (
+        "zfs", "create", "-s", "-V", "20G", "-o", "volmode=dev", "-o", "hvd:owner=hvd",
+        "-o", "hvd:role=disk", "zroot/hv/vm/web/disks/disk0")
+    assert zfs.create_zvol("p/d", "20G", sparse=False, volblocksize="16K",
+                           compression="lz4") == (
+        "zfs", "create", "-V", "20G", "-o", "volmode=dev", "-b", "16K",
+        "-o", "compression=lz4", "-o", "hvd:owner=hvd", "-o", "hvd:role=disk", "p/d")
+    assert zfs.set_volsize("p/d", "40G") == ("zfs", "set", "volsize=40G", "p/d")
+    assert zfs.owner_check("p/d") == (
+        "zfs", "get", "-H", "-p", "-s", "local", "-o", "value", "hvd:owner", "p/d")
+    assert zfs.destroy("p/vm/web", recursive=True) == ("zfs", "destroy", "-r", "p/vm/web")
+    assert zfs.list_tree("zroot/hv") == (
+        "zfs", "list", "-H", "-p", "-r", "-t", "filesystem,volume",
+        "-o", "name,type,volsize,hvd:owner,hvd:role", "zroot/hv")
+
+
+def test_zfs_list_parse_and_sizes():
+    out = "zroot/hv\tfilesystem\t-\thvd\troot\nzroot/hv/vm/w/disks/d\tvolume\t1024\thvd\tdisk\n"
+    got = zfs.parse_list(out)
+    assert got["zroot/hv"].volsize is None and got["zroot/hv"].role == "root"
+    assert got["zroot/hv/vm/w/disks/d"].volsize == 1024
+    assert zfs.size_bytes("20G") == 20 << 30
+    assert zfs.size_bytes("512") == 512
+    with pytest.raises(ValueError):
+        zfs.size_bytes("20 GB")
