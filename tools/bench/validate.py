@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Validation cost on large datastores: whole tree, one changed VM (scope), pyangbind path.
+
+Each VM has 2 disks and 2 NICs on a few networks, like a busy host; figures are best of runs.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from lxml import etree
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from hvd_netconf import namespaces as ns
+from hvd_netconf.schema import load_schema
+from hvd_netconf.schema.validate import validate
+
+NETWORKS = ("lan", "dmz", "storage", "mgmt")
+
+
+def datastore(n_vms: int) -> etree._Element:
+    """A <config> with n_vms VMs (2 disks, 2 NICs each, one NIC with a MAC) and 4 networks."""
+    cfg = etree.Element(ns.qn(ns.BASE, "config"), nsmap={None: ns.BASE})
+    nets = etree.SubElement(cfg, ns.qn(ns.NETWORK, "networks"), nsmap={None: ns.NETWORK})
+    for i, name in enumerate(NETWORKS):
+        net = etree.SubElement(nets, ns.qn(ns.NETWORK, "network"))
+        etree.SubElement(net, ns.qn(ns.NETWORK, "name")).text = name
+        etree.SubElement(net, ns.qn(ns.NETWORK, "physical-interface")).text = "igb0"
+        etree.SubElement(net, ns.qn(ns.NETWORK, "vlan")).text = str(10 + i)
+    vms = etree.SubElement(cfg, ns.qn(ns.VM, "vms"), nsmap={None: ns.VM})
+
+    def leaf(parent: etree._Element, name: str, text: str) -> None:
+        etree.SubElement(parent, ns.qn(ns.VM, name)).text = text
+
+    for i in range(n_vms):
+        vm = etree.SubElement(vms, ns.qn(ns.VM, "vm"))
+        leaf(vm, "name", f"vm{i:05d}")
+        leaf(vm, "cpu", str(1 + i % 8))
+        leaf(vm, "memory", str(512 * (1 + i % 4)))
+        leaf(vm, "boot-device", "root")
+        loader = etree.SubElement(vm, ns.qn(ns.VM, "loader"))
+        leaf(loader, "type", "uefi")
+        for d, size in (("root", "20G"), ("data", "100G")):
+            disk = etree.SubElement(vm, ns.qn(ns.VM, "disk"))
+            leaf(disk, "name", d)
+            leaf(disk, "size", size)
+        for k in range(2):
+            nic = etree.SubElement(vm, ns.qn(ns.VM, "nic"))
+            leaf(nic, "name", f"nic{k}")
+            leaf(nic, "network", NETWORKS[(i + k) % len(NETWORKS)])
+            if k == 0:
+                leaf(nic, "mac", f"58:9c:fc:0{i >> 16 & 0xf:x}:{i >> 8 & 0xff:02x}:{i & 0xff:02x}")
+    return cfg
+
+
+def best(fn: Callable[[], object], runs: int = 3) -> float:
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    schema = load_schema()
+    for n in (1_000, 10_000):
+        cfg = datastore(n)
+        errs = validate(schema, cfg)
+        assert not errs, errs[:3]
+        t = best(lambda c=cfg: validate(schema, c))
+        print(f"full validation, {n:>6} VMs: {t * 1e3:8.1f} ms")
+    big = datastore(10_000)
+    index = {("vm", e.findtext(ns.qn(ns.VM, "name"))): e
+             for e in big.find(ns.qn(ns.VM, "vms"))}
+    one = [("vm", "vm04242")]
+    for label, kw in (("lookup", {"lookup": index.get}), ("xpath", {})):
+        t = best(lambda kw=kw: validate(schema, big, scope=one, **kw), runs=20)
+        print(f"one changed VM in 10000 (scope, {label:6}): {t * 1e3:8.3f} ms")
+    small = datastore(100)
+    sidx = {("vm", e.findtext(ns.qn(ns.VM, "name"))): e for e in small.find(ns.qn(ns.VM, "vms"))}
+    t = best(lambda: validate(schema, small, scope=[("vm", "vm00042")], lookup=sidx.get), runs=20)
+    print(f"one changed VM in   100 (scope, lookup): {t * 1e3:8.3f} ms")
+    nets = big.find(ns.qn(ns.NETWORK, "networks"))
+    dmz = nets[1]
+    nets.remove(dmz)
+    t0 = time.perf_counter()
+    errs = validate(schema, big, scope=[("network", "dmz")], lookup=index.get)
+    t = time.perf_counter() - t0
+    print(f"deleted network still used by {len(errs)} NICs in 10000 VMs (scope): {t * 1e3:8.1f} ms")
+    nets.insert(1, dmz)
+    try:
+        from hvd_netconf.schema.bindings_check import load_bindings
+    except ImportError:
+        return
+    cfg = datastore(1_000)
+    t = best(lambda: load_bindings(cfg), runs=1)
+    print(f"pyangbind load + type checks, 1000 VMs: {t * 1e3:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
