@@ -12,6 +12,7 @@ import socket
 import sys
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -88,8 +89,9 @@ def errors_of(reply: ET.Element) -> list[ServerError]:
 
 
 class Client:
-    def __init__(self, stream: Stream) -> None:
+    def __init__(self, stream: Stream, on_close: Callable[[], object] | None = None) -> None:
         self.stream = stream
+        self._on_close = on_close
         self._decoder: EomDecoder | ChunkedDecoder = EomDecoder(MAX_MESSAGE)
         self._chunked = False
         self.next_id = 1
@@ -178,3 +180,5 @@ class Client:
             pass
         finally:
             self.stream.close()
+            if self._on_close is not None:
+                self._on_close()

@@ -227,14 +227,8 @@ def do_show_commits(s: Session, p: Parsed) -> None:
     reply = s.send(rpcs.commit_history(0, int(p.values.get("limit", "20"))))
     if reply is None:
         return
-    rows = [render.to_data(e) for e in reply.iter() if len(e) and
-            all(len(c) == 0 for c in e) and e is not reply]
-    headers: list[str] = []
-    for row in rows:
-        headers += [k for k in row if k not in headers]
-    body = [[str(row.get(h, "-")) for h in headers] for row in rows]
-    _emit(s, reply, rows, lambda: render.table([h.upper() for h in headers], body)
-          if rows else "no commits")
+    commits = [render.to_data(e) for e in reply.iter() if render.local(e.tag) == "commit"]
+    _emit(s, reply, commits, lambda: render.commit_table(commits))
 
 
 def show_compare(s: Session) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from hv_cli import facts
 
 # Nodes that are YANG lists or leaf-lists: always rendered as arrays.
-LISTS = frozenset({"vm", "disk", "nic", "network", "tap", "member", "commit", "entry"})
+LISTS = frozenset({"vm", "disk", "nic", "network", "tap", "member", "commit", "changes", "edit"})
 Data = dict[str, Any]
 
 
@@ -122,6 +122,18 @@ def network_table(nets: list[Data]) -> str:
         rows.append([n["name"], n["fib"], n.get("physical-interface", "-"), n.get("vlan", "-"),
                      n["mtu"], state.get("bridge", "-"), ",".join(state.get("member", [])) or "-"])
     return table(["NAME", "FIB", "INTERFACE", "VLAN", "MTU", "BRIDGE", "MEMBERS"], rows)
+
+
+def commit_table(commits: list[Data]) -> str:
+    if not commits:
+        return "no commits"
+    rows = []
+    for c in commits:
+        changes = [f"{ch.get('operation', '?')} {ch.get('kind', '')} {ch.get('name', '')}".strip()
+                   for ch in c.get("changes", [])]
+        rows.append([c.get("id", "?"), c.get("time", "-"), c.get("user", "-"),
+                     c.get("source", "-"), c.get("comment", "") or "-", ", ".join(changes) or "-"])
+    return table(["ID", "TIME", "USER", "SOURCE", "COMMENT", "CHANGES"], rows)
 
 
 def _kv(pairs: list[tuple[str, str]], indent: str = "  ") -> list[str]:

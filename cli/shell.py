@@ -1,0 +1,271 @@
+"""The interactive shell: `hv>` for immediate commands, `hv(config)#` for candidate edits.
+
+Completion and `?` help come from the same grammar as the one-shot path; object names are
+fetched from the server as they are needed.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TextIO
+
+from hv_cli import commands, facts, grammar, helptext, render, rpcs
+from hv_cli.client import ConnectError, NetconfError
+from hv_cli.facts import UsageError
+from hv_cli.grammar import Command, Param
+from hv_cli.rpcs import el
+from prompt_toolkit import PromptSession
+from prompt_toolkit.application import run_in_terminal
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+
+HISTORY = "~/.hv_history"
+PROMPTS = {"exec": "hv> ", "config": "hv(config)# "}
+
+
+class Names:
+    """Object names from the server for completion, fetched once per prompt."""
+
+    def __init__(self, session: commands.Session) -> None:
+        self.session = session
+        self._cache: dict[tuple[str, str], list[str]] = {}
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    def get(self, obj: str, vm: str = "") -> list[str]:
+        key = (obj, vm)
+        if key not in self._cache:
+            self._cache[key] = self._fetch(obj, vm)
+        return self._cache[key]
+
+    def _fetch(self, obj: str, vm: str) -> list[str]:
+        if self.session.opts.dry_run:
+            return []
+        if obj in ("disk", "nic"):
+            tree = el("vms", el("vm", el("name", text=vm), el(obj, el("name"))), xmlns=rpcs.VM)
+        else:
+            container, ns = rpcs.TOP[obj]
+            tree = el(container, el(obj, el("name")), xmlns=ns)
+        try:
+            reply = self.session.client.call(rpcs.get(tree))
+        except (ConnectError, NetconfError, OSError):
+            return []
+        return sorted({(entry.findtext(f"{{{ns_of(entry)}}}name") or "").strip()
+                       for entry in reply.iter() if render.local(entry.tag) == obj})
+
+
+def ns_of(node: Any) -> str:
+    return node.tag[1:].partition("}")[0]
+
+
+def position(tokens: list[str], mode: str) -> tuple[list[Command], Command | None, dict[str, str],
+                                                    list[str]]:
+    """Where the cursor is: candidate commands, the matched one, bound values, positionals."""
+    cmds = [c for c in grammar.COMMANDS if mode in c.modes]
+    full = [c for c in cmds if tuple(tokens[: len(c.words)]) == c.words]
+    if not full:
+        return cmds, None, {}, []
+    cmd = max(full, key=lambda c: len(c.words))
+    values: dict[str, str] = {}
+    positional: list[str] = []
+    args = tokens[len(cmd.words):]
+    opts = {o.label for o in cmd.options}
+    flags = {f.word for f in cmd.flags}
+    i = 0
+    while i < len(args):
+        if args[i] in flags:
+            pass
+        elif args[i] in opts and i + 1 < len(args):
+            i += 1
+        elif args[i] in opts:
+            values["__option__"] = args[i]
+        else:
+            positional.append(args[i])
+        i += 1
+    for p, word in zip(cmd.params, positional, strict=False):
+        values[p.label] = word
+    return cmds, cmd, values, positional
+
+
+class HvCompleter(Completer):
+    def __init__(self, names: Names, mode: list[str]) -> None:
+        self.names = names
+        self.mode = mode  # a one-element list the shell updates
+
+    def get_completions(self, document: Document, complete_event: CompleteEvent
+                        ) -> Iterable[Completion]:
+        text = document.text_before_cursor
+        tokens = text.split()
+        partial = "" if not text or text[-1].isspace() else tokens.pop()
+        for word, meta in self.candidates(tokens):
+            if word.startswith(partial):
+                yield Completion(word, -len(partial), display_meta=meta)
+
+    def candidates(self, tokens: list[str]) -> list[tuple[str, str]]:
+        mode = self.mode[0]
+        cmds, cmd, values, positional = position(tokens, mode)
+        depth = len(tokens)
+        keywords = {c.words[depth]: c.help for c in cmds
+                    if len(c.words) > depth and tuple(tokens) == c.words[:depth]}
+        if cmd is None:
+            return sorted(keywords.items())
+        out = sorted(keywords.items())
+        if "__option__" in values:
+            option = next(o for o in cmd.options if o.label == values["__option__"])
+            return out + self._values(option, values)
+        if len(positional) < len(cmd.params):
+            out += self._values(cmd.params[len(positional)], values)
+        if len(positional) >= sum(1 for p in cmd.params if not p.optional):
+            out += [(o.label, o.describe()) for o in cmd.options]
+            out += [(f.word, f"{f.dest} {f.value}") for f in cmd.flags]
+        return out
+
+    def _values(self, param: Param, values: dict[str, str]) -> list[tuple[str, str]]:
+        if param.kind == "ref":
+            return [(n, param.obj) for n in self.names.get(param.obj)]
+        if param.kind == "sub":
+            return [(n, param.obj) for n in self.names.get(param.obj, values.get("vm", ""))]
+        if param.kind == "prop":
+            return [(name, facts.hint(f)) for name, f in facts.props(param.obj).items()]
+        try:
+            fact = param.fact(values)
+        except UsageError:
+            return []
+        if fact is None:
+            return []
+        if fact["kind"] == "enum":
+            return [(e, param.label) for e in fact["enums"]]
+        if fact["kind"] == "bool":
+            return [("true", param.label), ("false", param.label)]
+        if fact["kind"] == "ref":
+            return [(n, fact["ref"]) for n in self.names.get(fact["ref"])]
+        return []
+
+
+def hint_for(text: str, mode: str) -> str:
+    """The bottom-line hint: what the next word may be (ranges, types)."""
+    tokens = text.split()
+    if text and not text.endswith(" "):
+        tokens.pop()
+    _, cmd, values, positional = position(tokens, mode)
+    if cmd is None:
+        return "? for help, Tab to complete"
+    if len(positional) < len(cmd.params):
+        param = cmd.params[len(positional)]
+        try:
+            if param.kind == "pval":
+                fact = param.fact(values)
+                assert fact is not None
+                return f"<{values.get('prop')}> {fact.get('help', '')} ({facts.hint(fact)})"
+            return f"<{param.label}> {param.describe()}"
+        except UsageError as exc:
+            return str(exc)
+    return cmd.usage()
+
+
+class Shell:
+    def __init__(self, opts: commands.Options, out: TextIO = sys.stdout,
+                 err: TextIO = sys.stderr, **prompt_args: Any) -> None:
+        self.session = commands.Session(opts, out=out, err=err, interactive=True)
+        self.names = Names(self.session)
+        self.mode = ["exec"]
+        bindings = KeyBindings()
+
+        @bindings.add("?")
+        def _help(event: KeyPressEvent) -> None:
+            words = event.current_buffer.document.text_before_cursor.split()
+            text = helptext.help_for(words, self.mode[0])
+            run_in_terminal(lambda: self.print(text))
+
+        self.prompt = PromptSession(
+            completer=HvCompleter(self.names, self.mode),
+            key_bindings=bindings,
+            bottom_toolbar=lambda: hint_for(self.prompt.default_buffer.text, self.mode[0]),
+            **prompt_args,
+        )
+
+    def print(self, text: str) -> None:
+        self.session.print(text)
+
+    def ask(self, question: str) -> bool:
+        answer = self.prompt.prompt(question + " [y/N] ", completer=None, bottom_toolbar=None)
+        return answer.strip().lower() in ("y", "yes")
+
+    def handle(self, line: str) -> bool:
+        """Run one line; False when the shell should end."""
+        try:
+            tokens = shlex.split(line)
+        except ValueError as exc:
+            self.session.err.write(f"hv: {exc}\n")
+            return True
+        if not tokens:
+            return True
+        compare = tokens[-2:] == ["|", "compare"]
+        if compare:
+            tokens = tokens[:-2]
+        try:
+            parsed = grammar.parse(tokens, self.mode[0]) if tokens else None
+        except UsageError as exc:
+            self.session.err.write(f"hv: {exc}\n")
+            return True
+        self.names.clear()
+        if parsed is not None:
+            action = parsed.command.action
+            if action == "help":
+                self.print(helptext.help_for(shlex.split(parsed.values.get("words", "")),
+                                             self.mode[0]))
+            elif action == "configure":
+                self.mode[0] = "config"
+                self.print("entering configure mode: edits go to the candidate until 'commit'")
+            elif action == "exit":
+                return self.leave()
+            else:
+                commands.run(self.session, parsed)
+        if compare and self.mode[0] == "config":
+            try:
+                commands.show_compare(self.session)
+            except (ConnectError, NetconfError, OSError) as exc:
+                self.session.err.write(commands.error_line(exc)[0] + "\n")
+        return True
+
+    def leave(self) -> bool:
+        if self.mode[0] == "exec":
+            return False
+        if self.session.dirty:
+            if not self.ask("There are uncommitted changes. Leave and discard them?"):
+                return True
+            commands.run(self.session, grammar.parse(["discard"], "config"))
+        self.mode[0] = "exec"
+        return True
+
+    def loop(self) -> int:
+        try:
+            while True:
+                try:
+                    line = self.prompt.prompt(PROMPTS[self.mode[0]])
+                except KeyboardInterrupt:
+                    continue
+                except EOFError:
+                    if self.mode[0] == "config" and self.leave() and self.mode[0] == "config":
+                        continue
+                    return commands.EXIT_OK
+                if not self.handle(line):
+                    return commands.EXIT_OK
+        finally:
+            self.session.close()
+
+
+def history(path: str | None = HISTORY) -> History:
+    if path is None:
+        return InMemoryHistory()
+    return FileHistory(str(Path(path).expanduser()))
+
+
+def run_shell(opts: commands.Options) -> int:
+    return Shell(opts, history=history()).loop()
