@@ -1,0 +1,204 @@
+"""Golden FreeBSD argv of plans, written out literally as freebsd-host.md gives the forms."""
+
+import pytest
+
+from hvd_netconf import errors
+from hvd_netconf.apply.diff import diff
+from hvd_netconf.apply.engine import render
+from hvd_netconf.apply.plan import Expect, Run, StopVm, build_plan
+
+P = "zroot/hv"
+
+
+def plan_of(old, new, vms=None):
+    return build_plan(diff(old, new), zfs_parent=P, vms=vms)
+
+
+def commands(plan):
+    out = []
+    for step in plan.steps:
+        for a in step.do:
+            out.append(a.argv if isinstance(a, Run | Expect) else ("STOP", a.name))
+    return out
+
+
+def test_network_without_uplink(cfg):
+    plan = plan_of(None, cfg.config([cfg.network("lan")]))
+    assert commands(plan) == [
+        ("ifconfig", "bridge", "create", "name", "hv-lan", "descr", "hvd:net/lan",
+         "group", "hvd", "up"),
+    ]
+    assert plan.steps[0].undo == (Run(("ifconfig", "hv-lan", "destroy")),)
+
+
+def test_network_with_uplink_fib_and_mtu(cfg):
+    plan = plan_of(None, cfg.config([cfg.network(
+        "lan", description="office LAN", fib=2, mtu=9000, physical_interface="em0")]))
+    assert commands(plan) == [
+        ("ifconfig", "bridge", "create", "name", "hv-lan", "descr", "hvd:net/lan office LAN",
+         "group", "hvd", "up"),
+        ("ifconfig", "hv-lan", "fib", "2"),
+        ("ifconfig", "hv-lan", "mtu", "9000"),
+        ("ifconfig", "em0", "mtu", "9000"),
+        ("ifconfig", "em0", "up"),
+        ("ifconfig", "hv-lan", "addm", "em0"),
+    ]
+
+
+def test_network_with_vlan(cfg):
+    plan = plan_of(None, cfg.config([cfg.network(
+        "dmz", physical_interface="em1", vlan=100, fib=1)]))
+    assert commands(plan) == [
+        ("ifconfig", "bridge", "create", "name", "hv-dmz", "descr", "hvd:net/dmz",
+         "group", "hvd", "up"),
+        ("ifconfig", "hv-dmz", "fib", "1"),
+        ("ifconfig", "vlan", "create", "vlandev", "em1", "vlan", "100", "name", "em1.100", "up"),
+        ("ifconfig", "em1.100", "descr", "hvd:net/dmz/uplink", "group", "hvd"),
+        ("ifconfig", "hv-dmz", "addm", "em1.100"),
+    ]
+
+
+def test_long_network_name_gets_a_hashed_bridge(cfg):
+    plan = plan_of(None, cfg.config([cfg.network("engineering-lab")]))
+    (argv,) = commands(plan)
+    assert argv[4].startswith("hvh") and len(argv[4]) == 15
+    assert argv[6] == "hvd:net/engineering-lab"
+
+
+def test_vm_with_disks_and_nics(cfg):
+    new = cfg.config([cfg.network("lan")], [cfg.vm(
+        "web",
+        cfg.disk("disk0", "20G"),
+        cfg.disk("data", "100G", sparse="false", volblocksize="64K", compression="lz4"),
+        cfg.nic("nic0", "lan"), cfg.nic("nic1", "lan"), cpu=2, memory=2048)])
+    assert commands(plan_of(None, new)) == [
+        ("ifconfig", "bridge", "create", "name", "hv-lan", "descr", "hvd:net/lan",
+         "group", "hvd", "up"),
+        ("zfs", "create", "-o", "hvd:owner=hvd", "-o", "hvd:role=vm", "zroot/hv/vm/web"),
+        ("zfs", "create", "-o", "hvd:owner=hvd", "-o", "hvd:role=disks",
+         "zroot/hv/vm/web/disks"),
+        ("zfs", "create", "-s", "-V", "20G", "-o", "volmode=dev", "-o", "hvd:owner=hvd",
+         "-o", "hvd:role=disk", "zroot/hv/vm/web/disks/disk0"),
+        ("zfs", "create", "-V", "100G", "-o", "volmode=dev", "-b", "64K",
+         "-o", "compression=lz4", "-o", "hvd:owner=hvd", "-o", "hvd:role=disk",
+         "zroot/hv/vm/web/disks/data"),
+    ]
+
+
+def test_disk_growth_compression_and_sparseness(cfg):
+    old = cfg.config(vms=[cfg.vm("web", cfg.disk("disk0", "20G"))])
+    new = cfg.config(vms=[cfg.vm("web", cfg.disk("disk0", "40G", compression="zstd",
+                                                 sparse="false"))])
+    plan = plan_of(old, new)
+    assert commands(plan) == [
+        ("zfs", "set", "volsize=40G", "zroot/hv/vm/web/disks/disk0"),
+        ("zfs", "set", "compression=zstd", "zroot/hv/vm/web/disks/disk0"),
+        ("zfs", "set", "refreservation=auto", "zroot/hv/vm/web/disks/disk0"),
+    ]
+    assert [s.undo for s in plan.steps] == [
+        (Run(("zfs", "set", "volsize=20G", "zroot/hv/vm/web/disks/disk0")),),
+        (Run(("zfs", "inherit", "compression", "zroot/hv/vm/web/disks/disk0")),),
+        (Run(("zfs", "set", "refreservation=none", "zroot/hv/vm/web/disks/disk0")),),
+    ]
+
+
+def test_disk_shrink_is_refused_before_anything_runs(cfg):
+    old = cfg.config(vms=[cfg.vm("web", cfg.disk("disk0", "40G"))])
+    new = cfg.config(vms=[cfg.vm("web", cfg.disk("disk0", "39G"))])
+    with pytest.raises(errors.OperationFailed) as e:
+        plan_of(old, new)
+    assert "cannot shrink from 40G to 39G" in e.value.message
+    assert e.value.path == ("/hvd-vm:vms/hvd-vm:vm[hvd-vm:name='web']"
+                            "/hvd-vm:disk[hvd-vm:name='disk0']/hvd-vm:size")
+
+
+def test_several_refusals_are_reported_together(cfg):
+    old = cfg.config(vms=[cfg.vm("web", cfg.disk("a", "4G"), cfg.disk("b", "4G"))])
+    new = cfg.config(vms=[cfg.vm("web", cfg.disk("a", "2G", volblocksize="8K"))])
+    with pytest.raises(errors.RpcErrors) as e:
+        plan_of(old, new, cfg.Vms(running={"web"}))
+    msgs = " | ".join(x.message for x in e.value.errors)
+    assert "shrink" in msgs and "volblocksize is fixed" in msgs and "while the VM runs" in msgs
+
+
+def test_deletions_in_reverse_order(cfg):
+    old = cfg.config([cfg.network("dmz", physical_interface="em1", vlan=100, mtu=1400)],
+                     [cfg.vm("web", cfg.disk("disk0", "20G"), cfg.nic("nic0", "dmz"))])
+    plan = plan_of(old, cfg.config(), cfg.Vms(running={"web"}))
+    assert commands(plan) == [
+        ("STOP", "web"),
+        ("zfs", "get", "-H", "-p", "-s", "local", "-o", "value", "hvd:owner", "zroot/hv/vm/web"),
+        ("zfs", "destroy", "-r", "zroot/hv/vm/web"),
+        ("ifconfig", "hv-dmz", "deletem", "em1.100"),
+        ("ifconfig", "em1.100", "destroy"),
+        ("ifconfig", "hv-dmz", "destroy"),
+    ]
+    assert plan.steps[0].undo is None and plan.steps[1].undo is None
+    # the bridge comes back exactly as it was if a later step fails
+    assert plan.steps[-1].undo == (
+        Run(("ifconfig", "bridge", "create", "name", "hv-dmz", "descr", "hvd:net/dmz",
+             "group", "hvd", "up")),
+        Run(("ifconfig", "hv-dmz", "mtu", "1400")))
+
+
+def test_stopped_vm_is_not_stopped_again(cfg):
+    old = cfg.config(vms=[cfg.vm("web")])
+    plan = plan_of(old, cfg.config(), cfg.Vms())
+    assert not any(isinstance(a, StopVm) for s in plan.steps for a in s.do)
+
+
+def test_running_vm_hardware_changes_do_not_restart_it(cfg):
+    old = cfg.config([cfg.network("lan")], [cfg.vm("web", cfg.nic("n0", "lan"), cpu=1)])
+    new = cfg.config([cfg.network("lan")], [cfg.vm("web", cfg.nic("n0", "lan"),
+                                                    cfg.nic("n1", "lan"), cpu=4, memory=4096)])
+    vms = cfg.Vms(running={"web"})
+    plan = plan_of(old, new, vms)
+    assert plan.steps == [] and plan.pending_restart == {"web"} and vms.stopped == []
+    # a description is not hardware
+    new2 = cfg.config([cfg.network("lan")], [cfg.vm("web", cfg.nic("n0", "lan"), cpu=1,
+                                                     description="x")])
+    assert plan_of(old, new2, vms).pending_restart == set()
+
+
+def test_network_modification(cfg):
+    old = cfg.config([cfg.network("lan", physical_interface="em0", fib=1)])
+    new = cfg.config([cfg.network("lan", physical_interface="em1", vlan=7, fib=2, mtu=1400)])
+    assert commands(plan_of(old, new)) == [
+        ("ifconfig", "hv-lan", "fib", "2"),
+        ("ifconfig", "hv-lan", "deletem", "em0"),
+        ("ifconfig", "hv-lan", "mtu", "1400"),
+        ("ifconfig", "vlan", "create", "vlandev", "em1", "vlan", "7", "name", "em1.7", "up"),
+        ("ifconfig", "em1.7", "descr", "hvd:net/lan/uplink", "group", "hvd"),
+        ("ifconfig", "em1.7", "mtu", "1400"),
+        ("ifconfig", "hv-lan", "addm", "em1.7"),
+    ]
+    # same uplink, new MTU: the member first, then the bridge
+    old2 = cfg.config([cfg.network("lan", physical_interface="em0")])
+    new2 = cfg.config([cfg.network("lan", physical_interface="em0", mtu=9000)])
+    assert commands(plan_of(old2, new2)) == [
+        ("ifconfig", "em0", "mtu", "9000"),
+        ("ifconfig", "hv-lan", "mtu", "9000"),
+    ]
+
+
+def test_order_networks_then_datasets_then_destroys(cfg):
+    old = cfg.config([cfg.network("old")], [cfg.vm("gone", cfg.disk("d", "1G"))])
+    new = cfg.config([cfg.network("new", fib=1)],
+                     [cfg.vm("fresh", cfg.disk("d", "1G"), cfg.nic("n", "new"))])
+    kinds = []
+    for s in plan_of(old, new).steps:
+        argv = s.do[-1].argv
+        kinds.append((argv[0], "destroy" if "destroy" in argv else "create"))
+    assert kinds == [("ifconfig", "create"), ("ifconfig", "create"),
+                     ("zfs", "create"), ("zfs", "create"), ("zfs", "create"),
+                     ("zfs", "destroy"), ("ifconfig", "destroy")]
+
+
+def test_render_shows_commands_and_undo(cfg):
+    old = cfg.config(vms=[cfg.vm("web")])
+    text = render(plan_of(old, cfg.config([cfg.network("lan", fib=1)])))
+    assert "1. create bridge hv-lan for network lan" in text
+    assert "ifconfig bridge create name hv-lan descr hvd:net/lan group hvd up" in text
+    assert "undo: ifconfig hv-lan destroy" in text
+    assert "zfs destroy -r zroot/hv/vm/web" in text and "(cannot be undone)" in text
+    assert render(plan_of(old, old)) == "nothing to do on the host\n"
