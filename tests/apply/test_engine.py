@@ -1,0 +1,155 @@
+"""The engine on the simulated host: all or nothing, proven by failing every step in turn.
+
+The sim's state file stands for the host here; this shows the engine undoes what it did, not
+that a real FreeBSD host accepts every command.
+"""
+
+import pytest
+
+from hvd_netconf import errors
+from hvd_netconf.apply.diff import diff
+from hvd_netconf.apply.engine import Engine, ensure_layout
+from hvd_netconf.apply.plan import build_plan
+from hvd_netconf.host import zfs
+from hvd_netconf.host.sim import SimHost
+
+P = "zroot/hv"
+
+
+@pytest.fixture
+def host(tmp_path):
+    h = SimHost(tmp_path)
+    assert ensure_layout(h, P, str(tmp_path)) == [P, f"{P}/vm"]
+    assert ensure_layout(h, P, str(tmp_path)) == []
+    return h
+
+
+def snapshot(h):
+    files = sorted((p.relative_to(h.zvol_dir).as_posix(), p.stat().st_size)
+                   for p in h.zvol_dir.rglob("*") if p.is_file()) if h.zvol_dir.exists() else []
+    return h.state_path.read_bytes(), files
+
+
+def big_config(cfg):
+    return cfg.config(
+        [cfg.network("lan", physical_interface="em0", fib=1, mtu=9000),
+         cfg.network("dmz", physical_interface="em1", vlan=100, fib=2),
+         cfg.network("lab", physical_interface="em1", vlan=200, mtu=1400)],
+        [cfg.vm("web", cfg.disk("disk0", "1G"),
+                cfg.disk("data", "2G", sparse="false", volblocksize="8K", compression="lz4"),
+                cfg.nic("n0", "lan"), cfg.nic("n1", "dmz"))])
+
+
+def test_apply_then_every_step_failing_in_turn_leaves_the_host_as_it_was(host, cfg):
+    plan = build_plan(diff(None, big_config(cfg)), zfs_parent=P)
+    assert len(plan) >= 10
+    before = snapshot(host)
+    for i, step in enumerate(plan.steps):
+        failing = step.do[-1].argv
+        host.inject_fault(failing, f"injected failure {i}", code=1)
+        with pytest.raises(errors.OperationFailed) as e:
+            Engine(host).execute(plan)
+        assert type(e.value) is errors.OperationFailed
+        assert step.what in e.value.message and f"injected failure {i}" in e.value.message
+        assert " ".join(failing[:3]) in e.value.message
+        assert snapshot(host) == before, f"state differs after step {i + 1} ({step.what}) failed"
+    Engine(host).execute(plan)
+    st = host.state()
+    assert st["interfaces"]["hv-lan"]["members"] == ["em0"]
+    assert st["interfaces"]["hv-lan"]["fib"] == 1 and st["interfaces"]["hv-lan"]["mtu"] == 9000
+    assert st["interfaces"]["hv-dmz"]["members"] == ["em1.100"]
+    assert st["datasets"][f"{P}/vm/web/disks/data"]["props"]["volblocksize"] == "8192"
+
+
+def test_teardown_failures_roll_back_the_reversible_steps(host, cfg):
+    full = big_config(cfg)
+    Engine(host).execute(build_plan(diff(None, full), zfs_parent=P))
+    only_vm = cfg.config(vms=[cfg.vm("web", cfg.disk("disk0", "1G"))])
+    # the VM stays (no irreversible step), networks go: every failure is undone cleanly
+    keep_vm = cfg.config(
+        [], [cfg.vm("web", cfg.disk("disk0", "1G"),
+                    cfg.disk("data", "2G", sparse="false", volblocksize="8K",
+                             compression="lz4"))])
+    plan = build_plan(diff(full, keep_vm), zfs_parent=P)
+    assert all(s.undo is not None for s in plan.steps) and len(plan) >= 6
+    before = snapshot(host)
+    for i, step in enumerate(plan.steps):
+        host.inject_fault(step.do[-1].argv, "busy", code=1)
+        with pytest.raises(errors.OperationFailed):
+            Engine(host).execute(plan)
+        assert snapshot(host) == before, f"after step {i + 1} ({step.what})"
+    Engine(host).execute(plan)
+    assert "hv-lan" not in host.state()["interfaces"]
+    assert "em1.100" not in host.state()["interfaces"]
+    # removing a disk is irreversible: a failure after it is a RollbackFailed naming both
+    Engine(host).execute(build_plan(diff(keep_vm, only_vm), zfs_parent=P))
+    assert f"{P}/vm/web/disks/data" not in host.state()["datasets"]
+
+
+def test_failed_undo_is_rollback_failed(host, cfg):
+    plan = build_plan(diff(None, cfg.config([cfg.network("lan", fib=1)])), zfs_parent=P)
+    host.inject_fault(("ifconfig", "hv-lan", "fib"), "ifconfig: ioctl (SIOCSIFFIB): boom")
+    host.inject_fault(("ifconfig", "hv-lan", "destroy"), "ifconfig: destroy refused")
+    with pytest.raises(errors.RollbackFailed) as e:
+        Engine(host).execute(plan)
+    msg = e.value.message
+    assert "set fib 1 on bridge hv-lan failed: `ifconfig hv-lan fib 1`" in msg
+    assert "ifconfig: ioctl (SIOCSIFFIB): boom" in msg
+    assert "undo of 'create bridge hv-lan for network lan' failed" in msg
+    assert "ifconfig: destroy refused" in msg and "simulated host" in msg
+
+
+def test_irreversible_step_then_failure_is_rollback_failed(host, cfg):
+    two = cfg.config(vms=[cfg.vm("a"), cfg.vm("b")])
+    Engine(host).execute(build_plan(diff(None, two), zfs_parent=P))
+    plan = build_plan(diff(two, cfg.config()), zfs_parent=P)
+    host.inject_fault(("zfs", "destroy", "-r", f"{P}/vm/b"), "cannot destroy: dataset is busy")
+    with pytest.raises(errors.RollbackFailed) as e:
+        Engine(host).execute(plan)
+    assert "cannot undo 'destroy dataset zroot/hv/vm/a of VM a'" in e.value.message
+    assert "dataset is busy" in e.value.message
+
+
+def test_destroy_refuses_datasets_hvd_does_not_own(host, cfg):
+    host.run(("zfs", "create", f"{P}/vm/foreign"))  # not tagged: inherited tags do not count
+    plan = build_plan(diff(cfg.config(vms=[cfg.vm("foreign")]), cfg.config()), zfs_parent=P)
+    with pytest.raises(errors.OperationFailed) as e:
+        Engine(host).execute(plan)
+    assert "is not tagged hvd:owner=hvd" in e.value.message
+    assert f"{P}/vm/foreign" in host.state()["datasets"]
+
+
+def test_running_vm_is_stopped_before_its_datasets_go(host, cfg):
+    one = cfg.config(vms=[cfg.vm("web", cfg.disk("d", "1G"))])
+    Engine(host).execute(build_plan(diff(None, one), zfs_parent=P))
+    vms = cfg.Vms(running={"web"})
+    order = []
+    real_run = host.run
+
+    def run(argv):
+        order.append(("run", argv[1]))
+        return real_run(argv)
+
+    host.run = run
+    orig_stop = vms.stop
+    vms.stop = lambda n: (order.append(("stop", n)), orig_stop(n))
+    Engine(host, vms).execute(build_plan(diff(one, cfg.config()), zfs_parent=P, vms=vms))
+    assert order == [("stop", "web"), ("run", "get"), ("run", "destroy")]
+    assert f"{P}/vm/web" not in host.state()["datasets"]
+
+
+def test_host_refusal_surfaces_with_stderr(host, cfg):
+    plan = build_plan(diff(None, cfg.config([cfg.network("lan", fib=9)])), zfs_parent=P)
+    with pytest.raises(errors.OperationFailed) as e:
+        Engine(host).execute(plan)
+    assert "exit status 1: ifconfig: ioctl (SIOCSIFFIB): Invalid argument" in e.value.message
+    assert "hv-lan" not in host.state()["interfaces"]
+
+
+def test_disk_growth_applies(host, cfg):
+    a = cfg.config(vms=[cfg.vm("web", cfg.disk("d", "1G"))])
+    b = cfg.config(vms=[cfg.vm("web", cfg.disk("d", "3G"))])
+    Engine(host).execute(build_plan(diff(None, a), zfs_parent=P))
+    Engine(host).execute(build_plan(diff(a, b), zfs_parent=P))
+    listed = zfs.parse_list(host.run(zfs.list_tree(P)))
+    assert listed[f"{P}/vm/web/disks/d"].volsize == 3 << 30
