@@ -1,0 +1,154 @@
+"""One configuration datastore in memory: the <config> tree plus an index of its entries.
+
+Reads never touch disk. The index maps each entry key to its element inside the tree, so a
+lookup is O(1) and replacing one entry does not walk the others.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator
+
+from lxml import etree
+
+from hvd_netconf.errors import InvalidValue
+from hvd_netconf.namespaces import BASE, qn
+from hvd_netconf.store.keys import KINDS, Key, Kind, entry_path_str, key_of, kind_of
+
+
+def new_config_root() -> etree._Element:
+    return etree.Element(qn(BASE, "config"), nsmap={None: BASE})
+
+
+class Datastore:
+    """A <config> element whose children are the <vms> and <networks> containers.
+
+    Empty containers are removed, never kept (they are non-presence and never reported).
+    Entries keep their document order; a new entry goes at the end of its container.
+    Not thread-safe: the server's lock serialises every use.
+    """
+
+    def __init__(self, root: etree._Element | None = None) -> None:
+        self._root = new_config_root() if root is None else root
+        self._index: dict[str, dict[str, etree._Element]] = {k: {} for k in KINDS}
+        self.reindex()
+
+    @property
+    def root(self) -> etree._Element:
+        return self._root
+
+    def get(self, key: Key) -> etree._Element | None:
+        """The entry's element inside the tree (not a copy), or None."""
+        return self._index[kind_of(key).name].get(key[1])
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, tuple) and len(key) == 2 and key[0] in self._index \
+            and key[1] in self._index[key[0]]
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._index.values())
+
+    def keys(self, kind: str | None = None) -> list[Key]:
+        """Keys in document order, vm entries before network entries."""
+        kinds = [kind] if kind is not None else list(self._index)
+        return [(k, name) for k in kinds for name in self._index[k]]
+
+    def items(self) -> Iterator[tuple[Key, etree._Element]]:
+        for k, entries in self._index.items():
+            for name, el in entries.items():
+                yield (k, name), el
+
+    def copy(self) -> Datastore:
+        """A deep copy (O(datastore)): used once at start to make the candidate."""
+        return Datastore(copy.deepcopy(self._root))
+
+    def set_entry(self, key: Key, element: etree._Element | None) -> None:
+        """Put `element` in place of the entry (or remove it with None), O(entry).
+
+        The element is moved into this tree: pass a copy if it must stay elsewhere. A
+        replaced entry keeps its position; a new one is appended to its container.
+        """
+        k = kind_of(key)
+        index = self._index[k.name]
+        old = index.get(key[1])
+        if element is None:
+            if old is not None:
+                parent = old.getparent()
+                parent.remove(old)
+                del index[key[1]]
+                if len(parent) == 0:
+                    self._root.remove(parent)
+            return
+        if old is element:
+            return
+        if key_of(element) != key:
+            raise InvalidValue(f"entry {key_of(element)!r} stored under key {key!r}",
+                               path=entry_path_str(key))
+        element.tail = None
+        if old is not None:
+            old.getparent().replace(old, element)
+        else:
+            self._container(k, create=True).append(element)
+        index[key[1]] = element
+
+    def reindex(self, keys: Iterable[Key] | None = None) -> None:
+        """Bring the index back in line after the tree was edited in place.
+
+        With keys, only those entries are looked up again: an entry still in place costs
+        O(1); a created or re-created one costs one pass over its container's children.
+        None rebuilds everything (O(datastore)). Emptied containers are removed.
+        """
+        if keys is None:
+            for k in KINDS.values():
+                self._index[k.name] = self._scan(k, None)
+            return
+        missing: dict[str, set[str]] = {}
+        for key in keys:
+            k = kind_of(key)
+            el = self._index[k.name].get(key[1])
+            if (el is not None and el.findtext(k.name_tag) == key[1]
+                    and (parent := el.getparent()) is not None
+                    and parent.getparent() is self._root):
+                continue
+            missing.setdefault(k.name, set()).add(key[1])
+        for kind_name, names in missing.items():
+            k = KINDS[kind_name]
+            found = self._scan(k, names)
+            index = self._index[kind_name]
+            for name in names:
+                if name in found:
+                    index[name] = found[name]
+                else:
+                    index.pop(name, None)
+
+    def _container(self, k: Kind, *, create: bool) -> etree._Element | None:
+        found = self._root.findall(k.container_tag)
+        if len(found) > 1:
+            raise InvalidValue(f"more than one <{k.container}> container",
+                               path=f"/{k.prefix}:{k.container}")
+        if found or not create:
+            return found[0] if found else None
+        container = etree.Element(k.container_tag, nsmap={None: k.ns})
+        # Keep the containers in the fixed module order (vms before networks).
+        order = [kk.container_tag for kk in KINDS.values()]
+        mine = order.index(k.container_tag)
+        pos = sum(1 for c in self._root if c.tag in order[:mine])
+        self._root.insert(pos, container)
+        return container
+
+    def _scan(self, k: Kind, wanted: set[str] | None) -> dict[str, etree._Element]:
+        container = self._container(k, create=False)
+        if container is None:
+            return {}
+        out: dict[str, etree._Element] = {}
+        for el in container.iterchildren(k.entry_tag):
+            key = key_of(el)
+            if wanted is not None and key[1] not in wanted:
+                continue
+            if key[1] in out:
+                raise InvalidValue(f"two {k.entry} entries named {key[1]!r}",
+                                   path=entry_path_str(key))
+            out[key[1]] = el
+        if len(container) == 0:
+            self._root.remove(container)
+        return out

@@ -1,0 +1,252 @@
+"""Commit history: who changed what, as before/after images of the touched entries only.
+
+Each commit is one file ROOT/.hvd/history/<id>.xml written inside the commit's own journal,
+so recording costs O(change). The newest `limit` records are kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from lxml import etree
+
+from hvd_netconf.errors import InvalidValue, RpcError
+from hvd_netconf.store.codec import strip_layout
+from hvd_netconf.store.datastore import Datastore
+from hvd_netconf.store.errors import StoreError
+from hvd_netconf.store.journal import Transaction
+from hvd_netconf.store.keys import Key, check_name, key_of
+from hvd_netconf.store.loader import read_regular, remove_temps
+from hvd_netconf.xmlparse import XmlLimits, parse
+
+HISTORY_NS = "urn:hvd:store:history"
+SOURCES = ("commit", "edit-running", "copy-config", "confirmed-revert", "rollback")
+_FILE = re.compile(r"(\d{1,18})\.xml")
+# A record may hold the images of a whole datastore (copy-config of 10,000 VMs).
+HISTORY_LIMITS = XmlLimits(max_bytes=2 * 1024**3, max_depth=64, max_elements=100_000_000)
+
+
+def _h(name: str) -> str:
+    return f"{{{HISTORY_NS}}}{name}"
+
+
+def rfc3339_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class CommitMeta:
+    """Who made a change and how; recorded with it."""
+
+    user: str = ""
+    session_id: int | None = None
+    transport: str = ""
+    comment: str = ""
+    source: str = "commit"
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"unknown commit source {self.source!r}; one of {SOURCES}")
+
+
+@dataclass(frozen=True)
+class Change:
+    key: Key
+    op: str  # create | modify | delete
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    id: int
+    time: str
+    meta: CommitMeta
+    changes: tuple[Change, ...]
+    # Only filled by History.get(): key -> (before, after), detached copies.
+    images: Mapping[Key, tuple[etree._Element | None, etree._Element | None]] | None = \
+        field(default=None, compare=False)
+
+
+def _text(parent: etree._Element, name: str, value: str) -> None:
+    etree.SubElement(parent, _h(name)).text = value
+
+
+def render_record(rec_id: int, time: str, meta: CommitMeta,
+                  images: Mapping[Key, tuple[etree._Element | None, etree._Element | None]]
+                  ) -> tuple[bytes, HistoryRecord]:
+    root = etree.Element(_h("commit"), nsmap={None: HISTORY_NS}, id=str(rec_id))
+    _text(root, "time", time)
+    _text(root, "user", meta.user)
+    if meta.session_id is not None:
+        _text(root, "session-id", str(meta.session_id))
+    _text(root, "transport", meta.transport)
+    _text(root, "comment", meta.comment)
+    _text(root, "source", meta.source)
+    changes = []
+    for key, (before, after) in images.items():
+        op = "create" if before is None else "delete" if after is None else "modify"
+        changes.append(Change(key, op))
+        ch = etree.SubElement(root, _h("change"), kind=key[0], name=key[1], op=op)
+        for tag, img in (("before", before), ("after", after)):
+            if img is not None:
+                holder = etree.SubElement(ch, _h(tag))
+                entry = copy.deepcopy(img)
+                entry.tail = None
+                holder.append(entry)
+    etree.indent(root, space=" ")
+    data = etree.tostring(root, encoding="UTF-8", xml_declaration=True)
+    return data, HistoryRecord(rec_id, time, meta, tuple(changes))
+
+
+def parse_record(data: bytes, file: str, *, with_images: bool) -> HistoryRecord:
+    try:
+        root = parse(data, HISTORY_LIMITS)
+    except RpcError as exc:
+        raise StoreError(exc.message, file=file) from None
+    try:
+        if root.tag != _h("commit"):
+            raise ValueError(f"expected <commit xmlns=\"{HISTORY_NS}\">, found {root.tag}")
+        rec_id = int(root.get("id", ""))
+        sid = root.findtext(_h("session-id"))
+        meta = CommitMeta(
+            user=root.findtext(_h("user")) or "",
+            session_id=int(sid) if sid is not None else None,
+            transport=root.findtext(_h("transport")) or "",
+            comment=root.findtext(_h("comment")) or "",
+            source=root.findtext(_h("source")) or "",
+        )
+        time = root.findtext(_h("time"))
+        if not time:
+            raise ValueError("no <time>")
+        changes = []
+        images: dict[Key, tuple[etree._Element | None, etree._Element | None]] = {}
+        for ch in root.iterchildren(_h("change")):
+            key = (ch.get("kind", ""), ch.get("name", ""))
+            check_name(key)
+            pair = []
+            for tag in ("before", "after"):
+                holder = ch.find(_h(tag))
+                entry = None
+                if holder is not None:
+                    if len(holder) != 1 or key_of(holder[0]) != key:
+                        raise ValueError(f"<{tag}> of {key} is not one entry named so")
+                    entry = strip_layout(holder[0])
+                    holder.remove(entry)
+                pair.append(entry)
+            op = "create" if pair[0] is None else "delete" if pair[1] is None else "modify"
+            if ch.get("op") != op:
+                raise ValueError(f"change of {key} says op={ch.get('op')!r} but is a {op}")
+            changes.append(Change(key, op))
+            images[key] = (pair[0], pair[1])
+    except (ValueError, RpcError) as exc:
+        raise StoreError(f"bad history record: {exc}", file=file) from None
+    return HistoryRecord(rec_id, time, meta, tuple(changes), images if with_images else None)
+
+
+class History:
+    """The bounded list of commit records; metadata in memory, images on disk."""
+
+    def __init__(self, directory: str, *, limit: int = 50,
+                 running_root: Callable[[], etree._Element] | None = None) -> None:
+        if limit < 1:
+            raise ValueError("history limit must be at least 1 (it also carries the id)")
+        self.directory = directory
+        self.limit = limit
+        self._running_root = running_root
+        self._records: dict[int, HistoryRecord] = {}  # oldest first
+
+    def _path(self, rec_id: int) -> str:
+        return os.path.join(self.directory, f"{rec_id:012d}.xml")
+
+    def load(self) -> None:
+        """Read every record (each file parsed and checked); a stray file stops the start."""
+        found: dict[int, HistoryRecord] = {}
+        names = os.listdir(self.directory) if os.path.isdir(self.directory) else []
+        for name in remove_temps(self.directory, names):
+            path = os.path.join(self.directory, name)
+            m = _FILE.fullmatch(name)
+            if not m:
+                raise StoreError("unknown file in the history directory", file=path)
+            rec = parse_record(read_regular(path), path, with_images=False)
+            if rec.id != int(m.group(1)):
+                raise StoreError(f"record says id {rec.id}", file=path)
+            found[rec.id] = rec
+        self._records = dict(sorted(found.items()))
+
+    @property
+    def last_id(self) -> int:
+        return next(reversed(self._records), 0)
+
+    def prepare(self, txn: Transaction, rec_id: int, meta: CommitMeta,
+                images: Mapping[Key, tuple[etree._Element | None, etree._Element | None]]
+                ) -> tuple[HistoryRecord, list[int]]:
+        """Add the record (and the pruning of the oldest) to the commit's transaction."""
+        data, rec = render_record(rec_id, rfc3339_now(), meta, images)
+        txn.put(self._path(rec_id), data)
+        excess = len(self._records) + 1 - self.limit
+        dropped = list(self._records)[:max(0, excess)]
+        for old in dropped:
+            txn.delete(self._path(old))
+        return rec, dropped
+
+    def register(self, rec: HistoryRecord, dropped: list[int]) -> None:
+        """Called once the transaction holding the record is durable."""
+        for old in dropped:
+            self._records.pop(old, None)
+        self._records[rec.id] = rec
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def ids(self) -> list[int]:
+        return list(self._records)
+
+    def list(self, offset: int = 0, limit: int = 20) -> list[HistoryRecord]:
+        """Records newest first, without images."""
+        if offset < 0 or limit < 0:
+            raise InvalidValue("offset and limit must not be negative")
+        newest_first = list(reversed(self._records.values()))
+        return newest_first[offset:offset + limit]
+
+    def _known(self, rec_id: int) -> None:
+        if rec_id not in self._records:
+            span = f"{next(iter(self._records))}..{self.last_id}" if self._records else "none"
+            raise InvalidValue(f"no commit {rec_id} in the history (kept: {span})",
+                               info=[("bad-element", "commit-id")])
+
+    def get(self, rec_id: int) -> HistoryRecord:
+        """The record with its before/after images (detached copies, the caller's own)."""
+        self._known(rec_id)
+        path = self._path(rec_id)
+        with open(path, "rb") as f:
+            return parse_record(f.read(), path, with_images=True)
+
+    def revert_changes(self, rec_id: int) -> dict[Key, etree._Element | None]:
+        """What to write to running to bring it back to right after commit `rec_id`.
+
+        Only the entries touched since are returned: a rollback costs O(change).
+        """
+        self._known(rec_id)
+        out: dict[Key, etree._Element | None] = {}
+        for newer in reversed([i for i in self._records if i > rec_id]):
+            images = self.get(newer).images or {}
+            for key, (before, _after) in images.items():
+                out[key] = before
+        return out
+
+    def config_at(self, rec_id: int,
+                  running_root: etree._Element | None = None) -> etree._Element:
+        """The whole configuration as it was right after commit `rec_id` (a new tree)."""
+        if running_root is None:
+            if self._running_root is None:
+                raise ValueError("config_at needs the running configuration")
+            running_root = self._running_root()
+        changes = self.revert_changes(rec_id)
+        ds = Datastore(copy.deepcopy(running_root))
+        for key, element in changes.items():
+            ds.set_entry(key, element)
+        return ds.root

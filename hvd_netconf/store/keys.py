@@ -1,0 +1,110 @@
+"""Entry keys of the /hv tree and the only place a name becomes a path.
+
+A key is ("vm", name) or ("network", name). Names are checked against the YANG types
+(hvd-types object-name / network-name) before any path is built from them, so nothing
+outside ROOT/vm/<name>/ or ROOT/networks/<name>/ can ever be written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from hvd_netconf.errors import InvalidValue
+from hvd_netconf.namespaces import NETWORK, VM, qn
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One list of the tree: where its entries live in XML and on disk."""
+
+    name: str  # the key's first part
+    ns: str
+    container: str  # top-level container element
+    entry: str  # list element
+    directory: str  # directory under ROOT
+    prefix: str  # module prefix, for error paths
+
+    @property
+    def container_tag(self) -> str:
+        return qn(self.ns, self.container)
+
+    @property
+    def entry_tag(self) -> str:
+        return qn(self.ns, self.entry)
+
+    @property
+    def name_tag(self) -> str:
+        return qn(self.ns, "name")
+
+
+KINDS: dict[str, Kind] = {
+    "vm": Kind("vm", VM, "vms", "vm", "vm", "hvd-vm"),
+    "network": Kind("network", NETWORK, "networks", "network", "networks", "hvd-net"),
+}
+BY_CONTAINER: dict[str, Kind] = {k.container_tag: k for k in KINDS.values()}
+ENTRY_FILE = "config.xml"
+
+# Path safety, independent of the model: the YANG patterns are stricter, this is the floor.
+_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,30}")
+
+
+def kind_of(key: Key) -> Kind:
+    try:
+        return KINDS[key[0]]
+    except (KeyError, TypeError, IndexError):
+        raise InvalidValue(f"unknown entry kind in key {key!r}") from None
+
+
+def entry_path_str(key: Key) -> str:
+    """The error-path of an entry, with module prefixes (contracts.md)."""
+    k = kind_of(key)
+    p = k.prefix
+    return f"/{p}:{k.container}/{p}:{k.entry}[{p}:name='{key[1]}']"
+
+
+def check_name(key: Key, schema: Any = None) -> None:
+    """Refuse a name that the model refuses or that is unsafe as a path component.
+
+    With a schema the model's own check_value decides (its error-message is the reply);
+    the path-safety floor applies in every case.
+    """
+    k = kind_of(key)
+    name = key[1]
+    if not isinstance(name, str):
+        raise InvalidValue(f"{k.entry} name must be a string, not {name!r}")
+    if schema is not None:
+        node = schema.top(k.ns, k.container).child(k.ns, k.entry).child(k.ns, "name")
+        node.check_value(name)
+    if not _SAFE.fullmatch(name) or ".." in name or name.endswith("."):
+        raise InvalidValue(
+            f"{k.entry} name {name!r} is not a safe name (1 to 31 letters, digits, '_', '-',"
+            " single '.' between them)",
+            path=entry_path_str(key) + f"/{k.prefix}:name",
+        )
+
+
+def entry_dir(root: str, key: Key) -> str:
+    """ROOT/vm/<name> or ROOT/networks/<name>; the caller has checked the name."""
+    return os.path.join(root, kind_of(key).directory, key[1])
+
+
+def entry_file(root: str, key: Key) -> str:
+    return os.path.join(entry_dir(root, key), ENTRY_FILE)
+
+
+def key_of(element: etree._Element) -> Key:
+    """The key an entry element carries (its kind from its tag, its name from <name>)."""
+    for k in KINDS.values():
+        if element.tag == k.entry_tag:
+            name = element.findtext(k.name_tag)
+            if name is None:
+                raise InvalidValue(f"{k.entry} entry without a name")
+            return (k.name, name)
+    raise InvalidValue(f"{element.tag} is not a vm or network entry")
