@@ -1,0 +1,155 @@
+"""One-shot commands against a real hvd: output, exit status and the server's resulting state."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from support.server import HvdInstance
+
+HV = Callable[..., Any]
+Q = Callable[[str], list[str]]
+VM_CPU = "//vm:vm[vm:name='{}']/vm:cpu/text()"
+
+
+def test_create_show_list_destroy_vm(hv: HV, running: Q) -> None:
+    r = hv("create vm test 2 1024")
+    assert (r.status, r.out, r.err) == (0, "created vm test\n", "")
+    assert running(VM_CPU.format("test")) == ["2"]
+    assert running("//vm:vm[vm:name='test']/vm:memory/text()") == ["1024"]
+
+    r = hv("show vm test")
+    assert r.status == 0
+    lines = r.out.splitlines()
+    assert lines[0] == "vm test"
+    assert any(line.split() == ["cpu", "2"] for line in lines)
+    assert any(line.split() == ["memory", "1024", "MB"] for line in lines)
+
+    r = hv("list vm")
+    header, row = r.out.splitlines()
+    assert header.split() == ["NAME", "STATE", "CPU", "MEMORY", "DISKS", "NETWORKS", "UPTIME"]
+    assert row.split()[0] == "test" and row.split()[2:4] == ["2", "1024M"]
+
+    r = hv("destroy vm test")
+    assert (r.status, r.out) == (0, "destroyed vm test\n")
+    assert running("//vm:vm/vm:name/text()") == []
+
+
+def test_set_vm_property(hv: HV, running: Q) -> None:
+    hv("create vm test 2 1024")
+    r = hv("set vm test cpu 4")
+    assert (r.status, r.out) == (0, "set cpu of vm test to 4\n")
+    assert running(VM_CPU.format("test")) == ["4"]
+    assert hv("set vm test loader.type grub").status == 0
+    assert running("//vm:vm/vm:loader/vm:type/text()") == ["grub"]
+    assert hv("unset vm test loader.type").status == 0
+    assert running("//vm:vm/vm:loader/vm:type/text()") == []
+
+
+def test_out_of_range_is_refused_locally(hv: HV, running: Q) -> None:
+    hv("create vm test 2 1024")
+    r = hv("set vm test cpu 40")
+    assert (r.status, r.out, r.err) == (2, "", "hv: cpu must be in 1..32, not 40\n")
+    assert running(VM_CPU.format("test")) == ["2"]
+
+
+def test_unknown_vm(hv: HV, running: Q) -> None:
+    r = hv("show vm ghost")
+    assert (r.status, r.out, r.err) == (1, "", "hv: no vm named 'ghost'\n")
+    r = hv("set vm ghost cpu 2")
+    assert r.status == 1 and r.out == ""
+    assert len(r.err.splitlines()) == 1 and r.err.startswith("hv: ")
+    assert running("//vm:vm/vm:name/text()") == []
+
+
+def test_server_error_is_one_plain_line(hv: HV) -> None:
+    hv("create vm test 2 1024")
+    r = hv("create vm test 2 1024")
+    assert r.status == 1
+    assert len(r.err.splitlines()) == 1
+    assert "hvd-vm:" not in r.err  # prefixes stripped from the error-path
+
+
+def test_bad_usage_changes_nothing(hv: HV, running: Q) -> None:
+    for line, status in (("create vm test 2", 2), ("frobnicate", 2), ("create vm a/b 1 64", 2)):
+        r = hv(line)
+        assert (r.status, r.out) == (status, "")
+        assert len(r.err.splitlines()) == 1
+    assert running("//vm:vm/vm:name/text()") == []
+
+
+def test_networks(hv: HV, running: Q) -> None:
+    r = hv("create network lan 0 em0")
+    assert (r.status, r.out) == (0, "created network lan\n")
+    assert running("//net:network[net:name='lan']/net:physical-interface/text()") == ["em0"]
+    assert hv("set network lan mtu 9000").status == 0
+    assert running("//net:network/net:mtu/text()") == ["9000"]
+    r = hv("list network")
+    assert r.out.splitlines()[1].split()[:5] == ["lan", "0", "em0", "-", "9000"]
+    r = hv("show network lan")
+    assert r.out.splitlines()[0] == "network lan"
+    assert hv("destroy network lan").status == 0
+    assert running("//net:network/net:name/text()") == []
+
+
+def test_disks_and_nics(hv: HV, running: Q) -> None:
+    hv("create network lan 0")
+    hv("create vm test 2 1024")
+    assert hv("add disk test boot 20G emulation nvme thick").status == 0
+    assert running("//vm:disk[vm:name='boot']/vm:emulation/text()") == ["nvme"]
+    assert running("//vm:disk[vm:name='boot']/vm:sparse/text()") == ["false"]
+    assert hv("add nic test nic0 lan").status == 0
+    assert running("//vm:nic[vm:name='nic0']/vm:network/text()") == ["lan"]
+    row = hv("list vm").out.splitlines()[1].split()
+    assert row[4:6] == ["boot:20G", "lan"]
+    assert hv("remove nic test nic0").status == 0
+    assert hv("remove disk test boot").status == 0
+    assert running("//vm:disk | //vm:nic") == []
+
+
+def test_json_and_xml(hv: HV) -> None:
+    hv("create vm test 2 1024")
+    vms = json.loads(hv("list vm --json").out)
+    assert [(v["name"], v["cpu"], v["memory"]) for v in vms] == [("test", "2", "1024")]
+    assert json.loads(hv("show vm test --json").out)["loader"]["type"] == "uefi"
+    xml = hv("show vm test --xml").out
+    assert "<ns0:cpu>2</ns0:cpu>" in xml or "<cpu>2</cpu>" in xml
+
+
+def test_start_and_stop(hv: HV) -> None:
+    hv("create vm test 1 64")
+    assert hv("start test").out == "started vm test\n"
+    assert hv("show vm test --json").out and \
+        json.loads(hv("show vm test --json").out)["state"]["status"] == "running"
+    assert hv("stop test --force").out == "stopped vm test\n"
+    assert json.loads(hv("show vm test --json").out)["state"]["status"] == "stopped"
+    r = hv("start ghost")
+    assert r.status == 1 and len(r.err.splitlines()) == 1
+
+
+def test_show_host(hv: HV) -> None:
+    r = hv("show host")
+    assert r.status == 0
+    assert any(line.split()[:2] == ["backend", "sim"] for line in r.out.splitlines())
+
+
+def test_server_not_running(tmp_path: Path, hv_at: HV) -> None:
+    r = hv_at(str(tmp_path / "hvd.sock"), "list", "vm")
+    assert (r.status, r.out) == (3, "")
+    assert r.err == f"hv: hvd is not running (nothing listens on {tmp_path / 'hvd.sock'})\n"
+
+
+def test_console_script_and_env_socket(hvd: HvdInstance) -> None:
+    """The installed `hv` entry point, with the socket from HV_SOCKET."""
+    hv_bin = Path(sys.executable).with_name("hv")
+    env = {"HV_SOCKET": str(hvd.socket_path), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([str(hv_bin), "create", "vm", "test", "2", "1024"], env=env,
+                          capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout) == (0, "created vm test\n")
+    done = subprocess.run([str(hv_bin), "set", "vm", "test", "cpu", "40"], env=env,
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and done.stderr == "hv: cpu must be in 1..32, not 40\n"
