@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -13,8 +14,10 @@ from hvd_netconf.schema.nodes import Module, Schema, SchemaNode
 from hvd_netconf.schema.types import compile_type
 from hvd_netconf.schema.xpath import YangXPath, prefix_for
 
+log = logging.getLogger(__name__)
+REQUIRED = frozenset({"hvd-types", "hvd-vm", "hvd-network"})
 _DATA_KINDS = {"container": "container", "list": "list", "leaf": "leaf",
-               "leaf-list": "leaf-list"}
+               "leaf-list": "leaf-list", "anyxml": "anydata", "anydata": "anydata"}
 _cache: dict[Path, Schema] = {}
 _cache_lock = threading.Lock()
 
@@ -72,11 +75,12 @@ def _load(d: Path) -> Schema:
                               mod.search_one("namespace").arg, mod.search_one("prefix").arg,
                               f, text))
         stmts.append(mod)
-    missing = [f.name for f in files if str(f) in bad and f.parent == d]
-    if missing:
-        msgs = [f"{e[0]}: {error.err_to_str(e[1], e[2])}" for e in ctx.errors
-                if error.is_error(error.err_level(e[1])) and e[0].ref.startswith(str(d / "h"))]
-        raise SchemaLoadError("YANG modules do not compile: " + "; ".join(msgs or missing))
+    msgs = {f: [f"{e[0]}: {error.err_to_str(e[1], e[2])}" for e in ctx.errors
+                if e[0].ref == f and error.is_error(error.err_level(e[1]))] for f in bad}
+    for f in sorted(bad):
+        if Path(f).stem in REQUIRED:
+            raise SchemaLoadError("YANG module does not compile: " + "; ".join(msgs[f]))
+        log.warning("skipping YANG module pyang rejects: %s", "; ".join(msgs[f]) or f)
     schema = Schema(d, modules)
     leafrefs: list[tuple[SchemaNode, object]] = []
     by_stmt: dict[int, SchemaNode] = {}

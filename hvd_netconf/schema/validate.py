@@ -125,6 +125,8 @@ def _check_children(run: _Run, el: etree._Element, node: SchemaNode) -> None:
             _state(run, child)
             continue
         kind = cn.kind
+        if kind == "anydata":
+            continue
         if kind == "leaf":
             if tag in seen:
                 run.errors.append(BadElement(f"leaf {cn.name!r} is given more than once",
