@@ -154,12 +154,12 @@ class Connection:
             data = q.get()
             if data is None or self._ended:
                 return
+            self.server.count_notification(self.info)
             try:
                 self._write(data)
             except OSError:
                 self.terminate("dropped")
                 return
-            self.server.count_notification(self.info)
 
     def _end(self, reason: str) -> None:
         self._finish(reason, None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
@@ -31,6 +32,8 @@ _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _NSMAP = {None: BASE}
 _OK = b"<ok/>"
 _CLOSE = b"</rpc-reply>"
+_HEAD_MID = f'<rpc-reply xmlns="{BASE}" message-id="%b">'.encode()
+_ATTR_ESCAPES = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
 
 
 class BadHello(Exception):
@@ -116,6 +119,9 @@ def parse_rpc(root: etree._Element) -> Rpc:
 
 
 def _head(attrib: dict[str, str] | None) -> bytes:
+    if attrib is not None and len(attrib) == 1 and "message-id" in attrib:  # the usual case
+        mid = escape(attrib["message-id"], _ATTR_ESCAPES).encode()
+        return _HEAD_MID % mid
     el = etree.Element(qn(BASE, "rpc-reply"), attrib or {}, nsmap=_NSMAP)
     text = etree.tostring(el)
     return text[:-2] + b">"

@@ -90,3 +90,10 @@ def test_rpc_error_rendering_full() -> None:
     assert rpc_error.nsmap["hvd-vm"] == VM  # the prefixes of error-path are declared
     msg = rpc_error.find("nc:error-message", NS)
     assert msg.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
+
+
+def test_message_id_escaping() -> None:
+    for mid in ("1", 'a&b<"c\n\t', "é€", "x'y>"):
+        assert etree.fromstring(messages.reply_ok({"message-id": mid})).get("message-id") == mid
+        got = etree.fromstring(messages.reply_errors({"message-id": mid}, [InvalidValue("x")]))
+        assert got.get("message-id") == mid
