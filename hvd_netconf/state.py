@@ -1,0 +1,108 @@
+"""Operational state for <get>: components register providers, retrieval calls them.
+
+A provider adds config-false data to the reply's data tree, which already holds a copy of the
+running configuration (so per-entry `state` containers go inside existing entries):
+
+    from hvd_netconf.state import STATE, list_entry
+
+    @STATE.register("vm-state", tops=[(VM, "vms")])
+    def vm_state(server, data):
+        for name, st in server.supervisor.snapshot().items():
+            vm = list_entry(data, (VM, "vms"), (VM, "vm"), "name", name)
+            ...add a <state> child to vm...
+
+`tops` names the top-level containers a provider writes; a filtered <get> skips providers whose
+tops the filter cannot select. A provider that raises is logged and left out of the reply.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from hvd_netconf.namespaces import qn
+
+log = logging.getLogger(__name__)
+
+Provider = Callable[[Any, etree._Element], None]
+Top = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    fn: Provider
+    tops: frozenset[Top]
+
+
+class StateProviders:
+    def __init__(self) -> None:
+        self._entries: dict[str, _Entry] = {}
+
+    def register(self, name: str, *, tops: Iterable[Top] = ()) -> Callable[[Provider], Provider]:
+        """Decorator; registering the same name again replaces the provider (module reload)."""
+
+        def deco(fn: Provider) -> Provider:
+            self._entries[name] = _Entry(name, fn, frozenset(tops))
+            return fn
+
+        return deco
+
+    def add(self, name: str, fn: Provider, *, tops: Iterable[Top] = ()) -> None:
+        self.register(name, tops=tops)(fn)
+
+    def remove(self, name: str) -> None:
+        self._entries.pop(name, None)
+
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def fill(self, server: Any, data: etree._Element,
+             wanted: Callable[[Top], bool] | None = None) -> None:
+        """Run every provider whose tops may be selected (`wanted(top)`) against `data`."""
+        for entry in list(self._entries.values()):
+            if wanted is not None and entry.tops and not any(wanted(t) for t in entry.tops):
+                continue
+            try:
+                entry.fn(server, data)
+            except Exception:
+                log.exception("state provider %s failed", entry.name)
+
+
+STATE = StateProviders()
+
+
+def child(parent: etree._Element, ns: str, name: str) -> etree._Element:
+    """The first child `{ns}name` of parent, created (declaring ns if new) when missing."""
+    found = parent.find(qn(ns, name))
+    if found is not None:
+        return found
+    parent_ns = etree.QName(parent).namespace if isinstance(parent.tag, str) else None
+    nsmap = None if parent_ns == ns else {None: ns}
+    return etree.SubElement(parent, qn(ns, name), nsmap=nsmap)
+
+
+def list_entry(data: etree._Element, top: Top, entry: Top, key: str,
+               value: str) -> etree._Element:
+    """The list entry top/entry[key=value] under data, created (with its key) when missing."""
+    container = child(data, *top)
+    ns, name = entry
+    key_tag = qn(ns, key)
+    for el in container.iterchildren(qn(ns, name)):
+        if el.findtext(key_tag) == value:
+            return el
+    el = etree.SubElement(container, qn(ns, name))
+    etree.SubElement(el, key_tag).text = value
+    return el
+
+
+def leaf(parent: etree._Element, name: str, value: object) -> etree._Element:
+    """A leaf in parent's namespace; booleans are rendered the YANG way."""
+    ns = etree.QName(parent).namespace or ""
+    el = etree.SubElement(parent, qn(ns, name))
+    el.text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return el
