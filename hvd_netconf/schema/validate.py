@@ -343,12 +343,19 @@ def evaluate(xp: YangXPath, node: SchemaNode, el: etree._Element, root: etree._E
     return bool(result)
 
 
-def _when_true_absent(run: _Run, parent: etree._Element, cn: SchemaNode) -> bool:
+def when_true(cn: SchemaNode, parent: etree._Element, root: etree._Element) -> bool:
+    """Would `cn`'s when hold for an instance under `parent`? (True without a when.)"""
+    if cn.when is None:
+        return True
     holder = etree.SubElement(parent, cn.tag)
     try:
-        return evaluate(cn.when, cn, holder, run.root)  # type: ignore[arg-type]
+        return evaluate(cn.when, cn, holder, root)
     finally:
         parent.remove(holder)
+
+
+def _when_true_absent(run: _Run, parent: etree._Element, cn: SchemaNode) -> bool:
+    return when_true(cn, parent, run.root)
 
 
 def _when_must(run: _Run, el: etree._Element, cn: SchemaNode) -> None:
@@ -534,4 +541,4 @@ def _ref_finder(src: SchemaNode) -> etree.XPath:
     return hit
 
 
-__all__ = ["evaluate", "quote", "validate"]
+__all__ = ["evaluate", "quote", "validate", "when_true"]
