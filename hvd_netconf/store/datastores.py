@@ -207,11 +207,12 @@ class Datastores:
         rec_id = self.history.last_id + 1
         txn = Transaction(self.root_dir, fsync=self.fsync, hook=self._hook,
                           txid=f"{rec_id}-{secrets.token_hex(4)}")
+        for key, after in changes.items():
+            check_name(key, self.schema)
+            if after is not None and key_of(after) != key:
+                raise InvalidValue(f"entry {key_of(after)!r} given for key {key!r}")
         try:
             for key, after in changes.items():
-                check_name(key, self.schema)
-                if after is not None and key_of(after) != key:
-                    raise InvalidValue(f"entry {key_of(after)!r} given for key {key!r}")
                 before = self.running.get(key)
                 if before is None and after is None:
                     continue

@@ -88,7 +88,7 @@ def load_tree(root: str, schema: Any = None, limits: XmlLimits | None = None) ->
 
 def validate_loaded(schema: Any, ds: Datastore, root: str, what: str = "") -> None:
     """Full YANG validation of what was loaded; faults name the file holding the entry."""
-    from hvd_netconf.schema import validate  # the schema helper's package; imported late
+    from hvd_netconf.schema.validate import validate  # imported late: the schema is optional
 
     errors: list[RpcError] = list(validate(schema, ds.root))
     if not errors:
