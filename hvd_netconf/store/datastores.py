@@ -230,7 +230,7 @@ class Datastores:
                     if key in self._saved:
                         txn.delete(self._saved[key])
             rec, dropped = self.history.prepare(txn, rec_id, meta, images)
-        except BaseException:
+        except Exception:
             txn.abort()
             raise
         self._run(txn)
