@@ -6,6 +6,7 @@ fetched from the server as they are needed.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import sys
 from collections.abc import Iterable
@@ -25,6 +26,7 @@ from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
 HISTORY = "~/.hv_history"
+FLAGS = {"--json": "json", "--xml": "xml", "--show-rpc": "show_rpc", "--dry-run": "dry_run"}
 PROMPTS = {"exec": "hv> ", "config": "hv(config)# "}
 
 
@@ -209,6 +211,18 @@ class Shell:
         compare = tokens[-2:] == ["|", "compare"]
         if compare:
             tokens = tokens[:-2]
+        flags = {FLAGS[t] for t in tokens if t in FLAGS}
+        tokens = [t for t in tokens if t not in FLAGS]
+        saved = dataclasses.replace(self.session.opts)
+        for flag in flags:
+            setattr(self.session.opts, flag, True)
+        try:
+            return self._handle(tokens, compare)
+        finally:
+            for flag in flags:
+                setattr(self.session.opts, flag, getattr(saved, flag))
+
+    def _handle(self, tokens: list[str], compare: bool) -> bool:
         try:
             parsed = grammar.parse(tokens, self.mode[0]) if tokens else None
         except UsageError as exc:
