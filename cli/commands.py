@@ -6,8 +6,6 @@ edits go to running at once; config: edits go to the candidate) and the output o
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -269,6 +267,9 @@ def do_console(s: Session, p: Parsed) -> None:
     device = got[1].get("state", {}).get("console")
     if not device:
         raise NotFound(f"vm {vm} has no console (is it running, with console nmdm?)")
+    import shutil
+    import subprocess
+
     cu = shutil.which("cu")
     if cu is None or not s.out.isatty():
         s.print(device)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
 from hv_cli import facts
 
-# Nodes that are YANG lists or leaf-lists: always rendered as arrays.
-LISTS = frozenset({"vm", "disk", "nic", "network", "tap", "member", "commit", "changes", "edit"})
+# (parent, child) pairs that are YANG lists or leaf-lists: always rendered as arrays.
+LISTS = frozenset({("vms", "vm"), ("vm", "disk"), ("vm", "nic"), ("networks", "network"),
+                   ("state", "tap"), ("state", "member"), ("rpc-reply", "commit"),
+                   ("commit", "changes"), ("patch", "edit")})
 Data = dict[str, Any]
 
 
@@ -23,10 +24,11 @@ def to_data(node: ET.Element) -> Any:
     if len(node) == 0:
         return (node.text or "").strip()
     out: Data = {}
+    parent = local(node.tag)
     for child in node:
         name = local(child.tag)
         value = to_data(child)
-        if name in LISTS:
+        if (parent, name) in LISTS:
             out.setdefault(name, []).append(value)
         else:
             out[name] = value
@@ -191,6 +193,7 @@ def key_values(data: Data) -> str:
 
 
 def as_json(data: Any) -> str:
+    import json
     return json.dumps(data, indent=2)
 
 
