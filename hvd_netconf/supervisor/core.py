@@ -1,0 +1,567 @@
+"""The Supervisor: starts, watches, stops and re-adopts bhyve guests (freebsd-host.md §7 to §10).
+
+Each VM has an op lock that serialises its life-cycle sequences (start, exit handling,
+restart); stop does not take it, so it can interrupt a start (loader phase) or a running
+guest. Transitions go through one emit lock, so a VM's events reach on_event in the order they
+happened. on_event runs with that lock held: it must be quick and must not call start, stop or
+restart (status is fine).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from hvd_netconf.errors import DataMissing, InUse, OperationFailed, RpcError
+from hvd_netconf.host import bhyve, ifconfig, names
+from hvd_netconf.host.backend import CommandFailed, Host
+from hvd_netconf.namespaces import NETWORK, VM, qn
+from hvd_netconf.supervisor.exits import CrashGuard, ExitKind, describe, kind
+from hvd_netconf.supervisor.runstate import RunRecord, VmFiles
+from hvd_netconf.supervisor.watch import AdoptedProcess, ChildProcess, GuestProcess, watch
+
+log = logging.getLogger("hvd.supervisor")
+
+STOPPED, STARTING, RUNNING, STOPPING, CRASHED = (
+    "stopped", "starting", "running", "stopping", "crashed")
+ACTIVE = frozenset({STARTING, RUNNING, STOPPING})
+FORCE = -1  # stop step: bhyvectl --force-poweroff (or SIGKILL for a loader)
+
+EventCallback = Callable[[str, str, str, str, "int | None"], None]
+ConfigSource = Callable[[], etree._Element]
+
+
+class _Aborted(Exception):
+    """A stop was asked for while the VM was starting."""
+
+
+@dataclass(eq=False)
+class _Vm:
+    name: str
+    files: VmFiles
+    guard: CrashGuard
+    status: str = STOPPED
+    proc: GuestProcess | None = None
+    phase: str | None = None  # "loader" | "bhyve" while a process runs
+    gen: int = 0
+    taps: list[tuple[str, str]] = field(default_factory=list)
+    argv: tuple[str, ...] | None = None
+    started: float | None = None
+    with_iso: bool = True
+    stop_requested: bool = False
+    last_exit_code: int | None = None
+    last_exit_reason: str | None = None
+    op_lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+class Supervisor:
+    def __init__(
+        self,
+        host: Host,
+        root: Path,
+        config: ConfigSource,
+        *,
+        zfs_parent: str,
+        on_event: EventCallback | None = None,
+        firmware_dir: str | None = None,
+        crash_limit: int = 3,
+        crash_window: float = 60.0,
+        kill_grace: float = 5.0,
+        instance_wait: float = 5.0,
+        poll_interval: float = 0.5,
+    ) -> None:
+        """config() returns the running <config> root (or a consistent copy of it)."""
+        self.host = host
+        self.root = Path(root)
+        self._config = config
+        self.zfs_parent = zfs_parent
+        self.on_event = on_event
+        self.firmware_dir = firmware_dir
+        self.crash_limit = crash_limit
+        self.crash_window = crash_window
+        self.kill_grace = kill_grace
+        self.instance_wait = instance_wait
+        self.poll_interval = poll_interval
+        self._cond = threading.Condition(threading.RLock())
+        self._emit_lock = threading.RLock()
+        self._closing = threading.Event()
+        self._vms: dict[str, _Vm] = {}
+
+    # -- configuration -------------------------------------------------------------------
+
+    def _vm_elements(self) -> list[etree._Element]:
+        return self._config().findall(f"{qn(VM, 'vms')}/{qn(VM, 'vm')}")
+
+    def _lookup(self, name: str) -> tuple[bhyve.VmSpec, dict[str, int]]:
+        """The VM's current spec and the MTU of each network its NICs join."""
+        root = self._config()
+        for el in root.findall(f"{qn(VM, 'vms')}/{qn(VM, 'vm')}"):
+            if el.findtext(qn(VM, "name")) == name:
+                spec = bhyve.parse_vm(el)
+                break
+        else:
+            raise DataMissing(f"no VM named {name!r} is configured")
+        mtus: dict[str, int] = {}
+        nets = {n.findtext(qn(NETWORK, "name")): n
+                for n in root.findall(f"{qn(NETWORK, 'networks')}/{qn(NETWORK, 'network')}")}
+        for nic in spec.nics:
+            net = nets.get(nic.network)
+            if net is None:
+                raise OperationFailed(
+                    f"VM {name}: NIC {nic.name} joins network {nic.network!r}, "
+                    "which is not configured")
+            mtus[nic.network] = int(net.findtext(qn(NETWORK, "mtu")) or 1500)
+        return spec, mtus
+
+    def _record(self, name: str) -> _Vm:
+        with self._cond:
+            vm = self._vms.get(name)
+            if vm is None:
+                vm = _Vm(name, VmFiles(self.root, name),
+                         CrashGuard(self.crash_limit, self.crash_window))
+                self._vms[name] = vm
+            return vm
+
+    # -- transitions -----------------------------------------------------------------------
+
+    def _transition(self, vm: _Vm, new: str, reason: str, code: int | None = None) -> None:
+        with self._emit_lock:
+            with self._cond:
+                old = vm.status
+                vm.status = new
+                self._cond.notify_all()
+            if old == new:
+                return
+            log.info("VM %s: %s -> %s (%s)", vm.name, old, new, reason)
+            if self.on_event is not None:
+                try:
+                    self.on_event(vm.name, old, new, reason, code)
+                except Exception:
+                    log.exception("VM %s: event callback failed", vm.name)
+
+    def _checkpoint(self, vm: _Vm) -> None:
+        with self._cond:
+            if vm.stop_requested:
+                raise _Aborted
+
+    # -- host commands ---------------------------------------------------------------------
+
+    def _run(self, argv: Sequence[str]) -> str:
+        try:
+            return self.host.run(argv)
+        except CommandFailed as e:
+            raise OperationFailed(str(e)) from e
+
+    def _try(self, argv: Sequence[str]) -> None:
+        """A clean-up command: its failure is logged, never raised."""
+        try:
+            self.host.run(argv)
+        except CommandFailed as e:
+            log.warning("clean-up step failed: %s", e)
+
+    def _destroy_instance(self, name: str) -> None:
+        if name in self.host.vmm_instances():
+            self._try(bhyve.destroy(name))
+
+    def _cleanup(self, name: str, taps: Sequence[tuple[str, str]]) -> None:
+        """After every exit (§8): destroy the instance, take the taps off their bridges, destroy
+        them."""
+        self._destroy_instance(name)
+        for tap, bridge in taps:
+            if bridge:
+                self._try(ifconfig.bridge_deletem(bridge, tap))
+            self._try(ifconfig.destroy(tap))
+
+    # -- start -------------------------------------------------------------------------------
+
+    def start(self, name: str) -> None:
+        """Start a stopped (or crashed) VM; returns once bhyve runs. Raises on failure."""
+        spec, mtus = self._lookup(name)
+        vm = self._record(name)
+        with vm.op_lock:
+            with self._emit_lock:
+                with self._cond:
+                    if vm.status in ACTIVE:
+                        raise InUse(f"VM {name} is already {vm.status}",
+                                    error_type="application")
+                    vm.stop_requested = False
+                    vm.with_iso = True
+                    vm.guard.reset()
+                self._transition(vm, STARTING, "start requested")
+            try:
+                self._launch(vm, spec, mtus)
+            except _Aborted:
+                self._transition(vm, STOPPED, "stopped while starting")
+            except RpcError as e:
+                self._transition(vm, STOPPED, f"start failed: {e.message}")
+                raise
+
+    def _firmware(self, spec: bhyve.VmSpec) -> str:
+        candidates = [self.firmware_dir] if self.firmware_dir else list(bhyve.FIRMWARE_DIRS)
+        needed = [bhyve.UEFI_CODE, bhyve.UEFI_VARS] if spec.uefi_vars else [bhyve.UEFI_COMBINED]
+        for d in candidates:
+            if all(os.path.isfile(os.path.join(d, f)) for f in needed):
+                return d
+        raise OperationFailed(
+            f"VM {spec.name}: UEFI firmware {', '.join(needed)} not found in "
+            f"{' or '.join(candidates)} (install sysutils/bhyve-firmware)")
+
+    def _uefi_vars(self, vm: _Vm, firmware_dir: str) -> None:
+        """Copy the variable-store template once per VM, so NVRAM (boot order) persists."""
+        target = vm.files.uefi_vars
+        if target.exists():
+            return
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.copyfile(os.path.join(firmware_dir, bhyve.UEFI_VARS), tmp)
+        os.replace(tmp, target)
+
+    def _run_loader(self, vm: _Vm, spec: bhyve.VmSpec, with_iso: bool) -> None:
+        """bhyveload or grub-bhyve as a child, so a stop in the loader phase can kill it (§9)."""
+        if spec.loader == "grub":
+            vm.files.device_map.write_text(
+                bhyve.grub_device_map(spec, zfs_parent=self.zfs_parent, with_iso=with_iso))
+            argv = bhyve.grub_bhyve(spec, device_map=str(vm.files.device_map),
+                                    with_iso=with_iso)
+        else:
+            argv = bhyve.bhyveload(spec, zfs_parent=self.zfs_parent, with_iso=with_iso)
+        self._checkpoint(vm)
+        child = ChildProcess(self.host.spawn(argv, log_path=vm.files.log))
+        with self._cond:
+            vm.proc, vm.phase = child, "loader"
+        code = child.proc.wait()
+        with self._cond:
+            vm.proc, vm.phase = None, None
+        self._checkpoint(vm)
+        if code != 0:
+            last = vm.files.last_log_line()
+            tail = f": {last}" if last else ""
+            raise OperationFailed(f"VM {vm.name}: {argv[0]} exited with status {code}{tail}")
+
+    def _launch(self, vm: _Vm, spec: bhyve.VmSpec, mtus: dict[str, int]) -> None:
+        """§10 steps 2-5; on failure everything made so far is undone."""
+        name = vm.name
+        vm.files.ensure()
+        vm.files.rotate_log()
+        taps: list[tuple[str, str]] = []
+        try:
+            self._destroy_instance(name)
+            for nic in spec.nics:
+                self._checkpoint(vm)
+                tap = self._run(ifconfig.tap_create()).strip()
+                taps.append((tap, ""))
+                self._run(ifconfig.tap_setup(tap, name, nic.name, mtus[nic.network]))
+                bridge = names.bridge_name(nic.network)
+                self._run(ifconfig.bridge_addm(bridge, tap))
+                taps[-1] = (tap, bridge)
+            with self._cond:
+                vm.taps = list(taps)
+                with_iso = vm.with_iso
+            firmware = bhyve.FIRMWARE_DIRS[0]
+            if spec.loader == "uefi":
+                firmware = self._firmware(spec)
+                if spec.uefi_vars:
+                    self._uefi_vars(vm, firmware)
+            else:
+                self._run_loader(vm, spec, with_iso)
+            argv = bhyve.bhyve(
+                spec, taps=[t for t, _ in taps], zfs_parent=self.zfs_parent,
+                vm_dir=str(vm.files.vm_dir), firmware_dir=firmware,
+                mtus=[mtus[n.network] for n in spec.nics], with_iso=with_iso)
+            self._checkpoint(vm)
+            child = ChildProcess(self.host.spawn(argv, log_path=vm.files.log))
+        except BaseException:
+            self._cleanup(name, taps)
+            with self._cond:
+                vm.taps = []
+            raise
+        started = time.time()
+        vm.files.save(RunRecord(child.pid, list(argv), taps, started, with_iso))
+        with self._cond:
+            vm.gen += 1
+            gen = vm.gen
+            vm.proc, vm.phase, vm.argv, vm.started = child, "bhyve", argv, started
+        watch(child, self._closing, lambda code: self._on_exit(vm, gen, code), name)
+        self._wait_instance(name, child)
+        with self._emit_lock:
+            with self._cond:
+                if vm.stop_requested or vm.gen != gen or vm.proc is not child:
+                    return
+            self._transition(vm, RUNNING, f"bhyve started (pid {child.pid})")
+
+    def _wait_instance(self, name: str, child: ChildProcess) -> None:
+        """bhyve creates /dev/vmm/<vm> shortly after exec (§10 step 5); wait with back-off."""
+        deadline = time.monotonic() + self.instance_wait
+        pause = 0.01
+        while (name not in self.host.vmm_instances() and child.proc.poll() is None
+               and time.monotonic() < deadline):
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+    # -- exit -------------------------------------------------------------------------------
+
+    def _on_exit(self, vm: _Vm, gen: int, code: int | None) -> None:
+        """§8: clean up after every exit, then apply the VM's policy for this kind of exit."""
+        with vm.op_lock:
+            with self._cond:
+                if gen != vm.gen or self._closing.is_set():
+                    return
+                taps, vm.taps = vm.taps, []
+                vm.proc = vm.phase = vm.argv = vm.started = None
+            last = vm.files.last_log_line()
+            reason = describe(code) + (f": {last}" if last else "")
+            self._cleanup(vm.name, taps)
+            vm.files.clear()
+            with self._cond:
+                vm.last_exit_code, vm.last_exit_reason = code, reason
+            try:
+                spec, mtus = self._lookup(vm.name)
+            except RpcError:
+                spec = None
+            with self._emit_lock:
+                with self._cond:
+                    stopping = vm.stop_requested
+                what = kind(code)
+                if stopping or spec is None:
+                    suffix = "" if stopping else "; the VM is no longer configured"
+                    self._transition(vm, STOPPED, reason + suffix, code)
+                    return
+                action = {ExitKind.REBOOT: spec.on_reboot, ExitKind.POWEROFF: spec.on_poweroff,
+                          ExitKind.CRASH: spec.on_crash, ExitKind.UNKNOWN: "stop"}[what]
+                if action == "restart" and what is ExitKind.CRASH and not vm.guard.allow():
+                    self._transition(
+                        vm, CRASHED, f"{reason}; not restarted: {self.crash_limit} restarts "
+                        f"after crashes within {self.crash_window:g} s", code)
+                    return
+                if action != "restart":
+                    self._transition(vm, CRASHED if what is ExitKind.CRASH else STOPPED,
+                                     reason, code)
+                    return
+                if what is ExitKind.REBOOT:
+                    with self._cond:
+                        vm.with_iso = False  # the install ISO is dropped after the first reboot
+                self._transition(vm, STARTING, f"{reason}; restarting", code)
+            try:
+                self._launch(vm, spec, mtus)
+            except _Aborted:
+                self._transition(vm, STOPPED, "stopped while restarting")
+            except RpcError as e:
+                self._transition(vm, CRASHED, f"restart failed: {e.message}")
+
+    # -- stop -------------------------------------------------------------------------------
+
+    def stop(self, name: str, force: bool = False, timeout: float | None = None) -> None:
+        """§9: SIGTERM (ACPI power button), wait, force-poweroff, SIGKILL; returns when the
+        VM is stopped and cleaned up. A VM that is not running is left alone."""
+        with self._cond:
+            vm = self._vms.get(name)
+        if vm is None:
+            self._lookup(name)  # DataMissing for an unknown VM
+            return
+        with self._emit_lock:
+            with self._cond:
+                if vm.status not in ACTIVE:
+                    return
+                vm.stop_requested = True
+            self._transition(vm, STOPPING,
+                             "forced power-off requested" if force else "stop requested")
+        if timeout is None:
+            try:
+                timeout = self._lookup(name)[0].stop_timeout
+            except RpcError:
+                timeout = bhyve.VmSpec(name).stop_timeout
+        if not force and self._escalate(vm, timeout, signal.SIGTERM):
+            return
+        if self._escalate(vm, self.kill_grace, FORCE):
+            return
+        if self._escalate(vm, self.kill_grace, signal.SIGKILL):
+            return
+        raise OperationFailed(f"VM {name} did not stop, even after SIGKILL")
+
+    def _escalate(self, vm: _Vm, seconds: float, step: int) -> bool:
+        """Apply one stop step to whichever process the VM has (loader, then bhyve) and wait
+        up to `seconds` for it to be stopped; True once it is."""
+        deadline = time.monotonic() + seconds
+        done: set[int] = set()
+        while True:
+            with self._cond:
+                if vm.status not in ACTIVE:
+                    return True
+                proc, phase = vm.proc, vm.phase
+            if proc is not None and proc.pid not in done:
+                done.add(proc.pid)
+                self._send(vm.name, proc, phase, step)
+            with self._cond:
+                remaining = deadline - time.monotonic()
+                if vm.status not in ACTIVE:
+                    return True
+                if remaining <= 0:
+                    return False
+                self._cond.wait(min(remaining, 0.05))
+
+    def _send(self, name: str, proc: GuestProcess, phase: str | None, step: int) -> None:
+        if step != FORCE:
+            log.info("VM %s: signal %d to pid %d", name, step, proc.pid)
+            proc.send(step)
+        elif phase == "bhyve" and name in self.host.vmm_instances():
+            log.info("VM %s: bhyvectl --force-poweroff", name)
+            self._try(bhyve.force_poweroff(name))
+        else:
+            proc.send(signal.SIGKILL)
+
+    def restart(self, name: str) -> None:
+        """Stop gracefully (when running), then start."""
+        self.stop(name)
+        self.start(name)
+
+    # -- state ------------------------------------------------------------------------------
+
+    def is_running(self, name: str) -> bool:
+        with self._cond:
+            vm = self._vms.get(name)
+            return vm is not None and vm.status in ACTIVE
+
+    def status(self, name: str) -> dict[str, Any]:
+        """The VM's operational state, keyed by the leaf names of hvd-vm's `state` container;
+        None for a leaf that has no value."""
+        with self._cond:
+            vm = self._vms.get(name)
+            snap = None if vm is None else (
+                vm.status, vm.proc.pid if vm.proc else None, vm.started, list(vm.taps),
+                vm.last_exit_code, vm.last_exit_reason, vm.argv, vm.with_iso)
+        try:
+            spec, mtus = self._lookup(name)
+        except DataMissing:
+            if snap is None:
+                raise
+            spec, mtus = None, {}
+        except RpcError:
+            spec, mtus = None, {}
+        status, pid, started, taps, code, reason, argv, with_iso = snap or (
+            STOPPED, None, None, [], None, None, None, True)
+        active = status in ACTIVE
+        pending: bool | None = None
+        if argv is not None:
+            pending = spec is None or self._argv_now(spec, mtus, taps, with_iso) != argv
+        console = None
+        if active and spec is not None and spec.console == "nmdm":
+            console = names.console_user_side(name)
+        return {
+            "status": status,
+            "pid": pid,
+            "uptime": int(time.time() - started) if started is not None else None,
+            "console": console,
+            "tap": [t for t, _ in taps] if active else [],
+            "last-exit-code": code,
+            "last-exit-reason": reason,
+            "pending-restart": pending,
+            "host-backend": self.host.name,
+        }
+
+    def _argv_now(self, spec: bhyve.VmSpec, mtus: dict[str, int],
+                  taps: list[tuple[str, str]], with_iso: bool) -> tuple[str, ...] | None:
+        """The bhyve argv the current config would give on the running VM's taps."""
+        try:
+            firmware = self._firmware(spec) if spec.loader == "uefi" else bhyve.FIRMWARE_DIRS[0]
+            return bhyve.bhyve(
+                spec, taps=[t for t, _ in taps], zfs_parent=self.zfs_parent,
+                vm_dir=str(VmFiles(self.root, spec.name).vm_dir), firmware_dir=firmware,
+                mtus=[mtus[n.network] for n in spec.nics], with_iso=with_iso)
+        except (RpcError, ValueError, KeyError):
+            return None
+
+    # -- hvd start and stop -------------------------------------------------------------------
+
+    def _specs(self) -> list[bhyve.VmSpec]:
+        specs = []
+        for el in self._vm_elements():
+            try:
+                specs.append(bhyve.parse_vm(el))
+            except ValueError as e:
+                log.error("skipping a VM entry: %s", e)
+        return specs
+
+    def autostart(self) -> list[str]:
+        """Start the autostart VMs, lowest order first, waiting each one's delay after it."""
+        todo = sorted((s for s in self._specs() if s.autostart),
+                      key=lambda s: (s.autostart_order, s.name))
+        started = []
+        for spec in todo:
+            if self._closing.is_set():
+                break
+            if self.is_running(spec.name):
+                continue
+            try:
+                self.start(spec.name)
+                started.append(spec.name)
+            except RpcError as e:
+                log.error("autostart of VM %s failed: %s", spec.name, e.message)
+                continue
+            if spec.autostart_delay:
+                self._closing.wait(spec.autostart_delay)
+        return started
+
+    def shutdown_all(self) -> list[str]:
+        """Stop every running VM, in the reverse of the autostart order."""
+        order = {s.name: (s.autostart_order, s.name) for s in self._specs()}
+        with self._cond:
+            running = [n for n, vm in self._vms.items() if vm.status in ACTIVE]
+        running.sort(key=lambda n: order.get(n, (bhyve.VmSpec(n).autostart_order, n)),
+                     reverse=True)
+        for name in running:
+            try:
+                self.stop(name)
+            except RpcError as e:
+                log.error("stopping VM %s failed: %s", name, e.message)
+        return running
+
+    def adopt(self) -> dict[str, str]:
+        """At hvd start (§7): adopt live bhyve processes, clean up leftovers, mark the rest
+        stopped. Returns what was done per VM: adopted, cleaned or stopped."""
+        candidates = {s.name for s in self._specs()}
+        vm_root = self.root / "vm"
+        if vm_root.is_dir():
+            candidates |= {p.name for p in vm_root.iterdir() if (p / "state").is_dir()}
+        instances = self.host.vmm_instances()
+        outcome: dict[str, str] = {}
+        for name in sorted(candidates):
+            vm = self._record(name)
+            with vm.op_lock:
+                with self._cond:
+                    if vm.status in ACTIVE:
+                        continue
+                rec = vm.files.load()
+                if rec is not None and self.host.process_matches(rec.pid, name):
+                    self._adopt(vm, rec)
+                    outcome[name] = "adopted"
+                elif rec is not None or name in instances:
+                    self._cleanup(name, rec.taps if rec else [])
+                    vm.files.clear()
+                    outcome[name] = "cleaned"
+                else:
+                    outcome[name] = "stopped"
+        return outcome
+
+    def _adopt(self, vm: _Vm, rec: RunRecord) -> None:
+        proc = AdoptedProcess(rec.pid, self.poll_interval)
+        with self._cond:
+            vm.gen += 1
+            gen = vm.gen
+            vm.proc, vm.phase, vm.taps = proc, "bhyve", list(rec.taps)
+            vm.argv = tuple(rec.argv) if rec.argv else None
+            vm.started, vm.with_iso, vm.stop_requested = rec.started, rec.with_iso, False
+        self._transition(vm, RUNNING, f"adopted: bhyve (pid {rec.pid}) was already running")
+        watch(proc, self._closing, lambda code: self._on_exit(vm, gen, code), vm.name)
+
+    def detach(self) -> None:
+        """Stop watching without touching the guests (hvd exits, its VMs keep running)."""
+        self._closing.set()

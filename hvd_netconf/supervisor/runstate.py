@@ -1,0 +1,95 @@
+"""A running VM's record on disk, ROOT/vm/<vm>/state/: what a restarted hvd needs to adopt it.
+
+`pid` holds the bhyve pid (a hint only: adoption also asks the host whether that pid is bhyve
+for this VM, §7); `run.json` holds what cannot be read back from the host: the taps and their
+bridges, the argv bhyve was started with, and when.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LOG_ROTATE_BYTES = 1 << 20
+
+
+@dataclass
+class RunRecord:
+    pid: int
+    argv: list[str]
+    taps: list[tuple[str, str]] = field(default_factory=list)  # (tap, bridge)
+    started: float = 0.0  # wall clock, so uptime survives an hvd restart
+    with_iso: bool = True
+
+
+class VmFiles:
+    """Paths and atomic writes for one VM's state directory."""
+
+    def __init__(self, root: Path, vm: str) -> None:
+        self.vm_dir = Path(root) / "vm" / vm
+        self.dir = self.vm_dir / "state"
+        self.pid = self.dir / "pid"
+        self.run = self.dir / "run.json"
+        self.log = self.dir / "bhyve.log"
+        self.device_map = self.dir / "device.map"
+        self.uefi_vars = self.vm_dir / "uefi-vars.fd"
+
+    def ensure(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def _write(self, path: Path, text: str) -> None:
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+    def save(self, rec: RunRecord) -> None:
+        self.ensure()
+        self._write(self.run, json.dumps({
+            "pid": rec.pid, "argv": rec.argv, "taps": [list(t) for t in rec.taps],
+            "started": rec.started, "with_iso": rec.with_iso,
+        }, indent=1) + "\n")
+        self._write(self.pid, f"{rec.pid}\n")
+
+    def load(self) -> RunRecord | None:
+        """The record, or None when there is none or it is unreadable (never trusted alone)."""
+        try:
+            data = json.loads(self.run.read_text())
+            return RunRecord(
+                pid=int(data["pid"]), argv=[str(a) for a in data["argv"]],
+                taps=[(str(t), str(b)) for t, b in data.get("taps", [])],
+                started=float(data.get("started", 0.0)),
+                with_iso=bool(data.get("with_iso", True)),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        try:
+            return RunRecord(pid=int(self.pid.read_text().strip()), argv=[])
+        except (OSError, ValueError):
+            return None
+
+    def clear(self) -> None:
+        for path in (self.pid, self.run):
+            path.unlink(missing_ok=True)
+
+    def rotate_log(self) -> None:
+        with contextlib.suppress(OSError):
+            if self.log.stat().st_size > LOG_ROTATE_BYTES:
+                os.replace(self.log, self.log.with_name("bhyve.log.old"))
+
+    def last_log_line(self) -> str | None:
+        """bhyve's last stderr line, for the exit reason."""
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 4096))
+                lines = f.read().decode(errors="replace").splitlines()
+        except OSError:
+            return None
+        lines = [line.strip() for line in lines if line.strip()]
+        return lines[-1] if lines else None

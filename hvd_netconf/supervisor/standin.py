@@ -1,0 +1,141 @@
+"""The stand-in guest the sim backend runs in place of bhyve (and of bhyveload/grub-bhyve).
+
+Run as `python -m hvd_netconf.supervisor.standin bhyve ... <vm>`. It behaves like bhyve where
+the supervisor can see it, so every exit path is exercised with a real child process:
+- SIGTERM is the ACPI power button: the guest powers off (exit 1) after `poweroff_delay`,
+  unless `ignore_sigterm` is set (a guest that ignores ACPI, like many Windows installs);
+- SIGUSR1 / SIGUSR2 are what the sim's `bhyvectl --force-poweroff` / `--force-reset` send:
+  exit 1 / exit 0 at once;
+- a control file `standin-exit` in the VM's state dir, holding an exit code, makes it exit
+  with that code (0 reboot, 1 poweroff, 2 halt, 3 triple fault, 4 error, anything else);
+  the file is consumed, so a restarted guest does not exit again.
+Settings come from `standin.json` in the same dir (poweroff_delay, ignore_sigterm,
+poll_interval, loader_delay, loader_exit). The state dir is HVD_STANDIN_STATE_DIR, or else the
+directory of the file stderr goes to (the sim spawns with stderr on <state>/bhyve.log).
+Every line it writes says it is a simulation, never that it is bhyve.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+EXIT_FILE = "standin-exit"
+SETTINGS_FILE = "standin.json"
+DEFAULTS: dict[str, Any] = {
+    "poweroff_delay": 0.05,
+    "ignore_sigterm": False,
+    "poll_interval": 0.02,
+    "loader_delay": 0.0,
+    "loader_exit": 0,
+}
+LOADERS = ("bhyveload", "grub-bhyve")
+
+
+def state_dir() -> Path | None:
+    explicit = os.environ.get("HVD_STANDIN_STATE_DIR")
+    if explicit:
+        return Path(explicit)
+    try:
+        target = os.readlink("/proc/self/fd/2")
+    except OSError:
+        return None
+    parent = Path(target).parent
+    return parent if target.startswith("/") and parent.is_dir() else None
+
+
+def settings(where: Path | None) -> dict[str, Any]:
+    if where is None:
+        return dict(DEFAULTS)
+    try:
+        loaded = json.loads((where / SETTINGS_FILE).read_text())
+    except (OSError, ValueError):
+        loaded = {}
+    return {**DEFAULTS, **{k: v for k, v in loaded.items() if k in DEFAULTS}}
+
+
+def take_exit_code(where: Path | None) -> int | None:
+    """The code asked for in the control file, consumed; None when there is none (yet)."""
+    if where is None:
+        return None
+    path = where / EXIT_FILE
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    if not text:  # being written
+        return None
+    path.unlink(missing_ok=True)
+    return int(text)
+
+
+class Guest:
+    def __init__(self, prog: str, vm: str, where: Path | None) -> None:
+        self.prog = prog
+        self.vm = vm
+        self.where = where
+        self.power_button_at: float | None = None
+        self.forced: int | None = None
+
+    def say(self, text: str) -> None:
+        sys.stderr.write(f"hvd-standin (simulated {self.prog}, not a real VM) {self.vm}: {text}\n")
+        sys.stderr.flush()
+
+    def on_term(self, _sig: int, _frame: FrameType | None) -> None:
+        if settings(self.where)["ignore_sigterm"]:
+            self.say("ACPI power button pressed; the guest ignores it")
+            return
+        if self.power_button_at is None:
+            self.say("ACPI power button pressed; guest shutting down")
+            self.power_button_at = time.monotonic()
+
+    def on_usr(self, sig: int, _frame: FrameType | None) -> None:
+        self.forced = 1 if sig == signal.SIGUSR1 else 0
+
+    def run_guest(self) -> int:
+        conf = settings(self.where)
+        signal.signal(signal.SIGTERM, self.on_term)
+        signal.signal(signal.SIGUSR1, self.on_usr)
+        signal.signal(signal.SIGUSR2, self.on_usr)
+        self.say(f"guest running (pid {os.getpid()})")
+        while True:
+            if self.forced is not None:
+                self.say("forced " + ("power-off" if self.forced == 1 else "reset"))
+                return self.forced
+            code = take_exit_code(self.where)
+            if code is not None:
+                self.say(f"exiting with status {code} as the control file asked")
+                return code
+            if self.power_button_at is not None and (
+                time.monotonic() - self.power_button_at >= float(conf["poweroff_delay"])
+            ):
+                self.say("guest powered off")
+                return 1
+            time.sleep(float(conf["poll_interval"]))
+
+    def run_loader(self) -> int:
+        conf = settings(self.where)
+        self.say("loading the guest kernel")
+        time.sleep(float(conf["loader_delay"]))
+        code = int(conf["loader_exit"])
+        self.say("loader done" if code == 0 else f"loader failed with status {code}")
+        return code
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2:
+        sys.stderr.write("usage: python -m hvd_netconf.supervisor.standin bhyve [args...] vm\n")
+        return 64
+    prog = os.path.basename(argv[0])
+    guest = Guest(prog, argv[-1], state_dir())
+    return guest.run_loader() if prog in LOADERS else guest.run_guest()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
