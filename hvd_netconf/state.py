@@ -76,14 +76,20 @@ class StateProviders:
 STATE = StateProviders()
 
 
-def child(parent: etree._Element, ns: str, name: str) -> etree._Element:
-    """The first child `{ns}name` of parent, created (declaring ns if new) when missing."""
+def child(parent: etree._Element, ns: str, name: str,
+          prefixes: dict[str, str] | None = None) -> etree._Element:
+    """The first child `{ns}name` of parent, created (declaring ns if new) when missing.
+
+    `prefixes` are declared on a new element: identityref values below it use them, and
+    declarations on a top-level container survive copying into replies.
+    """
     found = parent.find(qn(ns, name))
     if found is not None:
         return found
     parent_ns = etree.QName(parent).namespace if isinstance(parent.tag, str) else None
-    nsmap = None if parent_ns == ns else {None: ns}
-    return etree.SubElement(parent, qn(ns, name), nsmap=nsmap)
+    nsmap: dict[str | None, str] = {} if parent_ns == ns else {None: ns}
+    nsmap.update(prefixes or {})
+    return etree.SubElement(parent, qn(ns, name), nsmap=nsmap or None)
 
 
 def list_entry(data: etree._Element, top: Top, entry: Top, key: str,

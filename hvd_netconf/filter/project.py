@@ -34,11 +34,21 @@ def schema_child(schema: Any, parent_node: Any, tag: str) -> Any:
 
 
 def shallow_child(parent: etree._Element, src: etree._Element) -> etree._Element:
-    """An empty copy of `src` under `parent`, declaring its namespace as the default if new."""
+    """An empty copy of `src` under `parent`, with the namespace declarations made on `src`.
+
+    Keeping them matters for prefixes used only in text (identityref values), which lxml
+    would otherwise drop when copies are moved into the reply.
+    """
     ns, _ = _split(src.tag)
     parent_ns, _ = _split(parent.tag) if isinstance(parent.tag, str) else ("", "")
-    nsmap = None if ns == parent_ns else {None: ns}
-    return etree.SubElement(parent, src.tag, dict(src.attrib), nsmap=nsmap)
+    src_parent = src.getparent()
+    inherited = src_parent.nsmap if src_parent is not None else {}
+    nsmap = {p: u for p, u in src.nsmap.items() if inherited.get(p) != u}
+    if ns != parent_ns:
+        nsmap[None] = ns
+    elif nsmap.get(None) == ns:
+        del nsmap[None]
+    return etree.SubElement(parent, src.tag, dict(src.attrib), nsmap=nsmap or None)
 
 
 def project(

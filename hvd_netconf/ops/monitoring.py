@@ -21,8 +21,7 @@ from hvd_netconf.ops.registry import OPERATIONS, OpContext, Reply
 from hvd_netconf.state import STATE, child, leaf
 
 HVD_NCM = "urn:hvd:netconf-monitoring"
-TRANSPORTS = {"netconf-ssh": (MONITORING, "ncm", "netconf-ssh"),
-              "hvd-unix": (HVD_NCM, "hvd-ncm", "unix-socket")}
+TRANSPORTS = {"netconf-ssh": ("ncm", "netconf-ssh"), "hvd-unix": ("hvd-ncm", "unix-socket")}
 DATASTORE_NAMES = ("running", "candidate")
 MODULE_SET = "complete"
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'', re.S)
@@ -110,16 +109,14 @@ def get_schema(ctx: OpContext, op: etree._Element) -> Reply:
 
 
 
-def _identity_leaf(parent: etree._Element, name: str, ns: str, prefix: str,
-                   value: str) -> None:
-    el = etree.SubElement(parent, qn(etree.QName(parent).namespace or "", name),
-                          nsmap={prefix: ns})
-    el.text = f"{prefix}:{value}"
+def _identity_leaf(parent: etree._Element, name: str, prefix: str, value: str) -> None:
+    """An identityref leaf; its prefix is declared on the top-level container."""
+    leaf(parent, name, f"{prefix}:{value}")
 
 
 @STATE.register("netconf-state", tops=[(MONITORING, "netconf-state")])
 def netconf_state(server: Any, data: etree._Element) -> None:
-    top = child(data, MONITORING, "netconf-state")
+    top = child(data, MONITORING, "netconf-state", {"ncm": MONITORING, "hvd-ncm": HVD_NCM})
     caps = child(top, MONITORING, "capabilities")
     for uri in server.capabilities():
         leaf(caps, "capability", uri)
@@ -137,7 +134,7 @@ def netconf_state(server: Any, data: etree._Element) -> None:
         sc = etree.SubElement(schemas, qn(MONITORING, "schema"))
         leaf(sc, "identifier", m.name)
         leaf(sc, "version", m.revision or "")
-        _identity_leaf(sc, "format", MONITORING, "ncm", "yang")
+        _identity_leaf(sc, "format", "ncm", "yang")
         leaf(sc, "namespace", m.namespace)
         leaf(sc, "location", "NETCONF")
     sessions = child(top, MONITORING, "sessions")
@@ -145,8 +142,8 @@ def netconf_state(server: Any, data: etree._Element) -> None:
         info = live.info
         se = etree.SubElement(sessions, qn(MONITORING, "session"))
         leaf(se, "session-id", info.id)
-        ns, prefix, ident = TRANSPORTS.get(info.transport, (HVD_NCM, "hvd-ncm", "unix-socket"))
-        _identity_leaf(se, "transport", ns, prefix, ident)
+        _identity_leaf(se, "transport", *TRANSPORTS.get(info.transport,
+                                                          ("hvd-ncm", "unix-socket")))
         leaf(se, "username", info.username)
         if info.source_host:
             leaf(se, "source-host", info.source_host)
@@ -163,7 +160,7 @@ def netconf_state(server: Any, data: etree._Element) -> None:
 @STATE.register("yang-library", tops=[(YANG_LIBRARY, "yang-library")])
 def yang_library(server: Any, data: etree._Element) -> None:
     mods = modules(server)
-    top = child(data, YANG_LIBRARY, "yang-library")
+    top = child(data, YANG_LIBRARY, "yang-library", {"ds": DATASTORES})
     mset = etree.SubElement(top, qn(YANG_LIBRARY, "module-set"))
     leaf(mset, "name", MODULE_SET)
     for m in mods:
@@ -187,7 +184,7 @@ def yang_library(server: Any, data: etree._Element) -> None:
     leaf(sch, "module-set", MODULE_SET)
     for name in (*DATASTORE_NAMES, "operational"):
         ds = etree.SubElement(top, qn(YANG_LIBRARY, "datastore"))
-        _identity_leaf(ds, "name", DATASTORES, "ds", name)
+        _identity_leaf(ds, "name", "ds", name)
         leaf(ds, "schema", MODULE_SET)
     leaf(top, "content-id", content_id(m.text for m in mods))
 
