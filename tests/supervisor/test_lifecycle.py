@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 
 import pytest
@@ -103,9 +104,12 @@ def test_sigkill_when_force_poweroff_does_not_help(env) -> None:
     sup.start("stuck")
     env.ready("stuck")
     pid = sup.status("stuck")["pid"]
-    # The instance vanishes, so bhyvectl --force-poweroff has nothing to act on.
-    env.host.run(("bhyvectl", "--vm=stuck", "--destroy"))
+    env.host.inject_fault(("bhyvectl", "--vm=stuck", "--force-poweroff"), "vm_run: Device busy")
+    t0 = time.monotonic()
     sup.stop("stuck", timeout=0.2)
+    assert time.monotonic() - t0 >= 0.5  # the timeout, then the grace after the failed poweroff
+    log = (env.root / "vm/stuck/state/bhyve.log").read_text()
+    assert "forced power-off" not in log
     st = sup.status("stuck")
     assert st["status"] == "stopped" and st["last-exit-code"] == -9
     assert "killed by signal 9 (SIGKILL)" in st["last-exit-reason"]
@@ -381,12 +385,33 @@ def test_failing_loader_fails_the_start(env) -> None:
     assert env.taps() == [] and "deb" not in env.host.vmm_instances()
 
 
+def test_concurrent_starts_start_once(env) -> None:
+    env.add_vm("web")
+    sup = env.supervisor()
+    outcomes: list[str] = []
+
+    def start() -> None:
+        try:
+            sup.start("web")
+            outcomes.append("started")
+        except InUse:
+            outcomes.append("in-use")
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sorted(outcomes) == ["in-use", "in-use", "in-use", "started"]
+    assert len(env.host.children) == 1 and env.taps() == ["tap0"]
+    env.ready("web")
+    sup.stop("web")
+
+
 def test_stop_during_the_loader_phase(env) -> None:
     env.add_vm("bsd", "<loader><type>bhyveload</type></loader>"
                "<disk><name>root</name><size>1G</size></disk>", standin={"loader_delay": 30})
     sup = env.supervisor()
-    import threading
-
     starter = threading.Thread(target=sup.start, args=("bsd",))
     starter.start()
     env.wait_for(lambda: sup.status("bsd")["pid"] is not None)
