@@ -284,7 +284,7 @@ class _Engine:
         parent.remove(el)
 
     def _attached(self, parent: etree._Element, el: etree._Element, entry: _Entry | None) -> None:
-        """Journal an element the caller has just inserted under parent."""
+        """Journal an element the caller is about to insert under parent (snapshot first)."""
         def undo() -> None:
             if el.getparent() is parent:
                 parent.remove(el)
@@ -380,8 +380,8 @@ class _Engine:
             if top:
                 self._create_top(existing)
             else:
-                self._place(tparent, existing, sparent)
                 self._attached(tparent, existing, entry)
+                self._place(tparent, existing, sparent)
         self._children(existing, c, snode, op, here, entry)
 
     # ---- placement ----------------------------------------------------------------------
@@ -528,8 +528,8 @@ class _Engine:
             if anchor is not None:
                 self._position(tparent, new, anchor)
         else:
-            self._add_entry(tparent, new, anchor, sparent)
             self._attached(tparent, new, entry)
+            self._add_entry(tparent, new, anchor, sparent)
         self._children(new, c, snode, op, here, top_entry or entry, skip=keytags)
 
     def _add_entry(self, tparent: etree._Element, new: etree._Element,
@@ -646,8 +646,8 @@ class _Engine:
             return
         new = etree.Element(c.tag)
         new.text = value
-        self._place(tparent, new, sparent)
         self._attached(tparent, new, entry)
+        self._place(tparent, new, sparent)
 
     def _leaf_list(self, tparent: etree._Element, c: etree._Element, snode: SchemaNode,
                    op: str | None, path: str, entry: _Entry | None,
@@ -675,8 +675,8 @@ class _Engine:
             if existing is None:
                 new = etree.Element(c.tag)
                 new.text = value
-                self._add_entry(tparent, new, anchor, sparent)
                 self._attached(tparent, new, entry)
+                self._add_entry(tparent, new, anchor, sparent)
             elif anchor is not None:
                 self._moved(tparent, existing, entry, anchor)
         except RpcError as exc:

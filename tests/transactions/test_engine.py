@@ -419,3 +419,17 @@ def test_bad_options(fake_schema, mkcfg):
         edit_config(fake_schema, vm_root(), mkcfg(""), default_operation="delete")
     with pytest.raises(InvalidValue):
         edit_config(fake_schema, vm_root(), mkcfg(""), error_option="keep-calm")
+
+
+@pytest.mark.parametrize("body", [
+    "<v:disk><v:name>d</v:name><v:size>1G</v:size></v:disk>",
+    "<v:description>x</v:description>",
+    "<v:loader><v:type>grub</v:type></v:loader>",
+])
+def test_undo_of_nested_creation_in_existing_entry(edit, body):
+    root = vm_root("a")
+    before = dump(root)
+    res = edit(root, f"<v:vms><v:vm><v:name>a</v:name>{body}</v:vm></v:vms>")
+    assert not res.errors and dump(root) != before
+    res.undo()
+    assert dump(root) == before

@@ -1,0 +1,116 @@
+"""Entry-level differences between two configurations, for commit, compare and notifications."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping
+
+from lxml import etree
+
+from hvd_netconf.apply.diff import entries, same
+from hvd_netconf.edit import paths
+from hvd_netconf.namespaces import BASE
+
+EntryKey = tuple[str, str]
+Lookup = Callable[[EntryKey], "etree._Element | None"]
+Pair = tuple["etree._Element | None", "etree._Element | None"]
+
+
+def changed_entries(keys: Iterable[EntryKey] | None, old_get: Lookup, new_get: Lookup,
+                    old_root: etree._Element, new_root: etree._Element) -> dict[EntryKey, Pair]:
+    """(before, after) of every entry that differs; keys None compares everything."""
+    if keys is None:
+        old_all, new_all = entries(old_root), entries(new_root)
+        keys = list(old_all) + [k for k in new_all if k not in old_all]
+        old_get, new_get = old_all.get, new_all.get
+    out: dict[EntryKey, Pair] = {}
+    for key in keys:
+        a, b = old_get(key), new_get(key)
+        if a is None and b is None:
+            continue
+        if a is None or b is None or not same(a, b):
+            out[key] = (a, b)
+    return out
+
+
+def operation(pair: Pair) -> str:
+    before, after = pair
+    return "create" if before is None else "delete" if after is None else "modify"
+
+
+def entry_target(key: EntryKey, element: etree._Element | None) -> str:
+    """The instance path of an entry: /hvd-vm:vms/hvd-vm:vm[hvd-vm:name='web']."""
+    ns = etree.QName(element).namespace if element is not None else None
+    from hvd_netconf.apply.diff import KINDS
+
+    kind_ns, container, entry = KINDS[key[0]]
+    ns = ns or kind_ns
+    return paths.step(ns, container) + paths.entry_step(ns, entry, [("name", key[1])])
+
+
+def clean(el: etree._Element, parent: etree._Element | None = None) -> etree._Element:
+    """A copy whose namespace is the default one throughout (engine-made nodes carry ns0:)."""
+    if parent is None:
+        new = etree.Element(el.tag, nsmap={None: etree.QName(el).namespace})
+    else:
+        new = etree.SubElement(parent, el.tag)
+    kids = [c for c in el if isinstance(c.tag, str)]
+    new.text = None if kids else el.text
+    for c in kids:
+        clean(c, new)
+    return new
+
+
+def _pretty(el: etree._Element | None) -> list[str]:
+    if el is None:
+        return []
+    copy = clean(el)
+    etree.indent(copy, space="  ")
+    return etree.tostring(copy, encoding="unicode").splitlines(keepends=True)
+
+
+def unified_diff(changes: Mapping[EntryKey, Pair]) -> str:
+    """A readable unified diff, one hunk group per changed entry, in key order."""
+    out: list[str] = []
+    for key in sorted(changes):
+        before, after = changes[key]
+        name = f"{key[0]} {key[1]}"
+        out.extend(difflib.unified_diff(_pretty(before), _pretty(after),
+                                        fromfile=f"a/{name}", tofile=f"b/{name}", n=3))
+    return "".join(line if line.endswith("\n") else line + "\n" for line in out)
+
+
+def patch(changes: Mapping[EntryKey, Pair], ns: str) -> etree._Element:
+    """<patch> of hvd-system's compare: one edit per changed entry."""
+    root = etree.Element(f"{{{ns}}}patch")
+    for i, key in enumerate(sorted(changes), 1):
+        before, after = changes[key]
+        op = {"create": "create", "delete": "delete", "modify": "replace"}[
+            operation((before, after))]
+        edit = etree.SubElement(root, f"{{{ns}}}edit")
+        etree.SubElement(edit, f"{{{ns}}}edit-id").text = str(i)
+        etree.SubElement(edit, f"{{{ns}}}operation").text = op
+        target = etree.SubElement(edit, f"{{{ns}}}target")
+        target.text = entry_target(key, after if after is not None else before)
+        if after is not None:
+            value = etree.SubElement(edit, f"{{{ns}}}value")
+            value.append(clean(after))
+    return root
+
+
+def images_root(elements: Iterable[etree._Element | None]) -> etree._Element:
+    """A partial <config> holding copies of some entries (the other side of an apply)."""
+    from hvd_netconf.apply.diff import KINDS
+
+    root = etree.Element(f"{{{BASE}}}config", nsmap={None: BASE})
+    containers: dict[str, etree._Element] = {}
+    for el in elements:
+        if el is None:
+            continue
+        q = etree.QName(el)
+        kind = next(v for v in KINDS.values() if v[0] == q.namespace and v[2] == q.localname)
+        c = containers.get(kind[1])
+        if c is None:
+            c = containers[kind[1]] = etree.SubElement(root, f"{{{kind[0]}}}{kind[1]}")
+        c.append(etree.fromstring(etree.tostring(el)))
+    return root

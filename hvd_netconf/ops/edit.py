@@ -1,0 +1,85 @@
+"""<edit-config> (RFC 6241 §7.2) on candidate and, with :writable-running, on running.
+
+Validation timing follows RFC 7950 §8.3.3: an edit of running is fully validated over the
+entries it touched before it is applied to the host and committed; an edit of the candidate is
+checked for syntax only, the rest waits for <commit> or <validate>.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from lxml import etree
+
+from hvd_netconf.edit import edit_config
+from hvd_netconf.errors import InvalidValue, RpcErrors
+from hvd_netconf.namespaces import BASE, CAP_PREFIX, qn
+from hvd_netconf.ops import transactions as tx
+from hvd_netconf.ops.registry import OPERATIONS, OpContext, Reply
+
+TEST_OPTIONS = ("test-then-set", "set", "test-only")
+
+
+def _param(op: etree._Element, name: str, default: str, allowed: tuple[str, ...]) -> str:
+    el = op.find(qn(BASE, name))
+    if el is None:
+        return default
+    value = (el.text or "").strip()
+    if value not in allowed:
+        raise InvalidValue(f"{name} must be one of {', '.join(allowed)}, not {value!r}",
+                           info=[("bad-element", name)])
+    return value
+
+
+@OPERATIONS.register(BASE, "edit-config", capabilities=[
+    f"{CAP_PREFIX}writable-running:1.0", f"{CAP_PREFIX}rollback-on-error:1.0"])
+def edit_config_op(ctx: OpContext, op: etree._Element) -> Reply:
+    server = ctx.server
+    target = tx.datastore_param(op, "target", ("candidate", "running"))
+    default_op = _param(op, "default-operation", "merge", ("merge", "replace", "none"))
+    test_option = _param(op, "test-option", "test-then-set", TEST_OPTIONS)
+    error_option = _param(op, "error-option", "stop-on-error",
+                          ("stop-on-error", "continue-on-error", "rollback-on-error"))
+    config = tx.config_param(op)
+    schema, dss = tx.components(server)
+    server.locks.check_writable(target, ctx.session.id)
+    store = dss.candidate if target == "candidate" else dss.running
+    res = edit_config(schema, store.root, config, default_operation=default_op,
+                      error_option=error_option, lookup=store.get)
+    if res.errors and not res.changed:
+        raise RpcErrors(res.errors)
+    if res.scope is None and target == "running" and res.changed:
+        # A whole-datastore edit of running: keep the old tree to diff against.
+        res.undo()
+        old_root = copy.deepcopy(store.root)
+        res = edit_config(schema, store.root, config, default_operation=default_op,
+                          error_option=error_option)
+    else:
+        old_root = None
+    scope = res.scope
+    try:
+        store.reindex(scope)
+        if test_option != "set" or target == "candidate":
+            level = "syntax" if target == "candidate" and test_option != "test-only" else "full"
+            errors = tx.validate_scope(schema, store, scope, level)
+            if errors:
+                raise RpcErrors(errors)
+    except BaseException:
+        res.undo()
+        store.reindex(scope)
+        raise
+    if test_option == "test-only":
+        res.undo()
+        store.reindex(scope)
+        if res.errors:
+            raise RpcErrors(res.errors)
+        return None
+    if target == "candidate":
+        if res.changed:
+            dss.mark_dirty(scope)
+            dss.save_candidate()
+    elif res.changed:
+        tx.commit_running_edit(ctx, res, old_root)
+    if res.errors:
+        raise RpcErrors(res.errors)
+    return None
