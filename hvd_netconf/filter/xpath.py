@@ -71,10 +71,14 @@ def compile_select(select: str, nsmap: Mapping[str | None, str]) -> etree.XPath:
     """Compile a filter's select with the prefixes declared on <filter>; errors are the client's."""
     namespaces = {p: uri for p, uri in nsmap.items() if p}
     try:
-        return etree.XPath(rewrite_absolute(select), namespaces=namespaces)
+        compiled = etree.XPath(rewrite_absolute(select), namespaces=namespaces)
     except etree.XPathSyntaxError as exc:
         raise InvalidValue(f"invalid XPath expression {select!r}: {exc}",
                            info=[("bad-attribute", "select"), ("bad-element", "filter")]) from None
+    # lxml resolves prefixes and learns the result type only when evaluating: try it on an
+    # empty tree now, so a subscription's filter is refused when it is made, not later.
+    select_nodes(compiled, etree.Element("probe"), select)
+    return compiled
 
 
 def select_nodes(xpath: etree.XPath, root: etree._Element, select: str) -> list[etree._Element]:
