@@ -58,6 +58,7 @@ class _Vm:
     argv: tuple[str, ...] | None = None
     started: float | None = None
     with_iso: bool = True
+    order: int = bhyve.VmSpec("").autostart_order  # from the config it last started with
     stop_requested: bool = False
     last_exit_code: int | None = None
     last_exit_reason: str | None = None
@@ -102,9 +103,10 @@ class Supervisor:
     def _vm_elements(self) -> list[etree._Element]:
         return self._config().findall(f"{qn(VM, 'vms')}/{qn(VM, 'vm')}")
 
-    def _lookup(self, name: str) -> tuple[bhyve.VmSpec, dict[str, int]]:
+    def _lookup(self, name: str, root: etree._Element | None = None
+                ) -> tuple[bhyve.VmSpec, dict[str, int]]:
         """The VM's current spec and the MTU of each network its NICs join."""
-        root = self._config()
+        root = self._config() if root is None else root
         for el in root.findall(f"{qn(VM, 'vms')}/{qn(VM, 'vm')}"):
             if el.findtext(qn(VM, "name")) == name:
                 spec = bhyve.parse_vm(el)
@@ -290,6 +292,7 @@ class Supervisor:
             vm.gen += 1
             gen = vm.gen
             vm.proc, vm.phase, vm.argv, vm.started = child, "bhyve", argv, started
+            vm.order = spec.autostart_order
         watch(child, self._closing, lambda code: self._on_exit(vm, gen, code), name)
         self._wait_instance(name, child)
         with self._emit_lock:
@@ -430,7 +433,16 @@ class Supervisor:
             vm = self._vms.get(name)
             return vm is not None and vm.status in ACTIVE
 
-    def status(self, name: str) -> dict[str, Any]:
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """status() of every configured VM and of every VM still running without a config."""
+        root = self._config()
+        wanted = [el.findtext(qn(VM, "name")) or "" for el in
+                  root.findall(f"{qn(VM, 'vms')}/{qn(VM, 'vm')}")]
+        with self._cond:
+            wanted += [n for n, vm in self._vms.items() if vm.status in ACTIVE]
+        return {name: self.status(name, root) for name in dict.fromkeys(wanted) if name}
+
+    def status(self, name: str, root: etree._Element | None = None) -> dict[str, Any]:
         """The VM's operational state, keyed by the leaf names of hvd-vm's `state` container;
         None for a leaf that has no value."""
         with self._cond:
@@ -439,7 +451,7 @@ class Supervisor:
                 vm.status, vm.proc.pid if vm.proc else None, vm.started, list(vm.taps),
                 vm.last_exit_code, vm.last_exit_reason, vm.argv, vm.with_iso)
         try:
-            spec, mtus = self._lookup(name)
+            spec, mtus = self._lookup(name, root)
         except DataMissing:
             if snap is None:
                 raise
@@ -512,17 +524,16 @@ class Supervisor:
 
     def shutdown_all(self) -> list[str]:
         """Stop every running VM, in the reverse of the autostart order."""
-        order = {s.name: (s.autostart_order, s.name) for s in self._specs()}
+        order = {s.name: s.autostart_order for s in self._specs()}
         with self._cond:
-            running = [n for n, vm in self._vms.items() if vm.status in ACTIVE]
-        running.sort(key=lambda n: order.get(n, (bhyve.VmSpec(n).autostart_order, n)),
-                     reverse=True)
-        for name in running:
+            running = sorted(((order.get(n, vm.order), n) for n, vm in self._vms.items()
+                              if vm.status in ACTIVE), reverse=True)
+        for _, name in running:
             try:
                 self.stop(name)
             except RpcError as e:
                 log.error("stopping VM %s failed: %s", name, e.message)
-        return running
+        return [name for _, name in running]
 
     def adopt(self) -> dict[str, str]:
         """At hvd start (§7): adopt live bhyve processes, clean up leftovers, mark the rest
@@ -553,12 +564,17 @@ class Supervisor:
 
     def _adopt(self, vm: _Vm, rec: RunRecord) -> None:
         proc = AdoptedProcess(rec.pid, self.poll_interval)
+        try:
+            order = self._lookup(vm.name)[0].autostart_order
+        except RpcError:
+            order = vm.order
         with self._cond:
             vm.gen += 1
             gen = vm.gen
             vm.proc, vm.phase, vm.taps = proc, "bhyve", list(rec.taps)
             vm.argv = tuple(rec.argv) if rec.argv else None
             vm.started, vm.with_iso, vm.stop_requested = rec.started, rec.with_iso, False
+            vm.order = order
         self._transition(vm, RUNNING, f"adopted: bhyve (pid {rec.pid}) was already running")
         watch(proc, self._closing, lambda code: self._on_exit(vm, gen, code), vm.name)
 

@@ -231,6 +231,7 @@ def test_readoption_by_a_restarted_hvd(env) -> None:
         second.start("web")
     assert len(env.host.children) == 1  # never started twice
     assert second.adopt() == {}  # already adopted: nothing to do
+    assert second.snapshot()["web"]["pid"] == pid
     second.stop("web")
     st = second.status("web")
     assert st["status"] == "stopped" and st["last-exit-code"] is None
@@ -303,6 +304,12 @@ def test_autostart_order_delay_and_reverse_shutdown(env) -> None:
     assert when("c", "starting") - when("b", "running") < 1.0
     assert not sup.is_running("manual")
     assert all(sup.is_running(n) for n in "abc")
+    snap = sup.snapshot()
+    assert sorted(snap) == ["a", "b", "c", "manual"]
+    assert [snap[n]["status"] for n in ("a", "b", "c", "manual")] == ["running"] * 3 + ["stopped"]
+    del env.config.vms["b"]  # deleted from the config while running: still reported
+    assert sorted(sup.snapshot()) == ["a", "b", "c", "manual"]
+    assert sup.status("b")["pending-restart"] is True
     env.events.items.clear()
     assert sup.shutdown_all() == ["c", "b", "a"]
     stopped = [n for n, _o, new, _r, _c in env.events.items if new == "stopped"]
