@@ -21,7 +21,14 @@ from hvd_netconf.store.codec import parse_entry, serialize_entry
 from hvd_netconf.store.errors import StoreError
 from hvd_netconf.store.fileio import make_dirs
 from hvd_netconf.store.history import CommitMeta, History
-from hvd_netconf.store.journal import STATE_DIR, FaultHook, Transaction, journal_path, recover
+from hvd_netconf.store.journal import (
+    STATE_DIR,
+    FaultHook,
+    Transaction,
+    ensure_journal,
+    journal_path,
+    recover,
+)
 from hvd_netconf.store.keys import KINDS, Key, check_name, entry_file, key_of
 from hvd_netconf.store.loader import (
     checked_key,
@@ -52,6 +59,7 @@ class Datastores:
         for d in (*(k.directory for k in KINDS.values()), STATE_DIR):
             make_dirs(os.path.join(self.root_dir, d), fsync=fsync)
         self.recovered = recover(self.root_dir, fsync=fsync)
+        ensure_journal(self.root_dir, fsync=fsync)
         self.running = load_tree(self.root_dir, schema, limits)
         if schema is not None:
             validate_loaded(schema, self.running, self.root_dir)
@@ -191,16 +199,16 @@ class Datastores:
         """
         try:
             txn.commit()
-        except Exception:
-            if not os.path.exists(journal_path(self.root_dir)):
-                txn.abort()
-                raise
+        except Exception as exc:
             try:
-                recover(self.root_dir, fsync=self.fsync)
-            except OSError as exc:
-                raise StoreError(f"commit could not be completed: {exc}; it is completed "
+                outcome = recover(self.root_dir, fsync=self.fsync)
+            except OSError as again:
+                raise StoreError(f"commit could not be completed: {again}; it is completed "
                                  "when hvd next starts", file=journal_path(self.root_dir)) \
                     from exc
+            if outcome != "rolled-forward":
+                txn.abort()
+                raise
 
     def _write(self, changes: Changes, meta: CommitMeta, *, from_candidate: bool) -> int:
         images: dict[Key, tuple[etree._Element | None, etree._Element | None]] = {}

@@ -20,6 +20,15 @@ def fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+def fsync_file(path: str) -> None:
+    """fsync a file already written and closed (Linux and FreeBSD allow it on O_RDONLY)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_file(path: str, data: bytes, *, fsync: bool = True) -> None:
     """Create or truncate `path` with `data`, on disk when this returns (no rename)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)

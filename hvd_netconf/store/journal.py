@@ -1,11 +1,15 @@
 """The commit journal: many file replacements and removals under ROOT, all or none.
 
 Protocol (each step durable before the next):
-  1. every new file is written beside its target as `<target>.<txid>.new` and fsynced;
+  1. every new file is written beside its target as `<target>.<txid>.new`; then the files
+     and their directories are fsynced (a rename of a temp file whose name was lost would
+     silently keep the old content);
   2. ROOT/.hvd/journal is written with every rename/removal and a final marker holding the
-     SHA-256 of that list, then fsynced (with its directory): this is the commit point;
+     SHA-256 of that list, and fsynced: this is the commit point;
   3. renames and removals are done, then the touched directories are fsynced;
-  4. the journal is removed.
+  4. the journal is emptied. That need not be durable: replaying an applied journal is a
+     no-op, and the next commit durably overwrites it before touching anything. The file
+     itself stays, so writing it never needs a directory fsync.
 On start, recover(): a journal with a valid marker is rolled forward (idempotently), one
 without is rolled back (its temp files removed). Entry directories under vm/ may be ZFS
 mountpoints, so directories are never swapped, only files inside them.
@@ -21,7 +25,7 @@ import secrets
 from collections.abc import Callable
 
 from hvd_netconf.store.errors import StoreError
-from hvd_netconf.store.fileio import fsync_dir, make_dirs, remove_file, write_file
+from hvd_netconf.store.fileio import fsync_dir, fsync_file, make_dirs, write_file
 
 STATE_DIR = ".hvd"
 JOURNAL = "journal"
@@ -71,7 +75,7 @@ class Transaction:
         tmp = f"{rel}.{self.txid}{TEMP_SUFFIX}"
         make_dirs(os.path.dirname(os.path.join(self.root, rel)), fsync=self.fsync)
         self._puts.append((tmp, rel))
-        write_file(os.path.join(self.root, tmp), data, fsync=self.fsync)
+        write_file(os.path.join(self.root, tmp), data, fsync=False)
         self._step(f"put:{rel}")
 
     def delete(self, target: str, *, rmdir: bool = False) -> None:
@@ -89,20 +93,34 @@ class Transaction:
     def commit(self) -> None:
         if not self._puts and not self._dels:
             return
+        if self.fsync:
+            # All files first, then all fsyncs: the disk sees one batch instead of N rounds.
+            for tmp, _ in self._puts:
+                fsync_file(os.path.join(self.root, tmp))
+            for d in sorted({os.path.dirname(os.path.join(self.root, t)) for t, _ in self._puts}):
+                fsync_dir(d)
         self._step("prepared")
         body = json.dumps({"tx": self.txid, "put": self._puts, "del": self._dels},
                           separators=(",", ":")).encode()
         marker = _MARK + self.txid.encode() + b" " + hashlib.sha256(body).hexdigest().encode()
-        state = os.path.join(self.root, STATE_DIR)
-        make_dirs(state, fsync=self.fsync)
+        ensure_journal(self.root, fsync=self.fsync)
         write_file(journal_path(self.root), body + b"\n" + marker + b"\n", fsync=self.fsync)
-        if self.fsync:
-            fsync_dir(state)
         self._step("journaled")
         _apply(self.root, self._puts, self._dels, self.fsync, self._step)
         self._step("applied")
-        remove_file(journal_path(self.root), fsync=self.fsync)
+        write_file(journal_path(self.root), b"", fsync=False)
         self._step("done")
+
+
+def ensure_journal(root: str, *, fsync: bool = True) -> None:
+    """Create the (empty) journal file once, durably, so later writes are in place."""
+    path = journal_path(root)
+    if os.path.exists(path):
+        return
+    make_dirs(os.path.dirname(path), fsync=fsync)
+    write_file(path, b"", fsync=fsync)
+    if fsync:
+        fsync_dir(os.path.dirname(path))
 
 
 def _apply(root: str, puts: list[tuple[str, str]], dels: list[tuple[str, bool]], fsync: bool,
@@ -150,6 +168,8 @@ def recover(root: str, *, fsync: bool = True) -> str | None:
             data = f.read()
     except FileNotFoundError:
         return None
+    if not data:
+        return None
     lines = data.split(b"\n")
     body = lines[0]
     try:
@@ -176,5 +196,5 @@ def recover(root: str, *, fsync: bool = True) -> str | None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(root, tmp))
         outcome = "rolled-back"
-    remove_file(path, fsync=fsync)
+    write_file(path, b"", fsync=fsync)
     return outcome
