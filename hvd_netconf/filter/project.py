@@ -60,13 +60,28 @@ def project(
     """Append to `out` the selected descendants of `root` with their ancestors and list keys."""
     full = set(selected)
     keep: set[etree._Element] = set()
+    marked: dict[etree._Element, list[etree._Element]] = {}
     for el in full:
+        marked.setdefault(el.getparent(), []).append(el)
         parent = el.getparent()
         while parent is not None and parent is not root and parent not in keep:
             keep.add(parent)
+            marked.setdefault(parent.getparent(), []).append(parent)
             parent = parent.getparent()
-    _emit(root, out, None, full, keep, schema, ())
+    _emit(root, out, None, full, keep, marked, schema, ())
     return out
+
+
+def _children(src: etree._Element, marked: dict[etree._Element, list[etree._Element]],
+              key_tags: set[str]) -> list[etree._Element]:
+    """The children worth looking at, in document order: all of them, or only the marked
+    ones and the keys when they are few among many (one VM out of 10,000)."""
+    few = marked.get(src, [])
+    if len(src) <= 8 * (len(few) + len(key_tags)):
+        return list(src.iterchildren(tag=etree.Element))
+    chosen = set(few)
+    chosen.update(k for tag in key_tags for k in src.iterchildren(tag))
+    return sorted(chosen, key=src.index)
 
 
 def _emit(
@@ -75,17 +90,18 @@ def _emit(
     snode: Any,
     full: set[etree._Element],
     keep: set[etree._Element],
+    marked: dict[etree._Element, list[etree._Element]],
     schema: Any,
     keys: tuple[str, ...],
 ) -> None:
     key_tags = {f"{{{_split(src.tag)[0]}}}{k}" for k in keys}
-    for child in src.iterchildren(tag=etree.Element):
+    for child in _children(src, marked, key_tags):
         if child in full:
             out.append(copy.deepcopy(child))
         elif child in keep:
             cnode = schema_child(schema, snode, child.tag)
             ckeys = tuple(getattr(cnode, "keys", ()) or ()) if cnode is not None else ()
             copy_el = shallow_child(out, child)
-            _emit(child, copy_el, cnode, full, keep, schema, ckeys)
+            _emit(child, copy_el, cnode, full, keep, marked, schema, ckeys)
         elif child.tag in key_tags:
             out.append(copy.deepcopy(child))
