@@ -84,6 +84,7 @@ class Env:
         self.config = Config()
         self.events = Events()
         self.supervisors: list[Supervisor] = []
+        self.chain: list[tuple[int, str, str, str, str]] = []
         self.firmware = root / "firmware"
         self.firmware.mkdir()
         for f in ("BHYVE_UEFI_CODE.fd", "BHYVE_UEFI_VARS.fd", "BHYVE_UEFI.fd"):
@@ -91,7 +92,13 @@ class Env:
         self.host.run(ifconfig.bridge_create(names.bridge_name("lan"), "hvd:net/lan"))
 
     def supervisor(self, **kw: Any) -> Supervisor:
-        opts: dict[str, Any] = dict(zfs_parent="zroot/hv", on_event=self.events,
+        index = len(self.supervisors)
+
+        def on_event(name: str, old: str, new: str, reason: str, code: int | None) -> None:
+            self.chain.append((index, name, old, new, reason))
+            self.events(name, old, new, reason, code)
+
+        opts: dict[str, Any] = dict(zfs_parent="zroot/hv", on_event=on_event,
                                     firmware_dir=str(self.firmware), kill_grace=2.0,
                                     poll_interval=0.02)
         opts.update(kw)
@@ -157,6 +164,17 @@ class Env:
             if proc.poll() is None:
                 proc.kill()
             proc.wait(timeout=10)
+        self.check_event_chains()
+
+    def check_event_chains(self) -> None:
+        """Every transition was reported: per supervisor, each VM's events form one unbroken
+        chain starting from stopped."""
+        last: dict[tuple[int, str], str] = {}
+        for sup, name, old, new, reason in self.chain:
+            assert old == last.get((sup, name), "stopped"), (
+                f"{name}: gap before {old}->{new} ({reason})")
+            assert old != new
+            last[(sup, name)] = new
 
 
 @pytest.fixture

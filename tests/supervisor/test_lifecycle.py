@@ -190,6 +190,17 @@ def test_poweroff_and_halt_follow_on_poweroff(env) -> None:
     sup.stop("a")
 
 
+def test_reboot_with_on_reboot_stop(env) -> None:
+    env.add_vm("once", "<on-reboot>stop</on-reboot>")
+    sup = env.supervisor()
+    sup.start("once")
+    env.ready("once")
+    env.make_exit("once", 0)
+    env.wait_for(lambda: sup.status("once")["status"] == "stopped")
+    assert env.events.items[-1][1:] == ("running", "stopped", env.events.items[-1][3], 0)
+    assert len(env.host.children) == 1 and env.taps() == []
+
+
 def test_crash_loop_guard(env) -> None:
     env.add_vm("flaky", "<on-crash>restart</on-crash>")
     sup = env.supervisor(crash_limit=2, crash_window=60.0)
