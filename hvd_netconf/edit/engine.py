@@ -283,13 +283,19 @@ class _Engine:
         self._journal(entry, lambda: parent.insert(index, el))
         parent.remove(el)
 
-    def _attached(self, parent: etree._Element, el: etree._Element, entry: _Entry | None) -> None:
-        """Journal an element the caller is about to insert under parent (snapshot first)."""
-        def undo() -> None:
-            if el.getparent() is parent:
-                parent.remove(el)
+    def _new_child(self, parent: etree._Element, tag: str, entry: _Entry | None
+                   ) -> etree._Element:
+        """A new last child of parent, made in place (cheap, and it keeps parent's prefixes)."""
+        if entry is not None:
+            self._touch(entry)
+        el = etree.SubElement(parent, tag)
+        if entry is None:
+            def undo() -> None:
+                if el.getparent() is parent:
+                    parent.remove(el)
 
-        self._journal(entry, undo)
+            self._journal(None, undo)
+        return el
 
     def _swap(self, parent: etree._Element, old: etree._Element, new: etree._Element,
               entry: _Entry | None) -> None:
@@ -368,7 +374,7 @@ class _Engine:
         if op == "create" and existing is not None:
             raise DataExists(f"{snode.name} already exists", path=here)
         if op == "replace" and existing is not None:
-            new = etree.Element(c.tag)
+            new = etree.Element(c.tag, nsmap={None: snode.ns})
             if top:
                 self._swap_top(existing, new)
             else:
@@ -376,11 +382,11 @@ class _Engine:
             self._children(new, c, snode, op, here, entry)
             return
         if existing is None:
-            existing = etree.Element(c.tag)
             if top:
+                existing = etree.Element(c.tag, nsmap={None: snode.ns})
                 self._create_top(existing)
             else:
-                self._attached(tparent, existing, entry)
+                existing = self._new_child(tparent, c.tag, entry)
                 self._place(tparent, existing, sparent)
         self._children(existing, c, snode, op, here, entry)
 
@@ -388,21 +394,18 @@ class _Engine:
 
     def _place(self, tparent: etree._Element, new: etree._Element,
                sparent: SchemaNode | None) -> None:
-        """Insert a new child where the schema orders it (lists stay grouped)."""
+        """Move a just-appended child to where the schema orders it (lists stay grouped)."""
         order = self._order(sparent)
-        if not order or not len(tparent):
-            tparent.append(new)
+        prev = new.getprevious()
+        if not order or prev is None:
             return
-        last = tparent[-1]
         mine = order.get(new.tag, len(order))
-        if order.get(last.tag, len(order)) <= mine:
-            tparent.append(new)
+        if order.get(prev.tag, len(order)) <= mine:
             return
-        for i, sib in enumerate(tparent):
+        for sib in tparent:
             if order.get(sib.tag, len(order)) > mine:
-                tparent.insert(i, new)
+                sib.addprevious(new)
                 return
-        tparent.append(new)
 
     def _order(self, sparent: SchemaNode | None) -> dict[str, int]:
         if sparent is None:
@@ -513,31 +516,32 @@ class _Engine:
             return
         if op == "create" and existing is not None:
             raise DataExists(f"{what} already exists", path=here)
-        new = etree.Element(c.tag)
-        for kt, v in zip(keytags, keyvals, strict=True):
-            etree.SubElement(new, kt).text = v
         if top_entry is not None:
             self._touch(top_entry, detaching=existing is not None)
+            new = etree.SubElement(tparent, c.tag)
             if existing is not None:
                 tparent.replace(existing, new)
             else:
                 self._add_entry(tparent, new, anchor, sparent)
             top_entry.el = new
         elif existing is not None:
+            new = etree.Element(c.tag, nsmap={None: snode.ns})
             self._swap(tparent, existing, new, entry)
             if anchor is not None:
                 self._position(tparent, new, anchor)
         else:
-            self._attached(tparent, new, entry)
+            new = self._new_child(tparent, c.tag, entry)
             self._add_entry(tparent, new, anchor, sparent)
+        for kt, v in zip(keytags, keyvals, strict=True):
+            etree.SubElement(new, kt).text = v
         self._children(new, c, snode, op, here, top_entry or entry, skip=keytags)
 
     def _add_entry(self, tparent: etree._Element, new: etree._Element,
                    anchor: tuple[str, etree._Element | None] | None,
                    sparent: SchemaNode | None) -> None:
-        if len(tparent) and tparent[-1].tag == new.tag:
-            tparent.append(new)
-        else:
+        """`new` was just appended: keep it there if it follows its own kind, else place it."""
+        prev = new.getprevious()
+        if prev is None or prev.tag != new.tag:
             self._place(tparent, new, sparent)
         if anchor is not None:
             self._position(tparent, new, anchor)
@@ -644,9 +648,8 @@ class _Engine:
             if existing.text != value:
                 self._set_text(existing, value, entry)
             return
-        new = etree.Element(c.tag)
+        new = self._new_child(tparent, c.tag, entry)
         new.text = value
-        self._attached(tparent, new, entry)
         self._place(tparent, new, sparent)
 
     def _leaf_list(self, tparent: etree._Element, c: etree._Element, snode: SchemaNode,
@@ -673,9 +676,8 @@ class _Engine:
             if op == "create" and existing is not None:
                 raise DataExists(f"{snode.name} {value!r} is already set", path=here)
             if existing is None:
-                new = etree.Element(c.tag)
+                new = self._new_child(tparent, c.tag, entry)
                 new.text = value
-                self._attached(tparent, new, entry)
                 self._add_entry(tparent, new, anchor, sparent)
             elif anchor is not None:
                 self._moved(tparent, existing, entry, anchor)
