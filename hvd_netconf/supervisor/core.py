@@ -35,6 +35,7 @@ log = logging.getLogger("hvd.supervisor")
 STOPPED, STARTING, RUNNING, STOPPING, CRASHED = (
     "stopped", "starting", "running", "stopping", "crashed")
 ACTIVE = frozenset({STARTING, RUNNING, STOPPING})
+VM_MAX_NAMELEN = 31  # bhyve's VM_MAX_NAMELEN is 32 bytes with the NUL (§2.1)
 FORCE = -1  # stop step: bhyvectl --force-poweroff (or SIGKILL for a loader)
 
 EventCallback = Callable[[str, str, str, str, "int | None"], None]
@@ -208,6 +209,20 @@ class Supervisor:
                 self._transition(vm, STOPPED, f"start failed: {e.message}")
                 raise
 
+    def _validate(self, spec: bhyve.VmSpec) -> None:
+        """§10 step 1, the checks that need the live host rather than the model."""
+        if len(spec.name.encode()) > VM_MAX_NAMELEN:
+            raise OperationFailed(
+                f"VM name {spec.name!r} is longer than bhyve's {VM_MAX_NAMELEN} bytes")
+        try:
+            maxcpu = int(self.host.sysctl("hw.vmm.maxcpu"))
+        except (CommandFailed, ValueError) as e:
+            raise OperationFailed(f"cannot read hw.vmm.maxcpu (is vmm loaded?): {e}") from e
+        if spec.cpu > maxcpu:
+            raise OperationFailed(
+                f"VM {spec.name}: {spec.cpu} vCPUs, but this host allows {maxcpu} "
+                "(hw.vmm.maxcpu)")
+
     def _firmware(self, spec: bhyve.VmSpec) -> str:
         candidates = [self.firmware_dir] if self.firmware_dir else list(bhyve.FIRMWARE_DIRS)
         needed = [bhyve.UEFI_CODE, bhyve.UEFI_VARS] if spec.uefi_vars else [bhyve.UEFI_COMBINED]
@@ -256,6 +271,7 @@ class Supervisor:
         vm.files.rotate_log()
         taps: list[tuple[str, str]] = []
         try:
+            self._validate(spec)
             self._destroy_instance(name)
             for nic in spec.nics:
                 self._checkpoint(vm)

@@ -352,6 +352,17 @@ def test_unknown_network_and_vm(env) -> None:
         sup.status("nosuch")
 
 
+def test_host_limits_are_checked_before_anything_is_made(env) -> None:
+    env.add_vm("big", "<cpu>32</cpu>")
+    env.add_vm("a" * 32)
+    sup = env.supervisor()
+    with pytest.raises(OperationFailed, match=r"32 vCPUs, but this host allows 16"):
+        sup.start("big")
+    with pytest.raises(OperationFailed, match="longer than bhyve's 31 bytes"):
+        sup.start("a" * 32)
+    assert env.taps() == [] and env.host.children == []
+
+
 def test_missing_firmware_is_reported(env) -> None:
     env.add_vm("web")
     sup = env.supervisor(firmware_dir=str(env.root / "nofirmware"))
