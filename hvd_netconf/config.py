@@ -28,9 +28,15 @@ class Settings:
     pid_file: Path | None = None
     max_message: int = 64 * 1024 * 1024
     max_chunk: int = 64 * 1024 * 1024
-    hello_timeout: float = 30.0
+    max_hello: int = 1024 * 1024
+    max_depth: int = 64  # XML nesting depth of one message
+    max_elements: int = 2_000_000  # XML elements in one message
+    hello_timeout: float = 30.0  # whole hello exchange, however slowly the bytes trickle in
     idle_timeout: float = 0.0  # 0: sessions never time out for idleness
-    max_sessions: int = 1024
+    max_sessions: int = 1024  # 0: no limit; the recovery session (uid 0, Unix) is not counted
+    max_sessions_per_user: int = 64  # 0: no limit
+    max_connections: int = 256  # sockets being served before/besides sessions (SSH auth...)
+    nacm_admin_group: str = "wheel"  # may do everything while no /nacm is configured
     log_level: str = "info"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -44,7 +50,9 @@ class Settings:
         return WireLimits(
             max_message=self.max_message,
             max_chunk=self.max_chunk,
-            xml=XmlLimits(max_bytes=self.max_message),
+            max_hello=min(self.max_hello, self.max_message),
+            xml=XmlLimits(max_bytes=self.max_message, max_depth=self.max_depth,
+                          max_elements=self.max_elements),
         )
 
     @property
@@ -97,6 +105,12 @@ def check(settings: Settings) -> None:
         raise ValueError("the socket must never be accessible to others (mode & 0o007)")
     if settings.max_message < 1024 or settings.max_chunk < 1:
         raise ValueError("max-message must be at least 1024 and max-chunk at least 1")
+    if settings.max_hello < 512 or settings.max_depth < 8 or settings.max_elements < 64:
+        raise ValueError("max-hello must be at least 512, max-depth 8 and max-elements 64")
+    if min(settings.max_sessions, settings.max_sessions_per_user, settings.max_connections) < 0:
+        raise ValueError("session and connection limits must not be negative")
+    if settings.hello_timeout < 0 or settings.idle_timeout < 0:
+        raise ValueError("timeouts must not be negative")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

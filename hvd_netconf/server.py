@@ -23,8 +23,9 @@ from hvd_netconf.errors import (
     RpcError,
     RpcErrors,
 )
+from hvd_netconf.nacm.access import Nacm, is_recovery
 from hvd_netconf.namespaces import CAP_BASE_10, CAP_BASE_11
-from hvd_netconf.ops.registry import OPERATIONS, OpContext, Registry, SessionInfo
+from hvd_netconf.ops.registry import OPERATIONS, OpContext, RawXml, Registry, SessionInfo
 from hvd_netconf.wire import messages
 
 log = logging.getLogger(__name__)
@@ -188,6 +189,7 @@ class Server:
         self.notifications: Any = None
         self.host: Any = None
         self.supervisor: Any = None
+        self.nacm = Nacm(self.settings.nacm_admin_group)
         self._start_hooks: list[StartHook] = []
         self._end_hooks: list[EndHook] = []
 
@@ -200,9 +202,30 @@ class Server:
     def add_session_end_hook(self, fn: EndHook) -> None:
         self._end_hooks.append(fn)
 
-    def session_started(self, session: LiveSession) -> None:
-        """Called by the transport once the server hello is out (RFC 6022 in-sessions)."""
+    def admission_refusal(self, info: SessionInfo) -> str | None:
+        """Why a new session may not start (max-sessions, max-sessions-per-user), or None.
+        The recovery session is never refused, so root cannot be locked out by a flood."""
+        if is_recovery(info):
+            return None
+        live = [s.info for s in self.sessions.all()]
+        limit = self.settings.max_sessions
+        if limit and sum(not is_recovery(i) for i in live) >= limit:
+            return f"the server already has {limit} sessions (max-sessions)"
+        per_user = self.settings.max_sessions_per_user
+        if per_user and sum(i.username == info.username for i in live) >= per_user:
+            return (f"user {info.username!r} already has {per_user} sessions "
+                    "(max-sessions-per-user)")
+        return None
+
+    def session_started(self, session: LiveSession) -> bool:
+        """Called by the transport before the server hello (RFC 6022 in-sessions); False
+        means the session is refused and must be closed without a hello."""
         with self.lock:
+            refusal = self.admission_refusal(session.info)
+            if refusal is not None:
+                log.warning("session %d of %s refused: %s", session.info.id,
+                            session.info.username, refusal)
+                return False
             self.sessions.add(session)
             self.stats.in_sessions += 1
             for hook in self._start_hooks:
@@ -210,6 +233,7 @@ class Server:
                     hook(session.info)
                 except Exception:
                     log.exception("session start hook failed")
+        return True
 
     def session_ended(self, session: LiveSession, reason: str, killed_by: int | None) -> None:
         """Release what the session held and tell the hooks; the transport calls it once."""
@@ -250,12 +274,14 @@ class Server:
             if op is None:
                 raise OperationNotSupported(f"operation {name!r} is not supported",
                                             info=[("bad-element", name)])
+            self.nacm.authorize_rpc(info, ns, name, op_el)
             ctx = OpContext(self, info)
             if op.serialized:
                 with self.lock:
                     result = op.handler(ctx, op_el)
             else:
                 result = op.handler(ctx, op_el)
+            result = self.nacm.filter_reply(info, ns, name, result)
         except (RpcError, RpcErrors) as exc:
             return self._errors(info, rpc.attrib, messages.errors_of(exc))
         except Exception as exc:
@@ -264,6 +290,8 @@ class Server:
             return self._errors(info, rpc.attrib, [err])
         if result is None:
             return messages.reply_ok(rpc.attrib)
+        if isinstance(result, RawXml):
+            return messages.reply_body(rpc.attrib, result.data)
         return messages.reply_body(rpc.attrib, result)
 
     def _errors(self, info: SessionInfo, attrib: dict[str, str], errs: list[RpcError]) -> bytes:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from typing import Any, Protocol
 
 from lxml import etree
@@ -74,6 +75,8 @@ class Connection:
     def send_notification(self, element: etree._Element) -> None:
         if self._ended or self.wire.base is None:
             return
+        if not self.server.nacm.notification_allowed(self.info, element):
+            return
         data = self.wire.frame(etree.tostring(element))
         with self._write_lock:
             if self._notify_queue is None:
@@ -103,11 +106,20 @@ class Connection:
 
     def _run(self) -> None:
         settings = self.server.settings
-        self.server.session_started(self)
+        if not self.server.session_started(self):
+            self._ended = True  # refused before it began: no hello, no session-end
+            return
         self._write(self.wire.hello_bytes())
-        self.channel.settimeout(settings.hello_timeout or None)
+        # The hello timeout bounds the whole exchange, not each read: a peer trickling one
+        # byte at a time must not keep a half-open session forever.
+        deadline = time.monotonic() + settings.hello_timeout if settings.hello_timeout else None
         while not self._ended:
             try:
+                if self.wire.base is None and deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError
+                    self.channel.settimeout(left)
                 data = self.channel.recv(RECV_SIZE)
             except TimeoutError:
                 what = "hello" if self.wire.base is None else "idle"

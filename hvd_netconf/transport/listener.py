@@ -13,15 +13,23 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 Handler = Callable[[socket.socket, object], None]
+Privileged = Callable[[socket.socket], bool]
 
 
 class AcceptLoop:
-    """Accepts on every socket and starts one thread per connection running `handler`."""
+    """Accepts on every socket and starts one thread per connection running `handler`.
 
-    def __init__(self, name: str, sockets: list[socket.socket], handler: Handler) -> None:
+    At most `max_connections` connections are served at once (0: no limit); more are closed
+    at once, unless `privileged(conn)` says the peer is the recovery user.
+    """
+
+    def __init__(self, name: str, sockets: list[socket.socket], handler: Handler, *,
+                 max_connections: int = 0, privileged: Privileged | None = None) -> None:
         self.name = name
         self.sockets = sockets
         self.handler = handler
+        self.max_connections = max_connections
+        self.privileged = privileged
         self._wake_r, self._wake_w = os.pipe()
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name=f"hvd-{name}-accept",
@@ -76,6 +84,14 @@ class AcceptLoop:
             log.warning("%s: accept failed: %s", self.name, exc)
             return
         conn.setblocking(True)
+        with self._mutex:
+            busy = len(self._conn_threads)
+        if self.max_connections and busy >= self.max_connections and not (
+                self.privileged is not None and self.privileged(conn)):
+            log.warning("%s: %d connections already served, refusing one more", self.name, busy)
+            with contextlib.suppress(OSError):
+                conn.close()
+            return
         t = threading.Thread(target=self._serve, args=(conn, addr), daemon=True,
                              name=f"hvd-{self.name}-session")
         with self._mutex:

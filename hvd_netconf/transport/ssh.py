@@ -105,7 +105,8 @@ class SshListener:
         self.host_key = host_key
         self.users = users
         self.sockets = bind_addresses(addresses)
-        self._loop = AcceptLoop("ssh", self.sockets, self._handle)
+        self._loop = AcceptLoop("ssh", self.sockets, self._handle,
+                                max_connections=server.settings.max_connections)
 
     @property
     def addresses(self) -> list[tuple[str, int]]:

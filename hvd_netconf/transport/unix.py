@@ -122,7 +122,9 @@ class UnixListener:
         self.path = Path(path)
         self._sock = bind_socket(self.path, mode, group)
         self._ino = os.stat(self.path).st_ino
-        self._loop = AcceptLoop("unix", [self._sock], self._handle)
+        self._loop = AcceptLoop("unix", [self._sock], self._handle,
+                                max_connections=server.settings.max_connections,
+                                privileged=lambda c: peer_credentials(c).uid == 0)
 
     def start(self) -> None:
         self._loop.start()

@@ -131,7 +131,11 @@ def reply_ok(attrib: dict[str, str]) -> bytes:
     return _head(attrib) + _OK + _CLOSE
 
 
-def reply_body(attrib: dict[str, str], body: etree._Element | Sequence[etree._Element]) -> bytes:
+def reply_body(attrib: dict[str, str],
+               body: etree._Element | Sequence[etree._Element] | bytes) -> bytes:
+    """`body` bytes are already serialised XML (a handler's RawXml), spliced as they are."""
+    if isinstance(body, bytes):
+        return _head(attrib) + body + _CLOSE
     if isinstance(body, etree._Element):
         return _head(attrib) + etree.tostring(body) + _CLOSE
     return _head(attrib) + b"".join(etree.tostring(el) for el in body) + _CLOSE

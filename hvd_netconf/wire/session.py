@@ -33,6 +33,7 @@ _PREAMBLE_MAX = 256
 class WireLimits:
     max_message: int = 64 * 1024 * 1024
     max_chunk: int = MAX_CHUNK_SIZE
+    max_hello: int = 1024 * 1024  # a hello is small; a larger one is a bad hello
     xml: XmlLimits = DEFAULT_LIMITS
 
 
@@ -81,7 +82,8 @@ class WireSession:
         self.base: str | None = None  # set once the hellos are exchanged
         self.closed = False
         self._preamble: bytearray | None = bytearray() if self.allow_preamble else None
-        self._decoder: EomDecoder | ChunkedDecoder = EomDecoder(self.limits.max_message)
+        self._decoder: EomDecoder | ChunkedDecoder = EomDecoder(
+            min(self.limits.max_hello, self.limits.max_message))
         bases = [c.rsplit(":", 1)[1] for c in self.capabilities
                  if c.startswith("urn:ietf:params:netconf:base:")]
         self._server_bases = tuple(bases)
@@ -161,10 +163,12 @@ class WireSession:
             events.append(self._close("bad-hello", detail))
             return
         self.base = hello.base
+        rest = self._decoder.leftover()
         if hello.base == "1.1":
-            rest = self._decoder.leftover()
             self._decoder = ChunkedDecoder(self.limits.max_message, self.limits.max_chunk)
-            self._decoder.feed(rest)
+        else:
+            self._decoder = EomDecoder(self.limits.max_message)
+        self._decoder.feed(rest)
         events.append(HelloDone(hello))
 
     def _on_message(self, frame: bytes | Oversize, events: list[Event]) -> None:

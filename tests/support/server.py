@@ -131,7 +131,8 @@ def start_hvd(tmp_path: Path, attach: Attach | None = None, *, ssh: bool = True,
     pub = make_key(key_path)
     UserDB.for_root(root).add(USER, password=PASSWORD, keys=[pub], groups=["admin"])
     sock = tmp_path / "hvd.sock"
-    settings = Settings(root=root, socket=sock, backend="sim",
+    # The test user's hvd group `admin` is the NACM admin group, so it may write.
+    settings = Settings(root=root, socket=sock, backend="sim", nacm_admin_group="admin",
                         listen=(("127.0.0.1", 0),) if ssh else ())
     if overrides:
         settings = dataclasses.replace(settings, **overrides)

@@ -1,0 +1,173 @@
+"""NACM for one server: the live rule set, the recovery rule, counters and the checks that
+Server.dispatch, the transports and the edit operations call.
+
+The recovery session is uid 0 over the Unix socket: the kernel vouches for that identity, so
+root can always repair a configuration that locks everyone out. An SSH login named `root` is
+just a name in hvd's user database and gets no bypass.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from lxml import etree
+
+from hvd_netconf.errors import AccessDenied, InvalidValue
+from hvd_netconf.nacm.evaluate import Evaluator, Subject
+from hvd_netconf.nacm.model import NacmConfig, hvd_default, parse_config, to_xml
+from hvd_netconf.nacm.modules import Modules
+from hvd_netconf.namespaces import BASE, MONITORING, NACM, NETMOD_NOTIF, NMDA, NOTIF, qn
+from hvd_netconf.ops.registry import RawXml, Reply, SessionInfo
+from hvd_netconf.state import STATE
+
+log = logging.getLogger(__name__)
+
+UNIX_TRANSPORT = "hvd-unix"
+READ_OPERATIONS = frozenset({(BASE, "get"), (BASE, "get-config"), (NMDA, "get-data")})
+GET_SCHEMA = (MONITORING, "get-schema")
+# Always delivered to a subscriber (RFC 8341 §3.4.6).
+ALWAYS_DELIVERED = frozenset({qn(NETMOD_NOTIF, "replayComplete"),
+                              qn(NETMOD_NOTIF, "notificationComplete")})
+_NACM_BYTES = NACM.encode()
+_DENIED = "access denied"
+
+
+def is_recovery(info: SessionInfo) -> bool:
+    return info.transport == UNIX_TRANSPORT and info.uid == 0
+
+
+def subject_of(info: SessionInfo) -> Subject:
+    return Subject(info.username, frozenset(info.groups), is_recovery(info))
+
+
+class Nacm:
+    """Thread-safe: the rule set is swapped whole, evaluations read one consistent set."""
+
+    def __init__(self, admin_group: str = "wheel", schema: Any = None) -> None:
+        self.admin_group = admin_group
+        self.modules = Modules(schema)
+        self.configured: NacmConfig | None = None
+        self.evaluator = Evaluator(hvd_default(admin_group), self.modules)
+        self.denied_operations = 0
+        self.denied_data_writes = 0
+        self.denied_notifications = 0
+        self._mutex = threading.Lock()
+
+    # -- configuration --------------------------------------------------------------------
+
+    def attach_schema(self, schema: Any) -> None:
+        self.modules = Modules(schema)
+        self.evaluator = Evaluator(self.evaluator.config, self.modules)
+
+    def load(self, nacm_el: etree._Element | None) -> None:
+        """Use a configured `<nacm>` (from the running datastore); None restores the hvd
+        default. Raises InvalidValue and keeps the old rules if the element is invalid."""
+        if nacm_el is None:
+            cfg, configured = hvd_default(self.admin_group), None
+        else:
+            cfg = configured = parse_config(nacm_el, self.modules)
+        self.evaluator = Evaluator(cfg, self.modules)
+        self.configured = configured
+
+    @property
+    def config(self) -> NacmConfig:
+        return self.evaluator.config
+
+    def counters(self) -> dict[str, int]:
+        return {"denied-operations": self.denied_operations,
+                "denied-data-writes": self.denied_data_writes,
+                "denied-notifications": self.denied_notifications}
+
+    def _count(self, name: str) -> None:
+        with self._mutex:
+            setattr(self, name, getattr(self, name) + 1)
+
+    # -- protocol operations ---------------------------------------------------------------
+
+    def authorize_rpc(self, info: SessionInfo, ns: str, name: str, op: etree._Element) -> None:
+        """Raise access-denied (error-type protocol, no detail) unless the user may run it."""
+        subject = subject_of(info)
+        ev = self.evaluator
+        if not ev.rpc_allowed(subject, ns, name):
+            self._count("denied_operations")
+            log.info("nacm: %s (session %d) denied %s", info.username, info.id, name)
+            raise AccessDenied(_DENIED, error_type="protocol")
+        if (ns, name) == GET_SCHEMA:
+            ident = (op.findtext(qn(MONITORING, "identifier")) or "").strip()
+            if ident and not self.module_readable(subject, ident):
+                raise InvalidValue(f"no schema {ident!r}", info=[("bad-element", "identifier")])
+
+    def module_readable(self, subject: Subject, module: str) -> bool:
+        """A module is unreadable when a rule for the whole module (no path, or path `/`)
+        denies read; only the rules that name no particular node decide this."""
+        ev = self.evaluator
+        if not ev.config.enable or subject.recovery:
+            return True
+        for rule in ev.rules(subject):
+            if "read" not in rule.ops or rule.module not in ("*", module):
+                continue
+            if rule.kind == "any" or (rule.kind == "data" and rule.path == ()):
+                return rule.action == "permit"
+        return ev.config.read_default == "permit"
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def filter_reply(self, info: SessionInfo, ns: str, name: str, result: Reply) -> Reply:
+        """Silently drop what the user may not read from a get/get-config/get-data reply."""
+        if (ns, name) not in READ_OPERATIONS or result is None:
+            return result
+        subject = subject_of(info)
+        ev = self.evaluator
+        if not ev.config.enable or subject.recovery:
+            return result
+        if isinstance(result, RawXml):
+            if not ev.may_hide(subject) and _NACM_BYTES not in result.data:
+                return result
+            result = etree.fromstring(result.data, _TRUSTED)
+        for el in [result] if isinstance(result, etree._Element) else result:
+            ev.filter_read(subject, el)
+        return result
+
+    def notification_allowed(self, info: SessionInfo, notification: etree._Element) -> bool:
+        """For a `<notification>` envelope; denied ones are counted and never sent."""
+        events = [c for c in notification if isinstance(c.tag, str)
+                  and c.tag != qn(NOTIF, "eventTime")]
+        if not events or events[0].tag in ALWAYS_DELIVERED:
+            return True
+        ns, _, name = events[0].tag[1:].partition("}")
+        if self.evaluator.notification_allowed(subject_of(info), ns, name):
+            return True
+        self._count("denied_notifications")
+        return False
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def authorize_write(self, info: SessionInfo,
+                        changes: Iterable[tuple[etree._Element | None, etree._Element | None]]
+                        ) -> None:
+        """Raise access-denied if any (before, after) top-level entry pair changes a node the
+        user may not create, update or delete; the whole edit must then be undone."""
+        subject = subject_of(info)
+        ev = self.evaluator
+        if not ev.config.enable or subject.recovery:
+            return
+        for before, after in changes:
+            for _chain, op in ev.denied_writes(subject, before, after):
+                self._count("denied_data_writes")
+                raise AccessDenied(f"access denied: {op} not permitted",
+                                   error_type="application")
+
+
+_TRUSTED = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+
+
+@STATE.register("nacm", tops=[(NACM, "nacm")])
+def _nacm_state(server: Any, data: etree._Element) -> None:
+    """The rules in force (configured or hvd's default) and the counters, read-only."""
+    nacm: Nacm | None = getattr(server, "nacm", None)
+    if nacm is None:
+        return
+    to_xml(nacm.config, data, nacm.counters(), nacm.modules)
