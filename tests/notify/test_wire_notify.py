@@ -112,7 +112,8 @@ def test_stop_time_ends_with_notification_complete(hvd: HvdInstance) -> None:
     ("<stream>NO-SUCH-STREAM</stream>", "invalid-value"),
     ("<startTime>yesterday</startTime>", "invalid-value"),
     (f'<filter xmlns="{BASE}" type="xpath" select="/zz:x"/>', "invalid-value"),
-])
+], ids=["stop-without-start", "start-in-future", "stop-before-start", "unknown-stream",
+        "bad-time", "undeclared-prefix"])
 def test_create_subscription_refusals(hvd: HvdInstance, inner: str, tag: str) -> None:
     m = hvd.connect_uds()
     with pytest.raises(RPCError) as info:
