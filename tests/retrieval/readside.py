@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from lxml import etree
 
 from hvd_netconf import notify
@@ -40,12 +42,16 @@ def attach_read_side(server: Server) -> None:
 
 
 def seed(server: Server) -> None:
-    """Three VMs and a network in running; the candidate also has VM `new`."""
-    run = server.datastores.running
-    run.set_entry(("vm", "web"), vm_entry("web", cpu="2", memory="1024"))
-    run.set_entry(("vm", "db"), vm_entry("db", cpu="4", memory="4096", description="x"))
-    run.set_entry(("vm", "idle"), vm_entry("idle", cpu="1"))
-    run.set_entry(("network", "lan"), network_entry("lan", mtu="9000"))
+    """Three VMs and a network in running and candidate; the candidate also has VM `new`."""
+    entries = {
+        ("vm", "web"): vm_entry("web", cpu="2", memory="1024"),
+        ("vm", "db"): vm_entry("db", cpu="4", memory="4096", description="x"),
+        ("vm", "idle"): vm_entry("idle", cpu="1"),
+        ("network", "lan"): network_entry("lan", mtu="9000"),
+    }
+    for key, entry in entries.items():
+        server.datastores.running.set_entry(key, entry)
+        server.datastores.candidate.set_entry(key, copy.deepcopy(entry))
     server.datastores.candidate.set_entry(("vm", "new"), vm_entry("new"))
 
 
