@@ -170,4 +170,4 @@ def _nacm_state(server: Any, data: etree._Element) -> None:
     nacm: Nacm | None = getattr(server, "nacm", None)
     if nacm is None:
         return
-    to_xml(nacm.config, data, nacm.counters(), nacm.modules)
+    to_xml(nacm.config, data, nacm.counters())

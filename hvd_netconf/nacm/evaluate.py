@@ -204,12 +204,12 @@ def _children(el: etree._Element) -> list[etree._Element]:
     return [c for c in el if isinstance(c.tag, str)]
 
 
-def _identity(el: etree._Element) -> tuple[str, ...]:
+def _identity(el: etree._Element, repeated: set[str]) -> tuple[str, ...]:
     """How an element is matched with its other version: tag plus, for list entries, the
     first child (YANG list keys come first) and, for leaf-list values, the value."""
     kids = _children(el)
     if not kids:
-        return (el.tag, (el.text or "").strip())
+        return (el.tag, (el.text or "").strip()) if el.tag in repeated else (el.tag,)
     first = kids[0]
     if _children(first):
         return (el.tag,)
@@ -242,11 +242,17 @@ def _diff(ev: Evaluator, rules: tuple[Rule, ...], before: etree._Element | None,
         if changed and not ev._decide(rules, chain, "update")[0]:
             yield chain, "update"
         return
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for kids in (kb, ka):
+        seen.clear()
+        for c in kids:
+            (repeated if c.tag in seen else seen).add(c.tag)
     old: dict[tuple[str, ...], list[etree._Element]] = {}
     for c in kb:
-        old.setdefault(_identity(c), []).append(c)
+        old.setdefault(_identity(c, repeated), []).append(c)
     for c in ka:
-        same = old.get(_identity(c))
+        same = old.get(_identity(c, repeated))
         prev = same.pop(0) if same else None
         if prev is None or _differs(prev, c):
             yield from _diff(ev, rules, prev, c, chain)

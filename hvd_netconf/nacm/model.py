@@ -46,6 +46,7 @@ class Rule:
     notification: str | None = None
     path: tuple[Step, ...] | None = None
     path_text: str | None = None
+    path_prefixes: tuple[tuple[str, str], ...] = ()  # the prefixes path_text uses
     ops: frozenset[str] = ALL_OPS
     action: str = "deny"
     comment: str | None = None
@@ -102,6 +103,7 @@ def hvd_default(admin_group: str) -> NacmConfig:
 # -- paths ------------------------------------------------------------------------------
 
 _STEP = re.compile(r"\s*(?:([A-Za-z_][\w.-]*):)?([A-Za-z_][\w.-]*|\*)\s*")
+_PREFIX_USE = re.compile(r"([A-Za-z_][\w.-]*):")
 _PRED = re.compile(r"\[\s*(?:([A-Za-z_][\w.-]*):)?([A-Za-z_][\w.-]*)\s*=\s*"
                    r"(?:'([^']*)'|\"([^\"]*)\")\s*\]")
 
@@ -222,10 +224,13 @@ def parse_rule(el: etree._Element, list_path: str, modules: Modules) -> Rule:
         raise MissingElement(f"rule {name!r} needs an action", path=path,
                              info=[("bad-element", "action")])
     steps = path_text = None
+    prefixes: tuple[tuple[str, str], ...] = ()
     path_el = el.find(_n("path"))
     if path_el is not None:
         path_text = (path_el.text or "").strip()
         steps = parse_path(path_text, path_el.nsmap, modules)
+        used = sorted(set(_PREFIX_USE.findall(path_text)))
+        prefixes = tuple((p, path_el.nsmap.get(p) or modules.prefixes[p]) for p in used)
     return Rule(
         name=name,
         module=(el.findtext(_n("module-name")) or "*").strip(),
@@ -234,6 +239,7 @@ def parse_rule(el: etree._Element, list_path: str, modules: Modules) -> Rule:
                       if "notification-name" in kinds else None),
         path=steps,
         path_text=path_text,
+        path_prefixes=prefixes,
         ops=_ops(el.findtext(_n("access-operations")), path),
         action=_action(el, "action", "deny", path),
         comment=el.findtext(_n("comment")),
@@ -272,8 +278,7 @@ def parse_config(el: etree._Element | None, modules: Modules = DEFAULT_MODULES) 
 
 
 def to_xml(cfg: NacmConfig, parent: etree._Element | None = None,
-           counters: Mapping[str, int] | None = None,
-           modules: Modules = DEFAULT_MODULES) -> etree._Element:
+           counters: Mapping[str, int] | None = None) -> etree._Element:
     """The `<nacm>` container; `counters` (denied-operations, ...) makes it the state view."""
     if parent is None:
         nacm = etree.Element(_n("nacm"), nsmap={None: NACM})
@@ -312,9 +317,8 @@ def to_xml(cfg: NacmConfig, parent: etree._Element | None = None,
             elif rule.notification is not None:
                 leaf(e, "notification-name", rule.notification)
             elif rule.path_text is not None:
-                used = set(re.findall(r"([A-Za-z_][\w.-]*):", rule.path_text))
-                nsmap = {p: modules.prefixes[p] for p in sorted(used) if p in modules.prefixes}
-                etree.SubElement(e, _n("path"), nsmap=nsmap).text = rule.path_text
+                etree.SubElement(e, _n("path"), nsmap=dict(rule.path_prefixes)
+                                 ).text = rule.path_text
             ops = "*" if rule.ops == ALL_OPS else " ".join(
                 o for o in ACCESS_OPERATIONS if o in rule.ops)
             leaf(e, "access-operations", ops)
