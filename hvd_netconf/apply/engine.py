@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hvd_netconf import errors
@@ -76,7 +77,9 @@ class Engine:
         except errors.RpcError as e:
             raise _StepFailed(step, _show(action), e.message) from e
 
-    def execute(self, plan: Plan) -> None:
+    def execute(self, plan: Plan) -> Callable[[], None]:
+        """Run every step; on a failure undo the done ones and raise. On success return the
+        undo of the whole plan, for when the commit fails after the host was changed."""
         done: list[Step] = []
         for step in plan.steps:
             log.info("apply: %s", step.what)
@@ -86,11 +89,9 @@ class Engine:
             except _StepFailed as failure:
                 self._rollback(done, failure)
             done.append(step)
+        return lambda: self._undo_all(done)
 
-    def _rollback(self, done: list[Step], failure: _StepFailed) -> None:
-        what = (f"{failure.step.what} failed: `{failure.command}`: {failure.detail}"
-                f"{' (simulated host)' if self.host.simulated else ''}")
-        log.error("apply: %s; undoing %d done step(s)", what, len(done))
+    def _undo(self, done: list[Step]) -> list[str]:
         problems: list[str] = []
         for step in reversed(done):
             if step.undo is None:
@@ -101,6 +102,22 @@ class Engine:
                     self._act(step, action)
             except _StepFailed as e:
                 problems.append(f"undo of '{step.what}' failed: `{e.command}`: {e.detail}")
+        return problems
+
+    def _undo_all(self, done: list[Step]) -> None:
+        log.error("apply: the commit failed after the host was changed; undoing %d step(s)",
+                  len(done))
+        problems = self._undo(done)
+        if problems:
+            raise errors.RollbackFailed(
+                "the commit failed and undoing its host changes failed too: "
+                + "; ".join(problems))
+
+    def _rollback(self, done: list[Step], failure: _StepFailed) -> None:
+        what = (f"{failure.step.what} failed: `{failure.command}`: {failure.detail}"
+                f"{' (simulated host)' if self.host.simulated else ''}")
+        log.error("apply: %s; undoing %d done step(s)", what, len(done))
+        problems = self._undo(done)
         if problems:
             raise errors.RollbackFailed(
                 f"{what}; rollback incomplete, host and configuration differ: "
