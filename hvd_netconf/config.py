@@ -38,6 +38,11 @@ class Settings:
     max_connections: int = 256  # sockets being served before/besides sessions (SSH auth...)
     nacm_admin_group: str = "wheel"  # may do everything while no /nacm is configured
     log_level: str = "info"
+    zfs_parent: str = "zroot/hv"  # dataset NAME mounted at root; never a path
+    firmware_dir: Path | None = None  # UEFI firmware; None: the usual edk2-bhyve places
+    netd_socket: Path | None = None  # probe netd there; None: ifconfig only
+    stop_vms_on_exit: bool = True  # False: leave guests running for the next hvd to adopt
+    history_size: int = 50
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -75,7 +80,7 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-_PATHS = {"root", "socket", "pid_file"}
+_PATHS = {"root", "socket", "pid_file", "firmware_dir", "netd_socket"}
 _KNOWN = {f.name for f in fields(Settings)} - {"extra"}
 
 
@@ -103,6 +108,11 @@ def check(settings: Settings) -> None:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
     if settings.socket_mode & 0o007:
         raise ValueError("the socket must never be accessible to others (mode & 0o007)")
+    if settings.zfs_parent.startswith("/") or not settings.zfs_parent:
+        raise ValueError(f"zfs-parent must be a dataset name such as zroot/hv, not a path "
+                         f"({settings.zfs_parent!r})")
+    if settings.history_size < 1:
+        raise ValueError("history-size must be at least 1")
     if settings.max_message < 1024 or settings.max_chunk < 1:
         raise ValueError("max-message must be at least 1024 and max-chunk at least 1")
     if settings.max_hello < 512 or settings.max_depth < 8 or settings.max_elements < 64:
