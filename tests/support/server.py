@@ -142,4 +142,4 @@ def start_hvd(tmp_path: Path, attach: Attach | None = None, *, ssh: bool = True,
         attach = wire_components
     running = start(settings, attach)
     host, port = running.ssh_addresses[0] if running.ssh_addresses else ("", 0)
-    return HvdInstance(running, root, sock, host, port, key_path=key_path)
+    return HvdInstance(running, root, settings.socket or sock, host, port, key_path=key_path)
