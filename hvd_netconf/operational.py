@@ -1,0 +1,110 @@
+"""Operational state of VMs, networks and the host for <get>, and vm-state-change events.
+
+Everything here is read from the supervisor and the host backend at request time; nothing is
+stored. On the sim backend every entry says so (host-backend, network backend `sim`,
+/hvd:host/simulated), so a simulated result is never mistaken for a real one.
+"""
+
+from __future__ import annotations
+
+import platform
+from typing import Any
+
+from lxml import etree
+
+from hvd_netconf import __version__
+from hvd_netconf.host import names
+from hvd_netconf.namespaces import HVD, NETWORK, VM, qn
+from hvd_netconf.state import STATE, child, leaf
+
+_VM_LEAVES = ("status", "pid", "uptime", "console", "tap", "last-exit-code",
+              "last-exit-reason", "pending-restart", "host-backend")
+
+
+def _put(parent: etree._Element, name: str, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            leaf(parent, name, item)
+    elif isinstance(value, bool):
+        leaf(parent, name, "true" if value else "false")
+    else:
+        leaf(parent, name, value)
+
+
+def _entries(data: etree._Element, ns: str, top: str, item: str) -> dict[str, etree._Element]:
+    container = data.find(qn(ns, top))
+    if container is None:
+        return {}
+    return {el.findtext(qn(ns, "name")) or "": el for el in container.iterchildren(qn(ns, item))}
+
+
+@STATE.register("vm-state", tops=[(VM, "vms")])
+def vm_state(server: Any, data: etree._Element) -> None:
+    if server.supervisor is None:
+        return
+    vms = _entries(data, VM, "vms", "vm")
+    for name, status in server.supervisor.snapshot().items():
+        entry = vms.get(name)
+        if entry is None:
+            continue  # a guest still running after its config was removed is not in the tree
+        state = child(entry, VM, "state")
+        for key in _VM_LEAVES:
+            _put(state, key, status.get(key))
+
+
+def _network_taps(server: Any, data: etree._Element) -> dict[str, list[str]]:
+    """network -> taps of running VMs' NICs on it (status lists taps in NIC order)."""
+    out: dict[str, list[str]] = {}
+    if server.supervisor is None:
+        return out
+    vms = _entries(data, VM, "vms", "vm")
+    for name, status in server.supervisor.snapshot().items():
+        vm = vms.get(name)
+        if vm is None:
+            continue
+        nets = [nic.findtext(qn(VM, "network")) or "" for nic in vm.iterchildren(qn(VM, "nic"))]
+        for net, tap in zip(nets, status.get("tap") or [], strict=False):
+            out.setdefault(net, []).append(tap)
+    return out
+
+
+@STATE.register("network-state", tops=[(NETWORK, "networks")])
+def network_state(server: Any, data: etree._Element) -> None:
+    if server.host is None:
+        return
+    taps = _network_taps(server, data)
+    backend = "sim" if server.host.simulated else "ifconfig"
+    for name, entry in _entries(data, NETWORK, "networks", "network").items():
+        state = child(entry, NETWORK, "state")
+        leaf(state, "bridge", names.bridge_name(name))
+        uplink = entry.findtext(qn(NETWORK, "physical-interface"))
+        vlan = entry.findtext(qn(NETWORK, "vlan"))
+        members = [names.vlan_name(uplink, int(vlan)) if vlan else uplink] if uplink else []
+        _put(state, "member", members + taps.get(name, []))
+        leaf(state, "backend", backend)
+
+
+@STATE.register("host", tops=[(HVD, "host")])
+def host_state(server: Any, data: etree._Element) -> None:
+    if server.host is None:
+        return
+    host = child(data, HVD, "host")
+    leaf(host, "backend", server.host.name)
+    _put(host, "simulated", bool(server.host.simulated))
+    leaf(host, "network-backend", "sim" if server.host.simulated else "ifconfig")
+    leaf(host, "hvd-version", __version__)
+    leaf(host, "os", f"{platform.system()} {platform.release()}"
+         + (" (simulating FreeBSD)" if server.host.simulated else ""))
+
+
+def vm_state_change(name: str, old: str, new: str, reason: str,
+                    exit_code: int | None) -> etree._Element:
+    """The hvd-vm vm-state-change notification body."""
+    ev = etree.Element(qn(VM, "vm-state-change"), nsmap={None: VM})
+    for key, value in (("name", name), ("old-status", old), ("new-status", new),
+                       ("reason", reason), ("exit-code", exit_code)):
+        if value is not None:
+            etree.SubElement(ev, qn(VM, key)).text = str(value)
+    return ev
