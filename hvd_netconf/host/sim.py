@@ -96,6 +96,17 @@ class SimHost:
                     "vmm": {},
                 })
 
+    def firmware_dir(self) -> Path:
+        """Where the simulated bhyve-firmware package keeps its UEFI images: placeholder files
+        that say what they are, so a UEFI guest's start sequence runs on Linux."""
+        fw = self.dir / "uefi-firmware"
+        fw.mkdir(exist_ok=True)
+        for name in ("BHYVE_UEFI.fd", "BHYVE_UEFI_CODE.fd", "BHYVE_UEFI_VARS.fd"):
+            path = fw / name
+            if not path.exists():
+                path.write_text(f"simulated {name}: a placeholder, not firmware\n")
+        return fw
+
     # -- persistence -------------------------------------------------------------------
 
     @contextlib.contextmanager
