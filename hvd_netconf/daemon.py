@@ -16,9 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from hvd_netconf import ops
+from hvd_netconf import notify, operational, ops
+from hvd_netconf.apply.engine import ensure_layout
+from hvd_netconf.apply.hook import make_apply_changes
 from hvd_netconf.config import Settings, add_arguments, from_args
+from hvd_netconf.host.backend import select_backend
+from hvd_netconf.ops import transactions
+from hvd_netconf.schema import load_schema
 from hvd_netconf.server import Server
+from hvd_netconf.store import Datastores
+from hvd_netconf.supervisor.core import Supervisor
 from hvd_netconf.transport.ssh import SshListener, load_host_key
 from hvd_netconf.transport.unix import UnixListener
 from hvd_netconf.users import UserDB
@@ -29,9 +36,33 @@ Attach = Callable[[Server], None]
 
 
 def wire_components(server: Server) -> None:
-    """Attach schema, datastores, host backend and supervisor to the server (the lead extends
-    this); operation handlers are registered by ops.load_all()."""
+    """Compose the application: schema, host backend, datastores, notifications, the VM
+    supervisor and the commit-to-host hook. The one place where the parts meet."""
     ops.load_all()
+    settings = server.settings
+    server.schema = load_schema()
+    host = server.host = select_backend(settings.backend, settings.root,
+                                        netd_socket=settings.netd_socket)
+    ensure_layout(host, settings.zfs_parent, str(settings.root))
+    datastores = server.datastores = Datastores(
+        str(settings.root), server.schema, history_limit=settings.history_size,
+        limits=settings.wire_limits.xml)
+    bus = notify.attach(server)
+
+    def on_vm_event(name: str, old: str, new: str, reason: str, code: int | None) -> None:
+        bus.publish(operational.vm_state_change(name, old, new, reason, code))
+
+    firmware = settings.firmware_dir or (host.firmware_dir() if host.simulated else None)
+    # The supervisor reads the live running tree without the server lock: a commit holding
+    # the lock may wait for a VM to stop, and that VM's exit handling reads its config.
+    server.supervisor = Supervisor(
+        host, settings.root, lambda: datastores.running.root,
+        zfs_parent=settings.zfs_parent, on_event=on_vm_event,
+        firmware_dir=str(firmware) if firmware else None)
+    server.apply_changes = make_apply_changes(server)
+    transactions.attach(server)
+    for vm, outcome in server.supervisor.adopt().items():
+        log.info("VM %s at start: %s", vm, outcome)
 
 
 @dataclass
@@ -58,6 +89,12 @@ class Running:
             session.terminate("other")
         for listener in listeners:
             listener.join_connections(2.0)
+        supervisor = self.server.supervisor
+        if supervisor is not None:
+            if self.server.settings.stop_vms_on_exit:
+                supervisor.shutdown_all()
+            else:
+                supervisor.detach()
 
 
 def start(settings: Settings, attach: Attach | None = wire_components) -> Running:
@@ -82,6 +119,9 @@ def start(settings: Settings, attach: Attach | None = wire_components) -> Runnin
     for listener in (running.unix, running.ssh):
         if listener is not None:
             listener.start()
+    if server.supervisor is not None:
+        threading.Thread(target=server.supervisor.autostart, name="autostart",
+                         daemon=True).start()
     return running
 
 
