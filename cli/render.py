@@ -8,6 +8,8 @@ from typing import Any
 
 from hv_cli import facts
 
+from hvd_netconf.namespaces import PREFIXES
+
 # (parent, child) pairs that are YANG lists or leaf-lists: always rendered as arrays.
 LISTS = frozenset({("vms", "vm"), ("vm", "disk"), ("vm", "nic"), ("networks", "network"),
                    ("state", "tap"), ("state", "member"), ("rpc-reply", "commit"),
@@ -198,6 +200,9 @@ def as_json(data: Any) -> str:
 
 
 def as_xml(node: ET.Element) -> str:
+    """Indented, with the modules' own prefixes rather than ElementTree's ns0, ns1…"""
+    for prefix, uri in PREFIXES.items():
+        ET.register_namespace(prefix, uri)
     ET.indent(node)
     return ET.tostring(node, encoding="unicode")
 

@@ -96,9 +96,9 @@ def position(tokens: list[str], mode: str) -> tuple[list[Command], Command | Non
 
 
 class HvCompleter(Completer):
-    def __init__(self, names: Names, mode: list[str]) -> None:
+    def __init__(self, names: Names, session: commands.Session) -> None:
         self.names = names
-        self.mode = mode  # a one-element list the shell updates
+        self.session = session  # its mode decides which commands complete
 
     def get_completions(self, document: Document, complete_event: CompleteEvent
                         ) -> Iterable[Completion]:
@@ -110,7 +110,7 @@ class HvCompleter(Completer):
                 yield Completion(word, -len(partial), display_meta=meta)
 
     def candidates(self, tokens: list[str]) -> list[tuple[str, str]]:
-        mode = self.mode[0]
+        mode = self.session.mode
         cmds, cmd, values, positional = position(tokens, mode)
         depth = len(tokens)
         keywords = {c.words[depth]: c.help for c in cmds
@@ -176,19 +176,18 @@ class Shell:
                  err: TextIO = sys.stderr, **prompt_args: Any) -> None:
         self.session = commands.Session(opts, out=out, err=err, interactive=True)
         self.names = Names(self.session)
-        self.mode = ["exec"]
         bindings = KeyBindings()
 
         @bindings.add("?")
         def _help(event: KeyPressEvent) -> None:
             words = event.current_buffer.document.text_before_cursor.split()
-            text = helptext.help_for(words, self.mode[0])
+            text = helptext.help_for(words, self.session.mode)
             run_in_terminal(lambda: self.print(text))
 
         self.prompt = PromptSession(
-            completer=HvCompleter(self.names, self.mode),
+            completer=HvCompleter(self.names, self.session),
             key_bindings=bindings,
-            bottom_toolbar=lambda: hint_for(self.prompt.default_buffer.text, self.mode[0]),
+            bottom_toolbar=lambda: hint_for(self.prompt.default_buffer.text, self.session.mode),
             **prompt_args,
         )
 
@@ -224,7 +223,7 @@ class Shell:
 
     def _handle(self, tokens: list[str], compare: bool) -> bool:
         try:
-            parsed = grammar.parse(tokens, self.mode[0]) if tokens else None
+            parsed = grammar.parse(tokens, self.session.mode) if tokens else None
         except UsageError as exc:
             self.session.err.write(f"hv: {exc}\n")
             return True
@@ -233,15 +232,15 @@ class Shell:
             action = parsed.command.action
             if action == "help":
                 self.print(helptext.help_for(shlex.split(parsed.values.get("words", "")),
-                                             self.mode[0]))
+                                             self.session.mode))
             elif action == "configure":
-                self.mode[0] = "config"
+                self.session.mode = "config"
                 self.print("entering configure mode: edits go to the candidate until 'commit'")
             elif action == "exit":
                 return self.leave()
             else:
                 commands.run(self.session, parsed)
-        if compare and self.mode[0] == "config":
+        if compare and self.session.mode == "config":
             try:
                 commands.show_compare(self.session)
             except (ConnectError, NetconfError, OSError) as exc:
@@ -249,24 +248,25 @@ class Shell:
         return True
 
     def leave(self) -> bool:
-        if self.mode[0] == "exec":
+        if self.session.mode == "exec":
             return False
         if self.session.dirty:
             if not self.ask("There are uncommitted changes. Leave and discard them?"):
                 return True
             commands.run(self.session, grammar.parse(["discard"], "config"))
-        self.mode[0] = "exec"
+        self.session.mode = "exec"
         return True
 
     def loop(self) -> int:
         try:
             while True:
                 try:
-                    line = self.prompt.prompt(PROMPTS[self.mode[0]])
+                    line = self.prompt.prompt(PROMPTS[self.session.mode])
                 except KeyboardInterrupt:
                     continue
                 except EOFError:
-                    if self.mode[0] == "config" and self.leave() and self.mode[0] == "config":
+                    in_config = self.session.mode == "config"
+                    if in_config and self.leave() and self.session.mode == "config":
                         continue
                     return commands.EXIT_OK
                 if not self.handle(line):

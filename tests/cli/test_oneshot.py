@@ -117,7 +117,8 @@ def test_json_and_xml(hv: HV) -> None:
     assert [(v["name"], v["cpu"], v["memory"]) for v in vms] == [("test", "2", "1024")]
     assert json.loads(hv("show vm test --json").out)["loader"]["type"] == "uefi"
     xml = hv("show vm test --xml").out
-    assert "<ns0:cpu>2</ns0:cpu>" in xml or "<cpu>2</cpu>" in xml
+    assert "<hvd-vm:cpu>2</hvd-vm:cpu>" in xml
+    assert 'xmlns:hvd-vm="urn:hvd:vm"' in xml
 
 
 def test_start_and_stop(hv: HV) -> None:
