@@ -9,6 +9,7 @@ from lxml import etree
 from ncclient.operations import RPCError
 from support.server import HvdInstance
 
+from hvd_netconf import operational
 from hvd_netconf.namespaces import BASE, NETMOD_NOTIF, NETWORK, VM, WD_ATTR
 from hvd_netconf.ops.retrieval import CAP_WITH_DEFAULTS, CAP_XPATH
 from hvd_netconf.state import STATE, leaf, list_entry
@@ -183,6 +184,8 @@ def test_registered_state_provider_is_merged_into_entries(hvd: HvdInstance) -> N
             state = etree.SubElement(vm, f"{{{VM}}}state")
             leaf(state, "status", "running")
 
+    # The daemon's own VM state provider would add state to every VM; step it aside.
+    STATE.remove("vm-state")
     STATE.add("test-vm-state", vm_state, tops=[(VM, "vms")])
     try:
         m = hvd.connect_uds()
@@ -196,3 +199,4 @@ def test_registered_state_provider_is_merged_into_entries(hvd: HvdInstance) -> N
         assert plain.xpath("//v:state", namespaces=NS) == []
     finally:
         STATE.remove("test-vm-state")
+        STATE.add("vm-state", operational.vm_state, tops=[(VM, "vms")])
