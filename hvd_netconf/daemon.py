@@ -145,12 +145,20 @@ def acquire_root_lock(settings: Settings) -> IO[str]:
     return f
 
 
+class _SysLog(logging.handlers.SysLogHandler):
+    """Syslog is a second copy of what stderr gets; when syslogd is gone, drop the copy
+    instead of printing a traceback for every message."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+
 def setup_logging(level: str) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     for addr in ("/var/run/log", "/dev/log"):
         if os.path.exists(addr):
             with contextlib.suppress(OSError):
-                syslog = logging.handlers.SysLogHandler(address=addr)
+                syslog = _SysLog(address=addr)
                 syslog.setFormatter(logging.Formatter("hvd[%(process)d]: %(message)s"))
                 handlers.append(syslog)
             break
