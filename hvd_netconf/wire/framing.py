@@ -66,6 +66,11 @@ class EomDecoder:
     def leftover(self) -> bytes:
         return bytes(self._buf)
 
+    @property
+    def skipping(self) -> bool:
+        """An oversized message is being discarded (its end has not arrived yet)."""
+        return self._skipped > 0
+
 
 class ChunkedDecoder:
     """Reassembles `LF # size LF data ... LF ## LF` messages with strict header checks."""

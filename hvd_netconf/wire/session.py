@@ -114,6 +114,9 @@ class WireSession:
                 events.append(self._close("other", f"framing error: {exc}"))
                 break
             if frame is None:
+                if self.base is None and isinstance(self._decoder, EomDecoder) \
+                        and self._decoder.skipping:
+                    events.append(self._close("bad-hello", "the hello exceeds max-hello"))
                 break
             if self.base is None:
                 self._on_hello(frame, events)
