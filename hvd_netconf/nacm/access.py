@@ -145,20 +145,43 @@ class Nacm:
 
     # -- writes ---------------------------------------------------------------------------
 
+    def applies(self, info: SessionInfo) -> bool:
+        """Whether NACM restricts this session at all (not off, not the recovery session)."""
+        return self.evaluator.config.enable and not is_recovery(info)
+
     def authorize_write(self, info: SessionInfo,
-                        changes: Iterable[tuple[etree._Element | None, etree._Element | None]]
-                        ) -> None:
-        """Raise access-denied if any (before, after) top-level entry pair changes a node the
-        user may not create, update or delete; the whole edit must then be undone."""
+                        changes: Iterable[tuple[etree._Element | None, etree._Element | None]],
+                        root: etree._Element | None = None) -> None:
+        """Raise access-denied if any (before, after) pair of top-level list entries changes
+        a node the user may not create, update or delete; the caller then undoes the whole
+        edit. `root` (the datastore's <config>) supplies the entries' containers."""
+        if not self.applies(info):
+            return
         subject = subject_of(info)
         ev = self.evaluator
-        if not ev.config.enable or subject.recovery:
-            return
         for before, after in changes:
-            for _chain, op in ev.denied_writes(subject, before, after):
+            ancestors = _container(before, after, root)
+            for _chain, op in ev.denied_writes(subject, before, after, ancestors):
                 self._count("denied_data_writes")
-                raise AccessDenied(f"access denied: {op} not permitted",
+                raise AccessDenied(f"access denied: {op} is not permitted",
                                    error_type="application")
+
+
+def _container(before: etree._Element | None, after: etree._Element | None,
+               root: etree._Element | None) -> tuple[etree._Element, ...]:
+    """The top-level container holding an entry (snapshots are often detached)."""
+    for el in (after, before):
+        if el is not None and el.getparent() is not None and el.getparent() is not root:
+            return (el.getparent(),)
+    el = after if after is not None else before
+    if el is None:
+        return ()
+    ns = etree.QName(el).namespace
+    if root is not None:
+        for child in root.iterchildren(tag=etree.Element):
+            if etree.QName(child).namespace == ns:
+                return (child,)
+    return ()
 
 
 _TRUSTED = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)

@@ -12,6 +12,7 @@ import copy
 from lxml import etree
 
 from hvd_netconf.edit import edit_config
+from hvd_netconf.edit.changes import changed_entries
 from hvd_netconf.errors import InvalidValue, RpcErrors
 from hvd_netconf.namespaces import BASE, CAP_PREFIX, qn
 from hvd_netconf.ops import transactions as tx
@@ -48,7 +49,8 @@ def edit_config_op(ctx: OpContext, op: etree._Element) -> Reply:
                       error_option=error_option, lookup=store.get)
     if res.errors and not res.changed:
         raise RpcErrors(res.errors)
-    if res.scope is None and target == "running" and res.changed:
+    guarded = server.nacm.applies(ctx.session)
+    if res.scope is None and (target == "running" or guarded) and res.changed:
         # A whole-datastore edit of running: keep the old tree to diff against.
         res.undo()
         old_root = copy.deepcopy(store.root)
@@ -59,6 +61,12 @@ def edit_config_op(ctx: OpContext, op: etree._Element) -> Reply:
     scope = res.scope
     try:
         store.reindex(scope)
+        if guarded and res.changed:  # RFC 8341: any denied node fails the whole edit
+            if old_root is not None:
+                pairs = changed_entries(None, store.get, store.get, old_root, store.root)
+            else:
+                pairs = {k: (res.before.get(k), res.after(k)) for k in res.touched}
+            server.nacm.authorize_write(ctx.session, pairs.values(), store.root)
         if test_option != "set" or target == "candidate":
             level = "syntax" if target == "candidate" and test_option != "test-only" else "full"
             errors = tx.validate_scope(schema, store, scope, level)

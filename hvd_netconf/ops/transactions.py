@@ -489,6 +489,7 @@ def copy_config_op(ctx: OpContext, op: etree._Element) -> Reply:
             return None
         pairs = changed_entries(None, dss.candidate.get, dss.candidate.get,
                                 dss.candidate.root, new_root)
+        server.nacm.authorize_write(info, pairs.values(), dss.candidate.root)
         for key, (_b, after) in pairs.items():
             dss.candidate.set_entry(key, copy.deepcopy(after) if after is not None else None)
         dss.mark_dirty(list(pairs))
@@ -498,6 +499,7 @@ def copy_config_op(ctx: OpContext, op: etree._Element) -> Reply:
     if errors:
         raise RpcErrors(errors)
     pairs = changed_entries(None, dss.running.get, dss.running.get, dss.running.root, new_root)
+    server.nacm.authorize_write(info, pairs.values(), dss.running.root)
     changes = {k: p[1] for k, p in pairs.items()}
     if changes:
         write_running(server, info, changes, new_root, "copy-config")

@@ -205,3 +205,39 @@ def test_identity_comes_from_peer_credentials_not_the_preamble(hv: HvdInstance) 
 
 def test_paths_are_tmp(hv: HvdInstance) -> None:
     assert Path(hv.socket_path).parent.stat().st_mode & 0o777 == 0o711
+
+
+def _edit(vms: str, target: str = "candidate") -> str:
+    return (f'<edit-config><target><{target}/></target><config><vms xmlns="{VM}" '
+            f'xmlns:nc="{BASE}">{vms}</vms></config></edit-config>')
+
+
+def test_data_write_rules_fail_the_whole_edit(hv: HvdInstance) -> None:
+    hv.server.nacm.load(deny_rule(
+        "<rule><name>web</name><path>/v:vms/v:vm[v:name='web']</path>"
+        "<access-operations>update</access-operations><action>permit</action></rule>"
+        "<rule><name>ops</name><rpc-name>*</rpc-name><access-operations>exec</access-operations>"
+        "<action>permit</action></rule>", group="admin"))
+    with hv.raw_ssh() as c:  # tester, in group admin, NOT the recovery user
+        c.hello()
+        assert is_ok(c.rpc(_edit("<vm><name>web</name><cpu>3</cpu></vm>")))
+        for body in ("<vm><name>web</name><cpu>5</cpu></vm><vm><name>x</name></vm>",  # create
+                     '<vm nc:operation="delete"><name>db</name></vm>',  # delete
+                     "<vm><name>db</name><cpu>8</cpu></vm>",  # update, not permitted for db
+                     '<vm><name>web</name><description nc:operation="create">d</description>'
+                     "</vm>"):  # create inside web: only update is permitted
+            [err] = errors(c.rpc(_edit(body)))
+            assert (err["type"], err["tag"]) == ("application", "access-denied"), body
+        cand = c.rpc("<get-config><source><candidate/></source></get-config>")
+        assert cand.xpath("//v:vm[v:name='web']/v:cpu/text()", namespaces=NS) == ["3"]
+        assert sorted(vm_names(cand)) == ["db", "idle", "new", "web"]
+        assert cand.xpath("//v:vm[v:name='db']/v:cpu/text()", namespaces=NS) == ["4"]
+        copy = (f'<copy-config><target><candidate/></target><source><config>'
+                f'<vms xmlns="{VM}"><vm><name>web</name></vm></vms></config></source>'
+                "</copy-config>")
+        [err] = errors(c.rpc(copy))
+        assert err["tag"] == "access-denied"
+    assert hv.server.nacm.denied_data_writes == 5
+    with hv.raw() as root:  # the recovery session may still do all of it
+        root.hello()
+        assert is_ok(root.rpc(_edit('<vm nc:operation="delete"><name>db</name></vm>')))
