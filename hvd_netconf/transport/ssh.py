@@ -26,9 +26,9 @@ AUTH_TIMEOUT = 30.0
 GRACE = 1.0  # seconds a closed session keeps its SSH connection for the client to leave
 
 
-def load_host_key(state_dir: Path) -> paramiko.PKey:
-    """The server's ed25519 key; made on first start, kept in OpenSSH format, mode 0600."""
-    path = Path(state_dir) / HOST_KEY_NAME
+def ensure_ed25519_key(path: Path) -> paramiko.Ed25519Key:
+    """An ed25519 key at path, made on first use in OpenSSH format with mode 0600."""
+    path = Path(path)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         pem = Ed25519PrivateKey.generate().private_bytes(
@@ -42,6 +42,11 @@ def load_host_key(state_dir: Path) -> paramiko.PKey:
             f.write(pem)
         os.replace(tmp, path)
     return paramiko.Ed25519Key.from_private_key_file(str(path))
+
+
+def load_host_key(state_dir: Path) -> paramiko.PKey:
+    """The server's host key, kept under ROOT/.hvd/."""
+    return ensure_ed25519_key(Path(state_dir) / HOST_KEY_NAME)
 
 
 class _Auth(paramiko.ServerInterface):
