@@ -1,0 +1,128 @@
+"""`make run`: hvd on the simulated host in a local folder, with an example network and VM.
+
+Everything is real except the host: the NETCONF server on a Unix socket and on SSH (loopback
+only), the datastores under ./run/root, commit and rollback, and the supervisor running
+stand-in guests. The example is created through hv, the way a user would create it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import grp
+import os
+import signal
+import socket
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from hv_cli.main import main as hv
+
+from hvd_netconf.config import Settings
+from hvd_netconf.daemon import acquire_root_lock, setup_logging, start
+from hvd_netconf.transport.ssh import ensure_ed25519_key
+from hvd_netconf.users import UserDB
+
+DEV_USER = "admin"
+EXAMPLE = (
+    ["create", "network", "lan", "0", "em0"],
+    ["create", "vm", "demo", "1", "512"],
+    ["add", "disk", "demo", "disk0", "8G"],
+    ["add", "nic", "demo", "nic0", "lan"],
+)
+
+
+def _free_port(preferred: int) -> int:
+    """The preferred port when it is free on loopback, else any free one."""
+    for port in (preferred, 0):
+        with socket.socket() as s, contextlib.suppress(OSError):
+            s.bind(("127.0.0.1", port))
+            return s.getsockname()[1]
+    raise OSError("no free port on 127.0.0.1")
+
+
+def settings_for(run_dir: Path, port: int) -> Settings:
+    # The developer running `make run` administers this instance: their own group is the
+    # NACM admin group here (on a real host it is wheel).
+    return replace(
+        Settings(),
+        root=run_dir / "root",
+        socket=run_dir / "hvd.sock",
+        pid_file=run_dir / "hvd.pid",
+        listen=(("127.0.0.1", port),),
+        backend="sim",
+        zfs_parent="zroot/hv",
+        nacm_admin_group=grp.getgrgid(os.getgid()).gr_name,
+    )
+
+
+def dev_user(run_dir: Path, root: Path) -> Path:
+    """An SSH key pair in run/ authorised for the dev user; no password is ever stored."""
+    key_path = run_dir / "id_ed25519"
+    key = ensure_ed25519_key(key_path)
+    public = f"{key.get_name()} {key.get_base64()} {DEV_USER}@hvd-dev"
+    key_path.with_suffix(".pub").write_text(public + "\n")
+    users = UserDB.for_root(root)
+    if DEV_USER not in {u.name for u in users.list()}:
+        users.add(DEV_USER, keys=[public], groups=["wheel"])
+    return key_path
+
+
+def banner(run_dir: Path, settings: Settings, key: Path, port: int) -> str:
+    sock = settings.socket
+    return f"""
+hvd is running on the SIMULATED host (backend sim): the NETCONF server, datastores, commits
+and VM supervision are real; zfs, ifconfig and bhyve are simulated in {settings.root}/.sim.
+
+  hv (CLI):      export HV_SOCKET={sock}
+                 .venv/bin/hv list vm
+                 .venv/bin/hv start demo
+                 .venv/bin/hv          # interactive shell; try 'configure', '?'
+  ncclient:      .venv/bin/python -c "from ncclient import manager; \\
+                   m = manager.connect_uds('{sock}'); print(m.get_config('running'))"
+  ssh:           ssh -i {key} -p {port} -o StrictHostKeyChecking=no {DEV_USER}@127.0.0.1 -s netconf
+  NETCONF/SSH:   127.0.0.1:{port}, user {DEV_USER}, key {key}
+
+Stop with Ctrl-C. The state stays in {run_dir}; `make clean` removes it.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hvd-devrun", description=__doc__)
+    parser.add_argument("--dir", default="run", help="folder for the root, socket and key")
+    parser.add_argument("--port", type=int, default=8830, help="preferred SSH port (loopback)")
+    args = parser.parse_args(argv)
+    run_dir = Path(args.dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    port = _free_port(args.port)
+    settings = settings_for(run_dir, port)
+    setup_logging("warning")
+    lock = acquire_root_lock(settings)
+    key = dev_user(run_dir, settings.root)
+    running = start(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        sock = ["--socket", str(settings.socket)]
+        if running.server.datastores.running.get(("vm", "demo")) is None:
+            print("creating the example network and VM with hv:")
+            for words in EXAMPLE:
+                print("  hv " + " ".join(words))
+                if hv([*sock, *words]) != 0:
+                    return 1
+        hv([*sock, "list", "vm"])
+        print(banner(run_dir, settings, key, port))
+        sys.stdout.flush()
+        while not stop.wait(3600):
+            pass
+    finally:
+        running.stop()
+        lock.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
