@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV = .venv
 VPY = $(VENV)/bin/python
 RUNDIR = run
+PREFIX ?= /usr/local
+DESTDIR ?=
+MANDIR ?= $(PREFIX)/share/man
 PYTEST_ARGS ?= -n 2 -q
 
 all: test
@@ -31,7 +34,21 @@ bindings: venv
 bench: venv
 	$(VPY) tools/bench/validate.py
 
+# Installs the way a FreeBSD port would: daemon in sbin, CLI in bin, YANG modules in
+# share/yang, the rc.d script, manual pages and a sample configuration.
+install:
+	$(PYTHON) -m pip install --no-deps --root "$(DESTDIR)/" --prefix "$(PREFIX)" .
+	mkdir -p "$(DESTDIR)$(PREFIX)/sbin" "$(DESTDIR)$(PREFIX)/etc/rc.d"
+	mv "$(DESTDIR)$(PREFIX)/bin/hvd" "$(DESTDIR)$(PREFIX)/sbin/hvd"
+	sed -e 's|%%PREFIX%%|$(PREFIX)|g' rc.d/hvd > "$(DESTDIR)$(PREFIX)/etc/rc.d/hvd"
+	chmod 555 "$(DESTDIR)$(PREFIX)/etc/rc.d/hvd"
+	sed -e 's|%%PREFIX%%|$(PREFIX)|g' hvd.conf.sample > "$(DESTDIR)$(PREFIX)/etc/hvd.conf.sample"
+	mkdir -p "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(MANDIR)/man5" "$(DESTDIR)$(MANDIR)/man8"
+	install -m 444 man/hv.1 "$(DESTDIR)$(MANDIR)/man1/hv.1"
+	install -m 444 man/hvd.conf.5 "$(DESTDIR)$(MANDIR)/man5/hvd.conf.5"
+	install -m 444 man/hvd.8 "$(DESTDIR)$(MANDIR)/man8/hvd.8"
+
 clean:
 	rm -rf $(VENV) $(RUNDIR) build dist *.egg-info
 
-.PHONY: all venv test-deps test run bindings bench clean
+.PHONY: all venv test-deps test run bindings bench install clean

@@ -1,11 +1,13 @@
 #!/bin/sh
-# Installs the independent checkers the tests compare against (yanglint, yangcli, mandoc).
+# Installs the independent checkers the tests compare against (yanglint, yangcli, mandoc) and
+# bmake, FreeBSD's make, to prove the Makefile portable.
 # Debian: apt-get; FreeBSD: pkg. Does nothing when they are already there.
 set -eu
 need=""
 command -v yanglint >/dev/null 2>&1 || need="$need libyang2-tools"
 command -v yangcli >/dev/null 2>&1 || need="$need yangcli"
 command -v mandoc >/dev/null 2>&1 || need="$need mandoc"
+command -v bmake >/dev/null 2>&1 || need="$need bmake"
 [ -z "$need" ] && exit 0
 if command -v apt-get >/dev/null 2>&1; then
     SUDO=""
@@ -14,7 +16,7 @@ if command -v apt-get >/dev/null 2>&1; then
     # shellcheck disable=SC2086
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null
 elif command -v pkg >/dev/null 2>&1; then
-    pkg install -y libyang2 mandoc
+    pkg install -y libyang2 mandoc  # make is FreeBSD's own there
 else
     echo "install-test-deps: please install:$need" >&2
     exit 1
