@@ -164,3 +164,40 @@ def test_commit_start_stop_crash_reboot(vmhvd: HvdInstance) -> None:
     assert host_taps(root) == {} and sim_state(root)["vmm"] == {}
     stop_vm(m, "web")  # stopping a stopped VM changes nothing
     events.quiet()
+
+
+def test_running_vm_cpu_change_then_destroy_in_a_commit(vmhvd: HvdInstance) -> None:
+    root = vmhvd.root
+    m = vmhvd.connect_uds()
+    events = Transitions(vmhvd.connect_uds())
+    m.edit_config(config(networks=network_xml("lan"),
+                         vms=vm_xml("db", disks={"d0": "1G"}, nics={"nic0": "lan"},
+                                    extra="<stop-timeout>2</stop-timeout>")),
+                  target="running")
+    standin(root, "db")
+    start_vm(m, "db")
+    events.expect(("stopped", "starting"), ("starting", "running"))
+    guest_ready(root, "db")
+    pid = int(vm_state(m, "db")["pid"])
+    host_before = sim_state(root)
+
+    # A CPU change of a running VM does not touch the guest: it applies at the next start.
+    m.edit_config(config(vms=vm_xml("db", extra="<cpu>4</cpu>")), target="candidate")
+    m.commit()
+    st = vm_state(m, "db")
+    assert st["pending-restart"] == "true" and st["status"] == "running"
+    assert int(st["pid"]) == pid and alive(pid)
+    assert sim_state(root) == host_before
+    events.quiet(0.1)
+
+    # Removing the running VM in a commit stops it first, then destroys its datasets.
+    m.edit_config(config(vms=vm_xml("db", op="delete")), target="candidate")
+    m.commit()
+    events.expect(("running", "stopping"), ("stopping", "stopped"))
+    assert not alive(pid)
+    host = sim_state(root)
+    assert not [d for d in host["datasets"] if d.startswith("zroot/hv/vm/db")]
+    assert host_taps(root) == {} and host["vmm"] == {}
+    assert host["interfaces"]["hv-lan"]["members"] == []
+    assert not (root / "vm/db/config.xml").exists()
+    assert vm_state(m, "db") == {"tap": []}
