@@ -37,7 +37,7 @@ bench: venv
 # Installs the way a FreeBSD port would: daemon in sbin, CLI in bin, YANG modules in
 # share/yang, the rc.d script, manual pages and a sample configuration.
 install:
-	$(PYTHON) -m pip install --no-deps --root "$(DESTDIR)/" --prefix "$(PREFIX)" .
+	$(PYTHON) -m pip install --no-deps --ignore-installed --root "$(DESTDIR)/" --prefix "$(PREFIX)" .
 	mkdir -p "$(DESTDIR)$(PREFIX)/sbin" "$(DESTDIR)$(PREFIX)/etc/rc.d"
 	mv "$(DESTDIR)$(PREFIX)/bin/hvd" "$(DESTDIR)$(PREFIX)/sbin/hvd"
 	sed -e 's|%%PREFIX%%|$(PREFIX)|g' rc.d/hvd > "$(DESTDIR)$(PREFIX)/etc/rc.d/hvd"

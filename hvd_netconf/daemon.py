@@ -21,6 +21,7 @@ from hvd_netconf.apply.engine import ensure_layout
 from hvd_netconf.apply.hook import make_apply_changes
 from hvd_netconf.config import Settings, add_arguments, from_args
 from hvd_netconf.host.backend import select_backend
+from hvd_netconf.hostcheck import check_host, render
 from hvd_netconf.ops import transactions
 from hvd_netconf.schema import load_schema
 from hvd_netconf.server import Server
@@ -232,6 +233,14 @@ def user_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_host_command(settings: Settings) -> int:
+    """Print what the host lacks (exit 1) or that it has everything (exit 0)."""
+    host = select_backend(settings.backend, settings.root)
+    findings = check_host(host, zfs_parent=settings.zfs_parent, root=str(settings.root))
+    print(render(findings))
+    return 0 if all(f.ok for f in findings) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hvd", description="NETCONF server for bhyve hosts")
     add_arguments(parser)
@@ -247,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete = usub.add_parser("del")
     delete.add_argument("name")
     usub.add_parser("list")
+    sub.add_parser("check-host", help="report what the host lacks for hvd, with the fixes")
     return parser
 
 
@@ -260,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"hvd: {exc}", file=sys.stderr)
         return 2
+    if args.command == "check-host":
+        return check_host_command(settings)
     return serve(settings)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -77,3 +78,11 @@ def test_the_sim_backend_says_it_is_simulated(tmp_path: Path) -> None:
     findings = check_host(select_backend("sim", tmp_path), zfs_parent="zroot/hv", root="/hv")
     assert len(findings) == 1
     assert "simulates a FreeBSD host" in findings[0].detail
+
+
+def test_hvd_check_host_command_on_the_sim(tmp_path: Path) -> None:
+    res = subprocess.run([sys.executable, "-m", "hvd_netconf.daemon", "--root", str(tmp_path),
+                          "--backend", "sim", "check-host"], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "simulates a FreeBSD host" in res.stdout
