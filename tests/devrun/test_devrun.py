@@ -45,8 +45,9 @@ def test_make_run_serves_an_example_reachable_as_printed(tmp_path: Path) -> None
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=30)
+            rest, _ = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait()
-    assert not (run_dir / "hvd.sock").exists()
+            rest, _ = proc.communicate()
+    assert proc.returncode == 0, f"devrun exited {proc.returncode}:\n{out}{rest}"
+    assert not (run_dir / "hvd.sock").exists(), rest
