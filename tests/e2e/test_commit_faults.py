@@ -1,0 +1,86 @@
+"""Issue 5, fault injection at the commit level: a commit whose host plan has 18 steps is made
+to fail at each step in turn. Every time the rpc-error names the step, the command and its
+stderr, and nothing changed: not the simulated host (byte for byte), not running, not a file
+under ROOT. With the faults gone the same candidate commits and the host has it all."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+from e2e.helpers import (
+    config,
+    guest_ready,
+    network_xml,
+    running_xml,
+    sim_bytes,
+    sim_state,
+    standin,
+    start_vm,
+    tree_digest,
+    vm_state,
+    vm_xml,
+)
+from ncclient.operations import RPCError
+from support.server import HvdInstance
+
+from hvd_netconf.apply.hook import plan_for
+from hvd_netconf.apply.plan import Expect, Run
+from hvd_netconf.host.sim import SimHost
+
+FAULTS = (".sim/faults.json",)  # the test's own injection channel, consumed by the sim
+
+BIG_CHANGE = config(
+    networks=(network_xml("a", phys="em0", vlan=10, mtu=1400, fib=1)
+              + network_xml("b", phys="em1", vlan=20, mtu=1400, fib=2)),
+    vms=vm_xml("web", disks={"d0": "1G", "d1": "2G"}, nics={"n0": "a", "n1": "b"}))
+
+
+def test_every_step_of_a_commit_fails_cleanly(vmhvd: HvdInstance) -> None:
+    root = vmhvd.root
+    m = vmhvd.connect_uds()
+    # Something already configured and running, which a failed commit must not disturb.
+    m.edit_config(config(networks=network_xml("base"),
+                         vms=vm_xml("old", disks={"d0": "1G"}, nics={"n0": "base"})),
+                  target="running")
+    standin(root, "old")
+    start_vm(m, "old")
+    guest_ready(root, "old")
+    old_pid = vm_state(m, "old")["pid"]
+
+    m.edit_config(BIG_CHANGE, target="candidate")
+    dss = vmhvd.server.datastores
+    plan = plan_for(vmhvd.server, dss.running.root, dss.candidate.root, sorted(dss.dirty_keys))
+    assert len(plan.steps) >= 10
+    sim = SimHost(root)
+    host_before, running_before = sim_bytes(root), running_xml(m)
+    files_before = tree_digest(root, FAULTS)
+
+    for i, step in enumerate(plan.steps):
+        first = step.do[0]
+        assert isinstance(first, Run | Expect)
+        stderr = f"hvd e2e fault {i}: No space left on device"
+        sim.inject_fault(first.argv, stderr, code=1 + i % 3)
+        with pytest.raises(RPCError) as ei:
+            m.commit()
+        err = ei.value
+        assert err.tag == "operation-failed"
+        assert step.what in err.message, (step.what, err.message)
+        assert f"`{shlex.join(first.argv)}`" in err.message, err.message
+        assert f"exit status {1 + i % 3}: {stderr}" in err.message
+        assert "simulated host" in err.message
+        assert sim_bytes(root) == host_before, f"host changed after failing step {i + 1}"
+        assert running_xml(m) == running_before
+        assert tree_digest(root, FAULTS) == files_before, f"files changed at step {i + 1}"
+        assert sim.state()["vmm"].keys() == {"old"} and vm_state(m, "old")["pid"] == old_pid
+
+    m.commit()
+    host = sim_state(root)
+    ifs = host["interfaces"]
+    assert ifs["hv-a"]["members"] == ["em0.10"] and ifs["hv-b"]["members"] == ["em1.20"]
+    assert (ifs["hv-a"]["fib"], ifs["hv-a"]["mtu"], ifs["em0.10"]["mtu"]) == (1, 1400, 1400)
+    assert (ifs["em1.20"]["vlandev"], ifs["em1.20"]["vlan"]) == ("em1", 20)
+    for d, size in (("d0", 1 << 30), ("d1", 2 << 30)):
+        assert host["datasets"][f"zroot/hv/vm/web/disks/{d}"]["props"]["volsize"] == str(size)
+    assert running_xml(m) != running_before
+    assert (root / "vm/web/config.xml").exists() and (root / "networks/b/config.xml").exists()
