@@ -167,17 +167,26 @@ def commit_running_edit(ctx: OpContext, res: EditResult,
                       "edit-running")
 
 
-def _commit_candidate(ctx: OpContext, comment: str) -> dict[Key, Any]:
-    """Validate the candidate over its dirty entries and commit them; returns the befores."""
-    schema, dss = components(ctx.server)
+def candidate_changes(server: Any) -> tuple[list[Key], dict[Key, Any]]:
+    """The candidate's dirty keys and its real changes against running, after validating
+    them as commit must; what commit and preview-commit both start from."""
+    schema, dss = components(server)
     keys = sorted(dss.dirty_keys)
     if not keys:
-        return {}
+        return [], {}
     errors = validate_scope(schema, dss.candidate, keys)
     if errors:
         raise RpcErrors(errors)
-    pairs = changed_entries(keys, dss.running.get, dss.candidate.get, dss.running.root,
-                            dss.candidate.root)
+    return keys, changed_entries(keys, dss.running.get, dss.candidate.get, dss.running.root,
+                                 dss.candidate.root)
+
+
+def _commit_candidate(ctx: OpContext, comment: str) -> dict[Key, Any]:
+    """Validate the candidate over its dirty entries and commit them; returns the befores."""
+    dss = ctx.server.datastores
+    keys, pairs = candidate_changes(ctx.server)
+    if not keys:
+        return {}
     befores = {k: copy.deepcopy(p[0]) if p[0] is not None else None for k, p in pairs.items()}
     changes = {k: dss.candidate.get(k) for k in keys}
     hook = getattr(ctx.server, "apply_changes", None)
