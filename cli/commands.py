@@ -285,8 +285,14 @@ def do_commit(s: Session, p: Parsed) -> None:
 
 
 def do_commit_check(s: Session, p: Parsed) -> None:
-    if s.send(rpcs.validate_candidate()) is not None:
-        s.print("the candidate is valid")
+    """Validate, then show what a commit would run on the host (preview-commit)."""
+    if s.send(rpcs.validate_candidate()) is None:
+        return
+    s.print("the candidate is valid")
+    reply = s.send(rpcs.preview_commit())
+    if reply is not None:
+        plan = next((e.text or "" for e in reply.iter() if render.local(e.tag) == "text"), "")
+        s.print("a commit would run:\n" + plan.rstrip("\n"))
 
 
 def do_commit_confirmed(s: Session, p: Parsed) -> None:

@@ -132,6 +132,10 @@ def validate_candidate() -> El:
     return el("validate", el("source", el("candidate")))
 
 
+def preview_commit() -> El:
+    return el("preview-commit", xmlns=HVD)
+
+
 def discard() -> El:
     return el("discard-changes")
 

@@ -28,7 +28,7 @@ class _StepFailed(Exception):
     detail: str
 
 
-def _show(action: Action) -> str:
+def show(action: Action) -> str:
     if isinstance(action, Run):
         return shlex.join(action.argv)
     if isinstance(action, Expect):
@@ -43,11 +43,11 @@ def render(plan: Plan) -> str:
     lines: list[str] = []
     for i, step in enumerate(plan.steps, 1):
         lines.append(f"{i}. {step.what}")
-        lines += [f"     {_show(a)}" for a in step.do]
+        lines += [f"     {show(a)}" for a in step.do]
         if step.undo is None:
             lines.append("     (cannot be undone)")
         else:
-            lines += [f"     undo: {_show(a)}" for a in step.undo]
+            lines += [f"     undo: {show(a)}" for a in step.undo]
     if plan.pending_restart:
         lines.append("pending restart (applies at next start): "
                      + ", ".join(sorted(plan.pending_restart)))
@@ -66,16 +66,16 @@ class Engine:
             elif isinstance(action, Expect):
                 got = self.host.run(action.argv).strip()
                 if got != action.value:
-                    raise _StepFailed(step, _show(action), f"{action.message} (got {got!r})")
+                    raise _StepFailed(step, show(action), f"{action.message} (got {got!r})")
             elif isinstance(action, StopVm):
                 if self.vms is None:
-                    raise _StepFailed(step, _show(action), "no VM supervisor to stop it")
+                    raise _StepFailed(step, show(action), "no VM supervisor to stop it")
                 self.vms.stop(action.name)
         except CommandFailed as e:
             raise _StepFailed(step, shlex.join(e.argv),
                               f"exit status {e.returncode}: {e.stderr.strip()}") from e
         except errors.RpcError as e:
-            raise _StepFailed(step, _show(action), e.message) from e
+            raise _StepFailed(step, show(action), e.message) from e
 
     def execute(self, plan: Plan) -> Callable[[], None]:
         """Run every step; on a failure undo the done ones and raise. On success return the

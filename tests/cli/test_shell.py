@@ -122,3 +122,14 @@ def test_unknown_command_keeps_the_shell(hvd: HvdInstance) -> None:
     status, _, err = drive(hvd, "frobnicate\nhelp start\nexit\n")
     assert status == 0
     assert err == "hv: unknown command 'frobnicate'; type 'help' for the list\n"
+
+
+def test_commit_check_validates_and_previews_the_host_plan(hvd: HvdInstance, running: Q) -> None:
+    keys = ("create network lan 0 em0\nconfigure\ncreate vm web 1 256\n"
+            "add disk web disk0 4G\ncommit check\nexit\ny\nexit\n")
+    status, out, _ = drive(hvd, keys)
+    assert status == 0
+    assert "the candidate is valid" in out
+    plan = out.split("a commit would run:")[1]
+    assert "zfs create" in plan and "zroot/hv/vm/web/disks/disk0" in plan
+    assert running("//vm:vm/vm:name/text()") == []  # checked, previewed, not committed

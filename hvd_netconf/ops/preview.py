@@ -1,0 +1,48 @@
+"""preview-commit (hvd-system): the host plan a commit of the candidate would run, unrun.
+
+It starts from the same validated change set as <commit> and builds the same plan, so what it
+shows is what commit would do, refusals (a disk shrink) and validation errors included.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from hvd_netconf.apply.engine import render, show
+from hvd_netconf.apply.hook import plan_for
+from hvd_netconf.namespaces import HVD, qn
+from hvd_netconf.ops.registry import OPERATIONS, OpContext
+from hvd_netconf.ops.transactions import candidate_changes
+
+
+def _leaf(parent: etree._Element, name: str, text: str) -> None:
+    etree.SubElement(parent, qn(HVD, name)).text = text
+
+
+@OPERATIONS.register(HVD, "preview-commit")
+def preview_commit(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
+    server = ctx.server
+    _, pairs = candidate_changes(server)
+    dss = server.datastores
+    plan = plan_for(server, dss.running.root, dss.candidate.root, list(pairs))
+    out = etree.Element(qn(HVD, "text"), nsmap={None: HVD})
+    out.text = render(plan)
+    body = [out]
+    for index, step in enumerate(plan.steps, 1):
+        el = etree.Element(qn(HVD, "step"), nsmap={None: HVD})
+        _leaf(el, "index", str(index))
+        _leaf(el, "description", step.what)
+        for action in step.do:
+            _leaf(el, "command", show(action))
+        for action in step.undo or ():
+            _leaf(el, "undo", show(action))
+        _leaf(el, "reversible", "false" if step.undo is None else "true")
+        body.append(el)
+    for vm in sorted(plan.pending_restart):
+        el = etree.Element(qn(HVD, "pending-restart"), nsmap={None: HVD})
+        el.text = vm
+        body.append(el)
+    sim = etree.Element(qn(HVD, "simulated"), nsmap={None: HVD})
+    sim.text = "true" if server.host.simulated else "false"
+    body.append(sim)
+    return body
