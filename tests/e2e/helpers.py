@@ -204,7 +204,8 @@ class ChildHvd:
         self.managers: list[manager.Manager] = []
 
     def start(self, timeout: float = 20.0) -> ChildHvd:
-        assert self.proc is None or self.proc.poll() is not None
+        if self.proc is not None:
+            self.proc.wait(timeout=10)  # a killed hvd first, never two on one root
         self.sock.unlink(missing_ok=True)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
