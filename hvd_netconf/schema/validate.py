@@ -31,6 +31,7 @@ from hvd_netconf.errors import (
 from hvd_netconf.schema.nodes import Schema, SchemaNode
 from hvd_netconf.schema.paths import instance_path, leaf_path, quote
 from hvd_netconf.schema.xpath import YangXPath
+from hvd_netconf.store.keys import KINDS
 
 EntryKey = tuple[str, str]
 Lookup = Callable[[EntryKey], "etree._Element | None"]
@@ -159,7 +160,17 @@ def _check_children(run: _Run, el: etree._Element, node: SchemaNode) -> None:
     if run.full:
         for cn in _needed(node):
             if cn.tag not in seen and (lists is None or cn.tag not in lists):
+                if cn.case is not None and not _case_present(el, node, cn.case):
+                    continue  # mandatory only once its case is chosen (RFC 7950 §7.9.4)
                 _absent(run, el, cn)
+
+
+def _case_present(el: etree._Element, node: SchemaNode, case: tuple[str, str]) -> bool:
+    for child in el:
+        cn = node.by_tag.get(child.tag)
+        if cn is not None and cn.case == case:
+            return True
+    return False
 
 
 def _absent(run: _Run, parent: etree._Element, cn: SchemaNode, top_level: bool = False
@@ -180,7 +191,8 @@ def _absent(run: _Run, parent: etree._Element, cn: SchemaNode, top_level: bool =
         holder = etree.SubElement(parent, cn.tag)
         try:
             for c in _needed(cn):
-                _absent(run, holder, c)
+                if c.case is None:  # an absent container has no case chosen
+                    _absent(run, holder, c)
         finally:
             parent.remove(holder)
 
@@ -492,6 +504,10 @@ def _find_entry(run: _Run, lst: SchemaNode, name: str) -> list[etree._Element]:
 def _check_scope(run: _Run, scope: list[EntryKey]) -> None:
     lists = _entry_lists(run.schema)
     for kind, name in scope:
+        single = KINDS.get(kind)
+        if single is not None and single.singleton:
+            _check_singleton(run, (kind, name), single.container_tag)
+            continue
         lst = lists.get(kind)
         if lst is None:
             raise ValueError(f"unknown entry kind {kind!r}")
@@ -503,6 +519,20 @@ def _check_scope(run: _Run, scope: list[EntryKey]) -> None:
             _check_list(run, entries, lst)
         if run.full and not entries:
             _check_references_into(run, lst, name)
+
+
+def _check_singleton(run: _Run, key: EntryKey, tag: str) -> None:
+    """A top-level container that is one entry as a whole (store.keys): check all of it."""
+    top = run.schema.by_tag.get(tag)
+    if top is None:
+        raise ValueError(f"no top-level node {tag} for entry {key!r}")
+    el = run.lookup(key) if run.lookup is not None else run.root.find(tag)
+    if el is not None:
+        _check_children(run, el, top)
+        if run.full:
+            _when_must(run, el, top)
+    elif run.full:
+        _absent(run, run.root, top, top_level=True)
 
 
 def _check_references_into(run: _Run, lst: SchemaNode, name: str) -> None:

@@ -30,12 +30,16 @@ def strip_layout(element: etree._Element) -> etree._Element:
 
 
 def wrap_entry(key: Key, element: etree._Element) -> etree._Element:
-    """A detached copy of the entry inside its top-level container."""
+    """A detached copy of the entry inside its top-level container (a singleton is its own
+    container)."""
     k = kind_of(key)
-    wrapper = etree.Element(k.container_tag, nsmap={None: k.ns})
     entry = copy.deepcopy(element)
     entry.tail = None
-    wrapper.append(entry)
+    wrapper = etree.Element(k.container_tag, nsmap={None: k.ns})
+    if k.singleton:
+        wrapper.extend(list(entry))
+    else:
+        wrapper.append(entry)
     etree.cleanup_namespaces(wrapper)
     return wrapper
 
@@ -64,6 +68,8 @@ def parse_entry(data: bytes, key: Key, file: str,
                          file=file)
     if doc.text is not None and doc.text.strip():
         raise StoreError(f"unexpected text in <{k.container}>", file=file)
+    if k.singleton:
+        return strip_layout(doc)
     children = list(doc)
     if len(children) != 1 or children[0].tag != k.entry_tag:
         raise StoreError(f"expected exactly one <{k.entry}> in <{k.container}>, found "

@@ -21,7 +21,7 @@ def new_config_root() -> etree._Element:
 
 
 class Datastore:
-    """A <config> element whose children are the <vms> and <networks> containers.
+    """A <config> element whose children are the <vms>, <networks> and <nacm> containers.
 
     Empty containers are removed, never kept (they are non-presence and never reported).
     Entries keep their document order; a new entry goes at the end of its container.
@@ -76,7 +76,7 @@ class Datastore:
                 parent = old.getparent()
                 parent.remove(old)
                 del index[key[1]]
-                if len(parent) == 0:
+                if len(parent) == 0 and parent is not self._root:
                     self._root.remove(parent)
             return
         if old is element:
@@ -87,6 +87,8 @@ class Datastore:
         element.tail = None
         if old is not None:
             old.getparent().replace(old, element)
+        elif k.singleton:
+            self._insert_top(k, element)
         else:
             self._container(k, create=True).append(element)
         index[key[1]] = element
@@ -106,6 +108,8 @@ class Datastore:
         for key in keys:
             k = kind_of(key)
             el = self._index[k.name].get(key[1])
+            if el is not None and k.singleton and el.getparent() is self._root and len(el):
+                continue
             if (el is not None and el.findtext(k.name_tag) == key[1]
                     and (parent := el.getparent()) is not None
                     and parent.getparent() is self._root):
@@ -129,17 +133,26 @@ class Datastore:
         if found or not create:
             return found[0] if found else None
         container = etree.Element(k.container_tag, nsmap={None: k.ns})
-        # Keep the containers in the fixed module order (vms before networks).
+        self._insert_top(k, container)
+        return container
+
+    def _insert_top(self, k: Kind, element: etree._Element) -> None:
+        """Keep the containers in the fixed module order (vms, networks, nacm)."""
         order = [kk.container_tag for kk in KINDS.values()]
         mine = order.index(k.container_tag)
         pos = sum(1 for c in self._root if c.tag in order[:mine])
-        self._root.insert(pos, container)
-        return container
+        self._root.insert(pos, element)
 
     def _scan(self, k: Kind, wanted: set[str] | None) -> dict[str, etree._Element]:
         container = self._container(k, create=False)
         if container is None:
             return {}
+        if k.singleton:
+            # The container is the entry; an empty one is no configuration at all.
+            if len(container) == 0:
+                self._root.remove(container)
+                return {}
+            return {k.name: container}
         out: dict[str, etree._Element] = {}
         for el in container.iterchildren(k.entry_tag):
             key = key_of(el)

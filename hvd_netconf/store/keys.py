@@ -1,8 +1,10 @@
 """Entry keys of the /hv tree and the only place a name becomes a path.
 
-A key is ("vm", name) or ("network", name). Names are checked against the YANG types
-(hvd-types object-name / network-name) before any path is built from them, so nothing
-outside ROOT/vm/<name>/ or ROOT/networks/<name>/ can ever be written.
+A key is ("vm", name), ("network", name) or, for a top-level container that is one entry
+as a whole, (kind, kind): ("nacm", "nacm") is ietf-netconf-acm's /nacm in ROOT/config/nacm.xml.
+Names are checked against the YANG types (hvd-types object-name / network-name) before any
+path is built from them, so nothing outside ROOT/vm/<name>/, ROOT/networks/<name>/ or the
+singletons' files can ever be written.
 """
 
 from __future__ import annotations
@@ -15,21 +17,32 @@ from typing import Any
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue
-from hvd_netconf.namespaces import NETWORK, VM, qn
+from hvd_netconf.namespaces import NACM, NETWORK, VM, qn
 
 Key = tuple[str, str]
 
 
 @dataclass(frozen=True)
 class Kind:
-    """One list of the tree: where its entries live in XML and on disk."""
+    """One list of the tree, or one singleton container: where its entries live in XML and
+    on disk."""
 
     name: str  # the key's first part
     ns: str
     container: str  # top-level container element
-    entry: str  # list element
+    entry: str | None  # list element; None: the container itself is the kind's one entry
     directory: str  # directory under ROOT
     prefix: str  # module prefix, for error paths
+    host: bool = True  # whether its entries change the host (the apply plan looks at them)
+
+    @property
+    def singleton(self) -> bool:
+        return self.entry is None
+
+    @property
+    def label(self) -> str:
+        """What people call one entry: `vm`, `network`, `nacm`."""
+        return self.entry or self.container
 
     @property
     def container_tag(self) -> str:
@@ -37,7 +50,7 @@ class Kind:
 
     @property
     def entry_tag(self) -> str:
-        return qn(self.ns, self.entry)
+        return qn(self.ns, self.entry or self.container)
 
     @property
     def name_tag(self) -> str:
@@ -47,6 +60,7 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "vm": Kind("vm", VM, "vms", "vm", "vm", "hvd-vm"),
     "network": Kind("network", NETWORK, "networks", "network", "networks", "hvd-net"),
+    "nacm": Kind("nacm", NACM, "nacm", None, "config", "nacm", host=False),
 }
 BY_CONTAINER: dict[str, Kind] = {k.container_tag: k for k in KINDS.values()}
 ENTRY_FILE = "config.xml"
@@ -66,7 +80,24 @@ def entry_path_str(key: Key) -> str:
     """The error-path of an entry, with module prefixes (contracts.md)."""
     k = kind_of(key)
     p = k.prefix
+    if k.singleton:
+        return f"/{p}:{k.container}"
     return f"/{p}:{k.container}/{p}:{k.entry}[{p}:name='{key[1]}']"
+
+
+def key_of_path(path: str) -> Key | None:
+    """The entry an error-path points into (or at), if any."""
+    for k in KINDS.values():
+        top = f"/{k.prefix}:{k.container}"
+        if k.singleton:
+            if path == top or path.startswith(top + "/"):
+                return (k.name, k.name)
+            continue
+        m = re.match(re.escape(f"{top}/{k.prefix}:{k.entry}[{k.prefix}:name=") + r"'([^']*)'\]",
+                     path)
+        if m:
+            return (k.name, m.group(1))
+    return None
 
 
 def check_name(key: Key, schema: Any = None) -> None:
@@ -78,7 +109,12 @@ def check_name(key: Key, schema: Any = None) -> None:
     k = kind_of(key)
     name = key[1]
     if not isinstance(name, str):
-        raise InvalidValue(f"{k.entry} name must be a string, not {name!r}")
+        raise InvalidValue(f"{k.label} name must be a string, not {name!r}")
+    if k.singleton:
+        if name != k.name:
+            raise InvalidValue(f"{k.label} is one entry, keyed {(k.name, k.name)!r}, not {key!r}",
+                               path=entry_path_str(key))
+        return
     if schema is not None:
         node = schema.top(k.ns, k.container).child(k.ns, k.entry).child(k.ns, "name")
         node.check_value(name)
@@ -91,11 +127,19 @@ def check_name(key: Key, schema: Any = None) -> None:
 
 
 def entry_dir(root: str, key: Key) -> str:
-    """ROOT/vm/<name> or ROOT/networks/<name>; the caller has checked the name."""
-    return os.path.join(root, kind_of(key).directory, key[1])
+    """ROOT/vm/<name>, ROOT/networks/<name> or a singleton's ROOT/config; the caller has
+    checked the name."""
+    k = kind_of(key)
+    if k.singleton:
+        return os.path.join(root, k.directory)
+    return os.path.join(root, k.directory, key[1])
 
 
 def entry_file(root: str, key: Key) -> str:
+    """ROOT/vm/<name>/config.xml; ROOT/config/<kind>.xml for a singleton."""
+    k = kind_of(key)
+    if k.singleton:
+        return os.path.join(root, k.directory, f"{k.name}.xml")
     return os.path.join(entry_dir(root, key), ENTRY_FILE)
 
 
@@ -103,8 +147,10 @@ def key_of(element: etree._Element) -> Key:
     """The key an entry element carries (its kind from its tag, its name from <name>)."""
     for k in KINDS.values():
         if element.tag == k.entry_tag:
+            if k.singleton:
+                return (k.name, k.name)
             name = element.findtext(k.name_tag)
             if name is None:
                 raise InvalidValue(f"{k.entry} entry without a name")
             return (k.name, name)
-    raise InvalidValue(f"{element.tag} is not a vm or network entry")
+    raise InvalidValue(f"{element.tag} is not an entry of the configuration (vm, network, nacm)")

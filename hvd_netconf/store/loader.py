@@ -1,8 +1,9 @@
 """Start-up: read the /hv tree into a Datastore, trusting nothing in it.
 
 Every file is parsed with hvd_netconf.xmlparse and checked to hold exactly one entry named
-as its directory; names are checked before they are used; anything unexpected in vm/ or
-networks/ stops the start with a StoreError naming the file. Temp files of a commit that
+as its directory (a singleton file: its container); names are checked before they are used;
+anything unexpected in vm/, networks/ or config/ stops the start with a StoreError naming
+the file. Temp files of a commit that
 never reached its commit point (no journal) are removed: they were never acknowledged.
 """
 
@@ -20,14 +21,21 @@ from hvd_netconf.errors import InvalidValue, RpcError, plain_path
 from hvd_netconf.store.codec import parse_entry
 from hvd_netconf.store.datastore import Datastore, new_config_root
 from hvd_netconf.store.errors import StoreError
-from hvd_netconf.store.keys import ENTRY_FILE, KINDS, Key, check_name, entry_file
+from hvd_netconf.store.keys import (
+    ENTRY_FILE,
+    KINDS,
+    Key,
+    Kind,
+    check_name,
+    entry_file,
+    key_of_path,
+)
 from hvd_netconf.xmlparse import DEFAULT_LIMITS, XmlLimits
 
 log = logging.getLogger(__name__)
 
 # Leftovers of an interrupted write: `<file>.<txid>.new` (journal) or `<file>.<tok>.tmp`.
 TEMP = re.compile(r".+\.[0-9A-Za-z-]+\.(new|tmp)")
-_ENTRY_PATH = re.compile(r"^/(hvd-vm|hvd-net):(vms|networks)/\1:(vm|network)\[\1:name='([^']*)'\]")
 
 
 def remove_temps(directory: str, names: list[str]) -> list[str]:
@@ -56,15 +64,19 @@ def checked_key(kind: str, name: str, schema: Any, path: str) -> Key:
     try:
         check_name(key, schema)
     except InvalidValue as exc:
-        raise StoreError(f"not a valid {KINDS[kind].entry} name: {exc.message}",
+        raise StoreError(f"not a valid {KINDS[kind].label} name: {exc.message}",
                          file=path) from None
     return key
 
 
 def load_tree(root: str, schema: Any = None, limits: XmlLimits | None = None) -> Datastore:
-    """The configuration stored under ROOT/vm and ROOT/networks, in name order."""
+    """The configuration stored under ROOT/vm, ROOT/networks and ROOT/config, in name order."""
     config = new_config_root()
+    singles: dict[str, list[Kind]] = {}
     for k in KINDS.values():
+        if k.singleton:
+            singles.setdefault(k.directory, []).append(k)
+            continue
         base = os.path.join(root, k.directory)
         if not os.path.isdir(base):
             continue
@@ -83,7 +95,25 @@ def load_tree(root: str, schema: Any = None, limits: XmlLimits | None = None) ->
             file = entry_file(root, key)
             data = read_regular(file)
             container.append(parse_entry(data, key, file, limits or DEFAULT_LIMITS))
+    for directory, kinds in singles.items():
+        _load_singletons(root, directory, kinds, config, limits or DEFAULT_LIMITS)
     return Datastore(config)
+
+
+def _load_singletons(root: str, directory: str, kinds: list[Kind], config: etree._Element,
+                     limits: XmlLimits) -> None:
+    """ROOT/<directory>/<kind>.xml for each singleton kind kept there; nothing else."""
+    base = os.path.join(root, directory)
+    if not os.path.isdir(base):
+        return
+    files = {f"{k.name}.xml": k for k in kinds}
+    for name in sorted(remove_temps(base, os.listdir(base))):
+        path = os.path.join(base, name)
+        k = files.get(name)
+        if k is None:
+            raise StoreError(f"unknown file in {directory}/: only "
+                             f"{', '.join(sorted(files))} belong there", file=path)
+        config.append(parse_entry(read_regular(path), (k.name, k.name), path, limits))
 
 
 def validate_loaded(schema: Any, ds: Datastore, root: str, what: str = "") -> None:
@@ -96,11 +126,8 @@ def validate_loaded(schema: Any, ds: Datastore, root: str, what: str = "") -> No
     lines = []
     first_file = None
     for err in errors:
-        file = root
-        m = _ENTRY_PATH.match(err.path or "")
-        if m:
-            kind = "vm" if m.group(3) == "vm" else "network"
-            file = entry_file(root, (kind, m.group(4)))
+        key = key_of_path(err.path or "")
+        file = entry_file(root, key) if key is not None else root
         first_file = first_file or file
         where = f" at {plain_path(err.path)}" if err.path else ""
         lines.append(f"{file}: {err.message}{where}")
