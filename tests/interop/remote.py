@@ -198,10 +198,11 @@ def launch_all(fleet: list[RemoteHvd], home: ClientHome, attempts: int = 3) -> N
 
 
 def run_tool(argv: list[str], home: ClientHome, *, timeout: float = 300,
-             input: str | None = None, env: dict[str, str] | None = None
-             ) -> subprocess.CompletedProcess[str]:
-    """Run a client tool in the operator's home; its output is in the assertion message."""
-    p = subprocess.run(argv, cwd=home.path, env=env or home.env(), capture_output=True,
+             input: str | None = None, env: dict[str, str] | None = None,
+             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a client tool as the operator (in their home unless `cwd`); stdout and stderr are
+    returned for the assertion messages."""
+    p = subprocess.run(argv, cwd=cwd or home.path, env=env or home.env(), capture_output=True,
                        text=True, timeout=timeout, input=input,
                        stdin=None if input is not None else subprocess.DEVNULL, check=False)
     return p

@@ -17,7 +17,7 @@ from hvd_netconf.namespaces import BASE, NETWORK, VM
 
 pytestmark = pytest.mark.interop
 
-EXAMPLES = REPO / "docs" / "examples" / "netconf-console"
+EXAMPLES = REPO / "docs" / "examples" / "config"
 N = {"vm": VM, "net": NETWORK, "nc": BASE}
 
 

@@ -12,6 +12,7 @@ What yangcli 2.13 cannot do with hvd, and why (so these are not tested):
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,19 +24,15 @@ from hvd_netconf.namespaces import NETWORK, VM
 pytestmark = pytest.mark.interop
 
 YANGCLI = shutil.which("yangcli") or "/usr/bin/yangcli"
-EXAMPLES = REPO / "docs" / "examples" / "netconf-console"
+EXAMPLES = REPO / "docs" / "examples" / "config"
 N = {"vm": VM, "net": NETWORK}
 
 
-def yangcli_script(hvd: RemoteHvd, home: ClientHome, *commands: str) -> str:
-    script = home.path / "session.yc"
-    script.write_text("\n".join(commands) + "\n")
-    p = run_tool([YANGCLI, "--server=127.0.0.1", f"--ncport={hvd.port}", f"--user={USER}",
-                  f"--password={PASSWORD}", "--batch-mode", f"--run-script={script}"],
-                 home, timeout=60)
-    out = p.stdout + p.stderr
-    assert p.returncode == 0 and "canceled" not in out, out
-    return out
+def yangcli(hvd: RemoteHvd, home: ClientHome, script: Path, cwd: Path
+            ) -> subprocess.CompletedProcess[str]:
+    return run_tool([YANGCLI, "--server=127.0.0.1", f"--ncport={hvd.port}", f"--user={USER}",
+                     f"--password={PASSWORD}", "--batch-mode", f"--run-script={script}"],
+                    home, timeout=60, cwd=cwd)
 
 
 def block(out: str, head: str) -> str:
@@ -50,14 +47,11 @@ def block(out: str, head: str) -> str:
 
 
 def test_get_schema_edit_commit_get(remote_hvd: RemoteHvd, client_home: ClientHome) -> None:
+    """The documented session.yc, run where its @files are, as docs/remote.md says."""
     hvd = remote_hvd
-    out = yangcli_script(
-        hvd, client_home,
-        "get-schema identifier=hvd-vm format=yang",
-        f"edit-config target=candidate config=@{EXAMPLES / 'lan.xml'}",
-        f"edit-config target=candidate config=@{EXAMPLES / 'web.xml'}",
-        "commit",
-        "get")
+    p = yangcli(hvd, client_home, EXAMPLES / "session.yc", EXAMPLES)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0 and "canceled" not in out, out
     assert "NETCONF session established" in out
     assert (REPO / "yang" / "hvd-vm.yang").read_text().strip() in out
     assert out.count("RPC OK Reply") == 3, out
@@ -85,11 +79,9 @@ def test_yangcli_refused_edit_leaves_running_alone(remote_hvd: RemoteHvd,
     bad = tmp_path / "orphan.xml"
     bad.write_text(f'<vms xmlns="{VM}"><vm><name>orphan</name>'
                    "<nic><name>nic0</name><network>nowhere</network></nic></vm></vms>")
-    script = client_home.path / "bad.yc"
-    script.write_text(f"edit-config target=candidate config=@{bad}\ncommit\n")
-    p = run_tool([YANGCLI, "--server=127.0.0.1", f"--ncport={remote_hvd.port}",
-                  f"--user={USER}", f"--password={PASSWORD}", "--batch-mode",
-                  f"--run-script={script}"], client_home, timeout=60)
+    script = tmp_path / "bad.yc"
+    script.write_text("edit-config target=candidate config=@orphan.xml\ncommit\n")
+    p = yangcli(remote_hvd, client_home, script, tmp_path)
     out = p.stdout + p.stderr
     assert "RPC OK Reply" in out  # the edit of the candidate
     assert "error-tag data-missing" in out and "nowhere" in out, out
