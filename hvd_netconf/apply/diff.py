@@ -1,7 +1,8 @@
 """Which entries of the configuration changed: per-entry (kind, name, old, new).
 
-Entries are the keyed top-level list entries of the /hv tree: ("vm", name) and
-("network", name). Given the changed keys and O(1) lookups, the cost is O(change).
+Entries are the keyed top-level list entries of the /hv tree, ("vm", name) and
+("network", name), and the singleton containers such as ("nacm", "nacm") (store.keys).
+Given the changed keys and O(1) lookups, the cost is O(change).
 """
 
 from __future__ import annotations
@@ -11,16 +12,9 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from hvd_netconf.namespaces import NETWORK, VM
+from hvd_netconf.store.keys import KINDS, Key
 
-Key = tuple[str, str]
 Lookup = Callable[[Key], "etree._Element | None"]
-
-# kind -> (namespace, container, list entry)
-KINDS: dict[str, tuple[str, str, str]] = {
-    "network": (NETWORK, "networks", "network"),
-    "vm": (VM, "vms", "vm"),
-}
 
 
 @dataclass(frozen=True)
@@ -50,10 +44,14 @@ def entries(root: etree._Element | None) -> dict[Key, etree._Element]:
     out: dict[Key, etree._Element] = {}
     if root is None:
         return out
-    for kind, (ns, container, item) in KINDS.items():
-        for top in root.iterchildren(f"{{{ns}}}{container}"):
-            for entry in top.iterchildren(f"{{{ns}}}{item}"):
-                out[(kind, entry_name(entry))] = entry
+    for k in sorted(KINDS.values(), key=lambda k: k.name):
+        for top in root.iterchildren(k.container_tag):
+            if k.singleton:
+                if len(top):  # an empty non-presence container is no configuration
+                    out[(k.name, k.name)] = top
+                continue
+            for entry in top.iterchildren(k.entry_tag):
+                out[(k.name, entry_name(entry))] = entry
     return out
 
 
@@ -67,11 +65,14 @@ def same(a: etree._Element, b: etree._Element) -> bool:
 
 
 def diff_keys(keys: Iterable[Key], old_get: Lookup, new_get: Lookup) -> list[Change]:
-    """Changes among the given keys only, looked up in O(1) each."""
+    """Changes among the given keys only, looked up in O(1) each; kinds with no effect on
+    the host (/nacm) are left out."""
     out: list[Change] = []
     for kind, name in dict.fromkeys(keys):
         if kind not in KINDS:
             raise ValueError(f"unknown entry kind {kind!r}")
+        if not KINDS[kind].host:
+            continue
         old, new = old_get((kind, name)), new_get((kind, name))
         if old is None and new is None:
             continue

@@ -10,6 +10,7 @@ from lxml import etree
 from hvd_netconf.apply.diff import entries, same
 from hvd_netconf.edit import paths
 from hvd_netconf.namespaces import BASE
+from hvd_netconf.store.keys import key_of, kind_of
 
 EntryKey = tuple[str, str]
 Lookup = Callable[[EntryKey], "etree._Element | None"]
@@ -40,12 +41,11 @@ def operation(pair: Pair) -> str:
 
 def entry_target(key: EntryKey, element: etree._Element | None) -> str:
     """The instance path of an entry: /hvd-vm:vms/hvd-vm:vm[hvd-vm:name='web']."""
-    ns = etree.QName(element).namespace if element is not None else None
-    from hvd_netconf.apply.diff import KINDS
-
-    kind_ns, container, entry = KINDS[key[0]]
-    ns = ns or kind_ns
-    return paths.step(ns, container) + paths.entry_step(ns, entry, [("name", key[1])])
+    k = kind_of(key)
+    ns = (etree.QName(element).namespace if element is not None else None) or k.ns
+    if k.entry is None:
+        return paths.step(ns, k.container)
+    return paths.step(ns, k.container) + paths.entry_step(ns, k.entry, [("name", key[1])])
 
 
 def clean(el: etree._Element, parent: etree._Element | None = None) -> etree._Element:
@@ -100,17 +100,17 @@ def patch(changes: Mapping[EntryKey, Pair], ns: str) -> etree._Element:
 
 def images_root(elements: Iterable[etree._Element | None]) -> etree._Element:
     """A partial <config> holding copies of some entries (the other side of an apply)."""
-    from hvd_netconf.apply.diff import KINDS
-
     root = etree.Element(f"{{{BASE}}}config", nsmap={None: BASE})
     containers: dict[str, etree._Element] = {}
     for el in elements:
         if el is None:
             continue
-        q = etree.QName(el)
-        kind = next(v for v in KINDS.values() if v[0] == q.namespace and v[2] == q.localname)
-        c = containers.get(kind[1])
+        k = kind_of(key_of(el))
+        if k.singleton:
+            root.append(etree.fromstring(etree.tostring(el)))
+            continue
+        c = containers.get(k.name)
         if c is None:
-            c = containers[kind[1]] = etree.SubElement(root, f"{{{kind[0]}}}{kind[1]}")
+            c = containers[k.name] = etree.SubElement(root, k.container_tag)
         c.append(etree.fromstring(etree.tostring(el)))
     return root

@@ -2,7 +2,8 @@
 
 It is pure (no I/O, no server): the caller gives the target tree and the schema, the engine
 changes the tree and keeps a journal. Each top-level list entry (a VM, a network) is copied the
-first time the edit changes it, so undoing the edit (rollback-on-error, test-only, a failed
+first time the edit changes it (a singleton container such as /nacm is one entry as a
+whole, store.keys), so undoing the edit (rollback-on-error, test-only, a failed
 validation or apply) restores exactly what was there, and the set of touched entries tells
 validation, apply and the durable commit what to look at: the cost is O(change), not O(store).
 """
@@ -31,6 +32,7 @@ from hvd_netconf.errors import (
     UnknownNamespace,
 )
 from hvd_netconf.namespaces import BASE, YANG_ATTR
+from hvd_netconf.store.keys import KINDS
 
 OPERATIONS = ("merge", "replace", "create", "delete", "remove")
 DEFAULT_OPERATIONS = ("merge", "replace", "none")
@@ -44,6 +46,9 @@ VALUE_ATTR = f"{{{YANG_ATTR}}}value"
 
 EntryKey = tuple[str, str]
 Touched = set[Any]  # EntryKey items, or ALL
+# Top-level containers that are one entry as a whole, tag -> entry key.
+SINGLETONS: dict[str, EntryKey] = {k.container_tag: (k.name, k.name)
+                                   for k in KINDS.values() if k.singleton}
 
 
 class SchemaNode(Protocol):
@@ -174,7 +179,10 @@ class _Engine:
             given = {c.tag for c in config if isinstance(c.tag, str)}
             for old in list(self.root):
                 if isinstance(old.tag, str) and old.tag not in given:
-                    self._swap_top(old, None)
+                    if old.tag in SINGLETONS:
+                        self._drop_singleton(self._singleton(old.tag))
+                    else:
+                        self._swap_top(old, None)
         self._children(self.root, config, None, inherited, "", None)
 
     def _children(self, tparent: etree._Element, cparent: etree._Element,
@@ -341,6 +349,50 @@ class _Engine:
 
         self.result._undo.append(undo)
 
+    def _singleton(self, tag: str) -> _Entry:
+        """The entry of a top-level container that is one entry as a whole."""
+        key = SINGLETONS[tag]
+        entry = self.result._entries.get(key)
+        if entry is None:
+            entry = self.result._entries[key] = _Entry(key, self.root, self.root.find(tag))
+        return entry
+
+    def _drop_singleton(self, entry: _Entry) -> None:
+        assert entry.el is not None
+        self._touch(entry, detaching=True)
+        self.root.remove(entry.el)
+        entry.el = None
+
+    def _singleton_container(self, c: etree._Element, snode: SchemaNode, op: str | None,
+                             here: str) -> None:
+        entry = self._singleton(c.tag)
+        existing = entry.el
+        if op in ("delete", "remove"):
+            if existing is None:
+                if op == "delete":
+                    raise DataMissing(f"{snode.name} does not exist", path=here)
+                return
+            self._drop_singleton(entry)
+            return
+        if op is None:
+            if existing is None:
+                raise DataMissing(f"{snode.name} does not exist (default-operation none)",
+                                  path=here)
+        elif op == "create" and existing is not None:
+            raise DataExists(f"{snode.name} already exists", path=here)
+        elif existing is None or op == "replace":
+            self._touch(entry, detaching=existing is not None)
+            new = etree.Element(c.tag, nsmap={None: snode.ns})
+            if existing is not None:
+                self.root.replace(existing, new)
+            else:
+                self.root.append(new)
+            entry.el = existing = new
+        assert existing is not None
+        self._children(existing, c, snode, op, here, entry)
+        if len(existing) == 0:  # an empty non-presence container is no configuration
+            self._drop_singleton(entry)
+
     def _create_top(self, new: etree._Element) -> None:
         """A new top container is no change by itself (empty); its entries are."""
         root = self.root
@@ -353,6 +405,9 @@ class _Engine:
                    op: str | None, here: str, entry: _Entry | None,
                    sparent: SchemaNode | None) -> None:
         top = sparent is None
+        if top and c.tag in SINGLETONS:
+            self._singleton_container(c, snode, op, here)
+            return
         existing = tparent.find(c.tag)
         if op in ("delete", "remove"):
             if existing is None:
