@@ -33,6 +33,7 @@ from hvd_netconf.errors import (
     RpcError,
     RpcErrors,
 )
+from hvd_netconf.nacm import running as nacm_rules
 from hvd_netconf.namespaces import BASE, CAP_PREFIX, HVD, qn
 from hvd_netconf.ops.registry import OPERATIONS, OpContext, Reply, SessionInfo
 
@@ -115,6 +116,7 @@ def write_running(server: Any, info: SessionInfo | None, changes: Mapping[Key, A
     stay as they were after any failure.
     """
     dss = server.datastores
+    nacm_rules.check(server, changes)
     befores = {k: dss.running.get(k) for k in changes}
     hook = getattr(server, "apply_changes", None)
     undo = hook(dss.running.root, new_root, list(changes)) if hook and changes else None
@@ -128,6 +130,7 @@ def write_running(server: Any, info: SessionInfo | None, changes: Mapping[Key, A
         if undo is not None:
             undo()
         raise
+    nacm_rules.reload(server, changes)
     _notify_change(server, info, {k: (befores[k], changes[k]) for k in changes})
     return int(rec)
 
@@ -177,8 +180,10 @@ def candidate_changes(server: Any) -> tuple[list[Key], dict[Key, Any]]:
     errors = validate_scope(schema, dss.candidate, keys)
     if errors:
         raise RpcErrors(errors)
-    return keys, changed_entries(keys, dss.running.get, dss.candidate.get, dss.running.root,
-                                 dss.candidate.root)
+    pairs = changed_entries(keys, dss.running.get, dss.candidate.get, dss.running.root,
+                            dss.candidate.root)
+    nacm_rules.check(server, {k: p[1] for k, p in pairs.items()})
+    return keys, pairs
 
 
 def _commit_candidate(ctx: OpContext, comment: str) -> dict[Key, Any]:
@@ -197,6 +202,7 @@ def _commit_candidate(ctx: OpContext, comment: str) -> dict[Key, Any]:
         if undo is not None:
             undo()
         raise
+    nacm_rules.reload(ctx.server, changes)
     _notify_change(ctx.server, ctx.session, pairs)
     return befores
 
@@ -273,7 +279,7 @@ class TxnState:
 
     def restore(self) -> None:
         """After a restart: a persistent commit keeps its deadline; any other reverts now."""
-        from hvd_netconf.store.keys import key_of
+        from hvd_netconf.store.keys import key_of, kind_of
         from hvd_netconf.xmlparse import parse_file
 
         path = self.path()
@@ -284,7 +290,7 @@ class TxnState:
         for entry in root.iterchildren(qn(CONFIRM_NS, "entry")):
             key = (entry.get("kind", ""), entry.get("name", ""))
             wrapped = next(iter(entry), None)
-            el = next(iter(wrapped), None) if wrapped is not None else None
+            el = wrapped if wrapped is None or kind_of(key).singleton else next(iter(wrapped), None)
             if el is not None and key_of(el) != key:
                 raise OperationFailed(f"confirmed-commit state is inconsistent at {key}")
             revert[key] = el
