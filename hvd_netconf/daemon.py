@@ -22,10 +22,11 @@ from hvd_netconf.apply.hook import make_apply_changes
 from hvd_netconf.config import Settings, add_arguments, from_args
 from hvd_netconf.host.backend import select_backend
 from hvd_netconf.hostcheck import check_host, render
+from hvd_netconf.nacm import running as nacm_rules
 from hvd_netconf.ops import transactions
 from hvd_netconf.schema import load_schema
 from hvd_netconf.server import Server
-from hvd_netconf.store import Datastores
+from hvd_netconf.store import Datastores, StoreError
 from hvd_netconf.supervisor.core import Supervisor
 from hvd_netconf.transport.ssh import SshListener, load_host_key
 from hvd_netconf.transport.unix import UnixListener
@@ -48,6 +49,7 @@ def wire_components(server: Server) -> None:
     datastores = server.datastores = Datastores(
         str(settings.root), server.schema, history_limit=settings.history_size,
         limits=settings.wire_limits.xml)
+    nacm_rules.load_stored(server)
     bus = notify.attach(server)
 
     def on_vm_event(name: str, old: str, new: str, reason: str, code: int | None) -> None:
@@ -182,7 +184,7 @@ def serve(settings: Settings) -> int:
     signal.signal(signal.SIGINT, on_signal)
     try:
         running = start(settings)
-    except (OSError, RuntimeError, ValueError) as exc:
+    except (OSError, RuntimeError, ValueError, StoreError) as exc:
         log.error("cannot start: %s", exc)
         pid_path.unlink(missing_ok=True)
         return 1
