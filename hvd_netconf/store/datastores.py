@@ -17,7 +17,8 @@ from typing import Any
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue
-from hvd_netconf.store.codec import parse_entry, serialize_entry
+from hvd_netconf.store import candlog
+from hvd_netconf.store.codec import serialize_entry
 from hvd_netconf.store.errors import StoreError
 from hvd_netconf.store.fileio import make_dirs
 from hvd_netconf.store.history import CommitMeta, History
@@ -33,15 +34,12 @@ from hvd_netconf.store.keys import KINDS, Key, check_name, entry_file, key_of
 from hvd_netconf.store.loader import (
     checked_key,
     load_tree,
-    read_regular,
     remove_temps,
     validate_loaded,
 )
 from hvd_netconf.xmlparse import DEFAULT_LIMITS, XmlLimits
 
 Changes = Mapping[Key, etree._Element | None]
-_TOMBSTONE = ".deleted"
-_SAVED = ".xml"
 
 
 class Datastores:
@@ -69,7 +67,9 @@ class Datastores:
         self.candidate = self.running.copy()
         self._dirty: set[Key] = set()
         self._unsaved: set[Key] = set()
-        self._saved: dict[Key, str] = {}  # key -> its file under .hvd/candidate/
+        self._saved: set[Key] = set()  # keys the candidate log holds
+        self.candidate_log = os.path.join(self.state_dir, candlog.LOG_NAME)
+        candlog.ensure(self.candidate_log, fsync=fsync)
         self._load_candidate()
 
     # --- candidate bookkeeping ---------------------------------------------------------
@@ -96,10 +96,9 @@ class Datastores:
 
     def discard_candidate(self) -> None:
         """Candidate := running, copying back only the dirty entries (O(change))."""
-        txn = self._txn()
-        for path in self._saved.values():
-            txn.delete(path)
-        self._run(txn)
+        if self._saved:
+            self._step(f"truncate:{candlog.LOG_NAME}")
+            candlog.truncate(self.candidate_log, fsync=self.fsync)
         for key in self._dirty:
             el = self.running.get(key)
             self.candidate.set_entry(key, copy.deepcopy(el) if el is not None else None)
@@ -107,66 +106,42 @@ class Datastores:
         self._unsaved.clear()
         self._saved.clear()
 
-    def _candidate_dir(self) -> str:
-        return os.path.join(self.state_dir, "candidate")
-
-    def _saved_path(self, key: Key, suffix: str) -> str:
-        return os.path.join(self._candidate_dir(), KINDS[key[0]].directory, key[1] + suffix)
+    def _step(self, name: str) -> None:
+        if self._hook is not None:
+            self._hook(name)
 
     def save_candidate(self) -> None:
-        """Persist the candidate's entries edited since the last save (O(change) on disk).
+        """Persist the candidate's entries edited since the last save: one append, one fsync.
 
-        Stored under ROOT/.hvd/candidate/<kind>/: <name>.xml for an entry, <name>.deleted
-        (empty) for one deleted in the candidate but present in running.
+        The log (candlog) records each such entry, its deletion from the candidate while
+        running has it, or that it is no longer edited.
         """
-        txn = self._txn()
-        now: dict[Key, str | None] = {}
-        for key in self._unsaved:
+        items: list[tuple[Key, etree._Element | str | None]] = []
+        for key in sorted(self._unsaved):
             el = self.candidate.get(key)
-            old = self._saved.get(key)
-            path: str | None
-            if el is not None:
-                path = self._saved_path(key, _SAVED)
-                txn.put(path, serialize_entry(key, el))
-            elif self.running.get(key) is not None:
-                path = self._saved_path(key, _TOMBSTONE)
-                txn.put(path, b"")
+            if el is not None or self.running.get(key) is not None:
+                items.append((key, el))
+            elif key in self._saved:
+                items.append((key, candlog.FORGET))
+        if items:
+            self._step(f"append:{candlog.LOG_NAME}")
+            candlog.append(self.candidate_log, candlog.record(items), fsync=self.fsync)
+        for key, value in items:
+            if value is candlog.FORGET:
+                self._saved.discard(key)
             else:
-                path = None
-            if old is not None and old != path:
-                txn.delete(old)
-            now[key] = path
-        self._run(txn)
-        for key, path in now.items():
-            if path is None:
-                self._saved.pop(key, None)
-            else:
-                self._saved[key] = path
+                self._saved.add(key)
         self._unsaved.clear()
 
     def _load_candidate(self) -> None:
-        base = self._candidate_dir()
-        for k in KINDS.values():
-            directory = os.path.join(base, k.directory)
-            if not os.path.isdir(directory):
-                continue
-            for name in sorted(remove_temps(directory, os.listdir(directory))):
-                path = os.path.join(directory, name)
-                stem, suffix = os.path.splitext(name)
-                if suffix not in (_SAVED, _TOMBSTONE):
-                    raise StoreError("unknown file among the saved candidate", file=path)
-                key = checked_key(k.name, stem, self.schema, path)
-                if key in self._saved:
-                    raise StoreError(f"saved twice (also {self._saved[key]})", file=path)
-                data = read_regular(path)
-                if suffix == _TOMBSTONE:
-                    if data:
-                        raise StoreError("a deletion marker must be empty", file=path)
-                    self.candidate.set_entry(key, None)
-                else:
-                    self.candidate.set_entry(key, parse_entry(data, key, path, self.limits))
-                self._saved[key] = path
-                self._dirty.add(key)
+        # The temp file of a commit's log replacement that never reached its commit point.
+        remove_temps(self.state_dir, [n for n in os.listdir(self.state_dir)
+                                      if n.startswith(candlog.LOG_NAME + ".")])
+        for key, value in candlog.load(self.candidate_log).items():
+            checked_key(key[0], key[1], self.schema, self.candidate_log)
+            self.candidate.set_entry(key, value if not isinstance(value, str) else None)
+            self._saved.add(key)
+            self._dirty.add(key)
         if self.schema is not None and self._saved:
             validate_loaded(self.schema, self.candidate, self.root_dir, "saved candidate ")
 
@@ -233,10 +208,10 @@ class Datastores:
                         continue
                     txn.put(path, data)
                 images[key] = (before, after)
-            if from_candidate:
-                for key in changes:
-                    if key in self._saved:
-                        txn.delete(self._saved[key])
+            if from_candidate and self._saved & changes.keys():
+                rest = [(k, self.candidate.get(k)) for k in sorted(self._saved - changes.keys())
+                        if k in self.candidate or k in self.running]
+                txn.put(self.candidate_log, candlog.record(rest) if rest else b"")
             rec, dropped = self.history.prepare(txn, rec_id, meta, images)
         except Exception:
             txn.abort()
@@ -252,5 +227,5 @@ class Datastores:
             if from_candidate:
                 self._dirty.discard(key)
                 self._unsaved.discard(key)
-                self._saved.pop(key, None)
+                self._saved.discard(key)
         return rec_id

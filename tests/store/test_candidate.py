@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hvd_netconf.errors import InvalidValue
-from hvd_netconf.store import CommitMeta
+from hvd_netconf.store import CommitMeta, candlog
 
 
 @pytest.fixture
@@ -20,8 +20,10 @@ def ds(open_store: Any, kit: Any) -> Any:
 
 
 def _saved(tmp_path: Path) -> list[str]:
-    base = tmp_path / "hv" / ".hvd" / "candidate"
-    return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file())
+    """What the candidate log holds: kind/name.xml for an entry, kind/name.deleted."""
+    saved = candlog.load(str(tmp_path / "hv" / ".hvd" / candlog.LOG_NAME))
+    return sorted(f"{k}/{n}" + (".deleted" if v is None else ".xml")
+                  for (k, n), v in saved.items())
 
 
 def test_candidate_starts_equal_and_separate(ds: Any, kit: Any) -> None:
@@ -42,15 +44,49 @@ def test_persistence_across_reopen(ds: Any, kit: Any, open_store: Any,
     assert kit.snapshot(again.candidate) == kit.snapshot(ds.candidate)
     assert kit.snapshot(again.running) == kit.snapshot(ds.running)
     assert again.dirty_keys == {("vm", "v1"), ("vm", "new"), ("vm", "v2")}
-    # Only what changed since the last save is written again.
+    # Only what changed since the last save is written again: one record, one append.
+    log = tmp_path / "hv" / ".hvd" / candlog.LOG_NAME
+    size = log.stat().st_size
     again.candidate.set_entry(("vm", "v2"), kit.make_vm("v2", memory=1024))
     again.mark_dirty([("vm", "v2")])
     steps: list[str] = []
     again._hook = steps.append
     again.save_candidate()
-    assert [s for s in steps if s.startswith(("put:", "delete:"))] == [
-        "put:.hvd/candidate/vm/v2.xml", "delete:.hvd/candidate/vm/v2.deleted"]
+    assert steps == ["append:candidate.log"]
+    added = log.read_bytes()[size:]
+    assert added.count(b"#hvd-candidate ") == 1 and b'name="v1"' not in added
     assert _saved(tmp_path) == ["vm/new.xml", "vm/v1.xml", "vm/v2.xml"]
+
+
+def test_created_then_removed_is_forgotten(ds: Any, kit: Any, open_store: Any,
+                                           tmp_path: Path) -> None:
+    ds.candidate.set_entry(("vm", "tmp"), kit.make_vm("tmp"))
+    ds.mark_dirty([("vm", "tmp")])
+    ds.save_candidate()
+    ds.candidate.set_entry(("vm", "tmp"), None)
+    ds.mark_dirty([("vm", "tmp")])
+    ds.save_candidate()
+    assert _saved(tmp_path) == []
+    assert ("vm", "tmp") not in open_store().candidate
+
+
+def test_torn_last_record_is_dropped(ds: Any, kit: Any, open_store: Any,
+                                     tmp_path: Path) -> None:
+    ds.candidate.set_entry(("vm", "v1"), kit.make_vm("v1", cpu=8))
+    ds.mark_dirty([("vm", "v1")])
+    ds.save_candidate()
+    log = tmp_path / "hv" / ".hvd" / candlog.LOG_NAME
+    good = log.stat().st_size
+    ds.candidate.set_entry(("vm", "v2"), kit.make_vm("v2", cpu=7))
+    ds.mark_dirty([("vm", "v2")])
+    ds.save_candidate()
+    for cut in (good + 5, log.stat().st_size - 3):
+        data = log.read_bytes()
+        log.write_bytes(data[:cut])
+        again = open_store()
+        assert again.dirty_keys == {("vm", "v1")}
+        assert log.stat().st_size == good
+        log.write_bytes(data)
 
 
 def test_commit_of_candidate_cleans_saved_files(ds: Any, kit: Any, open_store: Any,

@@ -113,10 +113,16 @@ def test_corrupt_saved_candidate(hv: Path, open_store: Any, kit: Any) -> None:
     ds.candidate.set_entry(("vm", "web"), None)
     ds.mark_dirty([("vm", "web")])
     ds.save_candidate()
-    tomb = hv / ".hvd" / "candidate" / "vm" / "web.deleted"
-    assert tomb.exists()
-    tomb.write_text("x")
-    _fails(hv, tomb, "must be empty")
+    ds.candidate.set_entry(("vm", "web"), kit.make_vm("web", cpu=2))
+    ds.mark_dirty([("vm", "web")])
+    ds.save_candidate()
+    log = hv / ".hvd" / "candidate.log"
+    data = log.read_bytes()
+    assert data.count(b"#hvd-candidate ") == 2
+    # A damaged record followed by another is not a torn append: the start stops.
+    log.write_bytes(data.replace(b'<delete kind="vm" name="web"/>',
+                                 b'<delete kind="vm" name="wex"/>', 1))
+    _fails(hv, log, "damaged saved-candidate record")
 
 
 def test_dataset_without_config_is_no_entry(hv: Path) -> None:
