@@ -25,7 +25,7 @@ import secrets
 from collections.abc import Callable
 
 from hvd_netconf.store.errors import StoreError
-from hvd_netconf.store.fileio import fsync_dir, fsync_file, make_dirs, write_file
+from hvd_netconf.store.fileio import fsync_all, fsync_dir, make_dirs, write_file
 
 STATE_DIR = ".hvd"
 JOURNAL = "journal"
@@ -52,6 +52,7 @@ class Transaction:
         self._puts: list[tuple[str, str]] = []  # (temp, target), relative to root
         self._dels: list[tuple[str, bool]] = []  # (target, remove its directory if empty)
         self._targets: set[str] = set()
+        self._new_dirs: set[str] = set()  # directories put() created: their parents to fsync
 
     def _rel(self, path: str) -> str:
         rel = os.path.relpath(os.path.abspath(path), self.root)
@@ -73,7 +74,13 @@ class Transaction:
         """Write the new content beside `target` now; it replaces `target` at commit()."""
         rel = self._rel(target)
         tmp = f"{rel}.{self.txid}{TEMP_SUFFIX}"
-        make_dirs(os.path.dirname(os.path.join(self.root, rel)), fsync=self.fsync)
+        directory = os.path.dirname(os.path.join(self.root, rel))
+        if not os.path.isdir(directory):
+            # Made durable with the files, in commit()'s one batch of fsyncs.
+            make_dirs(directory, fsync=False)
+            while directory not in self._new_dirs and directory != self.root:
+                self._new_dirs.add(directory)
+                directory = os.path.dirname(directory)
         self._puts.append((tmp, rel))
         write_file(os.path.join(self.root, tmp), data, fsync=False)
         self._step(f"put:{rel}")
@@ -94,11 +101,10 @@ class Transaction:
         if not self._puts and not self._dels:
             return
         if self.fsync:
-            # All files first, then all fsyncs: the disk sees one batch instead of N rounds.
-            for tmp, _ in self._puts:
-                fsync_file(os.path.join(self.root, tmp))
-            for d in sorted({os.path.dirname(os.path.join(self.root, t)) for t, _ in self._puts}):
-                fsync_dir(d)
+            # All files first, then all fsyncs at once: the disk sees one batch, not N rounds.
+            dirs = {os.path.dirname(os.path.join(self.root, t)) for t, _ in self._puts}
+            dirs |= {os.path.dirname(d) for d in self._new_dirs}
+            fsync_all([os.path.join(self.root, t) for t, _ in self._puts], sorted(dirs))
         self._step("prepared")
         body = json.dumps({"tx": self.txid, "put": self._puts, "del": self._dels},
                           separators=(",", ":")).encode()
@@ -148,9 +154,7 @@ def _apply(root: str, puts: list[tuple[str, str]], dels: list[tuple[str, bool]],
                 dirs.add(os.path.dirname(parent))
         step(f"delete:{target}")
     if fsync:
-        for d in sorted(dirs):
-            if os.path.isdir(d):
-                fsync_dir(d)
+        fsync_all([], [d for d in sorted(dirs) if os.path.isdir(d)])
 
 
 def _safe(root: str, rel: object) -> str:
