@@ -8,6 +8,7 @@ just a name in hvd's user database and gets no bypass.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Iterable
@@ -22,6 +23,7 @@ from hvd_netconf.nacm.modules import Modules
 from hvd_netconf.namespaces import BASE, MONITORING, NACM, NETMOD_NOTIF, NMDA, NOTIF, qn
 from hvd_netconf.ops.registry import RawXml, Reply, SessionInfo
 from hvd_netconf.state import STATE
+from hvd_netconf.store.keys import KINDS
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +133,21 @@ class Nacm:
             ev.filter_read(subject, el)
         return result
 
+    def readable_copy(self, info: SessionInfo, entry: etree._Element | None,
+                      root: etree._Element | None = None) -> etree._Element | None:
+        """A copy of an entry without what the user may not read (None: nothing of it), for
+        replies that show entries outside get/get-config (compare)."""
+        if entry is None or not self.applies(info):
+            return entry
+        wrapper = etree.Element("entry")
+        container = _container(entry, None, root)
+        holder = etree.SubElement(wrapper, container[0].tag) if container else wrapper
+        holder.append(copy.deepcopy(entry))
+        self.evaluator.filter_read(subject_of(info), wrapper)
+        if container:
+            holder = wrapper[0] if len(wrapper) else None
+        return holder[0] if holder is not None and len(holder) else None
+
     def notification_allowed(self, info: SessionInfo, notification: etree._Element) -> bool:
         """For a `<notification>` envelope; denied ones are counted and never sent."""
         events = [c for c in notification if isinstance(c.tag, str)
@@ -169,7 +186,11 @@ class Nacm:
 
 def _container(before: etree._Element | None, after: etree._Element | None,
                root: etree._Element | None) -> tuple[etree._Element, ...]:
-    """The top-level container holding an entry (snapshots are often detached)."""
+    """The top-level container holding an entry (snapshots are often detached); none for a
+    singleton entry (/nacm), which is a top-level container itself."""
+    for el in (after, before):
+        if el is not None and el.tag in SINGLETON_TAGS:
+            return ()
     for el in (after, before):
         if el is not None and el.getparent() is not None and el.getparent() is not root:
             return (el.getparent(),)
@@ -185,12 +206,18 @@ def _container(before: etree._Element | None, after: etree._Element | None,
 
 
 _TRUSTED = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+SINGLETON_TAGS = frozenset(k.container_tag for k in KINDS.values() if k.singleton)
 
 
 @STATE.register("nacm", tops=[(NACM, "nacm")])
 def _nacm_state(server: Any, data: etree._Element) -> None:
-    """The rules in force (configured or hvd's default) and the counters, read-only."""
+    """The counters, and the rules in force when running has no /nacm (hvd's default)."""
     nacm: Nacm | None = getattr(server, "nacm", None)
     if nacm is None:
         return
-    to_xml(nacm.config, data, nacm.counters())
+    configured = data.find(qn(NACM, "nacm"))  # running's copy: the rules in force
+    if configured is None:
+        to_xml(nacm.config, data, nacm.counters())
+        return
+    for name, value in nacm.counters().items():
+        etree.SubElement(configured, qn(NACM, name)).text = str(value)

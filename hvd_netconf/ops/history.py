@@ -86,6 +86,11 @@ def compare_op(ctx: OpContext, op: etree._Element) -> Reply:
     new_get, new_keys = _side(dss, (dst.text or "").strip() if dst is not None else "candidate")
     keys = sorted(old_keys | new_keys)
     pairs = changed_entries(keys, old_get, new_get, dss.running.root, dss.running.root)
+    nacm, info = ctx.server.nacm, ctx.session
+    if nacm.applies(info):  # show only what the user may read (/nacm is default-deny-all)
+        root = dss.running.root
+        pairs = changed_entries(list(pairs), lambda k: nacm.readable_copy(info, pairs[k][0], root),
+                                lambda k: nacm.readable_copy(info, pairs[k][1], root), root, root)
     text = etree.Element(qn(HVD, "text"), nsmap={None: HVD})
     text.text = unified_diff(pairs)
     return [text, patch(pairs, HVD)]
@@ -103,6 +108,9 @@ def rollback_op(ctx: OpContext, op: etree._Element) -> Reply:
     comment = (op.findtext(qn(HVD, "comment")) or "").strip()
     server.locks.check_writable("candidate", ctx.session.id)
     changes = dss.history.revert_changes(rec_id)
+    undone = changed_entries(list(changes), dss.running.get, changes.get, dss.running.root,
+                             dss.running.root)
+    server.nacm.authorize_write(ctx.session, undone.values(), dss.running.root)
     if do_commit:
         server.locks.check_writable("running", ctx.session.id)
     dss.discard_candidate()
