@@ -106,3 +106,13 @@ def test_playbook_runs_a_vm_on_three_hosts(remote_hvds: Callable[[int], list[Rem
         assert latest["user"] == USER
         assert latest["changes"] == [("network", "lan", "delete"), ("vm", "web", "delete")]
     print(f"ansible: up {up_seconds:.1f} s, down {down_seconds:.1f} s for {len(fleet)} hosts")
+
+    # The whole playbook at once (as docs/remote.md runs it first), on one host: the play's
+    # own assert saw the VM running between the two commits, and nothing is left.
+    out = playbook(client_home, fleet, "--limit", HOSTS[0])
+    assert "ok=6 changed=2 unreachable=0 failed=0" in recap(out)[HOSTS[0]], out
+    hvd = fleet[0]
+    assert [c["changes"] for c in hvd.history()[:2]] == [
+        [("network", "lan", "delete"), ("vm", "web", "delete")],
+        [("network", "lan", "create"), ("vm", "web", "create")]]
+    assert sim_state(hvd.root)["vmm"] == {} and not (hvd.root / "vm/web/config.xml").exists()
