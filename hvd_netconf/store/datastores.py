@@ -211,7 +211,10 @@ class Datastores:
             if from_candidate and self._saved & changes.keys():
                 rest = [(k, self.candidate.get(k)) for k in sorted(self._saved - changes.keys())
                         if k in self.candidate or k in self.running]
-                txn.put(self.candidate_log, candlog.record(rest) if rest else b"")
+                if rest:
+                    txn.put(self.candidate_log, candlog.record(rest))
+                else:
+                    txn.truncate(self.candidate_log)
             rec, dropped = self.history.prepare(txn, rec_id, meta, images)
         except Exception:
             txn.abort()

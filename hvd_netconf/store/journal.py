@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from hvd_netconf.store.errors import StoreError
 from hvd_netconf.store.fileio import fsync_all, fsync_dir, make_dirs, write_file
@@ -51,6 +51,7 @@ class Transaction:
         self.txid = txid or secrets.token_hex(6)
         self._puts: list[tuple[str, str]] = []  # (temp, target), relative to root
         self._dels: list[tuple[str, bool]] = []  # (target, remove its directory if empty)
+        self._truncs: list[str] = []  # files emptied in place (the candidate log)
         self._targets: set[str] = set()
         self._new_dirs: set[str] = set()  # directories put() created: their parents to fsync
 
@@ -68,7 +69,7 @@ class Transaction:
             self.hook(name)
 
     def __len__(self) -> int:
-        return len(self._puts) + len(self._dels)
+        return len(self._puts) + len(self._dels) + len(self._truncs)
 
     def put(self, target: str, data: bytes) -> None:
         """Write the new content beside `target` now; it replaces `target` at commit()."""
@@ -89,6 +90,10 @@ class Transaction:
         """Remove `target` at commit(); with rmdir, also its directory if then empty."""
         self._dels.append((self._rel(target), rmdir))
 
+    def truncate(self, target: str) -> None:
+        """Empty `target` in place at commit() (no temp file, no rename)."""
+        self._truncs.append(self._rel(target))
+
     def abort(self) -> None:
         """Forget the transaction, removing the temp files written so far."""
         for tmp, _ in self._puts:
@@ -96,9 +101,10 @@ class Transaction:
                 os.unlink(os.path.join(self.root, tmp))
         self._puts.clear()
         self._dels.clear()
+        self._truncs.clear()
 
     def commit(self) -> None:
-        if not self._puts and not self._dels:
+        if not len(self):
             return
         if self.fsync:
             # All files first, then all fsyncs at once: the disk sees one batch, not N rounds.
@@ -106,13 +112,15 @@ class Transaction:
             dirs |= {os.path.dirname(d) for d in self._new_dirs}
             fsync_all([os.path.join(self.root, t) for t, _ in self._puts], sorted(dirs))
         self._step("prepared")
-        body = json.dumps({"tx": self.txid, "put": self._puts, "del": self._dels},
-                          separators=(",", ":")).encode()
+        plan: dict[str, object] = {"tx": self.txid, "put": self._puts, "del": self._dels}
+        if self._truncs:
+            plan["trunc"] = self._truncs
+        body = json.dumps(plan, separators=(",", ":")).encode()
         marker = _MARK + self.txid.encode() + b" " + hashlib.sha256(body).hexdigest().encode()
         ensure_journal(self.root, fsync=self.fsync)
         write_file(journal_path(self.root), body + b"\n" + marker + b"\n", fsync=self.fsync)
         self._step("journaled")
-        _apply(self.root, self._puts, self._dels, self.fsync, self._step)
+        _apply(self.root, self._puts, self._dels, self.fsync, self._step, self._truncs)
         self._step("applied")
         write_file(journal_path(self.root), b"", fsync=False)
         self._step("done")
@@ -130,9 +138,16 @@ def ensure_journal(root: str, *, fsync: bool = True) -> None:
 
 
 def _apply(root: str, puts: list[tuple[str, str]], dels: list[tuple[str, bool]], fsync: bool,
-           step: Callable[[str], None]) -> None:
-    """Do the journal's renames and removals; safe to repeat after a crash."""
+           step: Callable[[str], None], truncs: Sequence[str] = ()) -> None:
+    """Do the journal's renames, removals and truncations; safe to repeat after a crash."""
     dirs: set[str] = set()
+    emptied: list[str] = []
+    for target in truncs:
+        path = os.path.join(root, target)
+        with contextlib.suppress(FileNotFoundError):
+            os.truncate(path, 0)
+            emptied.append(path)
+        step(f"truncate:{target}")
     for tmp, target in puts:
         src, dst = os.path.join(root, tmp), os.path.join(root, target)
         if os.path.exists(src):
@@ -154,7 +169,7 @@ def _apply(root: str, puts: list[tuple[str, str]], dels: list[tuple[str, bool]],
                 dirs.add(os.path.dirname(parent))
         step(f"delete:{target}")
     if fsync:
-        fsync_all([], [d for d in sorted(dirs) if os.path.isdir(d)])
+        fsync_all(emptied, [d for d in sorted(dirs) if os.path.isdir(d)])
 
 
 def _safe(root: str, rel: object) -> str:
@@ -180,6 +195,7 @@ def recover(root: str, *, fsync: bool = True) -> str | None:
         plan = json.loads(body)
         puts = [(_safe(root, t), _safe(root, d)) for t, d in plan["put"]]
         dels = [(_safe(root, d), bool(r)) for d, r in plan["del"]]
+        truncs = [_safe(root, t) for t in plan.get("trunc", [])]
         txid = plan["tx"]
     except StoreError:
         raise
@@ -193,7 +209,7 @@ def recover(root: str, *, fsync: bool = True) -> str | None:
         + hashlib.sha256(body).hexdigest().encode()
     )
     if committed:
-        _apply(root, puts, dels, fsync, lambda _s: None)
+        _apply(root, puts, dels, fsync, lambda _s: None, truncs)
         outcome = "rolled-forward"
     else:
         for tmp, _ in puts if plan is not None else []:
