@@ -252,3 +252,25 @@ def test_a_stored_rule_hvd_cannot_enforce_stops_the_start(tmp_path: Path) -> Non
     file.write_bytes(good)
     site.inst = start_hvd(site.base)
     site.stop()
+
+
+def test_compare_and_get_show_nacm_to_the_admin_group_only(site: Site) -> None:
+    admin = site.admin()
+    commit_rules(admin)
+    state = etree.fromstring(admin.get(("subtree", f'<nacm xmlns="{NACM}"/>')).xml.encode())
+    [nacm] = state.findall(".//nacm:nacm", N)  # running's rules plus the counters, once
+    assert nacm.findtext("nacm:denied-operations", namespaces=N) is not None
+    assert nacm.xpath("nacm:rule-list/nacm:name/text()", namespaces=N) == [
+        "admin", "ops", "everyone"]
+    # Back to hvd's default rules (everyone may compare), then compare across the rules.
+    admin.edit_config(target="running", config=wrap(
+        f'<nacm xmlns="{NACM}" xmlns:nc="{BASE}" nc:operation="delete"/>'))
+    history = call(admin, '<get-commit-history xmlns="urn:hvd:system"/>')
+    [rules_id] = history.xpath("//h:commit[h:source='commit']/h:id/text()",
+                               namespaces={"h": "urn:hvd:system"})
+    ask = (f'<compare xmlns="urn:hvd:system"><source>{rules_id}</source>'
+           "<target>running</target></compare>")
+    seen = call(admin, ask)
+    assert "rule-list" in etree.tostring(seen).decode()
+    hidden = call(site.rita(), ask)
+    assert "nacm" not in etree.tostring(hidden).decode()
