@@ -228,7 +228,13 @@ def parse_rule(el: etree._Element, list_path: str, modules: Modules) -> Rule:
     path_el = el.find(_n("path"))
     if path_el is not None:
         path_text = (path_el.text or "").strip()
-        steps = parse_path(path_text, path_el.nsmap, modules)
+        try:
+            steps = parse_path(path_text, path_el.nsmap, modules)
+        except InvalidValue as exc:
+            # Stored rules keep no namespace declarations: module names and prefixes do.
+            exc.message += " (prefix each step with its module name or prefix, e.g. hvd-vm:)"
+            exc.path = exc.path or f"{path}/nacm:path"
+            raise
         used = sorted(set(_PREFIX_USE.findall(path_text)))
         prefixes = tuple((p, path_el.nsmap.get(p) or modules.prefixes[p]) for p in used)
     return Rule(
