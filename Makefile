@@ -22,8 +22,13 @@ test-deps:
 	sh tools/install-test-deps.sh
 
 test: venv test-deps
-	$(VPY) -m ruff check hvd_netconf cli tests tools
+	$(VPY) -m ruff check hvd_netconf cli tests tools docs/examples
 	$(VPY) -m pytest $(PYTEST_ARGS)
+
+# Real clients against real hvds: Ansible (three at once), netconf-console2, yangcli, ncclient.
+test-interop: venv test-deps
+	$(VPY) -m pip install -q -r tools/interop/requirements.txt
+	$(VPY) -m pytest -q -m interop tests/interop
 
 run: venv
 	$(VPY) -m hvd_netconf.devrun --dir $(RUNDIR)
@@ -51,4 +56,4 @@ install:
 clean:
 	rm -rf $(VENV) $(RUNDIR) build dist *.egg-info
 
-.PHONY: all venv test-deps test run bindings bench install clean
+.PHONY: all venv test-deps test test-interop run bindings bench install clean

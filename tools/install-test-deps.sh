@@ -8,6 +8,7 @@ command -v yanglint >/dev/null 2>&1 || need="$need libyang2-tools"
 command -v yangcli >/dev/null 2>&1 || need="$need yangcli"
 command -v mandoc >/dev/null 2>&1 || need="$need mandoc"
 command -v bmake >/dev/null 2>&1 || need="$need bmake"
+command -v ssh-keyscan >/dev/null 2>&1 || need="$need openssh-client"
 [ -z "$need" ] && exit 0
 if command -v apt-get >/dev/null 2>&1; then
     SUDO=""
