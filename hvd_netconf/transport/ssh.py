@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -19,6 +20,19 @@ from hvd_netconf.transport.listener import AcceptLoop
 from hvd_netconf.users import UserDB
 
 log = logging.getLogger(__name__)
+
+
+class _PeerGone(logging.Filter):
+    """paramiko logs a client that simply went away ("Socket exception: Connection reset by
+    peer") at ERROR; for a server that is an ordinary disconnect, so it becomes INFO."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and "Socket exception" in record.getMessage():
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+logging.getLogger("paramiko.transport").addFilter(_PeerGone())
 
 TRANSPORT = "netconf-ssh"
 HOST_KEY_NAME = "ssh_host_ed25519_key"
@@ -168,8 +182,10 @@ class _SshChannel:
 
     def close(self) -> None:
         """Close the channel now and the connection shortly after, so the client sees an
-        orderly channel close instead of a reset; the timer also bounds a peer that stays."""
-        self._channel.close()
+        orderly channel close instead of a reset; the timer also bounds a peer that stays.
+        A peer that is already gone is the normal end of a session, not an error."""
+        with contextlib.suppress(EOFError, OSError):
+            self._channel.close()
         if self._transport.is_active():
             timer = threading.Timer(GRACE, self._transport.close)
             timer.daemon = True
