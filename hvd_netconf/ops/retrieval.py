@@ -18,6 +18,7 @@ from hvd_netconf.filter.defaults import apply_mode, check_mode
 from hvd_netconf.namespaces import BASE, CAP_PREFIX, WD_ATTR, WITH_DEFAULTS, qn
 from hvd_netconf.ops.registry import OPERATIONS, OpContext, RawXml, Reply
 from hvd_netconf.state import STATE
+from hvd_netconf.store.keys import BY_CONTAINER, Kind
 
 CAP_XPATH = CAP_PREFIX + "xpath:1.0"
 CAP_WITH_DEFAULTS = (CAP_PREFIX + "with-defaults:1.0?basic-mode=explicit"
@@ -119,6 +120,51 @@ def _wanted(spec: Filter | None) -> Any:
     return wanted
 
 
+def _is(el: etree._Element, ns: str, name: str) -> bool:
+    q = etree.QName(el)
+    return q.localname == name and q.namespace in (None, ns)
+
+
+def selected_names(spec: Filter | None, kind: Kind) -> set[str] | None:
+    """The entry names of `kind` a subtree filter can select at most; None: any of them.
+
+    Only a filter naming entries by a <name> content match narrows (`hv show vm web`); the
+    real filter still runs afterwards, this only spares copying and state for the others.
+    """
+    if spec is None or spec.type != "subtree":
+        return None
+    names: set[str] = set()
+    for top in spec.element.iterchildren(tag=etree.Element):
+        if not _is(top, kind.ns, kind.container):
+            continue
+        entries = list(top.iterchildren(tag=etree.Element))
+        if not entries:
+            return None
+        for entry in entries:
+            keys = [c for c in entry.iterchildren(tag=etree.Element) if _is(c, kind.ns, "name")]
+            if not _is(entry, kind.ns, kind.entry) or len(keys) != 1 or len(keys[0]) \
+                    or not (keys[0].text or "").strip():
+                return None
+            names.add((keys[0].text or "").strip())
+    return names
+
+
+def _config_copy(spec: Filter | None, stores: Any, data: etree._Element) -> None:
+    """Copy into `data` the running configuration the filter may select (all if unsure)."""
+    for child in stores.running.root.iterchildren(tag=etree.Element):
+        kind = BY_CONTAINER.get(child.tag)
+        names = selected_names(spec, kind) if kind is not None else None
+        if names is None:
+            data.append(copy.deepcopy(child))
+            continue
+        found = [el for n in sorted(names) if (el := stores.running.get((kind.name, n)))
+                 is not None]
+        if found:
+            container = etree.SubElement(data, child.tag, nsmap=child.nsmap)
+            for el in sorted(found, key=child.index) if len(found) > 1 else found:
+                container.append(copy.deepcopy(el))
+
+
 @OPERATIONS.register(BASE, "get", capabilities=[CAP_XPATH, CAP_WITH_DEFAULTS])
 def get(ctx: OpContext, op: etree._Element) -> Reply:
     spec = parse_filter(op.find(qn(BASE, "filter")))
@@ -126,7 +172,6 @@ def get(ctx: OpContext, op: etree._Element) -> Reply:
     data = new_data(mode)
     stores = ctx.server.datastores
     if stores is not None:
-        for child in stores.running.root.iterchildren(tag=etree.Element):
-            data.append(copy.deepcopy(child))
+        _config_copy(spec, stores, data)
     STATE.fill(ctx.server, data, _wanted(spec))
     return render(spec, data, mode, ctx.server.schema, owned=True)
