@@ -9,6 +9,7 @@ times R runs of each command as a new process (what a user waits for) next to
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -54,6 +55,7 @@ def main() -> None:
     parser.add_argument("--vms", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (2-core machine)")
     report("python -c pass (floor)", timed([sys.executable, "-c", "pass"], args.runs))
     for count in args.vms:
         with tempfile.TemporaryDirectory() as tmp:
