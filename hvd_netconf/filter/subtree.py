@@ -6,6 +6,7 @@ A filter element without a namespace matches that local name in any namespace (Â
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 from lxml import etree
@@ -62,15 +63,19 @@ class _Prefilter:
             return None
         if any(not k.startswith(_XMLNS_FREE) for k in f.attrib):
             return None
-        namespaces = {"f": qname.namespace}
-        preds, values = [], {}
-        for i, k in enumerate(matches):
-            kq = etree.QName(k)
-            namespaces[f"k{i}"] = kq.namespace
-            preds.append(f"[k{i}:{kq.localname} = $v{i}]")
-            values[f"v{i}"] = (k.text or "").strip()
-        return etree.XPath(f"f:{qname.localname}{''.join(preds)}",
-                           namespaces=namespaces), values
+        keys = tuple(etree.QName(k) for k in matches)
+        values = {f"v{i}": (k.text or "").strip() for i, k in enumerate(matches)}
+        return _xpath(qname.namespace, qname.localname,
+                      tuple((q.namespace, q.localname) for q in keys)), values
+
+
+@functools.lru_cache(maxsize=256)
+def _xpath(ns: str, name: str, keys: tuple[tuple[str, str], ...]) -> etree.XPath:
+    """The compiled pre-selection for one filter shape; values are XPath variables, so the
+    same `hv show vm NAME` filter compiles once, whatever the name."""
+    namespaces = {"f": ns} | {f"k{i}": kns for i, (kns, _) in enumerate(keys)}
+    preds = "".join(f"[k{i}:{local} = $v{i}]" for i, (_, local) in enumerate(keys))
+    return etree.XPath(f"f:{name}{preds}", namespaces=namespaces)
 
 
 def _evaluate(data: etree._Element, f: etree._Element, out: set[etree._Element],
