@@ -267,11 +267,16 @@ class _Engine:
         self.result.before[entry.key] = snap
         self.result.touched.add(entry.key)
 
+        root = self.root
+
         def restore() -> None:
             cur = entry.el
             if cur is not None and cur.getparent() is parent:
                 parent.remove(cur)
             if snap is not None:
+                # The store prunes a container its last entry left; bring it back first.
+                if parent is not root and parent.getparent() is None:
+                    root.append(parent)
                 parent.insert(index, snap)
             entry.el = snap
             entry.touched = False
