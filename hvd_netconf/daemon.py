@@ -18,7 +18,8 @@ from typing import IO
 
 from hvd_netconf import notify, operational, ops
 from hvd_netconf.apply.engine import ensure_layout
-from hvd_netconf.apply.hook import make_apply_changes
+from hvd_netconf.apply.engine import recover as recover_host
+from hvd_netconf.apply.hook import journal_path, make_apply_changes
 from hvd_netconf.config import Settings, add_arguments, from_args
 from hvd_netconf.host.backend import select_backend
 from hvd_netconf.hostcheck import check_host, render
@@ -50,6 +51,7 @@ def wire_components(server: Server) -> None:
         str(settings.root), server.schema, history_limit=settings.history_size,
         limits=settings.wire_limits.xml)
     nacm_rules.load_stored(server)
+    recover_host(host, journal_path(server), datastores.history.last_id)  # a cut-short commit
     bus = notify.attach(server)
 
     def on_vm_event(name: str, old: str, new: str, reason: str, code: int | None) -> None:

@@ -4,19 +4,30 @@ On a failed step the done steps are undone in reverse and OperationFailed names 
 exact command and its stderr word for word. If an undo fails too (or a done step cannot be
 undone), RollbackFailed names both, so the operator knows the host and the configuration
 differ.
+
+With a journal path the engine also survives a crash of hvd itself: before each step it
+records the undo of every step started so far, with `mark` (the last commit id of running).
+`recover()` at the next start undoes those steps when running still has that mark, i.e. the
+commit they belonged to never became durable; otherwise the journal is stale and dropped.
+Without this, a commit cut short by a crash left its host objects behind and committing the
+same configuration again failed ("File exists").
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import os
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from hvd_netconf import errors
 from hvd_netconf.apply.plan import Action, Expect, Plan, Run, Step, StopVm, VmControl
-from hvd_netconf.host import names, zfs
+from hvd_netconf.host import ifconfig, names, zfs
 from hvd_netconf.host.backend import CommandFailed, Host
+from hvd_netconf.store.fileio import atomic_write
 
 log = logging.getLogger("hvd.apply")
 
@@ -54,10 +65,43 @@ def render(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _probe(step: Step) -> list[str] | None:
+    """For an interface destroy: the command that succeeds while the interface still exists.
+    Undoing such a step when it never ran would clone a stray bridge (`ifconfig bridge create
+    name X` leaves bridgeN behind when X exists), so recovery asks first."""
+    if len(step.do) == 1 and isinstance(step.do[0], Run):
+        argv = step.do[0].argv
+        if len(argv) == 3 and argv[0] == ifconfig.IFCONFIG and argv[2] == "destroy":
+            return [argv[0], argv[1]]
+    return None
+
+
 class Engine:
-    def __init__(self, host: Host, vms: VmControl | None = None) -> None:
+    def __init__(self, host: Host, vms: VmControl | None = None, *,
+                 journal: str | None = None, mark: Callable[[], int] | None = None) -> None:
         self.host = host
         self.vms = vms
+        self.journal = journal
+        self.mark = mark or (lambda: 0)
+
+    def _record(self, started: list[Step]) -> None:
+        """Persist the undo of the started steps: all done but the last, which is in doubt."""
+        if self.journal is None:
+            return
+        steps = [{"what": s.what, "probe": _probe(s),
+                  "undo": None if s.undo is None
+                  else [list(a.argv) for a in s.undo if isinstance(a, Run)]} for s in started]
+        data = {"mark": self.mark(), "steps": steps}
+        atomic_write(self.journal, json.dumps(data, indent=1).encode() + b"\n")
+
+    def settled(self) -> None:
+        """The commit the last plan belonged to is durable; its undo record can go."""
+        self._forget()
+
+    def _forget(self) -> None:
+        if self.journal is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.journal)
 
     def _act(self, step: Step, action: Action) -> None:
         try:
@@ -83,11 +127,15 @@ class Engine:
         done: list[Step] = []
         for step in plan.steps:
             log.info("apply: %s", step.what)
+            self._record([*done, step])
             try:
                 for action in step.do:
                     self._act(step, action)
             except _StepFailed as failure:
-                self._rollback(done, failure)
+                try:
+                    self._rollback(done, failure)
+                finally:
+                    self._forget()
             done.append(step)
         return lambda: self._undo_all(done)
 
@@ -108,6 +156,7 @@ class Engine:
         log.error("apply: the commit failed after the host was changed; undoing %d step(s)",
                   len(done))
         problems = self._undo(done)
+        self._forget()
         if problems:
             raise errors.RollbackFailed(
                 "the commit failed and undoing its host changes failed too: "
@@ -123,6 +172,48 @@ class Engine:
                 f"{what}; rollback incomplete, host and configuration differ: "
                 + "; ".join(problems))
         raise errors.OperationFailed(what)
+
+
+def _succeeds(host: Host, argv: list[str]) -> bool:
+    try:
+        host.run(argv)
+    except CommandFailed:
+        return False
+    return True
+
+
+def recover(host: Host, journal: str, mark: int) -> list[str]:
+    """At start: undo the host steps of a commit that a crash cut short (see the module
+    docstring). Returns what was undone or could not be, for the log."""
+    try:
+        with open(journal, "rb") as f:
+            data = json.loads(f.read())
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as e:
+        log.error("apply: unreadable host journal %s (%s); ignoring it", journal, e)
+        data = {"mark": None}
+    report: list[str] = []
+    if data.get("mark") == mark:
+        steps = data["steps"]
+        for i, step in reversed(list(enumerate(steps))):
+            what, undo, probe = step["what"], step["undo"], step["probe"]
+            if i == len(steps) - 1 and probe is not None and _succeeds(host, probe):
+                report.append(f"'{what}' had not run")
+                continue
+            if undo is None:
+                report.append(f"cannot undo '{what}'")
+                continue
+            for argv in undo:
+                try:
+                    host.run(argv)
+                except CommandFailed as e:  # the step in doubt may not have run (in full)
+                    report.append(f"undo of '{what}': {e}")
+            report.append(f"undid '{what}'")
+        log.warning("apply: a commit was cut short by a crash; its host steps were undone: %s",
+                    "; ".join(report))
+    os.unlink(journal)
+    return report
 
 
 def ensure_layout(host: Host, parent: str, mountpoint: str) -> list[str]:

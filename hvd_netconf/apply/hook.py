@@ -9,6 +9,7 @@ indexes when the roots are theirs, so a one-entry commit costs O(1) lookups, not
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,8 +41,15 @@ def plan_for(server: Any, old_root: etree._Element, new_root: etree._Element,
     return build_plan(changes, zfs_parent=server.settings.zfs_parent, vms=server.supervisor)
 
 
+def journal_path(server: Any) -> str:
+    """Where the engine records the undo of a commit's host steps until the commit is durable."""
+    return os.path.join(server.datastores.state_dir, "host-undo.json")
+
+
 def make_apply_changes(server: Any) -> ApplyChanges:
-    engine = Engine(server.host, server.supervisor)
+    """The hook; its `settled()` tells the engine the commit is durable (crash journal gone)."""
+    engine = Engine(server.host, server.supervisor, journal=journal_path(server),
+                    mark=lambda: int(server.datastores.history.last_id))
 
     def apply_changes(old_root: etree._Element, new_root: etree._Element,
                       keys: Sequence[Key]) -> Callable[[], None]:
@@ -51,4 +59,5 @@ def make_apply_changes(server: Any) -> ApplyChanges:
                      " on the SIMULATED host" if server.host.simulated else "", render(plan))
         return engine.execute(plan)
 
+    apply_changes.settled = engine.settled  # type: ignore[attr-defined]
     return apply_changes

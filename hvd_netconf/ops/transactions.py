@@ -130,9 +130,17 @@ def write_running(server: Any, info: SessionInfo | None, changes: Mapping[Key, A
         if undo is not None:
             undo()
         raise
+    _settled(hook, undo)
     nacm_rules.reload(server, changes)
     _notify_change(server, info, {k: (befores[k], changes[k]) for k in changes})
     return int(rec)
+
+
+def _settled(hook: Any, undo: Any) -> None:
+    """The commit is durable: the hook's crash journal of the host steps is not needed now."""
+    settled = getattr(hook, "settled", None)
+    if undo is not None and settled is not None:
+        settled()
 
 
 def _notify_change(server: Any, info: SessionInfo | None, pairs: Mapping[Key, Any]) -> None:
@@ -202,6 +210,7 @@ def _commit_candidate(ctx: OpContext, comment: str) -> dict[Key, Any]:
         if undo is not None:
             undo()
         raise
+    _settled(hook, undo)
     nacm_rules.reload(ctx.server, changes)
     _notify_change(ctx.server, ctx.session, pairs)
     return befores

@@ -153,3 +153,73 @@ def test_disk_growth_applies(host, cfg):
     Engine(host).execute(build_plan(diff(a, b), zfs_parent=P))
     listed = zfs.parse_list(host.run(zfs.list_tree(P)))
     assert listed[f"{P}/vm/web/disks/d"].volsize == 3 << 30
+
+
+class _Crash(BaseException):
+    """hvd dying between two commands (SIGKILL, power cut)."""
+
+
+class _CrashingHost:
+    """The sim host, but the process 'dies' right before the command numbered `at` runs,
+    or right after it when `after` is set."""
+
+    def __init__(self, host, at, after=False):
+        self.host, self.at, self.after, self.count = host, at, after, 0
+        self.simulated = True
+
+    def run(self, argv):
+        self.count += 1
+        if self.count == self.at and not self.after:
+            raise _Crash
+        out = self.host.run(argv)
+        if self.count == self.at:
+            raise _Crash
+        return out
+
+
+def test_recover_undoes_a_plan_cut_short_by_a_crash(host, cfg, tmp_path):
+    from hvd_netconf.apply.engine import recover
+
+    journal = str(tmp_path / "host-undo.json")
+    plan = build_plan(diff(None, big_config(cfg)), zfs_parent=P)
+    before = snapshot(host)
+    for at in range(1, len(plan.steps) + 1, 3):
+        for after in (False, True):
+            with pytest.raises(_Crash):
+                Engine(_CrashingHost(host, at, after), journal=journal,
+                       mark=lambda: 7).execute(plan)
+            recover(host, journal, 7)
+            assert snapshot(host) == before, f"crash at command {at} (after: {after})"
+    assert not (tmp_path / "host-undo.json").exists()
+    # The commit became durable (running's last id moved on): the journal is stale, kept out.
+    with pytest.raises(_Crash):
+        Engine(_CrashingHost(host, 5), journal=journal, mark=lambda: 7).execute(plan)
+    assert recover(host, journal, 8) == []
+    assert snapshot(host) != before and not (tmp_path / "host-undo.json").exists()
+
+
+def test_recover_does_not_redo_a_bridge_destroy_that_never_ran(host, cfg, tmp_path):
+    from hvd_netconf.apply.engine import recover
+
+    journal = str(tmp_path / "host-undo.json")
+    lan = cfg.config([cfg.network("lan")])
+    Engine(host).execute(build_plan(diff(None, lan), zfs_parent=P))
+    before = snapshot(host)
+    plan = build_plan(diff(lan, cfg.config()), zfs_parent=P)
+    with pytest.raises(_Crash):
+        Engine(_CrashingHost(host, 1), journal=journal, mark=lambda: 3).execute(plan)
+    assert "'destroy bridge hv-lan of network lan' had not run" in recover(host, journal, 3)
+    assert snapshot(host) == before  # no stray bridge0 cloned by a needless undo
+    with pytest.raises(_Crash):
+        Engine(_CrashingHost(host, 1, after=True), journal=journal, mark=lambda: 3).execute(plan)
+    recover(host, journal, 3)
+    assert snapshot(host) == before
+
+
+def test_settled_commit_leaves_no_journal(host, cfg, tmp_path):
+    journal = tmp_path / "host-undo.json"
+    engine = Engine(host, journal=str(journal), mark=lambda: 1)
+    engine.execute(build_plan(diff(None, cfg.config([cfg.network("lan")])), zfs_parent=P))
+    assert journal.exists()
+    engine.settled()
+    assert not journal.exists()
