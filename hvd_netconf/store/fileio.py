@@ -15,22 +15,22 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 
-def fsync_dir(path: str) -> None:
-    """Make the directory's entries (creations, renames, unlinks) durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+def _fsync_path(path: str, flags: int) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | flags)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_dir(path: str) -> None:
+    """Make the directory's entries (creations, renames, unlinks) durable."""
+    _fsync_path(path, os.O_DIRECTORY)
 
 
 def fsync_file(path: str) -> None:
     """fsync a file already written and closed (Linux and FreeBSD allow it on O_RDONLY)."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _fsync_path(path, 0)
 
 
 _POOL: ThreadPoolExecutor | None = None

@@ -201,12 +201,18 @@ class Supervisor:
                     vm.with_iso = True
                     vm.guard.reset()
                 self._transition(vm, STARTING, "start requested")
-            try:
-                self._launch(vm, spec, mtus)
-            except _Aborted:
-                self._transition(vm, STOPPED, "stopped while starting")
-            except RpcError as e:
-                self._transition(vm, STOPPED, f"start failed: {e.message}")
+            self._launch_reporting(vm, spec, mtus, "start", STOPPED, reraise=True)
+
+    def _launch_reporting(self, vm: _Vm, spec: bhyve.VmSpec, mtus: dict[str, int], what: str,
+                          failed: str, *, reraise: bool) -> None:
+        """Launch and report the outcome: a stop that interrupted it, or the failure."""
+        try:
+            self._launch(vm, spec, mtus)
+        except _Aborted:
+            self._transition(vm, STOPPED, f"stopped while {what}ing")
+        except RpcError as e:
+            self._transition(vm, failed, f"{what} failed: {e.message}")
+            if reraise:
                 raise
 
     def _validate(self, spec: bhyve.VmSpec) -> None:
@@ -369,12 +375,7 @@ class Supervisor:
                     with self._cond:
                         vm.with_iso = False  # the install ISO is dropped after the first reboot
                 self._transition(vm, STARTING, f"{reason}; restarting", code)
-            try:
-                self._launch(vm, spec, mtus)
-            except _Aborted:
-                self._transition(vm, STOPPED, "stopped while restarting")
-            except RpcError as e:
-                self._transition(vm, CRASHED, f"restart failed: {e.message}")
+            self._launch_reporting(vm, spec, mtus, "restart", CRASHED, reraise=False)
 
     # -- stop -------------------------------------------------------------------------------
 
