@@ -6,39 +6,30 @@ import copy
 
 from lxml import etree
 
-from hvd_netconf import notify
 from hvd_netconf.daemon import wire_components
 from hvd_netconf.namespaces import NETWORK, VM
-from hvd_netconf.schema import load_schema
 from hvd_netconf.server import Server
-from hvd_netconf.store import Datastores
+
+
+def _entry(ns: str, tag: str, name: str, leaves: dict[str, str]) -> etree._Element:
+    el = etree.Element(f"{{{ns}}}{tag}", nsmap={None: ns})
+    etree.SubElement(el, f"{{{ns}}}name").text = name
+    for leaf, value in leaves.items():
+        etree.SubElement(el, f"{{{ns}}}{leaf.replace('_', '-')}").text = value
+    return el
 
 
 def vm_entry(name: str, **leaves: str) -> etree._Element:
-    vm = etree.Element(f"{{{VM}}}vm", nsmap={None: VM})
-    etree.SubElement(vm, f"{{{VM}}}name").text = name
-    for leaf, value in leaves.items():
-        etree.SubElement(vm, f"{{{VM}}}{leaf.replace('_', '-')}").text = value
-    return vm
+    return _entry(VM, "vm", name, leaves)
 
 
 def network_entry(name: str, **leaves: str) -> etree._Element:
-    net = etree.Element(f"{{{NETWORK}}}network", nsmap={None: NETWORK})
-    etree.SubElement(net, f"{{{NETWORK}}}name").text = name
-    for leaf, value in leaves.items():
-        etree.SubElement(net, f"{{{NETWORK}}}{leaf}").text = value
-    return net
+    return _entry(NETWORK, "network", name, leaves)
 
 
 def attach_read_side(server: Server) -> None:
-    """The daemon's wiring plus what the read side needs, whatever the daemon attaches yet."""
+    """The daemon's own wiring (schema, datastores, notification bus and the rest)."""
     wire_components(server)
-    if server.schema is None:
-        server.schema = load_schema()
-    if server.datastores is None:
-        server.datastores = Datastores(str(server.settings.root), server.schema, fsync=False)
-    if server.notifications is None:
-        notify.attach(server)
 
 
 def seed(server: Server) -> None:
