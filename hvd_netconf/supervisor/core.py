@@ -580,7 +580,8 @@ class Supervisor:
         return outcome
 
     def _adopt(self, vm: _Vm, rec: RunRecord) -> None:
-        proc = AdoptedProcess(rec.pid, self.poll_interval)
+        proc = AdoptedProcess(rec.pid, self.poll_interval,
+                              lambda: self.host.process_matches(rec.pid, vm.name))
         try:
             order = self._lookup(vm.name)[0].autostart_order
         except RpcError:

@@ -47,9 +47,23 @@ class ChildProcess:
 
 
 class AdoptedProcess:
-    def __init__(self, pid: int, interval: float) -> None:
+    """A guest an earlier hvd started. kill(pid, 0) alone would take a zombie or a reused pid
+    for the guest, so a zombie counts as gone, the host confirms the process is still this
+    VM's bhyve every `recheck` seconds, and always before it is signalled."""
+
+    def __init__(self, pid: int, interval: float, is_ours: Callable[[], bool],
+                 recheck: float = 10.0) -> None:
         self.pid = pid
         self.interval = interval
+        self.is_ours = is_ours
+        self.every = max(1, round(recheck / interval)) if interval > 0 else 1
+
+    def _zombie(self) -> bool:
+        try:
+            with open(f"/proc/{self.pid}/stat", "rb") as f:
+                return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+        except (OSError, IndexError):
+            return False  # no procfs (FreeBSD): init reaps orphans at once there
 
     def alive(self) -> bool:
         try:
@@ -57,11 +71,11 @@ class AdoptedProcess:
         except ProcessLookupError:
             return False
         except PermissionError:
-            return True
-        return True
+            pass
+        return not self._zombie()
 
     def send(self, sig: int) -> bool:
-        if not self.alive():
+        if not self.alive() or not self.is_ours():
             return False
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, sig)
@@ -69,7 +83,11 @@ class AdoptedProcess:
         return False
 
     def wait_exit(self, closing: threading.Event) -> tuple[bool, int | None]:
+        polls = 0
         while self.alive():
+            polls += 1
+            if polls % self.every == 0 and not self.is_ours():
+                break  # the pid now belongs to another process: the guest is gone
             if closing.wait(self.interval):
                 return (False, None)
         return (True, None)

@@ -7,11 +7,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 from hvd_netconf.supervisor.exits import CrashGuard, ExitKind, describe, kind
 from hvd_netconf.supervisor.runstate import RunRecord, VmFiles
+from hvd_netconf.supervisor.watch import AdoptedProcess
 
 
 def test_exit_kinds_follow_section_8() -> None:
@@ -118,3 +120,23 @@ def test_standin_as_loader(tmp_path: Path) -> None:
         state / "bhyve.log").read_text()
     proc = spawn_standin(state, "bhyve")
     assert proc.wait(10) == 64
+
+
+def test_an_adopted_pid_that_is_a_zombie_or_someone_else_is_not_the_guest() -> None:
+    """kill(pid, 0) succeeds for a zombie and for a reused pid; neither is the VM any more."""
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        # A live process that the host does not recognise as this VM's bhyve (a reused pid).
+        reused = AdoptedProcess(other.pid, 0.01, lambda: False, recheck=0.05)
+        assert reused.send(15) is False and other.poll() is None
+        assert reused.wait_exit(threading.Event()) == (True, None)
+        # The same pid, exited but not yet reaped by its parent: a zombie.
+        other.kill()
+        deadline = time.monotonic() + 5
+        zombie = AdoptedProcess(other.pid, 0.01, lambda: True)
+        while zombie.alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not zombie.alive()
+    finally:
+        other.kill()
+        other.wait()
