@@ -54,9 +54,14 @@ class Transaction:
         self._truncs: list[str] = []  # files emptied in place (the candidate log)
         self._targets: set[str] = set()
         self._new_dirs: set[str] = set()  # directories put() created: their parents to fsync
+        self._seen_dirs: set[str] = set()
 
     def _rel(self, path: str) -> str:
-        rel = os.path.relpath(os.path.abspath(path), self.root)
+        prefix = self.root + os.sep
+        if path.startswith(prefix) and "/." not in path and "//" not in path:
+            rel = path[len(prefix):]  # the store's own absolute paths: no normalising needed
+        else:
+            rel = os.path.relpath(os.path.abspath(path), self.root)
         if rel.startswith("..") or os.path.isabs(rel):
             raise ValueError(f"{path} is outside {self.root}")
         if rel in self._targets:
@@ -76,12 +81,19 @@ class Transaction:
         rel = self._rel(target)
         tmp = f"{rel}.{self.txid}{TEMP_SUFFIX}"
         directory = os.path.dirname(os.path.join(self.root, rel))
-        if not os.path.isdir(directory):
-            # Made durable with the files, in commit()'s one batch of fsyncs.
-            make_dirs(directory, fsync=False)
-            while directory not in self._new_dirs and directory != self.root:
+        if directory not in self._seen_dirs:
+            self._seen_dirs.add(directory)
+            # New directories are made durable with the files, in commit()'s one batch.
+            try:
+                os.mkdir(directory, 0o700)
                 self._new_dirs.add(directory)
-                directory = os.path.dirname(directory)
+            except FileExistsError:
+                pass
+            except FileNotFoundError:
+                make_dirs(directory, fsync=False)
+                while directory not in self._new_dirs and directory != self.root:
+                    self._new_dirs.add(directory)
+                    directory = os.path.dirname(directory)
         self._puts.append((tmp, rel))
         write_file(os.path.join(self.root, tmp), data, fsync=False)
         self._step(f"put:{rel}")
@@ -150,9 +162,12 @@ def _apply(root: str, puts: list[tuple[str, str]], dels: list[tuple[str, bool]],
         step(f"truncate:{target}")
     for tmp, target in puts:
         src, dst = os.path.join(root, tmp), os.path.join(root, target)
-        if os.path.exists(src):
-            make_dirs(os.path.dirname(dst), fsync=fsync)
+        try:
             os.replace(src, dst)
+        except FileNotFoundError:
+            if os.path.exists(src):  # a replay after the directory went away
+                make_dirs(os.path.dirname(dst), fsync=fsync)
+                os.replace(src, dst)
         dirs.add(os.path.dirname(dst))
         step(f"rename:{target}")
     for target, rmdir in dels:
