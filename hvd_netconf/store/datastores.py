@@ -223,8 +223,10 @@ class Datastores:
         self.history.register(rec, dropped)
         for key, (_before, after) in images.items():
             self.running.set_entry(key, copy.deepcopy(after) if after is not None else None)
-        for key in changes:
-            if from_candidate or key not in self._dirty:
+        for key, after in changes.items():
+            if from_candidate and after is not None and after is self.candidate.get(key):
+                pass  # the candidate already holds exactly what running now has a copy of
+            elif from_candidate or key not in self._dirty:
                 el = self.running.get(key)
                 self.candidate.set_entry(key, copy.deepcopy(el) if el is not None else None)
             if from_candidate:
