@@ -45,10 +45,10 @@ def vm_state(server: Any, data: etree._Element) -> None:
     if server.supervisor is None:
         return
     vms = _entries(data, VM, "vms", "vm")
-    for name, status in server.supervisor.snapshot().items():
-        entry = vms.get(name)
-        if entry is None:
-            continue  # a guest still running after its config was removed is not in the tree
+    # Only the VMs the (filtered) reply holds; a guest still running after its config was
+    # removed is not in the tree.
+    for name, status in server.supervisor.statuses(vms).items():
+        entry = vms[name]
         state = child(entry, VM, "state")
         for key in _VM_LEAVES:
             _put(state, key, status.get(key))

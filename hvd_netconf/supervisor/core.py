@@ -15,7 +15,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,8 @@ STOPPED, STARTING, RUNNING, STOPPING, CRASHED = (
 ACTIVE = frozenset({STARTING, RUNNING, STOPPING})
 VM_MAX_NAMELEN = 31  # bhyve's VM_MAX_NAMELEN is 32 bytes with the NUL (§2.1)
 FORCE = -1  # stop step: bhyvectl --force-poweroff (or SIGKILL for a loader)
+# name -> element of the configured VMs and networks (built once per snapshot)
+_Index = tuple[dict[str | None, etree._Element], dict[str | None, etree._Element]]
 
 EventCallback = Callable[[str, str, str, str, "int | None"], None]
 ConfigSource = Callable[[], etree._Element]
@@ -104,19 +106,24 @@ class Supervisor:
     def _vm_elements(self) -> list[etree._Element]:
         return self._config().findall(f"{qn(VM, 'vms')}/{qn(VM, 'vm')}")
 
-    def _lookup(self, name: str, root: etree._Element | None = None
-                ) -> tuple[bhyve.VmSpec, dict[str, int]]:
-        """The VM's current spec and the MTU of each network its NICs join."""
-        root = self._config() if root is None else root
-        for el in root.findall(f"{qn(VM, 'vms')}/{qn(VM, 'vm')}"):
-            if el.findtext(qn(VM, "name")) == name:
-                spec = bhyve.parse_vm(el)
-                break
-        else:
-            raise DataMissing(f"no VM named {name!r} is configured")
-        mtus: dict[str, int] = {}
+    @staticmethod
+    def _index(root: etree._Element) -> _Index:
+        """name -> element of every VM and every network: one pass over the configuration."""
+        vms = {el.findtext(qn(VM, "name")): el
+               for el in root.findall(f"{qn(VM, 'vms')}/{qn(VM, 'vm')}")}
         nets = {n.findtext(qn(NETWORK, "name")): n
                 for n in root.findall(f"{qn(NETWORK, 'networks')}/{qn(NETWORK, 'network')}")}
+        return vms, nets
+
+    def _lookup(self, name: str, root: etree._Element | None = None,
+                index: _Index | None = None) -> tuple[bhyve.VmSpec, dict[str, int]]:
+        """The VM's current spec and the MTU of each network its NICs join."""
+        vms, nets = index or self._index(self._config() if root is None else root)
+        el = vms.get(name)
+        if el is None:
+            raise DataMissing(f"no VM named {name!r} is configured")
+        spec = bhyve.parse_vm(el)
+        mtus: dict[str, int] = {}
         for nic in spec.nics:
             net = nets.get(nic.network)
             if net is None:
@@ -452,14 +459,19 @@ class Supervisor:
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """status() of every configured VM and of every VM still running without a config."""
-        root = self._config()
-        wanted = [el.findtext(qn(VM, "name")) or "" for el in
-                  root.findall(f"{qn(VM, 'vms')}/{qn(VM, 'vm')}")]
+        index = self._index(self._config())
+        wanted = [n or "" for n in index[0]]
         with self._cond:
             wanted += [n for n, vm in self._vms.items() if vm.status in ACTIVE]
-        return {name: self.status(name, root) for name in dict.fromkeys(wanted) if name}
+        return {name: self.status(name, index=index) for name in dict.fromkeys(wanted) if name}
 
-    def status(self, name: str, root: etree._Element | None = None) -> dict[str, Any]:
+    def statuses(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """status() of these configured VMs only (a filtered <get>), one index for all."""
+        index = self._index(self._config())
+        return {n: self.status(n, index=index) for n in names if n in index[0]}
+
+    def status(self, name: str, root: etree._Element | None = None,
+               index: _Index | None = None) -> dict[str, Any]:
         """The VM's operational state, keyed by the leaf names of hvd-vm's `state` container;
         None for a leaf that has no value."""
         with self._cond:
@@ -468,7 +480,7 @@ class Supervisor:
                 vm.status, vm.proc.pid if vm.proc else None, vm.started, list(vm.taps),
                 vm.last_exit_code, vm.last_exit_reason, vm.argv, vm.with_iso)
         try:
-            spec, mtus = self._lookup(name, root)
+            spec, mtus = self._lookup(name, root, index)
         except DataMissing:
             if snap is None:
                 raise
