@@ -171,19 +171,31 @@ def setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), handlers=handlers, force=True)
 
 
+class StopSignal:
+    """SIGTERM or SIGINT, caught from the moment it is made. wait() wakes every second: the
+    kernel may deliver a signal to any thread, and the Python handler runs only when the main
+    thread wakes, so one long wait could outlast a `service hvd stop` by an hour."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._caught)
+
+    def _caught(self, signum: int, _frame: object) -> None:
+        log.info("signal %d: shutting down", signum)
+        self._event.set()
+
+    def wait(self) -> None:
+        while not self._event.wait(1.0):
+            pass
+
+
 def serve(settings: Settings) -> int:
     setup_logging(settings.log_level)
     lock_file = acquire_root_lock(settings)
     pid_path = settings.pid_path
     pid_path.write_text(f"{os.getpid()}\n")
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        log.info("signal %d: shutting down", signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = StopSignal()
     try:
         running = start(settings)
     except (OSError, RuntimeError, ValueError, StoreError) as exc:
@@ -194,8 +206,7 @@ def serve(settings: Settings) -> int:
     where += [f"{h}:{p}" for h, p in running.ssh_addresses]
     log.info("hvd %d serving %s on %s", os.getpid(), settings.root, ", ".join(where) or "nothing")
     try:
-        while not stop.wait(3600):
-            pass
+        stop.wait()
     finally:
         running.stop()
         pid_path.unlink(missing_ok=True)

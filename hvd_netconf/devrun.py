@@ -11,17 +11,15 @@ import argparse
 import contextlib
 import grp
 import os
-import signal
 import socket
 import sys
-import threading
 from dataclasses import replace
 from pathlib import Path
 
 from hv_cli.main import main as hv
 
 from hvd_netconf.config import Settings
-from hvd_netconf.daemon import acquire_root_lock, setup_logging, start
+from hvd_netconf.daemon import StopSignal, acquire_root_lock, setup_logging, start
 from hvd_netconf.transport.ssh import ensure_ed25519_key
 from hvd_netconf.users import UserDB
 
@@ -101,10 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging("warning")
     lock = acquire_root_lock(settings)
     key = dev_user(run_dir, settings.root)
+    stop = StopSignal()
     running = start(settings)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     try:
         sock = ["--socket", str(settings.socket)]
         if running.server.datastores.running.get(("vm", "demo")) is None:
@@ -116,8 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         hv([*sock, "list", "vm"])
         print(banner(run_dir, settings, key, port))
         sys.stdout.flush()
-        while not stop.wait(3600):
-            pass
+        stop.wait()
     finally:
         running.stop()
         lock.close()
