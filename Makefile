@@ -36,8 +36,12 @@ run: venv
 bindings: venv
 	$(VPY) tools/gen_bindings.py
 
+# Figures, not tests (see tools/bench/README.md); load.py runs 60 s on its own.
 bench: venv
 	$(VPY) tools/bench/validate.py
+	$(VPY) tools/bench/rpc.py
+	$(VPY) tools/bench/commit.py
+	$(VPY) tools/bench/cli.py
 
 # Installs the way a FreeBSD port would: daemon in sbin, CLI in bin, YANG modules in
 # share/yang, the rc.d script, manual pages and a sample configuration.
