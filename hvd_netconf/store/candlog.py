@@ -21,7 +21,7 @@ from lxml import etree
 from hvd_netconf.errors import RpcError
 from hvd_netconf.store.codec import strip_layout
 from hvd_netconf.store.errors import StoreError
-from hvd_netconf.store.fileio import fsync_dir
+from hvd_netconf.store.fileio import fsync_dir, write_all
 from hvd_netconf.store.keys import KINDS, Key, key_of
 from hvd_netconf.xmlparse import XmlLimits, parse
 
@@ -56,15 +56,8 @@ def record(items: Iterable[tuple[Key, etree._Element | str | None]]) -> bytes:
 
 def append(path: str, data: bytes, *, fsync: bool = True) -> None:
     """Append one record durably (fdatasync: the size change is part of the data)."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        if fsync:
-            os.fdatasync(fd) if hasattr(os, "fdatasync") else os.fsync(fd)
-    finally:
-        os.close(fd)
+    sync = getattr(os, "fdatasync", os.fsync) if fsync else None
+    write_all(path, data, os.O_APPEND, sync)
 
 
 def ensure(path: str, *, fsync: bool = True) -> None:

@@ -11,7 +11,7 @@ import ctypes
 import os
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 
@@ -88,17 +88,22 @@ def fsync_all(files: Sequence[str], dirs: Sequence[str]) -> None:
         fut.result()
 
 
-def write_file(path: str, data: bytes, *, fsync: bool = True) -> None:
-    """Create or truncate `path` with `data`, on disk when this returns (no rename)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+def write_all(path: str, data: bytes, flags: int, sync: Callable[[int], None] | None) -> None:
+    """Open with `flags`, write every byte, then `sync` the descriptor (None: no sync)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | flags, 0o600)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
-        if fsync:
-            os.fsync(fd)
+        if sync is not None:
+            sync(fd)
     finally:
         os.close(fd)
+
+
+def write_file(path: str, data: bytes, *, fsync: bool = True) -> None:
+    """Create or truncate `path` with `data`, on disk when this returns (no rename)."""
+    write_all(path, data, os.O_TRUNC, os.fsync if fsync else None)
 
 
 def make_dirs(path: str, *, fsync: bool = True) -> None:
