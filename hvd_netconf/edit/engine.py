@@ -690,12 +690,7 @@ class _Engine:
               sparent: SchemaNode | None) -> None:
         existing = tparent.find(c.tag)
         if op in ("delete", "remove"):
-            if existing is None:
-                if op == "delete":
-                    raise DataMissing(f"{snode.name} is not set", path=here)
-                return
-            self._detach(tparent, existing, entry)
-            self._prune(tparent, entry)
+            self._remove(tparent, existing, op, entry, f"{snode.name} is not set", here)
             return
         value = self._value(snode, c, here)
         if op is None:
@@ -721,12 +716,8 @@ class _Engine:
         try:
             anchor = self._insert_anchor(tparent, c, snode, [value], here, op)
             if op in ("delete", "remove"):
-                if existing is None:
-                    if op == "delete":
-                        raise DataMissing(f"{snode.name} {value!r} is not set", path=here)
-                    return
-                self._detach(tparent, existing, entry)
-                self._prune(tparent, entry)
+                self._remove(tparent, existing, op, entry,
+                             f"{snode.name} {value!r} is not set", here)
                 return
             if op is None:
                 if existing is None:
@@ -745,6 +736,16 @@ class _Engine:
             if exc.path is None:
                 exc.path = here
             raise
+
+    def _remove(self, tparent: etree._Element, existing: etree._Element | None, op: str,
+                entry: _Entry | None, missing: str, here: str) -> None:
+        """delete (data-missing when absent) or remove (silent when absent) of one node."""
+        if existing is None:
+            if op == "delete":
+                raise DataMissing(missing, path=here)
+            return
+        self._detach(tparent, existing, entry)
+        self._prune(tparent, entry)
 
     def _prune(self, tparent: etree._Element, entry: _Entry | None) -> None:
         """Drop containers emptied by a delete: an empty non-presence container does not exist."""
