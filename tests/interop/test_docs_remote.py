@@ -26,6 +26,14 @@ def test_remote_md_embeds_every_example_verbatim() -> None:
         assert body == (REPO / path).read_text(), f"docs/remote.md is stale for {path}"
 
 
+def test_readme_examples_are_the_tested_files() -> None:
+    embedded = dict(EMBED.findall((REPO / "README.md").read_text()))
+    assert {"docs/examples/ncclient_remote.py", "docs/examples/ansible/inventory.yml",
+            "docs/examples/ansible/vm-lifecycle.yml"} <= set(embedded)
+    for path, body in embedded.items():
+        assert body == (REPO / path).read_text(), f"README.md is stale for {path}"
+
+
 @pytest.mark.interop
 def test_keyscan_pins_the_host_key(remote_hvd: RemoteHvd, client_home: ClientHome) -> None:
     keyscan = shutil.which("ssh-keyscan")
