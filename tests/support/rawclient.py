@@ -5,12 +5,13 @@ It does not use hvd's own framing code, so a bug there cannot hide itself.
 
 from __future__ import annotations
 
-import re
 import socket
 import time
 from typing import Any
 
 from lxml import etree
+
+from support.frames import Frames, ServerClosed
 
 BASE = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NS = {"nc": BASE}
@@ -29,18 +30,13 @@ def rpc_xml(op: str, message_id: str | None = "1", attrs: str = "") -> bytes:
     return f'<rpc xmlns="{BASE}"{mid}{attrs}>{op}</rpc>'.encode()
 
 
-class ServerClosed(Exception):
-    """The server closed the connection while a message was expected."""
-
-
-class RawClient:
+class RawClient(Frames):
     """Frames are `eom` until `hello()` picks chunked (both sides 1.1)."""
 
     def __init__(self, sock: Any, timeout: float = 5.0) -> None:
-        self.sock = sock
+        super().__init__(sock)
         self.sock.settimeout(timeout)
         self.timeout = timeout
-        self.buf = b""
         self.chunked = False
         self.server_hello: etree._Element | None = None
 
@@ -60,45 +56,6 @@ class RawClient:
         self.close()
 
     # -- bytes --------------------------------------------------------------------------
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def _fill(self) -> None:
-        try:
-            data = self.sock.recv(65536)
-        except TimeoutError:
-            raise
-        except OSError as exc:
-            raise ServerClosed(str(exc)) from None
-        if not data:
-            raise ServerClosed("connection closed by the server")
-        self.buf += data
-
-    def read_eom(self) -> bytes:
-        while b"]]>]]>" not in self.buf:
-            self._fill()
-        msg, _, self.buf = self.buf.partition(b"]]>]]>")
-        return msg
-
-    def read_chunked(self) -> bytes:
-        parts = []
-        while True:
-            while True:
-                m = re.match(rb"\n#(#|[1-9][0-9]*)\n", self.buf)
-                if m:
-                    break
-                if len(self.buf) > 20 and not self.buf.startswith(b"\n#"):
-                    raise AssertionError(f"bad chunk header from server: {self.buf[:20]!r}")
-                self._fill()
-            if m.group(1) == b"#":
-                self.buf = self.buf[m.end():]
-                return b"".join(parts)
-            size = int(m.group(1))
-            while len(self.buf) < m.end() + size:
-                self._fill()
-            parts.append(self.buf[m.end(): m.end() + size])
-            self.buf = self.buf[m.end() + size:]
-
     def read_message(self) -> bytes:
         return self.read_chunked() if self.chunked else self.read_eom()
 
@@ -107,7 +64,7 @@ class RawClient:
 
     def send_message(self, body: bytes) -> None:
         if self.chunked:
-            self.send(b"\n#%d\n%b\n##\n" % (len(body), body))
+            self.send_chunked(body)
         else:
             self.send(body + b"]]>]]>")
 
