@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hvd_netconf.errors import InvalidValue
 
@@ -290,6 +290,18 @@ def _msg(stmt: object) -> tuple[str | None, str | None]:
     return (m.arg if m is not None else None, a.arg if a is not None else None)
 
 
+def _numbered(stmts: list[Any], number: str) -> dict[str, int]:
+    """Enum values or bit positions: explicit, or one more than the previous (RFC 7950 9.6.4.2,
+    9.7.4.2)."""
+    out: dict[str, int] = {}
+    auto = 0
+    for stmt in stmts:
+        given = stmt.search_one(number)
+        out[stmt.arg] = auto = int(given.arg) if given is not None else auto
+        auto += 1
+    return out
+
+
 def _add_restrictions(yt: YangType, t: object) -> None:
     base = yt.base
     r = t.search_one("range")  # type: ignore[attr-defined]
@@ -313,19 +325,7 @@ def _add_restrictions(yt: YangType, t: object) -> None:
         yt.fraction_digits = int(fd.arg)
     enums = t.search("enum")  # type: ignore[attr-defined]
     if enums:
-        yt.enums = {}
-        auto = 0
-        for e in enums:
-            v = e.search_one("value")
-            val = int(v.arg) if v is not None else auto
-            auto = val + 1
-            yt.enums[e.arg] = val
+        yt.enums = _numbered(enums, "value")
     bits = t.search("bit")  # type: ignore[attr-defined]
     if bits:
-        yt.bits = {}
-        auto = 0
-        for b in bits:
-            v = b.search_one("position")
-            val = int(v.arg) if v is not None else auto
-            auto = val + 1
-            yt.bits[b.arg] = val
+        yt.bits = _numbered(bits, "position")

@@ -128,21 +128,16 @@ def _check_children(run: _Run, el: etree._Element, node: SchemaNode) -> None:
         kind = cn.kind
         if kind == "anydata":
             continue
-        if kind == "leaf":
+        if kind in ("leaf", "container"):
             if tag in seen:
-                run.errors.append(BadElement(f"leaf {cn.name!r} is given more than once",
+                run.errors.append(BadElement(f"{kind} {cn.name!r} is given more than once",
                                              path=run.path(child),
                                              info=[("bad-element", cn.name)]))
                 continue
             seen.add(tag)
+        if kind == "leaf":
             _check_leaf(run, child, cn)
         elif kind == "container":
-            if tag in seen:
-                run.errors.append(BadElement(f"container {cn.name!r} is given more than once",
-                                             path=run.path(child),
-                                             info=[("bad-element", cn.name)]))
-                continue
-            seen.add(tag)
             _check_children(run, child, cn)
             if run.full:
                 _when_must(run, child, cn)
