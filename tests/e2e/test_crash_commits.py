@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from e2e.conftest import ChildHvd
-from e2e.helpers import sim_state
+from e2e.helpers import config, sim_state
 from lxml import etree
 from ncclient import manager
 from ncclient.operations import RPCError
@@ -52,12 +52,7 @@ def edit_xml(changes: Model, deleted: set[tuple[str, str]]) -> str:
                         "</network>")
     nets += [f'<network xc:operation="delete"><name>{name}</name></network>'
              for _kind, name in sorted(deleted)]
-    out = f'<config xmlns="{BASE}" xmlns:xc="{BASE}">'
-    if vms:
-        out += f'<vms xmlns="{VM}">{"".join(vms)}</vms>'
-    if nets:
-        out += f'<networks xmlns="{NETWORK}">{"".join(nets)}</networks>'
-    return out + "</config>"
+    return config(networks="".join(nets), vms="".join(vms))
 
 
 def model_of(data: etree._Element) -> Model:
