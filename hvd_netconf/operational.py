@@ -54,35 +54,20 @@ def vm_state(server: Any, data: etree._Element) -> None:
             _put(state, key, status.get(key))
 
 
-def _network_taps(server: Any, data: etree._Element) -> dict[str, list[str]]:
-    """network -> taps of running VMs' NICs on it (status lists taps in NIC order)."""
-    out: dict[str, list[str]] = {}
-    if server.supervisor is None:
-        return out
-    vms = _entries(data, VM, "vms", "vm")
-    for name, status in server.supervisor.snapshot().items():
-        vm = vms.get(name)
-        if vm is None:
-            continue
-        nets = [nic.findtext(qn(VM, "network")) or "" for nic in vm.iterchildren(qn(VM, "nic"))]
-        for net, tap in zip(nets, status.get("tap") or [], strict=False):
-            out.setdefault(net, []).append(tap)
-    return out
-
-
 @STATE.register("network-state", tops=[(NETWORK, "networks")])
 def network_state(server: Any, data: etree._Element) -> None:
     if server.host is None:
         return
-    taps = _network_taps(server, data)
+    taps = server.supervisor.bridge_taps() if server.supervisor is not None else {}
     backend = "sim" if server.host.simulated else "ifconfig"
     for name, entry in _entries(data, NETWORK, "networks", "network").items():
         state = child(entry, NETWORK, "state")
-        leaf(state, "bridge", names.bridge_name(name))
+        bridge = names.bridge_name(name)
+        leaf(state, "bridge", bridge)
         uplink = entry.findtext(qn(NETWORK, "physical-interface"))
         vlan = entry.findtext(qn(NETWORK, "vlan"))
         members = [names.vlan_name(uplink, int(vlan)) if vlan else uplink] if uplink else []
-        _put(state, "member", members + taps.get(name, []))
+        _put(state, "member", members + taps.get(bridge, []))
         leaf(state, "backend", backend)
 
 

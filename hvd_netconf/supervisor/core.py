@@ -465,6 +465,17 @@ class Supervisor:
             wanted += [n for n, vm in self._vms.items() if vm.status in ACTIVE]
         return {name: self.status(name, index=index) for name in dict.fromkeys(wanted) if name}
 
+    def bridge_taps(self) -> dict[str, list[str]]:
+        """bridge -> the taps the supervisor has added to it, across all VMs (cheap: no config
+        is read, so a <get> of networks alone does not cost a status of every VM)."""
+        out: dict[str, list[str]] = {}
+        with self._cond:
+            for vm in self._vms.values():
+                for tap, bridge in vm.taps:
+                    if bridge:
+                        out.setdefault(bridge, []).append(tap)
+        return out
+
     def statuses(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
         """status() of these configured VMs only (a filtered <get>), one index for all."""
         index = self._index(self._config())
