@@ -39,11 +39,11 @@ def content_id(texts: Iterable[str]) -> str:
 
 def _files_content_id() -> str | None:
     """The content-id of the default YANG directory, for the hello (no compile needed)."""
-    try:
-        from hvd_netconf.schema.loader import default_yang_dir
+    from hvd_netconf.schema.loader import SchemaLoadError, default_yang_dir
 
+    try:
         d = default_yang_dir()
-    except Exception:
+    except SchemaLoadError:  # no models at all: nothing to announce (the daemon refuses later)
         return None
     files: list[Path] = sorted(d.glob("*.yang")) + sorted((d / "ietf").glob("*.yang"))
     return content_id(f.read_text(encoding="utf-8") for f in files)
