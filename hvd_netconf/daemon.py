@@ -100,6 +100,11 @@ class Running:
                 supervisor.shutdown_all()
             else:
                 supervisor.detach()
+        datastores = self.server.datastores
+        if datastores is not None:
+            with self.server.lock:
+                transactions.detach(self.server)
+                datastores.close()
 
 
 def start(settings: Settings, attach: Attach | None = wire_components) -> Running:

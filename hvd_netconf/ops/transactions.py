@@ -378,6 +378,14 @@ def attach(server: Any) -> TxnState:
     return st
 
 
+def detach(server: Any) -> None:
+    """At daemon stop: disarm the revert timer; the pending commit stays saved for the next
+    start, which keeps its deadline (persist) or reverts it."""
+    st = _STATES.get(server)
+    if st is not None and st.pending is not None and st.pending.timer is not None:
+        st.pending.timer.cancel()
+
+
 # ---- operations ---------------------------------------------------------------------------
 
 def _text(op: etree._Element, ns: str, name: str) -> str | None:

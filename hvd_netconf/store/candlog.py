@@ -1,34 +1,33 @@
-"""The saved candidate: one append-only log, so saving an edit costs one write and one fsync.
+"""The saved candidate: its edits are write-ahead log records, its snapshot one file.
 
-ROOT/.hvd/candidate.log is a sequence of records, each `#hvd-candidate <len> <sha256>\\n`
-followed by <len> bytes of XML naming, per entry key, its content in the candidate (`put`),
-its deletion from the candidate while running has it (`delete`), or that it is no longer
-edited (`forget`). Later records win. A record torn by a crash is the last one in the file
-and is dropped at load (its edit was never acknowledged); a bad record followed by others is
-damage, and stops the start. A commit of the candidate replaces the whole log inside its own
-journal, so the log never outlives the commit that made it stale.
+An edit of the candidate is saved as a `cand` record of the store's log (one append, one
+flush); a commit or discard-changes logs a `reset`. The body of both is XML naming, per
+entry key, its content in the candidate (`put`), its deletion from the candidate while
+running has it (`delete`), or that it is no longer edited (`forget`). At each checkpoint the
+saved candidate as a whole is written to ROOT/.hvd/candidate.log, framed as one record
+`#hvd-candidate <len> <sha256>\n` + body; at start, that snapshot plus the log's records
+since give the saved candidate, later records winning.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from lxml import etree
 
 from hvd_netconf.errors import RpcError
 from hvd_netconf.store.codec import strip_layout
 from hvd_netconf.store.errors import StoreError
-from hvd_netconf.store.fileio import fsync_dir, write_all
+from hvd_netconf.store.fileio import atomic_write
 from hvd_netconf.store.keys import KINDS, Key, key_of
+from hvd_netconf.store.records import frame, read_frames
+from hvd_netconf.store.wal import CandidateSave, Op
 from hvd_netconf.xmlparse import XmlLimits, parse
 
 LOG_NAME = "candidate.log"
 LOG_NS = "urn:hvd:store:candidate"
 _HEAD = b"#hvd-candidate "
-_HEADER = re.compile(rb"#hvd-candidate ([0-9]{1,12}) ([0-9a-f]{64})")
 # One record may hold a whole datastore (an edit creating 10,000 VMs).
 LOG_LIMITS = XmlLimits(max_bytes=2 * 1024**3, max_depth=64, max_elements=100_000_000)
 
@@ -38,8 +37,8 @@ FORGET = "forget"
 Saved = dict[Key, "etree._Element | str | None"]
 
 
-def record(items: Iterable[tuple[Key, etree._Element | str | None]]) -> bytes:
-    """One framed record; entries are serialised in place (no copy of the tree)."""
+def body(items: Iterable[tuple[Key, etree._Element | str | None]]) -> bytes:
+    """A record's XML; entries are serialised in place (no copy of the tree)."""
     parts = [b'<save xmlns="', LOG_NS.encode(), b'">']
     for key, value in items:
         attrs = f'kind="{key[0]}" name="{key[1]}"'.encode()  # names are checked safe names
@@ -50,44 +49,27 @@ def record(items: Iterable[tuple[Key, etree._Element | str | None]]) -> bytes:
         else:
             parts += [b"<put ", attrs, b">", etree.tostring(value, with_tail=False), b"</put>"]
     parts.append(b"</save>")
-    body = b"".join(parts)
-    return b"%s%d %s\n%s" % (_HEAD, len(body), hashlib.sha256(body).hexdigest().encode(), body)
+    return b"".join(parts)
 
 
-def append(path: str, data: bytes, *, fsync: bool = True) -> None:
-    """Append one record durably (fdatasync: the size change is part of the data)."""
-    sync = getattr(os, "fdatasync", os.fsync) if fsync else None
-    write_all(path, data, os.O_APPEND, sync)
+def write_snapshot(path: str, items: Iterable[tuple[Key, etree._Element | None]], *,
+                   fsync: bool = True) -> None:
+    """Replace the snapshot with these saved entries, all or nothing."""
+    atomic_write(path, frame(_HEAD, body(items)), fsync=fsync)
 
 
-def ensure(path: str, *, fsync: bool = True) -> None:
-    """Create the empty log once, durably, so that later appends need no directory fsync."""
-    if os.path.exists(path):
-        return
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+def fold(saved: Saved, record_body: bytes, path: str, *, reset: bool = False) -> None:
+    """Apply one record to the saved entries (reset: they are replaced)."""
+    items = _parse(record_body, path)
+    if reset:
+        saved.clear()
+    for key, value in items:
+        saved[key] = value
+
+
+def _parse(data: bytes, path: str) -> list[tuple[Key, etree._Element | str | None]]:
     try:
-        if fsync:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    if fsync:
-        fsync_dir(os.path.dirname(path))
-
-
-def truncate(path: str, *, fsync: bool = True) -> None:
-    """Empty the log (discard-changes): one in-place truncation, made durable."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        os.ftruncate(fd, 0)
-        if fsync:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _parse(body: bytes, path: str) -> list[tuple[Key, etree._Element | str | None]]:
-    try:
-        root = parse(body, LOG_LIMITS)
+        root = parse(data, LOG_LIMITS)
     except RpcError as exc:
         raise StoreError(f"bad saved-candidate record: {exc.message}", file=path) from None
     if root.tag != f"{{{LOG_NS}}}save":
@@ -125,21 +107,25 @@ def load(path: str) -> Saved:
             data = f.read()
     except FileNotFoundError:
         return {}
+    bodies, length = read_frames(data, _HEAD, path, "saved-candidate")
+    if length < len(data):
+        os.truncate(path, length)  # torn by a crash while it was appended
     saved: Saved = {}
-    pos = 0
-    while pos < len(data):
-        nl = data.find(b"\n", pos)
-        m = _HEADER.fullmatch(data, pos, nl) if nl >= 0 else None
-        end = nl + 1 + int(m.group(1)) if m else len(data) + 1
-        if nl >= 0 and m is None:
-            raise StoreError(f"damaged saved-candidate record at byte {pos}", file=path)
-        if end > len(data) or hashlib.sha256(data[nl + 1:end]).hexdigest().encode() \
-                != m.group(2):  # type: ignore[union-attr]
-            if end < len(data):
-                raise StoreError(f"damaged saved-candidate record at byte {pos}", file=path)
-            os.truncate(path, pos)  # torn by a crash while it was appended
-            break
-        for key, value in _parse(data[nl + 1:end], path):
-            saved[key] = value
-        pos = end
+    for record_body in bodies:
+        fold(saved, record_body, path)
+    return saved
+
+
+def saved_candidate(path: str, records: Iterable[Sequence[Op]], wal_file: str) -> Saved:
+    """The saved candidate: the snapshot at `path`, then the log's candidate records."""
+    saved = load(path)
+    for ops in records:
+        for op in ops:
+            if isinstance(op, CandidateSave):
+                fold(saved, op.body, wal_file, reset=op.reset)
+    return saved
+
+
+def live(saved: Saved) -> Saved:
+    """The entries still edited (no `forget`)."""
     return {k: v for k, v in saved.items() if v is not FORGET}

@@ -1,16 +1,17 @@
 """running and candidate, their durable commit, and the candidate's persistence.
 
 Every write of running (commit, edit on running, copy-config, rollback, confirmed-commit
-revert) goes through one path: names checked, only the changed entries written (journal),
-history recorded in the same journal, then memory switched. Nothing here validates the
-model: callers validate before they write (the loader validates at start).
+revert) goes through one path: names checked, only the changed entries logged in one
+write-ahead log record with the history record and the saved candidate's reset, then files
+and memory switched. Saved edits of the candidate are log records too. Nothing here
+validates the model: callers validate before they write (the loader validates at start).
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import os
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,17 +20,8 @@ from lxml import etree
 from hvd_netconf.errors import InvalidValue
 from hvd_netconf.store import candlog
 from hvd_netconf.store.codec import serialize_entry
-from hvd_netconf.store.errors import StoreError
 from hvd_netconf.store.fileio import make_dirs
 from hvd_netconf.store.history import CommitMeta, History
-from hvd_netconf.store.journal import (
-    STATE_DIR,
-    FaultHook,
-    Transaction,
-    ensure_journal,
-    journal_path,
-    recover,
-)
 from hvd_netconf.store.keys import KINDS, Key, check_name, entry_file, key_of
 from hvd_netconf.store.loader import (
     checked_key,
@@ -37,7 +29,10 @@ from hvd_netconf.store.loader import (
     remove_temps,
     validate_loaded,
 )
+from hvd_netconf.store.wal import STATE_DIR, CandidateSave, Delete, FaultHook, Op, Put, Wal
 from hvd_netconf.xmlparse import DEFAULT_LIMITS, XmlLimits
+
+log = logging.getLogger(__name__)
 
 Changes = Mapping[Key, etree._Element | None]
 
@@ -56,21 +51,24 @@ class Datastores:
         self.state_dir = os.path.join(self.root_dir, STATE_DIR)
         for d in (*(k.directory for k in KINDS.values()), STATE_DIR):
             make_dirs(os.path.join(self.root_dir, d), fsync=fsync)
-        self.recovered = recover(self.root_dir, fsync=fsync)
-        ensure_journal(self.root_dir, fsync=fsync)
+        self.wal = Wal(self.root_dir, fsync=fsync, hook=self._step)
+        records = self.wal.recover()
+        self.recovered = len(records)  # log records replayed at this start (0: clean stop)
         self.running = load_tree(self.root_dir, schema, limits)
         if schema is not None:
             validate_loaded(schema, self.running, self.root_dir)
         self.history = History(os.path.join(self.state_dir, "history"), limit=history_limit,
-                               running_root=lambda: self.running.root)
+                               running_root=lambda: self.running.root,
+                               before_read=self.wal.drain)
         self.history.load()
         self.candidate = self.running.copy()
         self._dirty: set[Key] = set()
         self._unsaved: set[Key] = set()
-        self._saved: set[Key] = set()  # keys the candidate log holds
+        self._saved: set[Key] = set()  # keys the saved candidate holds
         self.candidate_log = os.path.join(self.state_dir, candlog.LOG_NAME)
-        candlog.ensure(self.candidate_log, fsync=fsync)
-        self._load_candidate()
+        self._load_candidate(records)
+        if records:
+            self._checkpoint()
 
     # --- candidate bookkeeping ---------------------------------------------------------
 
@@ -97,8 +95,7 @@ class Datastores:
     def discard_candidate(self) -> None:
         """Candidate := running, copying back only the dirty entries (O(change))."""
         if self._saved:
-            self._step(f"truncate:{candlog.LOG_NAME}")
-            candlog.truncate(self.candidate_log, fsync=self.fsync)
+            self.wal.commit([CandidateSave(candlog.body([]), reset=True)])
         for key in self._dirty:
             el = self.running.get(key)
             self.candidate.set_entry(key, copy.deepcopy(el) if el is not None else None)
@@ -111,10 +108,10 @@ class Datastores:
             self._hook(name)
 
     def save_candidate(self) -> None:
-        """Persist the candidate's entries edited since the last save: one append, one fsync.
+        """Persist the candidate's entries edited since the last save: one log record.
 
-        The log (candlog) records each such entry, its deletion from the candidate while
-        running has it, or that it is no longer edited.
+        The record names each such entry, its deletion from the candidate while running has
+        it, or that it is no longer edited.
         """
         items: list[tuple[Key, etree._Element | str | None]] = []
         for key in sorted(self._unsaved):
@@ -124,26 +121,50 @@ class Datastores:
             elif key in self._saved:
                 items.append((key, candlog.FORGET))
         if items:
-            self._step(f"append:{candlog.LOG_NAME}")
-            candlog.append(self.candidate_log, candlog.record(items), fsync=self.fsync)
+            self.wal.commit([CandidateSave(candlog.body(items))])
         for key, value in items:
             if value is candlog.FORGET:
                 self._saved.discard(key)
             else:
                 self._saved.add(key)
         self._unsaved.clear()
+        self._maybe_checkpoint()
 
-    def _load_candidate(self) -> None:
-        # The temp file of a commit's log replacement that never reached its commit point.
+    def _load_candidate(self, records: list[list[Op]]) -> None:
+        # The temp file of a snapshot that never replaced the old one.
         remove_temps(self.state_dir, [n for n in os.listdir(self.state_dir)
                                       if n.startswith(candlog.LOG_NAME + ".")])
-        for key, value in candlog.load(self.candidate_log).items():
+        saved = candlog.saved_candidate(self.candidate_log, records, self.wal.path)
+        for key, value in candlog.live(saved).items():
             checked_key(key[0], key[1], self.schema, self.candidate_log)
             self.candidate.set_entry(key, value if not isinstance(value, str) else None)
             self._saved.add(key)
             self._dirty.add(key)
         if self.schema is not None and self._saved:
             validate_loaded(self.schema, self.candidate, self.root_dir, "saved candidate ")
+
+    # --- the log ---------------------------------------------------------------------
+
+    def _maybe_checkpoint(self) -> None:
+        """Fold the log in when it is big, or behind; a failure leaves it to the log."""
+        if self.wal.wants_checkpoint():
+            try:
+                self._checkpoint()
+            except OSError:
+                log.exception("checkpoint of %s failed; the log keeps every change",
+                              self.wal.path)
+
+    def _checkpoint(self) -> None:
+        """Fold the log into the files and the candidate snapshot, then empty it."""
+        self.wal.checkpoint(lambda: candlog.write_snapshot(
+            self.candidate_log, [(k, self.candidate.get(k)) for k in sorted(self._saved)],
+            fsync=self.fsync))
+
+    def close(self) -> None:
+        """At a clean stop: fold the log in, so the files alone say everything."""
+        if self.wal.size:
+            self._checkpoint()
+        self.wal.close()
 
     # --- writes ----------------------------------------------------------------------
 
@@ -163,63 +184,34 @@ class Datastores:
         """
         return self._write(changes, meta, from_candidate=False)
 
-    def _txn(self) -> Transaction:
-        return Transaction(self.root_dir, fsync=self.fsync, hook=self._hook)
-
-    def _run(self, txn: Transaction) -> None:
-        """Commit the transaction; an ordinary failure before its commit point changes nothing.
-
-        After the commit point the journal is replayed at once, so the write still lands.
-        BaseExceptions (a simulated crash) leave the disk as it is, for recovery to find.
-        """
-        try:
-            txn.commit()
-        except Exception as exc:
-            try:
-                outcome = recover(self.root_dir, fsync=self.fsync)
-            except OSError as again:
-                raise StoreError(f"commit could not be completed: {again}; it is completed "
-                                 "when hvd next starts", file=journal_path(self.root_dir)) \
-                    from exc
-            if outcome != "rolled-forward":
-                txn.abort()
-                raise
-
     def _write(self, changes: Changes, meta: CommitMeta, *, from_candidate: bool) -> int:
         images: dict[Key, tuple[etree._Element | None, etree._Element | None]] = {}
         rec_id = self.history.last_id + 1
-        txn = Transaction(self.root_dir, fsync=self.fsync, hook=self._hook,
-                          txid=f"{rec_id}-{secrets.token_hex(4)}")
         for key, after in changes.items():
             check_name(key, self.schema)
             if after is not None and key_of(after) != key:
                 raise InvalidValue(f"entry {key_of(after)!r} given for key {key!r}")
-        try:
-            for key, after in changes.items():
-                before = self.running.get(key)
-                if before is None and after is None:
+        ops: list[Op] = []
+        cut = len(self.root_dir) + 1
+        for key, after in changes.items():
+            before = self.running.get(key)
+            if before is None and after is None:
+                continue
+            path = entry_file(self.root_dir, key)[cut:]
+            if after is None:
+                ops.append(Delete(path, rmdir=True))
+            else:
+                data = serialize_entry(key, after)
+                if before is not None and data == serialize_entry(key, before):
                     continue
-                path = entry_file(self.root_dir, key)
-                if after is None:
-                    txn.delete(path, rmdir=True)
-                else:
-                    data = serialize_entry(key, after)
-                    if before is not None and data == serialize_entry(key, before):
-                        continue
-                    txn.put(path, data)
-                images[key] = (before, after)
-            if from_candidate and self._saved & changes.keys():
-                rest = [(k, self.candidate.get(k)) for k in sorted(self._saved - changes.keys())
-                        if k in self.candidate or k in self.running]
-                if rest:
-                    txn.put(self.candidate_log, candlog.record(rest))
-                else:
-                    txn.truncate(self.candidate_log)
-            rec, dropped = self.history.prepare(txn, rec_id, meta, images)
-        except Exception:
-            txn.abort()
-            raise
-        self._run(txn)
+                ops.append(Put(path, data))
+            images[key] = (before, after)
+        if from_candidate and self._saved & changes.keys():
+            rest = [(k, self.candidate.get(k)) for k in sorted(self._saved - changes.keys())
+                    if k in self.candidate or k in self.running]
+            ops.append(CandidateSave(candlog.body(rest), reset=True))
+        rec, dropped, history_ops = self.history.prepare(rec_id, meta, images, self.root_dir)
+        self.wal.commit(ops + history_ops)
         self.history.register(rec, dropped)
         for key, (_before, after) in images.items():
             self.running.set_entry(key, copy.deepcopy(after) if after is not None else None)
@@ -233,4 +225,5 @@ class Datastores:
                 self._dirty.discard(key)
                 self._unsaved.discard(key)
                 self._saved.discard(key)
+        self._maybe_checkpoint()
         return rec_id

@@ -1,6 +1,6 @@
 """Commit history: who changed what, as before/after images of the touched entries only.
 
-Each commit is one file ROOT/.hvd/history/<id>.xml written inside the commit's own journal,
+Each commit is one file ROOT/.hvd/history/<id>.xml written in the commit's own log record,
 so recording costs O(change). The newest `limit` records are kept.
 """
 
@@ -19,9 +19,9 @@ from hvd_netconf.errors import InvalidValue, RpcError
 from hvd_netconf.store.codec import strip_layout
 from hvd_netconf.store.datastore import Datastore
 from hvd_netconf.store.errors import StoreError
-from hvd_netconf.store.journal import Transaction
 from hvd_netconf.store.keys import Key, check_name, key_of
 from hvd_netconf.store.loader import read_regular, remove_temps
+from hvd_netconf.store.wal import Delete, Put
 from hvd_netconf.xmlparse import XmlLimits, parse
 
 HISTORY_NS = "urn:hvd:store:history"
@@ -151,12 +151,14 @@ class History:
     """The bounded list of commit records; metadata in memory, images on disk."""
 
     def __init__(self, directory: str, *, limit: int = 50,
-                 running_root: Callable[[], etree._Element] | None = None) -> None:
+                 running_root: Callable[[], etree._Element] | None = None,
+                 before_read: Callable[[], None] = lambda: None) -> None:
         if limit < 1:
             raise ValueError("history limit must be at least 1 (it also carries the id)")
         self.directory = directory
         self.limit = limit
         self._running_root = running_root
+        self._before_read = before_read  # records may still be on their way to disk
         self._records: dict[int, HistoryRecord] = {}  # oldest first
 
     def _path(self, rec_id: int) -> str:
@@ -181,17 +183,17 @@ class History:
     def last_id(self) -> int:
         return next(reversed(self._records), 0)
 
-    def prepare(self, txn: Transaction, rec_id: int, meta: CommitMeta,
-                images: Mapping[Key, tuple[etree._Element | None, etree._Element | None]]
-                ) -> tuple[HistoryRecord, list[int]]:
-        """Add the record (and the pruning of the oldest) to the commit's transaction."""
+    def prepare(self, rec_id: int, meta: CommitMeta,
+                images: Mapping[Key, tuple[etree._Element | None, etree._Element | None]],
+                root: str) -> tuple[HistoryRecord, list[int], list[Put | Delete]]:
+        """The record, the oldest ids it pushes out, and the log operations doing both
+        (paths relative to `root`)."""
         data, rec = render_record(rec_id, rfc3339_now(), meta, images)
-        txn.put(self._path(rec_id), data)
+        ops: list[Put | Delete] = [Put(os.path.relpath(self._path(rec_id), root), data)]
         excess = len(self._records) + 1 - self.limit
         dropped = list(self._records)[:max(0, excess)]
-        for old in dropped:
-            txn.delete(self._path(old))
-        return rec, dropped
+        ops += [Delete(os.path.relpath(self._path(old), root)) for old in dropped]
+        return rec, dropped, ops
 
     def register(self, rec: HistoryRecord, dropped: list[int]) -> None:
         """Called once the transaction holding the record is durable."""
@@ -221,6 +223,7 @@ class History:
     def get(self, rec_id: int) -> HistoryRecord:
         """The record with its before/after images (detached copies, the caller's own)."""
         self._known(rec_id)
+        self._before_read()
         path = self._path(rec_id)
         with open(path, "rb") as f:
             return parse_record(f.read(), path, with_images=True)

@@ -3,8 +3,8 @@
 Every file is parsed with hvd_netconf.xmlparse and checked to hold exactly one entry named
 as its directory (a singleton file: its container); names are checked before they are used;
 anything unexpected in vm/, networks/ or config/ stops the start with a StoreError naming
-the file. Temp files of a commit that
-never reached its commit point (no journal) are removed: they were never acknowledged.
+the file. Temp files left by an interrupted write are removed: the write-ahead log, replayed
+before the tree is read, holds whatever they were to hold.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from hvd_netconf.xmlparse import DEFAULT_LIMITS, XmlLimits
 
 log = logging.getLogger(__name__)
 
-# Leftovers of an interrupted write: `<file>.<txid>.new` (journal) or `<file>.<tok>.tmp`.
+# Leftovers of an interrupted write: `<file>.wal.new` (the log's) or `<file>.<tok>.tmp`.
 TEMP = re.compile(r".+\.[0-9A-Za-z-]+\.(new|tmp)")
 
 

@@ -75,7 +75,9 @@ def test_candidate_edit_is_saved_and_discarded(root: str) -> None:
 
 
 def test_stored_file_is_checked_at_start(root: str) -> None:
-    open_store(root).commit({KEY: rules()}, CommitMeta())
+    ds = open_store(root)
+    ds.commit({KEY: rules()}, CommitMeta())
+    ds.close()  # a clean stop, then hand edits
     file = Path(entry_file(root, KEY))
     for bad, needle in ((etree.tostring(rules(action="allow")), "allow"),
                         (b"<nacm xmlns='urn:x'/>", "expected <nacm"),

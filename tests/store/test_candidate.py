@@ -9,6 +9,7 @@ import pytest
 
 from hvd_netconf.errors import InvalidValue
 from hvd_netconf.store import CommitMeta, candlog
+from hvd_netconf.store.wal import read_records
 
 
 @pytest.fixture
@@ -20,8 +21,11 @@ def ds(open_store: Any, kit: Any) -> Any:
 
 
 def _saved(tmp_path: Path) -> list[str]:
-    """What the candidate log holds: kind/name.xml for an entry, kind/name.deleted."""
-    saved = candlog.load(str(tmp_path / "hv" / ".hvd" / candlog.LOG_NAME))
+    """What the saved candidate holds (snapshot and log): kind/name.xml for an entry,
+    kind/name.deleted."""
+    wal = str(tmp_path / "hv" / ".hvd" / "wal")
+    saved = candlog.live(candlog.saved_candidate(
+        str(tmp_path / "hv" / ".hvd" / candlog.LOG_NAME), read_records(wal)[0], wal))
     return sorted(f"{k}/{n}" + (".deleted" if v is None else ".xml")
                   for (k, n), v in saved.items())
 
@@ -44,17 +48,18 @@ def test_persistence_across_reopen(ds: Any, kit: Any, open_store: Any,
     assert kit.snapshot(again.candidate) == kit.snapshot(ds.candidate)
     assert kit.snapshot(again.running) == kit.snapshot(ds.running)
     assert again.dirty_keys == {("vm", "v1"), ("vm", "new"), ("vm", "v2")}
-    # Only what changed since the last save is written again: one record, one append.
-    log = tmp_path / "hv" / ".hvd" / candlog.LOG_NAME
-    size = log.stat().st_size
+    # Reopening folded the log into the snapshot; only what changed since the last save is
+    # written again: one log record, one append.
+    wal = tmp_path / "hv" / ".hvd" / "wal"
+    assert wal.stat().st_size == 0
     again.candidate.set_entry(("vm", "v2"), kit.make_vm("v2", memory=1024))
     again.mark_dirty([("vm", "v2")])
     steps: list[str] = []
     again._hook = steps.append
     again.save_candidate()
-    assert steps == ["append:candidate.log"]
-    added = log.read_bytes()[size:]
-    assert added.count(b"#hvd-candidate ") == 1 and b'name="v1"' not in added
+    assert steps == ["append", "written", "logged"]
+    added = wal.read_bytes()
+    assert added.count(b"#hvd-wal ") == 1 and b"cand - " in added and b'name="v1"' not in added
     assert _saved(tmp_path) == ["vm/new.xml", "vm/v1.xml", "vm/v2.xml"]
 
 
@@ -75,18 +80,19 @@ def test_torn_last_record_is_dropped(ds: Any, kit: Any, open_store: Any,
     ds.candidate.set_entry(("vm", "v1"), kit.make_vm("v1", cpu=8))
     ds.mark_dirty([("vm", "v1")])
     ds.save_candidate()
-    log = tmp_path / "hv" / ".hvd" / candlog.LOG_NAME
-    good = log.stat().st_size
+    wal = tmp_path / "hv" / ".hvd" / "wal"
+    good = wal.stat().st_size
     ds.candidate.set_entry(("vm", "v2"), kit.make_vm("v2", cpu=7))
     ds.mark_dirty([("vm", "v2")])
     ds.save_candidate()
-    for cut in (good + 5, log.stat().st_size - 3):
-        data = log.read_bytes()
-        log.write_bytes(data[:cut])
+    data = wal.read_bytes()
+    for cut in (good + 5, len(data) - 3):
+        wal.write_bytes(data[:cut])
         again = open_store()
         assert again.dirty_keys == {("vm", "v1")}
-        assert log.stat().st_size == good
-        log.write_bytes(data)
+        assert wal.stat().st_size == 0  # replayed, folded in, emptied
+        again.close()
+        (tmp_path / "hv" / ".hvd" / candlog.LOG_NAME).unlink()
 
 
 def test_commit_of_candidate_cleans_saved_files(ds: Any, kit: Any, open_store: Any,

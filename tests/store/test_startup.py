@@ -17,6 +17,7 @@ def hv(open_store: Any, kit: Any, tmp_path: Path) -> Path:
     ds = open_store()
     ds.commit({("vm", "web"): kit.make_vm("web", cpu=2),
                ("network", "lan"): kit.make_net("lan")}, CommitMeta())
+    ds.close()  # a clean stop: the files alone hold the configuration, as a hand edit finds it
     return tmp_path / "hv"
 
 
@@ -108,7 +109,7 @@ def test_corrupt_history_record(hv: Path) -> None:
     _fails(hv, rec, "bad history record")
 
 
-def test_corrupt_saved_candidate(hv: Path, open_store: Any, kit: Any) -> None:
+def _two_saves(open_store: Any, kit: Any) -> Any:
     ds = open_store()
     ds.candidate.set_entry(("vm", "web"), None)
     ds.mark_dirty([("vm", "web")])
@@ -116,13 +117,37 @@ def test_corrupt_saved_candidate(hv: Path, open_store: Any, kit: Any) -> None:
     ds.candidate.set_entry(("vm", "web"), kit.make_vm("web", cpu=2))
     ds.mark_dirty([("vm", "web")])
     ds.save_candidate()
-    log = hv / ".hvd" / "candidate.log"
-    data = log.read_bytes()
-    assert data.count(b"#hvd-candidate ") == 2
+    return ds
+
+
+def test_corrupt_log_record(hv: Path, open_store: Any, kit: Any) -> None:
+    _two_saves(open_store, kit)
+    wal = hv / ".hvd" / "wal"
+    data = wal.read_bytes()
+    assert data.count(b"#hvd-wal ") == 2
     # A damaged record followed by another is not a torn append: the start stops.
-    log.write_bytes(data.replace(b'<delete kind="vm" name="web"/>',
+    wal.write_bytes(data.replace(b'<delete kind="vm" name="web"/>',
                                  b'<delete kind="vm" name="wex"/>', 1))
-    _fails(hv, log, "damaged saved-candidate record")
+    _fails(hv, wal, "damaged write-ahead log record")
+
+
+def test_corrupt_saved_candidate_snapshot(hv: Path, open_store: Any, kit: Any) -> None:
+    _two_saves(open_store, kit).close()
+    snap = hv / ".hvd" / "candidate.log"
+    data = snap.read_bytes()
+    assert data.count(b"#hvd-candidate ") == 1 and b'name="web"' in data
+    snap.write_bytes(data.replace(b'name="web"', b'name="wex"', 1) + data)
+    _fails(hv, snap, "damaged saved-candidate record")
+
+
+def test_crash_log_wins_over_a_later_hand_edit(hv: Path, open_store: Any, kit: Any) -> None:
+    """After a crash the log is replayed: it holds acknowledged commits, the files may not."""
+    ds = open_store()
+    ds.commit({("vm", "web"): kit.make_vm("web", cpu=3)}, CommitMeta())
+    file = hv / "vm" / "web" / "config.xml"
+    file.write_bytes(file.read_bytes().replace(b"<cpu>3</cpu>", b"<cpu>5</cpu>"))
+    again = Datastores(str(hv), fsync=False)
+    assert again.recovered == 1 and b"<cpu>3</cpu>" in file.read_bytes()
 
 
 def test_dataset_without_config_is_no_entry(hv: Path) -> None:

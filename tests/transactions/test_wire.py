@@ -81,7 +81,7 @@ def test_edit_candidate_commit_history(hvd):
     with hvd.connect_uds() as m:
         m.edit_config(vm_cfg("web", "<cpu>2</cpu>"), target="candidate")
         assert cpu_of(m, "web", "candidate") == "2" and cpu_of(m, "web") is None
-        assert b'name="web"' in (hvd.root / ".hvd/candidate.log").read_bytes()
+        assert b'name="web"' in (hvd.root / ".hvd/wal").read_bytes()  # the saved edit
         m.dispatch(to_ele(f'<commit xmlns="{BASE}"><comment xmlns="{HVD}">first</comment>'
                           "</commit>"))
         assert cpu_of(m, "web") == "2"

@@ -1,0 +1,385 @@
+"""The write-ahead log: every durable change of the store is one append and one flush.
+
+ROOT/.hvd/wal is a sequence of records, each `#hvd-wal <len> <sha256>\\n` followed by <len>
+bytes of operations: `put <path> <n>` (a file's new content, n bytes after the line),
+`del <path> <0|1>` (remove a file, and with 1 its directory if then empty), `cand <n>` (a
+saved edit of the candidate) and `reset <n>` (the saved candidate replaced). Paths are
+relative to ROOT.
+
+A commit appends its record and fdatasyncs the log: that is its commit point, one flush
+however many entries it touches. Only then are the files under ROOT written, without
+flushes, each through a temp file and a rename so that no reader sees half a file: before
+the reply for a small record, on a background thread (in log order) for a big one, so that
+creating 10,000 VMs does not wait for 10,000 file creations. They are made durable together
+at a checkpoint (syncfs(2), or an fsync of each touched file
+and directory where there is none), which then empties the log; until then the log holds
+them. At start every whole record is replayed in order (writing a file twice is harmless),
+a record torn by a crash is cut off (it was never acknowledged), and a checkpoint follows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from hvd_netconf.store.errors import StoreError
+from hvd_netconf.store.fileio import fsync_all, fsync_dir, make_dirs, syncfs, write_all
+from hvd_netconf.store.records import frame, read_frames
+
+log = logging.getLogger(__name__)
+
+STATE_DIR = ".hvd"
+WAL_NAME = "wal"
+TEMP_SUFFIX = ".wal.new"  # `<target>.wal.new`: the loader removes such leftovers
+_HEAD = b"#hvd-wal "
+_OP = re.compile(rb"(put|del|cand|reset) ([^\s]+)(?: ([0-9]{1,12}))?")
+# Past this size the log is folded into the files at the next write.
+CHECKPOINT_BYTES = 64 * 1024 * 1024
+# Records with more operations have their files written in the background.
+INLINE_OPS = 64
+
+# A test-only hook called with the name of each protocol step, to simulate a crash there.
+FaultHook = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Put:
+    path: str  # relative to ROOT
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Delete:
+    path: str
+    rmdir: bool = False  # also the directory, if that leaves it empty
+
+
+@dataclass(frozen=True)
+class CandidateSave:
+    """A candidate record body (candlog's format): merged into the saved candidate."""
+
+    body: bytes
+    reset: bool = False  # True: it replaces the saved candidate instead
+
+
+Op = Put | Delete | CandidateSave
+
+
+def wal_path(root: str) -> str:
+    return os.path.join(root, STATE_DIR, WAL_NAME)
+
+
+def _safe(rel: str) -> str:
+    parts = rel.split("/")
+    if not rel or rel.startswith("/") or ".." in parts or "" in parts or \
+            any(c.isspace() for c in rel):
+        raise StoreError(f"the write-ahead log names a path outside the root: {rel!r}")
+    return rel
+
+
+def encode(ops: Iterable[Op]) -> bytes:
+    """One framed record holding `ops`."""
+    parts: list[bytes] = []
+    for op in ops:
+        if isinstance(op, Put):
+            parts += [b"put %s %d\n" % (_safe(op.path).encode(), len(op.data)), op.data]
+        elif isinstance(op, Delete):
+            parts.append(b"del %s %d\n" % (_safe(op.path).encode(), op.rmdir))
+        else:
+            kind = b"reset" if op.reset else b"cand"
+            parts += [b"%s - %d\n" % (kind, len(op.body)), op.body]
+    return frame(_HEAD, b"".join(parts))
+
+
+def decode(body: bytes, file: str) -> list[Op]:
+    ops: list[Op] = []
+    pos = 0
+    while pos < len(body):
+        nl = body.find(b"\n", pos)
+        m = _OP.fullmatch(body, pos, nl) if nl >= 0 else None
+        if m is None:
+            raise StoreError(f"damaged write-ahead log operation at byte {pos}", file=file)
+        kind, arg, num = m.group(1), m.group(2).decode(), m.group(3)
+        pos = nl + 1
+        if kind == b"del":
+            ops.append(Delete(_safe(arg), num == b"1"))
+            continue
+        end = pos + int(num or b"0")
+        data = body[pos:end]
+        pos = end
+        if kind == b"put":
+            ops.append(Put(_safe(arg), data))
+        else:
+            ops.append(CandidateSave(data, reset=kind == b"reset"))
+    return ops
+
+
+def read_records(path: str) -> tuple[list[list[Op]], int]:
+    """The whole records in the log, and the length they span (a torn tail after it)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return [], 0
+    bodies, length = read_frames(data, _HEAD, path, "write-ahead log")
+    return [decode(b, path) for b in bodies], length
+
+
+@dataclass
+class _Touched:
+    """What was written since the last checkpoint, for systems without syncfs(2)."""
+
+    files: set[str] = field(default_factory=set)
+    dirs: set[str] = field(default_factory=set)
+
+    def clear(self) -> None:
+        self.files.clear()
+        self.dirs.clear()
+
+
+class _Background:
+    """Writes records' files on one thread, in log order, while the server goes on."""
+
+    def __init__(self, write: Callable[[Sequence[Op]], None]) -> None:
+        self._write = write
+        self._queue: deque[Sequence[Op]] = deque()
+        self._busy = False
+        self._died: BaseException | None = None
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, ops: Sequence[Op]) -> None:
+        with self._cond:
+            self._queue.append(ops)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="hvd-wal-writer",
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def idle(self) -> bool:
+        with self._cond:
+            return not self._queue and not self._busy
+
+    def drain(self) -> None:
+        """Wait until every submitted record's files are written."""
+        with self._cond:
+            while (self._queue or self._busy) and self._died is None:
+                self._cond.wait()
+            if self._died is not None:
+                raise StoreError(f"the log's file writer stopped: {self._died!r}")
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue:
+                    self._cond.wait()
+                ops = self._queue.popleft()
+                self._busy = True
+            try:
+                self._write(ops)
+            except BaseException as exc:  # a simulated crash (tests): stop, as a dead process
+                with self._cond:
+                    self._died = exc
+                    self._busy = False
+                    self._cond.notify_all()
+                return
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+
+class Wal:
+    """The log of one root, and the writing of its operations to the files."""
+
+    def __init__(self, root: str, *, fsync: bool = True, hook: FaultHook | None = None,
+                 checkpoint_bytes: int = CHECKPOINT_BYTES, inline_ops: int = INLINE_OPS) -> None:
+        self.root = os.path.abspath(root)
+        self.path = wal_path(self.root)
+        self.fsync = fsync
+        self.hook = hook  # tests only
+        self.checkpoint_bytes = checkpoint_bytes
+        self.inline_ops = inline_ops
+        self._touched = _Touched()
+        self._behind = False  # a logged record's files could not all be written
+        self._background = _Background(self._write_logged)
+        self._fd = -1
+        self._size = 0
+
+    def _step(self, name: str) -> None:
+        if self.hook is not None:
+            self.hook(name)
+
+    # --- start ---------------------------------------------------------------------------
+
+    def recover(self) -> list[list[Op]]:
+        """Replay the log's whole records onto the files; returns them (empty: clean stop).
+
+        Called once, before the tree is read. The caller takes the candidate operations
+        from the result, then calls checkpoint().
+        """
+        make_dirs(os.path.dirname(self.path), fsync=self.fsync)
+        records, length = read_records(self.path)
+        if not os.path.exists(self.path):
+            write_all(self.path, b"", 0, os.fsync if self.fsync else None)
+            if self.fsync:
+                fsync_dir(os.path.dirname(self.path))
+        elif os.path.getsize(self.path) != length:
+            log.warning("%s: cutting off a record torn by a crash (never acknowledged)",
+                        self.path)
+            os.truncate(self.path, length)
+        for ops in records:
+            self.apply(ops)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        self._size = length
+        return records
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def append(self, ops: Sequence[Op]) -> None:
+        """Make `ops` durable as one record: the commit point. On failure nothing is logged."""
+        if self._fd < 0:
+            raise StoreError("the write-ahead log is closed", file=self.path)
+        data = encode(ops)
+        self._step("append")
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+            self._step("written")
+            if self.fsync:
+                os.fdatasync(self._fd)
+        except Exception:
+            # An ordinary failure (disk full) must not leave half a record for the next one
+            # to follow. (A simulated crash in tests is a BaseException: left as it is.)
+            try:
+                os.ftruncate(self._fd, self._size)
+            except OSError as again:
+                self.close()
+                raise StoreError(f"could not undo a failed log write ({again}); hvd must be "
+                                 "restarted", file=self.path) from again
+            raise
+        self._size += len(data)
+        self._step("logged")
+
+    def commit(self, ops: Sequence[Op]) -> None:
+        """Log `ops` durably, then write their files (a big record: in the background)."""
+        self.append(ops)
+        if len(ops) > self.inline_ops or not self._background.idle():
+            self._background.submit(ops)
+        else:
+            self._write_logged(ops)
+
+    def _write_logged(self, ops: Sequence[Op]) -> None:
+        """Past the commit point a failed write is not the commit's failure: it is tried once
+        more, then left to the log, which the next checkpoint or start replays."""
+        for attempt in (1, 2):
+            try:
+                self.apply(ops)
+                return
+            except Exception:
+                if attempt == 2:
+                    log.exception("writing the files of a logged commit failed; %s holds it "
+                                  "and they are rewritten from there", self.path)
+                    self._behind = True
+
+    def drain(self) -> None:
+        """Wait for the files of every logged record to be written (before reading them)."""
+        self._background.drain()
+
+    def apply(self, ops: Sequence[Op]) -> None:
+        """Write the file operations of a logged record; repeating them is harmless."""
+        for op in ops:
+            if isinstance(op, Put):
+                self._put(op)
+                self._step(f"put:{op.path}")
+            elif isinstance(op, Delete):
+                self._delete(op)
+                self._step(f"delete:{op.path}")
+
+    def _put(self, op: Put) -> None:
+        target = os.path.join(self.root, op.path)
+        tmp = target + TEMP_SUFFIX
+        try:
+            write_all(tmp, op.data, os.O_TRUNC, None)
+        except FileNotFoundError:
+            self._make_dirs(os.path.dirname(target))
+            write_all(tmp, op.data, os.O_TRUNC, None)
+        os.replace(tmp, target)
+        self._touched.files.add(target)
+        self._touched.dirs.add(os.path.dirname(target))
+
+    def _make_dirs(self, directory: str) -> None:
+        missing = []
+        while not os.path.isdir(directory):
+            missing.append(directory)
+            directory = os.path.dirname(directory)
+        for d in reversed(missing):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(d, 0o700)
+            self._touched.dirs.add(os.path.dirname(d))
+
+    def _delete(self, op: Delete) -> None:
+        path = os.path.join(self.root, op.path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        parent = os.path.dirname(path)
+        self._touched.dirs.add(parent)
+        if op.rmdir:
+            # Not empty (disks/, state/) or a busy ZFS mountpoint: the directory stays.
+            with contextlib.suppress(OSError):
+                os.rmdir(parent)
+                self._touched.dirs.discard(parent)
+                self._touched.dirs.add(os.path.dirname(parent))
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def wants_checkpoint(self) -> bool:
+        return self._size >= self.checkpoint_bytes or self._behind
+
+    def checkpoint(self, before_truncate: Callable[[], None] = lambda: None) -> None:
+        """Make the written files durable, then empty the log.
+
+        `before_truncate` runs between the two: the caller's own snapshot (the candidate's)
+        must be durable before the log that also holds it goes.
+        """
+        self.drain()
+        if self._behind:
+            for ops in read_records(self.path)[0]:
+                self.apply(ops)
+            self._behind = False
+        if self.fsync:
+            self._sync_touched()
+        self._step("synced")
+        before_truncate()
+        self._step("snapshot")
+        if self._size:
+            os.ftruncate(self._fd, 0)
+            if self.fsync:
+                os.fsync(self._fd)
+        self._size = 0
+        self._touched.clear()
+        self._step("checkpointed")
+
+    def _sync_touched(self) -> None:
+        touched = self._touched
+        dirs = sorted(d for d in touched.dirs if os.path.isdir(d))
+        if not touched.files and not dirs:
+            return
+        if syncfs(self.root):
+            return
+        fsync_all([f for f in sorted(touched.files) if os.path.exists(f)], dirs)
+
+    def close(self) -> None:
+        self.drain()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
