@@ -49,7 +49,7 @@ def wire_components(server: Server) -> None:
     ensure_layout(host, settings.zfs_parent, str(settings.root))
     datastores = server.datastores = Datastores(
         str(settings.root), server.schema, history_limit=settings.history_size,
-        limits=settings.wire_limits.xml)
+        limits=settings.wire_limits.xml, lock=server.lock)
     nacm_rules.load_stored(server)
     recover_host(host, journal_path(server), datastores.history.last_id)  # a cut-short commit
     bus = notify.attach(server)

@@ -29,11 +29,11 @@ def strip_layout(element: etree._Element) -> etree._Element:
     return element
 
 
-def wrap_entry(key: Key, element: etree._Element) -> etree._Element:
-    """A detached copy of the entry inside its top-level container (a singleton is its own
-    container)."""
+def wrap_entry(key: Key, element: etree._Element, *, copy_it: bool = True) -> etree._Element:
+    """The entry inside its top-level container (a singleton is its own container); a
+    detached copy unless `copy_it` is False (the element is then moved)."""
     k = kind_of(key)
-    entry = copy.deepcopy(element)
+    entry = copy.deepcopy(element) if copy_it else element
     entry.tail = None
     wrapper = etree.Element(k.container_tag, nsmap={None: k.ns})
     if k.singleton:
@@ -44,12 +44,29 @@ def wrap_entry(key: Key, element: etree._Element) -> etree._Element:
     return wrapper
 
 
-def serialize_entry(key: Key, element: etree._Element) -> bytes:
-    """The bytes of ROOT/<kind>/<name>/config.xml for this entry (escaped, pretty, UTF-8)."""
-    wrapper = wrap_entry(key, element)
+def _pretty(wrapper: etree._Element) -> bytes:
     strip_layout(wrapper)
     etree.indent(wrapper, space="  ")
     return etree.tostring(wrapper, encoding="UTF-8", xml_declaration=True, pretty_print=True)
+
+
+def serialize_entry(key: Key, element: etree._Element) -> bytes:
+    """The bytes of ROOT/<kind>/<name>/config.xml for this entry (escaped, pretty, UTF-8)."""
+    return _pretty(wrap_entry(key, element))
+
+
+def compact(element: etree._Element) -> bytes:
+    """The entry as one line of XML, cheap to make: what the log and the history hold."""
+    return etree.tostring(element, with_tail=False)
+
+
+def format_entry(key: Key, data: bytes, file: str) -> bytes:
+    """serialize_entry() of an entry given as compact() bytes (written by hvd itself)."""
+    try:
+        element = parse(data, DEFAULT_LIMITS)
+    except RpcError as exc:
+        raise StoreError(f"bad entry in the log: {exc.message}", file=file) from None
+    return _pretty(wrap_entry(key, element, copy_it=False))
 
 
 def parse_entry(data: bytes, key: Key, file: str,

@@ -16,6 +16,11 @@ from hvd_netconf.namespaces import BASE, qn
 from hvd_netconf.store.keys import KINDS, Key, Kind, entry_path_str, key_of, kind_of
 
 
+def clone(element: etree._Element) -> etree._Element:
+    """A deep copy, without copy.deepcopy's bookkeeping (a third of the cost per entry)."""
+    return element.__deepcopy__(None)
+
+
 def new_config_root() -> etree._Element:
     return etree.Element(qn(BASE, "config"), nsmap={None: BASE})
 

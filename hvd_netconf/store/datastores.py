@@ -9,27 +9,28 @@ validates the model: callers validate before they write (the loader validates at
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue
 from hvd_netconf.store import candlog
-from hvd_netconf.store.codec import serialize_entry
+from hvd_netconf.store.codec import compact, serialize_entry
+from hvd_netconf.store.datastore import clone
 from hvd_netconf.store.fileio import make_dirs
 from hvd_netconf.store.history import CommitMeta, History
-from hvd_netconf.store.keys import KINDS, Key, check_name, entry_file, key_of
+from hvd_netconf.store.keys import KINDS, Key, check_name, entry_rel, key_of
 from hvd_netconf.store.loader import (
     checked_key,
     load_tree,
     remove_temps,
     validate_loaded,
 )
-from hvd_netconf.store.wal import STATE_DIR, CandidateSave, Delete, FaultHook, Op, Put, Wal
+from hvd_netconf.store.wal import STATE_DIR, CandidateSave, Delete, Entry, FaultHook, Op, Wal
 from hvd_netconf.xmlparse import DEFAULT_LIMITS, XmlLimits
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ class Datastores:
 
     def __init__(self, root_dir: str, schema: Any = None, fsync: bool = True, *,
                  history_limit: int = 50, limits: XmlLimits = DEFAULT_LIMITS,
-                 fault_hook: FaultHook | None = None) -> None:
+                 fault_hook: FaultHook | None = None,
+                 lock: AbstractContextManager[Any] | None = None) -> None:
         self.root_dir = os.path.abspath(root_dir)
         self.schema = schema
         self.fsync = fsync
@@ -51,7 +53,9 @@ class Datastores:
         self.state_dir = os.path.join(self.root_dir, STATE_DIR)
         for d in (*(k.directory for k in KINDS.values()), STATE_DIR):
             make_dirs(os.path.join(self.root_dir, d), fsync=fsync)
-        self.wal = Wal(self.root_dir, fsync=fsync, hook=self._step)
+        # `lock`: what callers hold around every use (the server's); the log's background
+        # file writer takes it too, so that it runs between requests.
+        self.wal = Wal(self.root_dir, fsync=fsync, hook=self._step, lock=lock)
         records = self.wal.recover()
         self.recovered = len(records)  # log records replayed at this start (0: clean stop)
         self.running = load_tree(self.root_dir, schema, limits)
@@ -98,7 +102,7 @@ class Datastores:
             self.wal.commit([CandidateSave(candlog.body([]), reset=True)])
         for key in self._dirty:
             el = self.running.get(key)
-            self.candidate.set_entry(key, copy.deepcopy(el) if el is not None else None)
+            self.candidate.set_entry(key, clone(el) if el is not None else None)
         self._dirty.clear()
         self._unsaved.clear()
         self._saved.clear()
@@ -185,42 +189,45 @@ class Datastores:
         return self._write(changes, meta, from_candidate=False)
 
     def _write(self, changes: Changes, meta: CommitMeta, *, from_candidate: bool) -> int:
-        images: dict[Key, tuple[etree._Element | None, etree._Element | None]] = {}
+        written: dict[Key, etree._Element | None] = {}
+        logged: dict[Key, tuple[bytes | None, bytes | None]] = {}  # history images
         rec_id = self.history.last_id + 1
         for key, after in changes.items():
             check_name(key, self.schema)
             if after is not None and key_of(after) != key:
                 raise InvalidValue(f"entry {key_of(after)!r} given for key {key!r}")
         ops: list[Op] = []
-        cut = len(self.root_dir) + 1
         for key, after in changes.items():
             before = self.running.get(key)
             if before is None and after is None:
                 continue
-            path = entry_file(self.root_dir, key)[cut:]
-            if after is None:
-                ops.append(Delete(path, rmdir=True))
+            old = compact(before) if before is not None else None
+            new = compact(after) if after is not None else None
+            if new is None:
+                ops.append(Delete(entry_rel(key), rmdir=True))
             else:
-                data = serialize_entry(key, after)
-                if before is not None and data == serialize_entry(key, before):
+                # Equal once normalised (namespace prefixes, layout): nothing to write.
+                if old is not None and (new == old or serialize_entry(key, after)
+                                        == serialize_entry(key, before)):
                     continue
-                ops.append(Put(path, data))
-            images[key] = (before, after)
+                ops.append(Entry(entry_rel(key), new))
+            written[key] = after
+            logged[key] = (old, new)
         if from_candidate and self._saved & changes.keys():
             rest = [(k, self.candidate.get(k)) for k in sorted(self._saved - changes.keys())
                     if k in self.candidate or k in self.running]
             ops.append(CandidateSave(candlog.body(rest), reset=True))
-        rec, dropped, history_ops = self.history.prepare(rec_id, meta, images, self.root_dir)
+        rec, dropped, history_ops = self.history.prepare(rec_id, meta, logged, self.root_dir)
         self.wal.commit(ops + history_ops)
         self.history.register(rec, dropped)
-        for key, (_before, after) in images.items():
-            self.running.set_entry(key, copy.deepcopy(after) if after is not None else None)
+        for key, after in written.items():
+            self.running.set_entry(key, clone(after) if after is not None else None)
         for key, after in changes.items():
             if from_candidate and after is not None and after is self.candidate.get(key):
                 pass  # the candidate already holds exactly what running now has a copy of
             elif from_candidate or key not in self._dirty:
                 el = self.running.get(key)
-                self.candidate.set_entry(key, copy.deepcopy(el) if el is not None else None)
+                self.candidate.set_entry(key, clone(el) if el is not None else None)
             if from_candidate:
                 self._dirty.discard(key)
                 self._unsaved.discard(key)

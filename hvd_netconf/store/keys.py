@@ -63,6 +63,7 @@ KINDS: dict[str, Kind] = {
     "nacm": Kind("nacm", NACM, "nacm", None, "config", "nacm", host=False),
 }
 BY_CONTAINER: dict[str, Kind] = {k.container_tag: k for k in KINDS.values()}
+BY_ENTRY_TAG: dict[str, Kind] = {k.entry_tag: k for k in KINDS.values()}
 ENTRY_FILE = "config.xml"
 
 # Path safety, independent of the model: the YANG patterns are stricter, this is the floor.
@@ -100,6 +101,18 @@ def key_of_path(path: str) -> Key | None:
     return None
 
 
+_NAME_NODES: dict[tuple[int, str], tuple[Any, Any]] = {}
+
+
+def _name_node(schema: Any, k: Kind) -> Any:
+    """The schema node of a kind's `name` key (looked up once per schema)."""
+    node = _NAME_NODES.get((id(schema), k.name))
+    if node is None or node[0] is not schema:
+        node = _NAME_NODES[(id(schema), k.name)] = (
+            schema, schema.top(k.ns, k.container).child(k.ns, k.entry).child(k.ns, "name"))
+    return node[1]
+
+
 def check_name(key: Key, schema: Any = None) -> None:
     """Refuse a name that the model refuses or that is unsafe as a path component.
 
@@ -116,8 +129,7 @@ def check_name(key: Key, schema: Any = None) -> None:
                                path=entry_path_str(key))
         return
     if schema is not None:
-        node = schema.top(k.ns, k.container).child(k.ns, k.entry).child(k.ns, "name")
-        node.check_value(name)
+        _name_node(schema, k).check_value(name)
     if not _SAFE.fullmatch(name) or ".." in name or name.endswith("."):
         raise InvalidValue(
             f"{k.entry} name {name!r} is not a safe name (1 to 31 letters, digits, '_', '-',"
@@ -135,22 +147,43 @@ def entry_dir(root: str, key: Key) -> str:
     return os.path.join(root, k.directory, key[1])
 
 
-def entry_file(root: str, key: Key) -> str:
-    """ROOT/vm/<name>/config.xml; ROOT/config/<kind>.xml for a singleton."""
+def entry_rel(key: Key) -> str:
+    """vm/<name>/config.xml; config/<kind>.xml for a singleton (relative to ROOT)."""
     k = kind_of(key)
     if k.singleton:
-        return os.path.join(root, k.directory, f"{k.name}.xml")
-    return os.path.join(entry_dir(root, key), ENTRY_FILE)
+        return f"{k.directory}/{k.name}.xml"
+    return f"{k.directory}/{key[1]}/{ENTRY_FILE}"
+
+
+def entry_file(root: str, key: Key) -> str:
+    """ROOT/vm/<name>/config.xml; ROOT/config/<kind>.xml for a singleton."""
+    return os.path.join(root, entry_rel(key))
+
+
+def key_of_file(rel: str) -> Key | None:
+    """The key whose entry_rel() is `rel`, if any."""
+    parts = rel.split("/")
+    for k in KINDS.values():
+        if k.singleton:
+            if rel == f"{k.directory}/{k.name}.xml":
+                return (k.name, k.name)
+        elif len(parts) == 3 and parts[0] == k.directory and parts[2] == ENTRY_FILE:
+            return (k.name, parts[1])
+    return None
 
 
 def key_of(element: etree._Element) -> Key:
     """The key an entry element carries (its kind from its tag, its name from <name>)."""
-    for k in KINDS.values():
-        if element.tag == k.entry_tag:
-            if k.singleton:
-                return (k.name, k.name)
-            name = element.findtext(k.name_tag)
-            if name is None:
-                raise InvalidValue(f"{k.entry} entry without a name")
-            return (k.name, name)
-    raise InvalidValue(f"{element.tag} is not an entry of the configuration (vm, network, nacm)")
+    k = BY_ENTRY_TAG.get(element.tag)
+    if k is None:
+        raise InvalidValue(f"{element.tag} is not an entry of the configuration "
+                           "(vm, network, nacm)")
+    if k.singleton:
+        return (k.name, k.name)
+    # The key comes first in a list entry (RFC 7950 7.8.5); anything else is looked up.
+    first = element[0] if len(element) else None
+    name = (first.text or "") if first is not None and first.tag == k.name_tag \
+        else element.findtext(k.name_tag)
+    if name is None:
+        raise InvalidValue(f"{k.entry} entry without a name")
+    return (k.name, name)

@@ -1,9 +1,10 @@
 """The write-ahead log: every durable change of the store is one append and one flush.
 
-ROOT/.hvd/wal is a sequence of records, each `#hvd-wal <len> <sha256>\\n` followed by <len>
+ROOT/.hvd/wal is a sequence of records, each `#hvd-wal <len> <sha256>\n` followed by <len>
 bytes of operations: `put <path> <n>` (a file's new content, n bytes after the line),
-`del <path> <0|1>` (remove a file, and with 1 its directory if then empty), `cand <n>` (a
-saved edit of the candidate) and `reset <n>` (the saved candidate replaced). Paths are
+`entry <path> <n>` (an entry file's content as compact XML: the file gets it pretty-printed),
+`del <path> <0|1>` (remove a file, and with 1 its directory if then empty), `cand - <n>` (a
+saved edit of the candidate) and `reset - <n>` (the saved candidate replaced). Paths are
 relative to ROOT.
 
 A commit appends its record and fdatasyncs the log: that is its commit point, one flush
@@ -26,10 +27,14 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import Any
 
+from hvd_netconf.store.codec import format_entry
 from hvd_netconf.store.errors import StoreError
 from hvd_netconf.store.fileio import fsync_all, fsync_dir, make_dirs, syncfs, write_all
+from hvd_netconf.store.keys import key_of_file
 from hvd_netconf.store.records import frame, read_frames
 
 log = logging.getLogger(__name__)
@@ -38,7 +43,7 @@ STATE_DIR = ".hvd"
 WAL_NAME = "wal"
 TEMP_SUFFIX = ".wal.new"  # `<target>.wal.new`: the loader removes such leftovers
 _HEAD = b"#hvd-wal "
-_OP = re.compile(rb"(put|del|cand|reset) ([^\s]+)(?: ([0-9]{1,12}))?")
+_OP = re.compile(rb"(put|entry|del|cand|reset) ([^\s]+)(?: ([0-9]{1,12}))?")
 # Past this size the log is folded into the files at the next write.
 CHECKPOINT_BYTES = 64 * 1024 * 1024
 # Records with more operations have their files written in the background.
@@ -51,6 +56,15 @@ FaultHook = Callable[[str], None]
 @dataclass(frozen=True)
 class Put:
     path: str  # relative to ROOT
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An entry file (path: keys.entry_rel), given as codec.compact() bytes: the writer,
+    not the commit, pays for pretty-printing."""
+
+    path: str
     data: bytes
 
 
@@ -68,7 +82,7 @@ class CandidateSave:
     reset: bool = False  # True: it replaces the saved candidate instead
 
 
-Op = Put | Delete | CandidateSave
+Op = Put | Entry | Delete | CandidateSave
 
 
 def wal_path(root: str) -> str:
@@ -87,8 +101,9 @@ def encode(ops: Iterable[Op]) -> bytes:
     """One framed record holding `ops`."""
     parts: list[bytes] = []
     for op in ops:
-        if isinstance(op, Put):
-            parts += [b"put %s %d\n" % (_safe(op.path).encode(), len(op.data)), op.data]
+        if isinstance(op, Put | Entry):
+            kind = b"put" if isinstance(op, Put) else b"entry"
+            parts += [b"%s %s %d\n" % (kind, _safe(op.path).encode(), len(op.data)), op.data]
         elif isinstance(op, Delete):
             parts.append(b"del %s %d\n" % (_safe(op.path).encode(), op.rmdir))
         else:
@@ -115,6 +130,8 @@ def decode(body: bytes, file: str) -> list[Op]:
         pos = end
         if kind == b"put":
             ops.append(Put(_safe(arg), data))
+        elif kind == b"entry":
+            ops.append(Entry(_safe(arg), data))
         else:
             ops.append(CandidateSave(data, reset=kind == b"reset"))
     return ops
@@ -144,19 +161,28 @@ class _Touched:
 
 
 class _Background:
-    """Writes records' files on one thread, in log order, while the server goes on."""
+    """Writes logged operations' files on one thread, in log order, between requests.
 
-    def __init__(self, write: Callable[[Sequence[Op]], None]) -> None:
+    The thread takes the store's lock (the server's) for each chunk of operations, so it
+    never competes with a request for the interpreter; drain() by a holder of that lock
+    writes what is left itself.
+    """
+
+    CHUNK = 128
+
+    def __init__(self, write: Callable[[Sequence[Op]], None],
+                 lock: AbstractContextManager[Any]) -> None:
         self._write = write
-        self._queue: deque[Sequence[Op]] = deque()
-        self._busy = False
+        self._lock = lock
+        self._work: deque[Op] = deque()
+        self._busy = False  # the thread is writing a chunk
         self._died: BaseException | None = None
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
     def submit(self, ops: Sequence[Op]) -> None:
         with self._cond:
-            self._queue.append(ops)
+            self._work.extend(ops)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="hvd-wal-writer",
                                                 daemon=True)
@@ -165,41 +191,50 @@ class _Background:
 
     def idle(self) -> bool:
         with self._cond:
-            return not self._queue and not self._busy
+            return not self._work and not self._busy
+
+    def _take(self, n: int | None) -> list[Op]:
+        count = len(self._work) if n is None else min(n, len(self._work))
+        return [self._work.popleft() for _ in range(count)]
 
     def drain(self) -> None:
-        """Wait until every submitted record's files are written."""
+        """Write every submitted operation's file before returning."""
         with self._cond:
-            while (self._queue or self._busy) and self._died is None:
+            while self._busy and self._died is None:
                 self._cond.wait()
             if self._died is not None:
                 raise StoreError(f"the log's file writer stopped: {self._died!r}")
+            rest = self._take(None)
+        self._write(rest)
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._queue:
+                while not self._work:
                     self._cond.wait()
-                ops = self._queue.popleft()
-                self._busy = True
-            try:
-                self._write(ops)
-            except BaseException as exc:  # a simulated crash (tests): stop, as a dead process
+            with self._lock:
                 with self._cond:
-                    self._died = exc
+                    chunk = self._take(self.CHUNK)  # empty if a lock holder drained it
+                    self._busy = bool(chunk)
+                try:
+                    self._write(chunk)
+                except BaseException as exc:  # a simulated crash (tests): stop, as if dead
+                    with self._cond:
+                        self._died = exc
+                        self._busy = False
+                        self._cond.notify_all()
+                    return
+                with self._cond:
                     self._busy = False
                     self._cond.notify_all()
-                return
-            with self._cond:
-                self._busy = False
-                self._cond.notify_all()
 
 
 class Wal:
     """The log of one root, and the writing of its operations to the files."""
 
     def __init__(self, root: str, *, fsync: bool = True, hook: FaultHook | None = None,
-                 checkpoint_bytes: int = CHECKPOINT_BYTES, inline_ops: int = INLINE_OPS) -> None:
+                 checkpoint_bytes: int = CHECKPOINT_BYTES, inline_ops: int = INLINE_OPS,
+                 lock: AbstractContextManager[Any] | None = None) -> None:
         self.root = os.path.abspath(root)
         self.path = wal_path(self.root)
         self.fsync = fsync
@@ -208,7 +243,7 @@ class Wal:
         self.inline_ops = inline_ops
         self._touched = _Touched()
         self._behind = False  # a logged record's files could not all be written
-        self._background = _Background(self._write_logged)
+        self._background = _Background(self._write_logged, lock or contextlib.nullcontext())
         self._fd = -1
         self._size = 0
 
@@ -296,7 +331,14 @@ class Wal:
     def apply(self, ops: Sequence[Op]) -> None:
         """Write the file operations of a logged record; repeating them is harmless."""
         for op in ops:
-            if isinstance(op, Put):
+            if isinstance(op, Entry):
+                key = key_of_file(op.path)
+                if key is None:
+                    raise StoreError(f"the log names {op.path!r} as an entry file",
+                                     file=self.path)
+                self._put(Put(op.path, format_entry(key, op.data, self.path)))
+                self._step(f"put:{op.path}")
+            elif isinstance(op, Put):
                 self._put(op)
                 self._step(f"put:{op.path}")
             elif isinstance(op, Delete):

@@ -40,19 +40,18 @@ def _many(kit: Any, n: int, cpu: int = 1) -> dict:
 def test_big_commit_returns_before_its_files(open_store: Any, kit: Any,
                                              tmp_path: Path) -> None:
     ds = open_store()
-    release = threading.Event()
-    seen: list[str] = []
+    started, release = threading.Event(), threading.Event()
 
     def slow(name: str) -> None:
         if name.startswith("put:vm/") and threading.current_thread().name == "hvd-wal-writer":
-            seen.append(name)
+            started.set()
             release.wait(10)
 
     ds._hook = slow
     cid = ds.commit(_many(kit, ds.wal.inline_ops + 1), CommitMeta())
     root = tmp_path / "hv"
     # Acknowledged and in memory; its files are on their way (the log holds them).
-    assert ("vm", "v7") in ds.running and seen
+    assert ("vm", "v7") in ds.running and started.wait(5)
     assert not (root / "vm" / "v7" / "config.xml").exists()
     # A later small commit queues behind it: log order is file order.
     ds.commit({("vm", "v7"): kit.make_vm("v7", cpu=9)}, CommitMeta())

@@ -40,7 +40,8 @@ def attach_with(fsync: bool):
 
         ops.load_all()
         server.schema = load_schema()
-        server.datastores = Datastores(str(server.settings.root), server.schema, fsync=fsync)
+        server.datastores = Datastores(str(server.settings.root), server.schema, fsync=fsync,
+                                       lock=server.lock)
         notify.attach(server)
         tx.attach(server)
     return attach
