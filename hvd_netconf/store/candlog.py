@@ -11,7 +11,6 @@ since give the saved candidate, later records winning.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 
 from lxml import etree
@@ -101,7 +100,8 @@ def _parse(data: bytes, path: str) -> list[tuple[Key, etree._Element | str | Non
 
 
 def load(path: str) -> Saved:
-    """The saved entries, latest record winning; a torn last record is cut off the file."""
+    """The saved entries, latest record winning (the snapshot is written all or nothing, so
+    anything that is not a whole record is damage)."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -109,7 +109,7 @@ def load(path: str) -> Saved:
         return {}
     bodies, length = read_frames(data, _HEAD, path, "saved-candidate")
     if length < len(data):
-        os.truncate(path, length)  # torn by a crash while it was appended
+        raise StoreError(f"damaged saved-candidate record at byte {length}", file=path)
     saved: Saved = {}
     for record_body in bodies:
         fold(saved, record_body, path)

@@ -15,7 +15,7 @@ import pytest
 
 from hvd_netconf.store import CommitMeta, Datastores
 from hvd_netconf.store import wal as wal_mod
-from hvd_netconf.store.wal import wal_path
+from hvd_netconf.store.wal import read_records, wal_path
 
 
 class Crash(BaseException):
@@ -44,6 +44,11 @@ def _the_commit(ds: Datastores, kit: Any) -> int:
         ("network", "lan"): kit.make_net("lan", fib=4),
         ("network", "wan"): kit.make_net("wan"),
     }, CommitMeta(user="bob", comment="three"))
+
+
+def _logged(root: Path) -> int:
+    """The length of the log's records (the file also holds zeroed space after them)."""
+    return read_records(wal_path(str(root)))[1]
 
 
 def _temps(root: Path) -> list[str]:
@@ -96,7 +101,7 @@ def test_crash_at_every_step(tmp_path: Path, kit: Any, checkpoint_bytes: int | N
         assert again.history.ids() == ([2, 3] if i >= point else [1, 2]), step
         # The saved candidate edit of x survives only if the commit did not happen.
         assert again.candidate_dirty == (i < point), step
-        assert _temps(root) == [] and os.path.getsize(wal_path(str(root))) == 0, step
+        assert _temps(root) == [] and _logged(root) == 0, step
         if checkpoint_bytes is None:
             assert again.recovered == POPULATED + (i >= point), step
         again.close()
@@ -111,19 +116,19 @@ def test_torn_last_record_is_cut_off(tmp_path: Path, kit: Any, cut: str) -> None
     root = tmp_path / cut
     ds = _populate(root, kit)
     wal = Path(wal_path(str(root)))
-    before = wal.stat().st_size
+    before = ds.wal.size
     _crash_at(ds, "logged")
     with pytest.raises(Crash):
         _the_commit(ds, kit)
     data = wal.read_bytes()
-    record = data[before:]
+    record = data[before:ds.wal.size]
     torn = {"header": record[:12], "half": record[:len(record) // 2],
             "last-byte": record[:-1], "bad-sum": record[:-1] + b"#"}[cut]
-    wal.write_bytes(data[:before] + torn)
+    wal.write_bytes(data[:before] + torn + bytes(100))
     again = Datastores(str(root), fsync=False, history_limit=2)
     assert again.recovered == POPULATED
     assert kit.snapshot(again.running) == old
-    assert _temps(root) == [] and wal.stat().st_size == 0
+    assert _temps(root) == [] and _logged(root) == 0 and not wal.read_bytes().strip(b"\0")
 
 
 def test_recovery_interrupted_then_repeated(tmp_path: Path, kit: Any,
@@ -158,7 +163,7 @@ def test_failure_before_commit_point_changes_nothing(tmp_path: Path, kit: Any) -
     ds = _populate(root, kit)
     old = kit.snapshot(ds.running)
     wal = Path(wal_path(str(root)))
-    logged = wal.read_bytes()
+    logged = wal.read_bytes()[:ds.wal.size]
 
     def full(name: str) -> None:
         if name == "written":
@@ -168,7 +173,8 @@ def test_failure_before_commit_point_changes_nothing(tmp_path: Path, kit: Any) -
     with pytest.raises(OSError):
         _the_commit(ds, kit)
     assert kit.snapshot(ds.running) == old and ds.history.last_id == 2
-    assert wal.read_bytes() == logged  # the half-made record is gone
+    data = wal.read_bytes()
+    assert data[:ds.wal.size] == logged and not data[ds.wal.size:].strip(b"\0")  # zeroed
     assert _temps(root) == [] and not (root / "vm" / "y").exists()
     ds._hook = None
     assert _the_commit(ds, kit) == 3

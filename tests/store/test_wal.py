@@ -71,12 +71,16 @@ def test_crash_of_the_background_writer_is_replayed(open_store: Any, kit: Any,
     ds = open_store()
     ds.commit(_many(kit, 3), CommitMeta())
 
+    crashed = threading.Event()
+
     def die(name: str) -> None:
         if name == "put:vm/v40/config.xml":
+            crashed.set()
             raise Crash(name)
 
     ds._hook = die
     ds.commit(_many(kit, 100, cpu=2), CommitMeta())
+    assert crashed.wait(5)
     with pytest.raises(StoreError, match="writer stopped"):
         ds.wal.drain()
     root = tmp_path / "hv"

@@ -132,7 +132,8 @@ def test_transport_drop_releases_locks(hvd: HvdInstance) -> None:
     c.hello()
     assert is_ok(c.rpc("<lock><target><candidate/></target></lock>"))
     c.close()
-    wait_for(lambda: hvd.server.locks.holder("candidate") is None)
+    # The locks go first, then the end hooks run: wait for both.
+    wait_for(lambda: hvd.server.locks.holder("candidate") is None and ends != [])
     assert ends == ["dropped"]
     assert hvd.server.stats.dropped_sessions == 1
 
