@@ -43,7 +43,7 @@ def plan_for(server: Any, old_root: etree._Element, new_root: etree._Element,
 
 def journal_path(server: Any) -> str:
     """Where the engine records the undo of a commit's host steps until the commit is durable."""
-    return os.path.join(server.datastores.state_dir, "host-undo.json")
+    return os.path.join(server.datastores.state_dir, "host-undo.jsonl")
 
 
 def make_apply_changes(server: Any) -> ApplyChanges:
