@@ -121,6 +121,7 @@ class SimHost:
         self._offset = 0  # bytes of the log replayed
         self._log_size = 0  # bytes in the log when last looked at (more: a torn last line)
         self._replaying = False
+        self._kids: dict[str, set[str]] = {}  # dataset -> its children, derived from _st
         with self._locked():
             if not self.state_path.exists():
                 self._st = {
@@ -134,6 +135,8 @@ class SimHost:
                     "sysctl": {**DEFAULT_SYSCTLS, **(sysctls or {})},
                     "vmm": {},
                 }
+                for pool in pools:
+                    self._adopt(pool)
                 self._compact()
             self._refresh()
 
@@ -165,6 +168,9 @@ class SimHost:
             data = json.loads(f.read())
         self._seq = data.pop("seq", 0)
         self._st = data
+        self._kids = {}
+        for name in data["datasets"]:
+            self._adopt(name)
         self._snapshot = (st.st_ino, st.st_mtime_ns, st.st_size)
         self._offset = 0
 
@@ -490,9 +496,24 @@ class SimHost:
                 new["props"].setdefault("refreservation", str(size))
         for m in reversed(missing):
             dsets[m] = {"type": "filesystem", "props": {}}
+            self._adopt(m)
         dsets[name] = new
+        self._adopt(name)
         if volume:
             self._resize_zvol(name, size)
+
+    def _adopt(self, name: str) -> None:
+        """Index a new dataset under its parent: -r costs its subtree, not the whole pool."""
+        self._kids.setdefault(name.rpartition("/")[0], set()).add(name)
+
+    def _descendants(self, name: str) -> list[str]:
+        out: list[str] = []
+        todo = [name]
+        while todo:
+            kids = self._kids.get(todo.pop(), ())
+            out += kids
+            todo += kids
+        return sorted(out)
 
     def _resize_zvol(self, name: str, size: int) -> None:
         if self._replaying:
@@ -510,7 +531,7 @@ class SimHost:
         name = rest[0]
         self._check_name("open", name)
         self._ds(st, name)
-        children = sorted(d for d in st["datasets"] if d.startswith(name + "/"))
+        children = self._descendants(name)
         if children and not flags & {"r", "R"}:
             raise _Fail(f"cannot destroy '{name}': filesystem has children\n"
                         "use '-r' to destroy the following datasets:\n" + "\n".join(children))
@@ -518,7 +539,9 @@ class SimHost:
             raise _Fail(f"cannot destroy '{name}': operation does not apply to pools\n"
                         "use 'zfs destroy -r' to destroy all datasets in the pool\n"
                         "use 'zpool destroy' to destroy the pool itself")
+        self._kids[name.rpartition("/")[0]].discard(name)
         for d in [*children, name]:
+            self._kids.pop(d, None)
             if st["datasets"].pop(d)["type"] == "volume" and not self._replaying:
                 self.zvol_file(d).unlink(missing_ok=True)
 
@@ -606,12 +629,12 @@ class SimHost:
         types = ",".join(vals.get("t", ["filesystem,volume"])).split(",")
         cols = ",".join(vals.get("o", ["name"])).split(",")
         names: list[str] = []
-        for root in rest or [n for n in st["datasets"] if "/" not in n]:
+        for root in rest or sorted(self._kids.get("", ())):
             self._check_name("open", root)
             self._ds(st, root)
             names.append(root)
             if "r" in flags or not rest:
-                names += [d for d in st["datasets"] if d.startswith(root + "/")]
+                names += self._descendants(root)
         for name in sorted(set(names)):
             if st["datasets"][name]["type"] not in types:
                 continue

@@ -161,6 +161,26 @@ def test_faults_are_persisted_and_fire_once(tmp_path):
     first.run(ifconfig.up("em0"))
 
 
+def test_destroy_and_list_take_the_subtree_only(sim, tmp_path):
+    sim.run(zfs.create_root("zroot/hv", "/hv"))
+    for vm in ("web", "web2"):
+        sim.run(("zfs", "create", "-p", f"zroot/hv/vm/{vm}/disks"))
+        sim.run(zfs.create_zvol(f"zroot/hv/vm/{vm}/disks/d0", "1G"))
+    assert sorted(zfs.parse_list(sim.run(zfs.list_tree("zroot/hv/vm/web")))) == [
+        "zroot/hv/vm/web", "zroot/hv/vm/web/disks", "zroot/hv/vm/web/disks/d0"]
+    assert fails(sim, ("zfs", "destroy", "zroot/hv/vm/web")).endswith(
+        "zroot/hv/vm/web/disks\nzroot/hv/vm/web/disks/d0")
+    again = SimHost(tmp_path)  # its index of children comes from the files
+    again.run(zfs.destroy("zroot/hv/vm/web", recursive=True))
+    assert sorted(zfs.parse_list(again.run(zfs.list_tree("zroot/hv")))) == [
+        "zroot/hv", "zroot/hv/vm", "zroot/hv/vm/web2", "zroot/hv/vm/web2/disks",
+        "zroot/hv/vm/web2/disks/d0"]
+    assert sim.run(zfs.list_tree("zroot/hv/vm")) == again.run(zfs.list_tree("zroot/hv/vm"))
+    sim.run(("zfs", "create", "zroot/hv/vm/web"))  # gone in both instances' indexes
+    assert fails(sim, ("zfs", "destroy", "zroot/hv/vm")).endswith(
+        "zroot/hv/vm/web\nzroot/hv/vm/web2\nzroot/hv/vm/web2/disks\nzroot/hv/vm/web2/disks/d0")
+
+
 def _busy_day(sim):
     """Commands of every kind, reads, failures and a partly done one among them."""
     sim.run(zfs.create_root("zroot/hv", "/hv"))
