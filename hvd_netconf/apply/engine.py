@@ -15,7 +15,9 @@ belonged to never became durable; otherwise the journal is stale and dropped. Wi
 commit cut short by a crash left its host objects behind and committing the same
 configuration again failed ("File exists").
 
-The start lines are not fsynced. A crash of hvd (SIGKILL, OOM, an exception) loses nothing:
+The plan line goes through atomic_write, so after any crash, power loss included, the journal
+is absent or starts with a whole plan: one flush per commit that changes the host. The start
+lines are not fsynced. A crash of hvd (SIGKILL, OOM, an exception) loses nothing:
 what was written is in the kernel's page cache. A power loss or kernel panic can lose the last
 lines, but of a step's effects only ZFS changes outlive it (interfaces, bridges and vmm
 instances are gone), and a zfs command commits a transaction group that carries every earlier

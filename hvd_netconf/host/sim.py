@@ -94,8 +94,8 @@ def _size(text: str) -> int | None:
 
 
 class SimHost:
-    """The simulated host; every command is one locked command on the in-memory state, logged
-    when it can change it."""
+    """The simulated host: each command runs under the flock on the in-memory state, caught
+    up with the files first, and is logged when it can change that state."""
 
     name = "sim"
     simulated = True
