@@ -5,12 +5,27 @@ exact command and its stderr word for word. If an undo fails too (or a done step
 undone), RollbackFailed names both, so the operator knows the host and the configuration
 differ.
 
-With a journal path the engine also survives a crash of hvd itself: before each step it
-records the undo of every step started so far, with `mark` (the last commit id of running).
-`recover()` at the next start undoes those steps when running still has that mark, i.e. the
-commit they belonged to never became durable; otherwise the journal is stale and dropped.
-Without this, a commit cut short by a crash left its host objects behind and committing the
-same configuration again failed ("File exists").
+With a journal path the engine also survives a crash of hvd itself. The journal is JSON
+lines: the first holds `mark` (the last commit id of running) and the undo of every step of
+the plan, written once per plan (atomic_write); then one `{"start": i}` line is appended
+before step i runs, so every step but the last started one is done and that one is in doubt.
+A commit costs one small append per step, not a rewrite of the record. `recover()` at the
+next start undoes the started steps when running still has that mark, i.e. the commit they
+belonged to never became durable; otherwise the journal is stale and dropped. Without this, a
+commit cut short by a crash left its host objects behind and committing the same
+configuration again failed ("File exists").
+
+The plan line goes through atomic_write, so after any crash, power loss included, the journal
+is absent or starts with a whole plan: one flush per commit that changes the host. The start
+lines are not fsynced. A crash of hvd (SIGKILL, OOM, an exception) loses nothing:
+what was written is in the kernel's page cache. A power loss or kernel panic can lose the last
+lines, but of a step's effects only ZFS changes outlive it (interfaces, bridges and vmm
+instances are gone), and a zfs command commits a transaction group that carries every earlier
+write to the same pool, where the journal lives (ROOT is the mountpoint of hvd's parent
+dataset). With ROOT on another file system a power loss mid-commit can leave a dataset the
+journal does not name; the next commit of that VM then fails with "dataset already exists"
+until the operator destroys it: a rare, visible fault, against a disk flush per step on
+every commit.
 """
 
 from __future__ import annotations
@@ -22,12 +37,13 @@ import os
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from hvd_netconf import errors
 from hvd_netconf.apply.plan import Action, Expect, Plan, Run, Step, StopVm, VmControl
 from hvd_netconf.host import ifconfig, names, zfs
 from hvd_netconf.host.backend import CommandFailed, Host
-from hvd_netconf.store.fileio import atomic_write
+from hvd_netconf.store.fileio import atomic_write, write_all
 
 log = logging.getLogger("hvd.apply")
 
@@ -76,6 +92,13 @@ def _probe(step: Step) -> list[str] | None:
     return None
 
 
+def _undo_record(step: Step) -> dict[str, Any]:
+    """What recovery needs of a step: its name, its probe, and its undo commands."""
+    return {"what": step.what, "probe": _probe(step),
+            "undo": None if step.undo is None
+            else [list(a.argv) for a in step.undo if isinstance(a, Run)]}
+
+
 class Engine:
     def __init__(self, host: Host, vms: VmControl | None = None, *,
                  journal: str | None = None, mark: Callable[[], int] | None = None) -> None:
@@ -84,15 +107,17 @@ class Engine:
         self.journal = journal
         self.mark = mark or (lambda: 0)
 
-    def _record(self, started: list[Step]) -> None:
-        """Persist the undo of the started steps: all done but the last, which is in doubt."""
-        if self.journal is None:
+    def _begin(self, plan: Plan) -> None:
+        """Record the plan's undo once, before its first step (see the module docstring)."""
+        if self.journal is None or not plan.steps:
             return
-        steps = [{"what": s.what, "probe": _probe(s),
-                  "undo": None if s.undo is None
-                  else [list(a.argv) for a in s.undo if isinstance(a, Run)]} for s in started]
-        data = {"mark": self.mark(), "steps": steps}
-        atomic_write(self.journal, json.dumps(data, indent=1).encode() + b"\n")
+        head = {"mark": self.mark(), "steps": [_undo_record(s) for s in plan.steps]}
+        atomic_write(self.journal, json.dumps(head).encode() + b"\n")
+
+    def _started(self, index: int) -> None:
+        """Step `index` is about to run: one appended line, no fsync (see the docstring)."""
+        if self.journal is not None:
+            write_all(self.journal, b'{"start": %d}\n' % index, os.O_APPEND, None)
 
     def settled(self) -> None:
         """The commit the last plan belonged to is durable; its undo record can go."""
@@ -125,9 +150,10 @@ class Engine:
         """Run every step; on a failure undo the done ones and raise. On success return the
         undo of the whole plan, for when the commit fails after the host was changed."""
         done: list[Step] = []
-        for step in plan.steps:
+        self._begin(plan)
+        for i, step in enumerate(plan.steps):
             log.info("apply: %s", step.what)
-            self._record([*done, step])
+            self._started(i)
             try:
                 for action in step.do:
                     self._act(step, action)
@@ -182,20 +208,35 @@ def _succeeds(host: Host, argv: list[str]) -> bool:
     return True
 
 
+def _read_journal(journal: str) -> tuple[int | None, list[dict[str, Any]]]:
+    """(mark, the started steps) of a journal; a torn or bad line ends the started steps (it
+    was being appended when hvd died, so its step had not run)."""
+    with open(journal, "rb") as f:
+        head, *lines = f.read().split(b"\n")
+    data = json.loads(head)
+    started = 0
+    for line in lines:
+        try:
+            if json.loads(line) != {"start": started}:
+                break
+        except ValueError:
+            break
+        started += 1
+    return data["mark"], data["steps"][:started]
+
+
 def recover(host: Host, journal: str, mark: int) -> list[str]:
     """At start: undo the host steps of a commit that a crash cut short (see the module
     docstring). Returns what was undone or could not be, for the log."""
     try:
-        with open(journal, "rb") as f:
-            data = json.loads(f.read())
+        journal_mark, steps = _read_journal(journal)
     except FileNotFoundError:
         return []
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, KeyError, TypeError) as e:
         log.error("apply: unreadable host journal %s (%s); ignoring it", journal, e)
-        data = {"mark": None}
+        journal_mark, steps = None, []
     report: list[str] = []
-    if data.get("mark") == mark:
-        steps = data["steps"]
+    if journal_mark == mark and steps:
         for i, step in reversed(list(enumerate(steps))):
             what, undo, probe = step["what"], step["undo"], step["probe"]
             if i == len(steps) - 1 and probe is not None and _succeeds(host, probe):

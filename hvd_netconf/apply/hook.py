@@ -43,7 +43,7 @@ def plan_for(server: Any, old_root: etree._Element, new_root: etree._Element,
 
 def journal_path(server: Any) -> str:
     """Where the engine records the undo of a commit's host steps until the commit is durable."""
-    return os.path.join(server.datastores.state_dir, "host-undo.json")
+    return os.path.join(server.datastores.state_dir, "host-undo.jsonl")
 
 
 def make_apply_changes(server: Any) -> ApplyChanges:
@@ -54,7 +54,7 @@ def make_apply_changes(server: Any) -> ApplyChanges:
     def apply_changes(old_root: etree._Element, new_root: etree._Element,
                       keys: Sequence[Key]) -> Callable[[], None]:
         plan = plan_for(server, old_root, new_root, keys)
-        if plan.steps:
+        if plan.steps and log.isEnabledFor(logging.INFO):  # render only what is logged
             log.info("applying %d host step(s)%s:\n%s", len(plan.steps),
                      " on the SIMULATED host" if server.host.simulated else "", render(plan))
         return engine.execute(plan)

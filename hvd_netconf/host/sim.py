@@ -1,10 +1,26 @@
 """A simulated FreeBSD host for Linux: interprets the very argv lists the freebsd backend runs.
 
-State lives in one JSON file, ROOT/.sim/host.json (written atomically: write, fsync, rename),
-so several processes see one host. It refuses what FreeBSD refuses, with FreeBSD-like stderr
-and exit status, and fails loudly on any command it does not know: a simulation that pretends
-would hide bugs. Injected faults live in ROOT/.sim/faults.json, apart from the host state, so a
-test can compare the host state byte for byte.
+It refuses what FreeBSD refuses, with FreeBSD-like stderr and exit status, and fails loudly on
+any command it does not know: a simulation that pretends would hide bugs. Injected faults live
+in ROOT/.sim/faults.json, apart from the host state, so a test can compare the host state.
+
+The state is kept in memory and on disk as a snapshot, ROOT/.sim/host.json, plus an
+append-only log, ROOT/.sim/host.log: one JSON line per command that can change the state
+(`{"seq": n, "run": argv}`, `{"seq": n, "spawn": vm, "pid": pid}`), appended after the
+command ran and before it returns. So a command costs one short append, not a rewrite of the
+whole host, and the state is the snapshot (whose `seq` says how many logged commands it holds)
+with the later log lines replayed through the same interpreter. Once the log outgrows the
+snapshot, a new snapshot is written (temp file, fsync, rename) and the log emptied: the cost
+of that is amortized over the commands logged since. Replay touches no file outside .sim: the
+zvol files already are as the commands left them.
+
+Several processes (hvd, a test, hv) may open one host: every command holds an flock, and an
+instance that finds the snapshot replaced or the log grown reads what changed first.
+
+A crash of hvd mid-commit leaves exactly the commands that returned (and possibly the one
+running, as on a real host): the log is written before a command returns, and the page cache
+keeps it. The log is not fsynced: a power loss can forget the last commands of the simulated
+host, which stands in for a host and holds nothing of value beyond a test run.
 """
 
 from __future__ import annotations
@@ -39,6 +55,7 @@ DEFAULT_SYSCTLS = {
     "kern.ostype": "FreeBSD",
 }
 DEFAULT_VOLBLOCKSIZE = 16 * 1024
+COMPACT_AT = 1 << 20  # bytes of log before a new snapshot, unless the snapshot is larger
 CLONERS = ("bridge", "tap", "vlan")
 
 _DS_COMPONENT = re.compile(r"[A-Za-z0-9_.:\- ]+")
@@ -48,6 +65,20 @@ _NATIVE_PROPS = {
 }
 _SIZE = re.compile(r"([0-9]+)([KMGTP]?)")
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
+
+
+def _reads_only(argv: tuple[str, ...]) -> bool:
+    """Commands that change no state (reads, probes, and bhyvectl's force-poweroff/reset,
+    which only signal the stand-in guest): they are not logged, so replay never repeats a
+    signal. Anything else is logged, even when it fails: it may have done part of its work."""
+    prog, args = (os.path.basename(argv[0]), argv[1:]) if argv else ("", ())
+    if prog == "zfs":
+        return args[:1] in (("get",), ("list",))
+    if prog == "ifconfig":
+        return len(args) < 2 or args[0] == "-g"
+    if prog == "bhyvectl":
+        return not {"--create", "--destroy"} & set(args)
+    return prog == "sysctl"
 
 
 class _Fail(Exception):
@@ -63,7 +94,8 @@ def _size(text: str) -> int | None:
 
 
 class SimHost:
-    """The simulated host; every command is one locked read-modify-write of the state file."""
+    """The simulated host: each command runs under the flock on the in-memory state, caught
+    up with the files first, and is logged when it can change that state."""
 
     name = "sim"
     simulated = True
@@ -79,12 +111,20 @@ class SimHost:
         self.dir = Path(root) / ".sim"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state_path = self.dir / "host.json"
+        self.log_path = self.dir / "host.log"
         self.faults_path = self.dir / "faults.json"
         self.zvol_dir = self.dir / "zvol"
         self._lock_path = self.dir / "lock"
+        self._st: State = {}
+        self._seq = 0  # logged commands the in-memory state holds
+        self._snapshot: tuple[int, int, int] | None = None  # (inode, mtime, size) it came from
+        self._offset = 0  # bytes of the log replayed
+        self._log_size = 0  # bytes in the log when last looked at (more: a torn last line)
+        self._replaying = False
+        self._kids: dict[str, set[str]] = {}  # dataset -> its children, derived from _st
         with self._locked():
             if not self.state_path.exists():
-                self._save({
+                self._st = {
                     "datasets": {p: {"type": "filesystem", "props": {}} for p in pools},
                     "interfaces": {
                         n: {"kind": "physical", "mtu": 1500, "fib": 0, "descr": None,
@@ -94,7 +134,11 @@ class SimHost:
                     },
                     "sysctl": {**DEFAULT_SYSCTLS, **(sysctls or {})},
                     "vmm": {},
-                })
+                }
+                for pool in pools:
+                    self._adopt(pool)
+                self._compact()
+            self._refresh()
 
     def firmware_dir(self) -> Path:
         """Where the simulated bhyve-firmware package keeps its UEFI images: placeholder files
@@ -118,8 +162,90 @@ class SimHost:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def _load(self) -> State:
-        return json.loads(self.state_path.read_text())
+    def _read_snapshot(self) -> None:
+        with open(self.state_path, "rb") as f:
+            st = os.fstat(f.fileno())
+            data = json.loads(f.read())
+        self._seq = data.pop("seq", 0)
+        self._st = data
+        self._kids = {}
+        for name in data["datasets"]:
+            self._adopt(name)
+        self._snapshot = (st.st_ino, st.st_mtime_ns, st.st_size)
+        self._offset = 0
+
+    def _refresh(self) -> None:
+        """Catch up with what other instances did: a new snapshot, then new log lines."""
+        st = self.state_path.stat()
+        if self._snapshot != (st.st_ino, st.st_mtime_ns, st.st_size):
+            self._read_snapshot()
+        try:
+            size = self.log_path.stat().st_size
+        except FileNotFoundError:
+            size = 0
+        if size < self._offset:  # emptied by a compaction whose snapshot we have not read
+            self._read_snapshot()
+        if size > self._offset:
+            with open(self.log_path, "rb") as f:
+                f.seek(self._offset)
+                data = f.read()
+            self._offset += self._replay(data)
+        self._log_size = size
+
+    def _replay(self, data: bytes) -> int:
+        """Apply the whole log lines in data; return how many bytes they take. A torn or bad
+        line ends the log: it was being written when its writer died, so its command had not
+        returned. Lines the snapshot already holds (left by a crash amid a compaction) are
+        skipped."""
+        pos = 0
+        while (end := data.find(b"\n", pos)) >= 0:
+            try:
+                entry = json.loads(data[pos:end])
+                seq = entry["seq"]
+            except (ValueError, KeyError, TypeError):
+                break
+            if seq > self._seq + 1:
+                break
+            if seq == self._seq + 1:
+                self._apply(entry)
+                self._seq = seq
+            pos = end + 1
+        return pos
+
+    def _apply(self, entry: dict[str, Any]) -> None:
+        if "spawn" in entry:
+            self._st["vmm"][entry["spawn"]] = {"pid": entry["pid"]}
+            return
+        self._replaying = True
+        try:
+            self._dispatch(self._st, tuple(entry["run"]), [])
+        except _Fail:
+            pass  # it failed the same way when it ran; what it did before failing is redone
+        finally:
+            self._replaying = False
+
+    def _log(self, entry: dict[str, Any]) -> None:
+        """Append one command to the log (no fsync: see the module docstring)."""
+        if self._log_size > self._offset:  # a torn last line from a crashed writer
+            os.truncate(self.log_path, self._offset)
+        self._seq += 1
+        line = json.dumps({"seq": self._seq, **entry}).encode() + b"\n"
+        with open(self.log_path, "ab") as f:
+            f.write(line)
+        self._offset += len(line)
+        self._log_size = self._offset
+        if self._offset > max(COMPACT_AT, self._snapshot[2] if self._snapshot else 0):
+            self._compact()
+
+    def _compact(self) -> None:
+        """Write the state as the new snapshot and empty the log. A crash between the two
+        leaves log lines the snapshot holds, which replay skips by their seq."""
+        self._write(self.state_path, {**self._st, "seq": self._seq})
+        st = self.state_path.stat()
+        self._snapshot = (st.st_ino, st.st_mtime_ns, st.st_size)
+        with open(self.log_path, "wb"):
+            pass
+        self._offset = self._log_size = 0
 
     def _write(self, path: Path, data: object) -> None:
         tmp = path.with_name(path.name + ".tmp")
@@ -135,13 +261,11 @@ class SimHost:
         finally:
             os.close(fd)
 
-    def _save(self, state: State) -> None:
-        self._write(self.state_path, state)
-
     def state(self) -> State:
         """A copy of the simulated host state (for tests and diagnostics)."""
         with self._locked():
-            return self._load()
+            self._refresh()
+            return json.loads(json.dumps(self._st))
 
     # -- fault injection ---------------------------------------------------------------
 
@@ -183,16 +307,21 @@ class SimHost:
             if fault is not None:
                 log.info("sim: injected fault for %s", argv)
                 raise CommandFailed(argv, fault["code"], fault["stderr"])
-            state = self._load()
+            self._refresh()
             out: list[str] = []
             try:
-                self._dispatch(state, argv, out)
+                self._dispatch(self._st, argv, out)
             except _Fail as e:
                 # Commands are applied step by step, like ifconfig's parameter list: what ran
                 # before the failing part stays done, as on FreeBSD.
-                self._save(state)
+                if not _reads_only(argv):
+                    self._log({"run": list(argv)})
                 raise CommandFailed(argv, e.code, e.stderr) from None
-            self._save(state)
+            except BaseException:
+                self._snapshot = None  # a half-done change in memory: reread it all next time
+                raise
+            if not _reads_only(argv):
+                self._log({"run": list(argv)})
             return "".join(out)
 
     def spawn(self, argv: Sequence[str], *, log_path: Path) -> subprocess.Popen[bytes]:
@@ -200,20 +329,22 @@ class SimHost:
         argv = tuple(argv)
         vm = argv[-1]
         with self._locked():
-            state = self._load()
+            self._refresh()
             with open(log_path, "ab") as err:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "hvd_netconf.supervisor.standin", *argv],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                     start_new_session=True,
                 )
-            state["vmm"][vm] = {"pid": proc.pid}
-            self._save(state)
+            self._st["vmm"][vm] = {"pid": proc.pid}
+            self._log({"spawn": vm, "pid": proc.pid})
         log.info("sim: started stand-in guest for %s (pid %d); no real VM runs", vm, proc.pid)
         return proc
 
     def vmm_instances(self) -> set[str]:
-        return set(self.state()["vmm"])
+        with self._locked():
+            self._refresh()
+            return set(self._st["vmm"])
 
     def process_matches(self, pid: int, vm: str) -> bool:
         """A live stand-in (not a zombie: its cmdline is then empty) whose argv names vm."""
@@ -365,11 +496,28 @@ class SimHost:
                 new["props"].setdefault("refreservation", str(size))
         for m in reversed(missing):
             dsets[m] = {"type": "filesystem", "props": {}}
+            self._adopt(m)
         dsets[name] = new
+        self._adopt(name)
         if volume:
             self._resize_zvol(name, size)
 
+    def _adopt(self, name: str) -> None:
+        """Index a new dataset under its parent: -r costs its subtree, not the whole pool."""
+        self._kids.setdefault(name.rpartition("/")[0], set()).add(name)
+
+    def _descendants(self, name: str) -> list[str]:
+        out: list[str] = []
+        todo = [name]
+        while todo:
+            kids = self._kids.get(todo.pop(), ())
+            out += kids
+            todo += kids
+        return sorted(out)
+
     def _resize_zvol(self, name: str, size: int) -> None:
+        if self._replaying:
+            return
         path = self.zvol_file(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "ab") as f:
@@ -383,7 +531,7 @@ class SimHost:
         name = rest[0]
         self._check_name("open", name)
         self._ds(st, name)
-        children = sorted(d for d in st["datasets"] if d.startswith(name + "/"))
+        children = self._descendants(name)
         if children and not flags & {"r", "R"}:
             raise _Fail(f"cannot destroy '{name}': filesystem has children\n"
                         "use '-r' to destroy the following datasets:\n" + "\n".join(children))
@@ -391,8 +539,10 @@ class SimHost:
             raise _Fail(f"cannot destroy '{name}': operation does not apply to pools\n"
                         "use 'zfs destroy -r' to destroy all datasets in the pool\n"
                         "use 'zpool destroy' to destroy the pool itself")
+        self._kids[name.rpartition("/")[0]].discard(name)
         for d in [*children, name]:
-            if st["datasets"].pop(d)["type"] == "volume":
+            self._kids.pop(d, None)
+            if st["datasets"].pop(d)["type"] == "volume" and not self._replaying:
                 self.zvol_file(d).unlink(missing_ok=True)
 
     def _zfs_set(self, st: State, args: list[str], out: list[str],
@@ -479,12 +629,12 @@ class SimHost:
         types = ",".join(vals.get("t", ["filesystem,volume"])).split(",")
         cols = ",".join(vals.get("o", ["name"])).split(",")
         names: list[str] = []
-        for root in rest or [n for n in st["datasets"] if "/" not in n]:
+        for root in rest or sorted(self._kids.get("", ())):
             self._check_name("open", root)
             self._ds(st, root)
             names.append(root)
             if "r" in flags or not rest:
-                names += [d for d in st["datasets"] if d.startswith(root + "/")]
+                names += self._descendants(root)
         for name in sorted(set(names)):
             if st["datasets"][name]["type"] not in types:
                 continue

@@ -4,6 +4,8 @@ The sim's state file stands for the host here; this shows the engine undoes what
 that a real FreeBSD host accepts every command.
 """
 
+import json
+
 import pytest
 
 from hvd_netconf import errors
@@ -27,7 +29,7 @@ def host(tmp_path):
 def snapshot(h):
     files = sorted((p.relative_to(h.zvol_dir).as_posix(), p.stat().st_size)
                    for p in h.zvol_dir.rglob("*") if p.is_file()) if h.zvol_dir.exists() else []
-    return h.state_path.read_bytes(), files
+    return json.dumps(h.state(), sort_keys=True), files
 
 
 def big_config(cfg):
@@ -180,7 +182,7 @@ class _CrashingHost:
 def test_recover_undoes_a_plan_cut_short_by_a_crash(host, cfg, tmp_path):
     from hvd_netconf.apply.engine import recover
 
-    journal = str(tmp_path / "host-undo.json")
+    journal = str(tmp_path / "host-undo.jsonl")
     plan = build_plan(diff(None, big_config(cfg)), zfs_parent=P)
     before = snapshot(host)
     for at in range(1, len(plan.steps) + 1, 3):
@@ -190,18 +192,18 @@ def test_recover_undoes_a_plan_cut_short_by_a_crash(host, cfg, tmp_path):
                        mark=lambda: 7).execute(plan)
             recover(host, journal, 7)
             assert snapshot(host) == before, f"crash at command {at} (after: {after})"
-    assert not (tmp_path / "host-undo.json").exists()
+    assert not (tmp_path / "host-undo.jsonl").exists()
     # The commit became durable (running's last id moved on): the journal is stale, kept out.
     with pytest.raises(_Crash):
         Engine(_CrashingHost(host, 5), journal=journal, mark=lambda: 7).execute(plan)
     assert recover(host, journal, 8) == []
-    assert snapshot(host) != before and not (tmp_path / "host-undo.json").exists()
+    assert snapshot(host) != before and not (tmp_path / "host-undo.jsonl").exists()
 
 
 def test_recover_does_not_redo_a_bridge_destroy_that_never_ran(host, cfg, tmp_path):
     from hvd_netconf.apply.engine import recover
 
-    journal = str(tmp_path / "host-undo.json")
+    journal = str(tmp_path / "host-undo.jsonl")
     lan = cfg.config([cfg.network("lan")])
     Engine(host).execute(build_plan(diff(None, lan), zfs_parent=P))
     before = snapshot(host)
@@ -217,9 +219,69 @@ def test_recover_does_not_redo_a_bridge_destroy_that_never_ran(host, cfg, tmp_pa
 
 
 def test_settled_commit_leaves_no_journal(host, cfg, tmp_path):
-    journal = tmp_path / "host-undo.json"
+    journal = tmp_path / "host-undo.jsonl"
     engine = Engine(host, journal=str(journal), mark=lambda: 1)
     engine.execute(build_plan(diff(None, cfg.config([cfg.network("lan")])), zfs_parent=P))
     assert journal.exists()
     engine.settled()
     assert not journal.exists()
+
+
+def _journal_lines(path):
+    return path.read_bytes().split(b"\n")
+
+
+def test_journal_is_the_plan_once_then_one_line_per_started_step(host, cfg, tmp_path):
+    journal = tmp_path / "host-undo.jsonl"
+    plan = build_plan(diff(None, big_config(cfg)), zfs_parent=P)
+    with pytest.raises(_Crash):
+        Engine(_CrashingHost(host, 6), journal=str(journal), mark=lambda: 4).execute(plan)
+    head, *starts, last = _journal_lines(journal)
+    data = json.loads(head)
+    assert data["mark"] == 4 and [s["what"] for s in data["steps"]] == [
+        s.what for s in plan.steps]
+    assert data["steps"][0]["undo"] == [list(a.argv) for a in plan.steps[0].undo]
+    started = [json.loads(s)["start"] for s in starts]
+    assert started == list(range(len(started))) and len(started) < len(plan.steps)
+    assert last == b""  # every line is whole
+    assert all(len(s) < 20 for s in starts)  # a step costs a short line, not a rewrite
+
+
+@pytest.mark.parametrize("tail", [b'{"start', b'{"start": 9', b"garbage\n"])
+def test_recover_ignores_a_torn_or_bad_last_line(host, cfg, tmp_path, tail):
+    from hvd_netconf.apply.engine import recover
+
+    journal = tmp_path / "host-undo.jsonl"
+    plan = build_plan(diff(None, big_config(cfg)), zfs_parent=P)
+    before = snapshot(host)
+    with pytest.raises(_Crash):  # hvd died right after a step, as it appended the next line
+        Engine(_CrashingHost(host, 4, after=True), journal=str(journal),
+               mark=lambda: 2).execute(plan)
+    with open(journal, "ab") as f:
+        f.write(tail)
+    report = recover(host, str(journal), 2)
+    assert snapshot(host) == before and not journal.exists()
+    assert report and all(r.startswith("undid") for r in report)
+
+
+def test_recover_after_the_plan_was_written_but_no_step_started(host, cfg, tmp_path):
+    from hvd_netconf.apply.engine import recover
+
+    journal = tmp_path / "host-undo.jsonl"
+    plan = build_plan(diff(None, big_config(cfg)), zfs_parent=P)
+    before = snapshot(host)
+    with pytest.raises(_Crash):
+        Engine(_CrashingHost(host, 1), journal=str(journal), mark=lambda: 2).execute(plan)
+    journal.write_bytes(_journal_lines(journal)[0] + b"\n")  # cut before the first start line
+    assert recover(host, str(journal), 2) == []
+    assert snapshot(host) == before and not journal.exists()
+
+
+def test_an_unreadable_journal_is_dropped(host, tmp_path):
+    from hvd_netconf.apply.engine import recover
+
+    journal = tmp_path / "host-undo.jsonl"
+    journal.write_bytes(b'{"mark": 2, "ste')
+    before = snapshot(host)
+    assert recover(host, str(journal), 2) == []
+    assert snapshot(host) == before and not journal.exists()

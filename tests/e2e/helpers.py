@@ -20,6 +20,7 @@ from lxml import etree
 from ncclient import manager
 from ncclient.xml_ import to_ele
 
+from hvd_netconf.host.sim import SimHost
 from hvd_netconf.namespaces import BASE, NETWORK, VM
 
 REPO = Path(__file__).resolve().parents[2]
@@ -140,12 +141,17 @@ def tree_digest(root: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
     return out
 
 
-def sim_bytes(root: Path) -> bytes:
-    return (root / ".sim" / "host.json").read_bytes()
+# The sim host's files: its state is compared through sim_state, whatever their layout.
+SIM_FILES = (".sim/host.json", ".sim/host.log", ".sim/faults.json")
 
 
 def sim_state(root: Path) -> dict[str, Any]:
-    return json.loads(sim_bytes(root))
+    """The simulated host's state as another process opening it sees it."""
+    return SimHost(root).state()
+
+
+def sim_bytes(root: Path) -> bytes:
+    return json.dumps(sim_state(root), sort_keys=True).encode()
 
 
 def standin(root: Path, vm: str, **settings: Any) -> None:

@@ -9,6 +9,7 @@ import shlex
 
 import pytest
 from e2e.helpers import (
+    SIM_FILES,
     config,
     guest_ready,
     network_xml,
@@ -27,8 +28,6 @@ from support.server import HvdInstance
 from hvd_netconf.apply.hook import plan_for
 from hvd_netconf.apply.plan import Expect, Run
 from hvd_netconf.host.sim import SimHost
-
-FAULTS = (".sim/faults.json",)  # the test's own injection channel, consumed by the sim
 
 BIG_CHANGE = config(
     networks=(network_xml("a", phys="em0", vlan=10, mtu=1400, fib=1)
@@ -56,7 +55,7 @@ def test_every_step_of_a_commit_fails_cleanly(vmhvd: HvdInstance) -> None:
     assert len(plan.steps) >= 10
     sim = SimHost(root)
     host_before, running_before = sim_bytes(root), running_xml(m)
-    files_before = tree_digest(root, FAULTS)
+    files_before = tree_digest(root, SIM_FILES)
 
     for i, step in enumerate(plan.steps):
         first = step.do[0]
@@ -73,7 +72,7 @@ def test_every_step_of_a_commit_fails_cleanly(vmhvd: HvdInstance) -> None:
         assert "simulated host" in err.message
         assert sim_bytes(root) == host_before, f"host changed after failing step {i + 1}"
         assert running_xml(m) == running_before
-        assert tree_digest(root, FAULTS) == files_before, f"files changed at step {i + 1}"
+        assert tree_digest(root, SIM_FILES) == files_before, f"files changed at step {i + 1}"
         assert sim.state()["vmm"].keys() == {"old"} and vm_state(m, "old")["pid"] == old_pid
 
     m.commit()

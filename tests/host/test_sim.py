@@ -161,10 +161,145 @@ def test_faults_are_persisted_and_fire_once(tmp_path):
     first.run(ifconfig.up("em0"))
 
 
-def test_state_file_is_replaced_atomically(sim):
+def test_destroy_and_list_take_the_subtree_only(sim, tmp_path):
+    sim.run(zfs.create_root("zroot/hv", "/hv"))
+    for vm in ("web", "web2"):
+        sim.run(("zfs", "create", "-p", f"zroot/hv/vm/{vm}/disks"))
+        sim.run(zfs.create_zvol(f"zroot/hv/vm/{vm}/disks/d0", "1G"))
+    assert sorted(zfs.parse_list(sim.run(zfs.list_tree("zroot/hv/vm/web")))) == [
+        "zroot/hv/vm/web", "zroot/hv/vm/web/disks", "zroot/hv/vm/web/disks/d0"]
+    assert fails(sim, ("zfs", "destroy", "zroot/hv/vm/web")).endswith(
+        "zroot/hv/vm/web/disks\nzroot/hv/vm/web/disks/d0")
+    again = SimHost(tmp_path)  # its index of children comes from the files
+    again.run(zfs.destroy("zroot/hv/vm/web", recursive=True))
+    assert sorted(zfs.parse_list(again.run(zfs.list_tree("zroot/hv")))) == [
+        "zroot/hv", "zroot/hv/vm", "zroot/hv/vm/web2", "zroot/hv/vm/web2/disks",
+        "zroot/hv/vm/web2/disks/d0"]
+    assert sim.run(zfs.list_tree("zroot/hv/vm")) == again.run(zfs.list_tree("zroot/hv/vm"))
+    sim.run(("zfs", "create", "zroot/hv/vm/web"))  # gone in both instances' indexes
+    assert fails(sim, ("zfs", "destroy", "zroot/hv/vm")).endswith(
+        "zroot/hv/vm/web\nzroot/hv/vm/web2\nzroot/hv/vm/web2/disks\nzroot/hv/vm/web2/disks/d0")
+
+
+def _busy_day(sim):
+    """Commands of every kind, reads, failures and a partly done one among them."""
+    sim.run(zfs.create_root("zroot/hv", "/hv"))
+    sim.run(zfs.create_filesystem("zroot/hv/vm", "vms"))
+    sim.run(zfs.create_zvol("zroot/hv/vm/d0", "1G"))
+    sim.run(zfs.create_zvol("zroot/hv/vm/gone", "1G"))
+    sim.run(zfs.set_volsize("zroot/hv/vm/d0", "2G"))
+    sim.run(zfs.destroy("zroot/hv/vm/gone"))
+    sim.run(ifconfig.bridge_create("hv-lan", "hvd:net/lan"))
     sim.run(ifconfig.tap_create())
-    files = sorted(os.listdir(sim.dir))
-    assert not [f for f in files if f.endswith(".tmp")]
+    sim.run(ifconfig.bridge_addm("hv-lan", "tap0"))
+    sim.run(("bhyvectl", "--vm=web", "--create"))
+    fails(sim, ("ifconfig", "em1", "down", "mtu", "99999"))  # down stays done, as on FreeBSD
+    fails(sim, ("zfs", "create", "zroot/hv"))
+    sim.run(zfs.list_tree("zroot/hv"))
+    sim.run(("sysctl", "-n", "net.fibs"))
+    sim.run(ifconfig.list_group("bridge"))
+    sim.run(("ifconfig", "em0"))
+
+
+def _log_lines(sim):
+    return [json.loads(line) for line in sim.log_path.read_bytes().splitlines()]
+
+
+def test_each_change_is_one_log_line_and_a_restart_sees_it_all(sim, tmp_path):
+    snapshot = sim.state_path.read_bytes()
+    zvol = sim.zvol_file("zroot/hv/vm/d0")
+    _busy_day(sim)
+    mtime = zvol.stat().st_mtime_ns
+    assert sim.state_path.read_bytes() == snapshot  # no rewrite of the whole host per command
+    lines = _log_lines(sim)
+    assert [e["seq"] for e in lines] == list(range(1, 13))  # reads are not logged
+    assert lines[-1]["run"] == ["zfs", "create", "zroot/hv"]
+    st = sim.state()
+    assert st["interfaces"]["em1"]["up"] is False and st["interfaces"]["em1"]["mtu"] == 1500
+    assert st["interfaces"]["hv-lan"]["members"] == ["tap0"] and "web" in st["vmm"]
+    assert "zroot/hv/vm/gone" not in st["datasets"]
+    again = SimHost(tmp_path)  # hvd restarted: snapshot plus the log, replayed
+    assert again.state() == st
+    assert zvol.stat().st_size == 2 << 30 and zvol.stat().st_mtime_ns == mtime
+    assert not sim.zvol_file("zroot/hv/vm/gone").exists()
+    assert fails(again, ("ifconfig", "tap0", "create")) == (
+        "ifconfig: SIOCIFCREATE2 (tap0): File exists")
+
+
+def test_instances_see_each_others_commands(tmp_path):
+    first, other = SimHost(tmp_path), SimHost(tmp_path)
+    first.run(zfs.create_root("zroot/hv", "/hv"))
+    other.run(zfs.create_filesystem("zroot/hv/vm", "vms"))
+    assert fails(first, zfs.create_filesystem("zroot/hv/vm", "vms")) == (
+        "cannot create 'zroot/hv/vm': dataset already exists")
+    assert first.state() == other.state() and [e["seq"] for e in _log_lines(first)] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("tail", [b'{"seq": 13, "run": ["zfs", "des', b"\0\0\0\0"])
+def test_a_torn_last_log_line_is_a_command_that_never_returned(sim, tmp_path, tail):
+    _busy_day(sim)
+    st = sim.state()
+    with open(sim.log_path, "ab") as f:  # hvd died while appending
+        f.write(tail)
+    again = SimHost(tmp_path)
+    assert again.state() == st
+    again.run(ifconfig.up("em1"))  # the next command replaces the torn line
+    assert [e["seq"] for e in _log_lines(again)] == list(range(1, 14))
+    assert SimHost(tmp_path).state()["interfaces"]["em1"]["up"] is True
+    assert sim.state() == again.state()
+
+
+def test_the_log_is_folded_into_a_new_snapshot_once_it_outgrows_it(tmp_path, monkeypatch):
+    from hvd_netconf.host import sim as simmod
+
+    monkeypatch.setattr(simmod, "COMPACT_AT", 0)
+    sim = SimHost(tmp_path)
+    sim.run(zfs.create_root("zroot/hv", "/hv"))
+    sizes = []
+    for i in range(40):
+        sim.run(ifconfig.set_descr("em0", f"uplink {i}"))
+        sizes.append(sim.log_path.stat().st_size)
+    assert max(sizes) <= sim.state_path.stat().st_size + 100 and min(sizes) == 0
+    snap = json.loads(sim.state_path.read_bytes())
+    assert snap["seq"] + len(_log_lines(sim)) == 41
+    assert SimHost(tmp_path).state() == sim.state()
+    assert sim.state()["interfaces"]["em0"]["descr"] == "uplink 39"
+
+
+def _until_compacted(sim):
+    """Run commands until the log outgrows the snapshot and is folded into it."""
+    for i in range(100):
+        sim.run(ifconfig.set_descr("em0", f"uplink {i}"))
+        if not sim.log_path.read_bytes():
+            return
+    raise AssertionError("no compaction")
+
+
+def test_a_crash_amid_a_compaction_replays_nothing_twice(tmp_path, monkeypatch):
+    from hvd_netconf.host import sim as simmod
+
+    monkeypatch.setattr(simmod, "COMPACT_AT", 0)
+    sim = SimHost(tmp_path)
+    sim.run(zfs.create_root("zroot/hv", "/hv"))
+    sim.run(ifconfig.tap_create())
+    log = sim.log_path.read_bytes()
+    _until_compacted(sim)
+    st = sim.state()
+    sim.log_path.write_bytes(log)  # as if hvd died after the snapshot, before emptying the log
+    again = SimHost(tmp_path)
+    assert again.state() == st  # tap0 not created twice (that would be tap1)
+    again.run(ifconfig.tap_create())
+    assert "tap1" in SimHost(tmp_path).state()["interfaces"]
+
+
+def test_snapshot_is_replaced_atomically(tmp_path, monkeypatch):
+    from hvd_netconf.host import sim as simmod
+
+    monkeypatch.setattr(simmod, "COMPACT_AT", 0)
+    sim = SimHost(tmp_path)
+    sim.run(ifconfig.tap_create())
+    _until_compacted(sim)
+    assert not [f for f in os.listdir(sim.dir) if f.endswith(".tmp")]
     assert "tap0" in json.loads(sim.state_path.read_text())["interfaces"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from e2e.helpers import sim_bytes
 from lxml import etree
 from ncclient.operations import RPCError
 from support.server import HvdInstance
@@ -33,7 +34,7 @@ def preview(m) -> etree._Element:  # type: ignore[no-untyped-def]
 def test_preview_shows_the_plan_and_changes_nothing(hvd: HvdInstance) -> None:
     m = hvd.connect_uds()
     m.edit_config(target="candidate", config=CONFIG)
-    sim_state = (hvd.root / ".sim" / "host.json").read_bytes()
+    host_before = sim_bytes(hvd.root)
     reply = preview(m)
     commands = reply.xpath("//h:step/h:command/text()", namespaces=NS)
     assert "ifconfig vlan create vlandev em0 vlan 100 name em0.100 up" in commands
@@ -46,7 +47,7 @@ def test_preview_shows_the_plan_and_changes_nothing(hvd: HvdInstance) -> None:
     assert reply.xpath("string(//h:simulated)", namespaces=NS) == "true"
     assert "hv-lan" in reply.xpath("string(//h:text)", namespaces=NS)
     # Nothing ran: the sim host and running are as they were.
-    assert (hvd.root / ".sim" / "host.json").read_bytes() == sim_state
+    assert sim_bytes(hvd.root) == host_before
     assert hvd.server.datastores.running.get(("vm", "web")) is None
     m.commit()
     assert hvd.server.datastores.running.get(("vm", "web")) is not None
