@@ -338,13 +338,18 @@ class Wal:
         self._size += len(data)
         self._step("logged")
 
-    def commit(self, ops: Sequence[Op]) -> None:
-        """Log `ops` durably, then write their files (a big record: in the background)."""
-        self.append(ops)
-        if len(ops) > self.inline_ops or not self._background.idle():
-            self._background.submit(ops)
-        else:
-            self._write_logged(ops)
+    def commit(self, ops: Sequence[Op], later: Sequence[Op] = ()) -> None:
+        """Log `ops` and `later` as one record; then write the files of `ops` before
+        returning unless there are many, and those of `later` (hvd's own bookkeeping, read
+        through drain()) in the background."""
+        self.append([*ops, *later])
+        if len(ops) > self.inline_ops:
+            self._background.submit([*ops, *later])
+            return
+        self._background.drain()  # earlier records' files first: log order is file order
+        self._write_logged(ops)
+        if later:
+            self._background.submit(later)
 
     def _write_logged(self, ops: Sequence[Op]) -> None:
         """Past the commit point a failed write is not the commit's failure: it is tried once

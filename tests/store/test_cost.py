@@ -15,6 +15,7 @@ def _writes(open_store: Any, kit: Any, n: int, tag: str) -> list[str]:
     steps: list[str] = []
     ds._hook = steps.append
     ds.commit({("vm", f"{tag}1"): kit.make_vm(f"{tag}1", cpu=2)}, CommitMeta())
+    ds.wal.drain()
     return [s.split(":")[0] + ":" + s.split("/")[0].split(":")[-1] for s in steps]
 
 

@@ -64,6 +64,7 @@ def test_bounded(open_store: Any, kit: Any, tmp_path: Path) -> None:
     ds = open_store(history_limit=4)
     _run(ds, kit, 9)
     assert ds.history.ids() == [6, 7, 8, 9]
+    ds.wal.drain()  # history files are written in the background
     files = sorted(p.name for p in (tmp_path / "hv" / ".hvd" / "history").iterdir())
     assert files == [f"{i:012d}.xml" for i in (6, 7, 8, 9)]
     again = open_store(history_limit=4)
@@ -114,6 +115,7 @@ def test_record_file_is_readable_xml(open_store: Any, kit: Any, tmp_path: Path) 
     ds = open_store()
     ds.commit({("vm", "a"): kit.make_vm("a", description="<&>")},
               CommitMeta(user="bob", comment="first & <best>"))
+    ds.wal.drain()  # history files are written in the background
     doc = etree.parse(str(tmp_path / "hv" / ".hvd" / "history" / "000000000001.xml"))
     assert doc.getroot().get("id") == "1"
     assert doc.findtext("{urn:hvd:store:history}comment") == "first & <best>"

@@ -53,11 +53,12 @@ def test_big_commit_returns_before_its_files(open_store: Any, kit: Any,
     # Acknowledged and in memory; its files are on their way (the log holds them).
     assert ("vm", "v7") in ds.running and started.wait(5)
     assert not (root / "vm" / "v7" / "config.xml").exists()
-    # A later small commit queues behind it: log order is file order.
+    release.set()
+    # A later small commit first finishes the files of the records before it (log order is
+    # file order), then writes its own before it returns.
     ds.commit({("vm", "v7"): kit.make_vm("v7", cpu=9)}, CommitMeta())
-    threading.Timer(0.05, release.set).start()
-    assert len(ds.history.get(cid).changes) == ds.wal.inline_ops + 1  # waits for the files
     assert b"<cpu>9</cpu>" in (root / "vm" / "v7" / "config.xml").read_bytes()
+    assert len(ds.history.get(cid).changes) == ds.wal.inline_ops + 1
     ds.close()
     assert Datastores(str(root), fsync=False).recovered == 0
 
