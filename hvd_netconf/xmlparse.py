@@ -75,8 +75,27 @@ def parse(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element:
     return root
 
 
+_too_deep: dict[int, etree.XPath] = {}
+
+
+def _plain_shape(root: etree._Element, limits: XmlLimits) -> bool:
+    """True when the tree is within the limits and holds no entity, checked in libxml2
+    (a big edit-config has tens of thousands of elements); False says look closer."""
+    xp = _too_deep.get(limits.max_depth)
+    if xp is None:
+        xp = _too_deep[limits.max_depth] = etree.XPath(
+            "boolean(" + "*/" * (limits.max_depth - 1) + "node()[not(self::text())])")
+    return (next(root.iter(etree.Entity), None) is None
+            and _count(root) <= limits.max_elements and not xp(root))
+
+
+_count = etree.XPath("count(descendant-or-self::node()[not(self::text())])")
+
+
 def check_shape(root: etree._Element, limits: XmlLimits = DEFAULT_LIMITS) -> None:
     """Bound nesting depth and element count in one pass; leftover entity nodes are refused."""
+    if _plain_shape(root, limits):
+        return
     count = 0
     stack = [(root, 1)]
     while stack:

@@ -35,6 +35,7 @@ from hvd_netconf.namespaces import BASE, YANG_ATTR
 from hvd_netconf.store.keys import KINDS
 
 OPERATIONS = ("merge", "replace", "create", "delete", "remove")
+FRESH_OPERATIONS = ("merge", "replace", "create")  # what makes an entry that does not exist
 DEFAULT_OPERATIONS = ("merge", "replace", "none")
 ERROR_OPTIONS = ("stop-on-error", "continue-on-error", "rollback-on-error")
 ALL = "all"
@@ -60,6 +61,7 @@ class SchemaNode(Protocol):
     keys: tuple[str, ...]
     config: bool
     ordered_by_user: bool
+    by_tag: dict[str, SchemaNode]  # children by Clark tag, as child() finds them
 
     def child(self, ns: str, name: str) -> SchemaNode | None: ...
 
@@ -83,6 +85,28 @@ def entry_key(list_name: str, keyvals: Iterable[str]) -> EntryKey:
 def known_namespaces(schema: Any) -> frozenset[str]:
     mods = getattr(schema, "modules", None) or ()
     return frozenset(m.namespace for m in mods)
+
+
+class _Slow(Exception):
+    """The fast path met something only the general path handles (or reports)."""
+
+
+def _plain_value(snode: SchemaNode, c: etree._Element) -> str:
+    """The canonical value of a leaf element, or _Slow when the general path would fail."""
+    if len(c):
+        raise _Slow
+    try:
+        return snode.check_value(c.text or "")
+    except RpcError:
+        raise _Slow from None
+
+
+def _first(el: etree._Element, tag: str) -> etree._Element | None:
+    """el.find(tag) for a plain tag, without find's path parsing (keys usually come first)."""
+    for child in el:
+        if child.tag == tag:
+            return child
+    return None
 
 
 @dataclass
@@ -200,6 +224,9 @@ class _Engine:
 
     def _node(self, tparent: etree._Element, c: etree._Element, sparent: SchemaNode | None,
               op: str | None, path: str, entry: _Entry | None) -> None:
+        if entry is None and sparent is not None and self._new_entry(tparent, c, sparent, op,
+                                                                     path):
+            return
         q = etree.QName(c)
         ns, name = q.namespace or "", q.localname
         snode = self.schema.top(ns, name) if sparent is None else sparent.child(ns, name)
@@ -594,7 +621,126 @@ class _Engine:
             self._add_entry(tparent, new, anchor, sparent)
         for kt, v in zip(keytags, keyvals, strict=True):
             etree.SubElement(new, kt).text = v
-        self._children(new, c, snode, op, here, top_entry or entry, skip=keytags)
+        if not self._fill(new, c, snode, keytags):
+            self._children(new, c, snode, op, here, top_entry or entry, skip=keytags)
+
+    # ---- the fast path: the inside of a new list entry ----------------------------------
+
+    def _new_entry(self, tparent: etree._Element, c: etree._Element, sparent: SchemaNode,
+                   op: str | None, path: str) -> bool:
+        """A plain create or merge of a top-level entry that does not exist yet, the bulk of a
+        large edit: done here without the general path's per-node work. False, having changed
+        nothing, when `c` is anything else (the general path then handles or reports it)."""
+        snode = sparent.by_tag.get(c.tag)
+        if snode is None or snode.kind != "list" or not snode.config:
+            return False
+        attrib = c.attrib
+        if attrib:
+            if len(attrib) != 1:
+                return False
+            op = attrib.get(OP_ATTR)
+        if op not in FRESH_OPERATIONS:
+            return False
+        keytags = [f"{{{snode.ns}}}{k}" for k in snode.keys]
+        keyvals = []
+        for kt in keytags:
+            kel = _first(c, kt)
+            if kel is None or kel.attrib:
+                return False
+            try:
+                keyvals.append(_plain_value(snode.by_tag[kt], kel))
+            except _Slow:
+                return False
+        if entry_key(snode.name, keyvals) in self.result._entries:
+            return False
+        top = self._top_entry(tparent, c.tag, snode, keyvals)
+        if top.el is not None:
+            return False
+        self._touch(top)
+        new = top.el = etree.SubElement(tparent, c.tag)
+        self._add_entry(tparent, new, None, sparent)
+        for kt, v in zip(keytags, keyvals, strict=True):
+            etree.SubElement(new, kt).text = v
+        if not self._fill(new, c, snode, keytags):
+            here = path + paths.entry_step(snode.ns, snode.name,
+                                           list(zip(snode.keys, keyvals, strict=True)))
+            try:
+                self._children(new, c, snode, op, here, top, skip=keytags)
+            except RpcError as exc:
+                if exc.path is None:
+                    exc.path = here
+                raise
+        return True
+
+    def _fill(self, new: etree._Element, c: etree._Element, snode: SchemaNode,
+              keytags: list[str]) -> bool:
+        """Copy the children of `c` into the entry `new` (which holds only its keys) in one pass.
+
+        Inside an entry the edit has just made there is nothing to merge with, so when the
+        content is plain (no attributes, every node a known config node, every value valid,
+        nothing given twice) the result is what the general path would build, without its
+        per-node journal, paths and lookups. Anything else puts `new` back to its keys and
+        returns False: the general path then does the work and reports any error exactly.
+        """
+        keys = list(new)
+        try:
+            self._copy(new, c, snode, keytags)
+        except _Slow:
+            del new[:]
+            new.extend(keys)
+            return False
+        return True
+
+    def _copy(self, new: etree._Element, c: etree._Element, snode: SchemaNode,
+              skip: Iterable[str] = ()) -> None:
+        """_fill's walk: the general path's construction order (_place, _add_entry) exactly."""
+        by_tag = snode.by_tag
+        seen: set[Any] = set()
+        for ch in c:
+            tag = ch.tag
+            if not isinstance(tag, str) or tag in skip:
+                continue
+            cn = by_tag.get(tag)
+            if cn is None or not cn.config or ch.attrib:
+                raise _Slow
+            kind = cn.kind
+            if kind == "leaf" or kind == "container":
+                if tag in seen:
+                    raise _Slow
+                seen.add(tag)
+                el = etree.SubElement(new, tag)
+                if kind == "leaf":
+                    el.text = _plain_value(cn, ch)
+                self._place(new, el, snode)
+                if kind == "container":
+                    self._copy(el, ch, cn)
+            elif kind == "leaf-list":
+                value = _plain_value(cn, ch)
+                if (tag, value) in seen:
+                    raise _Slow
+                seen.add((tag, value))
+                el = etree.SubElement(new, tag)
+                el.text = value
+                self._add_entry(new, el, None, snode)
+            elif kind == "list":
+                keytags = [f"{{{cn.ns}}}{k}" for k in cn.keys]
+                keyvals = []
+                for kt in keytags:
+                    kel = _first(ch, kt)
+                    if kel is None or kel.attrib:
+                        raise _Slow
+                    keyvals.append(_plain_value(cn.by_tag[kt], kel))
+                ident = (tag, tuple(keyvals))
+                if ident in seen:
+                    raise _Slow
+                seen.add(ident)
+                el = etree.SubElement(new, tag)
+                self._add_entry(new, el, None, snode)
+                for kt, v in zip(keytags, keyvals, strict=True):
+                    etree.SubElement(el, kt).text = v
+                self._copy(el, ch, cn, keytags)
+            else:
+                raise _Slow
 
     def _add_entry(self, tparent: etree._Element, new: etree._Element,
                    anchor: tuple[str, etree._Element | None] | None,

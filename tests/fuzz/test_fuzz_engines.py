@@ -4,6 +4,7 @@ RpcError, never another exception; the datastore is unchanged after a failed edi
 from __future__ import annotations
 
 import contextlib
+import copy
 
 import pytest
 from hypothesis import given
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from hvd_netconf.edit import edit_config
+from hvd_netconf.edit.engine import _Engine
 from hvd_netconf.errors import RpcError
 from hvd_netconf.filter import apply_filter, parse_filter
 from hvd_netconf.namespaces import BASE, NETWORK, VM
@@ -99,3 +101,71 @@ def test_xpath_filter(schema, atoms) -> None:  # type: ignore[no-untyped-def]
     with contextlib.suppress(RpcError):
         apply_filter(parse_filter(f), root, etree.Element(f"{{{BASE}}}data"), schema)
     assert etree.tostring(root, method="c14n") == etree.tostring(seed(), method="c14n")
+
+
+# ---- the engine's fast path for new entries against its general path -------------------
+
+LEAF_VALUES = {"cpu": ["2", "04", "0", "x"], "memory": ["512", "1"], "description": ["d", ""],
+               "size": ["10", "-1"], "network": ["lan", ""], "type": ["uefi", "bogus"],
+               "status": ["running"], "name": ["a", "b", "a b", ""]}
+VM_KIDS = ["name", "cpu", "memory", "description", "loader", "disk", "nic", "state", "bogus"]
+INNER = {"loader": ["type", "uefi-vars", "bogus"], "disk": ["name", "size", "emulation"],
+         "nic": ["name", "network", "mac"], "state": ["status"]}
+ATTRS = [None, None, None, ("op", "create"), ("op", "merge"), ("op", "replace"),
+         ("op", "delete"), ("insert", "first"), ("x", "1")]
+
+
+def _kid(draw, name: str, depth: int) -> etree._Element:  # type: ignore[no-untyped-def]
+    ns = draw(st.sampled_from([VM, VM, VM, VM, NETWORK]))
+    el = etree.Element(f"{{{ns}}}{name}")
+    attr = draw(st.sampled_from(ATTRS))
+    if attr is not None:
+        el.set({"op": f"{{{BASE}}}operation", "insert": "{urn:ietf:params:xml:ns:yang:1}insert",
+                "x": "x"}[attr[0]], attr[1])
+    if name in INNER and depth < 2:
+        for k in draw(st.lists(st.sampled_from(INNER[name]), max_size=4)):
+            el.append(_kid(draw, k, depth + 1))
+    else:
+        el.text = draw(st.sampled_from(LEAF_VALUES.get(name, ["1", "v", ""])))
+        if draw(st.booleans()) and draw(st.booleans()):
+            etree.SubElement(el, f"{{{VM}}}name").text = "inner"
+    return el
+
+
+@st.composite
+def vm_entries(draw):  # type: ignore[no-untyped-def]
+    vms = etree.Element(f"{{{VM}}}vms")
+    for _ in range(draw(st.integers(1, 3))):
+        vm = _kid(draw, "vm", 0) if draw(st.booleans()) else etree.Element(f"{{{VM}}}vm")
+        vm.text = None
+        etree.SubElement(vm, f"{{{VM}}}name").text = draw(st.sampled_from(["web", "new", "n2"]))
+        for k in draw(st.lists(st.sampled_from(VM_KIDS), max_size=6)):
+            vm.append(_kid(draw, k, 1))
+        vms.append(vm)
+    return vms
+
+
+def _outcome(schema, vms, default_op, error_option):  # type: ignore[no-untyped-def]
+    root = seed()
+    config = etree.Element(f"{{{BASE}}}config")
+    config.append(copy.deepcopy(vms))
+    try:
+        res = edit_config(schema, root, config, default_operation=default_op,
+                          error_option=error_option)
+    except RpcError as exc:
+        return ("raised", exc.tag, exc.path, exc.message)
+    errors = [(e.tag, e.error_type, e.path, e.message, e.app_tag, e.info) for e in res.errors]
+    return (etree.tostring(root), errors, sorted(map(str, res.touched)), sorted(res.before))
+
+
+@given(vm_entries(), st.sampled_from(["merge", "replace", "none"]),
+       st.sampled_from(["stop-on-error", "continue-on-error", "rollback-on-error"]))
+def test_fast_path_is_the_general_path(schema, vms, default_op, error_option) -> None:  # type: ignore[no-untyped-def]
+    """New entries built by the fast path (_new_entry, _fill) are byte for byte what the
+    general path builds, with the same errors, paths and journal."""
+    fast = _outcome(schema, vms, default_op, error_option)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_Engine, "_new_entry", lambda *a: False)
+        mp.setattr(_Engine, "_fill", lambda *a: False)
+        general = _outcome(schema, vms, default_op, error_option)
+    assert fast == general

@@ -36,6 +36,10 @@ class Node:
     def children(self) -> list[Node]:
         return self.kids
 
+    @property
+    def by_tag(self) -> dict[str, Node]:
+        return {f"{{{k.ns}}}{k.name}": k for k in self.kids}
+
     def child(self, ns: str, name: str) -> Node | None:
         return next((k for k in self.kids if k.ns == ns and k.name == name), None)
 
