@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from hvd_netconf.store.datastore import same
 from hvd_netconf.store.keys import KINDS, Key
 
 Lookup = Callable[[Key], "etree._Element | None"]
@@ -53,15 +54,6 @@ def entries(root: etree._Element | None) -> dict[Key, etree._Element]:
             for entry in top.iterchildren(k.entry_tag):
                 out[(k.name, entry_name(entry))] = entry
     return out
-
-
-def same(a: etree._Element, b: etree._Element) -> bool:
-    """Structural equality ignoring insignificant whitespace between elements."""
-    if a.tag != b.tag or (a.text or "").strip() != (b.text or "").strip():
-        return False
-    ca = [c for c in a if isinstance(c.tag, str)]
-    cb = [c for c in b if isinstance(c.tag, str)]
-    return len(ca) == len(cb) and all(same(x, y) for x, y in zip(ca, cb, strict=True))
 
 
 def diff_keys(keys: Iterable[Key], old_get: Lookup, new_get: Lookup) -> list[Change]:

@@ -153,7 +153,7 @@ def _vm_path(vm: str, disk: str | None = None, leaf: str | None = None) -> str:
 
 
 def _hardware_changed(old: etree._Element, new: etree._Element) -> bool:
-    from hvd_netconf.apply.diff import same
+    from hvd_netconf.store.datastore import same
 
     for leaf in HARDWARE:
         a = list(old.iterchildren(f"{{{VM}}}{leaf}"))

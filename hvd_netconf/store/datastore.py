@@ -21,6 +21,15 @@ def clone(element: etree._Element) -> etree._Element:
     return element.__deepcopy__(None)
 
 
+def same(a: etree._Element, b: etree._Element) -> bool:
+    """Structural equality ignoring namespace prefixes and whitespace between elements."""
+    if a.tag != b.tag or (a.text or "").strip() != (b.text or "").strip():
+        return False
+    ca = [c for c in a if isinstance(c.tag, str)]
+    cb = [c for c in b if isinstance(c.tag, str)]
+    return len(ca) == len(cb) and all(same(x, y) for x, y in zip(ca, cb, strict=True))
+
+
 def new_config_root() -> etree._Element:
     return etree.Element(qn(BASE, "config"), nsmap={None: BASE})
 

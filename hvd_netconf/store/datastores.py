@@ -19,8 +19,8 @@ from lxml import etree
 
 from hvd_netconf.errors import InvalidValue
 from hvd_netconf.store import candlog
-from hvd_netconf.store.codec import compact, serialize_entry
-from hvd_netconf.store.datastore import clone
+from hvd_netconf.store.codec import compact
+from hvd_netconf.store.datastore import clone, same
 from hvd_netconf.store.fileio import make_dirs
 from hvd_netconf.store.history import CommitMeta, History
 from hvd_netconf.store.keys import KINDS, Key, check_name, entry_rel, key_of
@@ -201,16 +201,12 @@ class Datastores:
             before = self.running.get(key)
             if before is None and after is None:
                 continue
+            if before is not None and after is not None and same(before, after):
+                continue  # equal but for namespace prefixes or layout: nothing to write
             old = compact(before) if before is not None else None
             new = compact(after) if after is not None else None
-            if new is None:
-                ops.append(Delete(entry_rel(key), rmdir=True))
-            else:
-                # Equal once normalised (namespace prefixes, layout): nothing to write.
-                if old is not None and (new == old or serialize_entry(key, after)
-                                        == serialize_entry(key, before)):
-                    continue
-                ops.append(Entry(entry_rel(key), new))
+            ops.append(Entry(entry_rel(key), new) if new is not None
+                       else Delete(entry_rel(key), rmdir=True))
             written[key] = after
             logged[key] = (old, new)
         if from_candidate and self._saved & changes.keys():

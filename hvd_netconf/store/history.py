@@ -169,7 +169,11 @@ class History:
         self._records: dict[int, HistoryRecord] = {}  # oldest first
 
     def _path(self, rec_id: int) -> str:
-        return os.path.join(self.directory, f"{rec_id:012d}.xml")
+        return os.path.join(self.directory, self._name(rec_id))
+
+    @staticmethod
+    def _name(rec_id: int) -> str:
+        return f"{rec_id:012d}.xml"
 
     def load(self) -> None:
         """Read every record (each file parsed and checked); a stray file stops the start."""
@@ -195,10 +199,11 @@ class History:
         """The record, the oldest ids it pushes out, and the log operations doing both
         (paths relative to `root`)."""
         data, rec = render_record(rec_id, rfc3339_now(), meta, images)
-        ops: list[Put | Delete] = [Put(os.path.relpath(self._path(rec_id), root), data)]
+        rel = os.path.relpath(self.directory, root)
+        ops: list[Put | Delete] = [Put(f"{rel}/{self._name(rec_id)}", data)]
         excess = len(self._records) + 1 - self.limit
         dropped = list(self._records)[:max(0, excess)]
-        ops += [Delete(os.path.relpath(self._path(old), root)) for old in dropped]
+        ops += [Delete(f"{rel}/{self._name(old)}") for old in dropped]
         return rec, dropped, ops
 
     def register(self, rec: HistoryRecord, dropped: list[int]) -> None:
