@@ -115,7 +115,10 @@ class Datastores:
         """Persist the candidate's entries edited since the last save: one log record.
 
         The record names each such entry, its deletion from the candidate while running has
-        it, or that it is no longer edited.
+        it, or that it is no longer edited. It is not flushed: it survives hvd's crash or
+        restart (the kernel holds it), and the next commit's flush takes it to disk; a power
+        failure before that can lose uncommitted candidate edits, never a commit (netopeer2
+        keeps its candidate in shared memory, lost at every reboot).
         """
         items: list[tuple[Key, etree._Element | str | None]] = []
         for key in sorted(self._unsaved):
@@ -125,7 +128,7 @@ class Datastores:
             elif key in self._saved:
                 items.append((key, candlog.FORGET))
         if items:
-            self.wal.commit([CandidateSave(candlog.body(items))])
+            self.wal.commit([CandidateSave(candlog.body(items))], flush=False)
         for key, value in items:
             if value is candlog.FORGET:
                 self._saved.discard(key)
@@ -214,7 +217,7 @@ class Datastores:
                     if k in self.candidate or k in self.running]
             ops.append(CandidateSave(candlog.body(rest), reset=True))
         rec, dropped, history_ops = self.history.prepare(rec_id, meta, logged, self.root_dir)
-        self.wal.commit(ops, later=history_ops)
+        self.wal.commit(ops + history_ops)
         self.history.register(rec, dropped)
         for key, after in written.items():
             self.running.set_entry(key, clone(after) if after is not None else None)

@@ -309,8 +309,10 @@ class Wal:
 
     # --- writes ---------------------------------------------------------------------------
 
-    def append(self, ops: Sequence[Op]) -> None:
-        """Make `ops` durable as one record: the commit point. On failure nothing is logged."""
+    def append(self, ops: Sequence[Op], *, flush: bool = True) -> None:
+        """Log `ops` as one record, made durable (the commit point) unless `flush` is False:
+        then it survives hvd's death, not the host's, until the next flushed record. On
+        failure nothing is logged."""
         if self._fd < 0:
             raise StoreError("the write-ahead log is closed", file=self.path)
         data = encode(ops)
@@ -323,7 +325,7 @@ class Wal:
                 done = os.pwrite(self._fd, view, offset)
                 view, offset = view[done:], offset + done
             self._step("written")
-            if self.fsync:
+            if self.fsync and flush:
                 os.fdatasync(self._fd)
         except Exception:
             # An ordinary failure (disk full) must not leave half a record for the next one
@@ -338,18 +340,16 @@ class Wal:
         self._size += len(data)
         self._step("logged")
 
-    def commit(self, ops: Sequence[Op], later: Sequence[Op] = ()) -> None:
-        """Log `ops` and `later` as one record; then write the files of `ops` before
-        returning unless there are many, and those of `later` (hvd's own bookkeeping, read
-        through drain()) in the background."""
-        self.append([*ops, *later])
+    def commit(self, ops: Sequence[Op], *, flush: bool = True) -> None:
+        """Log `ops` as one record, then write their files: before returning, or for a big
+        record in the background (a thread per small record would cost more in handing the
+        interpreter back and forth than the writes themselves)."""
+        self.append(ops, flush=flush)
         if len(ops) > self.inline_ops:
-            self._background.submit([*ops, *later])
+            self._background.submit(ops)
             return
         self._background.drain()  # earlier records' files first: log order is file order
         self._write_logged(ops)
-        if later:
-            self._background.submit(later)
 
     def _write_logged(self, ops: Sequence[Op]) -> None:
         """Past the commit point a failed write is not the commit's failure: it is tried once

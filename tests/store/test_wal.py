@@ -91,3 +91,21 @@ def test_crash_of_the_background_writer_is_replayed(open_store: Any, kit: Any,
     assert {k: kit.c14n(v) for k, v in again.running.items()} == \
         {k: kit.c14n(v) for k, v in _many(kit, 100, cpu=2).items()}
     assert b"<cpu>2</cpu>" in (root / "vm" / "v99" / "config.xml").read_bytes()
+
+
+def test_one_flush_per_commit_none_per_candidate_edit(tmp_path: Path, kit: Any,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from hvd_netconf.store import wal as wal_mod
+
+    ds = Datastores(str(tmp_path / "hv"), fsync=True)
+    flushes: list[int] = []
+    real = wal_mod.os.fdatasync
+    monkeypatch.setattr(wal_mod.os, "fdatasync", lambda fd: (flushes.append(fd), real(fd)))
+    ds.candidate.set_entry(("vm", "a"), kit.make_vm("a"))
+    ds.mark_dirty([("vm", "a")])
+    ds.save_candidate()
+    assert flushes == []  # survives hvd's death; the commit's flush takes it to disk
+    ds.commit(meta=CommitMeta())
+    assert len(flushes) == 1
+    ds.commit(_many(kit, 100), CommitMeta())  # however many entries
+    assert len(flushes) == 2
