@@ -217,7 +217,7 @@ class Datastores:
                     if k in self.candidate or k in self.running]
             ops.append(CandidateSave(candlog.body(rest), reset=True))
         rec, dropped, history_ops = self.history.prepare(rec_id, meta, logged, self.root_dir)
-        self.wal.commit(ops + history_ops)
+        self.wal.commit(ops, deferred=history_ops)
         self.history.register(rec, dropped)
         for key, after in written.items():
             self.running.set_entry(key, clone(after) if after is not None else None)

@@ -94,10 +94,12 @@ def wal_path(root: str) -> str:
     return os.path.join(root, STATE_DIR, WAL_NAME)
 
 
+_SPACE = re.compile(r"\s")
+
+
 def _safe(rel: str) -> str:
     parts = rel.split("/")
-    if not rel or rel.startswith("/") or ".." in parts or "" in parts or \
-            any(c.isspace() for c in rel):
+    if not rel or rel.startswith("/") or ".." in parts or "" in parts or _SPACE.search(rel):
         raise StoreError(f"the write-ahead log names a path outside the root: {rel!r}")
     return rel
 
@@ -250,6 +252,7 @@ class Wal:
         self.prealloc_bytes = prealloc_bytes
         self._touched = _Touched()
         self._behind = False  # a logged record's files could not all be written
+        self._deferred: dict[str, Put | Delete] = {}  # path -> its latest deferred operation
         self._background = _Background(self._write_logged, lock or contextlib.nullcontext())
         self._fd = -1
         self._size = 0  # the records' length
@@ -340,11 +343,19 @@ class Wal:
         self._size += len(data)
         self._step("logged")
 
-    def commit(self, ops: Sequence[Op], *, flush: bool = True) -> None:
-        """Log `ops` as one record, then write their files: before returning, or for a big
-        record in the background (a thread per small record would cost more in handing the
-        interpreter back and forth than the writes themselves)."""
-        self.append(ops, flush=flush)
+    def commit(self, ops: Sequence[Op], *, deferred: Sequence[Put | Delete] = (),
+               flush: bool = True) -> None:
+        """Log `ops` and `deferred` as one record, then write the files of `ops`: before
+        returning, or for a big record in the background (a thread per small record would
+        cost more in handing the interpreter back and forth than the writes themselves).
+
+        The files of `deferred` (hvd's own bookkeeping) wait for drain() or the checkpoint,
+        the latest operation per path winning: most of them (a history record soon pruned)
+        are never written at all.
+        """
+        self.append([*ops, *deferred], flush=flush)
+        for op in deferred:
+            self._deferred[op.path] = op
         if len(ops) > self.inline_ops:
             self._background.submit(ops)
             return
@@ -365,8 +376,12 @@ class Wal:
                     self._behind = True
 
     def drain(self) -> None:
-        """Wait for the files of every logged record to be written (before reading them)."""
+        """Write the files of every logged record (before reading them)."""
         self._background.drain()
+        if self._deferred:
+            ops = list(self._deferred.values())
+            self._deferred.clear()
+            self._write_logged(ops)
 
     def apply(self, ops: Sequence[Op]) -> None:
         """Write the file operations of a logged record; repeating them is harmless."""
