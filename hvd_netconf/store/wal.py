@@ -35,7 +35,7 @@ from typing import Any
 
 from hvd_netconf.store.codec import format_entry
 from hvd_netconf.store.errors import StoreError
-from hvd_netconf.store.fileio import fsync_all, fsync_dir, make_dirs, syncfs, write_all
+from hvd_netconf.store.fileio import fsync_all, fsync_dir, make_dirs, swap_in, syncfs, write_all
 from hvd_netconf.store.keys import key_of_file
 from hvd_netconf.store.records import frame, read_frames, torn_tail
 
@@ -408,7 +408,7 @@ class Wal:
         except FileNotFoundError:
             self._make_dirs(os.path.dirname(target))
             write_all(tmp, op.data, os.O_TRUNC, None)
-        os.replace(tmp, target)
+        swap_in(tmp, target)
         self._touched.files.add(target)
         self._touched.dirs.add(os.path.dirname(target))
 

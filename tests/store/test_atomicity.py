@@ -7,7 +7,6 @@ cache keeps a dead process's writes); a new Datastores recovers.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +142,7 @@ def test_recovery_interrupted_then_repeated(tmp_path: Path, kit: Any,
     with pytest.raises(Crash):
         _the_commit(ds, kit)
     calls = {"n": 0}
-    real = os.replace
+    real = wal_mod.swap_in
 
     def flaky(src: str, dst: str) -> None:
         calls["n"] += 1
@@ -151,10 +150,10 @@ def test_recovery_interrupted_then_repeated(tmp_path: Path, kit: Any,
             raise Crash("died during recovery")
         real(src, dst)
 
-    monkeypatch.setattr(wal_mod.os, "replace", flaky)
+    monkeypatch.setattr(wal_mod, "swap_in", flaky)
     with pytest.raises(Crash):
         Datastores(str(root), fsync=True, history_limit=2)
-    monkeypatch.setattr(wal_mod.os, "replace", real)
+    monkeypatch.setattr(wal_mod, "swap_in", real)
     again = Datastores(str(root), fsync=True, history_limit=2)
     assert again.recovered == POPULATED + 1
     assert kit.snapshot(again.running) == new
