@@ -45,6 +45,7 @@ class Datastore:
     def __init__(self, root: etree._Element | None = None) -> None:
         self._root = new_config_root() if root is None else root
         self._index: dict[str, dict[str, etree._Element]] = {k: {} for k in KINDS}
+        self._containers: dict[str, etree._Element] = {}  # set_entry's, while attached
         self.reindex()
 
     @property
@@ -104,7 +105,10 @@ class Datastore:
         elif k.singleton:
             self._insert_top(k, element)
         else:
-            self._container(k, create=True).append(element)
+            container = self._containers.get(k.name)
+            if container is None or container.getparent() is not self._root:
+                container = self._containers[k.name] = self._container(k, create=True)
+            container.append(element)
         index[key[1]] = element
 
     def reindex(self, keys: Iterable[Key] | None = None) -> None:

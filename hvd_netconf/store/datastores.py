@@ -208,9 +208,9 @@ class Datastores:
                 continue  # equal but for namespace prefixes or layout: nothing to write
             old = compact(before) if before is not None else None
             new = compact(after) if after is not None else None
-            ops.append(Entry(entry_rel(key), new) if new is not None
+            written[key] = mine = clone(after) if after is not None else None
+            ops.append(Entry(entry_rel(key), new, mine) if new is not None
                        else Delete(entry_rel(key), rmdir=True))
-            written[key] = after
             logged[key] = (old, new)
         if from_candidate and self._saved & changes.keys():
             rest = [(k, self.candidate.get(k)) for k in sorted(self._saved - changes.keys())
@@ -219,8 +219,8 @@ class Datastores:
         rec, dropped, history_ops = self.history.prepare(rec_id, meta, logged, self.root_dir)
         self.wal.commit(ops, deferred=history_ops)
         self.history.register(rec, dropped)
-        for key, after in written.items():
-            self.running.set_entry(key, clone(after) if after is not None else None)
+        for key, mine in written.items():
+            self.running.set_entry(key, mine)
         for key, after in changes.items():
             if from_candidate and after is not None and after is self.candidate.get(key):
                 pass  # the candidate already holds exactly what running now has a copy of

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from lxml import etree
@@ -35,24 +36,25 @@ class Kind:
     prefix: str  # module prefix, for error paths
     host: bool = True  # whether its entries change the host (the apply plan looks at them)
 
-    @property
+    # Computed once: these are read for every entry of every request.
+    @cached_property
     def singleton(self) -> bool:
         return self.entry is None
 
-    @property
+    @cached_property
     def label(self) -> str:
         """What people call one entry: `vm`, `network`, `nacm`."""
         return self.entry or self.container
 
-    @property
+    @cached_property
     def container_tag(self) -> str:
         return qn(self.ns, self.container)
 
-    @property
+    @cached_property
     def entry_tag(self) -> str:
         return qn(self.ns, self.entry or self.container)
 
-    @property
+    @cached_property
     def name_tag(self) -> str:
         return qn(self.ns, "name")
 

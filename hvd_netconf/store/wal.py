@@ -27,13 +27,15 @@ import logging
 import os
 import re
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from hvd_netconf.store.codec import format_entry
+from lxml import etree
+
+from hvd_netconf.store.codec import format_entry, serialize_entry
 from hvd_netconf.store.errors import StoreError
 from hvd_netconf.store.fileio import fsync_all, fsync_dir, make_dirs, swap_in, syncfs, write_all
 from hvd_netconf.store.keys import key_of_file
@@ -67,10 +69,16 @@ class Put:
 @dataclass(frozen=True)
 class Entry:
     """An entry file (path: keys.entry_rel), given as codec.compact() bytes: the writer,
-    not the commit, pays for pretty-printing."""
+    not the commit, pays for pretty-printing.
+
+    `element`, when given, is the same entry as held in running: the writer prints it
+    instead of parsing `data` again. It is read under the store's lock only, between
+    requests, when running holds committed content.
+    """
 
     path: str
     data: bytes
+    element: etree._Element | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -167,21 +175,26 @@ class _Touched:
         self.dirs.clear()
 
 
+def _paths(ops: Iterable[Op]) -> list[str]:
+    return [op.path for op in ops if not isinstance(op, CandidateSave)]
+
+
 class _Background:
     """Writes logged operations' files on one thread, in log order, between requests.
 
     The thread takes the store's lock (the server's) for each chunk of operations, so it
-    never competes with a request for the interpreter; drain() by a holder of that lock
-    writes what is left itself.
+    never competes with a request for the interpreter and a request waits for one chunk at
+    most; drain() by a holder of that lock writes what is left itself.
     """
 
-    CHUNK = 128
+    CHUNK = 32
 
     def __init__(self, write: Callable[[Sequence[Op]], None],
                  lock: AbstractContextManager[Any]) -> None:
         self._write = write
         self._lock = lock
         self._work: deque[Op] = deque()
+        self._queued: Counter[str] = Counter()  # paths of the operations in _work
         self._busy = False  # the thread is writing a chunk
         self._died: BaseException | None = None
         self._cond = threading.Condition()
@@ -190,19 +203,23 @@ class _Background:
     def submit(self, ops: Sequence[Op]) -> None:
         with self._cond:
             self._work.extend(ops)
+            self._queued.update(_paths(ops))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="hvd-wal-writer",
                                                 daemon=True)
                 self._thread.start()
             self._cond.notify_all()
 
-    def idle(self) -> bool:
+    def queued(self, ops: Sequence[Op]) -> bool:
+        """Whether a file of `ops` still has an operation waiting here."""
         with self._cond:
-            return not self._work and not self._busy
+            return any(self._queued[p] for p in _paths(ops))
 
     def _take(self, n: int | None) -> list[Op]:
         count = len(self._work) if n is None else min(n, len(self._work))
-        return [self._work.popleft() for _ in range(count)]
+        taken = [self._work.popleft() for _ in range(count)]
+        self._queued.subtract(_paths(taken))
+        return taken
 
     def drain(self) -> None:
         """Write every submitted operation's file before returning."""
@@ -359,7 +376,8 @@ class Wal:
         if len(ops) > self.inline_ops:
             self._background.submit(ops)
             return
-        self._background.drain()  # earlier records' files first: log order is file order
+        if self._background.queued(ops):
+            self._background.drain()  # their earlier operations first: log order wins
         self._write_logged(ops)
 
     def _write_logged(self, ops: Sequence[Op]) -> None:
@@ -391,7 +409,9 @@ class Wal:
                 if key is None:
                     raise StoreError(f"the log names {op.path!r} as an entry file",
                                      file=self.path)
-                self._put(Put(op.path, format_entry(key, op.data, self.path)))
+                data = serialize_entry(key, op.element) if op.element is not None \
+                    else format_entry(key, op.data, self.path)
+                self._put(Put(op.path, data))
                 self._step(f"put:{op.path}")
             elif isinstance(op, Put):
                 self._put(op)
@@ -402,15 +422,13 @@ class Wal:
 
     def _put(self, op: Put) -> None:
         target = os.path.join(self.root, op.path)
+        directory = os.path.dirname(target)
         tmp = target + TEMP_SUFFIX
-        try:
-            write_all(tmp, op.data, os.O_TRUNC, None)
-        except FileNotFoundError:
-            self._make_dirs(os.path.dirname(target))
-            write_all(tmp, op.data, os.O_TRUNC, None)
+        self._make_dirs(directory)  # one stat when it is there (a new VM's is not)
+        write_all(tmp, op.data, os.O_TRUNC, None)
         swap_in(tmp, target)
         self._touched.files.add(target)
-        self._touched.dirs.add(os.path.dirname(target))
+        self._touched.dirs.add(directory)
 
     def _make_dirs(self, directory: str) -> None:
         missing = []
