@@ -126,6 +126,9 @@ class EditResult:
     touched: Touched = field(default_factory=set)
     before: dict[EntryKey, etree._Element | None] = field(default_factory=dict)
     errors: list[RpcError] = field(default_factory=list)
+    # New entries the fast path built from plain content and nothing changed since: they pass
+    # syntax validation by construction (known config nodes, valid values, nothing repeated).
+    checked: set[EntryKey] = field(default_factory=set)
     _undo: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _entries: dict[EntryKey, _Entry] = field(default_factory=dict, repr=False)
 
@@ -138,6 +141,11 @@ class EditResult:
         """The touched entries for validation and commit; None means the whole datastore."""
         return None if ALL in self.touched else set(self.touched)
 
+    @property
+    def syntax_scope(self) -> set[EntryKey] | None:
+        """The scope minus what syntax validation need not look at again (`checked`)."""
+        return None if ALL in self.touched else self.touched - self.checked
+
     def after(self, key: EntryKey) -> etree._Element | None:
         entry = self._entries.get(key)
         return entry.el if entry is not None else None
@@ -148,6 +156,7 @@ class EditResult:
             self._undo.pop()()
         self.touched.clear()
         self.before.clear()
+        self.checked.clear()
 
 
 def edit_config(
@@ -576,6 +585,7 @@ class _Engine:
         if entry is None:
             # A list right below a top-level container: its entries are the units of change.
             top_entry = self._top_entry(tparent, c.tag, snode, keyvals)
+            self.result.checked.discard(top_entry.key)  # the general path may change it now
             existing = top_entry.el
         else:
             existing = self._find_in(tparent, c.tag, snode, keyvals)
@@ -661,7 +671,9 @@ class _Engine:
         self._add_entry(tparent, new, None, sparent)
         for kt, v in zip(keytags, keyvals, strict=True):
             etree.SubElement(new, kt).text = v
-        if not self._fill(new, c, snode, keytags):
+        if self._fill(new, c, snode, keytags):
+            self.result.checked.add(top.key)
+        else:
             here = path + paths.entry_step(snode.ns, snode.name,
                                            list(zip(snode.keys, keyvals, strict=True)))
             try:
