@@ -71,30 +71,39 @@ def parse(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element:
     doc = root.getroottree()
     if doc.docinfo.doctype:
         raise MalformedMessage("a DOCTYPE is not allowed in NETCONF messages")
-    check_shape(root, limits)
+    check_shape(root, limits, len(data))
     return root
 
 
 _too_deep: dict[int, etree.XPath] = {}
 
 
-def _plain_shape(root: etree._Element, limits: XmlLimits) -> bool:
+def _plain_shape(root: etree._Element, limits: XmlLimits, size: int | None) -> bool:
     """True when the tree is within the limits and holds no entity, checked in libxml2
-    (a big edit-config has tens of thousands of elements); False says look closer."""
+    (a big edit-config has tens of thousands of elements); False says look closer.
+
+    A document of `size` bytes has at most size/3 nodes ("<a/>", "&a;") and nests at most
+    (size - 3)/7 levels below its root ("<a>...</a>" per level): most RPCs are too short
+    to break either limit, and skip both XPath counts."""
+    if next(root.iter(etree.Entity), None) is not None:
+        return False
+    if size is not None and size < 7 * limits.max_depth and size // 3 <= limits.max_elements:
+        return True
     xp = _too_deep.get(limits.max_depth)
     if xp is None:
         xp = _too_deep[limits.max_depth] = etree.XPath(
             "boolean(" + "*/" * (limits.max_depth - 1) + "node()[not(self::text())])")
-    return (next(root.iter(etree.Entity), None) is None
-            and _count(root) <= limits.max_elements and not xp(root))
+    return _count(root) <= limits.max_elements and not xp(root)
 
 
 _count = etree.XPath("count(descendant-or-self::node()[not(self::text())])")
 
 
-def check_shape(root: etree._Element, limits: XmlLimits = DEFAULT_LIMITS) -> None:
-    """Bound nesting depth and element count in one pass; leftover entity nodes are refused."""
-    if _plain_shape(root, limits):
+def check_shape(root: etree._Element, limits: XmlLimits = DEFAULT_LIMITS,
+                size: int | None = None) -> None:
+    """Bound nesting depth and element count in one pass; leftover entity nodes are refused.
+    `size` is the document's length in bytes when known."""
+    if _plain_shape(root, limits, size):
         return
     count = 0
     stack = [(root, 1)]

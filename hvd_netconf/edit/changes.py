@@ -40,13 +40,25 @@ def operation(pair: Pair) -> str:
     return "create" if before is None else "delete" if after is None else "modify"
 
 
+_TARGET_HEADS: dict[tuple[str, str], str] = {}  # (kind, namespace) -> the path before the name
+
+
 def entry_target(key: EntryKey, element: etree._Element | None) -> str:
-    """The instance path of an entry: /hvd-vm:vms/hvd-vm:vm[hvd-vm:name='web']."""
+    """The instance path of an entry: /hvd-vm:vms/hvd-vm:vm[hvd-vm:name='web'].
+
+    A commit asks for one per changed entry, so all but the quoted name is built once."""
     k = kind_of(key)
-    ns = (etree.QName(element).namespace if element is not None else None) or k.ns
+    tag = element.tag if element is not None else ""
+    ns = (tag[1:tag.find("}")] if tag[:1] == "{" else None) or k.ns
+    head = _TARGET_HEADS.get((k.name, ns))
+    if head is None:
+        head = paths.step(ns, k.container)
+        if k.entry is not None:
+            head += f"/{paths.prefix(ns)}:{k.entry}[{paths.prefix(ns)}:name="
+        _TARGET_HEADS[(k.name, ns)] = head
     if k.entry is None:
-        return paths.step(ns, k.container)
-    return paths.step(ns, k.container) + paths.entry_step(ns, k.entry, [("name", key[1])])
+        return head
+    return f"{head}{paths.quote(key[1])}]"
 
 
 def clean(el: etree._Element, parent: etree._Element | None = None) -> etree._Element:

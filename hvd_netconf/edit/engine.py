@@ -101,6 +101,11 @@ def _plain_value(snode: SchemaNode, c: etree._Element) -> str:
         raise _Slow from None
 
 
+def _what(snode: SchemaNode, keyvals: list[str]) -> str:
+    """A list entry as error messages name it: `vm 'web'` (built only for an error)."""
+    return f"{snode.name} {' '.join(keyvals)!r}"
+
+
 def _first(el: etree._Element, tag: str) -> etree._Element | None:
     """el.find(tag) for a plain tag, without find's path parsing (keys usually come first)."""
     for child in el:
@@ -126,6 +131,9 @@ class EditResult:
     touched: Touched = field(default_factory=set)
     before: dict[EntryKey, etree._Element | None] = field(default_factory=dict)
     errors: list[RpcError] = field(default_factory=list)
+    # New entries the fast path built from plain content and nothing changed since: they pass
+    # syntax validation by construction (known config nodes, valid values, nothing repeated).
+    checked: set[EntryKey] = field(default_factory=set)
     _undo: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _entries: dict[EntryKey, _Entry] = field(default_factory=dict, repr=False)
 
@@ -138,6 +146,11 @@ class EditResult:
         """The touched entries for validation and commit; None means the whole datastore."""
         return None if ALL in self.touched else set(self.touched)
 
+    @property
+    def syntax_scope(self) -> set[EntryKey] | None:
+        """The scope minus what syntax validation need not look at again (`checked`)."""
+        return None if ALL in self.touched else self.touched - self.checked
+
     def after(self, key: EntryKey) -> etree._Element | None:
         entry = self._entries.get(key)
         return entry.el if entry is not None else None
@@ -148,6 +161,7 @@ class EditResult:
             self._undo.pop()()
         self.touched.clear()
         self.before.clear()
+        self.checked.clear()
 
 
 def edit_config(
@@ -507,16 +521,15 @@ class _Engine:
 
     def _keyvals(self, c: etree._Element, snode: SchemaNode, path: str) -> list[str]:
         vals = []
+        here = path + paths.step(snode.ns, snode.name)
         for k in snode.keys:
-            kel = c.find(f"{{{snode.ns}}}{k}")
+            kel = _first(c, f"{{{snode.ns}}}{k}")
             if kel is None:
-                raise MissingElement(
-                    f"the {snode.name} entry has no key {k!r}",
-                    path=path + paths.step(snode.ns, snode.name), info=[("bad-element", k)])
+                raise MissingElement(f"the {snode.name} entry has no key {k!r}", path=here,
+                                     info=[("bad-element", k)])
             knode = snode.child(snode.ns, k)
             assert knode is not None
-            vals.append(self._value(knode, kel, path + paths.step(snode.ns, snode.name)
-                                    + paths.step(snode.ns, k)))
+            vals.append(self._value(knode, kel, here + paths.step(snode.ns, k)))
         return vals
 
     def _find_in(self, tparent: etree._Element, tag: str, snode: SchemaNode,
@@ -557,7 +570,7 @@ class _Engine:
                                        list(zip(snode.keys, keyvals, strict=True)))
         keytags = [f"{{{snode.ns}}}{k}" for k in snode.keys]
         for kt in keytags:
-            if c.find(kt).get(OP_ATTR) in ("delete", "remove"):  # type: ignore[union-attr]
+            if _first(c, kt).get(OP_ATTR) in ("delete", "remove"):  # type: ignore[union-attr]
                 k = etree.QName(kt).localname
                 raise BadAttribute("a list key cannot be deleted; delete the entry instead",
                                    path=here + paths.step(snode.ns, k),
@@ -576,15 +589,15 @@ class _Engine:
         if entry is None:
             # A list right below a top-level container: its entries are the units of change.
             top_entry = self._top_entry(tparent, c.tag, snode, keyvals)
+            self.result.checked.discard(top_entry.key)  # the general path may change it now
             existing = top_entry.el
         else:
             existing = self._find_in(tparent, c.tag, snode, keyvals)
-        what = f"{snode.name} {' '.join(keyvals)!r}"
         anchor = self._insert_anchor(tparent, c, snode, keyvals, here, op)
         if op in ("delete", "remove"):
             if existing is None:
                 if op == "delete":
-                    raise DataMissing(f"{what} does not exist", path=here)
+                    raise DataMissing(f"{_what(snode, keyvals)} does not exist", path=here)
                 return
             if top_entry is not None:
                 self._touch(top_entry, detaching=True)
@@ -595,14 +608,15 @@ class _Engine:
             return
         if op is None or (op == "merge" and existing is not None):
             if existing is None:
-                raise DataMissing(f"{what} does not exist (default-operation none)", path=here)
+                raise DataMissing(f"{_what(snode, keyvals)} does not exist "
+                                  "(default-operation none)", path=here)
             inner = top_entry or entry
             if anchor is not None:
                 self._moved(tparent, existing, inner, anchor)
             self._children(existing, c, snode, op, here, inner, skip=keytags)
             return
         if op == "create" and existing is not None:
-            raise DataExists(f"{what} already exists", path=here)
+            raise DataExists(f"{_what(snode, keyvals)} already exists", path=here)
         if top_entry is not None:
             self._touch(top_entry, detaching=existing is not None)
             new = etree.SubElement(tparent, c.tag)
@@ -661,7 +675,9 @@ class _Engine:
         self._add_entry(tparent, new, None, sparent)
         for kt, v in zip(keytags, keyvals, strict=True):
             etree.SubElement(new, kt).text = v
-        if not self._fill(new, c, snode, keytags):
+        if self._fill(new, c, snode, keytags):
+            self.result.checked.add(top.key)
+        else:
             here = path + paths.entry_step(snode.ns, snode.name,
                                            list(zip(snode.keys, keyvals, strict=True)))
             try:

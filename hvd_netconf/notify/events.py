@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
@@ -74,24 +75,50 @@ def _changed_by(parent: etree._Element, who: ChangedBy) -> None:
         _session_fields(holder, who)
 
 
+_PREFIXED = re.compile(r"([A-Za-z_][\w.-]*):(?=[A-Za-z_])")
+_XMLNS: dict[frozenset[str], str] = {}  # prefixes a target uses -> their xmlns declarations
+_TEXT = {"\r": "&#13;"}  # lxml keeps a carriage return as a reference, the parser would not
+
+
+def _declarations(target: str) -> str:
+    """The xmlns attributes for the hvd prefixes an edit target uses (cached per prefix set)."""
+    used = frozenset(_PREFIXED.findall(target))
+    decl = _XMLNS.get(used)
+    if decl is None:
+        decl = _XMLNS[used] = "".join(f' xmlns:{p}="{PREFIXES[p]}"'
+                                      for p in sorted(used) if p in PREFIXES)
+    return decl
+
+
 def config_change(who: ChangedBy, datastore: str,
                   edits: Iterable[tuple[str, str]]) -> etree._Element:
-    """netconf-config-change: datastore running|startup; edits are (target, operation)."""
+    """netconf-config-change: datastore running|startup; edits are (target, operation).
+
+    A commit of thousands of entries has as many <edit>s: they are written as text and parsed
+    in one go, which makes the same tree as building them node by node, several times faster.
+    """
     if datastore not in ("running", "startup"):
         raise ValueError(f"netconf-config-change datastore must be running or startup, "
                          f"not {datastore!r}")
-    ev = _root("netconf-config-change")
-    _changed_by(ev, who)
-    _el(ev, "datastore", datastore)
-    for target, operation in edits:
+    parts = [f'<netconf-config-change xmlns="{NC_NOTIFICATIONS}"><datastore>{datastore}'
+             "</datastore>"]
+    empty = []  # an empty text parses as none; the node-by-node tree had ""
+    for i, (target, operation) in enumerate(edits):
         if operation not in EDIT_OPERATIONS:
             raise ValueError(f"bad edit operation {operation!r}")
-        edit = _el(ev, "edit")
-        used = set(re.findall(r"([A-Za-z_][\w.-]*):(?=[A-Za-z_])", target))
-        nsmap = {p: PREFIXES[p] for p in sorted(used) if p in PREFIXES}
-        tgt = etree.SubElement(edit, qn(NC_NOTIFICATIONS, "target"), nsmap=nsmap)
-        tgt.text = target
-        _el(edit, "operation", operation)
+        if not target:
+            empty.append(i)
+        parts.append(f"<edit><target{_declarations(target)}>{escape(target, _TEXT)}</target>"
+                     f"<operation>{operation}</operation></edit>")
+    parts.append("</netconf-config-change>")
+    try:
+        ev = etree.fromstring("".join(parts).encode())
+    except etree.XMLSyntaxError as exc:
+        raise ValueError(f"an edit target is not XML text: {exc}") from None
+    for i in empty:
+        ev[1 + i][0].text = ""
+    _changed_by(ev, who)
+    ev.insert(0, ev[-1])
     return ev
 
 

@@ -69,7 +69,8 @@ def edit_config_op(ctx: OpContext, op: etree._Element) -> Reply:
             server.nacm.authorize_write(ctx.session, pairs.values(), store.root)
         if test_option != "set" or target == "candidate":
             level = "syntax" if target == "candidate" and test_option != "test-only" else "full"
-            errors = tx.validate_scope(schema, store, scope, level)
+            errors = tx.validate_scope(schema, store,
+                                       res.syntax_scope if level == "syntax" else scope, level)
             if errors:
                 raise RpcErrors(errors)
     except BaseException:

@@ -109,50 +109,86 @@ def _state(run: _Run, el: etree._Element) -> None:
         path=run.path(el), info=[("bad-element", name)]))
 
 
+# What a child is to its parent's walk, decided once per schema node (_rows).
+_LEAF, _CONTAINER, _MANY, _ANYDATA, _STATE = range(5)
+Row = tuple[SchemaNode, int, Callable[[str | None], str], bool]
+_rows_cache: dict[int, tuple[SchemaNode, dict[str, Row]]] = {}
+
+
+def _rows(node: SchemaNode) -> dict[str, Row]:
+    """Per child tag: the child node, what it is, its type's check and whether full validation
+    has more to check on a leaf (require-instance leafref, when, must). A commit walks every
+    entry it touches, so the walk reads this table instead of asking each node again."""
+    hit = _rows_cache.get(id(node))
+    if hit is None or hit[0] is not node:
+        rows: dict[str, Row] = {}
+        for tag, cn in node.by_tag.items():
+            yt = cn.type
+            what = (_STATE if not cn.config else _ANYDATA if cn.kind == "anydata"
+                    else _LEAF if cn.kind == "leaf" else _CONTAINER if cn.kind == "container"
+                    else _MANY)
+            more = (cn.when is not None or bool(cn.musts)
+                    or (yt is not None and yt.base == "leafref" and yt.require_instance))
+            rows[tag] = (cn, what, yt.check if yt is not None else str, more)
+        hit = _rows_cache[id(node)] = (node, rows)
+    return hit[1]
+
+
 def _check_children(run: _Run, el: etree._Element, node: SchemaNode) -> None:
     """Check one container or list entry: its children, then what is missing from it."""
-    by_tag = node.by_tag
+    rows = _rows(node)
+    full = run.full
     seen: set[str] = set()
     lists: dict[str, list[etree._Element]] | None = None
     for child in el:
         tag = child.tag
-        cn = by_tag.get(tag)
-        if cn is None:
+        row = rows.get(tag)
+        if row is None:
             if isinstance(child, _Comment):
                 continue
             _unknown(run, child)
             continue
-        if not cn.config:
-            _state(run, child)
-            continue
-        kind = cn.kind
-        if kind == "anydata":
-            continue
-        if kind in ("leaf", "container"):
+        cn, what, check, more = row
+        if what <= _CONTAINER:  # _LEAF or _CONTAINER
             if tag in seen:
-                run.errors.append(BadElement(f"{kind} {cn.name!r} is given more than once",
+                run.errors.append(BadElement(f"{cn.kind} {cn.name!r} is given more than once",
                                              path=run.path(child),
                                              info=[("bad-element", cn.name)]))
                 continue
             seen.add(tag)
-        if kind == "leaf":
-            _check_leaf(run, child, cn)
-        elif kind == "container":
-            _check_children(run, child, cn)
-            if run.full:
+            if what == _CONTAINER:
+                _check_children(run, child, cn)
+                if full:
+                    _when_must(run, child, cn)
+                continue
+            if len(child):
+                run.errors.append(InvalidValue(f"leaf {cn.name!r} cannot have child elements",
+                                               path=run.path(child)))
+                continue
+            try:
+                check(child.text)
+            except InvalidValue as exc:
+                exc.path = run.path(child)
+                run.errors.append(exc)
+                continue
+            if full and more:
+                if cn.type.base == "leafref" and cn.type.require_instance:  # type: ignore[union-attr]
+                    run.leafrefs.append((child, cn))
                 _when_must(run, child, cn)
-        else:
+        elif what == _MANY:
             if lists is None:
                 lists = {}
             lists.setdefault(tag, []).append(child)
+        elif what == _STATE:
+            _state(run, child)
     if lists:
         for tag, entries in lists.items():
-            cn = by_tag[tag]
+            cn = rows[tag][0]
             if cn.kind == "list":
                 _check_list(run, entries, cn)
             else:
                 _check_leaf_list(run, entries, cn)
-    if run.full:
+    if full:
         for cn in _needed(node):
             if cn.tag not in seen and (lists is None or cn.tag not in lists):
                 if cn.case is not None and not _case_present(el, node, cn.case):
@@ -210,23 +246,6 @@ def _has_mandatory(node: SchemaNode) -> bool:
     return bool(_needed(node))
 
 
-def _check_leaf(run: _Run, el: etree._Element, cn: SchemaNode) -> None:
-    if len(el):
-        run.errors.append(InvalidValue(f"leaf {cn.name!r} cannot have child elements",
-                                       path=run.path(el)))
-        return
-    try:
-        cn.type.check(el.text)  # type: ignore[union-attr]
-    except InvalidValue as exc:
-        exc.path = run.path(el)
-        run.errors.append(exc)
-        return
-    if run.full:
-        if cn.type.base == "leafref" and cn.type.require_instance:  # type: ignore[union-attr]
-            run.leafrefs.append((el, cn))
-        _when_must(run, el, cn)
-
-
 def _check_leaf_list(run: _Run, entries: list[etree._Element], cn: SchemaNode) -> None:
     values: set[str] = set()
     for el in entries:
@@ -249,30 +268,43 @@ def _check_leaf_list(run: _Run, entries: list[etree._Element], cn: SchemaNode) -
         _count(run, entries, cn)
 
 
+def _first(el: etree._Element, tag: str) -> etree._Element | None:
+    """el.find(tag) for a plain tag, without find's path parsing (keys usually come first)."""
+    for child in el:
+        if child.tag == tag:
+            return child
+    return None
+
+
 def _check_list(run: _Run, entries: list[etree._Element], cn: SchemaNode) -> None:
-    keys_seen: set[tuple[str, ...]] = set()
+    # One entry (a commit's scope checks entries one by one) cannot repeat a key: only the
+    # keys' presence is checked then; their values are checked as the entry's leaves.
+    keys_seen: set[tuple[str, ...]] | None = set() if len(entries) > 1 else None
     key_nodes = cn.key_nodes
     for el in entries:
         key: list[str] = []
         for kn in key_nodes:
-            k = el.find(kn.tag)
+            k = _first(el, kn.tag)
             if k is None:
                 run.errors.append(MissingElement(
                     f"list {cn.name!r} entry lacks its key {kn.name!r}",
                     path=leaf_path(run.schema, el, kn), info=[("bad-element", kn.name)]))
                 break
+            if keys_seen is None:
+                continue
             try:
                 key.append(kn.type.check(k.text))  # type: ignore[union-attr]
             except InvalidValue:
                 key.append(k.text or "")
         else:
-            t = tuple(key)
-            if t in keys_seen:
-                run.errors.append(OperationFailed(
-                    f"{cn.name} {' '.join(key)!r} is given more than once",
-                    app_tag="data-not-unique", path=run.path(el)))
-                continue
-            keys_seen.add(t)
+            if keys_seen is not None:
+                t = tuple(key)
+                if t in keys_seen:
+                    run.errors.append(OperationFailed(
+                        f"{cn.name} {' '.join(key)!r} is given more than once",
+                        app_tag="data-not-unique", path=run.path(el)))
+                    continue
+                keys_seen.add(t)
         _check_children(run, el, cn)
         if run.full:
             _when_must(run, el, cn)
@@ -496,19 +528,23 @@ def _find_entry(run: _Run, lst: SchemaNode, name: str) -> list[etree._Element]:
     return xp(run.root, r=run.root, v=name)  # type: ignore[return-value]
 
 
+_SINGLETONS = {k.name: k.container_tag for k in KINDS.values() if k.singleton}
+
+
 def _check_scope(run: _Run, scope: list[EntryKey]) -> None:
     lists = _entry_lists(run.schema)
     for kind, name in scope:
-        single = KINDS.get(kind)
-        if single is not None and single.singleton:
-            _check_singleton(run, (kind, name), single.container_tag)
+        tag = _SINGLETONS.get(kind)
+        if tag is not None:
+            _check_singleton(run, (kind, name), tag)
             continue
         lst = lists.get(kind)
         if lst is None:
             raise ValueError(f"unknown entry kind {kind!r}")
         entries = _find_entry(run, lst, name)
         for el in entries:
-            if el.getparent() is None or el.getparent().getparent() is None:
+            parent = el.getparent()
+            if parent is None or parent.getparent() is None:
                 raise ValueError("scoped entries must sit inside the validated tree")
         if entries:
             _check_list(run, entries, lst)

@@ -17,6 +17,7 @@ from hvd_netconf.errors import RpcError
 from hvd_netconf.filter import apply_filter, parse_filter
 from hvd_netconf.namespaces import BASE, NETWORK, VM
 from hvd_netconf.schema import load_schema
+from hvd_netconf.schema.validate import validate
 
 NAMES = ["vms", "vm", "name", "cpu", "memory", "description", "networks", "network", "mtu",
          "disk", "nic", "bogus"]
@@ -169,3 +170,27 @@ def test_fast_path_is_the_general_path(schema, vms, default_op, error_option) ->
         mp.setattr(_Engine, "_fill", lambda *a: False)
         general = _outcome(schema, vms, default_op, error_option)
     assert fast == general
+
+
+@given(vm_entries(), st.sampled_from(["merge", "replace", "none"]),
+       st.sampled_from(["stop-on-error", "continue-on-error", "rollback-on-error"]))
+def test_checked_entries_pass_syntax_validation(schema, vms, default_op, error_option) -> None:  # type: ignore[no-untyped-def]
+    """Syntax validation over the smaller scope (edit's syntax_scope) reports exactly what it
+    reports over the whole scope: every entry left out (`checked`) is valid at that level."""
+    root = seed()
+    config = etree.Element(f"{{{BASE}}}config")
+    config.append(copy.deepcopy(vms))
+    res = edit_config(schema, root, config, default_operation=default_op,
+                      error_option=error_option)
+
+    def errors(scope):  # type: ignore[no-untyped-def]
+        return [(e.tag, e.path, e.message, e.app_tag, e.info)
+                for e in validate(schema, root, scope, "syntax")]
+
+    if res.scope is None:
+        assert res.syntax_scope is None
+        return
+    assert res.checked <= res.touched
+    for key in res.checked:
+        assert errors([key]) == []
+    assert errors(sorted(res.syntax_scope)) == errors(sorted(res.scope))  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from hvd_netconf.errors import RpcError
 from hvd_netconf.wire import messages
 from hvd_netconf.wire.framing import ChunkedDecoder, EomDecoder, FramingError, Oversize
 from hvd_netconf.wire.session import WireLimits, WireSession
-from hvd_netconf.xmlparse import XmlLimits, parse
+from hvd_netconf.xmlparse import XmlLimits, check_shape, parse
 
 MAX = 2048
 ATOMS = [b"\n", b"#", b"##", b"\n#", b"\n##\n", b"]]>]]>", b"]]>", b"0", b"1", b"9",
@@ -89,3 +89,27 @@ def test_wire_session_events(parts: list[bytes]) -> None:
              b"</hello>]]>]]>")
     for part in [hello, *parts]:
         ws.receive(part)
+
+
+tree = st.recursive(st.just("<a/>"),
+                    lambda kids: st.lists(kids, max_size=3).map(
+                        lambda k: "<a>" + "".join(k) + "</a>"), max_leaves=40)
+
+
+@given(tree, st.integers(1, 12), st.integers(1, 60))
+def test_shape_by_size_is_the_full_check(doc: str, depth: int, elements: int) -> None:
+    """parse's size shortcut for short documents refuses exactly what the tree walk refuses."""
+    limits = XmlLimits(max_depth=depth, max_elements=elements)
+    data = f"<r>{doc}</r>".encode()
+
+    def outcome(size: int | None) -> type | None:
+        from lxml import etree
+
+        root = etree.fromstring(data)
+        try:
+            check_shape(root, limits, size)
+        except RpcError as exc:
+            return type(exc)
+        return None
+
+    assert outcome(len(data)) == outcome(None)

@@ -433,3 +433,21 @@ def test_undo_of_nested_creation_in_existing_entry(edit, body):
     assert not res.errors and dump(root) != before
     res.undo()
     assert dump(root) == before
+
+
+@pytest.mark.parametrize("key,tag", [
+    (("vm", "web"), f"{{{VM}}}vm"), (("network", "lan"), None), (("nacm", "nacm"), None),
+    (("vm", "it's"), "vm"), (("vm", "web"), "{urn:x}vm"), (("nacm", "nacm"), "{urn:x}nacm")])
+def test_entry_target_is_the_instance_path(key, tag) -> None:  # type: ignore[no-untyped-def]
+    """The cached path head gives what the path helpers build for the entry's namespace."""
+    from hvd_netconf.edit import paths
+    from hvd_netconf.edit.changes import entry_target
+    from hvd_netconf.store.keys import kind_of
+
+    k = kind_of(key)
+    el = etree.Element(tag) if tag is not None else None
+    ns = (etree.QName(el).namespace if el is not None else None) or k.ns
+    want = paths.step(ns, k.container)
+    if k.entry is not None:
+        want += paths.entry_step(ns, k.entry, [("name", key[1])])
+    assert entry_target(key, el) == want
