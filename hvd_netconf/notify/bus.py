@@ -63,10 +63,22 @@ class Stream:
     replay_log_creation_time: datetime
 
 
-@dataclass
 class _Event:
-    time: datetime
-    envelope: etree._Element
+    """A logged event, put in its envelope when first needed: with nobody subscribed, most
+    events are never rendered at all."""
+
+    def __init__(self, time: datetime, make: Callable[[], etree._Element]) -> None:
+        self.time = time
+        self._make: Callable[[], etree._Element] | None = make
+        self._envelope: etree._Element | None = None
+
+    @property
+    def envelope(self) -> etree._Element:
+        if self._envelope is None:
+            assert self._make is not None
+            self._envelope = envelope(self._make(), self.time, copy_event=False)
+            self._make = None
+        return self._envelope
 
 
 @dataclass
@@ -79,11 +91,13 @@ class Subscription:
     timer: threading.Timer | None = field(default=None, repr=False)
 
 
-def envelope(event: etree._Element, event_time: datetime) -> etree._Element:
-    """<notification><eventTime/>event</notification>; the event is copied, never moved."""
+def envelope(event: etree._Element, event_time: datetime, *,
+             copy_event: bool = True) -> etree._Element:
+    """<notification><eventTime/>event</notification>; the event is copied unless told it
+    may be moved."""
     env = etree.Element(_NOTIFICATION, nsmap={None: NOTIF})
     etree.SubElement(env, _EVENT_TIME).text = format_time(event_time)
-    env.append(copy.deepcopy(event))
+    env.append(copy.deepcopy(event) if copy_event else event)
     return env
 
 
@@ -107,18 +121,27 @@ class NotificationBus:
     def now(self) -> datetime:
         return self._clock()
 
-    def publish(self, event: etree._Element, event_time: datetime | None = None) -> None:
-        """Log the event and deliver it to every subscriber whose filter selects it."""
+    def publish(self, event: etree._Element | Callable[[], etree._Element],
+                event_time: datetime | None = None) -> None:
+        """Log the event and deliver it to every subscriber whose filter selects it.
+
+        `event` may be a function that builds it: it is called once, when a subscriber or
+        a replay first needs the event.
+        """
         when = event_time or self._clock()
-        env = envelope(event, when)
+        if isinstance(event, etree._Element):
+            element = copy.deepcopy(event)
+            ev = _Event(when, lambda: element)
+        else:
+            ev = _Event(when, event)
         with self._mutex:
-            self._log.append(_Event(when, env))
+            self._log.append(ev)
             for sub in list(self._subs.values()):
                 if sub.start_time is not None and when < sub.start_time:
                     continue
                 if sub.stop_time is not None and when > sub.stop_time:
                     continue
-                self._deliver(sub, env)
+                self._deliver(sub, ev.envelope)
 
     def subscribe(self, session: Subscriber, *, stream: str = NETCONF_STREAM,
                   filter: Filter | None = None, start_time: datetime | None = None,

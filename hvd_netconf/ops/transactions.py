@@ -153,7 +153,7 @@ def _notify_change(server: Any, info: SessionInfo | None, pairs: Mapping[Key, An
     ops = {"create": "create", "delete": "delete", "modify": "replace"}
     edits = [(entry_target(k, p[1] if p[1] is not None else p[0]), ops[operation(p)])
              for k, p in sorted(pairs.items())]
-    bus.publish(events.config_change(who, "running", edits))
+    bus.publish(lambda: events.config_change(who, "running", edits))
 
 
 def commit_running_edit(ctx: OpContext, res: EditResult,
