@@ -106,6 +106,19 @@ def _what(snode: SchemaNode, keyvals: list[str]) -> str:
     return f"{snode.name} {' '.join(keyvals)!r}"
 
 
+def _plain_keys(snode: SchemaNode, c: etree._Element) -> tuple[list[str], list[str]]:
+    """The key tags and canonical key values of a list entry given plainly (each key once,
+    without attributes), or _Slow."""
+    keytags = [f"{{{snode.ns}}}{k}" for k in snode.keys]
+    keyvals = []
+    for kt in keytags:
+        kel = _first(c, kt)
+        if kel is None or kel.attrib:
+            raise _Slow
+        keyvals.append(_plain_value(snode.by_tag[kt], kel))
+    return keytags, keyvals
+
+
 def _first(el: etree._Element, tag: str) -> etree._Element | None:
     """el.find(tag) for a plain tag, without find's path parsing (keys usually come first)."""
     for child in el:
@@ -655,16 +668,10 @@ class _Engine:
             op = attrib.get(OP_ATTR)
         if op not in FRESH_OPERATIONS:
             return False
-        keytags = [f"{{{snode.ns}}}{k}" for k in snode.keys]
-        keyvals = []
-        for kt in keytags:
-            kel = _first(c, kt)
-            if kel is None or kel.attrib:
-                return False
-            try:
-                keyvals.append(_plain_value(snode.by_tag[kt], kel))
-            except _Slow:
-                return False
+        try:
+            keytags, keyvals = _plain_keys(snode, c)
+        except _Slow:
+            return False
         if entry_key(snode.name, keyvals) in self.result._entries:
             return False
         top = self._top_entry(tparent, c.tag, snode, keyvals)
@@ -739,13 +746,7 @@ class _Engine:
                 el.text = value
                 self._add_entry(new, el, None, snode)
             elif kind == "list":
-                keytags = [f"{{{cn.ns}}}{k}" for k in cn.keys]
-                keyvals = []
-                for kt in keytags:
-                    kel = _first(ch, kt)
-                    if kel is None or kel.attrib:
-                        raise _Slow
-                    keyvals.append(_plain_value(cn.by_tag[kt], kel))
+                keytags, keyvals = _plain_keys(cn, ch)
                 ident = (tag, tuple(keyvals))
                 if ident in seen:
                     raise _Slow
