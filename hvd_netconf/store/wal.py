@@ -15,9 +15,13 @@ a rename so that no reader sees half a file: before the reply for a small record
 background thread (in log order) for a big one, so that creating 10,000 VMs does not wait
 for 10,000 file creations. They are made durable together at a checkpoint (syncfs(2), or an
 fsync of each touched file and directory where there is none), which then empties the log;
-until then the log holds them. At start every whole record is replayed in order (writing a
-file twice is harmless), a record torn by a crash is cut off (it was never acknowledged),
-and a checkpoint follows.
+until then the log holds them. History files wait for the checkpoint too. A saved
+candidate edit is a record that is not flushed: the next commit's flush carries it.
+
+At start every whole record is replayed in order (writing a file twice is harmless), a
+record torn by a crash is cut off (it was never acknowledged), and a checkpoint follows.
+After a crash, the log wins over a file edited by hand since: it holds what was
+acknowledged.
 """
 
 from __future__ import annotations
