@@ -37,8 +37,6 @@ def fsync_file(path: str) -> None:
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 _POOL_SIZE = 8
-# Past this many files one syncfs(2) of the file system is cheaper than fsyncing each.
-SYNCFS_OVER = 64
 
 
 def _libc(name: str, argtypes: list[Any]) -> Any:
@@ -75,8 +73,6 @@ def fsync_all(files: Sequence[str], dirs: Sequence[str]) -> None:
     Serial fsyncs cost one disk flush each; issued together, the file system commits them
     in one go (ext4's journal and ZFS's ZIL both batch concurrent syncs).
     """
-    if len(files) + len(dirs) > SYNCFS_OVER and syncfs((list(dirs) or list(files))[0]):
-        return
     jobs = [(fsync_file, f) for f in files] + [(fsync_dir, d) for d in dirs]
     if len(jobs) <= 1:
         for fn, path in jobs:

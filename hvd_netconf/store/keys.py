@@ -140,15 +140,6 @@ def check_name(key: Key, schema: Any = None) -> None:
         )
 
 
-def entry_dir(root: str, key: Key) -> str:
-    """ROOT/vm/<name>, ROOT/networks/<name> or a singleton's ROOT/config; the caller has
-    checked the name."""
-    k = kind_of(key)
-    if k.singleton:
-        return os.path.join(root, k.directory)
-    return os.path.join(root, k.directory, key[1])
-
-
 def entry_rel(key: Key) -> str:
     """vm/<name>/config.xml; config/<kind>.xml for a singleton (relative to ROOT)."""
     k = kind_of(key)

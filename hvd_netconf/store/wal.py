@@ -261,16 +261,13 @@ class Wal:
     """The log of one root, and the writing of its operations to the files."""
 
     def __init__(self, root: str, *, fsync: bool = True, hook: FaultHook | None = None,
-                 checkpoint_bytes: int = CHECKPOINT_BYTES, inline_ops: int = INLINE_OPS,
-                 lock: AbstractContextManager[Any] | None = None,
-                 prealloc_bytes: int = PREALLOC_BYTES) -> None:
+                 lock: AbstractContextManager[Any] | None = None) -> None:
         self.root = os.path.abspath(root)
         self.path = wal_path(self.root)
         self.fsync = fsync
         self.hook = hook  # tests only
-        self.checkpoint_bytes = checkpoint_bytes
-        self.inline_ops = inline_ops
-        self.prealloc_bytes = prealloc_bytes
+        self.checkpoint_bytes = CHECKPOINT_BYTES  # tests lower it
+        self.inline_ops = INLINE_OPS
         self._touched = _Touched()
         self._behind = False  # a logged record's files could not all be written
         self._deferred: dict[str, Put | Delete] = {}  # path -> its latest deferred operation
@@ -325,7 +322,7 @@ class Wal:
 
     def _make_room(self, n: int) -> None:
         """Zero-fill the file past the records until `n` more bytes fit."""
-        step = self.prealloc_bytes
+        step = PREALLOC_BYTES
         want = -(-(self._size + n) // step) * step
         while self._allocated < want:
             os.pwrite(self._fd, bytes(step), self._allocated)
@@ -464,7 +461,7 @@ class Wal:
     def wants_checkpoint(self) -> bool:
         return self._size >= self.checkpoint_bytes or self._behind
 
-    def checkpoint(self, before_truncate: Callable[[], None] = lambda: None) -> None:
+    def checkpoint(self, before_truncate: Callable[[], None]) -> None:
         """Make the written files durable, then empty the log.
 
         `before_truncate` runs between the two: the caller's own snapshot (the candidate's)
