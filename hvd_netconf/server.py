@@ -11,6 +11,7 @@ import itertools
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -262,8 +263,14 @@ class Server:
         info.out_notifications += 1
         self.stats.out_notifications += 1
 
-    def dispatch(self, info: SessionInfo, rpc: messages.Rpc) -> bytes:
-        """Run one <rpc> and return the unframed <rpc-reply>."""
+    def dispatch(self, info: SessionInfo, rpc: messages.Rpc, *,
+                 files_after_reply: bool = False) -> bytes:
+        """Run one <rpc> and return the unframed <rpc-reply>.
+
+        `files_after_reply`: the caller sends the reply, then calls write_pending(); the
+        store's files of a commit are written then, once the client has its answer (the
+        commit is durable in the store's log before the reply either way).
+        """
         info.in_rpcs += 1
         self.stats.in_rpcs += 1
         op_el = rpc.op
@@ -277,7 +284,7 @@ class Server:
             self.nacm.authorize_rpc(info, ns, name, op_el)
             ctx = OpContext(self, info)
             if op.serialized:
-                with self.lock:
+                with self.lock, self._files(files_after_reply):
                     result = op.handler(ctx, op_el)
             else:
                 result = op.handler(ctx, op_el)
@@ -293,6 +300,17 @@ class Server:
         if isinstance(result, RawXml):
             return messages.reply_body(rpc.attrib, result.data)
         return messages.reply_body(rpc.attrib, result)
+
+    def _files(self, after_reply: bool) -> AbstractContextManager[Any]:
+        dss = self.datastores
+        return dss.files_after_reply() if after_reply and dss is not None else nullcontext()
+
+    def write_pending(self) -> None:
+        """Write what a request left for after its reply (dispatch's files_after_reply)."""
+        dss = self.datastores
+        if dss is not None and dss.has_pending:
+            with self.lock:
+                dss.write_pending()
 
     def _errors(self, info: SessionInfo, attrib: dict[str, str], errs: list[RpcError]) -> bytes:
         info.out_rpc_errors += 1

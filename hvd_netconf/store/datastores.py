@@ -9,9 +9,10 @@ validates the model: callers validate before they write (the loader validates at
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -152,9 +153,28 @@ class Datastores:
 
     # --- the log ---------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def files_after_reply(self) -> Iterator[None]:
+        """Writes inside the block leave their files (and a due checkpoint) to
+        write_pending(), which the transport calls once the reply is sent: the log holds
+        them already, and the client need not wait for them."""
+        self.wal.files_after_reply = True
+        try:
+            yield
+        finally:
+            self.wal.files_after_reply = False
+
+    @property
+    def has_pending(self) -> bool:
+        return self.wal.has_pending or self.wal.wants_checkpoint()
+
+    def write_pending(self) -> None:
+        self.wal.write_pending()
+        self._maybe_checkpoint()
+
     def _maybe_checkpoint(self) -> None:
         """Fold the log in when it is big, or behind; a failure leaves it to the log."""
-        if self.wal.wants_checkpoint():
+        if self.wal.wants_checkpoint() and not self.wal.files_after_reply:
             try:
                 self._checkpoint()
             except OSError:

@@ -11,9 +11,11 @@ A commit writes its record after the last one and fdatasyncs the log: that is it
 point, one flush however many entries it touches. The records are followed by zeroed space
 made ahead of time, so that this flush writes data only, not the file system's journal.
 Only then are the files under ROOT written, without flushes, each through a temp file and
-a rename so that no reader sees half a file: before the reply for a small record, on a
-background thread (in log order) for a big one, so that creating 10,000 VMs does not wait
-for 10,000 file creations. They are made durable together at a checkpoint (syncfs(2), or an
+a rename so that no reader sees half a file: for a small record at once, or right after the
+reply when the request's transport asks for it (`files_after_reply`: the client does not
+wait for them, and they are written before anything else uses the store), on a background
+thread (in log order) for a big one, so that creating 10,000 VMs does not wait for 10,000
+file creations. They are made durable together at a checkpoint (syncfs(2), or an
 fsync of each touched file and directory where there is none), which then empties the log;
 until then the log holds them. History files wait for the checkpoint too. A saved
 candidate edit is a record that is not flushed: the next commit's flush carries it.
@@ -216,6 +218,8 @@ class _Background:
 
     def queued(self, ops: Sequence[Op]) -> bool:
         """Whether a file of `ops` still has an operation waiting here."""
+        if not self._work:  # only a holder of the store's lock adds work: nothing to wait for
+            return False
         with self._cond:
             return any(self._queued[p] for p in _paths(ops))
 
@@ -271,6 +275,8 @@ class Wal:
         self._touched = _Touched()
         self._behind = False  # a logged record's files could not all be written
         self._deferred: dict[str, Put | Delete] = {}  # path -> its latest deferred operation
+        self.files_after_reply = False  # set by the store around a request (see commit())
+        self._pending: list[Op] = []  # logged file operations waiting for write_pending()
         self._background = _Background(self._write_logged, lock or contextlib.nullcontext())
         self._fd = -1
         self._size = 0  # the records' length
@@ -364,19 +370,37 @@ class Wal:
     def commit(self, ops: Sequence[Op], *, deferred: Sequence[Put | Delete] = (),
                flush: bool = True) -> None:
         """Log `ops` and `deferred` as one record, then write the files of `ops`: before
-        returning, or for a big record in the background (a thread per small record would
-        cost more in handing the interpreter back and forth than the writes themselves).
+        returning, after the reply (files_after_reply: write_pending() does it), or for a
+        big record in the background (a thread per small record would cost more in handing
+        the interpreter back and forth than the writes themselves).
 
         The files of `deferred` (hvd's own bookkeeping) wait for drain() or the checkpoint,
         the latest operation per path winning: most of them (a history record soon pruned)
         are never written at all.
         """
+        self.write_pending()  # an earlier record's files first: log order wins
         self.append([*ops, *deferred], flush=flush)
         for op in deferred:
             self._deferred[op.path] = op
-        if len(ops) > self.inline_ops:
-            self._background.submit(ops)
-            return
+        files = [op for op in ops if not isinstance(op, CandidateSave)]
+        if len(files) > self.inline_ops:
+            self._background.submit(files)
+        elif self.files_after_reply:
+            self._pending += files
+        elif files:
+            self._write_in_order(files)
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
+    def write_pending(self) -> None:
+        """Write the files of the records logged with files_after_reply."""
+        if self._pending:
+            ops, self._pending = self._pending, []
+            self._write_in_order(ops)
+
+    def _write_in_order(self, ops: Sequence[Op]) -> None:
         if self._background.queued(ops):
             self._background.drain()  # their earlier operations first: log order wins
         self._write_logged(ops)
@@ -397,6 +421,7 @@ class Wal:
     def drain(self) -> None:
         """Write the files of every logged record (before reading them)."""
         self._background.drain()
+        self.write_pending()  # newer than anything the background had
         if self._deferred:
             ops = list(self._deferred.values())
             self._deferred.clear()

@@ -133,8 +133,11 @@ class Connection:
                 if self._ended:
                     return
                 if type(event) is RpcReceived:
-                    reply = self.server.dispatch(self.info, event.rpc)
-                    self._write(self.wire.frame(reply))
+                    reply = self.server.dispatch(self.info, event.rpc, files_after_reply=True)
+                    try:
+                        self._write(self.wire.frame(reply))
+                    finally:
+                        self.server.write_pending()
                     if self._close_requested:
                         self._end("closed")
                         return

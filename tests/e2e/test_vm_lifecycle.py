@@ -22,7 +22,7 @@ from e2e.helpers import (
 )
 from lxml import etree
 from ncclient import manager
-from support.server import HvdInstance
+from support.server import HvdInstance, on_disk
 
 from hvd_netconf.namespaces import VM
 
@@ -199,5 +199,6 @@ def test_running_vm_cpu_change_then_destroy_in_a_commit(vmhvd: HvdInstance) -> N
     assert not [d for d in host["datasets"] if d.startswith("zroot/hv/vm/db")]
     assert host_taps(root) == {} and host["vmm"] == {}
     assert host["interfaces"]["hv-lan"]["members"] == []
+    on_disk(m)
     assert not (root / "vm/db/config.xml").exists()
     assert vm_state(m, "db") == {"tap": []}

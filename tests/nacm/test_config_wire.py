@@ -14,7 +14,7 @@ from lxml import etree
 from ncclient import manager
 from ncclient.operations import RPCError
 from ncclient.xml_ import to_ele
-from support.server import start_hvd
+from support.server import on_disk, start_hvd
 
 from hvd_netconf.namespaces import BASE, NACM, NETWORK, VM
 from hvd_netconf.users import UserDB
@@ -127,6 +127,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
 def commit_rules(m: manager.Manager, rules: str = RULES) -> None:
     m.edit_config(target="candidate", config=wrap(rules))
     m.commit()
+    on_disk(m)
 
 
 def test_committed_rules_are_enforced_at_once(site: Site) -> None:
@@ -184,6 +185,7 @@ def test_cancelled_confirmed_commit_and_rollback_restore_the_rules(site: Site) -
     admin.commit(confirmed=True, timeout="60")
     olga.edit_config(target="running", config=wrap(vm("web", "<cpu>2</cpu>")))
     admin.cancel_commit()
+    on_disk(admin)
     assert denied(lambda: olga.edit_config(target="running",
                                            config=wrap(vm("web", "<cpu>3</cpu>")))) == "protocol"
     assert not (site.root / "config" / "nacm.xml").exists()

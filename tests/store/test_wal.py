@@ -109,3 +109,43 @@ def test_one_flush_per_commit_none_per_candidate_edit(tmp_path: Path, kit: Any,
     assert len(flushes) == 1
     ds.commit(_many(kit, 100), CommitMeta())  # however many entries
     assert len(flushes) == 2
+
+
+def test_files_after_reply_wait_for_write_pending(open_store: Any, kit: Any,
+                                                  tmp_path: Path) -> None:
+    """A transport's request leaves its files to write_pending() (after the reply); the log
+    holds them meanwhile, and anything else that uses the store writes them first."""
+    ds = open_store()
+    root = tmp_path / "hv"
+    with ds.files_after_reply():
+        ds.commit({("vm", "a"): kit.make_vm("a", cpu=2)}, CommitMeta())
+    assert ("vm", "a") in ds.running and ds.has_pending
+    assert not (root / "vm" / "a").exists()
+    ds.write_pending()
+    assert b"<cpu>2</cpu>" in (root / "vm" / "a" / "config.xml").read_bytes()
+    assert not ds.has_pending
+
+    with ds.files_after_reply():
+        ds.commit({("vm", "a"): kit.make_vm("a", cpu=3)}, CommitMeta())
+    # Nobody called write_pending(): the next write (here, one outside a request) comes
+    # after it in the log, and so on disk.
+    ds.commit({("vm", "b"): kit.make_vm("b")}, CommitMeta())
+    assert b"<cpu>3</cpu>" in (root / "vm" / "a" / "config.xml").read_bytes()
+    assert (root / "vm" / "b" / "config.xml").exists()
+
+    with ds.files_after_reply():
+        ds.commit({("vm", "a"): None}, CommitMeta())
+    assert (root / "vm" / "a" / "config.xml").exists()  # hvd dies here: the log replays it
+    again = Datastores(str(root), fsync=False)
+    assert again.recovered and ("vm", "a") not in again.running
+    assert not (root / "vm" / "a").exists()
+
+
+def test_a_due_checkpoint_waits_for_the_reply_too(open_store: Any, kit: Any) -> None:
+    ds = open_store()
+    ds.wal.checkpoint_bytes = 1
+    with ds.files_after_reply():
+        ds.commit({("vm", "a"): kit.make_vm("a")}, CommitMeta())
+    assert ds.wal.size > 0 and ds.has_pending
+    ds.write_pending()
+    assert ds.wal.size == 0 and not ds.has_pending

@@ -39,6 +39,14 @@ ncclient.transport.session.TICK = 0.001
 USER = "tester"
 PASSWORD = "test-secret"
 
+_NO_VM = ('<vms xmlns="urn:hvd:vm"><vm><name>hvd-test-barrier</name></vm></vms>')
+
+
+def on_disk(m: manager.Manager) -> None:
+    """Return once the files of m's answered requests are on disk, as any client can tell:
+    hvd writes them right after a reply, before it reads the session's next request."""
+    m.get_config("running", filter=("subtree", _NO_VM))
+
 Attach = Callable[[Server], None]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from ncclient.operations import RPCError
-from support.server import HvdInstance
+from support.server import HvdInstance, on_disk
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 CREATE = f'<config xmlns="{NC}"><vms xmlns="urn:hvd:vm"><vm><name>t</name></vm></vms></config>'
@@ -16,8 +16,10 @@ DELETE = (f'<config xmlns="{NC}"><vms xmlns="urn:hvd:vm" xmlns:nc="{NC}">'
 def test_deleting_the_last_vm_on_running_is_written(hvd: HvdInstance) -> None:
     m = hvd.connect_uds()
     m.edit_config(target="running", config=CREATE)
+    on_disk(m)
     assert (hvd.root / "vm" / "t" / "config.xml").exists()
     m.edit_config(target="running", config=DELETE, default_operation="none")
+    on_disk(m)
     assert not (hvd.root / "vm" / "t" / "config.xml").exists()
     assert "<vm>" not in m.get_config("running").xml
     sources = [(r.meta.source, [c.op for c in r.changes])
@@ -30,6 +32,7 @@ def test_deleting_the_last_vm_through_the_candidate_is_committed(hvd: HvdInstanc
     m.edit_config(target="running", config=CREATE)
     m.edit_config(target="candidate", config=DELETE, default_operation="none")
     m.commit()
+    on_disk(m)
     assert not (hvd.root / "vm" / "t" / "config.xml").exists()
     assert "<vm>" not in m.get_config("running").xml
     assert "<vm>" not in m.get_config("candidate").xml
@@ -39,6 +42,7 @@ def test_a_refused_delete_of_the_last_vm_leaves_it_in_place(hvd: HvdInstance) ->
     """The edit fails validation after the store pruned <vms>; the undo must restore it."""
     m = hvd.connect_uds()
     m.edit_config(target="running", config=CREATE)
+    on_disk(m)
     before = (hvd.root / "vm" / "t" / "config.xml").read_bytes()
     bad = DELETE.replace("</config>", '<networks xmlns="urn:hvd:network"><network>'
                          "<name>lan</name><vlan>5</vlan></network></networks></config>")
@@ -48,4 +52,5 @@ def test_a_refused_delete_of_the_last_vm_leaves_it_in_place(hvd: HvdInstance) ->
     assert (hvd.root / "vm" / "t" / "config.xml").read_bytes() == before
     assert "<name>t</name>" in m.get_config("running").xml
     m.edit_config(target="running", config=DELETE, default_operation="none")
+    on_disk(m)
     assert not (hvd.root / "vm" / "t" / "config.xml").exists()

@@ -11,6 +11,7 @@ import pytest
 from lxml import etree
 from ncclient.operations import RPCError
 from ncclient.xml_ import to_ele
+from support.server import on_disk
 
 from hvd_netconf import notify
 from hvd_netconf.namespaces import BASE, HVD, VM
@@ -85,6 +86,7 @@ def test_edit_candidate_commit_history(hvd):
         m.dispatch(to_ele(f'<commit xmlns="{BASE}"><comment xmlns="{HVD}">first</comment>'
                           "</commit>"))
         assert cpu_of(m, "web") == "2"
+        on_disk(m)
         assert (hvd.root / "vm/web/config.xml").exists()
         r = m.dispatch(to_ele(f'<get-commit-history xmlns="{HVD}"/>'))
         x = etree.fromstring(r.xml.encode())
