@@ -194,13 +194,15 @@ def candidate_changes(server: Any) -> tuple[list[Key], dict[Key, Any]]:
     return keys, pairs
 
 
-def _commit_candidate(ctx: OpContext, comment: str) -> dict[Key, Any]:
-    """Validate the candidate over its dirty entries and commit them; returns the befores."""
+def _commit_candidate(ctx: OpContext, comment: str, confirmed: bool) -> dict[Key, Any]:
+    """Validate the candidate over its dirty entries and commit them; returns the befores
+    a confirmed commit reverts to (none for a plain commit)."""
     dss = ctx.server.datastores
     keys, pairs = candidate_changes(ctx.server)
     if not keys:
         return {}
-    befores = {k: copy.deepcopy(p[0]) if p[0] is not None else None for k, p in pairs.items()}
+    befores = {k: copy.deepcopy(p[0]) if p[0] is not None else None
+               for k, p in pairs.items()} if confirmed else {}
     changes = {k: dss.candidate.get(k) for k in keys}
     hook = getattr(ctx.server, "apply_changes", None)
     undo = hook(dss.running.root, dss.candidate.root, list(pairs)) if hook and pairs else None
@@ -431,7 +433,7 @@ def commit_op(ctx: OpContext, op: etree._Element) -> Reply:
         _check_persist_id(p, persist_id, info)
     elif persist_id is not None:
         raise InvalidValue("no confirmed commit is pending", info=[("bad-element", "persist-id")])
-    befores = _commit_candidate(ctx, comment)
+    befores = _commit_candidate(ctx, comment, confirmed)
     if not confirmed:
         if p is not None:
             st.clear()

@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue
@@ -119,3 +121,37 @@ def test_record_file_is_readable_xml(open_store: Any, kit: Any, tmp_path: Path) 
     doc = etree.parse(str(tmp_path / "hv" / ".hvd" / "history" / "000000000001.xml"))
     assert doc.getroot().get("id") == "1"
     assert doc.findtext("{urn:hvd:store:history}comment") == "first & <best>"
+
+
+def _lxml_header(rec_id: int, time: str, meta: Any) -> bytes:
+    """The record's metadata as lxml writes it: the reference for render_record's text."""
+    ns = "urn:hvd:store:history"
+    root = etree.Element(f"{{{ns}}}commit", nsmap={None: ns}, id=str(rec_id))
+    fields = [("time", time), ("user", meta.user)]
+    if meta.session_id is not None:
+        fields.append(("session-id", str(meta.session_id)))
+    fields += [("transport", meta.transport), ("comment", meta.comment),
+               ("source", meta.source)]
+    for name, value in fields:
+        etree.SubElement(root, f"{{{ns}}}{name}").text = value
+    return etree.tostring(root, encoding="UTF-8", xml_declaration=True)[:-len(b"</commit>")]
+
+
+@settings(max_examples=300, deadline=None)
+@example(user="a&b<c>d\r", comment="\r\n\t]]> &amp;", sid=1)
+@example(user="\x00", comment="\ud800", sid=None)
+@given(user=st.text(max_size=12), comment=st.text(max_size=40),
+       sid=st.one_of(st.none(), st.integers(0, 2**31)))
+def test_record_metadata_is_written_as_lxml_would(user: str, comment: str,
+                                                  sid: int | None) -> None:
+    from hvd_netconf.store.history import render_record
+
+    meta = CommitMeta(user=user, session_id=sid, transport="ssh", comment=comment)
+    try:
+        expected = _lxml_header(7, "2026-11-27T22:05:14.123Z", meta)
+    except ValueError:  # characters XML cannot carry: refused the same way
+        with pytest.raises(ValueError):
+            render_record(7, "2026-11-27T22:05:14.123Z", meta, {})
+        return
+    data, _rec = render_record(7, "2026-11-27T22:05:14.123Z", meta, {})
+    assert data == expected + b"\n</commit>\n"
