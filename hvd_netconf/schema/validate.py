@@ -84,7 +84,19 @@ def validate(schema: Schema, config_root: etree._Element,
         _check_scope(run, list(scope))
     if run.full:
         _check_leafrefs(run)
-    return run.errors
+    return _once(run.errors)
+
+
+def _once(errors: list[RpcError]) -> list[RpcError]:
+    """A leafref into a deleted entry in scope is found from both ends: report it once."""
+    seen: set[tuple[str, str | None, str]] = set()
+    out = []
+    for err in errors:
+        key = (err.tag, err.path, err.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(err)
+    return out
 
 
 # ---- structure -------------------------------------------------------------------------

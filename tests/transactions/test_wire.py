@@ -14,7 +14,7 @@ from ncclient.xml_ import to_ele
 from support.server import on_disk
 
 from hvd_netconf import notify
-from hvd_netconf.namespaces import BASE, HVD, VM
+from hvd_netconf.namespaces import BASE, HVD, NETWORK, VM
 from hvd_netconf.ops import transactions as tx
 from hvd_netconf.schema import load_schema
 from hvd_netconf.store import Datastores
@@ -370,3 +370,38 @@ def test_compare_and_rollback(hvd):
         with pytest.raises(RPCError) as ei:
             m.dispatch(to_ele(f'<rollback xmlns="{HVD}"><id>99</id></rollback>'))
         assert err(ei).tag == "invalid-value"
+
+
+def net_vm_cfg() -> str:
+    return (f'<config xmlns:xc="{BASE}"><networks xmlns="{NETWORK}"><network><name>lan</name>'
+            f'</network></networks><vms xmlns="{VM}"><vm><name>y</name><nic><name>n0</name>'
+            "<network>lan</network></nic></vm></vms></config>")
+
+
+def test_commit_checks_what_the_shared_candidate_holds_then(hvd):
+    """Another session's edit of the candidate, or a write of running, between an edit and
+    its commit: the commit validates and writes what both datastores hold when it runs."""
+    with hvd.connect_uds() as a, hvd.connect_uds() as b:
+        a.edit_config(vm_cfg("x", "<cpu>2</cpu>"), target="candidate")
+        b.edit_config(vm_cfg("x", "<cpu>3</cpu>"), target="candidate")
+        a.commit()
+        assert cpu_of(a, "x") == "3"
+
+        a.edit_config(net_vm_cfg(), target="candidate")
+        b.edit_config(f'<config xmlns:xc="{BASE}"><networks xmlns="{NETWORK}">'
+                      '<network xc:operation="delete"><name>lan</name></network></networks>'
+                      "</config>", target="candidate")
+        with pytest.raises(RPCError) as ei:
+            a.commit()
+        # One error, though the nic's reference is found from the VM and from the network.
+        assert err(ei).tag == "data-missing" and "'lan'" in err(ei).message
+        assert err(ei).path.endswith("hvd-vm:network")
+        a.discard_changes()
+
+        a.edit_config(vm_cfg("x", "<cpu>2</cpu>"), target="candidate")
+        b.edit_config(vm_cfg("x", "<memory>2048</memory>"), target="running")
+        a.commit()
+        ds = hvd.server.datastores
+        before, after = ds.history.get(ds.history.last_id).images[("vm", "x")]
+        assert before.findtext(f"{{{VM}}}memory") == "2048"
+        assert after.findtext(f"{{{VM}}}cpu") == "2"
