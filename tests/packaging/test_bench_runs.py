@@ -15,4 +15,4 @@ def test_commit_benchmark_runs_with_a_child_hvd() -> None:
          "--wiring", "store", "full"], capture_output=True, text=True, timeout=120, check=True)
     rows = [line.split() for line in out.stdout.splitlines() if line.split()[:1] == ["3"]]
     assert [r[1] for r in rows] == ["store", "full"]
-    assert all(len(r) == 9 and all(float(x) > 0 for x in r[2:]) for r in rows)
+    assert all(len(r) == 10 and all(float(x) > 0 for x in r[2:]) for r in rows)
