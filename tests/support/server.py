@@ -63,9 +63,10 @@ def make_key(path: Path) -> str:
 
 
 @dataclass
-class HvdInstance:
-    running: Running
-    root: Path
+class HvdAddress:
+    """Where an hvd listens and how the test user logs in: all a client needs, in this
+    process or another (tools/bench/child.py)."""
+
     socket_path: Path
     ssh_host: str
     ssh_port: int
@@ -73,10 +74,6 @@ class HvdInstance:
     password: str = PASSWORD
     key_path: Path | None = None
     _managers: list[Any] = field(default_factory=list, repr=False)
-
-    @property
-    def server(self) -> Server:
-        return self.running.server
 
     def connect_uds(self, **kw: Any) -> manager.Manager:
         m = manager.connect_uds(path=str(self.socket_path), **kw)
@@ -120,13 +117,28 @@ class HvdInstance:
         client.close = close  # type: ignore[method-assign]
         return client
 
-    def stop(self) -> None:
+    def close_managers(self) -> None:
         for m in self._managers:
             try:
                 if m.connected:
                     m.close_session()
             except Exception:
                 pass
+
+
+@dataclass(kw_only=True)
+class HvdInstance(HvdAddress):
+    """An hvd started in this process (start_hvd)."""
+
+    running: Running
+    root: Path
+
+    @property
+    def server(self) -> Server:
+        return self.running.server
+
+    def stop(self) -> None:
+        self.close_managers()
         self.running.stop()
 
 
@@ -150,4 +162,5 @@ def start_hvd(tmp_path: Path, attach: Attach | None = None, *, ssh: bool = True,
         attach = wire_components
     running = start(settings, attach)
     host, port = running.ssh_addresses[0] if running.ssh_addresses else ("", 0)
-    return HvdInstance(running, root, settings.socket or sock, host, port, key_path=key_path)
+    return HvdInstance(settings.socket or sock, host, port, key_path=key_path, running=running,
+                       root=root)

@@ -3,8 +3,9 @@
     .venv/bin/python tools/bench/rpc.py [--count N] [--sessions 1 20] [--sizes 1000 10000]
                                         [--no-ssh] [--runs R]
 
-Starts hvd in-process with the daemon's full wiring (schema, NACM, sim host, notifications)
-under a temporary root whose datastore is written beforehand, then reports p50/p99 in ms:
+Starts hvd in a child process (child.py) with the daemon's full wiring (schema, NACM, sim
+host, notifications) under a temporary root whose datastore is written beforehand, then
+reports p50/p99 in ms:
   * small get-config: a subtree filter selecting one VM out of 100, with ncclient (TICK
     lowered to 0.001) over the Unix socket and SSH, 1 and 20 concurrent sessions each with
     its own connection; the same with a raw client that only frames bytes (no XML parsing),
@@ -28,10 +29,11 @@ from pathlib import Path
 from typing import Any
 
 _REPO = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(_REPO), str(_REPO / "tests")]
+sys.path[:0] = [str(_REPO), str(_REPO / "tests"), str(Path(__file__).parent)]
 
+from child import ChildHvd  # noqa: E402
 from support.rawclient import RawClient  # noqa: E402
-from support.server import HvdInstance, start_hvd  # noqa: E402 (lowers ncclient TICK)
+from support.server import HvdAddress  # noqa: E402 (lowers ncclient TICK)
 
 from hvd_netconf.namespaces import VM  # noqa: E402
 from hvd_netconf.store import CommitMeta, Datastores  # noqa: E402
@@ -115,7 +117,7 @@ def concurrent(sessions: int, count: int, connect: Callable[[], Any],
     return [x for lat in out for x in lat]
 
 
-def raw_connect(inst: HvdInstance, ssh: bool) -> Callable[[], RawClient]:
+def raw_connect(inst: HvdAddress, ssh: bool) -> Callable[[], RawClient]:
     def connect() -> RawClient:
         c = inst.raw_ssh(timeout=60) if ssh else inst.raw(timeout=60)
         c.hello("1.1")
@@ -127,8 +129,8 @@ def small(args: argparse.Namespace) -> None:
     print(f"small get-config (one VM of {SMALL_VMS}, subtree filter), and lock+unlock:")
     with tempfile.TemporaryDirectory() as tmp:
         seed(Path(tmp) / "root", SMALL_VMS)
-        inst = start_hvd(Path(tmp), ssh=args.ssh)
-        try:
+        with ChildHvd(Path(tmp), "full", ssh=args.ssh) as child:
+            inst = child.address
             transports = [("unix", False)] + ([("ssh", True)] if args.ssh else [])
             for label, over_ssh in transports:
                 for sessions in args.sessions:
@@ -156,8 +158,6 @@ def small(args: argparse.Namespace) -> None:
             report("ncclient unix lock+unlock, per RPC", [x / 2 for x in lat])
             lat = concurrent(1, args.count, raw_connect(inst, False), raw_lock)
             report("raw unix lock+unlock, per RPC", [x / 2 for x in lat])
-        finally:
-            inst.stop()
 
 
 def whole(args: argparse.Namespace) -> None:
@@ -165,8 +165,8 @@ def whole(args: argparse.Namespace) -> None:
         print(f"get-config of all {n} VMs:")
         with tempfile.TemporaryDirectory() as tmp:
             seed(Path(tmp) / "root", n)
-            inst = start_hvd(Path(tmp), ssh=args.ssh)
-            try:
+            with ChildHvd(Path(tmp), "full", ssh=args.ssh) as child:
+                inst = child.address
                 size = len(raw_call(raw_connect(inst, False)(), GET_ALL, 0))
                 print(f"  reply: {size / 1e6:.2f} MB")
                 lat = concurrent(1, args.runs, inst.connect_uds,
@@ -179,8 +179,6 @@ def whole(args: argparse.Namespace) -> None:
                 lat = concurrent(1, args.runs, raw_connect(inst, False),
                                  lambda c, i: raw_call(c, GET_ALL, i), warm=3)
                 report("raw unix (to the last byte)", lat)
-            finally:
-                inst.stop()
 
 
 def main() -> int:
