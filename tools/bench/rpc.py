@@ -66,6 +66,7 @@ def seed(root: Path, n: int) -> None:
     ds.write_running({("vm", f"vm{i:05d}"): vm(i) for i in range(n)},
                      CommitMeta(source="copy-config"))
     assert isinstance(ds.running, Datastore)
+    ds.close()  # the files of a big write follow in the background: all of them before hvd
 
 
 def pct(samples: list[float], p: float) -> float:
