@@ -200,7 +200,8 @@ class _Background:
         self._write = write
         self._lock = lock
         self._work: deque[Op] = deque()
-        self._queued: Counter[str] = Counter()  # paths of the operations in _work
+        # paths of the operations in _work and in the chunk being written
+        self._queued: Counter[str] = Counter()
         self._busy = False  # the thread is writing a chunk
         self._died: BaseException | None = None
         self._cond = threading.Condition()
@@ -217,17 +218,21 @@ class _Background:
             self._cond.notify_all()
 
     def queued(self, ops: Sequence[Op]) -> bool:
-        """Whether a file of `ops` still has an operation waiting here."""
-        if not self._work:  # only a holder of the store's lock adds work: nothing to wait for
+        """Whether a file of `ops` still has an operation waiting or being written here."""
+        if not self._work and not self._busy:  # _busy is set before the work is taken
             return False
         with self._cond:
             return any(self._queued[p] for p in _paths(ops))
 
     def _take(self, n: int | None) -> list[Op]:
         count = len(self._work) if n is None else min(n, len(self._work))
-        taken = [self._work.popleft() for _ in range(count)]
-        self._queued.subtract(_paths(taken))
-        return taken
+        return [self._work.popleft() for _ in range(count)]
+
+    def _written(self, ops: Sequence[Op]) -> None:
+        with self._cond:
+            self._queued.subtract(_paths(ops))
+            self._busy = False
+            self._cond.notify_all()
 
     def drain(self) -> None:
         """Write every submitted operation's file before returning."""
@@ -236,8 +241,12 @@ class _Background:
                 self._cond.wait()
             if self._died is not None:
                 raise StoreError(f"the log's file writer stopped: {self._died!r}")
+            self._busy = bool(self._work)
             rest = self._take(None)
-        self._write(rest)
+        try:
+            self._write(rest)
+        finally:
+            self._written(rest)
 
     def _run(self) -> None:
         while True:
@@ -246,8 +255,10 @@ class _Background:
                     self._cond.wait()
             with self._lock:
                 with self._cond:
-                    chunk = self._take(self.CHUNK)  # empty if a lock holder drained it
-                    self._busy = bool(chunk)
+                    if not self._work:
+                        continue  # a holder of the lock drained it
+                    self._busy = True
+                    chunk = self._take(self.CHUNK)
                 try:
                     self._write(chunk)
                 except BaseException as exc:  # a simulated crash (tests): stop, as if dead
@@ -256,9 +267,7 @@ class _Background:
                         self._busy = False
                         self._cond.notify_all()
                     return
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
+                self._written(chunk)
 
 
 class Wal:
