@@ -11,7 +11,6 @@ import itertools
 import logging
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -284,8 +283,15 @@ class Server:
             self.nacm.authorize_rpc(info, ns, name, op_el)
             ctx = OpContext(self, info)
             if op.serialized:
-                with self.lock, self._files(files_after_reply):
-                    result = op.handler(ctx, op_el)
+                with self.lock:
+                    dss = self.datastores if files_after_reply else None
+                    if dss is not None:
+                        dss.files_after_reply = True
+                    try:
+                        result = op.handler(ctx, op_el)
+                    finally:
+                        if dss is not None:
+                            dss.files_after_reply = False
             else:
                 result = op.handler(ctx, op_el)
             result = self.nacm.filter_reply(info, ns, name, result)
@@ -300,10 +306,6 @@ class Server:
         if isinstance(result, RawXml):
             return messages.reply_body(rpc.attrib, result.data)
         return messages.reply_body(rpc.attrib, result)
-
-    def _files(self, after_reply: bool) -> AbstractContextManager[Any]:
-        dss = self.datastores
-        return dss.files_after_reply() if after_reply and dss is not None else nullcontext()
 
     def write_pending(self) -> None:
         """Write what a request left for after its reply (dispatch's files_after_reply)."""

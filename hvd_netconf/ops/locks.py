@@ -9,6 +9,7 @@ from hvd_netconf.namespaces import BASE, qn
 from hvd_netconf.ops.registry import OPERATIONS, OpContext, Reply
 
 LOCKABLE = ("running", "candidate")
+_LOCKABLE_TAGS = {qn(BASE, name): name for name in LOCKABLE}
 _TARGET = qn(BASE, "target")
 
 
@@ -21,14 +22,16 @@ def target_datastore(op: etree._Element) -> str:
     if len(choices) != 1:
         raise InvalidValue("<target> must name exactly one datastore",
                            info=[("bad-element", "target")])
-    qname = etree.QName(choices[0])
+    tag = choices[0].tag
+    name = _LOCKABLE_TAGS.get(tag)
+    if name is not None:
+        return name
+    qname = etree.QName(tag)
     if qname.namespace != BASE:
         raise InvalidValue(f"unknown datastore <{qname.localname}>",
                            info=[("bad-element", qname.localname)])
-    if qname.localname not in LOCKABLE:
-        raise OperationNotSupported(f"the {qname.localname} datastore cannot be locked",
-                                    info=[("bad-element", qname.localname)])
-    return qname.localname
+    raise OperationNotSupported(f"the {qname.localname} datastore cannot be locked",
+                                info=[("bad-element", qname.localname)])
 
 
 @OPERATIONS.register(BASE, "lock")

@@ -44,6 +44,9 @@ DEFAULT_CONFIRM_TIMEOUT = 600
 
 # ---- parameters ---------------------------------------------------------------------------
 
+_DATASTORES = {qn(BASE, name): name for name in ("running", "candidate")}
+
+
 def datastore_param(op: etree._Element, name: str, allowed: tuple[str, ...],
                     inline: bool = False) -> str:
     """The datastore named in <target>/<source>; 'config' for an inline <config> if allowed."""
@@ -55,6 +58,9 @@ def datastore_param(op: etree._Element, name: str, allowed: tuple[str, ...],
     if len(kids) != 1:
         raise InvalidValue(f"<{name}> must name exactly one datastore",
                            info=[("bad-element", name)])
+    known = _DATASTORES.get(kids[0].tag)
+    if known is not None and known in allowed:
+        return known
     q = etree.QName(kids[0])
     if q.namespace in (BASE, None) and q.localname == "config" and inline:
         return "config"

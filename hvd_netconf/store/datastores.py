@@ -9,10 +9,9 @@ validates the model: callers validate before they write (the loader validates at
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -153,16 +152,16 @@ class Datastores:
 
     # --- the log ---------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def files_after_reply(self) -> Iterator[None]:
-        """Writes inside the block leave their files (and a due checkpoint) to
-        write_pending(), which the transport calls once the reply is sent: the log holds
-        them already, and the client need not wait for them."""
-        self.wal.files_after_reply = True
-        try:
-            yield
-        finally:
-            self.wal.files_after_reply = False
+    @property
+    def files_after_reply(self) -> bool:
+        """While True, writes leave their files (and a due checkpoint) to write_pending(),
+        which the transport calls once the reply is sent: the log holds them already, and
+        the client need not wait for them."""
+        return self.wal.files_after_reply
+
+    @files_after_reply.setter
+    def files_after_reply(self, on: bool) -> None:
+        self.wal.files_after_reply = on
 
     @property
     def has_pending(self) -> bool:

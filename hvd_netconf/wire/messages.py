@@ -7,6 +7,7 @@ body element is serialized once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
@@ -34,6 +35,7 @@ _OK = b"<ok/>"
 _CLOSE = b"</rpc-reply>"
 _HEAD_MID = f'<rpc-reply xmlns="{BASE}" message-id="%b">'.encode()
 _ATTR_ESCAPES = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+_PLAIN_ID = re.compile(r"[\w.:-]*")  # needs no escaping in an attribute (most clients' ids)
 
 
 class BadHello(Exception):
@@ -120,8 +122,10 @@ def parse_rpc(root: etree._Element) -> Rpc:
 
 def _head(attrib: dict[str, str] | None) -> bytes:
     if attrib is not None and len(attrib) == 1 and "message-id" in attrib:  # the usual case
-        mid = escape(attrib["message-id"], _ATTR_ESCAPES).encode()
-        return _HEAD_MID % mid
+        mid = attrib["message-id"]
+        if not _PLAIN_ID.fullmatch(mid):
+            mid = escape(mid, _ATTR_ESCAPES)
+        return _HEAD_MID % mid.encode()
     el = etree.Element(qn(BASE, "rpc-reply"), attrib or {}, nsmap=_NSMAP)
     text = etree.tostring(el)
     return text[:-2] + b">"
