@@ -106,6 +106,7 @@ class Engine:
         self.vms = vms
         self.journal = journal
         self.mark = mark or (lambda: 0)
+        self._recorded = False  # _begin wrote the journal: _forget has one to remove
 
     def _begin(self, plan: Plan) -> None:
         """Record the plan's undo once, before its first step (see the module docstring)."""
@@ -113,6 +114,7 @@ class Engine:
             return
         head = {"mark": self.mark(), "steps": [_undo_record(s) for s in plan.steps]}
         atomic_write(self.journal, json.dumps(head).encode() + b"\n")
+        self._recorded = True
 
     def _started(self, index: int) -> None:
         """Step `index` is about to run: one appended line, no fsync (see the docstring)."""
@@ -124,7 +126,8 @@ class Engine:
         self._forget()
 
     def _forget(self) -> None:
-        if self.journal is not None:
+        if self.journal is not None and self._recorded:
+            self._recorded = False
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.journal)
 
