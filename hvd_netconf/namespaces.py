@@ -39,3 +39,7 @@ PREFIXES: dict[str, str] = {
 def qn(ns: str, name: str) -> str:
     """Clark notation, as lxml wants it."""
     return f"{{{ns}}}{name}"
+
+
+# hvd's datastores, by the element that names them in <target> or <source>.
+DATASTORE_TAGS = {qn(BASE, name): name for name in ("running", "candidate")}

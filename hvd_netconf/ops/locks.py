@@ -5,11 +5,10 @@ from __future__ import annotations
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue, MissingElement, OperationNotSupported
-from hvd_netconf.namespaces import BASE, qn
+from hvd_netconf.namespaces import BASE, DATASTORE_TAGS, qn
 from hvd_netconf.ops.registry import OPERATIONS, OpContext, Reply
 
 LOCKABLE = ("running", "candidate")
-_LOCKABLE_TAGS = {qn(BASE, name): name for name in LOCKABLE}
 _TARGET = qn(BASE, "target")
 
 
@@ -23,8 +22,8 @@ def target_datastore(op: etree._Element) -> str:
         raise InvalidValue("<target> must name exactly one datastore",
                            info=[("bad-element", "target")])
     tag = choices[0].tag
-    name = _LOCKABLE_TAGS.get(tag)
-    if name is not None:
+    name = DATASTORE_TAGS.get(tag)
+    if name is not None and name in LOCKABLE:
         return name
     qname = etree.QName(tag)
     if qname.namespace != BASE:

@@ -34,7 +34,7 @@ from hvd_netconf.errors import (
     RpcErrors,
 )
 from hvd_netconf.nacm import running as nacm_rules
-from hvd_netconf.namespaces import BASE, CAP_PREFIX, HVD, qn
+from hvd_netconf.namespaces import BASE, CAP_PREFIX, DATASTORE_TAGS, HVD, qn
 from hvd_netconf.ops.registry import OPERATIONS, OpContext, Reply, SessionInfo
 
 Key = tuple[str, str]
@@ -43,9 +43,6 @@ DEFAULT_CONFIRM_TIMEOUT = 600
 
 
 # ---- parameters ---------------------------------------------------------------------------
-
-_DATASTORES = {qn(BASE, name): name for name in ("running", "candidate")}
-
 
 def datastore_param(op: etree._Element, name: str, allowed: tuple[str, ...],
                     inline: bool = False) -> str:
@@ -58,7 +55,7 @@ def datastore_param(op: etree._Element, name: str, allowed: tuple[str, ...],
     if len(kids) != 1:
         raise InvalidValue(f"<{name}> must name exactly one datastore",
                            info=[("bad-element", name)])
-    known = _DATASTORES.get(kids[0].tag)
+    known = DATASTORE_TAGS.get(kids[0].tag)
     if known is not None and known in allowed:
         return known
     q = etree.QName(kids[0])
