@@ -41,6 +41,7 @@ bench: venv
 	$(VPY) tools/bench/validate.py
 	$(VPY) tools/bench/rpc.py
 	$(VPY) tools/bench/commit.py
+	$(VPY) tools/bench/timeline.py
 	$(VPY) tools/bench/cli.py
 
 # Installs the way a FreeBSD port would: daemon in sbin, CLI in bin, YANG modules in

@@ -30,3 +30,33 @@ def test_rpc_benchmark_runs_with_a_child_hvd() -> None:
         "ncclient ssh get-config, 1 session(s)", "raw ssh get-config, 1 session(s)",
         "ncclient unix lock+unlock, per RPC", "raw unix lock+unlock, per RPC",
         "ncclient unix", "ncclient ssh", "raw unix (to the last byte)"]
+
+
+def timeline(*args: str) -> tuple[dict[str, list[str]], str]:
+    out = subprocess.run(
+        [sys.executable, str(REPO / "tools/bench/timeline.py"), "--vms", "3", "--cycles", "5",
+         *args], capture_output=True, text=True, timeout=120, check=True).stdout
+    rows = {line[:44].strip(): line[44:].split() for line in out.splitlines()
+            if line.startswith("  ") and not line.startswith("  edit + commit")}
+    cycle = [line for line in out.splitlines() if "edit + commit cycle p50" in line]
+    assert len(cycle) == 1 and "of which hvd ran" in cycle[0]
+    return rows, out
+
+
+def test_timeline_follows_each_call_into_the_child_hvd() -> None:
+    rows, _ = timeline()
+    assert list(rows)[1:] == ["client builds and queues the request",
+                              "ncclient's reader waits for its tick", "request in transit",
+                              "hvd reads the frame, parses the XML", "hvd runs the operation",
+                              "of which fdatasync", "reply in transit (frame, send, wake)",
+                              "client parses the reply, wakes caller", "whole call"]
+    # Server steps carry the child's CPU time; only the commit flushes the log.
+    assert float(rows["hvd runs the operation"][1].strip("()")) > 0
+    assert rows["of which fdatasync"][0] == "-" and float(rows["of which fdatasync"][1]) > 0
+
+
+def test_timeline_with_the_raw_client_has_no_ncclient_steps() -> None:
+    rows, out = timeline("--client", "raw", "--gap", "0.5")
+    assert "raw client, gap 0.5 ms" in out
+    assert rows["ncclient's reader waits for its tick"] == ["-", "-"]
+    assert float(rows["hvd reads the frame, parses the XML"][1].strip("()")) > 0

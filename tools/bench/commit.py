@@ -53,6 +53,14 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
+def wait_on_disk(directory: Path, n: int) -> None:
+    """A big commit's files are written in the background: the one-leaf cycles are measured
+    once all n are on disk (steady state)."""
+    entries = directory / "root" / "vm"
+    while sum(1 for _ in entries.glob("*/config.xml")) < n:
+        time.sleep(0.05)
+
+
 def raw_rpc(c, op: str) -> None:  # type: ignore[no-untyped-def]
     r = c.rpc(op)
     if not is_ok(r):
@@ -67,11 +75,7 @@ def run(n: int, cycles: int, wiring: str) -> dict[str, float]:
             t1 = time.perf_counter()
             m.commit()
             t2 = time.perf_counter()
-            # A big commit's files are written in the background: measure the one-leaf
-            # cycles once they are all on disk (steady state), and report when that was.
-            entries = Path(tmp, "root", "vm")
-            while sum(1 for _ in entries.glob("*/config.xml")) < n:
-                time.sleep(0.05)
+            wait_on_disk(Path(tmp), n)
             t3 = time.perf_counter()
             lat, floor = [], []
             for i in range(cycles):
