@@ -238,7 +238,7 @@ def report(title: str, calls: list[list[Event]]) -> None:
             else:
                 cells.append(f"{wall:8.3f} ({cpu:.3f})" if cpu else f"{wall:8.3f}        ")
         print(f"  {label:<42}" + "".join(f"{c:>20}" for c in cells))
-    hvd_steps = [s[0] for s in STEPS if s[3] and not s[0].startswith(" ")]
+    hvd_steps = [label for label, a, _, hvd in STEPS if hvd and a != "sync"]
     cycles = [(a, b) for a, b in zip(per_op["edit-config"], per_op["commit"], strict=False)
               if all(step in c for c in (a, b) for step in ["whole call", *hvd_steps])]
 
