@@ -48,6 +48,11 @@ def one_leaf(i: int) -> str:
             f"<cpu>{1 + i % 2 + 1}</cpu></vm></vms></config>")
 
 
+def raw_one_leaf(i: int) -> str:
+    """one_leaf(i) as the operation of a raw <rpc>."""
+    return f"<edit-config><target><candidate/></target>{one_leaf(i)}</edit-config>"
+
+
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
@@ -92,8 +97,7 @@ def run(n: int, cycles: int, wiring: str) -> dict[str, float]:
             raw = []
             for i in range(cycles):
                 s = time.perf_counter()
-                raw_rpc(c, "<edit-config><target><candidate/></target>"
-                           f"{one_leaf(i + 1)}</edit-config>")
+                raw_rpc(c, raw_one_leaf(i + 1))
                 raw_rpc(c, "<commit/>")
                 raw.append(time.perf_counter() - s)
     return {"create_edit": t1 - t0, "create_commit": t2 - t1, "on_disk": t3 - t1,

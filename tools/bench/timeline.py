@@ -114,8 +114,9 @@ def run(vms: int, cycles: int, wiring: str, client: str, gap: float) -> list[lis
     """Each call's events, client and server merged in time order."""
     import commit as bench
     import support.server  # noqa: F401 (lowers ncclient's TICK)
+    from lxml import etree
     from ncclient import manager
-    from support.rawclient import RawClient, rpc_xml
+    from support.rawclient import RawClient, is_ok, rpc_xml
 
     events: list[Event] = []
     clock = time.monotonic_ns
@@ -149,17 +150,16 @@ def run(vms: int, cycles: int, wiring: str, client: str, gap: float) -> list[lis
                     c.hello("1.1")
                     events.clear()
                     for i in range(cycles):
-                        for op in ("<edit-config><target><candidate/></target>"
-                                   f"{bench.one_leaf(i + 1)}</edit-config>", "<commit/>"):
+                        for op in (bench.raw_one_leaf(i + 1), "<commit/>"):
                             time.sleep(gap)
                             probe("call")
                             probe("written")
                             c.send_message(rpc_xml(op))
                             reply = c.read_message()
                             probe("read")
-                            if b"<ok/>" not in reply:
-                                raise RuntimeError(reply.decode())
                             probe("returned")
+                            if not is_ok(etree.fromstring(reply)):
+                                raise RuntimeError(reply.decode())
         finally:
             proc.stdin.close()
             proc.wait(60)
