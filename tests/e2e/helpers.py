@@ -11,14 +11,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 from ncclient import manager
 from ncclient.xml_ import to_ele
+from support.waiting import wait_for
 
 from hvd_netconf.host.sim import SimHost
 from hvd_netconf.namespaces import BASE, NETWORK, VM
@@ -26,18 +25,6 @@ from hvd_netconf.namespaces import BASE, NETWORK, VM
 REPO = Path(__file__).resolve().parents[2]
 N = {"vm": VM, "net": NETWORK, "nc": BASE}
 BIG_FILE = 1 << 20
-
-
-def wait_for(pred: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll pred until it returns something truthy; fail with `what` after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def alive(pid: int) -> bool:

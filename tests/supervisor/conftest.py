@@ -9,12 +9,13 @@ import json
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lxml import etree
+from support.waiting import wait_for
 
 from hvd_netconf.host import ifconfig, names
 from hvd_netconf.host.sim import SimHost
@@ -134,13 +135,7 @@ class Env:
     def members(self) -> list[str]:
         return self.sim()["interfaces"][names.bridge_name("lan")]["members"]
 
-    @staticmethod
-    def wait_for(pred: Callable[[], bool], timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not pred():
-            if time.monotonic() > deadline:
-                raise AssertionError("condition not met in time")
-            time.sleep(0.01)
+    wait_for = staticmethod(wait_for)
 
     def ready(self, name: str, times: int = 1) -> None:
         """Wait until the stand-in guest has started `times` times (its signal handlers are

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from ncclient.operations import RPCError
 from support.rawclient import errors, is_ok
 from support.server import HvdInstance
-
-
-def wait_for(cond, timeout: float = 3.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.01)
+from support.waiting import wait_for
 
 
 def test_ncclient_over_unix_and_ssh_lock_each_other_out(hvd: HvdInstance) -> None:

@@ -7,6 +7,7 @@ import time
 import pytest
 from support.rawclient import CAP_10, CAP_11, RawClient, errors, hello_xml, is_ok, rpc_xml
 from support.server import HvdInstance
+from support.waiting import wait_for
 
 LOCK = "<lock><target><running/></target></lock>"
 UNLOCK = "<unlock><target><running/></target></unlock>"
@@ -216,6 +217,7 @@ def test_username_preamble(hvd: HvdInstance) -> None:
     with hvd.raw() as c:
         c.send(b"someone-else\0" + hello_xml(CAP_11) + b"]]>]]>")
         c.expect_closed()
+    wait_for(lambda: len(ends) == 2, what="both sessions to end")
     assert sorted(ends) == ["dropped", "other"]
 
 
