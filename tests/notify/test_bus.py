@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from lxml import etree
+from support.waiting import wait_for
 
 from hvd_netconf.filter import parse_filter
 from hvd_netconf.namespaces import BASE, NC_NOTIFICATIONS, NETMOD_NOTIF, NOTIF, VM
@@ -87,9 +87,7 @@ def test_stop_time_in_future_ends_with_notification_complete() -> None:
     s = session()
     now = datetime.now(UTC)
     bus.subscribe(s, start_time=now - timedelta(seconds=1), stop_time=now + timedelta(seconds=0.2))
-    deadline = time.monotonic() + 5
-    while "notificationComplete" not in s.kinds() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: "notificationComplete" in s.kinds(), 5, "notificationComplete")
     assert s.kinds()[-1] == "notificationComplete"
     assert bus.subscription(1) is None
 

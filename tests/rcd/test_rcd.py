@@ -6,10 +6,10 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 STUB = Path(__file__).with_name("stub_rc.subr")
@@ -93,9 +93,7 @@ def test_status_and_graceful_stop(rcd: dict[str, Path]) -> None:
     reaper = threading.Thread(target=proc.wait, daemon=True)
     reaper.start()
     try:
-        deadline = time.monotonic() + 10
-        while not rcd["pid"].exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(rcd["pid"].exists, 10, "the pid file")
         res = run(rcd, "status")
         assert res.returncode == 0, res.stdout + res.stderr
         assert f"hvd is running as pid {proc.pid}." in res.stdout

@@ -8,8 +8,9 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
+
+from support.waiting import wait_for
 
 from hvd_netconf.supervisor.exits import CrashGuard, ExitKind, describe, kind
 from hvd_netconf.supervisor.runstate import RunRecord, VmFiles
@@ -74,10 +75,7 @@ def spawn_standin(state: Path, *argv: str) -> subprocess.Popen[bytes]:
 
 
 def wait_running(state: Path) -> None:
-    deadline = time.monotonic() + 10
-    while "guest running" not in (state / "bhyve.log").read_text():
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_for(lambda: "guest running" in (state / "bhyve.log").read_text(), what="the guest")
 
 
 def test_standin_exits_with_the_asked_code(tmp_path: Path) -> None:
@@ -132,11 +130,8 @@ def test_an_adopted_pid_that_is_a_zombie_or_someone_else_is_not_the_guest() -> N
         assert reused.wait_exit(threading.Event()) == (True, None)
         # The same pid, exited but not yet reaped by its parent: a zombie.
         other.kill()
-        deadline = time.monotonic() + 5
         zombie = AdoptedProcess(other.pid, 0.01, lambda: True)
-        while zombie.alive() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert not zombie.alive()
+        wait_for(lambda: not zombie.alive(), 5, "the zombie to count as exited")
     finally:
         other.kill()
         other.wait()

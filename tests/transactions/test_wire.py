@@ -12,6 +12,7 @@ from lxml import etree
 from ncclient.operations import RPCError
 from ncclient.xml_ import to_ele
 from support.server import on_disk
+from support.waiting import wait_for
 
 from hvd_netconf import notify
 from hvd_netconf.namespaces import BASE, HVD, NETWORK, VM
@@ -258,9 +259,7 @@ def test_confirmed_commit_confirm_and_timeout(hvd):
         with pytest.raises(RPCError) as ei:
             b.lock("running")
         assert err(ei).tag == "lock-denied"
-        deadline = time.time() + 5
-        while "temp" in running(b) and time.time() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: "temp" not in running(b), 5, "the revert")
         assert "temp" not in running(b) and "keep" in running(b)
         assert not (hvd.root / "vm/temp").exists()
         a.edit_config(vm_cfg("t2"), target="candidate")
@@ -321,9 +320,7 @@ def test_revert_on_session_drop(hvd):
             b.commit()
         assert err(ei).tag == "in-use"
         a._session.close()  # drop the transport without close-session
-        deadline = time.time() + 5
-        while "gone" in running(b) and time.time() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: "gone" not in running(b), 5, "the revert")
         assert "gone" not in running(b)
 
 
@@ -339,9 +336,7 @@ def test_confirmed_commit_restored_after_restart(hvd_factory, hvd_attach, tmp_pa
 
     srv = Server(first.server.settings)
     hvd_attach(srv)
-    deadline = time.time() + 5
-    while state_file.exists() and time.time() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: not state_file.exists(), 5, "the revert after restart")
     assert srv.datastores.running.get(("vm", "pp")) is None
 
 

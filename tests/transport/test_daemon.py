@@ -9,10 +9,10 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from support.waiting import wait_for
 
 from hvd_netconf import config, daemon
 from hvd_netconf.users import UserDB, verify_password
@@ -100,11 +100,13 @@ def _spawn(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
 
 
 def _wait(cond, proc: subprocess.Popen[str], timeout: float = 10) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not cond():
+    def ready() -> bool:
+        if cond():
+            return True
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+        return False
+
+    wait_for(ready, timeout)
 
 
 def test_daemon_lifecycle(tmp_path: Path) -> None:
