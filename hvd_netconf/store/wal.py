@@ -158,15 +158,21 @@ def decode(body: bytes, file: str) -> list[Op]:
     return ops
 
 
-def read_records(path: str) -> tuple[list[list[Op]], int]:
-    """The whole records in the log, and the length they span (a torn tail after it)."""
+def _load(path: str) -> tuple[bytes, list[list[Op]], int]:
+    """The log's bytes, its whole records, and the length they span (a torn tail after it)."""
     try:
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
-        return [], 0
+        return b"", [], 0
     bodies, length = read_frames(data, _HEAD, path, "write-ahead log")
-    return [decode(b, path) for b in bodies], length
+    return data, [decode(b, path) for b in bodies], length
+
+
+def read_records(path: str) -> tuple[list[list[Op]], int]:
+    """The whole records in the log, and the length they span."""
+    _, records, length = _load(path)
+    return records, length
 
 
 @dataclass
@@ -304,13 +310,7 @@ class Wal:
         from the result, then calls checkpoint().
         """
         make_dirs(os.path.dirname(self.path), fsync=self.fsync)
-        try:
-            with open(self.path, "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
-            data = b""
-        bodies, length = read_frames(data, _HEAD, self.path, "write-ahead log")
-        records = [decode(b, self.path) for b in bodies]
+        data, records, length = _load(self.path)
         for ops in records:
             self.apply(ops)
         fresh = not os.path.exists(self.path)
