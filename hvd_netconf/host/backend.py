@@ -73,7 +73,7 @@ def select_backend(
             log.info("netd: %s", found.summary())
         return FreeBSDHost()
     if name == "sim":
-        from hvd_netconf.host.sim import SimHost
+        from hvd_netconf.host.sim.host import SimHost
 
         log.warning(
             "host backend is SIMULATED (state in %s): nothing real is configured, "

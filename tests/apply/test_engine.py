@@ -13,7 +13,7 @@ from hvd_netconf.apply.diff import diff
 from hvd_netconf.apply.engine import Engine, ensure_layout
 from hvd_netconf.apply.plan import build_plan
 from hvd_netconf.host import zfs
-from hvd_netconf.host.sim import SimHost
+from hvd_netconf.host.sim.host import SimHost
 
 P = "zroot/hv"
 

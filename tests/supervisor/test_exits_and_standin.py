@@ -67,7 +67,7 @@ def spawn_standin(state: Path, *argv: str) -> subprocess.Popen[bytes]:
     err = open(state / "bhyve.log", "ab")  # noqa: SIM115 - handed to the child
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "hvd_netconf.supervisor.standin", *argv],
+            [sys.executable, "-m", "hvd_netconf.host.sim.standin", *argv],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
             env={**os.environ, "HVD_STANDIN_STATE_DIR": str(state)})
     finally:
