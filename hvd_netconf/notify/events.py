@@ -44,7 +44,7 @@ SERVER = ChangedBy(server=True)
 
 
 def changed_by(info: Any) -> ChangedBy:
-    """The ChangedBy of a registry.SessionInfo (the calling session of an operation)."""
+    """The ChangedBy of a calls.SessionInfo (the calling session of an operation)."""
     return ChangedBy(info.username, info.id, info.source_host)
 
 
@@ -135,7 +135,7 @@ def capability_change(who: ChangedBy, added: Iterable[str] = (), deleted: Iterab
 
 
 def session_start(info: Any) -> etree._Element:
-    """netconf-session-start for a registry.SessionInfo."""
+    """netconf-session-start for a calls.SessionInfo."""
     ev = _root("netconf-session-start")
     _session_fields(ev, changed_by(info))
     return ev

@@ -10,7 +10,8 @@ import os
 import pytest
 
 from hvd_netconf.host import ifconfig, zfs
-from hvd_netconf.host.backend import CommandFailed, Host, select_backend
+from hvd_netconf.host.backend import CommandFailed, Host
+from hvd_netconf.host.selection import select_backend
 from hvd_netconf.host.sim.host import SimHost
 
 
