@@ -122,18 +122,6 @@ def config_change(who: ChangedBy, datastore: str,
     return ev
 
 
-def capability_change(who: ChangedBy, added: Iterable[str] = (), deleted: Iterable[str] = (),
-                      modified: Iterable[str] = ()) -> etree._Element:
-    """netconf-capability-change (e.g. the yang-library content-id changed)."""
-    ev = _root("netconf-capability-change")
-    _changed_by(ev, who)
-    for name, uris in (("added-capability", added), ("deleted-capability", deleted),
-                       ("modified-capability", modified)):
-        for uri in uris:
-            _el(ev, name, uri)
-    return ev
-
-
 def session_start(info: Any) -> etree._Element:
     """netconf-session-start for a calls.SessionInfo."""
     ev = _root("netconf-session-start")

@@ -101,9 +101,6 @@ class Registry:
     def lookup(self, ns: str, name: str) -> Operation | None:
         return self._ops.get((ns, name))
 
-    def operations(self) -> list[Operation]:
-        return list(self._ops.values())
-
     def capabilities(self) -> list[str]:
         caps = list(self._capabilities)
         for op in self._ops.values():
