@@ -21,7 +21,7 @@ from hvd_netconf.apply.engine import ensure_layout
 from hvd_netconf.apply.engine import recover as recover_host
 from hvd_netconf.apply.hook import journal_path, make_apply_changes
 from hvd_netconf.config import Settings, add_arguments, from_args
-from hvd_netconf.host.backend import select_backend
+from hvd_netconf.host.selection import select_backend
 from hvd_netconf.hostcheck import check_host, render
 from hvd_netconf.nacm import running as nacm_rules
 from hvd_netconf.ops import transactions

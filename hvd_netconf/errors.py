@@ -166,16 +166,6 @@ class MalformedMessage(RpcError):
     default_type = "rpc"
 
 
-BY_TAG: dict[str, type[RpcError]] = {
-    cls.tag: cls
-    for cls in (
-        InUse, InvalidValue, TooBig, MissingAttribute, BadAttribute, UnknownAttribute,
-        MissingElement, BadElement, UnknownElement, UnknownNamespace, AccessDenied, LockDenied,
-        ResourceDenied, RollbackFailed, DataExists, DataMissing, OperationNotSupported,
-        OperationFailed, MalformedMessage,
-    )
-}
-
 
 def plain_path(path: str) -> str:
     """`/hvd-vm:vms/hvd-vm:vm[hvd-vm:name='x']` -> `/vms/vm[name='x']`, for people."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from hvd_netconf.calls import RawXml, SessionInfo
 from hvd_netconf.config import Settings
 from hvd_netconf.errors import (
     LockDenied,
@@ -25,7 +26,7 @@ from hvd_netconf.errors import (
 )
 from hvd_netconf.nacm.access import Nacm, is_recovery
 from hvd_netconf.namespaces import CAP_BASE_10, CAP_BASE_11
-from hvd_netconf.ops.registry import OPERATIONS, OpContext, RawXml, Registry, SessionInfo
+from hvd_netconf.ops.registry import OPERATIONS, OpContext, Registry
 from hvd_netconf.wire import messages
 
 log = logging.getLogger(__name__)

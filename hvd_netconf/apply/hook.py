@@ -15,10 +15,10 @@ from typing import Any
 
 from lxml import etree
 
-from hvd_netconf.apply.diff import diff_keys, entries
 from hvd_netconf.apply.engine import Engine, render
 from hvd_netconf.apply.plan import Plan, build_plan
-from hvd_netconf.store.keys import Key
+from hvd_netconf.edit.diff import diff_keys, entries
+from hvd_netconf.keys import Key
 
 log = logging.getLogger("hvd.apply")
 

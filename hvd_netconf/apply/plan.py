@@ -18,9 +18,10 @@ from typing import Protocol
 from lxml import etree
 
 from hvd_netconf import errors
-from hvd_netconf.apply.diff import Change
+from hvd_netconf.edit.diff import Change
 from hvd_netconf.host import ifconfig, names, zfs
 from hvd_netconf.namespaces import NETWORK, VM
+from hvd_netconf.store.datastore import same
 
 Argv = tuple[str, ...]
 
@@ -153,8 +154,6 @@ def _vm_path(vm: str, disk: str | None = None, leaf: str | None = None) -> str:
 
 
 def _hardware_changed(old: etree._Element, new: etree._Element) -> bool:
-    from hvd_netconf.store.datastore import same
-
     for leaf in HARDWARE:
         a = list(old.iterchildren(f"{{{VM}}}{leaf}"))
         b = list(new.iterchildren(f"{{{VM}}}{leaf}"))

@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterable, Mapping
 
 from lxml import etree
 
-from hvd_netconf.apply.diff import entries
 from hvd_netconf.edit import paths
+from hvd_netconf.edit.diff import entries
+from hvd_netconf.keys import key_of, kind_of
 from hvd_netconf.namespaces import BASE
 from hvd_netconf.store.datastore import same
-from hvd_netconf.store.keys import key_of, kind_of
 
 EntryKey = tuple[str, str]
 Lookup = Callable[[EntryKey], "etree._Element | None"]

@@ -3,7 +3,7 @@
 It is pure (no I/O, no server): the caller gives the target tree and the schema, the engine
 changes the tree and keeps a journal. Each top-level list entry (a VM, a network) is copied the
 first time the edit changes it (a singleton container such as /nacm is one entry as a
-whole, store.keys), so undoing the edit (rollback-on-error, test-only, a failed
+whole, hvd_netconf.keys), so undoing the edit (rollback-on-error, test-only, a failed
 validation or apply) restores exactly what was there, and the set of touched entries tells
 validation, apply and the durable commit what to look at: the cost is O(change), not O(store).
 """
@@ -31,8 +31,8 @@ from hvd_netconf.errors import (
     UnknownElement,
     UnknownNamespace,
 )
+from hvd_netconf.keys import KINDS
 from hvd_netconf.namespaces import BASE, YANG_ATTR
-from hvd_netconf.store.keys import KINDS
 
 OPERATIONS = ("merge", "replace", "create", "delete", "remove")
 FRESH_OPERATIONS = ("merge", "replace", "create")  # what makes an entry that does not exist

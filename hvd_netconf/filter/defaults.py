@@ -49,7 +49,7 @@ def _equal(node: Any, text: str | None) -> bool:
         return False
     try:
         return node.check_value(text) == node.check_value(node.default)
-    except Exception:
+    except InvalidValue:
         return (text or "").strip() == node.default
 
 
@@ -131,5 +131,5 @@ def _when_ok(parent: etree._Element, cnode: Any, root: etree._Element,
     ctx = inserted if inserted is not None else parent
     try:
         return bool(cnode.when(ctx, root))
-    except Exception:
+    except etree.XPathError:  # an expression that cannot be evaluated here selects nothing
         return False

@@ -1,21 +1,16 @@
 """The one small interface between hvd and a host: run argv, spawn a guest, read back state.
 
 Two implementations: host.freebsd (runs the commands) and host.sim (interprets the same argv
-lists against a JSON state file, for Linux). Nothing above this interface runs a command.
+lists against a JSON state file, for Linux); host.selection picks one. Nothing above this
+interface runs a command.
 """
 
 from __future__ import annotations
 
-import logging
 import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
-
-log = logging.getLogger("hvd.host")
-
-BackendName = Literal["auto", "freebsd", "sim"]
+from typing import Protocol, runtime_checkable
 
 
 class CommandFailed(Exception):
@@ -54,31 +49,3 @@ class Host(Protocol):
     def sysctl(self, name: str) -> str:
         """The value of one sysctl, as text."""
         ...
-
-
-def select_backend(
-    name: BackendName, root: Path, *, netd_socket: Path | None = None
-) -> Host:
-    """Pick the backend; 'auto' means freebsd on FreeBSD and sim anywhere else, said loudly."""
-    if name == "auto":
-        name = "freebsd" if sys.platform.startswith("freebsd") else "sim"
-        log.info("host backend auto-selected: %s (platform %s)", name, sys.platform)
-    if name == "freebsd":
-        from hvd_netconf.host.freebsd import FreeBSDHost
-
-        if netd_socket is not None:
-            from hvd_netconf.host.netd import detect
-
-            found = detect(netd_socket)
-            log.info("netd: %s", found.summary())
-        return FreeBSDHost()
-    if name == "sim":
-        from hvd_netconf.host.sim import SimHost
-
-        log.warning(
-            "host backend is SIMULATED (state in %s): nothing real is configured, "
-            "no VM really runs",
-            Path(root) / ".sim",
-        )
-        return SimHost(Path(root))
-    raise ValueError(f"unknown host backend {name!r} (auto, freebsd or sim)")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from hvd_netconf.errors import MalformedMessage, TooBig
 from hvd_netconf.namespaces import BASE
 from hvd_netconf.xmlparse import parse
 
@@ -102,7 +103,7 @@ def detect(path: Path, timeout: float = 1.0) -> NetdDetection:
     if greeting is not None:
         try:
             root = parse(greeting.strip())
-        except Exception as e:  # any parse failure means: not a NETCONF server we know
+        except (MalformedMessage, TooBig) as e:  # not a NETCONF server we know
             return NetdDetection(where, None, f"sent something that is not a hello: {e}")
         if root.tag != etree.QName(BASE, "hello").text:
             return NetdDetection(where, None, f"sent <{etree.QName(root).localname}>, not a hello")

@@ -1,11 +1,8 @@
-"""sysctl(8) argv and the host limits hvd validates configuration against (§1, §4)."""
+"""sysctl(8) argv: `sysctl -n <oid>` prints one value (the host limits hvd checks against)."""
 
 from __future__ import annotations
 
 Argv = tuple[str, ...]
-
-NET_FIBS = "net.fibs"
-VMM_MAXCPU = "hw.vmm.maxcpu"
 
 
 def read(name: str) -> Argv:

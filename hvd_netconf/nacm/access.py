@@ -16,14 +16,14 @@ from typing import Any
 
 from lxml import etree
 
+from hvd_netconf.calls import RawXml, Reply, SessionInfo
 from hvd_netconf.errors import AccessDenied, InvalidValue
+from hvd_netconf.keys import KINDS
 from hvd_netconf.nacm.evaluate import Evaluator, Subject
 from hvd_netconf.nacm.model import NacmConfig, hvd_default, parse_config, to_xml
 from hvd_netconf.nacm.modules import Modules
 from hvd_netconf.namespaces import BASE, MONITORING, NACM, NETMOD_NOTIF, NMDA, NOTIF, qn
-from hvd_netconf.ops.registry import RawXml, Reply, SessionInfo
 from hvd_netconf.state import STATE
-from hvd_netconf.store.keys import KINDS
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from lxml import etree
 
 from hvd_netconf.errors import InvalidValue, MissingElement
 from hvd_netconf.nacm.modules import DEFAULT_MODULES, Modules
-from hvd_netconf.namespaces import BASE, NACM, qn
+from hvd_netconf.namespaces import NACM, qn
 
 ACCESS_OPERATIONS = ("create", "read", "update", "delete", "exec")
 ALL_OPS = frozenset(ACCESS_OPERATIONS)
@@ -332,10 +332,3 @@ def to_xml(cfg: NacmConfig, parent: etree._Element | None = None,
             if rule.comment:
                 leaf(e, "comment", rule.comment)
     return nacm
-
-
-def config_element(cfg: NacmConfig) -> etree._Element:
-    """`<config>` holding `<nacm>`, the shape a datastore root has."""
-    root = etree.Element(qn(BASE, "config"), nsmap={None: BASE})
-    to_xml(cfg, root)
-    return root

@@ -51,7 +51,6 @@ class Modules:
                 self.by_ns[ns] = mod.name
                 if getattr(mod, "prefix", None):
                     self.prefixes.setdefault(mod.prefix, ns)
-        self.by_name = {name: ns for ns, name in self.by_ns.items()}
         for ns, name in self.by_ns.items():
             self.prefixes.setdefault(name, ns)
 

@@ -16,9 +16,9 @@ from typing import Any
 from lxml import etree
 
 from hvd_netconf.errors import RpcError, plain_path
+from hvd_netconf.keys import Key, entry_file
 from hvd_netconf.nacm.model import parse_config
 from hvd_netconf.store.errors import StoreError
-from hvd_netconf.store.keys import Key, entry_file
 
 NACM_KEY: Key = ("nacm", "nacm")
 

@@ -44,7 +44,7 @@ SERVER = ChangedBy(server=True)
 
 
 def changed_by(info: Any) -> ChangedBy:
-    """The ChangedBy of a registry.SessionInfo (the calling session of an operation)."""
+    """The ChangedBy of a calls.SessionInfo (the calling session of an operation)."""
     return ChangedBy(info.username, info.id, info.source_host)
 
 
@@ -122,20 +122,8 @@ def config_change(who: ChangedBy, datastore: str,
     return ev
 
 
-def capability_change(who: ChangedBy, added: Iterable[str] = (), deleted: Iterable[str] = (),
-                      modified: Iterable[str] = ()) -> etree._Element:
-    """netconf-capability-change (e.g. the yang-library content-id changed)."""
-    ev = _root("netconf-capability-change")
-    _changed_by(ev, who)
-    for name, uris in (("added-capability", added), ("deleted-capability", deleted),
-                       ("modified-capability", modified)):
-        for uri in uris:
-            _el(ev, name, uri)
-    return ev
-
-
 def session_start(info: Any) -> etree._Element:
-    """netconf-session-start for a registry.SessionInfo."""
+    """netconf-session-start for a calls.SessionInfo."""
     ev = _root("netconf-session-start")
     _session_fields(ev, changed_by(info))
     return ev

@@ -11,12 +11,13 @@ import copy
 
 from lxml import etree
 
+from hvd_netconf.calls import Reply
 from hvd_netconf.edit import edit_config
 from hvd_netconf.edit.changes import changed_entries
 from hvd_netconf.errors import InvalidValue, RpcErrors
 from hvd_netconf.namespaces import BASE, CAP_PREFIX, qn
 from hvd_netconf.ops import transactions as tx
-from hvd_netconf.ops.registry import OPERATIONS, OpContext, Reply
+from hvd_netconf.ops.registry import OPERATIONS, OpContext
 
 TEST_OPTIONS = ("test-then-set", "set", "test-only")
 

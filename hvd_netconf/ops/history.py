@@ -12,11 +12,12 @@ from typing import Any
 
 from lxml import etree
 
+from hvd_netconf.calls import Reply
 from hvd_netconf.edit.changes import changed_entries, patch, unified_diff
-from hvd_netconf.errors import InvalidValue
+from hvd_netconf.errors import InvalidValue, RpcErrors
 from hvd_netconf.namespaces import HVD, qn
 from hvd_netconf.ops import transactions as tx
-from hvd_netconf.ops.registry import OPERATIONS, OpContext, Reply
+from hvd_netconf.ops.registry import OPERATIONS, OpContext
 
 Key = tuple[str, str]
 
@@ -125,8 +126,6 @@ def rollback_op(ctx: OpContext, op: etree._Element) -> Reply:
     errors = tx.validate_scope(server.schema, dss.candidate, keys)
     if errors:
         dss.discard_candidate()
-        from hvd_netconf.errors import RpcErrors
-
         raise RpcErrors(errors)
     pairs = changed_entries(keys, dss.running.get, dss.candidate.get, dss.running.root,
                             dss.candidate.root)

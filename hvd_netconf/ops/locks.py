@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from lxml import etree
 
+from hvd_netconf.calls import Reply
 from hvd_netconf.errors import InvalidValue, MissingElement, OperationNotSupported
 from hvd_netconf.namespaces import BASE, DATASTORE_TAGS, qn
-from hvd_netconf.ops.registry import OPERATIONS, OpContext, Reply
+from hvd_netconf.ops.registry import OPERATIONS, OpContext
 
 LOCKABLE = ("running", "candidate")
 _TARGET = qn(BASE, "target")

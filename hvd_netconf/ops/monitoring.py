@@ -15,9 +15,12 @@ from typing import Any
 
 from lxml import etree
 
+from hvd_netconf.calls import Reply
 from hvd_netconf.errors import InvalidValue, MissingElement, OperationFailed
 from hvd_netconf.namespaces import CAP_PREFIX, DATASTORES, MONITORING, YANG_LIBRARY, qn
-from hvd_netconf.ops.registry import OPERATIONS, OpContext, Reply
+from hvd_netconf.ops.registry import OPERATIONS, OpContext
+from hvd_netconf.schema import load_schema
+from hvd_netconf.schema.loader import SchemaLoadError, default_yang_dir
 from hvd_netconf.state import STATE, child, leaf
 
 HVD_NCM = "urn:hvd:netconf-monitoring"
@@ -39,8 +42,6 @@ def content_id(texts: Iterable[str]) -> str:
 
 def _files_content_id() -> str | None:
     """The content-id of the default YANG directory, for the hello (no compile needed)."""
-    from hvd_netconf.schema.loader import SchemaLoadError, default_yang_dir
-
     try:
         d = default_yang_dir()
     except SchemaLoadError:  # no models at all: nothing to announce (the daemon refuses later)
@@ -53,8 +54,6 @@ def modules(server: Any) -> Sequence[Any]:
     """The served modules (schema.Module objects): the attached schema, else the default one."""
     schema = server.schema
     if schema is None:
-        from hvd_netconf.schema import load_schema
-
         schema = load_schema()
     return schema.modules
 

@@ -9,11 +9,12 @@ from typing import Any
 
 from lxml import etree
 
+from hvd_netconf.calls import Reply
 from hvd_netconf.errors import BadElement, InUse, InvalidValue, MissingElement, OperationFailed
 from hvd_netconf.filter import parse_filter
 from hvd_netconf.namespaces import BASE, CAP_PREFIX, NETMOD_NOTIF, NOTIF, qn
 from hvd_netconf.notify import NETCONF_STREAM, format_time, parse_time
-from hvd_netconf.ops.registry import OPERATIONS, OpContext, Reply
+from hvd_netconf.ops.registry import OPERATIONS, OpContext
 from hvd_netconf.state import STATE, child, leaf
 
 CAP_NOTIFICATION = CAP_PREFIX + "notification:1.0"

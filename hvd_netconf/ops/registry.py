@@ -10,51 +10,52 @@ that has no code behind it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from lxml import etree
 
-if TYPE_CHECKING:
-    from hvd_netconf.server import Server
+from hvd_netconf.calls import Reply, SessionInfo
+from hvd_netconf.nacm.access import Nacm
 
 
+class SessionTable(Protocol):
+    def get(self, session_id: int) -> Any: ...
 
-@dataclass(frozen=True)
-class RawXml:
-    """Reply body already serialised (UTF-8, well-formed, namespaces declared).
-
-    Lets a large read (get-config of 10,000 VMs) serialise the datastore straight into the
-    reply instead of deep-copying it into a new tree first.
-    """
-
-    data: bytes
+    def all(self) -> list[Any]: ...
 
 
-Reply = etree._Element | list[etree._Element] | RawXml | None
+class LockTable(Protocol):
+    def lock(self, datastore: str, session_id: int) -> None: ...
+
+    def unlock(self, datastore: str, session_id: int) -> None: ...
+
+    def check_writable(self, datastore: str, session_id: int) -> None: ...
+
+    def holder(self, datastore: str) -> int | None: ...
+
+    def locked_time(self, datastore: str) -> str | None: ...
 
 
-@dataclass
-class SessionInfo:
-    """What the operations may know about the calling session; the wire layer owns the rest."""
+class ServerView(Protocol):
+    """What the operations use of the server (hvd_netconf.server.Server is one). Declared here,
+    below the server, because the server imports this table: the operations never import it."""
 
-    id: int
-    username: str
-    transport: str  # "netconf-ssh" or "hvd-unix"
-    source_host: str | None
-    login_time: str  # RFC 3339
-    uid: int | None = None
-    groups: frozenset[str] = frozenset()
-    in_rpcs: int = 0
-    in_bad_rpcs: int = 0
-    out_rpc_errors: int = 0
-    out_notifications: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    sessions: SessionTable
+    locks: LockTable
+    nacm: Nacm
+    schema: Any
+    datastores: Any
+    notifications: Any
+    host: Any
+    supervisor: Any
+
+    def capabilities(self) -> list[str]: ...
 
 
 @dataclass
 class OpContext:
-    server: Server
+    server: ServerView
     session: SessionInfo
 
 
@@ -99,9 +100,6 @@ class Registry:
 
     def lookup(self, ns: str, name: str) -> Operation | None:
         return self._ops.get((ns, name))
-
-    def operations(self) -> list[Operation]:
-        return list(self._ops.values())
 
     def capabilities(self) -> list[str]:
         caps = list(self._capabilities)

@@ -12,13 +12,14 @@ from typing import Any
 
 from lxml import etree
 
+from hvd_netconf.calls import RawXml, Reply
 from hvd_netconf.errors import InvalidValue, MissingElement, OperationFailed
 from hvd_netconf.filter import Filter, apply_filter, parse_filter
 from hvd_netconf.filter.defaults import apply_mode, check_mode
+from hvd_netconf.keys import BY_CONTAINER, Kind
 from hvd_netconf.namespaces import BASE, CAP_PREFIX, WD_ATTR, WITH_DEFAULTS, qn
-from hvd_netconf.ops.registry import OPERATIONS, OpContext, RawXml, Reply
+from hvd_netconf.ops.registry import OPERATIONS, OpContext
 from hvd_netconf.state import STATE
-from hvd_netconf.store.keys import BY_CONTAINER, Kind
 
 CAP_XPATH = CAP_PREFIX + "xpath:1.0"
 CAP_WITH_DEFAULTS = (CAP_PREFIX + "with-defaults:1.0?basic-mode=explicit"

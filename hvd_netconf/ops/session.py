@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from lxml import etree
 
+from hvd_netconf.calls import Reply
 from hvd_netconf.errors import InvalidValue, MissingElement, OperationFailed
 from hvd_netconf.namespaces import BASE, qn
-from hvd_netconf.ops.registry import OPERATIONS, OpContext, Reply
+from hvd_netconf.ops.registry import OPERATIONS, OpContext
 
 _SESSION_ID = qn(BASE, "session-id")
 _UINT32_MAX = 4294967295

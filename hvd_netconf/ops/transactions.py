@@ -21,6 +21,7 @@ from typing import Any
 
 from lxml import etree
 
+from hvd_netconf.calls import Reply, SessionInfo
 from hvd_netconf.edit import EditResult, edit_config
 from hvd_netconf.edit.changes import changed_entries, entry_target, images_root, operation
 from hvd_netconf.errors import (
@@ -33,9 +34,15 @@ from hvd_netconf.errors import (
     RpcError,
     RpcErrors,
 )
+from hvd_netconf.keys import key_of, kind_of
 from hvd_netconf.nacm import running as nacm_rules
 from hvd_netconf.namespaces import BASE, CAP_PREFIX, DATASTORE_TAGS, HVD, qn
-from hvd_netconf.ops.registry import OPERATIONS, OpContext, Reply, SessionInfo
+from hvd_netconf.notify import events
+from hvd_netconf.ops.registry import OPERATIONS, OpContext
+from hvd_netconf.schema.validate import validate
+from hvd_netconf.store import CommitMeta, atomic_write, remove_file, serialize_entry
+from hvd_netconf.store.datastore import new_config_root
+from hvd_netconf.xmlparse import parse_file
 
 Key = tuple[str, str]
 CONFIRM_NS = "urn:hvd:store:confirmed-commit"
@@ -93,14 +100,10 @@ def components(server: Any) -> tuple[Any, Any]:
 
 
 def validate_scope(schema: Any, store: Any, scope: Any, level: str = "full") -> list[RpcError]:
-    from hvd_netconf.schema.validate import validate
-
     return validate(schema, store.root, scope, level, lookup=store.get)
 
 
 def _meta(info: SessionInfo | None, source: str, comment: str = "") -> Any:
-    from hvd_netconf.store import CommitMeta
-
     if info is None:
         return CommitMeta(user="server", session_id=0, transport="", comment=comment,
                           source=source)
@@ -150,8 +153,6 @@ def _notify_change(server: Any, info: SessionInfo | None, pairs: Mapping[Key, An
     bus = server.notifications
     if bus is None or not pairs:
         return
-    from hvd_netconf.notify import events
-
     who = events.changed_by(info) if info is not None else events.SERVER
     ops = {"create": "create", "delete": "delete", "modify": "replace"}
     edits = [(entry_target(k, p[1] if p[1] is not None else p[0]), ops[operation(p)])
@@ -274,8 +275,6 @@ class TxnState:
         return os.path.join(self.server.datastores.state_dir, "confirmed-commit.xml")
 
     def save(self) -> None:
-        from hvd_netconf.store import atomic_write, serialize_entry
-
         p = self.pending
         assert p is not None
         root = etree.Element(qn(CONFIRM_NS, "confirmed-commit"), nsmap={None: CONFIRM_NS})
@@ -293,9 +292,6 @@ class TxnState:
 
     def restore(self) -> None:
         """After a restart: a persistent commit keeps its deadline; any other reverts now."""
-        from hvd_netconf.store.keys import key_of, kind_of
-        from hvd_netconf.xmlparse import parse_file
-
         path = self.path()
         if not os.path.exists(path):
             return
@@ -350,16 +346,12 @@ class TxnState:
         self.pending = None
         path = self.path()
         if os.path.exists(path):
-            from hvd_netconf.store import remove_file
-
             remove_file(path, fsync=self.server.datastores.fsync)
 
     def notify(self, event: str, info: SessionInfo | None, timeout: int | None) -> None:
         bus = self.server.notifications
         if bus is None:
             return
-        from hvd_netconf.notify import events
-
         who = events.changed_by(info) if info is not None else events.SERVER
         bus.publish(events.confirmed_commit(who, event, timeout))
 
@@ -479,8 +471,6 @@ def discard_changes_op(ctx: OpContext, op: etree._Element) -> Reply:
 
 def _inline_tree(schema: Any, config: etree._Element) -> etree._Element:
     """An inline <config> as a new tree: values checked and canonical, structure known."""
-    from hvd_netconf.store.datastore import new_config_root
-
     root = new_config_root()
     res = edit_config(schema, root, config, default_operation="merge")
     if res.errors:
@@ -490,8 +480,6 @@ def _inline_tree(schema: Any, config: etree._Element) -> etree._Element:
 
 @OPERATIONS.register(BASE, "validate", capabilities=[f"{CAP_PREFIX}validate:1.1"])
 def validate_op(ctx: OpContext, op: etree._Element) -> Reply:
-    from hvd_netconf.schema.validate import validate
-
     schema, dss = components(ctx.server)
     source = datastore_param(op, "source", ("candidate", "running"), inline=True)
     if source == "config":
@@ -506,8 +494,6 @@ def validate_op(ctx: OpContext, op: etree._Element) -> Reply:
 
 @OPERATIONS.register(BASE, "copy-config")
 def copy_config_op(ctx: OpContext, op: etree._Element) -> Reply:
-    from hvd_netconf.schema.validate import validate
-
     server, info = ctx.server, ctx.session
     schema, dss = components(server)
     target = datastore_param(op, "target", ("candidate", "running"))

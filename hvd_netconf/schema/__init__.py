@@ -1,4 +1,4 @@
-"""The YANG schema hvd serves: loader, compiled nodes, validator, with-defaults helpers."""
+"""The YANG schema hvd serves: loader, compiled nodes, validator."""
 
 from hvd_netconf.schema.loader import SchemaLoadError, default_yang_dir, load_schema
 from hvd_netconf.schema.nodes import Module, Schema, SchemaNode

@@ -81,14 +81,6 @@ class SchemaNode:
         for c in self.children:
             yield from c.walk()
 
-    def schema_path(self) -> str:
-        parts = []
-        node: SchemaNode | None = self
-        while node is not None and node.kind not in ("input", "notification"):
-            parts.append(f"{node.prefix}:{node.name}")
-            node = node.parent
-        return "/" + "/".join(reversed(parts))
-
 
 class Schema:
     """All loaded modules; top-level data nodes, RPC inputs and notifications by (ns, name)."""

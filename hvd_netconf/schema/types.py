@@ -9,12 +9,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from hvd_netconf.errors import InvalidValue
 
-if TYPE_CHECKING:
-    from hvd_netconf.schema.nodes import SchemaNode
+
+class LeafrefTarget(Protocol):
+    """The node a leafref points at (a schema.nodes.SchemaNode, which is built from types,
+    so types names only what it reads of it)."""
+
+    ns: str
+    prefix: str
+    type: YangType | None
+
 
 INT_BOUNDS: dict[str, tuple[int, int]] = {
     "int8": (-(2**7), 2**7 - 1),
@@ -144,7 +151,7 @@ class YangType:
         self.fraction_digits = 0
         self.leafref_path: str | None = None
         self.require_instance = True
-        self.target: SchemaNode | None = None
+        self.target: LeafrefTarget | None = None
         self.members: list[YangType] = []
         self._cache: dict[str, str | InvalidValue] = {}
 

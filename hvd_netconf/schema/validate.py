@@ -28,10 +28,11 @@ from hvd_netconf.errors import (
     UnknownElement,
     UnknownNamespace,
 )
+from hvd_netconf.keys import KINDS
+from hvd_netconf.namespaces import PREFIXES
 from hvd_netconf.schema.nodes import Schema, SchemaNode
 from hvd_netconf.schema.paths import instance_path, leaf_path, quote
 from hvd_netconf.schema.xpath import YangXPath
-from hvd_netconf.store.keys import KINDS
 
 EntryKey = tuple[str, str]
 Lookup = Callable[[EntryKey], "etree._Element | None"]
@@ -494,8 +495,6 @@ def _step_ns(cn: SchemaNode, part: str, target: SchemaNode | None) -> str | None
     if ":" not in part:
         return cn.ns
     prefix = part.split(":")[0]
-    from hvd_netconf.namespaces import PREFIXES
-
     if prefix in PREFIXES:
         return PREFIXES[prefix]
     if target is not None and target.prefix == prefix:
@@ -565,7 +564,7 @@ def _check_scope(run: _Run, scope: list[EntryKey]) -> None:
 
 
 def _check_singleton(run: _Run, key: EntryKey, tag: str) -> None:
-    """A top-level container that is one entry as a whole (store.keys): check all of it."""
+    """A top-level container that is one entry as a whole (hvd_netconf.keys): check all of it."""
     top = run.schema.by_tag.get(tag)
     if top is None:
         raise ValueError(f"no top-level node {tag} for entry {key!r}")

@@ -16,10 +16,10 @@ from collections.abc import Iterable, Sequence
 from lxml import etree
 
 from hvd_netconf.errors import RpcError
+from hvd_netconf.keys import KINDS, Key, key_of
 from hvd_netconf.store.codec import strip_layout
 from hvd_netconf.store.errors import StoreError
 from hvd_netconf.store.fileio import atomic_write
-from hvd_netconf.store.keys import KINDS, Key, key_of
 from hvd_netconf.store.records import frame, read_frames
 from hvd_netconf.store.wal import CandidateSave, Op
 from hvd_netconf.xmlparse import XmlLimits, parse

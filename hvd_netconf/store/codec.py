@@ -7,8 +7,8 @@ import copy
 from lxml import etree
 
 from hvd_netconf.errors import RpcError
+from hvd_netconf.keys import BY_CONTAINER, Key, kind_of
 from hvd_netconf.store.errors import StoreError
-from hvd_netconf.store.keys import BY_CONTAINER, Key, kind_of
 from hvd_netconf.xmlparse import DEFAULT_LIMITS, XmlLimits, parse
 
 

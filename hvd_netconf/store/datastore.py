@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue
+from hvd_netconf.keys import KINDS, Key, Kind, entry_path_str, key_of, kind_of
 from hvd_netconf.namespaces import BASE, qn
-from hvd_netconf.store.keys import KINDS, Key, Kind, entry_path_str, key_of, kind_of
 
 
 def clone(element: etree._Element) -> etree._Element:

@@ -18,12 +18,12 @@ from typing import Any
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue
+from hvd_netconf.keys import KINDS, Key, check_name, entry_rel, key_of
 from hvd_netconf.store import candlog
 from hvd_netconf.store.codec import compact
 from hvd_netconf.store.datastore import clone, same
 from hvd_netconf.store.fileio import make_dirs
 from hvd_netconf.store.history import CommitMeta, History
-from hvd_netconf.store.keys import KINDS, Key, check_name, entry_rel, key_of
 from hvd_netconf.store.loader import (
     checked_key,
     load_tree,

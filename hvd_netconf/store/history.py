@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue, RpcError
+from hvd_netconf.keys import Key, check_name, key_of
 from hvd_netconf.store.codec import strip_layout
 from hvd_netconf.store.datastore import Datastore
 from hvd_netconf.store.errors import StoreError
-from hvd_netconf.store.keys import Key, check_name, key_of
 from hvd_netconf.store.loader import read_regular, remove_temps
 from hvd_netconf.store.wal import Delete, Put
 from hvd_netconf.xmlparse import XmlLimits, parse

@@ -18,10 +18,7 @@ from typing import Any
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue, RpcError, plain_path
-from hvd_netconf.store.codec import parse_entry
-from hvd_netconf.store.datastore import Datastore, new_config_root
-from hvd_netconf.store.errors import StoreError
-from hvd_netconf.store.keys import (
+from hvd_netconf.keys import (
     ENTRY_FILE,
     KINDS,
     Key,
@@ -30,6 +27,10 @@ from hvd_netconf.store.keys import (
     entry_file,
     key_of_path,
 )
+from hvd_netconf.schema.validate import validate
+from hvd_netconf.store.codec import parse_entry
+from hvd_netconf.store.datastore import Datastore, new_config_root
+from hvd_netconf.store.errors import StoreError
 from hvd_netconf.xmlparse import DEFAULT_LIMITS, XmlLimits
 
 log = logging.getLogger(__name__)
@@ -118,8 +119,6 @@ def _load_singletons(root: str, directory: str, kinds: list[Kind], config: etree
 
 def validate_loaded(schema: Any, ds: Datastore, root: str, what: str = "") -> None:
     """Full YANG validation of what was loaded; faults name the file holding the entry."""
-    from hvd_netconf.schema.validate import validate  # imported late: the schema is optional
-
     errors: list[RpcError] = list(validate(schema, ds.root))
     if not errors:
         return

@@ -41,10 +41,10 @@ from typing import Any
 
 from lxml import etree
 
+from hvd_netconf.keys import key_of_file
 from hvd_netconf.store.codec import format_entry, serialize_entry
 from hvd_netconf.store.errors import StoreError
 from hvd_netconf.store.fileio import fsync_all, fsync_dir, make_dirs, swap_in, syncfs, write_all
-from hvd_netconf.store.keys import key_of_file
 from hvd_netconf.store.records import frame, read_frames, torn_tail
 
 log = logging.getLogger(__name__)

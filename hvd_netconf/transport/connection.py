@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from lxml import etree
 
-from hvd_netconf.ops.registry import SessionInfo
+from hvd_netconf.calls import SessionInfo
 from hvd_netconf.server import Server
 from hvd_netconf.wire.session import (
     Close,

@@ -13,7 +13,7 @@ import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hvd_netconf.ops.registry import SessionInfo
+from hvd_netconf.calls import SessionInfo
 from hvd_netconf.server import Server, now_rfc3339
 from hvd_netconf.transport.connection import Connection
 from hvd_netconf.transport.listener import AcceptLoop

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from hvd_netconf.ops.registry import SessionInfo
+from hvd_netconf.calls import SessionInfo
 from hvd_netconf.server import Server, now_rfc3339
 from hvd_netconf.transport.connection import Connection
 from hvd_netconf.transport.listener import AcceptLoop

@@ -9,11 +9,11 @@ import json
 import pytest
 
 from hvd_netconf import errors
-from hvd_netconf.apply.diff import diff
 from hvd_netconf.apply.engine import Engine, ensure_layout
 from hvd_netconf.apply.plan import build_plan
+from hvd_netconf.edit.diff import diff
 from hvd_netconf.host import zfs
-from hvd_netconf.host.sim import SimHost
+from hvd_netconf.host.sim.host import SimHost
 
 P = "zroot/hv"
 

@@ -3,9 +3,9 @@
 import pytest
 
 from hvd_netconf import errors
-from hvd_netconf.apply.diff import diff
 from hvd_netconf.apply.engine import render
 from hvd_netconf.apply.plan import Expect, Run, StopVm, build_plan
+from hvd_netconf.edit.diff import diff
 
 P = "zroot/hv"
 

@@ -19,7 +19,7 @@ from ncclient import manager
 from ncclient.xml_ import to_ele
 from support.waiting import wait_for
 
-from hvd_netconf.host.sim import SimHost
+from hvd_netconf.host.sim.host import SimHost
 from hvd_netconf.namespaces import BASE, NETWORK, VM
 
 REPO = Path(__file__).resolve().parents[2]
@@ -181,7 +181,7 @@ def kill_standins(root: Path) -> None:
     for pid in standin_pids(root):
         with contextlib.suppress(OSError):
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"hvd_netconf.supervisor.standin" in cmd:
+            if b"hvd_netconf.host.sim.standin" in cmd:
                 os.kill(pid, signal.SIGKILL)
 
 

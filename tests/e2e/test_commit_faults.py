@@ -27,7 +27,7 @@ from support.server import HvdInstance
 
 from hvd_netconf.apply.hook import plan_for
 from hvd_netconf.apply.plan import Expect, Run
-from hvd_netconf.host.sim import SimHost
+from hvd_netconf.host.sim.host import SimHost
 
 BIG_CHANGE = config(
     networks=(network_xml("a", phys="em0", vlan=10, mtu=1400, fib=1)

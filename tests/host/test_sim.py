@@ -10,8 +10,9 @@ import os
 import pytest
 
 from hvd_netconf.host import ifconfig, zfs
-from hvd_netconf.host.backend import CommandFailed, Host, select_backend
-from hvd_netconf.host.sim import SimHost
+from hvd_netconf.host.backend import CommandFailed, Host
+from hvd_netconf.host.selection import select_backend
+from hvd_netconf.host.sim.host import SimHost
 
 
 @pytest.fixture
@@ -250,9 +251,9 @@ def test_a_torn_last_log_line_is_a_command_that_never_returned(sim, tmp_path, ta
 
 
 def test_the_log_is_folded_into_a_new_snapshot_once_it_outgrows_it(tmp_path, monkeypatch):
-    from hvd_netconf.host import sim as simmod
+    from hvd_netconf.host.sim import state as simstate
 
-    monkeypatch.setattr(simmod, "COMPACT_AT", 0)
+    monkeypatch.setattr(simstate, "COMPACT_AT", 0)
     sim = SimHost(tmp_path)
     sim.run(zfs.create_root("zroot/hv", "/hv"))
     sizes = []
@@ -276,9 +277,9 @@ def _until_compacted(sim):
 
 
 def test_a_crash_amid_a_compaction_replays_nothing_twice(tmp_path, monkeypatch):
-    from hvd_netconf.host import sim as simmod
+    from hvd_netconf.host.sim import state as simstate
 
-    monkeypatch.setattr(simmod, "COMPACT_AT", 0)
+    monkeypatch.setattr(simstate, "COMPACT_AT", 0)
     sim = SimHost(tmp_path)
     sim.run(zfs.create_root("zroot/hv", "/hv"))
     sim.run(ifconfig.tap_create())
@@ -293,9 +294,9 @@ def test_a_crash_amid_a_compaction_replays_nothing_twice(tmp_path, monkeypatch):
 
 
 def test_snapshot_is_replaced_atomically(tmp_path, monkeypatch):
-    from hvd_netconf.host import sim as simmod
+    from hvd_netconf.host.sim import state as simstate
 
-    monkeypatch.setattr(simmod, "COMPACT_AT", 0)
+    monkeypatch.setattr(simstate, "COMPACT_AT", 0)
     sim = SimHost(tmp_path)
     sim.run(ifconfig.tap_create())
     _until_compacted(sim)

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from hvd_netconf.host.backend import CommandFailed, select_backend
+from hvd_netconf.host.backend import CommandFailed
+from hvd_netconf.host.selection import select_backend
 from hvd_netconf.hostcheck import check_host, render
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from hvd_netconf.apply.diff import diff_keys
 from hvd_netconf.edit import edit_config
+from hvd_netconf.edit.diff import diff_keys
 from hvd_netconf.errors import InvalidValue
+from hvd_netconf.keys import check_name, entry_file, key_of
 from hvd_netconf.namespaces import BASE, NACM
 from hvd_netconf.schema import load_schema
 from hvd_netconf.store import CommitMeta, Datastores, StoreError
-from hvd_netconf.store.keys import check_name, entry_file, key_of
 
 KEY = ("nacm", "nacm")
 

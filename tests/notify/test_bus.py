@@ -10,10 +10,10 @@ import pytest
 from lxml import etree
 from support.waiting import wait_for
 
+from hvd_netconf.calls import SessionInfo
 from hvd_netconf.filter import parse_filter
 from hvd_netconf.namespaces import BASE, NC_NOTIFICATIONS, NETMOD_NOTIF, NOTIF, VM
 from hvd_netconf.notify import NotificationBus, attach, events, format_time, parse_time
-from hvd_netconf.ops.registry import SessionInfo
 
 N = {"n": NOTIF, "ncn": NC_NOTIFICATIONS, "nm": NETMOD_NOTIF}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from lxml import etree
 
 from hvd_netconf.filter import parse_filter
+from hvd_netconf.keys import KINDS
 from hvd_netconf.namespaces import BASE, NETWORK, VM
 from hvd_netconf.ops.retrieval import selected_names
-from hvd_netconf.store.keys import KINDS
 
 
 def _spec(body: str):  # type: ignore[no-untyped-def]

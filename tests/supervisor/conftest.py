@@ -18,7 +18,7 @@ from lxml import etree
 from support.waiting import wait_for
 
 from hvd_netconf.host import ifconfig, names
-from hvd_netconf.host.sim import SimHost
+from hvd_netconf.host.sim.host import SimHost
 from hvd_netconf.supervisor.core import Supervisor
 
 BASE = "urn:ietf:params:xml:ns:netconf:base:1.0"

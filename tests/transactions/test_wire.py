@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -289,8 +288,10 @@ def test_persist_from_other_session(hvd):
     with hvd.connect_uds() as b:
         a.edit_config(vm_cfg("pvm"), target="candidate")
         a.commit(confirmed=True, persist="tok")
+        a_id = int(a.session_id)
         a.close_session()
-        time.sleep(0.2)
+        # Its end (and any end hook) runs under the server lock that b's next rpc also takes.
+        wait_for(lambda: hvd.server.sessions.get(a_id) is None, what="session a's end")
         assert "pvm" in running(b)
         with pytest.raises(RPCError) as ei:
             b.commit(persist_id="wrong")

@@ -1,14 +1,16 @@
-"""RFC 6243 shaping: report-all, report-all-tagged, trim, with `when` and np-containers."""
+"""RFC 6243 shaping of a reply tree (filter.defaults): report-all, report-all-tagged, trim, with
+`when` and np-containers."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 from lxml import etree
 
 from hvd_netconf import namespaces as ns
+from hvd_netconf.filter.defaults import apply_mode
 from hvd_netconf.schema import load_schema
-from hvd_netconf.schema.defaults import DEFAULT_ATTR, report_all, report_all_tagged, trim
 
 YANG = Path(__file__).resolve().parents[2] / "yang"
 CFG = (b'<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><vms xmlns="urn:hvd:vm">'
@@ -16,6 +18,13 @@ CFG = (b'<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><vms xmlns="urn
        b"<disk><name>d</name><size>1G</size></disk></vm><vm><name>b</name></vm></vms>"
        b'<networks xmlns="urn:hvd:network"><network><name>n</name></network></networks></config>')
 NSM = {"v": ns.VM, "n": ns.NETWORK}
+DEFAULT_ATTR = ns.qn(ns.WD_ATTR, "default")
+
+
+def _shaped(mode: str, schema, root: etree._Element) -> etree._Element:
+    out = copy.deepcopy(root)
+    apply_mode(mode, out, schema)
+    return out
 
 
 def _vm(root: etree._Element, name: str) -> etree._Element:
@@ -24,7 +33,7 @@ def _vm(root: etree._Element, name: str) -> etree._Element:
 
 def test_report_all_adds_defaults_respecting_when() -> None:
     src = etree.fromstring(CFG)
-    out = report_all(load_schema(YANG), src)
+    out = _shaped("report-all", load_schema(YANG), src)
     b = _vm(out, "b")
     assert b.xpath("string(v:loader/v:type)", namespaces=NSM) == "uefi"
     assert b.xpath("string(v:loader/v:uefi-vars)", namespaces=NSM) == "true"
@@ -41,17 +50,16 @@ def test_report_all_adds_defaults_respecting_when() -> None:
 
 
 def test_report_all_tagged_marks_defaults_even_when_set() -> None:
-    out = report_all_tagged(load_schema(YANG), etree.fromstring(CFG))
+    out = _shaped("report-all-tagged", load_schema(YANG), etree.fromstring(CFG))
     a = _vm(out, "a")
     assert a.find(ns.qn(ns.VM, "cpu")).get(DEFAULT_ATTR) == "true"  # set to its default
     assert a.find(ns.qn(ns.VM, "memory")).get(DEFAULT_ATTR) is None
     assert a.find(ns.qn(ns.VM, "stop-timeout")).get(DEFAULT_ATTR) == "true"
-    assert out.nsmap.get("wd") == ns.WD_ATTR
 
 
 def test_trim_drops_default_values_and_empty_containers() -> None:
     schema = load_schema(YANG)
-    out = trim(schema, report_all(schema, etree.fromstring(CFG)))
+    out = _shaped("trim", schema, _shaped("report-all", schema, etree.fromstring(CFG)))
     a, b = _vm(out, "a"), _vm(out, "b")
     assert a.find(ns.qn(ns.VM, "cpu")) is None
     assert a.xpath("string(v:memory)", namespaces=NSM) == "2048"

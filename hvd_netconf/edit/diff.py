@@ -1,7 +1,7 @@
 """Which entries of the configuration changed: per-entry (kind, name, old, new).
 
 Entries are the keyed top-level list entries of the /hv tree, ("vm", name) and
-("network", name), and the singleton containers such as ("nacm", "nacm") (store.keys).
+("network", name), and the singleton containers such as ("nacm", "nacm") (hvd_netconf.keys).
 Given the changed keys and O(1) lookups, the cost is O(change).
 """
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from hvd_netconf.keys import KINDS, Key
 from hvd_netconf.store.datastore import same
-from hvd_netconf.store.keys import KINDS, Key
 
 Lookup = Callable[[Key], "etree._Element | None"]
 

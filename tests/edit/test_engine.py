@@ -442,7 +442,7 @@ def test_entry_target_is_the_instance_path(key, tag) -> None:  # type: ignore[no
     """The cached path head gives what the path helpers build for the entry's namespace."""
     from hvd_netconf.edit import paths
     from hvd_netconf.edit.changes import entry_target
-    from hvd_netconf.store.keys import kind_of
+    from hvd_netconf.keys import kind_of
 
     k = kind_of(key)
     el = etree.Element(tag) if tag is not None else None

@@ -1,4 +1,4 @@
-from hvd_netconf.apply.diff import diff, diff_keys, entries
+from hvd_netconf.edit.diff import diff, diff_keys, entries
 
 
 def test_diff_whole_tree(cfg):

@@ -1,6 +1,6 @@
 """The stand-in guest the sim backend runs in place of bhyve (and of bhyveload/grub-bhyve).
 
-Run as `python -m hvd_netconf.supervisor.standin bhyve ... <vm>`. It behaves like bhyve where
+Run as `python -m hvd_netconf.host.sim.standin bhyve ... <vm>`. It behaves like bhyve where
 the supervisor can see it, so every exit path is exercised with a real child process:
 - SIGTERM is the ACPI power button: the guest powers off (exit 1) after `poweroff_delay`,
   unless `ignore_sigterm` is set (a guest that ignores ACPI, like many Windows installs);
@@ -130,7 +130,7 @@ class Guest:
 
 def main(argv: list[str]) -> int:
     if len(argv) < 2:
-        sys.stderr.write("usage: python -m hvd_netconf.supervisor.standin bhyve [args...] vm\n")
+        sys.stderr.write("usage: python -m hvd_netconf.host.sim.standin bhyve [args...] vm\n")
         return 64
     prog = os.path.basename(argv[0])
     guest = Guest(prog, argv[-1], state_dir())

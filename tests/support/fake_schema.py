@@ -1,4 +1,4 @@
-"""A hand-built schema for the pure engine tests: the shapes of hvd-vm plus what it lacks
+"""A hand-built schema for the pure edit-engine tests: the shapes of hvd-vm plus what it lacks
 (leaf-lists, a two-key ordered list), so every edit rule is exercised without the YANG loader."""
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def fake_schema() -> FakeSchema:
     return FakeSchema()
 
 
-def cfg(body: str) -> etree._Element:
+def _config(body: str) -> etree._Element:
     """<config> with the usual prefixes declared: nc (base), v (vm), t (test), y (yang)."""
     return etree.fromstring(
         f'<config xmlns="{BASE}" xmlns:nc="{BASE}" xmlns:v="{VM}" xmlns:t="{T}" '
@@ -114,4 +114,4 @@ def cfg(body: str) -> etree._Element:
 
 @pytest.fixture(scope="session")
 def mkcfg():
-    return cfg
+    return _config

@@ -1,0 +1,39 @@
+"""Which host backend a daemon runs on: freebsd on FreeBSD, the sim anywhere else, or as set."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Literal
+
+from hvd_netconf.host.backend import Host
+from hvd_netconf.host.freebsd import FreeBSDHost
+from hvd_netconf.host.netd import detect
+from hvd_netconf.host.sim.host import SimHost
+
+log = logging.getLogger("hvd.host")
+
+BackendName = Literal["auto", "freebsd", "sim"]
+
+
+def select_backend(
+    name: BackendName, root: Path, *, netd_socket: Path | None = None
+) -> Host:
+    """Pick the backend; 'auto' means freebsd on FreeBSD and sim anywhere else, said loudly."""
+    if name == "auto":
+        name = "freebsd" if sys.platform.startswith("freebsd") else "sim"
+        log.info("host backend auto-selected: %s (platform %s)", name, sys.platform)
+    if name == "freebsd":
+        if netd_socket is not None:
+            found = detect(netd_socket)
+            log.info("netd: %s", found.summary())
+        return FreeBSDHost()
+    if name == "sim":
+        log.warning(
+            "host backend is SIMULATED (state in %s): nothing real is configured, "
+            "no VM really runs",
+            Path(root) / ".sim",
+        )
+        return SimHost(Path(root))
+    raise ValueError(f"unknown host backend {name!r} (auto, freebsd or sim)")

@@ -1,0 +1,47 @@
+"""Injected faults: the next command starting with a given argv fails as asked.
+
+They live in ROOT/.sim/faults.json, apart from the host state, so a test can compare the host
+state; other processes opening the same host see them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+class Faults:
+    """Fault injection (a part of SimHost, which provides _locked and _write)."""
+
+    faults_path: Path
+
+    def inject_fault(
+        self, argv_prefix: Sequence[str], stderr: str, code: int = 1, once: bool = True
+    ) -> None:
+        """The next command starting with argv_prefix fails (persisted: other processes see it)."""
+        with self._locked():
+            faults = self._faults()
+            faults.append({"prefix": list(argv_prefix), "stderr": stderr, "code": code,
+                           "once": once})
+            self._write(self.faults_path, faults)
+
+    def clear_faults(self) -> None:
+        with self._locked():
+            self._write(self.faults_path, [])
+
+    def _faults(self) -> list[dict[str, Any]]:
+        if not self.faults_path.exists():
+            return []
+        return json.loads(self.faults_path.read_text())
+
+    def _take_fault(self, argv: tuple[str, ...]) -> dict[str, Any] | None:
+        faults = self._faults()
+        for i, f in enumerate(faults):
+            if tuple(f["prefix"]) == argv[: len(f["prefix"])]:
+                if f["once"]:
+                    del faults[i]
+                    self._write(self.faults_path, faults)
+                return f
+        return None

@@ -1,0 +1,219 @@
+"""ifconfig(8) as the sim runs it: cloning bridges, taps and VLANs, renaming, bridge members,
+MTU, FIB, description and groups, each parameter applied in turn as ifconfig does."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+from hvd_netconf.host.names import MAX_IFNAME
+from hvd_netconf.host.sim.commands import Fail, State, unknown
+
+CLONERS = ("bridge", "tap", "vlan")
+
+
+
+class Ifconfig:
+    """The ifconfig commands (a part of SimHost)."""
+
+    @staticmethod
+    def _new_if(kind: str, mtu: int = 1500) -> dict[str, Any]:
+        return {"kind": kind, "mtu": mtu, "fib": 0, "descr": None, "groups": [kind],
+                "up": False, "members": [], "vlandev": None, "vlan": None}
+
+    @staticmethod
+    def _lowest_unit(st: State, family: str) -> str:
+        unit = 0
+        while f"{family}{unit}" in st["interfaces"]:
+            unit += 1
+        return f"{family}{unit}"
+
+    def _ifconfig(self, st: State, args: tuple[str, ...], out: list[str],
+                  argv: tuple[str, ...]) -> None:
+        if not args:
+            unknown(argv)
+        if args[0] == "-g" and len(args) == 2:
+            for n in sorted(st["interfaces"]):
+                if args[1] in st["interfaces"][n]["groups"]:
+                    out.append(n + "\n")
+            return
+        if args[0].startswith("-"):
+            unknown(argv)
+        ifname, params = args[0], list(args[1:])
+        if len(ifname) > MAX_IFNAME:
+            raise Fail(f"ifconfig: interface name '{ifname}' is too long")
+        ifs = st["interfaces"]
+        if params[:1] == ["create"]:
+            params = params[1:]
+            ifname = self._if_create(st, ifname, params)
+            print_name = True
+        else:
+            print_name = False
+            if ifname not in ifs:
+                raise Fail(f"ifconfig: interface {ifname} does not exist")
+        i = 0
+        while i < len(params):
+            word = params[i]
+            arg = params[i + 1] if i + 1 < len(params) else None
+            i += 1
+            if word in ("up", "down"):
+                ifs[ifname]["up"] = word == "up"
+                continue
+            if word == "destroy":
+                self._if_destroy(st, ifname)
+                return
+            if word == "-descr":
+                ifs[ifname]["descr"] = None
+                continue
+            if arg is None:
+                if word in ("addm", "deletem", "descr", "group", "-group", "fib", "mtu", "name",
+                            "vlandev", "vlan"):
+                    raise Fail(f"ifconfig: missing argument for {word}")
+                unknown(argv)
+            i += 1
+            if word == "name":
+                ifname = self._if_rename(st, ifname, arg)
+                print_name = True
+            elif word == "descr":
+                ifs[ifname]["descr"] = arg
+            elif word == "group":
+                if arg not in ifs[ifname]["groups"]:
+                    ifs[ifname]["groups"] = sorted([*ifs[ifname]["groups"], arg])
+            elif word == "-group":
+                if arg in ifs[ifname]["groups"]:
+                    ifs[ifname]["groups"].remove(arg)
+            elif word == "fib":
+                self._if_fib(st, ifname, arg)
+            elif word == "mtu":
+                self._if_mtu(st, ifname, arg)
+            elif word == "addm":
+                self._if_addm(st, ifname, arg)
+            elif word == "deletem":
+                self._if_deletem(st, ifname, arg)
+            elif word in ("vlandev", "vlan"):
+                raise Fail("ifconfig: vlandev/vlan are set when the VLAN is created "
+                            "(hvd sim does not re-parent VLANs)", 127)
+            else:
+                unknown(argv)
+        if print_name:
+            out.append(ifname + "\n")
+
+    def _if_create(self, st: State, cloner: str, params: list[str]) -> str:
+        ifs = st["interfaces"]
+        family = cloner.rstrip("0123456789")
+        dotted = re.fullmatch(r"([A-Za-z][A-Za-z0-9_-]*[0-9])\.([0-9]+)", cloner)
+        if dotted:
+            family = "vlan"
+        elif family not in CLONERS:
+            raise Fail(f"ifconfig: SIOCIFCREATE2 ({cloner}): Invalid argument")
+        if cloner in ifs:
+            raise Fail(f"ifconfig: SIOCIFCREATE2 ({cloner}): File exists")
+        name = cloner if cloner != family else self._lowest_unit(st, family)
+        if family == "vlan":
+            dev, tag = (dotted.group(1), dotted.group(2)) if dotted else (None, None)
+            for k, v in itertools.pairwise(params):
+                if k == "vlandev":
+                    dev = v
+                elif k == "vlan":
+                    tag = v
+            if dev is None or tag is None:
+                raise Fail("ifconfig: both vlan and vlandev must be specified")
+            if not tag.isdigit() or not 1 <= int(tag) <= 4094:
+                raise Fail(f"ifconfig: invalid vlan tag: {tag}")
+            if dev not in ifs:
+                raise Fail(f"ifconfig: SIOCIFCREATE2 ({cloner}): No such file or directory")
+            if any(i["vlandev"] == dev and i["vlan"] == int(tag) for i in ifs.values()):
+                raise Fail(f"ifconfig: SIOCIFCREATE2 ({cloner}): File exists")
+            new = self._new_if("vlan", ifs[dev]["mtu"])
+            new.update(vlandev=dev, vlan=int(tag))
+            ifs[name] = new
+            # vlandev/vlan were consumed by the create; drop them from the parameter list.
+            for key in ("vlandev", "vlan"):
+                if key in params:
+                    j = params.index(key)
+                    del params[j:j + 2]
+        else:
+            ifs[name] = self._new_if(family)
+        return name
+
+    @staticmethod
+    def _if_rename(st: State, old: str, new: str) -> str:
+        ifs = st["interfaces"]
+        if len(new) > MAX_IFNAME:
+            raise Fail("ifconfig: ioctl SIOCSIFNAME (set name): File name too long")
+        if new in ifs:
+            raise Fail("ifconfig: ioctl SIOCSIFNAME (set name): File exists")
+        ifs[new] = ifs.pop(old)
+        for i in ifs.values():
+            i["members"] = [new if m == old else m for m in i["members"]]
+            if i["vlandev"] == old:
+                i["vlandev"] = new
+        return new
+
+    @staticmethod
+    def _if_destroy(st: State, name: str) -> None:
+        ifs = st["interfaces"]
+        if ifs[name]["kind"] not in CLONERS:
+            raise Fail("ifconfig: SIOCIFDESTROY: Invalid argument")
+        for child in [n for n, i in ifs.items() if i["vlandev"] == name]:
+            ifs[child]["vlandev"] = None
+        for i in ifs.values():
+            if name in i["members"]:
+                i["members"].remove(name)
+        del ifs[name]
+
+    @staticmethod
+    def _if_fib(st: State, name: str, value: str) -> None:
+        if not value.isdigit():
+            raise Fail(f"ifconfig: fib {value}: bad value")
+        if int(value) >= int(st["sysctl"]["net.fibs"]):
+            raise Fail("ifconfig: ioctl (SIOCSIFFIB): Invalid argument")
+        st["interfaces"][name]["fib"] = int(value)
+
+    @staticmethod
+    def _if_mtu(st: State, name: str, value: str) -> None:
+        ifs = st["interfaces"]
+        if not value.isdigit():
+            raise Fail(f"ifconfig: mtu {value}: bad value")
+        mtu = int(value)
+        me = ifs[name]
+        bad = not 72 <= mtu <= 65535
+        if me["kind"] == "bridge":
+            bad = bad or mtu < 576 or any(ifs[m]["mtu"] != mtu for m in me["members"])
+        if me["kind"] == "vlan" and me["vlandev"] is not None:
+            bad = bad or mtu > ifs[me["vlandev"]]["mtu"]
+        if me["kind"] == "physical":
+            bad = bad or mtu > 9216
+        if bad:
+            raise Fail("ifconfig: ioctl SIOCSIFMTU (set mtu): Invalid argument")
+        me["mtu"] = mtu
+
+    @staticmethod
+    def _if_addm(st: State, bridge: str, member: str) -> None:
+        ifs = st["interfaces"]
+        br = ifs[bridge]
+        if br["kind"] != "bridge":
+            raise Fail(f"ifconfig: BRDGADD {member}: Inappropriate ioctl for device")
+        if member not in ifs:
+            raise Fail(f"ifconfig: BRDGADD {member}: No such file or directory")
+        if member in br["members"]:
+            raise Fail(f"ifconfig: BRDGADD {member}: File exists")
+        if member == bridge or ifs[member]["kind"] == "bridge" or any(
+            member in i["members"] for i in ifs.values()
+        ):
+            raise Fail(f"ifconfig: BRDGADD {member}: Device busy")
+        if br["members"] and ifs[member]["mtu"] != br["mtu"]:
+            raise Fail(f"ifconfig: BRDGADD {member}: Invalid argument")
+        if not br["members"]:
+            br["mtu"] = ifs[member]["mtu"]
+        br["members"].append(member)
+
+    @staticmethod
+    def _if_deletem(st: State, bridge: str, member: str) -> None:
+        br = st["interfaces"][bridge]
+        if br["kind"] != "bridge":
+            raise Fail(f"ifconfig: BRDGDEL {member}: Inappropriate ioctl for device")
+        if member not in br["members"]:
+            raise Fail(f"ifconfig: BRDGDEL {member}: No such file or directory")
+        br["members"].remove(member)

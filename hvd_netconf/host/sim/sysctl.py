@@ -1,0 +1,29 @@
+"""sysctl(8) as the sim reads it: `sysctl -n <oid>` over a fixed table of values."""
+
+from __future__ import annotations
+
+from hvd_netconf.host.sim.commands import Fail, State, unknown
+
+DEFAULT_SYSCTLS = {
+    "net.fibs": "4",
+    "hw.vmm.maxcpu": "16",
+    "net.link.tap.up_on_open": "1",
+    "kern.ostype": "FreeBSD",
+}
+
+
+
+class Sysctl:
+    """The sysctl reads (a part of SimHost)."""
+
+    def sysctl(self, name: str) -> str:
+        return self.run(("sysctl", "-n", name)).strip()
+
+    def _sysctl(self, st: State, args: tuple[str, ...], out: list[str],
+                argv: tuple[str, ...]) -> None:
+        if len(args) != 2 or args[0] != "-n":
+            unknown(argv)
+        name = args[1]
+        if name not in st["sysctl"]:
+            raise Fail(f"sysctl: unknown oid '{name}'")
+        out.append(st["sysctl"][name] + "\n")

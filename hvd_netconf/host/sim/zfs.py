@@ -1,0 +1,291 @@
+"""zfs(8) as the sim runs it: create, destroy, set, inherit, get and list over the datasets in
+the state, with zfs's refusals; a volume's data is a sparse file under ROOT/.sim/zvol."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from hvd_netconf.host.sim.commands import Fail, State, unknown
+
+DEFAULT_VOLBLOCKSIZE = 16 * 1024
+
+_DS_COMPONENT = re.compile(r"[A-Za-z0-9_.:\- ]+")
+_NATIVE_PROPS = {
+    "mountpoint", "volmode", "compression", "refreservation", "canmount", "volsize",
+    "volblocksize", "readonly", "atime",
+}
+_SIZE = re.compile(r"([0-9]+)([KMGTP]?)")
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
+
+
+def _size(text: str) -> int | None:
+    m = _SIZE.fullmatch(text.strip().upper())
+    return int(m.group(1)) * _UNITS[m.group(2)] if m else None
+
+
+class Zfs:
+    """The zfs commands (a part of SimHost, which keeps the dataset index and the replay flag)."""
+
+    zvol_dir: Path
+    _replaying: bool
+    _kids: dict[str, set[str]]
+
+    def zvol_file(self, dataset: str) -> Path:
+        """The sparse file standing in for /dev/zvol/<dataset>."""
+        return self.zvol_dir / dataset
+
+    def _zfs(self, st: State, args: tuple[str, ...], out: list[str], argv: tuple[str, ...]) -> None:
+        sub = args[0] if args else ""
+        fn = {
+            "create": self._zfs_create, "destroy": self._zfs_destroy, "set": self._zfs_set,
+            "inherit": self._zfs_inherit, "get": self._zfs_get, "list": self._zfs_list,
+        }.get(sub)
+        if fn is None:
+            unknown(argv)
+        fn(st, list(args[1:]), out, argv)
+
+    @staticmethod
+    def _check_name(verb: str, name: str) -> None:
+        if name.startswith("/"):
+            raise Fail(f"cannot {verb} '{name}': leading slash in name")
+        if any(not c for c in name.split("/")):
+            raise Fail(f"cannot {verb} '{name}': empty component or misplaced '@' or '#' "
+                        "delimiter in name")
+        for comp in name.split("/"):
+            if not _DS_COMPONENT.fullmatch(comp):
+                bad = next(c for c in comp if not _DS_COMPONENT.fullmatch(c))
+                raise Fail(f"cannot {verb} '{name}': invalid character '{bad}' in name")
+
+    @staticmethod
+    def _ds(st: State, name: str, verb: str = "open") -> dict[str, Any]:
+        ds = st["datasets"].get(name)
+        if ds is None:
+            raise Fail(f"cannot {verb} '{name}': dataset does not exist")
+        return ds
+
+    @staticmethod
+    def _parse_opts(
+        args: list[str], flags: str, with_value: str, argv: tuple[str, ...]
+    ) -> tuple[set[str], dict[str, list[str]], list[str]]:
+        seen: set[str] = set()
+        values: dict[str, list[str]] = {}
+        i = 0
+        while i < len(args) and args[i].startswith("-") and len(args[i]) > 1:
+            for j, ch in enumerate(args[i][1:]):
+                if ch in flags:
+                    seen.add(ch)
+                elif ch in with_value:
+                    rest = args[i][2 + j:]
+                    if rest:
+                        values.setdefault(ch, []).append(rest)
+                    else:
+                        i += 1
+                        if i >= len(args):
+                            raise Fail(f"missing argument for '-{ch}' option", 2)
+                        values.setdefault(ch, []).append(args[i])
+                    break
+                else:
+                    raise Fail(f"invalid option '{ch}'\nusage: {' '.join(argv[:2])} ...", 2)
+            i += 1
+        return seen, values, args[i:]
+
+    def _zfs_create(self, st: State, args: list[str], out: list[str],
+                    argv: tuple[str, ...]) -> None:
+        flags, vals, rest = self._parse_opts(args, "ps", "Vbo", argv)
+        if len(rest) != 1:
+            raise Fail("missing filesystem argument" if not rest else "too many arguments", 2)
+        name = rest[0]
+        self._check_name("create", name)
+        props: dict[str, str] = {}
+        for kv in vals.get("o", []):
+            key, sep, value = kv.partition("=")
+            if not sep:
+                raise Fail(f"missing '=' for property=value argument '{kv}'", 2)
+            if ":" not in key and key not in _NATIVE_PROPS:
+                raise Fail(f"cannot create '{name}': invalid property '{key}'")
+            props[key] = value
+        volume = "V" in vals
+        if "s" in flags and not volume:
+            raise Fail("'-s' and '-b' can only be used when creating a volume", 2)
+        if "b" in vals and not volume:
+            raise Fail("'-s' and '-b' can only be used when creating a volume", 2)
+        dsets = st["datasets"]
+        if name in dsets:
+            if "p" in flags:
+                return
+            raise Fail(f"cannot create '{name}': dataset already exists")
+        pool = name.split("/")[0]
+        if pool not in dsets:
+            raise Fail(f"cannot create '{name}': no such pool '{pool}'")
+        parent = name.rpartition("/")[0]
+        missing: list[str] = []
+        while parent and parent not in dsets:
+            missing.append(parent)
+            parent = parent.rpartition("/")[0]
+        if missing and "p" not in flags:
+            raise Fail(f"cannot create '{name}': parent does not exist")
+        if dsets[parent]["type"] != "filesystem":
+            raise Fail(f"cannot create '{name}': parent is not a filesystem")
+        new: dict[str, Any] = {"type": "filesystem", "props": props}
+        if volume:
+            size = _size(vals["V"][-1])
+            bs = _size(vals["b"][-1]) if "b" in vals else DEFAULT_VOLBLOCKSIZE
+            if size is None or size == 0:
+                raise Fail(f"bad volume size '{vals['V'][-1]}'", 2)
+            if bs is None or bs & (bs - 1) or not 512 <= bs <= 128 * 1024:
+                raise Fail(f"cannot create '{name}': invalid volblocksize")
+            if size % bs:
+                raise Fail(f"cannot create '{name}': volume size must be a multiple of "
+                            "volume block size")
+            props.setdefault("volmode", "default")
+            new = {"type": "volume", "props": {**props, "volsize": str(size),
+                                               "volblocksize": str(bs)}}
+            if "s" not in flags:
+                new["props"].setdefault("refreservation", str(size))
+        for m in reversed(missing):
+            dsets[m] = {"type": "filesystem", "props": {}}
+            self._adopt(m)
+        dsets[name] = new
+        self._adopt(name)
+        if volume:
+            self._resize_zvol(name, size)
+
+    def _adopt(self, name: str) -> None:
+        """Index a new dataset under its parent: -r costs its subtree, not the whole pool."""
+        self._kids.setdefault(name.rpartition("/")[0], set()).add(name)
+
+    def _descendants(self, name: str) -> list[str]:
+        out: list[str] = []
+        todo = [name]
+        while todo:
+            kids = self._kids.get(todo.pop(), ())
+            out += kids
+            todo += kids
+        return sorted(out)
+
+    def _resize_zvol(self, name: str, size: int) -> None:
+        if self._replaying:
+            return
+        path = self.zvol_file(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab") as f:
+            f.truncate(size)
+
+    def _zfs_destroy(self, st: State, args: list[str], out: list[str],
+                     argv: tuple[str, ...]) -> None:
+        flags, _vals, rest = self._parse_opts(args, "rRf", "", argv)
+        if len(rest) != 1:
+            raise Fail("missing dataset argument" if not rest else "too many arguments", 2)
+        name = rest[0]
+        self._check_name("open", name)
+        self._ds(st, name)
+        children = self._descendants(name)
+        if children and not flags & {"r", "R"}:
+            raise Fail(f"cannot destroy '{name}': filesystem has children\n"
+                        "use '-r' to destroy the following datasets:\n" + "\n".join(children))
+        if "/" not in name:
+            raise Fail(f"cannot destroy '{name}': operation does not apply to pools\n"
+                        "use 'zfs destroy -r' to destroy all datasets in the pool\n"
+                        "use 'zpool destroy' to destroy the pool itself")
+        self._kids[name.rpartition("/")[0]].discard(name)
+        for d in [*children, name]:
+            self._kids.pop(d, None)
+            if st["datasets"].pop(d)["type"] == "volume" and not self._replaying:
+                self.zvol_file(d).unlink(missing_ok=True)
+
+    def _zfs_set(self, st: State, args: list[str], out: list[str],
+                 argv: tuple[str, ...]) -> None:
+        if len(args) < 2 or "=" not in args[0]:
+            raise Fail("missing property=value argument(s)\nusage: zfs set ...", 2)
+        key, _, value = args[0].partition("=")
+        for name in args[1:]:
+            self._check_name("open", name)
+            ds = self._ds(st, name)
+            if key not in _NATIVE_PROPS and ":" not in key:
+                raise Fail(f"cannot set property for '{name}': invalid property '{key}'")
+            if key == "volblocksize":
+                raise Fail(f"cannot set property for '{name}': 'volblocksize' is readonly")
+            if key == "volsize":
+                if ds["type"] != "volume":
+                    raise Fail(f"cannot set property for '{name}': 'volsize' does not apply "
+                                "to datasets of this type")
+                size = _size(value)
+                if not size:
+                    raise Fail(f"cannot set property for '{name}': bad numeric value "
+                                f"'{value}'")
+                if size % int(ds["props"]["volblocksize"]):
+                    raise Fail(f"cannot set property for '{name}': 'volsize' must be a "
+                                "multiple of volume block size")
+                value = str(size)
+                self._resize_zvol(name, size)
+            ds["props"][key] = value
+
+    def _zfs_inherit(self, st: State, args: list[str], out: list[str],
+                     argv: tuple[str, ...]) -> None:
+        if len(args) != 2:
+            raise Fail("usage: zfs inherit [-rS] <property> <filesystem|volume|snapshot> ...", 2)
+        prop, name = args
+        self._check_name("open", name)
+        self._ds(st, name)["props"].pop(prop, None)
+
+    def _value(self, st: State, name: str, prop: str, local_only: bool) -> tuple[str, str]:
+        """(value, source) of one property, following inheritance for user properties."""
+        ds = st["datasets"][name]
+        if prop == "name":
+            return name, "-"
+        if prop == "type":
+            return ds["type"], "-"
+        if prop in ds["props"]:
+            return ds["props"][prop], "local"
+        if local_only:
+            return "-", "-"
+        if ":" in prop or prop == "mountpoint":
+            parent = name.rpartition("/")[0]
+            while parent:
+                pprops = st["datasets"][parent]["props"]
+                if prop in pprops:
+                    if prop == "mountpoint":
+                        if ds["type"] == "volume":
+                            return "-", "-"
+                        return pprops[prop].rstrip("/") + name[len(parent):], "inherited"
+                    return pprops[prop], f"inherited from {parent}"
+                parent = parent.rpartition("/")[0]
+            if prop == "mountpoint" and ds["type"] == "filesystem":
+                return "/" + name, "default"
+        return "-", "-"
+
+    def _zfs_get(self, st: State, args: list[str], out: list[str],
+                 argv: tuple[str, ...]) -> None:
+        flags, vals, rest = self._parse_opts(args, "Hp", "so", argv)
+        if "H" not in flags or len(rest) != 2:
+            unknown(argv)
+        props, name = rest[0].split(","), rest[1]
+        self._check_name("open", name)
+        self._ds(st, name)
+        sources = ",".join(vals.get("s", [])).split(",") if "s" in vals else None
+        cols = ",".join(vals.get("o", ["name,property,value,source"])).split(",")
+        for prop in props:
+            value, source = self._value(st, name, prop, sources == ["local"])
+            if sources is not None and sources != ["local"]:
+                unknown(argv)
+            row = {"name": name, "property": prop, "value": value, "source": source}
+            out.append("\t".join(row[c] for c in cols) + "\n")
+
+    def _zfs_list(self, st: State, args: list[str], out: list[str],
+                  argv: tuple[str, ...]) -> None:
+        flags, vals, rest = self._parse_opts(args, "Hpr", "to", argv)
+        types = ",".join(vals.get("t", ["filesystem,volume"])).split(",")
+        cols = ",".join(vals.get("o", ["name"])).split(",")
+        names: list[str] = []
+        for root in rest or sorted(self._kids.get("", ())):
+            self._check_name("open", root)
+            self._ds(st, root)
+            names.append(root)
+            if "r" in flags or not rest:
+                names += self._descendants(root)
+        for name in sorted(set(names)):
+            if st["datasets"][name]["type"] not in types:
+                continue
+            out.append("\t".join(self._value(st, name, c, False)[0] for c in cols) + "\n")
