@@ -333,6 +333,7 @@ class SelfTest:
         run_host(self.host, selftest_guest.makefs(image, tree))
         shutil.rmtree(tree)
         device = names.zvol_device(self._zvol())
+        wait_until(lambda: os.path.exists(device), 30, f"{device} to appear")
         selftest_guest.write_image(image, device)
         size = image.stat().st_size
         image.unlink()
@@ -501,10 +502,12 @@ class SelfTest:
 
     def check_nothing_left(self) -> str:
         left: list[str] = []
+        mounted = False
         argv = ("zfs", "list", "-H", "-o", "name", self.dataset)
         try:
             self.host.run(argv)
             left.append(f"dataset {self.dataset} (`{shlex.join(argv)}` lists it)")
+            mounted = self.real
         except CommandFailed as exc:
             if "does not exist" not in exc.stderr:
                 raise StepFailed("cannot tell whether the dataset is gone", shlex.join(argv),
@@ -514,7 +517,8 @@ class SelfTest:
         if self.vm in self.host.vmm_instances():
             left.append(f"/dev/vmm/{self.vm}")
         self.report.hvd_log_tail = self.log_tail(60).splitlines()
-        shutil.rmtree(self.work, ignore_errors=True)
+        if not mounted:  # never delete files inside a dataset that is still there
+            shutil.rmtree(self.work, ignore_errors=True)
         if self.work.exists():
             left.append(f"directory {self.work}")
         if left:

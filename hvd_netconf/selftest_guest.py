@@ -83,11 +83,17 @@ def makefs(image: Path, tree: Path) -> tuple[str, ...]:
     return ("makefs", "-t", "ffs", "-o", "version=2", str(image), str(tree))
 
 
+CHUNK = 1 << 20
+
+
 def write_image(image: Path, device: str) -> None:
-    """Copy the image onto the start of the zvol's device node."""
-    with open(image, "rb") as src, open(device, "r+b") as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
-        dst.flush()
+    """Copy the image onto the start of the zvol's device node, the last chunk padded with
+    zeros: a character device takes only whole sectors."""
+    with open(image, "rb") as src, open(device, "r+b", buffering=0) as dst:
+        while chunk := src.read(CHUNK):
+            if len(chunk) % 65536:
+                chunk += bytes(65536 - len(chunk) % 65536)
+            dst.write(chunk)
         os.fsync(dst.fileno())
 
 

@@ -14,9 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hvd_netconf.selftest import SelfTest
+from e2e.helpers import alive
 
-REPO = Path(__file__).resolve().parents[2]
+from hvd_netconf.selftest import SelfTest
 
 TEST_STEPS = [
     "prerequisites",
@@ -71,14 +71,6 @@ def status_lines(stdout: str) -> dict[str, str]:
         if m:
             out[m.group(2)] = m.group(1)
     return out
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(") ", 1)[1][0] != "Z"
-    except OSError:
-        return False
 
 
 def test_selftest_passes_on_the_sim_and_says_it_is_simulated(tmp_path: Path) -> None:
