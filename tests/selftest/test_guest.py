@@ -1,16 +1,20 @@
-"""The FreeBSD guest of `hvd selftest`: what can be checked off FreeBSD (the loader.conf, the
-makefs argv from makefs(8), the write to the zvol, the console reader on a pseudo-terminal)."""
+"""The FreeBSD side of `hvd selftest`, as far as it can be checked off FreeBSD: the guest's
+loader.conf, the makefs argv from makefs(8), the write to the zvol, the console reader on a
+pseudo-terminal, and the prerequisites step against kldstat(8) answers."""
 
 from __future__ import annotations
 
 import os
 import select
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from support.waiting import wait_for
 
 from hvd_netconf import selftest_guest
+from hvd_netconf.host.backend import CommandFailed
+from hvd_netconf.selftest import SelfTest, StepFailed
 
 
 def test_loader_conf_of_the_two_guests() -> None:
@@ -66,3 +70,38 @@ def test_console_reads_the_guest_side_raw_without_echo() -> None:
         console.close()
         os.close(user)
         os.close(guest)
+
+
+class _HostWithoutModules:
+    """A FreeBSD host as kldstat(8) and sysctl(8) describe it: vmm and nmdm not loaded."""
+
+    name = "freebsd"
+    simulated = False
+
+    def __init__(self) -> None:
+        self.ran: list[tuple[str, ...]] = []
+
+    def run(self, argv: Sequence[str]) -> str:
+        self.ran.append(tuple(argv))
+        if tuple(argv[:3]) == ("kldstat", "-q", "-m") and argv[3] in ("vmm", "nmdm"):
+            raise CommandFailed(argv, 1, "")
+        return ""
+
+    def sysctl(self, name: str) -> str:
+        assert name == "kern.bootfile"
+        return "/nonexistent/boot/kernel/kernel"
+
+
+def test_prerequisites_name_each_missing_module_with_how_to_load_it(tmp_path: Path) -> None:
+    test = SelfTest("sim", "zroot", tmp=tmp_path)
+    host = _HostWithoutModules()
+    test.host, test.real = host, True  # type: ignore[assignment]
+    with pytest.raises(StepFailed) as failed:
+        test.prerequisites()
+    detail = failed.value.detail
+    assert "kernel module vmm is not loaded (fix: kldload vmm or sysrc kld_list+=vmm)" in detail
+    assert "kernel module nmdm is not loaded (fix: kldload nmdm or sysrc kld_list+=nmdm)" in detail
+    assert "if_bridge" not in detail and "if_tuntap" not in detail
+    assert "/nonexistent/boot/kernel/kernel is missing (the guest is built from it)" in detail
+    assert [a for a in host.ran if a[0] == "kldstat"] == [
+        ("kldstat", "-q", "-m", m) for m in ("vmm", "nmdm", "if_bridge", "if_tuntap")]
