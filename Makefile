@@ -30,6 +30,12 @@ test-interop: venv test-deps
 	$(VPY) -m pip install -q -r tools/interop/requirements.txt
 	$(VPY) -m pytest -q -m interop tests/interop
 
+# On FreeBSD, as root: `make selftest POOL=zroot` proves the freebsd backend works on this
+# host and leaves nothing behind (docs/selftest.md); elsewhere it runs against the sim.
+POOL ?=
+selftest: venv
+	$(VPY) -m hvd_netconf.daemon selftest $(POOL)
+
 run: venv
 	$(VPY) -m hvd_netconf.devrun --dir $(RUNDIR)
 
@@ -61,4 +67,4 @@ install:
 clean:
 	rm -rf $(VENV) $(RUNDIR) build dist *.egg-info
 
-.PHONY: all venv test-deps test test-interop run bindings bench install clean
+.PHONY: all venv test-deps test test-interop selftest run bindings bench install clean

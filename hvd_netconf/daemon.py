@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from hvd_netconf import notify, operational, ops
+from hvd_netconf import notify, operational, ops, selftest
 from hvd_netconf.apply.engine import ensure_layout
 from hvd_netconf.apply.engine import recover as recover_host
 from hvd_netconf.apply.hook import journal_path, make_apply_changes
@@ -277,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("name")
     usub.add_parser("list")
     sub.add_parser("check-host", help="report what the host lacks for hvd, with the fixes")
+    selftest.add_parser(sub)
     return parser
 
 
@@ -285,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "user":
         args.root = args.user_root or args.root
         return user_command(args)
+    if args.command == "selftest":
+        return selftest.main(args)
     try:
         settings = from_args(args)
     except (OSError, ValueError) as exc:
