@@ -39,8 +39,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("server", ("hvd_netconf.server",)),
     # SSH and Unix-socket sessions into the server.
     ("transport", ("hvd_netconf.transport",)),
-    # What puts it all together: the daemon and the development runner.
-    ("daemon", ("hvd_netconf.daemon", "hvd_netconf.devrun")),
+    # What puts it all together: the daemon, the development runner, and the self-test that
+    # drives a child daemon as a user would.
+    ("daemon", ("hvd_netconf.daemon", "hvd_netconf.devrun", "hvd_netconf.selftest",
+                "hvd_netconf.selftest_guest")),
 )
 
 # Imports kept inside a function on purpose (anything else belongs at the top of its module).

@@ -33,7 +33,8 @@ from lxml import etree
 
 from hvd_netconf import __version__, selftest_guest
 from hvd_netconf.host import bhyve, ifconfig, names, zfs
-from hvd_netconf.host.backend import CommandFailed, Host, select_backend
+from hvd_netconf.host.backend import CommandFailed, Host
+from hvd_netconf.host.selection import select_backend
 from hvd_netconf.hostcheck import check_modules
 from hvd_netconf.namespaces import BASE, NETWORK, VM
 
