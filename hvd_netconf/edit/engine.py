@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from lxml import etree
 
 from hvd_netconf.edit import paths
+from hvd_netconf.edit.content import check_content
 from hvd_netconf.errors import (
     BadAttribute,
     BadElement,
@@ -27,7 +28,6 @@ from hvd_netconf.errors import (
     MissingAttribute,
     MissingElement,
     RpcError,
-    UnknownAttribute,
     UnknownElement,
     UnknownNamespace,
 )
@@ -202,6 +202,7 @@ def edit_config(
     result = EditResult()
     engine = _Engine(schema, root, result, error_option == "continue-on-error", lookup)
     try:
+        check_content(schema, config)
         engine.run(config, default_operation)
     except RpcError as exc:
         result.undo()
@@ -289,12 +290,6 @@ class _Engine:
             raise
 
     def _operation(self, c: etree._Element, inherited: str | None, here: str) -> str | None:
-        for attr in c.attrib:
-            if attr.startswith(f"{{{BASE}}}") and attr != OP_ATTR:
-                raise UnknownAttribute(
-                    f"unknown attribute {etree.QName(attr).localname!r}", path=here,
-                    info=[("bad-attribute", etree.QName(attr).localname),
-                          ("bad-element", etree.QName(c).localname)])
         op = c.get(OP_ATTR)
         if op is None:
             return inherited
