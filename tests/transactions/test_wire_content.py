@@ -112,3 +112,41 @@ def test_allowed_attributes_and_whitespace_still_work(hvd):
             "  </networks>\n</config></edit-config>"))
         assert m.get_config("running").data_ele.findtext(".//n:network/n:name", namespaces=NS
                                                         ) == "ok"
+
+
+NACM_NS = "urn:ietf:params:xml:ns:yang:ietf-netconf-acm"
+
+
+def _rule(body: str, decl: str = f'xmlns:v="{VM}"') -> str:
+    return (f'<nacm xmlns="{NACM_NS}" {decl}><rule-list><name>l</name><rule><name>r</name>'
+            f"{body}<action>deny</action></rule></rule-list></nacm>")
+
+
+@pytest.mark.parametrize(("content", "tag", "path"), [
+    # data for two cases of one choice (RFC 7950 §8.3.1), found by the yanglint comparison
+    (_rule("<rpc-name>get</rpc-name><path>/v:vms</path>"), "bad-element",
+     "/nacm:nacm/nacm:rule-list[nacm:name='l']/nacm:rule[nacm:name='r']/nacm:path"),
+    # NACM paths that are no node-instance-identifier (RFC 8341 §3.5.2)
+    *[(_rule(f"<path>{p}</path>"), "invalid-value",
+       "/nacm:nacm/nacm:rule-list[nacm:name='l']/nacm:rule[nacm:name='r']/nacm:path")
+      for p in ("vms", "/v:vms/vm", "/v:vms/v:nosuch", "/u:vms", "/v:vms/v:vm[1]",
+                "/v:vms/v:vm[v:cpu='1']", "/v:vms/v:vm[v:name='a'][v:name='b']")],
+])
+def test_validate_refuses_what_yanglint_refuses(hvd, content, tag, path):
+    with hvd.connect_uds() as m:
+        with pytest.raises(RPCError) as ei:
+            m.dispatch(to_ele(f'<validate xmlns="{BASE}"><source><config>{content}</config>'
+                              "</source></validate>"))
+        assert (ei.value.tag, ei.value.path) == (tag, path), ei.value
+
+
+def test_a_nacm_path_keeps_the_prefixes_it_was_written_with(hvd):
+    """The value of a rule's path means something only with its namespace declarations: the
+    stored rule keeps them, so running validates and get-config returns a usable path."""
+    with hvd.connect_uds() as m:
+        m.dispatch(to_ele(f'<edit-config xmlns="{BASE}"><target><running/></target><config>'
+                          + _rule("<path>/v:vms/v:vm[v:name='a']</path>",
+                                  decl=f'xmlns:v="{VM}"') + "</config></edit-config>"))
+        path = m.get_config("running").data_ele.find(f".//{{{NACM_NS}}}path")
+        assert path.text == "/v:vms/v:vm[v:name='a']" and path.nsmap.get("v") == VM
+        m.dispatch(to_ele(f'<validate xmlns="{BASE}"><source><running/></source></validate>'))
