@@ -226,92 +226,96 @@ def _targets(el: etree._Element, path: str, root: etree._Element) -> list[str]:
     return [c.text for c in cur if c.text]
 
 
-def _wild_value(g: Generator, doc: etree._Element) -> bool:
-    hit = g._pick(doc, ("leaf", "leaf-list"))
-    if hit is None:
-        return False
-    hit[0].text = g.wild(hit[1])
-    return True
+Mutation = Callable[["Generator", etree._Element], bool]
+LEAVES = ("leaf", "leaf-list")
+INNER = ("container", "list")
+ANY = (*LEAVES, *INNER)
 
 
-def _junk_value(g: Generator, doc: etree._Element) -> bool:
-    hit = g._pick(doc, ("leaf", "leaf-list"))
-    if hit is None:
-        return False
-    hit[0].text = g.rng.choice(JUNK)
-    return True
+def _on(*kinds: str) -> Callable[[Callable[..., object]], Mutation]:
+    """A mutation of one node of `kinds`, picked at random; False when the document has none."""
+    def wrap(change: Callable[..., object]) -> Mutation:
+        def mutate(g: Generator, doc: etree._Element) -> bool:
+            hit = g._pick(doc, kinds)
+            if hit is None:
+                return False
+            change(g, *hit)
+            return True
+        return mutate
+    return wrap
 
 
-def _drop(g: Generator, doc: etree._Element) -> bool:
+@_on(*LEAVES)
+def _wild_value(g: Generator, el: etree._Element, node: SchemaNode) -> None:
+    el.text = g.wild(node)
+
+
+@_on(*LEAVES)
+def _junk_value(g: Generator, el: etree._Element, node: SchemaNode) -> None:
+    el.text = g.rng.choice(JUNK)
+
+
+@_on(*ANY)
+def _drop(g: Generator, el: etree._Element, node: SchemaNode) -> None:
     """Remove any node: a key, a mandatory leaf, a leafref's target."""
-    hit = g._pick(doc, ("leaf", "container", "list", "leaf-list"))
-    if hit is None:
-        return False
-    hit[0].getparent().remove(hit[0])
-    return True
+    el.getparent().remove(el)
 
 
-def _repeat(g: Generator, doc: etree._Element) -> bool:
+@_on(*ANY)
+def _repeat(g: Generator, el: etree._Element, node: SchemaNode) -> None:
     """Give a node twice: a list entry (maybe changed inside), a leaf, a container."""
-    hit = g._pick(doc, ("leaf", "container", "list", "leaf-list"))
-    if hit is None:
-        return False
-    el, _node = hit
     twin = copy.deepcopy(el)
     for leaf in twin.iter():
         if len(leaf) == 0 and leaf is not twin and g.rng.random() < 0.3:
             leaf.text = g.rng.choice(g.pool)
     el.addnext(twin)
-    return True
 
 
-def _unknown_element(g: Generator, doc: etree._Element) -> bool:
-    hit = g._pick(doc, ("container", "list"))
-    parent = hit[0] if hit is not None else doc
-    ns = g.rng.choice([UNKNOWN_NS, etree.QName(parent).namespace or UNKNOWN_NS])
-    etree.SubElement(parent, f"{{{ns}}}bogus").text = "1"
-    return True
+@_on(*INNER)
+def _unknown_element(g: Generator, el: etree._Element, node: SchemaNode) -> None:
+    ns = g.rng.choice([UNKNOWN_NS, node.ns])
+    etree.SubElement(el, f"{{{ns}}}bogus").text = "1"
 
 
-def _unknown_attribute(g: Generator, doc: etree._Element) -> bool:
-    hit = g._pick(doc, ("container", "list", "leaf", "leaf-list"))
-    if hit is None:
-        return False
-    el, node = hit
-    attr = g.rng.choice(["color", f"{{{UNKNOWN_NS}}}color", f"{{{node.ns}}}color"])
-    el.set(attr, "red")
-    return True
+@_on(*INNER)
+def _foreign_namespace(g: Generator, el: etree._Element, node: SchemaNode) -> None:
+    """A child the schema has here, in another module's namespace."""
+    child = g.rng.choice(node.children)
+    other = g.rng.choice([t.ns for t in g.tops if t.ns != node.ns] or [UNKNOWN_NS])
+    etree.SubElement(el, f"{{{other}}}{child.name}").text = "a"
 
 
-def _text_inside(g: Generator, doc: etree._Element) -> bool:
-    hit = g._pick(doc, ("container", "list"))
-    if hit is None:
-        return False
-    el = hit[0]
+@_on(*ANY)
+def _unknown_attribute(g: Generator, el: etree._Element, node: SchemaNode) -> None:
+    el.set(g.rng.choice(["color", f"{{{UNKNOWN_NS}}}color", f"{{{node.ns}}}color"]), "red")
+
+
+@_on(*INNER)
+def _text_inside(g: Generator, el: etree._Element, node: SchemaNode) -> None:
     if len(el) and g.rng.random() < 0.5:
         el[-1].tail = "junk"
     else:
         el.text = g.rng.choice(["junk", " junk ", "\n  \n"])  # the last one is allowed
-    return True
 
 
-def _child_in_leaf(g: Generator, doc: etree._Element) -> bool:
-    hit = g._pick(doc, ("leaf",))
-    if hit is None:
-        return False
-    etree.SubElement(hit[0], hit[0].tag).text = "x"
-    return True
+@_on(*INNER)
+def _shuffle(g: Generator, el: etree._Element, node: SchemaNode) -> None:
+    """Children in another order, keys last included (allowed in a data tree)."""
+    kids = list(el)
+    g.rng.shuffle(kids)
+    el[:] = kids
 
 
-def _state_data(g: Generator, doc: etree._Element) -> bool:
-    hit = g._pick(doc, ("container", "list"))
-    if hit is None:
-        return False
-    state = [c for c in hit[1].children if not c.config]
-    if not state:
-        return False
-    etree.SubElement(hit[0], state[0].tag)
-    return True
+@_on("leaf")
+def _child_in_leaf(g: Generator, el: etree._Element, node: SchemaNode) -> None:
+    etree.SubElement(el, el.tag).text = "x"
+
+
+@_on(*INNER)
+def _state_data(g: Generator, el: etree._Element, node: SchemaNode) -> None:
+    state = [c for c in node.children if not c.config]
+    if state:
+        etree.SubElement(el, state[0].tag)
 
 
 def _dangling(g: Generator, doc: etree._Element) -> bool:
@@ -339,11 +343,12 @@ def _other_case(g: Generator, doc: etree._Element) -> bool:
     return False
 
 
-MUTATIONS: dict[str, Callable[[Generator, etree._Element], bool]] = {
+MUTATIONS: dict[str, Mutation] = {
     "none": lambda g, d: False, "none2": lambda g, d: False, "none3": lambda g, d: False,
     "wild-value": _wild_value, "junk-value": _junk_value, "drop": _drop, "repeat": _repeat,
-    "unknown-element": _unknown_element, "unknown-attribute": _unknown_attribute,
-    "text-inside": _text_inside, "child-in-leaf": _child_in_leaf, "state-data": _state_data,
+    "unknown-element": _unknown_element, "foreign-namespace": _foreign_namespace,
+    "unknown-attribute": _unknown_attribute, "text-inside": _text_inside,
+    "shuffle": _shuffle, "child-in-leaf": _child_in_leaf, "state-data": _state_data,
     "dangling-leafref": _dangling, "other-case": _other_case,
 }
 
