@@ -30,6 +30,8 @@ from hvd_netconf.edit import paths
 from hvd_netconf.errors import BadElement, OperationFailed, RpcError, UnknownAttribute
 from hvd_netconf.namespaces import BASE, WD_ATTR, YANG_ATTR
 
+Ctx = tuple[Any, etree._Element]  # the schema, the <config> element
+
 ALLOWED_ATTRIBUTES = frozenset({
     f"{{{BASE}}}operation",
     f"{{{YANG_ATTR}}}insert", f"{{{YANG_ATTR}}}key", f"{{{YANG_ATTR}}}value",
@@ -38,71 +40,83 @@ ALLOWED_ATTRIBUTES = frozenset({
 
 
 def check_content(schema: Any, config: etree._Element) -> None:
-    """Raise the first reason `config` is not one well-formed data tree (see the module doc)."""
-    _text_between(config, "config", "/")
-    _siblings(config, lambda tag: _top(schema, tag), "")
+    """Raise the first reason `config` is not one well-formed data tree (see the module doc).
+    One pass, no paths built unless there is an error: a large edit pays little for it."""
+    _siblings((schema, config), config, None)
 
 
-def _top(schema: Any, tag: str) -> Any:
-    q = etree.QName(tag)
-    return schema.top(q.namespace or "", q.localname)
-
-
-def _siblings(parent: etree._Element, node_of: Any, path: str) -> None:
-    """Check the children of one container, list entry or <config>."""
+def _siblings(ctx: Ctx, parent: etree._Element, pnode: Any) -> None:
+    """Check the children of one container, list entry (pnode) or <config> (None)."""
+    schema = ctx[0]
+    if parent.text and not parent.text.isspace():
+        _text(ctx, parent, parent.text)
     seen: set[str] = set()
-    entries: dict[str, set[tuple[str, ...]]] = {}
+    entries: dict[str, set[tuple[str, ...] | None] | etree._Element] = {}
+    by_tag = pnode.by_tag if pnode is not None else None
     for c in parent:
+        if c.tail and not c.tail.isspace():
+            _text(ctx, parent, c.tail)
         tag = c.tag
         if not isinstance(tag, str):
             continue
-        snode = node_of(tag)
+        if by_tag is not None:
+            snode = by_tag.get(tag)
+        else:
+            q = etree.QName(tag)
+            snode = schema.top(q.namespace or "", q.localname)
         if snode is None or not snode.config:
             continue  # the engine reports it
-        kind = snode.kind
-        here = (_entry(c, snode, entries.setdefault(tag, set()), path) if kind == "list"
-                else path + paths.step(snode.ns, snode.name))
         if c.attrib:
-            _attributes(c, here)
-        if kind in ("leaf", "container"):
+            _attributes(ctx, c)
+        kind = snode.kind
+        if kind == "leaf" or kind == "container":
             if tag in seen:
-                raise BadElement(f"{kind} {snode.name!r} is given more than once", path=here,
-                                 info=[("bad-element", snode.name)])
+                raise BadElement(f"{kind} {snode.name!r} is given more than once",
+                                 path=_path(ctx, c), info=[("bad-element", snode.name)])
             seen.add(tag)
             if kind == "container":
-                _text_between(c, snode.name, here)
-                _siblings(c, snode.by_tag.get, here)
-        elif kind == "leaf-list":
-            value = _value(snode, c)
-            if value is not None:
-                _unique(entries.setdefault(tag, set()), (value,), snode,
-                        paths.value_step(snode.ns, snode.name, value), path)
-        elif kind == "list":
-            _text_between(c, snode.name, here)
-            _siblings(c, snode.by_tag.get, here)
+                _siblings(ctx, c, snode)
+        elif kind == "list" or kind == "leaf-list":
+            if kind == "list":
+                _siblings(ctx, c, snode)
+            # The first instance of a tag is only kept: most lists inside an entry hold one.
+            keys = entries.get(tag)
+            if keys is None:
+                entries[tag] = c
+            else:
+                if not isinstance(keys, set):
+                    first, keys = keys, set()
+                    entries[tag] = keys
+                    _unique(ctx, keys, _ident(snode, first), snode, first)
+                _unique(ctx, keys, _ident(snode, c), snode, c)
 
 
-def _entry(c: etree._Element, snode: Any, seen: set[tuple[str, ...]], path: str) -> str:
-    """The entry's path; raise when an entry with the same keys came before it."""
+def _ident(snode: Any, el: etree._Element) -> tuple[str, ...] | None:
+    """The canonical keys of a list entry or the value of a leaf-list; None when one is missing
+    or invalid (the engine reports that)."""
+    if snode.kind == "leaf-list":
+        value = _value(snode, el)
+        return None if value is None else (value,)
     keyvals = []
     for k in snode.keys:
-        kel = next(c.iterchildren(f"{{{snode.ns}}}{k}"), None)
-        value = _value(snode.by_tag[f"{{{snode.ns}}}{k}"], kel) if kel is not None else None
-        if value is None:  # missing or invalid: the engine says so
-            return path + paths.step(snode.ns, snode.name)
+        kt = f"{{{snode.ns}}}{k}"
+        kel = next(el.iterchildren(kt), None)
+        value = _value(snode.by_tag[kt], kel) if kel is not None else None
+        if value is None:
+            return None
         keyvals.append(value)
-    step = paths.entry_step(snode.ns, snode.name, list(zip(snode.keys, keyvals, strict=True)))
-    _unique(seen, tuple(keyvals), snode, step, path)
-    return path + step
+    return tuple(keyvals)
 
 
-def _unique(seen: set[tuple[str, ...]], key: tuple[str, ...], snode: Any, step: str,
-            path: str) -> None:
+def _unique(ctx: Ctx, seen: set[tuple[str, ...] | None], key: tuple[str, ...] | None,
+            snode: Any, el: etree._Element) -> None:
+    if key is None:
+        return
     if key in seen:
         what = "value" if snode.kind == "leaf-list" else "entry"
         raise OperationFailed(
             f"{snode.kind} {snode.name!r} has the {what} {' '.join(key)!r} more than once",
-            app_tag="data-not-unique", path=path + step)
+            app_tag="data-not-unique", path=_path(ctx, el))
     seen.add(key)
 
 
@@ -116,19 +130,46 @@ def _value(snode: Any, el: etree._Element) -> str | None:
         return None
 
 
-def _text_between(el: etree._Element, name: str, here: str) -> None:
-    texts = [el.text] + [c.tail for c in el]
-    bad = next((t for t in texts if t and not t.isspace()), None)
-    if bad is not None:
-        raise BadElement(f"{name!r} holds the text {bad.strip()[:40]!r}: only elements may "
-                         "appear inside it", path=here, info=[("bad-element", name)])
+def _text(ctx: Ctx, el: etree._Element, text: str) -> None:
+    name = etree.QName(el).localname
+    raise BadElement(f"{name!r} holds the text {text.strip()[:40]!r}: only elements may "
+                     "appear inside it", path=_path(ctx, el), info=[("bad-element", name)])
 
 
-def _attributes(el: etree._Element, here: str) -> None:
+def _attributes(ctx: Ctx, el: etree._Element) -> None:
     for attr in el.attrib:
         if attr not in ALLOWED_ATTRIBUTES:
             q = etree.QName(attr)
             where = f" in namespace {q.namespace!r}" if q.namespace else " without a namespace"
             raise UnknownAttribute(
-                f"unknown attribute {q.localname!r}{where}", path=here,
+                f"unknown attribute {q.localname!r}{where}", path=_path(ctx, el),
                 info=[("bad-attribute", q.localname), ("bad-element", etree.QName(el).localname)])
+
+
+def _path(ctx: Ctx, el: etree._Element) -> str:
+    """The error-path of an element of the content, built only for an error."""
+    schema, root = ctx
+    chain = []
+    cur: etree._Element | None = el
+    while cur is not None and cur is not root:
+        chain.append(cur)
+        cur = cur.getparent()
+    if not chain:
+        return "/"
+    out, node = "", None
+    for e in reversed(chain):
+        q = etree.QName(e)
+        node = (schema.top(q.namespace or "", q.localname) if node is None
+                else node.by_tag.get(e.tag))
+        if node is None or node.kind != "list":
+            out += paths.step(q.namespace or "", q.localname)
+            continue
+        keys = []
+        for k in node.keys:
+            kel = next(e.iterchildren(f"{{{node.ns}}}{k}"), None)
+            value = _value(node.by_tag[f"{{{node.ns}}}{k}"], kel) if kel is not None else None
+            if value is None:
+                break
+            keys.append((k, value))
+        out += paths.entry_step(node.ns, node.name, keys)
+    return out
