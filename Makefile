@@ -25,6 +25,10 @@ test: venv test-deps
 	$(VPY) -m ruff check hvd_netconf cli tests tools docs/examples
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
+# hvd's <validate> against yanglint on 3,000 generated documents (make test runs 300).
+test-diff: venv test-deps
+	HVD_DIFF_DOCS=3000 $(VPY) -m pytest -q tests/schema/test_differential.py
+
 # Real clients against real hvds: Ansible (three at once), netconf-console2, yangcli, ncclient.
 test-interop: venv test-deps
 	$(VPY) -m pip install -q -r tools/interop/requirements.txt
@@ -67,4 +71,4 @@ install:
 clean:
 	rm -rf $(VENV) $(RUNDIR) build dist *.egg-info
 
-.PHONY: all venv test-deps test test-interop selftest run bindings bench install clean
+.PHONY: all venv test-deps test test-diff test-interop selftest run bindings bench install clean

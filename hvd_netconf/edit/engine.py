@@ -11,6 +11,7 @@ validation, apply and the durable commit what to look at: the cost is O(change),
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 from lxml import etree
 
 from hvd_netconf.edit import paths
+from hvd_netconf.edit.content import check_content
 from hvd_netconf.errors import (
     BadAttribute,
     BadElement,
@@ -27,7 +29,6 @@ from hvd_netconf.errors import (
     MissingAttribute,
     MissingElement,
     RpcError,
-    UnknownAttribute,
     UnknownElement,
     UnknownNamespace,
 )
@@ -99,6 +100,24 @@ def _plain_value(snode: SchemaNode, c: etree._Element) -> str:
         return snode.check_value(c.text or "")
     except RpcError:
         raise _Slow from None
+
+
+_QUALIFIED_BASES = ("instance-identifier", "identityref")
+_PREFIX_USE = re.compile(r"([A-Za-z_][\w.-]*):")
+
+
+def _qualified(snode: SchemaNode) -> bool:
+    """A leaf whose value holds XML prefixes (RFC 7950 §9.10.3, §9.13; RFC 8341's NACM path):
+    the value means something only with the declarations in scope where it was written."""
+    yt = getattr(snode, "type", None)
+    return yt is not None and (yt.base in _QUALIFIED_BASES
+                               or yt.name == "node-instance-identifier")
+
+
+def _declarations(c: etree._Element, value: str) -> dict[str, str]:
+    """The namespace declarations in scope of `c` that `value` uses, to carry into the target."""
+    nsmap = c.nsmap
+    return {p: nsmap[p] for p in set(_PREFIX_USE.findall(value)) if p in nsmap}
 
 
 def _what(snode: SchemaNode, keyvals: list[str]) -> str:
@@ -202,6 +221,7 @@ def edit_config(
     result = EditResult()
     engine = _Engine(schema, root, result, error_option == "continue-on-error", lookup)
     try:
+        check_content(schema, config)
         engine.run(config, default_operation)
     except RpcError as exc:
         result.undo()
@@ -289,12 +309,6 @@ class _Engine:
             raise
 
     def _operation(self, c: etree._Element, inherited: str | None, here: str) -> str | None:
-        for attr in c.attrib:
-            if attr.startswith(f"{{{BASE}}}") and attr != OP_ATTR:
-                raise UnknownAttribute(
-                    f"unknown attribute {etree.QName(attr).localname!r}", path=here,
-                    info=[("bad-attribute", etree.QName(attr).localname),
-                          ("bad-element", etree.QName(c).localname)])
         op = c.get(OP_ATTR)
         if op is None:
             return inherited
@@ -350,12 +364,14 @@ class _Engine:
         self._journal(entry, lambda: parent.insert(index, el))
         parent.remove(el)
 
-    def _new_child(self, parent: etree._Element, tag: str, entry: _Entry | None
-                   ) -> etree._Element:
-        """A new last child of parent, made in place (cheap, and it keeps parent's prefixes)."""
+    def _new_child(self, parent: etree._Element, tag: str, entry: _Entry | None,
+                   nsmap: dict[str, str] | None = None) -> etree._Element:
+        """A new last child of parent, made in place (cheap, and it keeps parent's prefixes);
+        `nsmap` declares the prefixes a qualified value uses."""
         if entry is not None:
             self._touch(entry)
-        el = etree.SubElement(parent, tag)
+        el = etree.SubElement(parent, tag, nsmap=nsmap) if nsmap else etree.SubElement(
+            parent, tag)
         if entry is None:
             def undo() -> None:
                 if el.getparent() is parent:
@@ -724,7 +740,8 @@ class _Engine:
             if not isinstance(tag, str) or tag in skip:
                 continue
             cn = by_tag.get(tag)
-            if cn is None or not cn.config or ch.attrib:
+            if cn is None or not cn.config or ch.attrib or (cn.kind == "leaf"
+                                                             and _qualified(cn)):
                 raise _Slow
             kind = cn.kind
             if kind == "leaf" or kind == "container":
@@ -862,11 +879,17 @@ class _Engine:
             return
         if op == "create" and existing is not None:
             raise DataExists(f"{snode.name} is already set", path=here)
+        declare = _declarations(c, value) if _qualified(snode) else None
         if existing is not None:
-            if existing.text != value:
+            if declare and (existing.text != value or any(
+                    existing.nsmap.get(p) != ns for p, ns in declare.items())):
+                new = etree.Element(c.tag, nsmap=declare)
+                new.text = value
+                self._swap(tparent, existing, new, entry)
+            elif existing.text != value:
                 self._set_text(existing, value, entry)
             return
-        new = self._new_child(tparent, c.tag, entry)
+        new = self._new_child(tparent, c.tag, entry, declare)
         new.text = value
         self._place(tparent, new, sparent)
 

@@ -30,6 +30,7 @@ from hvd_netconf.errors import (
 )
 from hvd_netconf.keys import KINDS
 from hvd_netconf.namespaces import PREFIXES
+from hvd_netconf.schema.nodepath import check_node_path
 from hvd_netconf.schema.nodes import Schema, SchemaNode
 from hvd_netconf.schema.paths import instance_path, leaf_path, quote
 from hvd_netconf.schema.xpath import YangXPath
@@ -123,7 +124,7 @@ def _state(run: _Run, el: etree._Element) -> None:
 
 
 # What a child is to its parent's walk, decided once per schema node (_rows).
-_LEAF, _CONTAINER, _MANY, _ANYDATA, _STATE = range(5)
+_LEAF, _PATH, _CONTAINER, _MANY, _ANYDATA, _STATE = range(6)  # _PATH: a NACM node path
 Row = tuple[SchemaNode, int, Callable[[str | None], str], bool]
 _rows_cache: dict[int, tuple[SchemaNode, dict[str, Row]]] = {}
 
@@ -138,8 +139,9 @@ def _rows(node: SchemaNode) -> dict[str, Row]:
         for tag, cn in node.by_tag.items():
             yt = cn.type
             what = (_STATE if not cn.config else _ANYDATA if cn.kind == "anydata"
-                    else _LEAF if cn.kind == "leaf" else _CONTAINER if cn.kind == "container"
-                    else _MANY)
+                    else (_PATH if yt is not None and yt.name == "node-instance-identifier"
+                          else _LEAF) if cn.kind == "leaf"
+                    else _CONTAINER if cn.kind == "container" else _MANY)
             more = (cn.when is not None or bool(cn.musts)
                     or (yt is not None and yt.base == "leafref" and yt.require_instance))
             rows[tag] = (cn, what, yt.check if yt is not None else str, more)
@@ -153,6 +155,7 @@ def _check_children(run: _Run, el: etree._Element, node: SchemaNode) -> None:
     full = run.full
     seen: set[str] = set()
     lists: dict[str, list[etree._Element]] | None = None
+    cases: dict[str, str] | None = None
     for child in el:
         tag = child.tag
         row = rows.get(tag)
@@ -162,7 +165,17 @@ def _check_children(run: _Run, el: etree._Element, node: SchemaNode) -> None:
             _unknown(run, child)
             continue
         cn, what, check, more = row
-        if what <= _CONTAINER:  # _LEAF or _CONTAINER
+        if cn.case is not None:
+            if cases is None:
+                cases = {}
+            if cases.setdefault(cn.case[0], cn.case[1]) != cn.case[1]:
+                run.errors.append(BadElement(  # RFC 7950 §8.3.1
+                    f"{cn.name!r} belongs to case {cn.case[1]!r} of choice {cn.case[0]!r}, "
+                    f"but case {cases[cn.case[0]]!r} is already given",
+                    path=run.path(child), info=[("bad-element", cn.name)]))
+                seen.add(tag)  # present, if misplaced: not also "missing"
+                continue
+        if what <= _CONTAINER:  # _LEAF, _PATH or _CONTAINER
             if tag in seen:
                 run.errors.append(BadElement(f"{cn.kind} {cn.name!r} is given more than once",
                                              path=run.path(child),
@@ -180,6 +193,8 @@ def _check_children(run: _Run, el: etree._Element, node: SchemaNode) -> None:
                 continue
             try:
                 check(child.text)
+                if what == _PATH:
+                    check_node_path(run.schema, child)
             except InvalidValue as exc:
                 exc.path = run.path(child)
                 run.errors.append(exc)

@@ -282,11 +282,11 @@ def test_leaf_with_children_is_bad_element(edit):
 
 @pytest.mark.parametrize("option", ["stop-on-error", "rollback-on-error"])
 def test_stop_and_rollback_leave_target_exactly(edit, option):
-    root = vm_root("a", "b", "c")
+    root = vm_root("a", "b", "c", "e")
     before = dump(root)
     res = edit(root, '<v:vms><v:vm nc:operation="delete"><v:name>a</v:name></v:vm>'
                      '<v:vm nc:operation="replace"><v:name>b</v:name></v:vm>'
-                     "<v:vm><v:name>c</v:name><v:cpu>7</v:cpu></v:vm>"
+                     "<v:vm><v:name>e</v:name><v:cpu>7</v:cpu></v:vm>"
                      "<v:vm><v:name>new</v:name></v:vm>"
                      '<v:vm nc:operation="create"><v:name>c</v:name></v:vm>'
                      "<v:vm><v:name>d</v:name><v:cpu>0</v:cpu></v:vm></v:vms>",
@@ -313,15 +313,16 @@ def test_undo_after_success_restores(edit):
     before = dump(root)
     res = edit(root, '<v:vms><v:vm nc:operation="delete"><v:name>b</v:name></v:vm>'
                      "<v:vm><v:name>a</v:name><v:cpu>9</v:cpu></v:vm>"
-                     "<v:vm><v:name>b</v:name><v:cpu>3</v:cpu></v:vm>"
+                     "<v:vm><v:name>c</v:name><v:cpu>3</v:cpu></v:vm>"
                      "<v:vm><v:name>z</v:name></v:vm></v:vms>")
-    assert not res.errors and res.touched == {("vm", "a"), ("vm", "b"), ("vm", "z")}
+    assert not res.errors
+    assert res.touched == {("vm", "a"), ("vm", "b"), ("vm", "c"), ("vm", "z")}
     assert res.before[("vm", "b")].findtext(f"{{{VM}}}cpu") == "2"
     res.undo()
     assert dump(root) == before
 
 
-def test_lookup_is_used_and_overlaid(fake_schema, mkcfg):
+def test_lookup_is_used(fake_schema, mkcfg):
     root = vm_root("a", "b")
     asked = []
 
@@ -331,10 +332,10 @@ def test_lookup_is_used_and_overlaid(fake_schema, mkcfg):
 
     res = edit_config(fake_schema, root, mkcfg(
         '<v:vms><v:vm nc:operation="delete"><v:name>a</v:name></v:vm>'
-        '<v:vm nc:operation="create"><v:name>a</v:name><v:cpu>5</v:cpu></v:vm></v:vms>'),
+        '<v:vm nc:operation="merge"><v:name>b</v:name><v:cpu>5</v:cpu></v:vm></v:vms>'),
         lookup=lookup)
-    assert not res.errors and asked == [("vm", "a")]
-    assert text(root, "v:vms/v:vm[v:name='a']/v:cpu") == "5"
+    assert not res.errors and asked == [("vm", "a"), ("vm", "b")]
+    assert vm(root, "a") is None and text(root, "v:vms/v:vm[v:name='b']/v:cpu") == "5"
 
 
 def _disks(root):

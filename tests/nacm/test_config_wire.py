@@ -218,18 +218,21 @@ def test_an_invalid_rule_is_refused_and_changes_nothing(site: Site) -> None:
     admin = site.admin()
     commit_rules(admin)
     before = tree_digest(site.root)
-    attempts: list[Callable[[], object]] = [
-        lambda: admin.edit_config(target="running", config=wrap(BAD_ACTION)),
-        lambda: admin.edit_config(target="candidate", config=wrap(BAD_ACTION)),
-        lambda: call(admin, f'<copy-config xmlns="{BASE}"><target><running/></target><source>'
-                            f"{wrap(BAD_ACTION)}</source></copy-config>"),
-        lambda: admin.edit_config(target="running", config=wrap(TWO_TYPES)),
-        lambda: admin.edit_config(target="running", config=wrap(BAD_PREFIX)),
+    attempts: list[tuple[Callable[[], object], str]] = [
+        (lambda: admin.edit_config(target="running", config=wrap(BAD_ACTION)), "invalid-value"),
+        (lambda: admin.edit_config(target="candidate", config=wrap(BAD_ACTION)),
+         "invalid-value"),
+        (lambda: call(admin, f'<copy-config xmlns="{BASE}"><target><running/></target>'
+                             f"<source>{wrap(BAD_ACTION)}</source></copy-config>"),
+         "invalid-value"),
+        # data for two cases of the rule-type choice: RFC 7950 §8.3.1
+        (lambda: admin.edit_config(target="running", config=wrap(TWO_TYPES)), "bad-element"),
+        (lambda: admin.edit_config(target="running", config=wrap(BAD_PREFIX)), "invalid-value"),
     ]
-    for attempt in attempts:
+    for attempt, tag in attempts:
         with pytest.raises(RPCError) as info:
             attempt()
-        assert info.value.tag == "invalid-value", info.value
+        assert info.value.tag == tag, info.value
     assert tree_digest(site.root) == before
     # The rules in force are still the committed ones: ops may edit, rita may not.
     site.olga().edit_config(target="running", config=wrap(vm("web", "<cpu>2</cpu>")))

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -201,6 +203,25 @@ def test_identity_comes_from_peer_credentials_not_the_preamble(hv: HvdInstance) 
     ok = run_peer(hv.socket_path, ["<lock><target><running/></target></lock>"],
                   preamble="nobody")
     assert tags(ok["replies"][0]) == [("protocol", "access-denied")]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can run the peer as nobody")
+def test_peer_runs_from_a_clone_only_its_owner_can_enter(hv: HvdInstance, tmp_path: Path
+                                                         ) -> None:
+    """A clone under a 0700 directory (root's home): nobody cannot read tests/support there,
+    so run_peer must not make nobody read the peer from the clone."""
+    support = Path(__file__).resolve().parents[1] / "support"
+    clone = tmp_path / "home" / "support"
+    clone.mkdir(parents=True)
+    (tmp_path / "home").chmod(0o700)
+    for name in ("unpriv.py", "peer.py", "frames.py"):
+        shutil.copyfile(support / name, clone / name)
+    spec = importlib.util.spec_from_file_location("unpriv_in_clone", clone / "unpriv.py")
+    assert spec is not None and spec.loader is not None
+    unpriv = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(unpriv)
+    out = unpriv.run_peer(hv.socket_path, ["<lock><target><running/></target></lock>"])
+    assert tags(out["replies"][0]) == [("protocol", "access-denied")], out
 
 
 def test_paths_are_tmp(hv: HvdInstance) -> None:

@@ -3,7 +3,9 @@ as the recovery user (uid 0), and socket permission tests mean something."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import grp
 import json
 import os
@@ -17,7 +19,7 @@ from typing import Any
 
 from lxml import etree
 
-PEER = Path(__file__).with_name("peer.py")
+HERE = Path(__file__).resolve().parent
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
 UNPRIV_USER = "nobody"
 
@@ -38,11 +40,24 @@ def shared_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+@functools.cache
+def _peer() -> Path:
+    """peer.py and its frames.py copied where `nobody` can read them: the clone itself may sit
+    under a directory only its owner can enter (a root's home is 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="hvd-peer-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    path.chmod(0o755)
+    for name in ("peer.py", "frames.py"):
+        shutil.copyfile(HERE / name, path / name)
+        (path / name).chmod(0o644)
+    return path / "peer.py"
+
+
 def run_peer(socket_path: Path, ops: list[str], *, preamble: str | None = None,
              user: str | None = UNPRIV_USER, timeout: float = 20) -> dict[str, Any]:
     """Run support/peer.py as `user` (dropping privileges when we are root) and return its
     result: {"session_id", "replies": [Element, ...]} or {"error": ...}."""
-    argv = [PYTHON, str(PEER), str(socket_path)]
+    argv = [PYTHON, str(_peer()), str(socket_path)]
     if preamble is not None:
         argv.append(preamble)
     kw: dict[str, Any] = {}
