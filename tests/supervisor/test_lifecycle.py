@@ -455,3 +455,29 @@ def test_stop_during_the_loader_phase(env) -> None:
                                     ("stopping", "stopped")]
     assert env.taps() == [] and "bsd" not in env.host.vmm_instances()
     assert len(env.host.children) == 1  # bhyve never ran
+
+
+def test_plan_and_status_agree_on_a_network_mtu_change(env) -> None:
+    """One restart decision (bhyve.needs_restart): the commit's plan and the VM's state say the
+    same after a change of a network the running VM joins."""
+    from hvd_netconf.apply.diff import diff, entries
+    from hvd_netconf.apply.plan import build_plan
+
+    env.add_vm("web")
+    sup = env.supervisor()
+    sup.start("web")
+    env.ready("web")
+
+    def plan_pending(old, new):
+        return build_plan(diff(old, new), zfs_parent="tank/hv", vms=sup,
+                          after=entries(new).get).pending_restart
+
+    before = env.config.root()
+    env.config.networks["lan"] = 9000
+    after = env.config.root()
+    assert sup.status("web")["pending-restart"] is True
+    assert plan_pending(before, after) == {"web"}
+    env.config.networks["lan"] = 1500
+    assert sup.status("web")["pending-restart"] is False
+    assert plan_pending(after, env.config.root()) == set()
+    sup.stop("web")
