@@ -1,8 +1,9 @@
 """bhyve, bhyveload, grub-bhyve and bhyvectl argv builders: pure functions of a VM's config.
 
-Forms from freebsd-host.md §5 and §6. The builders take a VmSpec (host/specs.py, which
-fills in the YANG's defaults), so they never see an absent leaf. Slots are a function of the config's order alone: the
-same config gives the same PCI layout on every start (§5.4).
+Forms from bhyve(8), bhyveload(8), grub-bhyve and bhyvectl(8); the sections cited are
+those of docs/freebsd-facts.md (§5, §6). The builders take a VmSpec (host/specs.py, which
+fills in the YANG's defaults), so they never see an absent leaf. Slots are a function of the
+config's order alone: the same config gives the same PCI layout on every start (§5.4).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def _disk_device(vm: VmSpec, disk: Disk, zfs_parent: str) -> str:
 
 def _nic_device(nic: Nic, tap: str, mtu: int) -> str:
     device = f"{nic.emulation},{tap},mac={nic.mac}"
-    if mtu != 1500 and nic.emulation == "virtio-net":
+    if mtu != ifconfig.ETHERNET_MTU and nic.emulation == "virtio-net":
         device += f",mtu={mtu}"
     return device
 
@@ -112,7 +113,7 @@ def bhyve(
     for slot, disk in zip(layout.disks, vm.disks, strict=True):
         argv += ["-s", f"{slot},{_disk_device(vm, disk, zfs_parent)}"]
     for i, (slot, nic) in enumerate(zip(layout.nics, vm.nics, strict=True)):
-        mtu = mtus[i] if i < len(mtus) else 1500
+        mtu = mtus[i] if i < len(mtus) else ifconfig.ETHERNET_MTU
         argv += ["-s", f"{slot},{_nic_device(nic, taps[i], mtu)}"]
     argv += ["-s", f"{LPC_SLOT},lpc"]
     if vm.console_device:
