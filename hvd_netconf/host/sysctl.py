@@ -1,4 +1,5 @@
-"""sysctl(8) argv and the host limits hvd validates configuration against (§1, §4)."""
+"""sysctl(8) argv and the host limits hvd validates configuration against: hw.vmm.maxcpu
+(vmm(4)) and net.fibs (setfib(2)); docs/freebsd-facts.md §1."""
 
 from __future__ import annotations
 

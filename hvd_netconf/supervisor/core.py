@@ -1,4 +1,7 @@
-"""The Supervisor: starts, watches, stops and re-adopts bhyve guests (freebsd-host.md §7 to §10).
+"""The Supervisor: starts, watches, stops and re-adopts bhyve guests.
+
+The sections cited below are those of docs/freebsd-facts.md (§7 to §10: adoption, exit,
+stop, start), which sums up bhyve(8), bhyvectl(8) and vmm(4).
 
 Each VM has an op lock that serialises its life-cycle sequences (start, exit handling,
 restart); stop does not take it, so it can interrupt a start (loader phase) or a running
@@ -35,7 +38,7 @@ log = logging.getLogger("hvd.supervisor")
 STOPPED, STARTING, RUNNING, STOPPING, CRASHED = (
     "stopped", "starting", "running", "stopping", "crashed")
 ACTIVE = frozenset({STARTING, RUNNING, STOPPING})
-VM_MAX_NAMELEN = 31  # bhyve's VM_MAX_NAMELEN is 32 bytes with the NUL (§2.1)
+VM_MAX_NAMELEN = 31  # bhyve's VM_MAX_NAMELEN is 32 bytes with the NUL (§10)
 FORCE = -1  # stop step: bhyvectl --force-poweroff (or SIGKILL for a loader)
 # name -> element of the configured VMs and networks (built once per snapshot)
 _Index = tuple[dict[str | None, etree._Element], dict[str | None, etree._Element]]

@@ -1,8 +1,9 @@
 """A running VM's record on disk, ROOT/vm/<vm>/state/: what a restarted hvd needs to adopt it.
 
 `pid` holds the bhyve pid (a hint only: adoption also asks the host whether that pid is bhyve
-for this VM, §7); `run.json` holds what cannot be read back from the host: the taps and their
-bridges, the argv bhyve was started with, and when.
+for this VM, docs/freebsd-facts.md §7); `run.json` holds what cannot be read back from the
+host: the taps and their bridges, the argv bhyve was started with (and, as data, what its start
+ran: bhyve.Launch, for the restart decision), and when.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Golden FreeBSD argv of plans, written out literally as freebsd-host.md gives the forms."""
+"""Golden FreeBSD argv of plans, written out literally from zfs(8) and ifconfig(8)
+(docs/freebsd-facts.md §2.2, §3.2)."""
 
 import pytest
 

@@ -1,4 +1,5 @@
-"""Golden argv for bhyve and its loaders, written out literally (freebsd-host.md §5.7 form)."""
+"""Golden argv for bhyve and its loaders, written out literally (bhyve(8);
+docs/freebsd-facts.md §5.7)."""
 
 from __future__ import annotations
 
