@@ -238,6 +238,10 @@ def test_readoption_by_a_restarted_hvd(env) -> None:
     st = second.status("web")
     assert st["status"] == "running" and st["pid"] == pid and st["tap"] == ["tap0", "tap1"]
     assert st["uptime"] is not None and st["pending-restart"] is False
+    # what it was started with survives in run.json: a change after adoption is still seen
+    env.config.networks["lan"] = 9000
+    assert second.status("web")["pending-restart"] is True
+    env.config.networks["lan"] = 1500
     with pytest.raises(InUse):
         second.start("web")
     assert len(env.host.children) == 1  # never started twice
