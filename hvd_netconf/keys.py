@@ -80,7 +80,7 @@ def kind_of(key: Key) -> Kind:
 
 
 def entry_path_str(key: Key) -> str:
-    """The error-path of an entry, with module prefixes (contracts.md)."""
+    """The error-path of an entry (RFC 6241 §4.3: an absolute XPath), with module prefixes."""
     k = kind_of(key)
     p = k.prefix
     if k.singleton:

@@ -13,7 +13,7 @@ from typing import Any
 from lxml import etree
 
 from hvd_netconf import __version__
-from hvd_netconf.host import names
+from hvd_netconf.host import specs
 from hvd_netconf.namespaces import HVD, NETWORK, VM, qn
 from hvd_netconf.state import STATE, child, leaf
 
@@ -60,14 +60,12 @@ def network_state(server: Any, data: etree._Element) -> None:
         return
     taps = server.supervisor.bridge_taps() if server.supervisor is not None else {}
     backend = "sim" if server.host.simulated else "ifconfig"
-    for name, entry in _entries(data, NETWORK, "networks", "network").items():
+    for entry in _entries(data, NETWORK, "networks", "network").values():
         state = child(entry, NETWORK, "state")
-        bridge = names.bridge_name(name)
-        leaf(state, "bridge", bridge)
-        uplink = entry.findtext(qn(NETWORK, "physical-interface"))
-        vlan = entry.findtext(qn(NETWORK, "vlan"))
-        members = [names.vlan_name(uplink, int(vlan)) if vlan else uplink] if uplink else []
-        _put(state, "member", members + taps.get(bridge, []))
+        net = specs.read_network(entry)
+        leaf(state, "bridge", net.bridge)
+        members = [net.member] if net.member else []
+        _put(state, "member", members + taps.get(net.bridge, []))
         leaf(state, "backend", backend)
 
 

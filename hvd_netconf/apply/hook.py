@@ -37,8 +37,9 @@ def plan_for(server: Any, old_root: etree._Element, new_root: etree._Element,
              keys: Sequence[Key]) -> Plan:
     """The host plan for a change; raises the plan's refusals (disk shrink …) before anything
     runs."""
-    changes = diff_keys(keys, _lookup(server, old_root), _lookup(server, new_root))
-    return build_plan(changes, zfs_parent=server.settings.zfs_parent, vms=server.supervisor)
+    new = _lookup(server, new_root)
+    return build_plan(diff_keys(keys, _lookup(server, old_root), new),
+                      zfs_parent=server.settings.zfs_parent, vms=server.supervisor, after=new)
 
 
 def journal_path(server: Any) -> str:

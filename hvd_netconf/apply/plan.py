@@ -4,37 +4,49 @@ Order: network interfaces first (VLANs, bridges, FIBs, MTUs, members), then data
 zvols, then, once everything reversible is done, the irreversible tail: running VMs being
 removed are stopped, their datasets and removed disks destroyed, and removed networks torn down
 (destroys in the reverse order of creation). A refused change (shrinking a disk, changing a
-fixed volblocksize, removing a disk of a running VM) raises before any step runs. CPU, memory
-and NIC changes of a running VM do not touch the host: they apply at the next start, and the
+fixed volblocksize, removing a disk of a running VM) raises before any step runs. A change
+that alters what a running VM's start would run (bhyve.needs_restart: CPU, memory, NICs, the
+MTU of a network it joins...) does not touch the VM: it applies at the next start, and the
 plan lists the VM in pending_restart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Protocol
 
 from lxml import etree
 
 from hvd_netconf import errors
 from hvd_netconf.edit.diff import Change
-from hvd_netconf.host import ifconfig, names, zfs
-from hvd_netconf.namespaces import NETWORK, VM
-from hvd_netconf.store.datastore import same
+from hvd_netconf.host import bhyve, ifconfig, names, specs, zfs
+from hvd_netconf.host.specs import Disk
+from hvd_netconf.host.specs import NetworkSpec as Net
+from hvd_netconf.keys import Key
+from hvd_netconf.namespaces import NETWORK
 
 Argv = tuple[str, ...]
+Lookup = Callable[[Key], "etree._Element | None"]
 
-DEFAULT_MTU = 1500
-# Children of <vm> that shape the bhyve command line: a change means a restart.
-HARDWARE = ("cpu", "memory", "boot-device", "uuid", "loader", "install-iso", "console",
-            "utc-clock", "disk", "nic")
+
+@cache
+def _default_mtu() -> int:
+    """The MTU of a network that sets none (the YANG default): what an uplink is restored to."""
+    return int(specs.schema_node(NETWORK, "networks", "network", "mtu").default or 0)
 
 
 class VmControl(Protocol):
     """What the plan needs from the VM supervisor."""
 
     def is_running(self, name: str) -> bool: ...
+
+    def running_names(self) -> list[str]: ...
+
+    def launched(self, name: str) -> bhyve.Launch | None:
+        """What the running VM was started with (None: not running)."""
+        ...
 
     def stop(self, name: str) -> None: ...
 
@@ -90,60 +102,8 @@ def _step(what: str, do: Argv | Iterable[Action], undo: Argv | Iterable[Action] 
 # -- reading entries ------------------------------------------------------------------
 
 
-def _text(el: etree._Element, ns: str, *path: str) -> str | None:
-    node: etree._Element | None = el
-    for p in path:
-        node = node.find(f"{{{ns}}}{p}") if node is not None else None
-    return None if node is None or node.text is None else node.text.strip()
-
-
-@dataclass(frozen=True)
-class Net:
-    name: str
-    description: str | None
-    fib: int
-    mtu: int
-    phys: str | None
-    vlan: int | None
-
-    @classmethod
-    def of(cls, el: etree._Element) -> Net:
-        t = lambda leaf: _text(el, NETWORK, leaf)  # noqa: E731
-        return cls(t("name") or "", t("description"), int(t("fib") or 0),
-                   int(t("mtu") or DEFAULT_MTU), t("physical-interface"),
-                   int(v) if (v := t("vlan")) else None)
-
-    @property
-    def bridge(self) -> str:
-        return names.bridge_name(self.name)
-
-    @property
-    def member(self) -> str | None:
-        if self.phys is None:
-            return None
-        return names.vlan_name(self.phys, self.vlan) if self.vlan else self.phys
-
-    def path(self, leaf: str | None = None) -> str:
-        p = f"/hvd-net:networks/hvd-net:network[hvd-net:name='{self.name}']"
-        return p + (f"/hvd-net:{leaf}" if leaf else "")
-
-
-@dataclass(frozen=True)
-class Disk:
-    name: str
-    size: str
-    sparse: bool
-    volblocksize: str | None
-    compression: str | None
-
-
 def _disks(el: etree._Element) -> dict[str, Disk]:
-    out: dict[str, Disk] = {}
-    for d in el.iterchildren(f"{{{VM}}}disk"):
-        t = lambda leaf, d=d: _text(d, VM, leaf)  # noqa: E731
-        out[t("name") or ""] = Disk(t("name") or "", t("size") or "0", t("sparse") != "false",
-                                    t("volblocksize"), t("compression"))
-    return out
+    return {d.name: d for d in specs.read_vm(el).disks}
 
 
 def _vm_path(vm: str, disk: str | None = None, leaf: str | None = None) -> str:
@@ -153,13 +113,21 @@ def _vm_path(vm: str, disk: str | None = None, leaf: str | None = None) -> str:
     return p + (f"/hvd-vm:{leaf}" if leaf else "")
 
 
-def _hardware_changed(old: etree._Element, new: etree._Element) -> bool:
-    for leaf in HARDWARE:
-        a = list(old.iterchildren(f"{{{VM}}}{leaf}"))
-        b = list(new.iterchildren(f"{{{VM}}}{leaf}"))
-        if len(a) != len(b) or not all(same(x, y) for x, y in zip(a, b, strict=True)):
-            return True
-    return False
+def _launch_mtus(spec: specs.VmSpec, get: Lookup) -> dict[str, int]:
+    out = {}
+    for nic in spec.nics:
+        net = get(("network", nic.network))
+        out[nic.network] = _default_mtu() if net is None else specs.read_network(net).mtu
+    return out
+
+
+def _restart_pending(name: str, vms: VmControl, after: Lookup) -> bool:
+    """Would the new config start this running VM differently from how it runs?"""
+    running, el = vms.launched(name), after(("vm", name))
+    if running is None or el is None:
+        return False
+    spec = specs.read_vm(el)
+    return bhyve.needs_restart(running, spec, _launch_mtus(spec, after))
 
 
 # -- networks -------------------------------------------------------------------------
@@ -171,20 +139,22 @@ def _vlan_descr(n: Net) -> str:
 
 def _uplink_up(n: Net) -> list[Step]:
     """Create the VLAN if any, match the MTU, bring the uplink up, add it to the bridge."""
-    if n.member is None or n.phys is None:
+    if n.member is None or n.physical_interface is None:
         return []
     steps: list[Step] = []
     if n.vlan:
         steps.append(_step(f"create VLAN {n.member} for network {n.name}",
-                           ifconfig.vlan_create(n.phys, n.vlan), ifconfig.destroy(n.member)))
+                           ifconfig.vlan_create(n.physical_interface, n.vlan),
+                           ifconfig.destroy(n.member)))
         steps.append(_step(f"tag VLAN {n.member} as hvd's",
                            ifconfig.tag(n.member, _vlan_descr(n))))
-    if n.mtu != DEFAULT_MTU:
-        undo = () if n.vlan else ifconfig.set_mtu(n.member, DEFAULT_MTU)
+    if n.mtu != _default_mtu():
+        undo = () if n.vlan else ifconfig.set_mtu(n.member, _default_mtu())
         steps.append(_step(f"set MTU {n.mtu} on {n.member}",
                            ifconfig.set_mtu(n.member, n.mtu), undo))
     if not n.vlan:
-        steps.append(_step(f"bring up uplink {n.phys}", ifconfig.up(n.phys)))
+        steps.append(_step(f"bring up uplink {n.physical_interface}",
+                           ifconfig.up(n.physical_interface)))
     steps.append(_step(f"add {n.member} to bridge {n.bridge}",
                        ifconfig.bridge_addm(n.bridge, n.member),
                        ifconfig.bridge_deletem(n.bridge, n.member)))
@@ -192,20 +162,21 @@ def _uplink_up(n: Net) -> list[Step]:
 
 
 def _uplink_down(n: Net) -> list[Step]:
-    if n.member is None or n.phys is None:
+    if n.member is None or n.physical_interface is None:
         return []
     steps = [_step(f"remove {n.member} from bridge {n.bridge}",
                    ifconfig.bridge_deletem(n.bridge, n.member),
                    ifconfig.bridge_addm(n.bridge, n.member))]
     if n.vlan:
-        recreate: list[Action] = [Run(ifconfig.vlan_create(n.phys, n.vlan)),
+        recreate: list[Action] = [Run(ifconfig.vlan_create(n.physical_interface, n.vlan)),
                                   Run(ifconfig.tag(n.member, _vlan_descr(n)))]
-        if n.mtu != DEFAULT_MTU:
+        if n.mtu != _default_mtu():
             recreate.append(Run(ifconfig.set_mtu(n.member, n.mtu)))
         steps.append(_step(f"destroy VLAN {n.member}", ifconfig.destroy(n.member), recreate))
-    elif n.mtu != DEFAULT_MTU:
-        steps.append(_step(f"restore MTU {DEFAULT_MTU} on {n.phys}",
-                           ifconfig.set_mtu(n.phys, DEFAULT_MTU), ifconfig.set_mtu(n.phys, n.mtu)))
+    elif n.mtu != _default_mtu():
+        phys = n.physical_interface
+        steps.append(_step(f"restore MTU {_default_mtu()} on {phys}",
+                           ifconfig.set_mtu(phys, _default_mtu()), ifconfig.set_mtu(phys, n.mtu)))
     return steps
 
 
@@ -214,7 +185,7 @@ def _bridge_actions(n: Net) -> list[Action]:
                                                      names.bridge_descr(n.name, n.description)))]
     if n.fib:
         acts.append(Run(ifconfig.set_fib(n.bridge, n.fib)))  # FIB before any address
-    if n.mtu != DEFAULT_MTU:
+    if n.mtu != _default_mtu():
         acts.append(Run(ifconfig.set_mtu(n.bridge, n.mtu)))
     return acts
 
@@ -244,7 +215,7 @@ def _network_modify(o: Net, n: Net) -> list[Step]:
     if o.fib != n.fib:
         steps.append(_step(f"set FIB {n.fib} on bridge {b}", ifconfig.set_fib(b, n.fib),
                            ifconfig.set_fib(b, o.fib)))
-    uplink_changed = (o.phys, o.vlan) != (n.phys, n.vlan)
+    uplink_changed = (o.physical_interface, o.vlan) != (n.physical_interface, n.vlan)
     if uplink_changed:
         steps += _uplink_down(o)
     if o.mtu != n.mtu:
@@ -330,22 +301,29 @@ class _Phases:
                 + self.net_teardown + self.bridge_teardown)
 
 
-def build_plan(changes: Iterable[Change], *, zfs_parent: str,
-               vms: VmControl | None = None) -> Plan:
-    """Order the host work for a set of changes; raise the refusals before anything runs."""
+def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | None = None,
+               after: Lookup | None = None) -> Plan:
+    """Order the host work for a set of changes; raise the refusals before anything runs.
+
+    after looks entries up in the configuration being committed (default: the changed entries
+    only); the plan needs it for the networks of running VMs.
+    """
     ph = _Phases()
     plan = Plan()
     refusals: list[errors.RpcError] = []
-    for c in sorted(changes, key=lambda c: (c.kind, c.name)):
+    changes = sorted(changes, key=lambda c: (c.kind, c.name))
+    after = after or {(c.kind, c.name): c.new for c in changes}.get
+    for c in changes:
         if c.kind == "network":
             if c.old is None and c.new is not None:
-                ph.net_setup += _network_create(Net.of(c.new))
+                ph.net_setup += _network_create(specs.read_network(c.new))
             elif c.new is None and c.old is not None:
-                uplink, bridge = _network_delete(Net.of(c.old))
+                uplink, bridge = _network_delete(specs.read_network(c.old))
                 ph.net_teardown += uplink
                 ph.bridge_teardown += bridge
             elif c.old is not None and c.new is not None:
-                ph.net_setup += _network_modify(Net.of(c.old), Net.of(c.new))
+                ph.net_setup += _network_modify(specs.read_network(c.old),
+                                                specs.read_network(c.new))
             continue
         if c.kind != "vm":
             raise ValueError(f"unknown change kind {c.kind!r}")
@@ -377,8 +355,13 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str,
                         "stop the VM first", path=_vm_path(c.name, name)))
                 ph.zfs_teardown.append(_step(f"destroy zvol {ds}",
                                              [_owned(ds), Run(zfs.destroy(ds))], None))
-            if running and _hardware_changed(c.old, c.new):
-                plan.pending_restart.add(c.name)
+    if vms is not None:
+        # a VM's own change, or one of its networks' (an MTU), can change how it would start
+        maybe = {c.name for c in changes if c.kind == "vm"}
+        if any(c.kind == "network" for c in changes):
+            maybe |= set(vms.running_names())
+        plan.pending_restart = {n for n in maybe
+                                if _restart_pending(n, vms, after)}
     if len(refusals) == 1:
         raise refusals[0]
     if refusals:

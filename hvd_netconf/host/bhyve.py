@@ -1,19 +1,18 @@
 """bhyve, bhyveload, grub-bhyve and bhyvectl argv builders: pure functions of a VM's config.
 
-Forms from freebsd-host.md §5 and §6. The YANG defaults are applied here (parse_vm), so the
-builders never see an absent leaf. Slots are a function of the config's order alone: the
-same config gives the same PCI layout on every start (§5.4).
+Forms from bhyve(8), bhyveload(8), grub-bhyve and bhyvectl(8); the sections cited are
+those of docs/freebsd-facts.md (§5, §6). The builders take a VmSpec (host/specs.py, which
+fills in the YANG's defaults), so they never see an absent leaf. Slots are a function of the
+config's order alone: the same config gives the same PCI layout on every start (§5.4).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from lxml import etree
-
-from hvd_netconf.host import names
-from hvd_netconf.namespaces import VM, qn
+from hvd_netconf.host import ifconfig, names
+from hvd_netconf.host.specs import Disk, Nic, VmSpec
 
 BHYVE = "bhyve"
 BHYVELOAD = "bhyveload"
@@ -30,124 +29,6 @@ HOSTBRIDGE_SLOT = 0
 INSTALL_SLOT = 3
 FIRST_DISK_SLOT = 4
 LPC_SLOT = 31
-
-
-@dataclass(frozen=True)
-class Disk:
-    name: str
-    emulation: str = "virtio-blk"
-    sectorsize: str | None = None
-
-
-@dataclass(frozen=True)
-class Nic:
-    name: str
-    network: str
-    mac: str
-    emulation: str = "virtio-net"
-
-
-@dataclass(frozen=True)
-class VmSpec:
-    """One VM's config with every YANG default filled in."""
-
-    name: str
-    cpu: int = 1
-    memory: int = 512
-    boot_device: str | None = None
-    uuid: str | None = None
-    loader: str = "uefi"
-    uefi_vars: bool = True
-    grub_root: str = "hd0,msdos1"
-    install_iso: str | None = None
-    console: str = "nmdm"
-    utc_clock: bool = True
-    autostart: bool = False
-    autostart_order: int = 100
-    autostart_delay: int = 0
-    on_reboot: str = "restart"
-    on_poweroff: str = "stop"
-    on_crash: str = "stop"
-    stop_timeout: int = 30
-    disks: tuple[Disk, ...] = ()
-    nics: tuple[Nic, ...] = ()
-
-    @property
-    def smbios_uuid(self) -> str:
-        return self.uuid or names.vm_uuid(self.name)
-
-    @property
-    def console_device(self) -> str | None:
-        return names.console_host_side(self.name) if self.console == "nmdm" else None
-
-    def hardware(self) -> tuple[object, ...]:
-        """What a running bhyve cannot change: differing values mean a restart is pending."""
-        return (self.cpu, self.memory, self.boot_device, self.smbios_uuid, self.loader,
-                self.uefi_vars, self.grub_root, self.console, self.utc_clock,
-                self.disks, self.nics)
-
-
-def _text(el: etree._Element, *path: str) -> str | None:
-    for name in path:
-        found = el.find(qn(VM, name))
-        if found is None:
-            return None
-        el = found
-    return el.text.strip() if el.text is not None else ""
-
-
-def _bool(value: str | None, default: bool) -> bool:
-    return default if value is None else value == "true"
-
-
-def parse_vm(vm: etree._Element) -> VmSpec:
-    """A `<vm xmlns="urn:hvd:vm">` element -> VmSpec, with the model's defaults."""
-    name = _text(vm, "name")
-    if not name:
-        raise ValueError("a vm entry has no name")
-    disks = tuple(
-        Disk(
-            name=_text(d, "name") or "",
-            emulation=_text(d, "emulation") or "virtio-blk",
-            sectorsize=_text(d, "sectorsize"),
-        )
-        for d in vm.findall(qn(VM, "disk"))
-    )
-    nics = tuple(
-        Nic(
-            name=(nic := _text(n, "name") or ""),
-            network=_text(n, "network") or "",
-            mac=(_text(n, "mac") or names.mac_address(name, nic)).lower(),
-            emulation=_text(n, "emulation") or "virtio-net",
-        )
-        for n in vm.findall(qn(VM, "nic"))
-    )
-
-    def num(value: str | None, default: int) -> int:
-        return default if value is None else int(value)
-
-    return VmSpec(
-        name=name,
-        cpu=num(_text(vm, "cpu"), 1),
-        memory=num(_text(vm, "memory"), 512),
-        boot_device=_text(vm, "boot-device"),
-        uuid=_text(vm, "uuid"),
-        loader=_text(vm, "loader", "type") or "uefi",
-        uefi_vars=_bool(_text(vm, "loader", "uefi-vars"), True),
-        grub_root=_text(vm, "loader", "grub-root") or "hd0,msdos1",
-        install_iso=_text(vm, "install-iso"),
-        console=_text(vm, "console") or "nmdm",
-        utc_clock=_bool(_text(vm, "utc-clock"), True),
-        autostart=_bool(_text(vm, "autostart", "enabled"), False),
-        autostart_order=num(_text(vm, "autostart", "order"), 100),
-        autostart_delay=num(_text(vm, "autostart", "delay"), 0),
-        on_reboot=_text(vm, "on-reboot") or "restart",
-        on_poweroff=_text(vm, "on-poweroff") or "stop",
-        on_crash=_text(vm, "on-crash") or "stop",
-        stop_timeout=num(_text(vm, "stop-timeout"), 30),
-        disks=disks,
-        nics=nics,
-    )
 
 
 def disk_path(zfs_parent: str, vm: str, disk: str) -> str:
@@ -191,7 +72,7 @@ def _disk_device(vm: VmSpec, disk: Disk, zfs_parent: str) -> str:
 
 def _nic_device(nic: Nic, tap: str, mtu: int) -> str:
     device = f"{nic.emulation},{tap},mac={nic.mac}"
-    if mtu != 1500 and nic.emulation == "virtio-net":
+    if mtu != ifconfig.ETHERNET_MTU and nic.emulation == "virtio-net":
         device += f",mtu={mtu}"
     return device
 
@@ -232,7 +113,7 @@ def bhyve(
     for slot, disk in zip(layout.disks, vm.disks, strict=True):
         argv += ["-s", f"{slot},{_disk_device(vm, disk, zfs_parent)}"]
     for i, (slot, nic) in enumerate(zip(layout.nics, vm.nics, strict=True)):
-        mtu = mtus[i] if i < len(mtus) else 1500
+        mtu = mtus[i] if i < len(mtus) else ifconfig.ETHERNET_MTU
         argv += ["-s", f"{slot},{_nic_device(nic, taps[i], mtu)}"]
     argv += ["-s", f"{LPC_SLOT},lpc"]
     if vm.console_device:
@@ -289,3 +170,49 @@ def destroy(vm: str) -> Argv:
 
 def force_poweroff(vm: str) -> Argv:
     return (BHYVECTL, f"--vm={vm}", "--force-poweroff")
+
+
+# Stand-ins for what a start takes from the host rather than from the config: the taps
+# ifconfig hands out, the dataset parent and state directory from hvd.conf, the firmware found.
+_STAND_IN_PARENT = "pool/hv"
+_STAND_IN_VM_DIR = "/vm"
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What a start of a VM runs, as data: tap set-up, loader and bhyve argv (and device.map).
+
+    A running bhyve takes none of these changes, so two launches that differ mean a restart is
+    needed; taps, paths and firmware are stand-ins, so only the config makes them differ.
+    """
+
+    with_iso: bool
+    commands: tuple[Argv, ...]
+
+
+def launch(vm: VmSpec, mtus: Mapping[str, int], *, with_iso: bool = True) -> Launch:
+    """The launch for a VM whose NICs' networks have these MTUs (network -> MTU)."""
+    taps = [f"tap{i}" for i in range(len(vm.nics))]
+    nic_mtus = [mtus[nic.network] for nic in vm.nics]
+    cmds: list[Argv] = []
+    for tap, nic, mtu in zip(taps, vm.nics, nic_mtus, strict=True):
+        cmds += [ifconfig.tap_setup(tap, vm.name, nic.name, mtu),
+                 ifconfig.bridge_addm(names.bridge_name(nic.network), tap)]
+    try:
+        if vm.loader == "grub":
+            cmds += [("device.map", grub_device_map(vm, zfs_parent=_STAND_IN_PARENT,
+                                                    with_iso=with_iso)),
+                     grub_bhyve(vm, device_map="device.map", with_iso=with_iso)]
+        elif vm.loader == "bhyveload":
+            cmds.append(bhyveload(vm, zfs_parent=_STAND_IN_PARENT, with_iso=with_iso))
+    except ValueError as e:  # nothing to boot: the start would fail here
+        cmds.append((vm.loader, f"fails: {e}"))
+    cmds.append(bhyve(vm, taps=taps, zfs_parent=_STAND_IN_PARENT, vm_dir=_STAND_IN_VM_DIR,
+                      mtus=nic_mtus, with_iso=with_iso))
+    return Launch(with_iso, tuple(cmds))
+
+
+def needs_restart(running: Launch, vm: VmSpec, mtus: Mapping[str, int]) -> bool:
+    """The one restart decision (plan and supervisor): would a start with this config run
+    anything other than what the running VM was started with?"""
+    return launch(vm, mtus, with_iso=running.with_iso) != running

@@ -18,7 +18,7 @@ COMMAND_TIMEOUT = 300.0
 
 
 def _env() -> dict[str, str]:
-    # The C locale keeps tool messages in the words freebsd-host.md quotes.
+    # The C locale keeps tool messages in the manual pages' (and the sim backend's) words.
     return {**os.environ, "LC_ALL": "C"}
 
 
@@ -60,7 +60,8 @@ class FreeBSDHost:
             return set()
 
     def process_matches(self, pid: int, vm: str) -> bool:
-        """bhyve sets its process title to `bhyve: <vm>`; match it exactly (§7)."""
+        """bhyve sets its process title to `bhyve: <vm>`; match it exactly
+        (docs/freebsd-facts.md §7)."""
         try:
             title = self.run(("ps", "-o", "command=", "-p", str(pid)))
         except CommandFailed:

@@ -1,7 +1,9 @@
-"""ifconfig(8) argv builders: pure functions, forms from freebsd-host.md §3.2.
+"""ifconfig(8) argv builders: pure functions, forms from ifconfig(8) and if_bridge(4)
+(docs/freebsd-facts.md §3.2).
 
 Every interface hvd creates carries a descr and a group (hvd, or hvd-port for taps), so a
-restarted hvd can find and clean up its own. FIB is set before any address (§4).
+restarted hvd can find and clean up its own. FIB is set before any address
+(docs/freebsd-facts.md §4).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from hvd_netconf.host.names import HVD_GROUP, PORT_GROUP, check_ifname, tap_desc
 
 IFCONFIG = "ifconfig"
 Argv = tuple[str, ...]
+# The MTU a new tap(4) has, and the one bhyve(8)'s virtio-net shows the guest without mtu=.
+ETHERNET_MTU = 1500
 
 
 def bridge_create(bridge: str, descr: str) -> Argv:
@@ -57,7 +61,7 @@ def tap_create() -> Argv:
 def tap_setup(tap: str, vm: str, nic: str, mtu: int | None = None) -> Argv:
     """Tag a tap with its owner and bring it up; MTU only when it is not the default."""
     argv: Argv = (IFCONFIG, tap, "descr", tap_descr(vm, nic), "group", PORT_GROUP)
-    if mtu is not None and mtu != 1500:
+    if mtu is not None and mtu != ETHERNET_MTU:
         argv += ("mtu", str(mtu))
     return (*argv, "up")
 

@@ -1,7 +1,7 @@
 """Deterministic host names derived from configuration names: pure, tested, never guessed.
 
 ZFS functions return dataset NAMES (`pool/hv/vm/web`), never mount paths: the C HVD passed
-`/hv/vm/x` to zfs and every create failed (freebsd-host.md §14 #1).
+`/hv/vm/x` to zfs and every create failed (zfsprops(7); docs/freebsd-facts.md §2.1).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def mac_address(vm: str, nic: str) -> str:
     """A stable MAC for (vm, nic) in 58:9c:fc:00:00:01-58:9c:fc:0f:ff:ff.
 
     Hash-derived, so two NICs can collide (1 in 2^20 per pair); callers that store MACs
-    should check uniqueness against the stored ones, as freebsd-host.md §11 advises.
+    should check uniqueness against the stored ones, as docs/freebsd-facts.md §11 advises.
     """
     low = int.from_bytes(_digest(f"mac/{vm}/{nic}")[:4], "big") & MAC_LOW_MAX
     low = low or 1

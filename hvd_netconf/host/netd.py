@@ -1,4 +1,4 @@
-"""Detect a netd daemon on its socket and say exactly what was found (freebsd-host.md §13).
+"""Detect a netd daemon on its socket and say exactly what was found (docs/freebsd-facts.md §13).
 
 netd exists in incompatible generations. A server that greets with a NETCONF <hello> is
 generation 3; one that answers a size_t-framed `show interface` with a table is generation 1.

@@ -1,4 +1,5 @@
-"""sysctl(8) argv: `sysctl -n <oid>` prints one value (the host limits hvd checks against)."""
+"""sysctl(8) argv: `sysctl -n <oid>` prints one value (the host limits hvd checks against,
+docs/freebsd-facts.md §1)."""
 
 from __future__ import annotations
 

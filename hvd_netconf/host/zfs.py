@@ -1,4 +1,5 @@
-"""zfs(8) argv builders and output parsers: pure functions, forms from freebsd-host.md §2.2.
+"""zfs(8) argv builders and output parsers: pure functions, forms from zfs-create(8),
+zfs-set(8), zfs-get(8), zfs-inherit(8) and zfs-destroy(8) (docs/freebsd-facts.md §2.2).
 
 Everything hvd creates is tagged with the user properties hvd:owner=hvd and hvd:role=<role>,
 read back with `-s local` (user properties are inherited), so hvd destroys only its own.

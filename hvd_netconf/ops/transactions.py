@@ -2,10 +2,10 @@
 delete-config, and the one path every write of running takes: validate, apply to the host,
 then the store's durable write; a failed write undoes the host, so neither changes.
 
-Tag choices (netconf.md §5.4, §5.3): lock refused on a dirty candidate -> lock-denied (holder
-0); a commit by another session over a non-persistent pending confirmed commit -> in-use;
-delete-config of running or candidate -> invalid-value, of startup/url -> operation-not-supported
-(hvd has neither).
+Tag choices where RFC 6241 names no tag (§7.4, §7.5, §8.4): lock refused on a dirty
+candidate -> lock-denied (holder 0); a commit by another session over a non-persistent
+pending confirmed commit -> in-use; delete-config of running or candidate -> invalid-value, of
+startup/url -> operation-not-supported (hvd has neither).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Validation of a configuration tree against the schema, returning every violation.
 
-Tag choices where RFC 7950 §15 leaves room (see netconf.md §6):
+Tag choices where RFC 7950 §15 leaves room:
 - a missing mandatory leaf is `missing-element` (error-info bad-element), like a missing key;
 - state (config false) data inside configuration is `unknown-element`: it is not part of the
   configuration schema, so it is reported like any node that cannot appear there;

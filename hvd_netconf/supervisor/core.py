@@ -1,4 +1,7 @@
-"""The Supervisor: starts, watches, stops and re-adopts bhyve guests (freebsd-host.md §7 to §10).
+"""The Supervisor: starts, watches, stops and re-adopts bhyve guests.
+
+The sections cited below are those of docs/freebsd-facts.md (§7 to §10: adoption, exit,
+stop, start), which sums up bhyve(8), bhyvectl(8) and vmm(4).
 
 Each VM has an op lock that serialises its life-cycle sequences (start, exit handling,
 restart); stop does not take it, so it can interrupt a start (loader phase) or a running
@@ -23,7 +26,7 @@ from typing import Any
 from lxml import etree
 
 from hvd_netconf.errors import DataMissing, InUse, OperationFailed, RpcError
-from hvd_netconf.host import bhyve, ifconfig, names
+from hvd_netconf.host import bhyve, ifconfig, names, specs
 from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.namespaces import NETWORK, VM, qn
 from hvd_netconf.supervisor.exits import CrashGuard, ExitKind, describe, kind
@@ -35,7 +38,7 @@ log = logging.getLogger("hvd.supervisor")
 STOPPED, STARTING, RUNNING, STOPPING, CRASHED = (
     "stopped", "starting", "running", "stopping", "crashed")
 ACTIVE = frozenset({STARTING, RUNNING, STOPPING})
-VM_MAX_NAMELEN = 31  # bhyve's VM_MAX_NAMELEN is 32 bytes with the NUL (§2.1)
+VM_MAX_NAMELEN = 31  # bhyve's VM_MAX_NAMELEN is 32 bytes with the NUL (§10)
 FORCE = -1  # stop step: bhyvectl --force-poweroff (or SIGKILL for a loader)
 # name -> element of the configured VMs and networks (built once per snapshot)
 _Index = tuple[dict[str | None, etree._Element], dict[str | None, etree._Element]]
@@ -58,10 +61,11 @@ class _Vm:
     phase: str | None = None  # "loader" | "bhyve" while a process runs
     gen: int = 0
     taps: list[tuple[str, str]] = field(default_factory=list)
-    argv: tuple[str, ...] | None = None
+    launch: bhyve.Launch | None = None  # what the running bhyve was started with
     started: float | None = None
     with_iso: bool = True
-    order: int = bhyve.VmSpec("").autostart_order  # from the config it last started with
+    # from the config it last started with
+    order: int = field(default_factory=lambda: specs.vm_defaults("_").autostart_order)
     stop_requested: bool = False
     last_exit_code: int | None = None
     last_exit_reason: str | None = None
@@ -116,13 +120,13 @@ class Supervisor:
         return vms, nets
 
     def _lookup(self, name: str, root: etree._Element | None = None,
-                index: _Index | None = None) -> tuple[bhyve.VmSpec, dict[str, int]]:
+                index: _Index | None = None) -> tuple[specs.VmSpec, dict[str, int]]:
         """The VM's current spec and the MTU of each network its NICs join."""
         vms, nets = index or self._index(self._config() if root is None else root)
         el = vms.get(name)
         if el is None:
             raise DataMissing(f"no VM named {name!r} is configured")
-        spec = bhyve.parse_vm(el)
+        spec = specs.read_vm(el)
         mtus: dict[str, int] = {}
         for nic in spec.nics:
             net = nets.get(nic.network)
@@ -130,7 +134,7 @@ class Supervisor:
                 raise OperationFailed(
                     f"VM {name}: NIC {nic.name} joins network {nic.network!r}, "
                     "which is not configured")
-            mtus[nic.network] = int(net.findtext(qn(NETWORK, "mtu")) or 1500)
+            mtus[nic.network] = specs.read_network(net).mtu
         return spec, mtus
 
     def _record(self, name: str) -> _Vm:
@@ -210,7 +214,7 @@ class Supervisor:
                 self._transition(vm, STARTING, "start requested")
             self._launch_reporting(vm, spec, mtus, "start", STOPPED, reraise=True)
 
-    def _launch_reporting(self, vm: _Vm, spec: bhyve.VmSpec, mtus: dict[str, int], what: str,
+    def _launch_reporting(self, vm: _Vm, spec: specs.VmSpec, mtus: dict[str, int], what: str,
                           failed: str, *, reraise: bool) -> None:
         """Launch and report the outcome: a stop that interrupted it, or the failure."""
         try:
@@ -222,7 +226,7 @@ class Supervisor:
             if reraise:
                 raise
 
-    def _validate(self, spec: bhyve.VmSpec) -> None:
+    def _validate(self, spec: specs.VmSpec) -> None:
         """§10 step 1, the checks that need the live host rather than the model."""
         if len(spec.name.encode()) > VM_MAX_NAMELEN:
             raise OperationFailed(
@@ -236,7 +240,7 @@ class Supervisor:
                 f"VM {spec.name}: {spec.cpu} vCPUs, but this host allows {maxcpu} "
                 "(hw.vmm.maxcpu)")
 
-    def _firmware(self, spec: bhyve.VmSpec) -> str:
+    def _firmware(self, spec: specs.VmSpec) -> str:
         candidates = [self.firmware_dir] if self.firmware_dir else list(bhyve.FIRMWARE_DIRS)
         needed = [bhyve.UEFI_CODE, bhyve.UEFI_VARS] if spec.uefi_vars else [bhyve.UEFI_COMBINED]
         for d in candidates:
@@ -255,7 +259,7 @@ class Supervisor:
         shutil.copyfile(os.path.join(firmware_dir, bhyve.UEFI_VARS), tmp)
         os.replace(tmp, target)
 
-    def _run_loader(self, vm: _Vm, spec: bhyve.VmSpec, with_iso: bool) -> None:
+    def _run_loader(self, vm: _Vm, spec: specs.VmSpec, with_iso: bool) -> None:
         """bhyveload or grub-bhyve as a child, so a stop in the loader phase can kill it (§9)."""
         if spec.loader == "grub":
             vm.files.device_map.write_text(
@@ -277,7 +281,7 @@ class Supervisor:
             tail = f": {last}" if last else ""
             raise OperationFailed(f"VM {vm.name}: {argv[0]} exited with status {code}{tail}")
 
-    def _launch(self, vm: _Vm, spec: bhyve.VmSpec, mtus: dict[str, int]) -> None:
+    def _launch(self, vm: _Vm, spec: specs.VmSpec, mtus: dict[str, int]) -> None:
         """§10 steps 2-5; on failure everything made so far is undone."""
         name = vm.name
         vm.files.ensure()
@@ -316,11 +320,13 @@ class Supervisor:
                 vm.taps = []
             raise
         started = time.time()
-        vm.files.save(RunRecord(child.pid, list(argv), taps, started, with_iso))
+        launch = bhyve.launch(spec, mtus, with_iso=with_iso)
+        vm.files.save(RunRecord(child.pid, list(argv), taps, started, with_iso,
+                                [list(c) for c in launch.commands]))
         with self._cond:
             vm.gen += 1
             gen = vm.gen
-            vm.proc, vm.phase, vm.argv, vm.started = child, "bhyve", argv, started
+            vm.proc, vm.phase, vm.launch, vm.started = child, "bhyve", launch, started
             vm.order = spec.autostart_order
         watch(child, self._closing, lambda code: self._on_exit(vm, gen, code), name)
         self._wait_instance(name, child)
@@ -348,7 +354,7 @@ class Supervisor:
                 if gen != vm.gen or self._closing.is_set():
                     return
                 taps, vm.taps = vm.taps, []
-                vm.proc = vm.phase = vm.argv = vm.started = None
+                vm.proc = vm.phase = vm.launch = vm.started = None
             last = vm.files.last_log_line()
             reason = describe(code) + (f": {last}" if last else "")
             self._cleanup(vm.name, taps)
@@ -405,7 +411,7 @@ class Supervisor:
             try:
                 timeout = self._lookup(name)[0].stop_timeout
             except RpcError:
-                timeout = bhyve.VmSpec(name).stop_timeout
+                timeout = specs.vm_defaults(name).stop_timeout
         if not force and self._escalate(vm, timeout, signal.SIGTERM):
             return
         if self._escalate(vm, self.kill_grace, FORCE):
@@ -457,6 +463,16 @@ class Supervisor:
             vm = self._vms.get(name)
             return vm is not None and vm.status in ACTIVE
 
+    def running_names(self) -> list[str]:
+        with self._cond:
+            return [n for n, vm in self._vms.items() if vm.status in ACTIVE]
+
+    def launched(self, name: str) -> bhyve.Launch | None:
+        """What the VM's bhyve was started (or adopted) with, while it runs."""
+        with self._cond:
+            vm = self._vms.get(name)
+            return vm.launch if vm is not None and vm.status in ACTIVE else None
+
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """status() of every configured VM and of every VM still running without a config."""
         index = self._index(self._config())
@@ -489,7 +505,7 @@ class Supervisor:
             vm = self._vms.get(name)
             snap = None if vm is None else (
                 vm.status, vm.proc.pid if vm.proc else None, vm.started, list(vm.taps),
-                vm.last_exit_code, vm.last_exit_reason, vm.argv, vm.with_iso)
+                vm.last_exit_code, vm.last_exit_reason, vm.launch)
         try:
             spec, mtus = self._lookup(name, root, index)
         except DataMissing:
@@ -498,12 +514,12 @@ class Supervisor:
             spec, mtus = None, {}
         except RpcError:
             spec, mtus = None, {}
-        status, pid, started, taps, code, reason, argv, with_iso = snap or (
-            STOPPED, None, None, [], None, None, None, True)
+        status, pid, started, taps, code, reason, launch = snap or (
+            STOPPED, None, None, [], None, None, None)
         active = status in ACTIVE
         pending: bool | None = None
-        if argv is not None:
-            pending = spec is None or self._argv_now(spec, mtus, taps, with_iso) != argv
+        if launch is not None:
+            pending = spec is None or bhyve.needs_restart(launch, spec, mtus)
         console = None
         if active and spec is not None and spec.console == "nmdm":
             console = names.console_user_side(name)
@@ -519,28 +535,16 @@ class Supervisor:
             "host-backend": self.host.name,
         }
 
-    def _argv_now(self, spec: bhyve.VmSpec, mtus: dict[str, int],
-                  taps: list[tuple[str, str]], with_iso: bool) -> tuple[str, ...] | None:
-        """The bhyve argv the current config would give on the running VM's taps."""
-        try:
-            firmware = self._firmware(spec) if spec.loader == "uefi" else bhyve.FIRMWARE_DIRS[0]
-            return bhyve.bhyve(
-                spec, taps=[t for t, _ in taps], zfs_parent=self.zfs_parent,
-                vm_dir=str(VmFiles(self.root, spec.name).vm_dir), firmware_dir=firmware,
-                mtus=[mtus[n.network] for n in spec.nics], with_iso=with_iso)
-        except (RpcError, ValueError, KeyError):
-            return None
-
     # -- hvd start and stop -------------------------------------------------------------------
 
-    def _specs(self) -> list[bhyve.VmSpec]:
-        specs = []
+    def _specs(self) -> list[specs.VmSpec]:
+        out = []
         for el in self._vm_elements():
             try:
-                specs.append(bhyve.parse_vm(el))
+                out.append(specs.read_vm(el))
             except ValueError as e:
                 log.error("skipping a VM entry: %s", e)
-        return specs
+        return out
 
     def autostart(self) -> list[str]:
         """Start the autostart VMs, lowest order first, waiting each one's delay after it."""
@@ -613,7 +617,8 @@ class Supervisor:
             vm.gen += 1
             gen = vm.gen
             vm.proc, vm.phase, vm.taps = proc, "bhyve", list(rec.taps)
-            vm.argv = tuple(rec.argv) if rec.argv else None
+            vm.launch = (bhyve.Launch(rec.with_iso, tuple(tuple(c) for c in rec.launch))
+                         if rec.launch else None)
             vm.started, vm.with_iso, vm.stop_requested = rec.started, rec.with_iso, False
             vm.order = order
         self._transition(vm, RUNNING, f"adopted: bhyve (pid {rec.pid}) was already running")

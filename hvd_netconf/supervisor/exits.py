@@ -1,4 +1,5 @@
-"""What a bhyve exit status means (freebsd-host.md §8), and the crash-loop guard."""
+"""What a bhyve exit status means (bhyve(8) EXIT STATUS; docs/freebsd-facts.md §8), and the
+crash-loop guard."""
 
 from __future__ import annotations
 

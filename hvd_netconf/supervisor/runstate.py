@@ -1,8 +1,9 @@
 """A running VM's record on disk, ROOT/vm/<vm>/state/: what a restarted hvd needs to adopt it.
 
 `pid` holds the bhyve pid (a hint only: adoption also asks the host whether that pid is bhyve
-for this VM, §7); `run.json` holds what cannot be read back from the host: the taps and their
-bridges, the argv bhyve was started with, and when.
+for this VM, docs/freebsd-facts.md §7); `run.json` holds what cannot be read back from the
+host: the taps and their bridges, the argv bhyve was started with (and, as data, what its start
+ran: bhyve.Launch, for the restart decision), and when.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class RunRecord:
     taps: list[tuple[str, str]] = field(default_factory=list)  # (tap, bridge)
     started: float = 0.0  # wall clock, so uptime survives an hvd restart
     with_iso: bool = True
+    launch: list[list[str]] = field(default_factory=list)  # bhyve.Launch.commands
 
 
 class VmFiles:
@@ -52,7 +54,7 @@ class VmFiles:
         self.ensure()
         self._write(self.run, json.dumps({
             "pid": rec.pid, "argv": rec.argv, "taps": [list(t) for t in rec.taps],
-            "started": rec.started, "with_iso": rec.with_iso,
+            "started": rec.started, "with_iso": rec.with_iso, "launch": rec.launch,
         }, indent=1) + "\n")
         self._write(self.pid, f"{rec.pid}\n")
 
@@ -65,6 +67,7 @@ class VmFiles:
                 taps=[(str(t), str(b)) for t, b in data.get("taps", [])],
                 started=float(data.get("started", 0.0)),
                 with_iso=bool(data.get("with_iso", True)),
+                launch=[[str(a) for a in c] for c in data.get("launch", [])],
             )
         except (OSError, ValueError, KeyError, TypeError):
             pass

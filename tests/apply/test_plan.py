@@ -1,17 +1,18 @@
-"""Golden FreeBSD argv of plans, written out literally as freebsd-host.md gives the forms."""
+"""Golden FreeBSD argv of plans, written out literally from zfs(8) and ifconfig(8)
+(docs/freebsd-facts.md §2.2, §3.2)."""
 
 import pytest
 
 from hvd_netconf import errors
 from hvd_netconf.apply.engine import render
 from hvd_netconf.apply.plan import Expect, Run, StopVm, build_plan
-from hvd_netconf.edit.diff import diff
+from hvd_netconf.edit.diff import diff, entries
 
 P = "zroot/hv"
 
 
 def plan_of(old, new, vms=None):
-    return build_plan(diff(old, new), zfs_parent=P, vms=vms)
+    return build_plan(diff(old, new), zfs_parent=P, vms=vms, after=entries(new).get)
 
 
 def commands(plan):
@@ -151,7 +152,7 @@ def test_running_vm_hardware_changes_do_not_restart_it(cfg):
     old = cfg.config([cfg.network("lan")], [cfg.vm("web", cfg.nic("n0", "lan"), cpu=1)])
     new = cfg.config([cfg.network("lan")], [cfg.vm("web", cfg.nic("n0", "lan"),
                                                     cfg.nic("n1", "lan"), cpu=4, memory=4096)])
-    vms = cfg.Vms(running={"web"})
+    vms = cfg.Vms(running={"web"}, started=old)
     plan = plan_of(old, new, vms)
     assert plan.steps == [] and plan.pending_restart == {"web"} and vms.stopped == []
     # a description is not hardware
@@ -202,3 +203,28 @@ def test_render_shows_commands_and_undo(cfg):
     assert "undo: ifconfig hv-lan destroy" in text
     assert "zfs destroy -r zroot/hv/vm/web" in text and "(cannot be undone)" in text
     assert render(plan_of(old, old)) == "nothing to do on the host\n"
+
+
+@pytest.mark.parametrize("emulation", ["virtio-net", "e1000"])
+def test_network_mtu_change_puts_its_running_vms_pending_restart(cfg, emulation):
+    """The taps of a running VM keep the MTU they were made with (and virtio-net's mtu= is
+    fixed at start): the change reaches the VM at its next start, as the supervisor says."""
+    old = cfg.config([cfg.network("lan"), cfg.network("dmz")],
+                     [cfg.vm("web", cfg.nic("n0", "lan", emulation=emulation)),
+                      cfg.vm("db", cfg.nic("n0", "dmz"))])
+    new = cfg.config([cfg.network("lan", mtu=9000), cfg.network("dmz")],
+                     [cfg.vm("web", cfg.nic("n0", "lan", emulation=emulation)),
+                      cfg.vm("db", cfg.nic("n0", "dmz"))])
+    vms = cfg.Vms(running={"web", "db"}, started=old)
+    plan = plan_of(old, new, vms)
+    assert plan.pending_restart == {"web"}
+    assert ("ifconfig", "hv-lan", "mtu", "9000") in commands(plan)
+    # back to what runs: nothing pending, though the committed config changed
+    assert plan_of(new, old, vms).pending_restart == set()
+
+
+def test_network_changes_a_running_vm_does_not_see_need_no_restart(cfg):
+    old = cfg.config([cfg.network("lan")], [cfg.vm("web", cfg.nic("n0", "lan"))])
+    new = cfg.config([cfg.network("lan", fib=2, description="x")],
+                     [cfg.vm("web", cfg.nic("n0", "lan"))])
+    assert plan_of(old, new, cfg.Vms(running={"web"}, started=old)).pending_restart == set()

@@ -1,4 +1,5 @@
-"""Golden argv of the pure builders, written out as freebsd-host.md §2.2 and §3.2 give them."""
+"""Golden argv of the pure builders, written out as zfs(8) and ifconfig(8) give them
+(docs/freebsd-facts.md §2.2, §3.2)."""
 
 import pytest
 

@@ -1,11 +1,12 @@
-"""Golden argv for bhyve and its loaders, written out literally (freebsd-host.md §5.7 form)."""
+"""Golden argv for bhyve and its loaders, written out literally (bhyve(8);
+docs/freebsd-facts.md §5.7)."""
 
 from __future__ import annotations
 
 import pytest
 from lxml import etree
 
-from hvd_netconf.host import bhyve, names
+from hvd_netconf.host import bhyve, names, specs
 
 VM_NS = "urn:hvd:vm"
 
@@ -23,7 +24,7 @@ WEB = """
 
 
 def test_section_5_7_composed_example() -> None:
-    spec = bhyve.parse_vm(vm_el(WEB))
+    spec = specs.read_vm(vm_el(WEB))
     argv = bhyve.bhyve(spec, taps=["tap3"], zfs_parent="tank/hv", vm_dir="/hv/vm/web")
     assert " ".join(argv) == (
         "bhyve -c 2 -m 2048M -A -H -P -w -u -U 3f2c1a00-1111-4222-8333-444455556666 "
@@ -50,7 +51,7 @@ UEFI_BIG = """
 
 
 def test_uefi_several_disks_and_nics_with_iso() -> None:
-    spec = bhyve.parse_vm(vm_el(UEFI_BIG))
+    spec = specs.read_vm(vm_el(UEFI_BIG))
     argv = bhyve.bhyve(spec, taps=["tap0", "tap1", "tap7"], mtus=[1500, 9000, 9000],
                        zfs_parent="zroot/hv", vm_dir="/hv/vm/db")
     assert argv == (
@@ -78,7 +79,7 @@ def test_uefi_several_disks_and_nics_with_iso() -> None:
 
 
 def test_uefi_without_vars_copy_and_without_console() -> None:
-    spec = bhyve.parse_vm(vm_el(
+    spec = specs.read_vm(vm_el(
         "<name>w</name><loader><uefi-vars>false</uefi-vars></loader><console>none</console>"
         "<uuid>aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee</uuid>"
         "<disk><name>d</name><size>1G</size></disk>"))
@@ -105,7 +106,7 @@ BSD = """
 
 
 def test_bhyveload_guest() -> None:
-    spec = bhyve.parse_vm(vm_el(BSD))
+    spec = specs.read_vm(vm_el(BSD))
     assert bhyve.bhyveload(spec, zfs_parent="tank/hv") == (
         "bhyveload", "-m", "1024M", "-d", "/dev/zvol/tank/hv/vm/bsd/disks/root",
         "-c", "/dev/nmdm-bsd.1A", "-e", "bhyve_vm_name=bsd",
@@ -124,7 +125,7 @@ def test_bhyveload_guest() -> None:
 
 
 def test_bhyveload_installs_from_the_iso_then_boots_the_disk() -> None:
-    spec = bhyve.parse_vm(vm_el(BSD.replace(
+    spec = specs.read_vm(vm_el(BSD.replace(
         "<boot-device>root</boot-device>", "<install-iso>/iso/fbsd.iso</install-iso>")))
     assert bhyve.bhyveload(spec, zfs_parent="tank/hv")[3:5] == ("-d", "/iso/fbsd.iso")
     # No boot-device: the first disk.
@@ -145,7 +146,7 @@ LINUX = """
 
 
 def test_grub_guest() -> None:
-    spec = bhyve.parse_vm(vm_el(LINUX))
+    spec = specs.read_vm(vm_el(LINUX))
     assert bhyve.grub_device_map(spec, zfs_parent="tank/hv") == (
         "(hd0) /dev/zvol/tank/hv/vm/deb/disks/sys\n"
         "(hd1) /dev/zvol/tank/hv/vm/deb/disks/home\n"
@@ -170,7 +171,7 @@ def test_grub_guest() -> None:
 
 
 def test_defaults_and_derived_identity() -> None:
-    spec = bhyve.parse_vm(vm_el("<name>x</name><nic><name>n</name><network>l</network></nic>"))
+    spec = specs.read_vm(vm_el("<name>x</name><nic><name>n</name><network>l</network></nic>"))
     assert (spec.cpu, spec.memory, spec.loader, spec.console, spec.stop_timeout) == (
         1, 512, "uefi", "nmdm", 30)
     assert (spec.on_reboot, spec.on_poweroff, spec.on_crash) == ("restart", "stop", "stop")
@@ -185,10 +186,10 @@ def test_bhyvectl() -> None:
 
 
 def test_refusals() -> None:
-    spec = bhyve.parse_vm(vm_el(WEB))
+    spec = specs.read_vm(vm_el(WEB))
     with pytest.raises(ValueError, match="1 NICs but 0 taps"):
         bhyve.bhyve(spec, taps=[], zfs_parent="t/hv", vm_dir="/hv/vm/web")
-    empty = bhyve.parse_vm(vm_el("<name>e</name><loader><type>bhyveload</type></loader>"))
+    empty = specs.read_vm(vm_el("<name>e</name><loader><type>bhyveload</type></loader>"))
     with pytest.raises(ValueError, match="nothing to boot"):
         bhyve.bhyveload(empty, zfs_parent="t/hv")
     with pytest.raises(ValueError, match="nothing to boot"):

@@ -1,4 +1,4 @@
-"""netd detection against fake netd servers on a Unix socket (freebsd-host.md §13)."""
+"""netd detection against fake netd servers on a Unix socket (docs/freebsd-facts.md §13)."""
 
 import socket
 import struct

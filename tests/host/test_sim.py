@@ -1,7 +1,7 @@
 """The simulated host refuses what FreeBSD refuses, with FreeBSD-like stderr and exit status.
 
 These tests check the simulation itself; nothing here says a real host behaves this way beyond
-what freebsd-host.md states.
+what docs/freebsd-facts.md and the manual pages state.
 """
 
 import json

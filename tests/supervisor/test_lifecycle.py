@@ -238,6 +238,10 @@ def test_readoption_by_a_restarted_hvd(env) -> None:
     st = second.status("web")
     assert st["status"] == "running" and st["pid"] == pid and st["tap"] == ["tap0", "tap1"]
     assert st["uptime"] is not None and st["pending-restart"] is False
+    # what it was started with survives in run.json: a change after adoption is still seen
+    env.config.networks["lan"] = 9000
+    assert second.status("web")["pending-restart"] is True
+    env.config.networks["lan"] = 1500
     with pytest.raises(InUse):
         second.start("web")
     assert len(env.host.children) == 1  # never started twice
@@ -455,3 +459,29 @@ def test_stop_during_the_loader_phase(env) -> None:
                                     ("stopping", "stopped")]
     assert env.taps() == [] and "bsd" not in env.host.vmm_instances()
     assert len(env.host.children) == 1  # bhyve never ran
+
+
+def test_plan_and_status_agree_on_a_network_mtu_change(env) -> None:
+    """One restart decision (bhyve.needs_restart): the commit's plan and the VM's state say the
+    same after a change of a network the running VM joins."""
+    from hvd_netconf.apply.plan import build_plan
+    from hvd_netconf.edit.diff import diff, entries
+
+    env.add_vm("web")
+    sup = env.supervisor()
+    sup.start("web")
+    env.ready("web")
+
+    def plan_pending(old, new):
+        return build_plan(diff(old, new), zfs_parent="tank/hv", vms=sup,
+                          after=entries(new).get).pending_restart
+
+    before = env.config.root()
+    env.config.networks["lan"] = 9000
+    after = env.config.root()
+    assert sup.status("web")["pending-restart"] is True
+    assert plan_pending(before, after) == {"web"}
+    env.config.networks["lan"] = 1500
+    assert sup.status("web")["pending-restart"] is False
+    assert plan_pending(after, env.config.root()) == set()
+    sup.stop("web")

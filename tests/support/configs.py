@@ -4,6 +4,9 @@ them through the `cfg` fixture)."""
 import pytest
 from lxml import etree
 
+from hvd_netconf.edit.diff import entries
+from hvd_netconf.host import bhyve, specs
+
 BASE = "urn:ietf:params:xml:ns:netconf:base:1.0"
 
 
@@ -19,8 +22,8 @@ def disk(name, size, **kw):
     return f"<disk><name>{name}</name><size>{size}</size>{leaves(**kw)}</disk>"
 
 
-def nic(name, net):
-    return f"<nic><name>{name}</name><network>{net}</network></nic>"
+def nic(name, net, **kw):
+    return f"<nic><name>{name}</name><network>{net}</network>{leaves(**kw)}</nic>"
 
 
 def vm(name, *parts, **kw):
@@ -35,14 +38,28 @@ def config(networks=(), vms=()):
 
 
 class Vms:
-    """A VmControl stand-in recording stops."""
+    """A VmControl stand-in recording stops; the running VMs were started from `started` (a
+    config root), as the supervisor would have started them."""
 
-    def __init__(self, running=()):
+    def __init__(self, running=(), started=None):
         self.running = set(running)
+        self.started = entries(started)
         self.stopped = []
+
+    def launched(self, name):
+        el = self.started.get(("vm", name))
+        if name not in self.running or el is None:
+            return None
+        spec = specs.read_vm(el)
+        mtus = {n.network: specs.read_network(self.started[("network", n.network)]).mtu
+                for n in spec.nics}
+        return bhyve.launch(spec, mtus)
 
     def is_running(self, name):
         return name in self.running
+
+    def running_names(self):
+        return sorted(self.running)
 
     def stop(self, name):
         self.running.discard(name)
