@@ -13,8 +13,9 @@ import sys
 from hv_cli import commands, grammar, helptext
 from hv_cli.facts import UsageError
 
-VALUE_OPTIONS = ("--socket", "--host", "--user")
-FLAG_OPTIONS = {"--json": "json", "--xml": "xml", "--show-rpc": "show_rpc", "--dry-run": "dry_run"}
+VALUE_OPTIONS = ("--socket", "--host", "--user", "--timeout")
+FLAG_OPTIONS = {"--json": "json", "--xml": "xml", "--show-rpc": "show_rpc", "--dry-run": "dry_run",
+                "--yes": "yes", "-y": "yes"}
 USAGE = "usage: hv [options] [command ...]   (no command: interactive shell)"
 
 
@@ -56,6 +57,13 @@ def _set_value(opts: commands.Options, name: str, value: str) -> None:
         opts.socket = value
     elif name == "--user":
         opts.user = value
+    elif name == "--timeout":
+        try:
+            opts.timeout = float(value)
+        except ValueError:
+            opts.timeout = -1.0
+        if not 0 < opts.timeout < 1e6:
+            raise UsageError(f"--timeout needs a number of seconds, not '{value}'")
     else:
         host, colon, port = value.rpartition(":")
         if colon and port.isdigit() and not host.endswith(":"):

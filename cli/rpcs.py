@@ -136,6 +136,14 @@ def preview_commit() -> El:
     return el("preview-commit", xmlns=HVD)
 
 
+def lock(datastore: str) -> El:
+    return el("lock", el("target", el(datastore)))
+
+
+def unlock(datastore: str) -> El:
+    return el("unlock", el("target", el(datastore)))
+
+
 def discard() -> El:
     return el("discard-changes")
 

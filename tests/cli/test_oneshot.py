@@ -34,7 +34,7 @@ def test_create_show_list_destroy_vm(hv: HV, running: Q) -> None:
     assert header.split() == ["NAME", "STATE", "CPU", "MEMORY", "DISKS", "NETWORKS", "UPTIME"]
     assert row.split()[0] == "test" and row.split()[2:4] == ["2", "1024M"]
 
-    r = hv("destroy vm test")
+    r = hv("destroy vm test --yes")
     assert (r.status, r.out) == (0, "destroyed vm test\n")
     assert running("//vm:vm/vm:name/text()") == []
 
@@ -92,7 +92,7 @@ def test_networks(hv: HV, running: Q) -> None:
     assert r.out.splitlines()[1].split()[:5] == ["lan", "0", "em0", "-", "9000"]
     r = hv("show network lan")
     assert r.out.splitlines()[0] == "network lan"
-    assert hv("destroy network lan").status == 0
+    assert hv("destroy network lan --yes").status == 0
     assert running("//net:network/net:name/text()") == []
 
 
@@ -106,8 +106,8 @@ def test_disks_and_nics(hv: HV, running: Q) -> None:
     assert running("//vm:nic[vm:name='nic0']/vm:network/text()") == ["lan"]
     row = hv("list vm").out.splitlines()[1].split()
     assert row[4:6] == ["boot:20G", "lan"]
-    assert hv("remove nic test nic0").status == 0
-    assert hv("remove disk test boot").status == 0
+    assert hv("remove nic test nic0 --yes").status == 0
+    assert hv("remove disk test boot --yes").status == 0
     assert running("//vm:disk | //vm:nic") == []
 
 
