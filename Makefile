@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV = .venv
 VPY = $(VENV)/bin/python
 RUNDIR = run
+RUNFLAGS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 MANDIR ?= $(PREFIX)/share/man
@@ -31,7 +32,7 @@ test-interop: venv test-deps
 	$(VPY) -m pytest -q -m interop tests/interop
 
 run: venv
-	$(VPY) -m hvd_netconf.devrun --dir $(RUNDIR)
+	$(VPY) -m hvd_netconf.devrun --dir $(RUNDIR) $(RUNFLAGS)
 
 bindings: venv
 	$(VPY) tools/gen_bindings.py

@@ -54,6 +54,7 @@ class Options:
     xml: bool = False
     show_rpc: bool = False
     dry_run: bool = False
+    version: bool = False
     yes: bool = False  # destructive changes go ahead without the preview and the question
     timeout: float = REPLY_TIMEOUT
 

@@ -42,6 +42,8 @@ def parse_options(argv: list[str]) -> tuple[commands.Options, list[str], bool]:
             setattr(opts, FLAG_OPTIONS[arg], True)
         elif arg in ("-h", "--help"):
             want_help = True
+        elif arg == "--version":
+            opts.version = True
         elif arg.startswith("--") and arg not in ("--force",):
             raise UsageError(f"unknown option {arg}")
         else:
@@ -97,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"hv: {exc}\n{USAGE}\n")
         return commands.EXIT_USAGE
+    if opts.version:
+        from hvd_netconf import __version__
+
+        print(f"hv {__version__}")
+        return commands.EXIT_OK
     if want_help:
         print(f"{USAGE}\n\ncommands:\n{helptext.overview('exec')}\n\n{helptext.GLOBAL_OPTIONS}")
         return commands.EXIT_OK
