@@ -282,12 +282,14 @@ def _data(reply: ET.Element) -> ET.Element | None:
     return reply.find(f"{{{BASE}}}data")
 
 
-def _emit(s: Session, reply: ET.Element, data: object, human: Callable[[], str]) -> None:
+def _emit(s: Session, reply: ET.Element, data: object, human: Callable[[], str],
+          path: str = "") -> None:
+    """--xml: the reply's data; --json: data typed by the schema at path; else human()."""
     if s.opts.xml:
         node = _data(reply)
         s.print(render.as_xml(node) if node is not None else "")
     elif s.opts.json:
-        s.print(render.as_json(data))
+        s.print(render.as_json(data, path))
     else:
         s.print(human())
 
@@ -295,18 +297,25 @@ def _emit(s: Session, reply: ET.Element, data: object, human: Callable[[], str])
 TOPS = {"vm": "vms", "network": "networks"}
 
 
+def read(s: Session, filter_tree: El) -> ET.Element | None:
+    """Running with its state; in configure mode the candidate, which the edits change."""
+    if s.mode == "config":
+        return s.send(rpcs.get_config("candidate", filter_tree))
+    return s.send(rpcs.get(filter_tree))
+
+
 def do_list(s: Session, p: Parsed) -> None:
     obj = p.command.obj
-    reply = s.send(rpcs.get(rpcs.select(obj)))
+    reply = read(s, rpcs.select(obj))
     if reply is None:
         return
-    found = render.entries(_data(reply), TOPS[obj], obj)
+    found = render.entries(_data(reply), TOPS[obj], obj, fill=not s.opts.json)
     table = render.vm_table if obj == "vm" else render.network_table
-    _emit(s, reply, found, lambda: table(found))
+    _emit(s, reply, found, lambda: table(found), f"{TOPS[obj]}/{obj}")
 
 
 def fetch(s: Session, obj: str, name: str) -> tuple[ET.Element, dict] | None:
-    reply = s.send(rpcs.get(rpcs.select(obj, name)))
+    reply = read(s, rpcs.select(obj, name))
     if reply is None:
         return None
     found = render.entries(_data(reply), TOPS[obj], obj)
@@ -320,7 +329,9 @@ def do_show(s: Session, p: Parsed) -> None:
     got = fetch(s, obj, p.values[obj])
     if got is not None:
         reply, entry = got
-        _emit(s, reply, entry, lambda: render.detail(obj, entry))
+        if s.opts.json:  # as sent, the defaults left out as --xml leaves them out
+            entry = render.entries(_data(reply), TOPS[obj], obj, fill=False)[0]
+        _emit(s, reply, entry, lambda: render.detail(obj, entry), f"{TOPS[obj]}/{obj}")
 
 
 def do_show_host(s: Session, p: Parsed) -> None:
@@ -332,7 +343,7 @@ def do_show_host(s: Session, p: Parsed) -> None:
     if host is None:
         raise NotFound("the server reports no host information")
     info = render.to_data(host)
-    _emit(s, reply, info, lambda: render.key_values(info))
+    _emit(s, reply, info, lambda: render.key_values(info), "host")
 
 
 def _reply_body(reply: ET.Element) -> object:
@@ -344,11 +355,11 @@ def do_show_commits(s: Session, p: Parsed) -> None:
     if reply is None:
         return
     commits = [render.to_data(e) for e in reply.iter() if render.local(e.tag) == "commit"]
-    _emit(s, reply, commits, lambda: render.commit_table(commits))
+    _emit(s, reply, commits, lambda: render.commit_table(commits), "get-commit-history/commit")
 
 
-def show_compare(s: Session) -> None:
-    reply = s.send(rpcs.compare("running", "candidate"))
+def show_compare(s: Session, source: str = "running", target: str = "candidate") -> None:
+    reply = s.send(rpcs.compare(source, target))
     if reply is None:
         return
     text = next((e.text or "" for e in reply.iter() if render.local(e.tag) == "text"), "")
@@ -356,11 +367,17 @@ def show_compare(s: Session) -> None:
         _emit(s, reply, _reply_body(reply), str)
         return
     text = text.strip("\n")
-    s.print(render.diff_lines(text, s.out.isatty()) if text else "no uncommitted changes")
+    same = "no uncommitted changes" if target == "candidate" else "no differences"
+    s.print(render.diff_lines(text, s.out.isatty()) if text else same)
 
 
 def do_show_compare(s: Session, p: Parsed) -> None:
-    show_compare(s)
+    """No ids: candidate against running; one: commit ID against running; two: between them."""
+    first, second = p.values.get("id"), p.values.get("to")
+    if first is None:
+        show_compare(s)
+    else:
+        show_compare(s, first, second or "running")
 
 
 # ---- operations -------------------------------------------------------------------------

@@ -114,11 +114,20 @@ def test_disks_and_nics(hv: HV, running: Q) -> None:
 def test_json_and_xml(hv: HV) -> None:
     hv("create vm test 2 1024")
     vms = json.loads(hv("list vm --json").out)
-    assert [(v["name"], v["cpu"], v["memory"]) for v in vms] == [("test", "2", "1024")]
-    assert json.loads(hv("show vm test --json").out)["loader"]["type"] == "uefi"
+    assert [(v["name"], v["cpu"], v["memory"]) for v in vms] == [("test", 2, 1024)]
+    shown = json.loads(hv("show vm test --json").out)
     xml = hv("show vm test --xml").out
     assert "<hvd-vm:cpu>2</hvd-vm:cpu>" in xml
     assert 'xmlns:hvd-vm="urn:hvd:vm"' in xml
+    # The same leaves as --xml (defaults the server leaves out stay out), typed per RFC 7951.
+    assert ("loader" in shown) == ("<hvd-vm:loader>" in xml)
+    assert (shown["cpu"], shown["memory"], shown["state"]["status"]) == (2, 1024, "stopped")
+    assert hv("set vm test utc-clock false").status == 0
+    assert hv("add disk test d0 1G thick").status == 0
+    shown = json.loads(hv("show vm test --json").out)
+    assert shown["utc-clock"] is False and shown["disk"][0]["sparse"] is False
+    commits = json.loads(hv("show commits --json").out)
+    assert isinstance(commits[0]["id"], int) and isinstance(commits[0]["session-id"], int)
 
 
 def test_start_and_stop(hv: HV) -> None:
