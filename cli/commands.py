@@ -310,6 +310,9 @@ def do_list(s: Session, p: Parsed) -> None:
     if reply is None:
         return
     found = render.entries(_data(reply), TOPS[obj], obj, fill=not s.opts.json)
+    # ordered-by system: the server's order may change across restarts (insertion order,
+    # then sorted when reloaded), so list shows them by name, always the same.
+    found.sort(key=lambda entry: entry["name"])
     table = render.vm_table if obj == "vm" else render.network_table
     _emit(s, reply, found, lambda: table(found), f"{TOPS[obj]}/{obj}")
 

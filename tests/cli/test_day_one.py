@@ -69,3 +69,11 @@ def test_a_long_commit_is_summarised(hvd: HvdInstance, hv: HV) -> None:
     status, out, err = drive(hvd, keys)
     assert (status, err) == (0, "")
     assert "create 12 vms (u000…u011)" in out, out
+
+
+def test_list_order_is_by_name_whatever_the_creation_order(hv: HV) -> None:
+    for name in ("zeta", "alpha", "mid"):
+        assert hv(f"create vm {name} 1 64").status == 0
+    names = [line.split()[0] for line in hv("list vm").out.splitlines()[1:]]
+    assert names == ["alpha", "mid", "zeta"]  # as a restarted hvd, which reloads sorted
+    assert [v["name"] for v in json.loads(hv("list vm --json").out)] == names
