@@ -23,9 +23,18 @@ def hv_no_tty(hvd: HvdInstance, line: str) -> subprocess.CompletedProcess[str]:
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
 
 
-def hv_tty(hvd: HvdInstance, line: str) -> pexpect.spawn:
-    return pexpect.spawn(HV[0], [*HV[1:], "--socket", str(hvd.socket_path), *line.split()],
-                         encoding="utf-8", timeout=30, env=dict(os.environ, TERM="dumb"))
+def answer(hvd: HvdInstance, line: str, shown: list[str], reply: str, then: str) -> int:
+    """Run hv on a terminal, wait for each of shown, reply to the question, wait for then;
+    the exit status."""
+    child = pexpect.spawn(HV[0], [*HV[1:], "--socket", str(hvd.socket_path), *line.split()],
+                          encoding="utf-8", timeout=30, env=dict(os.environ, TERM="dumb"))
+    for pattern in shown:
+        child.expect(pattern)
+    child.sendline(reply)
+    child.expect(then)
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus
 
 
 def running_vm_with_disks(hv: Callable[..., Result]) -> None:
@@ -37,22 +46,11 @@ def running_vm_with_disks(hv: Callable[..., Result]) -> None:
 def test_destroying_a_running_vm_asks_on_the_terminal(hv: Callable[..., Result],
                                                        hvd: HvdInstance, running: Q) -> None:
     running_vm_with_disks(hv)
-    child = hv_tty(hvd, "destroy vm web")
-    child.expect("this will stop 1 VM, destroy 1 VM, destroy 2 volumes")
-    child.expect(r"destroy vm web\? \[y/N\] ")
-    child.sendline("n")
-    child.expect("hv: did not destroy vm web")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 1
+    asked = ["this will stop 1 VM, destroy 1 VM, destroy 2 volumes",
+             r"destroy vm web\? \[y/N\] "]
+    assert answer(hvd, "destroy vm web", asked, "n", "hv: did not destroy vm web") == 1
     assert running("//vm:vm/vm:name/text()") == ["web"]
-    child = hv_tty(hvd, "destroy vm web")
-    child.expect(r"\[y/N\] ")
-    child.sendline("y")
-    child.expect("destroyed vm web")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    assert answer(hvd, "destroy vm web", asked, "y", "destroyed vm web") == 0
     assert running("//vm:vm/vm:name/text()") == []
 
 
@@ -95,14 +93,8 @@ def test_one_shot_rollback_shows_the_count_and_asks(hv: Callable[..., Result],
     assert "this will destroy 3 VMs, destroy 3 volumes\n" in r.stderr, r.stderr
     assert "pass --yes" in r.stderr
     assert len(running("//vm:vm")) == 3
-    child = hv_tty(hvd, "rollback 1")
-    child.expect("destroy 3 VMs, destroy 3 volumes")
-    child.expect(r"roll back to commit 1\? \[y/N\] ")
-    child.sendline("yes")
-    child.expect("rolled back to commit 1")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    asked = ["destroy 3 VMs, destroy 3 volumes", r"roll back to commit 1\? \[y/N\] "]
+    assert answer(hvd, "rollback 1", asked, "yes", "rolled back to commit 1") == 0
     assert running("//vm:vm") == [] and running("//net:network/net:name/text()") == ["lan"]
 
 
