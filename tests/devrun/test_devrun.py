@@ -119,3 +119,15 @@ def test_a_broken_config_is_one_line(tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=60)
     assert (r.returncode, r.stderr) == (2, f"hvd-devrun: {config}: backend must be one of "
                                            "auto, freebsd, sim\n")
+
+
+def test_a_broken_stored_config_is_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "run" / "root" / "vm" / "web" / "config.xml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("<vm xmlns='urn:hvd:vm'><name>web</name><cpu>2</cpu\n")
+    r = subprocess.run([sys.executable, "-m", "hvd_netconf.devrun", "--dir", str(tmp_path / "run"),
+                        "--port", "0"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.splitlines()[-1].startswith(f"hvd-devrun: cannot start: {broken}: XML is "
+                                                "not well-formed"), r.stderr
