@@ -7,13 +7,14 @@ datastore tree without copying it.
 
 Names, when the schema is known (NamesInSchema): RFC 6241 §8.9 binds a select's prefixes
 through the xmlns declarations in scope on <filter>, and such a binding always wins. A prefix
-no xmlns binds is taken as a YANG module name (`/hvd-vm:vms`), as in RFC 7951's JSON names and
-the paths netopeer2 and most tools send. An unprefixed name is, in XPath 1.0 (§2.3), in no
-namespace, which no YANG node is, so it could only ever select nothing; hvd gives it the
-module of the step before it in the same path (RFC 7951 §4's rule for member names), and at
-the start of a path the one module whose top-level node has that name, refusing the name when
-two modules do. A name no module defines is an invalid-value error naming the path, instead of
-an empty reply that looks like "no data".
+no xmlns binds is taken as a YANG module name (`/hvd-vm:vms`), the form of RFC 7951 §4 that
+netopeer2 (libyang) accepts and most tools send. An unprefixed name is, in XPath 1.0 (§2.3), in
+no namespace, which no YANG node is, so it could only ever select nothing; libyang reads it as
+the context node's module, which for a filter (context: the root) selects nothing either. hvd
+instead gives it the module of the step before it in the same path (how RFC 7951 §4 names a
+member whose module is its parent's), and at the start of a path the one module whose
+top-level node has that name, refusing the name when two modules do. A name no module defines
+is an invalid-value error naming the path, instead of an empty reply that looks like no data.
 """
 
 from __future__ import annotations
