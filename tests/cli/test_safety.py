@@ -108,3 +108,14 @@ def test_commit_in_configure_mode_asks_when_it_destroys(hv: Callable[..., Result
     assert "hv: did not commit" in err
     assert out.endswith("committed\n"), out
     assert running("//vm:vm") == []
+
+
+def test_the_shell_asks_before_an_immediate_destroy(hv: Callable[..., Result],
+                                                    hvd: HvdInstance, running: Q) -> None:
+    running_vm_with_disks(hv)
+    status, out, err = drive(hvd, "destroy vm web\nn\ndestroy vm web --yes\nexit\n")
+    assert status == 0
+    assert err.count("this will stop 1 VM, destroy 1 VM, destroy 2 volumes") == 1, err
+    assert "hv: did not destroy vm web" in err
+    assert out == "destroyed vm web\n"
+    assert running("//vm:vm") == []
