@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV = .venv
 VPY = $(VENV)/bin/python
 RUNDIR = run
+RUNFLAGS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 MANDIR ?= $(PREFIX)/share/man
@@ -41,7 +42,7 @@ selftest: venv
 	$(VPY) -m hvd_netconf.daemon selftest $(POOL)
 
 run: venv
-	$(VPY) -m hvd_netconf.devrun --dir $(RUNDIR)
+	$(VPY) -m hvd_netconf.devrun --dir $(RUNDIR) $(RUNFLAGS)
 
 bindings: venv
 	$(VPY) tools/gen_bindings.py

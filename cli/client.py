@@ -28,6 +28,7 @@ from hvd_netconf.wire.framing import (
 )
 
 MAX_MESSAGE = 1 << 30
+REPLY_TIMEOUT = 120.0  # seconds hv waits for a reply before it calls the server wedged
 NC = f"{{{BASE}}}"
 CLIENT_HELLO = (
     f'<?xml version="1.0" encoding="UTF-8"?><hello xmlns="{BASE}"><capabilities>'
@@ -44,7 +45,15 @@ class Stream(Protocol):
 
 
 class ConnectError(Exception):
-    """The server could not be reached; nothing was sent."""
+    """The server could not be reached, or stopped answering."""
+
+
+class NoAnswer(ConnectError):
+    """No reply within the timeout: the server is wedged, or the operation outlasts it."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(f"hvd does not answer (no reply within {timeout:g} s); "
+                         "--timeout SECONDS waits longer")
 
 
 @dataclass
@@ -89,8 +98,11 @@ def errors_of(reply: ET.Element) -> list[ServerError]:
 
 
 class Client:
-    def __init__(self, stream: Stream, on_close: Callable[[], object] | None = None) -> None:
+    def __init__(self, stream: Stream, on_close: Callable[[], object] | None = None,
+                 timeout: float = REPLY_TIMEOUT) -> None:
         self.stream = stream
+        self.timeout = timeout
+        self.wedged = False  # a reply never came: the stream's framing is lost
         self._on_close = on_close
         self._decoder: EomDecoder | ChunkedDecoder = EomDecoder(MAX_MESSAGE)
         self._chunked = False
@@ -100,9 +112,9 @@ class Client:
         self._hello()
 
     @classmethod
-    def unix(cls, path: str, timeout: float = 30.0) -> Client:
+    def unix(cls, path: str, timeout: float = REPLY_TIMEOUT) -> Client:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
+        sock.settimeout(min(timeout, 30.0))
         try:
             sock.connect(path)
         except (FileNotFoundError, ConnectionRefusedError):
@@ -114,17 +126,16 @@ class Client:
         except OSError as exc:
             sock.close()
             raise ConnectError(f"cannot connect to {path}: {exc.strerror}") from None
-        sock.settimeout(None)
-        return cls(sock)
+        return cls(sock, timeout=timeout)
 
     def _send(self, body: bytes) -> None:
         self.stream.sendall(encode_chunked(body) if self._chunked else encode_eom(body))
 
-    def _receive(self, progress: str | None = None) -> bytes:
+    def _receive(self, progress: str | None = None, timeout: float | None = None) -> bytes:
+        """The next message; NoAnswer when none is complete within the timeout."""
         started = time.monotonic()
+        limit = timeout if timeout is not None else self.timeout
         ticking = progress is not None and sys.stderr.isatty()
-        if ticking:
-            self.stream.settimeout(0.25)
         try:
             while True:
                 frame = self._decoder.next()
@@ -132,18 +143,23 @@ class Client:
                     raise ConnectError(f"a reply of {frame.size} bytes is too large")
                 if frame is not None:
                     return frame
+                left = started + limit - time.monotonic()
+                if left <= 0:
+                    self.wedged = True
+                    raise NoAnswer(limit)
+                self.stream.settimeout(min(left, 0.25) if ticking else left)
                 try:
                     data = self.stream.recv(1 << 16)
                 except TimeoutError:
-                    sys.stderr.write(f"\r{progress} {time.monotonic() - started:.0f}s ")
-                    sys.stderr.flush()
+                    if ticking:
+                        sys.stderr.write(f"\r{progress} {time.monotonic() - started:.0f}s ")
+                        sys.stderr.flush()
                     continue
                 if not data:
                     raise ConnectError("the server closed the connection")
                 self._decoder.feed(data)
         finally:
             if ticking:
-                self.stream.settimeout(None)
                 sys.stderr.write("\r\x1b[K")
 
     def _hello(self) -> None:
@@ -163,11 +179,13 @@ class Client:
     def request_xml(self, op: El) -> str:
         return to_xml(rpc(op, self.next_id))
 
-    def call(self, op: El, progress: str | None = None) -> ET.Element:
-        """Send one operation, wait for its reply; raise NetconfError on rpc-error."""
+    def call(self, op: El, progress: str | None = None, timeout: float | None = None
+             ) -> ET.Element:
+        """Send one operation, wait for its reply (timeout: longer than the client's, for an
+        operation known to take long); raise NetconfError on rpc-error."""
         self._send(self.request_xml(op).encode())
         self.next_id += 1
-        reply = parse_reply(self._receive(progress))
+        reply = parse_reply(self._receive(progress, timeout))
         errors = errors_of(reply)
         if errors:
             raise NetconfError(errors)
@@ -175,7 +193,8 @@ class Client:
 
     def close(self) -> None:
         try:
-            self.call(el("close-session"))
+            if not self.wedged:
+                self.call(el("close-session"), timeout=min(self.timeout, 5.0))
         except (ConnectError, NetconfError, OSError):
             pass
         finally:

@@ -6,6 +6,7 @@ edits go to running at once; config: edits go to the candidate) and the output o
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from hv_cli import render, rpcs
-from hv_cli.client import Client, ConnectError, NetconfError
+from hv_cli.client import REPLY_TIMEOUT, Client, ConnectError, NetconfError
 from hv_cli.facts import UsageError
 from hv_cli.grammar import Parsed
 from hv_cli.rpcs import El, leaf
@@ -29,6 +30,20 @@ class NotFound(Exception):
     """The named object does not exist on the server."""
 
 
+class NotConfirmed(Exception):
+    """A destructive change was declined, or asked for without a terminal and without --yes."""
+
+
+def ask_terminal(question: str) -> bool | None:
+    """y/N on the terminal; None when there is no terminal to ask on."""
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return input(question + " [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
 @dataclass
 class Options:
     socket: str = "/var/run/hvd.sock"
@@ -39,6 +54,9 @@ class Options:
     xml: bool = False
     show_rpc: bool = False
     dry_run: bool = False
+    version: bool = False
+    yes: bool = False  # destructive changes go ahead without the preview and the question
+    timeout: float = REPLY_TIMEOUT
 
 
 @dataclass
@@ -49,6 +67,7 @@ class Session:
     mode: str = "exec"
     interactive: bool = False
     dirty: bool = False  # this shell edited the candidate since its last commit or discard
+    ask: Callable[[str], bool | None] = ask_terminal
     _client: Client | None = None
 
     @property
@@ -57,9 +76,10 @@ class Session:
             if self.opts.host:
                 from hv_cli.ssh import connect  # paramiko only for remote hosts
 
-                self._client = connect(self.opts.host, self.opts.port, self.opts.user)
+                self._client = connect(self.opts.host, self.opts.port, self.opts.user,
+                                       self.opts.timeout)
             else:
-                self._client = Client.unix(self.opts.socket)
+                self._client = Client.unix(self.opts.socket, self.opts.timeout)
         return self._client
 
     def close(self) -> None:
@@ -72,7 +92,8 @@ class Session:
             self.out.write(text + "\n")
             self.out.flush()
 
-    def send(self, op: El, progress: str | None = None) -> ET.Element | None:
+    def send(self, op: El, progress: str | None = None, timeout: float | None = None
+             ) -> ET.Element | None:
         """Send one request; None under --dry-run, where it is only shown."""
         if self.opts.show_rpc or self.opts.dry_run:
             msg_id = self._client.next_id if self._client else 1
@@ -80,7 +101,7 @@ class Session:
             (self.out if self.opts.dry_run else self.err).write(shown)
         if self.opts.dry_run:
             return None
-        return self.client.call(op, progress)
+        return self.client.call(op, progress, timeout)
 
     @property
     def target(self) -> str:
@@ -96,6 +117,94 @@ class Session:
             self.dirty = True
             done += " (uncommitted)"
         self.print(done)
+
+
+# ---- destructive changes: preview, then ask --------------------------------------------
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+@dataclass
+class Preview:
+    """What preview-commit says a commit of the candidate would do."""
+
+    counts: dict[str, int]
+    plan: str
+    steps: int
+
+    @classmethod
+    def of(cls, reply: ET.Element) -> Preview:
+        counts: dict[str, int] = {}
+        plan, steps = "", 0
+        for e in reply.iter():
+            name = render.local(e.tag)
+            if name == "text":
+                plan = e.text or ""
+            elif name == "step":
+                steps += 1
+            elif name == "summary":
+                counts = {render.local(c.tag): int(c.text or 0) for c in e}
+        return cls(counts, plan, steps)
+
+    @property
+    def destroys(self) -> bool:
+        return any(self.counts.values())
+
+    def describe(self) -> str:
+        words = (("vms-stopped", "stop", "VM"), ("vms-destroyed", "destroy", "VM"),
+                 ("volumes-destroyed", "destroy", "volume"),
+                 ("bridges-destroyed", "remove", "bridge"))
+        parts = [f"{verb} {_plural(self.counts[key], noun)}" for key, verb, noun in words
+                 if self.counts.get(key)]
+        plan = self.plan.rstrip("\n")
+        if plan.count("\n") >= 40:
+            plan = f"({self.steps} host steps; 'commit check' in configure mode lists them)"
+        return "this will " + ", ".join(parts) + "\n" + plan
+
+
+def confirm(s: Session, preview: Preview, doing: str) -> None:
+    """Go on when nothing is destroyed, with --yes, or when the operator says yes."""
+    if not preview.destroys or s.opts.yes:
+        return
+    s.err.write(preview.describe() + "\n")
+    s.err.flush()
+    answer = s.ask(f"{doing}?")
+    if answer is None:
+        raise NotConfirmed(f"refusing to {doing} without a terminal to ask on; "
+                           "pass --yes to do it")
+    if not answer:
+        raise NotConfirmed(f"did not {doing}")
+
+
+def guarded(s: Session, stage: El, act: Callable[[], None], doing: str) -> None:
+    """An immediate change that may destroy: staged in the locked candidate for
+    preview-commit, thrown away, asked about, then done as asked (act) under the same locks,
+    so nothing changes between the preview and the change."""
+    if s.opts.yes or s.opts.dry_run:
+        act()
+        return
+    locked: list[str] = []
+    try:
+        for datastore in ("running", "candidate"):
+            try:
+                s.send(rpcs.lock(datastore))
+            except NetconfError as exc:
+                raise NotConfirmed(f"cannot preview '{doing}': {exc}; pass --yes to do it "
+                                   "without a preview") from None
+            locked.append(datastore)
+        s.send(stage)
+        try:
+            reply = s.send(rpcs.preview_commit())
+        finally:
+            s.send(rpcs.discard())
+        assert reply is not None
+        confirm(s, Preview.of(reply), doing)
+        act()
+    finally:
+        for datastore in reversed(locked):
+            with contextlib.suppress(NetconfError):
+                s.send(rpcs.unlock(datastore))
 
 
 # ---- configuration edits ----------------------------------------------------------------
@@ -119,10 +228,19 @@ def do_create(s: Session, p: Parsed) -> None:
     s.edit(_vm_scoped(obj, v, *leaves, op="create"), "merge", f"created {obj} {v['name']}")
 
 
+def _delete(s: Session, p: Parsed, done: str, doing: str) -> None:
+    config = _vm_scoped(p.command.obj, p.values, op="delete")
+    if s.mode == "config":  # the candidate only: commit asks
+        s.edit(config, "none", done)
+        return
+    guarded(s, rpcs.edit_config("candidate", config, "none"),
+            lambda: s.edit(config, "none", done), doing)
+
+
 def do_destroy(s: Session, p: Parsed) -> None:
     obj = p.command.obj
     name = p.values[obj]
-    s.edit(_vm_scoped(obj, p.values, op="delete"), "none", f"destroyed {obj} {name}")
+    _delete(s, p, f"destroyed {obj} {name}", f"destroy {obj} {name}")
 
 
 def _where(p: Parsed) -> str:
@@ -155,7 +273,7 @@ def do_add(s: Session, p: Parsed) -> None:
 
 
 def do_remove(s: Session, p: Parsed) -> None:
-    s.edit(_vm_scoped(p.command.obj, p.values, op="delete"), "none", f"removed {_where(p)}")
+    _delete(s, p, f"removed {_where(p)}", f"remove {_where(p)}")
 
 
 # ---- reads ------------------------------------------------------------------------------
@@ -164,12 +282,14 @@ def _data(reply: ET.Element) -> ET.Element | None:
     return reply.find(f"{{{BASE}}}data")
 
 
-def _emit(s: Session, reply: ET.Element, data: object, human: Callable[[], str]) -> None:
+def _emit(s: Session, reply: ET.Element, data: object, human: Callable[[], str],
+          path: str = "") -> None:
+    """--xml: the reply's data; --json: data typed by the schema at path; else human()."""
     if s.opts.xml:
         node = _data(reply)
         s.print(render.as_xml(node) if node is not None else "")
     elif s.opts.json:
-        s.print(render.as_json(data))
+        s.print(render.as_json(data, path))
     else:
         s.print(human())
 
@@ -177,18 +297,28 @@ def _emit(s: Session, reply: ET.Element, data: object, human: Callable[[], str])
 TOPS = {"vm": "vms", "network": "networks"}
 
 
+def read(s: Session, filter_tree: El) -> ET.Element | None:
+    """Running with its state; in configure mode the candidate, which the edits change."""
+    if s.mode == "config":
+        return s.send(rpcs.get_config("candidate", filter_tree))
+    return s.send(rpcs.get(filter_tree))
+
+
 def do_list(s: Session, p: Parsed) -> None:
     obj = p.command.obj
-    reply = s.send(rpcs.get(rpcs.select(obj)))
+    reply = read(s, rpcs.select(obj))
     if reply is None:
         return
-    found = render.entries(_data(reply), TOPS[obj], obj)
+    found = render.entries(_data(reply), TOPS[obj], obj, fill=not s.opts.json)
+    # ordered-by system: the server's order may change across restarts (insertion order,
+    # then sorted when reloaded), so list shows them by name, always the same.
+    found.sort(key=lambda entry: entry["name"])
     table = render.vm_table if obj == "vm" else render.network_table
-    _emit(s, reply, found, lambda: table(found))
+    _emit(s, reply, found, lambda: table(found), f"{TOPS[obj]}/{obj}")
 
 
 def fetch(s: Session, obj: str, name: str) -> tuple[ET.Element, dict] | None:
-    reply = s.send(rpcs.get(rpcs.select(obj, name)))
+    reply = read(s, rpcs.select(obj, name))
     if reply is None:
         return None
     found = render.entries(_data(reply), TOPS[obj], obj)
@@ -202,7 +332,9 @@ def do_show(s: Session, p: Parsed) -> None:
     got = fetch(s, obj, p.values[obj])
     if got is not None:
         reply, entry = got
-        _emit(s, reply, entry, lambda: render.detail(obj, entry))
+        if s.opts.json:  # as sent, the defaults left out as --xml leaves them out
+            entry = render.entries(_data(reply), TOPS[obj], obj, fill=False)[0]
+        _emit(s, reply, entry, lambda: render.detail(obj, entry), f"{TOPS[obj]}/{obj}")
 
 
 def do_show_host(s: Session, p: Parsed) -> None:
@@ -214,7 +346,7 @@ def do_show_host(s: Session, p: Parsed) -> None:
     if host is None:
         raise NotFound("the server reports no host information")
     info = render.to_data(host)
-    _emit(s, reply, info, lambda: render.key_values(info))
+    _emit(s, reply, info, lambda: render.key_values(info), "host")
 
 
 def _reply_body(reply: ET.Element) -> object:
@@ -226,11 +358,11 @@ def do_show_commits(s: Session, p: Parsed) -> None:
     if reply is None:
         return
     commits = [render.to_data(e) for e in reply.iter() if render.local(e.tag) == "commit"]
-    _emit(s, reply, commits, lambda: render.commit_table(commits))
+    _emit(s, reply, commits, lambda: render.commit_table(commits), "get-commit-history/commit")
 
 
-def show_compare(s: Session) -> None:
-    reply = s.send(rpcs.compare("running", "candidate"))
+def show_compare(s: Session, source: str = "running", target: str = "candidate") -> None:
+    reply = s.send(rpcs.compare(source, target))
     if reply is None:
         return
     text = next((e.text or "" for e in reply.iter() if render.local(e.tag) == "text"), "")
@@ -238,11 +370,17 @@ def show_compare(s: Session) -> None:
         _emit(s, reply, _reply_body(reply), str)
         return
     text = text.strip("\n")
-    s.print(render.diff_lines(text, s.out.isatty()) if text else "no uncommitted changes")
+    same = "no uncommitted changes" if target == "candidate" else "no differences"
+    s.print(render.diff_lines(text, s.out.isatty()) if text else same)
 
 
 def do_show_compare(s: Session, p: Parsed) -> None:
-    show_compare(s)
+    """No ids: candidate against running; one: commit ID against running; two: between them."""
+    first, second = p.values.get("id"), p.values.get("to")
+    if first is None:
+        show_compare(s)
+    else:
+        show_compare(s, first, second or "running")
 
 
 # ---- operations -------------------------------------------------------------------------
@@ -255,7 +393,9 @@ def do_vm_rpc(s: Session, p: Parsed) -> None:
     name, vm = p.command.action, p.values["vm"]
     params = {k: p.values[k] for k in ("force", "timeout") if k in p.values}
     doing, done = VM_RPC_WORDS[name]
-    if s.send(rpcs.vm_rpc(name, vm, **params), progress=f"{doing} {vm}…") is not None:
+    wait = s.opts.timeout + int(params.get("timeout", 0))  # the guest's own time on top
+    if s.send(rpcs.vm_rpc(name, vm, **params), progress=f"{doing} {vm}…",
+              timeout=wait) is not None:
         s.print(f"{done} vm {vm}")
 
 
@@ -278,7 +418,17 @@ def do_console(s: Session, p: Parsed) -> None:
     subprocess.run([cu, "-l", device], check=False)
 
 
+def preview_commit(s: Session, doing: str) -> None:
+    """Before a commit of the candidate: say what it destroys and ask."""
+    if s.opts.yes or s.opts.dry_run:
+        return
+    reply = s.send(rpcs.preview_commit())
+    assert reply is not None
+    confirm(s, Preview.of(reply), doing)
+
+
 def do_commit(s: Session, p: Parsed) -> None:
+    preview_commit(s, "commit")
     if s.send(rpcs.commit(comment=p.values.get("comment"))) is not None:
         s.dirty = False
         s.print("committed")
@@ -297,6 +447,7 @@ def do_commit_check(s: Session, p: Parsed) -> None:
 
 def do_commit_confirmed(s: Session, p: Parsed) -> None:
     minutes = int(p.values.get("minutes", "10"))
+    preview_commit(s, "commit")
     persist = None if s.interactive else CONFIRM_PERSIST
     op = rpcs.commit(True, minutes * 60, persist=persist, comment=p.values.get("comment"))
     if s.send(op) is not None:
@@ -318,14 +469,22 @@ def do_discard(s: Session, p: Parsed) -> None:
 
 def do_rollback(s: Session, p: Parsed) -> None:
     apply = s.mode == "exec"
-    op = rpcs.rollback(p.values["id"], apply, p.values.get("comment"))
-    if s.send(op) is None:
-        return
+    commit_id = p.values["id"]
+    op = rpcs.rollback(commit_id, apply, p.values.get("comment"))
+
+    def act() -> None:
+        if s.send(op) is None:
+            return
+        if apply:
+            s.print(f"rolled back to commit {commit_id}")
+        else:
+            s.dirty = True
+            s.print(f"loaded commit {commit_id} into the candidate; 'show compare', 'commit'")
+
     if apply:
-        s.print(f"rolled back to commit {p.values['id']}")
+        guarded(s, rpcs.rollback(commit_id, False), act, f"roll back to commit {commit_id}")
     else:
-        s.dirty = True
-        s.print(f"loaded commit {p.values['id']} into the candidate; 'show compare', 'commit'")
+        act()
 
 
 ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
@@ -352,7 +511,7 @@ def error_line(exc: BaseException) -> tuple[str, int]:
                 text += f" ({render.plain_words(e.path)})"
             parts.append(text)
         return "hv: " + "; ".join(parts), EXIT_FAILED
-    if isinstance(exc, NotFound):
+    if isinstance(exc, NotFound | NotConfirmed):
         return f"hv: {exc}", EXIT_FAILED
     if isinstance(exc, OSError):
         return f"hv: connection failed: {exc.strerror or exc}", EXIT_CONNECT
@@ -363,7 +522,7 @@ def run(s: Session, parsed: Parsed) -> int:
     """Execute one parsed command; errors become one line on stderr and an exit status."""
     try:
         ACTIONS[parsed.command.action](s, parsed)
-    except (UsageError, ConnectError, NetconfError, NotFound, OSError) as exc:
+    except (UsageError, ConnectError, NetconfError, NotFound, NotConfirmed, OSError) as exc:
         line, status = error_line(exc)
         s.err.write(line + "\n")
         return status

@@ -15,6 +15,7 @@ Fact = dict[str, Any]
 OBJECTS: dict[str, Any] = FACTS["objects"]
 STATE: dict[str, list[str]] = FACTS["state"]
 RPCS: dict[str, Any] = FACTS["rpcs"]
+JSON: dict[str, str] = FACTS["json"]  # leaves that are not JSON strings (RFC 7951), by path
 
 
 class UsageError(Exception):
@@ -63,16 +64,30 @@ def hint(fact: Fact) -> str:
     return "string"
 
 
+MB_PER = {"m": 1, "g": 1024, "t": 1024 * 1024}
+_SIZE = re.compile(r"(\d+)([mgt])i?b?", re.IGNORECASE)
+
+
+def in_megabytes(value: str) -> str:
+    """`1G`, `512M`, `2GiB` -> whole megabytes (the YANG's unit); other text as it is."""
+    m = _SIZE.fullmatch(value.strip())
+    return str(int(m.group(1)) * MB_PER[m.group(2).lower()]) if m else value
+
+
 def check(fact: Fact, value: str, label: str | None = None) -> str:
     """Return the value in the form the server wants, or raise UsageError saying why not."""
     label = label or fact["name"]
     kind = fact["kind"]
+    if kind == "int" and fact.get("units") == "megabytes":
+        value = in_megabytes(value)
     if kind == "int":
         try:
             num = int(value, 10)
         except ValueError:
+            sizes = " of megabytes or a size such as 512M or 2G" if "units" in fact and \
+                fact["units"] == "megabytes" else ""
             raise UsageError(
-                f"{label} must be a whole number ({hint(fact)}), not '{value}'") from None
+                f"{label} must be a whole number{sizes} ({hint(fact)}), not '{value}'") from None
         if not any(lo <= num <= hi for lo, hi in fact["range"]):
             raise UsageError(f"{label} must be in {hint(fact)}, not {num}")
         return str(num)

@@ -165,7 +165,10 @@ COMMANDS: tuple[Command, ...] = (
     Command(("show", "commits"), "show-commits", "Show the commit history",
             options=(_p("limit", "int", lo=1, hi=1000),), read=True),
     Command(("show", "compare"), "show-compare",
-            "Show the uncommitted changes (candidate against running)"),
+            "Show the uncommitted changes; with ID, what changed since commit ID; with ID TO, "
+            "between two commits",
+            (_p("id", "int", lo=1, hi=2**32 - 1, optional=True, help="a commit id"),
+             _p("to", "int", lo=1, hi=2**32 - 1, optional=True, help="a later commit id"))),
     Command(("configure",), "configure", "Edit the candidate; nothing applies until commit",
             modes=EXEC),
     Command(("commit",), "commit", "Apply the candidate", options=(COMMENT,)),

@@ -11,6 +11,9 @@ options (anywhere on the line):
   --json, --xml       machine-readable output of read commands
   --show-rpc          print each NETCONF request before sending it
   --dry-run           print the requests instead of sending them
+  --yes, -y           destroy without asking (destructive commands show what they destroy
+                      and ask on a terminal; without one they refuse unless --yes)
+  --timeout SECONDS   wait this long for each reply (default 120), then give up
 exit status: 0 done, 1 refused by the server or not found, 2 bad input, 3 cannot connect"""
 
 

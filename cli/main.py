@@ -13,8 +13,11 @@ import sys
 from hv_cli import commands, grammar, helptext
 from hv_cli.facts import UsageError
 
-VALUE_OPTIONS = ("--socket", "--host", "--user")
-FLAG_OPTIONS = {"--json": "json", "--xml": "xml", "--show-rpc": "show_rpc", "--dry-run": "dry_run"}
+from hvd_netconf import __version__
+
+VALUE_OPTIONS = ("--socket", "--host", "--user", "--timeout")
+FLAG_OPTIONS = {"--json": "json", "--xml": "xml", "--show-rpc": "show_rpc", "--dry-run": "dry_run",
+                "--yes": "yes", "-y": "yes"}
 USAGE = "usage: hv [options] [command ...]   (no command: interactive shell)"
 
 
@@ -41,6 +44,8 @@ def parse_options(argv: list[str]) -> tuple[commands.Options, list[str], bool]:
             setattr(opts, FLAG_OPTIONS[arg], True)
         elif arg in ("-h", "--help"):
             want_help = True
+        elif arg == "--version":
+            opts.version = True
         elif arg.startswith("--") and arg not in ("--force",):
             raise UsageError(f"unknown option {arg}")
         else:
@@ -56,6 +61,13 @@ def _set_value(opts: commands.Options, name: str, value: str) -> None:
         opts.socket = value
     elif name == "--user":
         opts.user = value
+    elif name == "--timeout":
+        try:
+            opts.timeout = float(value)
+        except ValueError:
+            opts.timeout = -1.0
+        if not 0 < opts.timeout < 1e6:
+            raise UsageError(f"--timeout needs a number of seconds, not '{value}'")
     else:
         host, colon, port = value.rpartition(":")
         if colon and port.isdigit() and not host.endswith(":"):
@@ -89,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"hv: {exc}\n{USAGE}\n")
         return commands.EXIT_USAGE
+    if opts.version:
+        print(f"hv {__version__}")
+        return commands.EXIT_OK
     if want_help:
         print(f"{USAGE}\n\ncommands:\n{helptext.overview('exec')}\n\n{helptext.GLOBAL_OPTIONS}")
         return commands.EXIT_OK

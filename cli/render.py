@@ -37,15 +37,34 @@ def to_data(node: ET.Element) -> Any:
     return out
 
 
-def entries(data_el: ET.Element | None, top: str, obj: str) -> list[Data]:
-    """The list entries under <data><top><obj>…, defaults filled in from the schema."""
+def entries(data_el: ET.Element | None, top: str, obj: str, fill: bool = True) -> list[Data]:
+    """The list entries under <data><top><obj>…, defaults filled in from the schema (fill)
+    or as the server sent them, like --xml shows them."""
     if data_el is None:
         return []
     found = []
     for container in data_el:
         if local(container.tag) == top:
-            found += [fill_defaults(obj, to_data(e)) for e in container if local(e.tag) == obj]
+            found += [fill_defaults(obj, to_data(e)) if fill else to_data(e)
+                      for e in container if local(e.tag) == obj]
     return found
+
+
+def typed(data: Any, path: str) -> Any:
+    """Leaves as RFC 7951 types them (numbers, booleans, [null] for empty; int64, uint64 and
+    decimal64 stay strings), from the schema facts; path names data's place (`vms/vm`)."""
+    if isinstance(data, list):
+        return [typed(item, path) for item in data]
+    if isinstance(data, dict):
+        return {k: typed(v, f"{path}/{k}") for k, v in data.items()}
+    kind = facts.JSON.get(path)
+    if kind == "number":
+        return int(data)
+    if kind == "bool":
+        return data == "true"
+    if kind == "empty":
+        return [None]
+    return data
 
 
 def _when_holds(when: str, scope: Data) -> bool:
@@ -128,15 +147,31 @@ def network_table(nets: list[Data]) -> str:
     return table(["NAME", "FIB", "INTERFACE", "VLAN", "MTU", "BRIDGE", "MEMBERS"], rows)
 
 
+def summarize_changes(changes: list[Data], spell_out: int = 3) -> str:
+    """`create vm a, delete network b`; more than spell_out of one kind become a count with
+    the first and last name: `create 300 vms (u000…u299)`."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for ch in changes:
+        groups.setdefault((ch.get("operation", "?"), ch.get("kind", "")), []).append(
+            ch.get("name", ""))
+    parts = []
+    for (op, kind), names in groups.items():
+        if len(names) > spell_out:
+            ordered = sorted(names)
+            parts.append(f"{op} {len(names)} {kind}s ({ordered[0]}…{ordered[-1]})")
+        else:
+            parts += [f"{op} {kind} {name}".strip() for name in names]
+    return ", ".join(parts)
+
+
 def commit_table(commits: list[Data]) -> str:
     if not commits:
         return "no commits"
     rows = []
     for c in commits:
-        changes = [f"{ch.get('operation', '?')} {ch.get('kind', '')} {ch.get('name', '')}".strip()
-                   for ch in c.get("changes", [])]
         rows.append([c.get("id", "?"), c.get("time", "-"), c.get("user", "-"),
-                     c.get("source", "-"), c.get("comment", "") or "-", ", ".join(changes) or "-"])
+                     c.get("source", "-"), c.get("comment", "") or "-",
+                     summarize_changes(c.get("changes", [])) or "-"])
     return table(["ID", "TIME", "USER", "SOURCE", "COMMENT", "CHANGES"], rows)
 
 
@@ -194,9 +229,9 @@ def key_values(data: Data) -> str:
     return "\n".join(_kv(flat("", data), ""))
 
 
-def as_json(data: Any) -> str:
+def as_json(data: Any, path: str = "") -> str:
     import json
-    return json.dumps(data, indent=2)
+    return json.dumps(typed(data, path) if path else data, indent=2)
 
 
 def as_xml(node: ET.Element) -> str:

@@ -96,6 +96,10 @@ def get(filter_tree: El) -> El:
     return el("get", el("filter", filter_tree, type="subtree"))
 
 
+def get_config(source: str, filter_tree: El) -> El:
+    return el("get-config", el("source", el(source)), el("filter", filter_tree, type="subtree"))
+
+
 def select(top: str, name: str | None = None) -> El:
     container, ns = TOP[top]
     inner = [el(top, el("name", text=name))] if name is not None else []
@@ -134,6 +138,14 @@ def validate_candidate() -> El:
 
 def preview_commit() -> El:
     return el("preview-commit", xmlns=HVD)
+
+
+def lock(datastore: str) -> El:
+    return el("lock", el("target", el(datastore)))
+
+
+def unlock(datastore: str) -> El:
+    return el("unlock", el("target", el(datastore)))
 
 
 def discard() -> El:

@@ -18,7 +18,11 @@ INT_BOUNDS = {
     "uint8": (0, 2**8 - 1), "uint16": (0, 2**16 - 1),
     "uint32": (0, 2**32 - 1), "uint64": (0, 2**64 - 1),
 }
-MODULES = ("hvd-types", "hvd-network", "hvd-vm")
+MODULES = ("hvd-types", "hvd-network", "hvd-vm", "hvd-system")
+# RFC 7951 §6.1-6.9: these built-in types are JSON numbers, booleans or [null]; every other
+# type (int64, uint64 and decimal64 included, §6.1) is a JSON string.
+JSON_KINDS = {**{t: "number" for t in ("int8", "int16", "int32", "uint8", "uint16", "uint32")},
+              "boolean": "bool", "empty": "empty"}
 
 Fact = dict[str, Any]
 
@@ -117,6 +121,33 @@ def _leaves(node: Any, prefix: str = "") -> list[Fact]:
     return out
 
 
+def _builtin(type_stmt: Any) -> str:
+    stmt = type_stmt
+    while getattr(stmt, "i_typedef", None) is not None:
+        stmt = stmt.i_typedef.search_one("type")
+    if stmt.arg == "leafref":
+        target = getattr(stmt, "i_type_spec", None)
+        target_node = getattr(target, "i_target_node", None)
+        if target_node is not None:
+            return _builtin(target_node.search_one("type"))
+    return stmt.arg
+
+
+def _json_kinds(node: Any, path: str, out: dict[str, str]) -> None:
+    """Leaves (config and state) whose JSON form is not a string, by their path of names."""
+    for child in getattr(node, "i_children", ()):
+        if child.keyword in ("choice", "case"):
+            _json_kinds(child, path, out)
+            continue
+        here = f"{path}/{child.arg}"
+        if child.keyword in ("leaf", "leaf-list"):
+            kind = JSON_KINDS.get(_builtin(child.search_one("type")))
+            if kind:
+                out[here] = kind
+        elif child.keyword in ("container", "list", "output"):
+            _json_kinds(child, here, out)
+
+
 def _state(node: Any) -> list[str]:
     state = next(c for c in node.i_children if c.arg == "state")
     return [c.arg for c in state.i_children]
@@ -149,7 +180,15 @@ def generate(yang_dir: Path) -> dict[str, Any]:
         },
         "state": {"vm": _state(vm), "network": _state(net)},
         "rpcs": {},
+        "json": {},
     }
+    for top in (vm_mod.search_one("container", "vms"), net_mod.search_one("container", "networks"),
+                mods["hvd-system"].search_one("container", "host")):
+        _json_kinds(top, top.arg, facts["json"])
+    for rpc in mods["hvd-system"].search("rpc"):
+        output = rpc.search_one("output")
+        if output is not None:
+            _json_kinds(output, rpc.arg, facts["json"])
     for rpc in vm_mod.search("rpc"):
         inp = rpc.search_one("input")
         facts["rpcs"][rpc.arg] = {

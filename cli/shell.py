@@ -26,7 +26,8 @@ from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
 HISTORY = "~/.hv_history"
-FLAGS = {"--json": "json", "--xml": "xml", "--show-rpc": "show_rpc", "--dry-run": "dry_run"}
+FLAGS = {"--json": "json", "--xml": "xml", "--show-rpc": "show_rpc", "--dry-run": "dry_run",
+         "--yes": "yes"}
 PROMPTS = {"exec": "hv> ", "config": "hv(config)# "}
 
 
@@ -175,6 +176,7 @@ class Shell:
     def __init__(self, opts: commands.Options, out: TextIO = sys.stdout,
                  err: TextIO = sys.stderr, **prompt_args: Any) -> None:
         self.session = commands.Session(opts, out=out, err=err, interactive=True)
+        self.session.ask = self.ask
         self.names = Names(self.session)
         bindings = KeyBindings()
 

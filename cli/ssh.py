@@ -9,10 +9,12 @@ import getpass
 import os
 
 import paramiko
-from hv_cli.client import Client, ConnectError
+from hv_cli.client import REPLY_TIMEOUT, Client, ConnectError
 
 
-def connect(host: str, port: int = 830, user: str | None = None, timeout: float = 15.0) -> Client:
+def connect(host: str, port: int = 830, user: str | None = None,
+            reply_timeout: float = REPLY_TIMEOUT) -> Client:
+    timeout = min(reply_timeout, 15.0)
     ssh = paramiko.SSHClient()
     ssh.load_system_host_keys()
     known = os.path.expanduser("~/.ssh/known_hosts")
@@ -33,4 +35,4 @@ def connect(host: str, port: int = 830, user: str | None = None, timeout: float 
     except (TimeoutError, OSError) as exc:
         ssh.close()
         raise ConnectError(f"cannot reach {host}:{port}: {exc}") from None
-    return Client(channel, on_close=ssh.close)
+    return Client(channel, on_close=ssh.close, timeout=reply_timeout)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from hvd_netconf import notify, operational, ops, selftest
+from hvd_netconf import __version__, notify, operational, ops, selftest
 from hvd_netconf.apply.engine import ensure_layout
 from hvd_netconf.apply.engine import recover as recover_host
 from hvd_netconf.apply.hook import journal_path, make_apply_changes
@@ -263,6 +263,7 @@ def check_host_command(settings: Settings) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hvd", description="NETCONF server for bhyve hosts")
+    parser.add_argument("--version", action="version", version=f"hvd {__version__}")
     add_arguments(parser)
     sub = parser.add_subparsers(dest="command")
     user = sub.add_parser("user", help="manage NETCONF users")

@@ -13,13 +13,15 @@ import grp
 import os
 import socket
 import sys
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
 from hv_cli.main import main as hv
 
-from hvd_netconf.config import Settings
+from hvd_netconf.config import Settings, from_mapping
 from hvd_netconf.daemon import StopSignal, acquire_root_lock, setup_logging, start
+from hvd_netconf.store.errors import StoreError
 from hvd_netconf.transport.ssh import ensure_ed25519_key
 from hvd_netconf.users import UserDB
 
@@ -41,10 +43,12 @@ def _free_port(preferred: int) -> int:
     raise OSError("no free port on 127.0.0.1")
 
 
-def settings_for(run_dir: Path, port: int) -> Settings:
-    # The developer running `make run` administers this instance: their own group is the
-    # NACM admin group here (on a real host it is wheel).
-    return replace(
+def settings_for(run_dir: Path, port: int, config: Path | None = None) -> Settings:
+    """The dev instance's settings, then the TOML file's (which win) when one is given.
+
+    The developer running `make run` administers this instance: their own group is the
+    NACM admin group here (on a real host it is wheel), and the SSH dev user is put in it."""
+    base = replace(
         Settings(),
         root=run_dir / "root",
         socket=run_dir / "hvd.sock",
@@ -54,17 +58,23 @@ def settings_for(run_dir: Path, port: int) -> Settings:
         zfs_parent="zroot/hv",
         nacm_admin_group=grp.getgrgid(os.getgid()).gr_name,
     )
+    if config is None:
+        return base
+    with open(config, "rb") as f:
+        return from_mapping(tomllib.load(f), base)
 
 
-def dev_user(run_dir: Path, root: Path) -> Path:
-    """An SSH key pair in run/ authorised for the dev user; no password is ever stored."""
+def dev_user(run_dir: Path, settings: Settings) -> Path:
+    """An SSH key pair in run/ authorised for the dev user, a member of the NACM admin group
+    (so the printed SSH login may write and lock); no password is ever stored."""
     key_path = run_dir / "id_ed25519"
     key = ensure_ed25519_key(key_path)
     public = f"{key.get_name()} {key.get_base64()} {DEV_USER}@hvd-dev"
     key_path.with_suffix(".pub").write_text(public + "\n")
-    users = UserDB.for_root(root)
-    if DEV_USER not in {u.name for u in users.list()}:
-        users.add(DEV_USER, keys=[public], groups=["wheel"])
+    users = UserDB.for_root(settings.root)
+    known = users.get(DEV_USER)
+    users.add(DEV_USER, keys=[] if known and public in known.authorized_keys else [public],
+              groups=[settings.nacm_admin_group])
     return key_path
 
 
@@ -91,16 +101,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hvd-devrun", description=__doc__)
     parser.add_argument("--dir", default="run", help="folder for the root, socket and key")
     parser.add_argument("--port", type=int, default=8830, help="preferred SSH port (loopback)")
+    parser.add_argument("--config", type=Path, help="hvd.conf(5) settings over the dev ones")
     args = parser.parse_args(argv)
     run_dir = Path(args.dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     port = _free_port(args.port)
-    settings = settings_for(run_dir, port)
+    try:
+        settings = settings_for(run_dir, port, args.config)
+    except (OSError, ValueError) as exc:  # tomllib's errors are ValueErrors
+        print(f"hvd-devrun: {args.config}: {exc}", file=sys.stderr)
+        return 2
     setup_logging("warning")
     lock = acquire_root_lock(settings)
-    key = dev_user(run_dir, settings.root)
+    key = dev_user(run_dir, settings)
     stop = StopSignal()
-    running = start(settings)
+    try:
+        running = start(settings)
+    except (OSError, RuntimeError, ValueError, StoreError) as exc:
+        print(f"hvd-devrun: cannot start: {exc}", file=sys.stderr)
+        lock.close()
+        return 1
+    settings.pid_path.write_text(f"{os.getpid()}\n")
     try:
         sock = ["--socket", str(settings.socket)]
         if running.server.datastores.running.get(("vm", "demo")) is None:
@@ -115,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         stop.wait()
     finally:
         running.stop()
+        settings.pid_path.unlink(missing_ok=True)
         lock.close()
     return 0
 

@@ -34,8 +34,10 @@ class Filter:
     xpath: etree.XPath | None = None
 
 
-def parse_filter(el: etree._Element | None, *, xpath_allowed: bool = True) -> Filter | None:
-    """Check a <filter> element's type and select; None for no filter at all."""
+def parse_filter(el: etree._Element | None, *, xpath_allowed: bool = True,
+                 schema: Any = None) -> Filter | None:
+    """Check a <filter> element's type and select; None for no filter at all. With the schema,
+    an XPath's names are resolved against it (module-name prefixes, unprefixed names)."""
     if el is None:
         return None
     ftype = el.get("type", "subtree")
@@ -55,7 +57,7 @@ def parse_filter(el: etree._Element | None, *, xpath_allowed: bool = True) -> Fi
             raise MissingAttribute("an xpath filter needs a select attribute",
                                    error_type="protocol",
                                    info=[("bad-attribute", "select"), ("bad-element", "filter")])
-        return Filter("xpath", el, select, compile_select(select, el.nsmap))
+        return Filter("xpath", el, select, compile_select(select, el.nsmap, schema))
     raise BadAttribute(f"unsupported filter type {ftype!r}",
                        info=[("bad-attribute", "type"), ("bad-element", "filter")])
 

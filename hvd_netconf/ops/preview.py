@@ -6,13 +6,34 @@ shows is what commit would do, refusals (a disk shrink) and validation errors in
 
 from __future__ import annotations
 
+from typing import Any
+
 from lxml import etree
 
 from hvd_netconf.apply.engine import render, show
 from hvd_netconf.apply.hook import plan_for
-from hvd_netconf.namespaces import HVD, qn
+from hvd_netconf.apply.plan import Plan, StopVm
+from hvd_netconf.namespaces import HVD, VM, qn
 from hvd_netconf.ops.registry import OPERATIONS, OpContext
 from hvd_netconf.ops.transactions import candidate_changes
+
+
+def _disks(entry: etree._Element | None) -> set[str]:
+    if entry is None:
+        return set()
+    return {d.findtext(qn(VM, "name")) or "" for d in entry.iterchildren(qn(VM, "disk"))}
+
+
+def summary(plan: Plan, pairs: dict[Any, tuple[Any, Any]]) -> dict[str, int]:
+    """What the commit takes away, counted: the changes say what goes, the plan what stops."""
+    counts = {"vms-stopped": sum(isinstance(a, StopVm) for s in plan.steps for a in s.do),
+              "vms-destroyed": 0, "volumes-destroyed": 0, "bridges-destroyed": 0}
+    for (kind, _name), (old, new) in pairs.items():
+        if new is None and old is not None:
+            counts["vms-destroyed" if kind == "vm" else "bridges-destroyed"] += 1
+        if kind == "vm":
+            counts["volumes-destroyed"] += len(_disks(old) - _disks(new))
+    return counts
 
 
 def _leaf(parent: etree._Element, name: str, text: str) -> None:
@@ -45,4 +66,8 @@ def preview_commit(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     sim = etree.Element(qn(HVD, "simulated"), nsmap={None: HVD})
     sim.text = "true" if server.host.simulated else "false"
     body.append(sim)
+    counted = etree.Element(qn(HVD, "summary"), nsmap={None: HVD})
+    for name, count in summary(plan, pairs).items():
+        _leaf(counted, name, str(count))
+    body.append(counted)
     return body

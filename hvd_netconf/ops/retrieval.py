@@ -100,7 +100,7 @@ def render(spec: Filter | None, root: etree._Element, mode: str, schema: Any,
 @OPERATIONS.register(BASE, "get-config", capabilities=[CAP_XPATH, CAP_WITH_DEFAULTS])
 def get_config(ctx: OpContext, op: etree._Element) -> Reply:
     name = source_name(op)
-    spec = parse_filter(op.find(qn(BASE, "filter")))
+    spec = parse_filter(op.find(qn(BASE, "filter")), schema=ctx.server.schema)
     mode = request_mode(op)
     root = datastore_root(ctx, name)
     if spec is None and mode == "explicit":
@@ -168,7 +168,7 @@ def _config_copy(spec: Filter | None, stores: Any, data: etree._Element) -> None
 
 @OPERATIONS.register(BASE, "get", capabilities=[CAP_XPATH, CAP_WITH_DEFAULTS])
 def get(ctx: OpContext, op: etree._Element) -> Reply:
-    spec = parse_filter(op.find(qn(BASE, "filter")))
+    spec = parse_filter(op.find(qn(BASE, "filter")), schema=ctx.server.schema)
     mode = request_mode(op)
     data = new_data(mode)
     stores = ctx.server.datastores

@@ -34,7 +34,7 @@ def test_create_show_list_destroy_vm(hv: HV, running: Q) -> None:
     assert header.split() == ["NAME", "STATE", "CPU", "MEMORY", "DISKS", "NETWORKS", "UPTIME"]
     assert row.split()[0] == "test" and row.split()[2:4] == ["2", "1024M"]
 
-    r = hv("destroy vm test")
+    r = hv("destroy vm test --yes")
     assert (r.status, r.out) == (0, "destroyed vm test\n")
     assert running("//vm:vm/vm:name/text()") == []
 
@@ -92,7 +92,7 @@ def test_networks(hv: HV, running: Q) -> None:
     assert r.out.splitlines()[1].split()[:5] == ["lan", "0", "em0", "-", "9000"]
     r = hv("show network lan")
     assert r.out.splitlines()[0] == "network lan"
-    assert hv("destroy network lan").status == 0
+    assert hv("destroy network lan --yes").status == 0
     assert running("//net:network/net:name/text()") == []
 
 
@@ -106,19 +106,28 @@ def test_disks_and_nics(hv: HV, running: Q) -> None:
     assert running("//vm:nic[vm:name='nic0']/vm:network/text()") == ["lan"]
     row = hv("list vm").out.splitlines()[1].split()
     assert row[4:6] == ["boot:20G", "lan"]
-    assert hv("remove nic test nic0").status == 0
-    assert hv("remove disk test boot").status == 0
+    assert hv("remove nic test nic0 --yes").status == 0
+    assert hv("remove disk test boot --yes").status == 0
     assert running("//vm:disk | //vm:nic") == []
 
 
 def test_json_and_xml(hv: HV) -> None:
     hv("create vm test 2 1024")
     vms = json.loads(hv("list vm --json").out)
-    assert [(v["name"], v["cpu"], v["memory"]) for v in vms] == [("test", "2", "1024")]
-    assert json.loads(hv("show vm test --json").out)["loader"]["type"] == "uefi"
+    assert [(v["name"], v["cpu"], v["memory"]) for v in vms] == [("test", 2, 1024)]
+    shown = json.loads(hv("show vm test --json").out)
     xml = hv("show vm test --xml").out
     assert "<hvd-vm:cpu>2</hvd-vm:cpu>" in xml
     assert 'xmlns:hvd-vm="urn:hvd:vm"' in xml
+    # The same leaves as --xml (defaults the server leaves out stay out), typed per RFC 7951.
+    assert ("loader" in shown) == ("<hvd-vm:loader>" in xml)
+    assert (shown["cpu"], shown["memory"], shown["state"]["status"]) == (2, 1024, "stopped")
+    assert hv("set vm test utc-clock false").status == 0
+    assert hv("add disk test d0 1G thick").status == 0
+    shown = json.loads(hv("show vm test --json").out)
+    assert shown["utc-clock"] is False and shown["disk"][0]["sparse"] is False
+    commits = json.loads(hv("show commits --json").out)
+    assert isinstance(commits[0]["id"], int) and isinstance(commits[0]["session-id"], int)
 
 
 def test_start_and_stop(hv: HV) -> None:
