@@ -19,12 +19,12 @@ from typing import IO
 from hvd_netconf import notify, operational, ops
 from hvd_netconf.apply.engine import ensure_layout
 from hvd_netconf.apply.engine import recover as recover_host
-from hvd_netconf.apply.hook import journal_path, make_apply_changes
+from hvd_netconf.apply.hook import HostApply, journal_path
+from hvd_netconf.committer import Committer, HostApplier
 from hvd_netconf.config import Settings, add_arguments, from_args
 from hvd_netconf.host.backend import select_backend
 from hvd_netconf.hostcheck import check_host, render
 from hvd_netconf.nacm import running as nacm_rules
-from hvd_netconf.ops import transactions
 from hvd_netconf.schema import load_schema
 from hvd_netconf.server import Server
 from hvd_netconf.store import Datastores, StoreError
@@ -38,20 +38,50 @@ log = logging.getLogger("hvd")
 Attach = Callable[[Server], None]
 
 
-def wire_components(server: Server) -> None:
-    """Compose the application: schema, host backend, datastores, notifications, the VM
-    supervisor and the commit-to-host hook. The one place where the parts meet."""
-    ops.load_all()
+def wire_datastores(server: Server, *, fsync: bool = True) -> Datastores:
+    """The schema, the datastores on the server's root and the /nacm rules stored there."""
     settings = server.settings
     server.schema = load_schema()
+    datastores = server.datastores = Datastores(
+        str(settings.root), server.schema, fsync=fsync, history_limit=settings.history_size,
+        limits=settings.wire_limits.xml, lock=server.lock)
+    nacm_rules.load_stored(server)
+    return datastores
+
+
+def wire_committer(server: Server, host: HostApplier | None) -> Committer:
+    """Running's one write path; it guards locks and ends a session's confirmed commit, and
+    a confirmed commit left pending by the last run is restored (or reverted) now."""
+    assert server.datastores is not None
+    committer = server.committer = Committer(server.datastores, server.nacm,
+                                             server.notifications, host, server.lock)
+    server.locks.add_guard(committer.lock_guard)
+    server.locks.add_release_hook(committer.lock_released)
+    server.add_session_end_hook(committer.session_ended)
+    with server.lock:
+        committer.restore()
+    return committer
+
+
+def wire_store(server: Server, *, fsync: bool = True) -> None:
+    """The configuration side without a host (tests, benchmarks): what wire_components
+    builds, minus the host backend, the supervisor and the host apply."""
+    ops.load_all()
+    wire_datastores(server, fsync=fsync)
+    notify.attach(server)
+    wire_committer(server, None)
+
+
+def wire_components(server: Server) -> None:
+    """Compose the application: schema, host backend, datastores, notifications, the VM
+    supervisor and the commit path with its host apply. The one place where the parts meet."""
+    ops.load_all()
+    settings = server.settings
     host = server.host = select_backend(settings.backend, settings.root,
                                         netd_socket=settings.netd_socket)
     ensure_layout(host, settings.zfs_parent, str(settings.root))
-    datastores = server.datastores = Datastores(
-        str(settings.root), server.schema, history_limit=settings.history_size,
-        limits=settings.wire_limits.xml, lock=server.lock)
-    nacm_rules.load_stored(server)
-    recover_host(host, journal_path(server), datastores.history.last_id)  # a cut-short commit
+    datastores = wire_datastores(server)
+    recover_host(host, journal_path(datastores), datastores.history.last_id)  # a cut-short commit
     bus = notify.attach(server)
 
     def on_vm_event(name: str, old: str, new: str, reason: str, code: int | None) -> None:
@@ -60,13 +90,12 @@ def wire_components(server: Server) -> None:
     firmware = settings.firmware_dir or (host.firmware_dir() if host.simulated else None)
     # The supervisor reads the live running tree without the server lock: a commit holding
     # the lock may wait for a VM to stop, and that VM's exit handling reads its config.
-    server.supervisor = Supervisor(
+    supervisor = server.supervisor = Supervisor(
         host, settings.root, lambda: datastores.running.root,
         zfs_parent=settings.zfs_parent, on_event=on_vm_event,
         firmware_dir=str(firmware) if firmware else None)
-    server.apply_changes = make_apply_changes(server)
-    transactions.attach(server)
-    for vm, outcome in server.supervisor.adopt().items():
+    wire_committer(server, HostApply(settings, host, supervisor, datastores))
+    for vm, outcome in supervisor.adopt().items():
         log.info("VM %s at start: %s", vm, outcome)
 
 
@@ -103,7 +132,8 @@ class Running:
         datastores = self.server.datastores
         if datastores is not None:
             with self.server.lock:
-                transactions.detach(self.server)
+                if self.server.committer is not None:
+                    self.server.committer.stop()
                 datastores.close()
 
 

@@ -131,8 +131,9 @@ def rollback_op(ctx: OpContext, op: etree._Element) -> Reply:
     pairs = changed_entries(keys, dss.running.get, dss.candidate.get, dss.running.root,
                             dss.candidate.root)
     try:
-        rec = tx.write_running(server, ctx.session, {k: p[1] for k, p in pairs.items()},
-                               dss.candidate.root, "rollback", comment, from_candidate=True)
+        rec = tx.committer(server).write(ctx.session, {k: p[1] for k, p in pairs.items()},
+                                         dss.candidate.root, "rollback", comment,
+                                         from_candidate=True)
     except BaseException:
         dss.discard_candidate()
         raise

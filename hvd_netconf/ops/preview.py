@@ -12,7 +12,7 @@ from hvd_netconf.apply.engine import render, show
 from hvd_netconf.apply.hook import plan_for
 from hvd_netconf.namespaces import HVD, qn
 from hvd_netconf.ops.registry import OPERATIONS, OpContext
-from hvd_netconf.ops.transactions import candidate_changes
+from hvd_netconf.ops.transactions import candidate_changes, components
 
 
 def _leaf(parent: etree._Element, name: str, text: str) -> None:
@@ -23,8 +23,9 @@ def _leaf(parent: etree._Element, name: str, text: str) -> None:
 def preview_commit(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     server = ctx.server
     _, pairs = candidate_changes(server)
-    dss = server.datastores
-    plan = plan_for(server, dss.running.root, dss.candidate.root, list(pairs))
+    _schema, dss = components(server)
+    plan = plan_for(dss, server.settings.zfs_parent, server.supervisor, dss.running.root,
+                    dss.candidate.root, list(pairs))
     out = etree.Element(qn(HVD, "text"), nsmap={None: HVD})
     out.text = render(plan)
     body = [out]
@@ -43,6 +44,6 @@ def preview_commit(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
         el.text = vm
         body.append(el)
     sim = etree.Element(qn(HVD, "simulated"), nsmap={None: HVD})
-    sim.text = "true" if server.host.simulated else "false"
+    sim.text = "true" if server.host is not None and server.host.simulated else "false"
     body.append(sim)
     return body
