@@ -25,7 +25,8 @@ from hvd_netconf.errors import (
 )
 from hvd_netconf.nacm.access import Nacm, is_recovery
 from hvd_netconf.namespaces import CAP_BASE_10, CAP_BASE_11
-from hvd_netconf.ops.registry import OPERATIONS, OpContext, RawXml, Registry, SessionInfo
+from hvd_netconf.ops.registry import OpContext, RawXml, Registry, SessionInfo
+from hvd_netconf.state import StateProviders
 from hvd_netconf.wire import messages
 
 if TYPE_CHECKING:
@@ -185,9 +186,11 @@ class Stats:
 
 
 class Server:
-    def __init__(self, settings: Settings | None = None, registry: Registry = OPERATIONS) -> None:
+    def __init__(self, settings: Settings | None = None, registry: Registry | None = None,
+                 state: StateProviders | None = None) -> None:
         self.settings = settings or Settings()
-        self.registry = registry
+        self.registry = registry or Registry()  # daemon.operations() lists hvd's own
+        self.state = state or StateProviders()  # and daemon.state_providers() its state
         self.lock = threading.RLock()
         self.sessions = Sessions()
         self.locks = Locks()

@@ -16,7 +16,7 @@ from hvd_netconf.edit.changes import changed_entries, patch, unified_diff
 from hvd_netconf.errors import InvalidValue
 from hvd_netconf.namespaces import HVD, qn
 from hvd_netconf.ops import transactions as tx
-from hvd_netconf.ops.registry import OPERATIONS, OpContext, Reply
+from hvd_netconf.ops.registry import OpContext, Reply
 
 Key = tuple[str, str]
 
@@ -36,7 +36,6 @@ def _sub(parent: etree._Element, name: str, text: str | None) -> None:
         etree.SubElement(parent, qn(HVD, name)).text = text
 
 
-@OPERATIONS.register(HVD, "get-commit-history")
 def get_commit_history_op(ctx: OpContext, op: etree._Element) -> Reply:
     _schema, dss = tx.components(ctx.server)
     offset = _int(op, "offset", 0, 0, 2**32 - 1)
@@ -77,7 +76,6 @@ def _side(dss: Any, text: str) -> tuple[Callable[[Key], Any], set[Key]]:
     return get, set(changes)
 
 
-@OPERATIONS.register(HVD, "compare")
 def compare_op(ctx: OpContext, op: etree._Element) -> Reply:
     _schema, dss = tx.components(ctx.server)
     src = op.find(qn(HVD, "source"))
@@ -96,7 +94,6 @@ def compare_op(ctx: OpContext, op: etree._Element) -> Reply:
     return [text, patch(pairs, HVD)]
 
 
-@OPERATIONS.register(HVD, "rollback")
 def rollback_op(ctx: OpContext, op: etree._Element) -> Reply:
     server = ctx.server
     _schema, dss = tx.components(server)

@@ -17,8 +17,8 @@ from lxml import etree
 
 from hvd_netconf.errors import InvalidValue, MissingElement, OperationFailed
 from hvd_netconf.namespaces import CAP_PREFIX, DATASTORES, MONITORING, YANG_LIBRARY, qn
-from hvd_netconf.ops.registry import OPERATIONS, OpContext, Reply
-from hvd_netconf.state import STATE, child, leaf
+from hvd_netconf.ops.registry import OpContext, Reply
+from hvd_netconf.state import child, leaf
 
 HVD_NCM = "urn:hvd:netconf-monitoring"
 TRANSPORTS = {"netconf-ssh": ("ncm", "netconf-ssh"), "hvd-unix": ("hvd-ncm", "unix-socket")}
@@ -88,8 +88,6 @@ def find_schema(mods: Sequence[Any], identifier: str, version: str | None) -> An
     return hits[0]
 
 
-@OPERATIONS.register(MONITORING, "get-schema", capabilities=[
-    f"{MONITORING}?module=ietf-netconf-monitoring&revision=2010-10-04"])
 def get_schema(ctx: OpContext, op: etree._Element) -> Reply:
     ident = op.findtext(qn(MONITORING, "identifier"))
     if ident is None or not ident.strip():
@@ -114,7 +112,6 @@ def _identity_leaf(parent: etree._Element, name: str, prefix: str, value: str) -
     leaf(parent, name, f"{prefix}:{value}")
 
 
-@STATE.register("netconf-state", tops=[(MONITORING, "netconf-state")])
 def netconf_state(server: Any, data: etree._Element) -> None:
     top = child(data, MONITORING, "netconf-state", {"ncm": MONITORING, "hvd-ncm": HVD_NCM})
     caps = child(top, MONITORING, "capabilities")
@@ -157,7 +154,6 @@ def netconf_state(server: Any, data: etree._Element) -> None:
         leaf(stats, name, getattr(st, name.replace("-", "_")))
 
 
-@STATE.register("yang-library", tops=[(YANG_LIBRARY, "yang-library")])
 def yang_library(server: Any, data: etree._Element) -> None:
     mods = modules(server)
     top = child(data, YANG_LIBRARY, "yang-library", {"ds": DATASTORES})
@@ -189,7 +185,9 @@ def yang_library(server: Any, data: etree._Element) -> None:
     leaf(top, "content-id", content_id(m.text for m in mods))
 
 
-_CID = _files_content_id()
-if _CID is not None:
-    OPERATIONS.add_capability(
-        f"{CAP_PREFIX}yang-library:1.1?revision=2019-01-04&content-id={_CID}")
+def yang_library_capability() -> str | None:
+    """RFC 8526's :yang-library:1.1 with the content-id of the shipped modules, if known."""
+    cid = _files_content_id()
+    if cid is None:
+        return None
+    return f"{CAP_PREFIX}yang-library:1.1?revision=2019-01-04&content-id={cid}"

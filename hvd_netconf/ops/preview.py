@@ -11,7 +11,7 @@ from lxml import etree
 from hvd_netconf.apply.engine import render, show
 from hvd_netconf.apply.hook import plan_for
 from hvd_netconf.namespaces import HVD, qn
-from hvd_netconf.ops.registry import OPERATIONS, OpContext
+from hvd_netconf.ops.registry import OpContext
 from hvd_netconf.ops.transactions import candidate_changes, components
 
 
@@ -19,7 +19,6 @@ def _leaf(parent: etree._Element, name: str, text: str) -> None:
     etree.SubElement(parent, qn(HVD, name)).text = text
 
 
-@OPERATIONS.register(HVD, "preview-commit")
 def preview_commit(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     server = ctx.server
     _, pairs = candidate_changes(server)

@@ -1,8 +1,8 @@
-"""The dispatch table: every NETCONF operation registers its handler here.
+"""The dispatch table: the operations a server answers, each with its handler.
 
 A handler gets the context (server, calling session) and the operation element (the child of
 <rpc>). It returns None for <ok/>, the element(s) that make up the reply body (e.g. <data>),
-or RawXml bytes spliced verbatim into <rpc-reply>; or it raises an RpcError. Registering a
+or RawXml bytes spliced verbatim into <rpc-reply>; or it raises an RpcError. Adding a
 handler is what makes hvd advertise its capability, so the hello never promises an operation
 that has no code behind it.
 """
@@ -75,22 +75,12 @@ class Registry:
         self._ops: dict[tuple[str, str], Operation] = {}
         self._capabilities: list[str] = []
 
-    def register(
-        self,
-        ns: str,
-        name: str,
-        *,
-        capabilities: Iterable[str] = (),
-        serialized: bool = True,
-    ) -> Callable[[Handler], Handler]:
-        def deco(fn: Handler) -> Handler:
-            key = (ns, name)
-            if key in self._ops:
-                raise ValueError(f"operation {{{ns}}}{name} registered twice")
-            self._ops[key] = Operation(ns, name, fn, tuple(capabilities), serialized)
-            return fn
-
-        return deco
+    def add(self, ns: str, name: str, handler: Handler, *, capabilities: Iterable[str] = (),
+            serialized: bool = True) -> None:
+        key = (ns, name)
+        if key in self._ops:
+            raise ValueError(f"operation {{{ns}}}{name} added twice")
+        self._ops[key] = Operation(ns, name, handler, tuple(capabilities), serialized)
 
     def add_capability(self, uri: str) -> None:
         """For capabilities that are not one operation (e.g. :writable-running, with-defaults)."""
@@ -108,6 +98,3 @@ class Registry:
         for op in self._ops.values():
             caps.extend(c for c in op.capabilities if c not in caps)
         return caps
-
-
-OPERATIONS = Registry()

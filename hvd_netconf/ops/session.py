@@ -6,13 +6,12 @@ from lxml import etree
 
 from hvd_netconf.errors import InvalidValue, MissingElement, OperationFailed
 from hvd_netconf.namespaces import BASE, qn
-from hvd_netconf.ops.registry import OPERATIONS, OpContext, Reply
+from hvd_netconf.ops.registry import OpContext, Reply
 
 _SESSION_ID = qn(BASE, "session-id")
 _UINT32_MAX = 4294967295
 
 
-@OPERATIONS.register(BASE, "close-session")
 def close_session(ctx: OpContext, op: etree._Element) -> Reply:
     session = ctx.server.sessions.get(ctx.session.id)
     if session is None:
@@ -21,7 +20,6 @@ def close_session(ctx: OpContext, op: etree._Element) -> Reply:
     return None
 
 
-@OPERATIONS.register(BASE, "kill-session")
 def kill_session(ctx: OpContext, op: etree._Element) -> Reply:
     el = op.find(_SESSION_ID)
     if el is None:

@@ -28,8 +28,8 @@ from hvd_netconf.errors import (
     RpcErrors,
 )
 from hvd_netconf.nacm import running as nacm_rules
-from hvd_netconf.namespaces import BASE, CAP_PREFIX, DATASTORE_TAGS, HVD, qn
-from hvd_netconf.ops.registry import OPERATIONS, OpContext, Reply, SessionInfo
+from hvd_netconf.namespaces import BASE, DATASTORE_TAGS, HVD, qn
+from hvd_netconf.ops.registry import OpContext, Reply, SessionInfo
 
 if TYPE_CHECKING:
     from hvd_netconf.schema.nodes import Schema
@@ -159,8 +159,6 @@ def _check_persist_id(p: Pending, given: str | None, info: SessionInfo) -> None:
         raise InUse(f"the pending confirmed commit belongs to session {p.session_id}")
 
 
-@OPERATIONS.register(BASE, "commit", capabilities=[
-    f"{CAP_PREFIX}candidate:1.0", f"{CAP_PREFIX}confirmed-commit:1.1"])
 def commit_op(ctx: OpContext, op: etree._Element) -> Reply:
     server, info = ctx.server, ctx.session
     st = committer(server)
@@ -190,7 +188,6 @@ def commit_op(ctx: OpContext, op: etree._Element) -> Reply:
     return None
 
 
-@OPERATIONS.register(BASE, "cancel-commit")
 def cancel_commit_op(ctx: OpContext, op: etree._Element) -> Reply:
     st = committer(ctx.server)
     p = st.pending
@@ -201,7 +198,6 @@ def cancel_commit_op(ctx: OpContext, op: etree._Element) -> Reply:
     return None
 
 
-@OPERATIONS.register(BASE, "discard-changes")
 def discard_changes_op(ctx: OpContext, op: etree._Element) -> Reply:
     _schema, dss = components(ctx.server)
     ctx.server.locks.check_writable("candidate", ctx.session.id)
@@ -220,7 +216,6 @@ def _inline_tree(schema: Any, config: etree._Element) -> etree._Element:
     return root
 
 
-@OPERATIONS.register(BASE, "validate", capabilities=[f"{CAP_PREFIX}validate:1.1"])
 def validate_op(ctx: OpContext, op: etree._Element) -> Reply:
     from hvd_netconf.schema.validate import validate
 
@@ -236,7 +231,6 @@ def validate_op(ctx: OpContext, op: etree._Element) -> Reply:
     return None
 
 
-@OPERATIONS.register(BASE, "copy-config")
 def copy_config_op(ctx: OpContext, op: etree._Element) -> Reply:
     from hvd_netconf.schema.validate import validate
 
@@ -274,7 +268,6 @@ def copy_config_op(ctx: OpContext, op: etree._Element) -> Reply:
     return None
 
 
-@OPERATIONS.register(BASE, "delete-config")
 def delete_config_op(ctx: OpContext, op: etree._Element) -> Reply:
     target = datastore_param(op, "target", ("candidate", "running"))
     raise InvalidValue(f"the {target} datastore cannot be deleted (only startup or url can, "
