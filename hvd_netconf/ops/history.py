@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
@@ -17,6 +17,9 @@ from hvd_netconf.errors import InvalidValue
 from hvd_netconf.namespaces import HVD, qn
 from hvd_netconf.ops import transactions as tx
 from hvd_netconf.ops.registry import OpContext, Reply
+
+if TYPE_CHECKING:
+    from hvd_netconf.store import Datastores
 
 Key = tuple[str, str]
 
@@ -59,7 +62,7 @@ def get_commit_history_op(ctx: OpContext, op: etree._Element) -> Reply:
     return out
 
 
-def _side(dss: Any, text: str) -> tuple[Callable[[Key], Any], set[Key]]:
+def _side(dss: Datastores, text: str) -> tuple[Callable[[Key], Any], set[Key]]:
     """A lookup for one side of a compare and the keys where it may differ from running."""
     if text == "running":
         return dss.running.get, set()
@@ -96,7 +99,7 @@ def compare_op(ctx: OpContext, op: etree._Element) -> Reply:
 
 def rollback_op(ctx: OpContext, op: etree._Element) -> Reply:
     server = ctx.server
-    _schema, dss = tx.components(server)
+    schema, dss = tx.components(server)
     rec_id = _int(op, "id", 0, 1, 2**32 - 1)
     if op.find(qn(HVD, "id")) is None:
         raise InvalidValue("id is mandatory", info=[("bad-element", "id")])
@@ -117,9 +120,8 @@ def rollback_op(ctx: OpContext, op: etree._Element) -> Reply:
     if not do_commit:
         dss.save_candidate()
         return None
-    tx.components(server)
     keys = sorted(changes)
-    errors = tx.validate_scope(server.schema, dss.candidate, keys)
+    errors = tx.validate_scope(schema, dss.candidate, keys)
     if errors:
         dss.discard_candidate()
         from hvd_netconf.errors import RpcErrors

@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
@@ -19,6 +19,9 @@ from hvd_netconf.errors import InvalidValue, MissingElement, OperationFailed
 from hvd_netconf.namespaces import CAP_PREFIX, DATASTORES, MONITORING, YANG_LIBRARY, qn
 from hvd_netconf.ops.registry import OpContext, Reply
 from hvd_netconf.state import child, leaf
+
+if TYPE_CHECKING:
+    from hvd_netconf.server import Server
 
 HVD_NCM = "urn:hvd:netconf-monitoring"
 TRANSPORTS = {"netconf-ssh": ("ncm", "netconf-ssh"), "hvd-unix": ("hvd-ncm", "unix-socket")}
@@ -49,7 +52,7 @@ def _files_content_id() -> str | None:
     return content_id(f.read_text(encoding="utf-8") for f in files)
 
 
-def modules(server: Any) -> Sequence[Any]:
+def modules(server: Server) -> Sequence[Any]:
     """The served modules (schema.Module objects): the attached schema, else the default one."""
     schema = server.schema
     if schema is None:
@@ -64,7 +67,7 @@ def import_only(module: Any) -> bool:
     return _DEFINES.search(_STRINGS.sub('""', module.text)) is None
 
 
-def features(server: Any, module: Any) -> list[str]:
+def features(server: Server, module: Any) -> list[str]:
     """Features enabled: for ietf-netconf, those whose capability the server advertises."""
     declared = _FEATURE.findall(_STRINGS.sub('""', module.text))
     if module.name != "ietf-netconf":
@@ -112,7 +115,7 @@ def _identity_leaf(parent: etree._Element, name: str, prefix: str, value: str) -
     leaf(parent, name, f"{prefix}:{value}")
 
 
-def netconf_state(server: Any, data: etree._Element) -> None:
+def netconf_state(server: Server, data: etree._Element) -> None:
     top = child(data, MONITORING, "netconf-state", {"ncm": MONITORING, "hvd-ncm": HVD_NCM})
     caps = child(top, MONITORING, "capabilities")
     for uri in server.capabilities():
@@ -154,7 +157,7 @@ def netconf_state(server: Any, data: etree._Element) -> None:
         leaf(stats, name, getattr(st, name.replace("-", "_")))
 
 
-def yang_library(server: Any, data: etree._Element) -> None:
+def yang_library(server: Server, data: etree._Element) -> None:
     mods = modules(server)
     top = child(data, YANG_LIBRARY, "yang-library", {"ds": DATASTORES})
     mset = etree.SubElement(top, qn(YANG_LIBRARY, "module-set"))

@@ -5,7 +5,7 @@ The bus (hvd_netconf.notify) does delivery and replay; this module checks the re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
@@ -15,6 +15,9 @@ from hvd_netconf.namespaces import BASE, CAP_PREFIX, NETMOD_NOTIF, NOTIF, qn
 from hvd_netconf.notify import NETCONF_STREAM, format_time, parse_time
 from hvd_netconf.ops.registry import OpContext, Reply
 from hvd_netconf.state import child, leaf
+
+if TYPE_CHECKING:
+    from hvd_netconf.server import Server
 
 CAP_NOTIFICATION = CAP_PREFIX + "notification:1.0"
 CAP_INTERLEAVE = CAP_PREFIX + "interleave:1.0"
@@ -60,7 +63,7 @@ def create_subscription(ctx: OpContext, op: etree._Element) -> Reply:
     return None
 
 
-def streams(server: Any, data: etree._Element) -> None:
+def streams(server: Server, data: etree._Element) -> None:
     bus = server.notifications
     if bus is None:
         return

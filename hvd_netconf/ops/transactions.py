@@ -34,7 +34,7 @@ from hvd_netconf.ops.registry import OpContext, Reply, SessionInfo
 if TYPE_CHECKING:
     from hvd_netconf.schema.nodes import Schema
     from hvd_netconf.server import Server
-    from hvd_netconf.store import Datastores
+    from hvd_netconf.store import Datastore, Datastores
 
 Key = tuple[str, str]
 DEFAULT_CONFIRM_TIMEOUT = 600
@@ -96,7 +96,8 @@ def committer(server: Server) -> Committer:
     return server.committer
 
 
-def validate_scope(schema: Any, store: Any, scope: Any, level: str = "full") -> list[RpcError]:
+def validate_scope(schema: Schema, store: Datastore, scope: Any,
+                   level: str = "full") -> list[RpcError]:
     from hvd_netconf.schema.validate import validate
 
     return validate(schema, store.root, scope, level, lookup=store.get)
@@ -105,7 +106,8 @@ def validate_scope(schema: Any, store: Any, scope: Any, level: str = "full") -> 
 def commit_running_edit(ctx: OpContext, res: EditResult,
                         old_root: etree._Element | None) -> None:
     """Turn an in-place edit of running back into a change set and write it like a commit."""
-    server, dss = ctx.server, ctx.server.datastores
+    server = ctx.server
+    _schema, dss = components(server)
     store = dss.running
     if old_root is None:
         keys = sorted(res.touched)
@@ -124,7 +126,7 @@ def commit_running_edit(ctx: OpContext, res: EditResult,
                                 "edit-running")
 
 
-def candidate_changes(server: Any) -> tuple[list[Key], dict[Key, Any]]:
+def candidate_changes(server: Server) -> tuple[list[Key], dict[Key, Any]]:
     """The candidate's dirty keys and its real changes against running, after validating
     them as commit must; what commit and preview-commit both start from."""
     schema, dss = components(server)
