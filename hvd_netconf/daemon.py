@@ -38,6 +38,7 @@ from hvd_netconf.namespaces import (
     VM,
     YANG_LIBRARY,
 )
+from hvd_netconf.notify import NotificationBus
 from hvd_netconf.ops import (
     edit,
     history,
@@ -128,12 +129,21 @@ def new_server(settings: Settings) -> Server:
 def wire_datastores(server: Server, *, fsync: bool = True) -> Datastores:
     """The schema, the datastores on the server's root and the /nacm rules stored there."""
     settings = server.settings
-    server.schema = load_schema()
+    schema = server.schema = load_schema()
     datastores = server.datastores = Datastores(
-        str(settings.root), server.schema, fsync=fsync, history_limit=settings.history_size,
+        str(settings.root), schema, fsync=fsync, history_limit=settings.history_size,
         limits=settings.wire_limits.xml, lock=server.lock)
-    nacm_rules.load_stored(server)
+    nacm_rules.load_stored(server.nacm, schema, datastores)
     return datastores
+
+
+def wire_notifications(server: Server) -> NotificationBus:
+    """The notification bus; it publishes every session's start and end."""
+    bus = server.notifications = NotificationBus()
+    started, ended = notify.session_hooks(bus)
+    server.add_session_start_hook(started)
+    server.add_session_end_hook(ended)
+    return bus
 
 
 def wire_committer(server: Server, host: HostApplier | None) -> Committer:
@@ -154,7 +164,7 @@ def wire_store(server: Server, *, fsync: bool = True) -> None:
     """The configuration side without a host (tests, benchmarks): what wire_components
     builds, minus the host backend, the supervisor and the host apply."""
     wire_datastores(server, fsync=fsync)
-    notify.attach(server)
+    wire_notifications(server)
     wire_committer(server, None)
 
 
@@ -167,7 +177,7 @@ def wire_components(server: Server) -> None:
     ensure_layout(host, settings.zfs_parent, str(settings.root))
     datastores = wire_datastores(server)
     recover_host(host, journal_path(datastores), datastores.history.last_id)  # a cut-short commit
-    bus = notify.attach(server)
+    bus = wire_notifications(server)
 
     def on_vm_event(name: str, old: str, new: str, reason: str, code: int | None) -> None:
         bus.publish(operational.vm_state_change(name, old, new, reason, code))

@@ -22,6 +22,8 @@ from hvd_netconf.store.keys import Key, entry_file
 
 if TYPE_CHECKING:
     from hvd_netconf.nacm.access import Nacm
+    from hvd_netconf.schema.nodes import Schema
+    from hvd_netconf.store import Datastores
     from hvd_netconf.store.datastore import Datastore
 
 NACM_KEY: Key = ("nacm", "nacm")
@@ -40,15 +42,13 @@ def reload(nacm: Nacm, running: Datastore, changes: Mapping[Key, Any]) -> None:
         nacm.load(running.get(NACM_KEY))
 
 
-def load_stored(server: Any) -> None:
+def load_stored(nacm: Nacm, schema: Schema, datastores: Datastores) -> None:
     """At start, once the datastores are loaded: the stored rules, or a StoreError naming
     the file."""
-    if server.schema is not None:
-        server.nacm.attach_schema(server.schema)
-    el = server.datastores.running.get(NACM_KEY)
+    nacm.attach_schema(schema)
     try:
-        server.nacm.load(el)
+        nacm.load(datastores.running.get(NACM_KEY))
     except RpcError as exc:
         where = f" at {plain_path(exc.path)}" if exc.path else ""
         raise StoreError(f"the NACM rules cannot be enforced: {exc.message}{where}",
-                         file=entry_file(server.datastores.root_dir, NACM_KEY)) from None
+                         file=entry_file(datastores.root_dir, NACM_KEY)) from None
