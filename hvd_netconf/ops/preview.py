@@ -10,6 +10,7 @@ from lxml import etree
 
 from hvd_netconf.apply.engine import render, show
 from hvd_netconf.apply.hook import plan_for
+from hvd_netconf.errors import OperationFailed
 from hvd_netconf.namespaces import HVD, qn
 from hvd_netconf.ops.registry import OpContext
 from hvd_netconf.ops.transactions import candidate_changes, components
@@ -23,6 +24,8 @@ def preview_commit(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     server = ctx.server
     _, pairs = candidate_changes(server)
     _schema, dss = components(server)
+    if server.host is None:
+        raise OperationFailed("the host backend is not available")
     plan = plan_for(dss, server.settings.zfs_parent, server.supervisor, dss.running.root,
                     dss.candidate.root, list(pairs))
     out = etree.Element(qn(HVD, "text"), nsmap={None: HVD})
@@ -43,6 +46,6 @@ def preview_commit(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
         el.text = vm
         body.append(el)
     sim = etree.Element(qn(HVD, "simulated"), nsmap={None: HVD})
-    sim.text = "true" if server.host is not None and server.host.simulated else "false"
+    sim.text = "true" if server.host.simulated else "false"
     body.append(sim)
     return body
