@@ -16,17 +16,45 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from hvd_netconf import __version__, notify, operational, ops, selftest
+from hvd_netconf import __version__, notify, operational, selftest
 from hvd_netconf.apply.engine import ensure_layout
 from hvd_netconf.apply.engine import recover as recover_host
-from hvd_netconf.apply.hook import journal_path, make_apply_changes
+from hvd_netconf.apply.hook import HostApply, journal_path
+from hvd_netconf.committer import Committer, HostApplier
 from hvd_netconf.config import Settings, add_arguments, from_args
 from hvd_netconf.host.selection import select_backend
 from hvd_netconf.hostcheck import check_host, render
 from hvd_netconf.nacm import running as nacm_rules
-from hvd_netconf.ops import transactions
+from hvd_netconf.nacm.access import nacm_state
+from hvd_netconf.namespaces import (
+    BASE,
+    CAP_PREFIX,
+    HVD,
+    MONITORING,
+    NACM,
+    NETMOD_NOTIF,
+    NETWORK,
+    NOTIF,
+    VM,
+    YANG_LIBRARY,
+)
+from hvd_netconf.notify import NotificationBus
+from hvd_netconf.ops import (
+    edit,
+    history,
+    locks,
+    monitoring,
+    notifications,
+    preview,
+    retrieval,
+    session,
+    transactions,
+    vm,
+)
+from hvd_netconf.ops.registry import Registry
 from hvd_netconf.schema import load_schema
 from hvd_netconf.server import Server
+from hvd_netconf.state import StateProviders
 from hvd_netconf.store import Datastores, StoreError
 from hvd_netconf.supervisor.core import Supervisor
 from hvd_netconf.transport.ssh import SshListener, load_host_key
@@ -38,21 +66,118 @@ log = logging.getLogger("hvd")
 Attach = Callable[[Server], None]
 
 
+def operations() -> Registry:
+    """Every NETCONF operation hvd answers, with the capabilities each one earns the hello
+    (in the hello's order)."""
+    reg = Registry()
+    cap = CAP_PREFIX
+    yang_library = monitoring.yang_library_capability()
+    if yang_library is not None:
+        reg.add_capability(yang_library)
+    reg.add(BASE, "commit", transactions.commit_op,
+            capabilities=[f"{cap}candidate:1.0", f"{cap}confirmed-commit:1.1"])
+    reg.add(BASE, "cancel-commit", transactions.cancel_commit_op)
+    reg.add(BASE, "discard-changes", transactions.discard_changes_op)
+    reg.add(BASE, "validate", transactions.validate_op, capabilities=[f"{cap}validate:1.1"])
+    reg.add(BASE, "copy-config", transactions.copy_config_op)
+    reg.add(BASE, "delete-config", transactions.delete_config_op)
+    reg.add(BASE, "edit-config", edit.edit_config_op,
+            capabilities=[f"{cap}writable-running:1.0", f"{cap}rollback-on-error:1.0"])
+    reg.add(HVD, "get-commit-history", history.get_commit_history_op)
+    reg.add(HVD, "compare", history.compare_op)
+    reg.add(HVD, "rollback", history.rollback_op)
+    reg.add(BASE, "lock", locks.lock)
+    reg.add(BASE, "unlock", locks.unlock)
+    reg.add(MONITORING, "get-schema", monitoring.get_schema, capabilities=[
+        f"{MONITORING}?module=ietf-netconf-monitoring&revision=2010-10-04"])
+    reg.add(NOTIF, "create-subscription", notifications.create_subscription,
+            capabilities=[notifications.CAP_NOTIFICATION, notifications.CAP_INTERLEAVE])
+    reg.add(HVD, "preview-commit", preview.preview_commit)
+    reg.add(BASE, "get-config", retrieval.get_config,
+            capabilities=[retrieval.CAP_XPATH, retrieval.CAP_WITH_DEFAULTS])
+    reg.add(BASE, "get", retrieval.get,
+            capabilities=[retrieval.CAP_XPATH, retrieval.CAP_WITH_DEFAULTS])
+    reg.add(BASE, "close-session", session.close_session)
+    reg.add(BASE, "kill-session", session.kill_session)
+    # VM control waits on the VM, not on the datastores: it runs outside the server lock.
+    reg.add(VM, "start-vm", vm.start_vm, serialized=False)
+    reg.add(VM, "stop-vm", vm.stop_vm, serialized=False)
+    reg.add(VM, "restart-vm", vm.restart_vm, serialized=False)
+    return reg
+
+
+def state_providers() -> StateProviders:
+    """The config-false data <get> adds, by the top-level containers each provider writes."""
+    providers = StateProviders()
+    providers.add("vm-state", operational.vm_state, tops=[(VM, "vms")])
+    providers.add("network-state", operational.network_state, tops=[(NETWORK, "networks")])
+    providers.add("host", operational.host_state, tops=[(HVD, "host")])
+    providers.add("nacm", nacm_state, tops=[(NACM, "nacm")])
+    providers.add("netconf-state", monitoring.netconf_state,
+                  tops=[(MONITORING, "netconf-state")])
+    providers.add("yang-library", monitoring.yang_library,
+                  tops=[(YANG_LIBRARY, "yang-library")])
+    providers.add("netconf-streams", notifications.streams, tops=[(NETMOD_NOTIF, "netconf")])
+    return providers
+
+
+def new_server(settings: Settings) -> Server:
+    """A server that answers hvd's operations and state; its parts are wired next."""
+    return Server(settings, operations(), state_providers())
+
+
+def wire_datastores(server: Server, *, fsync: bool = True) -> Datastores:
+    """The schema, the datastores on the server's root and the /nacm rules stored there."""
+    settings = server.settings
+    schema = server.schema = load_schema()
+    datastores = server.datastores = Datastores(
+        str(settings.root), schema, fsync=fsync, history_limit=settings.history_size,
+        limits=settings.wire_limits.xml, lock=server.lock)
+    nacm_rules.load_stored(server.nacm, schema, datastores)
+    return datastores
+
+
+def wire_notifications(server: Server) -> NotificationBus:
+    """The notification bus; it publishes every session's start and end."""
+    bus = server.notifications = NotificationBus()
+    started, ended = notify.session_hooks(bus)
+    server.add_session_start_hook(started)
+    server.add_session_end_hook(ended)
+    return bus
+
+
+def wire_committer(server: Server, host: HostApplier | None) -> Committer:
+    """Running's one write path; it guards locks and ends a session's confirmed commit, and
+    a confirmed commit left pending by the last run is restored (or reverted) now."""
+    assert server.datastores is not None
+    committer = server.committer = Committer(server.datastores, server.nacm,
+                                             server.notifications, host, server.lock)
+    server.locks.add_guard(committer.lock_guard)
+    server.locks.add_release_hook(committer.lock_released)
+    server.add_session_end_hook(committer.session_ended)
+    with server.lock:
+        committer.restore()
+    return committer
+
+
+def wire_store(server: Server, *, fsync: bool = True) -> None:
+    """The configuration side without a host (tests, benchmarks): what wire_components
+    builds, minus the host backend, the supervisor and the host apply."""
+    wire_datastores(server, fsync=fsync)
+    wire_notifications(server)
+    wire_committer(server, None)
+
+
 def wire_components(server: Server) -> None:
     """Compose the application: schema, host backend, datastores, notifications, the VM
-    supervisor and the commit-to-host hook. The one place where the parts meet."""
-    ops.load_all()
+    supervisor and the commit path with its host apply. The one place where the parts meet."""
     settings = server.settings
-    server.schema = load_schema()
     host = server.host = select_backend(settings.backend, settings.root,
                                         netd_socket=settings.netd_socket)
     ensure_layout(host, settings.zfs_parent, str(settings.root))
-    datastores = server.datastores = Datastores(
-        str(settings.root), server.schema, history_limit=settings.history_size,
-        limits=settings.wire_limits.xml, lock=server.lock)
-    nacm_rules.load_stored(server)
-    recover_host(host, journal_path(server), datastores.history.last_id)  # a cut-short commit
-    bus = notify.attach(server)
+    datastores = wire_datastores(server)
+    recover_host(host, journal_path(datastores), datastores.history.last_id)  # a cut-short commit
+    bus = wire_notifications(server)
 
     def on_vm_event(name: str, old: str, new: str, reason: str, code: int | None) -> None:
         bus.publish(operational.vm_state_change(name, old, new, reason, code))
@@ -60,14 +185,13 @@ def wire_components(server: Server) -> None:
     firmware = settings.firmware_dir or (host.firmware_dir() if host.simulated else None)
     # The supervisor reads the live running tree without the server lock: a commit holding
     # the lock may wait for a VM to stop, and that VM's exit handling reads its config.
-    server.supervisor = Supervisor(
+    supervisor = server.supervisor = Supervisor(
         host, settings.root, lambda: datastores.running.root,
         zfs_parent=settings.zfs_parent, on_event=on_vm_event,
         firmware_dir=str(firmware) if firmware else None)
-    server.apply_changes = make_apply_changes(server)
-    transactions.attach(server)
-    for vm, outcome in server.supervisor.adopt().items():
-        log.info("VM %s at start: %s", vm, outcome)
+    wire_committer(server, HostApply(settings, host, supervisor, datastores))
+    for name, outcome in supervisor.adopt().items():
+        log.info("VM %s at start: %s", name, outcome)
 
 
 @dataclass
@@ -90,8 +214,8 @@ class Running:
         listeners = [x for x in (self.unix, self.ssh) if x is not None]
         for listener in listeners:
             listener.stop()
-        for session in self.server.sessions.all():
-            session.terminate("other")
+        for live in self.server.sessions.all():
+            live.terminate("other")
         for listener in listeners:
             listener.join_connections(2.0)
         supervisor = self.server.supervisor
@@ -103,15 +227,15 @@ class Running:
         datastores = self.server.datastores
         if datastores is not None:
             with self.server.lock:
-                transactions.detach(self.server)
+                if self.server.committer is not None:
+                    self.server.committer.stop()
                 datastores.close()
 
 
 def start(settings: Settings, attach: Attach | None = wire_components) -> Running:
     """Build the server, attach components and start listening; used by main() and tests."""
     settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    ops.load_all()
-    server = Server(settings)
+    server = new_server(settings)
     if attach is not None:
         attach(server)
     running = Running(server)

@@ -33,8 +33,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("apply", ("hvd_netconf.apply",)),
     # Notifications and the operational state the server reports.
     ("notify", ("hvd_netconf.notify", "hvd_netconf.state", "hvd_netconf.operational")),
-    # The operations, and NACM as the server applies it to them.
-    ("ops", ("hvd_netconf.ops", "hvd_netconf.nacm.access")),
+    # The operations, NACM as the server applies it to them (and the stored rules it enforces),
+    # and the Committer: the one path every write of running takes.
+    ("ops", ("hvd_netconf.ops", "hvd_netconf.nacm.access", "hvd_netconf.nacm.running",
+             "hvd_netconf.committer")),
     # The in-process server every operation sees as ctx.server.
     ("server", ("hvd_netconf.server",)),
     # SSH and Unix-socket sessions into the server.

@@ -15,7 +15,7 @@ from lxml import etree
 from hvd_netconf import __version__
 from hvd_netconf.host import specs
 from hvd_netconf.namespaces import HVD, NETWORK, VM, qn
-from hvd_netconf.state import STATE, child, leaf
+from hvd_netconf.state import child, leaf
 
 _VM_LEAVES = ("status", "pid", "uptime", "console", "tap", "last-exit-code",
               "last-exit-reason", "pending-restart", "host-backend")
@@ -40,7 +40,6 @@ def _entries(data: etree._Element, ns: str, top: str, item: str) -> dict[str, et
     return {el.findtext(qn(ns, "name")) or "": el for el in container.iterchildren(qn(ns, item))}
 
 
-@STATE.register("vm-state", tops=[(VM, "vms")])
 def vm_state(server: Any, data: etree._Element) -> None:
     if server.supervisor is None:
         return
@@ -54,7 +53,6 @@ def vm_state(server: Any, data: etree._Element) -> None:
             _put(state, key, status.get(key))
 
 
-@STATE.register("network-state", tops=[(NETWORK, "networks")])
 def network_state(server: Any, data: etree._Element) -> None:
     if server.host is None:
         return
@@ -69,7 +67,6 @@ def network_state(server: Any, data: etree._Element) -> None:
         leaf(state, "backend", backend)
 
 
-@STATE.register("host", tops=[(HVD, "host")])
 def host_state(server: Any, data: etree._Element) -> None:
     if server.host is None:
         return

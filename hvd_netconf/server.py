@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hvd_netconf.calls import RawXml, SessionInfo
 from hvd_netconf.config import Settings
@@ -26,8 +26,17 @@ from hvd_netconf.errors import (
 )
 from hvd_netconf.nacm.access import Nacm, is_recovery
 from hvd_netconf.namespaces import CAP_BASE_10, CAP_BASE_11
-from hvd_netconf.ops.registry import OPERATIONS, OpContext, Registry
+from hvd_netconf.ops.registry import OpContext, Registry
+from hvd_netconf.state import StateProviders
 from hvd_netconf.wire import messages
+
+if TYPE_CHECKING:
+    from hvd_netconf.committer import Committer
+    from hvd_netconf.host.backend import Host
+    from hvd_netconf.notify.bus import NotificationBus
+    from hvd_netconf.schema.nodes import Schema
+    from hvd_netconf.store import Datastores
+    from hvd_netconf.supervisor.core import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -178,18 +187,22 @@ class Stats:
 
 
 class Server:
-    def __init__(self, settings: Settings | None = None, registry: Registry = OPERATIONS) -> None:
+    def __init__(self, settings: Settings | None = None, registry: Registry | None = None,
+                 state: StateProviders | None = None) -> None:
         self.settings = settings or Settings()
-        self.registry = registry
+        self.registry = registry or Registry()  # daemon.operations() lists hvd's own
+        self.state = state or StateProviders()  # and daemon.state_providers() its state
         self.lock = threading.RLock()
         self.sessions = Sessions()
         self.locks = Locks()
         self.stats = Stats()
-        self.schema: Any = None
-        self.datastores: Any = None
-        self.notifications: Any = None
-        self.host: Any = None
-        self.supervisor: Any = None
+        # The parts the composition root (daemon.wire_components) gives it; None until then.
+        self.schema: Schema | None = None
+        self.datastores: Datastores | None = None
+        self.notifications: NotificationBus | None = None
+        self.host: Host | None = None
+        self.supervisor: Supervisor | None = None
+        self.committer: Committer | None = None
         self.nacm = Nacm(self.settings.nacm_admin_group)
         self._start_hooks: list[StartHook] = []
         self._end_hooks: list[EndHook] = []

@@ -1,15 +1,14 @@
-"""Operational state for <get>: components register providers, retrieval calls them.
+"""Operational state for <get>: the daemon lists the providers, retrieval calls them.
 
 A provider adds config-false data to the reply's data tree, which already holds a copy of the
 running configuration (so per-entry `state` containers go inside existing entries):
 
-    from hvd_netconf.state import STATE, list_entry
-
-    @STATE.register("vm-state", tops=[(VM, "vms")])
     def vm_state(server, data):
         for name, st in server.supervisor.snapshot().items():
             vm = list_entry(data, (VM, "vms"), (VM, "vm"), "name", name)
             ...add a <state> child to vm...
+
+    providers.add("vm-state", vm_state, tops=[(VM, "vms")])
 
 `tops` names the top-level containers a provider writes; a filtered <get> skips providers whose
 tops the filter cannot select. A provider that raises is logged and left out of the reply.
@@ -43,17 +42,9 @@ class StateProviders:
     def __init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
 
-    def register(self, name: str, *, tops: Iterable[Top] = ()) -> Callable[[Provider], Provider]:
-        """Decorator; registering the same name again replaces the provider (module reload)."""
-
-        def deco(fn: Provider) -> Provider:
-            self._entries[name] = _Entry(name, fn, frozenset(tops))
-            return fn
-
-        return deco
-
     def add(self, name: str, fn: Provider, *, tops: Iterable[Top] = ()) -> None:
-        self.register(name, tops=tops)(fn)
+        """Adding the same name again replaces the provider."""
+        self._entries[name] = _Entry(name, fn, frozenset(tops))
 
     def remove(self, name: str) -> None:
         self._entries.pop(name, None)
@@ -71,9 +62,6 @@ class StateProviders:
                 entry.fn(server, data)
             except Exception:
                 log.exception("state provider %s failed", entry.name)
-
-
-STATE = StateProviders()
 
 
 def child(parent: etree._Element, ns: str, name: str,

@@ -1,7 +1,7 @@
 """The bridge from a commit to the host: changed entries -> plan -> engine, with an undo.
 
-The transactions layer calls `server.apply_changes(old_root, new_root, keys)` before it writes
-running; this module builds that callable. Entries are looked up through the datastores'
+The Committer calls `HostApply.apply(old_root, new_root, keys)` before it writes running and
+`settled()` once the write is durable. Entries are looked up through the datastores'
 indexes when the roots are theirs, so a one-entry commit costs O(1) lookups, not a walk of
 10,000 VMs.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -20,45 +20,59 @@ from hvd_netconf.apply.plan import Plan, build_plan
 from hvd_netconf.edit.diff import diff_keys, entries
 from hvd_netconf.keys import Key
 
+if TYPE_CHECKING:
+    from hvd_netconf.config import Settings
+    from hvd_netconf.host.backend import Host
+    from hvd_netconf.store import Datastores
+    from hvd_netconf.supervisor.core import Supervisor
+
 log = logging.getLogger("hvd.apply")
 
 Lookup = Callable[[Key], "etree._Element | None"]
-ApplyChanges = Callable[[etree._Element, etree._Element, Sequence[Key]], Callable[[], None]]
 
 
-def _lookup(server: Any, root: etree._Element) -> Lookup:
-    for ds in (server.datastores.running, server.datastores.candidate):
+def _lookup(datastores: Datastores, root: etree._Element) -> Lookup:
+    for ds in (datastores.running, datastores.candidate):
         if root is ds.root:
             return ds.get
     return entries(root).get
 
 
-def plan_for(server: Any, old_root: etree._Element, new_root: etree._Element,
-             keys: Sequence[Key]) -> Plan:
+def plan_for(datastores: Datastores, zfs_parent: str, vms: Supervisor | None,
+             old_root: etree._Element, new_root: etree._Element, keys: Sequence[Key]) -> Plan:
     """The host plan for a change; raises the plan's refusals (disk shrink …) before anything
     runs."""
-    new = _lookup(server, new_root)
-    return build_plan(diff_keys(keys, _lookup(server, old_root), new),
-                      zfs_parent=server.settings.zfs_parent, vms=server.supervisor, after=new)
+    new = _lookup(datastores, new_root)
+    return build_plan(diff_keys(keys, _lookup(datastores, old_root), new),
+                      zfs_parent=zfs_parent, vms=vms, after=new)
 
 
-def journal_path(server: Any) -> str:
+def journal_path(datastores: Datastores) -> str:
     """Where the engine records the undo of a commit's host steps until the commit is durable."""
-    return os.path.join(server.datastores.state_dir, "host-undo.jsonl")
+    return os.path.join(datastores.state_dir, "host-undo.jsonl")
 
 
-def make_apply_changes(server: Any) -> ApplyChanges:
-    """The hook; its `settled()` tells the engine the commit is durable (crash journal gone)."""
-    engine = Engine(server.host, server.supervisor, journal=journal_path(server),
-                    mark=lambda: int(server.datastores.history.last_id))
+class HostApply:
+    """The Committer's HostApplier: plans a change and runs it on the host with an undo;
+    `settled()` tells the engine the commit is durable (its crash journal goes)."""
 
-    def apply_changes(old_root: etree._Element, new_root: etree._Element,
-                      keys: Sequence[Key]) -> Callable[[], None]:
-        plan = plan_for(server, old_root, new_root, keys)
+    def __init__(self, settings: Settings, host: Host, supervisor: Supervisor,
+                 datastores: Datastores) -> None:
+        self.settings = settings
+        self.host = host
+        self.supervisor = supervisor
+        self.datastores = datastores
+        self.engine = Engine(host, supervisor, journal=journal_path(datastores),
+                             mark=lambda: int(datastores.history.last_id))
+
+    def apply(self, old_root: etree._Element, new_root: etree._Element,
+              keys: Sequence[Key]) -> Callable[[], None]:
+        plan = plan_for(self.datastores, self.settings.zfs_parent, self.supervisor,
+                        old_root, new_root, keys)
         if plan.steps and log.isEnabledFor(logging.INFO):  # render only what is logged
             log.info("applying %d host step(s)%s:\n%s", len(plan.steps),
-                     " on the SIMULATED host" if server.host.simulated else "", render(plan))
-        return engine.execute(plan)
+                     " on the SIMULATED host" if self.host.simulated else "", render(plan))
+        return self.engine.execute(plan)
 
-    apply_changes.settled = engine.settled  # type: ignore[attr-defined]
-    return apply_changes
+    def settled(self) -> None:
+        self.engine.settled()

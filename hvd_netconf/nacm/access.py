@@ -23,7 +23,6 @@ from hvd_netconf.nacm.evaluate import Evaluator, Subject
 from hvd_netconf.nacm.model import NacmConfig, hvd_default, parse_config, to_xml
 from hvd_netconf.nacm.modules import Modules
 from hvd_netconf.namespaces import BASE, MONITORING, NACM, NETMOD_NOTIF, NMDA, NOTIF, qn
-from hvd_netconf.state import STATE
 
 log = logging.getLogger(__name__)
 
@@ -209,8 +208,7 @@ _TRUSTED = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=Tr
 SINGLETON_TAGS = frozenset(k.container_tag for k in KINDS.values() if k.singleton)
 
 
-@STATE.register("nacm", tops=[(NACM, "nacm")])
-def _nacm_state(server: Any, data: etree._Element) -> None:
+def nacm_state(server: Any, data: etree._Element) -> None:
     """The counters, and the rules in force when running has no /nacm (hvd's default)."""
     nacm: Nacm | None = getattr(server, "nacm", None)
     if nacm is None:

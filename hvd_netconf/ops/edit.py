@@ -15,9 +15,9 @@ from hvd_netconf.calls import Reply
 from hvd_netconf.edit import edit_config
 from hvd_netconf.edit.changes import changed_entries
 from hvd_netconf.errors import InvalidValue, RpcErrors
-from hvd_netconf.namespaces import BASE, CAP_PREFIX, qn
+from hvd_netconf.namespaces import BASE, qn
 from hvd_netconf.ops import transactions as tx
-from hvd_netconf.ops.registry import OPERATIONS, OpContext
+from hvd_netconf.ops.registry import OpContext
 
 TEST_OPTIONS = ("test-then-set", "set", "test-only")
 
@@ -33,8 +33,6 @@ def _param(op: etree._Element, name: str, default: str, allowed: tuple[str, ...]
     return value
 
 
-@OPERATIONS.register(BASE, "edit-config", capabilities=[
-    f"{CAP_PREFIX}writable-running:1.0", f"{CAP_PREFIX}rollback-on-error:1.0"])
 def edit_config_op(ctx: OpContext, op: etree._Element) -> Reply:
     server = ctx.server
     target = tx.datastore_param(op, "target", ("candidate", "running"))

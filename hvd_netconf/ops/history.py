@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
@@ -17,7 +17,10 @@ from hvd_netconf.edit.changes import changed_entries, patch, unified_diff
 from hvd_netconf.errors import InvalidValue, RpcErrors
 from hvd_netconf.namespaces import HVD, qn
 from hvd_netconf.ops import transactions as tx
-from hvd_netconf.ops.registry import OPERATIONS, OpContext
+from hvd_netconf.ops.registry import OpContext
+
+if TYPE_CHECKING:
+    from hvd_netconf.store import Datastores
 
 Key = tuple[str, str]
 
@@ -37,7 +40,6 @@ def _sub(parent: etree._Element, name: str, text: str | None) -> None:
         etree.SubElement(parent, qn(HVD, name)).text = text
 
 
-@OPERATIONS.register(HVD, "get-commit-history")
 def get_commit_history_op(ctx: OpContext, op: etree._Element) -> Reply:
     _schema, dss = tx.components(ctx.server)
     offset = _int(op, "offset", 0, 0, 2**32 - 1)
@@ -61,7 +63,7 @@ def get_commit_history_op(ctx: OpContext, op: etree._Element) -> Reply:
     return out
 
 
-def _side(dss: Any, text: str) -> tuple[Callable[[Key], Any], set[Key]]:
+def _side(dss: Datastores, text: str) -> tuple[Callable[[Key], Any], set[Key]]:
     """A lookup for one side of a compare and the keys where it may differ from running."""
     if text == "running":
         return dss.running.get, set()
@@ -78,7 +80,6 @@ def _side(dss: Any, text: str) -> tuple[Callable[[Key], Any], set[Key]]:
     return get, set(changes)
 
 
-@OPERATIONS.register(HVD, "compare")
 def compare_op(ctx: OpContext, op: etree._Element) -> Reply:
     _schema, dss = tx.components(ctx.server)
     src = op.find(qn(HVD, "source"))
@@ -97,10 +98,9 @@ def compare_op(ctx: OpContext, op: etree._Element) -> Reply:
     return [text, patch(pairs, HVD)]
 
 
-@OPERATIONS.register(HVD, "rollback")
 def rollback_op(ctx: OpContext, op: etree._Element) -> Reply:
     server = ctx.server
-    _schema, dss = tx.components(server)
+    schema, dss = tx.components(server)
     rec_id = _int(op, "id", 0, 1, 2**32 - 1)
     if op.find(qn(HVD, "id")) is None:
         raise InvalidValue("id is mandatory", info=[("bad-element", "id")])
@@ -121,17 +121,17 @@ def rollback_op(ctx: OpContext, op: etree._Element) -> Reply:
     if not do_commit:
         dss.save_candidate()
         return None
-    tx.components(server)
     keys = sorted(changes)
-    errors = tx.validate_scope(server.schema, dss.candidate, keys)
+    errors = tx.validate_scope(schema, dss.candidate, keys)
     if errors:
         dss.discard_candidate()
         raise RpcErrors(errors)
     pairs = changed_entries(keys, dss.running.get, dss.candidate.get, dss.running.root,
                             dss.candidate.root)
     try:
-        rec = tx.write_running(server, ctx.session, {k: p[1] for k, p in pairs.items()},
-                               dss.candidate.root, "rollback", comment, from_candidate=True)
+        rec = tx.committer(server).write(ctx.session, {k: p[1] for k, p in pairs.items()},
+                                         dss.candidate.root, "rollback", comment,
+                                         from_candidate=True)
     except BaseException:
         dss.discard_candidate()
         raise

@@ -7,7 +7,7 @@ from lxml import etree
 from hvd_netconf.calls import Reply
 from hvd_netconf.errors import InvalidValue, MissingElement, OperationNotSupported
 from hvd_netconf.namespaces import BASE, DATASTORE_TAGS, qn
-from hvd_netconf.ops.registry import OPERATIONS, OpContext
+from hvd_netconf.ops.registry import OpContext
 
 LOCKABLE = ("running", "candidate")
 _TARGET = qn(BASE, "target")
@@ -34,13 +34,11 @@ def target_datastore(op: etree._Element) -> str:
                                 info=[("bad-element", qname.localname)])
 
 
-@OPERATIONS.register(BASE, "lock")
 def lock(ctx: OpContext, op: etree._Element) -> Reply:
     ctx.server.locks.lock(target_datastore(op), ctx.session.id)
     return None
 
 
-@OPERATIONS.register(BASE, "unlock")
 def unlock(ctx: OpContext, op: etree._Element) -> Reply:
     ctx.server.locks.unlock(target_datastore(op), ctx.session.id)
     return None

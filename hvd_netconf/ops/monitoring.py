@@ -18,10 +18,10 @@ from lxml import etree
 from hvd_netconf.calls import Reply
 from hvd_netconf.errors import InvalidValue, MissingElement, OperationFailed
 from hvd_netconf.namespaces import CAP_PREFIX, DATASTORES, MONITORING, YANG_LIBRARY, qn
-from hvd_netconf.ops.registry import OPERATIONS, OpContext
+from hvd_netconf.ops.registry import OpContext, ServerView
 from hvd_netconf.schema import load_schema
 from hvd_netconf.schema.loader import SchemaLoadError, default_yang_dir
-from hvd_netconf.state import STATE, child, leaf
+from hvd_netconf.state import child, leaf
 
 HVD_NCM = "urn:hvd:netconf-monitoring"
 TRANSPORTS = {"netconf-ssh": ("ncm", "netconf-ssh"), "hvd-unix": ("hvd-ncm", "unix-socket")}
@@ -50,7 +50,7 @@ def _files_content_id() -> str | None:
     return content_id(f.read_text(encoding="utf-8") for f in files)
 
 
-def modules(server: Any) -> Sequence[Any]:
+def modules(server: ServerView) -> Sequence[Any]:
     """The served modules (schema.Module objects): the attached schema, else the default one."""
     schema = server.schema
     if schema is None:
@@ -63,7 +63,7 @@ def import_only(module: Any) -> bool:
     return _DEFINES.search(_STRINGS.sub('""', module.text)) is None
 
 
-def features(server: Any, module: Any) -> list[str]:
+def features(server: ServerView, module: Any) -> list[str]:
     """Features enabled: for ietf-netconf, those whose capability the server advertises."""
     declared = _FEATURE.findall(_STRINGS.sub('""', module.text))
     if module.name != "ietf-netconf":
@@ -87,8 +87,6 @@ def find_schema(mods: Sequence[Any], identifier: str, version: str | None) -> An
     return hits[0]
 
 
-@OPERATIONS.register(MONITORING, "get-schema", capabilities=[
-    f"{MONITORING}?module=ietf-netconf-monitoring&revision=2010-10-04"])
 def get_schema(ctx: OpContext, op: etree._Element) -> Reply:
     ident = op.findtext(qn(MONITORING, "identifier"))
     if ident is None or not ident.strip():
@@ -113,8 +111,7 @@ def _identity_leaf(parent: etree._Element, name: str, prefix: str, value: str) -
     leaf(parent, name, f"{prefix}:{value}")
 
 
-@STATE.register("netconf-state", tops=[(MONITORING, "netconf-state")])
-def netconf_state(server: Any, data: etree._Element) -> None:
+def netconf_state(server: ServerView, data: etree._Element) -> None:
     top = child(data, MONITORING, "netconf-state", {"ncm": MONITORING, "hvd-ncm": HVD_NCM})
     caps = child(top, MONITORING, "capabilities")
     for uri in server.capabilities():
@@ -156,8 +153,7 @@ def netconf_state(server: Any, data: etree._Element) -> None:
         leaf(stats, name, getattr(st, name.replace("-", "_")))
 
 
-@STATE.register("yang-library", tops=[(YANG_LIBRARY, "yang-library")])
-def yang_library(server: Any, data: etree._Element) -> None:
+def yang_library(server: ServerView, data: etree._Element) -> None:
     mods = modules(server)
     top = child(data, YANG_LIBRARY, "yang-library", {"ds": DATASTORES})
     mset = etree.SubElement(top, qn(YANG_LIBRARY, "module-set"))
@@ -188,7 +184,9 @@ def yang_library(server: Any, data: etree._Element) -> None:
     leaf(top, "content-id", content_id(m.text for m in mods))
 
 
-_CID = _files_content_id()
-if _CID is not None:
-    OPERATIONS.add_capability(
-        f"{CAP_PREFIX}yang-library:1.1?revision=2019-01-04&content-id={_CID}")
+def yang_library_capability() -> str | None:
+    """RFC 8526's :yang-library:1.1 with the content-id of the shipped modules, if known."""
+    cid = _files_content_id()
+    if cid is None:
+        return None
+    return f"{CAP_PREFIX}yang-library:1.1?revision=2019-01-04&content-id={cid}"

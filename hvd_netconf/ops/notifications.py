@@ -14,8 +14,8 @@ from hvd_netconf.errors import BadElement, InUse, InvalidValue, MissingElement, 
 from hvd_netconf.filter import parse_filter
 from hvd_netconf.namespaces import BASE, CAP_PREFIX, NETMOD_NOTIF, NOTIF, qn
 from hvd_netconf.notify import NETCONF_STREAM, format_time, parse_time
-from hvd_netconf.ops.registry import OPERATIONS, OpContext
-from hvd_netconf.state import STATE, child, leaf
+from hvd_netconf.ops.registry import OpContext, ServerView
+from hvd_netconf.state import child, leaf
 
 CAP_NOTIFICATION = CAP_PREFIX + "notification:1.0"
 CAP_INTERLEAVE = CAP_PREFIX + "interleave:1.0"
@@ -32,8 +32,6 @@ def _time(op: etree._Element, name: str) -> Any:
                            info=[("bad-element", name)]) from None
 
 
-@OPERATIONS.register(NOTIF, "create-subscription",
-                     capabilities=[CAP_NOTIFICATION, CAP_INTERLEAVE])
 def create_subscription(ctx: OpContext, op: etree._Element) -> Reply:
     bus = ctx.server.notifications
     if bus is None:
@@ -63,8 +61,7 @@ def create_subscription(ctx: OpContext, op: etree._Element) -> Reply:
     return None
 
 
-@STATE.register("netconf-streams", tops=[(NETMOD_NOTIF, "netconf")])
-def streams(server: Any, data: etree._Element) -> None:
+def streams(server: ServerView, data: etree._Element) -> None:
     bus = server.notifications
     if bus is None:
         return

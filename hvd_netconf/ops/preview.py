@@ -13,9 +13,10 @@ from lxml import etree
 from hvd_netconf.apply.engine import render, show
 from hvd_netconf.apply.hook import plan_for
 from hvd_netconf.apply.plan import Plan, StopVm
+from hvd_netconf.errors import OperationFailed
 from hvd_netconf.namespaces import HVD, VM, qn
-from hvd_netconf.ops.registry import OPERATIONS, OpContext
-from hvd_netconf.ops.transactions import candidate_changes
+from hvd_netconf.ops.registry import OpContext
+from hvd_netconf.ops.transactions import candidate_changes, components
 
 
 def _disks(entry: etree._Element | None) -> set[str]:
@@ -40,12 +41,14 @@ def _leaf(parent: etree._Element, name: str, text: str) -> None:
     etree.SubElement(parent, qn(HVD, name)).text = text
 
 
-@OPERATIONS.register(HVD, "preview-commit")
 def preview_commit(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     server = ctx.server
     _, pairs = candidate_changes(server)
-    dss = server.datastores
-    plan = plan_for(server, dss.running.root, dss.candidate.root, list(pairs))
+    _schema, dss = components(server)
+    if server.host is None:
+        raise OperationFailed("the host backend is not available")
+    plan = plan_for(dss, server.settings.zfs_parent, server.supervisor, dss.running.root,
+                    dss.candidate.root, list(pairs))
     out = etree.Element(qn(HVD, "text"), nsmap={None: HVD})
     out.text = render(plan)
     body = [out]

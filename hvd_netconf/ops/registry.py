@@ -1,8 +1,8 @@
-"""The dispatch table: every NETCONF operation registers its handler here.
+"""The dispatch table: the operations a server answers, each with its handler.
 
 A handler gets the context (server, calling session) and the operation element (the child of
 <rpc>). It returns None for <ok/>, the element(s) that make up the reply body (e.g. <data>),
-or RawXml bytes spliced verbatim into <rpc-reply>; or it raises an RpcError. Registering a
+or RawXml bytes spliced verbatim into <rpc-reply>; or it raises an RpcError. Adding a
 handler is what makes hvd advertise its capability, so the hello never promises an operation
 that has no code behind it.
 """
@@ -11,12 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lxml import etree
 
 from hvd_netconf.calls import Reply, SessionInfo
 from hvd_netconf.nacm.access import Nacm
+
+if TYPE_CHECKING:
+    from hvd_netconf.committer import Committer
+    from hvd_netconf.config import Settings
+    from hvd_netconf.host.backend import Host
+    from hvd_netconf.notify.bus import NotificationBus
+    from hvd_netconf.schema.nodes import Schema
+    from hvd_netconf.state import StateProviders
+    from hvd_netconf.store import Datastores
+    from hvd_netconf.supervisor.core import Supervisor
 
 
 class SessionTable(Protocol):
@@ -41,14 +51,18 @@ class ServerView(Protocol):
     """What the operations use of the server (hvd_netconf.server.Server is one). Declared here,
     below the server, because the server imports this table: the operations never import it."""
 
+    settings: Settings
     sessions: SessionTable
     locks: LockTable
+    stats: Any
+    state: StateProviders
     nacm: Nacm
-    schema: Any
-    datastores: Any
-    notifications: Any
-    host: Any
-    supervisor: Any
+    schema: Schema | None
+    datastores: Datastores | None
+    notifications: NotificationBus | None
+    host: Host | None
+    supervisor: Supervisor | None
+    committer: Committer | None
 
     def capabilities(self) -> list[str]: ...
 
@@ -76,22 +90,12 @@ class Registry:
         self._ops: dict[tuple[str, str], Operation] = {}
         self._capabilities: list[str] = []
 
-    def register(
-        self,
-        ns: str,
-        name: str,
-        *,
-        capabilities: Iterable[str] = (),
-        serialized: bool = True,
-    ) -> Callable[[Handler], Handler]:
-        def deco(fn: Handler) -> Handler:
-            key = (ns, name)
-            if key in self._ops:
-                raise ValueError(f"operation {{{ns}}}{name} registered twice")
-            self._ops[key] = Operation(ns, name, fn, tuple(capabilities), serialized)
-            return fn
-
-        return deco
+    def add(self, ns: str, name: str, handler: Handler, *, capabilities: Iterable[str] = (),
+            serialized: bool = True) -> None:
+        key = (ns, name)
+        if key in self._ops:
+            raise ValueError(f"operation {{{ns}}}{name} added twice")
+        self._ops[key] = Operation(ns, name, handler, tuple(capabilities), serialized)
 
     def add_capability(self, uri: str) -> None:
         """For capabilities that are not one operation (e.g. :writable-running, with-defaults)."""
@@ -106,6 +110,3 @@ class Registry:
         for op in self._ops.values():
             caps.extend(c for c in op.capabilities if c not in caps)
         return caps
-
-
-OPERATIONS = Registry()

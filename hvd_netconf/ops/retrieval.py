@@ -18,8 +18,7 @@ from hvd_netconf.filter import Filter, apply_filter, parse_filter
 from hvd_netconf.filter.defaults import apply_mode, check_mode
 from hvd_netconf.keys import BY_CONTAINER, Kind
 from hvd_netconf.namespaces import BASE, CAP_PREFIX, WD_ATTR, WITH_DEFAULTS, qn
-from hvd_netconf.ops.registry import OPERATIONS, OpContext
-from hvd_netconf.state import STATE
+from hvd_netconf.ops.registry import OpContext
 
 CAP_XPATH = CAP_PREFIX + "xpath:1.0"
 CAP_WITH_DEFAULTS = (CAP_PREFIX + "with-defaults:1.0?basic-mode=explicit"
@@ -97,7 +96,6 @@ def render(spec: Filter | None, root: etree._Element, mode: str, schema: Any,
     return _drop_empty(data)
 
 
-@OPERATIONS.register(BASE, "get-config", capabilities=[CAP_XPATH, CAP_WITH_DEFAULTS])
 def get_config(ctx: OpContext, op: etree._Element) -> Reply:
     name = source_name(op)
     spec = parse_filter(op.find(qn(BASE, "filter")), schema=ctx.server.schema)
@@ -166,7 +164,6 @@ def _config_copy(spec: Filter | None, stores: Any, data: etree._Element) -> None
                 container.append(copy.deepcopy(el))
 
 
-@OPERATIONS.register(BASE, "get", capabilities=[CAP_XPATH, CAP_WITH_DEFAULTS])
 def get(ctx: OpContext, op: etree._Element) -> Reply:
     spec = parse_filter(op.find(qn(BASE, "filter")), schema=ctx.server.schema)
     mode = request_mode(op)
@@ -174,5 +171,5 @@ def get(ctx: OpContext, op: etree._Element) -> Reply:
     stores = ctx.server.datastores
     if stores is not None:
         _config_copy(spec, stores, data)
-    STATE.fill(ctx.server, data, _wanted(spec))
+    ctx.server.state.fill(ctx.server, data, _wanted(spec))
     return render(spec, data, mode, ctx.server.schema, owned=True)

@@ -7,13 +7,12 @@ from lxml import etree
 from hvd_netconf.calls import Reply
 from hvd_netconf.errors import InvalidValue, MissingElement, OperationFailed
 from hvd_netconf.namespaces import BASE, qn
-from hvd_netconf.ops.registry import OPERATIONS, OpContext
+from hvd_netconf.ops.registry import OpContext
 
 _SESSION_ID = qn(BASE, "session-id")
 _UINT32_MAX = 4294967295
 
 
-@OPERATIONS.register(BASE, "close-session")
 def close_session(ctx: OpContext, op: etree._Element) -> Reply:
     session = ctx.server.sessions.get(ctx.session.id)
     if session is None:
@@ -22,7 +21,6 @@ def close_session(ctx: OpContext, op: etree._Element) -> Reply:
     return None
 
 
-@OPERATIONS.register(BASE, "kill-session")
 def kill_session(ctx: OpContext, op: etree._Element) -> Reply:
     el = op.find(_SESSION_ID)
     if el is None:

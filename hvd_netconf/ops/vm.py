@@ -13,7 +13,7 @@ from lxml import etree
 
 from hvd_netconf.errors import InvalidValue, MissingElement, OperationFailed
 from hvd_netconf.namespaces import VM, qn
-from hvd_netconf.ops.registry import OPERATIONS, OpContext
+from hvd_netconf.ops.registry import OpContext
 
 
 def _name(ctx: OpContext, op: etree._Element) -> str:
@@ -32,12 +32,10 @@ def _supervisor(ctx: OpContext) -> Any:
     return ctx.server.supervisor
 
 
-@OPERATIONS.register(VM, "start-vm", serialized=False)
 def start_vm(ctx: OpContext, op: etree._Element) -> None:
     _supervisor(ctx).start(_name(ctx, op))
 
 
-@OPERATIONS.register(VM, "stop-vm", serialized=False)
 def stop_vm(ctx: OpContext, op: etree._Element) -> None:
     name = _name(ctx, op)
     inp = ctx.server.schema.rpc(VM, "stop-vm")
@@ -52,6 +50,5 @@ def stop_vm(ctx: OpContext, op: etree._Element) -> None:
     _supervisor(ctx).stop(name, force=force == "true", timeout=seconds)
 
 
-@OPERATIONS.register(VM, "restart-vm", serialized=False)
 def restart_vm(ctx: OpContext, op: etree._Element) -> None:
     _supervisor(ctx).restart(_name(ctx, op))

@@ -51,7 +51,8 @@ def test_every_step_of_a_commit_fails_cleanly(vmhvd: HvdInstance) -> None:
     dss = vmhvd.server.datastores
     # hvd's own preview of the plan names the commands to fail; what the host ends up with is
     # checked against the sim state itself, independently of the plan.
-    plan = plan_for(vmhvd.server, dss.running.root, dss.candidate.root, sorted(dss.dirty_keys))
+    plan = plan_for(dss, vmhvd.server.settings.zfs_parent, vmhvd.server.supervisor,
+                    dss.running.root, dss.candidate.root, sorted(dss.dirty_keys))
     assert len(plan.steps) >= 10
     sim = SimHost(root)
     host_before, running_before = sim_bytes(root), running_xml(m)

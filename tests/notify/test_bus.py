@@ -13,7 +13,7 @@ from support.waiting import wait_for
 from hvd_netconf.calls import SessionInfo
 from hvd_netconf.filter import parse_filter
 from hvd_netconf.namespaces import BASE, NC_NOTIFICATIONS, NETMOD_NOTIF, NOTIF, VM
-from hvd_netconf.notify import NotificationBus, attach, events, format_time, parse_time
+from hvd_netconf.notify import NotificationBus, events, format_time, parse_time, session_hooks
 
 N = {"n": NOTIF, "ncn": NC_NOTIFICATIONS, "nm": NETMOD_NOTIF}
 
@@ -186,27 +186,14 @@ def test_time_round_trip() -> None:
         parse_time("2026-03-04T06:06:07")
 
 
-def test_attach_publishes_session_events() -> None:
-    class FakeServer:
-        notifications = None
-
-        def __init__(self) -> None:
-            self.start: list = []
-            self.end: list = []
-
-        def add_session_start_hook(self, fn: object) -> None:
-            self.start.append(fn)
-
-        def add_session_end_hook(self, fn: object) -> None:
-            self.end.append(fn)
-
-    srv = FakeServer()
-    bus = attach(srv)
+def test_session_hooks_publish_session_events() -> None:
+    bus = NotificationBus()
+    started, ended = session_hooks(bus)
     watcher = session(1)
     bus.subscribe(watcher)
     other = session(2, "bob")
-    srv.start[0](other.info)
+    started(other.info)
     bus.subscribe(other)
-    srv.end[0](other.info, "killed", 1)
+    ended(other.info, "killed", 1)
     assert bus.subscription(2) is None
     assert watcher.kinds() == ["netconf-session-start", "netconf-session-end"]

@@ -12,7 +12,7 @@ from support.server import HvdInstance
 from hvd_netconf import operational
 from hvd_netconf.namespaces import BASE, NETMOD_NOTIF, NETWORK, VM, WD_ATTR
 from hvd_netconf.ops.retrieval import CAP_WITH_DEFAULTS, CAP_XPATH
-from hvd_netconf.state import STATE, leaf, list_entry
+from hvd_netconf.state import leaf, list_entry
 
 NS = {"v": VM, "n": NETWORK, "nc": BASE}
 
@@ -185,8 +185,9 @@ def test_registered_state_provider_is_merged_into_entries(hvd: HvdInstance) -> N
             leaf(state, "status", "running")
 
     # The daemon's own VM state provider would add state to every VM; step it aside.
-    STATE.remove("vm-state")
-    STATE.add("test-vm-state", vm_state, tops=[(VM, "vms")])
+    state = hvd.server.state
+    state.remove("vm-state")
+    state.add("test-vm-state", vm_state, tops=[(VM, "vms")])
     try:
         m = hvd.connect_uds()
         data = data_of(m.get(filter=("subtree", f'<vms xmlns="{VM}"><vm><state/></vm></vms>')))
@@ -198,5 +199,5 @@ def test_registered_state_provider_is_merged_into_entries(hvd: HvdInstance) -> N
         assert vm_names(plain) == ["web", "db", "idle"]
         assert plain.xpath("//v:state", namespaces=NS) == []
     finally:
-        STATE.remove("test-vm-state")
-        STATE.add("vm-state", operational.vm_state, tops=[(VM, "vms")])
+        state.remove("test-vm-state")
+        state.add("vm-state", operational.vm_state, tops=[(VM, "vms")])

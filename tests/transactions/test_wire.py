@@ -10,27 +10,19 @@ import pytest
 from lxml import etree
 from ncclient.operations import RPCError
 from ncclient.xml_ import to_ele
+from support.hostapply import HostSpy
 from support.server import on_disk
 from support.waiting import wait_for
 
-from hvd_netconf import notify
+from hvd_netconf.daemon import wire_store
 from hvd_netconf.namespaces import BASE, HVD, NETWORK, VM
-from hvd_netconf.ops import transactions as tx
-from hvd_netconf.schema import load_schema
-from hvd_netconf.store import Datastores
 
 
 @pytest.fixture
 def hvd_attach():
     def attach(server):
-        from hvd_netconf import ops
-
-        ops.load_all()
         _SERVERS.append(server)
-        server.schema = load_schema()
-        server.datastores = Datastores(str(server.settings.root), server.schema, fsync=False)
-        notify.attach(server)
-        tx.attach(server)
+        wire_store(server, fsync=False)
     return attach
 
 
@@ -97,7 +89,8 @@ def test_edit_candidate_commit_history(hvd):
 
 def test_edit_running_is_committed_and_applied(hvd):
     calls = []
-    hvd.server.apply_changes = lambda old, new, keys: calls.append(sorted(keys)) or (lambda: None)
+    hvd.server.committer.host = HostSpy(
+        lambda old, new, keys: calls.append(sorted(keys)) or (lambda: None))
     with hvd.connect_uds() as m:
         m.edit_config(vm_cfg("db", "<memory>1024</memory>"), target="running")
         assert calls == [[("vm", "db")]]
@@ -136,7 +129,7 @@ def test_apply_failure_leaves_running_and_files(hvd):
 
     with hvd.connect_uds() as m:
         before = (tree(hvd.root), running(m))
-        hvd.server.apply_changes = fail
+        hvd.server.committer.host = HostSpy(fail)
         with pytest.raises(RPCError) as ei:
             m.edit_config(vm_cfg("a", "<cpu>2</cpu>"), target="running")
         assert "out of space" in err(ei).message
@@ -149,7 +142,7 @@ def test_apply_failure_leaves_running_and_files(hvd):
 
 def test_durable_failure_runs_the_undo(hvd, monkeypatch):
     undone = []
-    hvd.server.apply_changes = lambda old, new, keys: lambda: undone.append(keys)
+    hvd.server.committer.host = HostSpy(lambda old, new, keys: lambda: undone.append(keys))
 
     def boom(*a, **k):
         raise OSError("disk full")

@@ -34,17 +34,9 @@ MODES = ("full", "store", "store-nofsync")
 
 def _attach_store(fsync: bool) -> Any:
     def attach(server: Any) -> None:
-        from hvd_netconf import notify, ops
-        from hvd_netconf.ops import transactions
-        from hvd_netconf.schema import load_schema
-        from hvd_netconf.store import Datastores
+        from hvd_netconf.daemon import wire_store
 
-        ops.load_all()
-        server.schema = load_schema()
-        server.datastores = Datastores(str(server.settings.root), server.schema, fsync=fsync,
-                                       lock=server.lock)
-        notify.attach(server)
-        transactions.attach(server)
+        wire_store(server, fsync=fsync)
     return attach
 
 
