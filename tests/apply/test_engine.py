@@ -10,7 +10,7 @@ import pytest
 
 from hvd_netconf import errors
 from hvd_netconf.apply.engine import Engine, ensure_layout
-from hvd_netconf.apply.plan import build_plan
+from hvd_netconf.apply.plan import Run, build_plan
 from hvd_netconf.edit.diff import diff
 from hvd_netconf.host import zfs
 from hvd_netconf.host.sim.host import SimHost
@@ -30,6 +30,12 @@ def snapshot(h):
     files = sorted((p.relative_to(h.zvol_dir).as_posix(), p.stat().st_size)
                    for p in h.zvol_dir.rglob("*") if p.is_file()) if h.zvol_dir.exists() else []
     return json.dumps(h.state(), sort_keys=True), files
+
+
+def _last_command(step):
+    """The argv prefix of the last host command a step runs (a Restore sets the MTU last)."""
+    last = step.do[-1]
+    return last.argv if isinstance(last, Run) else ("ifconfig", last.ifname, "mtu")
 
 
 def big_config(cfg):
@@ -63,9 +69,10 @@ def test_apply_then_every_step_failing_in_turn_leaves_the_host_as_it_was(host, c
     assert st["datasets"][f"{P}/vm/web/disks/data"]["props"]["volblocksize"] == "8192"
 
 
-def test_teardown_failures_roll_back_the_reversible_steps(host, cfg):
+def test_teardown_failures_roll_back_the_reversible_steps(host, cfg, tmp_path):
+    ledger = str(tmp_path / "uplinks.json")  # how hvd found the uplinks, across engines
     full = big_config(cfg)
-    Engine(host).execute(build_plan(diff(None, full), zfs_parent=P))
+    Engine(host, ledger=ledger).execute(build_plan(diff(None, full), zfs_parent=P))
     only_vm = cfg.config(vms=[cfg.vm("web", cfg.disk("disk0", "1G"))])
     # the VM stays (no irreversible step), networks go: every failure is undone cleanly
     keep_vm = cfg.config(
@@ -76,15 +83,15 @@ def test_teardown_failures_roll_back_the_reversible_steps(host, cfg):
     assert all(s.undo is not None for s in plan.steps) and len(plan) >= 6
     before = snapshot(host)
     for i, step in enumerate(plan.steps):
-        host.inject_fault(step.do[-1].argv, "busy", code=1)
+        host.inject_fault(_last_command(step), "busy", code=1)
         with pytest.raises(errors.OperationFailed):
-            Engine(host).execute(plan)
+            Engine(host, ledger=ledger).execute(plan)
         assert snapshot(host) == before, f"after step {i + 1} ({step.what})"
-    Engine(host).execute(plan)
+    Engine(host, ledger=ledger).execute(plan)
     assert "hv-lan" not in host.state()["interfaces"]
     assert "em1.100" not in host.state()["interfaces"]
     # removing a disk is irreversible: a failure after it is a RollbackFailed naming both
-    Engine(host).execute(build_plan(diff(keep_vm, only_vm), zfs_parent=P))
+    Engine(host, ledger=ledger).execute(build_plan(diff(keep_vm, only_vm), zfs_parent=P))
     assert f"{P}/vm/web/disks/data" not in host.state()["datasets"]
 
 
@@ -117,7 +124,8 @@ def test_destroy_refuses_datasets_hvd_does_not_own(host, cfg):
     plan = build_plan(diff(cfg.config(vms=[cfg.vm("foreign")]), cfg.config()), zfs_parent=P)
     with pytest.raises(errors.OperationFailed) as e:
         Engine(host).execute(plan)
-    assert "is not tagged hvd:owner=hvd" in e.value.message
+    assert (f"refusing to destroy {P}/vm/foreign: hvd did not create {P}/vm/foreign "
+            "(hvd:owner=hvd is not set on it)") in e.value.message
     assert f"{P}/vm/foreign" in host.state()["datasets"]
 
 
@@ -136,7 +144,8 @@ def test_running_vm_is_stopped_before_its_datasets_go(host, cfg):
     orig_stop = vms.stop
     vms.stop = lambda n: (order.append(("stop", n)), orig_stop(n))
     Engine(host, vms).execute(build_plan(diff(one, cfg.config()), zfs_parent=P, vms=vms))
-    assert order == [("stop", "web"), ("run", "get"), ("run", "destroy")]
+    # the ownership check runs before anything changes, the VM stop included
+    assert order == [("run", "get"), ("stop", "web"), ("run", "destroy")]
     assert f"{P}/vm/web" not in host.state()["datasets"]
 
 
@@ -173,10 +182,11 @@ class _CrashingHost:
         self.count += 1
         if self.count == self.at and not self.after:
             raise _Crash
-        out = self.host.run(argv)
-        if self.count == self.at:
-            raise _Crash
-        return out
+        try:
+            return self.host.run(argv)
+        finally:
+            if self.count == self.at:
+                raise _Crash  # right after the command ran, whether it failed or not
 
 
 def test_recover_undoes_a_plan_cut_short_by_a_crash(host, cfg, tmp_path):
@@ -255,7 +265,7 @@ def test_recover_ignores_a_torn_or_bad_last_line(host, cfg, tmp_path, tail):
     plan = build_plan(diff(None, big_config(cfg)), zfs_parent=P)
     before = snapshot(host)
     with pytest.raises(_Crash):  # hvd died right after a step, as it appended the next line
-        Engine(_CrashingHost(host, 4, after=True), journal=str(journal),
+        Engine(_CrashingHost(host, 5, after=True), journal=str(journal),
                mark=lambda: 2).execute(plan)
     with open(journal, "ab") as f:
         f.write(tail)

@@ -258,20 +258,23 @@ class Zfs:
 
     def _zfs_get(self, st: State, args: list[str], out: list[str],
                  argv: tuple[str, ...]) -> None:
-        flags, vals, rest = self._parse_opts(args, "Hp", "so", argv)
+        flags, vals, rest = self._parse_opts(args, "Hpr", "so", argv)
         if "H" not in flags or len(rest) != 2:
             unknown(argv)
-        props, name = rest[0].split(","), rest[1]
-        self._check_name("open", name)
-        self._ds(st, name)
+        props, top = rest[0].split(","), rest[1]
+        self._check_name("open", top)
+        self._ds(st, top)
         sources = ",".join(vals.get("s", [])).split(",") if "s" in vals else None
+        if sources is not None and sources != ["local"]:
+            unknown(argv)
         cols = ",".join(vals.get("o", ["name,property,value,source"])).split(",")
-        for prop in props:
-            value, source = self._value(st, name, prop, sources == ["local"])
-            if sources is not None and sources != ["local"]:
-                unknown(argv)
-            row = {"name": name, "property": prop, "value": value, "source": source}
-            out.append("\t".join(row[c] for c in cols) + "\n")
+        for name in [top, *(self._descendants(top) if "r" in flags else ())]:
+            for prop in props:
+                value, source = self._value(st, name, prop, sources == ["local"])
+                if sources == ["local"] and source != "local" and "r" in flags:
+                    continue  # -s local lists only the datasets that set it themselves
+                row = {"name": name, "property": prop, "value": value, "source": source}
+                out.append("\t".join(row[c] for c in cols) + "\n")
 
     def _zfs_list(self, st: State, args: list[str], out: list[str],
                   argv: tuple[str, ...]) -> None:
