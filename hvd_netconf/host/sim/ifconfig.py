@@ -222,7 +222,12 @@ class Ifconfig:
         ):
             raise Fail(f"ifconfig: BRDGADD {member}: Device busy")
         if br["members"] and ifs[member]["mtu"] != br["mtu"]:
-            raise Fail(f"ifconfig: BRDGADD {member}: Invalid argument")
+            # if_bridge sets the new member to the bridge's MTU, EINVAL if it cannot take it
+            # (docs/freebsd-facts.md §3.3)
+            try:
+                Ifconfig._if_mtu(st, member, str(br["mtu"]))
+            except Fail:
+                raise Fail(f"ifconfig: BRDGADD {member}: Invalid argument") from None
         if not br["members"]:
             br["mtu"] = ifs[member]["mtu"]
         br["members"].append(member)
