@@ -124,6 +124,12 @@ def bhyve(
     return tuple(argv)
 
 
+def bootable(vm: VmSpec, *, with_iso: bool = True) -> bool:
+    """A loader needs a disk or the install ISO (left out after the first reboot); UEFI boots
+    its firmware even with neither."""
+    return vm.loader == "uefi" or bool(vm.disks) or bool(with_iso and vm.install_iso)
+
+
 def _boot_media(vm: VmSpec, zfs_parent: str, with_iso: bool) -> str:
     if with_iso and vm.install_iso:
         return vm.install_iso

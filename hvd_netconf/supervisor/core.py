@@ -225,6 +225,11 @@ class Supervisor:
             self._transition(vm, failed, f"{what} failed: {e.message}")
             if reraise:
                 raise
+        except Exception as e:  # a bug must not leave the VM `starting` for good
+            log.exception("VM %s: %s failed", vm.name, what)
+            self._transition(vm, failed, f"{what} failed: internal error: {e}")
+            if reraise:
+                raise OperationFailed(f"VM {vm.name}: {what} failed: internal error: {e}") from e
 
     def _validate(self, spec: specs.VmSpec) -> None:
         """§10 step 1, the checks that need the live host rather than the model."""
@@ -239,6 +244,13 @@ class Supervisor:
             raise OperationFailed(
                 f"VM {spec.name}: {spec.cpu} vCPUs, but this host allows {maxcpu} "
                 "(hw.vmm.maxcpu)")
+
+    @staticmethod
+    def _nothing_to_boot(spec: specs.VmSpec, with_iso: bool) -> str:
+        iso = (" (the install ISO is left out after the guest's first reboot)"
+               if spec.install_iso and not with_iso else "")
+        return (f"VM {spec.name}: {spec.loader} has nothing to boot: the VM has no disk"
+                f"{iso}; add a disk{'' if iso else ' or an install-iso'}, or use loader uefi")
 
     def _firmware(self, spec: specs.VmSpec) -> str:
         candidates = [self.firmware_dir] if self.firmware_dir else list(bhyve.FIRMWARE_DIRS)
@@ -289,6 +301,10 @@ class Supervisor:
         taps: list[tuple[str, str]] = []
         try:
             self._validate(spec)
+            with self._cond:
+                with_iso = vm.with_iso
+            if not bhyve.bootable(spec, with_iso=with_iso):
+                raise OperationFailed(self._nothing_to_boot(spec, with_iso))
             self._destroy_instance(name)
             for nic in spec.nics:
                 self._checkpoint(vm)
@@ -300,7 +316,6 @@ class Supervisor:
                 taps[-1] = (tap, bridge)
             with self._cond:
                 vm.taps = list(taps)
-                with_iso = vm.with_iso
             firmware = bhyve.FIRMWARE_DIRS[0]
             if spec.loader == "uefi":
                 firmware = self._firmware(spec)
@@ -385,6 +400,13 @@ class Supervisor:
                                      reason, code)
                     return
                 if what is ExitKind.REBOOT:
+                    if not bhyve.bootable(spec, with_iso=False):
+                        why = f"{reason}; not restarted: {self._nothing_to_boot(spec, False)}"
+                        log.error("%s", why)
+                        with self._cond:
+                            vm.last_exit_reason = why
+                        self._transition(vm, STOPPED, why, code)
+                        return
                     with self._cond:
                         vm.with_iso = False  # the install ISO is dropped after the first reboot
                 self._transition(vm, STARTING, f"{reason}; restarting", code)

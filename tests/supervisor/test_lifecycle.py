@@ -485,3 +485,48 @@ def test_plan_and_status_agree_on_a_network_mtu_change(env) -> None:
     assert sup.status("web")["pending-restart"] is False
     assert plan_pending(after, env.config.root()) == set()
     sup.stop("web")
+
+
+def test_a_loader_with_nothing_to_boot_is_refused_and_stays_stopped(env) -> None:
+    """bhyveload without a disk or an ISO: the start is refused with the reason, the VM is
+    `stopped` (not `starting` for good), and stop and a new start answer at once."""
+    env.add_vm("bare", "<loader><type>bhyveload</type></loader>")
+    sup = env.supervisor()
+    with pytest.raises(OperationFailed, match="bhyveload has nothing to boot: the VM has no disk"):
+        sup.start("bare")
+    assert sup.status("bare")["status"] == "stopped"
+    t0 = time.monotonic()
+    sup.stop("bare")
+    assert time.monotonic() - t0 < 1
+    with pytest.raises(OperationFailed, match="nothing to boot"):
+        sup.start("bare")
+    assert env.taps() == [] and env.host.children == []
+
+
+def test_an_iso_only_loader_guest_stops_at_its_first_reboot(env) -> None:
+    env.add_vm("live", "<loader><type>grub</type></loader>"
+               "<install-iso>/iso/live.iso</install-iso>")
+    sup = env.supervisor()
+    sup.start("live")
+    env.ready("live")
+    env.make_exit("live", 0)
+    env.wait_for(lambda: sup.status("live")["status"] == "stopped")
+    reason = sup.status("live")["last-exit-reason"]
+    assert "the guest rebooted" in reason and "not restarted" in reason
+    assert "nothing to boot" in reason and "install ISO is left out" in reason
+    assert env.events.of("live")[-1] == ("running", "stopped")
+    assert env.taps() == [] and "live" not in env.host.vmm_instances()
+
+
+def test_an_unexpected_error_in_a_start_leaves_the_vm_stopped(env, monkeypatch) -> None:
+    env.add_vm("web")
+    sup = env.supervisor()
+
+    def spawn(argv, *, log_path):
+        raise OSError(7, "Argument list too long")
+
+    monkeypatch.setattr(env.host, "spawn", spawn)
+    with pytest.raises(OperationFailed, match="internal error: .*Argument list too long"):
+        sup.start("web")
+    assert sup.status("web")["status"] == "stopped"
+    assert env.taps() == [] and env.members() == []
