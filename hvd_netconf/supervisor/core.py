@@ -183,9 +183,33 @@ class Supervisor:
         except CommandFailed as e:
             log.warning("clean-up step failed: %s", e)
 
-    def _destroy_instance(self, name: str) -> None:
-        if name in self.host.vmm_instances():
-            self._try(bhyve.destroy(name))
+    def _foreign_owner(self, name: str) -> str | None:
+        """The process that holds /dev/vmm/<name> although this hvd did not start it (another
+        bhyve, or one started by hand), as `pid N (command)`; None when there is none."""
+        try:
+            owners = bhyve.vm_owners(self.host.run(bhyve.processes()), name)
+        except CommandFailed as e:
+            return f"unknown (cannot list processes: {e})"
+        with self._cond:
+            vm = self._vms.get(name)
+            ours = vm.proc.pid if vm is not None and vm.proc is not None else None
+        theirs = [f"pid {pid} ({command})" for pid, command in owners if pid != ours]
+        return ", ".join(theirs) or None
+
+    def _destroy_instance(self, name: str, *, strict: bool = False) -> None:
+        """Destroy a stale /dev/vmm/<name>, only when no live process holds it (§7): a bhyve
+        that hvd did not start keeps its VM. strict (a start) refuses, naming the process."""
+        if name not in self.host.vmm_instances():
+            return
+        owner = self._foreign_owner(name)
+        if owner is not None:
+            msg = (f"VM {name}: /dev/vmm/{name} belongs to a process hvd did not start: "
+                   f"{owner}; hvd leaves it alone")
+            if strict:
+                raise InUse(msg, error_type="application")
+            log.warning("%s", msg)
+            return
+        self._try(bhyve.destroy(name))
 
     def _cleanup(self, name: str, taps: Sequence[tuple[str, str]]) -> None:
         """After every exit (§8): destroy the instance, take the taps off their bridges, destroy
@@ -305,7 +329,7 @@ class Supervisor:
                 with_iso = vm.with_iso
             if not bhyve.bootable(spec, with_iso=with_iso):
                 raise OperationFailed(self._nothing_to_boot(spec, with_iso))
-            self._destroy_instance(name)
+            self._destroy_instance(name, strict=True)
             for nic in spec.nics:
                 self._checkpoint(vm)
                 tap = self._run(ifconfig.tap_create()).strip()

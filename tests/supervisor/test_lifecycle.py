@@ -530,3 +530,36 @@ def test_an_unexpected_error_in_a_start_leaves_the_vm_stopped(env, monkeypatch) 
         sup.start("web")
     assert sup.status("web")["status"] == "stopped"
     assert env.taps() == [] and env.members() == []
+
+
+def _foreign_bhyve(env, name: str):
+    """A bhyve that this hvd did not start (by hand, or another manager's) running VM `name`."""
+    log = env.root / f"foreign-{name}.log"
+    proc = env.host.spawn(["bhyve", "-c", "1", "-m", "256M", name], log_path=log)
+    env.wait_for(lambda: log.exists() and ": guest running" in log.read_text())
+    return proc
+
+
+def test_a_foreign_bhyve_of_the_same_name_is_never_touched(env) -> None:
+    """Another bhyve runs VM web: start refuses and names it, adoption leaves it alone, and
+    it runs on, its /dev/vmm instance intact, after every attempt."""
+    env.add_vm("web")
+    foreign = _foreign_bhyve(env, "web")
+    before = env.sim()
+    sup = env.supervisor()
+    with pytest.raises(InUse) as e:
+        sup.start("web")
+    assert (f"/dev/vmm/web belongs to a process hvd did not start: pid {foreign.pid} "
+            "(bhyve: web)") in e.value.message
+    assert sup.status("web")["status"] == "stopped"
+    # a stale record of an earlier hvd's run of web: adoption must not destroy the instance
+    (env.root / "vm/web/state/pid").write_text("999999\n")
+    assert env.supervisor().adopt()["web"] == "cleaned"
+    assert env.alive(foreign.pid) and env.sim() == before
+    assert env.host.vmm_instances() == {"web"}
+    foreign.kill()
+    foreign.wait(10)
+    sup.start("web")  # the instance is stale now: destroyed, and the VM starts
+    env.ready("web")
+    assert sup.status("web")["status"] == "running"
+    sup.stop("web")

@@ -111,7 +111,7 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Vmm, Sysctl):
         prog = os.path.basename(argv[0]) if argv else ""
         handler = {
             "zfs": self._zfs, "ifconfig": self._ifconfig, "sysctl": self._sysctl,
-            "bhyvectl": self._bhyvectl,
+            "bhyvectl": self._bhyvectl, "ps": self._ps,
         }.get(prog)
         if handler is None:
             unknown(argv)
