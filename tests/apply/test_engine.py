@@ -295,3 +295,120 @@ def test_an_unreadable_journal_is_dropped(host, tmp_path):
     before = snapshot(host)
     assert recover(host, str(journal), 2) == []
     assert snapshot(host) == before and not journal.exists()
+
+
+def test_a_taken_bridge_name_is_refused_without_a_stray_bridge(host, cfg):
+    """`ifconfig bridge create name X` with X taken would leave bridgeN behind (§3.3): the
+    name is checked first, and the foreign X is left exactly as it was."""
+    host.run(("ifconfig", "bridge", "create"))
+    host.run(("ifconfig", "bridge0", "name", "hv-lan"))  # someone else's, by hvd's name
+    before = snapshot(host)
+    with pytest.raises(errors.OperationFailed) as e:
+        Engine(host).execute(build_plan(diff(None, cfg.config([cfg.network("lan")])),
+                                        zfs_parent=P))
+    assert "interface hv-lan already exists" in e.value.message
+    assert snapshot(host) == before
+
+
+def test_foreign_dataset_inside_a_vm_is_refused_before_anything_runs(host, cfg):
+    """zfs destroy -r would take an operator's dataset made under hvd's: hvd refuses (before
+    any step, the VM stop and the other removals included) and names it."""
+    two = cfg.config([cfg.network("lan")], [cfg.vm("web", cfg.disk("d", "1G")), cfg.vm("db")])
+    Engine(host).execute(build_plan(diff(None, two), zfs_parent=P))
+    host.run(("zfs", "create", f"{P}/vm/web/backup"))
+    before = snapshot(host)
+    vms = cfg.Vms(running={"web"})
+    with pytest.raises(errors.OperationFailed) as e:
+        Engine(host, vms).execute(build_plan(diff(two, cfg.config()), zfs_parent=P, vms=vms))
+    assert f"hvd did not create {P}/vm/web/backup" in e.value.message
+    assert snapshot(host) == before and vms.stopped == []
+
+
+def test_uplinks_are_left_as_hvd_found_them(host, cfg, tmp_path):
+    """em0 was down at MTU 9000 before hvd: after a rollback, a removal, and a failed
+    removal, it is exactly that again (the record survives a new engine: a restart)."""
+    host.run(("ifconfig", "em0", "down"))
+    host.run(("ifconfig", "em0", "mtu", "9000"))
+    em0 = host.state()["interfaces"]["em0"]
+    journal = str(tmp_path / "host-undo.jsonl")
+
+    def engine():
+        return Engine(host, journal=journal, mark=lambda: 1)
+
+    lan = cfg.config([cfg.network("lan", physical_interface="em0", mtu=1400)])
+    plan = build_plan(diff(None, lan), zfs_parent=P)
+    host.inject_fault(("ifconfig", "hv-lan", "addm"), "busy")
+    with pytest.raises(errors.OperationFailed):
+        engine().execute(plan)
+    assert host.state()["interfaces"]["em0"] == em0 and "hv-lan" not in host.state()["interfaces"]
+    e = engine()
+    e.execute(plan)
+    e.settled()
+    assert host.state()["interfaces"]["em0"]["up"] and host.state()["interfaces"]["em0"][
+        "mtu"] == 1400
+    gone = build_plan(diff(lan, cfg.config()), zfs_parent=P)
+    host.inject_fault(("ifconfig", "hv-lan", "destroy"), "busy")
+    with pytest.raises(errors.OperationFailed):
+        engine().execute(gone)
+    assert host.state()["interfaces"]["em0"]["mtu"] == 1400  # the removal was undone
+    e = engine()
+    e.execute(gone)
+    e.settled()
+    assert host.state()["interfaces"]["em0"] == em0
+
+
+class _Broken:
+    """The sim host, but the command numbered `at` raises a non-command error."""
+
+    def __init__(self, host, at, exc):
+        self.host, self.at, self.exc, self.count = host, at, exc, 0
+        self.simulated = True
+
+    def run(self, argv):
+        self.count += 1
+        if self.count == self.at:
+            raise self.exc
+        return self.host.run(argv)
+
+
+@pytest.mark.parametrize("exc", [OSError(7, "Argument list too long"),
+                                 UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+                                 KeyError("a bug")])
+def test_any_error_in_a_step_rolls_back(host, cfg, tmp_path, exc):
+    """A non-command error at every command of a 10-step plan: the host is as before, no
+    journal is left to replay, and a restart's recovery changes nothing."""
+    from hvd_netconf.apply.engine import recover
+
+    journal = tmp_path / "host-undo.jsonl"
+    plan = build_plan(diff(None, big_config(cfg)), zfs_parent=P)
+    assert len(plan) >= 10
+    before = snapshot(host)
+    at = 0
+    while True:  # an error at command 1, 2, ... until the plan runs past the last command
+        at += 1
+        try:
+            Engine(_Broken(host, at, exc), journal=str(journal), mark=lambda: 3).execute(plan)
+        except errors.OperationFailed as e:
+            assert type(exc).__name__ in e.message
+        else:
+            assert at > len(plan)
+            break
+        assert snapshot(host) == before, f"error at command {at}"
+        assert not journal.exists()
+        assert recover(host, str(journal), 3) == [] and snapshot(host) == before
+
+
+def test_a_journal_is_replayed_before_a_new_plan_replaces_it(host, cfg, tmp_path):
+    """A plan cut short left its journal (its commit never became durable): the next plan
+    undoes those steps first instead of overwriting the only record of them."""
+    journal = tmp_path / "host-undo.jsonl"
+    before = snapshot(host)
+    with pytest.raises(_Crash):
+        Engine(_CrashingHost(host, 6, after=True), journal=str(journal),
+               mark=lambda: 5).execute(build_plan(diff(None, big_config(cfg)), zfs_parent=P))
+    assert snapshot(host) != before
+    e = Engine(host, journal=str(journal), mark=lambda: 5)
+    e.execute(build_plan(diff(None, cfg.config([cfg.network("x")])), zfs_parent=P))
+    e.settled()
+    st = host.state()["interfaces"]
+    assert "hv-x" in st and "hv-lan" not in st and "hv-dmz" not in st
