@@ -140,7 +140,7 @@ class Zfs:
                 raise Fail(f"bad volume size '{vals['V'][-1]}'", 2)
             if bs is None or bs & (bs - 1) or not 512 <= bs <= 128 * 1024:
                 raise Fail(f"cannot create '{name}': invalid volblocksize")
-            size = -(-size // bs) * bs  # OpenZFS rounds -V up to the block size (§2.3)
+            size = -(-size // bs) * bs  # rounded up (docs/freebsd-facts.md §2.3)
             props.setdefault("volmode", "default")
             new = {"type": "volume", "props": {**props, "volsize": str(size),
                                                "volblocksize": str(bs)}}
