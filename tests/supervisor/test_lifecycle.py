@@ -526,7 +526,7 @@ def test_an_unexpected_error_in_a_start_leaves_the_vm_stopped(env, monkeypatch) 
         raise OSError(7, "Argument list too long")
 
     monkeypatch.setattr(env.host, "spawn", spawn)
-    with pytest.raises(OperationFailed, match="internal error: .*Argument list too long"):
+    with pytest.raises(OperationFailed, match=r"internal error: .*Argument list too long"):
         sup.start("web")
     assert sup.status("web")["status"] == "stopped"
     assert env.taps() == [] and env.members() == []

@@ -89,6 +89,8 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Vmm, Sysctl):
             fault = self._take_fault(argv)
             if fault is not None:
                 log.info("sim: injected fault for %s", argv)
+                if fault.get("spawn_error"):
+                    raise OSError(fault["code"], fault["stderr"])
                 raise CommandFailed(argv, fault["code"], fault["stderr"])
             self._refresh()
             out: list[str] = []
