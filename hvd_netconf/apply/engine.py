@@ -156,8 +156,11 @@ class Ledger:
     def _save(self, data: dict[str, dict[str, Any]]) -> None:
         if self.path is None:
             self._mem = data
-        else:
+        elif data:
             atomic_write(self.path, json.dumps(data, sort_keys=True).encode() + b"\n")
+        else:  # nothing recorded: no file, so a rolled-back commit leaves none behind
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
 
     def get(self, ifname: str) -> ifconfig.LinkState | None:
         found = self._load().get(ifname)

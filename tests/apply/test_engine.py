@@ -341,9 +341,12 @@ def test_uplinks_are_left_as_hvd_found_them(host, cfg, tmp_path):
     with pytest.raises(errors.OperationFailed):
         engine().execute(plan)
     assert host.state()["interfaces"]["em0"] == em0 and "hv-lan" not in host.state()["interfaces"]
+    ledger = tmp_path / "uplinks.json"
+    assert not ledger.exists()  # the rollback left no record behind
     e = engine()
     e.execute(plan)
     e.settled()
+    assert json.loads(ledger.read_text()) == {"em0": {"mtu": 9000, "up": False}}
     assert host.state()["interfaces"]["em0"]["up"] and host.state()["interfaces"]["em0"][
         "mtu"] == 1400
     gone = build_plan(diff(lan, cfg.config()), zfs_parent=P)
@@ -354,7 +357,7 @@ def test_uplinks_are_left_as_hvd_found_them(host, cfg, tmp_path):
     e = engine()
     e.execute(gone)
     e.settled()
-    assert host.state()["interfaces"]["em0"] == em0
+    assert host.state()["interfaces"]["em0"] == em0 and not ledger.exists()
 
 
 class _Broken:
