@@ -126,10 +126,16 @@ def _static(step: Step) -> bool:
 
 
 def _undo_record(step: Step) -> dict[str, Any]:
-    """What recovery needs of a step: its name, its probe, and its undo commands."""
+    """What recovery needs of a step: its name, its probe, its undo commands, and the uplinks
+    whose found state its undo records again (the undo of a removal that restored them)."""
     return {"what": step.what, "probe": _probe(step),
             "undo": None if step.undo is None
-            else [list(a.argv) for a in step.undo if isinstance(a, Run)]}
+            else [list(a.argv) for a in step.undo if isinstance(a, Run)],
+            "found": [a.ifname for a in step.undo or () if isinstance(a, Found)]}
+
+
+def _ledger_path(journal: str) -> str:
+    return os.path.join(os.path.dirname(journal), "uplinks.json")
 
 
 class Ledger:
@@ -193,7 +199,7 @@ class Engine:
         self.journal = journal
         self.mark = mark or (lambda: 0)
         if ledger is None and journal is not None:
-            ledger = os.path.join(os.path.dirname(journal), "uplinks.json")
+            ledger = _ledger_path(journal)
         self.ledger = Ledger(ledger)
         self._recorded = False  # _begin wrote the journal: _forget has one to remove
         self._new_found: list[str] = []  # ledger entries this plan made (a rollback drops them)
@@ -409,6 +415,7 @@ def recover(host: Host, journal: str, mark: int) -> list[str]:
         log.error("apply: unreadable host journal %s (%s); ignoring it", journal, e)
         journal_mark, steps = None, []
     report: list[str] = []
+    ledger = Ledger(_ledger_path(journal))
     if journal_mark == mark and steps:
         for i, step in reversed(list(enumerate(steps))):
             what, undo, probe = step["what"], step["undo"], step["probe"]
@@ -418,10 +425,16 @@ def recover(host: Host, journal: str, mark: int) -> list[str]:
             if undo is None:
                 report.append(f"cannot undo '{what}'")
                 continue
+            try:
+                for ifname in step.get("found", []):  # as it is now: as hvd found it
+                    if ledger.get(ifname) is None:
+                        ledger.put(ifname, ifconfig.parse_state(host.run(ifconfig.show(ifname))))
+            except Exception as e:
+                report.append(f"record of uplinks for '{what}': {type(e).__name__}: {e}")
             for argv in undo:
                 try:
                     host.run(argv)
-                except CommandFailed as e:  # the step in doubt may not have run (in full)
+                except Exception as e:  # the step in doubt may not have run (in full)
                     report.append(f"undo of '{what}': {e}")
             report.append(f"undid '{what}'")
         log.warning("apply: a commit was cut short by a crash; its host steps were undone: %s",

@@ -415,3 +415,30 @@ def test_a_journal_is_replayed_before_a_new_plan_replaces_it(host, cfg, tmp_path
     e.settled()
     st = host.state()["interfaces"]
     assert "hv-x" in st and "hv-lan" not in st and "hv-dmz" not in st
+
+
+def test_a_crash_amid_an_uplink_removal_keeps_how_hvd_found_it(host, cfg, tmp_path):
+    """hvd dies right after it put em0 back (MTU 9000, down) while removing the network:
+    recovery re-adds the network to em0 and keeps the record, so the next removal still puts
+    em0 back as hvd first found it."""
+    from hvd_netconf.apply.engine import recover
+
+    host.run(("ifconfig", "em0", "down"))
+    host.run(("ifconfig", "em0", "mtu", "9000"))
+    em0 = host.state()["interfaces"]["em0"]
+    journal = str(tmp_path / "host-undo.jsonl")
+    lan = cfg.config([cfg.network("lan", physical_interface="em0", mtu=1400)])
+    e = Engine(host, journal=journal, mark=lambda: 1)
+    e.execute(build_plan(diff(None, lan), zfs_parent=P))
+    e.settled()
+    with_lan = snapshot(host)
+    gone = build_plan(diff(lan, cfg.config()), zfs_parent=P)
+    with pytest.raises(_Crash):  # deletem, mtu 9000, down, record dropped; dies at the destroy
+        Engine(_CrashingHost(host, 4), journal=journal, mark=lambda: 2).execute(gone)
+    assert host.state()["interfaces"]["em0"] == em0
+    recover(host, journal, 2)
+    assert snapshot(host) == with_lan
+    e = Engine(host, journal=journal, mark=lambda: 2)
+    e.execute(gone)
+    e.settled()
+    assert host.state()["interfaces"]["em0"] == em0
