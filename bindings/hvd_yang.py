@@ -764,7 +764,9 @@ class yc_loader_hvd_vm__vms_vm_loader(PybindBase):
     """
     Getter method for type, mapped from YANG variable /vms/vm/loader/type (enumeration)
 
-    YANG Description: The boot loader.
+    YANG Description: The boot loader. bhyveload and grub need something to
+boot: a disk, or the install-iso (until the guest's first
+reboot; a VM with no disk then stops).
     """
     return self.__type
       
@@ -776,7 +778,9 @@ class yc_loader_hvd_vm__vms_vm_loader(PybindBase):
     method. Backends looking to populate this variable should
     do so via calling thisObj._set_type() directly.
 
-    YANG Description: The boot loader.
+    YANG Description: The boot loader. bhyveload and grub need something to
+boot: a disk, or the install-iso (until the guest's first
+reboot; a VM with no disk then stops).
     """
     if hasattr(v, "_utype"):
       v = v._utype(v)

@@ -1,6 +1,8 @@
 """Execute a Plan on a Host: all or nothing, as far as the host allows.
 
-On a failed step the done steps are undone in reverse and OperationFailed names the step, the
+On a failed step (a host command that fails, a guard that refuses, or any other exception:
+a command that cannot be spawned, output that cannot be decoded, a bug) the done steps are
+undone in reverse and OperationFailed names the step, the
 exact command and its stderr word for word. If an undo fails too (or a done step cannot be
 undone), RollbackFailed names both, so the operator knows the host and the configuration
 differ.
@@ -10,10 +12,16 @@ lines: the first holds `mark` (the last commit id of running) and the undo of ev
 the plan, written once per plan (atomic_write); then one `{"start": i}` line is appended
 before step i runs, so every step but the last started one is done and that one is in doubt.
 A commit costs one small append per step, not a rewrite of the record. `recover()` at the
-next start undoes the started steps when running still has that mark, i.e. the commit they
+next start (or before the next plan is recorded: a journal is never overwritten before it is
+replayed) undoes the started steps when running still has that mark, i.e. the commit they
 belonged to never became durable; otherwise the journal is stale and dropped. Without this, a
 commit cut short by a crash left its host objects behind and committing the same
 configuration again failed ("File exists").
+
+A step whose undo depends on what hvd found on the host (an uplink's MTU and up flag, see
+`Found`) appends that undo to its start line. Those found states are kept in a small ledger
+beside the journal (uplinks.json) until the network lets go of the uplink, so its removal puts
+the uplink back as it was found, across restarts of hvd.
 
 The plan line goes through atomic_write, so after any crash, power loss included, the journal
 is absent or starts with a whole plan: one flush per commit that changes the host. The start
@@ -40,12 +48,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from hvd_netconf import errors
-from hvd_netconf.apply.plan import Action, Expect, Plan, Run, Step, StopVm, VmControl
+from hvd_netconf.apply.plan import (
+    Absent,
+    Action,
+    Found,
+    OnlyOwned,
+    Plan,
+    Restore,
+    Run,
+    Step,
+    StopVm,
+    VmControl,
+)
 from hvd_netconf.host import ifconfig, names, zfs
 from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.store.fileio import atomic_write, write_all
 
 log = logging.getLogger("hvd.apply")
+
+Argvs = list[list[str]]
 
 
 @dataclass
@@ -58,8 +79,15 @@ class _StepFailed(Exception):
 def show(action: Action) -> str:
     if isinstance(action, Run):
         return shlex.join(action.argv)
-    if isinstance(action, Expect):
-        return f"{shlex.join(action.argv)}  # must print {action.value}"
+    if isinstance(action, Absent):
+        return f"{shlex.join(action.probe)}  # must not exist"
+    if isinstance(action, OnlyOwned):
+        return (f"{shlex.join(zfs.owner_tree(action.dataset))}  # every one must be "
+                f"{zfs.OWNER_PROP}={zfs.OWNER} (local)")
+    if isinstance(action, Found):
+        return f"{shlex.join(ifconfig.show(action.ifname))}  # record its MTU and up/down"
+    if isinstance(action, Restore):
+        return f"put {action.ifname} back to the MTU and up/down state hvd found it in"
     return f"stop VM {action.name} (graceful, then forced after its stop-timeout)"
 
 
@@ -88,38 +116,130 @@ def _probe(step: Step) -> list[str] | None:
     if len(step.do) == 1 and isinstance(step.do[0], Run):
         argv = step.do[0].argv
         if len(argv) == 3 and argv[0] == ifconfig.IFCONFIG and argv[2] == "destroy":
-            return [argv[0], argv[1]]
+            return list(ifconfig.show(argv[1]))
     return None
 
 
+def _static(step: Step) -> bool:
+    """The step's undo is known before it runs (no found state in it)."""
+    return step.undo is None or all(not isinstance(a, Restore) for a in step.undo)
+
+
 def _undo_record(step: Step) -> dict[str, Any]:
-    """What recovery needs of a step: its name, its probe, and its undo commands."""
+    """What recovery needs of a step: its name, its probe, its undo commands, and the uplinks
+    whose found state its undo records again (the undo of a removal that restored them)."""
     return {"what": step.what, "probe": _probe(step),
             "undo": None if step.undo is None
-            else [list(a.argv) for a in step.undo if isinstance(a, Run)]}
+            else [list(a.argv) for a in step.undo if isinstance(a, Run)],
+            "found": [a.ifname for a in step.undo or () if isinstance(a, Found)]}
+
+
+def _ledger_path(journal: str) -> str:
+    return os.path.join(os.path.dirname(journal), "uplinks.json")
+
+
+class Ledger:
+    """How hvd found each uplink it changed (ifname -> LinkState), in a JSON file when given
+    a path (so a removal after a restart of hvd still knows), else in memory."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._mem: dict[str, dict[str, Any]] = {}
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        if self.path is None:
+            return self._mem
+        try:
+            with open(self.path, "rb") as f:
+                data = json.loads(f.read())
+        except FileNotFoundError:
+            return {}
+        except ValueError as e:
+            log.error("apply: unreadable uplink ledger %s (%s); starting afresh", self.path, e)
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save(self, data: dict[str, dict[str, Any]]) -> None:
+        if self.path is None:
+            self._mem = data
+        elif data:
+            atomic_write(self.path, json.dumps(data, sort_keys=True).encode() + b"\n")
+        else:  # nothing recorded: no file, so a rolled-back commit leaves none behind
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+    def get(self, ifname: str) -> ifconfig.LinkState | None:
+        found = self._load().get(ifname)
+        return None if found is None else ifconfig.LinkState(bool(found["up"]), int(found["mtu"]))
+
+    def put(self, ifname: str, state: ifconfig.LinkState) -> None:
+        data = self._load()
+        data[ifname] = {"up": state.up, "mtu": state.mtu}
+        self._save(data)
+
+    def drop(self, ifname: str) -> None:
+        data = self._load()
+        if data.pop(ifname, None) is not None:
+            self._save(data)
+
+
+def _restore_argvs(ifname: str, found: ifconfig.LinkState) -> Argvs:
+    argvs = [list(ifconfig.set_mtu(ifname, found.mtu))]
+    if not found.up:
+        argvs.append(list(ifconfig.down(ifname)))
+    return argvs
 
 
 class Engine:
     def __init__(self, host: Host, vms: VmControl | None = None, *,
-                 journal: str | None = None, mark: Callable[[], int] | None = None) -> None:
+                 journal: str | None = None, mark: Callable[[], int] | None = None,
+                 ledger: str | None = None) -> None:
         self.host = host
         self.vms = vms
         self.journal = journal
         self.mark = mark or (lambda: 0)
+        if ledger is None and journal is not None:
+            ledger = _ledger_path(journal)
+        self.ledger = Ledger(ledger)
         self._recorded = False  # _begin wrote the journal: _forget has one to remove
+        self._new_found: list[str] = []  # ledger entries this plan made (a rollback drops them)
+        self._dropped: dict[str, ifconfig.LinkState] = {}  # ... and dropped (it puts them back)
 
     def _begin(self, plan: Plan) -> None:
-        """Record the plan's undo once, before its first step (see the module docstring)."""
+        """Record the plan's undo once, before its first step (see the module docstring); a
+        journal left by an earlier plan is replayed first, never overwritten."""
+        self._new_found, self._dropped = [], {}
         if self.journal is None or not plan.steps:
             return
+        if os.path.exists(self.journal):
+            recover(self.host, self.journal, self.mark())
         head = {"mark": self.mark(), "steps": [_undo_record(s) for s in plan.steps]}
-        atomic_write(self.journal, json.dumps(head).encode() + b"\n")
+        try:
+            atomic_write(self.journal, json.dumps(head).encode() + b"\n")
+        except OSError as e:
+            raise errors.OperationFailed(
+                f"cannot record the undo of the host changes in {self.journal}: {e}; "
+                "nothing was changed") from e
         self._recorded = True
 
-    def _started(self, index: int) -> None:
-        """Step `index` is about to run: one appended line, no fsync (see the docstring)."""
-        if self.journal is not None:
-            write_all(self.journal, b'{"start": %d}\n' % index, os.O_APPEND, None)
+    def _started(self, index: int, step: Step) -> None:
+        """Step `index` is about to run: one appended line, no fsync (see the docstring), with
+        the undo that hvd's found state gave it, when it has one."""
+        if self.journal is None:
+            return
+        line: dict[str, Any] = {"start": index}
+        if not _static(step):
+            line["undo"] = self._resolve(step)
+        write_all(self.journal, json.dumps(line).encode() + b"\n", os.O_APPEND, None)
+
+    def _resolve(self, step: Step) -> Argvs:
+        out: Argvs = []
+        for a in step.undo or ():
+            if isinstance(a, Run):
+                out.append(list(a.argv))
+            elif isinstance(a, Restore) and (found := self.ledger.get(a.ifname)) is not None:
+                out += _restore_argvs(a.ifname, found)
+        return out
 
     def settled(self) -> None:
         """The commit the last plan belonged to is durable; its undo record can go."""
@@ -132,22 +252,59 @@ class Engine:
                 os.unlink(self.journal)
 
     def _act(self, step: Step, action: Action) -> None:
+        """One action; every failure, whatever raised it, becomes a _StepFailed."""
         try:
-            if isinstance(action, Run):
-                self.host.run(action.argv)
-            elif isinstance(action, Expect):
-                got = self.host.run(action.argv).strip()
-                if got != action.value:
-                    raise _StepFailed(step, show(action), f"{action.message} (got {got!r})")
-            elif isinstance(action, StopVm):
-                if self.vms is None:
-                    raise _StepFailed(step, show(action), "no VM supervisor to stop it")
-                self.vms.stop(action.name)
+            self._do(step, action)
+        except _StepFailed:
+            raise
         except CommandFailed as e:
             raise _StepFailed(step, shlex.join(e.argv),
                               f"exit status {e.returncode}: {e.stderr.strip()}") from e
         except errors.RpcError as e:
             raise _StepFailed(step, show(action), e.message) from e
+        except Exception as e:  # a spawn error, undecodable output, a bug: undone all the same
+            log.exception("apply: %s: unexpected error", step.what)
+            raise _StepFailed(step, show(action), f"{type(e).__name__}: {e}") from e
+
+    def _do(self, step: Step, action: Action) -> None:
+        if isinstance(action, Run):
+            self.host.run(action.argv)
+        elif isinstance(action, Absent):
+            try:
+                self.host.run(action.probe)
+            except CommandFailed as e:
+                if "does not exist" in e.stderr:
+                    return
+                raise
+            raise _StepFailed(step, show(action), action.message)
+        elif isinstance(action, OnlyOwned):
+            bad = zfs.foreign(self.host.run(zfs.owner_tree(action.dataset)))
+            if bad:
+                raise _StepFailed(step, show(action), (
+                    f"refusing to destroy {action.dataset}: hvd did not create "
+                    f"{', '.join(bad)} ({zfs.OWNER_PROP}={zfs.OWNER} is not set on "
+                    f"{'them' if len(bad) > 1 else 'it'}); move or destroy "
+                    f"{'them' if len(bad) > 1 else 'it'} first"))
+        elif isinstance(action, Found):
+            if self.ledger.get(action.ifname) is None:
+                found = ifconfig.parse_state(self.host.run(ifconfig.show(action.ifname)))
+                self.ledger.put(action.ifname, found)
+                self._new_found.append(action.ifname)
+        elif isinstance(action, Restore):
+            found = self.ledger.get(action.ifname) or self._dropped.get(action.ifname)
+            if found is None:
+                log.warning("apply: no record of how uplink %s was found; left as it is",
+                            action.ifname)
+                return
+            for argv in _restore_argvs(action.ifname, found):
+                self.host.run(argv)
+            if action.forget:
+                self.ledger.drop(action.ifname)
+                self._dropped[action.ifname] = found
+        elif isinstance(action, StopVm):
+            if self.vms is None:
+                raise _StepFailed(step, show(action), "no VM supervisor to stop it")
+            self.vms.stop(action.name)
 
     def execute(self, plan: Plan) -> Callable[[], None]:
         """Run every step; on a failure undo the done ones and raise. On success return the
@@ -156,10 +313,14 @@ class Engine:
         self._begin(plan)
         for i, step in enumerate(plan.steps):
             log.info("apply: %s", step.what)
-            self._started(i)
             try:
                 for action in step.do:
-                    self._act(step, action)
+                    if isinstance(action, Found):  # before the start line: it holds the undo
+                        self._act(step, action)
+                self._act_started(i, step)
+                for action in step.do:
+                    if not isinstance(action, Found):
+                        self._act(step, action)
             except _StepFailed as failure:
                 try:
                     self._rollback(done, failure)
@@ -168,8 +329,16 @@ class Engine:
             done.append(step)
         return lambda: self._undo_all(done)
 
+    def _act_started(self, index: int, step: Step) -> None:
+        try:
+            self._started(index, step)
+        except Exception as e:
+            raise _StepFailed(step, f"record step {index + 1} in {self.journal}",
+                              f"{type(e).__name__}: {e}") from e
+
     def _undo(self, done: list[Step]) -> list[str]:
         problems: list[str] = []
+        made, self._new_found = self._new_found, []
         for step in reversed(done):
             if step.undo is None:
                 problems.append(f"cannot undo '{step.what}'")
@@ -179,6 +348,9 @@ class Engine:
                     self._act(step, action)
             except _StepFailed as e:
                 problems.append(f"undo of '{step.what}' failed: `{e.command}`: {e.detail}")
+        for ifname in made:  # the uplinks are as found again: no record to keep
+            with contextlib.suppress(OSError):
+                self.ledger.drop(ifname)
         return problems
 
     def _undo_all(self, done: list[Step]) -> None:
@@ -218,14 +390,18 @@ def _read_journal(journal: str) -> tuple[int | None, list[dict[str, Any]]]:
         head, *lines = f.read().split(b"\n")
     data = json.loads(head)
     started = 0
+    steps = data["steps"]
     for line in lines:
         try:
-            if json.loads(line) != {"start": started}:
-                break
+            entry = json.loads(line)
         except ValueError:
             break
+        if not isinstance(entry, dict) or entry.get("start") != started:
+            break
+        if "undo" in entry:  # the undo hvd's found state gave the step (see the docstring)
+            steps[started]["undo"] = entry["undo"]
         started += 1
-    return data["mark"], data["steps"][:started]
+    return data["mark"], steps[:started]
 
 
 def recover(host: Host, journal: str, mark: int) -> list[str]:
@@ -239,6 +415,7 @@ def recover(host: Host, journal: str, mark: int) -> list[str]:
         log.error("apply: unreadable host journal %s (%s); ignoring it", journal, e)
         journal_mark, steps = None, []
     report: list[str] = []
+    ledger = Ledger(_ledger_path(journal))
     if journal_mark == mark and steps:
         for i, step in reversed(list(enumerate(steps))):
             what, undo, probe = step["what"], step["undo"], step["probe"]
@@ -248,10 +425,16 @@ def recover(host: Host, journal: str, mark: int) -> list[str]:
             if undo is None:
                 report.append(f"cannot undo '{what}'")
                 continue
+            try:
+                for ifname in step.get("found", []):  # as it is now: as hvd found it
+                    if ledger.get(ifname) is None:
+                        ledger.put(ifname, ifconfig.parse_state(host.run(ifconfig.show(ifname))))
+            except Exception as e:
+                report.append(f"record of uplinks for '{what}': {type(e).__name__}: {e}")
             for argv in undo:
                 try:
                     host.run(argv)
-                except CommandFailed as e:  # the step in doubt may not have run (in full)
+                except Exception as e:  # the step in doubt may not have run (in full)
                     report.append(f"undo of '{what}': {e}")
             report.append(f"undid '{what}'")
         log.warning("apply: a commit was cut short by a crash; its host steps were undone: %s",

@@ -1,6 +1,7 @@
 """Changes -> an ordered Plan of Steps, each with its undo. Pure: nothing runs here.
 
-Order: network interfaces first (VLANs, bridges, FIBs, MTUs, members), then datasets and
+Order: read-only guards first (nothing foreign inside a dataset tree being destroyed), then
+network interfaces (VLANs, bridges, FIBs, MTUs, members), then datasets and
 zvols, then, once everything reversible is done, the irreversible tail: running VMs being
 removed are stopped, their datasets and removed disks destroyed, and removed networks torn down
 (destroys in the reverse order of creation). A refused change (shrinking a disk, changing a
@@ -57,12 +58,37 @@ class Run:
 
 
 @dataclass(frozen=True)
-class Expect:
-    """A guard: argv's stdout (stripped) must equal value, or the step fails with message."""
+class Absent:
+    """A guard: probe must fail (the interface does not exist yet), or the step fails with
+    message. `ifconfig bridge create name X` when X exists clones bridgeN, then fails to
+    rename it and leaves it behind (docs/freebsd-facts.md §3.3), so the name is checked first."""
 
-    argv: Argv
-    value: str
+    probe: Argv
     message: str
+
+
+@dataclass(frozen=True)
+class OnlyOwned:
+    """A guard: the dataset and everything under it carry hvd's own tag
+    (docs/freebsd-facts.md §2.4), else the step fails naming what is foreign."""
+
+    dataset: str
+
+
+@dataclass(frozen=True)
+class Found:
+    """Record how an uplink (an interface hvd did not create) is before hvd first changes it:
+    its MTU and whether it is up. Kept until the network lets go of it (apply/engine.py)."""
+
+    ifname: str
+
+
+@dataclass(frozen=True)
+class Restore:
+    """Put an uplink back as Found recorded it; `forget` drops the record (the network let go)."""
+
+    ifname: str
+    forget: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,7 +96,7 @@ class StopVm:
     name: str
 
 
-Action = Run | Expect | StopVm
+Action = Run | Absent | OnlyOwned | Found | Restore | StopVm
 
 
 @dataclass(frozen=True)
@@ -137,24 +163,33 @@ def _vlan_descr(n: Net) -> str:
     return f"hvd:net/{n.name}/uplink"
 
 
+def _absent(ifname: str) -> Absent:
+    return Absent(ifconfig.show(ifname), f"interface {ifname} already exists (hvd did not "
+                  "create it under this name); rename or destroy it first")
+
+
 def _uplink_up(n: Net) -> list[Step]:
-    """Create the VLAN if any, match the MTU, bring the uplink up, add it to the bridge."""
+    """Create the VLAN if any, match the MTU, bring the uplink up, add it to the bridge. A
+    physical uplink is not hvd's: its state is recorded first and restored by every undo."""
     if n.member is None or n.physical_interface is None:
         return []
     steps: list[Step] = []
+    phys = n.physical_interface
     if n.vlan:
         steps.append(_step(f"create VLAN {n.member} for network {n.name}",
-                           ifconfig.vlan_create(n.physical_interface, n.vlan),
+                           [_absent(n.member),
+                            Run(ifconfig.vlan_create(phys, n.vlan))],
                            ifconfig.destroy(n.member)))
         steps.append(_step(f"tag VLAN {n.member} as hvd's",
                            ifconfig.tag(n.member, _vlan_descr(n))))
     if n.mtu != _default_mtu():
-        undo = () if n.vlan else ifconfig.set_mtu(n.member, _default_mtu())
+        mtu: list[Action] = [Run(ifconfig.set_mtu(n.member, n.mtu))]
         steps.append(_step(f"set MTU {n.mtu} on {n.member}",
-                           ifconfig.set_mtu(n.member, n.mtu), undo))
+                           mtu if n.vlan else [Found(phys), *mtu],
+                           () if n.vlan else [Restore(phys)]))
     if not n.vlan:
-        steps.append(_step(f"bring up uplink {n.physical_interface}",
-                           ifconfig.up(n.physical_interface)))
+        steps.append(_step(f"bring up uplink {phys}", [Found(phys), Run(ifconfig.up(phys))],
+                           [Restore(phys)]))
     steps.append(_step(f"add {n.member} to bridge {n.bridge}",
                        ifconfig.bridge_addm(n.bridge, n.member),
                        ifconfig.bridge_deletem(n.bridge, n.member)))
@@ -167,16 +202,20 @@ def _uplink_down(n: Net) -> list[Step]:
     steps = [_step(f"remove {n.member} from bridge {n.bridge}",
                    ifconfig.bridge_deletem(n.bridge, n.member),
                    ifconfig.bridge_addm(n.bridge, n.member))]
+    phys = n.physical_interface
     if n.vlan:
-        recreate: list[Action] = [Run(ifconfig.vlan_create(n.physical_interface, n.vlan)),
+        recreate: list[Action] = [Run(ifconfig.vlan_create(phys, n.vlan)),
                                   Run(ifconfig.tag(n.member, _vlan_descr(n)))]
         if n.mtu != _default_mtu():
             recreate.append(Run(ifconfig.set_mtu(n.member, n.mtu)))
         steps.append(_step(f"destroy VLAN {n.member}", ifconfig.destroy(n.member), recreate))
-    elif n.mtu != _default_mtu():
-        phys = n.physical_interface
-        steps.append(_step(f"restore MTU {_default_mtu()} on {phys}",
-                           ifconfig.set_mtu(phys, _default_mtu()), ifconfig.set_mtu(phys, n.mtu)))
+    else:
+        again: list[Action] = [Found(phys)]
+        if n.mtu != _default_mtu():
+            again.append(Run(ifconfig.set_mtu(phys, n.mtu)))
+        again.append(Run(ifconfig.up(phys)))
+        steps.append(_step(f"restore uplink {phys} as hvd found it", [Restore(phys, True)],
+                           again))
     return steps
 
 
@@ -192,8 +231,8 @@ def _bridge_actions(n: Net) -> list[Action]:
 
 def _network_create(n: Net) -> list[Step]:
     bridge, *props = _bridge_actions(n)
-    steps = [_step(f"create bridge {n.bridge} for network {n.name}", [bridge],
-                   ifconfig.destroy(n.bridge))]
+    steps = [_step(f"create bridge {n.bridge} for network {n.name}",
+                   [_absent(n.bridge), bridge], ifconfig.destroy(n.bridge))]
     steps += [_step(f"set {a.argv[2]} {a.argv[3]} on bridge {n.bridge}", [a])  # type: ignore[union-attr]
               for a in props]
     return steps + _uplink_up(n)
@@ -233,9 +272,10 @@ def _network_modify(o: Net, n: Net) -> list[Step]:
 # -- VMs --------------------------------------------------------------------------------
 
 
-def _owned(dataset: str) -> Expect:
-    return Expect(zfs.owner_check(dataset), zfs.OWNER,
-                  f"refusing to destroy {dataset}: it is not tagged {zfs.OWNER_PROP}={zfs.OWNER}")
+def _owned(dataset: str) -> Step:
+    """Refuse, before anything runs, to destroy a tree holding anything hvd did not create
+    (an operator's dataset or snapshot under a VM's): `zfs destroy -r` would take it too."""
+    return _step(f"check that hvd created everything in {dataset}", [OnlyOwned(dataset)])
 
 
 def _zvol_step(parent: str, vm: str, d: Disk) -> Step:
@@ -289,6 +329,7 @@ def _disk_modify(parent: str, vm: str, o: Disk, n: Disk, refusals: list[errors.R
 
 @dataclass
 class _Phases:
+    checks: list[Step] = field(default_factory=list)  # read-only guards, before any change
     net_setup: list[Step] = field(default_factory=list)
     zfs_setup: list[Step] = field(default_factory=list)
     stops: list[Step] = field(default_factory=list)
@@ -297,7 +338,7 @@ class _Phases:
     bridge_teardown: list[Step] = field(default_factory=list)
 
     def ordered(self) -> list[Step]:
-        return (self.net_setup + self.zfs_setup + self.stops + self.zfs_teardown
+        return (self.checks + self.net_setup + self.zfs_setup + self.stops + self.zfs_teardown
                 + self.net_teardown + self.bridge_teardown)
 
 
@@ -335,9 +376,9 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
             if running:
                 ph.stops.append(_step(f"stop VM {c.name}, which is being removed",
                                       [StopVm(c.name)], None))
+            ph.checks.append(_owned(vmds))
             ph.zfs_teardown.append(_step(f"destroy dataset {vmds} of VM {c.name}",
-                                         [_owned(vmds), Run(zfs.destroy(vmds, recursive=True))],
-                                         None))
+                                         zfs.destroy(vmds, recursive=True), None))
         elif c.old is not None:
             old, new = _disks(c.old), _disks(c.new)
             for name, d in new.items():
@@ -353,8 +394,8 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
                     refusals.append(errors.OperationFailed(
                         f"disk {name} of VM {c.name} cannot be removed while the VM runs; "
                         "stop the VM first", path=_vm_path(c.name, name)))
-                ph.zfs_teardown.append(_step(f"destroy zvol {ds}",
-                                             [_owned(ds), Run(zfs.destroy(ds))], None))
+                ph.checks.append(_owned(ds))
+                ph.zfs_teardown.append(_step(f"destroy zvol {ds}", zfs.destroy(ds), None))
     if vms is not None:
         # a VM's own change, or one of its networks' (an MTU), can change how it would start
         maybe = {c.name for c in changes if c.kind == "vm"}

@@ -124,6 +124,12 @@ def bhyve(
     return tuple(argv)
 
 
+def bootable(vm: VmSpec, *, with_iso: bool = True) -> bool:
+    """A loader needs a disk or the install ISO (left out after the first reboot); UEFI boots
+    its firmware even with neither."""
+    return vm.loader == "uefi" or bool(vm.disks) or bool(with_iso and vm.install_iso)
+
+
 def _boot_media(vm: VmSpec, zfs_parent: str, with_iso: bool) -> str:
     if with_iso and vm.install_iso:
         return vm.install_iso
@@ -170,6 +176,28 @@ def destroy(vm: str) -> Argv:
 
 def force_poweroff(vm: str) -> Argv:
     return (BHYVECTL, f"--vm={vm}", "--force-poweroff")
+
+
+def processes() -> Argv:
+    """`ps -ax -ww -o pid=,command=`: every process, its whole command line, no header
+    (ps(1))."""
+    return ("ps", "-ax", "-ww", "-o", "pid=,command=")
+
+
+def vm_owners(stdout: str, vm: str) -> list[tuple[int, str]]:
+    """The processes in `processes()` output that hold VM vm's /dev/vmm instance: a bhyve
+    titled `bhyve: <vm>`, or a bhyve, bhyveload or grub-bhyve whose argv ends with the VM name
+    (docs/freebsd-facts.md §7)."""
+    out = []
+    for line in stdout.splitlines():
+        pid, _, command = line.strip().partition(" ")
+        words = command.split()
+        if not pid.isdigit() or not words:
+            continue
+        prog = words[0].rstrip(":").rsplit("/", 1)[-1]
+        if prog in (BHYVE, BHYVELOAD, GRUB_BHYVE) and words[-1] == vm:
+            out.append((int(pid), command.strip()))
+    return out
 
 
 # Stand-ins for what a start takes from the host rather than from the config: the taps

@@ -8,6 +8,9 @@ restarted hvd can find and clean up its own. FIB is set before any address
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from hvd_netconf.host.names import HVD_GROUP, PORT_GROUP, check_ifname, tap_descr, vlan_name
 
 IFCONFIG = "ifconfig"
@@ -72,6 +75,35 @@ def destroy(ifname: str) -> Argv:
 
 def up(ifname: str) -> Argv:
     return (IFCONFIG, ifname, "up")
+
+
+def show(ifname: str) -> Argv:
+    """`ifconfig <if>`: fails with "does not exist" when there is no such interface."""
+    return (IFCONFIG, ifname)
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """What hvd changes on an uplink it did not create, so it can put it back."""
+
+    up: bool
+    mtu: int
+
+
+_FIRST_LINE = re.compile(r"^\S+: flags=[0-9a-f]+<([^>]*)>.*\bmtu ([0-9]+)")
+
+
+def parse_state(stdout: str) -> LinkState:
+    """The first line of `ifconfig <if>`: `em0: flags=8843<UP,BROADCAST,...> metric 0 mtu 1500`
+    (ifconfig(8))."""
+    m = _FIRST_LINE.match(stdout)
+    if m is None:
+        raise ValueError(f"unexpected ifconfig output: {stdout.splitlines()[:1]}")
+    return LinkState("UP" in m.group(1).split(","), int(m.group(2)))
+
+
+def down(ifname: str) -> Argv:
+    return (IFCONFIG, ifname, "down")
 
 
 def list_group(group: str = HVD_GROUP) -> Argv:

@@ -84,6 +84,25 @@ def owner_check(dataset: str) -> Argv:
     return get_local(dataset, OWNER_PROP)
 
 
+def owner_tree(dataset: str) -> Argv:
+    """hvd's tag on a dataset and everything under it, snapshots included, with its source:
+    `zfs get -H -p -r -o name,value,source hvd:owner <ds>` (zfs-get(8))."""
+    return (ZFS, "get", "-H", "-p", "-r", "-o", "name,value,source", OWNER_PROP, dataset)
+
+
+def foreign(stdout: str) -> list[str]:
+    """The datasets in `owner_tree` output that are not tagged as hvd's on themselves: an
+    inherited tag means someone else created it under one of hvd's (docs/freebsd-facts.md
+    §2.4)."""
+    out = []
+    for line in stdout.splitlines():
+        if line.strip():
+            name, value, source = line.split("\t")
+            if (value, source) != (OWNER, "local"):
+                out.append(name)
+    return out
+
+
 def destroy(dataset: str, *, recursive: bool = False) -> Argv:
     return (ZFS, "destroy", *(("-r",) if recursive else ()), dataset)
 

@@ -183,9 +183,33 @@ class Supervisor:
         except CommandFailed as e:
             log.warning("clean-up step failed: %s", e)
 
-    def _destroy_instance(self, name: str) -> None:
-        if name in self.host.vmm_instances():
-            self._try(bhyve.destroy(name))
+    def _foreign_owner(self, name: str) -> str | None:
+        """The process that holds /dev/vmm/<name> although this hvd did not start it (another
+        bhyve, or one started by hand), as `pid N (command)`; None when there is none."""
+        try:
+            owners = bhyve.vm_owners(self.host.run(bhyve.processes()), name)
+        except CommandFailed as e:
+            return f"unknown (cannot list processes: {e})"
+        with self._cond:
+            vm = self._vms.get(name)
+            ours = vm.proc.pid if vm is not None and vm.proc is not None else None
+        theirs = [f"pid {pid} ({command})" for pid, command in owners if pid != ours]
+        return ", ".join(theirs) or None
+
+    def _destroy_instance(self, name: str, *, strict: bool = False) -> None:
+        """Destroy a stale /dev/vmm/<name>, only when no live process holds it (§7): a bhyve
+        that hvd did not start keeps its VM. strict (a start) refuses, naming the process."""
+        if name not in self.host.vmm_instances():
+            return
+        owner = self._foreign_owner(name)
+        if owner is not None:
+            msg = (f"VM {name}: /dev/vmm/{name} belongs to a process hvd did not start: "
+                   f"{owner}; hvd leaves it alone")
+            if strict:
+                raise InUse(msg, error_type="application")
+            log.warning("%s", msg)
+            return
+        self._try(bhyve.destroy(name))
 
     def _cleanup(self, name: str, taps: Sequence[tuple[str, str]]) -> None:
         """After every exit (§8): destroy the instance, take the taps off their bridges, destroy
@@ -225,6 +249,11 @@ class Supervisor:
             self._transition(vm, failed, f"{what} failed: {e.message}")
             if reraise:
                 raise
+        except Exception as e:  # a bug must not leave the VM `starting` for good
+            log.exception("VM %s: %s failed", vm.name, what)
+            self._transition(vm, failed, f"{what} failed: internal error: {e}")
+            if reraise:
+                raise OperationFailed(f"VM {vm.name}: {what} failed: internal error: {e}") from e
 
     def _validate(self, spec: specs.VmSpec) -> None:
         """§10 step 1, the checks that need the live host rather than the model."""
@@ -239,6 +268,13 @@ class Supervisor:
             raise OperationFailed(
                 f"VM {spec.name}: {spec.cpu} vCPUs, but this host allows {maxcpu} "
                 "(hw.vmm.maxcpu)")
+
+    @staticmethod
+    def _nothing_to_boot(spec: specs.VmSpec, with_iso: bool) -> str:
+        iso = (" (the install ISO is left out after the guest's first reboot)"
+               if spec.install_iso and not with_iso else "")
+        return (f"VM {spec.name}: {spec.loader} has nothing to boot: the VM has no disk"
+                f"{iso}; add a disk{'' if iso else ' or an install-iso'}, or use loader uefi")
 
     def _firmware(self, spec: specs.VmSpec) -> str:
         candidates = [self.firmware_dir] if self.firmware_dir else list(bhyve.FIRMWARE_DIRS)
@@ -289,7 +325,11 @@ class Supervisor:
         taps: list[tuple[str, str]] = []
         try:
             self._validate(spec)
-            self._destroy_instance(name)
+            with self._cond:
+                with_iso = vm.with_iso
+            if not bhyve.bootable(spec, with_iso=with_iso):
+                raise OperationFailed(self._nothing_to_boot(spec, with_iso))
+            self._destroy_instance(name, strict=True)
             for nic in spec.nics:
                 self._checkpoint(vm)
                 tap = self._run(ifconfig.tap_create()).strip()
@@ -300,7 +340,6 @@ class Supervisor:
                 taps[-1] = (tap, bridge)
             with self._cond:
                 vm.taps = list(taps)
-                with_iso = vm.with_iso
             firmware = bhyve.FIRMWARE_DIRS[0]
             if spec.loader == "uefi":
                 firmware = self._firmware(spec)
@@ -385,6 +424,13 @@ class Supervisor:
                                      reason, code)
                     return
                 if what is ExitKind.REBOOT:
+                    if not bhyve.bootable(spec, with_iso=False):
+                        why = f"{reason}; not restarted: {self._nothing_to_boot(spec, False)}"
+                        log.error("%s", why)
+                        with self._cond:
+                            vm.last_exit_reason = why
+                        self._transition(vm, STOPPED, why, code)
+                        return
                     with self._cond:
                         vm.with_iso = False  # the install ISO is dropped after the first reboot
                 self._transition(vm, STARTING, f"{reason}; restarting", code)

@@ -10,7 +10,7 @@ import pytest
 
 from hvd_netconf import errors
 from hvd_netconf.apply.engine import Engine, ensure_layout
-from hvd_netconf.apply.plan import build_plan
+from hvd_netconf.apply.plan import Run, build_plan
 from hvd_netconf.edit.diff import diff
 from hvd_netconf.host import zfs
 from hvd_netconf.host.sim.host import SimHost
@@ -30,6 +30,12 @@ def snapshot(h):
     files = sorted((p.relative_to(h.zvol_dir).as_posix(), p.stat().st_size)
                    for p in h.zvol_dir.rglob("*") if p.is_file()) if h.zvol_dir.exists() else []
     return json.dumps(h.state(), sort_keys=True), files
+
+
+def _last_command(step):
+    """The argv prefix of the last host command a step runs (a Restore sets the MTU last)."""
+    last = step.do[-1]
+    return last.argv if isinstance(last, Run) else ("ifconfig", last.ifname, "mtu")
 
 
 def big_config(cfg):
@@ -63,9 +69,10 @@ def test_apply_then_every_step_failing_in_turn_leaves_the_host_as_it_was(host, c
     assert st["datasets"][f"{P}/vm/web/disks/data"]["props"]["volblocksize"] == "8192"
 
 
-def test_teardown_failures_roll_back_the_reversible_steps(host, cfg):
+def test_teardown_failures_roll_back_the_reversible_steps(host, cfg, tmp_path):
+    ledger = str(tmp_path / "uplinks.json")  # how hvd found the uplinks, across engines
     full = big_config(cfg)
-    Engine(host).execute(build_plan(diff(None, full), zfs_parent=P))
+    Engine(host, ledger=ledger).execute(build_plan(diff(None, full), zfs_parent=P))
     only_vm = cfg.config(vms=[cfg.vm("web", cfg.disk("disk0", "1G"))])
     # the VM stays (no irreversible step), networks go: every failure is undone cleanly
     keep_vm = cfg.config(
@@ -76,15 +83,15 @@ def test_teardown_failures_roll_back_the_reversible_steps(host, cfg):
     assert all(s.undo is not None for s in plan.steps) and len(plan) >= 6
     before = snapshot(host)
     for i, step in enumerate(plan.steps):
-        host.inject_fault(step.do[-1].argv, "busy", code=1)
+        host.inject_fault(_last_command(step), "busy", code=1)
         with pytest.raises(errors.OperationFailed):
-            Engine(host).execute(plan)
+            Engine(host, ledger=ledger).execute(plan)
         assert snapshot(host) == before, f"after step {i + 1} ({step.what})"
-    Engine(host).execute(plan)
+    Engine(host, ledger=ledger).execute(plan)
     assert "hv-lan" not in host.state()["interfaces"]
     assert "em1.100" not in host.state()["interfaces"]
     # removing a disk is irreversible: a failure after it is a RollbackFailed naming both
-    Engine(host).execute(build_plan(diff(keep_vm, only_vm), zfs_parent=P))
+    Engine(host, ledger=ledger).execute(build_plan(diff(keep_vm, only_vm), zfs_parent=P))
     assert f"{P}/vm/web/disks/data" not in host.state()["datasets"]
 
 
@@ -117,7 +124,8 @@ def test_destroy_refuses_datasets_hvd_does_not_own(host, cfg):
     plan = build_plan(diff(cfg.config(vms=[cfg.vm("foreign")]), cfg.config()), zfs_parent=P)
     with pytest.raises(errors.OperationFailed) as e:
         Engine(host).execute(plan)
-    assert "is not tagged hvd:owner=hvd" in e.value.message
+    assert (f"refusing to destroy {P}/vm/foreign: hvd did not create {P}/vm/foreign "
+            "(hvd:owner=hvd is not set on it)") in e.value.message
     assert f"{P}/vm/foreign" in host.state()["datasets"]
 
 
@@ -136,7 +144,8 @@ def test_running_vm_is_stopped_before_its_datasets_go(host, cfg):
     orig_stop = vms.stop
     vms.stop = lambda n: (order.append(("stop", n)), orig_stop(n))
     Engine(host, vms).execute(build_plan(diff(one, cfg.config()), zfs_parent=P, vms=vms))
-    assert order == [("stop", "web"), ("run", "get"), ("run", "destroy")]
+    # the ownership check runs before anything changes, the VM stop included
+    assert order == [("run", "get"), ("stop", "web"), ("run", "destroy")]
     assert f"{P}/vm/web" not in host.state()["datasets"]
 
 
@@ -173,10 +182,11 @@ class _CrashingHost:
         self.count += 1
         if self.count == self.at and not self.after:
             raise _Crash
-        out = self.host.run(argv)
-        if self.count == self.at:
-            raise _Crash
-        return out
+        try:
+            return self.host.run(argv)
+        finally:
+            if self.count == self.at:
+                raise _Crash  # right after the command ran, whether it failed or not
 
 
 def test_recover_undoes_a_plan_cut_short_by_a_crash(host, cfg, tmp_path):
@@ -255,7 +265,7 @@ def test_recover_ignores_a_torn_or_bad_last_line(host, cfg, tmp_path, tail):
     plan = build_plan(diff(None, big_config(cfg)), zfs_parent=P)
     before = snapshot(host)
     with pytest.raises(_Crash):  # hvd died right after a step, as it appended the next line
-        Engine(_CrashingHost(host, 4, after=True), journal=str(journal),
+        Engine(_CrashingHost(host, 5, after=True), journal=str(journal),
                mark=lambda: 2).execute(plan)
     with open(journal, "ab") as f:
         f.write(tail)
@@ -285,3 +295,150 @@ def test_an_unreadable_journal_is_dropped(host, tmp_path):
     before = snapshot(host)
     assert recover(host, str(journal), 2) == []
     assert snapshot(host) == before and not journal.exists()
+
+
+def test_a_taken_bridge_name_is_refused_without_a_stray_bridge(host, cfg):
+    """`ifconfig bridge create name X` with X taken would leave bridgeN behind (§3.3): the
+    name is checked first, and the foreign X is left exactly as it was."""
+    host.run(("ifconfig", "bridge", "create"))
+    host.run(("ifconfig", "bridge0", "name", "hv-lan"))  # someone else's, by hvd's name
+    before = snapshot(host)
+    with pytest.raises(errors.OperationFailed) as e:
+        Engine(host).execute(build_plan(diff(None, cfg.config([cfg.network("lan")])),
+                                        zfs_parent=P))
+    assert "interface hv-lan already exists" in e.value.message
+    assert snapshot(host) == before
+
+
+def test_foreign_dataset_inside_a_vm_is_refused_before_anything_runs(host, cfg):
+    """zfs destroy -r would take an operator's dataset made under hvd's: hvd refuses (before
+    any step, the VM stop and the other removals included) and names it."""
+    two = cfg.config([cfg.network("lan")], [cfg.vm("web", cfg.disk("d", "1G")), cfg.vm("db")])
+    Engine(host).execute(build_plan(diff(None, two), zfs_parent=P))
+    host.run(("zfs", "create", f"{P}/vm/web/backup"))
+    before = snapshot(host)
+    vms = cfg.Vms(running={"web"})
+    with pytest.raises(errors.OperationFailed) as e:
+        Engine(host, vms).execute(build_plan(diff(two, cfg.config()), zfs_parent=P, vms=vms))
+    assert f"hvd did not create {P}/vm/web/backup" in e.value.message
+    assert snapshot(host) == before and vms.stopped == []
+
+
+def test_uplinks_are_left_as_hvd_found_them(host, cfg, tmp_path):
+    """em0 was down at MTU 9000 before hvd: after a rollback, a removal, and a failed
+    removal, it is exactly that again (the record survives a new engine: a restart)."""
+    host.run(("ifconfig", "em0", "down"))
+    host.run(("ifconfig", "em0", "mtu", "9000"))
+    em0 = host.state()["interfaces"]["em0"]
+    journal = str(tmp_path / "host-undo.jsonl")
+
+    def engine():
+        return Engine(host, journal=journal, mark=lambda: 1)
+
+    lan = cfg.config([cfg.network("lan", physical_interface="em0", mtu=1400)])
+    plan = build_plan(diff(None, lan), zfs_parent=P)
+    host.inject_fault(("ifconfig", "hv-lan", "addm"), "busy")
+    with pytest.raises(errors.OperationFailed):
+        engine().execute(plan)
+    assert host.state()["interfaces"]["em0"] == em0 and "hv-lan" not in host.state()["interfaces"]
+    ledger = tmp_path / "uplinks.json"
+    assert not ledger.exists()  # the rollback left no record behind
+    e = engine()
+    e.execute(plan)
+    e.settled()
+    assert json.loads(ledger.read_text()) == {"em0": {"mtu": 9000, "up": False}}
+    assert host.state()["interfaces"]["em0"]["up"] and host.state()["interfaces"]["em0"][
+        "mtu"] == 1400
+    gone = build_plan(diff(lan, cfg.config()), zfs_parent=P)
+    host.inject_fault(("ifconfig", "hv-lan", "destroy"), "busy")
+    with pytest.raises(errors.OperationFailed):
+        engine().execute(gone)
+    assert host.state()["interfaces"]["em0"]["mtu"] == 1400  # the removal was undone
+    e = engine()
+    e.execute(gone)
+    e.settled()
+    assert host.state()["interfaces"]["em0"] == em0 and not ledger.exists()
+
+
+class _Broken:
+    """The sim host, but the command numbered `at` raises a non-command error."""
+
+    def __init__(self, host, at, exc):
+        self.host, self.at, self.exc, self.count = host, at, exc, 0
+        self.simulated = True
+
+    def run(self, argv):
+        self.count += 1
+        if self.count == self.at:
+            raise self.exc
+        return self.host.run(argv)
+
+
+@pytest.mark.parametrize("exc", [OSError(7, "Argument list too long"),
+                                 UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+                                 KeyError("a bug")])
+def test_any_error_in_a_step_rolls_back(host, cfg, tmp_path, exc):
+    """A non-command error at every command of a 10-step plan: the host is as before, no
+    journal is left to replay, and a restart's recovery changes nothing."""
+    from hvd_netconf.apply.engine import recover
+
+    journal = tmp_path / "host-undo.jsonl"
+    plan = build_plan(diff(None, big_config(cfg)), zfs_parent=P)
+    assert len(plan) >= 10
+    before = snapshot(host)
+    at = 0
+    while True:  # an error at command 1, 2, ... until the plan runs past the last command
+        at += 1
+        try:
+            Engine(_Broken(host, at, exc), journal=str(journal), mark=lambda: 3).execute(plan)
+        except errors.OperationFailed as e:
+            assert type(exc).__name__ in e.message
+        else:
+            assert at > len(plan)
+            break
+        assert snapshot(host) == before, f"error at command {at}"
+        assert not journal.exists()
+        assert recover(host, str(journal), 3) == [] and snapshot(host) == before
+
+
+def test_a_journal_is_replayed_before_a_new_plan_replaces_it(host, cfg, tmp_path):
+    """A plan cut short left its journal (its commit never became durable): the next plan
+    undoes those steps first instead of overwriting the only record of them."""
+    journal = tmp_path / "host-undo.jsonl"
+    before = snapshot(host)
+    with pytest.raises(_Crash):
+        Engine(_CrashingHost(host, 6, after=True), journal=str(journal),
+               mark=lambda: 5).execute(build_plan(diff(None, big_config(cfg)), zfs_parent=P))
+    assert snapshot(host) != before
+    e = Engine(host, journal=str(journal), mark=lambda: 5)
+    e.execute(build_plan(diff(None, cfg.config([cfg.network("x")])), zfs_parent=P))
+    e.settled()
+    st = host.state()["interfaces"]
+    assert "hv-x" in st and "hv-lan" not in st and "hv-dmz" not in st
+
+
+def test_a_crash_amid_an_uplink_removal_keeps_how_hvd_found_it(host, cfg, tmp_path):
+    """hvd dies right after it put em0 back (MTU 9000, down) while removing the network:
+    recovery re-adds the network to em0 and keeps the record, so the next removal still puts
+    em0 back as hvd first found it."""
+    from hvd_netconf.apply.engine import recover
+
+    host.run(("ifconfig", "em0", "down"))
+    host.run(("ifconfig", "em0", "mtu", "9000"))
+    em0 = host.state()["interfaces"]["em0"]
+    journal = str(tmp_path / "host-undo.jsonl")
+    lan = cfg.config([cfg.network("lan", physical_interface="em0", mtu=1400)])
+    e = Engine(host, journal=journal, mark=lambda: 1)
+    e.execute(build_plan(diff(None, lan), zfs_parent=P))
+    e.settled()
+    with_lan = snapshot(host)
+    gone = build_plan(diff(lan, cfg.config()), zfs_parent=P)
+    with pytest.raises(_Crash):  # deletem, mtu 9000, down, record dropped; dies at the destroy
+        Engine(_CrashingHost(host, 4), journal=journal, mark=lambda: 2).execute(gone)
+    assert host.state()["interfaces"]["em0"] == em0
+    recover(host, journal, 2)
+    assert snapshot(host) == with_lan
+    e = Engine(host, journal=journal, mark=lambda: 2)
+    e.execute(gone)
+    e.settled()
+    assert host.state()["interfaces"]["em0"] == em0

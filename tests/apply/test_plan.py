@@ -5,7 +5,7 @@ import pytest
 
 from hvd_netconf import errors
 from hvd_netconf.apply.engine import render
-from hvd_netconf.apply.plan import Expect, Run, StopVm, build_plan
+from hvd_netconf.apply.plan import Absent, Found, OnlyOwned, Restore, Run, StopVm, build_plan
 from hvd_netconf.edit.diff import diff, entries
 
 P = "zroot/hv"
@@ -19,13 +19,23 @@ def commands(plan):
     out = []
     for step in plan.steps:
         for a in step.do:
-            out.append(a.argv if isinstance(a, Run | Expect) else ("STOP", a.name))
+            if isinstance(a, Run):
+                out.append(a.argv)
+            elif isinstance(a, Absent):
+                out.append(("ABSENT", *a.probe))
+            elif isinstance(a, OnlyOwned):
+                out.append(("ONLY-OWNED", a.dataset))
+            elif isinstance(a, Found | Restore):
+                out.append((type(a).__name__.upper(), a.ifname))
+            else:
+                out.append(("STOP", a.name))
     return out
 
 
 def test_network_without_uplink(cfg):
     plan = plan_of(None, cfg.config([cfg.network("lan")]))
     assert commands(plan) == [
+        ("ABSENT", "ifconfig", "hv-lan"),  # a taken name would leave a stray bridgeN
         ("ifconfig", "bridge", "create", "name", "hv-lan", "descr", "hvd:net/lan",
          "group", "hvd", "up"),
     ]
@@ -36,23 +46,30 @@ def test_network_with_uplink_fib_and_mtu(cfg):
     plan = plan_of(None, cfg.config([cfg.network(
         "lan", description="office LAN", fib=2, mtu=9000, physical_interface="em0")]))
     assert commands(plan) == [
+        ("ABSENT", "ifconfig", "hv-lan"),
         ("ifconfig", "bridge", "create", "name", "hv-lan", "descr", "hvd:net/lan office LAN",
          "group", "hvd", "up"),
         ("ifconfig", "hv-lan", "fib", "2"),
         ("ifconfig", "hv-lan", "mtu", "9000"),
+        ("FOUND", "em0"),
         ("ifconfig", "em0", "mtu", "9000"),
+        ("FOUND", "em0"),
         ("ifconfig", "em0", "up"),
         ("ifconfig", "hv-lan", "addm", "em0"),
     ]
+    # the uplink is not hvd's: every undo puts it back as hvd found it
+    assert [s.undo for s in plan.steps[-3:-1]] == [(Restore("em0"),), (Restore("em0"),)]
 
 
 def test_network_with_vlan(cfg):
     plan = plan_of(None, cfg.config([cfg.network(
         "dmz", physical_interface="em1", vlan=100, fib=1)]))
     assert commands(plan) == [
+        ("ABSENT", "ifconfig", "hv-dmz"),
         ("ifconfig", "bridge", "create", "name", "hv-dmz", "descr", "hvd:net/dmz",
          "group", "hvd", "up"),
         ("ifconfig", "hv-dmz", "fib", "1"),
+        ("ABSENT", "ifconfig", "em1.100"),
         ("ifconfig", "vlan", "create", "vlandev", "em1", "vlan", "100", "name", "em1.100", "up"),
         ("ifconfig", "em1.100", "descr", "hvd:net/dmz/uplink", "group", "hvd"),
         ("ifconfig", "hv-dmz", "addm", "em1.100"),
@@ -61,7 +78,7 @@ def test_network_with_vlan(cfg):
 
 def test_long_network_name_gets_a_hashed_bridge(cfg):
     plan = plan_of(None, cfg.config([cfg.network("engineering-lab")]))
-    (argv,) = commands(plan)
+    (_probe, argv) = commands(plan)
     assert argv[4].startswith("hvh") and len(argv[4]) == 15
     assert argv[6] == "hvd:net/engineering-lab"
 
@@ -73,6 +90,7 @@ def test_vm_with_disks_and_nics(cfg):
         cfg.disk("data", "100G", sparse="false", volblocksize="64K", compression="lz4"),
         cfg.nic("nic0", "lan"), cfg.nic("nic1", "lan"), cpu=2, memory=2048)])
     assert commands(plan_of(None, new)) == [
+        ("ABSENT", "ifconfig", "hv-lan"),
         ("ifconfig", "bridge", "create", "name", "hv-lan", "descr", "hvd:net/lan",
          "group", "hvd", "up"),
         ("zfs", "create", "-o", "hvd:owner=hvd", "-o", "hvd:role=vm", "zroot/hv/vm/web"),
@@ -127,14 +145,15 @@ def test_deletions_in_reverse_order(cfg):
                      [cfg.vm("web", cfg.disk("disk0", "20G"), cfg.nic("nic0", "dmz"))])
     plan = plan_of(old, cfg.config(), cfg.Vms(running={"web"}))
     assert commands(plan) == [
+        ("ONLY-OWNED", "zroot/hv/vm/web"),  # before anything changes, the stop included
         ("STOP", "web"),
-        ("zfs", "get", "-H", "-p", "-s", "local", "-o", "value", "hvd:owner", "zroot/hv/vm/web"),
         ("zfs", "destroy", "-r", "zroot/hv/vm/web"),
         ("ifconfig", "hv-dmz", "deletem", "em1.100"),
         ("ifconfig", "em1.100", "destroy"),
         ("ifconfig", "hv-dmz", "destroy"),
     ]
-    assert plan.steps[0].undo is None and plan.steps[1].undo is None
+    assert plan.steps[0].undo == () and plan.steps[1].undo is None
+    assert plan.steps[2].undo is None
     # the bridge comes back exactly as it was if a later step fails
     assert plan.steps[-1].undo == (
         Run(("ifconfig", "bridge", "create", "name", "hv-dmz", "descr", "hvd:net/dmz",
@@ -167,7 +186,9 @@ def test_network_modification(cfg):
     assert commands(plan_of(old, new)) == [
         ("ifconfig", "hv-lan", "fib", "2"),
         ("ifconfig", "hv-lan", "deletem", "em0"),
+        ("RESTORE", "em0"),  # em0 goes back to the MTU and up/down state hvd found it in
         ("ifconfig", "hv-lan", "mtu", "1400"),
+        ("ABSENT", "ifconfig", "em1.7"),
         ("ifconfig", "vlan", "create", "vlandev", "em1", "vlan", "7", "name", "em1.7", "up"),
         ("ifconfig", "em1.7", "descr", "hvd:net/lan/uplink", "group", "hvd"),
         ("ifconfig", "em1.7", "mtu", "1400"),
@@ -188,9 +209,12 @@ def test_order_networks_then_datasets_then_destroys(cfg):
                      [cfg.vm("fresh", cfg.disk("d", "1G"), cfg.nic("n", "new"))])
     kinds = []
     for s in plan_of(old, new).steps:
+        if isinstance(s.do[-1], OnlyOwned):
+            kinds.append(("zfs", "check"))
+            continue
         argv = s.do[-1].argv
         kinds.append((argv[0], "destroy" if "destroy" in argv else "create"))
-    assert kinds == [("ifconfig", "create"), ("ifconfig", "create"),
+    assert kinds == [("zfs", "check"), ("ifconfig", "create"), ("ifconfig", "create"),
                      ("zfs", "create"), ("zfs", "create"), ("zfs", "create"),
                      ("zfs", "destroy"), ("ifconfig", "destroy")]
 
@@ -198,7 +222,11 @@ def test_order_networks_then_datasets_then_destroys(cfg):
 def test_render_shows_commands_and_undo(cfg):
     old = cfg.config(vms=[cfg.vm("web")])
     text = render(plan_of(old, cfg.config([cfg.network("lan", fib=1)])))
-    assert "1. create bridge hv-lan for network lan" in text
+    assert "1. check that hvd created everything in zroot/hv/vm/web" in text
+    assert ("zfs get -H -p -r -o name,value,source hvd:owner zroot/hv/vm/web  # every one "
+            "must be hvd:owner=hvd (local)") in text
+    assert "2. create bridge hv-lan for network lan" in text
+    assert "ifconfig hv-lan  # must not exist" in text
     assert "ifconfig bridge create name hv-lan descr hvd:net/lan group hvd up" in text
     assert "undo: ifconfig hv-lan destroy" in text
     assert "zfs destroy -r zroot/hv/vm/web" in text and "(cannot be undone)" in text

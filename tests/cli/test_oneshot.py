@@ -44,6 +44,7 @@ def test_set_vm_property(hv: HV, running: Q) -> None:
     r = hv("set vm test cpu 4")
     assert (r.status, r.out) == (0, "set cpu of vm test to 4\n")
     assert running(VM_CPU.format("test")) == ["4"]
+    assert hv("set vm test install-iso /iso/installer.iso").status == 0  # grub boots it
     assert hv("set vm test loader.type grub").status == 0
     assert running("//vm:vm/vm:loader/vm:type/text()") == ["grub"]
     assert hv("unset vm test loader.type").status == 0

@@ -26,7 +26,7 @@ from ncclient.operations import RPCError
 from support.server import HvdInstance
 
 from hvd_netconf.apply.hook import plan_for
-from hvd_netconf.apply.plan import Expect, Run
+from hvd_netconf.apply.plan import Absent, Run
 from hvd_netconf.host.sim.host import SimHost
 
 BIG_CHANGE = config(
@@ -60,15 +60,16 @@ def test_every_step_of_a_commit_fails_cleanly(vmhvd: HvdInstance) -> None:
 
     for i, step in enumerate(plan.steps):
         first = step.do[0]
-        assert isinstance(first, Run | Expect)
+        assert isinstance(first, Run | Absent)
+        argv = first.argv if isinstance(first, Run) else first.probe
         stderr = f"hvd e2e fault {i}: No space left on device"
-        sim.inject_fault(first.argv, stderr, code=1 + i % 3)
+        sim.inject_fault(argv, stderr, code=1 + i % 3)
         with pytest.raises(RPCError) as ei:
             m.commit()
         err = ei.value
         assert err.tag == "operation-failed"
         assert step.what in err.message, (step.what, err.message)
-        assert f"`{shlex.join(first.argv)}`" in err.message, err.message
+        assert f"`{shlex.join(argv)}`" in err.message, err.message
         assert f"exit status {1 + i % 3}: {stderr}" in err.message
         assert "simulated host" in err.message
         assert sim_bytes(root) == host_before, f"host changed after failing step {i + 1}"

@@ -106,3 +106,27 @@ def test_zfs_list_parse_and_sizes():
     assert zfs.size_bytes("512") == 512
     with pytest.raises(ValueError):
         zfs.size_bytes("20 GB")
+
+
+def test_guard_forms_and_their_parsers():
+    """What hvd reads before it changes something that may not be its own."""
+    assert ifconfig.show("hv-lan") == ("ifconfig", "hv-lan")
+    assert ifconfig.down("igb0") == ("ifconfig", "igb0", "down")
+    assert ifconfig.parse_state(
+        "igb0: flags=1008843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST,LOWER_UP> metric 0 "
+        "mtu 9000\n\toptions=4e507bb<RXCSUM,TXCSUM>\n") == ifconfig.LinkState(True, 9000)
+    assert ifconfig.parse_state(
+        "em1: flags=8802<BROADCAST,SIMPLEX,MULTICAST> metric 0 mtu 1500\n"
+    ) == ifconfig.LinkState(False, 1500)
+    with pytest.raises(ValueError):
+        ifconfig.parse_state("ifconfig: interface em9 does not exist\n")
+    assert zfs.owner_tree("tank/hv/vm/web") == (
+        "zfs", "get", "-H", "-p", "-r", "-o", "name,value,source", "hvd:owner", "tank/hv/vm/web")
+    out = ("tank/hv/vm/web\thvd\tlocal\n"
+           "tank/hv/vm/web/disks\thvd\tlocal\n"
+           "tank/hv/vm/web/backup\thvd\tinherited from tank/hv/vm/web\n"
+           "tank/hv/vm/web/disks/d0@before-upgrade\thvd\tinherited from tank/hv/vm/web\n"
+           "tank/hv/vm/web/other\tsomeone\tlocal\n")
+    assert zfs.foreign(out) == ["tank/hv/vm/web/backup",
+                                "tank/hv/vm/web/disks/d0@before-upgrade",
+                                "tank/hv/vm/web/other"]

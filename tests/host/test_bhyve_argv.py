@@ -185,6 +185,37 @@ def test_bhyvectl() -> None:
     assert bhyve.force_poweroff("web") == ("bhyvectl", "--vm=web", "--force-poweroff")
 
 
+def test_who_holds_a_vmm_instance() -> None:
+    """§7: bhyve's title, or a bhyve/loader argv ending with the VM name; nothing else."""
+    assert bhyve.processes() == ("ps", "-ax", "-ww", "-o", "pid=,command=")
+    out = ("    1 /sbin/init --\n"
+           " 4711 bhyve: web\n"
+           " 4712 bhyve: web2\n"
+           " 4713 /usr/sbin/bhyveload -m 512M -d /dev/zvol/t/hv/vm/web/disks/d web\n"
+           " 4714 grub-bhyve -m /tmp/map -r hd0 -M 512M web\n"
+           " 4715 vi web\n"
+           " 4716 bhyve: webx\n")
+    assert bhyve.vm_owners(out, "web") == [
+        (4711, "bhyve: web"),
+        (4713, "/usr/sbin/bhyveload -m 512M -d /dev/zvol/t/hv/vm/web/disks/d web"),
+        (4714, "grub-bhyve -m /tmp/map -r hd0 -M 512M web")]
+    assert bhyve.vm_owners(out, "db") == []
+
+
+def test_what_a_loader_can_boot() -> None:
+    def vm(body: str) -> specs.VmSpec:
+        return specs.read_vm(vm_el(f"<name>v</name>{body}"))
+
+    bsd = "<loader><type>bhyveload</type></loader>"
+    assert not bhyve.bootable(vm(bsd))
+    assert bhyve.bootable(vm(bsd + "<install-iso>/iso/x.iso</install-iso>"))
+    assert not bhyve.bootable(vm(bsd + "<install-iso>/iso/x.iso</install-iso>"),
+                              with_iso=False)
+    assert bhyve.bootable(vm(bsd + "<disk><name>d</name><size>1G</size></disk>"),
+                          with_iso=False)
+    assert bhyve.bootable(vm(""), with_iso=False)  # UEFI boots its firmware
+
+
 def test_refusals() -> None:
     spec = specs.read_vm(vm_el(WEB))
     with pytest.raises(ValueError, match="1 NICs but 0 taps"):

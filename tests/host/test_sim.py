@@ -48,8 +48,6 @@ def test_zfs_create_refusals(sim):
     assert fails(sim, ("zfs", "create", "zroot/hv")) == (
         "cannot create 'zroot/hv': dataset already exists")
     sim.run(zfs.create_root("zroot/hv", "/hv"))  # -p and existing: success, as zfs does
-    assert fails(sim, ("zfs", "create", "-V", "1000", "zroot/hv/v")) == (
-        "cannot create 'zroot/hv/v': volume size must be a multiple of volume block size")
     assert fails(sim, ("zfs", "create", "-s", "zroot/hv/fs"), code=2).startswith("'-s'")
 
 
@@ -103,6 +101,40 @@ def test_interface_refusals(sim):
     assert sim.run(ifconfig.list_group()) == "hv-dmz\nhv-lan\n"
     sim.run(ifconfig.destroy("hv-lan"))
     assert sim.run(ifconfig.tap_create()) == "tap2\n"
+
+
+def test_zvol_sizes_as_openzfs_takes_them(sim):
+    """-V rounds up to the volblocksize (§2.3); 16 TiB and more is metadata on ZFS, so the sim
+    creates it too (its stand-in file stays sparse and capped); `zfs set volsize` is not
+    rounded."""
+    sim.run(zfs.create_root("zroot/hv", "/hv"))
+    sim.run(zfs.create_zvol("zroot/hv/v", "1000"))
+    sim.run(zfs.create_zvol("zroot/hv/w", "1000", volblocksize="8K"))
+    listed = zfs.parse_list(sim.run(zfs.list_tree("zroot/hv")))
+    assert (listed["zroot/hv/v"].volsize, listed["zroot/hv/w"].volsize) == (16384, 8192)
+    for size, n in (("16T", 16 << 40), ("64P", 64 << 50)):
+        sim.run(zfs.create_zvol(f"zroot/hv/{size}", size))
+        assert zfs.parse_list(sim.run(zfs.list_tree(f"zroot/hv/{size}")))[
+            f"zroot/hv/{size}"].volsize == n
+    sim.run(zfs.set_volsize("zroot/hv/16T", "17T"))
+    assert sim.zvol_file("zroot/hv/16T").stat().st_blocks == 0
+    assert fails(sim, zfs.set_volsize("zroot/hv/v", "20000")) == (
+        "cannot set property for 'zroot/hv/v': 'volsize' must be a multiple of volume block "
+        "size")
+
+
+def test_bridge_sets_a_new_member_to_its_mtu(sim):
+    """if_bridge gives a member of another MTU the bridge's, EINVAL when it cannot (§3.3)."""
+    sim.run(ifconfig.bridge_create("hv-lan", "x"))
+    sim.run(ifconfig.set_mtu("em0", 9000))
+    sim.run(ifconfig.bridge_addm("hv-lan", "em0"))
+    sim.run(ifconfig.tap_create())
+    sim.run(ifconfig.bridge_addm("hv-lan", "tap0"))
+    assert sim.state()["interfaces"]["tap0"]["mtu"] == 9000
+    sim.run(ifconfig.vlan_create("em1", 5))  # 1500 from em1, and cannot go above it
+    assert fails(sim, ifconfig.bridge_addm("hv-lan", "em1.5")) == (
+        "ifconfig: BRDGADD em1.5: Invalid argument")
+    assert sim.state()["interfaces"]["em1.5"]["mtu"] == 1500
 
 
 def test_create_then_rename_leaves_the_kernel_named_bridge(sim):

@@ -485,3 +485,81 @@ def test_plan_and_status_agree_on_a_network_mtu_change(env) -> None:
     assert sup.status("web")["pending-restart"] is False
     assert plan_pending(after, env.config.root()) == set()
     sup.stop("web")
+
+
+def test_a_loader_with_nothing_to_boot_is_refused_and_stays_stopped(env) -> None:
+    """bhyveload without a disk or an ISO: the start is refused with the reason, the VM is
+    `stopped` (not `starting` for good), and stop and a new start answer at once."""
+    env.add_vm("bare", "<loader><type>bhyveload</type></loader>")
+    sup = env.supervisor()
+    with pytest.raises(OperationFailed, match="bhyveload has nothing to boot: the VM has no disk"):
+        sup.start("bare")
+    assert sup.status("bare")["status"] == "stopped"
+    t0 = time.monotonic()
+    sup.stop("bare")
+    assert time.monotonic() - t0 < 1
+    with pytest.raises(OperationFailed, match="nothing to boot"):
+        sup.start("bare")
+    assert env.taps() == [] and env.host.children == []
+
+
+def test_an_iso_only_loader_guest_stops_at_its_first_reboot(env) -> None:
+    env.add_vm("live", "<loader><type>grub</type></loader>"
+               "<install-iso>/iso/live.iso</install-iso>")
+    sup = env.supervisor()
+    sup.start("live")
+    env.ready("live")
+    env.make_exit("live", 0)
+    env.wait_for(lambda: sup.status("live")["status"] == "stopped")
+    reason = sup.status("live")["last-exit-reason"]
+    assert "the guest rebooted" in reason and "not restarted" in reason
+    assert "nothing to boot" in reason and "install ISO is left out" in reason
+    assert env.events.of("live")[-1] == ("running", "stopped")
+    assert env.taps() == [] and "live" not in env.host.vmm_instances()
+
+
+def test_an_unexpected_error_in_a_start_leaves_the_vm_stopped(env, monkeypatch) -> None:
+    env.add_vm("web")
+    sup = env.supervisor()
+
+    def spawn(argv, *, log_path):
+        raise OSError(7, "Argument list too long")
+
+    monkeypatch.setattr(env.host, "spawn", spawn)
+    with pytest.raises(OperationFailed, match=r"internal error: .*Argument list too long"):
+        sup.start("web")
+    assert sup.status("web")["status"] == "stopped"
+    assert env.taps() == [] and env.members() == []
+
+
+def _foreign_bhyve(env, name: str):
+    """A bhyve that this hvd did not start (by hand, or another manager's) running VM `name`."""
+    log = env.root / f"foreign-{name}.log"
+    proc = env.host.spawn(["bhyve", "-c", "1", "-m", "256M", name], log_path=log)
+    env.wait_for(lambda: log.exists() and ": guest running" in log.read_text())
+    return proc
+
+
+def test_a_foreign_bhyve_of_the_same_name_is_never_touched(env) -> None:
+    """Another bhyve runs VM web: start refuses and names it, adoption leaves it alone, and
+    it runs on, its /dev/vmm instance intact, after every attempt."""
+    env.add_vm("web")
+    foreign = _foreign_bhyve(env, "web")
+    before = env.sim()
+    sup = env.supervisor()
+    with pytest.raises(InUse) as e:
+        sup.start("web")
+    assert (f"/dev/vmm/web belongs to a process hvd did not start: pid {foreign.pid} "
+            "(bhyve: web)") in e.value.message
+    assert sup.status("web")["status"] == "stopped"
+    # a stale record of an earlier hvd's run of web: adoption must not destroy the instance
+    (env.root / "vm/web/state/pid").write_text("999999\n")
+    assert env.supervisor().adopt()["web"] == "cleaned"
+    assert env.alive(foreign.pid) and env.sim() == before
+    assert env.host.vmm_instances() == {"web"}
+    foreign.kill()
+    foreign.wait(10)
+    sup.start("web")  # the instance is stale now: destroyed, and the VM starts
+    env.ready("web")
+    assert sup.status("web")["status"] == "running"
+    sup.stop("web")

@@ -23,7 +23,7 @@ def reads_only(argv: tuple[str, ...]) -> bool:
         return len(args) < 2 or args[0] == "-g"
     if prog == "bhyvectl":
         return not {"--create", "--destroy"} & set(args)
-    return prog == "sysctl"
+    return prog in ("sysctl", "ps")
 
 
 class Fail(Exception):

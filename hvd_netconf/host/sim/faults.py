@@ -18,13 +18,16 @@ class Faults:
     faults_path: Path
 
     def inject_fault(
-        self, argv_prefix: Sequence[str], stderr: str, code: int = 1, once: bool = True
+        self, argv_prefix: Sequence[str], stderr: str, code: int = 1, once: bool = True,
+        *, spawn_error: bool = False,
     ) -> None:
-        """The next command starting with argv_prefix fails (persisted: other processes see it)."""
+        """The next command starting with argv_prefix fails (persisted: other processes see it).
+        With spawn_error it cannot even be started: OSError(code, stderr), as when fork or exec
+        fails (EAGAIN, ENOMEM, E2BIG) on FreeBSD, which is not a command's failure."""
         with self._locked():
             faults = self._faults()
             faults.append({"prefix": list(argv_prefix), "stderr": stderr, "code": code,
-                           "once": once})
+                           "once": once, "spawn_error": spawn_error})
             self._write(self.faults_path, faults)
 
     def clear_faults(self) -> None:

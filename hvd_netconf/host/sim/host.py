@@ -89,6 +89,8 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Vmm, Sysctl):
             fault = self._take_fault(argv)
             if fault is not None:
                 log.info("sim: injected fault for %s", argv)
+                if fault.get("spawn_error"):
+                    raise OSError(fault["code"], fault["stderr"])
                 raise CommandFailed(argv, fault["code"], fault["stderr"])
             self._refresh()
             out: list[str] = []
@@ -111,7 +113,7 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Vmm, Sysctl):
         prog = os.path.basename(argv[0]) if argv else ""
         handler = {
             "zfs": self._zfs, "ifconfig": self._ifconfig, "sysctl": self._sysctl,
-            "bhyvectl": self._bhyvectl,
+            "bhyvectl": self._bhyvectl, "ps": self._ps,
         }.get(prog)
         if handler is None:
             unknown(argv)

@@ -52,6 +52,9 @@ class Ifconfig:
             print_name = False
             if ifname not in ifs:
                 raise Fail(f"ifconfig: interface {ifname} does not exist")
+            if not params:
+                out.append(self._if_status(ifname, ifs[ifname]))
+                return
         i = 0
         while i < len(params):
             word = params[i]
@@ -98,6 +101,21 @@ class Ifconfig:
                 unknown(argv)
         if print_name:
             out.append(ifname + "\n")
+
+    @staticmethod
+    def _if_status(name: str, me: dict[str, Any]) -> str:
+        """The lines of `ifconfig <if>` that hvd reads (ifconfig(8)): flags, metric, MTU."""
+        flags = ["UP"] if me["up"] else []
+        flags += ["BROADCAST", *(["RUNNING"] if me["up"] else []), "SIMPLEX", "MULTICAST"]
+        bits = {"UP": 0x1, "BROADCAST": 0x2, "RUNNING": 0x40, "SIMPLEX": 0x800,
+                "MULTICAST": 0x8000}
+        value = sum(bits[f] for f in flags)
+        lines = [f"{name}: flags={value:x}<{','.join(flags)}> metric 0 mtu {me['mtu']}"]
+        if me["descr"]:
+            lines.append(f"\tdescription: {me['descr']}")
+        if me["groups"]:
+            lines.append(f"\tgroups: {' '.join(me['groups'])}")
+        return "\n".join(lines) + "\n"
 
     def _if_create(self, st: State, cloner: str, params: list[str]) -> str:
         ifs = st["interfaces"]
@@ -204,7 +222,12 @@ class Ifconfig:
         ):
             raise Fail(f"ifconfig: BRDGADD {member}: Device busy")
         if br["members"] and ifs[member]["mtu"] != br["mtu"]:
-            raise Fail(f"ifconfig: BRDGADD {member}: Invalid argument")
+            # if_bridge sets the new member to the bridge's MTU, EINVAL if it cannot take it
+            # (docs/freebsd-facts.md §3.3)
+            try:
+                Ifconfig._if_mtu(st, member, str(br["mtu"]))
+            except Fail:
+                raise Fail(f"ifconfig: BRDGADD {member}: Invalid argument") from None
         if not br["members"]:
             br["mtu"] = ifs[member]["mtu"]
         br["members"].append(member)

@@ -55,6 +55,34 @@ class Vmm:
         rest = args[i + 1:]
         return len(rest) >= 2 and os.path.basename(rest[0]) == "bhyve" and rest[-1] == vm
 
+    def _command(self, pid: int) -> str | None:
+        """What ps shows for a live stand-in: bhyve's title `bhyve: <vm>`, a loader's argv."""
+        try:
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return None
+        args = [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+        if "hvd_netconf.host.sim.standin" not in args:
+            return None
+        rest = args[args.index("hvd_netconf.host.sim.standin") + 1:]
+        if len(rest) < 2:
+            return None
+        if os.path.basename(rest[0]) == "bhyve":
+            return f"bhyve: {rest[-1]}"
+        return " ".join(rest)
+
+    def _ps(self, st: State, args: tuple[str, ...], out: list[str],
+            argv: tuple[str, ...]) -> None:
+        """`ps -ax -ww -o pid=,command=` over the guests this host spawned (whoever spawned
+        them: another bhyve's VM is one too); the rest of Linux is not the simulated host."""
+        if args != ("-ax", "-ww", "-o", "pid=,command="):
+            unknown(argv)
+        pids = sorted({e["pid"] for e in st["vmm"].values() if e.get("pid")})
+        for pid in pids:
+            command = self._command(pid)
+            if command is not None:
+                out.append(f"{pid:5d} {command}\n")
+
     def _bhyvectl(self, st: State, args: tuple[str, ...], out: list[str],
                   argv: tuple[str, ...]) -> None:
         vm = next((a.partition("=")[2] for a in args if a.startswith("--vm=")), "")

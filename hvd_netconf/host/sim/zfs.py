@@ -10,6 +10,10 @@ from typing import Any
 from hvd_netconf.host.sim.commands import Fail, State, unknown
 
 DEFAULT_VOLBLOCKSIZE = 16 * 1024
+# Linux file systems cap a file below 16 TiB (ext4) and Python's truncate below 8 EiB, while a
+# sparse zvol can be up to 2^64 bytes: the stand-in file stops at 1 TiB.
+ZVOL_FILE_MAX = 1 << 40
+VOLSIZE_MAX = (1 << 64) - 1
 
 _DS_COMPONENT = re.compile(r"[A-Za-z0-9_.:\- ]+")
 _NATIVE_PROPS = {
@@ -132,13 +136,11 @@ class Zfs:
         if volume:
             size = _size(vals["V"][-1])
             bs = _size(vals["b"][-1]) if "b" in vals else DEFAULT_VOLBLOCKSIZE
-            if size is None or size == 0:
+            if size is None or size == 0 or size > VOLSIZE_MAX:
                 raise Fail(f"bad volume size '{vals['V'][-1]}'", 2)
             if bs is None or bs & (bs - 1) or not 512 <= bs <= 128 * 1024:
                 raise Fail(f"cannot create '{name}': invalid volblocksize")
-            if size % bs:
-                raise Fail(f"cannot create '{name}': volume size must be a multiple of "
-                            "volume block size")
+            size = -(-size // bs) * bs  # rounded up (docs/freebsd-facts.md §2.3)
             props.setdefault("volmode", "default")
             new = {"type": "volume", "props": {**props, "volsize": str(size),
                                                "volblocksize": str(bs)}}
@@ -166,12 +168,14 @@ class Zfs:
         return sorted(out)
 
     def _resize_zvol(self, name: str, size: int) -> None:
+        """The stand-in device file: sparse, and no longer than ZVOL_FILE_MAX (a zvol's size is
+        metadata, as on ZFS; the volsize property says how big it is)."""
         if self._replaying:
             return
         path = self.zvol_file(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "ab") as f:
-            f.truncate(size)
+            f.truncate(min(size, ZVOL_FILE_MAX))
 
     def _zfs_destroy(self, st: State, args: list[str], out: list[str],
                      argv: tuple[str, ...]) -> None:
@@ -258,20 +262,23 @@ class Zfs:
 
     def _zfs_get(self, st: State, args: list[str], out: list[str],
                  argv: tuple[str, ...]) -> None:
-        flags, vals, rest = self._parse_opts(args, "Hp", "so", argv)
+        flags, vals, rest = self._parse_opts(args, "Hpr", "so", argv)
         if "H" not in flags or len(rest) != 2:
             unknown(argv)
-        props, name = rest[0].split(","), rest[1]
-        self._check_name("open", name)
-        self._ds(st, name)
+        props, top = rest[0].split(","), rest[1]
+        self._check_name("open", top)
+        self._ds(st, top)
         sources = ",".join(vals.get("s", [])).split(",") if "s" in vals else None
+        if sources is not None and sources != ["local"]:
+            unknown(argv)
         cols = ",".join(vals.get("o", ["name,property,value,source"])).split(",")
-        for prop in props:
-            value, source = self._value(st, name, prop, sources == ["local"])
-            if sources is not None and sources != ["local"]:
-                unknown(argv)
-            row = {"name": name, "property": prop, "value": value, "source": source}
-            out.append("\t".join(row[c] for c in cols) + "\n")
+        for name in [top, *(self._descendants(top) if "r" in flags else ())]:
+            for prop in props:
+                value, source = self._value(st, name, prop, sources == ["local"])
+                if sources == ["local"] and source != "local" and "r" in flags:
+                    continue  # -s local lists only the datasets that set it themselves
+                row = {"name": name, "property": prop, "value": value, "source": source}
+                out.append("\t".join(row[c] for c in cols) + "\n")
 
     def _zfs_list(self, st: State, args: list[str], out: list[str],
                   argv: tuple[str, ...]) -> None:
