@@ -25,6 +25,7 @@ from hvd_netconf.host.selection import select_backend
 from hvd_netconf.hostcheck import check_host, render
 from hvd_netconf.nacm import running as nacm_rules
 from hvd_netconf.ops import transactions
+from hvd_netconf.restconf.listener import RestconfListener
 from hvd_netconf.schema import load_schema
 from hvd_netconf.server import Server
 from hvd_netconf.store import Datastores, StoreError
@@ -77,6 +78,7 @@ class Running:
     server: Server
     unix: UnixListener | None = None
     ssh: SshListener | None = None
+    restconf: RestconfListener | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -87,7 +89,7 @@ class Running:
         if self._stopped:
             return
         self._stopped = True
-        listeners = [x for x in (self.unix, self.ssh) if x is not None]
+        listeners = [x for x in (self.unix, self.ssh, self.restconf) if x is not None]
         for listener in listeners:
             listener.stop()
         for session in self.server.sessions.all():
@@ -123,10 +125,12 @@ def start(settings: Settings, attach: Attach | None = wire_components) -> Runnin
             running.ssh = SshListener(server, list(settings.listen),
                                       load_host_key(settings.state_dir),
                                       UserDB.for_root(settings.root))
+        if settings.restconf_listen:
+            running.restconf = RestconfListener(server, settings, UserDB.for_root(settings.root))
     except BaseException:
         running.stop()
         raise
-    for listener in (running.unix, running.ssh):
+    for listener in (running.unix, running.ssh, running.restconf):
         if listener is not None:
             listener.start()
     if server.supervisor is not None:
@@ -209,6 +213,7 @@ def serve(settings: Settings) -> int:
         return 1
     where = [str(settings.socket)] if settings.socket else []
     where += [f"{h}:{p}" for h, p in running.ssh_addresses]
+    where += [f"https://{h}:{p}" for h, p in running.restconf.addresses] if running.restconf else []
     log.info("hvd %d serving %s on %s", os.getpid(), settings.root, ", ".join(where) or "nothing")
     try:
         stop.wait()

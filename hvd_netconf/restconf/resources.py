@@ -1,0 +1,513 @@
+"""The RESTCONF resources (RFC 8040 §3): each request becomes the <rpc> a NETCONF client would
+send (get, get-config, edit-config on running, an hvd RPC), dispatched by the server exactly
+as a session's rpc is, after a pass through the same hardened parser and envelope check. So
+locks, NACM, validation, the commit history and the host apply are the NETCONF ones; nothing
+here reads or writes a datastore itself.
+
+Everything here blocks (the server lock, the host apply): the HTTP layer runs it in a worker
+thread. The entity-tag of the datastore is the id of running's latest commit and its
+Last-Modified that commit's time (§3.4.1.2-3); a write checks its preconditions and commits
+while holding the server lock, so two clients cannot both pass the same If-Match.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+
+from lxml import etree
+
+from hvd_netconf import xmlparse
+from hvd_netconf.calls import SessionInfo
+from hvd_netconf.errors import InvalidValue, MalformedMessage, RpcError, RpcErrors
+from hvd_netconf.namespaces import BASE, NOTIF, WITH_DEFAULTS
+from hvd_netconf.restconf import errors, paths
+from hvd_netconf.restconf.errors import RESTCONF_NS, RestError, RestErrors
+from hvd_netconf.restconf.jsonenc import JsonCodec
+from hvd_netconf.schema.nodes import SchemaNode
+from hvd_netconf.wire import messages
+
+ROOT = "/restconf"  # {+restconf} (RFC 8040 §3.1), as /.well-known/host-meta names it
+JSON_TYPE = "application/yang-data+json"
+XML_TYPE = "application/yang-data+xml"
+YANG_LIBRARY_VERSION = "2019-01-04"  # ietf-yang-library revision (RFC 8525) hvd implements
+HIDDEN_RPC_NAMESPACES = frozenset({BASE, NOTIF})  # NETCONF's own operations: not resources
+WITH_DEFAULTS_MODES = ("report-all", "trim", "explicit", "report-all-tagged")
+CONTENT_VALUES = ("all", "config", "nonconfig")
+_OP = f"{{{BASE}}}operation"
+DATA_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
+DATASTORE_METHODS = "GET, HEAD, OPTIONS, PATCH, POST, PUT"
+
+
+@dataclass
+class Request:
+    """What the resources need of one HTTP request (the HTTP layer fills it)."""
+
+    method: str
+    path: str  # after `{+restconf}`, still percent-encoded, without the query
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+    body_json: bool | None  # the body's encoding; None: no body
+    as_json: bool  # the reply's encoding
+    info: SessionInfo
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    as_json: bool = True
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _el(ns: str, name: str, parent: etree._Element | None = None,
+        text: str | None = None) -> etree._Element:
+    el = etree.Element(f"{{{ns}}}{name}") if parent is None else \
+        etree.SubElement(parent, f"{{{ns}}}{name}")
+    el.text = text
+    return el
+
+
+def _http_date(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        raise RestError("invalid-value", f"{text!r} is not an HTTP date") from None
+
+
+def _etags(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise InvalidValue(f"member {key!r} appears twice in one JSON object")
+        out[key] = value
+    return out
+
+
+class Resources:
+    def __init__(self, server: Any, max_depth: int = 64) -> None:
+        self.server = server
+        self.codec = JsonCodec(server.schema, max_depth)
+        self.limits = server.settings.wire_limits.xml
+        self.started = datetime.now(UTC).replace(microsecond=0)
+
+    # -- one request -----------------------------------------------------------------------
+
+    def handle(self, req: Request) -> Response:
+        try:
+            return self._route(req)
+        except (RestError, RestErrors, RpcError, RpcErrors) as exc:
+            errs = errors.from_exception(exc)
+            return Response(errs.status, errors.render(errs, req.as_json), req.as_json)
+
+    def _route(self, req: Request) -> Response:
+        path = req.path
+        if path in ("", "/"):
+            self._method(req, "GET, HEAD, OPTIONS")
+            return self._root(req)
+        head, _, rest = path.lstrip("/").partition("/")
+        if head == "data":
+            return self._data(req, rest)
+        if head == "operations":
+            return self._operations(req, rest)
+        if head == "yang-library-version" and not rest:
+            self._method(req, "GET, HEAD, OPTIONS")
+            return self._yang_library_version(req)
+        raise RestError("invalid-value", f"no resource {path!r} under /restconf", status=404)
+
+    def _method(self, req: Request, allowed: str) -> None:
+        if req.method not in allowed.split(", "):
+            raise RestError("operation-not-supported",
+                            f"{req.method} is not allowed here (allowed: {allowed})",
+                            status=405)
+
+    def _options(self, allowed: str, patch: bool) -> Response:
+        headers = {"Allow": allowed}
+        if patch:
+            headers["Accept-Patch"] = f"{JSON_TYPE}, {XML_TYPE}"
+        return Response(200, headers=headers)
+
+    def _reply(self, req: Request, obj: Any, xml: etree._Element | None,
+               headers: dict[str, str] | None = None) -> Response:
+        if req.as_json:
+            body = json.dumps(obj, indent=2).encode()
+        else:
+            assert xml is not None
+            body = etree.tostring(xml, xml_declaration=True, encoding="UTF-8")
+        return Response(200, body, req.as_json, headers or {})
+
+    # -- dispatch: the one way into the operations --------------------------------------------
+
+    def call(self, info: SessionInfo, op: etree._Element) -> etree._Element:
+        """Send op as a NETCONF session would and return the <rpc-reply>, or raise its errors."""
+        rpc = etree.Element(f"{{{BASE}}}rpc", nsmap={None: BASE})
+        rpc.set("message-id", "1")
+        rpc.append(op)
+        parsed = messages.parse_rpc(xmlparse.parse(etree.tostring(rpc), self.limits))
+        reply = etree.fromstring(self.server.dispatch(info, parsed),
+                                 etree.XMLParser(huge_tree=True, resolve_entities=False))
+        failures = reply.findall(f"{{{BASE}}}rpc-error")
+        if any(f.findtext(f"{{{BASE}}}error-severity") != "warning" for f in failures):
+            raise errors.from_rpc_errors(failures)
+        return reply
+
+    # -- {+restconf} and yang-library-version ---------------------------------------------------
+
+    def _root(self, req: Request) -> Response:
+        if req.method == "OPTIONS":
+            return self._options("GET, HEAD, OPTIONS", False)
+        xml = _el(RESTCONF_NS, "restconf")
+        etree.cleanup_namespaces(xml, top_nsmap={None: RESTCONF_NS})
+        _el(RESTCONF_NS, "data", xml)
+        _el(RESTCONF_NS, "operations", xml)
+        _el(RESTCONF_NS, "yang-library-version", xml, YANG_LIBRARY_VERSION)
+        obj = {"ietf-restconf:restconf": {"data": {}, "operations": {},
+                                          "yang-library-version": YANG_LIBRARY_VERSION}}
+        return self._reply(req, obj, xml)
+
+    def _yang_library_version(self, req: Request) -> Response:
+        if req.method == "OPTIONS":
+            return self._options("GET, HEAD, OPTIONS", False)
+        xml = etree.Element(f"{{{RESTCONF_NS}}}yang-library-version", nsmap={None: RESTCONF_NS})
+        xml.text = YANG_LIBRARY_VERSION
+        return self._reply(req, {"ietf-restconf:yang-library-version": YANG_LIBRARY_VERSION},
+                           xml)
+
+    # -- the datastore's entity-tag and time -----------------------------------------------------
+
+    def version(self) -> tuple[str, datetime]:
+        """(ETag, Last-Modified) of running: its latest commit's id and time."""
+        history = self.server.datastores.history
+        latest = history.list(0, 1)
+        if not latest:
+            return '"0"', self.started
+        rec = latest[0]
+        when = datetime.fromisoformat(rec.time).astimezone(UTC).replace(microsecond=0)
+        return f'"{rec.id}"', when
+
+    def _version_headers(self) -> dict[str, str]:
+        tag, when = self.version()
+        return {"ETag": tag, "Last-Modified": format_datetime(when, usegmt=True)}
+
+    def _preconditions(self, req: Request, exists: bool) -> Response | None:
+        """RFC 9110 §13 for the datastore's ETag and time: a 304 for a read, else raise 412."""
+        tag, when = self.version()
+        h = req.headers
+        read = req.method in ("GET", "HEAD")
+        failed: str | None = None
+        if "If-Match" in h:
+            wanted = _etags(h["If-Match"])
+            if not exists or ("*" not in wanted and tag not in wanted):
+                failed = f"If-Match {h['If-Match']} does not match the datastore's {tag}"
+        elif "If-Unmodified-Since" in h:
+            since = _http_date(h["If-Unmodified-Since"])
+            if since is not None and when > since:
+                failed = "the datastore was modified after If-Unmodified-Since"
+        if failed is None and "If-None-Match" in h:
+            wanted = _etags(h["If-None-Match"])
+            if ("*" in wanted and exists) or tag in wanted:
+                if read:
+                    return Response(304, headers=self._version_headers())
+                failed = f"If-None-Match {h['If-None-Match']} matches the datastore ({tag})"
+        elif failed is None and read and "If-Modified-Since" in h:
+            since = _http_date(h["If-Modified-Since"])
+            if since is not None and when <= since:
+                return Response(304, headers=self._version_headers())
+        if failed:
+            raise RestError("operation-failed", failed, status=412)
+        return None
+
+    # -- {+restconf}/data ------------------------------------------------------------------------
+
+    def _data(self, req: Request, rest: str) -> Response:
+        steps = paths.parse(self.server.schema, rest)
+        allowed = DATA_METHODS if steps else DATASTORE_METHODS
+        self._method(req, allowed)
+        if req.method == "OPTIONS":
+            return self._options(allowed, True)
+        self._check_query(req)
+        if req.method in ("GET", "HEAD"):
+            return self._read(req, steps)
+        with self.server.lock:  # preconditions, existence and the edit as one step
+            return self._write(req, steps, rest)
+
+    def _check_query(self, req: Request) -> None:
+        allowed = {"content", "depth", "with-defaults"} if req.method in ("GET", "HEAD") \
+            else set()
+        for name in req.query:
+            if name not in allowed:
+                raise RestError("invalid-value",
+                                f"query parameter {name!r} is not supported with "
+                                f"{req.method} here", error_type="protocol")
+        if req.query.get("content", "all") not in CONTENT_VALUES:
+            raise RestError("invalid-value", f"content must be one of {', '.join(CONTENT_VALUES)}")
+        if req.query.get("with-defaults", "report-all") not in WITH_DEFAULTS_MODES:
+            raise RestError("invalid-value",
+                            f"with-defaults must be one of {', '.join(WITH_DEFAULTS_MODES)}")
+        depth = req.query.get("depth", "unbounded")
+        if depth != "unbounded" and not (depth.isdigit() and 1 <= int(depth) <= 65535):
+            raise RestError("invalid-value", "depth must be 'unbounded' or 1..65535")
+
+    def _fetch(self, info: SessionInfo, steps: list[paths.Step], content: str = "config",
+               with_defaults: str | None = None) -> etree._Element:
+        """The <data> of a get (content all/nonconfig) or a get-config of running, filtered to
+        the steps' subtree."""
+        if content == "config":
+            op = _el(BASE, "get-config")
+            _el(BASE, "running", _el(BASE, "source", op))
+        else:
+            op = _el(BASE, "get")
+        if steps:
+            flt = _el(BASE, "filter", op)
+            flt.set("type", "subtree")
+            flt.append(paths.skeleton(steps)[0])
+        if with_defaults:
+            _el(WITH_DEFAULTS, "with-defaults", op, with_defaults)
+        data = self.call(info, op).find(f"{{{BASE}}}data")
+        return data if data is not None else _el(BASE, "data")
+
+    def _read(self, req: Request, steps: list[paths.Step]) -> Response:
+        content = req.query.get("content", "all")
+        data = self._fetch(req.info, steps, content, req.query.get("with-defaults"))
+        if content == "nonconfig":
+            _prune_config(data, None, self.server.schema)
+        depth = req.query.get("depth", "unbounded")
+        found = paths.find(data, steps) if steps else [data]
+        if not found:
+            raise RestError("invalid-value", "no such data resource", status=404)
+        if depth != "unbounded":
+            for el in found:
+                _prune_depth(el, int(depth))
+        not_modified = self._preconditions(req, True)
+        if not_modified is not None:
+            return not_modified
+        headers = self._version_headers()
+        if not steps:
+            obj = {"ietf-restconf:data": self.codec.to_json(data, None)}
+            xml = etree.Element(f"{{{RESTCONF_NS}}}data", nsmap={None: RESTCONF_NS})
+            xml.extend(list(data))
+            return self._reply(req, obj, xml, headers)
+        node = steps[-1].node
+        if req.as_json:
+            return self._reply(req, self.codec.to_json(found, node.parent), None, headers)
+        if len(found) > 1:
+            raise RestError("invalid-value", f"{node.name} names {len(found)} values: XML "
+                            "needs one resource (add =value, or ask for JSON)")
+        return self._reply(req, None, found[0], headers)
+
+    # -- edits -------------------------------------------------------------------------------------
+
+    def _body(self, req: Request, parent: SchemaNode | None) -> list[etree._Element]:
+        """The body's data nodes as XML children of `parent` (None: top level)."""
+        if req.body_json is None or not req.body.strip():
+            raise RestError("malformed-message", f"{req.method} needs a body")
+        holder = _el(BASE, "config")
+        if req.body_json:
+            try:
+                members = json.loads(req.body.decode("utf-8"), object_pairs_hook=_no_duplicates)
+            except UnicodeDecodeError:
+                raise MalformedMessage("the body is not UTF-8") from None
+            except RecursionError:
+                raise MalformedMessage("the JSON nests too deeply") from None
+            except ValueError as exc:
+                raise MalformedMessage(f"the body is not JSON: {exc}") from None
+            if not isinstance(members, dict) or any(":" not in k for k in members):
+                raise InvalidValue("the body's top-level members must be named module:name")
+            self.codec.from_json(members, parent, holder)
+        else:
+            root = xmlparse.parse(req.body, self.limits)
+            known = parent.by_tag if parent is not None else self.server.schema.by_tag
+            if root.tag not in known:
+                raise RestError("unknown-element", f"{etree.QName(root).localname} "
+                                "is not a data node here")
+            holder.append(root)
+        return list(holder)
+
+    def _datastore_body(self, req: Request) -> list[etree._Element]:
+        """The children of the `ietf-restconf:data` body of a PUT or PATCH on the datastore."""
+        if req.body_json:
+            try:
+                doc = json.loads(req.body.decode("utf-8"), object_pairs_hook=_no_duplicates)
+            except (UnicodeDecodeError, RecursionError, ValueError) as exc:
+                raise MalformedMessage(f"the body is not JSON: {exc}") from None
+            if not isinstance(doc, dict) or list(doc) != ["ietf-restconf:data"]:
+                raise InvalidValue("the body must be one member, ietf-restconf:data")
+            holder = _el(BASE, "config")
+            self.codec.from_json(doc["ietf-restconf:data"], None, holder)
+            return list(holder)
+        root = xmlparse.parse(req.body, self.limits)
+        if root.tag != f"{{{RESTCONF_NS}}}data":
+            raise InvalidValue("the body must be <data xmlns=\"" + RESTCONF_NS + "\">")
+        return [c for c in root if isinstance(c.tag, str)]
+
+    def _edit(self, info: SessionInfo, config: list[etree._Element],
+              default_operation: str = "merge") -> None:
+        op = _el(BASE, "edit-config")
+        _el(BASE, "running", _el(BASE, "target", op))
+        _el(BASE, "default-operation", op, default_operation)
+        holder = _el(BASE, "config", op)
+        holder.extend(config)
+        self.call(info, op)
+
+    def _exists(self, info: SessionInfo, steps: list[paths.Step]) -> bool:
+        return not steps or bool(paths.find(self._fetch(info, steps), steps))
+
+    def _write(self, req: Request, steps: list[paths.Step], rest: str) -> Response:
+        exists = self._exists(req.info, steps)
+        pre = self._preconditions(req, exists)
+        assert pre is None  # only a read answers 304
+        method = req.method
+        status, headers = 204, {}
+        if not steps:
+            if method == "POST":
+                body = self._body(req, None)
+                for el in body:
+                    el.set(_OP, "create")
+                self._edit(req.info, body)
+                status = 201
+                headers["Location"] = f"{ROOT}/data/" + paths.segment(
+                    paths.step_of(body[0], self.server.schema.by_tag[body[0].tag]), None)
+            else:  # PUT replaces the datastore, PATCH merges into it
+                self._edit(req.info, self._datastore_body(req),
+                           "replace" if method == "PUT" else "merge")
+        else:
+            if method in ("PATCH", "DELETE", "POST") and not exists:
+                raise RestError("invalid-value", "no such data resource", status=404)
+            top, inner = paths.skeleton(steps)
+            target = steps[-1]
+            if method == "DELETE":
+                inner.set(_OP, "delete")
+                self._edit(req.info, [top])
+            elif method == "POST":
+                if target.node.kind not in ("container", "list"):
+                    raise RestError("invalid-value", f"{target.node.name} holds no children")
+                body = self._body(req, target.node)
+                if len(body) != 1:
+                    raise InvalidValue("POST creates one resource: give one member")
+                child = body[0]
+                child.set(_OP, "create")
+                inner.append(child)
+                self._edit(req.info, [top])
+                status = 201
+                node = target.node.by_tag[child.tag]
+                headers["Location"] = f"{ROOT}/data/{rest.strip('/')}/" + paths.segment(
+                    paths.step_of(child, node), target.node)
+            else:
+                body = self._body(req, target.node.parent)
+                if len(body) != 1 or not paths.matches(body[0], target):
+                    raise InvalidValue(f"the body must be the one resource the URI names "
+                                       f"({target.node.name}, with the same keys)")
+                new = body[0]
+                new.set(_OP, "replace" if method == "PUT" else "merge")
+                parent = inner.getparent()
+                if parent is None:
+                    top = new
+                else:
+                    parent.replace(inner, new)
+                self._edit(req.info, [top])
+                if method == "PUT" and not exists:
+                    status = 201
+        headers.update(self._version_headers())
+        return Response(status, b"", req.as_json, headers)
+
+    # -- {+restconf}/operations --------------------------------------------------------------------
+
+    def _rpc_node(self, rest: str) -> SchemaNode:
+        module, sep, name = paths.decode(rest.strip("/")).partition(":")
+        ns = next((m.namespace for m in self.server.schema.modules if m.name == module), None)
+        node = self.server.schema.rpcs.get(f"{{{ns}}}{name}") if sep else None
+        if node is None or node.ns in HIDDEN_RPC_NAMESPACES or "/" in name:
+            raise RestError("invalid-value", f"no operation {rest!r}", status=404)
+        return node
+
+    def _operations(self, req: Request, rest: str) -> Response:
+        if not rest.strip("/"):
+            self._method(req, "GET, HEAD, OPTIONS")
+            if req.method == "OPTIONS":
+                return self._options("GET, HEAD, OPTIONS", False)
+            listed = sorted((n.module, n.name, n.ns) for n in self.server.schema.rpcs.values()
+                            if n.ns not in HIDDEN_RPC_NAMESPACES)
+            xml = etree.Element(f"{{{RESTCONF_NS}}}operations", nsmap={None: RESTCONF_NS})
+            for _module, name, ns in listed:
+                _el(ns, name, xml)
+            obj = {"ietf-restconf:operations": {f"{m}:{n}": [None] for m, n, _ in listed}}
+            return self._reply(req, obj, xml)
+        node = self._rpc_node(rest)
+        self._method(req, "OPTIONS, POST")
+        if req.method == "OPTIONS":
+            return self._options("OPTIONS, POST", False)
+        if req.query:
+            raise RestError("invalid-value", "an operation takes no query parameters")
+        op = _el(node.ns, node.name)
+        if req.body_json is not None and req.body.strip():
+            self._rpc_input(req, node, op)
+        reply = self.call(req.info, op)
+        out = [c for c in reply if isinstance(c.tag, str) and c.tag != f"{{{BASE}}}ok"]
+        if not out:
+            return Response(204, as_json=req.as_json)
+        out_node = self.server.schema.outputs.get(node.tag)
+        obj = {f"{node.module}:output": self.codec.to_json(out, out_node, node.ns)}
+        xml = _el(node.ns, "output")
+        xml.extend(out)
+        return self._reply(req, obj, xml)
+
+    def _rpc_input(self, req: Request, node: SchemaNode, op: etree._Element) -> None:
+        name = f"{node.module}:input"
+        if req.body_json:
+            try:
+                doc = json.loads(req.body.decode("utf-8"), object_pairs_hook=_no_duplicates)
+            except (UnicodeDecodeError, RecursionError, ValueError) as exc:
+                raise MalformedMessage(f"the body is not JSON: {exc}") from None
+            if not isinstance(doc, dict) or list(doc) != [name]:
+                raise InvalidValue(f"the body must be one member, {name}")
+            self.codec.from_json(doc[name], node, op)
+            return
+        root = xmlparse.parse(req.body, self.limits)
+        if root.tag != f"{{{node.ns}}}input":
+            raise InvalidValue(f"the body must be <input xmlns=\"{node.ns}\">")
+        for child in root:
+            if isinstance(child.tag, str) and child.tag not in node.by_tag:
+                raise RestError("unknown-element", f"{etree.QName(child).localname} is not "
+                                f"an input of {node.name}")
+            op.append(child)
+
+
+def _prune_config(el: etree._Element, node: SchemaNode | None, schema: Any) -> bool:
+    """Drop configuration-only nodes (content=nonconfig); True when el keeps state data.
+    List keys stay with an entry that keeps anything, so the entry is still named."""
+    keep = False
+    for child in list(el):
+        if not isinstance(child.tag, str):
+            continue
+        cn = node.by_tag.get(child.tag) if node is not None else schema.by_tag.get(child.tag)
+        if cn is None or cn.is_key:
+            continue
+        if not cn.config or (cn.kind in ("container", "list") and
+                             _prune_config(child, cn, schema)):
+            keep = True
+        else:
+            el.remove(child)
+    if not keep and node is not None:
+        for child in list(el):
+            el.remove(child)
+    return keep
+
+
+def _prune_depth(el: etree._Element, depth: int) -> None:
+    """Keep `depth` levels, the target being level 1 (RFC 8040 §4.8.2)."""
+    for child in list(el):
+        if depth <= 1:
+            el.remove(child)
+        else:
+            _prune_depth(child, depth - 1)
