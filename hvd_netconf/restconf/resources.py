@@ -284,6 +284,8 @@ class Resources:
             _prune_config(data, None, self.server.schema)
         depth = req.query.get("depth", "unbounded")
         found = paths.find(data, steps) if steps else [data]
+        if not found and self._np_container_of(data, steps):
+            found = [paths.element_of(steps[-1], None)]
         if not found:
             raise RestError("invalid-value", "no such data resource", status=404)
         if depth != "unbounded":
@@ -361,7 +363,19 @@ class Resources:
         self.call(info, op)
 
     def _exists(self, info: SessionInfo, steps: list[paths.Step]) -> bool:
-        return not steps or bool(paths.find(self._fetch(info, steps), steps))
+        return self._np_container_of(None, steps) or bool(
+            paths.find(self._fetch(info, steps), steps))
+
+    def _np_container_of(self, data: etree._Element | None, steps: list[paths.Step]) -> bool:
+        """Whether steps name non-presence containers whose parent exists (in `data`, or
+        else trivially at the top): such a container exists even with nothing in it."""
+        trimmed = list(steps)
+        while trimmed and trimmed[-1].node.kind == "container" and \
+                not trimmed[-1].node.presence:
+            trimmed.pop()
+        if len(trimmed) == len(steps) and steps:
+            return False
+        return not trimmed or (data is not None and bool(paths.find(data, trimmed)))
 
     def _write(self, req: Request, steps: list[paths.Step], rest: str) -> Response:
         exists = self._exists(req.info, steps)
