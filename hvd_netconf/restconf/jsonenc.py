@@ -76,6 +76,8 @@ class JsonCodec:
     def _value(self, el: etree._Element, node: SchemaNode) -> Any:
         if node.kind in ("container", "list", "input", "output", "notification"):
             return self.to_json(el, node, node.ns)
+        if node.kind == "anydata":  # §5.5: the data nodes inside, named as at the top
+            return self.to_json(el, None)
         assert node.type is not None
         return self.leaf_to_json(el.text or "", node.type, el)
 
@@ -120,6 +122,9 @@ class JsonCodec:
             for item in values:
                 if node.kind in ("container", "list"):
                     self.from_json(item, node, etree.SubElement(into, node.tag),
+                                   depth=depth + 1)
+                elif node.kind == "anydata":
+                    self.from_json(item, None, etree.SubElement(into, node.tag),
                                    depth=depth + 1)
                 else:
                     assert node.type is not None
