@@ -12,6 +12,7 @@ while holding the server lock, so two clients cannot both pass the same If-Match
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ JSON_TYPE = "application/yang-data+json"
 XML_TYPE = "application/yang-data+xml"
 YANG_LIBRARY_VERSION = "2019-01-04"  # ietf-yang-library revision (RFC 8525) hvd implements
 HIDDEN_RPC_NAMESPACES = frozenset({BASE, NOTIF})  # NETCONF's own operations: not resources
+# ...except what staging in candidate over /ds/ needs (RFC 8527 §3.2 leaves it to the rpcs).
+CANDIDATE_RPCS = frozenset({f"{{{BASE}}}commit", f"{{{BASE}}}discard-changes",
+                            f"{{{BASE}}}cancel-commit", f"{{{BASE}}}validate"})
 WITH_DEFAULTS_MODES = ("report-all", "trim", "explicit", "report-all-tagged")
 CONTENT_VALUES = ("all", "config", "nonconfig")
 _OP = f"{{{BASE}}}operation"
@@ -63,6 +67,25 @@ class Response:
     body: bytes = b""
     as_json: bool = True
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Store:
+    """The datastore a data request addresses: `{+restconf}/data` (RFC 8040: reads see
+    everything, edits go to running) or an NMDA datastore under `/ds/` (RFC 8527)."""
+
+    prefix: str  # the path from {+restconf} to the datastore resource
+    source: str | None  # what get-config reads; None: <get> (configuration and state)
+    target: str | None  # what edit-config writes; None: read-only
+
+
+UNIFIED = Store("data", None, "running")
+NMDA_STORES = {
+    "ietf-datastores:running": Store("ds/ietf-datastores:running", "running", "running"),
+    "ietf-datastores:candidate": Store("ds/ietf-datastores:candidate", "candidate",
+                                       "candidate"),
+    "ietf-datastores:operational": Store("ds/ietf-datastores:operational", None, None),
+}
 
 
 def _el(ns: str, name: str, parent: etree._Element | None = None,
@@ -118,7 +141,14 @@ class Resources:
             return self._root(req)
         head, _, rest = path.lstrip("/").partition("/")
         if head == "data":
-            return self._data(req, rest)
+            return self._data(req, rest, UNIFIED)
+        if head == "ds":
+            ident, _, rest = rest.partition("/")
+            store = NMDA_STORES.get(paths.decode(ident))
+            if store is None:
+                raise RestError("invalid-value", f"no datastore {ident!r} (hvd has "
+                                f"{', '.join(NMDA_STORES)})", status=404)
+            return self._data(req, rest, store)
         if head == "operations":
             return self._operations(req, rest)
         if head == "yang-library-version" and not rest:
@@ -186,8 +216,12 @@ class Resources:
 
     # -- the datastore's entity-tag and time -----------------------------------------------------
 
-    def version(self) -> tuple[str, datetime]:
-        """(ETag, Last-Modified) of running: its latest commit's id and time."""
+    def version(self, store: Store = UNIFIED) -> tuple[str, datetime | None]:
+        """(ETag, Last-Modified) of running: its latest commit's id and time; of candidate:
+        a digest of its content (it has no commits of its own) and no time."""
+        if store.target == "candidate":
+            digest = hashlib.sha256(etree.tostring(self.server.datastores.candidate.root))
+            return f'"c{digest.hexdigest()[:24]}"', None
         history = self.server.datastores.history
         latest = history.list(0, 1)
         if not latest:
@@ -196,13 +230,16 @@ class Resources:
         when = datetime.fromisoformat(rec.time).astimezone(UTC).replace(microsecond=0)
         return f'"{rec.id}"', when
 
-    def _version_headers(self) -> dict[str, str]:
-        tag, when = self.version()
-        return {"ETag": tag, "Last-Modified": format_datetime(when, usegmt=True)}
+    def _version_headers(self, store: Store) -> dict[str, str]:
+        tag, when = self.version(store)
+        headers = {"ETag": tag}
+        if when is not None:
+            headers["Last-Modified"] = format_datetime(when, usegmt=True)
+        return headers
 
-    def _preconditions(self, req: Request, exists: bool) -> Response | None:
+    def _preconditions(self, req: Request, store: Store, exists: bool) -> Response | None:
         """RFC 9110 §13 for the datastore's ETag and time: a 304 for a read, else raise 412."""
-        tag, when = self.version()
+        tag, when = self.version(store)
         h = req.headers
         read = req.method in ("GET", "HEAD")
         failed: str | None = None
@@ -212,39 +249,43 @@ class Resources:
                 failed = f"If-Match {h['If-Match']} does not match the datastore's {tag}"
         elif "If-Unmodified-Since" in h:
             since = _http_date(h["If-Unmodified-Since"])
-            if since is not None and when > since:
+            if since is not None and (when is None or when > since):
                 failed = "the datastore was modified after If-Unmodified-Since"
         if failed is None and "If-None-Match" in h:
             wanted = _etags(h["If-None-Match"])
             if ("*" in wanted and exists) or tag in wanted:
                 if read:
-                    return Response(304, headers=self._version_headers())
+                    return Response(304, headers=self._version_headers(store))
                 failed = f"If-None-Match {h['If-None-Match']} matches the datastore ({tag})"
         elif failed is None and read and "If-Modified-Since" in h:
             since = _http_date(h["If-Modified-Since"])
-            if since is not None and when <= since:
-                return Response(304, headers=self._version_headers())
+            if since is not None and when is not None and when <= since:
+                return Response(304, headers=self._version_headers(store))
         if failed:
             raise RestError("operation-failed", failed, status=412)
         return None
 
     # -- {+restconf}/data ------------------------------------------------------------------------
 
-    def _data(self, req: Request, rest: str) -> Response:
+    def _data(self, req: Request, rest: str, store: Store) -> Response:
         steps = paths.parse(self.server.schema, rest)
         allowed = DATA_METHODS if steps else DATASTORE_METHODS
+        if store.target is None:
+            allowed = "GET, HEAD, OPTIONS"
         self._method(req, allowed)
         if req.method == "OPTIONS":
-            return self._options(allowed, True)
-        self._check_query(req)
+            return self._options(allowed, store.target is not None)
+        self._check_query(req, store)
         if req.method in ("GET", "HEAD"):
-            return self._read(req, steps)
+            return self._read(req, steps, store)
         with self.server.lock:  # preconditions, existence and the edit as one step
-            return self._write(req, steps, rest)
+            return self._write(req, steps, rest, store)
 
-    def _check_query(self, req: Request) -> None:
+    def _check_query(self, req: Request, store: Store) -> None:
         allowed = {"content", "depth", "with-defaults"} if req.method in ("GET", "HEAD") \
             else set()
+        if store.source is not None:
+            allowed.discard("content")  # a configuration datastore holds no state
         for name in req.query:
             if name not in allowed:
                 raise RestError("invalid-value",
@@ -259,13 +300,13 @@ class Resources:
         if depth != "unbounded" and not (depth.isdigit() and 1 <= int(depth) <= 65535):
             raise RestError("invalid-value", "depth must be 'unbounded' or 1..65535")
 
-    def _fetch(self, info: SessionInfo, steps: list[paths.Step], content: str = "config",
+    def _fetch(self, info: SessionInfo, steps: list[paths.Step], source: str | None,
                with_defaults: str | None = None) -> etree._Element:
-        """The <data> of a get (content all/nonconfig) or a get-config of running, filtered to
-        the steps' subtree."""
-        if content == "config":
+        """The <data> of a get-config of source (None: a get), filtered to the steps'
+        subtree."""
+        if source is not None:
             op = _el(BASE, "get-config")
-            _el(BASE, "running", _el(BASE, "source", op))
+            _el(BASE, source, _el(BASE, "source", op))
         else:
             op = _el(BASE, "get")
         if steps:
@@ -277,9 +318,10 @@ class Resources:
         data = self.call(info, op).find(f"{{{BASE}}}data")
         return data if data is not None else _el(BASE, "data")
 
-    def _read(self, req: Request, steps: list[paths.Step]) -> Response:
+    def _read(self, req: Request, steps: list[paths.Step], store: Store) -> Response:
         content = req.query.get("content", "all")
-        data = self._fetch(req.info, steps, content, req.query.get("with-defaults"))
+        source = store.source or ("running" if content == "config" else None)
+        data = self._fetch(req.info, steps, source, req.query.get("with-defaults"))
         if content == "nonconfig":
             _prune_config(data, None, self.server.schema)
         depth = req.query.get("depth", "unbounded")
@@ -291,10 +333,10 @@ class Resources:
         if depth != "unbounded":
             for el in found:
                 _prune_depth(el, int(depth))
-        not_modified = self._preconditions(req, True)
+        not_modified = self._preconditions(req, store, True)
         if not_modified is not None:
             return not_modified
-        headers = self._version_headers()
+        headers = self._version_headers(store)
         if not steps:
             obj = {"ietf-restconf:data": self.codec.to_json(data, None)}
             xml = etree.Element(f"{{{RESTCONF_NS}}}data", nsmap={None: RESTCONF_NS})
@@ -353,18 +395,18 @@ class Resources:
             raise InvalidValue("the body must be <data xmlns=\"" + RESTCONF_NS + "\">")
         return [c for c in root if isinstance(c.tag, str)]
 
-    def _edit(self, info: SessionInfo, config: list[etree._Element],
+    def _edit(self, info: SessionInfo, target: str, config: list[etree._Element],
               default_operation: str = "merge") -> None:
         op = _el(BASE, "edit-config")
-        _el(BASE, "running", _el(BASE, "target", op))
+        _el(BASE, target, _el(BASE, "target", op))
         _el(BASE, "default-operation", op, default_operation)
         holder = _el(BASE, "config", op)
         holder.extend(config)
         self.call(info, op)
 
-    def _exists(self, info: SessionInfo, steps: list[paths.Step]) -> bool:
+    def _exists(self, info: SessionInfo, steps: list[paths.Step], source: str) -> bool:
         return self._np_container_of(None, steps) or bool(
-            paths.find(self._fetch(info, steps), steps))
+            paths.find(self._fetch(info, steps, source), steps))
 
     def _np_container_of(self, data: etree._Element | None, steps: list[paths.Step]) -> bool:
         """Whether steps name non-presence containers whose parent exists (in `data`, or
@@ -377,9 +419,12 @@ class Resources:
             return False
         return not trimmed or (data is not None and bool(paths.find(data, trimmed)))
 
-    def _write(self, req: Request, steps: list[paths.Step], rest: str) -> Response:
-        exists = self._exists(req.info, steps)
-        pre = self._preconditions(req, exists)
+    def _write(self, req: Request, steps: list[paths.Step], rest: str,
+               store: Store) -> Response:
+        target = store.target
+        assert target is not None  # read-only stores allow no write method
+        exists = self._exists(req.info, steps, target)
+        pre = self._preconditions(req, store, exists)
         assert pre is None  # only a read answers 304
         method = req.method
         status, headers = 204, {}
@@ -388,40 +433,41 @@ class Resources:
                 body = self._body(req, None)
                 for el in body:
                     el.set(_OP, "create")
-                self._edit(req.info, body)
+                self._edit(req.info, target, body)
                 status = 201
-                headers["Location"] = f"{ROOT}/data/" + paths.segment(
+                headers["Location"] = f"{ROOT}/{store.prefix}/" + paths.segment(
                     paths.step_of(body[0], self.server.schema.by_tag[body[0].tag]), None)
             else:  # PUT replaces the datastore, PATCH merges into it
-                self._edit(req.info, self._datastore_body(req),
+                self._edit(req.info, target, self._datastore_body(req),
                            "replace" if method == "PUT" else "merge")
         else:
             if method in ("PATCH", "DELETE", "POST") and not exists:
                 raise RestError("invalid-value", "no such data resource", status=404)
             top, inner = paths.skeleton(steps)
-            target = steps[-1]
+            last = steps[-1]
             if method == "DELETE":
                 inner.set(_OP, "delete")
-                self._edit(req.info, [top])
+                self._edit(req.info, target, [top])
             elif method == "POST":
-                if target.node.kind not in ("container", "list"):
-                    raise RestError("invalid-value", f"{target.node.name} holds no children")
-                body = self._body(req, target.node)
+                if last.node.kind not in ("container", "list"):
+                    raise RestError("invalid-value", f"{last.node.name} holds no children")
+                body = self._body(req, last.node)
                 if len(body) != 1:
                     raise InvalidValue("POST creates one resource: give one member")
                 child = body[0]
                 child.set(_OP, "create")
                 inner.append(child)
-                self._edit(req.info, [top])
+                self._edit(req.info, target, [top])
                 status = 201
-                node = target.node.by_tag[child.tag]
-                headers["Location"] = f"{ROOT}/data/{rest.strip('/')}/" + paths.segment(
-                    paths.step_of(child, node), target.node)
+                node = last.node.by_tag[child.tag]
+                where = f"{ROOT}/{store.prefix}/{rest.strip('/')}/"
+                headers["Location"] = where + paths.segment(paths.step_of(child, node),
+                                                            last.node)
             else:
-                body = self._body(req, target.node.parent)
-                if len(body) != 1 or not paths.matches(body[0], target):
+                body = self._body(req, last.node.parent)
+                if len(body) != 1 or not paths.matches(body[0], last):
                     raise InvalidValue(f"the body must be the one resource the URI names "
-                                       f"({target.node.name}, with the same keys)")
+                                       f"({last.node.name}, with the same keys)")
                 new = body[0]
                 new.set(_OP, "replace" if method == "PUT" else "merge")
                 parent = inner.getparent()
@@ -429,10 +475,10 @@ class Resources:
                     top = new
                 else:
                     parent.replace(inner, new)
-                self._edit(req.info, [top])
+                self._edit(req.info, target, [top])
                 if method == "PUT" and not exists:
                     status = 201
-        headers.update(self._version_headers())
+        headers.update(self._version_headers(store))
         return Response(status, b"", req.as_json, headers)
 
     # -- {+restconf}/operations --------------------------------------------------------------------
@@ -441,7 +487,8 @@ class Resources:
         module, sep, name = paths.decode(rest.strip("/")).partition(":")
         ns = next((m.namespace for m in self.server.schema.modules if m.name == module), None)
         node = self.server.schema.rpcs.get(f"{{{ns}}}{name}") if sep else None
-        if node is None or node.ns in HIDDEN_RPC_NAMESPACES or "/" in name:
+        if node is None or "/" in name or (node.ns in HIDDEN_RPC_NAMESPACES and
+                                           node.tag not in CANDIDATE_RPCS):
             raise RestError("invalid-value", f"no operation {rest!r}", status=404)
         return node
 
@@ -451,7 +498,7 @@ class Resources:
             if req.method == "OPTIONS":
                 return self._options("GET, HEAD, OPTIONS", False)
             listed = sorted((n.module, n.name, n.ns) for n in self.server.schema.rpcs.values()
-                            if n.ns not in HIDDEN_RPC_NAMESPACES)
+                            if n.ns not in HIDDEN_RPC_NAMESPACES or n.tag in CANDIDATE_RPCS)
             xml = etree.Element(f"{{{RESTCONF_NS}}}operations", nsmap={None: RESTCONF_NS})
             for _module, name, ns in listed:
                 _el(ns, name, xml)
