@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import re
 import shlex
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
+
+from support.devrun import start_devrun, stop_devrun
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -22,18 +21,8 @@ def readme_block() -> str:
 
 
 def test_make_run_restconf_and_readme_examples(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hvd_netconf.devrun", "--dir", "run", "--port", "0"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    out = ""
+    proc, out = start_devrun(tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        assert proc.stdout is not None
-        while "Stop with Ctrl-C" not in out:
-            line = proc.stdout.readline()
-            assert line, f"devrun ended early:\n{out}"
-            out += line
-            assert time.monotonic() < deadline, out
         printed = re.search(r"RESTCONF:\s+(curl .*?)\\\n\s+(https://\S+)", out)
         assert printed, out
         argv = [*shlex.split(printed.group(1)), printed.group(2)]
@@ -46,10 +35,5 @@ def test_make_run_restconf_and_readme_examples(tmp_path: Path) -> None:
         assert run.returncode == 0, run
         assert '"name": "demo"' in run.stdout and '"hvd-system:output"' in run.stdout, run
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            rest, _ = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            rest, _ = proc.communicate()
-    assert proc.returncode == 0, f"devrun exited {proc.returncode}:\n{out}{rest}"
+        status, rest = stop_devrun(proc)
+    assert status == 0, f"devrun exited {status}:\n{out}{rest}"

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
-import signal
 import ssl
 import statistics
 import subprocess
@@ -35,24 +34,19 @@ import httpx
 import ncclient.transport.session
 from ncclient import manager
 
+sys.path[:0] = [str(Path(__file__).resolve().parents[2] / "tests")]
+from support.devrun import start_devrun, stop_devrun  # noqa: E402
+
 ncclient.transport.session.TICK = 0.001
 JSON = "application/yang-data+json"
 
 
 def start_make_run(folder: Path) -> tuple[subprocess.Popen[str], str, str, str, str]:
     """(process, socket, base URL, certificate, password) of `make run` in folder."""
-    proc = subprocess.Popen([sys.executable, "-m", "hvd_netconf.devrun", "--dir", "run",
-                             "--port", "0"], cwd=folder, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    out = ""
-    assert proc.stdout is not None
-    while "Stop with Ctrl-C" not in out:
-        line = proc.stdout.readline()
-        if not line:
-            raise SystemExit(f"make run ended early:\n{out}")
-        out += line
+    proc, out = start_devrun(folder)
     curl = re.search(r"RESTCONF:\s+(curl .*?)\\\n\s+(https://\S+?)/restconf", out)
     if curl is None:
+        stop_devrun(proc)
         raise SystemExit(f"no RESTCONF line in:\n{out}")
     words = shlex.split(curl.group(1))
     cert = str(folder / words[words.index("--cacert") + 1])
@@ -119,8 +113,7 @@ def main() -> int:
             client.close()
             m.close_session()
         finally:
-            proc.send_signal(signal.SIGINT)
-            proc.communicate(timeout=60)
+            stop_devrun(proc)
     return 0
 
 
