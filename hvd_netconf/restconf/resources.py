@@ -25,7 +25,7 @@ from lxml import etree
 from hvd_netconf import xmlparse
 from hvd_netconf.calls import SessionInfo
 from hvd_netconf.errors import InvalidValue, MalformedMessage, RpcError, RpcErrors
-from hvd_netconf.namespaces import BASE, NOTIF, WITH_DEFAULTS
+from hvd_netconf.namespaces import BASE, NOTIF, WITH_DEFAULTS, YANG_ATTR
 from hvd_netconf.restconf import errors, paths
 from hvd_netconf.restconf.errors import RESTCONF_NS, RestError, RestErrors
 from hvd_netconf.restconf.jsonenc import JsonCodec
@@ -42,6 +42,7 @@ CANDIDATE_RPCS = frozenset({f"{{{BASE}}}commit", f"{{{BASE}}}discard-changes",
                             f"{{{BASE}}}cancel-commit", f"{{{BASE}}}validate"})
 WITH_DEFAULTS_MODES = ("report-all", "trim", "explicit", "report-all-tagged")
 CONTENT_VALUES = ("all", "config", "nonconfig")
+INSERT_VALUES = ("first", "last", "before", "after")
 _OP = f"{{{BASE}}}operation"
 DATA_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
 DATASTORE_METHODS = "GET, HEAD, OPTIONS, PATCH, POST, PUT"
@@ -283,7 +284,7 @@ class Resources:
 
     def _check_query(self, req: Request, store: Store) -> None:
         allowed = {"content", "depth", "with-defaults"} if req.method in ("GET", "HEAD") \
-            else set()
+            else {"insert", "point"} if req.method in ("POST", "PUT") else set()
         if store.source is not None:
             allowed.discard("content")  # a configuration datastore holds no state
         for name in req.query:
@@ -296,6 +297,11 @@ class Resources:
         if req.query.get("with-defaults", "report-all") not in WITH_DEFAULTS_MODES:
             raise RestError("invalid-value",
                             f"with-defaults must be one of {', '.join(WITH_DEFAULTS_MODES)}")
+        if req.query.get("insert", "first") not in INSERT_VALUES:
+            raise RestError("invalid-value", f"insert must be one of {', '.join(INSERT_VALUES)}")
+        if ("point" in req.query) != (req.query.get("insert") in ("before", "after")):
+            raise RestError("invalid-value", "point goes with insert=before or insert=after, "
+                            "and only with them")
         depth = req.query.get("depth", "unbounded")
         if depth != "unbounded" and not (depth.isdigit() and 1 <= int(depth) <= 65535):
             raise RestError("invalid-value", "depth must be 'unbounded' or 1..65535")
@@ -456,6 +462,7 @@ class Resources:
                     raise InvalidValue("POST creates one resource: give one member")
                 child = body[0]
                 child.set(_OP, "create")
+                self._insert(req, child, last.node.by_tag[child.tag])
                 inner.append(child)
                 self._edit(req.info, target, [top])
                 status = 201
@@ -470,6 +477,7 @@ class Resources:
                                        f"({last.node.name}, with the same keys)")
                 new = body[0]
                 new.set(_OP, "replace" if method == "PUT" else "merge")
+                self._insert(req, new, last.node)
                 parent = inner.getparent()
                 if parent is None:
                     top = new
@@ -480,6 +488,29 @@ class Resources:
                     status = 201
         headers.update(self._version_headers(store))
         return Response(status, b"", req.as_json, headers)
+
+    def _insert(self, req: Request, el: etree._Element, node: SchemaNode) -> None:
+        """insert/point (RFC 8040 §4.8.5-6) as the yang:insert and yang:key or yang:value
+        attributes of the edit-config (RFC 7950 §7.8.6), which the edit engine checks."""
+        where = req.query.get("insert")
+        if where is None:
+            return
+        el.set(f"{{{YANG_ATTR}}}insert", where)
+        if "point" not in req.query:
+            return
+        point = paths.parse(self.server.schema, req.query["point"])
+        if not point or point[-1].node is not node or not point[-1].values:
+            raise RestError("invalid-value", f"point must name an entry of {node.name}")
+        if node.kind == "leaf-list":
+            el.set(f"{{{YANG_ATTR}}}value", point[-1].values[0])
+            return
+        preds = []
+        for key, value in zip(node.keys, point[-1].values, strict=True):
+            quote = '"' if "'" in value else "'"
+            if quote in value:
+                raise RestError("invalid-value", f"point key {value!r} holds both quotes")
+            preds.append(f"[{key}={quote}{value}{quote}]")
+        el.set(f"{{{YANG_ATTR}}}key", "".join(preds))
 
     # -- {+restconf}/operations --------------------------------------------------------------------
 

@@ -257,3 +257,25 @@ def test_invoke_rpc_start_vm_and_history(rc: Restconf) -> None:
                headers=J)
     assert r.status_code == 400
     assert c.post("/restconf/operations/ietf-netconf:lock", headers=J).status_code == 404
+
+
+def test_insert_and_point_on_an_ordered_by_user_list(rc: Restconf) -> None:
+    c = rc.client()
+    r = c.post(VMS, json={"hvd-vm:vm": [{"name": "web1", "memory": 512,
+                                         "disk": [{"name": "d0", "size": "1G"}]}]}, headers=J)
+    assert r.status_code == 201, r.text
+    disks = f"{WEB1}"
+    r = c.post(disks, params={"insert": "first"},
+               json={"hvd-vm:disk": [{"name": "d1", "size": "1G"}]}, headers=J)
+    assert r.status_code == 201, r.text
+    r = c.post(disks, params={"insert": "after", "point": "/hvd-vm:vms/vm=web1/disk=d1"},
+               json={"hvd-vm:disk": [{"name": "d2", "size": "1G"}]}, headers=J)
+    assert r.status_code == 201, r.text
+    got = c.get(WEB1, params={"content": "config"}).json()["hvd-vm:vm"][0]["disk"]
+    assert [d["name"] for d in got] == ["d1", "d2", "d0"]
+    r = c.post(disks, params={"insert": "before"},
+               json={"hvd-vm:disk": [{"name": "d3", "size": "1G"}]}, headers=J)
+    assert r.status_code == 400 and "point" in error_of(r)["error-message"]
+    r = c.post(VMS, params={"insert": "first"},
+               json={"hvd-vm:vm": [{"name": "web2", "memory": 512}]}, headers=J)
+    assert r.status_code == 400 and error_of(r)["error-tag"] == "bad-attribute"
