@@ -18,6 +18,7 @@ from hvd_netconf.restconf import errors
 from hvd_netconf.restconf.auth import BasicAuth, Identity
 from hvd_netconf.restconf.errors import RestError, RestErrors
 from hvd_netconf.restconf.resources import JSON_TYPE, ROOT, XML_TYPE, Request, Resources, Response
+from hvd_netconf.restconf.yangpatch import PATCH_JSON, PATCH_XML
 from hvd_netconf.server import Server, now_rfc3339
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ HOST_META = (b"<?xml version='1.0' encoding='UTF-8'?>\n"
              b"  <Link rel='restconf' href='/restconf'/>\n</XRD>\n")
 _JSON_TYPES = (JSON_TYPE, "application/json")
 _XML_TYPES = (XML_TYPE, "application/xml", "text/xml")
+_BODY_JSON = (*_JSON_TYPES, PATCH_JSON)
+_BODY_XML = (*_XML_TYPES, PATCH_XML)
 WORKERS = 8
 
 
@@ -60,9 +63,9 @@ def reply_json(accept: str | None) -> bool:
 
 def body_json(content_type: str | None) -> bool:
     kind = (content_type or "").split(";")[0].strip().lower()
-    if kind in _JSON_TYPES:
+    if kind in _BODY_JSON:
         return True
-    if kind in _XML_TYPES:
+    if kind in _BODY_XML:
         return False
     raise RestError("invalid-value", f"a body must be {JSON_TYPE} or {XML_TYPE}, not "
                     f"{kind or 'unlabelled'}", status=415)

@@ -113,32 +113,45 @@ def from_rpc_errors(elements: list[etree._Element]) -> RestErrors:
     return RestErrors(errors or [RestError("operation-failed", "the operation failed")])
 
 
-def render(errors: RestErrors, as_json: bool) -> bytes:
-    """The ietf-restconf:errors body (RFC 8040 §7.1) in the chosen encoding."""
-    if as_json:
-        items = []
-        for e in errors.errors:
-            item: dict[str, object] = {"error-type": e.error_type, "error-tag": e.tag}
-            if e.app_tag:
-                item["error-app-tag"] = e.app_tag
-            if e.path:
-                item["error-path"] = e.path
-            if e.message:
-                item["error-message"] = e.message
-            if e.info:
-                item["error-info"] = dict(e.info)
-            items.append(item)
-        return json.dumps({"ietf-restconf:errors": {"error": items}}, indent=2).encode()
-    root = etree.Element(f"{{{RESTCONF_NS}}}errors", nsmap={None: RESTCONF_NS})
+def error_items(errors: RestErrors) -> list[dict[str, object]]:
+    """The `error` list entries in JSON (the `errors` grouping of ietf-restconf)."""
+    items = []
     for e in errors.errors:
-        el = etree.SubElement(root, f"{{{RESTCONF_NS}}}error")
+        item: dict[str, object] = {"error-type": e.error_type, "error-tag": e.tag}
+        if e.app_tag:
+            item["error-app-tag"] = e.app_tag
+        if e.path:
+            item["error-path"] = e.path
+        if e.message:
+            item["error-message"] = e.message
+        if e.info:
+            item["error-info"] = dict(e.info)
+        items.append(item)
+    return items
+
+
+def error_elements(errors: RestErrors, ns: str) -> etree._Element:
+    """The `errors` grouping in XML, in namespace ns (ietf-restconf's, or a module's that
+    uses the grouping, such as ietf-yang-patch)."""
+    root = etree.Element(f"{{{ns}}}errors", nsmap={None: ns})
+    for e in errors.errors:
+        el = etree.SubElement(root, f"{{{ns}}}error")
         for name, text in (("error-type", e.error_type), ("error-tag", e.tag),
                            ("error-app-tag", e.app_tag), ("error-path", e.path),
                            ("error-message", e.message)):
             if text:
-                etree.SubElement(el, f"{{{RESTCONF_NS}}}{name}").text = text
+                etree.SubElement(el, f"{{{ns}}}{name}").text = text
         if e.info:
-            info = etree.SubElement(el, f"{{{RESTCONF_NS}}}error-info")
+            info = etree.SubElement(el, f"{{{ns}}}error-info")
             for name, text in e.info:
-                etree.SubElement(info, f"{{{RESTCONF_NS}}}{name}").text = text
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+                etree.SubElement(info, f"{{{ns}}}{name}").text = text
+    return root
+
+
+def render(errors: RestErrors, as_json: bool) -> bytes:
+    """The ietf-restconf:errors body (RFC 8040 §7.1) in the chosen encoding."""
+    if as_json:
+        doc = {"ietf-restconf:errors": {"error": error_items(errors)}}
+        return json.dumps(doc, indent=2).encode()
+    return etree.tostring(error_elements(errors, RESTCONF_NS), xml_declaration=True,
+                          encoding="UTF-8")

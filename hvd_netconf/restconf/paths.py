@@ -14,6 +14,7 @@ from urllib.parse import quote, unquote
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue, UnknownElement
+from hvd_netconf.namespaces import YANG_ATTR
 from hvd_netconf.schema.nodes import Schema, SchemaNode
 
 
@@ -30,10 +31,11 @@ def decode(text: str) -> str:
         raise InvalidValue(f"{text!r} is not percent-encoded UTF-8") from None
 
 
-def parse(schema: Schema, path: str) -> list[Step]:
-    """Steps of a percent-encoded api-path (without the `{+restconf}/data` prefix)."""
-    steps: list[Step] = []
-    parent: SchemaNode | None = None
+def parse(schema: Schema, path: str, under: list[Step] | None = None) -> list[Step]:
+    """Steps of a percent-encoded api-path (without the `{+restconf}/data` prefix); with
+    `under`, of a path relative to those steps (a YANG Patch edit's target), them included."""
+    steps: list[Step] = list(under or [])
+    parent: SchemaNode | None = steps[-1].node if steps else None
     for raw in path.strip("/").split("/") if path.strip("/") else []:
         ident, eq, keys = raw.partition("=")
         module, colon, name = decode(ident).rpartition(":")
@@ -119,3 +121,25 @@ def step_of(el: etree._Element, node: SchemaNode) -> Step:
     if node.kind == "leaf-list":
         return Step(node, (el.text or "",))
     return Step(node)
+
+
+def set_insert(el: etree._Element, node: SchemaNode, where: str,
+               point: list[Step] | None) -> None:
+    """Where an ordered-by-user entry goes (RESTCONF insert/point, YANG Patch where/point),
+    as the yang:insert and yang:key or yang:value attributes of edit-config (RFC 7950
+    §7.8.6), which the edit engine checks. Set it once el is in its final tree."""
+    el.set(f"{{{YANG_ATTR}}}insert", where)
+    if point is None:
+        return
+    if not point or point[-1].node is not node or not point[-1].values:
+        raise InvalidValue(f"point must name an entry of {node.name}")
+    if node.kind == "leaf-list":
+        el.set(f"{{{YANG_ATTR}}}value", point[-1].values[0])
+        return
+    preds = []
+    for key, value in zip(node.keys, point[-1].values, strict=True):
+        quote = '"' if "'" in value else "'"
+        if quote in value:
+            raise InvalidValue(f"point key {value!r} holds both quote characters")
+        preds.append(f"[{key}={quote}{value}{quote}]")
+    el.set(f"{{{YANG_ATTR}}}key", "".join(preds))

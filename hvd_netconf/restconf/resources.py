@@ -25,8 +25,8 @@ from lxml import etree
 from hvd_netconf import xmlparse
 from hvd_netconf.calls import SessionInfo
 from hvd_netconf.errors import InvalidValue, MalformedMessage, RpcError, RpcErrors
-from hvd_netconf.namespaces import BASE, NOTIF, WITH_DEFAULTS, YANG_ATTR
-from hvd_netconf.restconf import errors, paths
+from hvd_netconf.namespaces import BASE, NOTIF, WITH_DEFAULTS
+from hvd_netconf.restconf import errors, paths, yangpatch
 from hvd_netconf.restconf.errors import RESTCONF_NS, RestError, RestErrors
 from hvd_netconf.restconf.jsonenc import JsonCodec
 from hvd_netconf.schema.nodes import SchemaNode
@@ -166,7 +166,8 @@ class Resources:
     def _options(self, allowed: str, patch: bool) -> Response:
         headers = {"Allow": allowed}
         if patch:
-            headers["Accept-Patch"] = f"{JSON_TYPE}, {XML_TYPE}"
+            headers["Accept-Patch"] = (f"{JSON_TYPE}, {XML_TYPE}, {yangpatch.PATCH_JSON}, "
+                                       f"{yangpatch.PATCH_XML}")
         return Response(200, headers=headers)
 
     def _reply(self, req: Request, obj: Any, xml: etree._Element | None,
@@ -433,6 +434,11 @@ class Resources:
         pre = self._preconditions(req, store, exists)
         assert pre is None  # only a read answers 304
         method = req.method
+        kind = req.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if method == "PATCH" and kind in (yangpatch.PATCH_JSON, yangpatch.PATCH_XML):
+            if steps and not exists:
+                raise RestError("invalid-value", "no such data resource", status=404)
+            return self._yang_patch(req, steps, store, target)
         status, headers = 204, {}
         if not steps:
             if method == "POST":
@@ -461,9 +467,9 @@ class Resources:
                 if len(body) != 1:
                     raise InvalidValue("POST creates one resource: give one member")
                 child = body[0]
+                inner.append(child)  # then the attributes: lxml may re-prefix a moved node
                 child.set(_OP, "create")
                 self._insert(req, child, last.node.by_tag[child.tag])
-                inner.append(child)
                 self._edit(req.info, target, [top])
                 status = 201
                 node = last.node.by_tag[child.tag]
@@ -476,41 +482,43 @@ class Resources:
                     raise InvalidValue(f"the body must be the one resource the URI names "
                                        f"({last.node.name}, with the same keys)")
                 new = body[0]
-                new.set(_OP, "replace" if method == "PUT" else "merge")
-                self._insert(req, new, last.node)
                 parent = inner.getparent()
                 if parent is None:
                     top = new
                 else:
                     parent.replace(inner, new)
+                new.set(_OP, "replace" if method == "PUT" else "merge")
+                self._insert(req, new, last.node)
                 self._edit(req.info, target, [top])
                 if method == "PUT" and not exists:
                     status = 201
         headers.update(self._version_headers(store))
         return Response(status, b"", req.as_json, headers)
 
+    def _yang_patch(self, req: Request, steps: list[paths.Step], store: Store,
+                    target: str) -> Response:
+        """RFC 8072: every edit checked, then all of them as one edit-config, or none."""
+        patch = yangpatch.parse_json(req.body) if req.body_json else \
+            yangpatch.parse_xml(req.body, self.limits)
+        config, failed = yangpatch.Builder(self.codec, self.limits, steps).build(patch)
+        problem: RestErrors | None = None
+        if not failed:
+            try:
+                self._edit(req.info, target, list(config))
+            except (RestError, RestErrors, RpcError, RpcErrors) as exc:
+                problem = errors.from_exception(exc)
+        status = next(iter(failed.values())).status if failed else \
+            problem.status if problem else 200
+        body = yangpatch.status(patch, failed, problem, req.as_json)
+        return Response(status, body, req.as_json, self._version_headers(store))
+
     def _insert(self, req: Request, el: etree._Element, node: SchemaNode) -> None:
-        """insert/point (RFC 8040 §4.8.5-6) as the yang:insert and yang:key or yang:value
-        attributes of the edit-config (RFC 7950 §7.8.6), which the edit engine checks."""
+        """insert/point (RFC 8040 §4.8.5-6) on the new element."""
         where = req.query.get("insert")
-        if where is None:
-            return
-        el.set(f"{{{YANG_ATTR}}}insert", where)
-        if "point" not in req.query:
-            return
-        point = paths.parse(self.server.schema, req.query["point"])
-        if not point or point[-1].node is not node or not point[-1].values:
-            raise RestError("invalid-value", f"point must name an entry of {node.name}")
-        if node.kind == "leaf-list":
-            el.set(f"{{{YANG_ATTR}}}value", point[-1].values[0])
-            return
-        preds = []
-        for key, value in zip(node.keys, point[-1].values, strict=True):
-            quote = '"' if "'" in value else "'"
-            if quote in value:
-                raise RestError("invalid-value", f"point key {value!r} holds both quotes")
-            preds.append(f"[{key}={quote}{value}{quote}]")
-        el.set(f"{{{YANG_ATTR}}}key", "".join(preds))
+        if where is not None:
+            point = req.query.get("point")
+            paths.set_insert(el, node, where, paths.parse(self.server.schema, point)
+                             if point is not None else None)
 
     # -- {+restconf}/operations --------------------------------------------------------------------
 
