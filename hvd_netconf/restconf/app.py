@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from hvd_netconf.calls import SessionInfo
-from hvd_netconf.restconf import errors
+from hvd_netconf.errors import RpcError, RpcErrors
+from hvd_netconf.restconf import errors, streams
 from hvd_netconf.restconf.auth import BasicAuth, Identity
 from hvd_netconf.restconf.errors import RestError, RestErrors
 from hvd_netconf.restconf.resources import JSON_TYPE, ROOT, XML_TYPE, Request, Resources, Response
@@ -32,6 +33,7 @@ _XML_TYPES = (XML_TYPE, "application/xml", "text/xml")
 _BODY_JSON = (*_JSON_TYPES, PATCH_JSON)
 _BODY_XML = (*_XML_TYPES, PATCH_XML)
 WORKERS = 8
+KEEPALIVE = 15.0  # seconds between SSE comments while a stream is quiet
 
 
 def reply_json(accept: str | None) -> bool:
@@ -99,6 +101,8 @@ class RestconfApp:
                 raise RestError("invalid-value", f"no resource {path}", status=404)
             as_json = reply_json(request.headers.get("Accept"))
             who = await self._authenticate(request)
+            if path.startswith(ROOT + "/streams/"):
+                return await self._stream(request, path[len(ROOT) + 9:], who)
             req = await self._request(request, path[len(ROOT):], as_json, who)
             loop = asyncio.get_running_loop()
             resp = await loop.run_in_executor(self.pool, self.resources.handle, req)
@@ -106,11 +110,60 @@ class RestconfApp:
             resp = self._error(RestError("too-big", f"the body exceeds the limit of "
                                          f"{self.max_body} bytes", error_type="transport"),
                                as_json)
-        except (RestError, RestErrors) as exc:
+        except (RestError, RestErrors, RpcError, RpcErrors) as exc:
             resp = self._error(exc, as_json)
         return self._http(resp)
 
-    def _error(self, exc: RestError | RestErrors, as_json: bool) -> Response:
+    async def _stream(self, request: web.Request, rest: str,
+                      who: Identity) -> web.StreamResponse:
+        """An event stream as Server-Sent Events until the reader goes, the stream's
+        stop-time passes, or the session is killed."""
+        name, _, encoding = rest.partition("/")
+        if encoding not in ("xml", "json") or not name:
+            raise RestError("invalid-value", "a stream is streams/NAME/xml or streams/NAME/json",
+                            status=404)
+        if request.method != "GET":
+            raise RestError("operation-not-supported", "a stream is read with GET", status=405)
+        as_json = encoding == "json"
+        query = dict(request.query)
+        if len(query) != len(request.query):
+            raise RestError("invalid-value", "a query parameter is given twice")
+        schema = self.resources.codec.schema
+        op = streams.subscription(name, query, {m.name: m.namespace for m in schema.modules})
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        session = streams.EventSession(self.server, self._info(request, who), loop, queue)
+        if not self.server.session_started(session):
+            raise RestError("resource-denied", "the server has no room for another session")
+        try:
+            await loop.run_in_executor(self.pool, self.resources.call, session.info, op)
+        except BaseException:
+            session.finish("other")
+            raise
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                           "Cache-Control": "no-cache"})
+        reason = "closed"
+        try:
+            await resp.prepare(request)
+            while True:
+                try:
+                    data = await asyncio.wait_for(queue.get(), KEEPALIVE)
+                except TimeoutError:
+                    await resp.write(b": keep-alive\n\n")  # finds a reader that has gone
+                    continue
+                if data is None:
+                    break
+                session.taken()
+                await resp.write(streams.event_text(data, as_json, self.resources.codec))
+        except (ConnectionError, asyncio.CancelledError):
+            reason = "dropped"
+            raise
+        finally:
+            session.finish(reason)
+        return resp
+
+    def _error(self, exc: RestError | RestErrors | RpcError | RpcErrors,
+               as_json: bool) -> Response:
         errs = errors.from_exception(exc)
         resp = Response(errs.status, errors.render(errs, as_json), as_json)
         if errs.status == 401:
@@ -139,6 +192,11 @@ class RestconfApp:
         self.auth.succeeded(address)
         return who
 
+    def _info(self, request: web.Request, who: Identity) -> SessionInfo:
+        return SessionInfo(id=self.server.sessions.next_id(), username=who.username,
+                           transport=TRANSPORT, source_host=request.remote,
+                           login_time=now_rfc3339(), groups=who.groups)
+
     async def _request(self, request: web.Request, path: str, as_json: bool,
                        who: Identity) -> Request:
         query: dict[str, str] = {}
@@ -155,15 +213,7 @@ class RestconfApp:
             body = await request.read()
             if body:
                 kind = body_json(request.headers.get("Content-Type"))
-        server = self.server
-        info = SessionInfo(
-            id=server.sessions.next_id(),
-            username=who.username,
-            transport=TRANSPORT,
-            source_host=request.remote,
-            login_time=now_rfc3339(),
-            groups=who.groups,
-        )
+        info = self._info(request, who)
         headers: dict[str, str] = {}
         for name, value in request.headers.items():  # case-blind names, repeats joined
             key = name.title()
