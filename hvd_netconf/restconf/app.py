@@ -175,7 +175,8 @@ class RestconfApp:
         out = web.Response(status=resp.status, headers=resp.headers)
         if resp.body:
             out.body = resp.body
-            out.content_type = JSON_TYPE if resp.as_json else XML_TYPE
+            if "Content-Type" not in resp.headers:
+                out.content_type = JSON_TYPE if resp.as_json else XML_TYPE
         return out
 
     async def _authenticate(self, request: web.Request) -> Identity:

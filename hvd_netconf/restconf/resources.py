@@ -26,7 +26,7 @@ from hvd_netconf import xmlparse
 from hvd_netconf.calls import SessionInfo
 from hvd_netconf.errors import InvalidValue, MalformedMessage, RpcError, RpcErrors
 from hvd_netconf.namespaces import BASE, NOTIF, WITH_DEFAULTS
-from hvd_netconf.restconf import errors, paths, yangpatch
+from hvd_netconf.restconf import errors, openapi, paths, yangpatch
 from hvd_netconf.restconf.errors import RESTCONF_NS, RestError, RestErrors
 from hvd_netconf.restconf.jsonenc import JsonCodec
 from hvd_netconf.schema.nodes import SchemaNode
@@ -125,6 +125,7 @@ class Resources:
         self.codec = JsonCodec(server.schema, max_depth)
         self.limits = server.settings.wire_limits.xml
         self.started = datetime.now(UTC).replace(microsecond=0)
+        self._openapi_doc: bytes | None = None
 
     # -- one request -----------------------------------------------------------------------
 
@@ -152,10 +153,24 @@ class Resources:
             return self._data(req, rest, store)
         if head == "operations":
             return self._operations(req, rest)
+        if head == "openapi.json" and not rest:
+            self._method(req, "GET, HEAD, OPTIONS")
+            if req.method == "OPTIONS":
+                return self._options("GET, HEAD, OPTIONS", False)
+            return Response(200, self._openapi(), True, {"Content-Type": "application/json"})
         if head == "yang-library-version" and not rest:
             self._method(req, "GET, HEAD, OPTIONS")
             return self._yang_library_version(req)
         raise RestError("invalid-value", f"no resource {path!r} under /restconf", status=404)
+
+    def _openapi(self) -> bytes:
+        """The OpenAPI description, made once: the schema does not change while running."""
+        if self._openapi_doc is None:
+            schema = self.server.schema
+            modules = ",".join(sorted(f"{m.name}@{m.revision}" for m in schema.modules))
+            version = hashlib.sha256(modules.encode()).hexdigest()[:12]
+            self._openapi_doc = json.dumps(openapi.describe(schema, version)).encode()
+        return self._openapi_doc
 
     def _method(self, req: Request, allowed: str) -> None:
         if req.method not in allowed.split(", "):
