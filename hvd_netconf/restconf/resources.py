@@ -26,7 +26,7 @@ from hvd_netconf import xmlparse
 from hvd_netconf.calls import SessionInfo
 from hvd_netconf.errors import InvalidValue, MalformedMessage, RpcError, RpcErrors
 from hvd_netconf.namespaces import BASE, NOTIF, WITH_DEFAULTS
-from hvd_netconf.restconf import errors, openapi, paths, yangpatch
+from hvd_netconf.restconf import errors, fields, openapi, paths, yangpatch
 from hvd_netconf.restconf.errors import RESTCONF_NS, RestError, RestErrors
 from hvd_netconf.restconf.jsonenc import JsonCodec
 from hvd_netconf.schema.nodes import SchemaNode
@@ -299,7 +299,8 @@ class Resources:
             return self._write(req, steps, rest, store)
 
     def _check_query(self, req: Request, store: Store) -> None:
-        allowed = {"content", "depth", "with-defaults"} if req.method in ("GET", "HEAD") \
+        allowed = {"content", "depth", "fields", "with-defaults"} \
+            if req.method in ("GET", "HEAD") \
             else {"insert", "point"} if req.method in ("POST", "PUT") else set()
         if store.source is not None:
             allowed.discard("content")  # a configuration datastore holds no state
@@ -352,6 +353,11 @@ class Resources:
             found = [paths.element_of(steps[-1], None)]
         if not found:
             raise RestError("invalid-value", "no such data resource", status=404)
+        if "fields" in req.query:
+            selection = fields.parse(req.query["fields"])
+            for el in found:
+                fields.apply(el, selection, steps[-1].node.by_tag if steps
+                             else self.server.schema.by_tag)
         if depth != "unbounded":
             for el in found:
                 _prune_depth(el, int(depth))

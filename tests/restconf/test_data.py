@@ -279,3 +279,18 @@ def test_insert_and_point_on_an_ordered_by_user_list(rc: Restconf) -> None:
     r = c.post(VMS, params={"insert": "first"},
                json={"hvd-vm:vm": [{"name": "web2", "memory": 512}]}, headers=J)
     assert r.status_code == 400 and error_of(r)["error-tag"] == "bad-attribute"
+
+
+def test_query_fields(rc: Restconf) -> None:
+    c = rc.client()
+    r = c.post(VMS, json={"hvd-vm:vm": [{"name": "web1", "memory": 512, "cpu": 2,
+                                         "disk": [{"name": "d0", "size": "1G"}]}]}, headers=J)
+    assert r.status_code == 201, r.text
+    got = c.get(WEB1, params={"fields": "memory;disk(size);state/status"}).json()
+    assert got == {"hvd-vm:vm": [{"name": "web1", "memory": 512,
+                                  "disk": [{"name": "d0", "size": "1G"}],
+                                  "state": {"status": "stopped"}}]}
+    top = c.get("/restconf/data", params={"fields": "hvd-vm:vms/vm(cpu)"}).json()
+    assert top == {"ietf-restconf:data": {"hvd-vm:vms": {"vm": [{"name": "web1", "cpu": 2}]}}}
+    for bad in ("memory(", "a;;b", "(x)"):
+        assert c.get(WEB1, params={"fields": bad}).status_code == 400
