@@ -112,6 +112,11 @@ class RestconfApp:
                                as_json)
         except (RestError, RestErrors, RpcError, RpcErrors) as exc:
             resp = self._error(exc, as_json)
+        except Exception as exc:  # a fault of hvd's own: logged, answered, server goes on
+            log.exception("restconf %s %s failed", request.method, request.rel_url)
+            resp = self._error(RestError("operation-failed", f"internal error: "
+                                         f"{type(exc).__name__}: {exc}",
+                                         error_type="application"), as_json)
         return self._http(resp)
 
     async def _stream(self, request: web.Request, rest: str,

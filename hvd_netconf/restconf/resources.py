@@ -464,8 +464,9 @@ class Resources:
         if not steps:
             if method == "POST":
                 body = self._body(req, None)
-                for el in body:
-                    el.set(_OP, "create")
+                if len(body) != 1:
+                    raise InvalidValue("POST creates one resource: give one member")
+                body[0].set(_OP, "create")
                 self._edit(req.info, target, body)
                 status = 201
                 headers["Location"] = f"{ROOT}/{store.prefix}/" + paths.segment(
