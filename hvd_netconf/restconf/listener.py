@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from hvd_netconf.config import Settings
+from hvd_netconf.restconf import monitoring
 from hvd_netconf.restconf.app import RestconfApp
 from hvd_netconf.restconf.auth import BasicAuth
 from hvd_netconf.restconf.resources import Resources
@@ -99,6 +100,7 @@ class RestconfListener:
     def start(self) -> None:
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(30)
+        monitoring.serving(self.web.server, self.addresses)
 
     async def _serve(self) -> None:
         timeout = self.settings.restconf_header_timeout

@@ -123,3 +123,22 @@ def test_stream_errors(rc: Restconf) -> None:
     assert r.status_code == 400
     assert rc.client(auth=None).get(f"{STREAM}/json").status_code == 401
     assert stream_sessions(rc) == 0
+
+
+def test_restconf_state_lists_capabilities_and_stream_locations(rc: Restconf) -> None:
+    c = rc.client()
+    r = c.get("/restconf/data/ietf-restconf-monitoring:restconf-state")
+    assert r.status_code == 200, r.text
+    state = r.json()["ietf-restconf-monitoring:restconf-state"]
+    caps = state["capabilities"]["capability"]
+    assert "urn:ietf:params:restconf:capability:yang-patch:1.0" in caps
+    netconf = next(s for s in state["streams"]["stream"] if s["name"] == "NETCONF")
+    where = {a["encoding"]: a["location"] for a in netconf["access"]}
+    assert where["json"] == f"{rc.base}/restconf/streams/NETCONF/json"
+    with c.stream("GET", where["json"].removeprefix(rc.base)) as s:  # the listed URL works
+        assert s.status_code == 200
+    m = rc.hvd.connect_uds()  # the same state over NETCONF
+    reply = m.get(filter=("subtree",
+                          '<restconf-state xmlns="urn:ietf:params:xml:ns:yang:'
+                          'ietf-restconf-monitoring"/>'))
+    assert "yang-patch:1.0" in reply.data_xml
