@@ -47,6 +47,7 @@ class Settings:
     restconf_listen: tuple[tuple[str, int], ...] = ()
     restconf_cert: Path | None = None  # PEM certificate chain; required with restconf-listen
     restconf_key: Path | None = None  # PEM private key of restconf-cert
+    restconf_client_ca: Path | None = None  # CAs whose client certificates name a user (CN)
     restconf_max_body: int = 16 * 1024 * 1024  # bytes of one request body
     restconf_header_timeout: float = 30.0  # a request must arrive whole within this
     restconf_auth_delay: float = 0.5  # first failed login's delay; doubles per failure, <= 8 s
@@ -88,7 +89,7 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 _PATHS = {"root", "socket", "pid_file", "firmware_dir", "netd_socket", "restconf_cert",
-          "restconf_key"}
+          "restconf_key", "restconf_client_ca"}
 _KNOWN = {f.name for f in fields(Settings)} - {"extra"}
 
 

@@ -186,6 +186,14 @@ class RestconfApp:
 
     async def _authenticate(self, request: web.Request) -> Identity:
         header = request.headers.get("Authorization")
+        if header is None and request.transport is not None:
+            peer = request.transport.get_extra_info("peercert")
+            if peer:  # verified against restconf-client-ca by the TLS layer
+                who = self.auth.from_certificate(peer)
+                if who is None:
+                    raise RestError("access-denied", "the client certificate names no "
+                                    "hvd user", status=401)
+                return who
         loop = asyncio.get_running_loop()
         who = await loop.run_in_executor(self.pool, self.auth.check, header) \
             if header else None

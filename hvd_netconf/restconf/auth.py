@@ -79,6 +79,14 @@ class BasicAuth:
             self._verified[token] = stored
         return Identity(user_name, frozenset(user.groups))
 
+    def from_certificate(self, peer: dict) -> Identity | None:
+        """The user a verified client certificate names: its subject's common name, which
+        must be a user of the users file (for the groups NACM uses)."""
+        names = [value for rdn in peer.get("subject", ()) for key, value in rdn
+                 if key == "commonName"]
+        user = self.users.get(names[0]) if len(names) == 1 else None
+        return Identity(user.name, frozenset(user.groups)) if user is not None else None
+
     def failed(self, address: str) -> float:
         """Count a failed login from address; returns the seconds to hold the answer back."""
         now = time.monotonic()

@@ -38,10 +38,15 @@ log = logging.getLogger(__name__)
 MAX_LINE = 8190  # bytes of the request line and of one header (aiohttp's own default)
 
 
-def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+def tls_context(cert: Path, key: Path, client_ca: Path | None = None) -> ssl.SSLContext:
+    """TLS 1.2+ with the server's certificate; with client_ca, a client may also present a
+    certificate those CAs signed (optional: HTTP Basic still works without one)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(str(cert), str(key))
+    if client_ca is not None:
+        ctx.load_verify_locations(cafile=str(client_ca))
+        ctx.verify_mode = ssl.CERT_OPTIONAL
     ctx.set_alpn_protocols(["http/1.1"])
     return ctx
 
@@ -82,7 +87,8 @@ def self_signed(cert: Path, key: Path, names: tuple[str, ...] = ("localhost", "1
 class RestconfListener:
     def __init__(self, server: Server, settings: Settings, users: UserDB) -> None:
         assert settings.restconf_cert is not None and settings.restconf_key is not None
-        self.ssl = tls_context(settings.restconf_cert, settings.restconf_key)
+        self.ssl = tls_context(settings.restconf_cert, settings.restconf_key,
+                               settings.restconf_client_ca)
         self.settings = settings
         self.sockets = bind_addresses(list(settings.restconf_listen))
         self.web = RestconfApp(server, Resources(server, settings.max_depth),
