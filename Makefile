@@ -54,6 +54,7 @@ bench: venv
 	$(VPY) tools/bench/commit.py
 	$(VPY) tools/bench/timeline.py
 	$(VPY) tools/bench/cli.py
+	$(VPY) tools/bench/restconf.py
 
 # Installs the way a FreeBSD port would: daemon in sbin, CLI in bin, YANG modules in
 # share/yang, the rc.d script, manual pages and a sample configuration.

@@ -43,6 +43,14 @@ class Settings:
     netd_socket: Path | None = None  # probe netd there; None: ifconfig only
     stop_vms_on_exit: bool = True  # False: leave guests running for the next hvd to adopt
     history_size: int = 50
+    # RESTCONF (RFC 8040) over HTTPS: off while restconf-listen is empty; docs/restconf.md.
+    restconf_listen: tuple[tuple[str, int], ...] = ()
+    restconf_cert: Path | None = None  # PEM certificate chain; required with restconf-listen
+    restconf_key: Path | None = None  # PEM private key of restconf-cert
+    restconf_client_ca: Path | None = None  # CAs whose client certificates name a user (CN)
+    restconf_max_body: int = 16 * 1024 * 1024  # bytes of one request body
+    restconf_header_timeout: float = 30.0  # a request must arrive whole within this
+    restconf_auth_delay: float = 0.5  # first failed login's delay; doubles per failure, <= 8 s
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -80,7 +88,8 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-_PATHS = {"root", "socket", "pid_file", "firmware_dir", "netd_socket"}
+_PATHS = {"root", "socket", "pid_file", "firmware_dir", "netd_socket", "restconf_cert",
+          "restconf_key", "restconf_client_ca"}
 _KNOWN = {f.name for f in fields(Settings)} - {"extra"}
 
 
@@ -93,7 +102,7 @@ def from_mapping(data: dict[str, Any], base: Settings | None = None) -> Settings
             raise ValueError(f"unknown setting {key!r}")
         if name in _PATHS:
             value = Path(value) if value not in (None, "") else None
-        elif name == "listen":
+        elif name in ("listen", "restconf_listen"):
             value = tuple(parse_listen(v) for v in value)
         elif name == "socket_mode" and isinstance(value, str):
             value = int(value, 8)
@@ -121,6 +130,13 @@ def check(settings: Settings) -> None:
         raise ValueError("session and connection limits must not be negative")
     if settings.hello_timeout < 0 or settings.idle_timeout < 0:
         raise ValueError("timeouts must not be negative")
+    if settings.restconf_listen and not (settings.restconf_cert and settings.restconf_key):
+        raise ValueError("restconf-listen needs restconf-cert and restconf-key (PEM files)")
+    if settings.restconf_max_body < 1024 or settings.restconf_header_timeout <= 0:
+        raise ValueError("restconf-max-body must be at least 1024 and "
+                         "restconf-header-timeout above 0")
+    if settings.restconf_auth_delay < 0:
+        raise ValueError("restconf-auth-delay must not be negative")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

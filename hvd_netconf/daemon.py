@@ -52,6 +52,8 @@ from hvd_netconf.ops import (
     vm,
 )
 from hvd_netconf.ops.registry import Registry
+from hvd_netconf.restconf import monitoring as restconf_monitoring
+from hvd_netconf.restconf.listener import RestconfListener
 from hvd_netconf.schema import load_schema
 from hvd_netconf.server import Server
 from hvd_netconf.state import StateProviders
@@ -118,6 +120,8 @@ def state_providers() -> StateProviders:
     providers.add("yang-library", monitoring.yang_library,
                   tops=[(YANG_LIBRARY, "yang-library")])
     providers.add("netconf-streams", notifications.streams, tops=[(NETMOD_NOTIF, "netconf")])
+    providers.add("restconf-state", restconf_monitoring.restconf_state,
+                  tops=[(restconf_monitoring.RCMON, "restconf-state")])
     return providers
 
 
@@ -201,6 +205,7 @@ class Running:
     server: Server
     unix: UnixListener | None = None
     ssh: SshListener | None = None
+    restconf: RestconfListener | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -211,7 +216,7 @@ class Running:
         if self._stopped:
             return
         self._stopped = True
-        listeners = [x for x in (self.unix, self.ssh) if x is not None]
+        listeners = [x for x in (self.unix, self.ssh, self.restconf) if x is not None]
         for listener in listeners:
             listener.stop()
         for live in self.server.sessions.all():
@@ -247,10 +252,12 @@ def start(settings: Settings, attach: Attach | None = wire_components) -> Runnin
             running.ssh = SshListener(server, list(settings.listen),
                                       load_host_key(settings.state_dir),
                                       UserDB.for_root(settings.root))
+        if settings.restconf_listen:
+            running.restconf = RestconfListener(server, settings, UserDB.for_root(settings.root))
     except BaseException:
         running.stop()
         raise
-    for listener in (running.unix, running.ssh):
+    for listener in (running.unix, running.ssh, running.restconf):
         if listener is not None:
             listener.start()
     if server.supervisor is not None:
@@ -333,6 +340,7 @@ def serve(settings: Settings) -> int:
         return 1
     where = [str(settings.socket)] if settings.socket else []
     where += [f"{h}:{p}" for h, p in running.ssh_addresses]
+    where += [f"https://{h}:{p}" for h, p in running.restconf.addresses] if running.restconf else []
     log.info("hvd %d serving %s on %s", os.getpid(), settings.root, ", ".join(where) or "nothing")
     try:
         stop.wait()

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import grp
 import os
+import secrets
 import socket
 import sys
 import tomllib
@@ -21,6 +22,7 @@ from hv_cli.main import main as hv
 
 from hvd_netconf.config import Settings, from_mapping
 from hvd_netconf.daemon import StopSignal, acquire_root_lock, setup_logging, start
+from hvd_netconf.restconf.listener import self_signed
 from hvd_netconf.store.errors import StoreError
 from hvd_netconf.transport.ssh import ensure_ed25519_key
 from hvd_netconf.users import UserDB
@@ -97,6 +99,27 @@ Stop with Ctrl-C. The state stays in {run_dir}; `make clean` removes it.
 """
 
 
+def with_restconf(settings: Settings, run_dir: Path, port: int) -> tuple[Settings, str]:
+    """RESTCONF on loopback with a self-signed certificate in run/, and a password for the
+    dev user (made once, kept in run/restconf-password, 0600), who joins this instance's
+    NACM admin group so the examples may write; returns the how-to lines."""
+    cert, key = run_dir / "restconf-cert.pem", run_dir / "restconf-key.pem"
+    self_signed(cert, key)
+    pw_file = run_dir / "restconf-password"
+    if not pw_file.exists():
+        password = secrets.token_urlsafe(12)
+        UserDB.for_root(settings.root).add(DEV_USER, password=password,
+                                           groups=[settings.nacm_admin_group])
+        fd = os.open(pw_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(password + "\n")
+    password = pw_file.read_text().strip()
+    settings = replace(settings, restconf_listen=(("127.0.0.1", port),), restconf_cert=cert,
+                       restconf_key=key)
+    return settings, (f"\n  RESTCONF:      curl --cacert {cert} -u {DEV_USER}:{password} \\\n"
+                      f"                   https://127.0.0.1:{port}/restconf/data/hvd-vm:vms\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hvd-devrun", description=__doc__)
     parser.add_argument("--dir", default="run", help="folder for the root, socket and key")
@@ -114,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging("warning")
     lock = acquire_root_lock(settings)
     key = dev_user(run_dir, settings)
+    settings, restconf_howto = with_restconf(settings, run_dir, _free_port(8443))
     stop = StopSignal()
     try:
         running = start(settings)
@@ -131,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                 if hv([*sock, *words]) != 0:
                     return 1
         hv([*sock, "list", "vm"])
-        print(banner(run_dir, settings, key, port))
+        print(restconf_howto + banner(run_dir, settings, key, port))
         sys.stdout.flush()
         stop.wait()
     finally:

@@ -94,6 +94,8 @@ def _load(d: Path) -> Schema:
                 inp = s.search_one("input")
                 node = _root("input", s, leafrefs, by_stmt, inp)
                 schema.rpcs[node.tag] = node
+                out = _root("output", s, leafrefs, by_stmt, s.search_one("output"))
+                schema.outputs[out.tag] = out
             elif s.keyword == "notification":
                 node = _root("notification", s, leafrefs, by_stmt, s)
                 schema.notifications[node.tag] = node

@@ -91,6 +91,7 @@ class Schema:
         self.tops: list[SchemaNode] = []
         self.by_tag: dict[str, SchemaNode] = {}
         self.rpcs: dict[str, SchemaNode] = {}
+        self.outputs: dict[str, SchemaNode] = {}  # rpc output by the rpc's tag (RESTCONF JSON)
         self.notifications: dict[str, SchemaNode] = {}
         self.namespaces = frozenset(m.namespace for m in modules)
 

@@ -32,6 +32,7 @@ HANDBOOK_ORDER = [
 ]
 # Ports that exist (freshports): origin -> the PyPI name it provides.
 PORTED = {
+    "www/py-aiohttp": "aiohttp",
     "devel/py-lxml": "lxml",
     "net-mgmt/py-ncclient": "ncclient",
     "security/py-paramiko": "paramiko",

@@ -1,0 +1,236 @@
+"""The HTTP side of RESTCONF on aiohttp: authentication, content negotiation, body limits.
+
+aiohttp parses HTTP (llhttp) and enforces the size of a request line, of headers and of the
+body; this module decides who is asking and in which encoding, then hands a Request to the
+resources in a worker thread (they block on the server lock and the host).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from aiohttp import web
+
+from hvd_netconf.calls import SessionInfo
+from hvd_netconf.errors import RpcError, RpcErrors
+from hvd_netconf.restconf import errors, streams
+from hvd_netconf.restconf.auth import BasicAuth, Identity
+from hvd_netconf.restconf.errors import RestError, RestErrors
+from hvd_netconf.restconf.resources import JSON_TYPE, ROOT, XML_TYPE, Request, Resources, Response
+from hvd_netconf.restconf.yangpatch import PATCH_JSON, PATCH_XML
+from hvd_netconf.server import Server, now_rfc3339
+
+log = logging.getLogger(__name__)
+
+TRANSPORT = "restconf-https"
+HOST_META = (b"<?xml version='1.0' encoding='UTF-8'?>\n"
+             b"<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>\n"
+             b"  <Link rel='restconf' href='/restconf'/>\n</XRD>\n")
+_JSON_TYPES = (JSON_TYPE, "application/json")
+_XML_TYPES = (XML_TYPE, "application/xml", "text/xml")
+_BODY_JSON = (*_JSON_TYPES, PATCH_JSON)
+_BODY_XML = (*_XML_TYPES, PATCH_XML)
+WORKERS = 8
+KEEPALIVE = 15.0  # seconds between SSE comments while a stream is quiet
+
+
+def reply_json(accept: str | None) -> bool:
+    """True for JSON, False for XML (RFC 8040 §5.2); JSON when the client does not care."""
+    if not accept:
+        return True
+    ranked: list[tuple[float, bool]] = []
+    for item in accept.split(","):
+        kind, *params = (p.strip() for p in item.split(";"))
+        q = 1.0
+        for p in params:
+            name, _, value = p.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        kind = kind.lower()
+        if kind in _JSON_TYPES or kind in ("*/*", "application/*"):
+            ranked.append((q, True))
+        elif kind in _XML_TYPES:
+            ranked.append((q, False))
+    ranked = [r for r in ranked if r[0] > 0]
+    if not ranked:
+        raise RestError("invalid-value", f"cannot answer in {accept!r}; use {JSON_TYPE} or "
+                        f"{XML_TYPE}", status=406)
+    return max(ranked, key=lambda r: r[0])[1]
+
+
+def body_json(content_type: str | None) -> bool:
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if kind in _BODY_JSON:
+        return True
+    if kind in _BODY_XML:
+        return False
+    raise RestError("invalid-value", f"a body must be {JSON_TYPE} or {XML_TYPE}, not "
+                    f"{kind or 'unlabelled'}", status=415)
+
+
+class RestconfApp:
+    """The aiohttp application: every path goes to one handler, which routes by RFC 8040."""
+
+    def __init__(self, server: Server, resources: Resources, auth: BasicAuth,
+                 max_body: int) -> None:
+        self.server = server
+        self.resources = resources
+        self.auth = auth
+        self.max_body = max_body
+        self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="hvd-restconf")
+        self.app = web.Application(client_max_size=max_body)
+        self.app.router.add_route("*", "/{tail:.*}", self.handle)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        as_json = True
+        try:
+            path = request.rel_url.raw_path
+            if path == "/.well-known/host-meta":
+                if request.method not in ("GET", "HEAD"):
+                    raise RestError("operation-not-supported", "GET only", status=405)
+                return web.Response(body=HOST_META, content_type="application/xrd+xml")
+            if path != ROOT and not path.startswith(ROOT + "/"):
+                raise RestError("invalid-value", f"no resource {path}", status=404)
+            as_json = reply_json(request.headers.get("Accept"))
+            who = await self._authenticate(request)
+            if path.startswith(ROOT + "/streams/"):
+                return await self._stream(request, path[len(ROOT) + 9:], who)
+            req = await self._request(request, path[len(ROOT):], as_json, who)
+            loop = asyncio.get_running_loop()
+            resp = await loop.run_in_executor(self.pool, self.resources.handle, req)
+        except web.HTTPRequestEntityTooLarge:
+            resp = self._error(RestError("too-big", f"the body exceeds the limit of "
+                                         f"{self.max_body} bytes", error_type="transport"),
+                               as_json)
+        except (RestError, RestErrors, RpcError, RpcErrors) as exc:
+            resp = self._error(exc, as_json)
+        except Exception as exc:  # a fault of hvd's own: logged, answered, server goes on
+            log.exception("restconf %s %s failed", request.method, request.rel_url)
+            resp = self._error(RestError("operation-failed", f"internal error: "
+                                         f"{type(exc).__name__}: {exc}",
+                                         error_type="application"), as_json)
+        return self._http(resp)
+
+    async def _stream(self, request: web.Request, rest: str,
+                      who: Identity) -> web.StreamResponse:
+        """An event stream as Server-Sent Events until the reader goes, the stream's
+        stop-time passes, or the session is killed."""
+        name, _, encoding = rest.partition("/")
+        if encoding not in ("xml", "json") or not name:
+            raise RestError("invalid-value", "a stream is streams/NAME/xml or streams/NAME/json",
+                            status=404)
+        if request.method != "GET":
+            raise RestError("operation-not-supported", "a stream is read with GET", status=405)
+        as_json = encoding == "json"
+        query = dict(request.query)
+        if len(query) != len(request.query):
+            raise RestError("invalid-value", "a query parameter is given twice")
+        schema = self.resources.codec.schema
+        op = streams.subscription(name, query, {m.name: m.namespace for m in schema.modules})
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        session = streams.EventSession(self.server, self._info(request, who), loop, queue)
+        if not self.server.session_started(session):
+            raise RestError("resource-denied", "the server has no room for another session")
+        try:
+            await loop.run_in_executor(self.pool, self.resources.call, session.info, op)
+        except BaseException:
+            session.finish("other")
+            raise
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                           "Cache-Control": "no-cache"})
+        reason = "closed"
+        try:
+            await resp.prepare(request)
+            while True:
+                try:
+                    data = await asyncio.wait_for(queue.get(), KEEPALIVE)
+                except TimeoutError:
+                    await resp.write(b": keep-alive\n\n")  # finds a reader that has gone
+                    continue
+                if data is None:
+                    break
+                session.taken()
+                await resp.write(streams.event_text(data, as_json, self.resources.codec))
+        except (ConnectionError, asyncio.CancelledError):
+            reason = "dropped"
+            raise
+        finally:
+            session.finish(reason)
+        return resp
+
+    def _error(self, exc: RestError | RestErrors | RpcError | RpcErrors,
+               as_json: bool) -> Response:
+        errs = errors.from_exception(exc)
+        resp = Response(errs.status, errors.render(errs, as_json), as_json)
+        if errs.status == 401:
+            resp.headers["WWW-Authenticate"] = 'Basic realm="hvd", charset="UTF-8"'
+        return resp
+
+    @staticmethod
+    def _http(resp: Response) -> web.Response:
+        out = web.Response(status=resp.status, headers=resp.headers)
+        if resp.body:
+            out.body = resp.body
+            if "Content-Type" not in resp.headers:
+                out.content_type = JSON_TYPE if resp.as_json else XML_TYPE
+        return out
+
+    async def _authenticate(self, request: web.Request) -> Identity:
+        header = request.headers.get("Authorization")
+        if header is None and request.transport is not None:
+            peer = request.transport.get_extra_info("peercert")
+            if peer:  # verified against restconf-client-ca by the TLS layer
+                who = self.auth.from_certificate(peer)
+                if who is None:
+                    raise RestError("access-denied", "the client certificate names no "
+                                    "hvd user", status=401)
+                return who
+        loop = asyncio.get_running_loop()
+        who = await loop.run_in_executor(self.pool, self.auth.check, header) \
+            if header else None
+        address = request.remote or "?"
+        if who is None:
+            if header:
+                await asyncio.sleep(self.auth.failed(address))
+            raise RestError("access-denied", "authentication required (HTTP Basic)",
+                            status=401)
+        self.auth.succeeded(address)
+        return who
+
+    def _info(self, request: web.Request, who: Identity) -> SessionInfo:
+        return SessionInfo(id=self.server.sessions.next_id(), username=who.username,
+                           transport=TRANSPORT, source_host=request.remote,
+                           login_time=now_rfc3339(), groups=who.groups)
+
+    async def _request(self, request: web.Request, path: str, as_json: bool,
+                       who: Identity) -> Request:
+        query: dict[str, str] = {}
+        for name, value in request.query.items():
+            if name in query:
+                raise RestError("invalid-value", f"query parameter {name!r} given twice")
+            query[name] = value
+        kind: bool | None = None
+        body = b""
+        if request.body_exists:
+            length = request.content_length
+            if length is not None and length > self.max_body:
+                raise web.HTTPRequestEntityTooLarge(max_size=self.max_body, actual_size=length)
+            body = await request.read()
+            if body:
+                kind = body_json(request.headers.get("Content-Type"))
+        info = self._info(request, who)
+        headers: dict[str, str] = {}
+        for name, value in request.headers.items():  # case-blind names, repeats joined
+            key = name.title()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        return Request(request.method, path, query, headers, body, kind, as_json, info)
+

@@ -1,0 +1,108 @@
+"""HTTP Basic authentication (RFC 7617) against the SSH users' password hashes.
+
+A verified password is remembered by a keyed hash of the header together with the user's
+stored hash, so a kept-alive client is not made to pay scrypt on every request, and a changed
+or deleted user is re-checked at once. Failed logins are counted per client address and each
+answer is held back longer than the last (doubling up to MAX_DELAY), like a login prompt.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from hvd_netconf.users import UserDB
+
+log = logging.getLogger(__name__)
+
+MAX_DELAY = 8.0
+CACHE_SIZE = 1024
+FORGET_AFTER = 600.0  # seconds after which a quiet address's failures are forgotten
+
+
+@dataclass(frozen=True)
+class Identity:
+    username: str
+    groups: frozenset[str]
+
+
+def parse_basic(header: str | None) -> tuple[str, str] | None:
+    """(user, password) of an `Authorization: Basic ...` header, or None."""
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, sep, password = base64.b64decode(token.strip(), validate=True).decode(
+            "utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (user, password) if sep and user else None
+
+
+class BasicAuth:
+    def __init__(self, users: UserDB, base_delay: float) -> None:
+        self.users = users
+        self.base_delay = base_delay
+        self._key = secrets.token_bytes(32)
+        self._verified: dict[bytes, str] = {}  # keyed header hash -> stored password hash
+        self._failures: dict[str, tuple[int, float]] = {}  # address -> (count, last time)
+        self._mutex = threading.Lock()
+        self.failed_total = 0
+
+    def check(self, header: str | None) -> Identity | None:
+        """The caller's identity, or None; blocking (scrypt), so run it off the event loop."""
+        creds = parse_basic(header)
+        if creds is None:
+            return None
+        user_name, password = creds
+        user = self.users.get(user_name)
+        stored = user.password if user is not None else None
+        token = hmac.new(self._key, (header or "").encode(), hashlib.sha256).digest()
+        with self._mutex:
+            known = self._verified.get(token)
+        if known is not None and stored is not None and hmac.compare_digest(known, stored):
+            return Identity(user_name, frozenset(user.groups))  # type: ignore[union-attr]
+        if not self.users.check_password(user_name, password) or user is None or not stored:
+            return None
+        with self._mutex:
+            if len(self._verified) >= CACHE_SIZE:
+                self._verified.clear()
+            self._verified[token] = stored
+        return Identity(user_name, frozenset(user.groups))
+
+    def from_certificate(self, peer: dict) -> Identity | None:
+        """The user a verified client certificate names: its subject's common name, which
+        must be a user of the users file (for the groups NACM uses)."""
+        names = [value for rdn in peer.get("subject", ()) for key, value in rdn
+                 if key == "commonName"]
+        user = self.users.get(names[0]) if len(names) == 1 else None
+        return Identity(user.name, frozenset(user.groups)) if user is not None else None
+
+    def failed(self, address: str) -> float:
+        """Count a failed login from address; returns the seconds to hold the answer back."""
+        now = time.monotonic()
+        with self._mutex:
+            self.failed_total += 1
+            count, last = self._failures.get(address, (0, now))
+            if now - last > FORGET_AFTER:
+                count = 0
+            count += 1
+            self._failures[address] = (count, now)
+            if len(self._failures) > CACHE_SIZE:
+                self._failures = {a: v for a, v in self._failures.items()
+                                  if now - v[1] <= FORGET_AFTER}
+        log.warning("restconf: failed login from %s (%d in a row)", address, count)
+        return min(self.base_delay * 2 ** (count - 1), MAX_DELAY)
+
+    def succeeded(self, address: str) -> None:
+        with self._mutex:
+            self._failures.pop(address, None)
