@@ -43,6 +43,14 @@ class Settings:
     netd_socket: Path | None = None  # probe netd there; None: ifconfig only
     stop_vms_on_exit: bool = True  # False: leave guests running for the next hvd to adopt
     history_size: int = 50
+    # NETCONF over TLS (RFC 7589): off unless addresses are given; port 6513 if none is.
+    tls_listen: tuple[tuple[str, int], ...] = ()
+    tls_cert: Path | None = None  # the server's certificate (PEM)
+    tls_key: Path | None = None  # its private key (PEM)
+    tls_ca: Path | None = None  # the CA(s) client certificates must chain to (PEM)
+    tls_users: dict[str, str] = field(default_factory=dict)  # sha256:<fp> | cn:<name> -> user
+    # NETCONF call home over SSH (RFC 8071): management stations hvd dials; port 4334 if none.
+    call_home: tuple[tuple[str, int], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -65,8 +73,18 @@ class Settings:
         return self.pid_file or self.state_dir / "hvd.pid"
 
 
-def parse_listen(text: str) -> tuple[str, int]:
-    """`HOST:PORT`, `[v6]:PORT` or `v6::addr:PORT` -> (host, port)."""
+TLS_PORT = 6513  # RFC 7589 §2
+CALL_HOME_PORT = 4334  # RFC 8071 §3.1, netconf-ch-ssh
+
+
+def parse_listen(text: str, default_port: int | None = None) -> tuple[str, int]:
+    """`HOST:PORT`, `[v6]:PORT` or `v6::addr:PORT` -> (host, port); with a default port,
+    also `HOST` and `[v6]`."""
+    if default_port is not None:
+        if text.startswith("[") and text.endswith("]"):
+            return text[1:-1], default_port
+        if text and ":" not in text:
+            return text, default_port
     if text.startswith("["):
         host, sep, port = text[1:].partition("]:")
         if not sep:
@@ -80,7 +98,9 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-_PATHS = {"root", "socket", "pid_file", "firmware_dir", "netd_socket"}
+_PATHS = {"root", "socket", "pid_file", "firmware_dir", "netd_socket", "tls_cert", "tls_key",
+          "tls_ca"}
+_DEFAULT_PORTS = {"listen": None, "tls_listen": TLS_PORT, "call_home": CALL_HOME_PORT}
 _KNOWN = {f.name for f in fields(Settings)} - {"extra"}
 
 
@@ -93,8 +113,14 @@ def from_mapping(data: dict[str, Any], base: Settings | None = None) -> Settings
             raise ValueError(f"unknown setting {key!r}")
         if name in _PATHS:
             value = Path(value) if value not in (None, "") else None
-        elif name == "listen":
-            value = tuple(parse_listen(v) for v in value)
+        elif name in _DEFAULT_PORTS:
+            value = tuple(parse_listen(v, _DEFAULT_PORTS[name]) for v in value)
+        elif name == "tls_users":
+            if not isinstance(value, dict) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+                raise ValueError("tls-users must be a table of \"sha256:...\" or \"cn:...\" "
+                                 "= \"user\"")
+            value = dict(value)
         elif name == "socket_mode" and isinstance(value, str):
             value = int(value, 8)
         values[name] = value
@@ -121,6 +147,12 @@ def check(settings: Settings) -> None:
         raise ValueError("session and connection limits must not be negative")
     if settings.hello_timeout < 0 or settings.idle_timeout < 0:
         raise ValueError("timeouts must not be negative")
+    if settings.tls_listen and None in (settings.tls_cert, settings.tls_key, settings.tls_ca):
+        raise ValueError("tls-listen needs tls-cert, tls-key and tls-ca")
+    for key in settings.tls_users:
+        kind = key.partition(":")[0].lower()
+        if kind not in ("sha256", "cn") or not key.partition(":")[2]:
+            raise ValueError(f"tls-users key {key!r} must be sha256:<fingerprint> or cn:<name>")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

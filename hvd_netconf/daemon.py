@@ -30,6 +30,7 @@ from hvd_netconf.server import Server
 from hvd_netconf.store import Datastores, StoreError
 from hvd_netconf.supervisor.core import Supervisor
 from hvd_netconf.transport.ssh import SshListener, load_host_key
+from hvd_netconf.transport.tls import TlsListener, server_context
 from hvd_netconf.transport.unix import UnixListener
 from hvd_netconf.users import UserDB
 
@@ -77,6 +78,7 @@ class Running:
     server: Server
     unix: UnixListener | None = None
     ssh: SshListener | None = None
+    tls: TlsListener | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -87,7 +89,7 @@ class Running:
         if self._stopped:
             return
         self._stopped = True
-        listeners = [x for x in (self.unix, self.ssh) if x is not None]
+        listeners = [x for x in (self.unix, self.ssh, self.tls) if x is not None]
         for listener in listeners:
             listener.stop()
         for session in self.server.sessions.all():
@@ -123,10 +125,16 @@ def start(settings: Settings, attach: Attach | None = wire_components) -> Runnin
             running.ssh = SshListener(server, list(settings.listen),
                                       load_host_key(settings.state_dir),
                                       UserDB.for_root(settings.root))
+        if settings.tls_listen:
+            assert settings.tls_cert and settings.tls_key and settings.tls_ca  # config.check
+            running.tls = TlsListener(
+                server, list(settings.tls_listen),
+                server_context(settings.tls_cert, settings.tls_key, settings.tls_ca),
+                settings.tls_users, UserDB.for_root(settings.root))
     except BaseException:
         running.stop()
         raise
-    for listener in (running.unix, running.ssh):
+    for listener in (running.unix, running.ssh, running.tls):
         if listener is not None:
             listener.start()
     if server.supervisor is not None:
@@ -209,6 +217,7 @@ def serve(settings: Settings) -> int:
         return 1
     where = [str(settings.socket)] if settings.socket else []
     where += [f"{h}:{p}" for h, p in running.ssh_addresses]
+    where += [f"tls {h}:{p}" for h, p in (running.tls.addresses if running.tls else [])]
     log.info("hvd %d serving %s on %s", os.getpid(), settings.root, ", ".join(where) or "nothing")
     try:
         stop.wait()

@@ -24,7 +24,8 @@ from hvd_netconf.schema.loader import SchemaLoadError, default_yang_dir
 from hvd_netconf.state import STATE, child, leaf
 
 HVD_NCM = "urn:hvd:netconf-monitoring"
-TRANSPORTS = {"netconf-ssh": ("ncm", "netconf-ssh"), "hvd-unix": ("hvd-ncm", "unix-socket")}
+TRANSPORTS = {"netconf-ssh": ("ncm", "netconf-ssh"), "netconf-tls": ("ncm", "netconf-tls"),
+              "hvd-unix": ("hvd-ncm", "unix-socket")}
 DATASTORE_NAMES = ("running", "candidate")
 MODULE_SET = "complete"
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'', re.S)
