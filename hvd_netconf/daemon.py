@@ -29,6 +29,7 @@ from hvd_netconf.schema import load_schema
 from hvd_netconf.server import Server
 from hvd_netconf.store import Datastores, StoreError
 from hvd_netconf.supervisor.core import Supervisor
+from hvd_netconf.transport.callhome import CallHome
 from hvd_netconf.transport.ssh import SshListener, load_host_key
 from hvd_netconf.transport.tls import TlsListener, server_context
 from hvd_netconf.transport.unix import UnixListener
@@ -79,6 +80,7 @@ class Running:
     unix: UnixListener | None = None
     ssh: SshListener | None = None
     tls: TlsListener | None = None
+    call_home: CallHome | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -89,7 +91,8 @@ class Running:
         if self._stopped:
             return
         self._stopped = True
-        listeners = [x for x in (self.unix, self.ssh, self.tls) if x is not None]
+        listeners = [x for x in (self.unix, self.ssh, self.tls, self.call_home)
+                     if x is not None]
         for listener in listeners:
             listener.stop()
         for session in self.server.sessions.all():
@@ -131,10 +134,14 @@ def start(settings: Settings, attach: Attach | None = wire_components) -> Runnin
                 server, list(settings.tls_listen),
                 server_context(settings.tls_cert, settings.tls_key, settings.tls_ca),
                 settings.tls_users, UserDB.for_root(settings.root))
+        if settings.call_home:
+            running.call_home = CallHome(server, list(settings.call_home),
+                                         load_host_key(settings.state_dir),
+                                         UserDB.for_root(settings.root))
     except BaseException:
         running.stop()
         raise
-    for listener in (running.unix, running.ssh, running.tls):
+    for listener in (running.unix, running.ssh, running.tls, running.call_home):
         if listener is not None:
             listener.start()
     if server.supervisor is not None:

@@ -141,33 +141,40 @@ class SshListener:
         self._loop.join_connections(timeout)
 
     def _handle(self, conn: socket.socket, addr: object) -> None:
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        transport = paramiko.Transport(conn)
-        transport.add_server_key(self.host_key)
-        auth = _Auth(self.users)
-        try:
-            transport.start_server(server=auth)
-            channel = transport.accept(AUTH_TIMEOUT)
-            if channel is None or not auth.subsystem.wait(AUTH_TIMEOUT):
-                log.info("ssh %s: no netconf subsystem requested", addr)
-                transport.close()
-                return
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            log.info("ssh %s: %s", addr, exc)
+        serve_ssh(self.server, conn, addr, self.host_key, self.users)
+
+
+def serve_ssh(server: Server, conn: socket.socket, addr: object, host_key: paramiko.PKey,
+              users: UserDB) -> None:
+    """Be the SSH server on a connected socket (accepted, or dialled for call home) and run
+    its NETCONF session to the end."""
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    transport = paramiko.Transport(conn)
+    transport.add_server_key(host_key)
+    auth = _Auth(users)
+    try:
+        transport.start_server(server=auth)
+        channel = transport.accept(AUTH_TIMEOUT)
+        if channel is None or not auth.subsystem.wait(AUTH_TIMEOUT):
+            log.info("ssh %s: no netconf subsystem requested", addr)
             transport.close()
             return
-        host = addr[0] if isinstance(addr, tuple) else None
-        info = SessionInfo(
-            id=self.server.sessions.next_id(),
-            username=auth.username or "",
-            transport=TRANSPORT,
-            source_host=host,
-            login_time=now_rfc3339(),
-        )
-        user = self.users.get(info.username)
-        if user is not None:
-            info.groups = frozenset(user.groups)
-        Connection(self.server, _SshChannel(channel, transport), info).run()
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        log.info("ssh %s: %s", addr, exc)
+        transport.close()
+        return
+    host = addr[0] if isinstance(addr, tuple) else None
+    info = SessionInfo(
+        id=server.sessions.next_id(),
+        username=auth.username or "",
+        transport=TRANSPORT,
+        source_host=host,
+        login_time=now_rfc3339(),
+    )
+    user = users.get(info.username)
+    if user is not None:
+        info.groups = frozenset(user.groups)
+    Connection(server, _SshChannel(channel, transport), info).run()
 
 
 class _SshChannel:
