@@ -43,6 +43,7 @@ class Settings:
     netd_socket: Path | None = None  # probe netd there; None: ifconfig only
     stop_vms_on_exit: bool = True  # False: leave guests running for the next hvd to adopt
     history_size: int = 50
+    boot_from: str = "running"  # "startup": running becomes the saved startup at start
     # NETCONF over TLS (RFC 7589): off unless addresses are given; port 6513 if none is.
     tls_listen: tuple[tuple[str, int], ...] = ()
     tls_cert: Path | None = None  # the server's certificate (PEM)
@@ -137,6 +138,8 @@ def check(settings: Settings) -> None:
     if settings.zfs_parent.startswith("/") or not settings.zfs_parent:
         raise ValueError(f"zfs-parent must be a dataset name such as zroot/hv, not a path "
                          f"({settings.zfs_parent!r})")
+    if settings.boot_from not in ("running", "startup"):
+        raise ValueError("boot-from must be running or startup")
     if settings.history_size < 1:
         raise ValueError("history-size must be at least 1")
     if settings.max_message < 1024 or settings.max_chunk < 1:

@@ -25,6 +25,7 @@ from hvd_netconf.host.selection import select_backend
 from hvd_netconf.hostcheck import check_host, render
 from hvd_netconf.nacm import running as nacm_rules
 from hvd_netconf.ops import transactions
+from hvd_netconf.ops.boot import boot_from_startup
 from hvd_netconf.schema import load_schema
 from hvd_netconf.server import Server
 from hvd_netconf.store import Datastores, StoreError
@@ -121,6 +122,8 @@ def start(settings: Settings, attach: Attach | None = wire_components) -> Runnin
         attach(server)
     running = Running(server)
     try:
+        if settings.boot_from == "startup" and server.datastores is not None:
+            boot_from_startup(server)
         if settings.socket is not None:
             running.unix = UnixListener(server, settings.socket, mode=settings.socket_mode,
                                         group=settings.socket_group)

@@ -26,7 +26,7 @@ from hvd_netconf.state import STATE, child, leaf
 HVD_NCM = "urn:hvd:netconf-monitoring"
 TRANSPORTS = {"netconf-ssh": ("ncm", "netconf-ssh"), "netconf-tls": ("ncm", "netconf-tls"),
               "hvd-unix": ("hvd-ncm", "unix-socket")}
-DATASTORE_NAMES = ("running", "candidate")
+DATASTORE_NAMES = ("running", "candidate", "startup")
 MODULE_SET = "complete"
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'', re.S)
 _DEFINES = re.compile(r"^\s*(container|list|leaf|leaf-list|rpc|notification|identity|augment|"

@@ -4,8 +4,8 @@ then the store's durable write; a failed write undoes the host, so neither chang
 
 Tag choices (netconf.md §5.4, §5.3): lock refused on a dirty candidate -> lock-denied (holder
 0); a commit by another session over a non-persistent pending confirmed commit -> in-use;
-delete-config of running or candidate -> invalid-value, of startup/url -> operation-not-supported
-(hvd has neither).
+delete-config of running or candidate -> invalid-value, of url -> operation-not-supported
+(hvd has none); startup is ops/startup.py's.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from hvd_netconf.keys import key_of, kind_of
 from hvd_netconf.nacm import running as nacm_rules
 from hvd_netconf.namespaces import BASE, CAP_PREFIX, DATASTORE_TAGS, HVD, qn
 from hvd_netconf.notify import events
+from hvd_netconf.ops import startup
 from hvd_netconf.ops.registry import OPERATIONS, OpContext
 from hvd_netconf.schema.validate import validate
 from hvd_netconf.store import CommitMeta, atomic_write, remove_file, serialize_entry
@@ -68,8 +69,8 @@ def datastore_param(op: etree._Element, name: str, allowed: tuple[str, ...],
     q = etree.QName(kids[0])
     if q.namespace in (BASE, None) and q.localname == "config" and inline:
         return "config"
-    if q.namespace == BASE and q.localname in ("url", "startup"):
-        raise OperationNotSupported(f"hvd has no {q.localname} datastore (:url, :startup)",
+    if q.namespace == BASE and q.localname == "url":
+        raise OperationNotSupported("hvd has no url datastore (:url)",
                                     info=[("bad-element", q.localname)])
     if q.namespace != BASE or q.localname not in allowed:
         raise InvalidValue(f"<{name}> must be one of {', '.join(allowed)}",
@@ -496,16 +497,21 @@ def validate_op(ctx: OpContext, op: etree._Element) -> Reply:
 def copy_config_op(ctx: OpContext, op: etree._Element) -> Reply:
     server, info = ctx.server, ctx.session
     schema, dss = components(server)
-    target = datastore_param(op, "target", ("candidate", "running"))
-    source = datastore_param(op, "source", ("candidate", "running"), inline=True)
+    target = datastore_param(op, "target", ("candidate", "running", "startup"))
+    source = datastore_param(op, "source", ("candidate", "running", "startup"), inline=True)
     if source == target:
         raise InvalidValue("source and target are the same datastore",
                            info=[("bad-element", "source")])
-    server.locks.check_writable(target, info.id)
     if source == "config":
         new_root = _inline_tree(schema, config_param(op, op.find(qn(BASE, "source"))))
+    elif source == "startup":
+        new_root = startup.startup_root(server)
     else:
         new_root = (dss.candidate if source == "candidate" else dss.running).root
+    if target == "startup":
+        startup.save_startup(server, info, new_root)
+        return None
+    server.locks.check_writable(target, info.id)
     if target == "candidate":
         if source == "running":
             dss.discard_candidate()
@@ -531,6 +537,9 @@ def copy_config_op(ctx: OpContext, op: etree._Element) -> Reply:
 
 @OPERATIONS.register(BASE, "delete-config")
 def delete_config_op(ctx: OpContext, op: etree._Element) -> Reply:
-    target = datastore_param(op, "target", ("candidate", "running"))
-    raise InvalidValue(f"the {target} datastore cannot be deleted (only startup or url can, "
-                       "and hvd has neither)", info=[("bad-element", target)])
+    target = datastore_param(op, "target", ("candidate", "running", "startup"))
+    if target == "startup":
+        startup.delete_startup(ctx.server, ctx.session)
+        return None
+    raise InvalidValue(f"the {target} datastore cannot be deleted (only startup can)",
+                       info=[("bad-element", target)])

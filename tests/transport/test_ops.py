@@ -64,7 +64,7 @@ def test_unlock_errors(hvd: HvdInstance) -> None:
 
 @pytest.mark.parametrize(("op", "tag"), [
     ("<lock/>", "missing-element"),
-    ("<lock><target><startup/></target></lock>", "operation-not-supported"),
+    ("<lock><target><url/></target></lock>", "operation-not-supported"),
     ("<lock><target><nope/></target></lock>", "operation-not-supported"),
     ("<lock><target/></lock>", "invalid-value"),
 ])
