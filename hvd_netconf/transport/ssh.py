@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hvd_netconf.calls import SessionInfo
 from hvd_netconf.server import Server, now_rfc3339
 from hvd_netconf.transport.connection import Connection
-from hvd_netconf.transport.listener import AcceptLoop
+from hvd_netconf.transport.listener import TcpListener
 from hvd_netconf.users import UserDB
 
 log = logging.getLogger(__name__)
@@ -96,49 +96,15 @@ class _Auth(paramiko.ServerInterface):
         return True
 
 
-def bind_addresses(addresses: list[tuple[str, int]]) -> list[socket.socket]:
-    socks = []
-    try:
-        for host, port in addresses:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                       flags=socket.AI_PASSIVE | socket.AI_NUMERICSERV)
-            family, kind, proto, _, addr = infos[0]
-            s = socket.socket(family, kind, proto)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            s.bind(addr)
-            s.listen(128)
-            socks.append(s)
-    except BaseException:
-        for s in socks:
-            s.close()
-        raise
-    return socks
+class SshListener(TcpListener):
+    name = "ssh"
 
-
-class SshListener:
     def __init__(self, server: Server, addresses: list[tuple[str, int]], host_key: paramiko.PKey,
                  users: UserDB) -> None:
         self.server = server
         self.host_key = host_key
         self.users = users
-        self.sockets = bind_addresses(addresses)
-        self._loop = AcceptLoop("ssh", self.sockets, self._handle,
-                                max_connections=server.settings.max_connections)
-
-    @property
-    def addresses(self) -> list[tuple[str, int]]:
-        return [s.getsockname()[:2] for s in self.sockets]
-
-    def start(self) -> None:
-        self._loop.start()
-
-    def stop(self) -> None:
-        self._loop.stop()
-
-    def join_connections(self, timeout: float) -> None:
-        self._loop.join_connections(timeout)
+        super().__init__(addresses, server.settings.max_connections)
 
     def _handle(self, conn: socket.socket, addr: object) -> None:
         serve_ssh(self.server, conn, addr, self.host_key, self.users)

@@ -25,8 +25,8 @@ from cryptography.x509.oid import NameOID
 from hvd_netconf.calls import SessionInfo
 from hvd_netconf.server import Server, now_rfc3339
 from hvd_netconf.transport.connection import Connection
-from hvd_netconf.transport.listener import AcceptLoop
-from hvd_netconf.transport.ssh import AUTH_TIMEOUT, bind_addresses
+from hvd_netconf.transport.listener import TcpListener
+from hvd_netconf.transport.ssh import AUTH_TIMEOUT
 from hvd_netconf.users import UserDB
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,9 @@ class _TlsChannel:
             self._sock.close()
 
 
-class TlsListener:
+class TlsListener(TcpListener):
+    name = "tls"
+
     def __init__(self, server: Server, addresses: list[tuple[str, int]],
                  context: ssl.SSLContext, cert_users: Mapping[str, str],
                  users: UserDB) -> None:
@@ -114,22 +116,7 @@ class TlsListener:
         self.context = context
         self.cert_users = dict(cert_users)
         self.users = users
-        self.sockets = bind_addresses(addresses)
-        self._loop = AcceptLoop("tls", self.sockets, self._handle,
-                                max_connections=server.settings.max_connections)
-
-    @property
-    def addresses(self) -> list[tuple[str, int]]:
-        return [s.getsockname()[:2] for s in self.sockets]
-
-    def start(self) -> None:
-        self._loop.start()
-
-    def stop(self) -> None:
-        self._loop.stop()
-
-    def join_connections(self, timeout: float) -> None:
-        self._loop.join_connections(timeout)
+        super().__init__(addresses, server.settings.max_connections)
 
     def _handle(self, conn: socket.socket, addr: object) -> None:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
