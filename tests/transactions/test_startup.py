@@ -11,10 +11,11 @@ from lxml import etree
 from ncclient.operations import RPCError
 from support.server import HvdInstance, start_hvd
 
-from hvd_netconf.namespaces import BASE, VM
+from hvd_netconf.namespaces import BASE, NC_NOTIFICATIONS, VM
 from hvd_netconf.ops.startup import CAP_STARTUP
 
 VMS = {"v": VM, "nc": BASE}
+NCN = {"ncn": NC_NOTIFICATIONS}
 
 
 def vm_cfg(name: str) -> str:
@@ -29,6 +30,8 @@ def names(m: Any, source: str) -> list[str]:
 
 def test_copy_running_to_startup_and_back(hvd: HvdInstance) -> None:
     m = hvd.connect_uds()
+    listener = hvd.connect_uds()
+    listener.create_subscription()
     assert CAP_STARTUP in m.server_capabilities
     assert names(m, "startup") == []  # never saved: empty
     m.edit_config(vm_cfg("web"), target="running")
@@ -42,6 +45,18 @@ def test_copy_running_to_startup_and_back(hvd: HvdInstance) -> None:
     assert names(m, "running") == ["web"]
     m.delete_config("startup")
     assert not saved.exists() and names(m, "startup") == []
+    seen = []
+    while len(seen) < 2:
+        n = listener.take_notification(block=True, timeout=10)
+        assert n is not None, seen
+        ev = etree.fromstring(n.notification_xml.encode())
+        if ev.findtext(".//ncn:datastore", namespaces=NCN) == "startup":
+            seen.append([(e.findtext("ncn:target", namespaces=NCN),
+                          e.findtext("ncn:operation", namespaces=NCN))
+                         for e in ev.iterfind(".//ncn:edit", namespaces=NCN)])
+    web = "/hvd-vm:vms/hvd-vm:vm[hvd-vm:name='web']"
+    # saved (the copy back to running changes running only), then deleted
+    assert seen == [[(web, "create")], [(web, "delete")]]
 
 
 def test_startup_lock_and_invalid_copy(hvd: HvdInstance) -> None:
