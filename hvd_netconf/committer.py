@@ -69,6 +69,18 @@ def _meta(info: SessionInfo | None, source: str, comment: str = "") -> CommitMet
                       comment=comment, source=source)
 
 
+def publish_config_change(bus: NotificationBus | None, info: SessionInfo | None,
+                          datastore: str, pairs: Mapping[Key, Any]) -> None:
+    """netconf-config-change (RFC 6470) for a written datastore, one edit per changed entry."""
+    if bus is None or not pairs:
+        return
+    who = events.changed_by(info) if info is not None else events.SERVER
+    ops = {"create": "create", "delete": "delete", "modify": "replace"}
+    edits = [(entry_target(k, p[1] if p[1] is not None else p[0]), ops[operation(p)])
+             for k, p in sorted(pairs.items())]
+    bus.publish(lambda: events.config_change(who, datastore, edits))
+
+
 class Committer:
     """Owns running's write path and the pending confirmed commit of one server."""
 
@@ -116,18 +128,9 @@ class Committer:
         if undo is not None and host is not None:
             host.settled()
         nacm_rules.reload(self.nacm, dss.running, changes)
-        self._config_changed(info, {k: (befores[k], changes[k]) for k in keys})
+        publish_config_change(self.bus, info, "running",
+                              {k: (befores[k], changes[k]) for k in keys})
         return int(rec)
-
-    def _config_changed(self, info: SessionInfo | None, pairs: Mapping[Key, Any]) -> None:
-        bus = self.bus
-        if bus is None or not pairs:
-            return
-        who = events.changed_by(info) if info is not None else events.SERVER
-        ops = {"create": "create", "delete": "delete", "modify": "replace"}
-        edits = [(entry_target(k, p[1] if p[1] is not None else p[0]), ops[operation(p)])
-                 for k, p in sorted(pairs.items())]
-        bus.publish(lambda: events.config_change(who, "running", edits))
 
     # ---- hooks the server calls (installed by the composition root) -----------------------
 

@@ -51,6 +51,15 @@ class Settings:
     restconf_max_body: int = 16 * 1024 * 1024  # bytes of one request body
     restconf_header_timeout: float = 30.0  # a request must arrive whole within this
     restconf_auth_delay: float = 0.5  # first failed login's delay; doubles per failure, <= 8 s
+    boot_from: str = "running"  # "startup": running becomes the saved startup at start
+    # NETCONF over TLS (RFC 7589): off unless addresses are given; port 6513 if none is.
+    tls_listen: tuple[tuple[str, int], ...] = ()
+    tls_cert: Path | None = None  # the server's certificate (PEM)
+    tls_key: Path | None = None  # its private key (PEM)
+    tls_ca: Path | None = None  # the CA(s) client certificates must chain to (PEM)
+    tls_users: dict[str, str] = field(default_factory=dict)  # sha256:<fp> | cn:<name> -> user
+    # NETCONF call home over SSH (RFC 8071): management stations hvd dials; port 4334 if none.
+    call_home: tuple[tuple[str, int], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -73,8 +82,18 @@ class Settings:
         return self.pid_file or self.state_dir / "hvd.pid"
 
 
-def parse_listen(text: str) -> tuple[str, int]:
-    """`HOST:PORT`, `[v6]:PORT` or `v6::addr:PORT` -> (host, port)."""
+TLS_PORT = 6513  # RFC 7589 §2
+CALL_HOME_PORT = 4334  # RFC 8071 §3.1, netconf-ch-ssh
+
+
+def parse_listen(text: str, default_port: int | None = None) -> tuple[str, int]:
+    """`HOST:PORT`, `[v6]:PORT` or `v6::addr:PORT` -> (host, port); with a default port,
+    also `HOST` and `[v6]`."""
+    if default_port is not None:
+        if text.startswith("[") and text.endswith("]"):
+            return text[1:-1], default_port
+        if text and ":" not in text:
+            return text, default_port
     if text.startswith("["):
         host, sep, port = text[1:].partition("]:")
         if not sep:
@@ -89,7 +108,9 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 _PATHS = {"root", "socket", "pid_file", "firmware_dir", "netd_socket", "restconf_cert",
-          "restconf_key", "restconf_client_ca"}
+          "restconf_key", "restconf_client_ca", "tls_cert", "tls_key", "tls_ca"}
+_DEFAULT_PORTS = {"listen": None, "restconf_listen": None, "tls_listen": TLS_PORT,
+                  "call_home": CALL_HOME_PORT}
 _KNOWN = {f.name for f in fields(Settings)} - {"extra"}
 
 
@@ -102,8 +123,14 @@ def from_mapping(data: dict[str, Any], base: Settings | None = None) -> Settings
             raise ValueError(f"unknown setting {key!r}")
         if name in _PATHS:
             value = Path(value) if value not in (None, "") else None
-        elif name in ("listen", "restconf_listen"):
-            value = tuple(parse_listen(v) for v in value)
+        elif name in _DEFAULT_PORTS:
+            value = tuple(parse_listen(v, _DEFAULT_PORTS[name]) for v in value)
+        elif name == "tls_users":
+            if not isinstance(value, dict) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+                raise ValueError("tls-users must be a table of \"sha256:...\" or \"cn:...\" "
+                                 "= \"user\"")
+            value = dict(value)
         elif name == "socket_mode" and isinstance(value, str):
             value = int(value, 8)
         values[name] = value
@@ -120,6 +147,8 @@ def check(settings: Settings) -> None:
     if settings.zfs_parent.startswith("/") or not settings.zfs_parent:
         raise ValueError(f"zfs-parent must be a dataset name such as zroot/hv, not a path "
                          f"({settings.zfs_parent!r})")
+    if settings.boot_from not in ("running", "startup"):
+        raise ValueError("boot-from must be running or startup")
     if settings.history_size < 1:
         raise ValueError("history-size must be at least 1")
     if settings.max_message < 1024 or settings.max_chunk < 1:
@@ -137,6 +166,12 @@ def check(settings: Settings) -> None:
                          "restconf-header-timeout above 0")
     if settings.restconf_auth_delay < 0:
         raise ValueError("restconf-auth-delay must not be negative")
+    if settings.tls_listen and None in (settings.tls_cert, settings.tls_key, settings.tls_ca):
+        raise ValueError("tls-listen needs tls-cert, tls-key and tls-ca")
+    for key in settings.tls_users:
+        kind = key.partition(":")[0].lower()
+        if kind not in ("sha256", "cn") or not key.partition(":")[2]:
+            raise ValueError(f"tls-users key {key!r} must be sha256:<fingerprint> or cn:<name>")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

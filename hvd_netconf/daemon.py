@@ -48,9 +48,11 @@ from hvd_netconf.ops import (
     preview,
     retrieval,
     session,
+    startup,
     transactions,
     vm,
 )
+from hvd_netconf.ops.boot import boot_from_startup
 from hvd_netconf.ops.registry import Registry
 from hvd_netconf.restconf import monitoring as restconf_monitoring
 from hvd_netconf.restconf.listener import RestconfListener
@@ -59,7 +61,9 @@ from hvd_netconf.server import Server
 from hvd_netconf.state import StateProviders
 from hvd_netconf.store import Datastores, StoreError
 from hvd_netconf.supervisor.core import Supervisor
+from hvd_netconf.transport.callhome import CallHome
 from hvd_netconf.transport.ssh import SshListener, load_host_key
+from hvd_netconf.transport.tls import TlsListener, server_context
 from hvd_netconf.transport.unix import UnixListener
 from hvd_netconf.users import UserDB
 
@@ -76,6 +80,7 @@ def operations() -> Registry:
     yang_library = monitoring.yang_library_capability()
     if yang_library is not None:
         reg.add_capability(yang_library)
+    reg.add_capability(startup.CAP_STARTUP)
     reg.add(BASE, "commit", transactions.commit_op,
             capabilities=[f"{cap}candidate:1.0", f"{cap}confirmed-commit:1.1"])
     reg.add(BASE, "cancel-commit", transactions.cancel_commit_op)
@@ -206,6 +211,8 @@ class Running:
     unix: UnixListener | None = None
     ssh: SshListener | None = None
     restconf: RestconfListener | None = None
+    tls: TlsListener | None = None
+    call_home: CallHome | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -216,7 +223,8 @@ class Running:
         if self._stopped:
             return
         self._stopped = True
-        listeners = [x for x in (self.unix, self.ssh, self.restconf) if x is not None]
+        listeners = [x for x in (self.unix, self.ssh, self.restconf, self.tls, self.call_home)
+                     if x is not None]
         for listener in listeners:
             listener.stop()
         for live in self.server.sessions.all():
@@ -245,6 +253,8 @@ def start(settings: Settings, attach: Attach | None = wire_components) -> Runnin
         attach(server)
     running = Running(server)
     try:
+        if settings.boot_from == "startup" and server.datastores is not None:
+            boot_from_startup(server)
         if settings.socket is not None:
             running.unix = UnixListener(server, settings.socket, mode=settings.socket_mode,
                                         group=settings.socket_group)
@@ -254,10 +264,20 @@ def start(settings: Settings, attach: Attach | None = wire_components) -> Runnin
                                       UserDB.for_root(settings.root))
         if settings.restconf_listen:
             running.restconf = RestconfListener(server, settings, UserDB.for_root(settings.root))
+        if settings.tls_listen:
+            assert settings.tls_cert and settings.tls_key and settings.tls_ca  # config.check
+            running.tls = TlsListener(
+                server, list(settings.tls_listen),
+                server_context(settings.tls_cert, settings.tls_key, settings.tls_ca),
+                settings.tls_users, UserDB.for_root(settings.root))
+        if settings.call_home:
+            running.call_home = CallHome(server, list(settings.call_home),
+                                         load_host_key(settings.state_dir),
+                                         UserDB.for_root(settings.root))
     except BaseException:
         running.stop()
         raise
-    for listener in (running.unix, running.ssh, running.restconf):
+    for listener in (running.unix, running.ssh, running.restconf, running.tls, running.call_home):
         if listener is not None:
             listener.start()
     if server.supervisor is not None:
@@ -341,6 +361,7 @@ def serve(settings: Settings) -> int:
     where = [str(settings.socket)] if settings.socket else []
     where += [f"{h}:{p}" for h, p in running.ssh_addresses]
     where += [f"https://{h}:{p}" for h, p in running.restconf.addresses] if running.restconf else []
+    where += [f"tls {h}:{p}" for h, p in (running.tls.addresses if running.tls else [])]
     log.info("hvd %d serving %s on %s", os.getpid(), settings.root, ", ".join(where) or "nothing")
     try:
         stop.wait()

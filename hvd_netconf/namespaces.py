@@ -42,4 +42,4 @@ def qn(ns: str, name: str) -> str:
 
 
 # hvd's datastores, by the element that names them in <target> or <source>.
-DATASTORE_TAGS = {qn(BASE, name): name for name in ("running", "candidate")}
+DATASTORE_TAGS = {qn(BASE, name): name for name in ("running", "candidate", "startup")}

@@ -102,9 +102,12 @@ class _Held:
 
 
 class Locks:
-    """Global per-datastore locks (RFC 6241 §7.5); session id 0 is a non-NETCONF holder."""
+    """Global per-datastore locks (RFC 6241 §7.5); session id 0 is a non-NETCONF holder.
+    `user_of` names a holder's user, so lock-denied says who holds the lock, not only
+    the session id that error-info carries."""
 
-    def __init__(self) -> None:
+    def __init__(self, user_of: Callable[[int], str | None] = lambda _sid: None) -> None:
+        self._user_of = user_of
         self._held: dict[str, _Held] = {}
         self._guards: list[Guard] = []
         self._release_hooks: list[ReleaseHook] = []
@@ -124,11 +127,15 @@ class Locks:
         held = self._held.get(datastore)
         return held.since if held else None
 
+    def describe(self, holder: int) -> str:
+        user = self._user_of(holder)
+        return f"session {holder} ({user})" if user else f"session {holder}"
+
     def lock(self, datastore: str, session_id: int) -> None:
         with self._mutex:
             holder = self.holder(datastore)
             if holder is not None:
-                who = "this session" if holder == session_id else f"session {holder}"
+                who = "this session" if holder == session_id else self.describe(holder)
                 raise LockDenied(f"the {datastore} datastore is already locked by {who}",
                                  holder=holder)
             for guard in self._guards:
@@ -168,8 +175,8 @@ class Locks:
     def check_writable(self, datastore: str, session_id: int) -> None:
         holder = self.holder(datastore)
         if holder is not None and holder != session_id:
-            raise LockDenied(f"the {datastore} datastore is locked by session {holder}",
-                             holder=holder)
+            raise LockDenied(f"the {datastore} datastore is locked by "
+                             f"{self.describe(holder)}", holder=holder)
 
 
 class Stats:
@@ -194,7 +201,7 @@ class Server:
         self.state = state or StateProviders()  # and daemon.state_providers() its state
         self.lock = threading.RLock()
         self.sessions = Sessions()
-        self.locks = Locks()
+        self.locks = Locks(self._user_of)
         self.stats = Stats()
         # The parts the composition root (daemon.wire_components) gives it; None until then.
         self.schema: Schema | None = None
@@ -209,6 +216,10 @@ class Server:
 
     def capabilities(self) -> list[str]:
         return [CAP_BASE_10, CAP_BASE_11, *self.registry.capabilities()]
+
+    def _user_of(self, session_id: int) -> str | None:
+        session = self.sessions.get(session_id)
+        return session.info.username if session is not None else None
 
     def add_session_start_hook(self, fn: StartHook) -> None:
         self._start_hooks.append(fn)

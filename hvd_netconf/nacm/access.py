@@ -19,10 +19,20 @@ from lxml import etree
 from hvd_netconf.calls import RawXml, Reply, SessionInfo
 from hvd_netconf.errors import AccessDenied, InvalidValue
 from hvd_netconf.keys import KINDS
+from hvd_netconf.nacm import content
 from hvd_netconf.nacm.evaluate import Evaluator, Subject
 from hvd_netconf.nacm.model import NacmConfig, hvd_default, parse_config, to_xml
 from hvd_netconf.nacm.modules import Modules
-from hvd_netconf.namespaces import BASE, MONITORING, NACM, NETMOD_NOTIF, NMDA, NOTIF, qn
+from hvd_netconf.namespaces import (
+    BASE,
+    MONITORING,
+    NACM,
+    NETMOD_NOTIF,
+    NMDA,
+    NOTIF,
+    YANG_LIBRARY,
+    qn,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +43,8 @@ GET_SCHEMA = (MONITORING, "get-schema")
 ALWAYS_DELIVERED = frozenset({qn(NETMOD_NOTIF, "replayComplete"),
                               qn(NETMOD_NOTIF, "notificationComplete")})
 _NACM_BYTES = NACM.encode()
+_SCHEMA = qn(MONITORING, "schema")
+_LIBRARY = (qn(YANG_LIBRARY, "module"), qn(YANG_LIBRARY, "import-only-module"))
 _DENIED = "access denied"
 
 
@@ -130,7 +142,19 @@ class Nacm:
             result = etree.fromstring(result.data, _TRUSTED)
         for el in [result] if isinstance(result, etree._Element) else result:
             ev.filter_read(subject, el)
+            self._hide_modules(subject, el)
         return result
+
+    def _hide_modules(self, subject: Subject, data: etree._Element) -> None:
+        """A module the user may not read is not listed either: not in /netconf-state/schemas
+        (RFC 6022), not in /yang-library (RFC 8525), as get-schema does not serve it."""
+        listed = [(s, s.findtext(qn(MONITORING, "identifier"))) for s in data.iter(_SCHEMA)]
+        listed += [(m, m.findtext(qn(YANG_LIBRARY, "name"))) for m in data.iter(*_LIBRARY)]
+        for entry, module in listed:
+            if module and not self.module_readable(subject, module.strip()):
+                parent = entry.getparent()
+                if parent is not None:
+                    parent.remove(entry)
 
     def readable_copy(self, info: SessionInfo, entry: etree._Element | None,
                       root: etree._Element | None = None) -> etree._Element | None:
@@ -147,17 +171,26 @@ class Nacm:
             holder = wrapper[0] if len(wrapper) else None
         return holder[0] if holder is not None and len(holder) else None
 
-    def notification_allowed(self, info: SessionInfo, notification: etree._Element) -> bool:
-        """For a `<notification>` envelope; denied ones are counted and never sent."""
+    def notification_for(self, info: SessionInfo,
+                         notification: etree._Element) -> etree._Element | None:
+        """A `<notification>` envelope as this session may see it, or None: not sent. An
+        event type the user may not read is counted (denied-notifications) and dropped; so
+        is an event about data the user may not read, and config-change edits of such data
+        are left out (RFC 8341 §3.4.6)."""
         events = [c for c in notification if isinstance(c.tag, str)
                   and c.tag != qn(NOTIF, "eventTime")]
         if not events or events[0].tag in ALWAYS_DELIVERED:
-            return True
+            return notification
         ns, _, name = events[0].tag[1:].partition("}")
-        if self.evaluator.notification_allowed(subject_of(info), ns, name):
-            return True
-        self._count("denied_notifications")
-        return False
+        subject = subject_of(info)
+        ev = self.evaluator
+        if not ev.notification_allowed(subject, ns, name):
+            self._count("denied_notifications")
+            return None
+        if not self.applies(info):
+            return notification
+        return content.readable(notification, events[0],
+                                lambda chain: ev.data_allowed(subject, chain, "read"))
 
     # -- writes ---------------------------------------------------------------------------
 

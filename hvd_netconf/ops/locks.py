@@ -1,4 +1,4 @@
-"""lock and unlock (RFC 6241 §7.5, §7.6) on running and candidate."""
+"""lock and unlock (RFC 6241 §7.5, §7.6) on running, candidate and startup."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hvd_netconf.errors import InvalidValue, MissingElement, OperationNotSupport
 from hvd_netconf.namespaces import BASE, DATASTORE_TAGS, qn
 from hvd_netconf.ops.registry import OpContext
 
-LOCKABLE = ("running", "candidate")
+LOCKABLE = ("running", "candidate", "startup")
 _TARGET = qn(BASE, "target")
 
 

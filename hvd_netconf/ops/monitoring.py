@@ -24,8 +24,9 @@ from hvd_netconf.schema.loader import SchemaLoadError, default_yang_dir
 from hvd_netconf.state import child, leaf
 
 HVD_NCM = "urn:hvd:netconf-monitoring"
-TRANSPORTS = {"netconf-ssh": ("ncm", "netconf-ssh"), "hvd-unix": ("hvd-ncm", "unix-socket")}
-DATASTORE_NAMES = ("running", "candidate")
+TRANSPORTS = {"netconf-ssh": ("ncm", "netconf-ssh"), "netconf-tls": ("ncm", "netconf-tls"),
+              "hvd-unix": ("hvd-ncm", "unix-socket")}
+DATASTORE_NAMES = ("running", "candidate", "startup")
 MODULE_SET = "complete"
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'', re.S)
 _DEFINES = re.compile(r"^\s*(container|list|leaf|leaf-list|rpc|notification|identity|augment|"

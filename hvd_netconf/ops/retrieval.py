@@ -19,11 +19,12 @@ from hvd_netconf.filter.defaults import apply_mode, check_mode
 from hvd_netconf.keys import BY_CONTAINER, Kind
 from hvd_netconf.namespaces import BASE, CAP_PREFIX, WD_ATTR, WITH_DEFAULTS, qn
 from hvd_netconf.ops.registry import OpContext
+from hvd_netconf.ops.startup import startup_root
 
 CAP_XPATH = CAP_PREFIX + "xpath:1.0"
 CAP_WITH_DEFAULTS = (CAP_PREFIX + "with-defaults:1.0?basic-mode=explicit"
                      "&also-supported=report-all,report-all-tagged,trim")
-READABLE = ("running", "candidate")
+READABLE = ("running", "candidate", "startup")
 
 _DATA = qn(BASE, "data")
 _DATA_OPEN = f'<data xmlns="{BASE}">'.encode()
@@ -31,7 +32,7 @@ _DATA_CLOSE = b"</data>"
 
 
 def source_name(op: etree._Element) -> str:
-    """The datastore named by <source> (RFC 6241 §7.1); only running and candidate exist."""
+    """The datastore named by <source> (RFC 6241 §7.1): running, candidate or startup."""
     source = op.find(qn(BASE, "source"))
     if source is None:
         raise MissingElement("get-config needs a <source>", info=[("bad-element", "source")])
@@ -40,7 +41,7 @@ def source_name(op: etree._Element) -> str:
         raise InvalidValue("<source> must name exactly one datastore",
                            info=[("bad-element", "source")])
     if names[0] not in READABLE:
-        raise InvalidValue(f"datastore {names[0]!r} is not supported (running, candidate)",
+        raise InvalidValue(f"datastore {names[0]!r} is not supported ({', '.join(READABLE)})",
                            info=[("bad-element", names[0])])
     return names[0]
 
@@ -51,6 +52,8 @@ def request_mode(op: etree._Element) -> str:
 
 
 def datastore_root(ctx: OpContext, name: str) -> etree._Element:
+    if name == "startup":
+        return startup_root(ctx.server)
     stores = ctx.server.datastores
     if stores is None:
         raise OperationFailed("no datastores are attached to this server")

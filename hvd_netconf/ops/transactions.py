@@ -2,10 +2,10 @@
 and delete-config: their parameters and checks. Every write of running they make goes through
 the server's Committer (hvd_netconf.committer), which owns the steps and the pending commit.
 
-Tag choices where RFC 6241 names no tag (§7.4, §7.5, §8.4): lock refused on a dirty
+Tag choices where RFC 6241 names no tag (Â§7.4, Â§7.5, Â§8.4): lock refused on a dirty
 candidate -> lock-denied (holder 0); a commit by another session over a non-persistent
 pending confirmed commit -> in-use; delete-config of running or candidate -> invalid-value, of
-startup/url -> operation-not-supported (hvd has neither).
+url -> operation-not-supported (hvd has none); startup is ops/startup.py's.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from hvd_netconf.errors import (
 )
 from hvd_netconf.nacm import running as nacm_rules
 from hvd_netconf.namespaces import BASE, DATASTORE_TAGS, HVD, qn
+from hvd_netconf.ops import startup
 from hvd_netconf.ops.registry import OpContext, ServerView
 from hvd_netconf.schema.validate import validate
 from hvd_netconf.store.datastore import new_config_root
@@ -61,8 +62,8 @@ def datastore_param(op: etree._Element, name: str, allowed: tuple[str, ...],
     q = etree.QName(kids[0])
     if q.namespace in (BASE, None) and q.localname == "config" and inline:
         return "config"
-    if q.namespace == BASE and q.localname in ("url", "startup"):
-        raise OperationNotSupported(f"hvd has no {q.localname} datastore (:url, :startup)",
+    if q.namespace == BASE and q.localname == "url":
+        raise OperationNotSupported("hvd has no url datastore (:url)",
                                     info=[("bad-element", q.localname)])
     if q.namespace != BASE or q.localname not in allowed:
         raise InvalidValue(f"<{name}> must be one of {', '.join(allowed)}",
@@ -232,16 +233,21 @@ def validate_op(ctx: OpContext, op: etree._Element) -> Reply:
 def copy_config_op(ctx: OpContext, op: etree._Element) -> Reply:
     server, info = ctx.server, ctx.session
     schema, dss = components(server)
-    target = datastore_param(op, "target", ("candidate", "running"))
-    source = datastore_param(op, "source", ("candidate", "running"), inline=True)
+    target = datastore_param(op, "target", ("candidate", "running", "startup"))
+    source = datastore_param(op, "source", ("candidate", "running", "startup"), inline=True)
     if source == target:
         raise InvalidValue("source and target are the same datastore",
                            info=[("bad-element", "source")])
-    server.locks.check_writable(target, info.id)
     if source == "config":
         new_root = _inline_tree(schema, config_param(op, op.find(qn(BASE, "source"))))
+    elif source == "startup":
+        new_root = startup.startup_root(server)
     else:
         new_root = (dss.candidate if source == "candidate" else dss.running).root
+    if target == "startup":
+        startup.save_startup(server, info, new_root)
+        return None
+    server.locks.check_writable(target, info.id)
     if target == "candidate":
         if source == "running":
             dss.discard_candidate()
@@ -265,6 +271,9 @@ def copy_config_op(ctx: OpContext, op: etree._Element) -> Reply:
 
 
 def delete_config_op(ctx: OpContext, op: etree._Element) -> Reply:
-    target = datastore_param(op, "target", ("candidate", "running"))
-    raise InvalidValue(f"the {target} datastore cannot be deleted (only startup or url can, "
-                       "and hvd has neither)", info=[("bad-element", target)])
+    target = datastore_param(op, "target", ("candidate", "running", "startup"))
+    if target == "startup":
+        startup.delete_startup(ctx.server, ctx.session)
+        return None
+    raise InvalidValue(f"the {target} datastore cannot be deleted (only startup can)",
+                       info=[("bad-element", target)])

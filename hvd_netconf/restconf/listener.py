@@ -30,7 +30,7 @@ from hvd_netconf.restconf.app import RestconfApp
 from hvd_netconf.restconf.auth import BasicAuth
 from hvd_netconf.restconf.resources import Resources
 from hvd_netconf.server import Server
-from hvd_netconf.transport.ssh import bind_addresses
+from hvd_netconf.transport.listener import bind_addresses
 from hvd_netconf.users import UserDB
 
 log = logging.getLogger(__name__)

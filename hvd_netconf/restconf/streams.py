@@ -46,7 +46,10 @@ class EventSession:
         self._ended = False
 
     def send_notification(self, element: etree._Element) -> None:
-        if self._ended or not self.server.nacm.notification_allowed(self.info, element):
+        if self._ended:
+            return
+        visible = self.server.nacm.notification_for(self.info, element)
+        if visible is None:
             return
         with self._mutex:
             self._pending += 1
@@ -56,7 +59,7 @@ class EventSession:
             self.terminate("other")
             return
         self.server.count_notification(self.info)
-        data = etree.tostring(element)
+        data = etree.tostring(visible)
         self._loop.call_soon_threadsafe(self._queue.put_nowait, data)
         if element.find(COMPLETE) is not None:  # stop-time reached: the stream ends
             self._loop.call_soon_threadsafe(self._queue.put_nowait, None)

@@ -75,9 +75,10 @@ class Connection:
     def send_notification(self, element: etree._Element) -> None:
         if self._ended or self.wire.base is None:
             return
-        if not self.server.nacm.notification_allowed(self.info, element):
+        visible = self.server.nacm.notification_for(self.info, element)
+        if visible is None:
             return
-        data = self.wire.frame(etree.tostring(element))
+        data = self.wire.frame(etree.tostring(visible))
         with self._write_lock:
             if self._notify_queue is None:
                 self._notify_queue = queue.Queue(NOTIFY_BACKLOG)

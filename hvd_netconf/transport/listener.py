@@ -1,4 +1,5 @@
-"""An accept loop over one or more listening sockets, stoppable from any thread."""
+"""An accept loop over one or more listening sockets, stoppable from any thread, and the
+TCP listener the SSH and TLS transports share."""
 
 from __future__ import annotations
 
@@ -108,3 +109,51 @@ class AcceptLoop:
         finally:
             with self._mutex:
                 self._conn_threads.discard(threading.current_thread())
+
+
+def bind_addresses(addresses: list[tuple[str, int]]) -> list[socket.socket]:
+    socks = []
+    try:
+        for host, port in addresses:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE | socket.AI_NUMERICSERV)
+            family, kind, proto, _, addr = infos[0]
+            s = socket.socket(family, kind, proto)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind(addr)
+            s.listen(128)
+            socks.append(s)
+    except BaseException:
+        for s in socks:
+            s.close()
+        raise
+    return socks
+
+
+class TcpListener:
+    """An AcceptLoop on TCP addresses; a subclass serves each connection in `_handle`."""
+
+    name = "tcp"
+
+    def __init__(self, addresses: list[tuple[str, int]], max_connections: int) -> None:
+        self.sockets = bind_addresses(addresses)
+        self._loop = AcceptLoop(self.name, self.sockets, self._handle,
+                                max_connections=max_connections)
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        return [s.getsockname()[:2] for s in self.sockets]
+
+    def start(self) -> None:
+        self._loop.start()
+
+    def stop(self) -> None:
+        self._loop.stop()
+
+    def join_connections(self, timeout: float) -> None:
+        self._loop.join_connections(timeout)
+
+    def _handle(self, conn: socket.socket, addr: object) -> None:
+        raise NotImplementedError

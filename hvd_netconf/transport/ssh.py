@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hvd_netconf.calls import SessionInfo
 from hvd_netconf.server import Server, now_rfc3339
 from hvd_netconf.transport.connection import Connection
-from hvd_netconf.transport.listener import AcceptLoop
+from hvd_netconf.transport.listener import TcpListener
 from hvd_netconf.users import UserDB
 
 log = logging.getLogger(__name__)
@@ -96,78 +96,51 @@ class _Auth(paramiko.ServerInterface):
         return True
 
 
-def bind_addresses(addresses: list[tuple[str, int]]) -> list[socket.socket]:
-    socks = []
-    try:
-        for host, port in addresses:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                       flags=socket.AI_PASSIVE | socket.AI_NUMERICSERV)
-            family, kind, proto, _, addr = infos[0]
-            s = socket.socket(family, kind, proto)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            s.bind(addr)
-            s.listen(128)
-            socks.append(s)
-    except BaseException:
-        for s in socks:
-            s.close()
-        raise
-    return socks
+class SshListener(TcpListener):
+    name = "ssh"
 
-
-class SshListener:
     def __init__(self, server: Server, addresses: list[tuple[str, int]], host_key: paramiko.PKey,
                  users: UserDB) -> None:
         self.server = server
         self.host_key = host_key
         self.users = users
-        self.sockets = bind_addresses(addresses)
-        self._loop = AcceptLoop("ssh", self.sockets, self._handle,
-                                max_connections=server.settings.max_connections)
-
-    @property
-    def addresses(self) -> list[tuple[str, int]]:
-        return [s.getsockname()[:2] for s in self.sockets]
-
-    def start(self) -> None:
-        self._loop.start()
-
-    def stop(self) -> None:
-        self._loop.stop()
-
-    def join_connections(self, timeout: float) -> None:
-        self._loop.join_connections(timeout)
+        super().__init__(addresses, server.settings.max_connections)
 
     def _handle(self, conn: socket.socket, addr: object) -> None:
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        transport = paramiko.Transport(conn)
-        transport.add_server_key(self.host_key)
-        auth = _Auth(self.users)
-        try:
-            transport.start_server(server=auth)
-            channel = transport.accept(AUTH_TIMEOUT)
-            if channel is None or not auth.subsystem.wait(AUTH_TIMEOUT):
-                log.info("ssh %s: no netconf subsystem requested", addr)
-                transport.close()
-                return
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            log.info("ssh %s: %s", addr, exc)
+        serve_ssh(self.server, conn, addr, self.host_key, self.users)
+
+
+def serve_ssh(server: Server, conn: socket.socket, addr: object, host_key: paramiko.PKey,
+              users: UserDB) -> None:
+    """Be the SSH server on a connected socket (accepted, or dialled for call home) and run
+    its NETCONF session to the end."""
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    transport = paramiko.Transport(conn)
+    transport.add_server_key(host_key)
+    auth = _Auth(users)
+    try:
+        transport.start_server(server=auth)
+        channel = transport.accept(AUTH_TIMEOUT)
+        if channel is None or not auth.subsystem.wait(AUTH_TIMEOUT):
+            log.info("ssh %s: no netconf subsystem requested", addr)
             transport.close()
             return
-        host = addr[0] if isinstance(addr, tuple) else None
-        info = SessionInfo(
-            id=self.server.sessions.next_id(),
-            username=auth.username or "",
-            transport=TRANSPORT,
-            source_host=host,
-            login_time=now_rfc3339(),
-        )
-        user = self.users.get(info.username)
-        if user is not None:
-            info.groups = frozenset(user.groups)
-        Connection(self.server, _SshChannel(channel, transport), info).run()
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        log.info("ssh %s: %s", addr, exc)
+        transport.close()
+        return
+    host = addr[0] if isinstance(addr, tuple) else None
+    info = SessionInfo(
+        id=server.sessions.next_id(),
+        username=auth.username or "",
+        transport=TRANSPORT,
+        source_host=host,
+        login_time=now_rfc3339(),
+    )
+    user = users.get(info.username)
+    if user is not None:
+        info.groups = frozenset(user.groups)
+    Connection(server, _SshChannel(channel, transport), info).run()
 
 
 class _SshChannel:

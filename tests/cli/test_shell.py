@@ -16,6 +16,7 @@ from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from support.server import HvdInstance
+from support.waiting import wait_for
 
 Q = Callable[[str], list[str]]
 
@@ -100,13 +101,22 @@ def test_tab_completes_in_the_prompt(hvd: HvdInstance) -> None:
     drive(hvd, "create vm alpha 1 64\nexit\n")
     with shell(hvd) as (sh, pipe, out, err):
         pipe.send_text("show vm alp")
-        # Keys typed apart, as a person does: the completion runs between them.
-        timers = [threading.Timer(0.3, pipe.send_text, ["\t"]),
-                  threading.Timer(0.8, pipe.send_text, ["\r"]),
-                  threading.Timer(1.0, pipe.send_text, ["exit\r"])]
-        for t in timers:
-            t.start()
+
+        def person() -> None:
+            """Keys typed apart, as a person does: Enter only once the completion shows."""
+            try:
+                wait_for(lambda: sh.prompt.default_buffer.text == "show vm alp", 10, "typing")
+                pipe.send_text("\t")
+                wait_for(lambda: sh.prompt.default_buffer.text.startswith("show vm alpha"), 10,
+                         "the completion of alp")
+            finally:  # the shell ends either way; the asserts below say what it showed
+                pipe.send_text("\r")
+                pipe.send_text("exit\r")
+
+        typist = threading.Thread(target=person, daemon=True)
+        typist.start()
         status = sh.loop()
+        typist.join(10)
     assert (status, err.getvalue()) == (0, "")
     assert out.getvalue().startswith("vm alpha")
 

@@ -190,7 +190,10 @@ def test_running_vm_cpu_change_then_destroy_in_a_commit(vmhvd: HvdInstance) -> N
     assert sim_state(root) == host_before
     events.quiet(0.1)
 
-    # Removing the running VM in a commit stops it first, then destroys its datasets.
+    # Removing the running VM in a commit stops it first, then destroys its datasets, and
+    # with them its files (the run state, the console log), as zfs destroy does.
+    vm_files = {p.relative_to(root / "vm/db").as_posix() for p in (root / "vm/db").rglob("*")}
+    assert {"config.xml", "state"} <= vm_files
     m.edit_config(config(vms=vm_xml("db", op="delete")), target="candidate")
     m.commit()
     events.expect(("running", "stopping"), ("stopping", "stopped"))
@@ -200,5 +203,5 @@ def test_running_vm_cpu_change_then_destroy_in_a_commit(vmhvd: HvdInstance) -> N
     assert host_taps(root) == {} and host["vmm"] == {}
     assert host["interfaces"]["hv-lan"]["members"] == []
     on_disk(m)
-    assert not (root / "vm/db/config.xml").exists()
+    assert not (root / "vm/db").exists()
     assert vm_state(m, "db") == {"tap": []}

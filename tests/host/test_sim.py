@@ -339,3 +339,30 @@ def test_snapshot_is_replaced_atomically(tmp_path, monkeypatch):
 def test_process_matches_only_a_standin_for_that_vm(sim):
     assert not sim.process_matches(os.getpid(), "web")
     assert not sim.process_matches(2**22 + 12345, "web")
+
+
+def test_zfs_destroy_removes_the_datasets_files(tmp_path):
+    """zfs destroy takes the dataset's mount and files with it; the sim removes the files
+    under the destroyed filesystems' mountpoints, and nothing outside its root."""
+    sim = SimHost(tmp_path)
+    sim.run(zfs.create_root("zroot/hv", str(tmp_path)))
+    sim.run(zfs.create_filesystem("zroot/hv/vm", "vms"))
+    sim.run(("zfs", "create", "zroot/hv/vm/web"))
+    sim.run(("zfs", "create", "zroot/hv/vm/db"))
+    web, db = tmp_path / "vm" / "web", tmp_path / "vm" / "db"
+    (web / "state").mkdir(parents=True)
+    (web / "uefi-vars.fd").write_text("vars")
+    (web / "state" / "console.log").write_text("log")
+    (db / "uefi-vars.fd").parent.mkdir(parents=True)
+    (db / "uefi-vars.fd").write_text("vars")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (outside / "keep").write_text("not the sim's")
+    sim.run(("zfs", "create", "-o", f"mountpoint={outside}", "zroot/elsewhere"))
+    sim.run(zfs.destroy("zroot/hv/vm/web", recursive=True))
+    assert not web.exists()
+    assert (db / "uefi-vars.fd").read_text() == "vars"
+    sim.run(zfs.destroy("zroot/elsewhere"))
+    assert (outside / "keep").exists()
+    sim.run(zfs.destroy("zroot/hv", recursive=True))  # the root holds the sim itself
+    assert not db.exists() and (tmp_path / ".sim" / "host.json").exists()

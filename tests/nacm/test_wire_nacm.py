@@ -18,10 +18,12 @@ from support.rawclient import errors, is_ok
 from support.server import HvdInstance
 from support.unpriv import run_peer, shared_dir, unpriv_group
 
-from hvd_netconf.namespaces import BASE, NACM, NOTIF, VM, qn
+from hvd_netconf.namespaces import BASE, NACM, NC_NOTIFICATIONS, NOTIF, VM, qn
+from hvd_netconf.operational import vm_state_change
 from hvd_netconf.users import UserDB
 
 NS = {"nc": BASE, "v": VM, "nacm": NACM}
+NCN = {"ncn": NC_NOTIFICATIONS}
 EDIT = (f'<edit-config><target><candidate/></target><config><vms xmlns="{VM}"><vm>'
         "<name>x</name></vm></vms></config></edit-config>")
 GET_NACM = f'<get><filter><nacm xmlns="{NACM}"/></filter></get>'
@@ -159,6 +161,57 @@ def test_get_schema_of_an_unreadable_module(hv: HvdInstance) -> None:
     with hv.raw() as root:
         root.hello()
         assert not errors(root.rpc(ask.format("hvd-vm")))
+
+
+def test_unreadable_module_is_not_listed(hv: HvdInstance) -> None:
+    """A module the user may not read is missing from /netconf-state/schemas and from
+    /yang-library, as it is from get-schema (which answers as for an unknown module)."""
+    hv.server.nacm.load(deny_rule(
+        "<rule><name>no-vm</name><module-name>hvd-vm</module-name>"
+        "<access-operations>read</access-operations><action>deny</action></rule>"))
+    get = ('<get><filter><netconf-state xmlns="urn:ietf:params:xml:ns:yang:'
+           'ietf-netconf-monitoring"><schemas/></netconf-state><yang-library xmlns="urn:ietf:'
+           'params:xml:ns:yang:ietf-yang-library"/></filter></get>')
+    listed = ("//ncm:schema/ncm:identifier/text() | "
+              "//yl:module/yl:name/text() | //yl:import-only-module/yl:name/text()")
+    ns = {"ncm": "urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring",
+          "yl": "urn:ietf:params:xml:ns:yang:ietf-yang-library"}
+    [reply] = run_peer(hv.socket_path, [get])["replies"]
+    names = reply.xpath(listed, namespaces=ns)
+    assert "hvd-vm" not in names and "hvd-network" in names and "ietf-netconf" in names
+    with hv.raw() as root:
+        root.hello()
+        assert "hvd-vm" in root.rpc(get).xpath(listed, namespaces=ns)
+
+
+def test_notification_content_follows_read_rules(hv: HvdInstance) -> None:
+    """A user who may not read VM db gets no vm-state-change about it, and the edits of db
+    are left out of netconf-config-change (RFC 8341 §3.4.6); what they may read still comes."""
+    hv.server.nacm.load(deny_rule(
+        "<rule><name>hide-db</name><path>/v:vms/v:vm[v:name='db']</path>"
+        "<access-operations>read</access-operations><action>deny</action></rule>"))
+    edit = (f'<edit-config><target><running/></target><config><vms xmlns="{VM}">'
+            "{}</vms></config></edit-config>")
+    both = "<vm><name>db</name><cpu>2</cpu></vm><vm><name>web</name><cpu>3</cpu></vm>"
+    with hv.raw_ssh() as c, hv.raw() as root:  # tester: not root, the admin rule-list gone
+        c.hello()
+        root.hello()
+        assert is_ok(c.rpc(f'<create-subscription xmlns="{NOTIF}"/>'))
+        assert is_ok(root.rpc(edit.format(both)))
+        first = c.read_xml()
+        assert is_ok(root.rpc(edit.format("<vm><name>db</name><cpu>1</cpu></vm>")))
+        assert is_ok(root.rpc(edit.format("<vm><name>web</name><cpu>1</cpu></vm>")))
+        second = c.read_xml()
+        bus = hv.server.notifications
+        bus.publish(vm_state_change("db", "stopped", "starting", "start-vm", None))
+        bus.publish(vm_state_change("web", "stopped", "starting", "start-vm", None))
+        third = c.read_xml()
+    web = ["/hvd-vm:vms/hvd-vm:vm[hvd-vm:name='web']"]
+    assert first.xpath("//ncn:edit/ncn:target/text()", namespaces=NCN) == web
+    # the db-only commit sent nothing: the next notification is web's commit
+    assert second.xpath("//ncn:edit/ncn:target/text()", namespaces=NCN) == web
+    assert third.findtext(f"{{{VM}}}vm-state-change/{{{VM}}}name") == "web"
+    assert hv.server.nacm.denied_notifications == 0
 
 
 def test_denied_notifications_are_not_delivered(hv: HvdInstance) -> None:

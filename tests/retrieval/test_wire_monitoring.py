@@ -52,7 +52,7 @@ def test_datastore_locks_are_reported(hvd: HvdInstance) -> None:
     data = ncs(m, "<datastores/>")
     ds = {d.findtext("m:name", namespaces=M): d for d in data.iterfind(".//m:datastore",
                                                                       namespaces=M)}
-    assert set(ds) == {"running", "candidate"}
+    assert set(ds) == {"running", "candidate", "startup"}
     lock = ds["candidate"].find("m:locks/m:global-lock", namespaces=M)
     assert lock.findtext("m:locked-by-session", namespaces=M) == str(m.session_id)
     assert lock.findtext("m:locked-time", namespaces=M).endswith("Z")
@@ -134,12 +134,13 @@ def test_yang_library(hvd: HvdInstance) -> None:
     assert mods["hvd-vm"].findtext("y:namespace", namespaces=M) == "urn:hvd:vm"
     assert "ietf-netconf-monitoring" in mods
     features = mods["ietf-netconf"].xpath("y:feature/text()", namespaces=M)
-    assert "xpath" in features and "url" not in features
+    assert "xpath" in features and "startup" in features and "url" not in features
     only = set(lib.xpath("//y:import-only-module/y:name/text()", namespaces=M))
     assert {"hvd-types", "ietf-yang-types", "ietf-inet-types"} <= only
     assert not only & set(mods)
     datastores = lib.xpath("//y:yang-library/y:datastore/y:name/text()", namespaces=M)
-    assert [d.partition(":")[2] for d in datastores] == ["running", "candidate", "operational"]
+    assert [d.partition(":")[2] for d in datastores] == [
+        "running", "candidate", "startup", "operational"]
     cid = lib.findtext(".//y:content-id", namespaces=M)
     cap = [c for c in m.server_capabilities if ":yang-library:1.1?" in c]
     assert cap == [f"urn:ietf:params:netconf:capability:yang-library:1.1?revision=2019-01-04"

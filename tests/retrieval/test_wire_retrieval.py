@@ -110,7 +110,7 @@ def test_xpath_non_node_set_is_invalid_value(hvd: HvdInstance) -> None:
 def test_bad_and_missing_source(hvd: HvdInstance) -> None:
     m = hvd.connect_uds()
     err = rpc_error(m.dispatch, etree.fromstring(
-        f'<get-config xmlns="{BASE}"><source><startup/></source></get-config>'))
+        f'<get-config xmlns="{BASE}"><source><url/></source></get-config>'))
     assert err.tag == "invalid-value"
     err = rpc_error(m.dispatch, etree.fromstring(f'<get-config xmlns="{BASE}"/>'))
     assert err.tag == "missing-element"

@@ -229,7 +229,8 @@ def test_copy_and_delete_config(hvd):
             m.delete_config("running")
         assert err(ei).tag == "invalid-value"
         with pytest.raises(RPCError) as ei:
-            m.delete_config("startup")
+            m.dispatch(to_ele(f'<delete-config xmlns="{BASE}"><target><url>file:///x</url>'
+                              "</target></delete-config>"))
         assert err(ei).tag == "operation-not-supported"
         m.dispatch(to_ele(f'<copy-config xmlns="{BASE}"><target><running/></target><source>'
                           f'<config><vms xmlns="{VM}"><vm><name>c2</name></vm></vms></config>'

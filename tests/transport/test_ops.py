@@ -22,6 +22,24 @@ def test_ncclient_over_unix_and_ssh_lock_each_other_out(hvd: HvdInstance) -> Non
     assert hvd.server.locks.locked_time("candidate")
 
 
+def test_lock_denied_names_the_holders_user(hvd: HvdInstance) -> None:
+    """RFC 6241 §7.5 puts the holder's session-id in error-info; the message adds its user."""
+    holder = hvd.connect_ssh()
+    holder.lock("running")
+    with hvd.raw() as c:
+        c.hello()
+        [err] = errors(c.rpc("<lock><target><running/></target></lock>"))
+        assert err["tag"] == "lock-denied"
+        assert err["info"] == {"session-id": str(holder.session_id)}
+        assert err["message"] == (f"the running datastore is already locked by session "
+                                  f"{holder.session_id} ({hvd.username})")
+        [err] = errors(c.rpc('<edit-config><target><running/></target><config>'
+                             '<vms xmlns="urn:hvd:vm"/></config></edit-config>', "2"))
+        assert err["tag"] == "lock-denied"
+        assert err["message"] == (f"the running datastore is locked by session "
+                                  f"{holder.session_id} ({hvd.username})")
+
+
 def test_lock_twice_by_holder_is_denied_with_own_id(hvd: HvdInstance) -> None:
     with hvd.raw() as c:
         c.hello()
@@ -46,7 +64,7 @@ def test_unlock_errors(hvd: HvdInstance) -> None:
 
 @pytest.mark.parametrize(("op", "tag"), [
     ("<lock/>", "missing-element"),
-    ("<lock><target><startup/></target></lock>", "operation-not-supported"),
+    ("<lock><target><url/></target></lock>", "operation-not-supported"),
     ("<lock><target><nope/></target></lock>", "operation-not-supported"),
     ("<lock><target/></lock>", "invalid-value"),
 ])

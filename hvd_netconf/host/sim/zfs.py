@@ -4,6 +4,7 @@ the state, with zfs's refusals; a volume's data is a sparse file under ROOT/.sim
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ def _size(text: str) -> int | None:
 class Zfs:
     """The zfs commands (a part of SimHost, which keeps the dataset index and the replay flag)."""
 
+    dir: Path  # the sim's own directory, ROOT/.sim
     zvol_dir: Path
     _replaying: bool
     _kids: dict[str, set[str]]
@@ -194,10 +196,27 @@ class Zfs:
                         "use 'zfs destroy -r' to destroy all datasets in the pool\n"
                         "use 'zpool destroy' to destroy the pool itself")
         self._kids[name.rpartition("/")[0]].discard(name)
+        for d in [*reversed(children), name]:
+            self._remove_files(st, d)
         for d in [*children, name]:
             self._kids.pop(d, None)
             if st["datasets"].pop(d)["type"] == "volume" and not self._replaying:
                 self.zvol_file(d).unlink(missing_ok=True)
+
+    def _remove_files(self, st: State, name: str) -> None:
+        """A destroyed filesystem's files go with it, as its mount does on FreeBSD (zfs(8)
+        destroy unmounts the dataset and removes its mountpoint directory). The sim holds
+        those files under its root; it touches nothing outside that root, nor its own
+        directory."""
+        if self._replaying or st["datasets"][name]["type"] != "filesystem":
+            return
+        mountpoint, _source = self._value(st, name, "mountpoint", False)
+        if not mountpoint.startswith("/"):
+            return  # none, legacy
+        path, sim_dir = Path(mountpoint).resolve(), self.dir.resolve()
+        if not path.is_relative_to(sim_dir.parent) or sim_dir.is_relative_to(path):
+            return
+        shutil.rmtree(path, ignore_errors=True)
 
     def _zfs_set(self, st: State, args: list[str], out: list[str],
                  argv: tuple[str, ...]) -> None:
