@@ -18,6 +18,8 @@ from lxml import etree
 from hvd_netconf.apply.engine import Engine, render
 from hvd_netconf.apply.plan import Plan, build_plan
 from hvd_netconf.edit.diff import diff_keys, entries
+from hvd_netconf.errors import RpcErrors
+from hvd_netconf.host import constraints
 from hvd_netconf.keys import Key
 
 log = logging.getLogger("hvd.apply")
@@ -35,10 +37,13 @@ def _lookup(server: Any, root: etree._Element) -> Lookup:
 
 def plan_for(server: Any, old_root: etree._Element, new_root: etree._Element,
              keys: Sequence[Key]) -> Plan:
-    """The host plan for a change; raises the plan's refusals (disk shrink …) before anything
-    runs."""
-    new = _lookup(server, new_root)
-    return build_plan(diff_keys(keys, _lookup(server, old_root), new),
+    """The host plan for a change; raises what the host would refuse (host.constraints) and the
+    plan's refusals (disk shrink …) before anything runs."""
+    new, old = _lookup(server, new_root), _lookup(server, old_root)
+    refusals = constraints.check(server.host, new_root, keys, new, old, base=old_root)
+    if refusals:
+        raise RpcErrors(refusals)
+    return build_plan(diff_keys(keys, old, new),
                       zfs_parent=server.settings.zfs_parent, vms=server.supervisor, after=new)
 
 

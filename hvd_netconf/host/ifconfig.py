@@ -81,3 +81,17 @@ def list_group(group: str = HVD_GROUP) -> Argv:
 
 def parse_group(stdout: str) -> list[str]:
     return [line.strip() for line in stdout.splitlines() if line.strip()]
+
+
+def show(ifname: str) -> Argv:
+    """`ifconfig <if>`: its first line ends in `mtu <n>` (docs/freebsd-facts.md §3.2)."""
+    return (IFCONFIG, check_ifname(ifname))
+
+
+def parse_mtu(stdout: str) -> int | None:
+    """The MTU from `ifconfig <if>`'s first line (`em0: flags=8843<UP,…> metric 0 mtu 1500`)."""
+    words = stdout.split("\n", 1)[0].split()
+    for word, value in zip(words, words[1:], strict=False):
+        if word == "mtu" and value.isdigit():
+            return int(value)
+    return None

@@ -52,6 +52,11 @@ class Ifconfig:
             print_name = False
             if ifname not in ifs:
                 raise Fail(f"ifconfig: interface {ifname} does not exist")
+            if not params:  # the status; hvd reads only the first line's MTU
+                up = "UP," if ifs[ifname].get("up") else ""
+                out.append(f"{ifname}: flags=8843<{up}BROADCAST,RUNNING,SIMPLEX,MULTICAST> "
+                           f"metric 0 mtu {ifs[ifname]['mtu']}\n")
+                return
         i = 0
         while i < len(params):
             word = params[i]
