@@ -22,7 +22,7 @@ from hvd_netconf.apply.engine import recover as recover_host
 from hvd_netconf.apply.hook import journal_path, make_apply_changes
 from hvd_netconf.config import Settings, add_arguments, from_args
 from hvd_netconf.host.selection import select_backend
-from hvd_netconf.hostcheck import check_host, render
+from hvd_netconf.hostcheck import check_backend, render
 from hvd_netconf.nacm import running as nacm_rules
 from hvd_netconf.ops import transactions
 from hvd_netconf.schema import load_schema
@@ -255,8 +255,8 @@ def user_command(args: argparse.Namespace) -> int:
 
 def check_host_command(settings: Settings) -> int:
     """Print what the host lacks (exit 1) or that it has everything (exit 0)."""
-    host = select_backend(settings.backend, settings.root)
-    findings = check_host(host, zfs_parent=settings.zfs_parent, root=str(settings.root))
+    findings = check_backend(settings.backend, zfs_parent=settings.zfs_parent,
+                             root=str(settings.root))
     print(render(findings))
     return 0 if all(f.ok for f in findings) else 1
 

@@ -8,6 +8,8 @@ restarted hvd can find and clean up its own. FIB is set before any address
 
 from __future__ import annotations
 
+import itertools
+
 from hvd_netconf.host.names import HVD_GROUP, PORT_GROUP, check_ifname, tap_descr, vlan_name
 
 IFCONFIG = "ifconfig"
@@ -91,7 +93,7 @@ def show(ifname: str) -> Argv:
 def parse_mtu(stdout: str) -> int | None:
     """The MTU from `ifconfig <if>`'s first line (`em0: flags=8843<UP,…> metric 0 mtu 1500`)."""
     words = stdout.split("\n", 1)[0].split()
-    for word, value in zip(words, words[1:], strict=False):
+    for word, value in itertools.pairwise(words):
         if word == "mtu" and value.isdigit():
             return int(value)
     return None
