@@ -9,7 +9,7 @@ operator's words. Host limits are read once per check, through the Host backend
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from lxml import etree
@@ -125,7 +125,7 @@ def _member(net: specs.NetworkSpec | None) -> str | None:
 
 
 def check_network(net: specs.NetworkSpec, old: specs.NetworkSpec | None,
-                  others: Iterable[specs.NetworkSpec], limits: Limits) -> list[RpcError]:
+                  others: Sequence[specs.NetworkSpec], limits: Limits) -> list[RpcError]:
     """A network whose interfaces ifconfig would refuse (§1, §3.1, §3.3); `old` is the same
     network in running, so a conflict is blamed on the network that brings it."""
     out: list[RpcError] = []
@@ -153,7 +153,11 @@ def check_network(net: specs.NetworkSpec, old: specs.NetworkSpec | None,
             f"network {net.name}: {member} is already the uplink of network "
             f"{', '.join(users)}; an interface can be a member of one bridge only",
             path=_net_path(net.name, "vlan" if net.vlan else "physical-interface")))
-    parent_mtu = limits.mtu(phys)
+    # The uplink's MTU once this change is applied: what a network using it untagged sets it
+    # to (the plan sets those first), else what it runs now.
+    planned = [o.mtu for o in others if o.physical_interface == phys and not o.vlan
+               and o.mtu != _default_mtu()]
+    parent_mtu = planned[0] if planned else limits.mtu(phys)
     if parent_mtu is None:
         return out
     if net.vlan and net.mtu > parent_mtu:
@@ -161,7 +165,9 @@ def check_network(net: specs.NetworkSpec, old: specs.NetworkSpec | None,
             f"network {net.name}: MTU {net.mtu} is above the {parent_mtu} of {phys}; a VLAN's "
             f"MTU cannot exceed its parent's: raise {phys}'s MTU first or lower the network's",
             path=_net_path(net.name, "mtu")))
-    elif net.mtu == _default_mtu() and parent_mtu != net.mtu:
+    elif net.mtu == _default_mtu() and parent_mtu != net.mtu and _member(old) != member:
+        # A new member at the default MTU is left as it is (hvd sets an MTU only when the
+        # network asks for one), so the bridge would take the uplink's.
         out.append(_refuse(
             f"network {net.name}: uplink {phys} runs MTU {parent_mtu}, and a bridge takes its "
             f"uplink's MTU, so the network would run {parent_mtu}, not {net.mtu}: set the "
