@@ -1076,7 +1076,7 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
 
     self._extmethods = False
     self.__name = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9_]([A-Za-z0-9_-]|\\.[A-Za-z0-9_-])*', 'length': ['1..31']}), is_leaf=True, yang_name="name", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, is_keyval=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:object-name', is_config=True)
-    self.__size = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[1-9][0-9]{0,12}[KMGT]?'}), is_leaf=True, yang_name="size", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-size', is_config=True)
+    self.__size = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '([1-9][0-9]{0,12}[KM]?|[1-9][0-9]{0,9}G|[1-9][0-9]{0,6}T)'}), is_leaf=True, yang_name="size", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-size', is_config=True)
     self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-blk': {}, 'nvme': {}, 'ahci-hd': {}},), default=str("virtio-blk"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
     self.__sparse = YANGDynClass(base=YANGBool, default=YANGBool("true"), is_leaf=True, yang_name="sparse", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)
     self.__volblocksize = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'4K': {}, '8K': {}, '16K': {}, '32K': {}, '64K': {}, '128K': {}},), is_leaf=True, yang_name="volblocksize", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
@@ -1173,12 +1173,12 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
     if hasattr(v, "_utype"):
       v = v._utype(v)
     try:
-      t = YANGDynClass(v,base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[1-9][0-9]{0,12}[KMGT]?'}), is_leaf=True, yang_name="size", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-size', is_config=True)
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '([1-9][0-9]{0,12}[KM]?|[1-9][0-9]{0,9}G|[1-9][0-9]{0,6}T)'}), is_leaf=True, yang_name="size", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-size', is_config=True)
     except (TypeError, ValueError):
       raise ValueError({
           'error-string': """size must be of a type compatible with hvd-t:disk-size""",
           'defined-type': "hvd-t:disk-size",
-          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[1-9][0-9]{0,12}[KMGT]?'}), is_leaf=True, yang_name="size", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-size', is_config=True)""",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '([1-9][0-9]{0,12}[KM]?|[1-9][0-9]{0,9}G|[1-9][0-9]{0,6}T)'}), is_leaf=True, yang_name="size", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-size', is_config=True)""",
         })
 
     self.__size = t
@@ -1186,7 +1186,7 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
       self._set()
 
   def _unset_size(self):
-    self.__size = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[1-9][0-9]{0,12}[KMGT]?'}), is_leaf=True, yang_name="size", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-size', is_config=True)
+    self.__size = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '([1-9][0-9]{0,12}[KM]?|[1-9][0-9]{0,9}G|[1-9][0-9]{0,6}T)'}), is_leaf=True, yang_name="size", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-size', is_config=True)
 
 
   def _get_emulation(self):

@@ -124,10 +124,12 @@ FACTS = {'objects': {'vm': {'key': 'name',
                                  'help': "The disk's name, also its zvol name"},
                                 {'name': 'size',
                                  'kind': 'string',
-                                 'patterns': [['[1-9][0-9]{0,12}[KMGT]?',
+                                 'patterns': [['([1-9][0-9]{0,12}[KM]?|[1-9][0-9]{0,9}G|[1-9][0-9]{0,6}T)',
                                                False,
                                                'a size is a whole number with an optional K, M, G '
-                                               'or T suffix']],
+                                               'or T suffix, below the 2^64 bytes a zvol can hold: '
+                                               'at most 13 digits, 10 with G, 7 with T '
+                                               '(9999999T)']],
                                  'mandatory': True,
                                  'help': "The zvol's volsize; it may grow, never shrink"},
                                 {'name': 'emulation',

@@ -23,7 +23,7 @@ from hvd_netconf.apply.hook import HostApply, journal_path
 from hvd_netconf.committer import Committer, HostApplier
 from hvd_netconf.config import Settings, add_arguments, from_args
 from hvd_netconf.host.selection import select_backend
-from hvd_netconf.hostcheck import check_host, render
+from hvd_netconf.hostcheck import check_backend, render
 from hvd_netconf.nacm import running as nacm_rules
 from hvd_netconf.nacm.access import nacm_state
 from hvd_netconf.namespaces import (
@@ -408,8 +408,8 @@ def user_command(args: argparse.Namespace) -> int:
 
 def check_host_command(settings: Settings) -> int:
     """Print what the host lacks (exit 1) or that it has everything (exit 0)."""
-    host = select_backend(settings.backend, settings.root)
-    findings = check_host(host, zfs_parent=settings.zfs_parent, root=str(settings.root))
+    findings = check_backend(settings.backend, zfs_parent=settings.zfs_parent,
+                             root=str(settings.root))
     print(render(findings))
     return 0 if all(f.ok for f in findings) else 1
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from hvd_netconf.host.backend import CommandFailed, Host
+from hvd_netconf.host.selection import BackendName, resolve, select_backend
 
 MODULES = ("vmm", "nmdm", "if_bridge", "if_tuntap")
 
@@ -61,13 +63,15 @@ def check_parent_dataset(host: Host, parent: str, mountpoint: str) -> Finding:
     )
 
 
+def _simulated(name: str) -> list[Finding]:
+    return [Finding("host", True,
+                    f"the {name} backend simulates a FreeBSD host; there is nothing real to check")]
+
+
 def check_host(host: Host, *, zfs_parent: str, root: str) -> list[Finding]:
     """Every check, in the order an admin would fix them."""
     if host.simulated:
-        return [Finding(
-            "host", True,
-            f"the {host.name} backend simulates a FreeBSD host; there is nothing real to check",
-        )]
+        return _simulated(host.name)
     return [
         *check_modules(host),
         check_tap_up_on_open(host),
@@ -81,3 +85,11 @@ def render(findings: Sequence[Finding]) -> str:
         lines.append(f"{'ok  ' if f.ok else 'MISSING'} {f.what}: {f.detail}")
         lines.extend(f"        fix: {cmd}" for cmd in f.fix)
     return "\n".join(lines)
+
+
+def check_backend(name: BackendName, *, zfs_parent: str, root: str) -> list[Finding]:
+    """`hvd check-host`: a check writes nothing, so the sim backend, whose state lives under the
+    root, is not even opened."""
+    if resolve(name) == "sim":
+        return _simulated("sim")
+    return check_host(select_backend(name, Path(root)), zfs_parent=zfs_parent, root=root)

@@ -437,8 +437,12 @@ def recover(host: Host, journal: str, mark: int) -> list[str]:
                 except Exception as e:  # the step in doubt may not have run (in full)
                     report.append(f"undo of '{what}': {e}")
             report.append(f"undid '{what}'")
-        log.warning("apply: a commit was cut short by a crash; its host steps were undone: %s",
-                    "; ".join(report))
+        # One bounded line however many steps there were; each step's outcome at debug level.
+        trouble = [r for r in report if not r.startswith(("undid ", "'"))]
+        log.warning("apply: a commit was cut short by a crash; %d of its %d host step(s) "
+                    "undone%s", sum(r.startswith("undid ") for r in report), len(steps),
+                    f"; {len(trouble)} problem(s), the first: {trouble[0]}" if trouble else "")
+        log.debug("apply: crash recovery, step by step: %s", "; ".join(report))
     os.unlink(journal)
     return report
 

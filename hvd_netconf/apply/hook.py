@@ -18,6 +18,8 @@ from lxml import etree
 from hvd_netconf.apply.engine import Engine, render
 from hvd_netconf.apply.plan import Plan, build_plan
 from hvd_netconf.edit.diff import diff_keys, entries
+from hvd_netconf.errors import RpcErrors
+from hvd_netconf.host import constraints
 from hvd_netconf.keys import Key
 
 if TYPE_CHECKING:
@@ -39,12 +41,15 @@ def _lookup(datastores: Datastores, root: etree._Element) -> Lookup:
 
 
 def plan_for(datastores: Datastores, zfs_parent: str, vms: Supervisor | None,
-             old_root: etree._Element, new_root: etree._Element, keys: Sequence[Key]) -> Plan:
-    """The host plan for a change; raises the plan's refusals (disk shrink …) before anything
-    runs."""
-    new = _lookup(datastores, new_root)
-    return build_plan(diff_keys(keys, _lookup(datastores, old_root), new),
-                      zfs_parent=zfs_parent, vms=vms, after=new)
+             host: Host | None, old_root: etree._Element, new_root: etree._Element,
+             keys: Sequence[Key]) -> Plan:
+    """The host plan for a change; raises what the host would refuse (host.constraints) and the
+    plan's refusals (disk shrink â¦) before anything runs."""
+    new, old = _lookup(datastores, new_root), _lookup(datastores, old_root)
+    refusals = constraints.check(host, new_root, keys, new, old, base=old_root)
+    if refusals:
+        raise RpcErrors(refusals)
+    return build_plan(diff_keys(keys, old, new), zfs_parent=zfs_parent, vms=vms, after=new)
 
 
 def journal_path(datastores: Datastores) -> str:
@@ -67,7 +72,7 @@ class HostApply:
 
     def apply(self, old_root: etree._Element, new_root: etree._Element,
               keys: Sequence[Key]) -> Callable[[], None]:
-        plan = plan_for(self.datastores, self.settings.zfs_parent, self.supervisor,
+        plan = plan_for(self.datastores, self.settings.zfs_parent, self.supervisor, self.host,
                         old_root, new_root, keys)
         if plan.steps and log.isEnabledFor(logging.INFO):  # render only what is logged
             log.info("applying %d host step(s)%s:\n%s", len(plan.steps),

@@ -8,6 +8,7 @@ restarted hvd can find and clean up its own. FIB is set before any address
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -78,8 +79,9 @@ def up(ifname: str) -> Argv:
 
 
 def show(ifname: str) -> Argv:
-    """`ifconfig <if>`: fails with "does not exist" when there is no such interface."""
-    return (IFCONFIG, ifname)
+    """`ifconfig <if>`: fails with "does not exist" when there is no such interface; its first
+    line ends in `mtu <n>` (docs/freebsd-facts.md §3.2)."""
+    return (IFCONFIG, check_ifname(ifname))
 
 
 @dataclass(frozen=True)
@@ -113,3 +115,12 @@ def list_group(group: str = HVD_GROUP) -> Argv:
 
 def parse_group(stdout: str) -> list[str]:
     return [line.strip() for line in stdout.splitlines() if line.strip()]
+
+
+def parse_mtu(stdout: str) -> int | None:
+    """The MTU from `ifconfig <if>`'s first line (`em0: flags=8843<UP,…> metric 0 mtu 1500`)."""
+    words = stdout.split("\n", 1)[0].split()
+    for word, value in itertools.pairwise(words):
+        if word == "mtu" and value.isdigit():
+            return int(value)
+    return None

@@ -17,12 +17,19 @@ log = logging.getLogger("hvd.host")
 BackendName = Literal["auto", "freebsd", "sim"]
 
 
+def resolve(name: BackendName) -> BackendName:
+    """The backend 'auto' stands for here, without opening it (the sim's state is on disk)."""
+    if name == "auto":
+        return "freebsd" if sys.platform.startswith("freebsd") else "sim"
+    return name
+
+
 def select_backend(
     name: BackendName, root: Path, *, netd_socket: Path | None = None
 ) -> Host:
     """Pick the backend; 'auto' means freebsd on FreeBSD and sim anywhere else, said loudly."""
     if name == "auto":
-        name = "freebsd" if sys.platform.startswith("freebsd") else "sim"
+        name = resolve(name)
         log.info("host backend auto-selected: %s (platform %s)", name, sys.platform)
     if name == "freebsd":
         if netd_socket is not None:

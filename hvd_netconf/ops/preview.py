@@ -47,7 +47,8 @@ def preview_commit(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     _schema, dss = components(server)
     if server.host is None:
         raise OperationFailed("the host backend is not available")
-    plan = plan_for(dss, server.settings.zfs_parent, server.supervisor, dss.running.root,
+    plan = plan_for(dss, server.settings.zfs_parent, server.supervisor, server.host,
+                    dss.running.root,
                     dss.candidate.root, list(pairs))
     out = etree.Element(qn(HVD, "text"), nsmap={None: HVD})
     out.text = render(plan)

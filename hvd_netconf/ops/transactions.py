@@ -19,6 +19,7 @@ from hvd_netconf.calls import Reply, SessionInfo
 from hvd_netconf.committer import Committer, Pending
 from hvd_netconf.edit import EditResult, edit_config
 from hvd_netconf.edit.changes import changed_entries, images_root
+from hvd_netconf.edit.diff import entries
 from hvd_netconf.errors import (
     InUse,
     InvalidValue,
@@ -28,6 +29,7 @@ from hvd_netconf.errors import (
     RpcError,
     RpcErrors,
 )
+from hvd_netconf.host import constraints
 from hvd_netconf.nacm import running as nacm_rules
 from hvd_netconf.namespaces import BASE, DATASTORE_TAGS, HVD, qn
 from hvd_netconf.ops import startup
@@ -224,7 +226,8 @@ def validate_op(ctx: OpContext, op: etree._Element) -> Reply:
         root = _inline_tree(schema, config_param(op, op.find(qn(BASE, "source"))))
     else:
         root = (dss.candidate if source == "candidate" else dss.running).root
-    errors = validate(schema, root, None, "full")
+    errors = validate(schema, root, None, "full") or constraints.check(
+        ctx.server.host, root, None, entries(root).get, dss.running.get)
     if errors:
         raise RpcErrors(errors)
     return None

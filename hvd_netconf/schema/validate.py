@@ -13,6 +13,7 @@ leafref (require-instance), min/max-elements — the commit-time checks of §8.3
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -38,6 +39,7 @@ from hvd_netconf.schema.xpath import YangXPath
 EntryKey = tuple[str, str]
 Lookup = Callable[[EntryKey], "etree._Element | None"]
 _Comment = etree._Comment
+_KEY_VALUE = re.compile(r"""=(['"])(.*?)\1\]""")
 
 
 class _Run:
@@ -52,9 +54,14 @@ class _Run:
         self.errors: list[RpcError] = []
         self.targets: dict[int, set[str]] = {}
         self.leafrefs: list[tuple[etree._Element, SchemaNode]] = []
+        self.in_use: set[etree._Element] = set()  # references already reported as users
 
     def path(self, el: etree._Element) -> str:
         return instance_path(self.schema, el)
+
+    def user(self, el: etree._Element) -> str:
+        """Who holds a reference, as the operator names it: the keys on its path (`vm1/nic0`)."""
+        return "/".join(m[1] for m in _KEY_VALUE.findall(self.path(el))) or self.path(el)
 
 
 def validate(schema: Schema, config_root: etree._Element,
@@ -518,7 +525,11 @@ def _step_ns(cn: SchemaNode, part: str, target: SchemaNode | None) -> str | None
 
 
 def _check_leafrefs(run: _Run) -> None:
+    """References to entries that do not exist: one error per missing entry, naming its users."""
+    missing: dict[tuple[str, str], list[etree._Element]] = {}
     for el, cn in run.leafrefs:
+        if el in run.in_use:
+            continue
         vals = _target_values(run, el, cn)
         if vals is None:
             continue
@@ -527,9 +538,17 @@ def _check_leafrefs(run: _Run) -> None:
         except InvalidValue:
             continue
         if v not in vals:
-            run.errors.append(DataMissing(
-                f"{cn.name} {v!r} refers to {cn.type.leafref_path} which does not exist",  # type: ignore[union-attr]
-                app_tag="instance-required", path=run.path(el)))
+            parent = getattr(cn.type.target, "parent", None)  # type: ignore[union-attr]
+            missing.setdefault((parent.name if parent is not None else cn.name, v), []).append(el)
+    for (what, v), users in missing.items():
+        _report_users(run, what, v, users)
+
+
+def _report_users(run: _Run, what: str, name: str, users: list[etree._Element]) -> None:
+    run.in_use.update(users)
+    run.errors.append(DataMissing(
+        f"{what} {name} is used by {', '.join(run.user(el) for el in users)} but is not in "
+        "the configuration", app_tag="instance-required", path=run.path(users[0])))
 
 
 # ---- scope -------------------------------------------------------------------------------
@@ -593,18 +612,18 @@ def _check_singleton(run: _Run, key: EntryKey, tag: str) -> None:
 
 
 def _check_references_into(run: _Run, lst: SchemaNode, name: str) -> None:
-    """A deleted entry: every leafref naming its key must be caught, found by one XPath."""
+    """A deleted entry still referenced: one error naming every user (found by one XPath per
+    leafref source), at the first user's path."""
     key = lst.key_nodes[0]
+    users: list[etree._Element] = []
     for top in run.schema.tops:
         for src in top.walk():
             yt = src.type
             if yt is None or yt.base != "leafref" or yt.target is not key or not src.config:
                 continue
-            xp = _ref_finder(src)
-            for el in xp(run.root, r=run.root, v=name):
-                run.errors.append(DataMissing(
-                    f"{src.name} {name!r} refers to {yt.leafref_path} which does not exist",
-                    app_tag="instance-required", path=run.path(el)))
+            users += _ref_finder(src)(run.root, r=run.root, v=name)  # type: ignore[operator]
+    if users:
+        _report_users(run, lst.name, name, users)
 
 
 _finders: dict[int, etree.XPath] = {}

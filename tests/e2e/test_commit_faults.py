@@ -52,6 +52,7 @@ def test_every_step_of_a_commit_fails_cleanly(vmhvd: HvdInstance) -> None:
     # hvd's own preview of the plan names the commands to fail; what the host ends up with is
     # checked against the sim state itself, independently of the plan.
     plan = plan_for(dss, vmhvd.server.settings.zfs_parent, vmhvd.server.supervisor,
+                    vmhvd.server.host,
                     dss.running.root, dss.candidate.root, sorted(dss.dirty_keys))
     assert len(plan.steps) >= 10
     sim = SimHost(root)

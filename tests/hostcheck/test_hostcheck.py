@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from hvd_netconf.host.backend import CommandFailed
 from hvd_netconf.host.selection import select_backend
 from hvd_netconf.hostcheck import check_host, render
@@ -81,9 +83,14 @@ def test_the_sim_backend_says_it_is_simulated(tmp_path: Path) -> None:
     assert "simulates a FreeBSD host" in findings[0].detail
 
 
-def test_hvd_check_host_command_on_the_sim(tmp_path: Path) -> None:
-    res = subprocess.run([sys.executable, "-m", "hvd_netconf.daemon", "--root", str(tmp_path),
-                          "--backend", "sim", "check-host"], capture_output=True, text=True,
-                         timeout=60)
+@pytest.mark.parametrize("backend", ["sim", "auto"])
+def test_hvd_check_host_command_on_the_sim_writes_nothing(tmp_path: Path, backend: str) -> None:
+    """Issue 17.9: a check writes nothing, not even under a fresh root (on Linux, auto is the
+    sim, whose state would otherwise be created under the root)."""
+    root = tmp_path / "hv"
+    res = subprocess.run([sys.executable, "-m", "hvd_netconf.daemon", "--root", str(root),
+                          "--backend", backend, "check-host"], capture_output=True, text=True,
+                         timeout=60, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "simulates a FreeBSD host" in res.stdout
+    assert list(tmp_path.rglob("*")) == []

@@ -69,7 +69,8 @@ def test_root_of_bare_top_level_nodes_is_accepted() -> None:
 def test_scope_checks_only_changed_entries() -> None:
     schema = load_schema(YANG)
     root = cfg(NETS + vms(("good", "lan"), ("bad", "nope"), ("other", "nope")))
-    assert len(validate(schema, root)) == 2
+    assert [e.message for e in validate(schema, root)] == [
+        "network nope is used by bad/n0, other/n0 but is not in the configuration"]
     for lookup in (index(root).get, None):
         errs = validate(schema, root, scope=[("vm", "bad")], lookup=lookup)
         assert [plain_path(e.path) for e in errs] == ["/vms/vm[name='bad']/nic[name='n0']/network"]
@@ -82,10 +83,16 @@ def test_scope_catches_deleted_network_still_referenced() -> None:
     nets = root.find(ns.qn(ns.NETWORK, "networks"))
     nets.remove(nets[1])  # delete dmz
     errs = validate(schema, root, scope=[("network", "dmz")], lookup=index(root).get)
-    assert [(e.tag, e.app_tag, plain_path(e.path)) for e in errs] == [
-        ("data-missing", "instance-required", "/vms/vm[name='b']/nic[name='n0']/network"),
-        ("data-missing", "instance-required", "/vms/vm[name='c']/nic[name='n0']/network"),
-    ]
+    # One error in the operator's words, naming every user, at the first user's path.
+    message = "network dmz is used by b/n0, c/n0 but is not in the configuration"
+    assert [(e.tag, e.app_tag, plain_path(e.path), e.message) for e in errs] == [
+        ("data-missing", "instance-required", "/vms/vm[name='b']/nic[name='n0']/network",
+         message)]
+    # The users in scope too, or the whole tree validated: still that one error.
+    both = validate(schema, root, scope=[("network", "dmz"), ("vm", "b"), ("vm", "c")],
+                    lookup=index(root).get)
+    assert [e.message for e in both] == [message]
+    assert [e.message for e in validate(schema, root)] == [message]
     # renamed lan -> lan2: the old key is gone (scope holds both), the new one is fine
     nets[0].find(ns.qn(ns.NETWORK, "name")).text = "lan2"
     errs = validate(schema, root, scope=[("network", "lan"), ("network", "lan2")],

@@ -153,18 +153,20 @@ def test_crash_with_on_crash_restart_runs_again(env) -> None:
 
 
 def test_reboot_restarts_without_the_install_iso(env) -> None:
-    env.add_vm("inst", "<install-iso>/iso/os.iso</install-iso>")
+    iso = env.root / "os.iso"  # the sim's bhyve, like bhyve, opens it
+    iso.write_bytes(b"\0" * 2048)
+    env.add_vm("inst", f"<install-iso>{iso}</install-iso>")
     sup = env.supervisor()
     sup.start("inst")
     env.ready("inst")
     pid = sup.status("inst")["pid"]
     argv = json.loads((env.root / "vm/inst/state/run.json").read_text())["argv"]
-    assert "3,ahci-cd,/iso/os.iso,ro" in argv
+    assert f"3,ahci-cd,{iso},ro" in argv
     env.make_exit("inst", 0)
     env.wait_for(lambda: sup.status("inst")["pid"] not in (None, pid)
                  and sup.status("inst")["status"] == "running")
     argv = json.loads((env.root / "vm/inst/state/run.json").read_text())["argv"]
-    assert "3,ahci-cd,/iso/os.iso,ro" not in argv
+    assert f"3,ahci-cd,{iso},ro" not in argv
     st = sup.status("inst")
     assert st["last-exit-code"] == 0 and "rebooted" in st["last-exit-reason"]
     assert st["pending-restart"] is False
@@ -504,8 +506,10 @@ def test_a_loader_with_nothing_to_boot_is_refused_and_stays_stopped(env) -> None
 
 
 def test_an_iso_only_loader_guest_stops_at_its_first_reboot(env) -> None:
+    iso = env.root / "live.iso"  # the sim's bhyve, like bhyve, opens it
+    iso.write_bytes(b"\0" * 2048)
     env.add_vm("live", "<loader><type>grub</type></loader>"
-               "<install-iso>/iso/live.iso</install-iso>")
+               f"<install-iso>{iso}</install-iso>")
     sup = env.supervisor()
     sup.start("live")
     env.ready("live")

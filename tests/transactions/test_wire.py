@@ -384,7 +384,8 @@ def test_commit_checks_what_the_shared_candidate_holds_then(hvd):
         with pytest.raises(RPCError) as ei:
             a.commit()
         # One error, though the nic's reference is found from the VM and from the network.
-        assert err(ei).tag == "data-missing" and "'lan'" in err(ei).message
+        assert err(ei).tag == "data-missing"
+        assert err(ei).message == "network lan is used by y/n0 but is not in the configuration"
         assert err(ei).path.endswith("hvd-vm:network")
         a.discard_changes()
 

@@ -36,6 +36,10 @@ DEFAULTS: dict[str, Any] = {
     "loader_exit": 0,
 }
 LOADERS = ("bhyveload", "grub-bhyve")
+# Set by the sim when this host's bhyve would refuse the command line: bhyve's own words, which
+# the stand-in prints before it exits 4 as bhyve does (host.sim.vmm.bhyve_refusal).
+REFUSAL_ENV = "HVD_SIM_BHYVE_REFUSAL"
+BHYVE_ERROR_EXIT = 4
 
 
 def state_dir() -> Path | None:
@@ -133,6 +137,10 @@ def main(argv: list[str]) -> int:
         sys.stderr.write("usage: python -m hvd_netconf.host.sim.standin bhyve [args...] vm\n")
         return 64
     prog = os.path.basename(argv[0])
+    refusal = os.environ.get(REFUSAL_ENV)
+    if refusal:
+        sys.stderr.write(refusal + "\n")
+        return BHYVE_ERROR_EXIT
     guest = Guest(prog, argv[-1], state_dir())
     return guest.run_loader() if prog in LOADERS else guest.run_guest()
 

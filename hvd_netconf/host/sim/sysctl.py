@@ -9,6 +9,7 @@ DEFAULT_SYSCTLS = {
     "hw.vmm.maxcpu": "16",
     "net.link.tap.up_on_open": "1",
     "kern.ostype": "FreeBSD",
+    "hw.physmem": str(16 << 30),  # a 16 GiB host: bhyve cannot wire more guest memory
 }
 
 

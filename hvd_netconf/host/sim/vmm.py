@@ -4,7 +4,9 @@ of bhyve (hvd_netconf.host.sim.standin), which bhyvectl signals as bhyve would e
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +14,27 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hvd_netconf.host.sim.commands import Fail, State, log, unknown
+from hvd_netconf.host.sim.standin import REFUSAL_ENV
+
+_UNITS = {"": 1 << 20, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def bhyve_refusal(argv: Sequence[str], physmem: int | None) -> str | None:
+    """What bhyve prints before it exits 4 on this host, or None: guest memory it cannot set
+    up, or a backing file that is not there (docs/freebsd-facts.md §1, §12)."""
+    args = list(argv)
+    if os.path.basename(args[0]) != "bhyve":
+        return None
+    for flag, value in itertools.pairwise(args):
+        if flag == "-m":
+            m = re.fullmatch(r"([0-9]+)([KMGT]?)", value.upper())
+            if m and physmem and int(m.group(1)) * _UNITS[m.group(2)] > physmem:
+                return "Unable to setup memory (12)"
+        if flag == "-s":
+            parts = value.split(",")
+            if len(parts) > 2 and parts[1] == "ahci-cd" and not os.path.exists(parts[2]):
+                return f"bhyve: Could not open backing file: {parts[2]}: No such file or directory"
+    return None
 
 
 class Vmm:
@@ -25,14 +48,18 @@ class Vmm:
         vm = argv[-1]
         with self._locked():
             self._refresh()
+            physmem = self._st["sysctl"].get("hw.physmem")  # none in a state from before it
+            refusal = bhyve_refusal(argv, int(physmem) if physmem else None)
+            env = {**os.environ, **({REFUSAL_ENV: refusal} if refusal else {})}
             with open(log_path, "ab") as err:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "hvd_netconf.host.sim.standin", *argv],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                    start_new_session=True,
+                    start_new_session=True, env=env,
                 )
-            self._st["vmm"][vm] = {"pid": proc.pid}
-            self._log({"spawn": vm, "pid": proc.pid})
+            if refusal is None:  # a refused bhyve exits before hvd could see its instance
+                self._st["vmm"][vm] = {"pid": proc.pid}
+                self._log({"spawn": vm, "pid": proc.pid})
         log.info("sim: started stand-in guest for %s (pid %d); no real VM runs", vm, proc.pid)
         return proc
 
