@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from hv_cli.grammar import COMMANDS, Command
+
+WIDTH = 100  # every help line fits a 100-column terminal
+COLUMN = 44  # where the command's description starts in the overview
 
 GLOBAL_OPTIONS = """\
 options (anywhere on the line):
@@ -21,16 +26,28 @@ def _commands(mode: str) -> list[Command]:
     return [c for c in COMMANDS if mode in c.modes]
 
 
+def _wrap(text: str, first: str, rest: str) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest,
+                         break_on_hyphens=False)
+
+
 def overview(mode: str) -> str:
-    cmds = _commands(mode)
-    width = max(len(c.usage()) for c in cmds)
-    return "\n".join(f"  {c.usage().ljust(width)}  {c.help}" for c in cmds)
+    """`usage  description`, the description in a column; a long usage gets a line of its own."""
+    lines: list[str] = []
+    pad = " " * (COLUMN + 2)
+    for c in _commands(mode):
+        usage = f"  {c.usage()}"
+        if len(usage) > COLUMN:
+            lines.append(usage)
+            usage = ""
+        lines += _wrap(c.help, usage.ljust(COLUMN) + "  ", pad)
+    return "\n".join(lines)
 
 
 def detail(cmd: Command) -> str:
-    lines = [f"{cmd.usage()}", f"  {cmd.help}"]
+    lines = [*_wrap(cmd.usage(), "", "    "), *_wrap(cmd.help, "  ", "  ")]
     for p in (*cmd.params, *cmd.options):
-        lines.append(f"  {p.label}: {p.describe()}")
+        lines += _wrap(f"{p.label}: {p.describe()}", "  ", "      ")
     return "\n".join(lines)
 
 
