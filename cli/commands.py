@@ -77,7 +77,7 @@ class Session:
                 from hv_cli.ssh import connect  # paramiko only for remote hosts
 
                 self._client = connect(self.opts.host, self.opts.port, self.opts.user,
-                                       self.opts.timeout)
+                                       self.opts.timeout, ask=self.ask)
             else:
                 self._client = Client.unix(self.opts.socket, self.opts.timeout)
         return self._client
