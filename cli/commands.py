@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from hv_cli import render, rpcs
+from hv_cli import loadfile, render, rpcs
 from hv_cli.client import REPLY_TIMEOUT, Client, ConnectError, NetconfError
 from hv_cli.facts import UsageError
 from hv_cli.grammar import Parsed
@@ -495,6 +495,114 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "commit": do_commit, "commit-check": do_commit_check, "commit-confirmed": do_commit_confirmed,
     "confirm": do_confirm, "discard": do_discard, "rollback": do_rollback,
 }
+
+
+# ---- load and edit: a whole configuration into the candidate, kept only when valid -------
+
+def _next_steps(s: Session) -> str:
+    hv = "" if s.interactive else "hv "
+    return f"'{hv}show compare' shows the changes, '{hv}commit' applies them"
+
+
+def _load_checked(s: Session, load: El, before: list[El]) -> bool:
+    """Send the load, then validate the candidate; on an error give the candidate back what
+    it held (before) and raise. False under --dry-run, where nothing was sent."""
+    try:
+        if s.send(load) is None:
+            s.send(rpcs.validate_candidate())
+            return False
+        s.send(rpcs.validate_candidate())
+    except NetconfError:
+        s.send(rpcs.copy_config("candidate", before))
+        raise
+    s.dirty = True
+    return True
+
+
+def _candidate(s: Session) -> ET.Element | None:
+    """The candidate's <data>; None under --dry-run."""
+    reply = s.send(rpcs.get_config("candidate"))
+    if reply is None:
+        return None
+    data = _data(reply)
+    return data if data is not None else ET.Element(f"{{{BASE}}}data")
+
+
+def do_load(s: Session, p: Parsed) -> None:
+    how, name = p.command.words[1], p.values["file"]
+    try:
+        if name == "-":
+            text = sys.stdin.read()
+        else:
+            with open(name, encoding="utf-8") as f:
+                text = f.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{name}: not UTF-8 text") from None
+    tops = loadfile.parse(text, name)
+    data = _candidate(s)
+    before = loadfile.tops(data, "the candidate") if data is not None else []
+    load = (rpcs.edit_config("candidate", tops, "merge") if how == "merge"
+            else rpcs.copy_config("candidate", tops))
+    try:
+        if not _load_checked(s, load, before):
+            return
+    except NetconfError as exc:
+        s.err.write(error_line(exc)[0] + "\n")
+        raise NotConfirmed(f"{name} not loaded; the candidate is as it was") from None
+    s.print(f"loaded {name} into the candidate ({how}); {_next_steps(s)}")
+
+
+def _editor() -> list[str]:
+    import os
+    import shlex
+
+    return shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+
+
+def do_edit(s: Session, p: Parsed) -> None:
+    """The candidate's XML in $VISUAL/$EDITOR, loaded back as a replace and validated; on an
+    error: show it, and edit again or throw the edits away (without a terminal: away)."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    data = _candidate(s)
+    if data is None:
+        return
+    before = loadfile.tops(data, "the candidate")
+    original = render.as_xml(data) + "\n"
+    editor = _editor()
+    with tempfile.TemporaryDirectory(prefix="hv-edit-") as tmp:
+        path = Path(tmp) / "candidate.xml"
+        path.write_text(original)
+        while True:
+            try:
+                status = subprocess.run([*editor, str(path)], check=False).returncode
+            except OSError as exc:
+                raise UsageError(f"cannot run the editor '{editor[0]}' ({exc.strerror or exc}); "
+                                 "set EDITOR") from None
+            if status != 0:
+                raise NotConfirmed(f"edit abandoned (the editor exited with status {status}); "
+                                   "the candidate is as it was")
+            text = path.read_text()
+            if text == original:
+                s.print("no changes")
+                return
+            try:
+                _load_checked(s, rpcs.copy_config("candidate", loadfile.parse(text, "your edit")),
+                              before)
+                break
+            except (UsageError, NetconfError) as exc:
+                s.err.write(error_line(exc)[0] + "\n")
+                s.err.flush()
+                if not s.ask("Edit again? (no: throw the edits away)"):
+                    raise NotConfirmed("edits thrown away; the candidate is as it was") from None
+    s.print(f"the candidate holds your edits; {_next_steps(s)}")
+
+
+ACTIONS.update({"load": do_load, "edit": do_edit})
 
 
 def error_line(exc: BaseException) -> tuple[str, int]:
