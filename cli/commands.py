@@ -107,7 +107,9 @@ class Session:
     def target(self) -> str:
         return "candidate" if self.mode == "config" else "running"
 
-    def edit(self, config: El, default_operation: str, done: str) -> None:
+    def edit(self, config: El, default_operation: str, done: str, vm: str | None = None
+             ) -> None:
+        """vm: the VM the edit changes; the reply says when it waits for a restart."""
         if self.mode == "exec" and not self.opts.dry_run and not self.client.has(WRITABLE_RUNNING):
             raise UsageError("the server does not allow direct edits of running; "
                              "use 'configure' and 'commit'")
@@ -116,7 +118,16 @@ class Session:
         if self.mode == "config":
             self.dirty = True
             done += " (uncommitted)"
+        elif vm is not None and self.waits_for_restart(vm):
+            hv = "" if self.interactive else "hv "
+            done += f" (takes effect at the next start: {hv}restart {vm})"
         self.print(done)
+
+    def waits_for_restart(self, vm: str) -> bool:
+        """The running VM was started with other settings than it now has."""
+        reply = self.client.call(rpcs.get(rpcs.pending_restart(vm)))
+        return any(render.local(e.tag) == "pending-restart" and e.text == "true"
+                   for e in reply.iter())
 
 
 # ---- destructive changes: preview, then ask --------------------------------------------
@@ -234,7 +245,7 @@ def _delete(s: Session, p: Parsed, done: str, doing: str) -> None:
         s.edit(config, "none", done)
         return
     guarded(s, rpcs.edit_config("candidate", config, "none"),
-            lambda: s.edit(config, "none", done), doing)
+            lambda: s.edit(config, "none", done, _vm_of(p)), doing)
 
 
 def do_destroy(s: Session, p: Parsed) -> None:
@@ -248,16 +259,21 @@ def _where(p: Parsed) -> str:
     return f"{obj} {v[obj]}" if obj in ("vm", "network") else f"{obj} {v[obj]} of vm {v['vm']}"
 
 
+def _vm_of(p: Parsed) -> str | None:
+    """The existing VM a command changes (a VM, or a disk or nic of one)."""
+    return p.values.get("vm") if p.command.obj in ("vm", "disk", "nic") else None
+
+
 def do_set(s: Session, p: Parsed) -> None:
     prop, value = p.values["prop"], p.values["value"]
     s.edit(_vm_scoped(p.command.obj, p.values, leaf(prop, value, "merge")), "none",
-           f"set {prop} of {_where(p)} to {value}")
+           f"set {prop} of {_where(p)} to {value}", _vm_of(p))
 
 
 def do_unset(s: Session, p: Parsed) -> None:
     prop = p.values["prop"]
     s.edit(_vm_scoped(p.command.obj, p.values, leaf(prop, None, "remove", outer=False)), "none",
-           f"unset {prop} of {_where(p)}")
+           f"unset {prop} of {_where(p)}", _vm_of(p))
 
 
 def do_add(s: Session, p: Parsed) -> None:
@@ -269,7 +285,7 @@ def do_add(s: Session, p: Parsed) -> None:
         leaves = [leaf("network", v["network"])]
         leaves += [leaf(k, v[k]) for k in ("mac", "emulation") if k in v]
     s.edit(_vm_scoped(obj, v, *leaves, op="create"), "none",
-           f"added {obj} {v['name']} to vm {v['vm']}")
+           f"added {obj} {v['name']} to vm {v['vm']}", v["vm"])
 
 
 def do_remove(s: Session, p: Parsed) -> None:

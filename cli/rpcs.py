@@ -112,6 +112,11 @@ def select(top: str, name: str | None = None) -> El:
     return el(container, *inner, xmlns=ns)
 
 
+def pending_restart(vm: str) -> El:
+    """The filter for one VM's pending-restart state leaf."""
+    return el("vms", el("vm", el("name", text=vm), el("state", el("pending-restart"))), xmlns=VM)
+
+
 def host() -> El:
     return el("host", xmlns=HVD)
 
