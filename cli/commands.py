@@ -118,16 +118,29 @@ class Session:
         if self.mode == "config":
             self.dirty = True
             done += " (uncommitted)"
-        elif vm is not None and self.waits_for_restart(vm):
-            hv = "" if self.interactive else "hv "
-            done += f" (takes effect at the next start: {hv}restart {vm})"
+        elif vm is not None and self.waiting_for_restart(vm):
+            done += f" (takes effect at the next start: {self.hv}restart {vm})"
         self.print(done)
 
-    def waits_for_restart(self, vm: str) -> bool:
-        """The running VM was started with other settings than it now has."""
-        reply = self.client.call(rpcs.get(rpcs.pending_restart(vm)))
-        return any(render.local(e.tag) == "pending-restart" and e.text == "true"
-                   for e in reply.iter())
+    @property
+    def hv(self) -> str:
+        """How a command is typed here: `hv restart web`, or in the shell `restart web`."""
+        return "" if self.interactive else "hv "
+
+    def waiting_for_restart(self, vm: str | None = None) -> list[str]:
+        """The running VMs (this one, or all) started with other settings than they now have."""
+        reply = self.send(rpcs.get(rpcs.pending_restart(vm)))
+        if reply is None:
+            return []
+        return sorted(entry.findtext(f"{{{rpcs.VM}}}name") or "" for entry in reply.iter()
+                      if render.local(entry.tag) == "vm"
+                      and entry.findtext(f"{{{rpcs.VM}}}state/{{{rpcs.VM}}}pending-restart")
+                      == "true")
+
+    def say_what_waits(self) -> None:
+        """After a commit: the VMs it changed (or others changed) that wait for a restart."""
+        for vm in self.waiting_for_restart():
+            self.print(f"vm {vm}: changes take effect at the next start ({self.hv}restart {vm})")
 
 
 # ---- destructive changes: preview, then ask --------------------------------------------
@@ -448,6 +461,7 @@ def do_commit(s: Session, p: Parsed) -> None:
     if s.send(rpcs.commit(comment=p.values.get("comment"))) is not None:
         s.dirty = False
         s.print("committed")
+        s.say_what_waits()
 
 
 def do_commit_check(s: Session, p: Parsed) -> None:
@@ -469,6 +483,7 @@ def do_commit_confirmed(s: Session, p: Parsed) -> None:
     if s.send(op) is not None:
         s.dirty = False
         s.print(f"committed; reverts in {minutes} min unless confirmed ('confirm')")
+        s.say_what_waits()
 
 
 def do_confirm(s: Session, p: Parsed) -> None:
@@ -516,8 +531,7 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
 # ---- load and edit: a whole configuration into the candidate, kept only when valid -------
 
 def _next_steps(s: Session) -> str:
-    hv = "" if s.interactive else "hv "
-    return f"'{hv}show compare' shows the changes, '{hv}commit' applies them"
+    return f"'{s.hv}show compare' shows the changes, '{s.hv}commit' applies them"
 
 
 def _load_checked(s: Session, load: El, before: list[El]) -> bool:

@@ -112,8 +112,8 @@ def select(top: str, name: str | None = None) -> El:
     return el(container, *inner, xmlns=ns)
 
 
-def pending_restart(vm: str) -> El:
-    """The filter for one VM's pending-restart state leaf."""
+def pending_restart(vm: str | None = None) -> El:
+    """The filter for the pending-restart state leaf of one VM, or of every VM."""
     return el("vms", el("vm", el("name", text=vm), el("state", el("pending-restart"))), xmlns=VM)
 
 

@@ -61,3 +61,14 @@ def test_the_shell_says_restart_without_hv(hvd: HvdInstance, hv: HV) -> None:
     assert (status, err) == (0, "")
     assert "set cpu of vm web to 2 (takes effect at the next start: restart web)\n" in out
     assert row(hv, "web")[1:4] == ["running*", "2*", "256M"]
+
+
+def test_a_commit_says_which_vms_wait(hvd: HvdInstance, hv: HV) -> None:
+    for line in ("create vm web 1 256", "add disk web d0 1G", "start web",
+                 "create vm db 1 256", "add disk db d0 1G", "start db"):
+        assert hv(line).status == 0, line
+    keys = "configure\nset vm web memory 512\ncommit\nexit\nexit\n"
+    status, out, err = drive(hvd, keys)
+    assert (status, err) == (0, "")
+    assert "committed\nvm web: changes take effect at the next start (restart web)\n" in out
+    assert "vm db" not in out
