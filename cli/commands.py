@@ -49,6 +49,7 @@ class Options:
     socket: str = "/var/run/hvd.sock"
     host: str | None = None
     port: int = 830
+    port_given: int = 0  # how often: --host HOST:PORT and --port PORT exclude each other
     user: str | None = None
     json: bool = False
     xml: bool = False

@@ -12,7 +12,8 @@ COLUMN = 44  # where the command's description starts in the overview
 GLOBAL_OPTIONS = """\
 options (anywhere on the line):
   --socket PATH       hvd's Unix socket (default $HV_SOCKET or /var/run/hvd.sock)
-  --host HOST[:PORT]  talk to a remote hvd over SSH (port 830), with --user USER
+  --host HOST[:PORT]  talk to a remote hvd over SSH (port 830, or --port PORT), with --user USER;
+                      host keys checked against ~/.ssh/known_hosts as ssh(1) does
   --json, --xml       machine-readable output of read commands
   --show-rpc          print each NETCONF request before sending it
   --dry-run           print the requests instead of sending them

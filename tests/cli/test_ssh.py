@@ -51,8 +51,8 @@ def know_host(hvd: HvdInstance, home: Path) -> None:
 
 
 def hv(hvd: HvdInstance, home: Path, user: str, line: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*HV, "--host", f"{hvd.ssh_host}:{hvd.ssh_port}", "--user", user,
-                           *line.split()], stdin=subprocess.DEVNULL, capture_output=True,
+    return subprocess.run([*HV, "--host", hvd.ssh_host, "--port", str(hvd.ssh_port), "--user",
+                           user, *line.split()], stdin=subprocess.DEVNULL, capture_output=True,
                           text=True, timeout=60, env=env(home))
 
 
@@ -135,3 +135,10 @@ def test_first_contact_asks_then_remembers_and_a_password_is_asked(hvd: HvdInsta
     assert entry in found
     r = hv(hvd, home, "bob", "show vm db")  # no terminal, no password: refused as a login
     assert r.returncode == 3 and "login as bob" in r.stderr, r.stderr
+
+
+def test_the_port_is_given_once() -> None:
+    r = subprocess.run([*HV, "--host", "h:830", "--port", "2222", "list", "vm"],
+                       capture_output=True, text=True, timeout=30)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr.startswith("hv: give the port once: --host HOST:PORT or --port PORT\n")
