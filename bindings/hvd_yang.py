@@ -1612,7 +1612,7 @@ class yc_state_hvd_vm__vms_vm_state(PybindBase):
 
   YANG Description: What the supervisor knows about this VM.
   """
-  __slots__ = ('_path_helper', '_extmethods', '__status','__pid','__uptime','__console','__tap','__last_exit_code','__last_exit_reason','__pending_restart','__host_backend',)
+  __slots__ = ('_path_helper', '_extmethods', '__status','__pid','__uptime','__console','__tap','__last_exit_code','__last_exit_reason','__pending_restart','__running_cpu','__running_memory','__host_backend',)
 
   _yang_name = 'state'
   _yang_namespace = 'urn:hvd:vm'
@@ -1632,6 +1632,8 @@ class yc_state_hvd_vm__vms_vm_state(PybindBase):
     self.__last_exit_code = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range': ['-2147483648..2147483647']}, int_size=32), is_leaf=True, yang_name="last-exit-code", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='int32', is_config=False)
     self.__last_exit_reason = YANGDynClass(base=str, is_leaf=True, yang_name="last-exit-reason", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=False)
     self.__pending_restart = YANGDynClass(base=YANGBool, is_leaf=True, yang_name="pending-restart", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=False)
+    self.__running_cpu = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), is_leaf=True, yang_name="running-cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint8', is_config=False)
+    self.__running_memory = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="running-memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=False)
     self.__host_backend = YANGDynClass(base=str, is_leaf=True, yang_name="host-backend", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=False)
 
     load = kwargs.pop("load", None)
@@ -1961,6 +1963,84 @@ next start.
     self.__pending_restart = YANGDynClass(base=YANGBool, is_leaf=True, yang_name="pending-restart", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=False)
 
 
+  def _get_running_cpu(self):
+    """
+    Getter method for running_cpu, mapped from YANG variable /vms/vm/state/running_cpu (uint8)
+
+    YANG Description: The virtual CPUs the running bhyve was started with (its -c);
+differs from cpu while the change waits for a restart.
+    """
+    return self.__running_cpu
+      
+  def _set_running_cpu(self, v, load=False):
+    """
+    Setter method for running_cpu, mapped from YANG variable /vms/vm/state/running_cpu (uint8)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_running_cpu is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_running_cpu() directly.
+
+    YANG Description: The virtual CPUs the running bhyve was started with (its -c);
+differs from cpu while the change waits for a restart.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), is_leaf=True, yang_name="running-cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint8', is_config=False)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """running_cpu must be of a type compatible with uint8""",
+          'defined-type': "uint8",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), is_leaf=True, yang_name="running-cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint8', is_config=False)""",
+        })
+
+    self.__running_cpu = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_running_cpu(self):
+    self.__running_cpu = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), is_leaf=True, yang_name="running-cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint8', is_config=False)
+
+
+  def _get_running_memory(self):
+    """
+    Getter method for running_memory, mapped from YANG variable /vms/vm/state/running_memory (uint32)
+
+    YANG Description: The memory the running bhyve was started with (its -m);
+differs from memory while the change waits for a restart.
+    """
+    return self.__running_memory
+      
+  def _set_running_memory(self, v, load=False):
+    """
+    Setter method for running_memory, mapped from YANG variable /vms/vm/state/running_memory (uint32)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_running_memory is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_running_memory() directly.
+
+    YANG Description: The memory the running bhyve was started with (its -m);
+differs from memory while the change waits for a restart.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="running-memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=False)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """running_memory must be of a type compatible with uint32""",
+          'defined-type': "uint32",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="running-memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=False)""",
+        })
+
+    self.__running_memory = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_running_memory(self):
+    self.__running_memory = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="running-memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=False)
+
+
   def _get_host_backend(self):
     """
     Getter method for host_backend, mapped from YANG variable /vms/vm/state/host_backend (string)
@@ -2005,10 +2085,12 @@ next start.
   last_exit_code = __builtin__.property(_get_last_exit_code)
   last_exit_reason = __builtin__.property(_get_last_exit_reason)
   pending_restart = __builtin__.property(_get_pending_restart)
+  running_cpu = __builtin__.property(_get_running_cpu)
+  running_memory = __builtin__.property(_get_running_memory)
   host_backend = __builtin__.property(_get_host_backend)
 
 
-  _pyangbind_elements = OrderedDict([('status', status), ('pid', pid), ('uptime', uptime), ('console', console), ('tap', tap), ('last_exit_code', last_exit_code), ('last_exit_reason', last_exit_reason), ('pending_restart', pending_restart), ('host_backend', host_backend), ])
+  _pyangbind_elements = OrderedDict([('status', status), ('pid', pid), ('uptime', uptime), ('console', console), ('tap', tap), ('last_exit_code', last_exit_code), ('last_exit_reason', last_exit_reason), ('pending_restart', pending_restart), ('running_cpu', running_cpu), ('running_memory', running_memory), ('host_backend', host_backend), ])
 
 
 class yc_vm_hvd_vm__vms_vm(PybindBase):

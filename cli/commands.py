@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from hv_cli import render, rpcs
+from hv_cli import loadfile, render, rpcs
 from hv_cli.client import REPLY_TIMEOUT, Client, ConnectError, NetconfError
 from hv_cli.facts import UsageError
 from hv_cli.grammar import Parsed
@@ -49,6 +49,7 @@ class Options:
     socket: str = "/var/run/hvd.sock"
     host: str | None = None
     port: int = 830
+    port_given: int = 0  # how often: --host HOST:PORT and --port PORT exclude each other
     user: str | None = None
     json: bool = False
     xml: bool = False
@@ -77,7 +78,7 @@ class Session:
                 from hv_cli.ssh import connect  # paramiko only for remote hosts
 
                 self._client = connect(self.opts.host, self.opts.port, self.opts.user,
-                                       self.opts.timeout)
+                                       self.opts.timeout, ask=self.ask)
             else:
                 self._client = Client.unix(self.opts.socket, self.opts.timeout)
         return self._client
@@ -107,7 +108,9 @@ class Session:
     def target(self) -> str:
         return "candidate" if self.mode == "config" else "running"
 
-    def edit(self, config: El, default_operation: str, done: str) -> None:
+    def edit(self, config: El, default_operation: str, done: str, vm: str | None = None
+             ) -> None:
+        """vm: the VM the edit changes; the reply says when it waits for a restart."""
         if self.mode == "exec" and not self.opts.dry_run and not self.client.has(WRITABLE_RUNNING):
             raise UsageError("the server does not allow direct edits of running; "
                              "use 'configure' and 'commit'")
@@ -116,7 +119,29 @@ class Session:
         if self.mode == "config":
             self.dirty = True
             done += " (uncommitted)"
+        elif vm is not None and self.waiting_for_restart(vm):
+            done += f" (takes effect at the next start: {self.hv}restart {vm})"
         self.print(done)
+
+    @property
+    def hv(self) -> str:
+        """How a command is typed here: `hv restart web`, or in the shell `restart web`."""
+        return "" if self.interactive else "hv "
+
+    def waiting_for_restart(self, vm: str | None = None) -> list[str]:
+        """The running VMs (this one, or all) started with other settings than they now have."""
+        reply = self.send(rpcs.get(rpcs.pending_restart(vm)))
+        if reply is None:
+            return []
+        return sorted(entry.findtext(f"{{{rpcs.VM}}}name") or "" for entry in reply.iter()
+                      if render.local(entry.tag) == "vm"
+                      and entry.findtext(f"{{{rpcs.VM}}}state/{{{rpcs.VM}}}pending-restart")
+                      == "true")
+
+    def say_what_waits(self) -> None:
+        """After a commit: the VMs it changed (or others changed) that wait for a restart."""
+        for vm in self.waiting_for_restart():
+            self.print(f"vm {vm}: changes take effect at the next start ({self.hv}restart {vm})")
 
 
 # ---- destructive changes: preview, then ask --------------------------------------------
@@ -234,7 +259,7 @@ def _delete(s: Session, p: Parsed, done: str, doing: str) -> None:
         s.edit(config, "none", done)
         return
     guarded(s, rpcs.edit_config("candidate", config, "none"),
-            lambda: s.edit(config, "none", done), doing)
+            lambda: s.edit(config, "none", done, _vm_of(p)), doing)
 
 
 def do_destroy(s: Session, p: Parsed) -> None:
@@ -248,16 +273,21 @@ def _where(p: Parsed) -> str:
     return f"{obj} {v[obj]}" if obj in ("vm", "network") else f"{obj} {v[obj]} of vm {v['vm']}"
 
 
+def _vm_of(p: Parsed) -> str | None:
+    """The existing VM a command changes (a VM, or a disk or nic of one)."""
+    return p.values.get("vm") if p.command.obj in ("vm", "disk", "nic") else None
+
+
 def do_set(s: Session, p: Parsed) -> None:
     prop, value = p.values["prop"], p.values["value"]
     s.edit(_vm_scoped(p.command.obj, p.values, leaf(prop, value, "merge")), "none",
-           f"set {prop} of {_where(p)} to {value}")
+           f"set {prop} of {_where(p)} to {value}", _vm_of(p))
 
 
 def do_unset(s: Session, p: Parsed) -> None:
     prop = p.values["prop"]
     s.edit(_vm_scoped(p.command.obj, p.values, leaf(prop, None, "remove", outer=False)), "none",
-           f"unset {prop} of {_where(p)}")
+           f"unset {prop} of {_where(p)}", _vm_of(p))
 
 
 def do_add(s: Session, p: Parsed) -> None:
@@ -269,7 +299,7 @@ def do_add(s: Session, p: Parsed) -> None:
         leaves = [leaf("network", v["network"])]
         leaves += [leaf(k, v[k]) for k in ("mac", "emulation") if k in v]
     s.edit(_vm_scoped(obj, v, *leaves, op="create"), "none",
-           f"added {obj} {v['name']} to vm {v['vm']}")
+           f"added {obj} {v['name']} to vm {v['vm']}", v["vm"])
 
 
 def do_remove(s: Session, p: Parsed) -> None:
@@ -432,6 +462,7 @@ def do_commit(s: Session, p: Parsed) -> None:
     if s.send(rpcs.commit(comment=p.values.get("comment"))) is not None:
         s.dirty = False
         s.print("committed")
+        s.say_what_waits()
 
 
 def do_commit_check(s: Session, p: Parsed) -> None:
@@ -453,6 +484,7 @@ def do_commit_confirmed(s: Session, p: Parsed) -> None:
     if s.send(op) is not None:
         s.dirty = False
         s.print(f"committed; reverts in {minutes} min unless confirmed ('confirm')")
+        s.say_what_waits()
 
 
 def do_confirm(s: Session, p: Parsed) -> None:
@@ -495,6 +527,113 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "commit": do_commit, "commit-check": do_commit_check, "commit-confirmed": do_commit_confirmed,
     "confirm": do_confirm, "discard": do_discard, "rollback": do_rollback,
 }
+
+
+# ---- load and edit: a whole configuration into the candidate, kept only when valid -------
+
+def _next_steps(s: Session) -> str:
+    return f"'{s.hv}show compare' shows the changes, '{s.hv}commit' applies them"
+
+
+def _load_checked(s: Session, load: El, before: list[El]) -> bool:
+    """Send the load, then validate the candidate; on an error give the candidate back what
+    it held (before) and raise. False under --dry-run, where nothing was sent."""
+    try:
+        if s.send(load) is None:
+            s.send(rpcs.validate_candidate())
+            return False
+        s.send(rpcs.validate_candidate())
+    except NetconfError:
+        s.send(rpcs.copy_config("candidate", before))
+        raise
+    s.dirty = True
+    return True
+
+
+def _candidate(s: Session) -> ET.Element | None:
+    """The candidate's <data>; None under --dry-run."""
+    reply = s.send(rpcs.get_config("candidate"))
+    if reply is None:
+        return None
+    data = _data(reply)
+    return data if data is not None else ET.Element(f"{{{BASE}}}data")
+
+
+def do_load(s: Session, p: Parsed) -> None:
+    how, name = p.command.words[1], p.values["file"]
+    try:
+        if name == "-":
+            text = sys.stdin.read()
+        else:
+            with open(name, encoding="utf-8") as f:
+                text = f.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{name}: not UTF-8 text") from None
+    tops = loadfile.parse(text, name)
+    data = _candidate(s)
+    before = loadfile.tops(data, "the candidate") if data is not None else []
+    load = (rpcs.edit_config("candidate", tops, "merge") if how == "merge"
+            else rpcs.copy_config("candidate", tops))
+    try:
+        if not _load_checked(s, load, before):
+            return
+    except NetconfError as exc:
+        s.err.write(error_line(exc)[0] + "\n")
+        raise NotConfirmed(f"{name} not loaded; the candidate is as it was") from None
+    s.print(f"loaded {name} into the candidate ({how}); {_next_steps(s)}")
+
+
+def _editor() -> list[str]:
+    import os
+    import shlex
+
+    return shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+
+
+def do_edit(s: Session, p: Parsed) -> None:
+    """The candidate's XML in $VISUAL/$EDITOR, loaded back as a replace and validated; on an
+    error: show it, and edit again or throw the edits away (without a terminal: away)."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    data = _candidate(s)
+    if data is None:
+        return
+    before = loadfile.tops(data, "the candidate")
+    original = render.as_xml(data) + "\n"
+    editor = _editor()
+    with tempfile.TemporaryDirectory(prefix="hv-edit-") as tmp:
+        path = Path(tmp) / "candidate.xml"
+        path.write_text(original)
+        while True:
+            try:
+                status = subprocess.run([*editor, str(path)], check=False).returncode
+            except OSError as exc:
+                raise UsageError(f"cannot run the editor '{editor[0]}' ({exc.strerror or exc}); "
+                                 "set EDITOR") from None
+            if status != 0:
+                raise NotConfirmed(f"edit abandoned (the editor exited with status {status}); "
+                                   "the candidate is as it was")
+            text = path.read_text()
+            if text == original:
+                s.print("no changes")
+                return
+            try:
+                _load_checked(s, rpcs.copy_config("candidate", loadfile.parse(text, "your edit")),
+                              before)
+                break
+            except (UsageError, NetconfError) as exc:
+                s.err.write(error_line(exc)[0] + "\n")
+                s.err.flush()
+                if not s.ask("Edit again? (no: throw the edits away)"):
+                    raise NotConfirmed("edits thrown away; the candidate is as it was") from None
+    s.print(f"the candidate holds your edits; {_next_steps(s)}")
+
+
+ACTIONS.update({"load": do_load, "edit": do_edit})
 
 
 def error_line(exc: BaseException) -> tuple[str, int]:

@@ -190,6 +190,17 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
+# ---- load and edit: a whole configuration into the candidate -----------------------------
+
+FILE = _p("file", "text", help="an XML file as 'show ... --xml' prints it ('-': standard input)")
+COMMANDS += (
+    Command(("load", "merge"), "load", "Merge a configuration file into the candidate", (FILE,)),
+    Command(("load", "replace"), "load", "Replace the candidate with a configuration file",
+            (FILE,)),
+    Command(("edit",), "edit", "Edit the candidate's XML in $EDITOR; kept only when valid"),
+)
+
+
 def matching(tokens: list[str], mode: str) -> list[Command]:
     """Commands whose keywords start the input, longest first."""
     found = [c for c in COMMANDS if mode in c.modes and tuple(tokens[: len(c.words)]) == c.words]

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from hv_cli.grammar import COMMANDS, Command
+
+WIDTH = 100  # every help line fits a 100-column terminal
+COLUMN = 44  # where the command's description starts in the overview
 
 GLOBAL_OPTIONS = """\
 options (anywhere on the line):
   --socket PATH       hvd's Unix socket (default $HV_SOCKET or /var/run/hvd.sock)
-  --host HOST[:PORT]  talk to a remote hvd over SSH (port 830), with --user USER
+  --host HOST[:PORT]  talk to a remote hvd over SSH (port 830, or --port PORT), with --user USER;
+                      host keys checked against ~/.ssh/known_hosts as ssh(1) does
   --json, --xml       machine-readable output of read commands
   --show-rpc          print each NETCONF request before sending it
   --dry-run           print the requests instead of sending them
@@ -21,16 +27,28 @@ def _commands(mode: str) -> list[Command]:
     return [c for c in COMMANDS if mode in c.modes]
 
 
+def _wrap(text: str, first: str, rest: str) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest,
+                         break_on_hyphens=False)
+
+
 def overview(mode: str) -> str:
-    cmds = _commands(mode)
-    width = max(len(c.usage()) for c in cmds)
-    return "\n".join(f"  {c.usage().ljust(width)}  {c.help}" for c in cmds)
+    """`usage  description`, the description in a column; a long usage gets a line of its own."""
+    lines: list[str] = []
+    pad = " " * (COLUMN + 2)
+    for c in _commands(mode):
+        usage = f"  {c.usage()}"
+        if len(usage) > COLUMN:
+            lines.append(usage)
+            usage = ""
+        lines += _wrap(c.help, usage.ljust(COLUMN) + "  ", pad)
+    return "\n".join(lines)
 
 
 def detail(cmd: Command) -> str:
-    lines = [f"{cmd.usage()}", f"  {cmd.help}"]
+    lines = [*_wrap(cmd.usage(), "", "    "), *_wrap(cmd.help, "  ", "  ")]
     for p in (*cmd.params, *cmd.options):
-        lines.append(f"  {p.label}: {p.describe()}")
+        lines += _wrap(f"{p.label}: {p.describe()}", "  ", "      ")
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ from hv_cli.facts import UsageError
 
 from hvd_netconf import __version__
 
-VALUE_OPTIONS = ("--socket", "--host", "--user", "--timeout")
+VALUE_OPTIONS = ("--socket", "--host", "--port", "--user", "--timeout")
 FLAG_OPTIONS = {"--json": "json", "--xml": "xml", "--show-rpc": "show_rpc", "--dry-run": "dry_run",
                 "--yes": "yes", "-y": "yes"}
 USAGE = "usage: hv [options] [command ...]   (no command: interactive shell)"
@@ -53,6 +53,8 @@ def parse_options(argv: list[str]) -> tuple[commands.Options, list[str], bool]:
         i += 1
     if opts.json and opts.xml:
         raise UsageError("--json and --xml exclude each other")
+    if opts.port_given > 1:
+        raise UsageError("give the port once: --host HOST:PORT or --port PORT")
     return opts, words, want_help
 
 
@@ -68,12 +70,22 @@ def _set_value(opts: commands.Options, name: str, value: str) -> None:
             opts.timeout = -1.0
         if not 0 < opts.timeout < 1e6:
             raise UsageError(f"--timeout needs a number of seconds, not '{value}'")
+    elif name == "--port":
+        opts.port = _port(value)
+        opts.port_given += 1
     else:
         host, colon, port = value.rpartition(":")
         if colon and port.isdigit() and not host.endswith(":"):
-            opts.host, opts.port = host.strip("[]"), int(port)
+            opts.host, opts.port = host.strip("[]"), _port(port)
+            opts.port_given += 1
         else:
             opts.host = value.strip("[]")
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise UsageError(f"the port must be a number in 1..65535, not '{value}'")
+    return int(value)
 
 
 def one_shot(opts: commands.Options, words: list[str]) -> int:

@@ -121,21 +121,37 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     )
 
 
+RUNNING_SIZE = {"cpu": "running-cpu", "memory": "running-memory"}
+WAITS = "* takes effect at the next start (restart the VM)"
+
+
+def waiting(vm: Data) -> dict[str, str]:
+    """cpu/memory set to other than what the running VM was started with: name -> the
+    value it runs with until its next start."""
+    state = vm.get("state", {})
+    return {name: state[ran] for name, ran in RUNNING_SIZE.items()
+            if ran in state and state[ran] != vm.get(name)}
+
+
 def vm_table(vms: list[Data]) -> str:
+    """STATE and each value a restart would change are marked `*`, with a footnote."""
     rows = []
     for vm in vms:
         state = vm.get("state", {})
         running = state.get("status") in ("running", "stopping")
+        old = waiting(vm)
+        pending = state.get("pending-restart") == "true"
         rows.append([
             vm["name"],
-            state.get("status", "-"),
-            vm["cpu"],
-            f"{vm['memory']}M",
+            state.get("status", "-") + ("*" if pending else ""),
+            vm["cpu"] + ("*" if "cpu" in old else ""),
+            f"{vm['memory']}M" + ("*" if "memory" in old else ""),
             ",".join(f"{d['name']}:{d.get('size', '?')}" for d in vm.get("disk", [])) or "-",
             ",".join(n.get("network", "?") for n in vm.get("nic", [])) or "-",
             duration(state.get("uptime")) if running else "-",
         ])
-    return table(["NAME", "STATE", "CPU", "MEMORY", "DISKS", "NETWORKS", "UPTIME"], rows)
+    out = table(["NAME", "STATE", "CPU", "MEMORY", "DISKS", "NETWORKS", "UPTIME"], rows)
+    return out + "\n" + WAITS if any(row[1].endswith("*") for row in rows) else out
 
 
 def network_table(nets: list[Data]) -> str:
@@ -202,9 +218,19 @@ def _state_pairs(state: Data) -> list[tuple[str, str]]:
     return pairs
 
 
+def _until_restart(value: str, running: str | None) -> str:
+    """`4096 MB` -> `4096 MB (running: 1024 MB until restarted)` when it runs with another."""
+    if running is None:
+        return value
+    unit = value.partition(" ")[2]
+    return f"{value} (running: {running}{' ' + unit if unit else ''} until restarted)"
+
+
 def detail(obj: str, entry: Data) -> str:
     lines = [f"{obj} {entry['name']}"]
-    lines += _kv(_props(obj, entry))
+    old = waiting(entry) if obj == "vm" else {}
+    lines += _kv([(name, _until_restart(value, old.get(name)))
+                  for name, value in _props(obj, entry)])
     for child in ("disk", "nic"):
         subs = entry.get(child, [])
         if subs:
@@ -216,6 +242,8 @@ def detail(obj: str, entry: Data) -> str:
     if state:
         lines.append("  state")
         lines += _kv(_state_pairs(state), "    ")
+        if state.get("pending-restart") == "true":
+            lines.append("  changes take effect at the next start (restart the VM)")
     return "\n".join(lines)
 
 

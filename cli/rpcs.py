@@ -80,13 +80,15 @@ def config_tree(top: str, *entries: El) -> El:
     return el(container, *entries, xmlns=ns, **{"xmlns:nc": BASE})
 
 
-def edit_config(target: str, config: El, default_operation: str = "merge") -> El:
+def edit_config(target: str, config: El | list[El], default_operation: str = "merge") -> El:
+    """config: one top container, or several (a loaded file)."""
+    tops = config if isinstance(config, list) else [config]
     return el(
         "edit-config",
         el("target", el(target)),
         el("default-operation", text=default_operation),
         el("error-option", text="rollback-on-error"),
-        el("config", config),
+        el("config", *tops),
     )
 
 
@@ -96,14 +98,23 @@ def get(filter_tree: El) -> El:
     return el("get", el("filter", filter_tree, type="subtree"))
 
 
-def get_config(source: str, filter_tree: El) -> El:
-    return el("get-config", el("source", el(source)), el("filter", filter_tree, type="subtree"))
+def get_config(source: str, filter_tree: El | None = None) -> El:
+    """The whole datastore without a filter."""
+    node = el("get-config", el("source", el(source)))
+    if filter_tree is not None:
+        node.children.append(el("filter", filter_tree, type="subtree"))
+    return node
 
 
 def select(top: str, name: str | None = None) -> El:
     container, ns = TOP[top]
     inner = [el(top, el("name", text=name))] if name is not None else []
     return el(container, *inner, xmlns=ns)
+
+
+def pending_restart(vm: str | None = None) -> El:
+    """The filter for the pending-restart state leaf of one VM, or of every VM."""
+    return el("vms", el("vm", el("name", text=vm), el("state", el("pending-restart"))), xmlns=VM)
 
 
 def host() -> El:
@@ -130,6 +141,11 @@ def commit(confirmed: bool = False, timeout: int | None = None, persist: str | N
     if comment:
         node.children.append(el("comment", text=comment, xmlns=HVD))
     return node
+
+
+def copy_config(target: str, tops: list[El]) -> El:
+    """Replace the target's whole content with this configuration (RFC 6241 §7.3)."""
+    return el("copy-config", el("target", el(target)), el("source", el("config", *tops)))
 
 
 def validate_candidate() -> El:

@@ -13,12 +13,13 @@ from typing import Any
 from lxml import etree
 
 from hvd_netconf import __version__
-from hvd_netconf.host import specs
+from hvd_netconf.host import bhyve, specs
 from hvd_netconf.namespaces import HVD, NETWORK, VM, qn
 from hvd_netconf.state import child, leaf
 
 _VM_LEAVES = ("status", "pid", "uptime", "console", "tap", "last-exit-code",
-              "last-exit-reason", "pending-restart", "host-backend")
+              "last-exit-reason", "pending-restart", "running-cpu", "running-memory",
+              "host-backend")
 
 
 def _put(parent: etree._Element, name: str, value: object) -> None:
@@ -49,6 +50,10 @@ def vm_state(server: Any, data: etree._Element) -> None:
     for name, status in server.supervisor.statuses(vms).items():
         entry = vms[name]
         state = child(entry, VM, "state")
+        launched = server.supervisor.launched(name)
+        if launched is not None:  # what it runs with, so a client can show what waits
+            cpu, memory = bhyve.launched_size(launched)
+            status = {**status, "running-cpu": cpu, "running-memory": memory}
         for key in _VM_LEAVES:
             _put(state, key, status.get(key))
 

@@ -244,3 +244,10 @@ def needs_restart(running: Launch, vm: VmSpec, mtus: Mapping[str, int]) -> bool:
     """The one restart decision (plan and supervisor): would a start with this config run
     anything other than what the running VM was started with?"""
     return launch(vm, mtus, with_iso=running.with_iso) != running
+
+
+def launched_size(running: Launch) -> tuple[int, int]:
+    """The virtual CPUs and megabytes of memory a launch gives its guest: the -c and -m of
+    its last command, the bhyve command line (bhyve(8); written by bhyve() above)."""
+    argv = running.commands[-1]
+    return int(argv[argv.index("-c") + 1]), int(argv[argv.index("-m") + 1].removesuffix("M"))

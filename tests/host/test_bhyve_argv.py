@@ -180,6 +180,16 @@ def test_defaults_and_derived_identity() -> None:
     assert argv[argv.index("-U") + 1] == names.vm_uuid("x")
 
 
+def test_launched_size_reads_the_bhyve_command_line() -> None:
+    """The loader's own -c (console) and -m come first; the size is bhyve's -c and -m."""
+    spec = specs.read_vm(vm_el(BSD))
+    running = bhyve.launch(spec, {"lan": 1500})
+    assert running.commands[-2][0] == "bhyveload"
+    assert bhyve.launched_size(running) == (2, 1024)
+    assert bhyve.launched_size(bhyve.launch(specs.read_vm(vm_el(WEB)), {"lan": 9000})) == (
+        2, 2048)
+
+
 def test_bhyvectl() -> None:
     assert bhyve.destroy("web") == ("bhyvectl", "--vm=web", "--destroy")
     assert bhyve.force_poweroff("web") == ("bhyvectl", "--vm=web", "--force-poweroff")
