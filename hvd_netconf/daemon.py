@@ -40,6 +40,7 @@ from hvd_netconf.namespaces import (
 )
 from hvd_netconf.notify import NotificationBus
 from hvd_netconf.ops import (
+    candidates,
     edit,
     history,
     locks,
@@ -112,6 +113,7 @@ def state_providers() -> StateProviders:
     providers.add("vm-state", operational.vm_state, tops=[(VM, "vms")])
     providers.add("network-state", operational.network_state, tops=[(NETWORK, "networks")])
     providers.add("host", operational.host_state, tops=[(HVD, "host")])
+    providers.add("candidate", candidates.candidate_state, tops=[(HVD, "candidate")])
     providers.add("nacm", nacm_state, tops=[(NACM, "nacm")])
     providers.add("netconf-state", monitoring.netconf_state,
                   tops=[(MONITORING, "netconf-state")])

@@ -84,7 +84,7 @@ def edit_config_op(ctx: OpContext, op: etree._Element) -> Reply:
         return None
     if target == "candidate":
         if res.changed:
-            dss.mark_dirty(scope)
+            dss.mark_dirty(scope, tx.editor(ctx.session))
             dss.save_candidate()
     elif res.changed:
         tx.commit_running_edit(ctx, res, old_root)

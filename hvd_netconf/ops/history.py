@@ -117,7 +117,7 @@ def rollback_op(ctx: OpContext, op: etree._Element) -> Reply:
     dss.discard_candidate()
     for key, el in changes.items():
         dss.candidate.set_entry(key, copy.deepcopy(el) if el is not None else None)
-    dss.mark_dirty(list(changes))
+    dss.mark_dirty(list(changes), tx.editor(ctx.session))
     if not do_commit:
         dss.save_candidate()
         return None

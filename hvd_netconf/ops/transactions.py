@@ -33,6 +33,7 @@ from hvd_netconf.namespaces import BASE, DATASTORE_TAGS, HVD, qn
 from hvd_netconf.ops.registry import OpContext, ServerView
 from hvd_netconf.schema.validate import validate
 from hvd_netconf.store.datastore import new_config_root
+from hvd_netconf.store.owners import Editor
 
 if TYPE_CHECKING:
     from hvd_netconf.schema.nodes import Schema
@@ -126,6 +127,36 @@ def commit_running_edit(ctx: OpContext, res: EditResult,
                                 "edit-running")
 
 
+def editor(info: SessionInfo) -> Editor:
+    """The candidate's record of who edited an entry (hvd_netconf.store.owners)."""
+    return Editor(info.id, info.username)
+
+
+FOREIGN_SHOWN = 10  # entries named in the refusal; the rest are counted
+
+
+def check_foreign(dss: Datastores, info: SessionInfo) -> None:
+    """Refuse to commit changes this session did not make, unless it said <force/>.
+
+    The candidate is shared (RFC 6241 §8.3): without this, an edit another session left there
+    (a client that never committed, another admin's shell) goes in under this session's name
+    and comment, unseen. A client that means to commit the whole candidate says so.
+    """
+    me = editor(info)
+    foreign = {k: eds for k, eds in dss.changes_by_editor().items()
+               if any(e != me for e in eds)}
+    if not foreign:
+        return
+    named = [f"{k[0]} {k[1]} (by " + ", ".join(e.describe() for e in eds if e != me) + ")"
+             for k, eds in list(foreign.items())[:FOREIGN_SHOWN]]
+    more = len(foreign) - len(named)
+    if more:
+        named.append(f"and {more} more")
+    raise InUse("the candidate holds changes this session did not make: " + "; ".join(named)
+                + ". Review them (/hvd-system:candidate in <get>), then commit with "
+                "<force/> to commit them too, or discard-changes", info=[("bad-element", "force")])
+
+
 def candidate_changes(server: ServerView) -> tuple[list[Key], dict[Key, Any]]:
     """The candidate's dirty keys and its real changes against running, after validating
     them as commit must; what commit and preview-commit both start from."""
@@ -184,6 +215,8 @@ def commit_op(ctx: OpContext, op: etree._Element) -> Reply:
         _check_persist_id(p, persist_id, info)
     elif persist_id is not None:
         raise InvalidValue("no confirmed commit is pending", info=[("bad-element", "persist-id")])
+    if op.find(qn(HVD, "force")) is None:
+        check_foreign(st.datastores, info)
     keys, pairs = candidate_changes(server)
     st.commit_candidate(info, {k: st.datastores.candidate.get(k) for k in keys}, pairs, comment,
                         (persist, timeout) if confirmed else None)
@@ -251,7 +284,7 @@ def copy_config_op(ctx: OpContext, op: etree._Element) -> Reply:
         server.nacm.authorize_write(info, pairs.values(), dss.candidate.root)
         for key, (_b, after) in pairs.items():
             dss.candidate.set_entry(key, copy.deepcopy(after) if after is not None else None)
-        dss.mark_dirty(list(pairs))
+        dss.mark_dirty(list(pairs), editor(info))
         dss.save_candidate()
         return None
     errors = validate(schema, new_root, None, "full")
