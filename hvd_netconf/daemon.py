@@ -94,6 +94,7 @@ def operations() -> Registry:
     reg.add(NOTIF, "create-subscription", notifications.create_subscription,
             capabilities=[notifications.CAP_NOTIFICATION, notifications.CAP_INTERLEAVE])
     reg.add(HVD, "preview-commit", preview.preview_commit)
+    reg.add(HVD, "private-candidate", candidates.private_candidate)
     reg.add(BASE, "get-config", retrieval.get_config,
             capabilities=[retrieval.CAP_XPATH, retrieval.CAP_WITH_DEFAULTS])
     reg.add(BASE, "get", retrieval.get,
@@ -136,6 +137,7 @@ def wire_datastores(server: Server, *, fsync: bool = True) -> Datastores:
         str(settings.root), schema, fsync=fsync, history_limit=settings.history_size,
         limits=settings.wire_limits.xml, lock=server.lock)
     nacm_rules.load_stored(server.nacm, schema, datastores)
+    server.add_session_end_hook(candidates.session_ended(server))
     return datastores
 
 

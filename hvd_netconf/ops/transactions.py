@@ -34,6 +34,7 @@ from hvd_netconf.ops.registry import OpContext, ServerView
 from hvd_netconf.schema.validate import validate
 from hvd_netconf.store.datastore import new_config_root
 from hvd_netconf.store.owners import Editor
+from hvd_netconf.store.private import PrivateCandidate
 
 if TYPE_CHECKING:
     from hvd_netconf.schema.nodes import Schema
@@ -157,18 +158,46 @@ def check_foreign(dss: Datastores, info: SessionInfo) -> None:
                 "<force/> to commit them too, or discard-changes", info=[("bad-element", "force")])
 
 
-def candidate_changes(server: ServerView) -> tuple[list[Key], dict[Key, Any]]:
-    """The candidate's dirty keys and its real changes against running, after validating
-    them as commit must; what commit and preview-commit both start from."""
+def candidate_of(server: ServerView, info: SessionInfo) -> Datastores | PrivateCandidate:
+    """The session's candidate: its private one (hvd-system:private-candidate) or the shared."""
+    _schema, dss = components(server)
+    return dss.candidate_of(info.id)
+
+
+def refuse_private(server: ServerView, info: SessionInfo, what: str) -> None:
+    """Operations that would mix the shared and a private candidate are not offered there."""
+    if isinstance(candidate_of(server, info), PrivateCandidate):
+        raise OperationNotSupported(f"{what} is not available in a private candidate; "
+                                    "commit or discard it and close the session first")
+
+
+def check_private_base(cand: PrivateCandidate, keys: list[Key]) -> None:
+    """A private candidate commits onto running as it is now, never over a change made to
+    the same entries since its copy was taken (Junos `configure private` refuses too)."""
+    clashes = cand.conflicts(keys)
+    if clashes:
+        raise InUse("running changed since this private candidate was taken, at: "
+                    + ", ".join(f"{k[0]} {k[1]}" for k in clashes)
+                    + "; discard-changes starts again from running as it is now")
+
+
+def candidate_changes(server: ServerView, info: SessionInfo
+                      ) -> tuple[list[Key], dict[Key, Any]]:
+    """The session's candidate's dirty keys and its real changes against running, after
+    validating them as commit must; what commit and preview-commit both start from."""
     schema, dss = components(server)
-    keys = sorted(dss.dirty_keys)
+    cand = candidate_of(server, info)
+    keys = sorted(cand.dirty_keys)
     if not keys:
         return [], {}
-    errors = validate_scope(schema, dss.candidate, keys)
+    if isinstance(cand, PrivateCandidate):
+        check_private_base(cand, keys)
+        cand.rebase()
+    errors = validate_scope(schema, cand.candidate, keys)
     if errors:
         raise RpcErrors(errors)
-    pairs = changed_entries(keys, dss.running.get, dss.candidate.get, dss.running.root,
-                            dss.candidate.root)
+    pairs = changed_entries(keys, dss.running.get, cand.candidate.get, dss.running.root,
+                            cand.candidate.root)
     nacm_rules.check(server.nacm, {k: p[1] for k, p in pairs.items()})
     return keys, pairs
 
@@ -215,11 +244,15 @@ def commit_op(ctx: OpContext, op: etree._Element) -> Reply:
         _check_persist_id(p, persist_id, info)
     elif persist_id is not None:
         raise InvalidValue("no confirmed commit is pending", info=[("bad-element", "persist-id")])
-    if op.find(qn(HVD, "force")) is None:
+    cand = candidate_of(server, info)
+    if op.find(qn(HVD, "force")) is None and not isinstance(cand, PrivateCandidate):
         check_foreign(st.datastores, info)
-    keys, pairs = candidate_changes(server)
-    st.commit_candidate(info, {k: st.datastores.candidate.get(k) for k in keys}, pairs, comment,
-                        (persist, timeout) if confirmed else None)
+    keys, pairs = candidate_changes(server, info)
+    private = cand.candidate.root if isinstance(cand, PrivateCandidate) else None
+    st.commit_candidate(info, {k: cand.candidate.get(k) for k in keys}, pairs, comment,
+                        (persist, timeout) if confirmed else None, private)
+    if isinstance(cand, PrivateCandidate):
+        cand.discard_candidate()  # a new copy of running, which now holds the changes
     return None
 
 
@@ -234,9 +267,10 @@ def cancel_commit_op(ctx: OpContext, op: etree._Element) -> Reply:
 
 
 def discard_changes_op(ctx: OpContext, op: etree._Element) -> Reply:
-    _schema, dss = components(ctx.server)
-    ctx.server.locks.check_writable("candidate", ctx.session.id)
-    dss.discard_candidate()
+    cand = candidate_of(ctx.server, ctx.session)
+    if not isinstance(cand, PrivateCandidate):
+        ctx.server.locks.check_writable("candidate", ctx.session.id)
+    cand.discard_candidate()
     return None
 
 
@@ -254,8 +288,13 @@ def validate_op(ctx: OpContext, op: etree._Element) -> Reply:
     source = datastore_param(op, "source", ("candidate", "running"), inline=True)
     if source == "config":
         root = _inline_tree(schema, config_param(op, op.find(qn(BASE, "source"))))
+    elif source == "candidate":
+        cand = candidate_of(ctx.server, ctx.session)
+        if isinstance(cand, PrivateCandidate):
+            cand.rebase()
+        root = cand.candidate.root
     else:
-        root = (dss.candidate if source == "candidate" else dss.running).root
+        root = dss.running.root
     errors = validate(schema, root, None, "full")
     if errors:
         raise RpcErrors(errors)
@@ -271,6 +310,7 @@ def copy_config_op(ctx: OpContext, op: etree._Element) -> Reply:
         raise InvalidValue("source and target are the same datastore",
                            info=[("bad-element", "source")])
     server.locks.check_writable(target, info.id)
+    refuse_private(server, info, "copy-config")
     if source == "config":
         new_root = _inline_tree(schema, config_param(op, op.find(qn(BASE, "source"))))
     else:

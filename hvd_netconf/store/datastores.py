@@ -31,6 +31,7 @@ from hvd_netconf.store.loader import (
     validate_loaded,
 )
 from hvd_netconf.store.owners import EARLIER, Editor, Owners
+from hvd_netconf.store.private import PrivateCandidate
 from hvd_netconf.store.wal import STATE_DIR, CandidateSave, Delete, Entry, FaultHook, Op, Wal
 from hvd_netconf.xmlparse import DEFAULT_LIMITS, XmlLimits
 
@@ -71,6 +72,7 @@ class Datastores:
         self._unsaved: set[Key] = set()
         self._saved: set[Key] = set()  # keys the saved candidate holds
         self.owners = Owners()  # who edited each dirty entry
+        self.privates: dict[int, PrivateCandidate] = {}  # by session id
         self.candidate_log = os.path.join(self.state_dir, candlog.LOG_NAME)
         self._load_candidate(records)
         if records:
@@ -100,6 +102,17 @@ class Datastores:
             self._dirty.add(key)
             self._unsaved.add(key)
         self.owners.add(keys, by)
+
+    def open_private(self, session_id: int) -> PrivateCandidate:
+        """The session's private candidate, a copy of running made now if it has none."""
+        found = self.privates.get(session_id)
+        if found is None:
+            found = self.privates[session_id] = PrivateCandidate(self.running, self.schema)
+        return found
+
+    def candidate_of(self, session_id: int) -> Datastores | PrivateCandidate:
+        """What the session edits as its candidate: its private one, or the shared one."""
+        return self.privates.get(session_id) or self
 
     def changes_by_editor(self) -> dict[Key, tuple[Editor, ...]]:
         """The candidate's entries that differ from running, with who edited them."""
