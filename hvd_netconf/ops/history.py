@@ -112,12 +112,20 @@ def rollback_op(ctx: OpContext, op: etree._Element) -> Reply:
     commit_el = op.find(qn(HVD, "commit"))
     do_commit = commit_el is not None and (commit_el.text or "").strip() in ("true", "1")
     comment = (op.findtext(qn(HVD, "comment")) or "").strip()
-    server.locks.check_writable("candidate", ctx.session.id)
-    tx.refuse_private(server, ctx.session, "rollback")
+    cand = tx.candidate_of(server, ctx.session)
+    if cand is dss or do_commit:
+        server.locks.check_writable("candidate", ctx.session.id)
+        tx.refuse_private(server, ctx.session, "rollback with commit")
     changes = dss.history.revert_changes(rec_id)
     undone = changed_entries(list(changes), dss.running.get, changes.get, dss.running.root,
                              dss.running.root)
     server.nacm.authorize_write(ctx.session, undone.values(), dss.running.root)
+    if cand is not dss:  # into the session's private candidate
+        cand.discard_candidate()
+        for key, el in changes.items():
+            cand.candidate.set_entry(key, copy.deepcopy(el) if el is not None else None)
+        cand.mark_dirty(list(changes))
+        return None
     if do_commit:
         server.locks.check_writable("running", ctx.session.id)
     dss.discard_candidate()
