@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hv_cli import commands, facts, grammar, helptext, render, rpcs
-from hv_cli.client import Client, ConnectError, NetconfError, NoAnswer
+from hv_cli.client import ConnectError, NetconfError, NoAnswer
 from hv_cli.facts import UsageError
 from hv_cli.grammar import Command, Param
 from hv_cli.rpcs import el
@@ -175,21 +175,19 @@ def hint_for(text: str, mode: str) -> str:
 
 
 class ConfirmWatch(threading.Thread):
-    """A second session that listens for netconf-confirmed-commit (RFC 6470) notifications
-    and hands each confirm-event to `on_event`."""
+    """A second session, subscribed before the thread starts (so no event is missed), that
+    hands each netconf-confirmed-commit (RFC 6470) confirm-event to `on_event`."""
 
     def __init__(self, opts: commands.Options, on_event: Callable[[str], None]) -> None:
         super().__init__(daemon=True, name="hv-confirm-watch")
-        self.opts = opts
         self.on_event = on_event
-        self.client: Client | None = None
         self.stopping = False
+        self.client = commands.Session(dataclasses.replace(opts, show_rpc=False)).client
+        self.client.call(rpcs.subscribe_confirmed_commits())
 
     def run(self) -> None:
-        session = commands.Session(dataclasses.replace(self.opts, show_rpc=False))
+        client = self.client
         try:
-            self.client = client = session.client
-            client.call(rpcs.subscribe_confirmed_commits())
             while not self.stopping:
                 try:
                     message = client.receive(3600.0)
@@ -198,15 +196,13 @@ class ConfirmWatch(threading.Thread):
                 for e in message.iter():
                     if render.local(e.tag) == "confirm-event":
                         self.on_event((e.text or "").strip())
-        except (ConnectError, NetconfError, OSError):
-            pass  # the watch is a courtesy: the commit itself is on the server
+        except (ConnectError, OSError):
+            pass  # the shell is leaving, or the server went: the commit is on the server
 
     def stop(self) -> None:
         self.stopping = True
-        client = self.client
-        if client is not None:
-            with contextlib.suppress(OSError):
-                client.stream.close()
+        with contextlib.suppress(OSError):
+            self.client.stream.close()
 
 
 class Shell:
@@ -315,7 +311,12 @@ class Shell:
         """Say so at once when the confirmed commit this shell made is reverted (timeout or
         cancel): a second session subscribes to netconf-confirmed-commit."""
         if self.watcher is None:
-            self.watcher = ConfirmWatch(self.session.opts, self.notice)
+            try:
+                self.watcher = ConfirmWatch(self.session.opts, self.notice)
+            except (ConnectError, NetconfError, OSError) as exc:
+                self.session.err.write(f"{commands.error_line(exc)[0]} (no notice of a "
+                                       "revert will show here)\n")
+                return
             self.watcher.start()
 
     def notice(self, event: str) -> None:
@@ -329,7 +330,21 @@ class Shell:
             text = ("the confirmed commit timed out and was reverted" if event == "timeout"
                     else "the confirmed commit was cancelled and reverted")
             commands.keep_token(self.session.server, None)
-        run_in_terminal(lambda: self.session.err.write(f"hv: {text}\n"))
+        self.say_from_thread(f"hv: {text}")
+
+    def say_from_thread(self, text: str) -> None:
+        """A line from another thread: above the prompt when one is shown."""
+
+        def write() -> None:
+            self.session.err.write(text + "\n")
+            self.session.err.flush()
+
+        app = self.prompt.app
+        loop = app.loop if app.is_running else None
+        if loop is None:
+            write()
+        else:
+            loop.call_soon_threadsafe(lambda: run_in_terminal(write))
 
     def loop(self) -> int:
         try:
