@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from hvd_netconf import __version__, notify, operational, selftest
-from hvd_netconf.apply.engine import ensure_layout
+from hvd_netconf.apply.engine import cut_short, ensure_layout
 from hvd_netconf.apply.engine import recover as recover_host
 from hvd_netconf.apply.hook import HostApply, journal_path
 from hvd_netconf.committer import Committer, HostApplier
@@ -114,6 +114,7 @@ def state_providers() -> StateProviders:
     providers.add("vm-state", operational.vm_state, tops=[(VM, "vms")])
     providers.add("network-state", operational.network_state, tops=[(NETWORK, "networks")])
     providers.add("host", operational.host_state, tops=[(HVD, "host")])
+    providers.add("interrupted-commit", candidates.interrupted_state, tops=[(HVD, "host")])
     providers.add("candidate", candidates.candidate_state, tops=[(HVD, "candidate")])
     providers.add("nacm", nacm_state, tops=[(NACM, "nacm")])
     providers.add("netconf-state", monitoring.netconf_state,
@@ -180,8 +181,13 @@ def wire_components(server: Server) -> None:
                                         netd_socket=settings.netd_socket)
     ensure_layout(host, settings.zfs_parent, str(settings.root))
     datastores = wire_datastores(server)
-    recover_host(host, journal_path(datastores), datastores.history.last_id)  # a cut-short commit
+    journal = journal_path(datastores)
+    interrupted = cut_short(journal, datastores.history.last_id)
+    recover_host(host, journal, datastores.history.last_id)  # a cut-short commit's host steps
     bus = wire_notifications(server)
+    set_aside = candidates.set_aside_interrupted(datastores) if interrupted else None
+    if set_aside is not None:
+        bus.publish(candidates.interrupted_notification(set_aside))
 
     def on_vm_event(name: str, old: str, new: str, reason: str, code: int | None) -> None:
         bus.publish(operational.vm_state_change(name, old, new, reason, code))
