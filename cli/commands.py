@@ -596,11 +596,18 @@ def do_confirm(s: Session, p: Parsed) -> None:
     if token is None:
         raise NotFound("hv holds no confirm token for this server (none pending from your "
                        "shells?); pass --token TOKEN")
+    exec_mode = s.mode == "exec"
+    if exec_mode:  # confirm only: an empty private candidate, not what the shared one holds
+        s.send(rpcs.private_candidate())
     force = others_too(s)
-    if s.send(rpcs.commit(persist_id=token, force=force)) is not None:
-        keep_token(s.server, None)
-        s.unconfirmed = None
-        s.print("confirmed")
+    try:
+        if s.send(rpcs.commit(persist_id=token, force=force)) is not None:
+            keep_token(s.server, None)
+            s.unconfirmed = None
+            s.print("confirmed")
+    finally:
+        if exec_mode:
+            s.close()  # the private candidate goes with its session
 
 
 def do_discard(s: Session, p: Parsed) -> None:

@@ -3,6 +3,7 @@ confirmed commit that outlives the shell that made it (hv on a terminal, pexpect
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from ncclient.xml_ import to_ele
 from support.server import HvdInstance
 
 from hvd_netconf.namespaces import BASE, VM
+from tests.cli.conftest import Result
 
 Q = Callable[[str], list[str]]
 HV = [sys.executable, "-m", "hv_cli.main"]
@@ -50,7 +52,7 @@ def memory(running: Q) -> list[str]:
 
 
 def test_two_shells_in_configure_never_mix(hvd: HvdInstance, home: Path, running: Q,
-                                           hv: Callable[..., object]) -> None:
+                                           hv: Callable[..., Result]) -> None:
     """A sets 512, B sets 1024, A commits: A's change only, under A's comment; B's commit
     then puts B's value in (private candidates, the default), not 'committed' for nothing."""
     hv("create vm web 1 256")
@@ -75,12 +77,12 @@ def test_two_shells_in_configure_never_mix(hvd: HvdInstance, home: Path, running
         a.sendline("exit")
         a.expect(pexpect.EOF)
     hist = hv("show commits --json")
-    comments = [c.get("comment") for c in __import__("json").loads(hist.out)]
+    comments = [c.get("comment") for c in json.loads(hist.out)]
     assert "A" in comments and "B" in comments
 
 
 def test_configure_shared_names_what_others_left(hvd: HvdInstance, home: Path, running: Q,
-                                                 hv: Callable[..., object]) -> None:
+                                                 hv: Callable[..., Result]) -> None:
     """An edit a NETCONF client left in the candidate: the shared shell says so on entry,
     names it and who made it, and asks before its commit takes it."""
     hv("create vm web 1 256")
@@ -122,16 +124,21 @@ def test_configure_exclusive_locks_out_others(hvd: HvdInstance, home: Path) -> N
         client.unlock("candidate")
 
 
+def commit_confirmed(sh: pexpect.spawn, hv: Callable[..., Result]) -> str:
+    """web's memory 256 -> 512 by a confirmed commit in the shell; what the shell said."""
+    hv("create vm web 1 256")
+    sh.expect("hv> ")
+    run(sh, "configure", PROMPT)
+    run(sh, "set vm web memory 512", PROMPT)
+    return run(sh, "commit confirmed 5", PROMPT)
+
+
 def test_commit_confirmed_outlives_its_shell(hvd: HvdInstance, home: Path, running: Q,
-                                             hv: Callable[..., object]) -> None:
+                                             hv: Callable[..., Result]) -> None:
     """The shell exits (asking first); the commit stays pending; 'hv confirm' from another
     process confirms it with the token hv kept."""
-    hv("create vm web 1 256")
     with hv_shell(hvd, home) as sh:
-        sh.expect("hv> ")
-        run(sh, "configure", PROMPT)
-        run(sh, "set vm web memory 512", PROMPT)
-        out = run(sh, "commit confirmed 5", PROMPT)
+        out = commit_confirmed(sh, hv)
         assert "'hv confirm' from any shell" in out
         run(sh, "exit", "hv> ")
         sh.sendline("exit")
@@ -140,25 +147,26 @@ def test_commit_confirmed_outlives_its_shell(hvd: HvdInstance, home: Path, runni
         sh.sendline("y")
         sh.expect(pexpect.EOF)
     assert memory(running) == ["512"]  # not reverted by the session's end
+    with hvd.connect_uds() as client:  # an edit left in the shared candidate stays out of it
+        client.edit_config(f'<config><vms xmlns="{VM}"><vm><name>web</name>'
+                           "<cpu>4</cpu></vm></vms></config>", target="candidate")
     with hv_shell(hvd, home, "confirm") as one_shot:
         one_shot.expect("confirmed")
         one_shot.expect(pexpect.EOF)
     assert memory(running) == ["512"]
+    assert running("//vm:vm[vm:name='web']/vm:cpu/text()") == ["1"]
+    assert hvd.server.committer is not None and hvd.server.committer.pending is None
     with hv_shell(hvd, home, "confirm") as again:  # nothing pending, no token left
         again.expect("holds no confirm token")
         again.expect(pexpect.EOF)
 
 
 def test_the_shell_reports_a_revert(hvd: HvdInstance, home: Path, running: Q,
-                                    hv: Callable[..., object]) -> None:
+                                    hv: Callable[..., Result]) -> None:
     """Another session cancels the shell's confirmed commit with its token: the open shell
     prints a line saying the commit was reverted."""
-    hv("create vm web 1 256")
     with hv_shell(hvd, home) as sh:
-        sh.expect("hv> ")
-        run(sh, "configure", PROMPT)
-        run(sh, "set vm web memory 512", PROMPT)
-        out = run(sh, "commit confirmed 5", PROMPT)
+        out = commit_confirmed(sh, hv)
         token = out.split("--token ")[1].split("'")[0]
         with hvd.connect_uds() as other:
             other.dispatch(to_ele(f'<cancel-commit xmlns="{BASE}"><persist-id>{token}'
