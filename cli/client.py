@@ -191,6 +191,11 @@ class Client:
             raise NetconfError(errors)
         return reply
 
+    def receive(self, timeout: float) -> ET.Element:
+        """The next message the server sends unasked (a notification, RFC 5277)."""
+        self.wedged = False
+        return parse_reply(self._receive(timeout=timeout))
+
     def close(self) -> None:
         try:
             if not self.wedged:

@@ -7,6 +7,9 @@ edits go to running at once; config: edits go to the candidate) and the output o
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import secrets
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -23,7 +26,7 @@ from hvd_netconf.namespaces import BASE, CAP_PREFIX
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
 WRITABLE_RUNNING = CAP_PREFIX + "writable-running:1.0"
-CONFIRM_PERSIST = "hv"  # one-shot confirmed commits outlive the process, so they persist
+TOKENS = "~/.hv_confirm"  # the persist token of each server's pending confirmed commit
 
 
 class NotFound(Exception):
@@ -68,6 +71,8 @@ class Session:
     mode: str = "exec"
     interactive: bool = False
     dirty: bool = False  # this shell edited the candidate since its last commit or discard
+    candidate: str = "private"  # configure mode's candidate: private, exclusive or shared
+    unconfirmed: str | None = None  # the token of a confirmed commit this shell made
     ask: Callable[[str], bool | None] = ask_terminal
     _client: Client | None = None
 
@@ -103,6 +108,11 @@ class Session:
         if self.opts.dry_run:
             return None
         return self.client.call(op, progress, timeout)
+
+    @property
+    def server(self) -> str:
+        """Which server: the key of its confirm token in TOKENS."""
+        return f"{self.opts.host}:{self.opts.port}" if self.opts.host else self.opts.socket
 
     @property
     def target(self) -> str:
@@ -457,9 +467,104 @@ def preview_commit(s: Session, doing: str) -> None:
     confirm(s, Preview.of(reply), doing)
 
 
+def _who(session_id: str, user: str) -> str:
+    if session_id == "0":
+        return f"RESTCONF, user {user}" if user else "an edit saved before hvd last restarted"
+    return f"session {session_id}, user {user or 'unknown'}"
+
+
+def foreign_changes(s: Session) -> list[str]:
+    """The shared candidate's changes other sessions made, as 'vm x (by session 3, user
+    bob)' (from /hvd-system:candidate)."""
+    reply = s.send(rpcs.candidate_editors())
+    if reply is None:
+        return []
+    me = str(s.client.session_id)
+    out = []
+    for change in reply.iter():
+        if render.local(change.tag) != "change":
+            continue
+        fields = {render.local(c.tag): c for c in change}
+        others = []
+        for editor in change:
+            if render.local(editor.tag) != "editor":
+                continue
+            got = {render.local(c.tag): (c.text or "").strip() for c in editor}
+            if got.get("session-id") != me:
+                others.append(_who(got.get("session-id", ""), got.get("user", "")))
+        if others:
+            kind, name = (fields[k].text or "" for k in ("kind", "name"))
+            out.append(f"{kind} {name} (by {'; '.join(others)})")
+    return out
+
+
+def warn_foreign(s: Session, changes: list[str], then: str) -> None:
+    s.err.write("warning: the candidate holds changes other sessions made:\n"
+                + "".join(f"  {c}\n" for c in changes) + then + "\n")
+    s.err.flush()
+
+
+def others_too(s: Session) -> bool:
+    """Before a commit of the shared candidate: show the changes other sessions made and ask
+    whether they go in too (the server refuses them without <force/>)."""
+    shared = s.candidate == "shared" or not s.interactive  # one-shot hv: the shared candidate
+    if not shared or s.opts.dry_run:
+        return False
+    changes = foreign_changes(s)
+    if not changes:
+        return False
+    warn_foreign(s, changes, "'show compare' shows them; they go in with your commit")
+    if s.opts.yes:
+        return True
+    answer = s.ask("Commit them too?")
+    if answer is None:
+        raise NotConfirmed("refusing to commit other sessions' changes without a terminal; "
+                           "pass --yes to commit them")
+    if not answer:
+        raise NotConfirmed("did not commit; 'discard' throws every uncommitted change away")
+    return True
+
+
+def do_configure(s: Session, p: Parsed) -> None:
+    """Enter configure mode on the chosen candidate (hv(1) CONFIGURE MODES)."""
+    kind = p.command.obj
+    if kind == "private":
+        s.send(rpcs.private_candidate())
+        done = "edits go to your own copy of running; 'commit' merges them onto running"
+    elif kind == "exclusive":
+        try:
+            s.send(rpcs.lock("candidate"))
+        except NetconfError:
+            changes = [] if s.opts.dry_run else foreign_changes(s)
+            if changes:
+                warn_foreign(s, changes, "commit or discard them first, or use "
+                                         "'configure private'")
+            raise
+        done = "the candidate is locked for this session until you leave"
+    else:
+        done = "edits go to the candidate other sessions share"
+    s.mode, s.candidate = "config", kind
+    s.print(f"entering configure mode ({kind}): {done}")
+    if kind == "shared" and not s.opts.dry_run:
+        changes = foreign_changes(s)
+        if changes:
+            warn_foreign(s, changes, "'show compare' shows them; 'commit' asks before they go in")
+
+
+def leave_configure(s: Session) -> None:
+    """Back to exec mode: the lock goes, a private candidate with the session."""
+    s.mode = "exec"
+    if s.candidate == "exclusive":
+        with contextlib.suppress(NetconfError, ConnectError, OSError):
+            s.send(rpcs.unlock("candidate"))
+    elif s.candidate == "private":
+        s.close()  # the private candidate ends with its session
+
+
 def do_commit(s: Session, p: Parsed) -> None:
     preview_commit(s, "commit")
-    if s.send(rpcs.commit(comment=p.values.get("comment"))) is not None:
+    force = others_too(s)
+    if s.send(rpcs.commit(comment=p.values.get("comment"), force=force)) is not None:
         s.dirty = False
         s.print("committed")
         s.say_what_waits()
@@ -476,21 +581,66 @@ def do_commit_check(s: Session, p: Parsed) -> None:
         s.print("a commit would run:\n" + plan.rstrip("\n"))
 
 
+def _tokens() -> dict[str, str]:
+    try:
+        with open(os.path.expanduser(TOKENS), encoding="utf-8") as f:
+            got = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return got if isinstance(got, dict) else {}
+
+
+def keep_token(server: str, token: str | None) -> None:
+    """Note (or, None, forget) the server's pending confirm token in TOKENS, readable by
+    this user only: the token confirms or cancels the commit from any session."""
+    tokens = _tokens()
+    if token is None:
+        if tokens.pop(server, None) is None:
+            return
+    else:
+        tokens[server] = token
+    path = os.path.expanduser(TOKENS)
+    fd = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(tokens, f)
+    os.replace(path + ".new", path)
+
+
 def do_commit_confirmed(s: Session, p: Parsed) -> None:
+    """A confirmed commit with a persist token (RFC 6241 §8.4.5): it outlives this session,
+    so leaving the shell does not revert it, and any session that has the token confirms."""
     minutes = int(p.values.get("minutes", "10"))
     preview_commit(s, "commit")
-    persist = None if s.interactive else CONFIRM_PERSIST
-    op = rpcs.commit(True, minutes * 60, persist=persist, comment=p.values.get("comment"))
+    force = others_too(s)
+    token = "TOKEN" if s.opts.dry_run else secrets.token_hex(8)  # --dry-run shows where
+    op = rpcs.commit(True, minutes * 60, persist=token, comment=p.values.get("comment"),
+                     force=force)
     if s.send(op) is not None:
         s.dirty = False
-        s.print(f"committed; reverts in {minutes} min unless confirmed ('confirm')")
+        keep_token(s.server, token)
+        s.unconfirmed = token
+        s.print(f"committed; reverts in {minutes} min unless confirmed: 'hv confirm' from any "
+                f"shell of yours, or 'hv confirm --token {token}' from anywhere")
         s.say_what_waits()
 
 
 def do_confirm(s: Session, p: Parsed) -> None:
-    persist_id = None if s.interactive else CONFIRM_PERSIST
-    if s.send(rpcs.commit(persist_id=persist_id)) is not None:
-        s.print("confirmed")
+    token = p.values.get("--token") or _tokens().get(s.server)
+    if token is None:
+        raise NotFound("hv holds no confirm token for this server (none pending from your "
+                       "shells?); pass --token TOKEN")
+    exec_mode = s.mode == "exec"
+    if exec_mode:  # confirm only: an empty private candidate, not what the shared one holds
+        s.send(rpcs.private_candidate())
+    force = False if exec_mode else others_too(s)
+    try:
+        if s.send(rpcs.commit(persist_id=token, force=force)) is not None:
+            keep_token(s.server, None)
+            s.unconfirmed = None
+            s.print("confirmed")
+    finally:
+        if exec_mode:
+            s.close()  # the private candidate goes with its session
 
 
 def do_discard(s: Session, p: Parsed) -> None:
@@ -526,6 +676,7 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "start-vm": do_vm_rpc, "stop-vm": do_vm_rpc, "restart-vm": do_vm_rpc, "console": do_console,
     "commit": do_commit, "commit-check": do_commit_check, "commit-confirmed": do_commit_confirmed,
     "confirm": do_confirm, "discard": do_discard, "rollback": do_rollback,
+    "configure": do_configure,
 }
 
 

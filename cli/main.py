@@ -46,7 +46,7 @@ def parse_options(argv: list[str]) -> tuple[commands.Options, list[str], bool]:
             want_help = True
         elif arg == "--version":
             opts.version = True
-        elif arg.startswith("--") and arg not in ("--force",):
+        elif arg.startswith("--") and arg not in ("--force", "--token"):
             raise UsageError(f"unknown option {arg}")
         else:
             words.append(arg)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hvd_netconf.namespaces import BASE, HVD, NETWORK, VM
+from hvd_netconf.namespaces import BASE, HVD, NC_NOTIFICATIONS, NETWORK, NOTIF, VM
 
 OP = f"{{{BASE}}}operation"  # the nc:operation attribute
 
@@ -128,7 +128,8 @@ def vm_rpc(name: str, vm: str, **params: str) -> El:
 
 
 def commit(confirmed: bool = False, timeout: int | None = None, persist: str | None = None,
-           persist_id: str | None = None, comment: str | None = None) -> El:
+           persist_id: str | None = None, comment: str | None = None,
+           force: bool = False) -> El:
     node = el("commit")
     if confirmed:
         node.children.append(el("confirmed"))
@@ -140,12 +141,28 @@ def commit(confirmed: bool = False, timeout: int | None = None, persist: str | N
         node.children.append(el("persist-id", text=persist_id))
     if comment:
         node.children.append(el("comment", text=comment, xmlns=HVD))
+    if force:
+        node.children.append(el("force", xmlns=HVD))
     return node
 
 
 def copy_config(target: str, tops: list[El]) -> El:
     """Replace the target's whole content with this configuration (RFC 6241 §7.3)."""
     return el("copy-config", el("target", el(target)), el("source", el("config", *tops)))
+def subscribe_confirmed_commits() -> El:
+    """create-subscription (RFC 5277) to netconf-confirmed-commit (RFC 6470) only."""
+    wanted = el("netconf-confirmed-commit", xmlns=NC_NOTIFICATIONS)
+    return el("create-subscription", el("filter", wanted, type="subtree"),
+              xmlns=NOTIF)
+
+
+def private_candidate() -> El:
+    return el("private-candidate", xmlns=HVD)
+
+
+def candidate_editors() -> El:
+    """<get> of /hvd-system:candidate: the shared candidate's changes and who made them."""
+    return get(el("candidate", xmlns=HVD))
 
 
 def validate_candidate() -> El:

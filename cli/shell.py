@@ -6,15 +6,17 @@ fetched from the server as they are needed.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shlex
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
 from hv_cli import commands, facts, grammar, helptext, render, rpcs
-from hv_cli.client import ConnectError, NetconfError
+from hv_cli.client import ConnectError, NetconfError, NoAnswer
 from hv_cli.facts import UsageError
 from hv_cli.grammar import Command, Param
 from hv_cli.rpcs import el
@@ -172,12 +174,44 @@ def hint_for(text: str, mode: str) -> str:
     return cmd.usage()
 
 
+class ConfirmWatch(threading.Thread):
+    """A second session, subscribed before the thread starts (so no event is missed), that
+    hands each netconf-confirmed-commit (RFC 6470) confirm-event to `on_event`."""
+
+    def __init__(self, opts: commands.Options, on_event: Callable[[str], None]) -> None:
+        super().__init__(daemon=True, name="hv-confirm-watch")
+        self.on_event = on_event
+        self.stopping = False
+        self.client = commands.Session(dataclasses.replace(opts, show_rpc=False)).client
+        self.client.call(rpcs.subscribe_confirmed_commits())
+
+    def run(self) -> None:
+        client = self.client
+        try:
+            while not self.stopping:
+                try:
+                    message = client.receive(3600.0)
+                except NoAnswer:
+                    continue
+                for e in message.iter():
+                    if render.local(e.tag) == "confirm-event":
+                        self.on_event((e.text or "").strip())
+        except (ConnectError, OSError):
+            pass  # the shell is leaving, or the server went: the commit is on the server
+
+    def stop(self) -> None:
+        self.stopping = True
+        with contextlib.suppress(OSError):
+            self.client.stream.close()
+
+
 class Shell:
     def __init__(self, opts: commands.Options, out: TextIO = sys.stdout,
                  err: TextIO = sys.stderr, **prompt_args: Any) -> None:
         self.session = commands.Session(opts, out=out, err=err, interactive=True)
         self.session.ask = self.ask
         self.names = Names(self.session)
+        self.watcher: ConfirmWatch | None = None
         bindings = KeyBindings()
 
         @bindings.add("?")
@@ -196,8 +230,13 @@ class Shell:
     def print(self, text: str) -> None:
         self.session.print(text)
 
-    def ask(self, question: str) -> bool:
-        answer = self.prompt.prompt(question + " [y/N] ", completer=None, bottom_toolbar=None)
+    def ask(self, question: str) -> bool | None:
+        """y/N; None when the input has ended."""
+        try:
+            answer = self.prompt.prompt(question + " [y/N] ", completer=None,
+                                        bottom_toolbar=None)
+        except EOFError:
+            return None
         return answer.strip().lower() in ("y", "yes")
 
     def handle(self, line: str) -> bool:
@@ -235,13 +274,12 @@ class Shell:
             if action == "help":
                 self.print(helptext.help_for(shlex.split(parsed.values.get("words", "")),
                                              self.session.mode))
-            elif action == "configure":
-                self.session.mode = "config"
-                self.print("entering configure mode: edits go to the candidate until 'commit'")
             elif action == "exit":
                 return self.leave()
             else:
                 commands.run(self.session, parsed)
+                if action == "commit-confirmed" and self.session.unconfirmed:
+                    self.watch()
         if compare and self.session.mode == "config":
             try:
                 commands.show_compare(self.session)
@@ -251,13 +289,62 @@ class Shell:
 
     def leave(self) -> bool:
         if self.session.mode == "exec":
-            return False
-        if self.session.dirty:
-            if not self.ask("There are uncommitted changes. Leave and discard them?"):
+            return not self.leave_shell()
+        if self.session.dirty:  # at the end of input (None), they go
+            if self.ask("There are uncommitted changes. Leave and discard them?") is False:
                 return True
             commands.run(self.session, grammar.parse(["discard"], "config"))
-        self.session.mode = "exec"
+        commands.leave_configure(self.session)
         return True
+
+    def leave_shell(self) -> bool:
+        """Leave the shell, asked first when a confirmed commit made here is unconfirmed (it
+        stays pending: its token confirms it from any shell)."""
+        token = self.session.unconfirmed
+        if token is None:
+            return True
+        self.session.err.write(f"a confirmed commit made here is not confirmed yet; it reverts "
+                               f"unless 'hv confirm' (token {token}) runs in time\n")
+        return self.ask("Leave the shell anyway?") is not False
+
+    def watch(self) -> None:
+        """Say so at once when the confirmed commit this shell made is reverted (timeout or
+        cancel): a second session subscribes to netconf-confirmed-commit."""
+        if self.watcher is None:
+            try:
+                self.watcher = ConfirmWatch(self.session.opts, self.notice)
+            except (ConnectError, NetconfError, OSError) as exc:
+                self.session.err.write(f"{commands.error_line(exc)[0]} (no notice of a "
+                                       "revert will show here)\n")
+                return
+            self.watcher.start()
+
+    def notice(self, event: str) -> None:
+        """A confirmed-commit event: the shell's pending commit is done with."""
+        if self.session.unconfirmed is None or event in ("start", "extend"):
+            return
+        self.session.unconfirmed = None
+        if event == "complete":
+            text = "the confirmed commit was confirmed"
+        else:
+            text = ("the confirmed commit timed out and was reverted" if event == "timeout"
+                    else "the confirmed commit was cancelled and reverted")
+            commands.keep_token(self.session.server, None)
+        self.say_from_thread(f"hv: {text}")
+
+    def say_from_thread(self, text: str) -> None:
+        """A line from another thread: above the prompt when one is shown."""
+
+        def write() -> None:
+            self.session.err.write(text + "\n")
+            self.session.err.flush()
+
+        app = self.prompt.app
+        loop = app.loop if app.is_running else None
+        if loop is None:
+            write()
+        else:
+            loop.call_soon_threadsafe(lambda: run_in_terminal(write))
 
     def loop(self) -> int:
         try:
@@ -267,13 +354,14 @@ class Shell:
                 except KeyboardInterrupt:
                     continue
                 except EOFError:
-                    in_config = self.session.mode == "config"
-                    if in_config and self.leave() and self.session.mode == "config":
+                    if self.leave():
                         continue
                     return commands.EXIT_OK
                 if not self.handle(line):
                     return commands.EXIT_OK
         finally:
+            if self.watcher is not None:
+                self.watcher.stop()
             self.session.close()
 
 

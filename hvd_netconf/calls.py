@@ -25,13 +25,18 @@ class RawXml:
 Reply = etree._Element | list[etree._Element] | RawXml | None
 
 
+# RESTCONF has no sessions (RFC 8040 §1.4): each request gets a SessionInfo of its own with
+# this transport, and what spans requests (who edited the candidate) goes by the user.
+RESTCONF_TRANSPORT = "restconf-https"
+
+
 @dataclass
 class SessionInfo:
     """What the operations may know about the calling session; the wire layer owns the rest."""
 
     id: int
     username: str
-    transport: str  # "netconf-ssh" or "hvd-unix"
+    transport: str  # "netconf-ssh", "hvd-unix", RESTCONF_TRANSPORT ...
     source_host: str | None
     login_time: str  # RFC 3339
     uid: int | None = None

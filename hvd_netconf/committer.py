@@ -159,8 +159,12 @@ class Committer:
 
     def commit_candidate(self, info: SessionInfo, changes: Mapping[Key, Any],
                          pairs: Mapping[Key, Any], comment: str,
-                         confirm: tuple[str | None, int] | None) -> None:
+                         confirm: tuple[str | None, int] | None,
+                         private_root: etree._Element | None = None) -> None:
         """Commit the candidate's dirty `changes` (`pairs`: the real ones, before and after).
+
+        `private_root`: the changes come from a private candidate with this tree (running
+        plus the changes), not from the shared candidate.
 
         `confirm` is (persist, timeout) for a confirmed commit, which starts or extends the
         pending one; None confirms a pending one (or is a plain commit).
@@ -168,8 +172,9 @@ class Committer:
         befores = {k: copy.deepcopy(p[0]) if p[0] is not None else None
                    for k, p in pairs.items()} if confirm is not None else {}
         if changes:
-            self.write(info, changes, self.datastores.candidate.root, "commit", comment,
-                       changed=list(pairs), from_candidate=True, access=False)
+            root = self.datastores.candidate.root if private_root is None else private_root
+            self.write(info, changes, root, "commit", comment, changed=list(pairs),
+                       from_candidate=private_root is None, access=False)
         p = self.pending
         if confirm is None:
             if p is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from hvd_netconf import __version__, notify, operational, selftest
-from hvd_netconf.apply.engine import ensure_layout
+from hvd_netconf.apply.engine import cut_short, ensure_layout
 from hvd_netconf.apply.engine import recover as recover_host
 from hvd_netconf.apply.hook import HostApply, journal_path
 from hvd_netconf.committer import Committer, HostApplier
@@ -40,6 +40,7 @@ from hvd_netconf.namespaces import (
 )
 from hvd_netconf.notify import NotificationBus
 from hvd_netconf.ops import (
+    candidates,
     edit,
     history,
     locks,
@@ -100,6 +101,7 @@ def operations() -> Registry:
     reg.add(NOTIF, "create-subscription", notifications.create_subscription,
             capabilities=[notifications.CAP_NOTIFICATION, notifications.CAP_INTERLEAVE])
     reg.add(HVD, "preview-commit", preview.preview_commit)
+    reg.add(HVD, "private-candidate", candidates.private_candidate)
     reg.add(BASE, "get-config", retrieval.get_config,
             capabilities=[retrieval.CAP_XPATH, retrieval.CAP_WITH_DEFAULTS])
     reg.add(BASE, "get", retrieval.get,
@@ -119,6 +121,8 @@ def state_providers() -> StateProviders:
     providers.add("vm-state", operational.vm_state, tops=[(VM, "vms")])
     providers.add("network-state", operational.network_state, tops=[(NETWORK, "networks")])
     providers.add("host", operational.host_state, tops=[(HVD, "host")])
+    providers.add("interrupted-commit", candidates.interrupted_state, tops=[(HVD, "host")])
+    providers.add("candidate", candidates.candidate_state, tops=[(HVD, "candidate")])
     providers.add("nacm", nacm_state, tops=[(NACM, "nacm")])
     providers.add("netconf-state", monitoring.netconf_state,
                   tops=[(MONITORING, "netconf-state")])
@@ -143,6 +147,7 @@ def wire_datastores(server: Server, *, fsync: bool = True) -> Datastores:
         str(settings.root), schema, fsync=fsync, history_limit=settings.history_size,
         limits=settings.wire_limits.xml, lock=server.lock)
     nacm_rules.load_stored(server.nacm, schema, datastores)
+    server.add_session_end_hook(candidates.session_ended(server))
     return datastores
 
 
@@ -185,8 +190,13 @@ def wire_components(server: Server) -> None:
                                         netd_socket=settings.netd_socket)
     ensure_layout(host, settings.zfs_parent, str(settings.root))
     datastores = wire_datastores(server)
-    recover_host(host, journal_path(datastores), datastores.history.last_id)  # a cut-short commit
+    journal = journal_path(datastores)
+    interrupted = cut_short(journal, datastores.history.last_id)
+    recover_host(host, journal, datastores.history.last_id)  # a cut-short commit's host steps
     bus = wire_notifications(server)
+    set_aside = candidates.set_aside_interrupted(datastores) if interrupted else None
+    if set_aside is not None:
+        bus.publish(candidates.interrupted_notification(set_aside))
 
     def on_vm_event(name: str, old: str, new: str, reason: str, code: int | None) -> None:
         bus.publish(operational.vm_state_change(name, old, new, reason, code))

@@ -404,6 +404,15 @@ def _read_journal(journal: str) -> tuple[int | None, list[dict[str, Any]]]:
     return data["mark"], steps[:started]
 
 
+def cut_short(journal: str, mark: int) -> bool:
+    """Whether the journal is that of a commit a crash cut short (read before recover())."""
+    try:
+        journal_mark, _steps = _read_journal(journal)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return journal_mark == mark
+
+
 def recover(host: Host, journal: str, mark: int) -> list[str]:
     """At start: undo the host steps of a commit that a crash cut short (see the module
     docstring). Returns what was undone or could not be, for the log."""

@@ -43,7 +43,8 @@ def edit_config_op(ctx: OpContext, op: etree._Element) -> Reply:
     config = tx.config_param(op)
     schema, dss = tx.components(server)
     server.locks.check_writable(target, ctx.session.id)
-    store = dss.candidate if target == "candidate" else dss.running
+    cand = tx.candidate_of(server, ctx.session)
+    store = cand.candidate if target == "candidate" else dss.running
     res = edit_config(schema, store.root, config, default_operation=default_op,
                       error_option=error_option, lookup=store.get)
     if res.errors and not res.changed:
@@ -84,8 +85,8 @@ def edit_config_op(ctx: OpContext, op: etree._Element) -> Reply:
         return None
     if target == "candidate":
         if res.changed:
-            dss.mark_dirty(scope)
-            dss.save_candidate()
+            cand.mark_dirty(scope, tx.editor(ctx.session))
+            cand.save_candidate()
     elif res.changed:
         tx.commit_running_edit(ctx, res, old_root)
     if res.errors:

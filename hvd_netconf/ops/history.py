@@ -21,6 +21,7 @@ from hvd_netconf.ops.registry import OpContext
 
 if TYPE_CHECKING:
     from hvd_netconf.store import Datastores
+    from hvd_netconf.store.private import PrivateCandidate
 
 Key = tuple[str, str]
 
@@ -63,12 +64,13 @@ def get_commit_history_op(ctx: OpContext, op: etree._Element) -> Reply:
     return out
 
 
-def _side(dss: Datastores, text: str) -> tuple[Callable[[Key], Any], set[Key]]:
+def _side(dss: Datastores, text: str, cand: Datastores | PrivateCandidate
+          ) -> tuple[Callable[[Key], Any], set[Key]]:
     """A lookup for one side of a compare and the keys where it may differ from running."""
     if text == "running":
         return dss.running.get, set()
     if text == "candidate":
-        return dss.candidate.get, set(dss.dirty_keys)
+        return cand.candidate.get, set(cand.dirty_keys)
     if not text.isdigit() or int(text) < 1:
         raise InvalidValue(f"{text!r} is not running, candidate or a commit id",
                            info=[("bad-element", "source")])
@@ -84,8 +86,11 @@ def compare_op(ctx: OpContext, op: etree._Element) -> Reply:
     _schema, dss = tx.components(ctx.server)
     src = op.find(qn(HVD, "source"))
     dst = op.find(qn(HVD, "target"))
-    old_get, old_keys = _side(dss, (src.text or "").strip() if src is not None else "running")
-    new_get, new_keys = _side(dss, (dst.text or "").strip() if dst is not None else "candidate")
+    cand = tx.candidate_of(ctx.server, ctx.session)
+    old_get, old_keys = _side(dss, (src.text or "").strip() if src is not None else "running",
+                              cand)
+    new_get, new_keys = _side(dss, (dst.text or "").strip() if dst is not None else "candidate",
+                              cand)
     keys = sorted(old_keys | new_keys)
     pairs = changed_entries(keys, old_get, new_get, dss.running.root, dss.running.root)
     nacm, info = ctx.server.nacm, ctx.session
@@ -107,17 +112,26 @@ def rollback_op(ctx: OpContext, op: etree._Element) -> Reply:
     commit_el = op.find(qn(HVD, "commit"))
     do_commit = commit_el is not None and (commit_el.text or "").strip() in ("true", "1")
     comment = (op.findtext(qn(HVD, "comment")) or "").strip()
-    server.locks.check_writable("candidate", ctx.session.id)
+    cand = tx.candidate_of(server, ctx.session)
+    if cand is dss or do_commit:
+        server.locks.check_writable("candidate", ctx.session.id)
+        tx.refuse_private(server, ctx.session, "rollback with commit")
     changes = dss.history.revert_changes(rec_id)
     undone = changed_entries(list(changes), dss.running.get, changes.get, dss.running.root,
                              dss.running.root)
     server.nacm.authorize_write(ctx.session, undone.values(), dss.running.root)
+    if cand is not dss:  # into the session's private candidate
+        cand.discard_candidate()
+        for key, el in changes.items():
+            cand.candidate.set_entry(key, copy.deepcopy(el) if el is not None else None)
+        cand.mark_dirty(list(changes))
+        return None
     if do_commit:
         server.locks.check_writable("running", ctx.session.id)
     dss.discard_candidate()
     for key, el in changes.items():
         dss.candidate.set_entry(key, copy.deepcopy(el) if el is not None else None)
-    dss.mark_dirty(list(changes))
+    dss.mark_dirty(list(changes), tx.editor(ctx.session))
     if not do_commit:
         dss.save_candidate()
         return None

@@ -16,7 +16,7 @@ from hvd_netconf.apply.plan import Plan, StopVm
 from hvd_netconf.errors import OperationFailed
 from hvd_netconf.namespaces import HVD, VM, qn
 from hvd_netconf.ops.registry import OpContext
-from hvd_netconf.ops.transactions import candidate_changes, components
+from hvd_netconf.ops.transactions import candidate_changes, candidate_of, components
 
 
 def _disks(entry: etree._Element | None) -> set[str]:
@@ -43,13 +43,13 @@ def _leaf(parent: etree._Element, name: str, text: str) -> None:
 
 def preview_commit(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     server = ctx.server
-    _, pairs = candidate_changes(server)
+    _, pairs = candidate_changes(server, ctx.session)
     _schema, dss = components(server)
+    cand = candidate_of(server, ctx.session)
     if server.host is None:
         raise OperationFailed("the host backend is not available")
     plan = plan_for(dss, server.settings.zfs_parent, server.supervisor, server.host,
-                    dss.running.root,
-                    dss.candidate.root, list(pairs))
+                    dss.running.root, cand.candidate.root, list(pairs))
     out = etree.Element(qn(HVD, "text"), nsmap={None: HVD})
     out.text = render(plan)
     body = [out]

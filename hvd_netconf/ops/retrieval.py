@@ -57,7 +57,9 @@ def datastore_root(ctx: OpContext, name: str) -> etree._Element:
     stores = ctx.server.datastores
     if stores is None:
         raise OperationFailed("no datastores are attached to this server")
-    return getattr(stores, name).root
+    if name == "candidate":
+        return stores.candidate_of(ctx.session.id).candidate.root
+    return stores.running.root
 
 
 def new_data(mode: str) -> etree._Element:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from hvd_netconf.calls import Reply, SessionInfo
+from hvd_netconf.calls import RESTCONF_TRANSPORT, Reply, SessionInfo
 from hvd_netconf.committer import Committer, Pending
 from hvd_netconf.edit import EditResult, edit_config
 from hvd_netconf.edit.changes import changed_entries, images_root
@@ -36,6 +36,8 @@ from hvd_netconf.ops import startup
 from hvd_netconf.ops.registry import OpContext, ServerView
 from hvd_netconf.schema.validate import validate
 from hvd_netconf.store.datastore import new_config_root
+from hvd_netconf.store.owners import RESTCONF, Editor
+from hvd_netconf.store.private import PrivateCandidate
 
 if TYPE_CHECKING:
     from hvd_netconf.schema.nodes import Schema
@@ -129,18 +131,79 @@ def commit_running_edit(ctx: OpContext, res: EditResult,
                                 "edit-running")
 
 
-def candidate_changes(server: ServerView) -> tuple[list[Key], dict[Key, Any]]:
-    """The candidate's dirty keys and its real changes against running, after validating
-    them as commit must; what commit and preview-commit both start from."""
+def editor(info: SessionInfo) -> Editor:
+    """The candidate's record of who edited an entry (hvd_netconf.store.owners); RESTCONF has
+    no sessions, so all of a user's RESTCONF requests are one editor."""
+    if info.transport == RESTCONF_TRANSPORT:
+        return Editor(RESTCONF, info.username)
+    return Editor(info.id, info.username)
+
+
+FOREIGN_SHOWN = 10  # entries named in the refusal; the rest are counted
+
+
+def check_foreign(dss: Datastores, info: SessionInfo) -> None:
+    """Refuse to commit changes this session did not make, unless it said <force/>.
+
+    The candidate is shared (RFC 6241 §8.3): without this, an edit another session left there
+    (a client that never committed, another admin's shell) goes in under this session's name
+    and comment, unseen. A client that means to commit the whole candidate says so.
+    """
+    me = editor(info)
+    foreign = {k: eds for k, eds in dss.changes_by_editor().items()
+               if any(e != me for e in eds)}
+    if not foreign:
+        return
+    named = [f"{k[0]} {k[1]} (by " + ", ".join(e.describe() for e in eds if e != me) + ")"
+             for k, eds in list(foreign.items())[:FOREIGN_SHOWN]]
+    more = len(foreign) - len(named)
+    if more:
+        named.append(f"and {more} more")
+    raise InUse("the candidate holds changes this session did not make: " + "; ".join(named)
+                + ". Review them (/hvd-system:candidate in <get>), then commit with "
+                "<force/> to commit them too, or discard-changes", info=[("bad-element", "force")])
+
+
+def candidate_of(server: ServerView, info: SessionInfo) -> Datastores | PrivateCandidate:
+    """The session's candidate: its private one (hvd-system:private-candidate) or the shared."""
+    _schema, dss = components(server)
+    return dss.candidate_of(info.id)
+
+
+def refuse_private(server: ServerView, info: SessionInfo, what: str) -> None:
+    """Operations that would mix the shared and a private candidate are not offered there."""
+    if isinstance(candidate_of(server, info), PrivateCandidate):
+        raise OperationNotSupported(f"{what} is not available in a private candidate; "
+                                    "commit or discard it and close the session first")
+
+
+def check_private_base(cand: PrivateCandidate, keys: list[Key]) -> None:
+    """A private candidate commits onto running as it is now, never over a change made to
+    the same entries since its copy was taken (Junos `configure private` refuses too)."""
+    clashes = cand.conflicts(keys)
+    if clashes:
+        raise InUse("running changed since this private candidate was taken, at: "
+                    + ", ".join(f"{k[0]} {k[1]}" for k in clashes)
+                    + "; discard-changes starts again from running as it is now")
+
+
+def candidate_changes(server: ServerView, info: SessionInfo
+                      ) -> tuple[list[Key], dict[Key, Any]]:
+    """The session's candidate's dirty keys and its real changes against running, after
+    validating them as commit must; what commit and preview-commit both start from."""
     schema, dss = components(server)
-    keys = sorted(dss.dirty_keys)
+    cand = candidate_of(server, info)
+    keys = sorted(cand.dirty_keys)
     if not keys:
         return [], {}
-    errors = validate_scope(schema, dss.candidate, keys)
+    if isinstance(cand, PrivateCandidate):
+        check_private_base(cand, keys)
+        cand.rebase()
+    errors = validate_scope(schema, cand.candidate, keys)
     if errors:
         raise RpcErrors(errors)
-    pairs = changed_entries(keys, dss.running.get, dss.candidate.get, dss.running.root,
-                            dss.candidate.root)
+    pairs = changed_entries(keys, dss.running.get, cand.candidate.get, dss.running.root,
+                            cand.candidate.root)
     nacm_rules.check(server.nacm, {k: p[1] for k, p in pairs.items()})
     return keys, pairs
 
@@ -187,9 +250,15 @@ def commit_op(ctx: OpContext, op: etree._Element) -> Reply:
         _check_persist_id(p, persist_id, info)
     elif persist_id is not None:
         raise InvalidValue("no confirmed commit is pending", info=[("bad-element", "persist-id")])
-    keys, pairs = candidate_changes(server)
-    st.commit_candidate(info, {k: st.datastores.candidate.get(k) for k in keys}, pairs, comment,
-                        (persist, timeout) if confirmed else None)
+    cand = candidate_of(server, info)
+    if op.find(qn(HVD, "force")) is None and not isinstance(cand, PrivateCandidate):
+        check_foreign(st.datastores, info)
+    keys, pairs = candidate_changes(server, info)
+    private = cand.candidate.root if isinstance(cand, PrivateCandidate) else None
+    st.commit_candidate(info, {k: cand.candidate.get(k) for k in keys}, pairs, comment,
+                        (persist, timeout) if confirmed else None, private)
+    if isinstance(cand, PrivateCandidate):
+        cand.discard_candidate()  # a new copy of running, which now holds the changes
     return None
 
 
@@ -204,9 +273,10 @@ def cancel_commit_op(ctx: OpContext, op: etree._Element) -> Reply:
 
 
 def discard_changes_op(ctx: OpContext, op: etree._Element) -> Reply:
-    _schema, dss = components(ctx.server)
-    ctx.server.locks.check_writable("candidate", ctx.session.id)
-    dss.discard_candidate()
+    cand = candidate_of(ctx.server, ctx.session)
+    if not isinstance(cand, PrivateCandidate):
+        ctx.server.locks.check_writable("candidate", ctx.session.id)
+    cand.discard_candidate()
     return None
 
 
@@ -224,8 +294,13 @@ def validate_op(ctx: OpContext, op: etree._Element) -> Reply:
     source = datastore_param(op, "source", ("candidate", "running"), inline=True)
     if source == "config":
         root = _inline_tree(schema, config_param(op, op.find(qn(BASE, "source"))))
+    elif source == "candidate":
+        cand = candidate_of(ctx.server, ctx.session)
+        if isinstance(cand, PrivateCandidate):
+            cand.rebase()
+        root = cand.candidate.root
     else:
-        root = (dss.candidate if source == "candidate" else dss.running).root
+        root = dss.running.root
     errors = validate(schema, root, None, "full") or constraints.check(
         ctx.server.host, root, None, entries(root).get, dss.running.get)
     if errors:
@@ -241,27 +316,29 @@ def copy_config_op(ctx: OpContext, op: etree._Element) -> Reply:
     if source == target:
         raise InvalidValue("source and target are the same datastore",
                            info=[("bad-element", "source")])
+    cand = candidate_of(server, info)  # the session's own, in a private candidate
     if source == "config":
         new_root = _inline_tree(schema, config_param(op, op.find(qn(BASE, "source"))))
     elif source == "startup":
         new_root = startup.startup_root(server)
     else:
-        new_root = (dss.candidate if source == "candidate" else dss.running).root
+        new_root = (cand.candidate if source == "candidate" else dss.running).root
     if target == "startup":
         startup.save_startup(server, info, new_root)
         return None
-    server.locks.check_writable(target, info.id)
+    if not (target == "candidate" and isinstance(cand, PrivateCandidate)):
+        server.locks.check_writable(target, info.id)  # a private candidate is no one else's
     if target == "candidate":
         if source == "running":
-            dss.discard_candidate()
+            cand.discard_candidate()
             return None
-        pairs = changed_entries(None, dss.candidate.get, dss.candidate.get,
-                                dss.candidate.root, new_root)
-        server.nacm.authorize_write(info, pairs.values(), dss.candidate.root)
+        pairs = changed_entries(None, cand.candidate.get, cand.candidate.get,
+                                cand.candidate.root, new_root)
+        server.nacm.authorize_write(info, pairs.values(), cand.candidate.root)
         for key, (_b, after) in pairs.items():
-            dss.candidate.set_entry(key, copy.deepcopy(after) if after is not None else None)
-        dss.mark_dirty(list(pairs))
-        dss.save_candidate()
+            cand.candidate.set_entry(key, copy.deepcopy(after) if after is not None else None)
+        cand.mark_dirty(list(pairs), editor(info))
+        cand.save_candidate()
         return None
     errors = validate(schema, new_root, None, "full")
     if errors:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
-from hvd_netconf.calls import SessionInfo
+from hvd_netconf.calls import RESTCONF_TRANSPORT, SessionInfo
 from hvd_netconf.errors import RpcError, RpcErrors
 from hvd_netconf.restconf import errors, streams
 from hvd_netconf.restconf.auth import BasicAuth, Identity
@@ -24,7 +24,7 @@ from hvd_netconf.server import Server, now_rfc3339
 
 log = logging.getLogger(__name__)
 
-TRANSPORT = "restconf-https"
+TRANSPORT = RESTCONF_TRANSPORT
 HOST_META = (b"<?xml version='1.0' encoding='UTF-8'?>\n"
              b"<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>\n"
              b"  <Link rel='restconf' href='/restconf'/>\n</XRD>\n")

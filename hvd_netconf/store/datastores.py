@@ -30,6 +30,8 @@ from hvd_netconf.store.loader import (
     remove_temps,
     validate_loaded,
 )
+from hvd_netconf.store.owners import EARLIER, Editor, Owners
+from hvd_netconf.store.private import PrivateCandidate
 from hvd_netconf.store.wal import STATE_DIR, CandidateSave, Delete, Entry, FaultHook, Op, Wal
 from hvd_netconf.xmlparse import DEFAULT_LIMITS, XmlLimits
 
@@ -69,6 +71,8 @@ class Datastores:
         self._dirty: set[Key] = set()
         self._unsaved: set[Key] = set()
         self._saved: set[Key] = set()  # keys the saved candidate holds
+        self.owners = Owners()  # who edited each dirty entry
+        self.privates: dict[int, PrivateCandidate] = {}  # by session id
         self.candidate_log = os.path.join(self.state_dir, candlog.LOG_NAME)
         self._load_candidate(records)
         if records:
@@ -84,17 +88,43 @@ class Datastores:
     def dirty_keys(self) -> frozenset[Key]:
         return frozenset(self._dirty)
 
-    def mark_dirty(self, keys: Any = None) -> None:
-        """Note that the candidate was edited at these entries (None: possibly all of them)."""
+    def mark_dirty(self, keys: Any = None, by: Editor = EARLIER) -> None:
+        """Note that `by` edited the candidate at these entries (None: possibly all of them)."""
         if keys is None:
             every = set(self.running.keys()) | set(self.candidate.keys())
             self._dirty |= every
             self._unsaved |= every
+            self.owners.add(every, by)
             return
+        keys = list(keys)
         for key in keys:
             check_name(key, self.schema)
             self._dirty.add(key)
             self._unsaved.add(key)
+        self.owners.add(keys, by)
+
+    def open_private(self, session_id: int) -> PrivateCandidate:
+        """The session's private candidate, a copy of running made now if it has none."""
+        found = self.privates.get(session_id)
+        if found is None:
+            found = self.privates[session_id] = PrivateCandidate(self.running, self.schema)
+        return found
+
+    def candidate_of(self, session_id: int) -> Datastores | PrivateCandidate:
+        """What the session edits as its candidate: its private one, or the shared one."""
+        return self.privates.get(session_id) or self
+
+    def changes_by_editor(self) -> dict[Key, tuple[Editor, ...]]:
+        """The candidate's entries that differ from running, with who edited them."""
+        out: dict[Key, tuple[Editor, ...]] = {}
+        for key in sorted(self._dirty):
+            mine, theirs = self.candidate.get(key), self.running.get(key)
+            if mine is None and theirs is None:
+                continue
+            if mine is not None and theirs is not None and same(mine, theirs):
+                continue
+            out[key] = self.owners.of(key) or (EARLIER,)
+        return out
 
     def discard_candidate(self) -> None:
         """Candidate := running, copying back only the dirty entries (O(change))."""
@@ -106,6 +136,7 @@ class Datastores:
         self._dirty.clear()
         self._unsaved.clear()
         self._saved.clear()
+        self.owners.clear()
 
     def _step(self, name: str) -> None:
         if self._hook is not None:
@@ -147,6 +178,7 @@ class Datastores:
             self.candidate.set_entry(key, value if not isinstance(value, str) else None)
             self._saved.add(key)
             self._dirty.add(key)
+        self.owners.add(self._dirty, EARLIER)
         if self.schema is not None and self._saved:
             validate_loaded(self.schema, self.candidate, self.root_dir, "saved candidate ")
 
@@ -247,6 +279,7 @@ class Datastores:
                 el = self.running.get(key)
                 self.candidate.set_entry(key, clone(el) if el is not None else None)
             if from_candidate:
+                self.owners.forget((key,))
                 self._dirty.discard(key)
                 self._unsaved.discard(key)
                 self._saved.discard(key)

@@ -42,7 +42,7 @@ CASES = {
     "commit": "commit comment first try",
     "commit-check": "commit check",
     "commit-confirmed": "commit confirmed 5",
-    "confirm": "confirm",
+    "confirm": "confirm --token 0d5375a0876c445a",
     "discard": "discard",
     "rollback": "rollback 3",
 }

@@ -25,9 +25,10 @@ from e2e.helpers import (
 from lxml import etree
 from ncclient import manager
 from ncclient.operations import RPCError
+from ncclient.xml_ import to_ele
 from support.server import HvdInstance
 
-from hvd_netconf.namespaces import BASE, NC_NOTIFICATIONS, VM
+from hvd_netconf.namespaces import BASE, HVD, NC_NOTIFICATIONS, VM
 
 EDITS = 40
 N = {"vm": VM, "nc": BASE, "ncn": NC_NOTIFICATIONS}
@@ -43,6 +44,11 @@ def vm_values(m: manager.Manager, source: str = "running") -> dict[str, tuple[st
 def edit(m: manager.Manager, name: str, descr: str, cpu: int) -> None:
     m.edit_config(config(vms=vm_xml(name, extra=f"<description>{descr}</description>"
                                                 f"<cpu>{cpu}</cpu>")), target="candidate")
+
+
+def force_commit(m: manager.Manager) -> None:
+    """Commit the shared candidate with the other session's edits, knowingly."""
+    m.dispatch(to_ele(f'<commit xmlns="{BASE}"><force xmlns="{HVD}"/></commit>'))
 
 
 def test_two_sessions_race_on_one_candidate(vmhvd: HvdInstance) -> None:
@@ -63,7 +69,7 @@ def test_two_sessions_race_on_one_candidate(vmhvd: HvdInstance) -> None:
                 edit(m, "shared", f"{who}-{i}", cpu)  # both write the same entry
                 sent[who].append(("shared", (f"{who}-{i}", str(cpu))))
                 if who == "a" and i == EDITS // 2:
-                    m.commit()  # while b keeps editing
+                    force_commit(m)  # while b keeps editing
                     acked_before_commit.append(len(sent["a"]))
                     committed.set()
         except BaseException as e:  # reported by the main thread
@@ -90,7 +96,7 @@ def test_two_sessions_race_on_one_candidate(vmhvd: HvdInstance) -> None:
             assert values == dict(sent[name[0]])[name], f"{name} is a mix of two edits"
 
     # Everything both sessions sent is in the candidate; b commits it.
-    b.commit()
+    force_commit(b)
     final = vm_values(a)
     for who in ("a", "b"):
         for name, values in sent[who]:

@@ -211,12 +211,31 @@ def test_locks(hvd):
 
 
 def test_two_sessions_share_the_candidate(hvd):
+    """The candidate is shared, but a commit does not take another session's change unseen:
+    it is refused naming the change and its editor, which <get> lists too, until the client
+    says <force/>."""
     with hvd.connect_uds() as a, hvd.connect_uds() as b:
         a.edit_config(vm_cfg("from-a"), target="candidate")
         b.edit_config(vm_cfg("from-b"), target="candidate")
-        b.commit()
+        with pytest.raises(RPCError) as ei:
+            b.commit()
+        assert err(ei).tag == "in-use"
+        assert f"vm from-a (by session {a.session_id} (user " in str(ei.value)
+        assert "from-b" not in str(ei.value) and "from-a" not in running(a)
+        state = etree.fromstring(b.get(("subtree", f'<candidate xmlns="{HVD}"/>')).xml.encode())
+        editors = {(c.findtext("h:name", namespaces={"h": HVD}),
+                    c.findtext("h:editor/h:session-id", namespaces={"h": HVD}))
+                   for c in state.iter(f"{{{HVD}}}change")}
+        assert editors == {("from-a", a.session_id), ("from-b", b.session_id)}
+        force_commit(b)
         out = running(a)
         assert "from-a" in out and "from-b" in out
+        a.edit_config(vm_cfg("from-a-again", "<cpu>2</cpu>"), target="candidate")
+        a.commit()  # its own change only: no force needed
+
+
+def force_commit(m) -> None:
+    m.dispatch(to_ele(f'<commit xmlns="{BASE}"><force xmlns="{HVD}"/></commit>'))
 
 
 def test_copy_and_delete_config(hvd):
@@ -374,7 +393,7 @@ def test_commit_checks_what_the_shared_candidate_holds_then(hvd):
     with hvd.connect_uds() as a, hvd.connect_uds() as b:
         a.edit_config(vm_cfg("x", "<cpu>2</cpu>"), target="candidate")
         b.edit_config(vm_cfg("x", "<cpu>3</cpu>"), target="candidate")
-        a.commit()
+        force_commit(a)  # b's edit too, knowingly
         assert cpu_of(a, "x") == "3"
 
         a.edit_config(net_vm_cfg(), target="candidate")
@@ -382,7 +401,7 @@ def test_commit_checks_what_the_shared_candidate_holds_then(hvd):
                       '<network xc:operation="delete"><name>lan</name></network></networks>'
                       "</config>", target="candidate")
         with pytest.raises(RPCError) as ei:
-            a.commit()
+            force_commit(a)
         # One error, though the nic's reference is found from the VM and from the network.
         assert err(ei).tag == "data-missing"
         assert err(ei).message == "network lan is used by y/n0 but is not in the configuration"
