@@ -317,7 +317,7 @@ def do_list(s: Session, p: Parsed) -> None:
     _emit(s, reply, found, lambda: table(found), f"{TOPS[obj]}/{obj}")
 
 
-def fetch(s: Session, obj: str, name: str) -> tuple[ET.Element, dict] | None:
+def fetch(s: Session, obj: str, name: str) -> tuple[ET.Element, render.Data] | None:
     reply = read(s, rpcs.select(obj, name))
     if reply is None:
         return None

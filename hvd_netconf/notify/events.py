@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from hvd_netconf.namespaces import NC_NOTIFICATIONS, PREFIXES, qn
+from hvd_netconf.namespaces import NC_NOTIFICATIONS, PREFIXES, default_ns, qn
 
 EDIT_OPERATIONS = ("merge", "replace", "create", "delete", "remove")
 CONFIRM_EVENTS = ("start", "cancel", "timeout", "extend", "complete")
@@ -56,7 +56,7 @@ def _el(parent: etree._Element, name: str, text: str | None = None) -> etree._El
 
 
 def _root(name: str) -> etree._Element:
-    return etree.Element(qn(NC_NOTIFICATIONS, name), nsmap={None: NC_NOTIFICATIONS})
+    return etree.Element(qn(NC_NOTIFICATIONS, name), nsmap=default_ns(NC_NOTIFICATIONS))
 
 
 def _session_fields(parent: etree._Element, who: ChangedBy) -> None:

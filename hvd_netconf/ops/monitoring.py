@@ -17,7 +17,7 @@ from lxml import etree
 
 from hvd_netconf.calls import Reply
 from hvd_netconf.errors import InvalidValue, MissingElement, OperationFailed
-from hvd_netconf.namespaces import CAP_PREFIX, DATASTORES, MONITORING, YANG_LIBRARY, qn
+from hvd_netconf.namespaces import CAP_PREFIX, DATASTORES, MONITORING, YANG_LIBRARY, default_ns, qn
 from hvd_netconf.ops.registry import OpContext, ServerView
 from hvd_netconf.schema import load_schema
 from hvd_netconf.schema.loader import SchemaLoadError, default_yang_dir
@@ -99,7 +99,7 @@ def get_schema(ctx: OpContext, op: etree._Element) -> Reply:
                            info=[("bad-element", "format")])
     module = find_schema(modules(ctx.server), ident.strip(),
                          version.strip() if version is not None else None)
-    data = etree.Element(qn(MONITORING, "data"), nsmap={None: MONITORING})
+    data = etree.Element(qn(MONITORING, "data"), nsmap=default_ns(MONITORING))
     data.text = module.text
     return data
 

@@ -29,10 +29,22 @@ if TYPE_CHECKING:
     from hvd_netconf.supervisor.core import Supervisor
 
 
-class SessionTable(Protocol):
-    def get(self, session_id: int) -> Any: ...
+class SessionView(Protocol):
+    """A live session as the operations see it (a transport's session object)."""
 
-    def all(self) -> list[Any]: ...
+    info: SessionInfo
+
+    def send_notification(self, element: etree._Element) -> None: ...
+
+    def terminate(self, reason: str, killed_by: int | None = None) -> None: ...
+
+    def request_close(self) -> None: ...
+
+
+class SessionTable(Protocol):
+    def get(self, session_id: int) -> SessionView | None: ...
+
+    def all(self) -> list[SessionView]: ...
 
 
 class LockTable(Protocol):
@@ -52,10 +64,16 @@ class ServerView(Protocol):
     below the server, because the server imports this table: the operations never import it."""
 
     settings: Settings
-    sessions: SessionTable
-    locks: LockTable
+
+    # Read-only here, so the server's own Sessions and Locks classes fit these protocols.
+    @property
+    def sessions(self) -> SessionTable: ...
+
+    @property
+    def locks(self) -> LockTable: ...
+
     stats: Any
-    state: StateProviders
+    state: StateProviders[ServerView]
     nacm: Nacm
     schema: Schema | None
     datastores: Datastores | None

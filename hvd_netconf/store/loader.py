@@ -27,6 +27,7 @@ from hvd_netconf.keys import (
     entry_file,
     key_of_path,
 )
+from hvd_netconf.namespaces import default_ns
 from hvd_netconf.schema.validate import validate
 from hvd_netconf.store.codec import parse_entry
 from hvd_netconf.store.datastore import Datastore, new_config_root
@@ -81,7 +82,7 @@ def load_tree(root: str, schema: Any = None, limits: XmlLimits | None = None) ->
         base = os.path.join(root, k.directory)
         if not os.path.isdir(base):
             continue
-        container = etree.SubElement(config, k.container_tag, nsmap={None: k.ns})
+        container = etree.SubElement(config, k.container_tag, nsmap=default_ns(k.ns))
         for name in sorted(remove_temps(base, os.listdir(base))):
             path = os.path.join(base, name)
             if not stat.S_ISDIR(os.lstat(path).st_mode):
