@@ -12,7 +12,7 @@ import copy
 import logging
 import threading
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Protocol
 
 from lxml import etree
 
@@ -23,6 +23,7 @@ from hvd_netconf.nacm.evaluate import Evaluator, Subject
 from hvd_netconf.nacm.model import NacmConfig, hvd_default, parse_config, to_xml
 from hvd_netconf.nacm.modules import Modules
 from hvd_netconf.namespaces import BASE, MONITORING, NACM, NETMOD_NOTIF, NMDA, NOTIF, qn
+from hvd_netconf.schema.nodes import Schema
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def subject_of(info: SessionInfo) -> Subject:
 class Nacm:
     """Thread-safe: the rule set is swapped whole, evaluations read one consistent set."""
 
-    def __init__(self, admin_group: str = "wheel", schema: Any = None) -> None:
+    def __init__(self, admin_group: str = "wheel", schema: Schema | None = None) -> None:
         self.admin_group = admin_group
         self.modules = Modules(schema)
         self.configured: NacmConfig | None = None
@@ -59,7 +60,7 @@ class Nacm:
 
     # -- configuration --------------------------------------------------------------------
 
-    def attach_schema(self, schema: Any) -> None:
+    def attach_schema(self, schema: Schema | None) -> None:
         self.modules = Modules(schema)
         self.evaluator = Evaluator(self.evaluator.config, self.modules)
 

@@ -19,10 +19,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from lxml import etree
 
+from hvd_netconf.calls import SessionInfo
 from hvd_netconf.filter import Filter, project, selected_nodes
 from hvd_netconf.namespaces import NETMOD_NOTIF, NOTIF, default_ns, qn
 
@@ -37,7 +38,7 @@ class Subscriber(Protocol):
     """What the bus needs from a session: its id and a non-blocking notification sender."""
 
     @property
-    def info(self) -> Any: ...
+    def info(self) -> SessionInfo: ...
 
     def send_notification(self, element: etree._Element) -> None: ...
 
