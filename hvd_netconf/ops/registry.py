@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from lxml import etree
 
@@ -59,6 +59,34 @@ class LockTable(Protocol):
     def locked_time(self, datastore: str) -> str | None: ...
 
 
+class Counters(Protocol):
+    """The server's /netconf-state/statistics counters (RFC 6022), read by monitoring."""
+
+    @property
+    def netconf_start_time(self) -> str: ...
+
+    @property
+    def in_bad_hellos(self) -> int: ...
+
+    @property
+    def in_sessions(self) -> int: ...
+
+    @property
+    def dropped_sessions(self) -> int: ...
+
+    @property
+    def in_rpcs(self) -> int: ...
+
+    @property
+    def in_bad_rpcs(self) -> int: ...
+
+    @property
+    def out_rpc_errors(self) -> int: ...
+
+    @property
+    def out_notifications(self) -> int: ...
+
+
 class ServerView(Protocol):
     """What the operations use of the server (hvd_netconf.server.Server is one). Declared here,
     below the server, because the server imports this table: the operations never import it."""
@@ -72,7 +100,10 @@ class ServerView(Protocol):
     @property
     def locks(self) -> LockTable: ...
 
-    stats: Any
+
+    @property
+    def stats(self) -> Counters: ...
+
     state: StateProviders[ServerView]
     nacm: Nacm
     schema: Schema | None
