@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
 
 from lxml import etree
 
@@ -64,7 +63,8 @@ def parse_filter(el: etree._Element | None, *, xpath_allowed: bool = True,
                        info=[("bad-attribute", "type"), ("bad-element", "filter")])
 
 
-def selected_nodes(spec: Filter, root: etree._Element) -> list[etree._Element] | set[Any]:
+def selected_nodes(spec: Filter, root: etree._Element
+                   ) -> list[etree._Element] | set[etree._Element]:
     """The elements under `root` the filter selects in full."""
     if spec.type == "subtree":
         return subtree_select(root, spec.element)
