@@ -24,7 +24,12 @@ test-deps:
 
 test: venv test-deps
 	$(VPY) -m ruff check hvd_netconf cli tests tools docs/examples
+	$(VPY) -m mypy
 	$(VPY) -m pytest $(PYTEST_ARGS)
+
+# The type check alone (configured in pyproject.toml, see docs/typing.md).
+typecheck: venv
+	$(VPY) -m mypy
 
 # hvd's <validate> against yanglint on 3,000 generated documents (make test runs 300).
 test-diff: venv test-deps
@@ -73,4 +78,4 @@ install:
 clean:
 	rm -rf $(VENV) $(RUNDIR) build dist *.egg-info
 
-.PHONY: all venv test-deps test test-diff test-interop selftest run bindings bench install clean
+.PHONY: all venv test-deps test typecheck test-diff test-interop selftest run bindings bench install clean

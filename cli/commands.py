@@ -22,7 +22,7 @@ from hv_cli.facts import UsageError
 from hv_cli.grammar import Parsed
 from hv_cli.rpcs import El, leaf
 
-from hvd_netconf.namespaces import BASE, CAP_PREFIX
+from hvd_netconf.namespaces import BASE, CAP_PREFIX, VM
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
 WRITABLE_RUNNING = CAP_PREFIX + "writable-running:1.0"
@@ -143,9 +143,9 @@ class Session:
         reply = self.send(rpcs.get(rpcs.pending_restart(vm)))
         if reply is None:
             return []
-        return sorted(entry.findtext(f"{{{rpcs.VM}}}name") or "" for entry in reply.iter()
+        return sorted(entry.findtext(f"{{{VM}}}name") or "" for entry in reply.iter()
                       if render.local(entry.tag) == "vm"
-                      and entry.findtext(f"{{{rpcs.VM}}}state/{{{rpcs.VM}}}pending-restart")
+                      and entry.findtext(f"{{{VM}}}state/{{{VM}}}pending-restart")
                       == "true")
 
     def say_what_waits(self) -> None:
@@ -357,7 +357,7 @@ def do_list(s: Session, p: Parsed) -> None:
     _emit(s, reply, found, lambda: table(found), f"{TOPS[obj]}/{obj}")
 
 
-def fetch(s: Session, obj: str, name: str) -> tuple[ET.Element, dict] | None:
+def fetch(s: Session, obj: str, name: str) -> tuple[ET.Element, render.Data] | None:
     reply = read(s, rpcs.select(obj, name))
     if reply is None:
         return None

@@ -7,15 +7,16 @@ checks again, so nothing depends on this being complete.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from hv_cli.schema_facts import FACTS
 
 Fact = dict[str, Any]
-OBJECTS: dict[str, Any] = FACTS["objects"]
-STATE: dict[str, list[str]] = FACTS["state"]
-RPCS: dict[str, Any] = FACTS["rpcs"]
-JSON: dict[str, str] = FACTS["json"]  # leaves that are not JSON strings (RFC 7951), by path
+# The generated table is one literal, so its parts are typed here, where they are read.
+OBJECTS = cast("dict[str, Any]", FACTS["objects"])
+STATE = cast("dict[str, list[str]]", FACTS["state"])
+RPCS = cast("dict[str, Any]", FACTS["rpcs"])
+JSON = cast("dict[str, str]", FACTS["json"])  # leaves that are not JSON strings (RFC 7951), by path
 
 
 class UsageError(Exception):

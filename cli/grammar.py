@@ -272,6 +272,7 @@ def _required(cmd: Command) -> int:
 
 
 def _checked(param: Param, word: str, values: dict[str, str]) -> str:
+    fact: facts.Fact | None
     if param.kind == "prop":
         fact = facts.prop(param.obj, word)
         if fact["name"] == facts.OBJECTS[param.obj]["key"]:

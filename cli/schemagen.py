@@ -130,7 +130,8 @@ def _builtin(type_stmt: Any) -> str:
         target_node = getattr(target, "i_target_node", None)
         if target_node is not None:
             return _builtin(target_node.search_one("type"))
-    return stmt.arg
+    name: str = stmt.arg
+    return name
 
 
 def _json_kinds(node: Any, path: str, out: dict[str, str]) -> None:

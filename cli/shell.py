@@ -11,6 +11,7 @@ import dataclasses
 import shlex
 import sys
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,6 +27,8 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+
+from hvd_netconf.namespaces import VM
 
 HISTORY = "~/.hv_history"
 FLAGS = {"--json": "json", "--xml": "xml", "--show-rpc": "show_rpc", "--dry-run": "dry_run",
@@ -53,7 +56,7 @@ class Names:
         if self.session.opts.dry_run:
             return []
         if obj in ("disk", "nic"):
-            tree = el("vms", el("vm", el("name", text=vm), el(obj, el("name"))), xmlns=rpcs.VM)
+            tree = el("vms", el("vm", el("name", text=vm), el(obj, el("name"))), xmlns=VM)
         else:
             container, ns = rpcs.TOP[obj]
             tree = el(container, el(obj, el("name")), xmlns=ns)
@@ -65,7 +68,7 @@ class Names:
                        for entry in reply.iter() if render.local(entry.tag) == obj})
 
 
-def ns_of(node: Any) -> str:
+def ns_of(node: ET.Element) -> str:
     return node.tag[1:].partition("}")[0]
 
 
@@ -220,7 +223,7 @@ class Shell:
             text = helptext.help_for(words, self.session.mode)
             run_in_terminal(lambda: self.print(text))
 
-        self.prompt = PromptSession(
+        self.prompt: PromptSession[str] = PromptSession(
             completer=HvCompleter(self.names, self.session),
             key_bindings=bindings,
             bottom_toolbar=lambda: hint_for(self.prompt.default_buffer.text, self.session.mode),

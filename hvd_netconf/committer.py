@@ -24,7 +24,7 @@ from hvd_netconf.edit.changes import entry_target, images_root, operation
 from hvd_netconf.errors import LockDenied, OperationFailed, RpcError
 from hvd_netconf.keys import key_of, kind_of
 from hvd_netconf.nacm import running as nacm_rules
-from hvd_netconf.namespaces import qn
+from hvd_netconf.namespaces import default_ns, qn
 from hvd_netconf.notify import events
 from hvd_netconf.store import CommitMeta, atomic_write, remove_file, serialize_entry
 from hvd_netconf.xmlparse import parse_file
@@ -202,7 +202,7 @@ class Committer:
     def save(self) -> None:
         p = self.pending
         assert p is not None
-        root = etree.Element(qn(CONFIRM_NS, "confirmed-commit"), nsmap={None: CONFIRM_NS})
+        root = etree.Element(qn(CONFIRM_NS, "confirmed-commit"), nsmap=default_ns(CONFIRM_NS))
         root.set("session-id", str(p.session_id))
         root.set("timeout", str(p.timeout))
         root.set("deadline", repr(p.deadline))

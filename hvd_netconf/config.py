@@ -6,14 +6,15 @@ import argparse
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hvd_netconf.wire.session import WireLimits
 from hvd_netconf.xmlparse import XmlLimits
 
 DEFAULT_ROOT = Path("/hv")
 DEFAULT_SOCKET = Path("/var/run/hvd.sock")
-BACKENDS = ("auto", "freebsd", "sim")
+BackendName = Literal["auto", "freebsd", "sim"]
+BACKENDS: tuple[BackendName, ...] = ("auto", "freebsd", "sim")
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Settings:
     socket_group: str | None = None
     socket_mode: int = 0o660
     listen: tuple[tuple[str, int], ...] = ()
-    backend: str = "auto"
+    backend: BackendName = "auto"
     foreground: bool = False
     pid_file: Path | None = None
     max_message: int = 64 * 1024 * 1024

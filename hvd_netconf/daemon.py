@@ -23,6 +23,7 @@ from hvd_netconf.apply.hook import HostApply, journal_path
 from hvd_netconf.committer import Committer, HostApplier
 from hvd_netconf.config import Settings, add_arguments, from_args
 from hvd_netconf.host.selection import select_backend
+from hvd_netconf.host.sim.host import SimHost
 from hvd_netconf.hostcheck import check_backend, render
 from hvd_netconf.nacm import running as nacm_rules
 from hvd_netconf.nacm.access import nacm_state
@@ -54,7 +55,7 @@ from hvd_netconf.ops import (
     vm,
 )
 from hvd_netconf.ops.boot import boot_from_startup
-from hvd_netconf.ops.registry import Registry
+from hvd_netconf.ops.registry import Registry, ServerView
 from hvd_netconf.restconf import monitoring as restconf_monitoring
 from hvd_netconf.restconf.listener import RestconfListener
 from hvd_netconf.schema import load_schema
@@ -115,9 +116,9 @@ def operations() -> Registry:
     return reg
 
 
-def state_providers() -> StateProviders:
+def state_providers() -> StateProviders[ServerView]:
     """The config-false data <get> adds, by the top-level containers each provider writes."""
-    providers = StateProviders()
+    providers: StateProviders[ServerView] = StateProviders()
     providers.add("vm-state", operational.vm_state, tops=[(VM, "vms")])
     providers.add("network-state", operational.network_state, tops=[(NETWORK, "networks")])
     providers.add("host", operational.host_state, tops=[(HVD, "host")])
@@ -201,7 +202,8 @@ def wire_components(server: Server) -> None:
     def on_vm_event(name: str, old: str, new: str, reason: str, code: int | None) -> None:
         bus.publish(operational.vm_state_change(name, old, new, reason, code))
 
-    firmware = settings.firmware_dir or (host.firmware_dir() if host.simulated else None)
+    firmware = settings.firmware_dir or (host.firmware_dir() if isinstance(host, SimHost)
+                                         else None)
     # The supervisor reads the live running tree without the server lock: a commit holding
     # the lock may wait for a VM to stop, and that VM's exit handling reads its config.
     supervisor = server.supervisor = Supervisor(

@@ -41,7 +41,8 @@ def _free_port(preferred: int) -> int:
     for port in (preferred, 0):
         with socket.socket() as s, contextlib.suppress(OSError):
             s.bind(("127.0.0.1", port))
-            return s.getsockname()[1]
+            bound: int = s.getsockname()[1]
+            return bound
     raise OSError("no free port on 127.0.0.1")
 
 
@@ -148,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     settings.pid_path.write_text(f"{os.getpid()}\n")
     try:
         sock = ["--socket", str(settings.socket)]
-        if running.server.datastores.running.get(("vm", "demo")) is None:
+        stores = running.server.datastores
+        assert stores is not None  # wire_components attached them
+        if stores.running.get(("vm", "demo")) is None:
             print("creating the example network and VM with hv:")
             for words in EXAMPLE:
                 print("  hv " + " ".join(words))

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hvd_netconf.config import BackendName
 from hvd_netconf.host.backend import CommandFailed, Host
-from hvd_netconf.host.selection import BackendName, resolve, select_backend
+from hvd_netconf.host.selection import resolve, select_backend
 
 MODULES = ("vmm", "nmdm", "if_bridge", "if_tuntap")
 

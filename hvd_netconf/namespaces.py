@@ -1,5 +1,8 @@
 """XML namespaces and capability URIs used across hvd, in one place so they never drift."""
 
+from collections.abc import Mapping
+from typing import cast
+
 BASE = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NOTIF = "urn:ietf:params:xml:ns:netconf:notification:1.0"
 NETMOD_NOTIF = "urn:ietf:params:xml:ns:netmod:notification"
@@ -39,6 +42,20 @@ PREFIXES: dict[str, str] = {
 def qn(ns: str, name: str) -> str:
     """Clark notation, as lxml wants it."""
     return f"{{{ns}}}{name}"
+
+
+def nsmap(prefixes: Mapping[str | None, str]) -> Mapping[str, str]:
+    """A namespace map for lxml, where the key None declares the default namespace.
+
+    lxml takes that None key; lxml-stubs types nsmap as Mapping[str, str], so the one cast
+    that says otherwise lives here (docs/typing.md, the adapter rule).
+    """
+    return cast("Mapping[str, str]", prefixes)
+
+
+def default_ns(ns: str) -> Mapping[str, str]:
+    """The namespace map that makes ns the default namespace of an element."""
+    return nsmap({None: ns})
 
 
 # hvd's datastores, by the element that names them in <target> or <source>.

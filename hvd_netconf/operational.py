@@ -8,14 +8,28 @@ stored. On the sim backend every entry says so (host-backend, network backend `s
 from __future__ import annotations
 
 import platform
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from lxml import etree
 
 from hvd_netconf import __version__
 from hvd_netconf.host import bhyve, specs
-from hvd_netconf.namespaces import HVD, NETWORK, VM, qn
+from hvd_netconf.namespaces import HVD, NETWORK, VM, default_ns, qn
 from hvd_netconf.state import child, leaf
+
+if TYPE_CHECKING:
+    from hvd_netconf.host.backend import Host
+    from hvd_netconf.supervisor.core import Supervisor
+
+
+class VmHostView(Protocol):
+    """What the VM, network and host state providers read of the server."""
+
+    @property
+    def supervisor(self) -> Supervisor | None: ...
+
+    @property
+    def host(self) -> Host | None: ...
 
 _VM_LEAVES = ("status", "pid", "uptime", "console", "tap", "last-exit-code",
               "last-exit-reason", "pending-restart", "running-cpu", "running-memory",
@@ -41,7 +55,7 @@ def _entries(data: etree._Element, ns: str, top: str, item: str) -> dict[str, et
     return {el.findtext(qn(ns, "name")) or "": el for el in container.iterchildren(qn(ns, item))}
 
 
-def vm_state(server: Any, data: etree._Element) -> None:
+def vm_state(server: VmHostView, data: etree._Element) -> None:
     if server.supervisor is None:
         return
     vms = _entries(data, VM, "vms", "vm")
@@ -58,7 +72,7 @@ def vm_state(server: Any, data: etree._Element) -> None:
             _put(state, key, status.get(key))
 
 
-def network_state(server: Any, data: etree._Element) -> None:
+def network_state(server: VmHostView, data: etree._Element) -> None:
     if server.host is None:
         return
     taps = server.supervisor.bridge_taps() if server.supervisor is not None else {}
@@ -72,7 +86,7 @@ def network_state(server: Any, data: etree._Element) -> None:
         leaf(state, "backend", backend)
 
 
-def host_state(server: Any, data: etree._Element) -> None:
+def host_state(server: VmHostView, data: etree._Element) -> None:
     if server.host is None:
         return
     host = child(data, HVD, "host")
@@ -87,7 +101,7 @@ def host_state(server: Any, data: etree._Element) -> None:
 def vm_state_change(name: str, old: str, new: str, reason: str,
                     exit_code: int | None) -> etree._Element:
     """The hvd-vm vm-state-change notification body."""
-    ev = etree.Element(qn(VM, "vm-state-change"), nsmap={None: VM})
+    ev = etree.Element(qn(VM, "vm-state-change"), nsmap=default_ns(VM))
     for key, value in (("name", name), ("old-status", old), ("new-status", new),
                        ("reason", reason), ("exit-code", exit_code)):
         if value is not None:

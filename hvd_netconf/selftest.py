@@ -542,7 +542,7 @@ def connect(socket_path: Path) -> Any:
     return manager.connect_uds(path=str(socket_path), timeout=300)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("selftest", help="prove that hvd works on this host, leaving nothing")
     p.add_argument("pool", nargs="?",
                    help="ZFS pool for the scratch dataset POOL/hvd-selftest-XXXXXX "

@@ -26,7 +26,7 @@ from hvd_netconf.errors import (
 )
 from hvd_netconf.nacm.access import Nacm, is_recovery
 from hvd_netconf.namespaces import CAP_BASE_10, CAP_BASE_11
-from hvd_netconf.ops.registry import OpContext, Registry
+from hvd_netconf.ops.registry import OpContext, Registry, ServerView
 from hvd_netconf.state import StateProviders
 from hvd_netconf.wire import messages
 
@@ -195,10 +195,11 @@ class Stats:
 
 class Server:
     def __init__(self, settings: Settings | None = None, registry: Registry | None = None,
-                 state: StateProviders | None = None) -> None:
+                 state: StateProviders[ServerView] | None = None) -> None:
         self.settings = settings or Settings()
         self.registry = registry or Registry()  # daemon.operations() lists hvd's own
-        self.state = state or StateProviders()  # and daemon.state_providers() its state
+        # and daemon.state_providers() its state
+        self.state: StateProviders[ServerView] = state or StateProviders()
         self.lock = threading.RLock()
         self.sessions = Sessions()
         self.locks = Locks(self._user_of)

@@ -12,6 +12,10 @@ running configuration (so per-entry `state` containers go inside existing entrie
 
 `tops` names the top-level containers a provider writes; a filtered <get> skips providers whose
 tops the filter cannot select. A provider that raises is logged and left out of the reply.
+
+The server is a type parameter: this floor is below the server, so the daemon says what it
+passes (ops.registry.ServerView), and each provider declares, as a Protocol on its own floor,
+only the part it reads (operational.py's VmHostView).
 """
 
 from __future__ import annotations
@@ -19,30 +23,32 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, TypeVar
 
 from lxml import etree
 
+from hvd_netconf.namespaces import nsmap as ns_map
 from hvd_netconf.namespaces import qn
 
 log = logging.getLogger(__name__)
 
-Provider = Callable[[Any, etree._Element], None]
+S = TypeVar("S")  # the server the providers read
+Provider = Callable[[S, etree._Element], None]
 Top = tuple[str, str]
 
 
 @dataclass(frozen=True)
-class _Entry:
+class _Entry(Generic[S]):
     name: str
-    fn: Provider
+    fn: Provider[S]
     tops: frozenset[Top]
 
 
-class StateProviders:
+class StateProviders(Generic[S]):
     def __init__(self) -> None:
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, _Entry[S]] = {}
 
-    def add(self, name: str, fn: Provider, *, tops: Iterable[Top] = ()) -> None:
+    def add(self, name: str, fn: Provider[S], *, tops: Iterable[Top] = ()) -> None:
         """Adding the same name again replaces the provider."""
         self._entries[name] = _Entry(name, fn, frozenset(tops))
 
@@ -52,7 +58,7 @@ class StateProviders:
     def names(self) -> list[str]:
         return list(self._entries)
 
-    def fill(self, server: Any, data: etree._Element,
+    def fill(self, server: S, data: etree._Element,
              wanted: Callable[[Top], bool] | None = None) -> None:
         """Run every provider whose tops may be selected (`wanted(top)`) against `data`."""
         for entry in list(self._entries.values()):
@@ -77,7 +83,7 @@ def child(parent: etree._Element, ns: str, name: str,
     parent_ns = etree.QName(parent).namespace if isinstance(parent.tag, str) else None
     nsmap: dict[str | None, str] = {} if parent_ns == ns else {None: ns}
     nsmap.update(prefixes or {})
-    return etree.SubElement(parent, qn(ns, name), nsmap=nsmap or None)
+    return etree.SubElement(parent, qn(ns, name), nsmap=ns_map(nsmap) if nsmap else None)
 
 
 def list_entry(data: etree._Element, top: Top, entry: Top, key: str,

@@ -7,7 +7,9 @@ XInclude, huge text nodes); limits come from the daemon's configuration.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 from lxml import etree
 
@@ -27,8 +29,9 @@ DEFAULT_LIMITS = XmlLimits()
 class _NoResolver(etree.Resolver):
     """libxml2 still asks for an external DTD subset; answer with nothing, never a file."""
 
-    def resolve(self, system_url: str, public_id: str, context: object) -> object:
-        return self.resolve_string("", context)
+    # lxml calls resolve(url, public_id, context); lxml-stubs leaves context out.
+    def resolve(self, system_url: str, public_id: str, context: object) -> object:  # type: ignore[override]
+        return self.resolve_string("", context, base_url=None)
 
 
 def _parser() -> etree.XMLParser:
@@ -69,7 +72,7 @@ def parse(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element:
     except ValueError as exc:
         raise MalformedMessage(f"XML could not be parsed: {exc}") from None
     doc = root.getroottree()
-    if doc.docinfo.doctype:
+    if doc.docinfo.doctype:  # type: ignore[union-attr]  # lxml-stubs' DocInfo lacks doctype
         raise MalformedMessage("a DOCTYPE is not allowed in NETCONF messages")
     check_shape(root, limits, len(data))
     return root
@@ -93,7 +96,7 @@ def _plain_shape(root: etree._Element, limits: XmlLimits, size: int | None) -> b
     if xp is None:
         xp = _too_deep[limits.max_depth] = etree.XPath(
             "boolean(" + "*/" * (limits.max_depth - 1) + "node()[not(self::text())])")
-    return _count(root) <= limits.max_elements and not xp(root)
+    return xpath_number(_count, root) <= limits.max_elements and not xp(root)
 
 
 _count = etree.XPath("count(descendant-or-self::node()[not(self::text())])")
@@ -123,3 +126,34 @@ def parse_file(path: str, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element:
     """Parse a file under the root the same way as wire input: hand-edited files are untrusted."""
     with open(path, "rb") as f:
         return parse(f.read(), limits)
+
+
+# lxml adapters: lxml-stubs types every XPath result as any XPath value, XPath variables as
+# anything but elements, and attributes as str or bytes. What hvd's own expressions and
+# parsed trees give is narrower; these say so once (docs/typing.md).
+XPathVar = str | float | bool | etree._Element | list[etree._Element]
+
+
+def _evaluate(xp: etree.XPath, node: etree._Element, variables: Mapping[str, XPathVar]) -> object:
+    return xp(node, **cast("dict[str, Any]", variables))
+
+
+def xpath_nodes(xp: etree.XPath, node: etree._Element,
+                **variables: XPathVar) -> list[etree._Element]:
+    """The elements an XPath that selects elements finds."""
+    return cast("list[etree._Element]", _evaluate(xp, node, variables))
+
+
+def xpath_number(xp: etree.XPath, node: etree._Element, **variables: XPathVar) -> float:
+    """The value of a numeric XPath such as count()."""
+    return cast(float, _evaluate(xp, node, variables))
+
+
+def xpath_value(xp: etree.XPath, node: etree._Element, **variables: XPathVar) -> object:
+    """The value of any XPath, for a caller that looks at what it got."""
+    return _evaluate(xp, node, variables)
+
+
+def attributes(el: etree._Element) -> dict[str, str]:
+    """A plain copy of el's attributes (str names and values in any tree lxml parsed)."""
+    return cast("dict[str, str]", dict(el.attrib))

@@ -291,16 +291,16 @@ class Engine:
                 self.ledger.put(action.ifname, found)
                 self._new_found.append(action.ifname)
         elif isinstance(action, Restore):
-            found = self.ledger.get(action.ifname) or self._dropped.get(action.ifname)
-            if found is None:
+            was = self.ledger.get(action.ifname) or self._dropped.get(action.ifname)
+            if was is None:
                 log.warning("apply: no record of how uplink %s was found; left as it is",
                             action.ifname)
                 return
-            for argv in _restore_argvs(action.ifname, found):
+            for argv in _restore_argvs(action.ifname, was):
                 self.host.run(argv)
             if action.forget:
                 self.ledger.drop(action.ifname)
-                self._dropped[action.ifname] = found
+                self._dropped[action.ifname] = was
         elif isinstance(action, StopVm):
             if self.vms is None:
                 raise _StepFailed(step, show(action), "no VM supervisor to stop it")

@@ -119,8 +119,8 @@ def _step(what: str, do: Argv | Iterable[Action], undo: Argv | Iterable[Action] 
           ) -> Step:
     def actions(x: Argv | Iterable[Action]) -> tuple[Action, ...]:
         if isinstance(x, tuple) and x and isinstance(x[0], str):
-            return (Run(x),)  # type: ignore[arg-type]
-        return tuple(x)  # type: ignore[arg-type]
+            return (Run(x),)
+        return tuple(x)
 
     return Step(what, actions(do), None if undo is None else actions(undo))
 

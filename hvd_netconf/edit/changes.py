@@ -10,7 +10,7 @@ from lxml import etree
 from hvd_netconf.edit import paths
 from hvd_netconf.edit.diff import entries
 from hvd_netconf.keys import key_of, kind_of
-from hvd_netconf.namespaces import BASE
+from hvd_netconf.namespaces import BASE, default_ns
 from hvd_netconf.store.datastore import same
 
 EntryKey = tuple[str, str]
@@ -64,7 +64,8 @@ def entry_target(key: EntryKey, element: etree._Element | None) -> str:
 def clean(el: etree._Element, parent: etree._Element | None = None) -> etree._Element:
     """A copy whose namespace is the default one throughout (engine-made nodes carry ns0:)."""
     if parent is None:
-        new = etree.Element(el.tag, nsmap={None: etree.QName(el).namespace})
+        ns = etree.QName(el).namespace
+        new = etree.Element(el.tag, nsmap=default_ns(ns) if ns else None)
     else:
         new = etree.SubElement(parent, el.tag)
     kids = [c for c in el if isinstance(c.tag, str)]
@@ -113,7 +114,7 @@ def patch(changes: Mapping[EntryKey, Pair], ns: str) -> etree._Element:
 
 def images_root(elements: Iterable[etree._Element | None]) -> etree._Element:
     """A partial <config> holding copies of some entries (the other side of an apply)."""
-    root = etree.Element(f"{{{BASE}}}config", nsmap={None: BASE})
+    root = etree.Element(f"{{{BASE}}}config", nsmap=default_ns(BASE))
     containers: dict[str, etree._Element] = {}
     for el in elements:
         if el is None:

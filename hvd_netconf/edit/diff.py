@@ -35,9 +35,10 @@ class Change:
 def entry_name(entry: etree._Element) -> str:
     ns = etree.QName(entry).namespace
     name = entry.find(f"{{{ns}}}name")
-    if name is None or not (name.text or "").strip():
+    text = (name.text or "").strip() if name is not None else ""
+    if not text:
         raise ValueError(f"<{etree.QName(entry).localname}> without a name")
-    return name.text.strip()
+    return text
 
 
 def entries(root: etree._Element | None) -> dict[Key, etree._Element]:

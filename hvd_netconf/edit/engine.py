@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -33,7 +33,7 @@ from hvd_netconf.errors import (
     UnknownNamespace,
 )
 from hvd_netconf.keys import KINDS
-from hvd_netconf.namespaces import BASE, YANG_ATTR
+from hvd_netconf.namespaces import BASE, YANG_ATTR, default_ns
 
 OPERATIONS = ("merge", "replace", "create", "delete", "remove")
 FRESH_OPERATIONS = ("merge", "replace", "create")  # what makes an entry that does not exist
@@ -62,14 +62,16 @@ class SchemaNode(Protocol):
     keys: tuple[str, ...]
     config: bool
     ordered_by_user: bool
-    by_tag: dict[str, SchemaNode]  # children by Clark tag, as child() finds them
+    @property
+    def by_tag(self) -> Mapping[str, SchemaNode]:  # children by Clark tag, as child() finds
+        ...
 
     def child(self, ns: str, name: str) -> SchemaNode | None: ...
 
     @property
     def children(self) -> Iterable[SchemaNode]: ...
 
-    def check_value(self, text: str) -> Any: ...
+    def check_value(self, text: str | None) -> str: ...
 
 
 class Schema(Protocol):
@@ -457,7 +459,7 @@ class _Engine:
             raise DataExists(f"{snode.name} already exists", path=here)
         elif existing is None or op == "replace":
             self._touch(entry, detaching=existing is not None)
-            new = etree.Element(c.tag, nsmap={None: snode.ns})
+            new = etree.Element(c.tag, nsmap=default_ns(snode.ns))
             if existing is not None:
                 self.root.replace(existing, new)
             else:
@@ -504,7 +506,7 @@ class _Engine:
         if op == "create" and existing is not None:
             raise DataExists(f"{snode.name} already exists", path=here)
         if op == "replace" and existing is not None:
-            new = etree.Element(c.tag, nsmap={None: snode.ns})
+            new = etree.Element(c.tag, nsmap=default_ns(snode.ns))
             if top:
                 self._swap_top(existing, new)
             else:
@@ -513,7 +515,7 @@ class _Engine:
             return
         if existing is None:
             if top:
-                existing = etree.Element(c.tag, nsmap={None: snode.ns})
+                existing = etree.Element(c.tag, nsmap=default_ns(snode.ns))
                 self._create_top(existing)
             else:
                 existing = self._new_child(tparent, c.tag, entry)
@@ -599,7 +601,8 @@ class _Engine:
                                        list(zip(snode.keys, keyvals, strict=True)))
         keytags = [f"{{{snode.ns}}}{k}" for k in snode.keys]
         for kt in keytags:
-            if _first(c, kt).get(OP_ATTR) in ("delete", "remove"):  # type: ignore[union-attr]
+            key_el = _first(c, kt)
+            if key_el is not None and key_el.get(OP_ATTR) in ("delete", "remove"):
                 k = etree.QName(kt).localname
                 raise BadAttribute("a list key cannot be deleted; delete the entry instead",
                                    path=here + paths.step(snode.ns, k),
@@ -655,7 +658,7 @@ class _Engine:
                 self._add_entry(tparent, new, anchor, sparent)
             top_entry.el = new
         elif existing is not None:
-            new = etree.Element(c.tag, nsmap={None: snode.ns})
+            new = etree.Element(c.tag, nsmap=default_ns(snode.ns))
             self._swap(tparent, existing, new, entry)
             if anchor is not None:
                 self._position(tparent, new, anchor)

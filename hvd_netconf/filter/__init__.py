@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
 
 from lxml import etree
 
@@ -20,6 +19,8 @@ from hvd_netconf.errors import BadAttribute, MissingAttribute
 from hvd_netconf.filter.project import project
 from hvd_netconf.filter.subtree import subtree_select
 from hvd_netconf.filter.xpath import compile_select, select_nodes
+from hvd_netconf.schema.nodes import Schema
+from hvd_netconf.xmlparse import attributes
 
 __all__ = ["Filter", "apply_filter", "parse_filter", "project", "selected_nodes"]
 
@@ -35,14 +36,14 @@ class Filter:
 
 
 def parse_filter(el: etree._Element | None, *, xpath_allowed: bool = True,
-                 schema: Any = None) -> Filter | None:
+                 schema: Schema | None = None) -> Filter | None:
     """Check a <filter> element's type and select; None for no filter at all. With the schema,
     an XPath's names are resolved against it (module-name prefixes, unprefixed names)."""
     if el is None:
         return None
     ftype = el.get("type", "subtree")
     # The type attribute may be unqualified or carry the base namespace prefix.
-    for key, value in el.attrib.items():
+    for key, value in attributes(el).items():
         if key.endswith("}type"):
             ftype = value
     if ftype == "subtree":
@@ -50,7 +51,7 @@ def parse_filter(el: etree._Element | None, *, xpath_allowed: bool = True,
     if ftype == "xpath" and xpath_allowed:
         select = el.get("select")
         if select is None:
-            for key, value in el.attrib.items():
+            for key, value in attributes(el).items():
                 if key.endswith("}select"):
                     select = value
         if select is None:
@@ -62,7 +63,8 @@ def parse_filter(el: etree._Element | None, *, xpath_allowed: bool = True,
                        info=[("bad-attribute", "type"), ("bad-element", "filter")])
 
 
-def selected_nodes(spec: Filter, root: etree._Element) -> list[etree._Element] | set[Any]:
+def selected_nodes(spec: Filter, root: etree._Element
+                   ) -> list[etree._Element] | set[etree._Element]:
     """The elements under `root` the filter selects in full."""
     if spec.type == "subtree":
         return subtree_select(root, spec.element)
@@ -75,7 +77,7 @@ def apply_filter(
     spec: Filter | None,
     root: etree._Element,
     out: etree._Element,
-    schema: Any = None,
+    schema: Schema | None = None,
 ) -> etree._Element:
     """Put into `out` what `spec` selects from the children of `root` (no filter: everything)."""
     if spec is None:

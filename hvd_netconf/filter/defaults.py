@@ -8,13 +8,12 @@ equals their default.
 
 from __future__ import annotations
 
-from typing import Any
-
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue
 from hvd_netconf.filter.project import schema_child
-from hvd_netconf.namespaces import WD_ATTR, qn
+from hvd_netconf.namespaces import WD_ATTR, default_ns, qn
+from hvd_netconf.schema.nodes import Schema, SchemaNode
 
 MODES = ("explicit", "report-all", "report-all-tagged", "trim")
 BASIC_MODE = "explicit"
@@ -30,7 +29,7 @@ def check_mode(mode: str | None) -> str:
     return mode
 
 
-def apply_mode(mode: str, root: etree._Element, schema: Any) -> None:
+def apply_mode(mode: str, root: etree._Element, schema: Schema | None) -> None:
     """Rewrite the tree under `root` (a <data> or <config> wrapper) for the mode."""
     if mode == "explicit" or schema is None:
         return
@@ -44,7 +43,7 @@ def apply_mode(mode: str, root: etree._Element, schema: Any) -> None:
             _fill(top, node, root, tagged)
 
 
-def _equal(node: Any, text: str | None) -> bool:
+def _equal(node: SchemaNode, text: str | None) -> bool:
     if node.default is None:
         return False
     try:
@@ -53,7 +52,7 @@ def _equal(node: Any, text: str | None) -> bool:
         return (text or "").strip() == node.default
 
 
-def _trim(el: etree._Element, snode: Any, schema: Any) -> None:
+def _trim(el: etree._Element, snode: SchemaNode | None, schema: Schema) -> None:
     for c in list(el.iterchildren(tag=etree.Element)):
         cnode = schema_child(schema, snode, c.tag)
         if cnode is None:
@@ -67,12 +66,12 @@ def _trim(el: etree._Element, snode: Any, schema: Any) -> None:
                 el.remove(c)
 
 
-def _has_defaults(node: Any) -> bool:
+def _has_defaults(node: SchemaNode) -> bool:
     return any(n.kind == "leaf" and n.default is not None for n in node.walk() if n is not node
                ) if node.kind == "container" else False
 
 
-def _fill(el: etree._Element, node: Any, root: etree._Element, tagged: bool) -> None:
+def _fill(el: etree._Element, node: SchemaNode, root: etree._Element, tagged: bool) -> None:
     """Add the defaults below `el` (a container or list entry) in schema order."""
     present_cases = {c.case for c in (node.by_tag.get(x.tag) for x in el
                                       if isinstance(x.tag, str)) if c is not None and c.case}
@@ -99,11 +98,11 @@ def _fill(el: etree._Element, node: Any, root: etree._Element, tagged: bool) -> 
                     el.remove(sub)
 
 
-def _insert(el: etree._Element, cnode: Any) -> etree._Element:
+def _insert(el: etree._Element, cnode: SchemaNode) -> etree._Element:
     """A new child at its schema position, so the reply keeps the model's order."""
     parent_node_order = [c.tag for c in cnode.parent.children] if cnode.parent else []
     new = etree.Element(cnode.tag, nsmap=None if etree.QName(el).namespace == cnode.ns
-                        else {None: cnode.ns})
+                        else default_ns(cnode.ns))
     rank = {tag: i for i, tag in enumerate(parent_node_order)}
     mine = rank.get(cnode.tag, len(rank))
     for i, sibling in enumerate(el):
@@ -114,7 +113,7 @@ def _insert(el: etree._Element, cnode: Any) -> etree._Element:
     return new
 
 
-def _add_default(el: etree._Element, cnode: Any, root: etree._Element, tagged: bool) -> None:
+def _add_default(el: etree._Element, cnode: SchemaNode, root: etree._Element, tagged: bool) -> None:
     leaf = _insert(el, cnode)
     leaf.text = cnode.default
     if not _when_ok(el, cnode, root, leaf):
@@ -124,7 +123,7 @@ def _add_default(el: etree._Element, cnode: Any, root: etree._Element, tagged: b
         leaf.set(_WD_DEFAULT, "true")
 
 
-def _when_ok(parent: etree._Element, cnode: Any, root: etree._Element,
+def _when_ok(parent: etree._Element, cnode: SchemaNode, root: etree._Element,
              inserted: etree._Element | None) -> bool:
     if cnode.when is None:
         return True

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from typing import Any
 
 from lxml import etree
+
+from hvd_netconf.namespaces import nsmap
+from hvd_netconf.schema.nodes import Schema, SchemaNode
+from hvd_netconf.xmlparse import attributes
 
 
 def _split(tag: str) -> tuple[str, str]:
@@ -20,7 +23,8 @@ def _split(tag: str) -> tuple[str, str]:
     return "", tag
 
 
-def schema_child(schema: Any, parent_node: Any, tag: str) -> Any:
+def schema_child(schema: Schema | None, parent_node: SchemaNode | None,
+                 tag: str) -> SchemaNode | None:
     """The schema node for `tag` under `parent_node` (None = top level); None when unknown."""
     if schema is None:
         return None
@@ -43,24 +47,24 @@ def shallow_child(parent: etree._Element, src: etree._Element) -> etree._Element
     parent_ns, _ = _split(parent.tag) if isinstance(parent.tag, str) else ("", "")
     src_parent = src.getparent()
     inherited = src_parent.nsmap if src_parent is not None else {}
-    nsmap = {p: u for p, u in src.nsmap.items() if inherited.get(p) != u}
+    own: dict[str | None, str] = {p: u for p, u in src.nsmap.items() if inherited.get(p) != u}
     if ns != parent_ns:
-        nsmap[None] = ns
-    elif nsmap.get(None) == ns:
-        del nsmap[None]
-    return etree.SubElement(parent, src.tag, dict(src.attrib), nsmap=nsmap or None)
+        own[None] = ns
+    elif own.get(None) == ns:
+        del own[None]
+    return etree.SubElement(parent, src.tag, attributes(src), nsmap=nsmap(own) if own else None)
 
 
 def project(
     root: etree._Element,
     selected: Iterable[etree._Element],
     out: etree._Element,
-    schema: Any = None,
+    schema: Schema | None = None,
 ) -> etree._Element:
     """Append to `out` the selected descendants of `root` with their ancestors and list keys."""
     full = set(selected)
     keep: set[etree._Element] = set()
-    marked: dict[etree._Element, list[etree._Element]] = {}
+    marked: dict[etree._Element | None, list[etree._Element]] = {}
     for el in full:
         marked.setdefault(el.getparent(), []).append(el)
         parent = el.getparent()
@@ -72,7 +76,7 @@ def project(
     return out
 
 
-def _children(src: etree._Element, marked: dict[etree._Element, list[etree._Element]],
+def _children(src: etree._Element, marked: dict[etree._Element | None, list[etree._Element]],
               key_tags: set[str]) -> list[etree._Element]:
     """The children worth looking at, in document order: all of them, or only the marked
     ones and the keys when they are few among many (one VM out of 10,000)."""
@@ -87,11 +91,11 @@ def _children(src: etree._Element, marked: dict[etree._Element, list[etree._Elem
 def _emit(
     src: etree._Element,
     out: etree._Element,
-    snode: Any,
+    snode: SchemaNode | None,
     full: set[etree._Element],
     keep: set[etree._Element],
-    marked: dict[etree._Element, list[etree._Element]],
-    schema: Any,
+    marked: dict[etree._Element | None, list[etree._Element]],
+    schema: Schema | None,
     keys: tuple[str, ...],
 ) -> None:
     key_tags = {f"{{{_split(src.tag)[0]}}}{k}" for k in keys}

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 
 from lxml import etree
 
+from hvd_netconf.xmlparse import attributes, xpath_nodes
+
 _XMLNS_FREE = "{http://www.w3.org/2000/xmlns/}"
 
 
@@ -29,7 +31,7 @@ def _matching(data: etree._Element, f: etree._Element) -> Iterator[etree._Elemen
     else:
         candidates = (c for c in data.iterchildren(tag=etree.Element)
                       if etree.QName(c).localname == qname.localname)
-    attrs = [(k, v) for k, v in f.attrib.items() if not k.startswith(_XMLNS_FREE)]
+    attrs = [(k, v) for k, v in attributes(f).items() if not k.startswith(_XMLNS_FREE)]
     for c in candidates:
         if all(c.get(k) == v for k, v in attrs):
             yield c
@@ -52,7 +54,7 @@ class _Prefilter:
         if compiled is None:
             return _matching(data, f)
         xpath, values = compiled
-        return iter(xpath(data, **values))
+        return iter(xpath_nodes(xpath, data, **values))
 
     @staticmethod
     def _compile(f: etree._Element) -> tuple[etree.XPath, dict[str, str]] | None:
@@ -61,7 +63,7 @@ class _Prefilter:
         if not qname.namespace or not matches or any(
                 not etree.QName(k).namespace for k in matches):
             return None
-        if any(not k.startswith(_XMLNS_FREE) for k in f.attrib):
+        if any(not k.startswith(_XMLNS_FREE) for k in attributes(f)):
             return None
         keys = tuple(etree.QName(k) for k in matches)
         values = {f"v{i}": (k.text or "").strip() for i, k in enumerate(matches)}

@@ -22,11 +22,11 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue
+from hvd_netconf.schema.nodes import Schema
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -53,7 +53,7 @@ _AUTO = "hvdns"  # prefixes hvd binds for module names and unprefixed names: hvd
 class NamesInSchema:
     """Resolves the name tests of one select against the loaded modules (see the docstring)."""
 
-    def __init__(self, schema: Any, select: str, namespaces: dict[str, str]) -> None:
+    def __init__(self, schema: Schema, select: str, namespaces: dict[str, str]) -> None:
         self.select = select
         self.namespaces = namespaces  # grows with the bindings made here
         self.modules = {m.name: m.namespace for m in schema.modules}
@@ -115,10 +115,10 @@ class NamesInSchema:
         return next(iter(found))
 
 
-_NAMES: weakref.WeakKeyDictionary[Any, dict[str, set[str]]] = weakref.WeakKeyDictionary()
+_NAMES: weakref.WeakKeyDictionary[Schema, dict[str, set[str]]] = weakref.WeakKeyDictionary()
 
 
-def _names_by_ns(schema: Any) -> dict[str, set[str]]:
+def _names_by_ns(schema: Schema) -> dict[str, set[str]]:
     """Every data node name of the schema, by namespace (augments land in their own)."""
     if schema not in _NAMES:
         found: dict[str, set[str]] = {}
@@ -145,7 +145,7 @@ def rewrite_absolute(expr: str, names: NamesInSchema | None = None) -> str:
             raise InvalidValue(f"invalid XPath expression {expr!r} near {expr[pos:pos + 20]!r}")
         kind = m.lastgroup
         text = m.group(kind or "")
-        lead = expr[pos:m.start(kind)]
+        lead = expr[pos:m.start(kind or 0)]
         pos = m.end()
         if kind in ("slash", "dslash") and operand_expected:
             rest = expr[pos:].lstrip()
@@ -186,7 +186,7 @@ def _is_name_test(expr: str, pos: int, before: Iterable[str], operand_expected: 
     return previous not in ("@", "$")
 
 
-def compile_select(select: str, nsmap: Mapping[str | None, str], schema: Any = None
+def compile_select(select: str, nsmap: Mapping[str | None, str], schema: Schema | None = None
                    ) -> etree.XPath:
     """Compile a filter's select with the prefixes declared on <filter> (and, given the schema,
     module-name prefixes and unprefixed names); errors are the client's."""
@@ -218,10 +218,11 @@ def select_nodes(xpath: etree.XPath, root: etree._Element, select: str) -> list[
     for item in result:
         if isinstance(item, etree._Element):
             el = item
-        elif hasattr(item, "getparent"):
-            el = item.getparent()
-        else:
-            continue
+        else:  # a text or attribute result ("smart string") knows its element
+            getparent = getattr(item, "getparent", None)
+            if getparent is None:
+                continue
+            el = getparent()
         if el is None or not isinstance(el.tag, str):
             continue
         nodes.append(el)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Literal
 
+from hvd_netconf.config import BackendName
 from hvd_netconf.host.backend import Host
 from hvd_netconf.host.freebsd import FreeBSDHost
 from hvd_netconf.host.netd import detect
@@ -14,7 +14,6 @@ from hvd_netconf.host.sim.host import SimHost
 
 log = logging.getLogger("hvd.host")
 
-BackendName = Literal["auto", "freebsd", "sim"]
 
 
 def resolve(name: BackendName) -> BackendName:

@@ -12,7 +12,7 @@ import copy
 import logging
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import Protocol
 
 from lxml import etree
 
@@ -33,6 +33,7 @@ from hvd_netconf.namespaces import (
     YANG_LIBRARY,
     qn,
 )
+from hvd_netconf.schema.nodes import Schema
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def subject_of(info: SessionInfo) -> Subject:
 class Nacm:
     """Thread-safe: the rule set is swapped whole, evaluations read one consistent set."""
 
-    def __init__(self, admin_group: str = "wheel", schema: Any = None) -> None:
+    def __init__(self, admin_group: str = "wheel", schema: Schema | None = None) -> None:
         self.admin_group = admin_group
         self.modules = Modules(schema)
         self.configured: NacmConfig | None = None
@@ -71,7 +72,7 @@ class Nacm:
 
     # -- configuration --------------------------------------------------------------------
 
-    def attach_schema(self, schema: Any) -> None:
+    def attach_schema(self, schema: Schema | None) -> None:
         self.modules = Modules(schema)
         self.evaluator = Evaluator(self.evaluator.config, self.modules)
 
@@ -167,9 +168,10 @@ class Nacm:
         holder = etree.SubElement(wrapper, container[0].tag) if container else wrapper
         holder.append(copy.deepcopy(entry))
         self.evaluator.filter_read(subject_of(info), wrapper)
+        kept: etree._Element | None = holder
         if container:
-            holder = wrapper[0] if len(wrapper) else None
-        return holder[0] if holder is not None and len(holder) else None
+            kept = wrapper[0] if len(wrapper) else None
+        return kept[0] if kept is not None and len(kept) else None
 
     def notification_for(self, info: SessionInfo,
                          notification: etree._Element) -> etree._Element | None:
@@ -224,8 +226,9 @@ def _container(before: etree._Element | None, after: etree._Element | None,
         if el is not None and el.tag in SINGLETON_TAGS:
             return ()
     for el in (after, before):
-        if el is not None and el.getparent() is not None and el.getparent() is not root:
-            return (el.getparent(),)
+        parent = el.getparent() if el is not None else None
+        if parent is not None and parent is not root:
+            return (parent,)
     el = after if after is not None else before
     if el is None:
         return ()
@@ -241,7 +244,14 @@ _TRUSTED = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=Tr
 SINGLETON_TAGS = frozenset(k.container_tag for k in KINDS.values() if k.singleton)
 
 
-def nacm_state(server: Any, data: etree._Element) -> None:
+class NacmHolder(Protocol):
+    """What nacm_state reads of the server."""
+
+    @property
+    def nacm(self) -> Nacm | None: ...
+
+
+def nacm_state(server: NacmHolder, data: etree._Element) -> None:
     """The counters, and the rules in force when running has no /nacm (hvd's default)."""
     nacm: Nacm | None = getattr(server, "nacm", None)
     if nacm is None:

@@ -75,5 +75,7 @@ def readable(notification: etree._Element, event: etree._Element,
     out = etree.fromstring(etree.tostring(notification))
     copy_edits = out[list(notification).index(event)].findall(_EDIT)
     for i in hidden:
-        copy_edits[i].getparent().remove(copy_edits[i])
+        parent = copy_edits[i].getparent()
+        if parent is not None:
+            parent.remove(copy_edits[i])
     return out

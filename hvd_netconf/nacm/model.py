@@ -10,7 +10,7 @@ from lxml import etree
 
 from hvd_netconf.errors import InvalidValue, MissingElement
 from hvd_netconf.nacm.modules import DEFAULT_MODULES, Modules
-from hvd_netconf.namespaces import NACM, qn
+from hvd_netconf.namespaces import NACM, default_ns, qn
 
 ACCESS_OPERATIONS = ("create", "read", "update", "delete", "exec")
 ALL_OPS = frozenset(ACCESS_OPERATIONS)
@@ -287,9 +287,9 @@ def to_xml(cfg: NacmConfig, parent: etree._Element | None = None,
            counters: Mapping[str, int] | None = None) -> etree._Element:
     """The `<nacm>` container; `counters` (denied-operations, ...) makes it the state view."""
     if parent is None:
-        nacm = etree.Element(_n("nacm"), nsmap={None: NACM})
+        nacm = etree.Element(_n("nacm"), nsmap=default_ns(NACM))
     else:
-        nacm = etree.SubElement(parent, _n("nacm"), nsmap={None: NACM})
+        nacm = etree.SubElement(parent, _n("nacm"), nsmap=default_ns(NACM))
 
     def leaf(p: etree._Element, name: str, value: str) -> None:
         etree.SubElement(p, _n(name)).text = value
@@ -312,8 +312,8 @@ def to_xml(cfg: NacmConfig, parent: etree._Element | None = None,
     for rl in cfg.rule_lists:
         r_el = etree.SubElement(nacm, _n("rule-list"))
         leaf(r_el, "name", rl.name)
-        for g in rl.groups:
-            leaf(r_el, "group", g)
+        for group in rl.groups:
+            leaf(r_el, "group", group)
         for rule in rl.rules:
             e = etree.SubElement(r_el, _n("rule"))
             leaf(e, "name", rule.name)

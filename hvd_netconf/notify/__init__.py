@@ -7,8 +7,8 @@ netconf-session-start/-end; the daemon installs them with the bus.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
+from hvd_netconf.calls import SessionInfo
 from hvd_netconf.notify import events
 from hvd_netconf.notify.bus import NETCONF_STREAM, NotificationBus, format_time, parse_time
 
@@ -16,15 +16,15 @@ __all__ = ["NETCONF_STREAM", "NotificationBus", "events", "format_time", "parse_
            "session_hooks"]
 
 
-def session_hooks(bus: NotificationBus) -> tuple[Callable[[Any], None],
-                                                 Callable[[Any, str, int | None], None]]:
+def session_hooks(bus: NotificationBus) -> tuple[Callable[[SessionInfo], None],
+                                                 Callable[[SessionInfo, str, int | None], None]]:
     """The session start and end hooks: publish the events; an ended session's
     subscription goes."""
 
-    def started(info: Any) -> None:
+    def started(info: SessionInfo) -> None:
         bus.publish(events.session_start(info))
 
-    def ended(info: Any, reason: str, killed_by: int | None) -> None:
+    def ended(info: SessionInfo, reason: str, killed_by: int | None) -> None:
         bus.unsubscribe(info.id)
         bus.publish(events.session_end(info, reason, killed_by))
 

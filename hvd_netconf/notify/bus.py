@@ -19,12 +19,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from lxml import etree
 
+from hvd_netconf.calls import SessionInfo
 from hvd_netconf.filter import Filter, project, selected_nodes
-from hvd_netconf.namespaces import NETMOD_NOTIF, NOTIF, qn
+from hvd_netconf.namespaces import NETMOD_NOTIF, NOTIF, default_ns, qn
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class Subscriber(Protocol):
     """What the bus needs from a session: its id and a non-blocking notification sender."""
 
     @property
-    def info(self) -> Any: ...
+    def info(self) -> SessionInfo: ...
 
     def send_notification(self, element: etree._Element) -> None: ...
 
@@ -95,7 +96,7 @@ def envelope(event: etree._Element, event_time: datetime, *,
              copy_event: bool = True) -> etree._Element:
     """<notification><eventTime/>event</notification>; the event is copied unless told it
     may be moved."""
-    env = etree.Element(_NOTIFICATION, nsmap={None: NOTIF})
+    env = etree.Element(_NOTIFICATION, nsmap=default_ns(NOTIF))
     etree.SubElement(env, _EVENT_TIME).text = format_time(event_time)
     env.append(copy.deepcopy(event) if copy_event else event)
     return env
@@ -103,7 +104,7 @@ def envelope(event: etree._Element, event_time: datetime, *,
 
 def _marker(name: str, when: datetime) -> etree._Element:
     """replayComplete / notificationComplete (RFC 5277 §2.2.1, §3.5)."""
-    return envelope(etree.Element(qn(NETMOD_NOTIF, name), nsmap={None: NETMOD_NOTIF}), when)
+    return envelope(etree.Element(qn(NETMOD_NOTIF, name), nsmap=default_ns(NETMOD_NOTIF)), when)
 
 
 class NotificationBus:
@@ -190,7 +191,7 @@ class NotificationBus:
             selected = selected_nodes(sub.filter, env)
             if not selected:
                 return
-            out = etree.Element(_NOTIFICATION, nsmap={None: NOTIF})
+            out = etree.Element(_NOTIFICATION, nsmap=default_ns(NOTIF))
             out.append(copy.deepcopy(env[0]))
             project(env, [s for s in selected if s.tag != _EVENT_TIME], out)
             if len(out) == 1:

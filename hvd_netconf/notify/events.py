@@ -18,12 +18,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from hvd_netconf.namespaces import NC_NOTIFICATIONS, PREFIXES, qn
+from hvd_netconf.calls import SessionInfo
+from hvd_netconf.namespaces import NC_NOTIFICATIONS, PREFIXES, default_ns, qn
 
 EDIT_OPERATIONS = ("merge", "replace", "create", "delete", "remove")
 CONFIRM_EVENTS = ("start", "cancel", "timeout", "extend", "complete")
@@ -43,7 +43,7 @@ class ChangedBy:
 SERVER = ChangedBy(server=True)
 
 
-def changed_by(info: Any) -> ChangedBy:
+def changed_by(info: SessionInfo) -> ChangedBy:
     """The ChangedBy of a calls.SessionInfo (the calling session of an operation)."""
     return ChangedBy(info.username, info.id, info.source_host)
 
@@ -56,7 +56,7 @@ def _el(parent: etree._Element, name: str, text: str | None = None) -> etree._El
 
 
 def _root(name: str) -> etree._Element:
-    return etree.Element(qn(NC_NOTIFICATIONS, name), nsmap={None: NC_NOTIFICATIONS})
+    return etree.Element(qn(NC_NOTIFICATIONS, name), nsmap=default_ns(NC_NOTIFICATIONS))
 
 
 def _session_fields(parent: etree._Element, who: ChangedBy) -> None:
@@ -122,14 +122,14 @@ def config_change(who: ChangedBy, datastore: str,
     return ev
 
 
-def session_start(info: Any) -> etree._Element:
+def session_start(info: SessionInfo) -> etree._Element:
     """netconf-session-start for a calls.SessionInfo."""
     ev = _root("netconf-session-start")
     _session_fields(ev, changed_by(info))
     return ev
 
 
-def session_end(info: Any, reason: str, killed_by: int | None = None) -> etree._Element:
+def session_end(info: SessionInfo, reason: str, killed_by: int | None = None) -> etree._Element:
     """netconf-session-end; killed-by is only reported with termination-reason `killed`."""
     if reason not in TERMINATION_REASONS:
         raise ValueError(f"bad termination reason {reason!r}")

@@ -23,7 +23,7 @@ from lxml import etree
 from hvd_netconf.calls import Reply, SessionInfo
 from hvd_netconf.edit.changes import images_root
 from hvd_netconf.keys import kind_of
-from hvd_netconf.namespaces import BASE, HVD, qn
+from hvd_netconf.namespaces import BASE, HVD, default_ns, qn
 from hvd_netconf.ops import transactions as tx
 from hvd_netconf.ops.registry import OpContext, ServerView
 from hvd_netconf.state import child, leaf
@@ -120,6 +120,6 @@ def interrupted_state(server: ServerView, data: etree._Element) -> None:
 
 def interrupted_notification(path: str) -> etree._Element:
     """hvd-system:interrupted-commit, published at the start that set the changes aside."""
-    ev = etree.Element(qn(HVD, "interrupted-commit"), nsmap={None: HVD})
+    ev = etree.Element(qn(HVD, "interrupted-commit"), nsmap=default_ns(HVD))
     leaf(ev, "file", path)
     return ev

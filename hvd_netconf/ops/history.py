@@ -15,7 +15,7 @@ from lxml import etree
 from hvd_netconf.calls import Reply
 from hvd_netconf.edit.changes import changed_entries, patch, unified_diff
 from hvd_netconf.errors import InvalidValue, RpcErrors
-from hvd_netconf.namespaces import HVD, qn
+from hvd_netconf.namespaces import HVD, default_ns, qn
 from hvd_netconf.ops import transactions as tx
 from hvd_netconf.ops.registry import OpContext
 
@@ -47,7 +47,7 @@ def get_commit_history_op(ctx: OpContext, op: etree._Element) -> Reply:
     limit = _int(op, "limit", 20, 1, 1000)
     out = []
     for rec in dss.history.list(offset, limit):
-        c = etree.Element(qn(HVD, "commit"), nsmap={None: HVD})
+        c = etree.Element(qn(HVD, "commit"), nsmap=default_ns(HVD))
         _sub(c, "id", str(rec.id))
         _sub(c, "time", rec.time)
         _sub(c, "user", rec.meta.user)
@@ -98,7 +98,7 @@ def compare_op(ctx: OpContext, op: etree._Element) -> Reply:
         root = dss.running.root
         pairs = changed_entries(list(pairs), lambda k: nacm.readable_copy(info, pairs[k][0], root),
                                 lambda k: nacm.readable_copy(info, pairs[k][1], root), root, root)
-    text = etree.Element(qn(HVD, "text"), nsmap={None: HVD})
+    text = etree.Element(qn(HVD, "text"), nsmap=default_ns(HVD))
     text.text = unified_diff(pairs)
     return [text, patch(pairs, HVD)]
 
@@ -149,6 +149,6 @@ def rollback_op(ctx: OpContext, op: etree._Element) -> Reply:
     except BaseException:
         dss.discard_candidate()
         raise
-    out = etree.Element(qn(HVD, "commit-id"), nsmap={None: HVD})
+    out = etree.Element(qn(HVD, "commit-id"), nsmap=default_ns(HVD))
     out.text = str(rec)
     return out

@@ -11,16 +11,16 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from lxml import etree
 
 from hvd_netconf.calls import Reply
 from hvd_netconf.errors import InvalidValue, MissingElement, OperationFailed
-from hvd_netconf.namespaces import CAP_PREFIX, DATASTORES, MONITORING, YANG_LIBRARY, qn
+from hvd_netconf.namespaces import CAP_PREFIX, DATASTORES, MONITORING, YANG_LIBRARY, default_ns, qn
 from hvd_netconf.ops.registry import OpContext, ServerView
 from hvd_netconf.schema import load_schema
 from hvd_netconf.schema.loader import SchemaLoadError, default_yang_dir
+from hvd_netconf.schema.nodes import Module
 from hvd_netconf.state import child, leaf
 
 HVD_NCM = "urn:hvd:netconf-monitoring"
@@ -51,7 +51,7 @@ def _files_content_id() -> str | None:
     return content_id(f.read_text(encoding="utf-8") for f in files)
 
 
-def modules(server: ServerView) -> Sequence[Any]:
+def modules(server: ServerView) -> Sequence[Module]:
     """The served modules (schema.Module objects): the attached schema, else the default one."""
     schema = server.schema
     if schema is None:
@@ -59,12 +59,12 @@ def modules(server: ServerView) -> Sequence[Any]:
     return schema.modules
 
 
-def import_only(module: Any) -> bool:
+def import_only(module: Module) -> bool:
     """A module that only lends typedefs and groupings (RFC 8525 import-only-module)."""
     return _DEFINES.search(_STRINGS.sub('""', module.text)) is None
 
 
-def features(server: ServerView, module: Any) -> list[str]:
+def features(server: ServerView, module: Module) -> list[str]:
     """Features enabled: for ietf-netconf, those whose capability the server advertises."""
     declared = _FEATURE.findall(_STRINGS.sub('""', module.text))
     if module.name != "ietf-netconf":
@@ -73,7 +73,7 @@ def features(server: ServerView, module: Any) -> list[str]:
     return [f for f in declared if any(c.startswith(f"{CAP_PREFIX}{f}:") for c in caps)]
 
 
-def find_schema(mods: Sequence[Any], identifier: str, version: str | None) -> Any:
+def find_schema(mods: Sequence[Module], identifier: str, version: str | None) -> Module:
     """The one module get-schema names; invalid-value if none, data-not-unique if several."""
     hits = [m for m in mods if m.name == identifier
             and (version is None or (m.revision or "") == version)]
@@ -100,7 +100,7 @@ def get_schema(ctx: OpContext, op: etree._Element) -> Reply:
                            info=[("bad-element", "format")])
     module = find_schema(modules(ctx.server), ident.strip(),
                          version.strip() if version is not None else None)
-    data = etree.Element(qn(MONITORING, "data"), nsmap={None: MONITORING})
+    data = etree.Element(qn(MONITORING, "data"), nsmap=default_ns(MONITORING))
     data.text = module.text
     return data
 

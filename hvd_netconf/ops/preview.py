@@ -14,7 +14,7 @@ from hvd_netconf.apply.engine import render, show
 from hvd_netconf.apply.hook import plan_for
 from hvd_netconf.apply.plan import Plan, StopVm
 from hvd_netconf.errors import OperationFailed
-from hvd_netconf.namespaces import HVD, VM, qn
+from hvd_netconf.namespaces import HVD, VM, default_ns, qn
 from hvd_netconf.ops.registry import OpContext
 from hvd_netconf.ops.transactions import candidate_changes, candidate_of, components
 
@@ -50,11 +50,11 @@ def preview_commit(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
         raise OperationFailed("the host backend is not available")
     plan = plan_for(dss, server.settings.zfs_parent, server.supervisor, server.host,
                     dss.running.root, cand.candidate.root, list(pairs))
-    out = etree.Element(qn(HVD, "text"), nsmap={None: HVD})
+    out = etree.Element(qn(HVD, "text"), nsmap=default_ns(HVD))
     out.text = render(plan)
     body = [out]
     for index, step in enumerate(plan.steps, 1):
-        el = etree.Element(qn(HVD, "step"), nsmap={None: HVD})
+        el = etree.Element(qn(HVD, "step"), nsmap=default_ns(HVD))
         _leaf(el, "index", str(index))
         _leaf(el, "description", step.what)
         for action in step.do:
@@ -64,13 +64,13 @@ def preview_commit(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
         _leaf(el, "reversible", "false" if step.undo is None else "true")
         body.append(el)
     for vm in sorted(plan.pending_restart):
-        el = etree.Element(qn(HVD, "pending-restart"), nsmap={None: HVD})
+        el = etree.Element(qn(HVD, "pending-restart"), nsmap=default_ns(HVD))
         el.text = vm
         body.append(el)
-    sim = etree.Element(qn(HVD, "simulated"), nsmap={None: HVD})
+    sim = etree.Element(qn(HVD, "simulated"), nsmap=default_ns(HVD))
     sim.text = "true" if server.host.simulated else "false"
     body.append(sim)
-    counted = etree.Element(qn(HVD, "summary"), nsmap={None: HVD})
+    counted = etree.Element(qn(HVD, "summary"), nsmap=default_ns(HVD))
     for name, count in summary(plan, pairs).items():
         _leaf(counted, name, str(count))
     body.append(counted)

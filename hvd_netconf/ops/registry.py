@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from lxml import etree
 
@@ -29,10 +29,22 @@ if TYPE_CHECKING:
     from hvd_netconf.supervisor.core import Supervisor
 
 
-class SessionTable(Protocol):
-    def get(self, session_id: int) -> Any: ...
+class SessionView(Protocol):
+    """A live session as the operations see it (a transport's session object)."""
 
-    def all(self) -> list[Any]: ...
+    info: SessionInfo
+
+    def send_notification(self, element: etree._Element) -> None: ...
+
+    def terminate(self, reason: str, killed_by: int | None = None) -> None: ...
+
+    def request_close(self) -> None: ...
+
+
+class SessionTable(Protocol):
+    def get(self, session_id: int) -> SessionView | None: ...
+
+    def all(self) -> list[SessionView]: ...
 
 
 class LockTable(Protocol):
@@ -47,15 +59,52 @@ class LockTable(Protocol):
     def locked_time(self, datastore: str) -> str | None: ...
 
 
+class Counters(Protocol):
+    """The server's /netconf-state/statistics counters (RFC 6022), read by monitoring."""
+
+    @property
+    def netconf_start_time(self) -> str: ...
+
+    @property
+    def in_bad_hellos(self) -> int: ...
+
+    @property
+    def in_sessions(self) -> int: ...
+
+    @property
+    def dropped_sessions(self) -> int: ...
+
+    @property
+    def in_rpcs(self) -> int: ...
+
+    @property
+    def in_bad_rpcs(self) -> int: ...
+
+    @property
+    def out_rpc_errors(self) -> int: ...
+
+    @property
+    def out_notifications(self) -> int: ...
+
+
 class ServerView(Protocol):
     """What the operations use of the server (hvd_netconf.server.Server is one). Declared here,
     below the server, because the server imports this table: the operations never import it."""
 
     settings: Settings
-    sessions: SessionTable
-    locks: LockTable
-    stats: Any
-    state: StateProviders
+
+    # Read-only here, so the server's own Sessions and Locks classes fit these protocols.
+    @property
+    def sessions(self) -> SessionTable: ...
+
+    @property
+    def locks(self) -> LockTable: ...
+
+
+    @property
+    def stats(self) -> Counters: ...
+
+    state: StateProviders[ServerView]
     nacm: Nacm
     schema: Schema | None
     datastores: Datastores | None

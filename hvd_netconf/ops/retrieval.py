@@ -8,7 +8,8 @@ what the filter selects. <get> adds operational state from the hvd_netconf.state
 from __future__ import annotations
 
 import copy
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -18,8 +19,13 @@ from hvd_netconf.filter import Filter, apply_filter, parse_filter
 from hvd_netconf.filter.defaults import apply_mode, check_mode
 from hvd_netconf.keys import BY_CONTAINER, Kind
 from hvd_netconf.namespaces import BASE, CAP_PREFIX, WD_ATTR, WITH_DEFAULTS, qn
+from hvd_netconf.namespaces import nsmap as ns_map
 from hvd_netconf.ops.registry import OpContext
 from hvd_netconf.ops.startup import startup_root
+
+if TYPE_CHECKING:
+    from hvd_netconf.schema.nodes import Schema
+    from hvd_netconf.store.datastores import Datastores
 
 CAP_XPATH = CAP_PREFIX + "xpath:1.0"
 CAP_WITH_DEFAULTS = (CAP_PREFIX + "with-defaults:1.0?basic-mode=explicit"
@@ -66,7 +72,7 @@ def new_data(mode: str) -> etree._Element:
     nsmap: dict[str | None, str] = {None: BASE}
     if mode == "report-all-tagged":
         nsmap["wd"] = WD_ATTR
-    return etree.Element(_DATA, nsmap=nsmap)
+    return etree.Element(_DATA, nsmap=ns_map(nsmap))
 
 
 def _drop_empty(data: etree._Element) -> etree._Element:
@@ -83,7 +89,7 @@ def raw_all(root: etree._Element) -> RawXml:
     return RawXml(_DATA_OPEN + b"".join(parts) + _DATA_CLOSE)
 
 
-def render(spec: Filter | None, root: etree._Element, mode: str, schema: Any,
+def render(spec: Filter | None, root: etree._Element, mode: str, schema: Schema | None,
            owned: bool = False) -> etree._Element:
     """Filter and apply with-defaults; `owned` says root is already a private copy."""
     if mode in ("report-all", "report-all-tagged"):
@@ -111,7 +117,7 @@ def get_config(ctx: OpContext, op: etree._Element) -> Reply:
     return render(spec, root, mode, ctx.server.schema)
 
 
-def _wanted(spec: Filter | None) -> Any:
+def _wanted(spec: Filter | None) -> Callable[[tuple[str, str]], bool] | None:
     """Which top-level containers a filter may select; providers of others are skipped."""
     if spec is None or spec.type != "subtree":
         return None
@@ -124,7 +130,7 @@ def _wanted(spec: Filter | None) -> Any:
     return wanted
 
 
-def _is(el: etree._Element, ns: str, name: str) -> bool:
+def _is(el: etree._Element, ns: str, name: str | None) -> bool:
     q = etree.QName(el)
     return q.localname == name and q.namespace in (None, ns)
 
@@ -153,18 +159,18 @@ def selected_names(spec: Filter | None, kind: Kind) -> set[str] | None:
     return names
 
 
-def _config_copy(spec: Filter | None, stores: Any, data: etree._Element) -> None:
+def _config_copy(spec: Filter | None, stores: Datastores, data: etree._Element) -> None:
     """Copy into `data` the running configuration the filter may select (all if unsure)."""
     for child in stores.running.root.iterchildren(tag=etree.Element):
         kind = BY_CONTAINER.get(child.tag)
         names = selected_names(spec, kind) if kind is not None else None
-        if names is None:
+        if names is None or kind is None:
             data.append(copy.deepcopy(child))
             continue
         found = [el for n in sorted(names) if (el := stores.running.get((kind.name, n)))
                  is not None]
         if found:
-            container = etree.SubElement(data, child.tag, nsmap=child.nsmap)
+            container = etree.SubElement(data, child.tag, nsmap=ns_map(child.nsmap))
             for el in sorted(found, key=child.index) if len(found) > 1 else found:
                 container.append(copy.deepcopy(el))
 

@@ -7,7 +7,7 @@ life-cycle and reads the running configuration itself.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -15,18 +15,39 @@ from hvd_netconf.errors import InvalidValue, MissingElement, OperationFailed
 from hvd_netconf.namespaces import VM, qn
 from hvd_netconf.ops.registry import OpContext
 
+if TYPE_CHECKING:
+    from hvd_netconf.schema.nodes import SchemaNode
+    from hvd_netconf.supervisor.core import Supervisor
+
+
+def _vm_node(top: SchemaNode | None, *path: str) -> SchemaNode:
+    """A node of hvd-vm.yang under `top`; hvd's own module always has it."""
+    node = top
+    for name in path:
+        node = node.child(VM, name) if node is not None else None
+    if node is None:
+        raise OperationFailed(f"the loaded hvd-vm module has no {'/'.join(path)}")
+    return node
+
+
+def _schema_top(ctx: OpContext, kind: str, name: str) -> SchemaNode | None:
+    schema = ctx.server.schema
+    if schema is None:
+        raise OperationFailed("this hvd has no schema loaded")
+    return schema.rpc(VM, name) if kind == "rpc" else schema.top(VM, name)
+
 
 def _name(ctx: OpContext, op: etree._Element) -> str:
     el = op.find(qn(VM, "name"))
     if el is None or not (el.text or "").strip():
         raise MissingElement(f"{etree.QName(op).localname} needs the VM's name",
                              info=[("bad-element", "name")])
-    name = el.text.strip()
-    ctx.server.schema.top(VM, "vms").child(VM, "vm").child(VM, "name").check_value(name)
+    name = (el.text or "").strip()
+    _vm_node(_schema_top(ctx, "data", "vms"), "vm", "name").check_value(name)
     return name
 
 
-def _supervisor(ctx: OpContext) -> Any:
+def _supervisor(ctx: OpContext) -> Supervisor:
     if ctx.server.supervisor is None:
         raise OperationFailed("this hvd has no VM supervisor attached")
     return ctx.server.supervisor
@@ -38,13 +59,13 @@ def start_vm(ctx: OpContext, op: etree._Element) -> None:
 
 def stop_vm(ctx: OpContext, op: etree._Element) -> None:
     name = _name(ctx, op)
-    inp = ctx.server.schema.rpc(VM, "stop-vm")
+    inp = _schema_top(ctx, "rpc", "stop-vm")
     force = op.findtext(qn(VM, "force"))
-    force = inp.child(VM, "force").check_value(force.strip()) if force else "false"
+    force = _vm_node(inp, "force").check_value(force.strip()) if force else "false"
     timeout = op.findtext(qn(VM, "timeout"))
     seconds = None
     if timeout is not None:
-        seconds = float(inp.child(VM, "timeout").check_value(timeout.strip()))
+        seconds = float(_vm_node(inp, "timeout").check_value(timeout.strip()))
     if force == "true" and seconds is not None:
         raise InvalidValue("timeout has no meaning with force", info=[("bad-element", "timeout")])
     _supervisor(ctx).stop(name, force=force == "true", timeout=seconds)

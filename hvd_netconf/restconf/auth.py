@@ -17,6 +17,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from hvd_netconf.users import UserDB
 
@@ -79,7 +80,7 @@ class BasicAuth:
             self._verified[token] = stored
         return Identity(user_name, frozenset(user.groups))
 
-    def from_certificate(self, peer: dict) -> Identity | None:
+    def from_certificate(self, peer: dict[str, Any]) -> Identity | None:
         """The user a verified client certificate names: its subject's common name, which
         must be a user of the users file (for the groups NACM uses)."""
         names = [value for rdn in peer.get("subject", ()) for key, value in rdn
@@ -101,7 +102,7 @@ class BasicAuth:
                 self._failures = {a: v for a, v in self._failures.items()
                                   if now - v[1] <= FORGET_AFTER}
         log.warning("restconf: failed login from %s (%d in a row)", address, count)
-        return min(self.base_delay * 2 ** (count - 1), MAX_DELAY)
+        return float(min(self.base_delay * 2 ** (count - 1), MAX_DELAY))
 
     def succeeded(self, address: str) -> None:
         with self._mutex:

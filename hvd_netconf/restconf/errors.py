@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from hvd_netconf.errors import RpcError, RpcErrors
-from hvd_netconf.namespaces import BASE
+from hvd_netconf.namespaces import BASE, default_ns
 
 RESTCONF_NS = "urn:ietf:params:xml:ns:yang:ietf-restconf"
 
@@ -133,7 +133,7 @@ def error_items(errors: RestErrors) -> list[dict[str, object]]:
 def error_elements(errors: RestErrors, ns: str) -> etree._Element:
     """The `errors` grouping in XML, in namespace ns (ietf-restconf's, or a module's that
     uses the grouping, such as ietf-yang-patch)."""
-    root = etree.Element(f"{{{ns}}}errors", nsmap={None: ns})
+    root = etree.Element(f"{{{ns}}}errors", nsmap=default_ns(ns))
     for e in errors.errors:
         el = etree.SubElement(root, f"{{{ns}}}error")
         for name, text in (("error-type", e.error_type), ("error-tag", e.tag),

@@ -39,10 +39,12 @@ def parse(schema: Schema, path: str, under: list[Step] | None = None) -> list[St
     for raw in path.strip("/").split("/") if path.strip("/") else []:
         ident, eq, keys = raw.partition("=")
         module, colon, name = decode(ident).rpartition(":")
-        if parent is None and not colon:
+        if colon:
+            ns = next((m.namespace for m in schema.modules if m.name == module), None)
+        elif parent is None:
             raise InvalidValue(f"the first step {name!r} needs its module (module:{name})")
-        ns = parent.ns if not colon else next(
-            (m.namespace for m in schema.modules if m.name == module), None)
+        else:
+            ns = parent.ns
         tag = f"{{{ns}}}{name}"
         node = (parent.by_tag if parent is not None else schema.by_tag).get(tag)
         if ns is None or node is None or node.kind not in (

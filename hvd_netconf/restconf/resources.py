@@ -25,7 +25,7 @@ from lxml import etree
 from hvd_netconf import xmlparse
 from hvd_netconf.calls import SessionInfo
 from hvd_netconf.errors import InvalidValue, MalformedMessage, RpcError, RpcErrors
-from hvd_netconf.namespaces import BASE, NOTIF, WITH_DEFAULTS
+from hvd_netconf.namespaces import BASE, NOTIF, WITH_DEFAULTS, default_ns
 from hvd_netconf.restconf import errors, fields, openapi, paths, yangpatch
 from hvd_netconf.restconf.errors import RESTCONF_NS, RestError, RestErrors
 from hvd_netconf.restconf.jsonenc import JsonCodec
@@ -198,7 +198,7 @@ class Resources:
 
     def call(self, info: SessionInfo, op: etree._Element) -> etree._Element:
         """Send op as a NETCONF session would and return the <rpc-reply>, or raise its errors."""
-        rpc = etree.Element(f"{{{BASE}}}rpc", nsmap={None: BASE})
+        rpc = etree.Element(f"{{{BASE}}}rpc", nsmap=default_ns(BASE))
         rpc.set("message-id", "1")
         rpc.append(op)
         parsed = messages.parse_rpc(xmlparse.parse(etree.tostring(rpc), self.limits))
@@ -215,7 +215,7 @@ class Resources:
         if req.method == "OPTIONS":
             return self._options("GET, HEAD, OPTIONS", False)
         xml = _el(RESTCONF_NS, "restconf")
-        etree.cleanup_namespaces(xml, top_nsmap={None: RESTCONF_NS})
+        etree.cleanup_namespaces(xml, top_nsmap=default_ns(RESTCONF_NS))
         _el(RESTCONF_NS, "data", xml)
         _el(RESTCONF_NS, "operations", xml)
         _el(RESTCONF_NS, "yang-library-version", xml, YANG_LIBRARY_VERSION)
@@ -226,7 +226,7 @@ class Resources:
     def _yang_library_version(self, req: Request) -> Response:
         if req.method == "OPTIONS":
             return self._options("GET, HEAD, OPTIONS", False)
-        xml = etree.Element(f"{{{RESTCONF_NS}}}yang-library-version", nsmap={None: RESTCONF_NS})
+        xml = etree.Element(f"{{{RESTCONF_NS}}}yang-library-version", nsmap=default_ns(RESTCONF_NS))
         xml.text = YANG_LIBRARY_VERSION
         return self._reply(req, {"ietf-restconf:yang-library-version": YANG_LIBRARY_VERSION},
                            xml)
@@ -367,7 +367,7 @@ class Resources:
         headers = self._version_headers(store)
         if not steps:
             obj = {"ietf-restconf:data": self.codec.to_json(data, None)}
-            xml = etree.Element(f"{{{RESTCONF_NS}}}data", nsmap={None: RESTCONF_NS})
+            xml = etree.Element(f"{{{RESTCONF_NS}}}data", nsmap=default_ns(RESTCONF_NS))
             xml.extend(list(data))
             return self._reply(req, obj, xml, headers)
         node = steps[-1].node
@@ -547,7 +547,7 @@ class Resources:
     def _rpc_node(self, rest: str) -> SchemaNode:
         module, sep, name = paths.decode(rest.strip("/")).partition(":")
         ns = next((m.namespace for m in self.server.schema.modules if m.name == module), None)
-        node = self.server.schema.rpcs.get(f"{{{ns}}}{name}") if sep else None
+        node: SchemaNode | None = self.server.schema.rpcs.get(f"{{{ns}}}{name}") if sep else None
         if node is None or "/" in name or (node.ns in HIDDEN_RPC_NAMESPACES and
                                            node.tag not in CANDIDATE_RPCS):
             raise RestError("invalid-value", f"no operation {rest!r}", status=404)
@@ -560,7 +560,7 @@ class Resources:
                 return self._options("GET, HEAD, OPTIONS", False)
             listed = sorted((n.module, n.name, n.ns) for n in self.server.schema.rpcs.values()
                             if n.ns not in HIDDEN_RPC_NAMESPACES or n.tag in CANDIDATE_RPCS)
-            xml = etree.Element(f"{{{RESTCONF_NS}}}operations", nsmap={None: RESTCONF_NS})
+            xml = etree.Element(f"{{{RESTCONF_NS}}}operations", nsmap=default_ns(RESTCONF_NS))
             for _module, name, ns in listed:
                 _el(ns, name, xml)
             obj = {"ietf-restconf:operations": {f"{m}:{n}": [None] for m, n, _ in listed}}

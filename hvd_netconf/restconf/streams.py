@@ -21,7 +21,7 @@ from lxml import etree
 
 from hvd_netconf.calls import SessionInfo
 from hvd_netconf.errors import InvalidValue
-from hvd_netconf.namespaces import NETMOD_NOTIF, NOTIF
+from hvd_netconf.namespaces import NETMOD_NOTIF, NOTIF, default_ns
 from hvd_netconf.restconf.jsonenc import JsonCodec
 from hvd_netconf.server import Server
 
@@ -89,7 +89,7 @@ def subscription(stream: str, query: dict[str, str], modules: dict[str, str]
                  ) -> etree._Element:
     """The create-subscription rpc for a stream request's query parameters; a filter's XPath
     names modules as its prefixes (RFC 8040 §4.8.4)."""
-    op = etree.Element(f"{{{NOTIF}}}create-subscription", nsmap={None: NOTIF})
+    op = etree.Element(f"{{{NOTIF}}}create-subscription", nsmap=default_ns(NOTIF))
     etree.SubElement(op, f"{{{NOTIF}}}stream").text = stream
     for param, value in query.items():
         if param not in QUERY:

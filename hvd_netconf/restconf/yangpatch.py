@@ -18,7 +18,7 @@ from lxml import etree
 
 from hvd_netconf import xmlparse
 from hvd_netconf.errors import InvalidValue, MalformedMessage, RpcError, RpcErrors
-from hvd_netconf.namespaces import BASE
+from hvd_netconf.namespaces import BASE, default_ns
 from hvd_netconf.restconf import errors, paths
 from hvd_netconf.restconf.errors import RestError, RestErrors
 from hvd_netconf.restconf.jsonenc import JsonCodec
@@ -196,7 +196,7 @@ def status(patch: Patch, failed: dict[str, RestErrors], global_errors: RestError
                 {"edit-id": e.edit_id, "errors": {"error": errors.error_items(failed[e.edit_id])}}
                 for e in patch.edits if e.edit_id in failed]}
         return json.dumps({"ietf-yang-patch:yang-patch-status": body}, indent=2).encode()
-    root = etree.Element(f"{{{PATCH_NS}}}yang-patch-status", nsmap={None: PATCH_NS})
+    root = etree.Element(f"{{{PATCH_NS}}}yang-patch-status", nsmap=default_ns(PATCH_NS))
     etree.SubElement(root, f"{{{PATCH_NS}}}patch-id").text = patch.patch_id
     if ok:
         etree.SubElement(root, f"{{{PATCH_NS}}}ok")

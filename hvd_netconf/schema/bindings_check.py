@@ -56,7 +56,7 @@ def _load(el: etree._Element, parent: object, res: BindingsResult) -> None:
     elif kind == "list":
         keys = obj._yang_keys.split()
         try:
-            key = " ".join(el.find(f"{{{etree.QName(el).namespace}}}{k}").text or "" for k in keys)
+            key = " ".join(el.find(f"{{{etree.QName(el).namespace}}}{k}").text or "" for k in keys)  # type: ignore[union-attr]  # a missing key: AttributeError below
             entry = obj.add(key)
         except (AttributeError, KeyError, ValueError) as exc:
             # pyangbind raises KeyError for a key value its type refuses

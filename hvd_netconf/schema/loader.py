@@ -11,7 +11,7 @@ from pathlib import Path
 from pyang import context, error, repository
 
 from hvd_netconf.schema.nodes import Module, Schema, SchemaNode
-from hvd_netconf.schema.types import compile_type
+from hvd_netconf.schema.types import Statement, YangType, compile_type
 from hvd_netconf.schema.xpath import YangXPath, prefix_for
 
 log = logging.getLogger(__name__)
@@ -19,6 +19,8 @@ REQUIRED = frozenset({"hvd-types", "hvd-vm", "hvd-network"})
 _DATA_KINDS = {"container": "container", "list": "list", "leaf": "leaf",
                "leaf-list": "leaf-list", "anyxml": "anydata", "anydata": "anydata"}
 _cache: dict[Path, Schema] = {}
+_Leafrefs = list[tuple[SchemaNode, Statement]]  # leafref and union leaves, to resolve last
+_ByStmt = dict[int, SchemaNode]  # id() of a pyang statement -> the node compiled from it
 _cache_lock = threading.Lock()
 
 
@@ -107,15 +109,15 @@ def _load(d: Path) -> Schema:
     return schema
 
 
-def _set_target(yt: object, target: SchemaNode | None) -> None:
-    if yt.base == "leafref":  # type: ignore[attr-defined]
-        yt.target = target  # type: ignore[attr-defined]
-    for m in yt.members:  # type: ignore[attr-defined]
+def _set_target(yt: YangType, target: SchemaNode | None) -> None:
+    if yt.base == "leafref":
+        yt.target = target
+    for m in yt.members:
         _set_target(m, target)
 
 
-def _ident(stmt: object) -> tuple[str, str]:
-    mod = stmt.i_module  # type: ignore[attr-defined]
+def _ident(stmt: Statement) -> tuple[str, str]:
+    mod = stmt.i_module
     main = mod.i_modulename if hasattr(mod, "i_modulename") else mod.arg
     ns = mod.search_one("namespace")
     if ns is None:  # submodule: the namespace of the module it belongs to
@@ -124,18 +126,18 @@ def _ident(stmt: object) -> tuple[str, str]:
     return ns.arg, prefix_for(ns.arg, prefix)
 
 
-def _root(kind: str, s: object, leafrefs: list, by_stmt: dict, holder: object | None
+def _root(kind: str, s: Statement, leafrefs: _Leafrefs, by_stmt: _ByStmt, holder: Statement | None
           ) -> SchemaNode:
     ns, prefix = _ident(s)
-    node = SchemaNode(kind, s.arg, ns, prefix, s.i_module.arg, None)  # type: ignore[attr-defined]
+    node = SchemaNode(kind, s.arg, ns, prefix, s.i_module.arg, None)
     node.config = False
     if holder is not None:
         _compile_children(holder, node, False, leafrefs, by_stmt)
     return node
 
 
-def _compile_children(stmt: object, node: SchemaNode, config: bool, leafrefs: list,
-                      by_stmt: dict, case: tuple[str, str] | None = None) -> None:
+def _compile_children(stmt: Statement, node: SchemaNode, config: bool, leafrefs: _Leafrefs,
+                      by_stmt: _ByStmt, case: tuple[str, str] | None = None) -> None:
     for c in getattr(stmt, "i_children", []):
         if c.keyword in _DATA_KINDS:
             child = _compile(c, node, config, leafrefs, by_stmt)
@@ -151,8 +153,8 @@ def _compile_children(stmt: object, node: SchemaNode, config: bool, leafrefs: li
                     node.add(child)
 
 
-def _xpaths(stmt: object, keyword: str) -> list[YangXPath]:
-    mod = stmt.i_orig_module if hasattr(stmt, "i_orig_module") else stmt.i_module  # type: ignore[attr-defined]
+def _xpaths(stmt: Statement, keyword: str) -> list[YangXPath]:
+    mod = stmt.i_orig_module if hasattr(stmt, "i_orig_module") else stmt.i_module
     ns = mod.search_one("namespace")
     if ns is None:
         ns = mod.i_ctx.get_module(mod.i_modulename).search_one("namespace")
@@ -160,7 +162,7 @@ def _xpaths(stmt: object, keyword: str) -> list[YangXPath]:
             for p, (m, r) in mod.i_prefixes.items()
             if mod.i_ctx.get_module(m, r) is not None}
     out = []
-    for s in stmt.search(keyword):  # type: ignore[attr-defined]
+    for s in stmt.search(keyword):
         msg = s.search_one("error-message")
         tag = s.search_one("error-app-tag")
         out.append(YangXPath(s.arg, ns.arg, mod.search_one("prefix").arg if
@@ -170,33 +172,33 @@ def _xpaths(stmt: object, keyword: str) -> list[YangXPath]:
     return out
 
 
-def _compile(s: object, parent: SchemaNode | None, config: bool, leafrefs: list,
-             by_stmt: dict) -> SchemaNode:
+def _compile(s: Statement, parent: SchemaNode | None, config: bool, leafrefs: _Leafrefs,
+             by_stmt: _ByStmt) -> SchemaNode:
     ns, prefix = _ident(s)
-    node = SchemaNode(_DATA_KINDS[s.keyword], s.arg, ns, prefix,  # type: ignore[attr-defined]
-                      s.i_module.arg, parent)  # type: ignore[attr-defined]
+    node = SchemaNode(_DATA_KINDS[s.keyword], s.arg, ns, prefix,
+                      s.i_module.arg, parent)
     by_stmt[id(s)] = node
-    cfg = s.search_one("config")  # type: ignore[attr-defined]
+    cfg = s.search_one("config")
     node.config = config and (cfg is None or cfg.arg == "true")
-    m = s.search_one("mandatory")  # type: ignore[attr-defined]
+    m = s.search_one("mandatory")
     node.mandatory = m is not None and m.arg == "true"
-    node.presence = s.search_one("presence") is not None  # type: ignore[attr-defined]
-    ob = s.search_one("ordered-by")  # type: ignore[attr-defined]
+    node.presence = s.search_one("presence") is not None
+    ob = s.search_one("ordered-by")
     node.ordered_by_user = ob is not None and ob.arg == "user"
-    mn = s.search_one("min-elements")  # type: ignore[attr-defined]
+    mn = s.search_one("min-elements")
     node.min_elements = int(mn.arg) if mn is not None else 0
-    mx = s.search_one("max-elements")  # type: ignore[attr-defined]
+    mx = s.search_one("max-elements")
     node.max_elements = int(mx.arg) if mx is not None and mx.arg != "unbounded" else None
-    u = s.search_one("units")  # type: ignore[attr-defined]
+    u = s.search_one("units")
     node.units = u.arg if u is not None else None
     whens = _xpaths(s, "when")
     node.when = whens[0] if whens else None
     node.musts = _xpaths(s, "must")
     if node.kind == "list":
-        k = s.search_one("key")  # type: ignore[attr-defined]
+        k = s.search_one("key")
         node.keys = tuple(k.arg.split()) if k is not None else ()
         node.keys = tuple(x.split(":")[-1] for x in node.keys)
-    t = s.search_one("type")  # type: ignore[attr-defined]
+    t = s.search_one("type")
     if t is not None:
         node.type = compile_type(t)
         node.default = _default(s, t)
@@ -212,13 +214,13 @@ def _compile(s: object, parent: SchemaNode | None, config: bool, leafrefs: list,
     return node
 
 
-def _default(s: object, t: object) -> str | None:
+def _default(s: Statement, t: Statement) -> str | None:
     """The leaf's own default, else the nearest typedef's (RFC 7950 §7.6.1)."""
-    if s.keyword != "leaf" or s.search_one("mandatory", arg="true") is not None:  # type: ignore[attr-defined]
+    if s.keyword != "leaf" or s.search_one("mandatory", arg="true") is not None:
         return None
-    d = s.search_one("default")  # type: ignore[attr-defined]
+    d = s.search_one("default")
     while d is None and getattr(t, "i_typedef", None) is not None:
-        td = t.i_typedef  # type: ignore[attr-defined]
+        td = t.i_typedef
         d = td.search_one("default")
         t = td.search_one("type")
     return d.arg if d is not None else None

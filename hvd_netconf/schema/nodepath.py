@@ -11,7 +11,7 @@ prefix or name that the document does not declare, as the NACM evaluator does
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from lxml import etree
 
@@ -64,7 +64,9 @@ def check_node_path(schema: Schema, el: etree._Element) -> None:
             pos = p.end()
 
 
-def _predicate(node: SchemaNode, p: re.Match[str], resolve, given: set[str], bad) -> None:  # type: ignore[no-untyped-def]
+def _predicate(node: SchemaNode, p: re.Match[str], resolve: Callable[[str], str],
+               given: set[str], bad: Callable[[str], InvalidValue]) -> None:
+    kn: SchemaNode | None
     if p.group(3):
         if node.kind != "leaf-list":
             raise bad(f"[.=...] selects a leaf-list value, and {node.name!r} is a {node.kind}")
@@ -78,4 +80,5 @@ def _predicate(node: SchemaNode, p: re.Match[str], resolve, given: set[str], bad
         raise bad(f"the key {name!r} is given twice")
     given.add(name)
     value = p.group(4) if p.group(4) is not None else p.group(5)
+    assert kn is not None  # both branches above give one or raise
     kn.check_value(value)

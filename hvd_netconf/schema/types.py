@@ -13,6 +13,10 @@ from typing import Any, Protocol
 
 from hvd_netconf.errors import InvalidValue
 
+# A pyang statement (pyang.statements.Statement). pyang has no types, so it is Any here; this
+# module and loader.py are pyang's adapter, and only YangType and SchemaNode leave them.
+Statement = Any
+
 
 class LeafrefTarget(Protocol):
     """The node a leafref points at (a schema.nodes.SchemaNode, which is built from types,
@@ -109,8 +113,8 @@ def compile_pattern(pattern: str, invert: bool) -> Callable[[object], bool]:
         if rx is not None:
             full = rx.fullmatch
             if invert:
-                return lambda v: full(v) is None  # type: ignore[arg-type]
-            return lambda v: full(v) is not None  # type: ignore[arg-type]
+                return lambda v: full(v) is None  # type: ignore[call-overload]
+            return lambda v: full(v) is not None  # type: ignore[call-overload]
     from pyang.types import XSDPattern
 
     xsd = XSDPattern(pattern, None, invert)
@@ -260,44 +264,44 @@ def decimal_conv(text: str) -> Decimal:
         raise ValueError(text) from None
 
 
-def compile_type(type_stmt: object) -> YangType:
+def compile_type(type_stmt: Statement) -> YangType:
     """Walk a pyang `type` statement and its typedef chain into a YangType."""
     chain = []
     t = type_stmt
     while True:
         chain.append(t)
         typedef = getattr(t, "i_typedef", None)
-        if typedef is None or t.arg in BUILTINS:  # type: ignore[attr-defined]
+        if typedef is None or t.arg in BUILTINS:
             break
         t = typedef.search_one("type")
-    base = chain[-1].arg  # type: ignore[attr-defined]
+    base = chain[-1].arg
     base = base.split(":")[-1]
-    yt = YangType(type_stmt.arg, base)  # type: ignore[attr-defined]
+    yt = YangType(type_stmt.arg, base)
     for t in reversed(chain):  # most general first
         _add_restrictions(yt, t)
     if base == "leafref":
         for t in chain:
-            p = t.search_one("path")  # type: ignore[attr-defined]
+            p = t.search_one("path")
             if p is not None:
                 yt.leafref_path = p.arg
                 break
         for t in chain:
-            ri = t.search_one("require-instance")  # type: ignore[attr-defined]
+            ri = t.search_one("require-instance")
             if ri is not None:
                 yt.require_instance = ri.arg == "true"
                 break
     elif base == "union":
-        yt.members = [compile_type(m) for m in chain[-1].search("type")]  # type: ignore[attr-defined]
+        yt.members = [compile_type(m) for m in chain[-1].search("type")]
     return yt
 
 
-def _msg(stmt: object) -> tuple[str | None, str | None]:
-    m = stmt.search_one("error-message")  # type: ignore[attr-defined]
-    a = stmt.search_one("error-app-tag")  # type: ignore[attr-defined]
+def _msg(stmt: Statement) -> tuple[str | None, str | None]:
+    m = stmt.search_one("error-message")
+    a = stmt.search_one("error-app-tag")
     return (m.arg if m is not None else None, a.arg if a is not None else None)
 
 
-def _numbered(stmts: list[Any], number: str) -> dict[str, int]:
+def _numbered(stmts: list[Statement], number: str) -> dict[str, int]:
     """Enum values or bit positions: explicit, or one more than the previous (RFC 7950 9.6.4.2,
     9.7.4.2)."""
     out: dict[str, int] = {}
@@ -309,9 +313,9 @@ def _numbered(stmts: list[Any], number: str) -> dict[str, int]:
     return out
 
 
-def _add_restrictions(yt: YangType, t: object) -> None:
+def _add_restrictions(yt: YangType, t: Statement) -> None:
     base = yt.base
-    r = t.search_one("range")  # type: ignore[attr-defined]
+    r = t.search_one("range")
     if r is not None:
         if base in INT_BOUNDS:
             lo, hi = INT_BOUNDS[base]
@@ -319,20 +323,20 @@ def _add_restrictions(yt: YangType, t: object) -> None:
         else:
             iv = parse_intervals(r.arg, Decimal("-Infinity"), Decimal("Infinity"), decimal_conv)
         yt.ranges.append(Restriction("range", r.arg, _in(iv), *_msg(r)))
-    ln = t.search_one("length")  # type: ignore[attr-defined]
+    ln = t.search_one("length")
     if ln is not None:
         iv = parse_intervals(ln.arg, 0, 2**64 - 1, int)
         yt.lengths.append(Restriction("length", ln.arg, _in(iv), *_msg(ln)))
-    for p in t.search("pattern"):  # type: ignore[attr-defined]
+    for p in t.search("pattern"):
         invert = p.search_one("modifier", arg="invert-match") is not None
         yt.patterns.append(
             Restriction("pattern", p.arg, compile_pattern(p.arg, invert), *_msg(p)))
-    fd = t.search_one("fraction-digits")  # type: ignore[attr-defined]
+    fd = t.search_one("fraction-digits")
     if fd is not None:
         yt.fraction_digits = int(fd.arg)
-    enums = t.search("enum")  # type: ignore[attr-defined]
+    enums = t.search("enum")
     if enums:
         yt.enums = _numbered(enums, "value")
-    bits = t.search("bit")  # type: ignore[attr-defined]
+    bits = t.search("bit")
     if bits:
         yt.bits = _numbered(bits, "position")

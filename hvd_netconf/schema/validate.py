@@ -34,7 +34,9 @@ from hvd_netconf.namespaces import PREFIXES
 from hvd_netconf.schema.nodepath import check_node_path
 from hvd_netconf.schema.nodes import Schema, SchemaNode
 from hvd_netconf.schema.paths import instance_path, leaf_path, quote
+from hvd_netconf.schema.types import LeafrefTarget
 from hvd_netconf.schema.xpath import YangXPath
+from hvd_netconf.xmlparse import xpath_nodes
 
 EntryKey = tuple[str, str]
 Lookup = Callable[[EntryKey], "etree._Element | None"]
@@ -113,9 +115,10 @@ def _once(errors: list[RpcError]) -> list[RpcError]:
 def _unknown(run: _Run, el: etree._Element) -> None:
     q = etree.QName(el)
     if q.namespace not in run.schema.namespaces:
+        parent = el.getparent()
         run.errors.append(UnknownNamespace(
             f"element {q.localname!r} is in an unknown namespace {q.namespace!r}",
-            path=run.path(el.getparent()) if el.getparent() is not run.root else "/",
+            path=run.path(parent) if parent is not None and parent is not run.root else "/",
             info=[("bad-element", q.localname),
                                      ("bad-namespace", q.namespace or "")]))
     else:
@@ -411,7 +414,9 @@ def evaluate(xp: YangXPath, node: SchemaNode, el: etree._Element, root: etree._E
         result: Any = xp(el, root)
     finally:
         for a in added:
-            a.getparent().remove(a)
+            parent = a.getparent()
+            assert parent is not None  # each was added under an element above
+            parent.remove(a)
     if isinstance(result, list):
         return bool(result)
     return bool(result)
@@ -512,7 +517,7 @@ def _leafref_steps(cn: SchemaNode) -> tuple[bool, list[str]] | None:
     return out
 
 
-def _step_ns(cn: SchemaNode, part: str, target: SchemaNode | None) -> str | None:
+def _step_ns(cn: SchemaNode, part: str, target: LeafrefTarget | None) -> str | None:
     """Namespace of a path step: its prefix names a module hvd knows, else the leaf's own."""
     if ":" not in part:
         return cn.ns
@@ -570,7 +575,7 @@ def _find_entry(run: _Run, lst: SchemaNode, name: str) -> list[etree._Element]:
     key = lst.key_nodes[0]
     xp = etree.XPath(f"$r/p:{lst.parent.name}/p:{lst.name}[p:{key.name}=$v]",  # type: ignore[union-attr]
                      namespaces={"p": lst.ns})
-    return xp(run.root, r=run.root, v=name)  # type: ignore[return-value]
+    return xpath_nodes(xp, run.root, r=run.root, v=name)
 
 
 _SINGLETONS = {k.name: k.container_tag for k in KINDS.values() if k.singleton}
@@ -621,7 +626,7 @@ def _check_references_into(run: _Run, lst: SchemaNode, name: str) -> None:
             yt = src.type
             if yt is None or yt.base != "leafref" or yt.target is not key or not src.config:
                 continue
-            users += _ref_finder(src)(run.root, r=run.root, v=name)  # type: ignore[operator]
+            users += xpath_nodes(_ref_finder(src), run.root, r=run.root, v=name)
     if users:
         _report_users(run, lst.name, name, users)
 

@@ -14,6 +14,7 @@ from lxml import etree
 from pyang import xpath_lexer
 
 from hvd_netconf.namespaces import PREFIXES
+from hvd_netconf.xmlparse import xpath_value
 
 _NS_TO_PREFIX = {ns: p for p, ns in PREFIXES.items()}
 _STARTS_PATH = {
@@ -105,7 +106,7 @@ class YangXPath:
         return "".join(out), rel_paths
 
     def __call__(self, node: etree._Element, root: etree._Element) -> object:
-        return self.compiled(node, current=node, root=root)
+        return xpath_value(self.compiled, node, current=node, root=root)
 
     def __repr__(self) -> str:
         return f"<YangXPath {self.text!r} -> {self.lxml_text!r}>"

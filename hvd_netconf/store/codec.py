@@ -8,6 +8,7 @@ from lxml import etree
 
 from hvd_netconf.errors import RpcError
 from hvd_netconf.keys import BY_CONTAINER, Key, kind_of
+from hvd_netconf.namespaces import default_ns
 from hvd_netconf.store.errors import StoreError
 from hvd_netconf.xmlparse import DEFAULT_LIMITS, XmlLimits, parse
 
@@ -35,7 +36,7 @@ def wrap_entry(key: Key, element: etree._Element, *, copy_it: bool = True) -> et
     k = kind_of(key)
     entry = copy.deepcopy(element) if copy_it else element
     entry.tail = None
-    wrapper = etree.Element(k.container_tag, nsmap={None: k.ns})
+    wrapper = etree.Element(k.container_tag, nsmap=default_ns(k.ns))
     if k.singleton:
         wrapper.extend(list(entry))
     else:

@@ -13,12 +13,13 @@ from lxml import etree
 
 from hvd_netconf.errors import InvalidValue
 from hvd_netconf.keys import KINDS, Key, Kind, entry_path_str, key_of, kind_of
-from hvd_netconf.namespaces import BASE, qn
+from hvd_netconf.namespaces import BASE, default_ns, qn
 
 
 def clone(element: etree._Element) -> etree._Element:
     """A deep copy, without copy.deepcopy's bookkeeping (a third of the cost per entry)."""
-    return element.__deepcopy__(None)
+    # lxml's elements have __deepcopy__; lxml-stubs does not list it.
+    return element.__deepcopy__(None)  # type: ignore[attr-defined, no-any-return]
 
 
 def same(a: etree._Element, b: etree._Element) -> bool:
@@ -31,7 +32,7 @@ def same(a: etree._Element, b: etree._Element) -> bool:
 
 
 def new_config_root() -> etree._Element:
-    return etree.Element(qn(BASE, "config"), nsmap={None: BASE})
+    return etree.Element(qn(BASE, "config"), nsmap=default_ns(BASE))
 
 
 class Datastore:
@@ -89,6 +90,7 @@ class Datastore:
         if element is None:
             if old is not None:
                 parent = old.getparent()
+                assert parent is not None  # an indexed entry sits in its container
                 parent.remove(old)
                 del index[key[1]]
                 if len(parent) == 0 and parent is not self._root:
@@ -101,13 +103,17 @@ class Datastore:
                                path=entry_path_str(key))
         element.tail = None
         if old is not None:
-            old.getparent().replace(old, element)
+            parent = old.getparent()
+            assert parent is not None  # an indexed entry sits in its container
+            parent.replace(old, element)
         elif k.singleton:
             self._insert_top(k, element)
         else:
             container = self._containers.get(k.name)
             if container is None or container.getparent() is not self._root:
-                container = self._containers[k.name] = self._container(k, create=True)
+                made = self._container(k, create=True)
+                assert made is not None  # create=True always gives one
+                container = self._containers[k.name] = made
             container.append(element)
         index[key[1]] = element
 
@@ -150,7 +156,7 @@ class Datastore:
                                path=f"/{k.prefix}:{k.container}")
         if found or not create:
             return found[0] if found else None
-        container = etree.Element(k.container_tag, nsmap={None: k.ns})
+        container = etree.Element(k.container_tag, nsmap=default_ns(k.ns))
         self._insert_top(k, container)
         return container
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -19,6 +19,7 @@ from lxml import etree
 
 from hvd_netconf.errors import InvalidValue
 from hvd_netconf.keys import KINDS, Key, check_name, entry_rel, key_of
+from hvd_netconf.schema.nodes import Schema
 from hvd_netconf.store import candlog
 from hvd_netconf.store.codec import compact
 from hvd_netconf.store.datastore import clone, same
@@ -43,7 +44,7 @@ Changes = Mapping[Key, etree._Element | None]
 class Datastores:
     """The datastores of one hvd root. Not thread-safe: callers hold the server's lock."""
 
-    def __init__(self, root_dir: str, schema: Any = None, fsync: bool = True, *,
+    def __init__(self, root_dir: str, schema: Schema | None = None, fsync: bool = True, *,
                  history_limit: int = 50, limits: XmlLimits = DEFAULT_LIMITS,
                  fault_hook: FaultHook | None = None,
                  lock: AbstractContextManager[Any] | None = None) -> None:
@@ -88,7 +89,7 @@ class Datastores:
     def dirty_keys(self) -> frozenset[Key]:
         return frozenset(self._dirty)
 
-    def mark_dirty(self, keys: Any = None, by: Editor = EARLIER) -> None:
+    def mark_dirty(self, keys: Iterable[Key] | None = None, by: Editor = EARLIER) -> None:
         """Note that `by` edited the candidate at these entries (None: possibly all of them)."""
         if keys is None:
             every = set(self.running.keys()) | set(self.candidate.keys())

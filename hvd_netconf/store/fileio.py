@@ -39,10 +39,10 @@ _POOL_LOCK = threading.Lock()
 _POOL_SIZE = 8
 
 
-def _libc(name: str, argtypes: list[Any]) -> Any:
+def _libc(name: str, argtypes: list[Any]) -> Callable[..., int] | None:
     """A Linux-only libc call, or None (FreeBSD has neither syncfs nor renameat2)."""
     try:
-        fn = getattr(ctypes.CDLL(None, use_errno=True), name)
+        fn: ctypes._CFunctionType = getattr(ctypes.CDLL(None, use_errno=True), name)
     except (AttributeError, OSError):
         return None
     fn.argtypes = argtypes
@@ -59,7 +59,7 @@ def syncfs(path: str) -> bool:
         return False
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        if _SYNCFS(fd) != 0:  # type: ignore[operator]
+        if _SYNCFS(fd) != 0:
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err), path)
     finally:

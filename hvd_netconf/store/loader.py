@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import stat
-from typing import Any
 
 from lxml import etree
 
@@ -27,6 +26,8 @@ from hvd_netconf.keys import (
     entry_file,
     key_of_path,
 )
+from hvd_netconf.namespaces import default_ns
+from hvd_netconf.schema.nodes import Schema
 from hvd_netconf.schema.validate import validate
 from hvd_netconf.store.codec import parse_entry
 from hvd_netconf.store.datastore import Datastore, new_config_root
@@ -60,7 +61,7 @@ def read_regular(path: str) -> bytes:
         return f.read()
 
 
-def checked_key(kind: str, name: str, schema: Any, path: str) -> Key:
+def checked_key(kind: str, name: str, schema: Schema | None, path: str) -> Key:
     key = (kind, name)
     try:
         check_name(key, schema)
@@ -70,7 +71,8 @@ def checked_key(kind: str, name: str, schema: Any, path: str) -> Key:
     return key
 
 
-def load_tree(root: str, schema: Any = None, limits: XmlLimits | None = None) -> Datastore:
+def load_tree(root: str, schema: Schema | None = None,
+              limits: XmlLimits | None = None) -> Datastore:
     """The configuration stored under ROOT/vm, ROOT/networks and ROOT/config, in name order."""
     config = new_config_root()
     singles: dict[str, list[Kind]] = {}
@@ -81,7 +83,7 @@ def load_tree(root: str, schema: Any = None, limits: XmlLimits | None = None) ->
         base = os.path.join(root, k.directory)
         if not os.path.isdir(base):
             continue
-        container = etree.SubElement(config, k.container_tag, nsmap={None: k.ns})
+        container = etree.SubElement(config, k.container_tag, nsmap=default_ns(k.ns))
         for name in sorted(remove_temps(base, os.listdir(base))):
             path = os.path.join(base, name)
             if not stat.S_ISDIR(os.lstat(path).st_mode):
@@ -117,7 +119,7 @@ def _load_singletons(root: str, directory: str, kinds: list[Kind], config: etree
         config.append(parse_entry(read_regular(path), (k.name, k.name), path, limits))
 
 
-def validate_loaded(schema: Any, ds: Datastore, root: str, what: str = "") -> None:
+def validate_loaded(schema: Schema, ds: Datastore, root: str, what: str = "") -> None:
     """Full YANG validation of what was loaded; faults name the file holding the entry."""
     errors: list[RpcError] = list(validate(schema, ds.root))
     if not errors:

@@ -22,7 +22,8 @@ from hvd_netconf.errors import (
     RpcErrors,
     UnknownElement,
 )
-from hvd_netconf.namespaces import BASE, CAP_BASE_10, CAP_BASE_11, qn
+from hvd_netconf.namespaces import BASE, CAP_BASE_10, CAP_BASE_11, nsmap, qn
+from hvd_netconf.xmlparse import attributes
 
 _HELLO = qn(BASE, "hello")
 RPC_TAG = qn(BASE, "rpc")
@@ -30,7 +31,7 @@ _CAPS = qn(BASE, "capabilities")
 _CAP = qn(BASE, "capability")
 _SESSION_ID = qn(BASE, "session-id")
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-_NSMAP = {None: BASE}
+_NSMAP: dict[str | None, str] = {None: BASE}
 _OK = b"<ok/>"
 _CLOSE = b"</rpc-reply>"
 _HEAD_MID = f'<rpc-reply xmlns="{BASE}" message-id="%b">'.encode()
@@ -61,7 +62,7 @@ class Rpc:
 
 
 def build_hello(capabilities: Iterable[str], session_id: int) -> bytes:
-    hello = etree.Element(_HELLO, nsmap=_NSMAP)
+    hello = etree.Element(_HELLO, nsmap=nsmap(_NSMAP))
     caps = etree.SubElement(hello, _CAPS)
     for uri in capabilities:
         etree.SubElement(caps, _CAP).text = uri
@@ -92,7 +93,7 @@ def parse_hello(root: etree._Element, server_bases: Sequence[str] = ("1.0", "1.1
 
 def parse_rpc(root: etree._Element) -> Rpc:
     """Check the <rpc> envelope; errors raised here are answered without running anything."""
-    attrib = dict(root.attrib)
+    attrib = attributes(root)
     if root.tag != RPC_TAG:
         raise UnknownElement(
             f"expected <rpc>, got <{etree.QName(root).localname}>",
@@ -126,7 +127,7 @@ def _head(attrib: dict[str, str] | None) -> bytes:
         if not _PLAIN_ID.fullmatch(mid):
             mid = escape(mid, _ATTR_ESCAPES)
         return _HEAD_MID % mid.encode()
-    el = etree.Element(qn(BASE, "rpc-reply"), attrib or {}, nsmap=_NSMAP)
+    el = etree.Element(qn(BASE, "rpc-reply"), attrib or {}, nsmap=nsmap(_NSMAP))
     text = etree.tostring(el)
     return text[:-2] + b">"
 
@@ -146,9 +147,9 @@ def reply_body(attrib: dict[str, str],
 
 
 def error_element(err: RpcError) -> etree._Element:
-    nsmap = dict(_NSMAP)
-    nsmap.update(err.path_namespaces())
-    el = etree.Element(qn(BASE, "rpc-error"), nsmap=nsmap)
+    prefixes = dict(_NSMAP)
+    prefixes.update(err.path_namespaces())
+    el = etree.Element(qn(BASE, "rpc-error"), nsmap=nsmap(prefixes))
     etree.SubElement(el, qn(BASE, "error-type")).text = err.error_type
     etree.SubElement(el, qn(BASE, "error-tag")).text = err.tag
     etree.SubElement(el, qn(BASE, "error-severity")).text = err.severity

@@ -22,7 +22,7 @@ from hvd_netconf.wire.framing import (
     encode_chunked,
     encode_eom,
 )
-from hvd_netconf.xmlparse import DEFAULT_LIMITS, XmlLimits, parse
+from hvd_netconf.xmlparse import DEFAULT_LIMITS, XmlLimits, attributes, parse
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ class WireSession:
         try:
             rpc = messages.parse_rpc(root)
         except RpcError as exc:
-            attrib = dict(root.attrib) if root.tag == messages.RPC_TAG else None
+            attrib = attributes(root) if root.tag == messages.RPC_TAG else None
             events.append(Send(self.frame(messages.reply_errors(attrib, [exc])), bad_rpc=True))
             return
         events.append(RpcReceived(rpc))

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 
 class Faults:
     """Fault injection (a part of SimHost, which provides _locked and _write)."""
 
     faults_path: Path
+
+    if TYPE_CHECKING:  # provided by PersistedState
+        def _locked(self) -> AbstractContextManager[None]: ...
+        def _write(self, path: Path, data: object) -> None: ...
 
     def inject_fault(
         self, argv_prefix: Sequence[str], stderr: str, code: int = 1, once: bool = True,
@@ -37,7 +42,8 @@ class Faults:
     def _faults(self) -> list[dict[str, Any]]:
         if not self.faults_path.exists():
             return []
-        return json.loads(self.faults_path.read_text())
+        faults: list[dict[str, Any]] = json.loads(self.faults_path.read_text())
+        return faults
 
     def _take_fault(self, argv: tuple[str, ...]) -> dict[str, Any] | None:
         faults = self._faults()

@@ -27,7 +27,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hvd_netconf.host.sim.commands import Fail, State
 
@@ -48,6 +48,10 @@ class PersistedState:
     _log_size: int
     _replaying: bool
     _kids: dict[str, set[str]]
+
+    if TYPE_CHECKING:  # provided by Zfs and SimHost
+        def _adopt(self, name: str) -> None: ...
+        def _dispatch(self, st: State, argv: tuple[str, ...], out: list[str]) -> None: ...
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -161,4 +165,5 @@ class PersistedState:
         """A copy of the simulated host state (for tests and diagnostics)."""
         with self._locked():
             self._refresh()
-            return json.loads(json.dumps(self._st))
+            copied: State = json.loads(json.dumps(self._st))
+            return copied

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from hvd_netconf.host.sim.commands import Fail, State, unknown
 
 DEFAULT_SYSCTLS = {
@@ -16,6 +19,9 @@ DEFAULT_SYSCTLS = {
 
 class Sysctl:
     """The sysctl reads (a part of SimHost)."""
+
+    if TYPE_CHECKING:  # provided by SimHost
+        def run(self, argv: Sequence[str]) -> str: ...
 
     def sysctl(self, name: str) -> str:
         return self.run(("sysctl", "-n", name)).strip()

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hvd_netconf.host.sim.commands import Fail, State, log, unknown
 from hvd_netconf.host.sim.standin import REFUSAL_ENV
@@ -41,6 +42,11 @@ class Vmm:
     """/dev/vmm and the guests (a part of SimHost, which provides the flock and the log)."""
 
     _st: State
+
+    if TYPE_CHECKING:  # provided by PersistedState
+        def _locked(self) -> contextlib.AbstractContextManager[None]: ...
+        def _refresh(self) -> None: ...
+        def _log(self, entry: dict[str, Any]) -> None: ...
 
     def spawn(self, argv: Sequence[str], *, log_path: Path) -> subprocess.Popen[bytes]:
         """Start the stand-in guest instead of bhyve; the VM instance appears in /dev/vmm."""

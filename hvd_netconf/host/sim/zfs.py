@@ -66,7 +66,7 @@ class Zfs:
 
     @staticmethod
     def _ds(st: State, name: str, verb: str = "open") -> dict[str, Any]:
-        ds = st["datasets"].get(name)
+        ds: dict[str, Any] | None = st["datasets"].get(name)
         if ds is None:
             raise Fail(f"cannot {verb} '{name}': dataset does not exist")
         return ds
@@ -154,6 +154,7 @@ class Zfs:
         dsets[name] = new
         self._adopt(name)
         if volume:
+            assert size is not None  # checked above: a volume has a size
             self._resize_zvol(name, size)
 
     def _adopt(self, name: str) -> None:
