@@ -522,7 +522,7 @@ class Supervisor:
             pending = spec is None or bhyve.needs_restart(launch, spec, mtus)
         console = None
         if active and spec is not None and spec.console == "nmdm":
-            console = names.console_user_side(name)
+            console = self.host.console_path(name)
         return {
             "status": status,
             "pid": pid,

@@ -4,6 +4,7 @@ of bhyve (hvd_netconf.host.sim.standin), which bhyvectl signals as bhyve would e
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import subprocess
@@ -12,12 +13,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hvd_netconf.host.sim.commands import Fail, State, log, unknown
+from hvd_netconf.host.sim.console import CONSOLE_FDS
+
+
+def _has_com1(argv: tuple[str, ...]) -> bool:
+    """bhyve given a COM1 backend (`-l com1,<dev>`, bhyve(8)); the loaders get none here."""
+    return os.path.basename(argv[0]) == "bhyve" and any(
+        a.startswith("com1,") for prev, a in itertools.pairwise(argv) if prev == "-l")
 
 
 class Vmm:
     """/dev/vmm and the guests (a part of SimHost, which provides the flock and the log)."""
 
     _st: State
+    _replaying: bool
 
     def spawn(self, argv: Sequence[str], *, log_path: Path) -> subprocess.Popen[bytes]:
         """Start the stand-in guest instead of bhyve; the VM instance appears in /dev/vmm."""
@@ -25,12 +34,18 @@ class Vmm:
         vm = argv[-1]
         with self._locked():
             self._refresh()
-            with open(log_path, "ab") as err:
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "hvd_netconf.host.sim.standin", *argv],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                    start_new_session=True,
-                )
+            fds = self.open_console(vm) if _has_com1(argv) else ()
+            env = {**os.environ, CONSOLE_FDS: ",".join(map(str, fds))} if fds else None
+            try:
+                with open(log_path, "ab") as err:
+                    proc = subprocess.Popen(
+                        [sys.executable, "-m", "hvd_netconf.host.sim.standin", *argv],
+                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                        start_new_session=True, pass_fds=fds, env=env,
+                    )
+            finally:
+                for fd in fds:  # the stand-in holds the pair now
+                    os.close(fd)
             self._st["vmm"][vm] = {"pid": proc.pid}
             self._log({"spawn": vm, "pid": proc.pid})
         log.info("sim: started stand-in guest for %s (pid %d); no real VM runs", vm, proc.pid)
@@ -74,6 +89,8 @@ class Vmm:
         pid = st["vmm"][vm].get("pid")
         if action == "--destroy":
             del st["vmm"][vm]
+            if not self._replaying:
+                self.close_console(vm)
             return
         # The stand-in guest maps these to bhyve's exits: SIGUSR1 = powered off (exit 1),
         # SIGUSR2 = reset (exit 0).
