@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:  # tomllib's errors are ValueErrors
         print(f"hvd-devrun: {args.config}: {exc}", file=sys.stderr)
         return 2
-    setup_logging("warning")
+    setup_logging("warning", settings.log_path, "info")  # `hv log` reads the file
     lock = acquire_root_lock(settings)
     key = dev_user(run_dir, settings)
     stop = StopSignal()
