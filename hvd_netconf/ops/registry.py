@@ -49,6 +49,7 @@ class ServerView(Protocol):
     notifications: Any
     host: Any
     supervisor: Any
+    settings: Any
 
     def capabilities(self) -> list[str]: ...
 

@@ -16,7 +16,7 @@ from hvd_netconf.namespaces import VM, qn
 from hvd_netconf.ops.registry import OPERATIONS, OpContext
 
 
-def _name(ctx: OpContext, op: etree._Element) -> str:
+def vm_name(ctx: OpContext, op: etree._Element) -> str:
     el = op.find(qn(VM, "name"))
     if el is None or not (el.text or "").strip():
         raise MissingElement(f"{etree.QName(op).localname} needs the VM's name",
@@ -34,12 +34,12 @@ def _supervisor(ctx: OpContext) -> Any:
 
 @OPERATIONS.register(VM, "start-vm", serialized=False)
 def start_vm(ctx: OpContext, op: etree._Element) -> None:
-    _supervisor(ctx).start(_name(ctx, op))
+    _supervisor(ctx).start(vm_name(ctx, op))
 
 
 @OPERATIONS.register(VM, "stop-vm", serialized=False)
 def stop_vm(ctx: OpContext, op: etree._Element) -> None:
-    name = _name(ctx, op)
+    name = vm_name(ctx, op)
     inp = ctx.server.schema.rpc(VM, "stop-vm")
     force = op.findtext(qn(VM, "force"))
     force = inp.child(VM, "force").check_value(force.strip()) if force else "false"
@@ -54,4 +54,4 @@ def stop_vm(ctx: OpContext, op: etree._Element) -> None:
 
 @OPERATIONS.register(VM, "restart-vm", serialized=False)
 def restart_vm(ctx: OpContext, op: etree._Element) -> None:
-    _supervisor(ctx).restart(_name(ctx, op))
+    _supervisor(ctx).restart(vm_name(ctx, op))
