@@ -439,6 +439,15 @@ def do_console(s: Session, p: Parsed) -> None:
     s.print("\n[EOT]")
 
 
+def do_log(s: Session, p: Parsed) -> None:
+    """The newest lines of a VM's supervisor log, or of hvd's own (get-vm-log, get-log)."""
+    reply = s.send(rpcs.get_log(p.values.get("vm"), p.values.get("lines")))
+    if reply is None:
+        return
+    lines = [e.text or "" for e in reply if render.local(e.tag) == "line"]
+    _emit(s, reply, lines, lambda: "\n".join(lines))
+
+
 def preview_commit(s: Session, doing: str) -> None:
     """Before a commit of the candidate: say what it destroys and ask."""
     if s.opts.yes or s.opts.dry_run:
@@ -515,6 +524,7 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "start-vm": do_vm_rpc, "stop-vm": do_vm_rpc, "restart-vm": do_vm_rpc, "console": do_console,
     "commit": do_commit, "commit-check": do_commit_check, "commit-confirmed": do_commit_confirmed,
     "confirm": do_confirm, "discard": do_discard, "rollback": do_rollback,
+    "log": do_log,
 }
 
 
