@@ -11,6 +11,7 @@ from ncclient.xml_ import to_ele
 from support.server import HvdInstance
 from support.waiting import wait_for
 
+from hvd_netconf.users import UserDB
 from tests.cli.conftest import Result
 
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
@@ -92,5 +93,19 @@ def test_nacm_the_log_of_a_vm_the_user_may_not_read(hvd: HvdInstance,
     try:
         ssh.dispatch(to_ele('<get-log xmlns="urn:hvd:system"/>'))
         raise AssertionError("get-log ran against an exec deny rule")
+    except RPCError as e:
+        assert e.tag == "access-denied"
+
+
+def test_by_default_others_may_read_vm_logs_but_not_hvds(hvd: HvdInstance,
+                                                         hv: Callable[..., Result]) -> None:
+    assert hv("create vm web 1 256").status == 0
+    (hvd.root / ".hvd/hvd.log").write_text("a line\n")
+    UserDB.for_root(hvd.root).add("viewer", password="pw-viewer", groups=["staff"])
+    ssh = hvd.connect_ssh(username="viewer", password="pw-viewer")
+    ssh.dispatch(to_ele('<get-vm-log xmlns="urn:hvd:vm"><name>web</name></get-vm-log>'))
+    try:
+        ssh.dispatch(to_ele('<get-log xmlns="urn:hvd:system"/>'))
+        raise AssertionError("a user outside the admin group read hvd's log")
     except RPCError as e:
         assert e.tag == "access-denied"
