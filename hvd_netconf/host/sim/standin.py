@@ -170,7 +170,7 @@ class Guest:
         if console is not None:
             console.boot()
         code = self.guest_loop(conf, console)
-        if console is not None:
+        if console is not None:  # seen by an attached operator; unread, the hangup drops it
             console.write(f"\nhvd-standin: VM {self.vm} exits with status {code}\n")
         return code
 
