@@ -10,13 +10,14 @@ import contextlib
 import json
 import os
 import secrets
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from hv_cli import loadfile, render, rpcs
+from hv_cli import console, loadfile, render, rpcs
 from hv_cli.client import REPLY_TIMEOUT, Client, ConnectError, NetconfError
 from hv_cli.facts import UsageError
 from hv_cli.grammar import Parsed
@@ -31,6 +32,10 @@ TOKENS = "~/.hv_confirm"  # the persist token of each server's pending confirmed
 
 class NotFound(Exception):
     """The named object does not exist on the server."""
+
+
+class ConsoleFailed(Exception):
+    """The console could not be joined, or closed under the operator."""
 
 
 class NotConfirmed(Exception):
@@ -440,22 +445,47 @@ def do_vm_rpc(s: Session, p: Parsed) -> None:
 
 
 def do_console(s: Session, p: Parsed) -> None:
+    """cu -l on the nmdm B side (FreeBSD); hv's own relay on the sim's pty (hv_cli.console).
+    Without a terminal it prints the device, for scripts."""
     vm = p.values["vm"]
     got = fetch(s, "vm", vm)
     if got is None:
         return
-    device = got[1].get("state", {}).get("console")
+    state = got[1].get("state", {})
+    device = state.get("console")
     if not device:
         raise NotFound(f"vm {vm} has no console (is it running, with console nmdm?)")
-    import shutil
-    import subprocess
-
-    cu = shutil.which("cu")
-    if cu is None or not s.out.isatty():
+    if s.opts.host:
+        raise NotFound(f"the console of vm {vm} is on {s.opts.host}: "
+                       f"ssh -t {s.opts.host} {' '.join(console.cu_argv(device))}")
+    if not (sys.stdin.isatty() and s.out.isatty()):
         s.print(device)
         return
-    s.close()
-    subprocess.run([cu, "-l", device], check=False)
+    s.close()  # no session is held while the operator is on the console
+    if state.get("host-backend") != "sim":
+        status = subprocess.run(console.cu_argv(device), check=False).returncode
+        if status != 0:
+            raise ConsoleFailed(f"cu exited with status {status}")
+        return
+    s.print(f"Connected to the console of vm {vm} ({device}; simulated: the sim backend's "
+            "stand-in guest). Type ~. to leave.")
+    try:
+        left = console.attach(device, sys.stdin.fileno(), s.out.fileno())
+    except console.ConsoleBusy as exc:
+        raise ConsoleFailed(str(exc)) from None
+    if not left:
+        s.print("")
+        raise ConsoleFailed(f"the console of vm {vm} closed: the VM stopped")
+    s.print("\n[EOT]")
+
+
+def do_log(s: Session, p: Parsed) -> None:
+    """The newest lines of a VM's supervisor log, or of hvd's own (get-vm-log, get-log)."""
+    reply = s.send(rpcs.get_log(p.values.get("vm"), p.values.get("lines")))
+    if reply is None:
+        return
+    lines = [e.text or "" for e in reply if render.local(e.tag) == "line"]
+    _emit(s, reply, lines, lambda: "\n".join(lines))
 
 
 def preview_commit(s: Session, doing: str) -> None:
@@ -676,7 +706,7 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "start-vm": do_vm_rpc, "stop-vm": do_vm_rpc, "restart-vm": do_vm_rpc, "console": do_console,
     "commit": do_commit, "commit-check": do_commit_check, "commit-confirmed": do_commit_confirmed,
     "confirm": do_confirm, "discard": do_discard, "rollback": do_rollback,
-    "configure": do_configure,
+    "configure": do_configure, "log": do_log,
 }
 
 
@@ -801,7 +831,7 @@ def error_line(exc: BaseException) -> tuple[str, int]:
                 text += f" ({render.plain_words(e.path)})"
             parts.append(text)
         return "hv: " + "; ".join(parts), EXIT_FAILED
-    if isinstance(exc, NotFound | NotConfirmed):
+    if isinstance(exc, NotFound | NotConfirmed | ConsoleFailed):
         return f"hv: {exc}", EXIT_FAILED
     if isinstance(exc, OSError):
         return f"hv: connection failed: {exc.strerror or exc}", EXIT_CONNECT
@@ -812,7 +842,8 @@ def run(s: Session, parsed: Parsed) -> int:
     """Execute one parsed command; errors become one line on stderr and an exit status."""
     try:
         ACTIONS[parsed.command.action](s, parsed)
-    except (UsageError, ConnectError, NetconfError, NotFound, NotConfirmed, OSError) as exc:
+    except (UsageError, ConnectError, NetconfError, NotFound, NotConfirmed, ConsoleFailed,
+            OSError) as exc:
         line, status = error_line(exc)
         s.err.write(line + "\n")
         return status

@@ -200,3 +200,11 @@ def rollback(commit_id: str, apply: bool, comment: str | None = None) -> El:
     if comment:
         node.children.append(el("comment", text=comment))
     return node
+
+
+def get_log(vm: str | None, lines: str | None) -> El:
+    """get-vm-log of a VM (hvd-vm), or hvd's own get-log (hvd-system)."""
+    count = [el("lines", text=lines)] if lines else []
+    if vm is None:
+        return el("get-log", *count, xmlns=HVD)
+    return el("get-vm-log", el("name", text=vm), *count, xmlns=VM)

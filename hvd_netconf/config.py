@@ -39,6 +39,7 @@ class Settings:
     max_connections: int = 256  # sockets being served before/besides sessions (SSH auth...)
     nacm_admin_group: str = "wheel"  # may do everything while no /nacm is configured
     log_level: str = "info"
+    log_file: Path | None = None  # hvd's log as a file too (`hv log`); None: ROOT/.hvd/hvd.log
     zfs_parent: str = "zroot/hv"  # dataset NAME mounted at root; never a path
     firmware_dir: Path | None = None  # UEFI firmware; None: the usual edk2-bhyve places
     netd_socket: Path | None = None  # probe netd there; None: ifconfig only
@@ -79,6 +80,10 @@ class Settings:
         )
 
     @property
+    def log_path(self) -> Path:
+        return self.log_file or self.state_dir / "hvd.log"
+
+    @property
     def pid_path(self) -> Path:
         return self.pid_file or self.state_dir / "hvd.pid"
 
@@ -109,7 +114,7 @@ def parse_listen(text: str, default_port: int | None = None) -> tuple[str, int]:
 
 
 _PATHS = {"root", "socket", "pid_file", "firmware_dir", "netd_socket", "restconf_cert",
-          "restconf_key", "restconf_client_ca", "tls_cert", "tls_key", "tls_ca"}
+          "restconf_key", "restconf_client_ca", "tls_cert", "tls_key", "tls_ca", "log_file"}
 _DEFAULT_PORTS = {"listen": None, "restconf_listen": None, "tls_listen": TLS_PORT,
                   "call_home": CALL_HOME_PORT}
 _KNOWN = {f.name for f in fields(Settings)} - {"extra"}

@@ -45,6 +45,7 @@ from hvd_netconf.ops import (
     edit,
     history,
     locks,
+    logs,
     monitoring,
     notifications,
     preview,
@@ -113,6 +114,8 @@ def operations() -> Registry:
     reg.add(VM, "start-vm", vm.start_vm, serialized=False)
     reg.add(VM, "stop-vm", vm.stop_vm, serialized=False)
     reg.add(VM, "restart-vm", vm.restart_vm, serialized=False)
+    reg.add(VM, "get-vm-log", logs.get_vm_log, serialized=False)
+    reg.add(HVD, "get-log", logs.get_log, serialized=False)
     return reg
 
 
@@ -326,17 +329,32 @@ class _SysLog(logging.handlers.SysLogHandler):
         pass
 
 
-def setup_logging(level: str) -> None:
+LOG_FILE_BYTES, LOG_FILE_KEPT = 1 << 20, 3
+
+
+def setup_logging(level: str, log_file: Path | None = None, file_level: str | None = None
+                  ) -> None:
+    """stderr, syslog when there is one, and the log file `hv log` reads (rotated at 1 MiB,
+    three kept), at file_level (default: level)."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    handlers[0].setLevel(level.upper())
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        to_file = logging.handlers.RotatingFileHandler(
+            log_file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_KEPT)
+        to_file.setLevel((file_level or level).upper())
+        to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handlers.append(to_file)
     for addr in ("/var/run/log", "/dev/log"):
         if os.path.exists(addr):
             with contextlib.suppress(OSError):
                 syslog = _SysLog(address=addr)
                 syslog.setFormatter(logging.Formatter("hvd[%(process)d]: %(message)s"))
+                syslog.setLevel(level.upper())
                 handlers.append(syslog)
             break
     handlers[0].setFormatter(logging.Formatter("%(asctime)s hvd %(levelname)s %(message)s"))
-    logging.basicConfig(level=level.upper(), handlers=handlers, force=True)
+    logging.basicConfig(level=min(h.level for h in handlers), handlers=handlers, force=True)
 
 
 class StopSignal:
@@ -359,7 +377,7 @@ class StopSignal:
 
 
 def serve(settings: Settings) -> int:
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_path)
     lock_file = acquire_root_lock(settings)
     pid_path = settings.pid_path
     pid_path.write_text(f"{os.getpid()}\n")

@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:  # tomllib's errors are ValueErrors
         print(f"hvd-devrun: {args.config}: {exc}", file=sys.stderr)
         return 2
-    setup_logging("warning")
+    setup_logging("warning", settings.log_path, "info")  # `hv log` reads the file
     lock = acquire_root_lock(settings)
     key = dev_user(run_dir, settings)
     settings, restconf_howto = with_restconf(settings, run_dir, _free_port(8443))

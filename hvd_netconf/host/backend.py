@@ -49,3 +49,7 @@ class Host(Protocol):
     def sysctl(self, name: str) -> str:
         """The value of one sysctl, as text."""
         ...
+
+    def console_path(self, vm: str) -> str:
+        """The device the operator opens for the VM's COM1: the nmdm B side."""
+        ...

@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from hvd_netconf.host import names
 from hvd_netconf.host import sysctl as sysctl_argv
 from hvd_netconf.host.backend import CommandFailed
 
@@ -70,3 +71,6 @@ class FreeBSDHost:
 
     def sysctl(self, name: str) -> str:
         return self.run(sysctl_argv.read(name)).strip()
+
+    def console_path(self, vm: str) -> str:
+        return names.console_user_side(vm)

@@ -26,6 +26,7 @@ READ_RPCS: tuple[tuple[str, str], ...] = (
     ("notifications", "create-subscription"),
     ("hvd-system", "get-commit-history"),
     ("hvd-system", "compare"),
+    ("hvd-vm", "get-vm-log"),  # of the VMs the user may read (ops/logs.py)
 )
 
 

@@ -37,7 +37,7 @@ def _schema_top(ctx: OpContext, kind: str, name: str) -> SchemaNode | None:
     return schema.rpc(VM, name) if kind == "rpc" else schema.top(VM, name)
 
 
-def _name(ctx: OpContext, op: etree._Element) -> str:
+def vm_name(ctx: OpContext, op: etree._Element) -> str:
     el = op.find(qn(VM, "name"))
     if el is None or not (el.text or "").strip():
         raise MissingElement(f"{etree.QName(op).localname} needs the VM's name",
@@ -54,11 +54,11 @@ def _supervisor(ctx: OpContext) -> Supervisor:
 
 
 def start_vm(ctx: OpContext, op: etree._Element) -> None:
-    _supervisor(ctx).start(_name(ctx, op))
+    _supervisor(ctx).start(vm_name(ctx, op))
 
 
 def stop_vm(ctx: OpContext, op: etree._Element) -> None:
-    name = _name(ctx, op)
+    name = vm_name(ctx, op)
     inp = _schema_top(ctx, "rpc", "stop-vm")
     force = op.findtext(qn(VM, "force"))
     force = _vm_node(inp, "force").check_value(force.strip()) if force else "false"
@@ -72,4 +72,4 @@ def stop_vm(ctx: OpContext, op: etree._Element) -> None:
 
 
 def restart_vm(ctx: OpContext, op: etree._Element) -> None:
-    _supervisor(ctx).restart(_name(ctx, op))
+    _supervisor(ctx).restart(vm_name(ctx, op))

@@ -40,6 +40,9 @@ STOPPED, STARTING, RUNNING, STOPPING, CRASHED = (
 ACTIVE = frozenset({STARTING, RUNNING, STOPPING})
 VM_MAX_NAMELEN = 31  # bhyve's VM_MAX_NAMELEN is 32 bytes with the NUL (§10)
 FORCE = -1  # stop step: bhyvectl --force-poweroff (or SIGKILL for a loader)
+STOP_STEPS = {signal.SIGTERM: "SIGTERM (the ACPI power button)",
+              FORCE: "forced power-off (bhyvectl --force-poweroff; SIGKILL for a loader)",
+              signal.SIGKILL: "SIGKILL"}
 # name -> element of the configured VMs and networks (built once per snapshot)
 _Index = tuple[dict[str | None, etree._Element], dict[str | None, etree._Element]]
 
@@ -150,8 +153,10 @@ class Supervisor:
 
     def _transition(self, vm: _Vm, new: str, reason: str, code: int | None = None) -> None:
         with self._emit_lock:
+            old = vm.status  # changed only here, under the emit lock
+            if old != new:  # in the VM's log before anyone waiting on the change sees it
+                vm.files.note(f"{old} -> {new}: {reason}")  # an exit's reason has its code
             with self._cond:
-                old = vm.status
                 vm.status = new
                 self._cond.notify_all()
             if old == new:
@@ -478,6 +483,8 @@ class Supervisor:
                 proc, phase = vm.proc, vm.phase
             if proc is not None and proc.pid not in done:
                 done.add(proc.pid)
+                vm.files.note(f"stop: {STOP_STEPS.get(step, f'signal {step}')} to the "
+                              f"{phase or 'guest'} (pid {proc.pid}), waiting up to {seconds:g} s")
                 self._send(vm.name, proc, phase, step)
             with self._cond:
                 remaining = deadline - time.monotonic()
@@ -568,7 +575,7 @@ class Supervisor:
             pending = spec is None or bhyve.needs_restart(launch, spec, mtus)
         console = None
         if active and spec is not None and spec.console == "nmdm":
-            console = names.console_user_side(name)
+            console = self.host.console_path(name)
         return {
             "status": status,
             "pid": pid,

@@ -10,11 +10,22 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 LOG_ROTATE_BYTES = 1 << 20
+EVENTS_LOG = "vm.log"  # the supervisor's own lines about this VM (`hv log VM`)
+
+log = logging.getLogger("hvd.supervisor")
+
+
+def stamp() -> str:
+    """UTC, to the millisecond, as yang:date-and-time writes it."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
 
 
 @dataclass
@@ -36,6 +47,7 @@ class VmFiles:
         self.pid = self.dir / "pid"
         self.run = self.dir / "run.json"
         self.log = self.dir / "bhyve.log"
+        self.events = self.dir / EVENTS_LOG
         self.device_map = self.dir / "device.map"
         self.uefi_vars = self.vm_dir / "uefi-vars.fd"
 
@@ -84,6 +96,19 @@ class VmFiles:
         with contextlib.suppress(OSError):
             if self.log.stat().st_size > LOG_ROTATE_BYTES:
                 os.replace(self.log, self.log.with_name("bhyve.log.old"))
+
+    def note(self, text: str) -> None:
+        """One timestamped line in the VM's event log; rotated past LOG_ROTATE_BYTES to
+        vm.log.old. A log that cannot be written is reported, never fatal to the VM."""
+        try:
+            self.ensure()
+            with contextlib.suppress(FileNotFoundError):
+                if self.events.stat().st_size > LOG_ROTATE_BYTES:
+                    os.replace(self.events, self.events.with_name(EVENTS_LOG + ".old"))
+            with open(self.events, "a") as f:
+                f.write(f"{stamp()} {text}\n")
+        except OSError as e:
+            log.warning("cannot write %s: %s", self.events, e)
 
     def last_log_line(self) -> str | None:
         """bhyve's last stderr line, for the exit reason."""

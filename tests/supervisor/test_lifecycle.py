@@ -23,7 +23,9 @@ def test_start_runs_a_live_guest_on_tapped_bridge(env) -> None:
     pid = st["pid"]
     assert env.alive(pid) and env.host.process_matches(pid, "web")
     assert sup.is_running("web")
-    assert st["console"] == "/dev/nmdm-web.1B"
+    # The sim's stand-in for /dev/nmdm-web.1B: a symlink to the pty the guest holds.
+    assert st["console"] == str(env.root / ".sim/dev/nmdm-web.1B")
+    assert os.readlink(st["console"]).startswith("/dev/pts/")
     assert st["tap"] == ["tap0", "tap1"] == env.taps()
     assert env.members() == ["tap0", "tap1"]
     assert env.sim()["interfaces"]["tap0"]["descr"] == "hvd:vm/web/nic0"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -133,3 +135,24 @@ def test_daemon_lifecycle(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_the_daemon_writes_its_log_file_and_hv_log_reads_it(tmp_path: Path) -> None:
+    from hv_cli.main import main as hv
+
+    log_file = tmp_path / "logs" / "hvd.log"
+    conf = tmp_path / "hvd.conf"
+    conf.write_text(f'log-file = "{log_file}"\n')
+    proc = _spawn(tmp_path, "--config", str(conf))
+    try:
+        sock = tmp_path / "hvd.sock"
+        _wait(sock.exists, proc)
+        _wait(lambda: log_file.exists() and "serving" in log_file.read_text(), proc)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert hv(["--socket", str(sock), "log", "lines", "1"]) == 0
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO hvd \d+ serving "
+                            rf"{tmp_path}/root on {sock}\n", out.getvalue())
+    finally:
+        proc.terminate()
+        proc.wait(10)

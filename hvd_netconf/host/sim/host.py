@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hvd_netconf.host.backend import CommandFailed
 from hvd_netconf.host.sim.commands import Fail, State, log, reads_only, unknown
+from hvd_netconf.host.sim.console import Console
 from hvd_netconf.host.sim.faults import Faults
 from hvd_netconf.host.sim.ifconfig import Ifconfig
 from hvd_netconf.host.sim.state import PersistedState
@@ -25,7 +26,7 @@ DEFAULT_PHYSICAL = ("em0", "em1")
 DEFAULT_POOLS = ("zroot",)
 
 
-class SimHost(PersistedState, Faults, Zfs, Ifconfig, Vmm, Sysctl):
+class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
     """The simulated host: each command runs under the flock on the in-memory state, caught
     up with the files first, and is logged when it can change that state."""
 

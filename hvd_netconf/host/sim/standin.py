@@ -13,12 +13,17 @@ Settings come from `standin.json` in the same dir (poweroff_delay, ignore_sigter
 poll_interval, loader_delay, loader_exit). The state dir is HVD_STANDIN_STATE_DIR, or else the
 directory of the file stderr goes to (the sim spawns with stderr on <state>/bhyve.log).
 Every line it writes says it is a simulation, never that it is bhyve.
+
+COM1: when the sim gave it a console pair (host/sim/console.py), the guest prints a banner and
+a login prompt there and echoes what is typed, a line at a time, as a guest's getty would.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import select
 import signal
 import sys
 import time
@@ -40,6 +45,8 @@ LOADERS = ("bhyveload", "grub-bhyve")
 # the stand-in prints before it exits 4 as bhyve does (host.sim.vmm.bhyve_refusal).
 REFUSAL_ENV = "HVD_SIM_BHYVE_REFUSAL"
 BHYVE_ERROR_EXIT = 4
+# The sim (host/sim/console.py) hands the console pair over in it: "<master fd>,<slave fd>".
+CONSOLE_FDS = "HVD_STANDIN_CONSOLE_FDS"
 
 
 def state_dir() -> Path | None:
@@ -62,6 +69,61 @@ def settings(where: Path | None) -> dict[str, Any]:
     except (OSError, ValueError):
         loaded = {}
     return {**DEFAULTS, **{k: v for k, v in loaded.items() if k in DEFAULTS}}
+
+
+class SerialConsole:
+    """The guest's end of COM1 (the nmdm A side): a banner, a prompt, and an echo."""
+
+    def __init__(self, fd: int, vm: str) -> None:
+        self.fd = fd
+        self.vm = vm
+        self.line = bytearray()
+        os.set_blocking(fd, False)  # an operator who never reads must not stop the guest
+
+    @classmethod
+    def handed_over(cls, vm: str) -> SerialConsole | None:
+        """The console the sim passed in the environment (the slave stays open, unused, so
+        the pair lives on between operators)."""
+        fds = os.environ.get(CONSOLE_FDS, "")
+        return cls(int(fds.split(",")[0]), vm) if fds else None
+
+    def write(self, text: str) -> None:
+        with contextlib.suppress(OSError):  # a full buffer: the bytes are lost, as on a wire
+            os.write(self.fd, text.replace("\n", "\r\n").encode())
+
+    def prompt(self) -> None:
+        self.write(f"{self.vm} login: ")
+
+    def boot(self) -> None:
+        self.write(f"hvd-standin: the simulated console of VM {self.vm} (the sim backend; "
+                   "no real guest runs)\n\n")
+        self.prompt()
+
+    def serve(self, timeout: float) -> None:
+        """Wait up to timeout for typed bytes and answer them."""
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if not ready:
+            return
+        try:
+            data = os.read(self.fd, 1024)
+        except OSError:
+            return
+        for byte in data:
+            if byte in (0x0D, 0x0A):
+                typed = self.line.decode(errors="replace")
+                self.line.clear()
+                self.write("\n")
+                if typed:
+                    self.write(f"hvd-standin: a simulated guest has no login; you typed "
+                               f"{typed!r}\n")
+                self.prompt()
+            elif byte in (0x08, 0x7F):
+                if self.line:
+                    self.line.pop()
+                    self.write("\b \b")
+            else:
+                self.line.append(byte)
+                self.write(chr(byte) if 0x20 <= byte < 0x7F else "?")
 
 
 def take_exit_code(where: Path | None) -> int | None:
@@ -108,6 +170,15 @@ class Guest:
         signal.signal(signal.SIGUSR1, self.on_usr)
         signal.signal(signal.SIGUSR2, self.on_usr)
         self.say(f"guest running (pid {os.getpid()})")
+        console = SerialConsole.handed_over(self.vm)
+        if console is not None:
+            console.boot()
+        code = self.guest_loop(conf, console)
+        if console is not None:  # seen by an attached operator; unread, the hangup drops it
+            console.write(f"\nhvd-standin: VM {self.vm} exits with status {code}\n")
+        return code
+
+    def guest_loop(self, conf: dict[str, Any], console: SerialConsole | None) -> int:
         while True:
             if self.forced is not None:
                 self.say("forced " + ("power-off" if self.forced == 1 else "reset"))
@@ -121,7 +192,10 @@ class Guest:
             ):
                 self.say("guest powered off")
                 return 1
-            time.sleep(float(conf["poll_interval"]))
+            if console is not None:
+                console.serve(float(conf["poll_interval"]))
+            else:
+                time.sleep(float(conf["poll_interval"]))
 
     def run_loader(self) -> int:
         conf = settings(self.where)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hvd_netconf.host.sim.commands import Fail, State, log, unknown
+from hvd_netconf.host.sim.console import CONSOLE_FDS
 from hvd_netconf.host.sim.standin import REFUSAL_ENV
 
 _UNITS = {"": 1 << 20, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -38,13 +39,24 @@ def bhyve_refusal(argv: Sequence[str], physmem: int | None) -> str | None:
     return None
 
 
+def _has_com1(argv: tuple[str, ...]) -> bool:
+    """bhyve given a COM1 backend (`-l com1,<dev>`, bhyve(8)); the loaders get none here."""
+    return os.path.basename(argv[0]) == "bhyve" and any(
+        a.startswith("com1,") for prev, a in itertools.pairwise(argv) if prev == "-l")
+
+
 class Vmm:
     """/dev/vmm and the guests (a part of SimHost, which provides the flock and the log)."""
 
     _st: State
+    _replaying: bool
 
-    if TYPE_CHECKING:  # provided by PersistedState
+    if TYPE_CHECKING:  # provided by PersistedState and Console
         def _locked(self) -> contextlib.AbstractContextManager[None]: ...
+
+        def open_console(self, vm: str) -> tuple[int, int]: ...
+
+        def close_console(self, vm: str) -> None: ...
         def _refresh(self) -> None: ...
         def _log(self, entry: dict[str, Any]) -> None: ...
 
@@ -56,13 +68,19 @@ class Vmm:
             self._refresh()
             physmem = self._st["sysctl"].get("hw.physmem")  # none in a state from before it
             refusal = bhyve_refusal(argv, int(physmem) if physmem else None)
-            env = {**os.environ, **({REFUSAL_ENV: refusal} if refusal else {})}
-            with open(log_path, "ab") as err:
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "hvd_netconf.host.sim.standin", *argv],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                    start_new_session=True, env=env,
-                )
+            fds = self.open_console(vm) if _has_com1(argv) and refusal is None else ()
+            env = {**os.environ, **({REFUSAL_ENV: refusal} if refusal else {}),
+                   **({CONSOLE_FDS: ",".join(map(str, fds))} if fds else {})}
+            try:
+                with open(log_path, "ab") as err:
+                    proc = subprocess.Popen(
+                        [sys.executable, "-m", "hvd_netconf.host.sim.standin", *argv],
+                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                        start_new_session=True, pass_fds=fds, env=env,
+                    )
+            finally:
+                for fd in fds:  # the stand-in holds the pair now
+                    os.close(fd)
             if refusal is None:  # a refused bhyve exits before hvd could see its instance
                 self._st["vmm"][vm] = {"pid": proc.pid}
                 self._log({"spawn": vm, "pid": proc.pid})
@@ -135,6 +153,8 @@ class Vmm:
         pid = st["vmm"][vm].get("pid")
         if action == "--destroy":
             del st["vmm"][vm]
+            if not self._replaying:
+                self.close_console(vm)
             return
         # The stand-in guest maps these to bhyve's exits: SIGUSR1 = powered off (exit 1),
         # SIGUSR2 = reset (exit 0).
