@@ -43,6 +43,19 @@ SIM_POOL = "zroot"
 N = {"vm": VM, "net": NETWORK}
 
 
+
+def vm_state_fields(reply: etree._Element) -> dict[str, Any]:
+    """A VM's <state> in a <get> reply as {leaf: text}, its taps as a list under "tap"."""
+    state = reply.find(".//vm:vm/vm:state", N)
+    out: dict[str, Any] = {"tap": []}
+    for leaf in state if state is not None else ():
+        key = etree.QName(leaf).localname
+        if key == "tap":
+            out["tap"].append(leaf.text)
+        else:
+            out[key] = leaf.text
+    return out
+
 class StepFailed(Exception):
     """A step's failure: what went wrong, and the exact command with its stderr if one failed."""
 
@@ -283,15 +296,7 @@ class SelfTest:
         data = self._rpc("read the VM's state", (
             f'<get xmlns="{BASE}"><filter type="subtree"><vms xmlns="{VM}"><vm>'
             f"<name>{self.vm}</name><state/></vm></vms></filter></get>"))
-        state = data.find(".//vm:vm/vm:state", N)
-        out: dict[str, Any] = {"tap": []}
-        for leaf in state if state is not None else ():
-            key = etree.QName(leaf).localname
-            if key == "tap":
-                out["tap"].append(leaf.text)
-            else:
-                out[key] = leaf.text
-        return out
+        return vm_state_fields(data)
 
     def _hvd_interfaces(self) -> set[str]:
         return {i for group in (names.HVD_GROUP, names.PORT_GROUP)

@@ -21,6 +21,7 @@ from support.waiting import wait_for
 
 from hvd_netconf.host.sim.host import SimHost
 from hvd_netconf.namespaces import BASE, NETWORK, VM
+from hvd_netconf.selftest import vm_state_fields
 
 REPO = Path(__file__).resolve().parents[2]
 N = {"vm": VM, "net": NETWORK, "nc": BASE}
@@ -77,18 +78,7 @@ def vm_state(m: manager.Manager, name: str) -> dict[str, Any]:
     """The VM's state container from <get>, leaf -> text (leaf-lists -> list)."""
     reply = m.get(filter=("subtree", f'<vms xmlns="{VM}"><vm><name>{name}</name><state/></vm>'
                                      "</vms>"))
-    data = etree.fromstring(reply.xml.encode())
-    state = data.find(".//vm:vm/vm:state", N)
-    out: dict[str, Any] = {"tap": []}
-    if state is None:
-        return out
-    for leaf in state:
-        key = etree.QName(leaf).localname
-        if key == "tap":
-            out["tap"].append(leaf.text)
-        else:
-            out[key] = leaf.text
-    return out
+    return vm_state_fields(etree.fromstring(reply.xml.encode()))
 
 
 def running_xml(m: manager.Manager) -> bytes:
