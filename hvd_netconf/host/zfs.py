@@ -142,9 +142,11 @@ def parse_list(stdout: str) -> dict[str, DatasetInfo]:
 
 
 # Snapshots. hvd's snapshots carry their own user properties, set at creation with -o
-# (zfs-snapshot(8)). They are not hvd:owner: a snapshot inherits its dataset's user properties
-# (zfsprops(7)), so a hand-made snapshot of hvd's dataset would read hvd:owner=hvd too, and
-# `zfs list -o` does not say where a value comes from. hvd never sets hvd:snap-* on a dataset.
+# (zfs-snapshot(8)). A snapshot inherits its dataset's user properties (zfsprops(7)), so a
+# hand-made snapshot of hvd's dataset reads hvd:owner=hvd too, and `zfs list -o` does not say
+# where a value comes from: the listing reads hvd:snap-owner, which hvd never sets on a
+# dataset. hvd:owner is set too, locally, so `owner_tree` before a `zfs destroy -r` passes
+# hvd's snapshots and names a hand-made one (docs/freebsd-facts.md §2.4).
 SNAP_OWNER_PROP = "hvd:snap-owner"
 SNAP_DESCRIPTION_PROP = "hvd:snap-description"
 SNAP_COMMIT_PROP = "hvd:snap-commit"
@@ -153,10 +155,11 @@ SNAP_COLUMNS = ("name", "creation", "used", "referenced", SNAP_OWNER_PROP,
 
 
 def snapshot(dataset: str, name: str, *, description: str | None, commit: int) -> Argv:
-    """`zfs snapshot -r -o hvd:snap-owner=hvd [-o hvd:snap-description=D] -o hvd:snap-commit=N
-    <ds>@<name>`: one command, atomic across the subtree (zfs-snapshot(8) -r), so a VM's
-    filesystem (its config.xml) and every disk zvol under it are taken at one instant."""
-    props: Argv = ("-o", f"{SNAP_OWNER_PROP}={OWNER}")
+    """`zfs snapshot -r -o hvd:owner=hvd -o hvd:snap-owner=hvd [-o hvd:snap-description=D]
+    -o hvd:snap-commit=N <ds>@<name>`: one command, atomic across the subtree
+    (zfs-snapshot(8) -r), so a VM's filesystem (its config.xml) and every disk zvol under it
+    are taken at one instant."""
+    props: Argv = ("-o", f"{OWNER_PROP}={OWNER}", "-o", f"{SNAP_OWNER_PROP}={OWNER}")
     if description:
         props += ("-o", f"{SNAP_DESCRIPTION_PROP}={description}")
     props += ("-o", f"{SNAP_COMMIT_PROP}={commit}")

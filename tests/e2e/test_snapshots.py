@@ -158,3 +158,23 @@ def test_newer_hand_made_snapshot_blocks_rollback(vmhvd: HvdInstance) -> None:
     with pytest.raises(RPCError) as exc:
         _call(m, "rollback-vm", "<name>mine</name><destroy-newer>true</destroy-newer>")
     assert f"{DS}/disks/disk0@manual were not made by hvd" in _error(exc)
+
+
+def test_destroying_a_vm_takes_hvds_snapshots_but_not_a_hand_made_one(vmhvd: HvdInstance
+                                                                      ) -> None:
+    m = vmhvd.connect_uds()
+    _commit_web(m)
+    _call(m, "snapshot-vm", "<name>mine</name>")
+    sim = SimHost(vmhvd.root)
+    sim.run(["zfs", "snapshot", f"{DS}/disks/disk1@manual"])
+    gone = config(vms=vm_xml("web", op="delete"))
+    m.edit_config(target="candidate", config=gone)
+    with pytest.raises(RPCError) as exc:
+        m.commit()
+    assert f"hvd did not create {DS}/disks/disk1@manual" in _error(exc)
+    m.discard_changes()
+    sim.run(["zfs", "destroy", f"{DS}/disks/disk1@manual"])
+    m.edit_config(target="candidate", config=gone)
+    m.commit()
+    assert DS not in sim.state()["datasets"] and _snapshots(m) == {}
+    assert not sim.zvol_file(f"{DS}/disks/disk0@mine").exists()

@@ -6,11 +6,12 @@ from hvd_netconf.host import zfs
 def test_snapshot_is_one_recursive_command_with_hvds_properties():
     # zfs-snapshot(8): zfs snapshot [-r] [-o property=value]... dataset@snapname...
     assert zfs.snapshot("zroot/hv/vm/web", "base", description="clean install", commit=7) == (
-        "zfs", "snapshot", "-r", "-o", "hvd:snap-owner=hvd",
+        "zfs", "snapshot", "-r", "-o", "hvd:owner=hvd", "-o", "hvd:snap-owner=hvd",
         "-o", "hvd:snap-description=clean install", "-o", "hvd:snap-commit=7",
         "zroot/hv/vm/web@base")
     assert zfs.snapshot("zroot/hv/vm/web", "s", description=None, commit=0) == (
-        "zfs", "snapshot", "-r", "-o", "hvd:snap-owner=hvd", "-o", "hvd:snap-commit=0",
+        "zfs", "snapshot", "-r", "-o", "hvd:owner=hvd", "-o", "hvd:snap-owner=hvd",
+        "-o", "hvd:snap-commit=0",
         "zroot/hv/vm/web@s")
 
 

@@ -308,11 +308,22 @@ class Zfs:
             unknown(argv)
         cols = ",".join(vals.get("o", ["name,property,value,source"])).split(",")
         for name in [top, *(self._descendants(top) if "r" in flags else ())]:
-            for prop in props:
-                value, source = self._value(st, name, prop, sources == ["local"])
+            snaps = st["datasets"][name].get("snaps", {}) if "r" in flags else {}
+            for prop, snap in [(p, None) for p in props] + [
+                    (p, s) for s in snaps for p in props]:
+                if snap is None:
+                    value, source = self._value(st, name, prop, sources == ["local"])
+                elif prop in snaps[snap]["props"]:
+                    value, source = snaps[snap]["props"][prop], "local"
+                else:  # a snapshot inherits its dataset's user properties (zfsprops(7))
+                    value, source = self._value(st, name, prop, False)
+                    source = f"inherited from {name}" if source == "local" else source
+                    if sources == ["local"]:
+                        value, source = "-", "-"
+                label = name if snap is None else f"{name}@{snap}"
                 if sources == ["local"] and source != "local" and "r" in flags:
                     continue  # -s local lists only the datasets that set it themselves
-                row = {"name": name, "property": prop, "value": value, "source": source}
+                row = {"name": label, "property": prop, "value": value, "source": source}
                 out.append("\t".join(row[c] for c in cols) + "\n")
 
     def _zfs_list(self, st: State, args: list[str], out: list[str],
@@ -397,7 +408,7 @@ class Zfs:
             _sparse_copy(self.zvol_file(f"{dataset}@{snap}"), self.zvol_file(dataset))
 
     def _destroy_snapshot(self, st: State, full: str, recursive: bool) -> None:
-        dataset, snap, snaps = self._snapshots(st, full, "open")
+        dataset, snap, _snaps = self._snapshots(st, full, "open")
         found = [ds for ds in [dataset, *(self._descendants(dataset) if recursive else ())]
                  if snap in st["datasets"][ds].get("snaps", {})]
         if not found:
