@@ -146,7 +146,7 @@ def parse_list(stdout: str) -> dict[str, DatasetInfo]:
 # hand-made snapshot of hvd's dataset reads hvd:owner=hvd too, and `zfs list -o` does not say
 # where a value comes from: the listing reads hvd:snap-owner, which hvd never sets on a
 # dataset. hvd:owner is set too, locally, so `owner_tree` before a `zfs destroy -r` passes
-# hvd's snapshots and names a hand-made one (docs/freebsd-facts.md §2.4).
+# hvd's snapshots and names a hand-made one (docs/freebsd-facts.md §2.4, §2.5).
 SNAP_OWNER_PROP = "hvd:snap-owner"
 SNAP_DESCRIPTION_PROP = "hvd:snap-description"
 SNAP_COMMIT_PROP = "hvd:snap-commit"
