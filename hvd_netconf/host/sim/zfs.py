@@ -110,14 +110,7 @@ class Zfs:
             raise Fail("missing filesystem argument" if not rest else "too many arguments", 2)
         name = rest[0]
         self._check_name("create", name)
-        props: dict[str, str] = {}
-        for kv in vals.get("o", []):
-            key, sep, value = kv.partition("=")
-            if not sep:
-                raise Fail(f"missing '=' for property=value argument '{kv}'", 2)
-            if ":" not in key and key not in _NATIVE_PROPS:
-                raise Fail(f"cannot create '{name}': invalid property '{key}'")
-            props[key] = value
+        props = _props(vals, f"create '{name}'", _NATIVE_PROPS)
         volume = "V" in vals
         if "s" in flags and not volume:
             raise Fail("'-s' and '-b' can only be used when creating a volume", 2)
@@ -365,14 +358,7 @@ class Zfs:
         flags, vals, rest = self._parse_opts(args, "r", "o", argv)
         if not rest:
             raise Fail("missing snapshot argument", 2)
-        props: dict[str, str] = {}
-        for kv in vals.get("o", []):
-            key, sep, value = kv.partition("=")
-            if not sep:
-                raise Fail(f"missing '=' for property=value argument '{kv}'", 2)
-            if ":" not in key:
-                raise Fail(f"cannot create snapshot '{rest[0]}': invalid property '{key}'")
-            props[key] = value
+        props = _props(vals, f"create snapshot '{rest[0]}'", set())
         todo: list[tuple[str, str]] = []
         for full in rest:  # every snapshot is checked first: all are made, or none
             dataset, snap, _snaps = self._snapshots(st, full, "create snapshot")
@@ -380,10 +366,9 @@ class Zfs:
                 if snap in st["datasets"][ds].get("snaps", {}):
                     raise Fail(f"cannot create snapshot '{ds}@{snap}': dataset already exists")
                 todo.append((ds, snap))
-        st["txg"] = st.get("txg", 0) + 1
-        for ds, snap in todo:
+        for ds, snap in todo:  # a dataset's snapshots are kept in creation order
             st["datasets"][ds].setdefault("snaps", {})[snap] = {
-                "props": dict(props), "creation": int(time.time()), "txg": st["txg"]}
+                "props": dict(props), "creation": int(time.time())}
             if st["datasets"][ds]["type"] == "volume" and not self._replaying:
                 _sparse_copy(self.zvol_file(ds), self.zvol_file(f"{ds}@{snap}"))
 
@@ -426,6 +411,19 @@ class Zfs:
             return self.zvol_file(f"{dataset}@{snap}").stat().st_blocks * 512
         except FileNotFoundError:
             return 0
+
+
+def _props(vals: dict[str, list[str]], doing: str, native: set[str]) -> dict[str, str]:
+    """The -o property=value arguments: user properties (module:name) and the native ones."""
+    props: dict[str, str] = {}
+    for kv in vals.get("o", []):
+        key, sep, value = kv.partition("=")
+        if not sep:
+            raise Fail(f"missing '=' for property=value argument '{kv}'", 2)
+        if ":" not in key and key not in native:
+            raise Fail(f"cannot {doing}: invalid property '{key}'")
+        props[key] = value
+    return props
 
 
 def _sparse_copy(src: Path, dst: Path) -> None:
