@@ -178,3 +178,23 @@ def test_destroying_a_vm_takes_hvds_snapshots_but_not_a_hand_made_one(vmhvd: Hvd
     m.commit()
     assert DS not in sim.state()["datasets"] and _snapshots(m) == {}
     assert not sim.zvol_file(f"{DS}/disks/disk0@mine").exists()
+
+
+def test_removing_a_disk_takes_its_hvd_snapshots(vmhvd: HvdInstance) -> None:
+    m = vmhvd.connect_uds()
+    _commit_web(m)
+    _call(m, "snapshot-vm", "<name>mine</name>")
+    sim = SimHost(vmhvd.root)
+    sim.run(["zfs", "snapshot", f"{DS}/disks/disk1@manual"])
+    drop = config(vms=vm_xml("web", extra='<disk xc:operation="delete"><name>disk1</name></disk>'))
+    m.edit_config(target="candidate", config=drop)
+    with pytest.raises(RPCError) as exc:
+        m.commit()
+    assert f"hvd did not create {DS}/disks/disk1@manual" in _error(exc)
+    m.discard_changes()
+    sim.run(["zfs", "destroy", f"{DS}/disks/disk1@manual"])
+    m.edit_config(target="candidate", config=drop)
+    m.commit()
+    assert f"{DS}/disks/disk1" not in sim.state()["datasets"]
+    assert not sim.zvol_file(f"{DS}/disks/disk1@mine").exists()
+    assert "mine" in _snapshots(m)  # the VM's snapshot stays, with its other disk
