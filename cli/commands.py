@@ -205,9 +205,15 @@ class Preview:
 
 def confirm(s: Session, preview: Preview, doing: str) -> None:
     """Go on when nothing is destroyed, with --yes, or when the operator says yes."""
-    if not preview.destroys or s.opts.yes:
+    if preview.destroys:
+        ask_first(s, preview.describe(), doing)
+
+
+def ask_first(s: Session, what: str, doing: str) -> None:
+    """Say what will be lost, then go on with --yes or when the operator says yes."""
+    if s.opts.yes or s.opts.dry_run:
         return
-    s.err.write(preview.describe() + "\n")
+    s.err.write(what + "\n")
     s.err.flush()
     answer = s.ask(f"{doing}?")
     if answer is None:
@@ -488,6 +494,86 @@ def do_log(s: Session, p: Parsed) -> None:
     _emit(s, reply, lines, lambda: "\n".join(lines))
 
 
+def _leaves(reply: ET.Element) -> dict[str, object]:
+    """An RPC reply's leaves; a leaf-list as a list."""
+    out: dict[str, object] = {}
+    for e in reply:
+        key = render.local(e.tag)
+        if key in ("destroyed", "rolled-back"):
+            out.setdefault(key, [])
+            cast_list = out[key]
+            assert isinstance(cast_list, list)
+            cast_list.append(e.text or "")
+        elif key != "ok":
+            out[key] = e.text or ""
+    return out
+
+
+def _vm_snapshots(s: Session, vm: str) -> tuple[ET.Element | None, list[render.Data]]:
+    reply = s.send(rpcs.get(rpcs.snapshots(vm)))
+    found = render.entries(_data(reply) if reply is not None else None, "snapshots", "snapshot",
+                           fill=False)
+    return reply, [x for x in found if x.get("vm") == vm]
+
+
+def do_snapshot(s: Session, p: Parsed) -> None:
+    vm = p.values["vm"]
+    params = {k: p.values[k] for k in ("name", "description") if k in p.values}
+    reply = s.send(rpcs.snapshot_rpc("snapshot-vm", vm, **params), progress=f"snapshotting {vm}…")
+    if reply is None:
+        return
+    got = _leaves(reply)
+    note = (" (the VM was running: its disks are as after a power cut)"
+            if got.get("vm-was-running") == "true" else "")
+    _emit(s, reply, got, lambda: f"snapshot {got.get('name')} of vm {vm} taken, under commit "
+          f"{got.get('commit-id')}{note}", "snapshot-vm")
+
+
+def do_snapshot_list(s: Session, p: Parsed) -> None:
+    reply, found = _vm_snapshots(s, p.values["vm"])
+    if reply is None:
+        return
+    rows = [[x.get("name", ""), x.get("creation", ""), x.get("used", ""),
+             x.get("referenced", ""), "yes" if x.get("hvd-made") == "true" else "no",
+             x.get("commit-id", "-"), x.get("description", "")] for x in found]
+    _emit(s, reply, found, lambda: render.table(
+        ["NAME", "CREATED", "USED", "REFER", "HVD", "COMMIT", "DESCRIPTION"], rows)
+        if rows else f"vm {p.values['vm']} has no snapshots", "snapshots/snapshot")
+
+
+def do_snapshot_rollback(s: Session, p: Parsed) -> None:
+    vm, name = p.values["vm"], p.values["name"]
+    flags = {k: p.values[k] for k in ("stop", "destroy-newer") if k in p.values}
+    _reply, found = _vm_snapshots(s, vm)
+    names = [x.get("name") for x in found]
+    newer = names[names.index(name) + 1:] if name in names else []
+    what = f"this will roll the disks of vm {vm} back to snapshot {name}, losing what was " \
+           "written to them since"
+    if newer and "destroy-newer" in flags:
+        what += f", and destroy the newer snapshots {', '.join(str(n) for n in newer)}"
+    if "stop" in flags:
+        what += ", stopping the VM if it runs"
+    ask_first(s, what, f"roll vm {vm} back to {name}")
+    reply = s.send(rpcs.snapshot_rpc("rollback-vm", vm, name=name, **flags),
+                   progress=f"rolling {vm} back…")
+    if reply is None:
+        return
+    got = _leaves(reply)
+    _emit(s, reply, got, lambda: f"vm {vm} rolled back to {name}: {got.get('message')}",
+          "rollback-vm")
+
+
+def do_snapshot_delete(s: Session, p: Parsed) -> None:
+    vm, name = p.values["vm"], p.values["name"]
+    ask_first(s, f"this will destroy snapshot {name} of vm {vm} (its disks' and its "
+              "configuration file's)", f"delete snapshot {name} of vm {vm}")
+    reply = s.send(rpcs.snapshot_rpc("delete-snapshot", vm, name=name))
+    if reply is None:
+        return
+    got = _leaves(reply)
+    _emit(s, reply, got, lambda: f"deleted snapshot {name} of vm {vm}")
+
+
 def preview_commit(s: Session, doing: str) -> None:
     """Before a commit of the candidate: say what it destroys and ask."""
     if s.opts.yes or s.opts.dry_run:
@@ -706,7 +792,9 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "start-vm": do_vm_rpc, "stop-vm": do_vm_rpc, "restart-vm": do_vm_rpc, "console": do_console,
     "commit": do_commit, "commit-check": do_commit_check, "commit-confirmed": do_commit_confirmed,
     "confirm": do_confirm, "discard": do_discard, "rollback": do_rollback,
-    "configure": do_configure, "log": do_log,
+    "configure": do_configure, "log": do_log, "snapshot": do_snapshot,
+    "snapshot-list": do_snapshot_list, "snapshot-rollback": do_snapshot_rollback,
+    "snapshot-delete": do_snapshot_delete,
 }
 
 

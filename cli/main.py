@@ -16,6 +16,9 @@ from hv_cli.facts import UsageError
 from hvd_netconf import __version__
 
 VALUE_OPTIONS = ("--socket", "--host", "--port", "--user", "--timeout")
+# The --words that belong to a command (stop --force, snapshot rollback --stop), not to hv.
+COMMAND_OPTIONS = {"--token"} | {f.word for c in grammar.COMMANDS for f in c.flags
+                                 if f.word.startswith("--")}
 FLAG_OPTIONS = {"--json": "json", "--xml": "xml", "--show-rpc": "show_rpc", "--dry-run": "dry_run",
                 "--yes": "yes", "-y": "yes"}
 USAGE = "usage: hv [options] [command ...]   (no command: interactive shell)"
@@ -46,7 +49,7 @@ def parse_options(argv: list[str]) -> tuple[commands.Options, list[str], bool]:
             want_help = True
         elif arg == "--version":
             opts.version = True
-        elif arg.startswith("--") and arg not in ("--force", "--token"):
+        elif arg.startswith("--") and arg not in COMMAND_OPTIONS:
             raise UsageError(f"unknown option {arg}")
         else:
             words.append(arg)

@@ -127,6 +127,16 @@ def vm_rpc(name: str, vm: str, **params: str) -> El:
     return el(name, el("name", text=vm), *(el(k, text=v) for k, v in params.items()), xmlns=VM)
 
 
+def snapshot_rpc(rpc: str, vm: str, **params: str) -> El:
+    """snapshot-vm, delete-snapshot or rollback-vm (hvd-vm): the VM is the `vm` leaf."""
+    return el(rpc, el("vm", text=vm), *(el(k, text=v) for k, v in params.items()), xmlns=VM)
+
+
+def snapshots(vm: str) -> El:
+    """The filter for one VM's snapshots (operational state)."""
+    return el("snapshots", el("snapshot", el("vm", text=vm)), xmlns=VM)
+
+
 def commit(confirmed: bool = False, timeout: int | None = None, persist: str | None = None,
            persist_id: str | None = None, comment: str | None = None,
            force: bool = False) -> El:

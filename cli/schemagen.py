@@ -184,9 +184,10 @@ def generate(yang_dir: Path) -> dict[str, Any]:
         "json": {},
     }
     for top in (vm_mod.search_one("container", "vms"), net_mod.search_one("container", "networks"),
-                mods["hvd-system"].search_one("container", "host")):
+                mods["hvd-system"].search_one("container", "host"),
+                vm_mod.search_one("container", "snapshots")):
         _json_kinds(top, top.arg, facts["json"])
-    for rpc in mods["hvd-system"].search("rpc"):
+    for rpc in [*mods["hvd-system"].search("rpc"), *vm_mod.search("rpc")]:
         output = rpc.search_one("output")
         if output is not None:
             _json_kinds(output, rpc.arg, facts["json"])

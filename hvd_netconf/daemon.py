@@ -51,6 +51,7 @@ from hvd_netconf.ops import (
     preview,
     retrieval,
     session,
+    snapshots,
     startup,
     transactions,
     vm,
@@ -115,6 +116,9 @@ def operations() -> Registry:
     reg.add(VM, "stop-vm", vm.stop_vm, serialized=False)
     reg.add(VM, "restart-vm", vm.restart_vm, serialized=False)
     reg.add(VM, "get-vm-log", logs.get_vm_log, serialized=False)
+    reg.add(VM, "snapshot-vm", snapshots.snapshot_vm)
+    reg.add(VM, "delete-snapshot", snapshots.delete_snapshot)
+    reg.add(VM, "rollback-vm", snapshots.rollback_vm)
     reg.add(HVD, "get-log", logs.get_log, serialized=False)
     return reg
 
@@ -123,6 +127,7 @@ def state_providers() -> StateProviders[ServerView]:
     """The config-false data <get> adds, by the top-level containers each provider writes."""
     providers: StateProviders[ServerView] = StateProviders()
     providers.add("vm-state", operational.vm_state, tops=[(VM, "vms")])
+    providers.add("snapshots", snapshots.snapshots_state, tops=[(VM, "snapshots")])
     providers.add("network-state", operational.network_state, tops=[(NETWORK, "networks")])
     providers.add("host", operational.host_state, tops=[(HVD, "host")])
     providers.add("interrupted-commit", candidates.interrupted_state, tops=[(HVD, "host")])

@@ -395,7 +395,10 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
                         f"disk {name} of VM {c.name} cannot be removed while the VM runs; "
                         "stop the VM first", path=_vm_path(c.name, name)))
                 ph.checks.append(_owned(ds))
-                ph.zfs_teardown.append(_step(f"destroy zvol {ds}", zfs.destroy(ds), None))
+                # -r: the zvol's snapshots go with it (zfs-destroy(8) refuses without), and
+                # the check above has made sure they are all hvd's
+                ph.zfs_teardown.append(_step(f"destroy zvol {ds}",
+                                             zfs.destroy(ds, recursive=True), None))
     if vms is not None:
         # a VM's own change, or one of its networks' (an MTU), can change how it would start
         maybe = {c.name for c in changes if c.kind == "vm"}

@@ -139,3 +139,77 @@ def parse_list(stdout: str) -> dict[str, DatasetInfo]:
             None if role == "-" else role,
         )
     return out
+
+
+# Snapshots. hvd's snapshots carry their own user properties, set at creation with -o
+# (zfs-snapshot(8)). A snapshot inherits its dataset's user properties (zfsprops(7)), so a
+# hand-made snapshot of hvd's dataset reads hvd:owner=hvd too, and `zfs list -o` does not say
+# where a value comes from: the listing reads hvd:snap-owner, which hvd never sets on a
+# dataset. hvd:owner is set too, locally, so `owner_tree` before a `zfs destroy -r` passes
+# hvd's snapshots and names a hand-made one (docs/freebsd-facts.md §2.4, §2.5).
+SNAP_OWNER_PROP = "hvd:snap-owner"
+SNAP_DESCRIPTION_PROP = "hvd:snap-description"
+SNAP_COMMIT_PROP = "hvd:snap-commit"
+SNAP_COLUMNS = ("name", "creation", "used", "referenced", SNAP_OWNER_PROP,
+                SNAP_DESCRIPTION_PROP, SNAP_COMMIT_PROP)
+
+
+def snapshot(dataset: str, name: str, *, description: str | None, commit: int) -> Argv:
+    """`zfs snapshot -r -o hvd:owner=hvd -o hvd:snap-owner=hvd [-o hvd:snap-description=D]
+    -o hvd:snap-commit=N <ds>@<name>`: one command, atomic across the subtree
+    (zfs-snapshot(8) -r), so a VM's filesystem (its config.xml) and every disk zvol under it
+    are taken at one instant."""
+    props: Argv = ("-o", f"{OWNER_PROP}={OWNER}", "-o", f"{SNAP_OWNER_PROP}={OWNER}")
+    if description:
+        props += ("-o", f"{SNAP_DESCRIPTION_PROP}={description}")
+    props += ("-o", f"{SNAP_COMMIT_PROP}={commit}")
+    return (ZFS, "snapshot", "-r", *props, f"{dataset}@{name}")
+
+
+def list_snapshots(dataset: str) -> Argv:
+    """Every snapshot under dataset in creation order, numbers exact (zfs-list(8) -H -p,
+    -s createtxg): `zfs list -H -p -t snapshot -s createtxg -o name,creation,used,referenced,
+    hvd:snap-owner,hvd:snap-description,hvd:snap-commit -r <ds>`."""
+    return (ZFS, "list", "-H", "-p", "-t", "snapshot", "-s", "createtxg",
+            "-o", ",".join(SNAP_COLUMNS), "-r", dataset)
+
+
+def rollback(dataset: str, name: str) -> Argv:
+    """`zfs rollback <ds>@<name>` (zfs-rollback(8)): one dataset. Without -r zfs refuses while
+    newer snapshots exist; hvd destroys those by name first, so it never destroys one it did
+    not make."""
+    return (ZFS, "rollback", f"{dataset}@{name}")
+
+
+def destroy_snapshot(dataset: str, name: str) -> Argv:
+    """`zfs destroy -r <ds>@<name>` (zfs-destroy(8)): the snapshot of that name on the
+    dataset and on every descendant, as `zfs snapshot -r` made them."""
+    return (ZFS, "destroy", "-r", f"{dataset}@{name}")
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    dataset: str
+    name: str
+    creation: int
+    used: int
+    referenced: int
+    owner: str | None
+    description: str | None
+    commit: int | None
+
+
+def parse_snapshots(stdout: str) -> list[SnapshotInfo]:
+    """Parse `list_snapshots` output (tab-separated; `-` means unset), in its order."""
+    out: list[SnapshotInfo] = []
+    for line in stdout.splitlines():
+        if not line.strip():
+            continue
+        full, creation, used, referenced, owner, description, commit = line.split("\t")
+        dataset, _, name = full.partition("@")
+        out.append(SnapshotInfo(
+            dataset, name, int(creation), int(used), int(referenced),
+            None if owner == "-" else owner,
+            None if description == "-" else description,
+            int(commit) if commit.isdigit() else None))
+    return out

@@ -37,14 +37,21 @@ def _schema_top(ctx: OpContext, kind: str, name: str) -> SchemaNode | None:
     return schema.rpc(VM, name) if kind == "rpc" else schema.top(VM, name)
 
 
-def vm_name(ctx: OpContext, op: etree._Element) -> str:
-    el = op.find(qn(VM, "name"))
+def vm_name(ctx: OpContext, op: etree._Element, element: str = "name") -> str:
+    el = op.find(qn(VM, element))
     if el is None or not (el.text or "").strip():
         raise MissingElement(f"{etree.QName(op).localname} needs the VM's name",
-                             info=[("bad-element", "name")])
+                             info=[("bad-element", element)])
     name = (el.text or "").strip()
     _vm_node(_schema_top(ctx, "data", "vms"), "vm", "name").check_value(name)
     return name
+
+
+def rpc_leaf(ctx: OpContext, op: etree._Element, rpc: str, name: str) -> str | None:
+    """An input leaf of an hvd-vm RPC, checked against its YANG type; its default if absent."""
+    node = _vm_node(_schema_top(ctx, "rpc", rpc), name)
+    text = op.findtext(qn(VM, name))
+    return node.check_value(text.strip()) if text is not None else node.default
 
 
 def _supervisor(ctx: OpContext) -> Supervisor:

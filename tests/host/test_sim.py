@@ -172,7 +172,7 @@ def test_fibs_are_configurable(tmp_path):
     host.run(ifconfig.set_fib("hv-x", 7))
 
 
-@pytest.mark.parametrize("argv", [("ls", "/"), ("zfs", "snapshot", "zroot@x"),
+@pytest.mark.parametrize("argv", [("ls", "/"), ("zfs", "bookmark", "zroot@x", "zroot#x"),
                                   ("ifconfig", "em0", "inet", "10.0.0.1/24"), ("route", "add")])
 def test_unknown_commands_fail_loudly(sim, argv):
     assert "not simulated" in fails(sim, argv, code=127)
@@ -366,3 +366,45 @@ def test_zfs_destroy_removes_the_datasets_files(tmp_path):
     assert (outside / "keep").exists()
     sim.run(zfs.destroy("zroot/hv", recursive=True))  # the root holds the sim itself
     assert not db.exists() and (tmp_path / ".sim" / "host.json").exists()
+
+
+def test_snapshot_rollback_and_destroy_as_zfs_words_them(sim):
+    sim.run(zfs.create_root("zroot/hv", "/hv"))
+    sim.run(("zfs", "create", "-p", "zroot/hv/vm/web/disks"))
+    sim.run(zfs.create_zvol("zroot/hv/vm/web/disks/d0", "1G"))
+    disk = sim.zvol_file("zroot/hv/vm/web/disks/d0")
+    disk.write_bytes(b"")  # truncate, then the 1 GiB hole with one written block
+    os.truncate(disk, 1 << 30)
+    with open(disk, "r+b") as f:
+        f.seek(1 << 29)
+        f.write(b"first")
+    sim.run(("zfs", "snapshot", "-r", "zroot/hv/vm/web@a"))
+    snap = sim.zvol_file("zroot/hv/vm/web/disks/d0@a")
+    assert snap.stat().st_size == 1 << 30 and snap.stat().st_blocks * 512 <= 1 << 20
+    with open(disk, "r+b") as f:
+        f.seek(1 << 29)
+        f.write(b"later")
+    sim.run(("zfs", "snapshot", "-r", "zroot/hv/vm/web@b"))
+    assert fails(sim, ("zfs", "snapshot", "zroot/hv/vm/web@b")) == (
+        "cannot create snapshot 'zroot/hv/vm/web@b': dataset already exists")
+    assert fails(sim, zfs.rollback("zroot/hv/vm/web/disks/d0", "a")) == (
+        "cannot rollback to 'zroot/hv/vm/web/disks/d0@a': more recent snapshots or bookmarks "
+        "exist\nuse '-r' to force deletion of the following snapshots and bookmarks:\n"
+        "zroot/hv/vm/web/disks/d0@b")
+    assert fails(sim, ("zfs", "destroy", "zroot/hv/vm/web/disks/d0")).endswith(
+        "use '-r' to destroy the following datasets:\n"
+        "zroot/hv/vm/web/disks/d0@a\nzroot/hv/vm/web/disks/d0@b")
+    sim.run(("zfs", "rollback", "-r", "zroot/hv/vm/web/disks/d0@a"))
+    with open(disk, "rb") as f:
+        f.seek(1 << 29)
+        assert f.read(5) == b"first"
+    listed = zfs.parse_snapshots(sim.run(zfs.list_snapshots("zroot/hv/vm/web")))
+    assert [f"{s.dataset}@{s.name}" for s in listed] == [
+        "zroot/hv/vm/web@a", "zroot/hv/vm/web@b", "zroot/hv/vm/web/disks@a",
+        "zroot/hv/vm/web/disks@b", "zroot/hv/vm/web/disks/d0@a"]
+    assert fails(sim, zfs.destroy_snapshot("zroot/hv/vm/web", "zz")) == (
+        "could not find any snapshots to destroy; check snapshot names.")
+    assert fails(sim, zfs.rollback("zroot/hv/vm/web", "zz")) == (
+        "cannot open 'zroot/hv/vm/web@zz': dataset does not exist")
+    sim.run(zfs.destroy_snapshot("zroot/hv/vm/web", "a"))
+    assert not snap.exists()

@@ -1,10 +1,15 @@
-"""zfs(8) as the sim runs it: create, destroy, set, inherit, get and list over the datasets in
-the state, with zfs's refusals; a volume's data is a sparse file under ROOT/.sim/zvol."""
+"""zfs(8) as the sim runs it: create, destroy, set, inherit, get, list, snapshot and rollback over
+the datasets in the state, with zfs's refusals; a volume's data is a sparse file under
+ROOT/.sim/zvol, and a snapshot of it a sparse copy beside it (`<dataset>@<name>`), taken with
+SEEK_DATA/SEEK_HOLE so only written extents are copied. The sim keeps no copy-on-write
+accounting: a snapshot's `used` is 0 and its `referenced` the bytes its copy holds."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +52,7 @@ class Zfs:
         fn = {
             "create": self._zfs_create, "destroy": self._zfs_destroy, "set": self._zfs_set,
             "inherit": self._zfs_inherit, "get": self._zfs_get, "list": self._zfs_list,
+            "snapshot": self._zfs_snapshot, "rollback": self._zfs_rollback,
         }.get(sub)
         if fn is None:
             unknown(argv)
@@ -104,14 +110,7 @@ class Zfs:
             raise Fail("missing filesystem argument" if not rest else "too many arguments", 2)
         name = rest[0]
         self._check_name("create", name)
-        props: dict[str, str] = {}
-        for kv in vals.get("o", []):
-            key, sep, value = kv.partition("=")
-            if not sep:
-                raise Fail(f"missing '=' for property=value argument '{kv}'", 2)
-            if ":" not in key and key not in _NATIVE_PROPS:
-                raise Fail(f"cannot create '{name}': invalid property '{key}'")
-            props[key] = value
+        props = _props(vals, f"create '{name}'", _NATIVE_PROPS)
         volume = "V" in vals
         if "s" in flags and not volume:
             raise Fail("'-s' and '-b' can only be used when creating a volume", 2)
@@ -186,9 +185,15 @@ class Zfs:
         if len(rest) != 1:
             raise Fail("missing dataset argument" if not rest else "too many arguments", 2)
         name = rest[0]
+        if "@" in name:
+            self._destroy_snapshot(st, name, "r" in flags)
+            return
         self._check_name("open", name)
         self._ds(st, name)
         children = self._descendants(name)
+        if not flags & {"r", "R"}:  # a dataset's snapshots are children too (zfs-destroy(8))
+            children = [*(f"{name}@{s}" for s in st["datasets"][name].get("snaps", {})),
+                        *children]
         if children and not flags & {"r", "R"}:
             raise Fail(f"cannot destroy '{name}': filesystem has children\n"
                         "use '-r' to destroy the following datasets:\n" + "\n".join(children))
@@ -201,8 +206,11 @@ class Zfs:
             self._remove_files(st, d)
         for d in [*children, name]:
             self._kids.pop(d, None)
-            if st["datasets"].pop(d)["type"] == "volume" and not self._replaying:
+            gone = st["datasets"].pop(d)
+            if gone["type"] == "volume" and not self._replaying:
                 self.zvol_file(d).unlink(missing_ok=True)
+                for snap in gone.get("snaps", {}):
+                    self.zvol_file(f"{d}@{snap}").unlink(missing_ok=True)
 
     def _remove_files(self, st: State, name: str) -> None:
         """A destroyed filesystem's files go with it, as its mount does on FreeBSD (zfs(8)
@@ -293,16 +301,27 @@ class Zfs:
             unknown(argv)
         cols = ",".join(vals.get("o", ["name,property,value,source"])).split(",")
         for name in [top, *(self._descendants(top) if "r" in flags else ())]:
-            for prop in props:
-                value, source = self._value(st, name, prop, sources == ["local"])
+            snaps = st["datasets"][name].get("snaps", {}) if "r" in flags else {}
+            for prop, snap in [(p, None) for p in props] + [
+                    (p, s) for s in snaps for p in props]:
+                if snap is None:
+                    value, source = self._value(st, name, prop, sources == ["local"])
+                elif prop in snaps[snap]["props"]:
+                    value, source = snaps[snap]["props"][prop], "local"
+                else:  # a snapshot inherits its dataset's user properties (zfsprops(7))
+                    value, source = self._value(st, name, prop, False)
+                    source = f"inherited from {name}" if source == "local" else source
+                    if sources == ["local"]:
+                        value, source = "-", "-"
+                label = name if snap is None else f"{name}@{snap}"
                 if sources == ["local"] and source != "local" and "r" in flags:
                     continue  # -s local lists only the datasets that set it themselves
-                row = {"name": name, "property": prop, "value": value, "source": source}
+                row = {"name": label, "property": prop, "value": value, "source": source}
                 out.append("\t".join(row[c] for c in cols) + "\n")
 
     def _zfs_list(self, st: State, args: list[str], out: list[str],
                   argv: tuple[str, ...]) -> None:
-        flags, vals, rest = self._parse_opts(args, "Hpr", "to", argv)
+        flags, vals, rest = self._parse_opts(args, "Hpr", "tos", argv)
         types = ",".join(vals.get("t", ["filesystem,volume"])).split(",")
         cols = ",".join(vals.get("o", ["name"])).split(",")
         names: list[str] = []
@@ -312,7 +331,120 @@ class Zfs:
             names.append(root)
             if "r" in flags or not rest:
                 names += self._descendants(root)
+        if vals.get("s") not in (None, ["createtxg"]):
+            unknown(argv)
         for name in sorted(set(names)):
+            if "snapshot" in types:
+                for snap, rec in st["datasets"][name].get("snaps", {}).items():
+                    row = {**{c: self._value(st, name, c, False)[0] for c in cols if ":" in c},
+                           **rec["props"], "name": f"{name}@{snap}",
+                           "creation": str(rec["creation"]), "used": "0",
+                           "referenced": str(self._allocated(name, snap))}
+                    out.append("\t".join(row.get(c, "-") for c in cols) + "\n")
             if st["datasets"][name]["type"] not in types:
                 continue
             out.append("\t".join(self._value(st, name, c, False)[0] for c in cols) + "\n")
+
+    def _snapshots(self, st: State, full: str, verb: str) -> tuple[str, str, dict[str, Any]]:
+        """(dataset, snapshot name, the dataset's snapshots) of `ds@snap`, checked."""
+        dataset, _, snap = full.partition("@")
+        if not snap or "@" in snap or not _DS_COMPONENT.fullmatch(snap):
+            raise Fail(f"cannot {verb} '{full}': invalid character in snapshot name")
+        self._check_name(verb, dataset)
+        return dataset, snap, self._ds(st, dataset, verb).setdefault("snaps", {})
+
+    def _zfs_snapshot(self, st: State, args: list[str], out: list[str],
+                      argv: tuple[str, ...]) -> None:
+        flags, vals, rest = self._parse_opts(args, "r", "o", argv)
+        if not rest:
+            raise Fail("missing snapshot argument", 2)
+        props = _props(vals, f"create snapshot '{rest[0]}'", set())
+        todo: list[tuple[str, str]] = []
+        for full in rest:  # every snapshot is checked first: all are made, or none
+            dataset, snap, _snaps = self._snapshots(st, full, "create snapshot")
+            for ds in [dataset, *(self._descendants(dataset) if "r" in flags else ())]:
+                if snap in st["datasets"][ds].get("snaps", {}):
+                    raise Fail(f"cannot create snapshot '{ds}@{snap}': dataset already exists")
+                todo.append((ds, snap))
+        for ds, snap in todo:  # a dataset's snapshots are kept in creation order
+            st["datasets"][ds].setdefault("snaps", {})[snap] = {
+                "props": dict(props), "creation": int(time.time())}
+            if st["datasets"][ds]["type"] == "volume" and not self._replaying:
+                _sparse_copy(self.zvol_file(ds), self.zvol_file(f"{ds}@{snap}"))
+
+    def _zfs_rollback(self, st: State, args: list[str], out: list[str],
+                      argv: tuple[str, ...]) -> None:
+        flags, _vals, rest = self._parse_opts(args, "rRf", "", argv)
+        if len(rest) != 1:
+            raise Fail("missing dataset argument" if not rest else "too many arguments", 2)
+        full = rest[0]
+        dataset, snap, snaps = self._snapshots(st, full, "open")
+        if snap not in snaps:
+            raise Fail(f"cannot open '{full}': dataset does not exist")
+        names = list(snaps)
+        newer = names[names.index(snap) + 1:]
+        if newer and not flags & {"r", "R"}:
+            raise Fail(f"cannot rollback to '{full}': more recent snapshots or bookmarks exist\n"
+                       "use '-r' to force deletion of the following snapshots and bookmarks:\n"
+                       + "\n".join(f"{dataset}@{n}" for n in newer))
+        for n in newer:
+            self._drop_snapshot(st, dataset, n)
+        if st["datasets"][dataset]["type"] == "volume" and not self._replaying:
+            _sparse_copy(self.zvol_file(f"{dataset}@{snap}"), self.zvol_file(dataset))
+
+    def _destroy_snapshot(self, st: State, full: str, recursive: bool) -> None:
+        dataset, snap, _snaps = self._snapshots(st, full, "open")
+        found = [ds for ds in [dataset, *(self._descendants(dataset) if recursive else ())]
+                 if snap in st["datasets"][ds].get("snaps", {})]
+        if not found:
+            raise Fail("could not find any snapshots to destroy; check snapshot names.")
+        for ds in found:
+            self._drop_snapshot(st, ds, snap)
+
+    def _drop_snapshot(self, st: State, dataset: str, snap: str) -> None:
+        del st["datasets"][dataset]["snaps"][snap]
+        if not self._replaying:
+            self.zvol_file(f"{dataset}@{snap}").unlink(missing_ok=True)
+
+    def _allocated(self, dataset: str, snap: str) -> int:
+        try:
+            return self.zvol_file(f"{dataset}@{snap}").stat().st_blocks * 512
+        except FileNotFoundError:
+            return 0
+
+
+def _props(vals: dict[str, list[str]], doing: str, native: set[str]) -> dict[str, str]:
+    """The -o property=value arguments: user properties (module:name) and the native ones."""
+    props: dict[str, str] = {}
+    for kv in vals.get("o", []):
+        key, sep, value = kv.partition("=")
+        if not sep:
+            raise Fail(f"missing '=' for property=value argument '{kv}'", 2)
+        if ":" not in key and key not in native:
+            raise Fail(f"cannot {doing}: invalid property '{key}'")
+        props[key] = value
+    return props
+
+
+def _sparse_copy(src: Path, dst: Path) -> None:
+    """dst := src, holes kept: only the extents SEEK_DATA finds are copied."""
+    tmp = dst.with_name(dst.name + ".tmp")
+    with open(src, "rb") as fin, open(tmp, "wb") as fout:
+        size = os.fstat(fin.fileno()).st_size
+        fout.truncate(size)
+        pos = 0
+        while pos < size:
+            try:
+                start = os.lseek(fin.fileno(), pos, os.SEEK_DATA)
+            except OSError:  # ENXIO: nothing but a hole to the end
+                break
+            end = os.lseek(fin.fileno(), start, os.SEEK_HOLE)
+            fin.seek(start)
+            fout.seek(start)
+            left = end - start
+            while left:
+                chunk = fin.read(min(left, 1 << 20))
+                fout.write(chunk)
+                left -= len(chunk)
+            pos = end
+    os.replace(tmp, dst)

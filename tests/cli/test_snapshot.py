@@ -1,0 +1,72 @@
+"""`hv snapshot`: take, list, roll back and delete a VM's snapshots one-shot, with --json;
+the destructive ones say what they destroy and ask on a terminal, or need --yes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from support.server import HvdInstance
+
+from hvd_netconf.host.sim.host import SimHost
+from tests.cli.conftest import Result
+from tests.cli.test_safety import answer, hv_no_tty
+
+DISK = "zroot/hv/vm/web/disks/d0"
+
+
+def _web(hv: Callable[..., Result]) -> None:
+    for line in ("create vm web 1 256", "add disk web d0 1G"):
+        assert hv(line).status == 0, line
+
+
+def _poke(hvd: HvdInstance, data: bytes) -> None:
+    with open(SimHost(hvd.root).zvol_file(DISK), "r+b") as f:
+        f.write(data)
+
+
+def _peek(hvd: HvdInstance) -> bytes:
+    with open(SimHost(hvd.root).zvol_file(DISK), "rb") as f:
+        return f.read(4)
+
+
+def test_snapshot_list_rollback_delete(hvd: HvdInstance, hv: Callable[..., Result]) -> None:
+    _web(hv)
+    _poke(hvd, b"old!")
+    r = hv("snapshot web base description clean")
+    assert (r.status, r.out) == (0, "snapshot base of vm web taken, under commit 2\n"), r.err
+    assert hv("snapshot web base").err == "hv: VM web already has a snapshot named 'base'\n"
+    r = hv("snapshot web --json")
+    taken = json.loads(r.out)
+    assert taken["name"].startswith("hvd-")
+    assert taken["commit-id"] == "2"  # uint64: a string (RFC 7951 §6.1)
+    _poke(hvd, b"new!")
+    listed = hv("snapshot list web").out.splitlines()
+    assert listed[0].split() == ["NAME", "CREATED", "USED", "REFER", "HVD", "COMMIT",
+                                 "DESCRIPTION"]
+    assert listed[1].split()[0] == "base" and listed[1].split()[-3:] == ["yes", "2", "clean"]
+    rows = json.loads(hv("snapshot list web --json").out)
+    assert [x["name"] for x in rows] == ["base", taken["name"]]
+    assert rows[0]["hvd-made"] is True and rows[0]["used"] == "0"
+
+    r = hv("snapshot rollback web base --yes")
+    assert r.status == 1 and f"newer snapshots exist and would be destroyed: {taken['name']}" \
+        in r.err
+    asked = [f"this will roll the disks of vm web back to snapshot base, losing what was "
+             f"written to them since, and destroy the newer snapshots {taken['name']}",
+             r"roll vm web back to base\? \[y/N\] "]
+    assert answer(hvd, "snapshot rollback web base --destroy-newer", asked, "n",
+                  "hv: did not roll vm web back to base") == 1
+    assert _peek(hvd) == b"new!"
+    assert answer(hvd, "snapshot rollback web base --destroy-newer", asked, "y",
+                  "vm web rolled back to base: the disks are as they were") == 0
+    assert _peek(hvd) == b"old!"
+
+    r = hv_no_tty(hvd, "snapshot delete web base")
+    assert r.returncode == 1 and "this will destroy snapshot base of vm web" in r.stderr
+    assert "pass --yes" in r.stderr
+    r = hv("snapshot delete web base --yes --json")
+    assert json.loads(r.out) == {"destroyed": ["zroot/hv/vm/web@base",
+                                               "zroot/hv/vm/web/disks@base",
+                                               f"{DISK}@base"]}
+    assert hv("snapshot list web").out == "vm web has no snapshots\n"
