@@ -182,6 +182,26 @@ def test_a_size_above_2_64_bytes_is_refused_by_the_model(vmhvd: HvdInstance) -> 
     m.validate(source="candidate")
 
 
+def test_a_1000t_disk_is_sparse_and_a_thick_one_runs_out_of_space(vmhvd: HvdInstance) -> None:
+    """Issue 17.8: a 1000T disk is a sparse zvol (hvd's default), which ZFS creates whatever
+    the pool holds; a thick one reserves its size and the pool refuses it in zfs's words,
+    and the commit leaves the host, running and the files under the root as they were."""
+    m = vmhvd.connect_uds()
+    m.edit_config(config(vms=vm_xml("big", disks={"d0": "1000T"})), target="running")
+    assert sim_state(vmhvd.root)["datasets"]["zroot/hv/vm/big/disks/d0"]["props"][
+        "volsize"] == str(1000 << 40)
+    host, running = sim_bytes(vmhvd.root), running_xml(m)
+    files = tree_digest(vmhvd.root, SIM_FILES)
+    thick = vm_xml("fat", extra="<disk><name>d0</name><size>1000T</size>"
+                            "<sparse>false</sparse></disk>")
+    with pytest.raises(RPCError) as ei:
+        m.edit_config(config(vms=thick), target="running")
+    assert ei.value.tag == "operation-failed"
+    assert "cannot create 'zroot/hv/vm/fat/disks/d0': out of space" in ei.value.message
+    assert (sim_bytes(vmhvd.root), running_xml(m)) == (host, running)
+    assert tree_digest(vmhvd.root, SIM_FILES) == files
+
+
 def test_deleting_a_network_in_use_names_its_users(vmhvd: HvdInstance) -> None:
     m = vmhvd.connect_uds()
     m.edit_config(config(networks=network_xml("web"),

@@ -24,6 +24,8 @@ from hvd_netconf.host.sim.zfs import Zfs
 
 DEFAULT_PHYSICAL = ("em0", "em1")
 DEFAULT_POOLS = ("zroot",)
+# What each simulated pool can hold: thick (non-sparse) volumes reserve their size in it.
+DEFAULT_POOL_SIZE = 64 << 40
 
 
 class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
@@ -40,6 +42,7 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
         physical: Sequence[str] = DEFAULT_PHYSICAL,
         pools: Sequence[str] = DEFAULT_POOLS,
         sysctls: dict[str, str] | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
     ) -> None:
         self.dir = Path(root) / ".sim"
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -59,6 +62,7 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
             if not self.state_path.exists():
                 self._st = {
                     "datasets": {p: {"type": "filesystem", "props": {}} for p in pools},
+                    "pool-size": {p: pool_size for p in pools},
                     "interfaces": {
                         n: {"kind": "physical", "mtu": 1500, "fib": 0, "descr": None,
                             "groups": [], "up": True, "members": [], "vlandev": None,

@@ -147,6 +147,7 @@ class Zfs:
                                                "volblocksize": str(bs)}}
             if "s" not in flags:
                 new["props"].setdefault("refreservation", str(size))
+                self._reserve(st, name, size)
         for m in reversed(missing):
             dsets[m] = {"type": "filesystem", "props": {}}
             self._adopt(m)
@@ -155,6 +156,19 @@ class Zfs:
         if volume:
             assert size is not None  # checked above: a volume has a size
             self._resize_zvol(name, size)
+
+    @staticmethod
+    def _reserve(st: State, name: str, size: int) -> None:
+        """A thick volume reserves its size in its pool: more than the pool has left is refused
+        as ZFS refuses it (docs/freebsd-facts.md §2.3); a sparse one reserves nothing."""
+        pool = name.split("/")[0]
+        capacity = st.get("pool-size", {}).get(pool)  # none in a state from before it
+        if capacity is None:
+            return
+        taken = sum(int(ds["props"].get("refreservation", 0))
+                    for n, ds in st["datasets"].items() if n.split("/")[0] == pool)
+        if taken + size > capacity:
+            raise Fail(f"cannot create '{name}': out of space")
 
     def _adopt(self, name: str) -> None:
         """Index a new dataset under its parent: -r costs its subtree, not the whole pool."""
