@@ -116,12 +116,12 @@ def memory_kib(pid: int) -> tuple[int, int]:
 
 def bulk_commit(n: int, wiring: str) -> float:
     """Only the bulk create's commit time (for the host-apply share)."""
-    with tempfile.TemporaryDirectory() as tmp, ChildHvd(Path(tmp), wiring) as hvd:
-        with manager.connect_uds(path=hvd.socket, timeout=600) as m:
-            m.edit_config(create_all(n), target="candidate")
-            t = time.perf_counter()
-            m.commit()
-            return time.perf_counter() - t
+    with tempfile.TemporaryDirectory() as tmp, ChildHvd(Path(tmp), wiring) as hvd, \
+            manager.connect_uds(path=hvd.socket, timeout=600) as m:
+        m.edit_config(create_all(n), target="candidate")
+        t = time.perf_counter()
+        m.commit()
+        return time.perf_counter() - t
 
 
 def run(n: int, cycles: int, reads: int, wiring: str) -> dict[str, float]:
