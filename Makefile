@@ -53,10 +53,11 @@ bindings: venv
 	$(VPY) tools/gen_bindings.py
 
 # Figures, not tests (see tools/bench/README.md); load.py runs 60 s on its own.
+# `make bench QUICK=1`: commit.py (the whole daemon's figures) at 100 and 1,000 VMs only.
 bench: venv
 	$(VPY) tools/bench/validate.py
 	$(VPY) tools/bench/rpc.py
-	$(VPY) tools/bench/commit.py
+	$(VPY) tools/bench/commit.py $(if $(QUICK),--quick)
 	$(VPY) tools/bench/timeline.py
 	$(VPY) tools/bench/cli.py
 	$(VPY) tools/bench/restconf.py

@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -469,6 +467,8 @@ def do_console(s: Session, p: Parsed) -> None:
         return
     s.close()  # no session is held while the operator is on the console
     if state.get("host-backend") != "sim":
+        import subprocess  # here: only this and `edit` run a program (one-shot start-up)
+
         status = subprocess.run(console.cu_argv(device), check=False).returncode
         if status != 0:
             raise ConsoleFailed(f"cu exited with status {status}")
@@ -728,6 +728,8 @@ def do_commit_confirmed(s: Session, p: Parsed) -> None:
     minutes = int(p.values.get("minutes", "10"))
     preview_commit(s, "commit")
     force = others_too(s)
+    import secrets  # here, not at the top: it costs the one-shot start-up a few ms
+
     token = "TOKEN" if s.opts.dry_run else secrets.token_hex(8)  # --dry-run shows where
     op = rpcs.commit(True, minutes * 60, persist=token, comment=p.values.get("comment"),
                      force=force)
@@ -879,6 +881,8 @@ def do_edit(s: Session, p: Parsed) -> None:
         path.write_text(original)
         while True:
             try:
+                import subprocess
+
                 status = subprocess.run([*editor, str(path)], check=False).returncode
             except OSError as exc:
                 raise UsageError(f"cannot run the editor '{editor[0]}' ({exc.strerror or exc}); "
