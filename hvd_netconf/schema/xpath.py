@@ -21,6 +21,9 @@ _STARTS_PATH = {
     None, "LPAREN", "LBRACKET", "COMMA", "BAR", "PLUS", "MINUS", "EQ", "NEQ", "LT", "LTE",
     "GT", "GTE", "AND", "OR", "MOD", "DIV", "DOUBLECOLON",
 }
+# A name after `*` starts a path too (`*` is then the multiply operator: a wildcard `*` is never
+# followed by a name); a `/` after it is not the root (`*/a`), so it is not in _STARTS_PATH.
+_STARTS_NAME = _STARTS_PATH | {"STAR"}
 
 
 def prefix_for(ns: str, fallback: str) -> str:
@@ -83,7 +86,7 @@ class YangXPath:
                     local, ns = v, module_ns
                 pf = self._ns_prefix(ns, p if ":" in v else module_prefix)
                 out.append(f"{pf}:{local}")
-                if cur is None and prev in _STARTS_PATH:
+                if cur is None and prev in _STARTS_NAME:
                     cur = []
                     rel_paths.append(cur)
                 if cur is not None:
