@@ -162,7 +162,8 @@ def _wired(vm: VmSpec) -> list[str]:
 
 
 def bhyveload(vm: VmSpec, *, zfs_parent: str, with_iso: bool = True) -> Argv:
-    """`bhyveload -m <mem> [-S] -d <disk-or-iso> [-c <nmdm A>] -e bhyve_vm_name=<vm> <vm>` (§5.1)."""
+    """`bhyveload -m <mem> [-S] -d <disk-or-iso> [-c <nmdm A>] -e bhyve_vm_name=<vm> <vm>`
+    (§5.1)."""
     argv: list[str] = [BHYVELOAD, "-m", f"{vm.memory}M", *_wired(vm),
                        "-d", _boot_media(vm, zfs_parent, with_iso)]
     if vm.console_device:
