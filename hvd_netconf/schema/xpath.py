@@ -21,7 +21,7 @@ _STARTS_PATH = {
     None, "LPAREN", "LBRACKET", "COMMA", "BAR", "PLUS", "MINUS", "EQ", "NEQ", "LT", "LTE",
     "GT", "GTE", "AND", "OR", "MOD", "DIV", "DOUBLECOLON",
 }
-# A name after `*` starts a path too (`*` is then the multiply operator: a wildcard `*` is never
+# A name or `..` after `*` starts a path too (`*` is then the multiply operator: a wildcard `*` is never
 # followed by a name); a `/` after it is not the root (`*/a`), so it is not in _STARTS_PATH.
 _STARTS_NAME = _STARTS_PATH | {"STAR"}
 
@@ -93,7 +93,7 @@ class YangXPath:
                     cur.append((ns, local))
             elif t == "DOTDOT":
                 out.append(v)
-                if cur is None and prev in _STARTS_PATH:
+                if cur is None and prev in _STARTS_NAME:
                     cur = []
                     rel_paths.append(cur)
                 if cur is not None:
