@@ -21,8 +21,8 @@ _STARTS_PATH = {
     None, "LPAREN", "LBRACKET", "COMMA", "BAR", "PLUS", "MINUS", "EQ", "NEQ", "LT", "LTE",
     "GT", "GTE", "AND", "OR", "MOD", "DIV", "DOUBLECOLON",
 }
-# A name or `..` after `*` starts a path too (`*` is then the multiply operator: a wildcard `*` is never
-# followed by a name); a `/` after it is not the root (`*/a`), so it is not in _STARTS_PATH.
+# A name or `..` after `*` starts a path too (`*` is then the multiply operator: a wildcard
+# `*` is never followed by one); a `/` after it is not the root (`*/a`), so not in _STARTS_PATH.
 _STARTS_NAME = _STARTS_PATH | {"STAR"}
 
 
