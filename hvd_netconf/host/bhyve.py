@@ -28,6 +28,7 @@ UEFI_COMBINED = "BHYVE_UEFI.fd"
 HOSTBRIDGE_SLOT = 0
 INSTALL_SLOT = 3
 FIRST_DISK_SLOT = 4
+RND_SLOT = 20  # clear of the last NIC (19 at most, see Slots)
 LPC_SLOT = 31
 
 
@@ -104,9 +105,14 @@ def bhyve(
     if len(taps) != len(vm.nics):
         raise ValueError(f"VM {vm.name}: {len(vm.nics)} NICs but {len(taps)} taps")
     layout = slots(vm)
-    argv: list[str] = [BHYVE, "-c", str(vm.cpu), "-m", f"{vm.memory}M", "-A", "-H", "-P", "-w"]
-    if vm.utc_clock:
-        argv.append("-u")
+    argv: list[str] = [BHYVE, "-c", cpus(vm), "-m", f"{vm.memory}M"]
+    for on, flag in ((vm.acpi, "-A"), (vm.yield_on_hlt, "-H"), (vm.exit_on_pause, "-P"),
+                     (vm.ignore_unknown_msr, "-w"), (vm.utc_clock, "-u"),
+                     (vm.memory_wired, "-S")):
+        if on:
+            argv.append(flag)
+    for pin in vm.pins:
+        argv += ["-p", f"{pin.vcpu}:{pin.host_cpu}"]
     argv += ["-U", vm.smbios_uuid, "-s", f"{HOSTBRIDGE_SLOT},hostbridge"]
     if with_iso and vm.install_iso:
         argv += ["-s", f"{INSTALL_SLOT},ahci-cd,{vm.install_iso},ro"]
@@ -115,13 +121,24 @@ def bhyve(
     for i, (slot, nic) in enumerate(zip(layout.nics, vm.nics, strict=True)):
         mtu = mtus[i] if i < len(mtus) else ifconfig.ETHERNET_MTU
         argv += ["-s", f"{slot},{_nic_device(nic, taps[i], mtu)}"]
+    if vm.virtio_rnd:
+        argv += ["-s", f"{RND_SLOT},virtio-rnd"]
     argv += ["-s", f"{LPC_SLOT},lpc"]
     if vm.console_device:
         argv += ["-l", f"com1,{vm.console_device}"]
+    if vm.com2_device:
+        argv += ["-l", f"com2,{vm.com2_device}"]
     if vm.loader == "uefi":
         argv += ["-l", bootrom(vm, firmware_dir, vm_dir)]
-    argv.append(vm.name)
+    argv += [*vm.bhyve_options, vm.name]
     return tuple(argv)
+
+
+def cpus(vm: VmSpec) -> str:
+    """-c's value: `N`, or `cpus=N,sockets=S,cores=C,threads=T` with a topology (bhyve(8))."""
+    if vm.sockets is None:
+        return str(vm.cpu)
+    return f"cpus={vm.cpu},sockets={vm.sockets},cores={vm.cores},threads={vm.threads}"
 
 
 def bootable(vm: VmSpec, *, with_iso: bool = True) -> bool:
@@ -139,9 +156,15 @@ def _boot_media(vm: VmSpec, zfs_parent: str, with_iso: bool) -> str:
     return disk_path(zfs_parent, vm.name, disk.name)
 
 
+def _wired(vm: VmSpec) -> list[str]:
+    """A loader wires the memory it sets up too (bhyveload(8) -S, grub-bhyve -S)."""
+    return ["-S"] if vm.memory_wired else []
+
+
 def bhyveload(vm: VmSpec, *, zfs_parent: str, with_iso: bool = True) -> Argv:
-    """`bhyveload -m <mem> -d <disk-or-iso> [-c <nmdm A>] -e bhyve_vm_name=<vm> <vm>` (§5.1)."""
-    argv: list[str] = [BHYVELOAD, "-m", f"{vm.memory}M",
+    """`bhyveload -m <mem> [-S] -d <disk-or-iso> [-c <nmdm A>] -e bhyve_vm_name=<vm> <vm>`
+    (§5.1)."""
+    argv: list[str] = [BHYVELOAD, "-m", f"{vm.memory}M", *_wired(vm),
                        "-d", _boot_media(vm, zfs_parent, with_iso)]
     if vm.console_device:
         argv += ["-c", vm.console_device]
@@ -161,9 +184,10 @@ def grub_device_map(vm: VmSpec, *, zfs_parent: str, with_iso: bool = True) -> st
 
 
 def grub_bhyve(vm: VmSpec, *, device_map: str, with_iso: bool = True) -> Argv:
-    """`grub-bhyve -m <device.map> -r <root> -M <mem> [-c <nmdm A>] <vm>` (§5.1)."""
+    """`grub-bhyve -m <device.map> -r <root> -M <mem> [-S] [-c <nmdm A>] <vm>` (§5.1)."""
     root = "cd0" if with_iso and vm.install_iso else vm.grub_root
-    argv: list[str] = [GRUB_BHYVE, "-m", device_map, "-r", root, "-M", f"{vm.memory}M"]
+    argv: list[str] = [GRUB_BHYVE, "-m", device_map, "-r", root, "-M", f"{vm.memory}M",
+                       *_wired(vm)]
     if vm.console_device:
         argv += ["-c", vm.console_device]
     argv.append(vm.name)
@@ -250,4 +274,5 @@ def launched_size(running: Launch) -> tuple[int, int]:
     """The virtual CPUs and megabytes of memory a launch gives its guest: the -c and -m of
     its last command, the bhyve command line (bhyve(8); written by bhyve() above)."""
     argv = running.commands[-1]
-    return int(argv[argv.index("-c") + 1]), int(argv[argv.index("-m") + 1].removesuffix("M"))
+    c = argv[argv.index("-c") + 1].split(",")[0].removeprefix("cpus=")
+    return int(c), int(argv[argv.index("-m") + 1].removesuffix("M"))

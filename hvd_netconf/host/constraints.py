@@ -1,7 +1,7 @@
 """What FreeBSD would refuse or misread in a configuration, found before any host command runs.
 
 The YANG model checks what does not depend on the host; this module checks the rest against
-the host's limits (net.fibs, the uplinks' MTUs) and against how bhyve and grub-bhyve read
+the host's limits (net.fibs, hw.ncpu, the uplinks' MTUs) and against how bhyve and grub-bhyve read
 their arguments. Each finding is an RpcError with the error-path of the offending leaf, in the
 operator's words. Host limits are read once per check, through the Host backend
 (docs/freebsd-facts.md §1, §2.3, §3.3, §12).
@@ -81,9 +81,52 @@ def _unusable_mac(mac: str) -> str | None:
     return None
 
 
-def check_vm(vm: specs.VmSpec, old: specs.VmSpec | None) -> list[RpcError]:
-    """A VM whose start bhyve, grub-bhyve or zfs would refuse or misread (§2.3, §12)."""
+# bhyve-option: the flags hvd sets from a leaf (flag -> the leaf), and the flags taking no
+# argument that it leaves to the operator (bhyve(8) of FreeBSD 14; docs/freebsd-facts.md §5.3).
+OWNED_FLAGS = {
+    "-A": "acpi", "-c": "cpu and cpu-topology", "-H": "yield-on-hlt", "-l": "console, com2 "
+    "and loader", "-m": "memory", "-P": "exit-on-pause", "-p": "cpu-pin", "-S": "memory-wired",
+    "-s": "disk, nic, install-iso and virtio-rnd", "-U": "uuid", "-u": "utc-clock",
+    "-w": "ignore-unknown-msr",
+}
+ALLOWED_FLAGS = {
+    "-C": "include guest memory in a core file",
+    "-e": "exit on an access to an I/O port that is not emulated",
+    "-W": "force virtio PCI devices to use MSI interrupts",
+    "-x": "the guest's local APIC in x2APIC mode",
+    "-Y": "no MPtable",
+}
+
+
+def _bhyve_option(vm: str, word: str) -> RpcError | None:
+    """Why a bhyve-option word is refused, or None."""
+    path = _vm_path(vm, "bhyve-option")
+    if word in OWNED_FLAGS:
+        return _refuse(f"bhyve-option {word} of VM {vm}: hvd sets {word} itself from "
+                       f"{OWNED_FLAGS[word]}; set that instead", path=path)
+    if word not in ALLOWED_FLAGS:
+        return _refuse(f"bhyve-option {word} of VM {vm} is not allowed: hvd passes only "
+                       f"{', '.join(sorted(ALLOWED_FLAGS, key=str.lower))}", path=path)
+    return None
+
+
+def check_vm(vm: specs.VmSpec, old: specs.VmSpec | None,
+             limits: Limits | None = None) -> list[RpcError]:
+    """A VM whose start bhyve, grub-bhyve or zfs would refuse or misread (§1, §2.3, §5.3,
+    §12)."""
     out: list[RpcError] = []
+    ncpu = limits.sysctl("hw.ncpu") if limits is not None and vm.pins else None
+    for pin in vm.pins:
+        if ncpu is not None and pin.host_cpu >= ncpu:
+            out.append(_refuse(
+                f"VM {vm.name}: vCPU {pin.vcpu} is pinned to host CPU {pin.host_cpu}, but this "
+                f"host has {ncpu} CPUs (hw.ncpu={ncpu}, CPUs 0 to {ncpu - 1}); bhyve cannot "
+                "run a vCPU there", path=_vm_path(vm.name, f"cpu-pin[hvd-vm:vcpu='{pin.vcpu}']",
+                                                 "host-cpu")))
+    for word in vm.bhyve_options:
+        err = _bhyve_option(vm.name, word)
+        if err is not None:
+            out.append(err)
     for nic in vm.nics:
         why = _unusable_mac(nic.mac)
         if why:
@@ -216,7 +259,7 @@ def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
         if kind == "vm":
             before: Any = old((kind, name))
             out += check_vm(specs.read_vm(el),
-                            specs.read_vm(before) if before is not None else None)
+                            specs.read_vm(before) if before is not None else None, limits)
         elif kind == "network":
             if networks is None:
                 networks = _all_networks(root, base, keys, new)

@@ -86,6 +86,11 @@ def console_host_side(vm: str) -> str:
     return f"/dev/nmdm-{vm}.1A"
 
 
+def com2_host_side(vm: str) -> str:
+    """COM2's nmdm A side, given to bhyve (its B side: the same name ending in B)."""
+    return f"/dev/nmdm-{vm}.2A"
+
+
 def console_user_side(vm: str) -> str:
     """The nmdm B side, for `cu -l`."""
     return f"/dev/nmdm-{vm}.1B"

@@ -56,12 +56,29 @@ class Nic:
 
 
 @dataclass(frozen=True)
+class Pin:
+    vcpu: int = _leaf("vcpu", int)
+    host_cpu: int = _leaf("host-cpu", int)
+
+
+@dataclass(frozen=True)
 class VmSpec:
     """One VM's config with every YANG default filled in."""
 
     name: str = _leaf("name")
     cpu: int = _leaf("cpu", int)
     memory: int = _leaf("memory", int)
+    # None when cpu-topology is absent (a presence container): bhyve's one socket per vCPU
+    sockets: int | None = _leaf("cpu-topology/sockets", int)
+    cores: int | None = _leaf("cpu-topology/cores", int)
+    threads: int | None = _leaf("cpu-topology/threads", int)
+    memory_wired: bool = _leaf("memory-wired", _bool)
+    acpi: bool = _leaf("acpi", _bool)
+    yield_on_hlt: bool = _leaf("yield-on-hlt", _bool)
+    exit_on_pause: bool = _leaf("exit-on-pause", _bool)
+    ignore_unknown_msr: bool = _leaf("ignore-unknown-msr", _bool)
+    virtio_rnd: bool = _leaf("virtio-rnd", _bool)
+    com2: str = _leaf("com2")
     boot_device: str | None = _leaf("boot-device")
     uuid: str | None = _leaf("uuid")
     loader: str = _leaf("loader/type")
@@ -79,6 +96,8 @@ class VmSpec:
     stop_timeout: int = _leaf("stop-timeout", int)
     disks: tuple[Disk, ...] = field(default=(), metadata={"list": "disk"})
     nics: tuple[Nic, ...] = field(default=(), metadata={"list": "nic"})
+    pins: tuple[Pin, ...] = field(default=(), metadata={"list": "cpu-pin"})
+    bhyve_options: tuple[str, ...] = field(default=(), metadata={"leaf-list": "bhyve-option"})
 
     @property
     def smbios_uuid(self) -> str:
@@ -87,6 +106,10 @@ class VmSpec:
     @property
     def console_device(self) -> str | None:
         return names.console_host_side(self.name) if self.console == "nmdm" else None
+
+    @property
+    def com2_device(self) -> str | None:
+        return names.com2_host_side(self.name) if self.com2 == "nmdm" else None
 
 
 @dataclass(frozen=True)
@@ -161,7 +184,12 @@ def read_vm(el: etree._Element) -> VmSpec:
     for n in el.iterchildren(f"{{{VM}}}nic"):
         nic = Nic(**_read(Nic, n, VM, (*entry, "nic")))
         nics.append(replace(nic, mac=(nic.mac or names.mac_address(name, nic.name)).lower()))
-    return VmSpec(**values, disks=disks, nics=tuple(nics))
+    if el.find(f"{{{VM}}}cpu-topology") is None:
+        values.update(sockets=None, cores=None, threads=None)
+    pins = tuple(Pin(**_read(Pin, p, VM, (*entry, "cpu-pin")))
+                 for p in el.iterchildren(f"{{{VM}}}cpu-pin"))
+    options = tuple((o.text or "").strip() for o in el.iterchildren(f"{{{VM}}}bhyve-option"))
+    return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options)
 
 
 def vm_defaults(name: str) -> VmSpec:
@@ -183,7 +211,9 @@ def read_network(el: etree._Element) -> NetworkSpec:
 def read_leaves() -> set[tuple[str, str]]:
     """(list, path) of every leaf the readers read: the `leaf` of each field, by list."""
     out: set[tuple[str, str]] = set()
-    for lst, cls in (("vm", VmSpec), ("vm", Disk), ("vm", Nic), ("network", NetworkSpec)):
-        prefix = {Disk: "disk/", Nic: "nic/"}.get(cls, "")
-        out |= {(lst, prefix + f.metadata["leaf"]) for f in fields(cls) if "leaf" in f.metadata}
+    for lst, cls in (("vm", VmSpec), ("vm", Disk), ("vm", Nic), ("vm", Pin),
+                     ("network", NetworkSpec)):
+        prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/"}.get(cls, "")
+        out |= {(lst, prefix + f.metadata[k]) for f in fields(cls)
+                for k in ("leaf", "leaf-list") if k in f.metadata}
     return out

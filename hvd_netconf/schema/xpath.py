@@ -21,6 +21,9 @@ _STARTS_PATH = {
     None, "LPAREN", "LBRACKET", "COMMA", "BAR", "PLUS", "MINUS", "EQ", "NEQ", "LT", "LTE",
     "GT", "GTE", "AND", "OR", "MOD", "DIV", "DOUBLECOLON",
 }
+# A name or `..` after `*` starts a path too (`*` is then the multiply operator: a wildcard
+# `*` is never followed by one); a `/` after it is not the root (`*/a`), so not in _STARTS_PATH.
+_STARTS_NAME = _STARTS_PATH | {"STAR"}
 
 
 def prefix_for(ns: str, fallback: str) -> str:
@@ -83,14 +86,14 @@ class YangXPath:
                     local, ns = v, module_ns
                 pf = self._ns_prefix(ns, p if ":" in v else module_prefix)
                 out.append(f"{pf}:{local}")
-                if cur is None and prev in _STARTS_PATH:
+                if cur is None and prev in _STARTS_NAME:
                     cur = []
                     rel_paths.append(cur)
                 if cur is not None:
                     cur.append((ns, local))
             elif t == "DOTDOT":
                 out.append(v)
-                if cur is None and prev in _STARTS_PATH:
+                if cur is None and prev in _STARTS_NAME:
                     cur = []
                     rel_paths.append(cur)
                 if cur is not None:

@@ -6,16 +6,22 @@ files under the root are as they were."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from e2e.helpers import (
     SIM_FILES,
     config,
+    guest_ready,
     network_xml,
     running_xml,
     sim_bytes,
     sim_state,
+    standin,
+    start_vm,
+    stop_vm,
     tree_digest,
+    vm_state,
     vm_xml,
 )
 from ncclient.operations import RPCError
@@ -103,6 +109,24 @@ CASES = {
                                           NET.format("lan", "mtu"),
                                           "network lan: uplink em0 runs MTU 9000",
                                           uplink_mtu=9000),
+    # issue 20 item 5: the sim reports hw.ncpu=4, so host CPU 4 does not exist
+    "pin-beyond-hw.ncpu": Case(
+        config(vms=vm_xml("big", extra="<cpu>2</cpu><cpu-pin><vcpu>1</vcpu>"
+                                       "<host-cpu>4</host-cpu></cpu-pin>")),
+        VMP.format("big") + "hvd-vm:cpu-pin[hvd-vm:vcpu='1']/hvd-vm:host-cpu",
+        "VM big: vCPU 1 is pinned to host CPU 4, but this host has 4 CPUs (hw.ncpu=4, CPUs 0 "
+        "to 3)"),
+    # issue 20 item 6: a flag hvd sets from a leaf, and one outside the allow-list
+    "bhyve-option-owned": Case(
+        config(vms=vm_xml("web", extra="<bhyve-option>-x</bhyve-option>"
+                                       "<bhyve-option>-c</bhyve-option>")),
+        VMP.format("web") + "hvd-vm:bhyve-option",
+        "bhyve-option -c of VM web: hvd sets -c itself from cpu and cpu-topology; set that "
+        "instead"),
+    "bhyve-option-not-allowed": Case(
+        config(vms=vm_xml("web", extra="<bhyve-option>-D</bhyve-option>")),
+        VMP.format("web") + "hvd-vm:bhyve-option",
+        "bhyve-option -D of VM web is not allowed: hvd passes only -C, -e, -W, -x, -Y"),
 }
 
 
@@ -220,3 +244,56 @@ def test_deleting_a_network_in_use_names_its_users(vmhvd: HvdInstance) -> None:
             attempt()
         assert refusal(ei) == ("data-missing", nic, message)
     assert sim_bytes(vmhvd.root) == host and running_xml(m) == running
+
+
+YANG_MUSTS = {
+    "topology-not-cpu": (
+        vm_xml("big", extra="<cpu>6</cpu><cpu-topology><sockets>2</sockets><cores>2</cores>"
+                            "</cpu-topology>"),
+        VMP.format("big") + "hvd-vm:cpu-topology",
+        "sockets x cores x threads of cpu-topology must equal cpu"),
+    "pin-vcpu-beyond-cpu": (
+        vm_xml("big", extra="<cpu>2</cpu><cpu-pin><vcpu>2</vcpu><host-cpu>0</host-cpu>"
+                            "</cpu-pin>"),
+        VMP.format("big") + "hvd-vm:cpu-pin[hvd-vm:vcpu='2']/hvd-vm:vcpu",
+        "cpu-pin names a virtual CPU the VM does not have: they are numbered from 0 to cpu - 1"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(YANG_MUSTS))
+def test_guest_model_musts_refused(vmhvd: HvdInstance, name: str) -> None:
+    """Issue 20 item 5: what the model itself rules out, refused by its must with its
+    error-message, on running and at validate of the candidate."""
+    vm, path, message = YANG_MUSTS[name]
+    m = vmhvd.connect_uds()
+    running = running_xml(m)
+    with pytest.raises(RPCError) as ei:
+        m.edit_config(config(vms=vm), target="running")
+    assert refusal(ei)[1:] == (path, message)
+    m.edit_config(config(vms=vm), target="candidate")
+    with pytest.raises(RPCError) as ei:
+        m.validate(source="candidate")
+    assert refusal(ei)[1:] == (path, message)
+    assert running_xml(m) == running
+
+
+def test_guest_details_accepted_and_run(vmhvd: HvdInstance) -> None:
+    """A topology that adds up, pins within hw.ncpu and allowed flags commit, and the started
+    guest's command line carries them (bhyve(8)); the running size reads cpus= back."""
+    m = vmhvd.connect_uds()
+    m.edit_config(config(vms=vm_xml(
+        "big", extra="<cpu>4</cpu><cpu-topology><sockets>2</sockets><cores>2</cores>"
+                     "</cpu-topology><cpu-pin><vcpu>3</vcpu><host-cpu>3</host-cpu></cpu-pin>"
+                     "<virtio-rnd>true</virtio-rnd><bhyve-option>-x</bhyve-option>")),
+        target="running")
+    standin(vmhvd.root, "big")
+    start_vm(m, "big")
+    guest_ready(vmhvd.root, "big")
+    st = vm_state(m, "big")
+    argv = Path(f"/proc/{st['pid']}/cmdline").read_bytes().decode().split("\0")
+    words = " ".join(argv[argv.index("-c"):])
+    assert words.startswith("-c cpus=4,sockets=2,cores=2,threads=1 -m 512M -A -H -P -w -u "
+                            "-p 3:3 -U ")
+    assert " -s 20,virtio-rnd -s 31,lpc " in words and words.endswith(" -x big ")
+    assert st["running-cpu"] == "4"
+    stop_vm(m, "big")

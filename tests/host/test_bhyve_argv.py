@@ -235,3 +235,70 @@ def test_refusals() -> None:
         bhyve.bhyveload(empty, zfs_parent="t/hv")
     with pytest.raises(ValueError, match="nothing to boot"):
         bhyve.grub_device_map(empty, zfs_parent="t/hv")
+
+
+# Issue 20 items 5 and 6: the CPU topology, pinning, wired memory, the flags as leaves, the
+# entropy device, COM2 and extra flags. Forms from bhyve(8) of FreeBSD 14: SYNOPSIS
+# `[-AaCDeHhPSuWwxY] [-c [[cpus=]numcpus][,sockets=n][,cores=n][,threads=n]] ... [-p
+# vcpu:hostcpu]`, `-l com2,<dev>` (lpcdev com1-com4), `-s <slot>,virtio-rnd`.
+GUEST = """
+<name>big</name><cpu>8</cpu><memory>4096</memory>
+<uuid>3f2c1a00-1111-4222-8333-444455556666</uuid>
+<cpu-topology><sockets>2</sockets><cores>2</cores><threads>2</threads></cpu-topology>
+<cpu-pin><vcpu>0</vcpu><host-cpu>2</host-cpu></cpu-pin>
+<cpu-pin><vcpu>1</vcpu><host-cpu>3</host-cpu></cpu-pin>
+<memory-wired>true</memory-wired><acpi>false</acpi><yield-on-hlt>false</yield-on-hlt>
+<exit-on-pause>false</exit-on-pause><ignore-unknown-msr>false</ignore-unknown-msr>
+<utc-clock>false</utc-clock><virtio-rnd>true</virtio-rnd><com2>nmdm</com2>
+<bhyve-option>-x</bhyve-option><bhyve-option>-Y</bhyve-option>
+<loader><type>uefi</type><uefi-vars>false</uefi-vars></loader>
+<nic><name>nic0</name><network>lan</network><mac>58:9c:fc:0a:bc:de</mac></nic>
+"""
+
+
+def test_guest_details_every_new_option() -> None:
+    spec = specs.read_vm(vm_el(GUEST))
+    argv = bhyve.bhyve(spec, taps=["tap3"], zfs_parent="tank/hv", vm_dir="/hv/vm/big")
+    assert " ".join(argv) == (
+        "bhyve -c cpus=8,sockets=2,cores=2,threads=2 -m 4096M -S -p 0:2 -p 1:3 "
+        "-U 3f2c1a00-1111-4222-8333-444455556666 -s 0,hostbridge "
+        "-s 4,virtio-net,tap3,mac=58:9c:fc:0a:bc:de -s 20,virtio-rnd -s 31,lpc "
+        "-l com1,/dev/nmdm-big.1A -l com2,/dev/nmdm-big.2A "
+        "-l bootrom,/usr/local/share/uefi-firmware/BHYVE_UEFI.fd -x -Y big")
+    # the running size is read back from -c cpus=N,...
+    launch = bhyve.launch(spec, {"lan": 1500})
+    assert bhyve.launched_size(launch) == (8, 4096)
+
+
+def test_topology_default_sockets_only_when_absent() -> None:
+    """A topology left at its defaults is still passed in full once the container exists."""
+    spec = specs.read_vm(vm_el("<name>t</name><cpu>1</cpu><cpu-topology/>"))
+    assert bhyve.cpus(spec) == "cpus=1,sockets=1,cores=1,threads=1"
+    assert bhyve.cpus(specs.vm_defaults("t")) == "1"
+
+
+def test_wired_memory_reaches_the_loaders() -> None:
+    """bhyveload(8) and grub-bhyve take -S as bhyve does, so the memory they set up is wired."""
+    spec = specs.read_vm(vm_el(
+        "<name>fb</name><memory-wired>true</memory-wired><loader><type>bhyveload</type>"
+        "</loader><console>none</console><disk><name>d0</name><size>1G</size></disk>"))
+    assert bhyve.bhyveload(spec, zfs_parent="tank/hv") == (
+        "bhyveload", "-m", "512M", "-S", "-d", "/dev/zvol/tank/hv/vm/fb/disks/d0",
+        "-e", "bhyve_vm_name=fb", "-e", f"smbios.system.uuid={names.vm_uuid('fb')}", "fb")
+    grub = specs.read_vm(vm_el(
+        "<name>lx</name><memory-wired>true</memory-wired><loader><type>grub</type></loader>"
+        "<console>none</console><disk><name>d0</name><size>1G</size></disk>"))
+    assert bhyve.grub_bhyve(grub, device_map="/m") == (
+        "grub-bhyve", "-m", "/m", "-r", "hd0,msdos1", "-M", "512M", "-S", "lx")
+
+
+def test_a_changed_flag_leaf_needs_a_restart() -> None:
+    """The restart decision compares launch argv, so every new leaf takes part in it."""
+    base = specs.read_vm(vm_el(GUEST))
+    running = bhyve.launch(base, {"lan": 1500})
+    for body in ("<virtio-rnd>false</virtio-rnd>", "<acpi>true</acpi>", "<com2>none</com2>"):
+        tag = body[1:body.index(">")]
+        changed = GUEST.replace(GUEST[GUEST.index(f"<{tag}>"):GUEST.index(f"</{tag}>")
+                                      + len(tag) + 3], body)
+        assert bhyve.needs_restart(running, specs.read_vm(vm_el(changed)), {"lan": 1500})
+    assert not bhyve.needs_restart(running, base, {"lan": 1500})

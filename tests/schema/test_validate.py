@@ -131,3 +131,12 @@ def test_unknown_namespace_info_and_instance_path_quoting() -> None:
     ]
     vm = root.find(ns.qn(ns.VM, "vms"))[0]
     assert instance_path(schema, vm) == "/hvd-vm:vms/hvd-vm:vm[hvd-vm:name=\"it's\"]"
+
+
+def test_a_default_after_multiply_is_in_the_accessible_tree() -> None:
+    """`sockets * cores * threads`: every operand after `*` is a path whose default is put in
+    place for the evaluation (RFC 7950 §6.4.1), not only the first."""
+    from hvd_netconf.schema.xpath import YangXPath
+    xp = YangXPath("a * b * ../c", "urn:x", "x", {})
+    assert xp.rel_steps == [[("urn:x", "a")], [("urn:x", "b")], [("", ".."), ("urn:x", "c")]]
+    assert YangXPath("*/a", "urn:x", "x", {}).lxml_text == "*/x:a"  # a wildcard, not the root

@@ -10,6 +10,7 @@ from hvd_netconf.host.sim.commands import Fail, State, unknown
 DEFAULT_SYSCTLS = {
     "net.fibs": "4",
     "hw.vmm.maxcpu": "16",
+    "hw.ncpu": "4",  # the sim's own host CPUs, whatever machine it runs on
     "net.link.tap.up_on_open": "1",
     "kern.ostype": "FreeBSD",
     "hw.physmem": str(16 << 30),  # a 16 GiB host: bhyve cannot wire more guest memory
