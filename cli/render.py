@@ -78,8 +78,12 @@ def fill_defaults(obj: str, entry: Data) -> Data:
         if "default" not in fact:
             continue
         *path, name = fact["name"].split(".")
+        if "presence" in fact and not present(entry, fact["presence"]):
+            continue  # a presence container that is not there has no defaults
         scope = entry
         for step in path:
+            if scope.get(step) == "":  # an empty container, now with defaults in it
+                scope[step] = {}
             scope = scope.setdefault(step, {})
         if name not in scope and _when_holds(fact.get("when", ""), scope):
             scope[name] = fact["default"]
@@ -87,6 +91,16 @@ def fill_defaults(obj: str, entry: Data) -> Data:
         for sub in entry.get(child, []) if obj == "vm" else []:
             fill_defaults(child, sub)
     return entry
+
+
+def present(entry: Data, dotted: str) -> bool:
+    """Whether the container at a dotted path is in the entry (an empty one reads as "")."""
+    scope: Any = entry
+    for step in dotted.split("."):
+        scope = scope.get(step) if isinstance(scope, dict) else None
+        if scope is None:
+            return False
+    return True
 
 
 def lookup(entry: Data, dotted: str) -> str | None:

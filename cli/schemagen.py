@@ -108,16 +108,23 @@ def _leaf(stmt: Any, name: str) -> Fact:
     return fact
 
 
-def _leaves(node: Any, prefix: str = "") -> list[Fact]:
-    """Config leaves of a list entry; containers flatten to dotted names (loader.type)."""
+def _leaves(node: Any, prefix: str = "", presence: str = "") -> list[Fact]:
+    """Config leaves of a list entry; containers flatten to dotted names (loader.type). A leaf
+    in a presence container names it: its default holds only where the container exists
+    (RFC 7950 §7.6.1)."""
     out: list[Fact] = []
     for child in node.i_children:
         if not getattr(child, "i_config", True):
             continue
         if child.keyword == "leaf":
-            out.append(_leaf(child, prefix + child.arg))
+            fact = _leaf(child, prefix + child.arg)
+            if presence:
+                fact["presence"] = presence
+            out.append(fact)
         elif child.keyword == "container":
-            out.extend(_leaves(child, f"{prefix}{child.arg}."))
+            inner = f"{prefix}{child.arg}"
+            held = inner if child.search_one("presence") is not None else presence
+            out.extend(_leaves(child, inner + ".", held))
     return out
 
 

@@ -171,6 +171,9 @@ class Generator:
 
     def _entries(self, el: etree._Element, node: SchemaNode) -> None:
         top = node.max_elements if node.max_elements is not None else 4
+        guarded = node.musts or any(c.musts for c in node.children)
+        if guarded and not node.min_elements and self.rng.random() < 0.9:
+            return  # entries under a must are mostly left out, as conditional leaves are
         keys_seen: set[tuple[str, ...]] = set()
         for _ in range(self.rng.randint(node.min_elements, min(top, 4))):
             entry = etree.SubElement(el, node.tag)
