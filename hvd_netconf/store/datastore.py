@@ -115,6 +115,7 @@ class Datastore:
             parent.replace(old, element)
         elif k.singleton:
             self._insert_top(k, element)
+            self._sorted.pop(k.name, None)
         else:
             container = self._containers.get(k.name)
             if container is None or container.getparent() is not self._root:

@@ -8,7 +8,7 @@ import pytest
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue
-from hvd_netconf.namespaces import NETWORK, VM
+from hvd_netconf.namespaces import NACM, NETWORK, VM
 from hvd_netconf.store import Datastore
 
 
@@ -78,3 +78,15 @@ def test_copy_is_deep(kit: Any) -> None:
     other = ds.copy()
     assert other.get(("vm", "a")) is not ds.get(("vm", "a"))
     assert kit.snapshot(other) == kit.snapshot(ds)
+
+
+def test_keys_follow_a_singleton_set_after_they_were_listed(kit: Any) -> None:
+    ds = Datastore()
+    ds.set_entry(("vm", "b"), kit.make_vm("b"))
+    assert ds.keys() == [("vm", "b")]
+    nacm = etree.fromstring(f'<nacm xmlns="{NACM}"><enable-nacm>true</enable-nacm></nacm>')
+    ds.set_entry(("nacm", "nacm"), nacm)
+    ds.set_entry(("vm", "a"), kit.make_vm("a"))
+    assert ds.keys() == [("vm", "a"), ("vm", "b"), ("nacm", "nacm")]
+    ds.set_entry(("nacm", "nacm"), None)
+    assert ds.keys() == [("vm", "a"), ("vm", "b")]
