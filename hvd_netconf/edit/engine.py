@@ -34,6 +34,7 @@ from hvd_netconf.errors import (
 )
 from hvd_netconf.keys import KINDS
 from hvd_netconf.namespaces import BASE, YANG_ATTR, default_ns
+from hvd_netconf.store.order import drop_sorted, insert_sorted
 
 OPERATIONS = ("merge", "replace", "create", "delete", "remove")
 FRESH_OPERATIONS = ("merge", "replace", "create")  # what makes an entry that does not exist
@@ -243,6 +244,9 @@ class _Engine:
         self.rebuilt: set[str] = set()  # top containers replaced by this edit: lookup is stale
         self.scan_index: dict[int, dict[tuple[str, EntryKey], etree._Element]] = {}
         self.order_cache: dict[int, dict[str, int]] = {}
+        # Per top-level list container, its entries by key and their sorted keys: built the
+        # first time a new entry does not sort last, kept in step with every change after.
+        self.sorted_entries: dict[int, tuple[dict[str, etree._Element], list[str]]] = {}
 
     # ---- driver -------------------------------------------------------------------------
 
@@ -635,6 +639,9 @@ class _Engine:
                 self._touch(top_entry, detaching=True)
                 tparent.remove(existing)
                 top_entry.el = None
+                if (known := self.sorted_entries.get(id(tparent))) is not None:
+                    del known[0][top_entry.key[1]]
+                    drop_sorted(known[1], top_entry.key[1])
             else:
                 self._detach(tparent, existing, entry)
             return
@@ -654,8 +661,11 @@ class _Engine:
             new = etree.SubElement(tparent, c.tag)
             if existing is not None:
                 tparent.replace(existing, new)
+                if (known := self.sorted_entries.get(id(tparent))) is not None:
+                    known[0][top_entry.key[1]] = new
             else:
                 self._add_entry(tparent, new, anchor, sparent)
+                self._sort_in(tparent, new, top_entry.key[1], snode)
             top_entry.el = new
         elif existing is not None:
             new = etree.Element(c.tag, nsmap=default_ns(snode.ns))
@@ -699,6 +709,7 @@ class _Engine:
         self._touch(top)
         new = top.el = etree.SubElement(tparent, c.tag)
         self._add_entry(tparent, new, None, sparent)
+        self._sort_in(tparent, new, top.key[1], snode)
         for kt, v in zip(keytags, keyvals, strict=True):
             etree.SubElement(new, kt).text = v
         if self._fill(new, c, snode, keytags):
@@ -788,6 +799,29 @@ class _Engine:
             self._place(tparent, new, sparent)
         if anchor is not None:
             self._position(tparent, new, anchor)
+
+    def _sort_in(self, container: etree._Element, new: etree._Element, name: str,
+                 snode: SchemaNode) -> None:
+        """Move a new top-level entry, just appended, to where its key sorts (store/order.py)
+        when its list is ordered-by system. Entries created in key order stay where they are
+        without building anything."""
+        if snode.ordered_by_user:
+            return
+        known = self.sorted_entries.get(id(container))
+        if known is None:
+            prev = new.getprevious()
+            if prev is None or prev.tag != new.tag or self._name(prev, snode) < name:
+                return
+            els = {self._name(e, snode): e for e in container.iterchildren(new.tag)
+                   if e is not new}
+            known = self.sorted_entries[id(container)] = (els, sorted(els))
+        insert_sorted(container, new, name, known[1], known[0].__getitem__)
+        known[0][name] = new
+
+    @staticmethod
+    def _name(el: etree._Element, snode: SchemaNode) -> str:
+        """The key of a top-level entry as entry_key() writes it."""
+        return " ".join(el.findtext(f"{{{snode.ns}}}{k}") or "" for k in snode.keys)
 
     def _insert_anchor(self, tparent: etree._Element, c: etree._Element, snode: SchemaNode,
                        ident: list[str], here: str,

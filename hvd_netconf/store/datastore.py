@@ -7,6 +7,7 @@ lookup is O(1) and replacing one entry does not walk the others.
 from __future__ import annotations
 
 import copy
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 
 from lxml import etree
@@ -14,6 +15,7 @@ from lxml import etree
 from hvd_netconf.errors import InvalidValue
 from hvd_netconf.keys import KINDS, Key, Kind, entry_path_str, key_of, kind_of
 from hvd_netconf.namespaces import BASE, default_ns, qn
+from hvd_netconf.store.order import drop_sorted, insert_sorted
 
 
 def clone(element: etree._Element) -> etree._Element:
@@ -39,7 +41,8 @@ class Datastore:
     """A <config> element whose children are the <vms>, <networks> and <nacm> containers.
 
     Empty containers are removed, never kept (they are non-presence and never reported).
-    Entries keep their document order; a new entry goes at the end of its container.
+    A new entry goes where its name sorts in its container (store/order.py), as the loader
+    orders them, so the order does not change across a restart.
     Not thread-safe: the server's lock serialises every use.
     """
 
@@ -47,6 +50,7 @@ class Datastore:
         self._root = new_config_root() if root is None else root
         self._index: dict[str, dict[str, etree._Element]] = {k: {} for k in KINDS}
         self._containers: dict[str, etree._Element] = {}  # set_entry's, while attached
+        self._sorted: dict[str, list[str] | None] = {}  # the index's names sorted; None: stale
         self.reindex()
 
     @property
@@ -65,9 +69,10 @@ class Datastore:
         return sum(len(v) for v in self._index.values())
 
     def keys(self, kind: str | None = None) -> list[Key]:
-        """Keys in document order, vm entries before network entries."""
+        """Keys in name order (the document order of a tree this class built), vm entries
+        before network entries."""
         kinds = [kind] if kind is not None else list(self._index)
-        return [(k, name) for k in kinds for name in self._index[k]]
+        return [(k, name) for k in kinds for name in self._names(k)]
 
     def items(self) -> Iterator[tuple[Key, etree._Element]]:
         for k, entries in self._index.items():
@@ -93,6 +98,8 @@ class Datastore:
                 assert parent is not None  # an indexed entry sits in its container
                 parent.remove(old)
                 del index[key[1]]
+                if (names := self._sorted.get(k.name)) is not None:
+                    drop_sorted(names, key[1])
                 if len(parent) == 0 and parent is not self._root:
                     self._root.remove(parent)
             return
@@ -108,13 +115,14 @@ class Datastore:
             parent.replace(old, element)
         elif k.singleton:
             self._insert_top(k, element)
+            self._sorted.pop(k.name, None)
         else:
             container = self._containers.get(k.name)
             if container is None or container.getparent() is not self._root:
                 made = self._container(k, create=True)
                 assert made is not None  # create=True always gives one
                 container = self._containers[k.name] = made
-            container.append(element)
+            insert_sorted(container, element, key[1], self._names(k.name), index.__getitem__)
         index[key[1]] = element
 
     def reindex(self, keys: Iterable[Key] | None = None) -> None:
@@ -127,6 +135,7 @@ class Datastore:
         if keys is None:
             for k in KINDS.values():
                 self._index[k.name] = self._scan(k, None)
+            self._sorted.clear()
             return
         missing: dict[str, set[str]] = {}
         for key in keys:
@@ -143,11 +152,20 @@ class Datastore:
             k = KINDS[kind_name]
             found = self._scan(k, names)
             index = self._index[kind_name]
+            order = self._sorted.get(kind_name)
             for name in names:
                 if name in found:
+                    if order is not None and name not in index:
+                        order.insert(bisect_left(order, name), name)
                     index[name] = found[name]
-                else:
-                    index.pop(name, None)
+                elif index.pop(name, None) is not None and order is not None:
+                    drop_sorted(order, name)
+
+    def _names(self, kind: str) -> list[str]:
+        names = self._sorted.get(kind)
+        if names is None:
+            names = self._sorted[kind] = sorted(self._index[kind])
+        return names
 
     def _container(self, k: Kind, *, create: bool) -> etree._Element | None:
         found = self._root.findall(k.container_tag)

@@ -452,3 +452,34 @@ def test_entry_target_is_the_instance_path(key, tag) -> None:  # type: ignore[no
     if k.entry is not None:
         want += paths.entry_step(ns, k.entry, [("name", key[1])])
     assert entry_target(key, el) == want
+
+
+def _names(root: etree._Element) -> list[str]:
+    return [e.findtext(f"{{{VM}}}name") for e in root.iter(f"{{{VM}}}vm")]
+
+
+def test_new_entries_of_a_system_ordered_list_go_in_name_order(edit):
+    """The order the loader reads them back in after a restart (store/order.py)."""
+    root = vm_root("b", "d")
+    res = edit(root, "<v:vms><v:vm><v:name>c</v:name></v:vm><v:vm><v:name>e</v:name></v:vm>"
+                     "<v:vm><v:name>a</v:name></v:vm>"  # fast path, before everything
+                     "<v:vm nc:operation='delete'><v:name>b</v:name></v:vm>"
+                     # a key with an attribute: the general path makes this one
+                     "<v:vm><v:name nc:operation='merge'>ba</v:name></v:vm>"
+                     "<v:vm nc:operation='replace'><v:name>d</v:name></v:vm>"
+                     "<v:vm><v:name>bb</v:name></v:vm></v:vms>")  # after the general path's
+    assert not res.errors
+    assert _names(root) == ["a", "ba", "bb", "c", "d", "e"]
+    assert res.after(("vm", "d")) is vm(root, "d")
+    before = dump(vm_root("b", "d"))
+    res.undo()
+    assert dump(root) == before
+
+
+def test_a_failed_edit_leaves_the_order_as_it_was(edit):
+    root = vm_root("b", "d")
+    before = dump(root)
+    res = edit(root, "<v:vms><v:vm><v:name>c</v:name></v:vm><v:vm><v:name>a</v:name></v:vm>"
+                     "<v:vm nc:operation='create'><v:name>d</v:name></v:vm></v:vms>")
+    assert one_error(res).tag == "data-exists"
+    assert dump(root) == before

@@ -68,7 +68,7 @@ def test_nobody_is_read_only_and_leaks_nothing(hv: HvdInstance) -> None:
     info = hv.server.sessions.all()
     assert all(s.info.uid != 0 for s in info if s.info.username == "nobody")
     get_config, edit, lock, commit, kill, discard, get_nacm, get_all = out["replies"]
-    assert vm_names(get_config) == ["web", "db", "idle"]
+    assert vm_names(get_config) == ["db", "idle", "web"]
     for reply in (edit, lock, commit, kill, discard):
         assert tags(reply) == [("protocol", "access-denied")]
         [err] = errors(reply)
@@ -138,8 +138,8 @@ def test_denied_subtree_is_silently_absent_from_reads(hv: HvdInstance) -> None:
         f'xmlns:v="{VM}" select="/v:vms/v:vm[v:name=\'db\']"/></get-config>',
     ])
     full, get, filtered = out["replies"]
-    assert vm_names(full) == ["web", "idle"]
-    assert vm_names(get) == ["web", "idle"]
+    assert vm_names(full) == ["idle", "web"]
+    assert vm_names(get) == ["idle", "web"]
     assert vm_names(filtered) == [] and not errors(filtered)
     with hv.raw() as root:
         root.hello()

@@ -45,13 +45,13 @@ def test_capabilities_advertised(hvd: HvdInstance) -> None:
 
 def test_get_config_everything(hvd: HvdInstance) -> None:
     data = data_of(hvd.connect_uds().get_config("running"))
-    assert vm_names(data) == ["web", "db", "idle"]
+    assert vm_names(data) == ["db", "idle", "web"]
     assert data.xpath("n:networks/n:network/n:mtu/text()", namespaces=NS) == ["9000"]
 
 
 def test_get_config_candidate(hvd: HvdInstance) -> None:
     data = data_of(hvd.connect_uds().get_config("candidate"))
-    assert vm_names(data) == ["web", "db", "idle", "new"]
+    assert vm_names(data) == ["db", "idle", "new", "web"]
 
 
 def test_get_config_empty_datastore_is_empty_data(hvd: HvdInstance) -> None:
@@ -91,7 +91,7 @@ def test_xpath_filter_with_declared_prefix(hvd: HvdInstance) -> None:
     m = hvd.connect_uds()
     data = data_of(m.get_config("running", filter=("xpath", ({"v": VM},
                                                               "/v:vms/v:vm[v:cpu > 1]/v:cpu"))))
-    assert vm_names(data) == ["web", "db"]
+    assert vm_names(data) == ["db", "web"]
     assert data.xpath("//v:memory", namespaces=NS) == []
 
 
@@ -148,7 +148,7 @@ def test_with_defaults_report_all_unfiltered_and_filter_sees_defaults(hvd: HvdIn
     flt = ("subtree", f'<vms xmlns="{VM}"><vm><console>nmdm</console></vm></vms>')
     assert vm_names(data_of(m.get_config("running", filter=flt))) == []
     assert vm_names(data_of(m.get_config("running", filter=flt, with_defaults="report-all"))) \
-        == ["web", "db", "idle"]
+        == ["db", "idle", "web"]
 
 
 def test_unsupported_with_defaults_mode_is_invalid_value(hvd: HvdInstance) -> None:
@@ -162,7 +162,7 @@ def test_unsupported_with_defaults_mode_is_invalid_value(hvd: HvdInstance) -> No
 
 def test_get_has_config_and_state(hvd: HvdInstance) -> None:
     data = data_of(hvd.connect_uds().get())
-    assert vm_names(data) == ["web", "db", "idle"]
+    assert vm_names(data) == ["db", "idle", "web"]
     tops = {etree.QName(c).localname for c in data}
     assert {"vms", "networks", "netconf-state", "yang-library", "netconf"} <= tops
     assert data.xpath("//s:stream/s:name/text()", namespaces={"s": NETMOD_NOTIF}) == ["NETCONF"]
@@ -196,7 +196,7 @@ def test_registered_state_provider_is_merged_into_entries(hvd: HvdInstance) -> N
             == ["running"]
         # get-config never sees operational state
         plain = data_of(m.get_config("running", filter=("subtree", f'<vms xmlns="{VM}"/>')))
-        assert vm_names(plain) == ["web", "db", "idle"]
+        assert vm_names(plain) == ["db", "idle", "web"]
         assert plain.xpath("//v:state", namespaces=NS) == []
     finally:
         state.remove("test-vm-state")

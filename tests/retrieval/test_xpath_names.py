@@ -17,7 +17,7 @@ def test_module_names_as_prefixes(hvd: HvdInstance) -> None:
     m = hvd.connect_uds()
     data = data_of(m.get_config("running", filter=(
         "xpath", "/hvd-vm:vms/hvd-vm:vm[hvd-vm:cpu > 1]/hvd-vm:cpu")))
-    assert vm_names(data) == ["web", "db"]
+    assert vm_names(data) == ["db", "web"]
     assert data.xpath("//v:memory", namespaces=NS) == []
     data = data_of(m.get(("xpath", "/hvd-network:networks/hvd-network:network/hvd-network:mtu")))
     assert data.xpath("//n:mtu/text()", namespaces=NS) == ["9000"]
@@ -33,7 +33,7 @@ def test_a_declared_prefix_wins_over_a_module_name(hvd: HvdInstance) -> None:
 def test_unprefixed_names_take_the_module_of_their_path(hvd: HvdInstance) -> None:
     m = hvd.connect_uds()
     data = data_of(m.get_config("running", filter=("xpath", "/vms/vm[cpu > 1]/cpu")))
-    assert vm_names(data) == ["web", "db"]
+    assert vm_names(data) == ["db", "web"]
     data = data_of(m.get_config("running", filter=("xpath", "/hvd-vm:vms/vm[name='web']")))
     assert vm_names(data) == ["web"]
 

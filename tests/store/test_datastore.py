@@ -8,7 +8,7 @@ import pytest
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue
-from hvd_netconf.namespaces import NETWORK, VM
+from hvd_netconf.namespaces import NACM, NETWORK, VM
 from hvd_netconf.store import Datastore
 
 
@@ -25,13 +25,22 @@ def test_set_entry_keeps_order_and_containers(kit: Any) -> None:
         ds.set_entry(("vm", n), kit.make_vm(n))
     assert [c.tag for c in ds.root] == [f"{{{VM}}}vms", f"{{{NETWORK}}}networks"]
     ds.set_entry(("vm", "a"), kit.make_vm("a", cpu=4))
-    assert _names(ds) == [("vm", "c"), ("vm", "a"), ("vm", "b"), ("network", "lan")]
+    # New entries go in name order (the loader's), a replaced one keeps its place.
+    assert _names(ds) == [("vm", "a"), ("vm", "b"), ("vm", "c"), ("network", "lan")]
     assert ds.get(("vm", "a")).findtext(f"{{{VM}}}cpu") == "4"
-    assert ds.keys() == [("vm", "c"), ("vm", "a"), ("vm", "b"), ("network", "lan")]
+    assert ds.keys() == [("vm", "a"), ("vm", "b"), ("vm", "c"), ("network", "lan")]
+    ds.set_entry(("vm", "b"), None)
+    ds.set_entry(("vm", "ab"), kit.make_vm("ab"))
+    ds.set_entry(("vm", "0"), kit.make_vm("0"))
+    ds.set_entry(("vm", "d"), kit.make_vm("d"))
+    assert _names(ds)[:5] == [("vm", "0"), ("vm", "a"), ("vm", "ab"), ("vm", "c"), ("vm", "d")]
+    ds.set_entry(("vm", "ab"), None)
+    ds.set_entry(("vm", "d"), None)
+    ds.set_entry(("vm", "0"), None)
     ds.set_entry(("network", "lan"), None)
     assert [c.tag for c in ds.root] == [f"{{{VM}}}vms"]  # empty containers never kept
     ds.set_entry(("network", "gone"), None)
-    assert ("network", "lan") not in ds and len(ds) == 3
+    assert ("network", "lan") not in ds and len(ds) == 2
 
 
 def test_set_entry_refuses_wrong_key(kit: Any) -> None:
@@ -69,3 +78,15 @@ def test_copy_is_deep(kit: Any) -> None:
     other = ds.copy()
     assert other.get(("vm", "a")) is not ds.get(("vm", "a"))
     assert kit.snapshot(other) == kit.snapshot(ds)
+
+
+def test_keys_follow_a_singleton_set_after_they_were_listed(kit: Any) -> None:
+    ds = Datastore()
+    ds.set_entry(("vm", "b"), kit.make_vm("b"))
+    assert ds.keys() == [("vm", "b")]
+    nacm = etree.fromstring(f'<nacm xmlns="{NACM}"><enable-nacm>true</enable-nacm></nacm>')
+    ds.set_entry(("nacm", "nacm"), nacm)
+    ds.set_entry(("vm", "a"), kit.make_vm("a"))
+    assert ds.keys() == [("vm", "a"), ("vm", "b"), ("nacm", "nacm")]
+    ds.set_entry(("nacm", "nacm"), None)
+    assert ds.keys() == [("vm", "a"), ("vm", "b")]
