@@ -53,6 +53,7 @@ class Settings:
     restconf_max_body: int = 16 * 1024 * 1024  # bytes of one request body
     restconf_header_timeout: float = 30.0  # a request must arrive whole within this
     restconf_auth_delay: float = 0.5  # first failed login's delay; doubles per failure, <= 8 s
+    restconf_max_connections: int = 256  # open HTTPS connections; more are closed at accept
     boot_from: str = "running"  # "startup": running becomes the saved startup at start
     # NETCONF over TLS (RFC 7589): off unless addresses are given; port 6513 if none is.
     tls_listen: tuple[tuple[str, int], ...] = ()
@@ -172,6 +173,8 @@ def check(settings: Settings) -> None:
                          "restconf-header-timeout above 0")
     if settings.restconf_auth_delay < 0:
         raise ValueError("restconf-auth-delay must not be negative")
+    if settings.restconf_max_connections < 0:
+        raise ValueError("restconf-max-connections must not be negative")
     if settings.tls_listen and None in (settings.tls_cert, settings.tls_key, settings.tls_ca):
         raise ValueError("tls-listen needs tls-cert, tls-key and tls-ca")
     for key in settings.tls_users:

@@ -14,9 +14,11 @@ import datetime
 import ipaddress
 import logging
 import os
+import socket
 import ssl
 import threading
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from cryptography import x509
@@ -36,6 +38,36 @@ from hvd_netconf.users import UserDB
 log = logging.getLogger(__name__)
 
 MAX_LINE = 8190  # bytes of the request line and of one header (aiohttp's own default)
+
+
+class BoundedSocket(socket.socket):
+    """A listening socket whose accept() closes a connection at once, before any TLS, while
+    `limit` accepted ones are still open (0: no limit). asyncio's accept loop treats the
+    ConnectionAbortedError as an empty queue and keeps listening; the transports close the
+    sockets accept() returned, which is how they leave the count."""
+
+    limit = 0
+
+    def bound(self, limit: int) -> None:
+        self.limit = limit
+        self.served: list[socket.socket] = []
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        conn, addr = super().accept()
+        if self.limit:
+            self.served = [c for c in self.served if c.fileno() != -1]
+            if len(self.served) >= self.limit:
+                conn.close()
+                log.warning("restconf: %d connections open, refusing %s", self.limit, addr)
+                raise ConnectionAbortedError
+            self.served.append(conn)
+        return conn, addr
+
+
+def bounded(sock: socket.socket, limit: int) -> BoundedSocket:
+    out = BoundedSocket(sock.family, sock.type, sock.proto, fileno=sock.detach())
+    out.bound(limit)
+    return out
 
 
 def tls_context(cert: Path, key: Path, client_ca: Path | None = None) -> ssl.SSLContext:
@@ -90,7 +122,8 @@ class RestconfListener:
         self.ssl = tls_context(settings.restconf_cert, settings.restconf_key,
                                settings.restconf_client_ca)
         self.settings = settings
-        self.sockets = bind_addresses(list(settings.restconf_listen))
+        self.sockets = [bounded(s, settings.restconf_max_connections)
+                        for s in bind_addresses(list(settings.restconf_listen))]
         self.web = RestconfApp(server, Resources(server, settings.max_depth),
                                BasicAuth(users, settings.restconf_auth_delay),
                                settings.restconf_max_body)

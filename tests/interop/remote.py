@@ -84,6 +84,7 @@ class RemoteHvd:
     log: Path
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
+    extra_args: list[str] = field(default_factory=list)  # more daemon options (--config)
     _managers: list[manager.Manager] = field(default_factory=list, repr=False)
 
     def add_user(self, home: ClientHome) -> None:
@@ -103,7 +104,7 @@ class RemoteHvd:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "hvd_netconf.daemon", "--root", str(self.root),
                  "--socket", str(self.sock), "--listen", f"127.0.0.1:{self.port}",
-                 "--backend", "sim", "--log-level", "info"],
+                 "--backend", "sim", "--log-level", "info", *self.extra_args],
                 cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
 
     def wait_listening(self, timeout: float = 30.0) -> bool:

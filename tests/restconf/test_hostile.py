@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import socket
 import ssl
 import time
@@ -10,6 +11,7 @@ import time
 import pytest
 from restconf.conftest import JSON, Restconf
 from support.server import PASSWORD, USER
+from support.waiting import wait_for
 
 VMS = "/restconf/data/hvd-vm:vms"
 AUTH = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
@@ -117,3 +119,47 @@ def test_slow_headers_are_cut_off(rc_factory) -> None:
         assert closed, "a request trickling in for 20 s was never cut off"
         assert i >= 2, "closed before the header timeout: not the slow headers' doing"
     still_serves(rc)
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def refused(s: socket.socket) -> bool:
+    """The server closed it (end of file or reset); a kept one is waiting for a ClientHello."""
+    s.setblocking(False)
+    try:
+        return s.recv(1) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def test_many_parallel_connections_are_bounded(rc_factory) -> None:
+    """1,000 sockets opened at once and left silent: at most restconf-max-connections are
+    kept (the rest are closed at accept, before TLS), the server's descriptors stay bounded,
+    a client already connected is still served, a new one once the flood leaves, and nothing
+    changed."""
+    rc = rc_factory(restconf_max_connections=50)
+    host, port = rc.base.removeprefix("https://").rsplit(":", 1)
+    c = rc.client()
+    first = c.get(VMS)
+    assert first.status_code == 200
+    before = open_fds()
+    held: list[socket.socket] = []
+    try:
+        for _ in range(1000):
+            held.append(socket.create_connection((host, int(port)), timeout=10))
+        wait_for(lambda: sum(refused(s) for s in held) >= 1000 - 49, 30, "the refusals")
+        kept = [s for s in held if not refused(s)]
+        assert len(kept) <= 49  # the limit, less the client's kept-alive connection
+        # this process holds the clients' ends too; the server's side is bounded by the limit
+        assert open_fds() - before - len(held) <= 50 + 10
+        assert c.get(VMS).json() == first.json()  # the kept-alive client is still served
+    finally:
+        for s in held:
+            s.close()
+    fresh = rc.client()
+    wait_for(lambda: fresh.get(VMS).status_code == 200, 30, "a new client to be served")
+    assert fresh.get(VMS).json() == first.json()
