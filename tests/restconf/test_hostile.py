@@ -8,6 +8,7 @@ import socket
 import ssl
 import time
 
+import httpx
 import pytest
 from restconf.conftest import JSON, Restconf
 from support.server import PASSWORD, USER
@@ -143,7 +144,9 @@ def test_many_parallel_connections_are_bounded(rc_factory) -> None:
     changed."""
     rc = rc_factory(restconf_max_connections=50)
     host, port = rc.base.removeprefix("https://").rsplit(":", 1)
-    c = rc.client()
+    # httpx drops an idle pooled connection after 5 s; a loaded machine can take that long
+    # to open the flood, and a reconnect then would rightly be refused: keep it for the test.
+    c = rc.client(limits=httpx.Limits(keepalive_expiry=600))
     first = c.get(VMS)
     assert first.status_code == 200
     before = open_fds()
