@@ -5,6 +5,7 @@ destroyed only when asked; a snapshot hvd did not make is listed and never touch
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from e2e.helpers import config, rpc, start_vm, vm_xml
@@ -160,22 +161,28 @@ def test_newer_hand_made_snapshot_blocks_rollback(vmhvd: HvdInstance) -> None:
     assert f"{DS}/disks/disk0@manual were not made by hvd" in _error(exc)
 
 
-def test_destroying_a_vm_takes_hvds_snapshots_but_not_a_hand_made_one(vmhvd: HvdInstance
-                                                                      ) -> None:
-    m = vmhvd.connect_uds()
-    _commit_web(m)
+def _refused_while_hand_made_then_done(vmhvd: HvdInstance, m: Any, change: str) -> SimHost:
+    """With hvd's snapshot `mine` and a hand-made one on disk1, `change` is refused naming
+    the hand-made one; once the operator destroys it, the same change commits."""
     _call(m, "snapshot-vm", "<name>mine</name>")
     sim = SimHost(vmhvd.root)
     sim.run(["zfs", "snapshot", f"{DS}/disks/disk1@manual"])
-    gone = config(vms=vm_xml("web", op="delete"))
-    m.edit_config(target="candidate", config=gone)
+    m.edit_config(target="candidate", config=change)
     with pytest.raises(RPCError) as exc:
         m.commit()
     assert f"hvd did not create {DS}/disks/disk1@manual" in _error(exc)
     m.discard_changes()
     sim.run(["zfs", "destroy", f"{DS}/disks/disk1@manual"])
-    m.edit_config(target="candidate", config=gone)
+    m.edit_config(target="candidate", config=change)
     m.commit()
+    return sim
+
+
+def test_destroying_a_vm_takes_hvds_snapshots_but_not_a_hand_made_one(vmhvd: HvdInstance
+                                                                      ) -> None:
+    m = vmhvd.connect_uds()
+    _commit_web(m)
+    sim = _refused_while_hand_made_then_done(vmhvd, m, config(vms=vm_xml("web", op="delete")))
     assert DS not in sim.state()["datasets"] and _snapshots(m) == {}
     assert not sim.zvol_file(f"{DS}/disks/disk0@mine").exists()
 
@@ -183,18 +190,8 @@ def test_destroying_a_vm_takes_hvds_snapshots_but_not_a_hand_made_one(vmhvd: Hvd
 def test_removing_a_disk_takes_its_hvd_snapshots(vmhvd: HvdInstance) -> None:
     m = vmhvd.connect_uds()
     _commit_web(m)
-    _call(m, "snapshot-vm", "<name>mine</name>")
-    sim = SimHost(vmhvd.root)
-    sim.run(["zfs", "snapshot", f"{DS}/disks/disk1@manual"])
     drop = config(vms=vm_xml("web", extra='<disk xc:operation="delete"><name>disk1</name></disk>'))
-    m.edit_config(target="candidate", config=drop)
-    with pytest.raises(RPCError) as exc:
-        m.commit()
-    assert f"hvd did not create {DS}/disks/disk1@manual" in _error(exc)
-    m.discard_changes()
-    sim.run(["zfs", "destroy", f"{DS}/disks/disk1@manual"])
-    m.edit_config(target="candidate", config=drop)
-    m.commit()
+    sim = _refused_while_hand_made_then_done(vmhvd, m, drop)
     assert f"{DS}/disks/disk1" not in sim.state()["datasets"]
     assert not sim.zvol_file(f"{DS}/disks/disk1@mine").exists()
     assert "mine" in _snapshots(m)  # the VM's snapshot stays, with its other disk
