@@ -23,7 +23,9 @@ def reads_only(argv: tuple[str, ...]) -> bool:
         return len(args) < 2 or args[0] == "-g"
     if prog == "bhyvectl":
         return not {"--create", "--destroy"} & set(args)
-    return prog in ("sysctl", "ps")
+    if prog == "zpool":
+        return args[:1] == ("list",)
+    return prog in ("sysctl", "ps", "rctl", "netstat")  # rctl: only -u is simulated
 
 
 class Fail(Exception):

@@ -18,6 +18,7 @@ from hvd_netconf.host.sim.console import Console
 from hvd_netconf.host.sim.faults import Faults
 from hvd_netconf.host.sim.ifconfig import Ifconfig
 from hvd_netconf.host.sim.state import PersistedState
+from hvd_netconf.host.sim.stats import Stats
 from hvd_netconf.host.sim.sysctl import DEFAULT_SYSCTLS, Sysctl
 from hvd_netconf.host.sim.vmm import Vmm
 from hvd_netconf.host.sim.zfs import Zfs
@@ -28,7 +29,7 @@ DEFAULT_POOLS = ("zroot",)
 DEFAULT_POOL_SIZE = 64 << 40
 
 
-class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
+class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl, Stats):
     """The simulated host: each command runs under the flock on the in-memory state, caught
     up with the files first, and is logged when it can change that state."""
 
@@ -118,7 +119,8 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
         prog = os.path.basename(argv[0]) if argv else ""
         handler = {
             "zfs": self._zfs, "ifconfig": self._ifconfig, "sysctl": self._sysctl,
-            "bhyvectl": self._bhyvectl, "ps": self._ps,
+            "bhyvectl": self._bhyvectl, "ps": self._ps, "rctl": self._rctl,
+            "netstat": self._netstat, "zpool": self._zpool,
         }.get(prog)
         if handler is None:
             unknown(argv)

@@ -10,8 +10,8 @@ the supervisor can see it, so every exit path is exercised with a real child pro
   with that code (0 reboot, 1 poweroff, 2 halt, 3 triple fault, 4 error, anything else);
   the file is consumed, so a restarted guest does not exit again.
 Settings come from `standin.json` in the same dir (poweroff_delay, ignore_sigterm,
-poll_interval, loader_delay, loader_exit). The state dir is HVD_STANDIN_STATE_DIR, or else the
-directory of the file stderr goes to (the sim spawns with stderr on <state>/bhyve.log).
+poll_interval, loader_delay, loader_exit, busy). The state dir is HVD_STANDIN_STATE_DIR, or else
+the directory of the file stderr goes to (the sim spawns with stderr on <state>/bhyve.log).
 Every line it writes says it is a simulation, never that it is bhyve.
 
 COM1: when the sim gave it a console pair (host/sim/console.py), the guest prints a banner and
@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "poll_interval": 0.02,
     "loader_delay": 0.0,
     "loader_exit": 0,
+    "busy": 0.0,  # the share of each poll interval the guest spends burning CPU (statistics)
 }
 LOADERS = ("bhyveload", "grub-bhyve")
 # Set by the sim when this host's bhyve would refuse the command line: bhyve's own words, which
@@ -192,10 +193,14 @@ class Guest:
             ):
                 self.say("guest powered off")
                 return 1
+            interval = float(conf["poll_interval"])
+            spin_until = time.monotonic() + interval * float(conf["busy"])
+            while time.monotonic() < spin_until:
+                pass
             if console is not None:
-                console.serve(float(conf["poll_interval"]))
+                console.serve(interval * (1 - float(conf["busy"])))
             else:
-                time.sleep(float(conf["poll_interval"]))
+                time.sleep(interval * (1 - float(conf["busy"])))
 
     def run_loader(self) -> int:
         conf = settings(self.where)

@@ -14,6 +14,10 @@ DEFAULT_SYSCTLS = {
     "net.link.tap.up_on_open": "1",
     "kern.ostype": "FreeBSD",
     "hw.physmem": str(16 << 30),  # a 16 GiB host: bhyve cannot wire more guest memory
+    "hw.pagesize": "4096",
+    "vm.stats.vm.v_wire_count": "0",  # the sim wires no memory
+    "kstat.zfs.misc.arcstats.size": str(1 << 30),  # a fixed figure: the sim has no ARC
+    "kern.racct.enable": "1",  # set "0" for a host booted without racct
 }
 
 
@@ -23,15 +27,21 @@ class Sysctl:
 
     if TYPE_CHECKING:  # provided by SimHost
         def run(self, argv: Sequence[str]) -> str: ...
+        def _sysctl_list(self, st: State, names: tuple[str, ...], out: list[str],
+                         argv: tuple[str, ...]) -> None: ...
 
     def sysctl(self, name: str) -> str:
         return self.run(("sysctl", "-n", name)).strip()
 
     def _sysctl(self, st: State, args: tuple[str, ...], out: list[str],
                 argv: tuple[str, ...]) -> None:
+        if len(args) >= 2 and args[0] == "-i":
+            self._sysctl_list(st, args[1:], out, argv)
+            return
         if len(args) != 2 or args[0] != "-n":
             unknown(argv)
         name = args[1]
-        if name not in st["sysctl"]:
+        value = st["sysctl"].get(name, DEFAULT_SYSCTLS.get(name))
+        if value is None:
             raise Fail(f"sysctl: unknown oid '{name}'")
-        out.append(st["sysctl"][name] + "\n")
+        out.append(value + "\n")

@@ -59,6 +59,8 @@ class Vmm:
         def close_console(self, vm: str) -> None: ...
         def _refresh(self) -> None: ...
         def _log(self, entry: dict[str, Any]) -> None: ...
+        def _ps_usage(self, st: State, pids: str, out: list[str],
+                      argv: tuple[str, ...]) -> None: ...
 
     def spawn(self, argv: Sequence[str], *, log_path: Path) -> subprocess.Popen[bytes]:
         """Start the stand-in guest instead of bhyve; the VM instance appears in /dev/vmm."""
@@ -126,6 +128,9 @@ class Vmm:
             argv: tuple[str, ...]) -> None:
         """`ps -ax -ww -o pid=,command=` over the guests this host spawned (whoever spawned
         them: another bhyve's VM is one too); the rest of Linux is not the simulated host."""
+        if len(args) == 4 and args[:3] == ("-o", "pid=,time=,rss=,pcpu=", "-p"):
+            self._ps_usage(st, args[3], out, argv)
+            return
         if args != ("-ax", "-ww", "-o", "pid=,command="):
             unknown(argv)
         pids = sorted({e["pid"] for e in st["vmm"].values() if e.get("pid")})
