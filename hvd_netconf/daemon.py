@@ -63,6 +63,7 @@ from hvd_netconf.restconf.listener import RestconfListener
 from hvd_netconf.schema import load_schema
 from hvd_netconf.server import Server
 from hvd_netconf.state import StateProviders
+from hvd_netconf.stats import state as stats_state
 from hvd_netconf.store import Datastores, StoreError
 from hvd_netconf.supervisor.core import Supervisor
 from hvd_netconf.transport.callhome import CallHome
@@ -130,6 +131,12 @@ def state_providers() -> StateProviders[ServerView]:
     providers.add("snapshots", snapshots.snapshots_state, tops=[(VM, "snapshots")])
     providers.add("network-state", operational.network_state, tops=[(NETWORK, "networks")])
     providers.add("host", operational.host_state, tops=[(HVD, "host")])
+    providers.add("vm-statistics", stats_state.vm_statistics, tops=[(VM, "vms")],
+                  below="statistics")
+    providers.add("network-statistics", stats_state.network_statistics,
+                  tops=[(NETWORK, "networks")], below="statistics")
+    providers.add("host-statistics", stats_state.host_statistics, tops=[(HVD, "host")],
+                  below="statistics")
     providers.add("interrupted-commit", candidates.interrupted_state, tops=[(HVD, "host")])
     providers.add("candidate", candidates.candidate_state, tops=[(HVD, "candidate")])
     providers.add("nacm", nacm_state, tops=[(NACM, "nacm")])

@@ -32,7 +32,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # The apply plan and the engine that runs (and undoes) it on the host.
     ("apply", ("hvd_netconf.apply",)),
     # Notifications and the operational state the server reports.
-    ("notify", ("hvd_netconf.notify", "hvd_netconf.state", "hvd_netconf.operational")),
+    # The statistics read from the host for <get>.
+    ("notify", ("hvd_netconf.notify", "hvd_netconf.state", "hvd_netconf.operational",
+                "hvd_netconf.stats")),
     # The operations, NACM as the server applies it to them (and the stored rules it enforces),
     # and the Committer: the one path every write of running takes.
     ("ops", ("hvd_netconf.ops", "hvd_netconf.nacm.access", "hvd_netconf.nacm.running",

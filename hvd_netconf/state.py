@@ -11,7 +11,10 @@ running configuration (so per-entry `state` containers go inside existing entrie
     providers.add("vm-state", vm_state, tops=[(VM, "vms")])
 
 `tops` names the top-level containers a provider writes; a filtered <get> skips providers whose
-tops the filter cannot select. A provider that raises is logged and left out of the reply.
+tops the filter cannot select. `below` names the one node a provider writes under each entry
+(`statistics`): it is skipped as well when the filter selects other nodes of its tops and never
+that one, so a <get> of VM state reads no statistics from the host. A provider that raises is
+logged and left out of the reply.
 
 The server is a type parameter: this floor is below the server, so the daemon says what it
 passes (ops.registry.ServerView), and each provider declares, as a Protocol on its own floor,
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 S = TypeVar("S")  # the server the providers read
 Provider = Callable[[S, etree._Element], None]
 Top = tuple[str, str]
+Named = Callable[[Top, str], bool]  # may the filter select a node of this name under top?
 
 
 @dataclass(frozen=True)
@@ -42,15 +46,17 @@ class _Entry(Generic[S]):
     name: str
     fn: Provider[S]
     tops: frozenset[Top]
+    below: str | None
 
 
 class StateProviders(Generic[S]):
     def __init__(self) -> None:
         self._entries: dict[str, _Entry[S]] = {}
 
-    def add(self, name: str, fn: Provider[S], *, tops: Iterable[Top] = ()) -> None:
+    def add(self, name: str, fn: Provider[S], *, tops: Iterable[Top] = (),
+            below: str | None = None) -> None:
         """Adding the same name again replaces the provider."""
-        self._entries[name] = _Entry(name, fn, frozenset(tops))
+        self._entries[name] = _Entry(name, fn, frozenset(tops), below)
 
     def remove(self, name: str) -> None:
         self._entries.pop(name, None)
@@ -59,10 +65,14 @@ class StateProviders(Generic[S]):
         return list(self._entries)
 
     def fill(self, server: S, data: etree._Element,
-             wanted: Callable[[Top], bool] | None = None) -> None:
-        """Run every provider whose tops may be selected (`wanted(top)`) against `data`."""
+             wanted: Callable[[Top], bool] | None = None, named: Named | None = None) -> None:
+        """Run every provider whose tops may be selected (`wanted(top)`) against `data`, and
+        whose `below` node may be too (`named(top, below)`)."""
         for entry in list(self._entries.values()):
             if wanted is not None and entry.tops and not any(wanted(t) for t in entry.tops):
+                continue
+            if named is not None and entry.below is not None and entry.tops and not any(
+                    named(t, entry.below) for t in entry.tops):
                 continue
             try:
                 entry.fn(server, data)

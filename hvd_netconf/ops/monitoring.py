@@ -32,6 +32,7 @@ _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'', re.S)
 _DEFINES = re.compile(r"^\s*(container|list|leaf|leaf-list|rpc|notification|identity|augment|"
                       r"anydata|anyxml|choice|deviation)\s", re.M)
 _FEATURE = re.compile(r"^\s*feature\s+([\w.-]+)", re.M)
+_GROUPING = re.compile(r"^\s*grouping\s+[\w.-]+\s*\{", re.M)
 
 
 def content_id(texts: Iterable[str]) -> str:
@@ -60,8 +61,21 @@ def modules(server: ServerView) -> Sequence[Module]:
 
 
 def import_only(module: Module) -> bool:
-    """A module that only lends typedefs and groupings (RFC 8525 import-only-module)."""
-    return _DEFINES.search(_STRINGS.sub('""', module.text)) is None
+    """A module that only lends typedefs and groupings (RFC 8525 import-only-module): the
+    nodes inside a grouping are defined only where it is used."""
+    return _DEFINES.search(_without_groupings(_STRINGS.sub('""', module.text))) is None
+
+
+def _without_groupings(text: str) -> str:
+    """The text with every grouping's block cut out (strings are already blanked)."""
+    while (m := _GROUPING.search(text)) is not None:
+        depth, end = 0, m.end() - 1
+        for end in range(m.end() - 1, len(text)):
+            depth += {"{": 1, "}": -1}.get(text[end], 0)
+            if depth == 0:
+                break
+        text = text[:m.start()] + text[end + 1:]
+    return text
 
 
 def features(server: ServerView, module: Module) -> list[str]:

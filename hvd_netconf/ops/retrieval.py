@@ -130,6 +130,27 @@ def _wanted(spec: Filter | None) -> Callable[[tuple[str, str]], bool] | None:
     return wanted
 
 
+def _named(spec: Filter | None) -> Callable[[tuple[str, str], str], bool] | None:
+    """May a subtree filter select a node of this name under a top-level container? Yes when it
+    names one, or when it has no selection node there (only content matches and containers:
+    whole entries are selected, RFC 6241 §6.2.5)."""
+    if spec is None or spec.type != "subtree":
+        return None
+
+    def named(top: tuple[str, str], name: str) -> bool:
+        for el in spec.element.iterchildren(tag=etree.Element):
+            if not _is(el, top[0], top[1]):
+                continue
+            inner = list(el.iterdescendants(tag=etree.Element))
+            if not inner or any(etree.QName(d).localname == name for d in inner):
+                return True
+            if not any(len(d) == 0 and not (d.text or "").strip() for d in inner):
+                return True
+        return False
+
+    return named
+
+
 def _is(el: etree._Element, ns: str, name: str | None) -> bool:
     q = etree.QName(el)
     return q.localname == name and q.namespace in (None, ns)
@@ -182,5 +203,5 @@ def get(ctx: OpContext, op: etree._Element) -> Reply:
     stores = ctx.server.datastores
     if stores is not None:
         _config_copy(spec, stores, data)
-    ctx.server.state.fill(ctx.server, data, _wanted(spec))
+    ctx.server.state.fill(ctx.server, data, _wanted(spec), _named(spec))
     return render(spec, data, mode, ctx.server.schema, owned=True)

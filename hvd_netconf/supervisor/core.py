@@ -526,6 +526,12 @@ class Supervisor:
             vm = self._vms.get(name)
             return vm.launch if vm is not None and vm.status in ACTIVE else None
 
+    def launches(self) -> dict[str, bhyve.Launch]:
+        """What each active VM was started with, without reading the config (statistics)."""
+        with self._cond:
+            return {n: vm.launch for n, vm in self._vms.items()
+                    if vm.status in ACTIVE and vm.launch is not None}
+
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """status() of every configured VM and of every VM still running without a config."""
         index = self._index(self._config())

@@ -1,0 +1,174 @@
+"""The statistics containers of <get> (hvd-vm, hvd-network, hvd-system), read from the host
+when asked: only for the entries the reply holds, and only when the filter can select a
+`statistics` node (daemon.state_providers registers them with below="statistics")."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+from lxml import etree
+
+from hvd_netconf.host import bhyve, specs, stats
+from hvd_netconf.namespaces import HVD, NETWORK, VM, qn
+from hvd_netconf.state import child, leaf
+from hvd_netconf.stats.collect import Guest, HostFigures, VmFigures, collect, guest
+
+if TYPE_CHECKING:
+    from hvd_netconf.config import Settings
+    from hvd_netconf.host.backend import Host
+    from hvd_netconf.supervisor.core import Supervisor
+
+
+class Started(Protocol):
+    @property
+    def netconf_start_time(self) -> str: ...
+
+
+class StatsView(Protocol):
+    """What the statistics providers read of the server."""
+
+    settings: Settings
+
+    @property
+    def supervisor(self) -> Supervisor | None: ...
+
+    @property
+    def host(self) -> Host | None: ...
+
+    @property
+    def stats(self) -> Started: ...
+
+
+def rfc3339(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _entries(data: etree._Element, ns: str, top: str, item: str) -> dict[str, etree._Element]:
+    container = data.find(qn(ns, top))
+    if container is None:
+        return {}
+    return {el.findtext(qn(ns, "name")) or "": el for el in container.iterchildren(qn(ns, item))}
+
+
+def running_guests(supervisor: Supervisor, entries: Mapping[str, etree._Element],
+                   zfs_parent: str, now: float) -> list[Guest]:
+    """The running VMs among these configured ones, as the sample asks about them."""
+    out: list[Guest] = []
+    for name, status in supervisor.statuses(entries).items():
+        launched = supervisor.launched(name)
+        if status.get("pid") is None or launched is None:
+            continue
+        spec = specs.read_vm(entries[name])
+        _cpu, memory = bhyve.launched_size(launched)
+        taps = list(status.get("tap") or [])
+        out.append(guest(name, int(status["pid"]), now - int(status.get("uptime") or 0),
+                         memory, "-S" in launched.commands[-1], [d.name for d in spec.disks],
+                         list(zip((n.name for n in spec.nics), taps, strict=False)),
+                         zfs_parent))
+    return out
+
+
+def _counters(parent: etree._Element, c: stats.IfCounters) -> None:
+    for name, value in (("in-octets", c.in_octets), ("in-packets", c.in_packets),
+                        ("in-errors", c.in_errors), ("in-discards", c.in_discards),
+                        ("out-octets", c.out_octets), ("out-packets", c.out_packets),
+                        ("out-errors", c.out_errors)):
+        leaf(parent, name, value)
+
+
+def render_vm(entry: etree._Element, f: VmFigures) -> None:
+    st = child(entry, VM, "statistics")
+    leaf(st, "discontinuity-time", rfc3339(f.started))
+    if f.cpu_ms is not None:
+        leaf(st, "cpu-time", f.cpu_ms)
+    if f.cpu_use is not None:
+        leaf(st, "cpu-use", f"{f.cpu_use:.1f}")
+    if f.rss is not None:
+        leaf(st, "resident-memory", f.rss)
+    leaf(st, "wired-memory", f.wired)
+    for name, io in f.disks.items():
+        disk = etree.SubElement(st, qn(VM, "disk"))
+        leaf(disk, "name", name)
+        leaf(disk, "discontinuity-time", rfc3339(f.started))
+        for key, value in (("read-octets", io.nread), ("read-operations", io.reads),
+                           ("write-octets", io.nwritten), ("write-operations", io.writes)):
+            leaf(disk, key, value)
+    for name, (tap, counters) in f.nics.items():
+        nic = etree.SubElement(st, qn(VM, "nic"))
+        leaf(nic, "name", name)
+        leaf(nic, "tap", tap)
+        leaf(nic, "discontinuity-time", rfc3339(f.started))  # the tap is created at start
+        _counters(nic, counters)
+
+
+def vm_statistics(server: StatsView, data: etree._Element) -> None:
+    if server.supervisor is None or server.host is None:
+        return
+    entries = _entries(data, VM, "vms", "vm")
+    guests = running_guests(server.supervisor, entries, server.settings.zfs_parent,
+                            datetime.now(UTC).timestamp())
+    if not guests:
+        return
+    sample = collect(server.host, guests)
+    for name, figures in sample.vms.items():
+        render_vm(entries[name], figures)
+
+
+def network_statistics(server: StatsView, data: etree._Element) -> None:
+    if server.host is None:
+        return
+    entries = _entries(data, NETWORK, "networks", "network")
+    if not entries:
+        return
+    counters = collect(server.host, [], interfaces=True).interfaces
+    for entry in entries.values():
+        found = counters.get(specs.read_network(entry).bridge)
+        if found is None:
+            continue
+        st = child(entry, NETWORK, "statistics")
+        # hvd does not know when the bridge was created; its own start is a safe bound.
+        leaf(st, "discontinuity-time", server.stats.netconf_start_time)
+        _counters(st, found)
+
+
+def render_host(host: etree._Element, f: HostFigures, vm_memory: int) -> None:
+    st = child(host, HVD, "statistics")
+    s = f.sysctl
+    if "hw.ncpu" in s:
+        leaf(st, "cpus", s["hw.ncpu"])
+    load = stats.load_average(s.get("vm.loadavg", ""))
+    if load is not None:
+        for minutes, value in zip((1, 5, 15), load, strict=True):
+            leaf(st, f"load-average-{minutes}", f"{value:.2f}")
+    if "hw.physmem" in s:
+        leaf(st, "physical-memory", s["hw.physmem"])
+    if "vm.stats.vm.v_wire_count" in s and "hw.pagesize" in s:
+        leaf(st, "wired-memory", int(s["vm.stats.vm.v_wire_count"]) * int(s["hw.pagesize"]))
+    leaf(st, "vm-memory", vm_memory)
+    if "kstat.zfs.misc.arcstats.size" in s:
+        leaf(st, "arc-size", s["kstat.zfs.misc.arcstats.size"])
+    leaf(st, "vmm-instances", f.vmm_instances)
+    leaf(st, "racct-enabled", s.get("kern.racct.enable") == "1")
+    for name, p in f.pools.items():
+        pool = etree.SubElement(st, qn(HVD, "pool"))
+        leaf(pool, "name", name)
+        pool_leaves: tuple[tuple[str, object], ...] = (
+            ("size", p.size), ("allocated", p.allocated), ("free", p.free),
+            ("fragmentation", p.fragmentation), ("capacity", p.capacity), ("health", p.health))
+        for key, amount in pool_leaves:
+            if amount is not None:
+                leaf(pool, key, amount)
+
+
+def host_statistics(server: StatsView, data: etree._Element) -> None:
+    if server.host is None:
+        return
+    vm_memory = 0
+    if server.supervisor is not None:
+        for launched in server.supervisor.launches().values():
+            vm_memory += bhyve.launched_size(launched)[1] << 20
+    figures = collect(server.host, [], with_host=True).host
+    assert figures is not None  # asked for with_host
+    render_host(child(data, HVD, "host"), figures, vm_memory)

@@ -1,0 +1,98 @@
+"""Statistics over NETCONF on the sim: a running VM's counters grow while its stand-in burns CPU
+and bytes go through its disk and tap; the bridge's and the host's figures; a <get> that does
+not ask for statistics runs no statistics command on the host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from e2e.helpers import config, guest_ready, network_xml, standin, start_vm, stop_vm, vm_xml
+from lxml import etree
+from support.server import HvdInstance
+from support.waiting import wait_for
+
+from hvd_netconf.host.sim.host import SimHost
+from hvd_netconf.namespaces import HVD, NETWORK, VM
+
+NS = {"vm": VM, "net": NETWORK, "hvd": HVD}
+STATS_FILTER = ("subtree", f'<vms xmlns="{VM}"><vm><name>web</name><statistics/></vm></vms>')
+
+
+def _get(m: Any, flt: tuple[str, str]) -> etree._Element:
+    return etree.fromstring(m.get(filter=flt).xml.encode())
+
+
+def _num(data: etree._Element, path: str) -> int:
+    found = data.xpath(path, namespaces=NS)
+    assert found, f"{path} not in the reply"
+    return int(float(found[0].text))
+
+
+def test_vm_counters_grow_with_what_the_guest_does(vmhvd: HvdInstance) -> None:
+    m = vmhvd.connect_uds()
+    m.edit_config(target="running", config=config(
+        networks=network_xml("lan"),
+        vms=vm_xml("web", disks={"disk0": "1G"}, nics={"nic0": "lan"})))
+    standin(vmhvd.root, "web", busy=0.5)
+    start_vm(m, "web")
+    guest_ready(vmhvd.root, "web")
+    st = "//vm:vm[vm:name='web']/vm:statistics"
+    first = _get(m, STATS_FILTER)
+    assert first.xpath(f"{st}/vm:discontinuity-time/text()", namespaces=NS)[0].endswith("Z")
+    assert _num(first, f"{st}/vm:resident-memory") > 1 << 20
+    assert _num(first, f"{st}/vm:wired-memory") == 0
+    cpu0 = _num(first, f"{st}/vm:cpu-time")
+    assert wait_for(lambda: _num(_get(m, STATS_FILTER), f"{st}/vm:cpu-time") >= cpu0 + 200,
+                    what="the busy guest's cpu-time to grow by 0.2 s")
+
+    sim = SimHost(vmhvd.root)
+    tap = first.xpath(f"{st}/vm:nic[vm:name='nic0']/vm:tap/text()", namespaces=NS)[0]
+    nic = f"{st}/vm:nic[vm:name='nic0']"
+    disk = f"{st}/vm:disk[vm:name='disk0']"
+    before = _get(m, STATS_FILTER)
+    sim.count_traffic(tap, rx_bytes=3000, rx_packets=2, tx_bytes=100, tx_packets=1)
+    sim.count_io(f"{vmhvd.server.settings.zfs_parent}/vm/web/disks/disk0", written=8192)
+    after = _get(m, STATS_FILTER)
+    for leaf, grew in (("in-octets", 3000), ("in-packets", 2), ("out-octets", 100)):
+        assert _num(after, f"{nic}/vm:{leaf}") - _num(before, f"{nic}/vm:{leaf}") == grew
+    assert _num(after, f"{disk}/vm:write-octets") - _num(before, f"{disk}/vm:write-octets") \
+        == 8192
+    assert _num(after, f"{disk}/vm:write-operations") == _num(
+        before, f"{disk}/vm:write-operations") + 1
+
+    net = _get(m, ("subtree", f'<networks xmlns="{NETWORK}"><network><name>lan</name>'
+                              "<statistics/></network></networks>"))
+    assert net.xpath("//net:network/net:statistics/net:in-octets", namespaces=NS)
+
+    host = _get(m, ("subtree", f'<host xmlns="{HVD}"><statistics/></host>'))
+    hs = "//hvd:host/hvd:statistics"
+    assert _num(host, f"{hs}/hvd:physical-memory") == 16 << 30
+    assert _num(host, f"{hs}/hvd:vm-memory") == 512 << 20  # hvd-vm's default memory
+    assert _num(host, f"{hs}/hvd:vmm-instances") == 1
+    assert host.xpath(f"{hs}/hvd:racct-enabled/text()", namespaces=NS) == ["true"]
+    assert _num(host, f"{hs}/hvd:pool[hvd:name='zroot']/hvd:size") == 64 << 40
+
+    stop_vm(m, "web")
+    assert not _get(m, STATS_FILTER).xpath(st, namespaces=NS)  # absent once it stopped
+
+
+def test_a_get_of_state_alone_reads_no_statistics(vmhvd: HvdInstance, monkeypatch: Any) -> None:
+    m = vmhvd.connect_uds()
+    m.edit_config(target="running", config=config(vms=vm_xml("web")))
+    start_vm(m, "web")
+    guest_ready(vmhvd.root, "web")
+    host = vmhvd.server.host
+    assert host is not None
+    ran: list[str] = []
+    real = host.run
+
+    def counting(argv: Any) -> str:
+        ran.append(argv[0])
+        return real(argv)
+
+    monkeypatch.setattr(host, "run", counting)
+    _get(m, ("subtree", f'<vms xmlns="{VM}"><vm><name>web</name><state/></vm></vms>'))
+    _get(m, ("subtree", f'<host xmlns="{HVD}"><backend/></host>'))
+    assert [p for p in ran if p in ("ps", "netstat", "sysctl", "zpool")] == []
+    _get(m, STATS_FILTER)
+    assert ran.count("ps") == 1
