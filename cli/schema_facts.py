@@ -328,6 +328,21 @@ FACTS = {'objects': {'vm': {'key': 'name',
                                     'kind': 'int',
                                     'default': '50',
                                     'help': 'The most lines to return, the newest'}]},
+          'get-vm-statistics-history': {'help': 'The samples the daemon keeps of one VM '
+                                                '(stats-history in hvd.conf), oldest first: the '
+                                                'counters of its statistics summed over its disks '
+                                                'and NICs, and its CPU use since the point before',
+                                        'input': [{'name': 'name',
+                                                   'ref': 'vm',
+                                                   'kind': 'ref',
+                                                   'mandatory': True,
+                                                   'help': 'The VM'},
+                                                  {'name': 'period',
+                                                   'range': [[1, 4294967295]],
+                                                   'kind': 'int',
+                                                   'units': 'seconds',
+                                                   'help': 'The spacing wanted: the finest kept '
+                                                           'tier whose period is at least this'}]},
           'snapshot-vm': {'help': "Snapshot a VM's dataset, disks and configuration file at one "
                                   'instant (zfs snapshot -r)',
                           'input': [{'name': 'vm',
@@ -425,6 +440,7 @@ FACTS = {'objects': {'vm': {'key': 'name',
           'preview-commit/summary/volumes-destroyed': 'number',
           'preview-commit/summary/bridges-destroyed': 'number',
           'rollback/commit-id': 'number',
+          'get-vm-statistics-history/period': 'number',
           'snapshot-vm/vm-was-running': 'bool',
           'rollback-vm/config-may-differ': 'bool',
           'rollback-vm/stopped': 'bool'}}

@@ -63,6 +63,9 @@ class Settings:
     tls_users: dict[str, str] = field(default_factory=dict)  # sha256:<fp> | cn:<name> -> user
     # NETCONF call home over SSH (RFC 8071): management stations hvd dials; port 4334 if none.
     call_home: tuple[tuple[str, int], ...] = ()
+    # Statistics kept in the daemon (docs/statistics.md): PERIOD:SPAN tiers, finest first;
+    # "" keeps none and samples nothing.
+    stats_history: str = "5s:1h,1m:1d"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -87,6 +90,35 @@ class Settings:
     @property
     def pid_path(self) -> Path:
         return self.pid_file or self.state_dir / "hvd.pid"
+
+
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _seconds(text: str) -> int:
+    number, unit = text[:-1], text[-1:]
+    if unit not in _UNIT or not number.isdigit() or int(number) < 1:
+        raise ValueError(f"bad duration {text!r} in stats-history: a whole number with s, m, "
+                         "h or d, such as 5s or 1h")
+    return int(number) * _UNIT[unit]
+
+
+def history_tiers(text: str) -> tuple[tuple[int, int], ...]:
+    """stats-history `5s:1h,1m:1d` -> ((5, 720), (60, 1440)): each tier's period in seconds
+    and how many samples it keeps; each period a multiple of the one before."""
+    tiers: list[tuple[int, int]] = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        period_text, sep, span_text = part.partition(":")
+        if not sep:
+            raise ValueError(f"bad stats-history tier {part!r}: PERIOD:SPAN, such as 5s:1h")
+        period, span = _seconds(period_text), _seconds(span_text)
+        if span < period:
+            raise ValueError(f"stats-history tier {part!r} keeps less than one sample")
+        if tiers and period % tiers[-1][0]:
+            raise ValueError(f"stats-history period {period_text} is not a multiple of the "
+                             "one before it")
+        tiers.append((period, span // period))
+    return tuple(tiers)
 
 
 TLS_PORT = 6513  # RFC 7589 §2
@@ -177,6 +209,7 @@ def check(settings: Settings) -> None:
         raise ValueError("restconf-max-connections must not be negative")
     if settings.tls_listen and None in (settings.tls_cert, settings.tls_key, settings.tls_ca):
         raise ValueError("tls-listen needs tls-cert, tls-key and tls-ca")
+    history_tiers(settings.stats_history)
     for key in settings.tls_users:
         kind = key.partition(":")[0].lower()
         if kind not in ("sha256", "cn") or not key.partition(":")[2]:

@@ -21,7 +21,7 @@ from hvd_netconf.apply.engine import cut_short, ensure_layout
 from hvd_netconf.apply.engine import recover as recover_host
 from hvd_netconf.apply.hook import HostApply, journal_path
 from hvd_netconf.committer import Committer, HostApplier
-from hvd_netconf.config import Settings, add_arguments, from_args
+from hvd_netconf.config import Settings, add_arguments, from_args, history_tiers
 from hvd_netconf.host.selection import select_backend
 from hvd_netconf.host.sim.host import SimHost
 from hvd_netconf.hostcheck import check_backend, render
@@ -53,6 +53,7 @@ from hvd_netconf.ops import (
     session,
     snapshots,
     startup,
+    stats_history,
     transactions,
     vm,
 )
@@ -64,6 +65,7 @@ from hvd_netconf.schema import load_schema
 from hvd_netconf.server import Server
 from hvd_netconf.state import StateProviders
 from hvd_netconf.stats import state as stats_state
+from hvd_netconf.stats.sampler import Sampler
 from hvd_netconf.store import Datastores, StoreError
 from hvd_netconf.supervisor.core import Supervisor
 from hvd_netconf.transport.callhome import CallHome
@@ -117,6 +119,8 @@ def operations() -> Registry:
     reg.add(VM, "stop-vm", vm.stop_vm, serialized=False)
     reg.add(VM, "restart-vm", vm.restart_vm, serialized=False)
     reg.add(VM, "get-vm-log", logs.get_vm_log, serialized=False)
+    reg.add(VM, "get-vm-statistics-history", stats_history.get_vm_statistics_history,
+            serialized=False)
     reg.add(VM, "snapshot-vm", snapshots.snapshot_vm)
     reg.add(VM, "delete-snapshot", snapshots.delete_snapshot)
     reg.add(VM, "rollback-vm", snapshots.rollback_vm)
@@ -226,6 +230,12 @@ def wire_components(server: Server) -> None:
         zfs_parent=settings.zfs_parent, on_event=on_vm_event,
         firmware_dir=str(firmware) if firmware else None)
     wire_committer(server, HostApply(settings, host, supervisor, datastores))
+    tiers = history_tiers(settings.stats_history)
+    if tiers:
+        server.sampler = Sampler(host, lambda known: stats_state.running_guests(
+            supervisor, operational.entries(datastores.running.root, VM, "vms", "vm"),
+            settings.zfs_parent, known), tiers)
+        server.sampler.start()
     for name, outcome in supervisor.adopt().items():
         log.info("VM %s at start: %s", name, outcome)
 
@@ -258,6 +268,8 @@ class Running:
             live.terminate("other")
         for listener in listeners:
             listener.join_connections(2.0)
+        if self.server.sampler is not None:
+            self.server.sampler.stop()
         supervisor = self.server.supervisor
         if supervisor is not None:
             if self.server.settings.stop_vms_on_exit:

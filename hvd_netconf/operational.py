@@ -48,7 +48,8 @@ def _put(parent: etree._Element, name: str, value: object) -> None:
         leaf(parent, name, value)
 
 
-def _entries(data: etree._Element, ns: str, top: str, item: str) -> dict[str, etree._Element]:
+def entries(data: etree._Element, ns: str, top: str, item: str) -> dict[str, etree._Element]:
+    """name -> entry of the list top/item under data (a reply's or the running tree)."""
     container = data.find(qn(ns, top))
     if container is None:
         return {}
@@ -58,7 +59,7 @@ def _entries(data: etree._Element, ns: str, top: str, item: str) -> dict[str, et
 def vm_state(server: VmHostView, data: etree._Element) -> None:
     if server.supervisor is None:
         return
-    vms = _entries(data, VM, "vms", "vm")
+    vms = entries(data, VM, "vms", "vm")
     # Only the VMs the (filtered) reply holds; a guest still running after its config was
     # removed is not in the tree.
     for name, status in server.supervisor.statuses(vms).items():
@@ -77,7 +78,7 @@ def network_state(server: VmHostView, data: etree._Element) -> None:
         return
     taps = server.supervisor.bridge_taps() if server.supervisor is not None else {}
     backend = "sim" if server.host.simulated else "ifconfig"
-    for entry in _entries(data, NETWORK, "networks", "network").values():
+    for entry in entries(data, NETWORK, "networks", "network").values():
         state = child(entry, NETWORK, "state")
         net = specs.read_network(entry)
         leaf(state, "bridge", net.bridge)

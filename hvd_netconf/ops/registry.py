@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from hvd_netconf.notify.bus import NotificationBus
     from hvd_netconf.schema.nodes import Schema
     from hvd_netconf.state import StateProviders
+    from hvd_netconf.stats.sampler import Sampler
     from hvd_netconf.store import Datastores
     from hvd_netconf.supervisor.core import Supervisor
 
@@ -112,6 +113,7 @@ class ServerView(Protocol):
     host: Host | None
     supervisor: Supervisor | None
     committer: Committer | None
+    sampler: Sampler | None
 
     def capabilities(self) -> list[str]: ...
 

@@ -4,7 +4,7 @@ when asked: only for the entries the reply holds, and only when the filter can s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -12,6 +12,7 @@ from lxml import etree
 
 from hvd_netconf.host import bhyve, specs, stats
 from hvd_netconf.namespaces import HVD, NETWORK, VM, qn
+from hvd_netconf.operational import entries
 from hvd_netconf.state import child, leaf
 from hvd_netconf.stats.collect import Guest, HostFigures, VmFigures, collect, guest
 
@@ -45,28 +46,28 @@ def rfc3339(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _entries(data: etree._Element, ns: str, top: str, item: str) -> dict[str, etree._Element]:
-    container = data.find(qn(ns, top))
-    if container is None:
-        return {}
-    return {el.findtext(qn(ns, "name")) or "": el for el in container.iterchildren(qn(ns, item))}
-
-
 def running_guests(supervisor: Supervisor, entries: Mapping[str, etree._Element],
-                   zfs_parent: str, now: float) -> list[Guest]:
-    """The running VMs among these configured ones, as the sample asks about them."""
+                   zfs_parent: str,
+                   known: MutableMapping[tuple[str, int], Guest] | None = None) -> list[Guest]:
+    """The running VMs among these configured ones, as the sample asks about them. `known`
+    keeps each (VM, pid)'s Guest: disks and NICs change only with a restart, so a sampler
+    reads a VM's configuration once per start."""
     out: list[Guest] = []
-    for name, status in supervisor.statuses(entries).items():
-        launched = supervisor.launched(name)
-        if status.get("pid") is None or launched is None:
+    for name, run in supervisor.active().items():
+        entry = entries.get(name)
+        if entry is None:
             continue
-        spec = specs.read_vm(entries[name])
-        _cpu, memory = bhyve.launched_size(launched)
-        taps = list(status.get("tap") or [])
-        out.append(guest(name, int(status["pid"]), now - int(status.get("uptime") or 0),
-                         memory, "-S" in launched.commands[-1], [d.name for d in spec.disks],
-                         list(zip((n.name for n in spec.nics), taps, strict=False)),
-                         zfs_parent))
+        found = known.get((name, run.pid)) if known is not None else None
+        if found is None:
+            spec = specs.read_vm(entry)
+            _cpu, memory = bhyve.launched_size(run.launch)
+            found = guest(name, run.pid, run.started, memory, "-S" in run.launch.commands[-1],
+                          [d.name for d in spec.disks],
+                          list(zip((n.name for n in spec.nics), run.taps, strict=False)),
+                          zfs_parent)
+            if known is not None:
+                known[(name, run.pid)] = found
+        out.append(found)
     return out
 
 
@@ -106,24 +107,23 @@ def render_vm(entry: etree._Element, f: VmFigures) -> None:
 def vm_statistics(server: StatsView, data: etree._Element) -> None:
     if server.supervisor is None or server.host is None:
         return
-    entries = _entries(data, VM, "vms", "vm")
-    guests = running_guests(server.supervisor, entries, server.settings.zfs_parent,
-                            datetime.now(UTC).timestamp())
+    vms = entries(data, VM, "vms", "vm")
+    guests = running_guests(server.supervisor, vms, server.settings.zfs_parent)
     if not guests:
         return
     sample = collect(server.host, guests)
     for name, figures in sample.vms.items():
-        render_vm(entries[name], figures)
+        render_vm(vms[name], figures)
 
 
 def network_statistics(server: StatsView, data: etree._Element) -> None:
     if server.host is None:
         return
-    entries = _entries(data, NETWORK, "networks", "network")
-    if not entries:
+    networks = entries(data, NETWORK, "networks", "network")
+    if not networks:
         return
     counters = collect(server.host, [], interfaces=True).interfaces
-    for entry in entries.values():
+    for entry in networks.values():
         found = counters.get(specs.read_network(entry).bridge)
         if found is None:
             continue
@@ -167,8 +167,8 @@ def host_statistics(server: StatsView, data: etree._Element) -> None:
         return
     vm_memory = 0
     if server.supervisor is not None:
-        for launched in server.supervisor.launches().values():
-            vm_memory += bhyve.launched_size(launched)[1] << 20
+        for run in server.supervisor.active().values():
+            vm_memory += bhyve.launched_size(run.launch)[1] << 20
     figures = collect(server.host, [], with_host=True).host
     assert figures is not None  # asked for with_host
     render_host(child(data, HVD, "host"), figures, vm_memory)

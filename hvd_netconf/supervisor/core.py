@@ -54,6 +54,16 @@ class _Aborted(Exception):
     """A stop was asked for while the VM was starting."""
 
 
+@dataclass(frozen=True)
+class Active:
+    """A running bhyve: its pid, when it started (epoch), its taps in NIC order, its launch."""
+
+    pid: int
+    started: float
+    taps: tuple[str, ...]
+    launch: bhyve.Launch
+
+
 @dataclass(eq=False)
 class _Vm:
     name: str
@@ -526,11 +536,13 @@ class Supervisor:
             vm = self._vms.get(name)
             return vm.launch if vm is not None and vm.status in ACTIVE else None
 
-    def launches(self) -> dict[str, bhyve.Launch]:
-        """What each active VM was started with, without reading the config (statistics)."""
+    def active(self) -> dict[str, Active]:
+        """Each VM whose bhyve runs, as the statistics read it: no config, no status."""
         with self._cond:
-            return {n: vm.launch for n, vm in self._vms.items()
-                    if vm.status in ACTIVE and vm.launch is not None}
+            return {n: Active(vm.proc.pid, vm.started, tuple(t for t, _ in vm.taps), vm.launch)
+                    for n, vm in self._vms.items()
+                    if vm.status in ACTIVE and vm.phase == "bhyve" and vm.proc is not None
+                    and vm.started is not None and vm.launch is not None}
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """status() of every configured VM and of every VM still running without a config."""

@@ -6,8 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from e2e.helpers import config, guest_ready, network_xml, standin, start_vm, stop_vm, vm_xml
+import pytest
+from e2e.helpers import (
+    config,
+    guest_ready,
+    kill_standins,
+    network_xml,
+    standin,
+    start_vm,
+    stop_vm,
+    vm_xml,
+)
 from lxml import etree
+from ncclient.operations import RPCError
+from ncclient.xml_ import to_ele
 from support.server import HvdInstance
 from support.waiting import wait_for
 
@@ -96,3 +108,58 @@ def test_a_get_of_state_alone_reads_no_statistics(vmhvd: HvdInstance, monkeypatc
     assert [p for p in ran if p in ("ps", "netstat", "sysctl", "zpool")] == []
     _get(m, STATS_FILTER)
     assert ran.count("ps") == 1
+
+
+HISTORY = '<get-vm-statistics-history xmlns="{vm}"><name>{name}</name>{extra}' \
+          '</get-vm-statistics-history>'
+
+
+def test_history_over_netconf_and_nacm(hvd_factory: Any) -> None:
+    inst = hvd_factory(ssh=True, stats_history="5s:1m,10s:2m")
+    try:
+        m = inst.connect_uds()
+        m.edit_config(target="running", config=config(vms=vm_xml("web") + vm_xml("db")))
+        standin(inst.root, "web", busy=0.5)
+        start_vm(m, "web")
+        guest_ready(inst.root, "web")
+        sampler = inst.server.sampler
+        assert sampler is not None and sampler.period == 5
+        first = sampler.sample().vms["web"].cpu_ms or 0
+        wait_for(lambda: (sampler.sample().vms["web"].cpu_ms or 0) > first + 20,
+                 what="the busy guest's CPU time to grow between samples")
+        reply = etree.fromstring(m.dispatch(to_ele(HISTORY.format(
+            vm=VM, name="web", extra=""))).xml.encode())
+        assert reply.xpath("//vm:period/text()", namespaces=NS) == ["5"]
+        samples = reply.xpath("//vm:sample", namespaces=NS)
+        assert len(samples) >= 3  # the thread's own first sample may be there too
+        cpu = [int(s.findtext(f"{{{VM}}}cpu-time")) for s in samples]
+        assert cpu == sorted(cpu) and cpu[-1] > cpu[0]
+        assert samples[-1].findtext(f"{{{VM}}}cpu-use") is not None
+        assert samples[0].findtext(f"{{{VM}}}cpu-use") is None  # nothing before the first
+        coarse = etree.fromstring(m.dispatch(to_ele(HISTORY.format(
+            vm=VM, name="web", extra="<period>6</period>"))).xml.encode())
+        assert coarse.xpath("//vm:period/text()", namespaces=NS) == ["10"]
+
+        m.edit_config(target="running", config=to_ele(
+            '<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">'
+            '<nacm xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-acm">'
+            '<enable-nacm>true</enable-nacm><read-default>permit</read-default>'
+            '<exec-default>permit</exec-default>'
+            '<groups><group><name>ops</name><user-name>tester</user-name></group></groups>'
+            '<rule-list><name>ops</name><group>ops</group>'
+            '<rule><name>hide-web</name><module-name>hvd-vm</module-name>'
+            "<path xmlns:v=\"urn:hvd:vm\">/v:vms/v:vm[v:name='web']</path>"
+            '<access-operations>read</access-operations><action>deny</action></rule>'
+            '</rule-list></nacm></config>'))
+        ssh = inst.connect_ssh()  # tester: NACM applies
+        for name, tag in (("web", "access-denied"), ("nosuch", "data-missing")):
+            with pytest.raises(RPCError) as e:
+                ssh.dispatch(to_ele(HISTORY.format(vm=VM, name=name, extra="")))
+            assert e.value.tag == tag
+        empty = ssh.dispatch(to_ele(HISTORY.format(vm=VM, name="db", extra="")))
+        assert "<sample" not in empty.xml  # readable, never ran
+        data = etree.fromstring(ssh.get(filter=("subtree", f'<vms xmlns="{VM}"/>')).xml.encode())
+        assert not data.xpath("//vm:vm[vm:name='web']", namespaces=NS)  # nor its statistics
+    finally:
+        stop_vm(inst.connect_uds(), "web")
+        kill_standins(inst.root)
