@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 Argv = tuple[str, ...]
 
@@ -74,15 +75,13 @@ def bhyvectl_stats(vm: str, cpu: int = 0) -> Argv:
 
 # ---- parsers ------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ProcUsage:
+class ProcUsage(NamedTuple):
     cpu_seconds: float
     rss_bytes: int
     pcpu: float
 
 
-@dataclass(frozen=True)
-class IfCounters:
+class IfCounters(NamedTuple):
     in_octets: int
     in_packets: int
     in_errors: int
@@ -102,8 +101,7 @@ class PoolUsage:
     health: str
 
 
-@dataclass(frozen=True)
-class DatasetIo:
+class DatasetIo(NamedTuple):
     reads: int
     writes: int
     nread: int
@@ -141,6 +139,11 @@ def parse_rctl_usage(text: str) -> dict[str, int]:
     return out
 
 
+# netstat's names for IfCounters' fields, in their order.
+_NETSTAT_FIELDS = ("received-bytes", "received-packets", "received-errors", "dropped-packets",
+                   "sent-bytes", "sent-packets", "send-errors")
+
+
 def parse_netstat(text: str) -> dict[str, IfCounters]:
     """The link-level row of each interface (netstat lists one row per address as well)."""
     doc = json.loads(text)
@@ -149,16 +152,7 @@ def parse_netstat(text: str) -> dict[str, IfCounters]:
         if not str(row.get("network", "")).startswith("<Link#"):
             continue
         name = str(row["name"]).rstrip("*")  # a `*` marks an interface that is down
-
-        def n(key: str, row: dict[str, object] = row) -> int:
-            value = row.get(key, 0)
-            return value if isinstance(value, int) else int(str(value))
-
-        out[name] = IfCounters(
-            in_octets=n("received-bytes"), in_packets=n("received-packets"),
-            in_errors=n("received-errors"), in_discards=n("dropped-packets"),
-            out_octets=n("sent-bytes"), out_packets=n("sent-packets"),
-            out_errors=n("send-errors"))
+        out[name] = IfCounters(*(int(row.get(key, 0)) for key in _NETSTAT_FIELDS))
     return out
 
 
