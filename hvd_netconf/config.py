@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -66,6 +67,11 @@ class Settings:
     # Statistics kept in the daemon (docs/statistics.md): PERIOD:SPAN tiers, finest first;
     # "" keeps none and samples nothing.
     stats_history: str = "5s:1h,1m:1d"
+    # Prometheus /metrics: off while empty; off loopback it needs metrics-cert and -key and
+    # asks hvd's users to log in (HTTP Basic).
+    metrics_listen: tuple[tuple[str, int], ...] = ()
+    metrics_cert: Path | None = None  # PEM certificate chain for HTTPS
+    metrics_key: Path | None = None  # its private key
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -121,6 +127,13 @@ def history_tiers(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(tiers)
 
 
+def is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 TLS_PORT = 6513  # RFC 7589 §2
 CALL_HOME_PORT = 4334  # RFC 8071 §3.1, netconf-ch-ssh
 
@@ -147,9 +160,10 @@ def parse_listen(text: str, default_port: int | None = None) -> tuple[str, int]:
 
 
 _PATHS = {"root", "socket", "pid_file", "firmware_dir", "netd_socket", "restconf_cert",
-          "restconf_key", "restconf_client_ca", "tls_cert", "tls_key", "tls_ca", "log_file"}
+          "restconf_key", "restconf_client_ca", "tls_cert", "tls_key", "tls_ca", "log_file",
+          "metrics_cert", "metrics_key"}
 _DEFAULT_PORTS = {"listen": None, "restconf_listen": None, "tls_listen": TLS_PORT,
-                  "call_home": CALL_HOME_PORT}
+                  "call_home": CALL_HOME_PORT, "metrics_listen": None}
 _KNOWN = {f.name for f in fields(Settings)} - {"extra"}
 
 
@@ -210,6 +224,10 @@ def check(settings: Settings) -> None:
     if settings.tls_listen and None in (settings.tls_cert, settings.tls_key, settings.tls_ca):
         raise ValueError("tls-listen needs tls-cert, tls-key and tls-ca")
     history_tiers(settings.stats_history)
+    remote = [h for h, _p in settings.metrics_listen if not is_loopback(h)]
+    if remote and not (settings.metrics_cert and settings.metrics_key):
+        raise ValueError(f"metrics-listen on {remote[0]} (not loopback) needs metrics-cert and "
+                         "metrics-key: scrapes log in with a password there")
     for key in settings.tls_users:
         kind = key.partition(":")[0].lower()
         if kind not in ("sha256", "cn") or not key.partition(":")[2]:

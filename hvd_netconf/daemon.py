@@ -69,6 +69,7 @@ from hvd_netconf.stats.sampler import Sampler
 from hvd_netconf.store import Datastores, StoreError
 from hvd_netconf.supervisor.core import Supervisor
 from hvd_netconf.transport.callhome import CallHome
+from hvd_netconf.transport.metrics import MetricsListener
 from hvd_netconf.transport.ssh import SshListener, load_host_key
 from hvd_netconf.transport.tls import TlsListener, server_context
 from hvd_netconf.transport.unix import UnixListener
@@ -250,6 +251,7 @@ class Running:
     restconf: RestconfListener | None = None
     tls: TlsListener | None = None
     call_home: CallHome | None = None
+    metrics: MetricsListener | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -260,8 +262,8 @@ class Running:
         if self._stopped:
             return
         self._stopped = True
-        listeners = [x for x in (self.unix, self.ssh, self.restconf, self.tls, self.call_home)
-                     if x is not None]
+        listeners = [x for x in (self.unix, self.ssh, self.restconf, self.tls, self.call_home,
+                                 self.metrics) if x is not None]
         for listener in listeners:
             listener.stop()
         for live in self.server.sessions.all():
@@ -313,10 +315,13 @@ def start(settings: Settings, attach: Attach | None = wire_components) -> Runnin
             running.call_home = CallHome(server, list(settings.call_home),
                                          load_host_key(settings.state_dir),
                                          UserDB.for_root(settings.root))
+        if settings.metrics_listen:
+            running.metrics = MetricsListener(server, settings, UserDB.for_root(settings.root))
     except BaseException:
         running.stop()
         raise
-    for listener in (running.unix, running.ssh, running.restconf, running.tls, running.call_home):
+    for listener in (running.unix, running.ssh, running.restconf, running.tls, running.call_home,
+                     running.metrics):
         if listener is not None:
             listener.start()
     if server.supervisor is not None:

@@ -36,6 +36,7 @@ PORTED = {
     "devel/py-lxml": "lxml",
     "net-mgmt/py-ncclient": "ncclient",
     "security/py-paramiko": "paramiko",
+    "net-mgmt/py-prometheus-client": "prometheus_client",
     "devel/py-prompt-toolkit": "prompt_toolkit",
     "net-mgmt/py-pyang": "pyang",
 }
