@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from hv_cli import console, loadfile, render, rpcs
+from hv_cli import console, loadfile, render, rpcs, top
 from hv_cli.client import REPLY_TIMEOUT, Client, ConnectError, NetconfError
 from hv_cli.facts import UsageError
 from hv_cli.grammar import Parsed
@@ -448,6 +448,96 @@ def do_vm_rpc(s: Session, p: Parsed) -> None:
         s.print(f"{done} vm {vm}")
 
 
+def do_top(s: Session, p: Parsed) -> None:
+    """A live table on a terminal (hv_cli.top); elsewhere, or with --json, one table of the
+    rates between two reads `interval` seconds apart."""
+    interval = float(p.values.get("interval", "2"))
+
+    def frame() -> dict[str, top.Snap]:
+        reply = s.send(rpcs.get(rpcs.vm_statistics()))
+        return top.snaps(_data(reply) if reply is not None else None)
+
+    if s.opts.dry_run:
+        frame()
+        return
+    if sys.stdin.isatty() and s.out.isatty() and not (s.opts.json or s.opts.xml):
+        where = s.opts.host or s.opts.socket
+        top.live(frame, s.out, sys.stdin.fileno(), interval, "cpu", where)
+        return
+    table = top.ordered(top.batch(frame, interval), "cpu")
+    s.print(json.dumps(top.as_dicts(table), indent=2) if s.opts.json else top.table_text(table))
+
+
+def _stat_lines(vm: str, st: render.Data) -> list[str]:
+    def num(d: render.Data, key: str) -> float | None:
+        value = d.get(key)
+        return float(value) if isinstance(value, str) and value else None
+
+    cpu_ms = num(st, "cpu-time")
+    lines = [f"vm {vm} (counters since {st.get('discontinuity-time', '-')})",
+             f"  cpu time         {'-' if cpu_ms is None else f'{cpu_ms / 1000:.2f} s'}",
+             f"  cpu use          {st.get('cpu-use', '-')}%",
+             f"  resident memory  {top.size(num(st, 'resident-memory'))}",
+             f"  wired memory     {top.size(num(st, 'wired-memory'))}"]
+    for disk in st.get("disk", []):
+        lines.append(f"  disk {disk['name']}: read {top.size(num(disk, 'read-octets'))} "
+                     f"({disk.get('read-operations', '0')} ops), written "
+                     f"{top.size(num(disk, 'write-octets'))} "
+                     f"({disk.get('write-operations', '0')} ops)")
+    for nic in st.get("nic", []):
+        lines.append(f"  nic {nic['name']} ({nic.get('tap', '-')}): in "
+                     f"{top.size(num(nic, 'in-octets'))} ({nic.get('in-packets', '0')} packets, "
+                     f"{nic.get('in-errors', '0')} errors, {nic.get('in-discards', '0')} "
+                     f"dropped), out {top.size(num(nic, 'out-octets'))} "
+                     f"({nic.get('out-packets', '0')} packets, {nic.get('out-errors', '0')} "
+                     "errors)")
+    return lines
+
+
+def _graph_lines(period: int, points: list[top.Point]) -> list[str]:
+    if len(points) < 2:
+        return [f"history: {len(points)} sample(s) every {period} s so far; graphs need two"]
+    cpu = [p.values.get("cpu-use", 0.0) for p in points[1:]]
+    graphs = [("cpu %", cpu, f"{cpu[-1]:.1f}"),
+              ("disk read", top.rates(points, "read-octets"), None),
+              ("disk write", top.rates(points, "write-octets"), None),
+              ("net in", top.rates(points, "in-octets"), None),
+              ("net out", top.rates(points, "out-octets"), None)]
+    lines = [f"history: {len(points)} samples, every {period} s, oldest first"]
+    for label, values, last in graphs:
+        shown = values[-60:]
+        lines.append(f"  {label:<10} {top.spark(shown)}  "
+                     f"{last if last is not None else top.size(shown[-1], '/s')}")
+    return lines
+
+
+def do_stats(s: Session, p: Parsed) -> None:
+    """A VM's statistics now, and its recent history from the daemon's samples."""
+    vm = p.values["vm"]
+    reply = s.send(rpcs.get(rpcs.vm_statistics(vm)))
+    history = s.send(rpcs.statistics_history(vm, p.values.get("period")))
+    if reply is None or history is None:
+        return
+    found = render.entries(_data(reply), "vms", "vm", fill=False)
+    if not found:
+        raise NotFound(f"no vm {vm}")
+    st = found[0].get("statistics")
+    period, points = top.history(history)
+    if s.opts.json or s.opts.xml:
+        both = {"name": vm, "statistics": st or {}, "history": {
+            "period": period, "sample": [{"time": pt.time, **pt.values} for pt in points]}}
+        _emit(s, reply, both, lambda: "")
+        return
+    if not st:
+        status = found[0].get("state", {}).get("status", "stopped")
+        s.print(f"vm {vm} is {status}: no statistics while it does not run")
+        return
+    lines = _stat_lines(vm, st)
+    if s.out.isatty():
+        lines += _graph_lines(period, points)
+    s.print("\n".join(lines))
+
+
 def do_console(s: Session, p: Parsed) -> None:
     """cu -l on the nmdm B side (FreeBSD); hv's own relay on the sim's pty (hv_cli.console).
     Without a terminal it prints the device, for scripts."""
@@ -794,7 +884,8 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "start-vm": do_vm_rpc, "stop-vm": do_vm_rpc, "restart-vm": do_vm_rpc, "console": do_console,
     "commit": do_commit, "commit-check": do_commit_check, "commit-confirmed": do_commit_confirmed,
     "confirm": do_confirm, "discard": do_discard, "rollback": do_rollback,
-    "configure": do_configure, "log": do_log, "snapshot": do_snapshot,
+    "configure": do_configure, "log": do_log, "snapshot": do_snapshot, "top": do_top,
+    "stats": do_stats,
     "snapshot-list": do_snapshot_list, "snapshot-rollback": do_snapshot_rollback,
     "snapshot-delete": do_snapshot_delete,
 }

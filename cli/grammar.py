@@ -164,6 +164,13 @@ COMMANDS: tuple[Command, ...] = (
     Command(("log",), "log", "Show a VM's supervisor log, or without VM hvd's own log",
             (_p("vm", "ref", "vm", optional=True),),
             (_p("lines", "val", "rpc:get-vm-log", "lines"),), read=True),
+    Command(("top",), "top", "Live table of the VMs by CPU, memory, disk and network rates "
+            "(keys: c m d n v sort, q quits)",
+            options=(_p("interval", "int", lo=1, hi=3600, help="seconds between refreshes"),),
+            read=True),
+    Command(("stats",), "stats", "Show a VM's statistics and, on a terminal, graphs of its "
+            "recent history", (VM,),
+            (_p("period", "val", "rpc:get-vm-statistics-history", "period"),), read=True),
     Command(("snapshot",), "snapshot", "Snapshot a VM's disks and configuration file at once",
             (VM, _p("name", "val", "rpc:snapshot-vm", "name", optional=True)),
             (_p("description", "val", "rpc:snapshot-vm", "description"),), read=True),

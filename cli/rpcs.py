@@ -212,6 +212,17 @@ def rollback(commit_id: str, apply: bool, comment: str | None = None) -> El:
     return node
 
 
+def vm_statistics(vm: str | None = None) -> El:
+    """The filter for every VM's (or one VM's) status and statistics."""
+    name = el("name", text=vm) if vm is not None else el("name")
+    return el("vms", el("vm", name, el("state", el("status")), el("statistics")), xmlns=VM)
+
+
+def statistics_history(vm: str, period: str | None = None) -> El:
+    extra = [el("period", text=period)] if period else []
+    return el("get-vm-statistics-history", el("name", text=vm), *extra, xmlns=VM)
+
+
 def get_log(vm: str | None, lines: str | None) -> El:
     """get-vm-log of a VM (hvd-vm), or hvd's own get-log (hvd-system)."""
     count = [el("lines", text=lines)] if lines else []

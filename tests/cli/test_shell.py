@@ -87,7 +87,8 @@ def test_completion_of_vm_names_and_values(hvd: HvdInstance) -> None:
         def words(text: str) -> list[str]:
             return [c.text for c in completer.get_completions(Document(text), None)]  # type: ignore[arg-type]
 
-        assert words("sta") == ["start"]
+        assert words("sta") == ["start", "stats"]
+        assert words("star") == ["start"]
         assert words("start ") == ["alpha", "beta"]
         assert words("start al") == ["alpha"]
         assert "cpu" in words("set vm alpha ")
