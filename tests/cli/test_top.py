@@ -81,7 +81,7 @@ def test_top_over_ssh(hvd: HvdInstance, hv: Callable[..., Result], tmp_path: Pat
 def test_top_without_a_terminal(hvd: HvdInstance, hv: Callable[..., Result]) -> None:
     three_vms(hvd, hv)
     rows = json.loads(hv("top interval 1 --json").out)
-    assert [r["vm"] for r in rows][0] == "busy"
+    assert rows[0]["vm"] == "busy"
     assert {r["vm"] for r in rows} == {"idle1", "busy", "idle2"}
     assert all(r["status"] == "running" and r["resident-memory"] > 0 for r in rows)
     text = hv("top interval 1").out.splitlines()
