@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from ncclient.operations import RPCError
 from ncclient.xml_ import to_ele
+from support.configs import hide_vm
 from support.server import HvdInstance
 from support.waiting import wait_for
 
@@ -66,20 +67,10 @@ def test_nacm_the_log_of_a_vm_the_user_may_not_read(hvd: HvdInstance,
     assert hv("create vm db 1 256").status == 0
     assert hv("start web").status == 0
     m = hvd.connect_uds()
-    m.edit_config(target="running", config=to_ele(
-        '<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">'
-        '<nacm xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-acm">'
-        '<enable-nacm>true</enable-nacm><read-default>permit</read-default>'
-        '<exec-default>permit</exec-default>'
-        '<groups><group><name>ops</name><user-name>tester</user-name></group></groups>'
-        '<rule-list><name>ops</name><group>ops</group>'
-        '<rule><name>hide-web</name><module-name>hvd-vm</module-name>'
-        "<path xmlns:v=\"urn:hvd:vm\">/v:vms/v:vm[v:name='web']</path>"
-        '<access-operations>read</access-operations><action>deny</action></rule>'
+    m.edit_config(target="running", config=to_ele(hide_vm("web", "tester", extra_rules=(
         '<rule><name>no-daemon-log</name><module-name>hvd-system</module-name>'
         '<rpc-name>get-log</rpc-name><access-operations>exec</access-operations>'
-        '<action>deny</action></rule>'
-        '</rule-list></nacm></config>'))
+        '<action>deny</action></rule>'))))
     ssh = hvd.connect_ssh()  # tester, over SSH: NACM applies
     rpc = ('<get-vm-log xmlns="urn:hvd:vm"><name>{}</name></get-vm-log>')
     for name, tag in (("web", "access-denied"), ("nosuch", "data-missing")):

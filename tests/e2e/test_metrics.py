@@ -15,6 +15,7 @@ import pytest
 from e2e.helpers import config, guest_ready, kill_standins, network_xml, start_vm, vm_xml
 from ncclient.xml_ import to_ele
 from prometheus_client.parser import text_string_to_metric_families
+from support.configs import hide_vm
 from support.server import PASSWORD, USER
 
 from hvd_netconf.config import from_mapping
@@ -77,16 +78,7 @@ def test_elsewhere_https_login_and_nacm(hvd_factory: Any, tmp_path: Path) -> Non
     try:
         UserDB.for_root(inst.root).add("viewer", password="view-pass", groups=["ops"])
         _two_vms(inst)
-        inst.connect_uds().edit_config(target="running", config=to_ele(
-            '<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">'
-            '<nacm xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-acm">'
-            '<enable-nacm>true</enable-nacm><read-default>permit</read-default>'
-            '<groups><group><name>ops</name><user-name>viewer</user-name></group></groups>'
-            '<rule-list><name>ops</name><group>ops</group>'
-            '<rule><name>hide-web</name><module-name>hvd-vm</module-name>'
-            "<path xmlns:v=\"urn:hvd:vm\">/v:vms/v:vm[v:name='web']</path>"
-            '<access-operations>read</access-operations><action>deny</action></rule>'
-            '</rule-list></nacm></config>'))
+        inst.connect_uds().edit_config(target="running", config=to_ele(hide_vm("web", "viewer")))
         port = inst.running.metrics.addresses[0][1]
         url = f"https://127.0.0.1:{port}/metrics"
         trust = ssl.create_default_context(cafile=str(cert))

@@ -20,6 +20,7 @@ from e2e.helpers import (
 from lxml import etree
 from ncclient.operations import RPCError
 from ncclient.xml_ import to_ele
+from support.configs import hide_vm
 from support.server import HvdInstance
 from support.waiting import wait_for
 
@@ -140,17 +141,7 @@ def test_history_over_netconf_and_nacm(hvd_factory: Any) -> None:
             vm=VM, name="web", extra="<period>6</period>"))).xml.encode())
         assert coarse.xpath("//vm:period/text()", namespaces=NS) == ["10"]
 
-        m.edit_config(target="running", config=to_ele(
-            '<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">'
-            '<nacm xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-acm">'
-            '<enable-nacm>true</enable-nacm><read-default>permit</read-default>'
-            '<exec-default>permit</exec-default>'
-            '<groups><group><name>ops</name><user-name>tester</user-name></group></groups>'
-            '<rule-list><name>ops</name><group>ops</group>'
-            '<rule><name>hide-web</name><module-name>hvd-vm</module-name>'
-            "<path xmlns:v=\"urn:hvd:vm\">/v:vms/v:vm[v:name='web']</path>"
-            '<access-operations>read</access-operations><action>deny</action></rule>'
-            '</rule-list></nacm></config>'))
+        m.edit_config(target="running", config=to_ele(hide_vm("web", "tester")))
         ssh = inst.connect_ssh()  # tester: NACM applies
         for name, tag in (("web", "access-denied"), ("nosuch", "data-missing")):
             with pytest.raises(RPCError) as e:

@@ -30,6 +30,20 @@ def vm(name, *parts, **kw):
     return f"<vm><name>{name}</name>{leaves(**kw)}{''.join(parts)}</vm>"
 
 
+def hide_vm(vm, user, extra_rules=""):
+    """A <config> that turns NACM on (reads and operations permitted by default) and hides the
+    VM `vm` from `user` (group ops), with `extra_rules` in the same rule list."""
+    return (f'<config xmlns="{BASE}"><nacm xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-acm">'
+            "<enable-nacm>true</enable-nacm><read-default>permit</read-default>"
+            "<exec-default>permit</exec-default>"
+            f"<groups><group><name>ops</name><user-name>{user}</user-name></group></groups>"
+            "<rule-list><name>ops</name><group>ops</group>"
+            f"<rule><name>hide-{vm}</name><module-name>hvd-vm</module-name>"
+            f"<path xmlns:v=\"urn:hvd:vm\">/v:vms/v:vm[v:name='{vm}']</path>"
+            "<access-operations>read</access-operations><action>deny</action></rule>"
+            f"{extra_rules}</rule-list></nacm></config>")
+
+
 def config(networks=(), vms=()):
     return etree.fromstring(
         f'<config xmlns="{BASE}">'
