@@ -3563,7 +3563,7 @@ class yc_statistics_hvd_vm__vms_vm_statistics(PybindBase):
   YANG Description: What the running VM consumes, read from the host when asked
 (docs/statistics.md). Absent while the VM does not run.
   """
-  __slots__ = ('_path_helper', '_extmethods', '__discontinuity_time','__cpu_time','__cpu_use','__resident_memory','__wired_memory','__disk','__nic',)
+  __slots__ = ('_path_helper', '_extmethods', '__discontinuity_time','__cpu_time','__cpu_use','__resident_memory','__wired_memory','__restarts','__disk','__nic',)
 
   _yang_name = 'statistics'
   _yang_namespace = 'urn:hvd:vm'
@@ -3580,6 +3580,7 @@ class yc_statistics_hvd_vm__vms_vm_statistics(PybindBase):
     self.__cpu_use = YANGDynClass(base=RestrictedPrecisionDecimalType(precision=1), is_leaf=True, yang_name="cpu-use", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='decimal64', is_config=False)
     self.__resident_memory = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range':  ['0..18446744073709551615']}, int_size=64), is_leaf=True, yang_name="resident-memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint64', is_config=False)
     self.__wired_memory = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range':  ['0..18446744073709551615']}, int_size=64), is_leaf=True, yang_name="wired-memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint64', is_config=False)
+    self.__restarts = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="restarts", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='yang:counter32', is_config=False)
     self.__disk = YANGDynClass(base=YANGListType("name",yc_disk_hvd_vm__vms_vm_statistics_disk, yang_name="disk", parent=self, is_container='list', user_ordered=False, path_helper=self._path_helper, yang_keys='name', extensions=None), is_container='list', yang_name="disk", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='list', is_config=False)
     self.__nic = YANGDynClass(base=YANGListType("name",yc_nic_hvd_vm__vms_vm_statistics_nic, yang_name="nic", parent=self, is_container='list', user_ordered=False, path_helper=self._path_helper, yang_keys='name', extensions=None), is_container='list', yang_name="nic", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='list', is_config=False)
 
@@ -3803,6 +3804,47 @@ memory-wired is set, else 0.
     self.__wired_memory = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range':  ['0..18446744073709551615']}, int_size=64), is_leaf=True, yang_name="wired-memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint64', is_config=False)
 
 
+  def _get_restarts(self):
+    """
+    Getter method for restarts, mapped from YANG variable /vms/vm/statistics/restarts (yang:counter32)
+
+    YANG Description: How often the supervisor started the VM again after an exit
+(on-reboot, on-crash) since hvd started; unlike the other
+counters, a restart does not reset it.
+    """
+    return self.__restarts
+      
+  def _set_restarts(self, v, load=False):
+    """
+    Setter method for restarts, mapped from YANG variable /vms/vm/statistics/restarts (yang:counter32)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_restarts is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_restarts() directly.
+
+    YANG Description: How often the supervisor started the VM again after an exit
+(on-reboot, on-crash) since hvd started; unlike the other
+counters, a restart does not reset it.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="restarts", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='yang:counter32', is_config=False)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """restarts must be of a type compatible with yang:counter32""",
+          'defined-type': "yang:counter32",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="restarts", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='yang:counter32', is_config=False)""",
+        })
+
+    self.__restarts = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_restarts(self):
+    self.__restarts = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="restarts", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='yang:counter32', is_config=False)
+
+
   def _get_disk(self):
     """
     Getter method for disk, mapped from YANG variable /vms/vm/statistics/disk (list)
@@ -3881,11 +3923,12 @@ memory-wired is set, else 0.
   cpu_use = __builtin__.property(_get_cpu_use)
   resident_memory = __builtin__.property(_get_resident_memory)
   wired_memory = __builtin__.property(_get_wired_memory)
+  restarts = __builtin__.property(_get_restarts)
   disk = __builtin__.property(_get_disk)
   nic = __builtin__.property(_get_nic)
 
 
-  _pyangbind_elements = OrderedDict([('discontinuity_time', discontinuity_time), ('cpu_time', cpu_time), ('cpu_use', cpu_use), ('resident_memory', resident_memory), ('wired_memory', wired_memory), ('disk', disk), ('nic', nic), ])
+  _pyangbind_elements = OrderedDict([('discontinuity_time', discontinuity_time), ('cpu_time', cpu_time), ('cpu_use', cpu_use), ('resident_memory', resident_memory), ('wired_memory', wired_memory), ('restarts', restarts), ('disk', disk), ('nic', nic), ])
 
 
 class yc_vm_hvd_vm__vms_vm(PybindBase):

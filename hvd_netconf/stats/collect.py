@@ -29,11 +29,13 @@ class Guest:
     wired: bool  # bhyve -S
     disks: Mapping[str, str]  # disk name -> dataset
     nics: Mapping[str, str]  # NIC name -> tap
+    restarts: int = 0  # the supervisor's restarts after an exit, since hvd started
 
 
 @dataclass(frozen=True)
 class VmFigures:
     started: float
+    restarts: int = 0
     cpu_ms: int | None = None
     cpu_use: float | None = None
     rss: int | None = None
@@ -59,10 +61,12 @@ class Sample:
 
 
 def guest(name: str, pid: int, started: float, memory_mb: int, wired: bool,
-          disks: Iterable[str], taps: Sequence[tuple[str, str]], zfs_parent: str) -> Guest:
+          disks: Iterable[str], taps: Sequence[tuple[str, str]], zfs_parent: str,
+          restarts: int = 0) -> Guest:
     """A Guest from the supervisor's view of a VM: its disk names and (NIC, tap) pairs."""
     return Guest(name, pid, started, memory_mb << 20, wired,
-                 {d: names.disk_dataset(zfs_parent, name, d) for d in disks}, dict(taps))
+                 {d: names.disk_dataset(zfs_parent, name, d) for d in disks}, dict(taps),
+                 restarts)
 
 
 class _Runner:
@@ -99,7 +103,7 @@ def collect(host: Host, guests: Sequence[Guest], *, interfaces: bool = False,
     for g in guests:
         u = usage.get(g.pid)
         vms[g.name] = VmFigures(
-            started=g.started,
+            started=g.started, restarts=g.restarts,
             cpu_ms=round(u.cpu_seconds * 1000) if u else None,
             cpu_use=u.pcpu if u else None, rss=u.rss_bytes if u else None,
             wired=g.memory if g.wired else 0,

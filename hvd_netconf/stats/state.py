@@ -64,7 +64,7 @@ def running_guests(supervisor: Supervisor, entries: Mapping[str, etree._Element]
             found = guest(name, run.pid, run.started, memory, "-S" in run.launch.commands[-1],
                           [d.name for d in spec.disks],
                           list(zip((n.name for n in spec.nics), run.taps, strict=False)),
-                          zfs_parent)
+                          zfs_parent, run.restarts)
             if known is not None:
                 known[(name, run.pid)] = found
         out.append(found)
@@ -91,7 +91,7 @@ def _leaves(parent: etree._Element, pairs: Iterable[tuple[str, object]]) -> None
 
 _VM_TAGS = {name: qn(VM, name) for name in (
     "name", "tap", "discontinuity-time", "cpu-time", "cpu-use", "resident-memory",
-    "wired-memory", "disk", "nic", "read-octets", "read-operations", "write-octets",
+    "wired-memory", "restarts", "disk", "nic", "read-octets", "read-operations", "write-octets",
     "write-operations")}
 
 
@@ -100,7 +100,8 @@ def render_vm(entry: etree._Element, f: VmFigures) -> None:
     since = rfc3339(f.started)
     _leaves(st, (("discontinuity-time", since), ("cpu-time", f.cpu_ms),
                  ("cpu-use", None if f.cpu_use is None else f"{f.cpu_use:.1f}"),
-                 ("resident-memory", f.rss), ("wired-memory", f.wired)))
+                 ("resident-memory", f.rss), ("wired-memory", f.wired),
+                 ("restarts", f.restarts)))
     for name, io in f.disks.items():
         disk = etree.SubElement(st, _VM_TAGS["disk"])
         _leaves(disk, (("name", name), ("discontinuity-time", since),

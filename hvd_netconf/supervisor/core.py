@@ -56,12 +56,14 @@ class _Aborted(Exception):
 
 @dataclass(frozen=True)
 class Active:
-    """A running bhyve: its pid, when it started (epoch), its taps in NIC order, its launch."""
+    """A running bhyve: its pid, when it started (epoch), its taps in NIC order, its launch,
+    and how often the supervisor restarted the VM after an exit since hvd started."""
 
     pid: int
     started: float
     taps: tuple[str, ...]
     launch: bhyve.Launch
+    restarts: int
 
 
 @dataclass(eq=False)
@@ -82,6 +84,7 @@ class _Vm:
     stop_requested: bool = False
     last_exit_code: int | None = None
     last_exit_reason: str | None = None
+    restarts: int = 0  # the supervisor's own restarts after an exit, since hvd started
     op_lock: threading.RLock = field(default_factory=threading.RLock)
 
 
@@ -448,6 +451,8 @@ class Supervisor:
                         return
                     with self._cond:
                         vm.with_iso = False  # the install ISO is dropped after the first reboot
+                with self._cond:
+                    vm.restarts += 1
                 self._transition(vm, STARTING, f"{reason}; restarting", code)
             self._launch_reporting(vm, spec, mtus, "restart", CRASHED, reraise=False)
 
@@ -539,7 +544,8 @@ class Supervisor:
     def active(self) -> dict[str, Active]:
         """Each VM whose bhyve runs, as the statistics read it: no config, no status."""
         with self._cond:
-            return {n: Active(vm.proc.pid, vm.started, tuple(t for t, _ in vm.taps), vm.launch)
+            return {n: Active(vm.proc.pid, vm.started, tuple(t for t, _ in vm.taps), vm.launch,
+                              vm.restarts)
                     for n, vm in self._vms.items()
                     if vm.status in ACTIVE and vm.phase == "bhyve" and vm.proc is not None
                     and vm.started is not None and vm.launch is not None}

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from e2e.helpers import (
     config,
+    guest_exit,
     guest_ready,
     kill_standins,
     network_xml,
@@ -154,3 +155,21 @@ def test_history_over_netconf_and_nacm(hvd_factory: Any) -> None:
     finally:
         stop_vm(inst.connect_uds(), "web")
         kill_standins(inst.root)
+
+
+def test_restarts_count_the_supervisors_restarts(vmhvd: HvdInstance) -> None:
+    m = vmhvd.connect_uds()
+    m.edit_config(target="running", config=config(vms=vm_xml("web")))
+    start_vm(m, "web")
+    guest_ready(vmhvd.root, "web")
+    st = "//vm:vm[vm:name='web']/vm:statistics"
+    first = _get(m, STATS_FILTER)
+    assert _num(first, f"{st}/vm:restarts") == 0
+    guest_exit(vmhvd.root, "web", 0)  # the guest reboots: on-reboot restart
+    guest_ready(vmhvd.root, "web", times=2)
+    after = wait_for(lambda: [d for d in [_get(m, STATS_FILTER)]
+                              if d.xpath(f"{st}/vm:restarts", namespaces=NS)],
+                     what="statistics of the restarted VM")[0]
+    assert _num(after, f"{st}/vm:restarts") == 1
+    assert after.xpath(f"{st}/vm:discontinuity-time/text()", namespaces=NS) >= \
+        first.xpath(f"{st}/vm:discontinuity-time/text()", namespaces=NS)
