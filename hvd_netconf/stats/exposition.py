@@ -40,6 +40,8 @@ _VM = (
          "resident-memory"),
     Spec("hvd_vm_wired_memory_bytes", False, "Guest memory wired by bhyve -S.",
          "wired-memory"),
+    Spec("hvd_vm_restarts", True, "The supervisor's restarts of the VM since hvd started.",
+         "restarts"),
 )
 _DISK = (
     Spec("hvd_vm_disk_read_bytes", True, "Bytes read from the disk's zvol.", "read-octets"),

@@ -7,9 +7,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Protocol
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from hvd_netconf import xmlparse
 from hvd_netconf.host import bhyve, specs, stats
 from hvd_netconf.namespaces import HVD, NETWORK, VM, qn
 from hvd_netconf.operational import entries
@@ -76,42 +78,44 @@ _IF_LEAVES = ("in-octets", "in-packets", "in-errors", "in-discards", "out-octets
 
 
 def _counters(parent: etree._Element, ns: str, c: stats.IfCounters) -> None:
-    values = (c.in_octets, c.in_packets, c.in_errors, c.in_discards, c.out_octets,
-              c.out_packets, c.out_errors)
-    for name, value in zip(_IF_LEAVES, values, strict=True):
+    for name, value in zip(_IF_LEAVES, c, strict=True):  # IfCounters' fields in this order
         etree.SubElement(parent, qn(ns, name)).text = str(value)
 
 
-def _leaves(parent: etree._Element, pairs: Iterable[tuple[str, object]]) -> None:
-    """hvd-vm leaves under parent (a renderer of thousands of entries: no namespace lookup)."""
-    for name, value in pairs:
-        if value is not None:
-            etree.SubElement(parent, _VM_TAGS[name]).text = str(value)
+def _leaves(pairs: Iterable[tuple[str, object]]) -> str:
+    return "".join(f"<{name}>{escape(str(value))}</{name}>" for name, value in pairs
+                   if value is not None)
 
 
-_VM_TAGS = {name: qn(VM, name) for name in (
-    "name", "tap", "discontinuity-time", "cpu-time", "cpu-use", "resident-memory",
-    "wired-memory", "restarts", "disk", "nic", "read-octets", "read-operations", "write-octets",
-    "write-operations")}
-
-
-def render_vm(entry: etree._Element, f: VmFigures) -> None:
-    st = child(entry, VM, "statistics")
+def _vm_text(f: VmFigures) -> str:
     since = rfc3339(f.started)
-    _leaves(st, (("discontinuity-time", since), ("cpu-time", f.cpu_ms),
-                 ("cpu-use", None if f.cpu_use is None else f"{f.cpu_use:.1f}"),
-                 ("resident-memory", f.rss), ("wired-memory", f.wired),
-                 ("restarts", f.restarts)))
+    parts = [_leaves((("discontinuity-time", since), ("cpu-time", f.cpu_ms),
+                      ("cpu-use", None if f.cpu_use is None else f"{f.cpu_use:.1f}"),
+                      ("resident-memory", f.rss), ("wired-memory", f.wired),
+                      ("restarts", f.restarts)))]
     for name, io in f.disks.items():
-        disk = etree.SubElement(st, _VM_TAGS["disk"])
-        _leaves(disk, (("name", name), ("discontinuity-time", since),
-                       ("read-octets", io.nread), ("read-operations", io.reads),
-                       ("write-octets", io.nwritten), ("write-operations", io.writes)))
-    for name, (tap, counters) in f.nics.items():
-        nic = etree.SubElement(st, _VM_TAGS["nic"])
+        parts.append("<disk>" + _leaves((
+            ("name", name), ("discontinuity-time", since), ("read-octets", io.nread),
+            ("read-operations", io.reads), ("write-octets", io.nwritten),
+            ("write-operations", io.writes))) + "</disk>")
+    for name, (tap, c) in f.nics.items():
         # the tap is created at the VM's start, so the VM's discontinuity is the tap's
-        _leaves(nic, (("name", name), ("tap", tap), ("discontinuity-time", since)))
-        _counters(nic, VM, counters)
+        parts.append("<nic>" + _leaves((
+            ("name", name), ("tap", tap), ("discontinuity-time", since),
+            *zip(_IF_LEAVES, c, strict=True))) + "</nic>")
+    return "<statistics>" + "".join(parts) + "</statistics>"
+
+
+def render_vms(entries: Mapping[str, etree._Element], figures: Mapping[str, VmFigures]) -> None:
+    """Each VM's statistics container into its entry. Written as text and parsed once: for
+    a thousand VMs that is several times faster than building the elements one by one."""
+    names = [n for n in figures if n in entries]
+    if not names:
+        return
+    text = f'<all xmlns="{VM}">' + "".join(_vm_text(figures[n]) for n in names) + "</all>"
+    parsed = xmlparse.parse(text.encode())
+    for name, statistics in zip(names, list(parsed), strict=True):
+        entries[name].append(statistics)
 
 
 def vm_statistics(server: StatsView, data: etree._Element) -> None:
@@ -121,9 +125,7 @@ def vm_statistics(server: StatsView, data: etree._Element) -> None:
     guests = running_guests(server.supervisor, vms, server.settings.zfs_parent)
     if not guests:
         return
-    sample = collect(server.host, guests)
-    for name, figures in sample.vms.items():
-        render_vm(vms[name], figures)
+    render_vms(vms, collect(server.host, guests).vms)
 
 
 def network_statistics(server: StatsView, data: etree._Element) -> None:

@@ -37,7 +37,7 @@ from support.server import HvdAddress  # noqa: E402,F401 (lowers ncclient TICK)
 
 from hvd_netconf.namespaces import BASE, NETWORK, VM, qn  # noqa: E402
 from hvd_netconf.stats.collect import Guest, collect  # noqa: E402
-from hvd_netconf.stats.state import render_vm  # noqa: E402
+from hvd_netconf.stats.state import render_vms  # noqa: E402
 
 PERIOD = 5.0
 
@@ -103,8 +103,7 @@ def in_process(sizes: Sequence[int], runs: int) -> None:
                 etree.SubElement(entry, qn(VM, "name")).text = g.name
                 entries[g.name] = entry
             r0, rc0 = time.perf_counter(), time.process_time()
-            for name, figures in sample.vms.items():
-                render_vm(entries[name], figures)
+            render_vms(entries, sample.vms)
             renders.append((time.perf_counter() - r0) * 1000)
             render_cpus.append((time.process_time() - rc0) * 1000)
         cpu = statistics.median(cpus)
