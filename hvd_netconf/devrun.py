@@ -139,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     lock = acquire_root_lock(settings)
     key = dev_user(run_dir, settings)
     settings, restconf_howto = with_restconf(settings, run_dir, _free_port(8443))
+    metrics_port = _free_port(9910)
+    settings = replace(settings, metrics_listen=(("127.0.0.1", metrics_port),))
+    restconf_howto += f"  Prometheus:    curl http://127.0.0.1:{metrics_port}/metrics\n"
     stop = StopSignal()
     try:
         running = start(settings)
