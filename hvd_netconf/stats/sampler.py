@@ -86,6 +86,12 @@ class Sampler:
         self.last: Sample | None = None
 
     @property
+    def known(self) -> MutableMapping[tuple[str, int], Guest]:
+        """Each running (VM, pid)'s Guest, read from its configuration once per start; a <get>
+        of statistics shares it (stats/state.py)."""
+        return self._known
+
+    @property
     def period(self) -> int:
         return self.tiers[0][0]
 
@@ -94,8 +100,8 @@ class Sampler:
         began = time.perf_counter()
         guests = self._guests(self._known)
         live = {(g.name, g.pid) for g in guests}
-        for key in [k for k in self._known if k not in live]:
-            del self._known[key]
+        for key in [k for k in list(self._known) if k not in live]:  # a <get> may add meanwhile
+            self._known.pop(key, None)
         sample = collect(self.host, guests)
         horizon = sample.taken - max(period * count for period, count in self.tiers)
         with self._lock:

@@ -5,7 +5,7 @@ when asked: only for the entries the reply holds, and only when the filter can s
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Protocol
 from xml.sax.saxutils import escape
 
@@ -21,6 +21,7 @@ from hvd_netconf.stats.collect import Guest, HostFigures, VmFigures, collect, gu
 if TYPE_CHECKING:
     from hvd_netconf.config import Settings
     from hvd_netconf.host.backend import Host
+    from hvd_netconf.stats.sampler import Sampler
     from hvd_netconf.supervisor.core import Supervisor
 
 
@@ -42,6 +43,9 @@ class StatsView(Protocol):
 
     @property
     def stats(self) -> Started: ...
+
+    @property
+    def sampler(self) -> Sampler | None: ...
 
 
 def rfc3339(epoch: float) -> str:
@@ -82,28 +86,30 @@ def _counters(parent: etree._Element, ns: str, c: stats.IfCounters) -> None:
         etree.SubElement(parent, qn(ns, name)).text = str(value)
 
 
-def _leaves(pairs: Iterable[tuple[str, object]]) -> str:
-    return "".join(f"<{name}>{escape(str(value))}</{name}>" for name, value in pairs
-                   if value is not None)
-
-
 def _vm_text(f: VmFigures) -> str:
+    """One statistics container as XML text: numbers as they are, names escaped."""
     since = rfc3339(f.started)
-    parts = [_leaves((("discontinuity-time", since), ("cpu-time", f.cpu_ms),
-                      ("cpu-use", None if f.cpu_use is None else f"{f.cpu_use:.1f}"),
-                      ("resident-memory", f.rss), ("wired-memory", f.wired),
-                      ("restarts", f.restarts)))]
+    out = [f"<statistics><discontinuity-time>{since}</discontinuity-time>"]
+    if f.cpu_ms is not None:
+        out.append(f"<cpu-time>{f.cpu_ms}</cpu-time>")
+    if f.cpu_use is not None:
+        out.append(f"<cpu-use>{f.cpu_use:.1f}</cpu-use>")
+    if f.rss is not None:
+        out.append(f"<resident-memory>{f.rss}</resident-memory>")
+    out.append(f"<wired-memory>{f.wired}</wired-memory><restarts>{f.restarts}</restarts>")
     for name, io in f.disks.items():
-        parts.append("<disk>" + _leaves((
-            ("name", name), ("discontinuity-time", since), ("read-octets", io.nread),
-            ("read-operations", io.reads), ("write-octets", io.nwritten),
-            ("write-operations", io.writes))) + "</disk>")
+        out.append(f"<disk><name>{escape(name)}</name><discontinuity-time>{since}"
+                   f"</discontinuity-time><read-octets>{io.nread}</read-octets>"
+                   f"<read-operations>{io.reads}</read-operations><write-octets>{io.nwritten}"
+                   f"</write-octets><write-operations>{io.writes}</write-operations></disk>")
     for name, (tap, c) in f.nics.items():
         # the tap is created at the VM's start, so the VM's discontinuity is the tap's
-        parts.append("<nic>" + _leaves((
-            ("name", name), ("tap", tap), ("discontinuity-time", since),
-            *zip(_IF_LEAVES, c, strict=True))) + "</nic>")
-    return "<statistics>" + "".join(parts) + "</statistics>"
+        out.append(f"<nic><name>{escape(name)}</name><tap>{escape(tap)}</tap>"
+                   f"<discontinuity-time>{since}</discontinuity-time>"
+                   + "".join(f"<{k}>{v}</{k}>" for k, v in zip(_IF_LEAVES, c, strict=True))
+                   + "</nic>")
+    out.append("</statistics>")
+    return "".join(out)
 
 
 def render_vms(entries: Mapping[str, etree._Element], figures: Mapping[str, VmFigures]) -> None:
@@ -122,7 +128,8 @@ def vm_statistics(server: StatsView, data: etree._Element) -> None:
     if server.supervisor is None or server.host is None:
         return
     vms = entries(data, VM, "vms", "vm")
-    guests = running_guests(server.supervisor, vms, server.settings.zfs_parent)
+    known = server.sampler.known if server.sampler is not None else None
+    guests = running_guests(server.supervisor, vms, server.settings.zfs_parent, known)
     if not guests:
         return
     render_vms(vms, collect(server.host, guests).vms)

@@ -35,9 +35,18 @@ from ncclient import manager  # noqa: E402
 from ncclient.xml_ import to_ele  # noqa: E402
 from support.server import HvdAddress  # noqa: E402,F401 (lowers ncclient TICK)
 
+from hvd_netconf import xmlparse  # noqa: E402
+from hvd_netconf.calls import SessionInfo  # noqa: E402
+from hvd_netconf.config import Settings  # noqa: E402
+from hvd_netconf.daemon import new_server, wire_store  # noqa: E402
+from hvd_netconf.host.bhyve import Launch  # noqa: E402
 from hvd_netconf.namespaces import BASE, NETWORK, VM, qn  # noqa: E402
 from hvd_netconf.stats.collect import Guest, collect  # noqa: E402
+from hvd_netconf.stats.sampler import Sampler  # noqa: E402
 from hvd_netconf.stats.state import render_vms  # noqa: E402
+from hvd_netconf.store import CommitMeta, Datastores  # noqa: E402
+from hvd_netconf.supervisor.core import Active  # noqa: E402
+from hvd_netconf.wire import messages  # noqa: E402
 
 PERIOD = 5.0
 
@@ -112,13 +121,74 @@ def in_process(sizes: Sequence[int], runs: int) -> None:
               f"{statistics.median(render_cpus):.2f}")
 
 
+class StubSupervisor:
+    """n running VMs as the statistics read them (vm<i>: one disk d0, one NIC nic0 on tap<i>),
+    none of them in the life-cycle state provider's view."""
+
+    def __init__(self, n: int) -> None:
+        launch = Launch(False, (("bhyve", "-c", "1", "-m", "1024M", "vm"),))
+        self.running = {f"vm{i}": Active(1000 + i, time.time() - 60, (f"tap{i}",), launch, 0)
+                        for i in range(n)}
+
+    def active(self) -> dict[str, Active]:
+        return self.running
+
+    def statuses(self, names: object) -> dict[str, object]:
+        return {}
+
+    def bridge_taps(self) -> dict[str, list[str]]:
+        return {}
+
+
+def vm_entry(i: int) -> etree._Element:
+    return xmlparse.parse(
+        f'<vm xmlns="{VM}"><name>vm{i}</name><disk><name>d0</name><size>1G</size></disk>'
+        f"<nic><name>nic0</name><network>lan</network></nic></vm>".encode())
+
+
+def get_path(sizes: Sequence[int], runs: int) -> None:
+    print("\n2. a <get> of every VM's statistics through the server (in process: config, NACM,"
+          " filter, reply), host commands answered as in 1, no transport (ms)")
+    op = xmlparse.parse(f'<get xmlns="{BASE}"><filter type="subtree"><vms xmlns="{VM}"><vm>'
+                        "<statistics/></vm></vms></filter></get>".encode())
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp) / "root"
+            root.mkdir()
+            ds = Datastores(str(root), fsync=False)
+            lan = xmlparse.parse(f'<network xmlns="{NETWORK}"><name>lan</name></network>'
+                                 .encode())
+            ds.write_running({("network", "lan"): lan,
+                              **{("vm", f"vm{i}"): vm_entry(i) for i in range(n)}},
+                             CommitMeta(source="copy-config"))
+            ds.close()
+            server = new_server(Settings(root=root, socket=None, backend="sim"))
+            wire_store(server, fsync=False)
+            server.host = CannedHost(n)  # type: ignore[assignment]
+            server.supervisor = StubSupervisor(n)  # type: ignore[assignment]
+            # as the daemon wires it: the sampler's cache of each running VM's disks and NICs
+            server.sampler = Sampler(server.host, lambda known: [], [(5, 720)])
+            info = SessionInfo(id=1, username="root", transport="hvd-unix", source_host=None,
+                               login_time="", uid=0)
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                reply = server.dispatch(info, messages.Rpc({"message-id": "1"}, op))
+                times.append((time.perf_counter() - t0) * 1000)
+            assert reply.count(b"<statistics>") == n, reply[:300]
+            server.datastores.close()  # type: ignore[union-attr]
+        print(f"{n:>6} VMs: p50 {statistics.median(times):.1f}  "
+              f"p99 {sorted(times)[max(0, int(len(times) * 0.99) - 1)]:.1f}  "
+              f"({len(reply) // 1024} KiB reply)")
+
+
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def whole_daemon(count: int, runs: int) -> None:
-    print(f"\n2. the whole daemon (child process, full wiring, sim host), {count} running VMs")
+    print(f"\n3. the whole daemon (child process, full wiring, sim host), {count} running VMs")
     with tempfile.TemporaryDirectory() as tmp, ChildHvd(Path(tmp), "full") as hvd:
         m = manager.connect_uds(path=hvd.socket, timeout=120)
         vms = "".join(f"<vm><name>vm{i}</name><disk><name>d0</name><size>1G</size></disk>"
@@ -160,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         args.runs, args.vms = 20, 3
     print(f"load average at start: {os.getloadavg()}")
     in_process(args.sizes, args.runs)
+    get_path(args.sizes, args.runs)
     whole_daemon(args.vms, args.runs)
     print(f"load average at end: {os.getloadavg()}")
     return 0
