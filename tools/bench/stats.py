@@ -9,9 +9,13 @@
    each, a fixed handful per sample) is not in it. Prints the commands per sample, the wall
    and CPU p50 of one sample, the CPU of sampling N VMs every 5 s as a share of one core, and
    the p50 of rendering every VM's statistics container (what a <get> adds).
-2. The whole daemon as `make run` wires it (child process, sim host): K VMs started (stand-in
-   guests), the p50 of a NETCONF <get> of all their statistics over the Unix socket, and the
-   child's CPU share over 10 s while its sampler runs (default stats-history, every 5 s).
+2. A <get> of every VM's statistics through the server's dispatch (config copy, providers,
+   NACM, subtree filter, reply bytes), in process, for the same N VMs: a supervisor stand-in
+   says they run and the host stand-in of 1 answers the commands.
+3. The whole daemon (child process, full wiring as `hvd --backend sim` and `make run` have it,
+   sim host): K VMs started (stand-in guests), the p50 of a NETCONF <get> of all their
+   statistics over the Unix socket, and the child's CPU share over 10 s while its sampler runs
+   (default stats-history, every 5 s).
 """
 
 from __future__ import annotations
@@ -213,7 +217,9 @@ def whole_daemon(count: int, runs: int) -> None:
         share = (_cpu_seconds(pid) - c0) / (time.monotonic() - w0) * 100
         print(f"<get> of all statistics p50 {statistics.median(times):.2f} ms, "
               f"p99 {sorted(times)[int(len(times) * 0.99) - 1]:.2f} ms ({len(shown)} VMs shown)")
-        print(f"the idle daemon's CPU over 10 s with its sampler: {share:.2f}% of one core")
+        tick = 100 / os.sysconf("SC_CLK_TCK") / (time.monotonic() - w0)  # /proc's resolution
+        print(f"the idle daemon's CPU over 10 s with its sampler: {share:.2f}% of one core "
+              f"(measured in clock ticks: {tick:.2f}% resolution)")
         for i in range(count):
             m.dispatch(to_ele(f'<stop-vm xmlns="{VM}"><name>vm{i}</name><force>true</force>'
                               "</stop-vm>"))
