@@ -32,11 +32,11 @@ from typing import IO, Any
 from lxml import etree
 
 from hvd_netconf import __version__, selftest_guest
-from hvd_netconf.host import bhyve, ifconfig, names, zfs
+from hvd_netconf.host import bhyve, ifconfig, names, stats, zfs
 from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.host.selection import select_backend
 from hvd_netconf.hostcheck import check_modules
-from hvd_netconf.namespaces import BASE, NETWORK, VM
+from hvd_netconf.namespaces import BASE, HVD, NETWORK, VM
 
 DATASET_PREFIX = "hvd-selftest-"
 SIM_POOL = "zroot"
@@ -194,6 +194,7 @@ class SelfTest:
             ("create a network and a VM (edit-config, commit)", self.create_objects),
             ("prepare a guest that powers off on ACPI", lambda: self.prepare("graceful")),
             ("start the VM; the guest runs", self.start_vm),
+            ("the VM's and the host's statistics", self.statistics),
             ("stop the VM gracefully", self.stop_graceful),
             ("prepare a guest that ignores ACPI", lambda: self.prepare("stubborn")),
             ("start the VM again", self.start_vm),
@@ -376,6 +377,37 @@ class SelfTest:
         self.taps |= set(state["tap"])
         return (f"pid {self.pid}, tap {','.join(state['tap'])}; console after {took:.1f} s: "
                 f"{self._guest_ran()[1]!r}")
+
+    def statistics(self) -> str:
+        """The statistics as a client reads them: the running VM's CPU time, memory and tap
+        counters, and the host's memory and pools, so each source's output (ps, netstat's
+        libxo fields, zpool list, sysctl) is read on this host (docs/statistics.md). Disk
+        counters are only reported: whether OpenZFS' kstats cover a zvol is what this shows."""
+        data = self._rpc("read the statistics", (
+            f'<get xmlns="{BASE}"><filter type="subtree"><vms xmlns="{VM}"><vm>'
+            f"<name>{self.vm}</name><statistics/></vm></vms>"
+            f'<host xmlns="{HVD}"><statistics/></host></filter></get>'))
+        st = data.find(f".//{{{VM}}}statistics")
+        if st is None or not st.findtext(f"{{{VM}}}cpu-time") \
+                or int(st.findtext(f"{{{VM}}}resident-memory") or 0) == 0:
+            raise StepFailed("the running VM has no CPU time or resident memory",
+                             shlex.join(stats.ps_usage([self.pid or 0])))
+        nic = st.find(f"{{{VM}}}nic")
+        if nic is None or nic.findtext(f"{{{VM}}}in-octets") is None:
+            raise StepFailed("no counters for the VM's tap", shlex.join(stats.netstat_interfaces()))
+        host = data.find(f".//{{{HVD}}}statistics")
+        pools = [] if host is None else host.findall(f"{{{HVD}}}pool")
+        if host is None or not host.findtext(f"{{{HVD}}}physical-memory") or not pools:
+            raise StepFailed("no host memory or pool figures",
+                             f"{shlex.join(stats.sysctl_host())}; {shlex.join(stats.zpool_list())}")
+        disk = st.find(f"{{{VM}}}disk")
+        disks = ("disk counters: " + ", ".join(f"{c.tag.rpartition('}')[2]} {c.text}"
+                                                for c in disk if c.tag.endswith("octets"))
+                 if disk is not None else "no disk counters (no dataset kstats for the zvol)")
+        return (f"cpu-time {st.findtext(f'{{{VM}}}cpu-time')} ms, resident "
+                f"{st.findtext(f'{{{VM}}}resident-memory')} B, tap {nic.findtext(f'{{{VM}}}tap')}"
+                f" in {nic.findtext(f'{{{VM}}}in-octets')} B; {disks}; host "
+                f"{host.findtext(f'{{{HVD}}}physical-memory')} B, {len(pools)} pool(s)")
 
     def _forced_lines(self) -> int:
         needle = f"VM {self.vm}: bhyvectl --force-poweroff"

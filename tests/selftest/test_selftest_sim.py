@@ -25,6 +25,7 @@ TEST_STEPS = [
     "create a network and a VM (edit-config, commit)",
     "prepare a guest that powers off on ACPI",
     "start the VM; the guest runs",
+    "the VM's and the host's statistics",
     "stop the VM gracefully",
     "prepare a guest that ignores ACPI",
     "start the VM again",
