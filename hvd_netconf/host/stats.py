@@ -152,7 +152,10 @@ def parse_netstat(text: str) -> dict[str, IfCounters]:
         if not str(row.get("network", "")).startswith("<Link#"):
             continue
         name = str(row["name"]).rstrip("*")  # a `*` marks an interface that is down
-        out[name] = IfCounters(*(int(row.get(key, 0)) for key in _NETSTAT_FIELDS))
+        missing = [key for key in _NETSTAT_FIELDS if key not in row]
+        if missing:  # other field names than hvd knows: say so rather than report zeros
+            raise ValueError(f"netstat printed no {', '.join(missing)} for {name}")
+        out[name] = IfCounters(*(int(row[key]) for key in _NETSTAT_FIELDS))
     return out
 
 

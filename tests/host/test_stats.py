@@ -69,6 +69,15 @@ def test_netstat_keeps_the_link_row_of_each_interface():
     assert got["tap0"] == stats.IfCounters(1000, 10, 1, 2, 2000, 20, 0)
 
 
+def test_netstat_without_a_known_field_is_an_error_not_zeros():
+    text = json.dumps({"statistics": {"interface": [
+        {"name": "tap0", "network": "<Link#3>", "received-packets": 10, "received-errors": 0,
+         "dropped-packets": 0, "ibytes": 1000, "sent-packets": 20, "send-errors": 0,
+         "sent-bytes": 2000}]}})
+    with pytest.raises(ValueError, match="netstat printed no received-bytes for tap0"):
+        stats.parse_netstat(text)
+
+
 def test_zpool_list():
     text = ("zroot\t107374182400\t21474836480\t85899345920\t7\t20\tONLINE\n"
             "new\t1000\t0\t1000\t-\t0\tONLINE\n")
