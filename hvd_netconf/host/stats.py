@@ -3,9 +3,10 @@
 A whole sample takes a fixed handful of commands, never one per VM (docs/statistics.md):
 `ps` for the CPU time and memory of every guest process at once, one `netstat -i` for every
 interface counter, one `zpool list`, one `sysctl -i` for the host figures and one `sysctl -i`
-per pool for the per-dataset ZFS kstats (a VM's disks). `rctl -u` and `bhyvectl --get-stats`
-read one VM each, so they are for a closer look at one VM only. The facts each parser relies
-on are in docs/freebsd-facts.md §14.
+per pool for the per-dataset ZFS kstats (a VM's disks). `rctl -u` reads one process' racct
+usage; no sample runs it (one command per VM), the sim answers it (with a racct-less host's
+refusal) for what builds on racct. The facts each parser relies on are in
+docs/freebsd-facts.md §14.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import NamedTuple
 Argv = tuple[str, ...]
 
 RACCT_DISABLED = "RACCT/RCTL present, but disabled; enable using kern.racct.enable=1 tunable"
-RACCT_ABSENT = "RACCT/RCTL support not present in kernel; see rctl(8) for details"
 
 # The host figures one sample reads (sysctl(8) -i: an OID this kernel lacks, such as the ARC's
 # without zfs.ko, is left out instead of failing the whole read).
@@ -48,11 +48,6 @@ def netstat_interfaces() -> Argv:
     return ("netstat", "-i", "-b", "-n", "--libxo", "json")
 
 
-def netstat_interface(name: str) -> Argv:
-    """netstat(1) -I: the same counters for one interface."""
-    return ("netstat", "-I", name, "-b", "-n", "--libxo", "json")
-
-
 def zpool_list() -> Argv:
     """zpool-list(8): scripted (-H), exact (-p) and the columns named (-o)."""
     return ("zpool", "list", "-Hp", "-o", "name,size,allocated,free,fragmentation,capacity,health")
@@ -66,11 +61,6 @@ def sysctl_host() -> Argv:
 def sysctl_datasets(pool: str) -> Argv:
     """sysctl(8): every dataset's kstats of one pool (kstat.zfs.POOL.dataset.objset-ID.*)."""
     return ("sysctl", "-i", f"kstat.zfs.{pool}.dataset")
-
-
-def bhyvectl_stats(vm: str, cpu: int = 0) -> Argv:
-    """bhyvectl(8) --get-stats: the vmm counters of one vCPU of one VM."""
-    return ("bhyvectl", f"--vm={vm}", f"--cpu={cpu}", "--get-stats")
 
 
 # ---- parsers ------------------------------------------------------------------------------
@@ -201,15 +191,4 @@ def parse_dataset_kstats(text: str) -> dict[str, DatasetIo]:
             continue
         out[dataset] = DatasetIo(*(int(fields.get(k, "0") or 0)
                                    for k in ("reads", "writes", "nread", "nwritten")))
-    return out
-
-
-def parse_bhyvectl_stats(text: str) -> dict[str, int]:
-    """`description<padding><tab>count` lines under `vcpuN stats:` ("vcpu total runtime",
-    "number of NMIs delivered to vcpu", ...); the description keeps its words."""
-    out: dict[str, int] = {}
-    for line in text.splitlines():
-        desc, sep, count = line.rpartition("\t")
-        if sep and count.strip().isdigit():
-            out[desc.strip()] = int(count)
     return out

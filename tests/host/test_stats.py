@@ -1,5 +1,5 @@
 """Golden argv of the statistics sources and their parsers, on output written as the manual pages
-give it: ps(1), rctl(8), netstat(1), zpool-list(8), sysctl(8), bhyvectl(8)
+give it: ps(1), rctl(8), netstat(1), zpool-list(8), sysctl(8)
 (docs/freebsd-facts.md §14)."""
 
 import json
@@ -16,8 +16,6 @@ def test_argv_as_the_manual_pages_give_them():
     assert stats.ps_usage([42, 7]) == ("ps", "-o", "pid=,time=,rss=,pcpu=", "-p", "7,42")
     assert stats.rctl_usage(42) == ("rctl", "-u", "process:42")
     assert stats.netstat_interfaces() == ("netstat", "-i", "-b", "-n", "--libxo", "json")
-    assert stats.netstat_interface("tap3") == (
-        "netstat", "-I", "tap3", "-b", "-n", "--libxo", "json")
     assert stats.zpool_list() == (
         "zpool", "list", "-Hp", "-o",
         "name,size,allocated,free,fragmentation,capacity,health")
@@ -25,7 +23,6 @@ def test_argv_as_the_manual_pages_give_them():
         "sysctl", "-i", "hw.ncpu", "hw.physmem", "hw.pagesize", "vm.loadavg",
         "vm.stats.vm.v_wire_count", "kstat.zfs.misc.arcstats.size", "kern.racct.enable")
     assert stats.sysctl_datasets("zroot") == ("sysctl", "-i", "kstat.zfs.zroot.dataset")
-    assert stats.bhyvectl_stats("web", 1) == ("bhyvectl", "--vm=web", "--cpu=1", "--get-stats")
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
@@ -100,12 +97,6 @@ def test_sysctl_and_kstats():
     assert stats.parse_dataset_kstats(text) == {
         "zroot/hv/vm/web/disks/disk0": stats.DatasetIo(3, 12, 12288, 49152)}
 
-
-def test_bhyvectl_stats():
-    text = ("vcpu0 stats:\n" + "vcpu total runtime".ljust(40) + "\t123456789\n"
-            + "number of NMIs delivered to vcpu".ljust(40) + "\t0\n")
-    assert stats.parse_bhyvectl_stats(text) == {
-        "vcpu total runtime": 123456789, "number of NMIs delivered to vcpu": 0}
 
 
 # ---- the sim answers the same argv --------------------------------------------------------
