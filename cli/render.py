@@ -266,6 +266,10 @@ def key_values(data: Data) -> str:
     def flat(prefix: str, value: Any) -> list[tuple[str, str]]:
         if isinstance(value, dict):
             return [p for k, v in value.items() for p in flat(f"{prefix}{k}.", v)]
+        if isinstance(value, list) and all(isinstance(v, dict) and "name" in v for v in value):
+            return [p for v in value  # list entries by key: pool[zroot].size
+                    for p in flat(f"{prefix[:-1]}[{v['name']}].",
+                                  {k: x for k, x in v.items() if k != "name"})]
         if isinstance(value, list):
             return [(prefix[:-1], ", ".join(map(str, value)))]
         return [(prefix[:-1], value)]

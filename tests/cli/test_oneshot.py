@@ -146,6 +146,9 @@ def test_show_host(hv: HV) -> None:
     r = hv("show host")
     assert r.status == 0
     assert any(line.split()[:2] == ["backend", "sim"] for line in r.out.splitlines())
+    # the host's statistics, a list entry's leaves named by its key
+    assert ["statistics.pool[zroot].size", str(64 << 40)] in [ln.split() for ln in
+                                                               r.out.splitlines()]
 
 
 def test_server_not_running(tmp_path: Path, hv_at: HV) -> None:
