@@ -39,7 +39,9 @@ def get_vm_statistics_history(ctx: OpContext, op: etree._Element) -> list[etree.
         sample = etree.Element(qn(VM, "sample"), nsmap=default_ns(VM))
         etree.SubElement(sample, qn(VM, "time")).text = rfc3339(p[0])
         values = dict(zip(_COUNTERS, p[1:], strict=True))
-        if before is not None and p[0] > before[0] and not math.isnan(p[1] + before[1]):
+        # none across a restart: the VM's CPU time started again from zero
+        if before is not None and p[0] > before[0] and not math.isnan(p[1] + before[1]) \
+                and p[1] >= before[1]:
             use = (p[1] - before[1]) / 10 / (p[0] - before[0])  # ms per s -> percent
             values = {"cpu-time": p[1], "cpu-use": use, **values}
         for key, value in values.items():

@@ -160,13 +160,24 @@ def test_history_over_netconf_and_nacm(hvd_factory: Any) -> None:
 def test_restarts_count_the_supervisors_restarts(vmhvd: HvdInstance) -> None:
     m = vmhvd.connect_uds()
     m.edit_config(target="running", config=config(vms=vm_xml("web")))
+    standin(vmhvd.root, "web", busy=0.8)
     start_vm(m, "web")
     guest_ready(vmhvd.root, "web")
     st = "//vm:vm[vm:name='web']/vm:statistics"
     first = _get(m, STATS_FILTER)
     assert _num(first, f"{st}/vm:restarts") == 0
+    sampler = vmhvd.server.sampler
+    assert sampler is not None
+    # more CPU time than a new stand-in has when it is first sampled after the restart
+    wait_for(lambda: (sampler.sample().vms["web"].cpu_ms or 0) > 1500, timeout=30,
+             what="1.5 s of CPU time")
     guest_exit(vmhvd.root, "web", 0)  # the guest reboots: on-reboot restart
     guest_ready(vmhvd.root, "web", times=2)
+    wait_for(lambda: "web" in sampler.sample().vms, what="a sample of the restarted VM")
+    history = etree.fromstring(m.dispatch(to_ele(HISTORY.format(
+        vm=VM, name="web", extra=""))).xml.encode())
+    uses = [float(u) for u in history.xpath("//vm:sample/vm:cpu-use/text()", namespaces=NS)]
+    assert all(u >= 0 for u in uses)  # none across the restart, where CPU time began anew
     after = wait_for(lambda: [d for d in [_get(m, STATS_FILTER)]
                               if d.xpath(f"{st}/vm:restarts", namespaces=NS)],
                      what="statistics of the restarted VM")[0]
