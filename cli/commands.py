@@ -453,16 +453,23 @@ def do_top(s: Session, p: Parsed) -> None:
     rates between two reads `interval` seconds apart."""
     interval = float(p.values.get("interval", "2"))
 
+    live = sys.stdin.isatty() and s.out.isatty() and not (s.opts.json or s.opts.xml)
+    host: list[str] = [""]  # the live view's host line, from the latest frame
+
     def frame() -> dict[str, top.Snap]:
-        reply = s.send(rpcs.get(rpcs.vm_statistics()))
-        return top.snaps(_data(reply) if reply is not None else None)
+        trees = (rpcs.vm_statistics(), rpcs.host_statistics()) if live else \
+            (rpcs.vm_statistics(),)
+        reply = s.send(rpcs.get(*trees))
+        data = _data(reply) if reply is not None else None
+        host[0] = top.host_line(data)
+        return top.snaps(data)
 
     if s.opts.dry_run:
         frame()
         return
-    if sys.stdin.isatty() and s.out.isatty() and not (s.opts.json or s.opts.xml):
+    if live:
         where = s.opts.host or s.opts.socket
-        top.live(frame, s.out, sys.stdin.fileno(), interval, "cpu", where)
+        top.live(frame, s.out, sys.stdin.fileno(), interval, "cpu", where, lambda: host[0])
         return
     table = top.ordered(top.batch(frame, interval), "cpu")
     s.print(json.dumps(top.as_dicts(table), indent=2) if s.opts.json else top.table_text(table))

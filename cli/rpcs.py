@@ -94,8 +94,8 @@ def edit_config(target: str, config: El | list[El], default_operation: str = "me
 
 # ---- reads -----------------------------------------------------------------------------------
 
-def get(filter_tree: El) -> El:
-    return el("get", el("filter", filter_tree, type="subtree"))
+def get(*filter_trees: El) -> El:
+    return el("get", el("filter", *filter_trees, type="subtree"))
 
 
 def get_config(source: str, filter_tree: El | None = None) -> El:
@@ -216,6 +216,10 @@ def vm_statistics(vm: str | None = None) -> El:
     """The filter for every VM's (or one VM's) status and statistics."""
     name = el("name", text=vm) if vm is not None else el("name")
     return el("vms", el("vm", name, el("state", el("status")), el("statistics")), xmlns=VM)
+
+
+def host_statistics() -> El:
+    return el("host", el("statistics"), xmlns=HVD)
 
 
 def statistics_history(vm: str, period: str | None = None) -> El:

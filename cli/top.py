@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from hvd_netconf.namespaces import VM
+from hvd_netconf.namespaces import HVD, VM
 
 SORTS = {"c": "cpu", "m": "mem", "d": "disk", "n": "net", "v": "name"}
 _SPARK = "▁▂▃▄▅▆▇█"
@@ -153,8 +153,26 @@ def _screen(fd: int, out: TextIO) -> Iterator[None]:
         out.flush()
 
 
+def host_line(data: ET.Element | None) -> str:
+    """`host: 4 CPUs, load 0.52 0.41 0.30, memory 16.0 GiB, running VMs were given 1.5 GiB`."""
+    st = data.find(f"{{{HVD}}}host/{{{HVD}}}statistics") if data is not None else None
+    if st is None:
+        return ""
+
+    def text(name: str) -> str:
+        return st.findtext(f"{{{HVD}}}{name}") or "-"
+
+    def num(name: str) -> float | None:
+        found = st.findtext(f"{{{HVD}}}{name}")
+        return float(found) if found else None
+
+    load = " ".join(text(f"load-average-{m}") for m in (1, 5, 15))
+    return (f"host: {text('cpus')} CPUs, load {load}, memory {size(num('physical-memory'))}, "
+            f"running VMs were given {size(num('vm-memory'))}")
+
+
 def live(fetch: Callable[[], dict[str, Snap]], out: TextIO, fd: int, interval: float,
-         sort: str, where: str) -> None:
+         sort: str, where: str, host: Callable[[], str] = lambda: "") -> None:
     """Redraw every `interval` seconds until q (or end of input)."""
     before: dict[str, Snap] | None = None
     t_before = 0.0
@@ -166,7 +184,7 @@ def live(fetch: Callable[[], dict[str, Snap]], out: TextIO, fd: int, interval: f
             out.write("\x1b[H\x1b[J")
             out.write(f"hv top - {where} - {running} of {len(table)} VMs running - "
                       f"sorted by {sort} - every {interval:g} s - {time.strftime('%H:%M:%S')}\n"
-                      "keys: c cpu, m memory, d disk, n network, v name, q quit\n\n")
+                      f"{host()}\nkeys: c cpu, m memory, d disk, n network, v name, q quit\n\n")
             out.write(table_text(table) + "\n")
             out.flush()
             before, t_before = after, now

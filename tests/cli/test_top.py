@@ -48,6 +48,8 @@ def frame(child: pexpect.spawn, sort: str) -> list[tuple[str, str]]:
 
 
 def drive(child: pexpect.spawn) -> None:
+    child.expect(r"host: 4 CPUs, load [0-9.]+ [0-9.]+ [0-9.]+, memory 16\.0 GiB, running VMs "
+                 r"were given 768\.0 MiB")  # the sim host's figures; three VMs of 256 MiB
     first = frame(child, "cpu")
     assert {n for n, _ in first} == {"idle1", "busy", "idle2"}
     # a later frame has rates (the first has none: nothing to compare with), busiest first
