@@ -1,0 +1,271 @@
+// hvd's web interface: pages drawn with Preact + htm (no build step), every action a RESTCONF
+// request (api.js). Routes live in the URL's fragment so every page can be bookmarked.
+import { html, render, useState, useEffect, useRef } from "/ui/static/vendor/htm-preact-3.1.1.js";
+import * as api from "/ui/static/api.js";
+import { Field, entryBody } from "/ui/static/forms.js";
+
+const route = () => (location.hash.replace(/^#\/?/, "") || "dashboard").split("/").map(decodeURIComponent);
+
+function useRoute() {
+  const [r, setR] = useState(route());
+  useEffect(() => { const f = () => setR(route()); addEventListener("hashchange", f);
+                    return () => removeEventListener("hashchange", f); }, []);
+  return r;
+}
+
+function Login({ onIn }) {
+  const [err, setErr] = useState(null);
+  const submit = async (e) => {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    try { onIn(await api.ui("POST", "login", { user: f.get("user"), password: f.get("password") })); }
+    catch (x) { setErr(x.message); }
+  };
+  return html`<main class="login"><h1>hvd</h1>
+    <form onSubmit=${submit} aria-label="Log in">
+      <label for="user">User</label><input id="user" name="user" autocomplete="username" required/>
+      <label for="password">Password</label>
+      <input id="password" name="password" type="password" autocomplete="current-password" required/>
+      <button type="submit">Log in</button>
+      ${err && html`<p class="error" role="alert">${err}</p>`}
+    </form></main>`;
+}
+
+// A button NACM may refuse: shown disabled with the reason on hover, or hidden.
+function Act({ may, onClick, children, id, cls }) {
+  if (!may) return null;
+  return html`<button id=${id} class=${cls} onClick=${onClick}>${children}</button>`;
+}
+
+function Confirm({ ask, onYes, onNo }) {
+  const yes = useRef();
+  useEffect(() => yes.current && yes.current.focus(), []);
+  return html`<div class="modal" role="dialog" aria-modal="true" aria-labelledby="confirm-text">
+    <div><p id="confirm-text">${ask}</p>
+    <button ref=${yes} id="confirm-yes" onClick=${onYes}>Yes</button>
+    <button onClick=${onNo}>Cancel</button></div></div>`;
+}
+
+const vmsOf = (data) => data?.["hvd-vm:vms"]?.vm || [];
+const netsOf = (data) => data?.["hvd-network:networks"]?.network || [];
+const uptime = (s) => s == null ? "" : s >= 86400 ? `${Math.floor(s / 86400)}d ${Math.floor(s % 86400 / 3600)}h`
+  : s >= 3600 ? `${Math.floor(s / 3600)}h ${Math.floor(s % 3600 / 60)}m` : `${Math.floor(s / 60)}m ${s % 60}s`;
+
+function Dashboard({ vms }) {
+  const [host, setHost] = useState(null);
+  useEffect(() => { api.get("hvd-system:host").then((d) => setHost(d["hvd-system:host"]), () => {}); }, []);
+  const count = {};
+  for (const v of vms || []) count[v.state?.status || "?"] = (count[v.state?.status || "?"] || 0) + 1;
+  return html`<section><h2>Host</h2>
+    ${host && html`<dl class="host">
+      <dt>Backend</dt><dd id="host-backend">${host.backend}${host.simulated ? " (simulated)" : ""}</dd>
+      <dt>hvd</dt><dd>${host["hvd-version"]}</dd><dt>OS</dt><dd>${host.os}</dd></dl>`}
+    <h2>VMs</h2><p id="vm-counts">${(vms || []).length} VMs${Object.entries(count).map(([k, n]) => `, ${n} ${k}`).join("")}</p>
+    <p><a href="#/vms">All VMs</a></p></section>`;
+}
+
+function VmTable({ vms, schema, act }) {
+  if (vms === null) return html`<p>Loading…</p>`;
+  const rpcs = schema.rpcs;
+  return html`<section><h2>VMs</h2>
+    ${schema.lists.vm.may.create && html`<p><a class="button" id="new-vm" href="#/new/vm">Create VM</a></p>`}
+    <table id="vm-table"><thead><tr><th scope="col">Name</th><th scope="col">State</th><th scope="col">CPU</th>
+      <th scope="col">Memory</th><th scope="col">Disks</th><th scope="col">Networks</th><th scope="col">Uptime</th><th scope="col">Actions</th></tr></thead>
+    <tbody>${vms.map((v) => html`<tr key=${v.name} data-vm=${v.name}>
+      <td><a href="#/vm/${encodeURIComponent(v.name)}">${v.name}</a></td>
+      <td class="state">${v.state?.status}</td><td>${v.cpu}</td><td>${v.memory} MB</td>
+      <td>${(v.disk || []).map((d) => `${d.name} ${d.size}`).join(", ")}</td>
+      <td>${(v.nic || []).map((n) => n.network).join(", ")}</td>
+      <td>${uptime(v.state?.uptime)}</td>
+      <td><${VmActions} vm=${v} rpcs=${rpcs} act=${act}/></td></tr>`)}</tbody></table></section>`;
+}
+
+function VmActions({ vm, rpcs, act }) {
+  const running = vm.state?.status === "running";
+  const s = (op, words, input) => act(`${words} vm ${vm.name}?`, () => api.rpc(op, { name: vm.name, ...input }));
+  return html`<span class="actions">
+    ${!running && html`<${Act} cls="start" may=${rpcs["hvd-vm:start-vm"]?.may} onClick=${() => s("hvd-vm:start-vm", "Start")}>Start</${Act}>`}
+    ${running && html`<${Act} cls="stop" may=${rpcs["hvd-vm:stop-vm"]?.may} onClick=${() => s("hvd-vm:stop-vm", "Stop")}>Stop</${Act}>`}
+    ${running && html`<${Act} cls="restart" may=${rpcs["hvd-vm:restart-vm"]?.may} onClick=${() => s("hvd-vm:restart-vm", "Restart")}>Restart</${Act}>`}
+    ${running && html`<${Act} cls="poweroff" may=${rpcs["hvd-vm:stop-vm"]?.may} onClick=${() => s("hvd-vm:stop-vm", "Force power-off of", { force: [null] })}>Power off</${Act}>`}
+  </span>`;
+}
+
+// Settings of a VM or network, or a new one: staged in the candidate, then shown as a diff.
+function EntryForm({ kind, entry, schema, isNew }) {
+  const list = schema.lists[kind];
+  const [values, setValues] = useState({});
+  const [err, setErr] = useState(null);
+  const may = isNew ? list.may.create : list.may.update;
+  const leaves = list.nodes.filter((n) => n.kind === "leaf" && (isNew || !list.keys.includes(n.name)));
+  const submit = async (e) => {
+    e.preventDefault();
+    setErr(null);
+    const body = entryBody(list, isNew ? values : { ...values, [list.keys[0]]: entry[list.keys[0]] });
+    try {
+      if (isNew) await api.candidate("POST", `${list.module}:${list.container}`, body);
+      else await api.candidate("PATCH", `${list.module}:${list.container}/${list.entry}=${encodeURIComponent(entry.name)}`, body);
+      location.hash = "#/changes";
+    } catch (x) { setErr(x); }
+  };
+  return html`<form class="entry" onSubmit=${submit} aria-label=${isNew ? `New ${kind}` : `Settings of ${entry.name}`}>
+    ${leaves.map((n) => html`<${Field} key=${n.name} node=${n} id=${`f-${n.name}`} value=${values[n.name]}
+        current=${entry?.[n.name]} disabled=${!may} picks=${schema.picks}
+        error=${err && err.field === n.name ? err.message : null}
+        onInput=${(v) => setValues({ ...values, [n.name]: v })}/>`)}
+    ${err && !leaves.some((n) => n.name === err.field) && html`<p class="error" role="alert">${err.message}</p>`}
+    ${may && html`<button type="submit" id="stage">${isNew ? "Create" : "Stage changes"}</button>`}
+    ${!may && html`<p class="note">You may not change ${kind}s (NACM).</p>`}
+  </form>`;
+}
+
+function VmPage({ name, vms, schema, act }) {
+  const vm = (vms || []).find((v) => v.name === name);
+  const [log, setLog] = useState(null);
+  const [snaps, setSnaps] = useState([]);
+  useEffect(() => {
+    api.rpc("hvd-vm:get-vm-log", { name, lines: 50 }).then((d) => setLog(d["hvd-vm:output"]?.text || ""), (x) => setLog(x.message));
+    api.get("hvd-vm:snapshots").then((d) => setSnaps((d["hvd-vm:snapshots"]?.snapshot || []).filter((s) => s.vm === name)), () => {});
+  }, [name]);
+  if (!vm) return html`<p>No VM ${name}.</p>`;
+  const st = vm.state || {};
+  return html`<section><h2>VM ${vm.name}</h2>
+    <p>State <strong class="state" id="vm-state">${st.status}</strong> ${st.uptime != null && `up ${uptime(st.uptime)}`}
+      <${VmActions} vm=${vm} rpcs=${schema.rpcs} act=${act}/>
+      ${st.status === "running" && st.console && html` <a href="#/console/${encodeURIComponent(vm.name)}">Console</a>`}</p>
+    ${st["last-exit-code"] != null && html`<p>Last exit: ${st["last-exit-code"]} ${st["last-exit-reason"] || ""}</p>`}
+    ${st["pending-restart"] && html`<p class="note">Some changes take effect at the next start.</p>`}
+    <h3>Settings</h3><${EntryForm} kind="vm" entry=${vm} schema=${schema}/>
+    <h3>Disks</h3><table><thead><tr><th scope="col">Name</th><th scope="col">Size</th><th scope="col">Emulation</th></tr></thead>
+      <tbody>${(vm.disk || []).map((d) => html`<tr><td>${d.name}</td><td>${d.size}</td><td>${d.emulation}</td></tr>`)}</tbody></table>
+    <h3>NICs</h3><table><thead><tr><th scope="col">Name</th><th scope="col">Network</th><th scope="col">MAC</th><th scope="col">Emulation</th></tr></thead>
+      <tbody>${(vm.nic || []).map((n) => html`<tr><td>${n.name}</td><td>${n.network}</td><td>${n.mac}</td><td>${n.emulation}</td></tr>`)}</tbody></table>
+    <h3>Snapshots</h3>${snaps.length ? html`<ul>${snaps.map((s) => html`<li>${s.name} ${s.creation} ${s.description || ""}</li>`)}</ul>` : html`<p>None.</p>`}
+    <h3>Log</h3><pre id="vm-log">${log}</pre></section>`;
+}
+
+function Networks({ nets, schema }) {
+  return html`<section><h2>Networks</h2>
+    ${schema.lists.network.may.create && html`<p><a class="button" id="new-network" href="#/new/network">Create network</a></p>`}
+    <table id="net-table"><thead><tr><th scope="col">Name</th><th scope="col">Bridge</th><th scope="col">Uplink</th>
+      <th scope="col">VLAN</th><th scope="col">FIB</th><th scope="col">MTU</th><th scope="col">Members</th></tr></thead>
+    <tbody>${(nets || []).map((n) => html`<tr key=${n.name}><td><a href="#/network/${encodeURIComponent(n.name)}">${n.name}</a></td>
+      <td>${n.state?.bridge}</td><td>${n["physical-interface"]}</td><td>${n.vlan}</td><td>${n.fib}</td><td>${n.mtu}</td>
+      <td>${(n.state?.member || []).join(", ")}</td></tr>`)}</tbody></table></section>`;
+}
+
+// The pending changes: the diff of candidate against running, then commit what was seen.
+function Changes({ schema }) {
+  const [diff, setDiff] = useState(null);
+  const [msg, setMsg] = useState(null);
+  const [countdown, setCountdown] = useState(null);
+  const load = () => api.rpc("hvd-system:compare", { source: "running", target: "candidate" })
+    .then((d) => setDiff(d["hvd-system:output"]?.text || ""), (x) => setMsg(x.message));
+  useEffect(() => { load(); }, []);
+  useEffect(() => {
+    if (countdown === null || countdown <= 0) return;
+    const t = setTimeout(() => setCountdown(countdown - 1), 1000);
+    return () => clearTimeout(t);
+  }, [countdown]);
+  const may = schema.rpcs["ietf-netconf:commit"]?.may !== false;
+  const commit = async (confirmed) => {
+    setMsg(null);
+    try {
+      const now = (await api.rpc("hvd-system:compare", { source: "running", target: "candidate" }))["hvd-system:output"]?.text || "";
+      if (now !== diff) { setDiff(now); setMsg("The pending changes changed since you looked: review them again."); return; }
+      const input = { "hvd-system:comment": "from the web interface" };
+      if (confirmed) { input["confirmed"] = [null]; input["confirm-timeout"] = 60; }
+      await api.rpc("ietf-netconf:commit", input);
+      setMsg(confirmed ? "Committed; confirm within the countdown or it rolls back." : "Committed.");
+      setCountdown(confirmed ? 60 : null);
+      load();
+    } catch (x) { setMsg(x.message); }
+  };
+  const confirm = async () => { try { await api.rpc("ietf-netconf:commit"); setCountdown(null); setMsg("Confirmed."); } catch (x) { setMsg(x.message); } };
+  const discard = async () => { try { await api.rpc("ietf-netconf:discard-changes"); setMsg("Discarded."); load(); } catch (x) { setMsg(x.message); } };
+  return html`<section><h2>Pending changes</h2>
+    ${diff === null ? html`<p>Loading…</p>` : diff ? html`<pre id="diff" class="diff">${diff.split("\n").map((l) => html`<span class=${l[0] === "+" ? "add" : l[0] === "-" ? "del" : ""}>${l}\n</span>`)}</pre>`
+      : html`<p id="no-changes">No pending changes.</p>`}
+    ${diff && may && html`<p><button id="commit" onClick=${() => commit(false)}>Commit</button>
+      <button id="commit-confirmed" onClick=${() => commit(true)}>Commit with confirmation</button>
+      <button id="discard" onClick=${discard}>Discard</button></p>`}
+    ${countdown !== null && countdown > 0 && html`<p id="countdown">Rolls back in ${countdown} s <button id="confirm" onClick=${confirm}>Confirm</button></p>`}
+    ${msg && html`<p id="message" role="status">${msg}</p>`}</section>`;
+}
+
+function History({ schema }) {
+  const [rows, setRows] = useState(null);
+  const [pick, setPick] = useState([]);
+  const [diff, setDiff] = useState(null);
+  const [msg, setMsg] = useState(null);
+  useEffect(() => { api.rpc("hvd-system:get-commit-history", { limit: 50 })
+    .then((d) => setRows(d["hvd-system:output"]?.commit || []), (x) => setMsg(x.message)); }, []);
+  const compare = async (a, b) => {
+    try { setDiff((await api.rpc("hvd-system:compare", { source: a, target: b }))["hvd-system:output"]?.text || "(no difference)"); }
+    catch (x) { setMsg(x.message); }
+  };
+  const toggle = (id) => setPick(pick.includes(id) ? pick.filter((p) => p !== id) : [...pick.slice(-1), id]);
+  const rollback = async (id) => {
+    try { await api.rpc("hvd-system:rollback", { id }); location.hash = "#/changes"; } catch (x) { setMsg(x.message); }
+  };
+  return html`<section><h2>Commit history</h2>
+    ${pick.length === 2 && html`<button id="compare" onClick=${() => compare(Math.min(...pick), Math.max(...pick))}>Compare ${Math.min(...pick)} with ${Math.max(...pick)}</button>`}
+    <table id="history"><thead><tr><th scope="col">Pick</th><th scope="col">Id</th><th scope="col">Time</th><th scope="col">User</th><th scope="col">Comment</th><th scope="col"></th></tr></thead>
+    <tbody>${(rows || []).map((c) => html`<tr key=${c.id}><td><input type="checkbox" aria-label=${`pick commit ${c.id}`} checked=${pick.includes(c.id)} onChange=${() => toggle(c.id)}/></td>
+      <td>${c.id}</td><td>${c.time}</td><td>${c.user}</td><td>${c.comment}</td>
+      <td><button onClick=${() => compare(c.id, "running")}>Diff with running</button>
+      ${schema.rpcs["hvd-system:rollback"]?.may && html`<button class="rollback" onClick=${() => rollback(c.id)}>Roll back to this</button>`}</td></tr>`)}</tbody></table>
+    ${diff && html`<pre id="history-diff" class="diff">${diff}</pre>`}
+    ${msg && html`<p class="error" role="alert">${msg}</p>`}</section>`;
+}
+
+function App() {
+  const [me, setMe] = useState(undefined);
+  const [schema, setSchema] = useState(null);
+  const [vms, setVms] = useState(null);
+  const [nets, setNets] = useState(null);
+  const [live, setLive] = useState(false);
+  const [ask, setAsk] = useState(null);
+  const [error, setError] = useState(null);
+  const r = useRoute();
+  useEffect(() => { api.ui("GET", "session").then(setMe, () => setMe(null)); }, []);
+  const refresh = () => {
+    api.get("hvd-vm:vms").then((d) => setVms(vmsOf(d)), (x) => setError(x.message));
+    api.get("hvd-network:networks").then((d) => setNets(netsOf(d)), () => setNets([]));
+  };
+  useEffect(() => {
+    if (!me) return;
+    api.setCsrf(me.csrf);
+    api.ui("GET", "schema.json").then((s) => { s.picks = {}; setSchema(s); });
+    refresh();
+    const es = api.events(() => refresh(), setLive);
+    return () => es.close();
+  }, [me]);
+  if (me === undefined) return html`<p>Loading…</p>`;
+  if (me === null) return html`<${Login} onIn=${setMe}/>`;
+  if (!schema) return html`<p>Loading…</p>`;
+  schema.picks = { network: (nets || []).map((n) => n.name), vm: (vms || []).map((v) => v.name) };
+  const act = (question, run) => setAsk({ question, run });
+  const logout = async () => { await api.ui("POST", "logout"); setMe(null); };
+  const [page, arg] = r;
+  let body;
+  if (page === "vms") body = html`<${VmTable} vms=${vms} schema=${schema} act=${act}/>`;
+  else if (page === "vm") body = html`<${VmPage} name=${arg} vms=${vms} schema=${schema} act=${act}/>`;
+  else if (page === "new") body = html`<section><h2>New ${arg}</h2><${EntryForm} kind=${arg} schema=${schema} isNew=${true}/></section>`;
+  else if (page === "networks") body = html`<${Networks} nets=${nets} schema=${schema}/>`;
+  else if (page === "network") { const n = (nets || []).find((x) => x.name === arg);
+    body = n ? html`<section><h2>Network ${arg}</h2><${EntryForm} kind="network" entry=${n} schema=${schema}/></section>` : html`<p>No network ${arg}.</p>`; }
+  else if (page === "changes") body = html`<${Changes} schema=${schema}/>`;
+  else if (page === "history") body = html`<${History} schema=${schema}/>`;
+  else body = html`<${Dashboard} vms=${vms}/>`;
+  return html`<header><nav aria-label="Main"><strong>hvd</strong>
+      <a href="#/dashboard">Dashboard</a><a href="#/vms">VMs</a><a href="#/networks">Networks</a>
+      <a href="#/changes">Pending changes</a><a href="#/history">History</a></nav>
+    <span class="who"><span id="live" title="live updates">${live ? "● live" : "○ offline"}</span> ${me.user}
+      <button id="logout" onClick=${logout}>Log out</button></span></header>
+    <main>${error && html`<p class="error" role="alert">${error}</p>`}${body}</main>
+    ${ask && html`<${Confirm} ask=${ask.question} onNo=${() => setAsk(null)}
+      onYes=${async () => { const a = ask; setAsk(null); try { await a.run(); refresh(); } catch (x) { setError(x.message); } }}/>`}`;
+}
+
+render(html`<${App}/>`, document.getElementById("app"));
