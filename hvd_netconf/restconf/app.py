@@ -109,6 +109,7 @@ class RestconfApp:
         self.auth = auth
         self.max_body = max_body
         self.ui = ui
+        self.streams: set[streams.EventSession] = set()  # open SSE readers, ended at stop
         self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="hvd-restconf")
         self.app = web.Application(client_max_size=max_body)
         if ui is not None:  # its pages first: everything else is RESTCONF's
@@ -187,6 +188,7 @@ class RestconfApp:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-cache"})
         reason = "closed"
+        self.streams.add(session)
         try:
             await resp.prepare(request)
             while True:
@@ -203,8 +205,15 @@ class RestconfApp:
             reason = "dropped"
             raise
         finally:
+            self.streams.discard(session)
             session.finish(reason)
         return resp
+
+    def end_streams(self) -> None:
+        """End every open event stream (the listener stops): each handler returns, rather
+        than waiting for its reader's next keep-alive after the loop is gone."""
+        for session in list(self.streams):
+            session.terminate("other")
 
     def _error(self, exc: RestError | RestErrors | RpcError | RpcErrors,
                as_json: bool) -> Response:

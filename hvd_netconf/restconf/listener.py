@@ -153,6 +153,7 @@ class RestconfListener:
             await web.SockSite(self._runner, sock, ssl_context=self.ssl).start()
 
     async def _shutdown(self) -> None:
+        self.web.end_streams()
         if self._runner is not None:
             await self._runner.cleanup()
 

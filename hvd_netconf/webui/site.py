@@ -70,7 +70,8 @@ class WebUI:
 
     def routes(self, app: RestconfApp) -> list[web.RouteDef]:
         self.app = app
-        out = [web.get("/", self.index), web.get("/ui/static/{name:.+}", self.static),
+        out = [web.get("/", self.index), web.get("/favicon.ico", self.icon),
+               web.get("/ui/static/{name:.+}", self.static),
                web.post("/ui/login", self.login), web.post("/ui/logout", self.logout),
                web.get("/ui/session", self.session), web.get("/ui/schema.json", self.schema)]
         for more in self.extra:
@@ -98,6 +99,9 @@ class WebUI:
 
     async def index(self, request: web.Request) -> web.StreamResponse:
         return self._file(request, "index.html")
+
+    async def icon(self, request: web.Request) -> web.StreamResponse:
+        return self._file(request, "icon.svg")
 
     async def static(self, request: web.Request) -> web.StreamResponse:
         return self._file(request, request.match_info["name"])
@@ -147,9 +151,9 @@ class WebUI:
         return resp
 
     async def session(self, request: web.Request) -> web.StreamResponse:
-        s = self.current(request)
+        s = self.current(request)  # asked at every page load: no session is no error
         if s is None:
-            return _json(401, {"error": "not logged in"})
+            return _json(200, {"user": None})
         return _json(200, {"user": s.who.username, "csrf": s.csrf})
 
     async def schema(self, request: web.Request) -> web.StreamResponse:

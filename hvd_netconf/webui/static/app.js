@@ -87,7 +87,7 @@ function VmActions({ vm, rpcs, act }) {
     ${!running && html`<${Act} cls="start" may=${rpcs["hvd-vm:start-vm"]?.may} onClick=${() => s("hvd-vm:start-vm", "Start")}>Start</${Act}>`}
     ${running && html`<${Act} cls="stop" may=${rpcs["hvd-vm:stop-vm"]?.may} onClick=${() => s("hvd-vm:stop-vm", "Stop")}>Stop</${Act}>`}
     ${running && html`<${Act} cls="restart" may=${rpcs["hvd-vm:restart-vm"]?.may} onClick=${() => s("hvd-vm:restart-vm", "Restart")}>Restart</${Act}>`}
-    ${running && html`<${Act} cls="poweroff" may=${rpcs["hvd-vm:stop-vm"]?.may} onClick=${() => s("hvd-vm:stop-vm", "Force power-off of", { force: [null] })}>Power off</${Act}>`}
+    ${running && html`<${Act} cls="poweroff" may=${rpcs["hvd-vm:stop-vm"]?.may} onClick=${() => s("hvd-vm:stop-vm", "Force power-off of", { force: true })}>Power off</${Act}>`}
   </span>`;
 }
 
@@ -228,7 +228,7 @@ function App() {
   const [ask, setAsk] = useState(null);
   const [error, setError] = useState(null);
   const r = useRoute();
-  useEffect(() => { api.ui("GET", "session").then(setMe, () => setMe(null)); }, []);
+  useEffect(() => { api.ui("GET", "session").then((s) => setMe(s.user ? s : null), () => setMe(null)); }, []);
   const refresh = () => {
     api.get("hvd-vm:vms").then((d) => setVms(vmsOf(d)), (x) => setError(x.message));
     api.get("hvd-network:networks").then((d) => setNets(netsOf(d)), () => setNets([]));

@@ -1,0 +1,139 @@
+"""The web interface in a real headless chromium against a live hvd on the sim: what the
+operator sees on the page after each thing they do."""
+
+from __future__ import annotations
+
+import httpx
+from restconf.conftest import Restconf
+from selenium.webdriver.common.by import By
+from support.server import PASSWORD, USER
+from webui.browser import Browser
+from webui.conftest import READER, READER_PASSWORD
+
+J = {"Content-Type": "application/yang-data+json"}
+VMS = "/restconf/data/hvd-vm:vms"
+
+# A request made from inside the logged-in page, as a script of the page could: the status.
+FETCH = """const [url, body, csrf, done] = arguments;
+const headers = {"Content-Type": "application/yang-data+json"};
+if (csrf) headers["X-Hvd-Csrf"] = csrf;
+fetch(url, {method: "POST", headers, body}).then((r) => done(r.status));"""
+CSRF = "const done = arguments[0]; fetch('/ui/session').then((r) => r.json())" \
+       ".then((s) => done(s.csrf));"
+
+
+def make_vms(c: httpx.Client, *names: str) -> None:
+    for name in names:
+        r = c.post(VMS, json={"hvd-vm:vm": [{"name": name, "memory": 128}]}, headers=J)
+        assert r.status_code == 201, r.text
+
+
+def state_of(c: httpx.Client, vm: str) -> str:
+    return str(c.get(f"{VMS}/vm={vm}/state").json()["hvd-vm:state"]["status"])
+
+
+def at(ui: Restconf, browser: Browser) -> httpx.Client:
+    browser.base = ui.base
+    return ui.client()
+
+
+def test_login_and_vm_list(ui: Restconf, browser: Browser) -> None:
+    c = at(ui, browser)
+    make_vms(c, "alpha", "beta")
+    browser.open("/")
+    assert browser.find("label[for=user]").text == "User"  # every input has its label
+    browser.login(USER, PASSWORD)
+    browser.text_of("#vm-counts", "2 VMs, 2 stopped")
+    browser.screenshot("dashboard")
+    browser.open("/#/vms")
+    row = browser.find("tr[data-vm=alpha]")
+    assert "stopped" in row.find_element(By.CSS_SELECTOR, ".state").text
+    assert "128 MB" in row.text
+    browser.screenshot("vms")
+    assert browser.console_errors() == []
+    assert browser.hosts_asked() == {ui.base.split("//")[1]}  # no other host, ever
+
+
+def test_start_with_confirmation_and_state_changes_live(ui: Restconf, browser: Browser) -> None:
+    c = at(ui, browser)
+    make_vms(c, "alpha")
+    browser.login(USER, PASSWORD)
+    browser.open("/#/vms")
+    browser.text_of("#live", "live")  # the event stream is open
+    browser.find("tr[data-vm=alpha] button.start").click()
+    assert browser.find("#confirm-text").text == "Start vm alpha?"
+    browser.find("#confirm-yes").click()
+    browser.text_of("tr[data-vm=alpha] .state", "running")
+    assert state_of(c, "alpha") == "running"
+    # stopped by someone else: the page learns it from the event stream, not a reload
+    marker = browser.driver.execute_script("return window.performance.timeOrigin")
+    r = c.post("/restconf/operations/hvd-vm:stop-vm",
+               json={"hvd-vm:input": {"name": "alpha", "force": True}}, headers=J)
+    assert r.status_code in (200, 204), r.text
+    browser.text_of("tr[data-vm=alpha] .state", "stopped")
+    assert browser.driver.execute_script("return window.performance.timeOrigin") == marker
+
+
+def test_edit_shows_the_diff_then_commits(ui: Restconf, browser: Browser) -> None:
+    c = at(ui, browser)
+    make_vms(c, "alpha")
+    browser.login(USER, PASSWORD)
+    browser.open("/#/vm/alpha")
+    memory = browser.find("#f-memory")
+    assert browser.find("label[for=f-memory]").text == "memory (megabytes)"
+    memory.clear()
+    memory.send_keys("256")
+    browser.find("#stage").click()
+    diff = browser.text_of("#diff", "256")
+    assert "-" in diff.text and "128" in diff.text
+    assert c.get(f"{VMS}/vm=alpha/memory").json()["hvd-vm:memory"] == 128  # not yet
+    browser.screenshot("changes")
+    browser.find("#commit").click()
+    browser.text_of("#message", "Committed.")
+    assert c.get(f"{VMS}/vm=alpha/memory").json()["hvd-vm:memory"] == 256
+    browser.open("/#/history")
+    browser.text_of("#history", "from the web interface")
+    browser.screenshot("history")
+
+
+def test_server_error_is_shown_beside_its_field(ui: Restconf, browser: Browser) -> None:
+    at(ui, browser)
+    browser.login(USER, PASSWORD)
+    browser.open("/#/new/vm")
+    browser.find("#f-name").send_keys("Bad Name!")
+    browser.find("#stage").click()
+    error = browser.find("#f-name-error")
+    assert "name" in error.text.lower() or "pattern" in error.text.lower(), error.text
+    assert browser.find("#f-name").get_attribute("aria-invalid") == "true"
+
+
+def test_reader_sees_no_write_buttons_and_a_forged_request_is_refused(
+        ui: Restconf, browser: Browser) -> None:
+    c = at(ui, browser)
+    make_vms(c, "alpha")
+    browser.login(READER, READER_PASSWORD)
+    browser.open("/#/vms")
+    browser.find("tr[data-vm=alpha]")
+    assert browser.all("button.start") == [] and browser.all("#new-vm") == []
+    browser.open("/#/vm/alpha")
+    browser.text_of(".note", "You may not change vms")
+    assert browser.all("#stage") == []
+    assert browser.find("#f-memory").get_attribute("disabled") == "true"
+    csrf = browser.driver.execute_async_script(CSRF)
+    status = browser.driver.execute_async_script(
+        FETCH, "/restconf/operations/hvd-vm:start-vm", '{"hvd-vm:input": {"name": "alpha"}}',
+        csrf)
+    assert status == 403 and state_of(c, "alpha") == "stopped"
+
+
+def test_a_change_without_the_csrf_header_is_refused(ui: Restconf, browser: Browser) -> None:
+    c = at(ui, browser)
+    make_vms(c, "alpha")
+    browser.login(USER, PASSWORD)
+    start = "/restconf/operations/hvd-vm:start-vm"
+    body = '{"hvd-vm:input": {"name": "alpha"}}'
+    assert browser.driver.execute_async_script(FETCH, start, body, None) == 403
+    assert state_of(c, "alpha") == "stopped"
+    csrf = browser.driver.execute_async_script(CSRF)
+    assert browser.driver.execute_async_script(FETCH, start, body, csrf) in (200, 204)
+    assert state_of(c, "alpha") == "running"
