@@ -13,7 +13,6 @@ import base64
 import hashlib
 import json
 import mimetypes
-from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -23,11 +22,14 @@ from hvd_netconf.restconf.app import RestconfApp, same_origin
 from hvd_netconf.restconf.auth import Identity
 from hvd_netconf.restconf.errors import RestError
 from hvd_netconf.webui import schema
+from hvd_netconf.webui.console import ConsoleRelay
 from hvd_netconf.webui.sessions import COOKIE, CSRF_HEADER, MAX_AGE, Sessions, WebSession
 
 SAFE = ("GET", "HEAD", "OPTIONS")
-# No inline script or style anywhere, no other host; frames and plugins refused.
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+# No inline script, no other host; frames and plugins refused. Inline style is allowed:
+# xterm.js writes its cell geometry and theme into <style> elements and style attributes.
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; form-action 'none'; base-uri 'none'; "
        "frame-ancestors 'none'")
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
@@ -66,7 +68,7 @@ class WebUI:
         self.sessions = sessions or Sessions()
         self.files = load_static()
         self.app: RestconfApp | None = None
-        self.extra: list[Callable[[RestconfApp], list[web.RouteDef]]] = []
+        self.console = ConsoleRelay(self.sessions)
 
     def routes(self, app: RestconfApp) -> list[web.RouteDef]:
         self.app = app
@@ -74,9 +76,7 @@ class WebUI:
                web.get("/ui/static/{name:.+}", self.static),
                web.post("/ui/login", self.login), web.post("/ui/logout", self.logout),
                web.get("/ui/session", self.session), web.get("/ui/schema.json", self.schema)]
-        for more in self.extra:
-            out += more(app)
-        return out
+        return out + self.console.routes(app)
 
     # -- who is asking ----------------------------------------------------------------------
 

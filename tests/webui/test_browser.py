@@ -3,6 +3,8 @@ operator sees on the page after each thing they do."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 from restconf.conftest import Restconf
 from selenium.webdriver.common.by import By
@@ -18,6 +20,8 @@ FETCH = """const [url, body, csrf, done] = arguments;
 const headers = {"Content-Type": "application/yang-data+json"};
 if (csrf) headers["X-Hvd-Csrf"] = csrf;
 fetch(url, {method: "POST", headers, body}).then((r) => done(r.status));"""
+LOGOUT = "const [csrf, done] = arguments; fetch('/ui/logout', {method: 'POST', " \
+         "headers: {'X-Hvd-Csrf': csrf}}).then((r) => done(r.status));"
 CSRF = "const done = arguments[0]; fetch('/ui/session').then((r) => r.json())" \
        ".then((s) => done(s.csrf));"
 
@@ -137,3 +141,36 @@ def test_a_change_without_the_csrf_header_is_refused(ui: Restconf, browser: Brow
     csrf = browser.driver.execute_async_script(CSRF)
     assert browser.driver.execute_async_script(FETCH, start, body, csrf) in (200, 204)
     assert state_of(c, "alpha") == "running"
+
+
+def test_console_echoes_and_closes_at_logout(ui: Restconf, browser: Browser) -> None:
+    c = at(ui, browser)
+    make_vms(c, "alpha")
+    r = c.post("/restconf/operations/hvd-vm:start-vm", json={"hvd-vm:input": {"name": "alpha"}},
+               headers=J)
+    assert r.status_code in (200, 204), r.text
+    browser.login(USER, PASSWORD)
+    browser.open("/#/console/alpha")
+    browser.text_of("#console-status", "connected")
+    browser.find(".xterm-helper-textarea").send_keys("\nhello\n")
+    browser.text_of("#terminal", "you typed 'hello'")
+    device = Path(c.get(f"{VMS}/vm=alpha/state").json()["hvd-vm:state"]["console"])
+    lock = device.parent / f"LCK..{device.name}"
+    assert lock.exists()  # one writer: hv console is refused while the page holds it
+    browser.screenshot("console")
+    assert [e for e in browser.console_errors() if "Content Security Policy" in e] == []
+    # the session ends behind the page's back (as at expiry): the server closes the socket
+    csrf = browser.driver.execute_async_script(CSRF)
+    assert browser.driver.execute_async_script(LOGOUT, csrf) == 200
+    browser.text_of("#console-status", "closed: logged out")
+    browser.until(lambda: not lock.exists(), "the console's lock to go")
+
+
+def test_console_is_refused_to_a_reader(ui: Restconf, browser: Browser) -> None:
+    c = at(ui, browser)
+    make_vms(c, "alpha")
+    c.post("/restconf/operations/hvd-vm:start-vm", json={"hvd-vm:input": {"name": "alpha"}},
+           headers=J)
+    browser.login(READER, READER_PASSWORD)
+    browser.open("/#/console/alpha")
+    browser.text_of("#console-status", "closed: no console you may use")

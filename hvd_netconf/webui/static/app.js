@@ -3,6 +3,7 @@
 import { html, render, useState, useEffect, useRef } from "/ui/static/vendor/htm-preact-3.1.1.js";
 import * as api from "/ui/static/api.js";
 import { Field, entryBody } from "/ui/static/forms.js";
+import { Console } from "/ui/static/console.js";
 
 const route = () => (location.hash.replace(/^#\/?/, "") || "dashboard").split("/").map(decodeURIComponent);
 
@@ -255,6 +256,7 @@ function App() {
   else if (page === "networks") body = html`<${Networks} nets=${nets} schema=${schema}/>`;
   else if (page === "network") { const n = (nets || []).find((x) => x.name === arg);
     body = n ? html`<section><h2>Network ${arg}</h2><${EntryForm} kind="network" entry=${n} schema=${schema}/></section>` : html`<p>No network ${arg}.</p>`; }
+  else if (page === "console") body = html`<${Console} name=${arg}/>`;
   else if (page === "changes") body = html`<${Changes} schema=${schema}/>`;
   else if (page === "history") body = html`<${History} schema=${schema}/>`;
   else body = html`<${Dashboard} vms=${vms}/>`;
