@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 from restconf.conftest import Restconf
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 from support.server import PASSWORD, USER
 from webui.browser import Browser
 from webui.conftest import READER, READER_PASSWORD
@@ -174,3 +175,82 @@ def test_console_is_refused_to_a_reader(ui: Restconf, browser: Browser) -> None:
     browser.login(READER, READER_PASSWORD)
     browser.open("/#/console/alpha")
     browser.text_of("#console-status", "closed: no console you may use")
+
+
+def commit_on_page(browser: Browser) -> None:
+    browser.open("/#/changes")
+    browser.find("#diff")
+    browser.find("#commit").click()
+    browser.text_of("#message", "Committed.")
+
+
+def test_create_a_network_and_a_vm_with_a_nic_through_the_forms(
+        ui: Restconf, browser: Browser) -> None:
+    c = at(ui, browser)
+    browser.login(USER, PASSWORD)
+    browser.open("/#/networks")
+    browser.find("#new-network").click()
+    browser.find("#f-name").send_keys("lan")
+    browser.find("#stage").click()
+    browser.text_of("h2", "Network lan")
+    commit_on_page(browser)
+    browser.open("/#/vms")
+    browser.find("#new-vm").click()
+    browser.find("#f-name").send_keys("web")
+    browser.find("#f-memory").send_keys("256")
+    browser.find("#stage").click()
+    browser.text_of("h2", "VM web")
+    browser.text_of(".note", "Not committed yet")
+    browser.find("#f-nic-name").send_keys("nic0")
+    Select(browser.find("#f-nic-network")).select_by_visible_text("lan")  # a leafref pick list
+    browser.find("#add-nic").click()
+    browser.text_of("#staged", "Staged in the candidate")
+    browser.text_of("#list-nic", "lan")
+    browser.open("/#/changes")
+    diff = browser.text_of("#diff", "nic0")
+    assert "+" in diff.text and "lan" in diff.text
+    browser.text_of("#plan", "web")  # what the host will do, before committing
+    browser.find("#commit").click()
+    browser.text_of("#message", "Committed.")
+    vm = c.get(f"{VMS}/vm=web").json()["hvd-vm:vm"][0]
+    assert vm["memory"] == 256 and vm["nic"][0]["network"] == "lan"
+
+
+def test_commit_with_confirmation_rolls_back_when_not_confirmed(
+        ui: Restconf, browser: Browser) -> None:
+    c = at(ui, browser)
+    make_vms(c, "alpha")
+    browser.login(USER, PASSWORD)
+    browser.open("/#/vm/alpha")
+    memory = browser.find("#f-memory")
+    memory.clear()
+    memory.send_keys("512")
+    browser.find("#stage").click()
+    browser.find("#diff")
+    wait = browser.find("#confirm-timeout")
+    wait.clear()
+    wait.send_keys("3")
+    browser.find("#commit-confirmed").click()
+    browser.text_of("#countdown", "Rolls back in")
+    assert c.get(f"{VMS}/vm=alpha/memory").json()["hvd-vm:memory"] == 512
+    browser.text_of("#message", "Not confirmed in time")
+    browser.until(lambda: c.get(f"{VMS}/vm=alpha/memory").json()["hvd-vm:memory"] == 128,
+                  "hvd to roll the commit back")
+
+
+def test_roll_back_from_history(ui: Restconf, browser: Browser) -> None:
+    c = at(ui, browser)
+    make_vms(c, "alpha")  # commit 1: memory 128
+    assert c.patch(f"{VMS}/vm=alpha/memory", json={"hvd-vm:memory": 1024},
+                   headers=J).status_code == 204
+    browser.login(USER, PASSWORD)
+    browser.open("/#/history")
+    row = browser.text_of("#history tbody tr", "tester")
+    first = browser.all("#history tbody tr")[-1]  # newest first: the oldest is last
+    assert first.find_elements(By.CSS_SELECTOR, "td")[1].text == "1", row.text
+    first.find_element(By.CSS_SELECTOR, "button.rollback").click()
+    diff = browser.text_of("#diff", "128")
+    assert "1024" in diff.text
+    browser.find("#commit").click()
+    browser.text_of("#message", "Committed.")
+    assert c.get(f"{VMS}/vm=alpha/memory").json()["hvd-vm:memory"] == 128

@@ -11,10 +11,11 @@ export class ServerError extends Error {
     super(first["error-message"] || first["error-tag"] || `HTTP ${status}`);
     this.status = status;
     this.errors = errors;
-    // the field an error names: the last step of its error-path, without prefix or keys
-    const path = first["error-path"] || "";
-    const last = path.split("/").filter(Boolean).pop() || "";
-    this.field = last.replace(/\[.*$/, "").replace(/^.*:/, "") || null;
+    // the field an error names: its error-path below the list entry, without prefixes or
+    // keys ("memory", "loader/type", "nic/network")
+    const steps = (first["error-path"] || "").split("/").filter(Boolean)
+      .map((s) => s.replace(/\[.*$/, "").replace(/^.*:/, ""));
+    this.field = steps.length > 2 ? steps.slice(2).join("/") : steps.pop() || null;
   }
 }
 

@@ -2,7 +2,7 @@
 // request (api.js). Routes live in the URL's fragment so every page can be bookmarked.
 import { html, render, useState, useEffect, useRef } from "/ui/static/vendor/htm-preact-3.1.1.js";
 import * as api from "/ui/static/api.js";
-import { Field, entryBody } from "/ui/static/forms.js";
+import { EntryForm } from "/ui/static/forms.js";
 import { Console } from "/ui/static/console.js";
 
 const route = () => (location.hash.replace(/^#\/?/, "") || "dashboard").split("/").map(decodeURIComponent);
@@ -92,57 +92,65 @@ function VmActions({ vm, rpcs, act }) {
   </span>`;
 }
 
-// Settings of a VM or network, or a new one: staged in the candidate, then shown as a diff.
-function EntryForm({ kind, entry, schema, isNew }) {
+// An entry as the candidate holds it (what the forms edit), reloaded after each staged edit.
+function useStaged(kind, name, schema) {
+  const [entry, setEntry] = useState(undefined);
+  const [note, setNote] = useState(null);
   const list = schema.lists[kind];
-  const [values, setValues] = useState({});
-  const [err, setErr] = useState(null);
-  const may = isNew ? list.may.create : list.may.update;
-  const leaves = list.nodes.filter((n) => n.kind === "leaf" && (isNew || !list.keys.includes(n.name)));
-  const submit = async (e) => {
-    e.preventDefault();
-    setErr(null);
-    const body = entryBody(list, isNew ? values : { ...values, [list.keys[0]]: entry[list.keys[0]] });
-    try {
-      if (isNew) await api.candidate("POST", `${list.module}:${list.container}`, body);
-      else await api.candidate("PATCH", `${list.module}:${list.container}/${list.entry}=${encodeURIComponent(entry.name)}`, body);
-      location.hash = "#/changes";
-    } catch (x) { setErr(x); }
-  };
-  return html`<form class="entry" onSubmit=${submit} aria-label=${isNew ? `New ${kind}` : `Settings of ${entry.name}`}>
-    ${leaves.map((n) => html`<${Field} key=${n.name} node=${n} id=${`f-${n.name}`} value=${values[n.name]}
-        current=${entry?.[n.name]} disabled=${!may} picks=${schema.picks}
-        error=${err && err.field === n.name ? err.message : null}
-        onInput=${(v) => setValues({ ...values, [n.name]: v })}/>`)}
-    ${err && !leaves.some((n) => n.name === err.field) && html`<p class="error" role="alert">${err.message}</p>`}
-    ${may && html`<button type="submit" id="stage">${isNew ? "Create" : "Stage changes"}</button>`}
-    ${!may && html`<p class="note">You may not change ${kind}s (NACM).</p>`}
-  </form>`;
+  const load = () => api.candidate("GET", `${list.module}:${list.container}/${list.entry}=${encodeURIComponent(name)}`)
+    .then((d) => setEntry(d[`${list.module}:${list.entry}`][0]), () => setEntry(null));
+  useEffect(() => { load(); }, [name]);
+  const staged = () => { load(); setNote(true); };
+  const banner = note && html`<p class="note" id="staged" role="status">Staged in the candidate.
+    <a href="#/changes">Review and commit the pending changes</a>.</p>`;
+  return [entry, staged, banner];
+}
+
+function DeleteEntry({ kind, name, schema, act }) {
+  const list = schema.lists[kind];
+  if (!list.may.delete) return null;
+  const go = () => act(`Delete ${kind} ${name} (staged until you commit)?`, async () => {
+    await api.candidate("DELETE", `${list.module}:${list.container}/${list.entry}=${encodeURIComponent(name)}`);
+    location.hash = "#/changes";
+  });
+  return html`<button id="delete-entry" class="remove" onClick=${go}>Delete ${kind}</button>`;
 }
 
 function VmPage({ name, vms, schema, act }) {
   const vm = (vms || []).find((v) => v.name === name);
+  const [staged, onStaged, banner] = useStaged("vm", name, schema);
   const [log, setLog] = useState(null);
   const [snaps, setSnaps] = useState([]);
   useEffect(() => {
+    if (!vm) return;
     api.rpc("hvd-vm:get-vm-log", { name, lines: 50 }).then((d) => setLog(d["hvd-vm:output"]?.text || ""), (x) => setLog(x.message));
     api.get("hvd-vm:snapshots").then((d) => setSnaps((d["hvd-vm:snapshots"]?.snapshot || []).filter((s) => s.vm === name)), () => {});
-  }, [name]);
-  if (!vm) return html`<p>No VM ${name}.</p>`;
-  const st = vm.state || {};
-  return html`<section><h2>VM ${vm.name}</h2>
-    <p>State <strong class="state" id="vm-state">${st.status}</strong> ${st.uptime != null && `up ${uptime(st.uptime)}`}
+  }, [name, !!vm]);
+  if (!vm && staged === null) return html`<p>No VM ${name}.</p>`;
+  const st = vm?.state || {};
+  return html`<section><h2>VM ${name}</h2>
+    ${vm ? html`<p>State <strong class="state" id="vm-state">${st.status}</strong> ${st.uptime != null && `up ${uptime(st.uptime)}`}
       <${VmActions} vm=${vm} rpcs=${schema.rpcs} act=${act}/>
-      ${st.status === "running" && st.console && html` <a href="#/console/${encodeURIComponent(vm.name)}">Console</a>`}</p>
-    ${st["last-exit-code"] != null && html`<p>Last exit: ${st["last-exit-code"]} ${st["last-exit-reason"] || ""}</p>`}
+      ${st.status === "running" && st.console && html` <a href="#/console/${encodeURIComponent(name)}">Console</a>`}</p>`
+      : html`<p class="note">Not committed yet: it exists in the candidate only.</p>`}
+    ${st["last-exit-code"] != null && html`<p id="last-exit">Last exit: ${st["last-exit-code"]} ${st["last-exit-reason"] || ""}</p>`}
     ${st["pending-restart"] && html`<p class="note">Some changes take effect at the next start.</p>`}
-    <h3>Settings</h3><${EntryForm} kind="vm" entry=${vm} schema=${schema}/>
-    <h3>Disks</h3><table><thead><tr><th scope="col">Name</th><th scope="col">Size</th><th scope="col">Emulation</th></tr></thead>
-      <tbody>${(vm.disk || []).map((d) => html`<tr><td>${d.name}</td><td>${d.size}</td><td>${d.emulation}</td></tr>`)}</tbody></table>
-    <h3>NICs</h3><table><thead><tr><th scope="col">Name</th><th scope="col">Network</th><th scope="col">MAC</th><th scope="col">Emulation</th></tr></thead>
-      <tbody>${(vm.nic || []).map((n) => html`<tr><td>${n.name}</td><td>${n.network}</td><td>${n.mac}</td><td>${n.emulation}</td></tr>`)}</tbody></table>
-    <h3>Snapshots</h3>${snaps.length ? html`<ul>${snaps.map((s) => html`<li>${s.name} ${s.creation} ${s.description || ""}</li>`)}</ul>` : html`<p>None.</p>`}
-    <h3>Log</h3><pre id="vm-log">${log}</pre></section>`;
+    ${banner}
+    ${staged && html`<h3>Settings</h3><${EntryForm} kind="vm" entry=${staged} schema=${schema}
+      onStaged=${(n, sub) => sub ? onStaged() : (location.hash = "#/changes")}/>
+      <p><${DeleteEntry} kind="vm" name=${name} schema=${schema} act=${act}/></p>`}
+    ${vm && html`<h3>Snapshots</h3>${snaps.length ? html`<ul>${snaps.map((s) => html`<li>${s.name} ${s.creation} ${s.description || ""}</li>`)}</ul>` : html`<p>None.</p>`}
+    <h3>Log</h3><pre id="vm-log">${log}</pre>`}</section>`;
+}
+
+function NetworkPage({ name, schema, act }) {
+  const [staged, onStaged, banner] = useStaged("network", name, schema);
+  if (staged === undefined) return html`<p>Loading…</p>`;
+  if (staged === null) return html`<p>No network ${name}.</p>`;
+  return html`<section><h2>Network ${name}</h2>${banner}
+    <${EntryForm} kind="network" entry=${staged} schema=${schema}
+      onStaged=${(n, sub) => sub ? onStaged() : (location.hash = "#/changes")}/>
+    <p><${DeleteEntry} kind="network" name=${name} schema=${schema} act=${act}/></p></section>`;
 }
 
 function Networks({ nets, schema }) {
@@ -160,8 +168,15 @@ function Changes({ schema }) {
   const [diff, setDiff] = useState(null);
   const [msg, setMsg] = useState(null);
   const [countdown, setCountdown] = useState(null);
+  const [plan, setPlan] = useState(null);
   const load = () => api.rpc("hvd-system:compare", { source: "running", target: "candidate" })
-    .then((d) => setDiff(d["hvd-system:output"]?.text || ""), (x) => setMsg(x.message));
+    .then((d) => {
+      const text = d["hvd-system:output"]?.text || "";
+      setDiff(text);
+      setPlan(null);
+      if (text) api.rpc("hvd-system:preview-commit").then((p) => setPlan(p["hvd-system:output"]?.text || "nothing"),
+                                                       (x) => setPlan(`commit would fail: ${x.message}`));
+    }, (x) => setMsg(x.message));
   useEffect(() => { load(); }, []);
   useEffect(() => {
     if (countdown === null || countdown <= 0) return;
@@ -169,28 +184,40 @@ function Changes({ schema }) {
     return () => clearTimeout(t);
   }, [countdown]);
   const may = schema.rpcs["ietf-netconf:commit"]?.may !== false;
+  const [token, setToken] = useState(null);
+  const [wait, setWait] = useState("60");
   const commit = async (confirmed) => {
     setMsg(null);
     try {
       const now = (await api.rpc("hvd-system:compare", { source: "running", target: "candidate" }))["hvd-system:output"]?.text || "";
       if (now !== diff) { setDiff(now); setMsg("The pending changes changed since you looked: review them again."); return; }
       const input = { "hvd-system:comment": "from the web interface" };
-      if (confirmed) { input["confirmed"] = [null]; input["confirm-timeout"] = 60; }
+      // RESTCONF has no session to outlive, so a confirmed commit carries a persist token
+      const tok = confirmed ? crypto.randomUUID() : null;
+      if (confirmed) Object.assign(input, { confirmed: [null], "confirm-timeout": Number(wait), persist: tok });
       await api.rpc("ietf-netconf:commit", input);
-      setMsg(confirmed ? "Committed; confirm within the countdown or it rolls back." : "Committed.");
-      setCountdown(confirmed ? 60 : null);
+      setToken(tok);
+      setMsg(confirmed ? "Committed; confirm before the countdown ends or hvd rolls it back." : "Committed.");
+      setCountdown(confirmed ? Number(wait) : null);
       load();
     } catch (x) { setMsg(x.message); }
   };
-  const confirm = async () => { try { await api.rpc("ietf-netconf:commit"); setCountdown(null); setMsg("Confirmed."); } catch (x) { setMsg(x.message); } };
+  useEffect(() => { if (countdown === 0) { setToken(null); setCountdown(null); load();
+    setMsg("Not confirmed in time: hvd rolled the commit back."); } }, [countdown]);
+  const confirm = async () => { try { await api.rpc("ietf-netconf:commit", { "persist-id": token }); setCountdown(null); setToken(null); setMsg("Confirmed."); } catch (x) { setMsg(x.message); } };
+  const cancel = async () => { try { await api.rpc("ietf-netconf:cancel-commit", { "persist-id": token }); setCountdown(null); setToken(null); setMsg("Rolled back."); load(); } catch (x) { setMsg(x.message); } };
   const discard = async () => { try { await api.rpc("ietf-netconf:discard-changes"); setMsg("Discarded."); load(); } catch (x) { setMsg(x.message); } };
   return html`<section><h2>Pending changes</h2>
     ${diff === null ? html`<p>Loading…</p>` : diff ? html`<pre id="diff" class="diff">${diff.split("\n").map((l) => html`<span class=${l[0] === "+" ? "add" : l[0] === "-" ? "del" : ""}>${l}\n</span>`)}</pre>`
       : html`<p id="no-changes">No pending changes.</p>`}
+    ${diff && plan && html`<h3>What the host will do</h3><pre id="plan">${plan}</pre>`}
     ${diff && may && html`<p><button id="commit" onClick=${() => commit(false)}>Commit</button>
       <button id="commit-confirmed" onClick=${() => commit(true)}>Commit with confirmation</button>
+      <label for="confirm-timeout">within (s)</label>
+      <input id="confirm-timeout" type="number" min="1" max="86400" value=${wait} onInput=${(e) => setWait(e.target.value)}/>
       <button id="discard" onClick=${discard}>Discard</button></p>`}
-    ${countdown !== null && countdown > 0 && html`<p id="countdown">Rolls back in ${countdown} s <button id="confirm" onClick=${confirm}>Confirm</button></p>`}
+    ${countdown !== null && countdown > 0 && html`<p id="countdown" role="timer">Rolls back in ${countdown} s
+      <button id="confirm" onClick=${confirm}>Confirm</button> <button id="cancel-commit" onClick=${cancel}>Roll back now</button></p>`}
     ${msg && html`<p id="message" role="status">${msg}</p>`}</section>`;
 }
 
@@ -252,10 +279,10 @@ function App() {
   let body;
   if (page === "vms") body = html`<${VmTable} vms=${vms} schema=${schema} act=${act}/>`;
   else if (page === "vm") body = html`<${VmPage} name=${arg} vms=${vms} schema=${schema} act=${act}/>`;
-  else if (page === "new") body = html`<section><h2>New ${arg}</h2><${EntryForm} kind=${arg} schema=${schema} isNew=${true}/></section>`;
+  else if (page === "new") body = html`<section><h2>New ${arg}</h2><${EntryForm} kind=${arg} schema=${schema} isNew=${true}
+    onStaged=${(n) => { location.hash = `#/${arg}/${encodeURIComponent(n)}`; }}/></section>`;
   else if (page === "networks") body = html`<${Networks} nets=${nets} schema=${schema}/>`;
-  else if (page === "network") { const n = (nets || []).find((x) => x.name === arg);
-    body = n ? html`<section><h2>Network ${arg}</h2><${EntryForm} kind="network" entry=${n} schema=${schema}/></section>` : html`<p>No network ${arg}.</p>`; }
+  else if (page === "network") body = html`<${NetworkPage} name=${arg} schema=${schema} act=${act}/>`;
   else if (page === "console") body = html`<${Console} name=${arg}/>`;
   else if (page === "changes") body = html`<${Changes} schema=${schema}/>`;
   else if (page === "history") body = html`<${History} schema=${schema}/>`;
