@@ -6,12 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+from lxml import etree
 from restconf.conftest import Restconf
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 from support.server import PASSWORD, USER
 from webui.browser import Browser
 from webui.conftest import READER, READER_PASSWORD
+
+from hvd_netconf.keys import KINDS
+from hvd_netconf.schema.nodes import SchemaNode
 
 J = {"Content-Type": "application/yang-data+json"}
 VMS = "/restconf/data/hvd-vm:vms"
@@ -254,3 +258,71 @@ def test_roll_back_from_history(ui: Restconf, browser: Browser) -> None:
     browser.find("#commit").click()
     browser.text_of("#message", "Committed.")
     assert c.get(f"{VMS}/vm=alpha/memory").json()["hvd-vm:memory"] == 128
+
+
+# Inputs that are no form field: xterm's hidden keyboard sink, labelled by the terminal.
+UNLABELLED_OK = ".xterm-helper-textarea"
+LABELS = """return [...document.querySelectorAll('input, select, textarea')]
+  .filter((e) => !e.matches(arguments[0]))
+  .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+  .map((e) => e.outerHTML);"""
+
+
+def field_ids(node: SchemaNode, prefix: str, lists: bool = True) -> set[str]:
+    """The form field ids the interface must draw for the config nodes under `node` (with
+    `lists` False, not those of the lists inside it: a new entry's form has none)."""
+    out: set[str] = set()
+    for child in node.children:
+        if not child.config or (child.kind == "list" and not lists):
+            continue
+        path = prefix + child.name
+        if child.kind in ("leaf", "leaf-list"):
+            out.add("f-" + path.replace("/", "-"))
+        else:
+            out |= field_ids(child, path + "/")
+    return out
+
+
+def drawn_ids(browser: Browser) -> set[str]:
+    return {e.get_attribute("id") for e in browser.all("[id^=f-]")
+            if not e.get_attribute("id").endswith(("-help", "-error"))}
+
+
+def test_every_configurable_node_and_operation_is_reachable(ui: Restconf,
+                                                            browser: Browser) -> None:
+    c = at(ui, browser)
+    make_vms(c, "alpha")
+    assert c.post("/restconf/data/hvd-network:networks", json={"hvd-network:network": [
+        {"name": "lan"}]}, headers=J).status_code == 201
+    schema = ui.hvd.server.schema
+    assert schema is not None
+    browser.login(USER, PASSWORD)
+    for kind, path in (("vm", "/#/vm/alpha"), ("network", "/#/network/lan")):
+        k = KINDS[kind]
+        top = schema.top(k.ns, k.container)
+        node = top.child(k.ns, k.entry)  # type: ignore[union-attr]
+        browser.open(path)
+        browser.find("#stage")
+        want = field_ids(node, "") - {f"f-{key}" for key in node.keys}  # a key is not edited
+        assert want - drawn_ids(browser) == set(), kind
+        assert browser.driver.execute_script(LABELS, UNLABELLED_OK) == []
+        browser.open(f"/#/new/{kind}")
+        browser.find("#stage")
+        assert field_ids(node, "", lists=False) - drawn_ids(browser) == set(), f"new {kind}"
+    browser.open("/#/operations")
+    names = [a.text for a in browser.all("#operations a")]
+    expected = sorted(f"{n.module}:{etree.QName(tag).localname}" for tag, n in schema.rpcs.items()
+                      if n.module not in ("ietf-netconf", "notifications", "nc-notifications"))
+    assert names == expected
+    for name in names:
+        browser.open(f"/#/rpc/{name}")
+        browser.text_of("h2", name)
+        browser.find("#run")
+        rpc = schema.rpcs[next(t for t, n in schema.rpcs.items()
+                               if f"{n.module}:{etree.QName(t).localname}" == name)]
+        assert field_ids(rpc, "") - drawn_ids(browser) == set(), name
+        assert browser.driver.execute_script(LABELS, UNLABELLED_OK) == [], name
+    for page in ("/#/dashboard", "/#/vms", "/#/networks", "/#/changes", "/#/history"):
+        browser.open(page)
+        browser.find("main h2")
+        assert browser.driver.execute_script(LABELS, UNLABELLED_OK) == [], page

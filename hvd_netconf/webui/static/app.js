@@ -2,7 +2,7 @@
 // request (api.js). Routes live in the URL's fragment so every page can be bookmarked.
 import { html, render, useState, useEffect, useRef } from "/ui/static/vendor/htm-preact-3.1.1.js";
 import * as api from "/ui/static/api.js";
-import { EntryForm } from "/ui/static/forms.js";
+import { EntryForm, Fields, members, fid } from "/ui/static/forms.js";
 import { Console } from "/ui/static/console.js";
 
 const route = () => (location.hash.replace(/^#\/?/, "") || "dashboard").split("/").map(decodeURIComponent);
@@ -247,6 +247,38 @@ function History({ schema }) {
     ${msg && html`<p class="error" role="alert">${msg}</p>`}</section>`;
 }
 
+// Every operation of the YANG the user may run, with a form drawn from its input.
+function Operations({ schema }) {
+  const names = Object.keys(schema.rpcs).filter((n) => schema.rpcs[n].may).sort();
+  return html`<section><h2>Operations</h2><ul id="operations">${names.map((n) => html`<li key=${n}>
+    <a href="#/rpc/${encodeURIComponent(n)}">${n}</a> <span class="note">${schema.rpcs[n].description || ""}</span></li>`)}</ul></section>`;
+}
+
+function RpcPage({ name, schema }) {
+  const op = schema.rpcs[name];
+  const [values, setValues] = useState({});
+  const [out, setOut] = useState(null);
+  const [err, setErr] = useState(null);
+  useEffect(() => { setValues({}); setOut(null); setErr(null); }, [name]);
+  if (!op) return html`<p>No operation ${name}.</p>`;
+  const run = async (e) => {
+    e.preventDefault();
+    setErr(null);
+    try {
+      const input = members(op.input, values, "");
+      const reply = await api.rpc(name, Object.keys(input).length ? input : undefined);
+      setOut(reply ? JSON.stringify(reply, null, 2) : "Done.");
+    } catch (x) { setErr(x); }
+  };
+  return html`<section><h2>${name}</h2>${op.description && html`<p class="note">${op.description}</p>`}
+    <form class="entry" onSubmit=${run} aria-label=${name}>
+      <${Fields} nodes=${op.input} prefix="" entry=${{}} values=${values} set=${setValues} disabled=${false}
+        picks=${schema.picks} err=${err}/>
+      ${err && !(err.field && document.getElementById(fid(err.field))) && html`<p class="error" role="alert">${err.message}</p>`}
+      <button type="submit" id="run">Run</button></form>
+    ${out && html`<pre id="rpc-output">${out}</pre>`}</section>`;
+}
+
 function App() {
   const [me, setMe] = useState(undefined);
   const [schema, setSchema] = useState(null);
@@ -284,12 +316,14 @@ function App() {
   else if (page === "networks") body = html`<${Networks} nets=${nets} schema=${schema}/>`;
   else if (page === "network") body = html`<${NetworkPage} name=${arg} schema=${schema} act=${act}/>`;
   else if (page === "console") body = html`<${Console} name=${arg}/>`;
+  else if (page === "operations") body = html`<${Operations} schema=${schema}/>`;
+  else if (page === "rpc") body = html`<${RpcPage} name=${arg} schema=${schema}/>`;
   else if (page === "changes") body = html`<${Changes} schema=${schema}/>`;
   else if (page === "history") body = html`<${History} schema=${schema}/>`;
   else body = html`<${Dashboard} vms=${vms}/>`;
   return html`<header><nav aria-label="Main"><strong>hvd</strong>
       <a href="#/dashboard">Dashboard</a><a href="#/vms">VMs</a><a href="#/networks">Networks</a>
-      <a href="#/changes">Pending changes</a><a href="#/history">History</a></nav>
+      <a href="#/changes">Pending changes</a><a href="#/history">History</a><a href="#/operations">Operations</a></nav>
     <span class="who"><span id="live" title="live updates">${live ? "● live" : "○ offline"}</span> ${me.user}
       <button id="logout" onClick=${logout}>Log out</button></span></header>
     <main>${error && html`<p class="error" role="alert">${error}</p>`}${body}</main>

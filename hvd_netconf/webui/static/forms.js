@@ -6,7 +6,7 @@ import { html, useState } from "/ui/static/vendor/htm-preact-3.1.1.js";
 import * as api from "/ui/static/api.js";
 
 const INTS = { int8: 1, int16: 1, int32: 1, uint8: 1, uint16: 1, uint32: 1 };
-const fid = (path) => "f-" + path.replace(/\//g, "-");
+export const fid = (path) => "f-" + path.replace(/\//g, "-");
 
 function bounds(type) {
   const r = (type.ranges || [])[0];
@@ -56,7 +56,7 @@ function typed(node, v) {
 }
 
 // The RFC 7951 members of the nodes under `prefix` that the form's values (strings) set.
-function members(nodes, values, prefix) {
+export function members(nodes, values, prefix) {
   const out = {};
   for (const node of nodes) {
     const path = prefix + node.name;
@@ -76,7 +76,7 @@ export const entryBody = (list, values) =>
 
 const entryPath = (list, name) => `${list.module}:${list.container}/${list.entry}=${encodeURIComponent(name)}`;
 
-function Fields({ nodes, prefix, entry, values, set, disabled, picks, err, skip }) {
+export function Fields({ nodes, prefix, entry, values, set, disabled, picks, err, skip }) {
   return nodes.filter((n) => !(skip || []).includes(n.name)).map((n) => {
     const path = prefix + n.name;
     if (n.kind === "container") {
