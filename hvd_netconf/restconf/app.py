@@ -37,6 +37,7 @@ _BODY_XML = (*_XML_TYPES, PATCH_XML)
 WORKERS = 8
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 KEEPALIVE = 15.0  # seconds between SSE comments while a stream is quiet
+GONE_CHECK = 1.0  # seconds between looks at whether a quiet stream's reader has gone
 
 
 def reply_json(accept: str | None) -> bool:
@@ -191,12 +192,20 @@ class RestconfApp:
         self.streams.add(session)
         try:
             await resp.prepare(request)
+            quiet = 0.0
             while True:
                 try:
-                    data = await asyncio.wait_for(queue.get(), KEEPALIVE)
+                    data = await asyncio.wait_for(queue.get(), GONE_CHECK)
                 except TimeoutError:
-                    await resp.write(b": keep-alive\n\n")  # finds a reader that has gone
+                    if request.transport is None or request.transport.is_closing():
+                        reason = "dropped"  # the reader went: its session ends now
+                        break
+                    quiet += GONE_CHECK
+                    if quiet >= KEEPALIVE:
+                        quiet = 0.0
+                        await resp.write(b": keep-alive\n\n")
                     continue
+                quiet = 0.0
                 if data is None:
                     break
                 session.taken()

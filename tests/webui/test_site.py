@@ -3,6 +3,8 @@ session cookie, CSRF, forged requests, /ui/schema.json with the user's permissio
 
 from __future__ import annotations
 
+import time
+
 import httpx
 from restconf.conftest import Restconf
 from support.server import PASSWORD, USER
@@ -107,3 +109,24 @@ def test_schema_says_what_the_user_may_do(ui: Restconf) -> None:
     assert r["lists"]["vm"]["may"] == {"create": False, "update": False, "delete": False}
     assert r["rpcs"]["hvd-vm:start-vm"]["may"] is False
     assert r["rpcs"]["hvd-system:get-commit-history"]["may"] is True
+
+
+def test_a_stream_whose_reader_left_ends_without_waiting_for_its_keep_alive(
+        ui: Restconf) -> None:
+    """A page left gives its event stream's session (and, in the browser, its connection)
+    back within a few seconds, not at the next keep-alive."""
+    c, _ = login(ui)
+    server = ui.hvd.server
+    before = len(server.sessions.all())
+    with c.stream("GET", "/restconf/streams/NETCONF/json",
+                  headers={"Accept": "text/event-stream"}) as r:
+        assert r.status_code == 200 and r.headers["content-type"] == "text/event-stream"
+        deadline = time.monotonic() + 10
+        while len(server.sessions.all()) == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(server.sessions.all()) == before + 1
+    c.close()  # the reader goes
+    deadline = time.monotonic() + 5  # well under the 15 s keep-alive
+    while len(server.sessions.all()) > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(server.sessions.all()) == before

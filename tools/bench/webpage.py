@@ -12,7 +12,7 @@ page's own clock (performance.now(), 0 at the navigation's start):
 - table populated: the first animation frame at which the VM table has one row per VM
   (every VM of the RESTCONF GET drawn).
 
-Figures are milliseconds, p50 and max over the runs.
+Figures are milliseconds, p50 and max over the runs, and each run's in order.
 
     .venv/bin/python tools/bench/webpage.py [--vms 1000] [--runs 10]
 """
@@ -75,7 +75,8 @@ def main() -> int:
             print(f"{'':28}{'p50':>8}{'max':>8}")
             for label, xs in (("first contentful paint", paints),
                               ("VM table populated", filled)):
-                print(f"{label:28}{statistics.median(xs):8.0f}{max(xs):8.0f}")
+                print(f"{label:28}{statistics.median(xs):8.0f}{max(xs):8.0f}"
+                      f"   each: {' '.join(f'{x:.0f}' for x in xs)}")
         finally:
             if browser is not None:
                 browser.quit()

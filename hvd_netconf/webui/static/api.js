@@ -62,6 +62,10 @@ export function events(onEvent, onState) {
   es.onmessage = (m) => {
     try { onEvent(JSON.parse(m.data)["ietf-restconf:notification"]); } catch { /* keep-alive */ }
   };
+  // a page left (or kept in the back/forward cache) gives its connection back at once:
+  // browsers allow six per host, and a stream holds one for as long as it is open
+  addEventListener("pagehide", () => es.close());
+  addEventListener("pageshow", (e) => { if (e.persisted) location.reload(); });
   es.onopen = () => onState && onState(true);
   es.onerror = () => onState && onState(false);
   return es;
