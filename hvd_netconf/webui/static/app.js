@@ -208,7 +208,7 @@ function Changes({ schema }) {
   const cancel = async () => { try { await api.rpc("ietf-netconf:cancel-commit", { "persist-id": token }); setCountdown(null); setToken(null); setMsg("Rolled back."); load(); } catch (x) { setMsg(x.message); } };
   const discard = async () => { try { await api.rpc("ietf-netconf:discard-changes"); setMsg("Discarded."); load(); } catch (x) { setMsg(x.message); } };
   return html`<section><h2>Pending changes</h2>
-    ${diff === null ? html`<p>Loading…</p>` : diff ? html`<pre id="diff" class="diff">${diff.split("\n").map((l) => html`<span class=${l[0] === "+" ? "add" : l[0] === "-" ? "del" : ""}>${l}\n</span>`)}</pre>`
+    ${diff === null ? html`<p>Loading…</p>` : diff ? html`<pre id="diff" class="diff">${diff.split("\n").map((l) => html`<span class=${l[0] === "+" ? "add" : l[0] === "-" ? "del" : ""}>${l + "\n"}</span>`)}</pre>`
       : html`<p id="no-changes">No pending changes.</p>`}
     ${diff && plan && html`<h3>What the host will do</h3><pre id="plan">${plan}</pre>`}
     ${diff && may && html`<p><button id="commit" onClick=${() => commit(false)}>Commit</button>
@@ -290,8 +290,8 @@ function App() {
   const r = useRoute();
   useEffect(() => { api.ui("GET", "session").then((s) => setMe(s.user ? s : null), () => setMe(null)); }, []);
   const refresh = () => {
-    api.get("hvd-vm:vms").then((d) => setVms(vmsOf(d)), (x) => setError(x.message));
-    api.get("hvd-network:networks").then((d) => setNets(netsOf(d)), () => setNets([]));
+    api.get("hvd-vm:vms?with-defaults=report-all").then((d) => setVms(vmsOf(d)), (x) => setError(x.message));
+    api.get("hvd-network:networks?with-defaults=report-all").then((d) => setNets(netsOf(d)), () => setNets([]));
   };
   useEffect(() => {
     if (!me) return;
