@@ -41,14 +41,20 @@ def state_of(c: httpx.Client, vm: str) -> str:
     return str(c.get(f"{VMS}/vm={vm}/state").json()["hvd-vm:state"]["status"])
 
 
-def at(ui: Restconf, browser: Browser) -> httpx.Client:
+def at(ui: Restconf, browser: Browser, *vms: str, user: str | None = USER,
+       password: str = PASSWORD) -> httpx.Client:
+    """The browser pointed at hvd, `vms` made (by RESTCONF), `user` logged in on the page;
+    returns the test user's RESTCONF client."""
     browser.base = ui.base
-    return ui.client()
+    c = ui.client()
+    make_vms(c, *vms)
+    if user is not None:
+        browser.login(user, password)
+    return c
 
 
 def test_login_and_vm_list(ui: Restconf, browser: Browser) -> None:
-    c = at(ui, browser)
-    make_vms(c, "alpha", "beta")
+    at(ui, browser, "alpha", "beta", user=None)
     browser.open("/")
     assert browser.find("label[for=user]").text == "User"  # every input has its label
     browser.login(USER, PASSWORD)
@@ -64,9 +70,7 @@ def test_login_and_vm_list(ui: Restconf, browser: Browser) -> None:
 
 
 def test_start_with_confirmation_and_state_changes_live(ui: Restconf, browser: Browser) -> None:
-    c = at(ui, browser)
-    make_vms(c, "alpha")
-    browser.login(USER, PASSWORD)
+    c = at(ui, browser, "alpha")
     browser.open("/#/vms")
     browser.text_of("#live", "live")  # the event stream is open
     browser.find("tr[data-vm=alpha] button.start").click()
@@ -84,9 +88,7 @@ def test_start_with_confirmation_and_state_changes_live(ui: Restconf, browser: B
 
 
 def test_edit_shows_the_diff_then_commits(ui: Restconf, browser: Browser) -> None:
-    c = at(ui, browser)
-    make_vms(c, "alpha")
-    browser.login(USER, PASSWORD)
+    c = at(ui, browser, "alpha")
     browser.open("/#/vm/alpha")
     memory = browser.find("#f-memory")
     assert browser.find("label[for=f-memory]").text == "memory (megabytes)"
@@ -107,7 +109,6 @@ def test_edit_shows_the_diff_then_commits(ui: Restconf, browser: Browser) -> Non
 
 def test_server_error_is_shown_beside_its_field(ui: Restconf, browser: Browser) -> None:
     at(ui, browser)
-    browser.login(USER, PASSWORD)
     browser.open("/#/new/vm")
     browser.find("#f-name").send_keys("Bad Name!")
     browser.find("#stage").click()
@@ -118,9 +119,7 @@ def test_server_error_is_shown_beside_its_field(ui: Restconf, browser: Browser) 
 
 def test_reader_sees_no_write_buttons_and_a_forged_request_is_refused(
         ui: Restconf, browser: Browser) -> None:
-    c = at(ui, browser)
-    make_vms(c, "alpha")
-    browser.login(READER, READER_PASSWORD)
+    c = at(ui, browser, "alpha", user=READER, password=READER_PASSWORD)
     browser.open("/#/vms")
     browser.find("tr[data-vm=alpha]")
     assert browser.all("button.start") == [] and browser.all("#new-vm") == []
@@ -136,9 +135,7 @@ def test_reader_sees_no_write_buttons_and_a_forged_request_is_refused(
 
 
 def test_a_change_without_the_csrf_header_is_refused(ui: Restconf, browser: Browser) -> None:
-    c = at(ui, browser)
-    make_vms(c, "alpha")
-    browser.login(USER, PASSWORD)
+    c = at(ui, browser, "alpha")
     start = "/restconf/operations/hvd-vm:start-vm"
     body = '{"hvd-vm:input": {"name": "alpha"}}'
     assert browser.driver.execute_async_script(FETCH, start, body, None) == 403
@@ -149,8 +146,7 @@ def test_a_change_without_the_csrf_header_is_refused(ui: Restconf, browser: Brow
 
 
 def test_console_echoes_and_closes_at_logout(ui: Restconf, browser: Browser) -> None:
-    c = at(ui, browser)
-    make_vms(c, "alpha")
+    c = at(ui, browser, "alpha", user=None)
     r = c.post("/restconf/operations/hvd-vm:start-vm", json={"hvd-vm:input": {"name": "alpha"}},
                headers=J)
     assert r.status_code in (200, 204), r.text
@@ -172,8 +168,7 @@ def test_console_echoes_and_closes_at_logout(ui: Restconf, browser: Browser) -> 
 
 
 def test_console_is_refused_to_a_reader(ui: Restconf, browser: Browser) -> None:
-    c = at(ui, browser)
-    make_vms(c, "alpha")
+    c = at(ui, browser, "alpha", user=None)
     c.post("/restconf/operations/hvd-vm:start-vm", json={"hvd-vm:input": {"name": "alpha"}},
            headers=J)
     browser.login(READER, READER_PASSWORD)
@@ -191,7 +186,6 @@ def commit_on_page(browser: Browser) -> None:
 def test_create_a_network_and_a_vm_with_a_nic_through_the_forms(
         ui: Restconf, browser: Browser) -> None:
     c = at(ui, browser)
-    browser.login(USER, PASSWORD)
     browser.open("/#/networks")
     browser.find("#new-network").click()
     browser.find("#f-name").send_keys("lan")
@@ -222,9 +216,7 @@ def test_create_a_network_and_a_vm_with_a_nic_through_the_forms(
 
 def test_commit_with_confirmation_rolls_back_when_not_confirmed(
         ui: Restconf, browser: Browser) -> None:
-    c = at(ui, browser)
-    make_vms(c, "alpha")
-    browser.login(USER, PASSWORD)
+    c = at(ui, browser, "alpha")
     browser.open("/#/vm/alpha")
     memory = browser.find("#f-memory")
     memory.clear()
@@ -243,8 +235,7 @@ def test_commit_with_confirmation_rolls_back_when_not_confirmed(
 
 
 def test_roll_back_from_history(ui: Restconf, browser: Browser) -> None:
-    c = at(ui, browser)
-    make_vms(c, "alpha")  # commit 1: memory 128
+    c = at(ui, browser, "alpha", user=None)  # commit 1: memory 128
     assert c.patch(f"{VMS}/vm=alpha/memory", json={"hvd-vm:memory": 1024},
                    headers=J).status_code == 204
     browser.login(USER, PASSWORD)
@@ -290,8 +281,7 @@ def drawn_ids(browser: Browser) -> set[str]:
 
 def test_every_configurable_node_and_operation_is_reachable(ui: Restconf,
                                                             browser: Browser) -> None:
-    c = at(ui, browser)
-    make_vms(c, "alpha")
+    c = at(ui, browser, "alpha", user=None)
     assert c.post("/restconf/data/hvd-network:networks", json={"hvd-network:network": [
         {"name": "lan"}]}, headers=J).status_code == 201
     schema = ui.hvd.server.schema

@@ -30,7 +30,7 @@ from ncclient import manager
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[1] / "tests"), str(HERE)]
-from restconf import start_make_run  # noqa: E402  (tools/bench/restconf.py)
+from restconf import create_vms, start_make_run  # noqa: E402  (tools/bench/restconf.py)
 from support.devrun import stop_devrun  # noqa: E402
 from webui.browser import Browser  # noqa: E402
 
@@ -52,10 +52,7 @@ def main() -> int:
         browser = None
         try:
             m = manager.connect_uds(path=sock)
-            vms = "".join(f"<vm><name>vm{i}</name><memory>256</memory></vm>"
-                          for i in range(args.vms))
-            m.edit_config(target="running",
-                          config=f'<config><vms xmlns="urn:hvd:vm">{vms}</vms></config>')
+            create_vms(m, args.vms)
             total = len(re.findall(r"<vm>", m.get_config("running", filter=(
                 "subtree", '<vms xmlns="urn:hvd:vm"><vm><name/></vm></vms>')).xml))
             m.close_session()
