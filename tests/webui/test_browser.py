@@ -9,6 +9,7 @@ import httpx
 from lxml import etree
 from restconf.conftest import Restconf
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 from support.server import PASSWORD, USER
 from webui.browser import Browser
@@ -75,7 +76,12 @@ def test_start_with_confirmation_and_state_changes_live(ui: Restconf, browser: B
     browser.text_of("#live", "live")  # the event stream is open
     browser.find("tr[data-vm=alpha] button.start").click()
     assert browser.find("#confirm-text").text == "Start vm alpha?"
-    browser.find("#confirm-yes").click()
+    browser.driver.switch_to.active_element.send_keys(Keys.ESCAPE)  # the keyboard cancels
+    browser.until(lambda: browser.all("#confirm-text") == [], "the question to go")
+    assert state_of(c, "alpha") == "stopped"
+    browser.find("tr[data-vm=alpha] button.start").click()
+    assert browser.driver.switch_to.active_element.get_attribute("id") == "confirm-yes"
+    browser.driver.switch_to.active_element.send_keys(Keys.ENTER)  # Yes has the focus
     browser.text_of("tr[data-vm=alpha] .state", "running")
     assert state_of(c, "alpha") == "running"
     # stopped by someone else: the page learns it from the event stream, not a reload
@@ -192,6 +198,11 @@ def test_create_a_network_and_a_vm_with_a_nic_through_the_forms(
     browser.find("#stage").click()
     browser.text_of("h2", "Network lan")
     commit_on_page(browser)
+    browser.open("/#/networks")
+    row = browser.text_of("#net-table tbody tr", "lan")
+    bridge = c.get("/restconf/data/hvd-network:networks/network=lan/state").json()[
+        "hvd-network:state"]["bridge"]
+    assert row.find_elements(By.CSS_SELECTOR, "td")[1].text == bridge  # what the host made
     browser.open("/#/vms")
     browser.find("#new-vm").click()
     browser.find("#f-name").send_keys("web")
@@ -316,3 +327,17 @@ def test_every_configurable_node_and_operation_is_reachable(ui: Restconf,
         browser.open(page)
         browser.find("main h2")
         assert browser.driver.execute_script(LABELS, UNLABELLED_OK) == [], page
+
+
+def test_a_phone_screen_scrolls_tables_not_the_page(ui: Restconf, browser: Browser) -> None:
+    at(ui, browser, "alpha", "beta")
+    browser.driver.set_window_size(390, 844)
+    for page in ("/#/vms", "/#/vm/alpha", "/#/changes"):
+        browser.open(page)
+        browser.find("main h2")
+        wide = browser.driver.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert wide <= 0, page
+    browser.open("/#/vms")
+    browser.find("tr[data-vm=alpha]")
+    browser.screenshot("phone-vms")

@@ -40,7 +40,12 @@ function Act({ may, onClick, children, id, cls }) {
 
 function Confirm({ ask, onYes, onNo }) {
   const yes = useRef();
-  useEffect(() => yes.current && yes.current.focus(), []);
+  useEffect(() => {
+    if (yes.current) yes.current.focus();
+    const esc = (e) => { if (e.key === "Escape") onNo(); };
+    addEventListener("keydown", esc);
+    return () => removeEventListener("keydown", esc);
+  }, []);
   return html`<div class="modal" role="dialog" aria-modal="true" aria-labelledby="confirm-text">
     <div><p id="confirm-text">${ask}</p>
     <button ref=${yes} id="confirm-yes" onClick=${onYes}>Yes</button>
