@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
+from hv_cli.console import ConsoleBusy, line_lock
 from lxml import etree
 from restconf.conftest import Restconf
 from selenium.webdriver.common.by import By
@@ -164,6 +166,8 @@ def test_console_echoes_and_closes_at_logout(ui: Restconf, browser: Browser) -> 
     device = Path(c.get(f"{VMS}/vm=alpha/state").json()["hvd-vm:state"]["console"])
     lock = device.parent / f"LCK..{device.name}"
     assert lock.exists()  # one writer: hv console is refused while the page holds it
+    with pytest.raises(ConsoleBusy, match="console in use by pid"), line_lock(str(device)):
+        pass
     browser.screenshot("console")
     assert [e for e in browser.console_errors() if "Content Security Policy" in e] == []
     # the session ends behind the page's back (as at expiry): the server closes the socket
