@@ -345,3 +345,22 @@ def test_a_phone_screen_scrolls_tables_not_the_page(ui: Restconf, browser: Brows
     browser.open("/#/vms")
     browser.find("tr[data-vm=alpha]")
     browser.screenshot("phone-vms")
+
+
+def test_snapshot_taken_and_deleted_from_the_vm_page(ui: Restconf, browser: Browser) -> None:
+    c = at(ui, browser, "alpha")
+    browser.open("/#/vm/alpha")
+    browser.find("#no-snapshots")
+    browser.find("#snap-name").send_keys("before-upgrade")
+    browser.find("#snap-description").send_keys("a known good state")
+    browser.find("#take-snapshot").click()
+    row = browser.text_of("#snapshots tbody tr", "before-upgrade")
+    assert "a known good state" in row.text
+    got = c.get("/restconf/data/hvd-vm:snapshots").json()["hvd-vm:snapshots"]["snapshot"]
+    assert [(s["vm"], s["name"]) for s in got] == [("alpha", "before-upgrade")]
+    row.find_element(By.CSS_SELECTOR, "button.snap-delete").click()
+    browser.text_of("#confirm-text", "Delete snapshot before-upgrade of vm alpha?")
+    browser.find("#confirm-yes").click()
+    browser.find("#no-snapshots")
+    assert "snapshot" not in c.get("/restconf/data/hvd-vm:snapshots").json().get(
+        "hvd-vm:snapshots", {})

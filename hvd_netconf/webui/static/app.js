@@ -126,10 +126,12 @@ function VmPage({ name, vms, schema, act }) {
   const [staged, onStaged, banner] = useStaged("vm", name, schema);
   const [log, setLog] = useState(null);
   const [snaps, setSnaps] = useState([]);
+  const loadSnaps = () => api.get("hvd-vm:snapshots").then(
+    (d) => setSnaps((d["hvd-vm:snapshots"]?.snapshot || []).filter((s) => s.vm === name)), () => {});
   useEffect(() => {
     if (!vm) return;
     api.rpc("hvd-vm:get-vm-log", { name, lines: 50 }).then((d) => setLog(d["hvd-vm:output"]?.text || ""), (x) => setLog(x.message));
-    api.get("hvd-vm:snapshots").then((d) => setSnaps((d["hvd-vm:snapshots"]?.snapshot || []).filter((s) => s.vm === name)), () => {});
+    loadSnaps();
   }, [name, !!vm]);
   if (!vm && staged === null) return html`<p>No VM ${name}.</p>`;
   const st = vm?.state || {};
@@ -144,8 +146,33 @@ function VmPage({ name, vms, schema, act }) {
     ${staged && html`<h3>Settings</h3><${EntryForm} kind="vm" entry=${staged} schema=${schema}
       onStaged=${(n, sub) => sub ? onStaged() : (location.hash = "#/changes")}/>
       <p><${DeleteEntry} kind="vm" name=${name} schema=${schema} act=${act}/></p>`}
-    ${vm && html`<h3>Snapshots</h3>${snaps.length ? html`<ul>${snaps.map((s) => html`<li>${s.name} ${s.creation} ${s.description || ""}</li>`)}</ul>` : html`<p>None.</p>`}
-    <h3>Log</h3><pre id="vm-log">${log}</pre>`}</section>`;
+    ${vm && html`<${Snapshots} vm=${name} snaps=${snaps} schema=${schema} act=${act} reload=${loadSnaps}/>`}
+    ${vm && html`<h3>Log</h3><pre id="vm-log">${log}</pre>`}</section>`;
+}
+
+// A VM's snapshots (ZFS, tagged by hvd): take one, delete one, roll the VM back to one.
+function Snapshots({ vm, snaps, schema, act, reload }) {
+  const [err, setErr] = useState(null);
+  const may = (op) => schema.rpcs[`hvd-vm:${op}`]?.may;
+  const take = async (e) => {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    const input = { vm };
+    for (const k of ["name", "description"]) if (f.get(k)) input[k] = f.get(k);
+    try { setErr(null); await api.rpc("hvd-vm:snapshot-vm", input); e.target.reset(); reload(); } catch (x) { setErr(x.message); }
+  };
+  const ask = (q, op, input) => act(q, async () => { await api.rpc(`hvd-vm:${op}`, { vm, ...input }); reload(); });
+  return html`<h3>Snapshots</h3>
+    ${snaps.length ? html`<table id="snapshots"><thead><tr><th scope="col">Name</th><th scope="col">Made</th><th scope="col">Used</th><th scope="col">Description</th><th scope="col"></th></tr></thead>
+      <tbody>${snaps.map((s) => html`<tr key=${s.name}><td>${s.name}</td><td>${s.creation}</td><td>${s.used}</td><td>${s.description || ""}</td>
+        <td>${may("rollback-vm") && s["hvd-made"] !== false && html`<button class="snap-rollback" onClick=${() => ask(`Roll vm ${vm} back to snapshot ${s.name}? Its disks lose what was written since.`, "rollback-vm", { name: s.name })}>Roll back</button>`}
+        ${may("delete-snapshot") && s["hvd-made"] !== false && html`<button class="snap-delete" onClick=${() => ask(`Delete snapshot ${s.name} of vm ${vm}?`, "delete-snapshot", { name: s.name })}>Delete</button>`}</td></tr>`)}</tbody></table>`
+      : html`<p id="no-snapshots">None.</p>`}
+    ${may("snapshot-vm") && html`<form class="inline" onSubmit=${take} aria-label="Take a snapshot">
+      <label for="snap-name">Name</label><input id="snap-name" name="name" placeholder="(made from the time)"/>
+      <label for="snap-description">Description</label><input id="snap-description" name="description"/>
+      <button type="submit" id="take-snapshot">Take snapshot</button></form>`}
+    ${err && html`<p class="error" role="alert">${err}</p>`}`;
 }
 
 function NetworkPage({ name, schema, act }) {
