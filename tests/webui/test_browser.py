@@ -106,6 +106,7 @@ def test_edit_shows_the_diff_then_commits(ui: Restconf, browser: Browser) -> Non
     diff = browser.text_of("#diff", "256")
     assert "-" in diff.text and "128" in diff.text
     assert c.get(f"{VMS}/vm=alpha/memory").json()["hvd-vm:memory"] == 128  # not yet
+    browser.text_of("#editors", "vm alpha: tester")  # who made each pending change
     browser.screenshot("changes")
     browser.find("#commit").click()
     browser.text_of("#message", "Committed.")

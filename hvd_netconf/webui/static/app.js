@@ -201,8 +201,10 @@ function Changes({ schema }) {
   const [msg, setMsg] = useState(null);
   const [countdown, setCountdown] = useState(null);
   const [plan, setPlan] = useState(null);
+  const [editors, setEditors] = useState([]);
   const load = () => api.rpc("hvd-system:compare", { source: "running", target: "candidate" })
     .then((d) => {
+      api.get("hvd-system:candidate").then((c) => setEditors(c["hvd-system:candidate"]?.change || []), () => setEditors([]));
       const text = d["hvd-system:output"]?.text || "";
       setDiff(text);
       setPlan(null);
@@ -242,6 +244,9 @@ function Changes({ schema }) {
   return html`<section><h2>Pending changes</h2>
     ${diff === null ? html`<p>Loading…</p>` : diff ? html`<pre id="diff" class="diff">${diff.split("\n").map((l) => html`<span class=${l[0] === "+" ? "add" : l[0] === "-" ? "del" : ""}>${l + "\n"}</span>`)}</pre>`
       : html`<p id="no-changes">No pending changes.</p>`}
+    ${diff && editors.length > 0 && html`<h3>Who changed what</h3><ul id="editors">${editors.map((c) =>
+      html`<li key=${c.kind + c.name}>${c.kind} ${c.name}: ${(c.editor || []).map((e) =>
+        e["session-id"] ? `${e.user || "?"} (session ${e["session-id"]})` : `${e.user || "before the last restart"}${e.user ? " (RESTCONF, web)" : ""}`).join(", ")}</li>`)}</ul>`}
     ${diff && plan && html`<h3>What the host will do</h3><pre id="plan">${plan}</pre>`}
     ${diff && may && html`<p><button id="commit" onClick=${() => commit(false)}>Commit</button>
       <button id="commit-confirmed" onClick=${() => commit(true)}>Commit with confirmation</button>
