@@ -62,6 +62,7 @@ def test_login_and_vm_list(ui: Restconf, browser: Browser) -> None:
     assert browser.find("label[for=user]").text == "User"  # every input has its label
     browser.login(USER, PASSWORD)
     browser.text_of("#vm-counts", "2 VMs, 2 stopped")
+    browser.text_of("#host-backend", "sim (simulated: nothing real runs)")
     browser.screenshot("dashboard")
     browser.open("/#/vms")
     row = browser.find("tr[data-vm=alpha]")

@@ -64,8 +64,11 @@ function Dashboard({ vms }) {
   for (const v of vms || []) count[v.state?.status || "?"] = (count[v.state?.status || "?"] || 0) + 1;
   return html`<section><h2>Host</h2>
     ${host && html`<dl class="host">
-      <dt>Backend</dt><dd id="host-backend">${host.backend}${host.simulated ? " (simulated)" : ""}</dd>
-      <dt>hvd</dt><dd>${host["hvd-version"]}</dd><dt>OS</dt><dd>${host.os}</dd></dl>`}
+      <dt>Backend</dt><dd id="host-backend">${host.backend}${host.simulated ? " (simulated: nothing real runs)" : ""}</dd>
+      <dt>Network backend</dt><dd>${host["network-backend"]}</dd>
+      <dt>hvd</dt><dd>${host["hvd-version"]}</dd><dt>OS</dt><dd>${host.os}</dd></dl>
+      ${(host["interrupted-commit"] || []).length > 0 && html`<p class="error" role="alert">A commit was cut short by a crash;
+        its changes are kept in ${host["interrupted-commit"].join(", ")}.</p>`}`}
     <h2>VMs</h2><p id="vm-counts">${(vms || []).length} VMs${Object.entries(count).map(([k, n]) => `, ${n} ${k}`).join("")}</p>
     <p><a href="#/vms">All VMs</a></p></section>`;
 }
@@ -335,8 +338,11 @@ function App() {
     api.setCsrf(me.csrf);
     api.ui("GET", "schema.json").then((s) => { s.picks = {}; setSchema(s); });
     refresh();
-    const es = api.events(() => refresh(), setLive);
-    return () => es.close();
+    // a burst of events (a bulk commit starts many VMs) is one reload, not one each
+    let pending = null;
+    const soon = () => { if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 200); };
+    const es = api.events(soon, setLive);
+    return () => { es.close(); clearTimeout(pending); };
   }, [me]);
   if (me === undefined) return html`<p>Loading…</p>`;
   if (me === null) return html`<${Login} onIn=${setMe}/>`;
