@@ -62,6 +62,24 @@ class Pin:
 
 
 @dataclass(frozen=True)
+class SnapshotCounts:
+    """A snapshot-schedule (hvd-vm snapshot-counts): per period, the scheduled snapshots to
+    keep. In a VM's container an unset count is None (the host-wide one applies); the
+    host-wide /snapshot-schedule's defaults are 0."""
+
+    frequent: int | None = _leaf("frequent", int)
+    hourly: int | None = _leaf("hourly", int)
+    daily: int | None = _leaf("daily", int)
+    weekly: int | None = _leaf("weekly", int)
+    monthly: int | None = _leaf("monthly", int)
+
+    def over(self, default: SnapshotCounts) -> dict[str, int]:
+        """Period -> count: these counts where set, else the default's (else 0)."""
+        return {f.name: next((v for v in (getattr(self, f.name), getattr(default, f.name))
+                              if v is not None), 0) for f in fields(self)}
+
+
+@dataclass(frozen=True)
 class VmSpec:
     """One VM's config with every YANG default filled in."""
 
@@ -98,6 +116,9 @@ class VmSpec:
     nics: tuple[Nic, ...] = field(default=(), metadata={"list": "nic"})
     pins: tuple[Pin, ...] = field(default=(), metadata={"list": "cpu-pin"})
     bhyve_options: tuple[str, ...] = field(default=(), metadata={"leaf-list": "bhyve-option"})
+    snapshot_schedule: SnapshotCounts = field(
+        default_factory=lambda: SnapshotCounts(None, None, None, None, None),
+        metadata={"group": "snapshot-schedule"})
 
     @property
     def smbios_uuid(self) -> str:
@@ -189,7 +210,17 @@ def read_vm(el: etree._Element) -> VmSpec:
     pins = tuple(Pin(**_read(Pin, p, VM, (*entry, "cpu-pin")))
                  for p in el.iterchildren(f"{{{VM}}}cpu-pin"))
     options = tuple((o.text or "").strip() for o in el.iterchildren(f"{{{VM}}}bhyve-option"))
-    return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options)
+    mine = el.find(f"{{{VM}}}snapshot-schedule")
+    schedule = SnapshotCounts(**_read(SnapshotCounts, etree.Element("none") if mine is None
+                                      else mine, VM, (*entry, "snapshot-schedule")))
+    return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options,
+                  snapshot_schedule=schedule)
+
+
+def read_snapshot_schedule(el: etree._Element | None) -> SnapshotCounts:
+    """The host-wide `<snapshot-schedule xmlns="urn:hvd:vm">` (absent: every count 0)."""
+    return SnapshotCounts(**_read(SnapshotCounts, el if el is not None else
+                                  etree.Element("none"), VM, ("snapshot-schedule",)))
 
 
 def vm_defaults(name: str) -> VmSpec:
@@ -212,8 +243,9 @@ def read_leaves() -> set[tuple[str, str]]:
     """(list, path) of every leaf the readers read: the `leaf` of each field, by list."""
     out: set[tuple[str, str]] = set()
     for lst, cls in (("vm", VmSpec), ("vm", Disk), ("vm", Nic), ("vm", Pin),
-                     ("network", NetworkSpec)):
-        prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/"}.get(cls, "")
+                     ("vm", SnapshotCounts), ("network", NetworkSpec)):
+        prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/",
+                  SnapshotCounts: "snapshot-schedule/"}.get(cls, "")
         out |= {(lst, prefix + f.metadata[k]) for f in fields(cls)
                 for k in ("leaf", "leaf-list") if k in f.metadata}
     return out
