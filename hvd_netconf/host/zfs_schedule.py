@@ -69,29 +69,30 @@ class Scheduled:
     slot: datetime
 
 
-def list_tagged(dataset: str) -> Argv:
-    """The dataset's own snapshots with the tags that say who made them and for which period
-    (zfs-list(8) -H -p, -d 1: the dataset itself, not its disks): `zfs list -H -p -t snapshot
-    -d 1 -o name,hvd:snap-owner,hvd:snap-policy <ds>`."""
-    return (ZFS, "list", "-H", "-p", "-t", "snapshot", "-d", "1",
-            "-o", f"name,{SNAP_OWNER_PROP},{POLICY_PROP}", dataset)
+def list_tagged(vms: str) -> Argv:
+    """Every VM dataset's own snapshots, with the tags that say who made them and for which
+    period, in one command: `zfs list -H -p -t snapshot -d 2 -o
+    name,hvd:snap-owner,hvd:snap-policy <vms>` (zfs-list(8) -d: a VM's dataset is one level
+    below <vms> and its snapshots two; its disks' snapshots, three, are left out)."""
+    return (ZFS, "list", "-H", "-p", "-t", "snapshot", "-d", "2",
+            "-o", f"name,{SNAP_OWNER_PROP},{POLICY_PROP}", vms)
 
 
-def parse_tagged(stdout: str, dataset: str) -> list[Scheduled]:
-    """The scheduler's snapshots in `list_tagged` output: hvd's owner tag, a period tag, and
-    the name of a slot of that same period. Every other snapshot is left out, so nothing
-    downstream can prune it."""
-    out = []
+def parse_tagged(stdout: str) -> dict[str, list[Scheduled]]:
+    """The scheduler's snapshots in `list_tagged` output, by dataset: hvd's owner tag, a
+    period tag, and the name of a slot of that same period. Every other snapshot is left out,
+    so nothing downstream can prune it."""
+    out: dict[str, list[Scheduled]] = {}
     for line in stdout.splitlines():
         if not line.strip():
             continue
         full, owner, period = line.split("\t")
-        ds, _, name = full.partition("@")
+        dataset, _, name = full.partition("@")
         m = _NAME.fullmatch(name)
-        if ds != dataset or owner != OWNER or m is None or m.group(1) != period:
+        if owner != OWNER or m is None or m.group(1) != period:
             continue
         slot = datetime.strptime(m.group(2), _SLOT_FORMAT).replace(tzinfo=UTC)
-        out.append(Scheduled(name, period, slot))
+        out.setdefault(dataset, []).append(Scheduled(name, period, slot))
     return out
 
 

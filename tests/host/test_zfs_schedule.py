@@ -32,10 +32,10 @@ def test_slot_starts_in_utc() -> None:
 
 
 def test_golden_argv() -> None:
-    # zfs-list(8): -d 1 lists the dataset's own snapshots, not its children's
-    assert zs.list_tagged(DS) == (
-        "zfs", "list", "-H", "-p", "-t", "snapshot", "-d", "1",
-        "-o", "name,hvd:snap-owner,hvd:snap-policy", DS)
+    # zfs-list(8): -d 2 below the VMs' parent: each VM dataset's snapshots, not its disks'
+    assert zs.list_tagged("zroot/hv/vm") == (
+        "zfs", "list", "-H", "-p", "-t", "snapshot", "-d", "2",
+        "-o", "name,hvd:snap-owner,hvd:snap-policy", "zroot/hv/vm")
     # zfs-snapshot(8): one -r snapshot, hvd's tags and the period set with -o
     assert zfs.snapshot(DS, "hvd-auto-daily-2026-12-03T0000Z", description=None, commit=4,
                         policy="daily") == (
@@ -51,11 +51,13 @@ def test_only_the_schedulers_own_snapshots_of_a_period_are_parsed() -> None:
         f"{DS}@hvd-auto-hourly-2026-12-03T1500Z\thvd\tdaily",  # tag and name disagree
         f"{DS}@hvd-2026-12-03T08.30.00Z\thvd\t-",  # snapshot-vm's
         f"{DS}@before-upgrade\t-\t-",  # by hand
-        f"{DS}/disks/disk0@hvd-auto-hourly-2026-12-03T1700Z\thvd\thourly",  # not the VM's
+        "zroot/hv/vm/db@hvd-auto-daily-2026-12-03T0000Z\thvd\tdaily",  # another VM's
     ]
-    assert zs.parse_tagged("\n".join(rows) + "\n", DS) == [
-        zs.Scheduled("hvd-auto-hourly-2026-12-03T1700Z", "hourly",
-                     datetime(2026, 12, 3, 17, tzinfo=UTC))]
+    assert zs.parse_tagged("\n".join(rows) + "\n") == {
+        DS: [zs.Scheduled("hvd-auto-hourly-2026-12-03T1700Z", "hourly",
+                          datetime(2026, 12, 3, 17, tzinfo=UTC))],
+        "zroot/hv/vm/db": [zs.Scheduled("hvd-auto-daily-2026-12-03T0000Z", "daily",
+                                        datetime(2026, 12, 3, tzinfo=UTC))]}
 
 
 def test_due_takes_the_current_slot_once() -> None:
@@ -99,9 +101,9 @@ def test_the_sim_lists_the_vm_datasets_own_snapshots_with_their_tags(tmp_path: P
     name = "hvd-auto-hourly-2026-12-03T1700Z"
     sim.run(zfs.snapshot(DS, name, description=None, commit=1, policy="hourly"))
     sim.run(("zfs", "snapshot", "-r", f"{DS}@by-hand"))
-    assert sim.run(zs.list_tagged(DS)) == (
-        f"{DS}@{name}\thvd\thourly\n{DS}@by-hand\t-\t-\n")
-    assert [s.name for s in zs.parse_tagged(sim.run(zs.list_tagged(DS)), DS)] == [name]
+    listed = sim.run(zs.list_tagged("zroot/hv/vm"))
+    assert listed == f"{DS}@{name}\thvd\thourly\n{DS}@by-hand\t-\t-\n"
+    assert [s.name for s in zs.parse_tagged(listed)[DS]] == [name]
 
 
 def _listing(snaps: dict[str, tuple[str, str]]) -> str:
@@ -118,18 +120,18 @@ def test_a_week_of_policy_keeps_exactly_the_counts_and_never_touches_a_hand_made
     now = _t("2026-11-28T09:03")
     end = _t("2026-12-09T09:03")  # eleven days, past two Mondays and a 1st of the month
     while now < end:
-        existing = zs.parse_tagged(_listing(host), DS)
+        existing = zs.parse_tagged(_listing(host)).get(DS, [])
         for slot in zs.due(counts, now, existing):
             host[slot.name] = ("hvd", slot.period)
             taken.append(slot.name)
-        for gone in zs.prune(counts, zs.parse_tagged(_listing(host), DS)):
+        for gone in zs.prune(counts, zs.parse_tagged(_listing(host)).get(DS, [])):
             assert gone.name not in hand
             del host[gone.name]
             pruned.append(gone.name)
         now += 300  # the scheduler wakes every five minutes here
         if _t("2026-12-05T10:00") <= now < _t("2026-12-05T22:00"):
             now = _t("2026-12-05T22:07")  # twelve hours down: missed slots taken once
-    kept = zs.parse_tagged(_listing(host), DS)
+    kept = zs.parse_tagged(_listing(host)).get(DS, [])
     by_period = {p: sorted(s.name for s in kept if s.period == p) for p in zs.PERIODS}
     assert {p: len(v) for p, v in by_period.items()} == counts
     assert all(host[name] == owner_policy for name, owner_policy in hand.items())
