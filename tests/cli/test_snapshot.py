@@ -4,13 +4,17 @@ the destructive ones say what they destroy and ask on a terminal, or need --yes.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 
+import pexpect
+from hv_cli.commands import Options, Session
+from hv_cli.shell import HvCompleter, Names
 from support.server import HvdInstance
 
 from hvd_netconf.host.sim.host import SimHost
 from tests.cli.conftest import Result
-from tests.cli.test_safety import answer, hv_no_tty
+from tests.cli.test_safety import HV, answer, hv_no_tty
 
 DISK = "zroot/hv/vm/web/disks/d0"
 
@@ -70,3 +74,42 @@ def test_snapshot_list_rollback_delete(hvd: HvdInstance, hv: Callable[..., Resul
                                                "zroot/hv/vm/web/disks@base",
                                                f"{DISK}@base"]}
     assert hv("snapshot list web").out == "vm web has no snapshots\n"
+
+
+def test_snapshot_names_complete_in_a_terminal(hvd: HvdInstance,
+                                               hv: Callable[..., Result]) -> None:
+    """`hv snapshot rollback|delete VM <TAB>` completes the VM's snapshots that hvd made, read
+    from the server; one made by hand is not offered (hvd would refuse it)."""
+    _web(hv)
+    for name in ("base", "before-upgrade"):
+        assert hv(f"snapshot web {name}").status == 0
+    SimHost(hvd.root).run(("zfs", "snapshot", "-r", "zroot/hv/vm/web@by-hand"))
+    child = pexpect.spawn(HV[0], [*HV[1:], "--socket", str(hvd.socket_path)], encoding="utf-8",
+                          timeout=30, env=dict(os.environ, TERM="xterm", COLUMNS="100"))
+    try:
+        child.expect("hv>")
+        child.send("snapshot rollback web ")
+        child.expect("before-upgrade")  # the menu, as the name is typed: hvd's two snapshots
+        assert "base" in child.before and "by-hand" not in child.before
+        child.send("bef")
+        child.expect("before-upgrade")  # the one left; Tab takes it, Enter runs the command
+        child.send("\t\r")
+        child.expect(r"roll vm web back to before-upgrade\? \[y/N\]")
+        child.sendline("n")
+        child.expect("hv>")
+        child.send("snapshot delete web ba")
+        child.expect("base")
+        child.send("\t\r")
+        child.expect(r"delete snapshot base of vm web\? \[y/N\]")
+        child.sendline("n")
+        child.expect("hv>")
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    completer = HvCompleter(Names(Session(Options(socket=str(hvd.socket_path)))),
+                            Session(Options(socket=str(hvd.socket_path))))
+    assert [w for w, _ in completer.candidates(["snapshot", "rollback", "web"])] == [
+        "base", "before-upgrade"]
+    assert [w for w, _ in completer.candidates(["snapshot", "delete", "web"])] == [
+        "base", "before-upgrade"]
