@@ -73,7 +73,8 @@ def list_tagged(vms: str) -> Argv:
     """Every VM dataset's own snapshots, with the tags that say who made them and for which
     period, in one command: `zfs list -H -p -t snapshot -d 2 -o
     name,hvd:snap-owner,hvd:snap-policy <vms>` (zfs-list(8) -d: a VM's dataset is one level
-    below <vms> and its snapshots two; its disks' snapshots, three, are left out)."""
+    below <vms> and its snapshots two; its disks' snapshots, three, are left out;
+    docs/freebsd-facts.md §2.5)."""
     return (ZFS, "list", "-H", "-p", "-t", "snapshot", "-d", "2",
             "-o", f"name,{SNAP_OWNER_PROP},{POLICY_PROP}", vms)
 

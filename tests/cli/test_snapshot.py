@@ -113,3 +113,15 @@ def test_snapshot_names_complete_in_a_terminal(hvd: HvdInstance,
         "base", "before-upgrade"]
     assert [w for w, _ in completer.candidates(["snapshot", "delete", "web"])] == [
         "base", "before-upgrade"]
+
+
+def test_a_vm_snapshot_schedule_is_set_like_any_property(hvd: HvdInstance,
+                                                         hv: Callable[..., Result]) -> None:
+    _web(hv)
+    r = hv("set vm web snapshot-schedule.hourly 24")
+    assert r.status == 0, r.err
+    assert "hourly" in hv("show vm web").out
+    got = hvd.connect_uds().get_config("running", filter=(
+        "subtree", '<vms xmlns="urn:hvd:vm"><vm><name>web</name><snapshot-schedule/></vm></vms>'))
+    assert "<hourly>24</hourly>" in got.xml
+    assert hv("set vm web snapshot-schedule.hourly -1").status != 0
