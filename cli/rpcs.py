@@ -132,6 +132,12 @@ def snapshot_rpc(rpc: str, vm: str, **params: str) -> El:
     return el(rpc, el("vm", text=vm), *(el(k, text=v) for k, v in params.items()), xmlns=VM)
 
 
+def snapshot_schedules(vm: str) -> list[El]:
+    """The filters for a VM's own snapshot-schedule and the host-wide one (configuration)."""
+    return [el("vms", el("vm", el("name", text=vm), el("snapshot-schedule")), xmlns=VM),
+            el("snapshot-schedule", xmlns=VM)]
+
+
 def snapshots(vm: str) -> El:
     """The filter for one VM's snapshots (operational state)."""
     return el("snapshots", el("snapshot", el("vm", text=vm)), xmlns=VM)

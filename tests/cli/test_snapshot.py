@@ -125,3 +125,19 @@ def test_a_vm_snapshot_schedule_is_set_like_any_property(hvd: HvdInstance,
         "subtree", '<vms xmlns="urn:hvd:vm"><vm><name>web</name><snapshot-schedule/></vm></vms>'))
     assert "<hourly>24</hourly>" in got.xml
     assert hv("set vm web snapshot-schedule.hourly -1").status != 0
+
+
+def test_snapshot_schedule_shows_each_count_and_where_it_is_set(
+        hvd: HvdInstance, hv: Callable[..., Result]) -> None:
+    _web(hv)
+    m = hvd.connect_uds()
+    m.edit_config(target="running", config=(
+        '<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">'
+        '<snapshot-schedule xmlns="urn:hvd:vm"><hourly>24</hourly><daily>7</daily>'
+        "</snapshot-schedule></config>"))
+    assert hv("set vm web snapshot-schedule.daily 30").status == 0
+    assert hv("snapshot schedule web").out.split("\n") == [
+        "PERIOD    KEEP  SET BY", "frequent  0     default", "hourly    24    host",
+        "daily     30    vm", "weekly    0     default", "monthly   0     default", ""]
+    assert json.loads(hv("snapshot schedule web --json").out)["schedule"][2] == {
+        "period": "daily", "keep": 30, "from": "vm"}
