@@ -69,6 +69,7 @@ class SnapshotScheduler:
         self._pass = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="snapshot-schedule", daemon=True)
         self.next_wake: float | None = None
+        self.passes = 0  # passes finished, for whoever waits on one
 
     def start(self) -> None:
         self._thread.start()
@@ -125,6 +126,7 @@ class SnapshotScheduler:
                 with self.lock:
                     if self._step(action):
                         done.append(action)
+            self.passes += 1
             return done
 
     def _step(self, action: Action) -> bool:

@@ -75,6 +75,7 @@ def test_scheduled_snapshots_are_taken_pruned_and_announced(vmhvd: HvdInstance) 
     events = Events(vmhvd.connect_uds())
     scheduler = vmhvd.server.snapshot_scheduler
     assert scheduler is not None
+    wait_for(lambda: scheduler.passes >= 1, what="the thread's first pass, on the real clock")
     clock = scheduler.clock = Clock("2026-12-03T16:40")
     web = vm_xml("web", disks={"disk0": "1G"},
                  extra="<snapshot-schedule><daily>1</daily></snapshot-schedule>")
@@ -123,3 +124,41 @@ def test_scheduled_snapshots_are_taken_pruned_and_announced(vmhvd: HvdInstance) 
     events.until(len(events.seen) + 3)
     assert _snapshots(m)["web"] == ["keep-me"]
     assert len(_snapshots(m)["db"]) == 3
+
+
+class Recording:
+    """The host, with every argv the scheduler runs recorded."""
+
+    def __init__(self, host: Any) -> None:
+        self.host = host
+        self.calls: list[tuple[str, ...]] = []
+
+    def run(self, argv: Any) -> str:
+        self.calls.append(tuple(argv))
+        return str(self.host.run(argv))
+
+
+def test_without_a_policy_the_scheduler_asks_the_host_nothing(vmhvd: HvdInstance) -> None:
+    """A pass with no count above 0 runs no command (so it never meets a fault a test injected
+    for a commit); a policy turned off is pruned once, then the host is left alone."""
+    m = vmhvd.connect_uds()
+    scheduler = vmhvd.server.snapshot_scheduler
+    assert scheduler is not None
+    wait_for(lambda: scheduler.passes >= 1, what="the thread's first pass")  # then it sleeps
+    scheduler.clock = Clock("2026-12-03T17:05")
+    host = scheduler.host = Recording(scheduler.host)  # type: ignore[assignment]  # a proxy
+    _commit(m, config(vms=vm_xml("web", disks={"disk0": "1G"})))
+    assert scheduler.run_pass() == [] and host.calls == []
+
+    _commit(m, config(vms="<vm><name>web</name><snapshot-schedule><hourly>1</hourly>"
+                      "</snapshot-schedule></vm>"))
+    assert [(a.verb, a.snapshot.name) for a in scheduler.run_pass()] == [
+        ("take", "hvd-auto-hourly-2026-12-03T1700Z")]
+    assert [c[:2] for c in host.calls] == [("zfs", "list"), ("zfs", "snapshot")]
+    _commit(m, config(vms="<vm><name>web</name><snapshot-schedule><hourly>0</hourly>"
+                      "</snapshot-schedule></vm>"))
+    assert [(a.verb, a.snapshot.name) for a in scheduler.run_pass()] == [
+        ("prune", "hvd-auto-hourly-2026-12-03T1700Z")]
+    host.calls.clear()
+    assert scheduler.run_pass() == [] and host.calls == []
+    assert scheduler.next_wake is None
