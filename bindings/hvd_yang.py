@@ -1368,9 +1368,10 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
   the container is represented as a class variable - with a specific
   YANG type.
 
-  YANG Description: A disk, backed by a ZFS zvol <dataset>/vm/<vm>/disks/<name>.
+  YANG Description: A disk, backed by a ZFS zvol <dataset>/vm/<vm>/disks/<name>
+(or, with device, by an existing device).
   """
-  __slots__ = ('_path_helper', '_extmethods', '__name','__size','__emulation','__sparse','__volblocksize','__compression','__sectorsize',)
+  __slots__ = ('_path_helper', '_extmethods', '__name','__size','__emulation','__sparse','__volblocksize','__compression','__sectorsize','__zvol','__device',)
 
   _yang_name = 'disk'
   _yang_namespace = 'urn:hvd:vm'
@@ -1389,6 +1390,8 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
     self.__volblocksize = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'4K': {}, '8K': {}, '16K': {}, '32K': {}, '64K': {}, '128K': {}},), is_leaf=True, yang_name="volblocksize", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
     self.__compression = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'off': {}, 'lz4': {}, 'zstd': {}},), is_leaf=True, yang_name="compression", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
     self.__sectorsize = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'512': {}, '4096': {}},), is_leaf=True, yang_name="sectorsize", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    self.__zvol = YANGDynClass(base=YANGBool, is_leaf=True, yang_name="zvol", parent=self, choice=('source', 'zvol'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='empty', is_config=True)
+    self.__device = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '/dev/[A-Za-z0-9_][A-Za-z0-9_.+/-]*', 'length': ['6..200']}), is_leaf=True, yang_name="device", parent=self, choice=('source', 'device'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
 
     load = kwargs.pop("load", None)
     if args:
@@ -1463,7 +1466,8 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
     """
     Getter method for size, mapped from YANG variable /vms/vm/disk/size (hvd-t:disk-size)
 
-    YANG Description: The zvol's volsize; it may grow, never shrink.
+    YANG Description: The zvol's volsize; it may grow, never shrink. Needed for a
+zvol; a device has its own size.
     """
     return self.__size
       
@@ -1475,7 +1479,8 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
     method. Backends looking to populate this variable should
     do so via calling thisObj._set_size() directly.
 
-    YANG Description: The zvol's volsize; it may grow, never shrink.
+    YANG Description: The zvol's volsize; it may grow, never shrink. Needed for a
+zvol; a device has its own size.
     """
     if hasattr(v, "_utype"):
       v = v._utype(v)
@@ -1682,6 +1687,88 @@ pool's default.
   def _unset_sectorsize(self):
     self.__sectorsize = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'512': {}, '4096': {}},), is_leaf=True, yang_name="sectorsize", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
 
+
+  def _get_zvol(self):
+    """
+    Getter method for zvol, mapped from YANG variable /vms/vm/disk/zvol (empty)
+
+    YANG Description: A zvol <dataset>/vm/<vm>/disks/<name> that hvd creates, grows
+and destroys with the disk (the default).
+    """
+    return self.__zvol
+      
+  def _set_zvol(self, v, load=False):
+    """
+    Setter method for zvol, mapped from YANG variable /vms/vm/disk/zvol (empty)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_zvol is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_zvol() directly.
+
+    YANG Description: A zvol <dataset>/vm/<vm>/disks/<name> that hvd creates, grows
+and destroys with the disk (the default).
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=YANGBool, is_leaf=True, yang_name="zvol", parent=self, choice=('source', 'zvol'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='empty', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """zvol must be of a type compatible with empty""",
+          'defined-type': "empty",
+          'generated-type': """YANGDynClass(base=YANGBool, is_leaf=True, yang_name="zvol", parent=self, choice=('source', 'zvol'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='empty', is_config=True)""",
+        })
+
+    self.__zvol = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_zvol(self):
+    self.__zvol = YANGDynClass(base=YANGBool, is_leaf=True, yang_name="zvol", parent=self, choice=('source', 'zvol'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='empty', is_config=True)
+
+
+  def _get_device(self):
+    """
+    Getter method for device, mapped from YANG variable /vms/vm/disk/device (string)
+
+    YANG Description: An existing device, e.g. /dev/da3 or a zvol hvd does not own
+(/dev/zvol/tank/data). hvd hands it to bhyve as it is: it never
+creates, resizes or destroys it, and size, sparse,
+volblocksize and compression do not apply.
+    """
+    return self.__device
+      
+  def _set_device(self, v, load=False):
+    """
+    Setter method for device, mapped from YANG variable /vms/vm/disk/device (string)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_device is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_device() directly.
+
+    YANG Description: An existing device, e.g. /dev/da3 or a zvol hvd does not own
+(/dev/zvol/tank/data). hvd hands it to bhyve as it is: it never
+creates, resizes or destroys it, and size, sparse,
+volblocksize and compression do not apply.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '/dev/[A-Za-z0-9_][A-Za-z0-9_.+/-]*', 'length': ['6..200']}), is_leaf=True, yang_name="device", parent=self, choice=('source', 'device'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """device must be of a type compatible with string""",
+          'defined-type': "string",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '/dev/[A-Za-z0-9_][A-Za-z0-9_.+/-]*', 'length': ['6..200']}), is_leaf=True, yang_name="device", parent=self, choice=('source', 'device'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)""",
+        })
+
+    self.__device = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_device(self):
+    self.__device = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '/dev/[A-Za-z0-9_][A-Za-z0-9_.+/-]*', 'length': ['6..200']}), is_leaf=True, yang_name="device", parent=self, choice=('source', 'device'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+
   name = __builtin__.property(_get_name, _set_name)
   size = __builtin__.property(_get_size, _set_size)
   emulation = __builtin__.property(_get_emulation, _set_emulation)
@@ -1689,9 +1776,11 @@ pool's default.
   volblocksize = __builtin__.property(_get_volblocksize, _set_volblocksize)
   compression = __builtin__.property(_get_compression, _set_compression)
   sectorsize = __builtin__.property(_get_sectorsize, _set_sectorsize)
+  zvol = __builtin__.property(_get_zvol, _set_zvol)
+  device = __builtin__.property(_get_device, _set_device)
 
-
-  _pyangbind_elements = OrderedDict([('name', name), ('size', size), ('emulation', emulation), ('sparse', sparse), ('volblocksize', volblocksize), ('compression', compression), ('sectorsize', sectorsize), ])
+  __choices__ = {'source': {'zvol': ['zvol'], 'device': ['device']}}
+  _pyangbind_elements = OrderedDict([('name', name), ('size', size), ('emulation', emulation), ('sparse', sparse), ('volblocksize', volblocksize), ('compression', compression), ('sectorsize', sectorsize), ('zvol', zvol), ('device', device), ])
 
 
 class yc_nic_hvd_vm__vms_vm_nic(PybindBase):
@@ -3688,7 +3777,8 @@ it off.
     """
     Getter method for disk, mapped from YANG variable /vms/vm/disk (list)
 
-    YANG Description: A disk, backed by a ZFS zvol <dataset>/vm/<vm>/disks/<name>.
+    YANG Description: A disk, backed by a ZFS zvol <dataset>/vm/<vm>/disks/<name>
+(or, with device, by an existing device).
     """
     return self.__disk
       
@@ -3700,7 +3790,8 @@ it off.
     method. Backends looking to populate this variable should
     do so via calling thisObj._set_disk() directly.
 
-    YANG Description: A disk, backed by a ZFS zvol <dataset>/vm/<vm>/disks/<name>.
+    YANG Description: A disk, backed by a ZFS zvol <dataset>/vm/<vm>/disks/<name>
+(or, with device, by an existing device).
     """
     if hasattr(v, "_utype"):
       v = v._utype(v)

@@ -147,14 +147,15 @@ def check_vm(vm: specs.VmSpec, old: specs.VmSpec | None,
     before = {d.name: d for d in old.disks} if old is not None else {}
     for d in vm.disks:
         o = before.get(d.name)
-        if o is None or zfs.size_bytes(d.size) <= zfs.size_bytes(o.size):
+        if o is None or not (d.zvol and o.zvol) \
+                or zfs.size_bytes(d.volsize) <= zfs.size_bytes(o.volsize):
             continue  # zfs create rounds a new volume up; only a grown one must be a multiple
         block = d.volblocksize or DEFAULT_VOLBLOCKSIZE
-        if zfs.size_bytes(d.size) % zfs.size_bytes(block):
+        if zfs.size_bytes(d.volsize) % zfs.size_bytes(block):
             which = f"volblocksize {block}" if d.volblocksize else \
                 f"pool default volblocksize (up to {block})"
             out.append(_refuse(
-                f"disk {d.name} of VM {vm.name} cannot grow to {d.size}: ZFS sets a volume's "
+                f"disk {d.name} of VM {vm.name} cannot grow to {d.volsize}: ZFS sets a volume's "
                 f"size only to a multiple of its {which}",
                 path=_vm_path(vm.name, f"disk[hvd-vm:name='{d.name}']", "size")))
     return out

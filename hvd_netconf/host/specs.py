@@ -24,6 +24,7 @@ from hvd_netconf.schema.nodes import SchemaNode
 # Configurable leaves no host command depends on, by (list, path below the entry).
 NOT_READ = frozenset({
     ("vm", "description"),  # free text for the operator; hvd keeps it in config.xml only
+    ("vm", "disk/zvol"),  # the default case of a disk's source: a disk without device
 })
 
 
@@ -39,12 +40,25 @@ def _leaf(path: str, conv: Callable[[str], Any] = str) -> Any:
 @dataclass(frozen=True)
 class Disk:
     name: str = _leaf("name")
-    size: str = _leaf("size")
+    size: str | None = _leaf("size")  # None only for an existing device (the YANG's must)
     emulation: str = _leaf("emulation")
     sparse: bool = _leaf("sparse", _bool)
     volblocksize: str | None = _leaf("volblocksize")
     compression: str | None = _leaf("compression")
     sectorsize: str | None = _leaf("sectorsize")
+    device: str | None = _leaf("device")  # an existing device: hvd never creates or destroys it
+
+    @property
+    def zvol(self) -> bool:
+        """Backed by a zvol hvd creates and destroys (the source's default case)."""
+        return self.device is None
+
+    @property
+    def volsize(self) -> str:
+        """The zvol's size; the YANG's must sets one on every disk that is not a device."""
+        if self.size is None:
+            raise ValueError(f"disk {self.name} has no size")
+        return self.size
 
 
 @dataclass(frozen=True)
