@@ -566,6 +566,16 @@ def do_snapshot_schedule(s: Session, p: Parsed) -> None:
                                                     [list(r) for r in rows]))
 
 
+def do_set_snapshot_schedule(s: Session, p: Parsed) -> None:
+    """`set|unset snapshot-schedule PERIOD [COUNT]`: the host-wide container's counts."""
+    period, count = p.values["period"], p.values.get("count")
+    if period not in PERIODS:
+        raise UsageError(f"no snapshot period {period!r}; one of: {', '.join(PERIODS)}")
+    s.edit(rpcs.host_snapshot_schedule(period, count), "none",
+           f"set the host-wide {period} snapshots kept to {count}" if count is not None
+           else f"unset the host-wide {period} snapshots kept (0)")
+
+
 def do_snapshot_rollback(s: Session, p: Parsed) -> None:
     vm, name = p.values["vm"], p.values["name"]
     flags = {k: p.values[k] for k in ("stop", "destroy-newer") if k in p.values}
@@ -821,7 +831,7 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "confirm": do_confirm, "discard": do_discard, "rollback": do_rollback,
     "configure": do_configure, "log": do_log, "snapshot": do_snapshot,
     "snapshot-list": do_snapshot_list, "snapshot-rollback": do_snapshot_rollback,
-    "snapshot-schedule": do_snapshot_schedule,
+    "snapshot-schedule": do_snapshot_schedule, "set-snapshot-schedule": do_set_snapshot_schedule,
     "snapshot-delete": do_snapshot_delete,
 }
 

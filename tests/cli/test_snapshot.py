@@ -130,11 +130,17 @@ def test_a_vm_snapshot_schedule_is_set_like_any_property(hvd: HvdInstance,
 def test_snapshot_schedule_shows_each_count_and_where_it_is_set(
         hvd: HvdInstance, hv: Callable[..., Result]) -> None:
     _web(hv)
-    m = hvd.connect_uds()
-    m.edit_config(target="running", config=(
-        '<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">'
-        '<snapshot-schedule xmlns="urn:hvd:vm"><hourly>24</hourly><daily>7</daily>'
-        "</snapshot-schedule></config>"))
+    r = hv("set snapshot-schedule hourly 24")
+    assert (r.status, r.out) == (0, "set the host-wide hourly snapshots kept to 24\n"), r.err
+    assert hv("set snapshot-schedule daily 7").status == 0
+    assert hv("set snapshot-schedule weekly 1").status == 0
+    assert hv("unset snapshot-schedule weekly").status == 0
+    assert hv("set snapshot-schedule yearly 1").err == (
+        "hv: no snapshot period 'yearly'; one of: frequent, hourly, daily, weekly, monthly\n")
+    assert hv("set snapshot-schedule daily -1").status != 0
+    got = hvd.connect_uds().get_config("running", filter=(
+        "subtree", '<snapshot-schedule xmlns="urn:hvd:vm"/>')).xml
+    assert "<hourly>24</hourly>" in got and "<daily>7</daily>" in got and "weekly" not in got
     assert hv("set vm web snapshot-schedule.daily 30").status == 0
     assert hv("snapshot schedule web").out.split("\n") == [
         "PERIOD    KEEP  SET BY", "frequent  0     default", "hourly    24    host",
