@@ -6,8 +6,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-from datetime import UTC, datetime
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
