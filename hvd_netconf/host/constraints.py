@@ -240,6 +240,48 @@ def _all_networks(root: etree._Element, base: etree._Element | None, keys: list[
     return [specs.read_network(el) for el in els.values()]
 
 
+def _vm_els(root: etree._Element | None) -> dict[str, etree._Element]:
+    if root is None:
+        return {}
+    return {el.findtext(f"{{{VM}}}name") or "": el
+            for el in root.iterfind(f"{{{VM}}}vms/{{{VM}}}vm")}
+
+
+def _device_users(root: etree._Element, base: etree._Element | None, keys: list[Key],
+                  new: Lookup) -> dict[str, list[tuple[str, str]]]:
+    """Every existing device disk of the new configuration: path -> [(vm, disk)]."""
+    els = {**_vm_els(base), **_vm_els(root)}
+    for kind, name in keys:
+        if kind == "vm" and new((kind, name)) is None:
+            els.pop(name, None)
+    out: dict[str, list[tuple[str, str]]] = {}
+    for el in els.values():
+        vm = specs.read_vm(el)
+        for d in vm.disks:
+            if d.device is not None:
+                out.setdefault(d.device, []).append((vm.name, d.name))
+    return out
+
+
+def check_devices(vm: specs.VmSpec, old: specs.VmSpec | None,
+                  users: dict[str, list[tuple[str, str]]]) -> list[RpcError]:
+    """A device given to two disks (of this VM or another): two guests, or one guest twice,
+    would write the same blocks unaware of each other. Blamed on the disk that brings it."""
+    out: list[RpcError] = []
+    had = {d.name: d.device for d in old.disks} if old is not None else {}
+    for d in vm.disks:
+        if d.device is None or had.get(d.name) == d.device:
+            continue
+        others = [f"vm {v} disk {n}" for v, n in users.get(d.device, [])
+                  if (v, n) != (vm.name, d.name)]
+        if others:
+            out.append(_refuse(
+                f"disk {d.name} of VM {vm.name}: device {d.device} is already the disk of "
+                f"{', '.join(others)}; two disks on one device would overwrite each other",
+                path=_vm_path(vm.name, f"disk[hvd-vm:name='{d.name}']", "device")))
+    return out
+
+
 def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
           new: Lookup, old: Lookup, base: etree._Element | None = None) -> list[RpcError]:
     """Every refusal for the entries `keys` of the configuration `root` (None: all of them).
@@ -252,6 +294,7 @@ def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
     keys = list(keys)
     limits = Limits(host)
     networks: list[specs.NetworkSpec] | None = None
+    devices: dict[str, list[tuple[str, str]]] | None = None
     out: list[RpcError] = []
     for kind, name in keys:
         el = new((kind, name))
@@ -259,8 +302,12 @@ def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
             continue
         if kind == "vm":
             before: Any = old((kind, name))
-            out += check_vm(specs.read_vm(el),
-                            specs.read_vm(before) if before is not None else None, limits)
+            spec, was = specs.read_vm(el), specs.read_vm(before) if before is not None else None
+            out += check_vm(spec, was, limits)
+            if any(d.device is not None for d in spec.disks):
+                if devices is None:
+                    devices = _device_users(root, base, keys, new)
+                out += check_devices(spec, was, devices)
         elif kind == "network":
             if networks is None:
                 networks = _all_networks(root, base, keys, new)

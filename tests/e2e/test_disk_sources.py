@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from e2e.helpers import config, sim_state, standin, start_vm, stop_vm, vm_state, vm_xml
+from ncclient.operations import RPCError
 from support.server import HvdInstance
 from support.waiting import wait_for
 
@@ -59,3 +61,21 @@ def test_a_device_that_is_not_there_fails_the_start_in_bhyves_words(
     assert vm_state(m, "nas")["last-exit-reason"] == (
         "bhyve exited on an error (exit 4): bhyve: Could not open backing file: /dev/da99: "
         "No such file or directory")
+
+
+def test_one_device_is_never_given_to_two_disks(vmhvd: HvdInstance) -> None:
+    m = vmhvd.connect_uds()
+    m.edit_config(config(vms=vm_xml("nas", extra=DEVICE)), target="running")
+    with pytest.raises(RPCError) as e:
+        m.edit_config(config(vms=vm_xml("db", extra=DEVICE)), target="running")
+    assert e.value.message == (
+        f"disk data of VM db: device /dev/zvol/{FOREIGN} is already the disk of vm nas disk "
+        "data; two disks on one device would overwrite each other")
+    twice = DEVICE + DEVICE.replace("<name>data</name>", "<name>more</name>")
+    m.edit_config(config(vms=vm_xml("db", extra=twice)), target="candidate")
+    with pytest.raises(RPCError) as e:
+        m.commit()
+    assert "is already the disk of vm" in str(e.value.message)
+    m.discard_changes()
+    # the VM that holds it keeps it through its own later changes
+    m.edit_config(config(vms=vm_xml("nas", extra="<cpu>2</cpu>" + DEVICE)), target="running")
