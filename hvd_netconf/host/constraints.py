@@ -230,16 +230,6 @@ def _network_els(root: etree._Element | None) -> dict[str, etree._Element]:
             for el in root.iterfind(f"{{{NETWORK}}}networks/{{{NETWORK}}}network")}
 
 
-def _all_networks(root: etree._Element, base: etree._Element | None, keys: list[Key],
-                  new: Lookup) -> list[specs.NetworkSpec]:
-    """Every network of the new configuration: root's, and base's that the change keeps."""
-    els = {**_network_els(base), **_network_els(root)}
-    for kind, name in keys:
-        if kind == "network" and new((kind, name)) is None:
-            els.pop(name, None)
-    return [specs.read_network(el) for el in els.values()]
-
-
 def _vm_els(root: etree._Element | None) -> dict[str, etree._Element]:
     if root is None:
         return {}
@@ -247,15 +237,28 @@ def _vm_els(root: etree._Element | None) -> dict[str, etree._Element]:
             for el in root.iterfind(f"{{{VM}}}vms/{{{VM}}}vm")}
 
 
+def _kept(kind: str, root: etree._Element, base: etree._Element | None, keys: list[Key],
+          new: Lookup) -> list[etree._Element]:
+    """Every `kind` entry of the new configuration: root's, and base's the change keeps."""
+    by_name = _network_els if kind == "network" else _vm_els
+    els = {**by_name(base), **by_name(root)}
+    for k, name in keys:
+        if k == kind and new((k, name)) is None:
+            els.pop(name, None)
+    return list(els.values())
+
+
+def _all_networks(root: etree._Element, base: etree._Element | None, keys: list[Key],
+                  new: Lookup) -> list[specs.NetworkSpec]:
+    """Every network of the new configuration."""
+    return [specs.read_network(el) for el in _kept("network", root, base, keys, new)]
+
+
 def _device_users(root: etree._Element, base: etree._Element | None, keys: list[Key],
                   new: Lookup) -> dict[str, list[tuple[str, str]]]:
     """Every existing device disk of the new configuration: path -> [(vm, disk)]."""
-    els = {**_vm_els(base), **_vm_els(root)}
-    for kind, name in keys:
-        if kind == "vm" and new((kind, name)) is None:
-            els.pop(name, None)
     out: dict[str, list[tuple[str, str]]] = {}
-    for el in els.values():
+    for el in _kept("vm", root, base, keys, new):
         vm = specs.read_vm(el)
         for d in vm.disks:
             if d.device is not None:
