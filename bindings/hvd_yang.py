@@ -1368,9 +1368,10 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
   the container is represented as a class variable - with a specific
   YANG type.
 
-  YANG Description: A disk, backed by a ZFS zvol <dataset>/vm/<vm>/disks/<name>.
+  YANG Description: A disk, backed by a ZFS zvol <dataset>/vm/<vm>/disks/<name>
+(or, with device, by an existing device).
   """
-  __slots__ = ('_path_helper', '_extmethods', '__name','__size','__emulation','__sparse','__volblocksize','__compression','__sectorsize',)
+  __slots__ = ('_path_helper', '_extmethods', '__name','__size','__emulation','__sparse','__volblocksize','__compression','__sectorsize','__zvol','__device',)
 
   _yang_name = 'disk'
   _yang_namespace = 'urn:hvd:vm'
@@ -1389,6 +1390,8 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
     self.__volblocksize = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'4K': {}, '8K': {}, '16K': {}, '32K': {}, '64K': {}, '128K': {}},), is_leaf=True, yang_name="volblocksize", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
     self.__compression = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'off': {}, 'lz4': {}, 'zstd': {}},), is_leaf=True, yang_name="compression", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
     self.__sectorsize = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'512': {}, '4096': {}},), is_leaf=True, yang_name="sectorsize", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    self.__zvol = YANGDynClass(base=YANGBool, is_leaf=True, yang_name="zvol", parent=self, choice=('source', 'zvol'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='empty', is_config=True)
+    self.__device = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '/dev/[A-Za-z0-9_][A-Za-z0-9_.+/-]*', 'length': ['6..200']}), is_leaf=True, yang_name="device", parent=self, choice=('source', 'device'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
 
     load = kwargs.pop("load", None)
     if args:
@@ -1463,7 +1466,8 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
     """
     Getter method for size, mapped from YANG variable /vms/vm/disk/size (hvd-t:disk-size)
 
-    YANG Description: The zvol's volsize; it may grow, never shrink.
+    YANG Description: The zvol's volsize; it may grow, never shrink. Needed for a
+zvol; a device has its own size.
     """
     return self.__size
       
@@ -1475,7 +1479,8 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
     method. Backends looking to populate this variable should
     do so via calling thisObj._set_size() directly.
 
-    YANG Description: The zvol's volsize; it may grow, never shrink.
+    YANG Description: The zvol's volsize; it may grow, never shrink. Needed for a
+zvol; a device has its own size.
     """
     if hasattr(v, "_utype"):
       v = v._utype(v)
@@ -1682,6 +1687,88 @@ pool's default.
   def _unset_sectorsize(self):
     self.__sectorsize = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'512': {}, '4096': {}},), is_leaf=True, yang_name="sectorsize", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
 
+
+  def _get_zvol(self):
+    """
+    Getter method for zvol, mapped from YANG variable /vms/vm/disk/zvol (empty)
+
+    YANG Description: A zvol <dataset>/vm/<vm>/disks/<name> that hvd creates, grows
+and destroys with the disk (the default).
+    """
+    return self.__zvol
+      
+  def _set_zvol(self, v, load=False):
+    """
+    Setter method for zvol, mapped from YANG variable /vms/vm/disk/zvol (empty)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_zvol is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_zvol() directly.
+
+    YANG Description: A zvol <dataset>/vm/<vm>/disks/<name> that hvd creates, grows
+and destroys with the disk (the default).
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=YANGBool, is_leaf=True, yang_name="zvol", parent=self, choice=('source', 'zvol'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='empty', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """zvol must be of a type compatible with empty""",
+          'defined-type': "empty",
+          'generated-type': """YANGDynClass(base=YANGBool, is_leaf=True, yang_name="zvol", parent=self, choice=('source', 'zvol'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='empty', is_config=True)""",
+        })
+
+    self.__zvol = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_zvol(self):
+    self.__zvol = YANGDynClass(base=YANGBool, is_leaf=True, yang_name="zvol", parent=self, choice=('source', 'zvol'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='empty', is_config=True)
+
+
+  def _get_device(self):
+    """
+    Getter method for device, mapped from YANG variable /vms/vm/disk/device (string)
+
+    YANG Description: An existing device, e.g. /dev/da3 or a zvol hvd does not own
+(/dev/zvol/tank/data). hvd hands it to bhyve as it is: it never
+creates, resizes or destroys it, and size, sparse,
+volblocksize and compression do not apply.
+    """
+    return self.__device
+      
+  def _set_device(self, v, load=False):
+    """
+    Setter method for device, mapped from YANG variable /vms/vm/disk/device (string)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_device is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_device() directly.
+
+    YANG Description: An existing device, e.g. /dev/da3 or a zvol hvd does not own
+(/dev/zvol/tank/data). hvd hands it to bhyve as it is: it never
+creates, resizes or destroys it, and size, sparse,
+volblocksize and compression do not apply.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '/dev/[A-Za-z0-9_][A-Za-z0-9_.+/-]*', 'length': ['6..200']}), is_leaf=True, yang_name="device", parent=self, choice=('source', 'device'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """device must be of a type compatible with string""",
+          'defined-type': "string",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '/dev/[A-Za-z0-9_][A-Za-z0-9_.+/-]*', 'length': ['6..200']}), is_leaf=True, yang_name="device", parent=self, choice=('source', 'device'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)""",
+        })
+
+    self.__device = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_device(self):
+    self.__device = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '/dev/[A-Za-z0-9_][A-Za-z0-9_.+/-]*', 'length': ['6..200']}), is_leaf=True, yang_name="device", parent=self, choice=('source', 'device'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+
   name = __builtin__.property(_get_name, _set_name)
   size = __builtin__.property(_get_size, _set_size)
   emulation = __builtin__.property(_get_emulation, _set_emulation)
@@ -1689,9 +1776,11 @@ pool's default.
   volblocksize = __builtin__.property(_get_volblocksize, _set_volblocksize)
   compression = __builtin__.property(_get_compression, _set_compression)
   sectorsize = __builtin__.property(_get_sectorsize, _set_sectorsize)
+  zvol = __builtin__.property(_get_zvol, _set_zvol)
+  device = __builtin__.property(_get_device, _set_device)
 
-
-  _pyangbind_elements = OrderedDict([('name', name), ('size', size), ('emulation', emulation), ('sparse', sparse), ('volblocksize', volblocksize), ('compression', compression), ('sectorsize', sectorsize), ])
+  __choices__ = {'source': {'zvol': ['zvol'], 'device': ['device']}}
+  _pyangbind_elements = OrderedDict([('name', name), ('size', size), ('emulation', emulation), ('sparse', sparse), ('volblocksize', volblocksize), ('compression', compression), ('sectorsize', sectorsize), ('zvol', zvol), ('device', device), ])
 
 
 class yc_nic_hvd_vm__vms_vm_nic(PybindBase):
@@ -2400,6 +2489,256 @@ differs from memory while the change waits for a restart.
   _pyangbind_elements = OrderedDict([('status', status), ('pid', pid), ('uptime', uptime), ('console', console), ('tap', tap), ('last_exit_code', last_exit_code), ('last_exit_reason', last_exit_reason), ('pending_restart', pending_restart), ('running_cpu', running_cpu), ('running_memory', running_memory), ('host_backend', host_backend), ])
 
 
+class yc_snapshot_schedule_hvd_vm__vms_vm_snapshot_schedule(PybindBase):
+  """
+  This class was auto-generated by the PythonClass plugin for PYANG
+  from YANG module hvd-vm - based on the path /vms/vm/snapshot-schedule. Each member element of
+  the container is represented as a class variable - with a specific
+  YANG type.
+
+  YANG Description: This VM's counts; a count left unset is the host-wide
+/snapshot-schedule's. Set a count to 0 to keep none of that
+period for this VM.
+  """
+  __slots__ = ('_path_helper', '_extmethods', '__frequent','__hourly','__daily','__weekly','__monthly',)
+
+  _yang_name = 'snapshot-schedule'
+  _yang_namespace = 'urn:hvd:vm'
+
+  _pybind_generated_by = 'container'
+
+  def __init__(self, *args, **kwargs):
+
+    self._path_helper = False
+
+    self._extmethods = False
+    self.__frequent = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="frequent", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    self.__hourly = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="hourly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    self.__daily = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="daily", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    self.__weekly = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="weekly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    self.__monthly = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="monthly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+
+    load = kwargs.pop("load", None)
+    if args:
+      if len(args) > 1:
+        raise TypeError("cannot create a YANG container with >1 argument")
+      all_attr = True
+      for e in self._pyangbind_elements:
+        if not hasattr(args[0], e):
+          all_attr = False
+          break
+      if not all_attr:
+        raise ValueError("Supplied object did not have the correct attributes")
+      for e in self._pyangbind_elements:
+        nobj = getattr(args[0], e)
+        if nobj._changed() is False:
+          continue
+        setmethod = getattr(self, "_set_%s" % e)
+        if load is None:
+          setmethod(getattr(args[0], e))
+        else:
+          setmethod(getattr(args[0], e), load=load)
+
+  def _path(self):
+    if hasattr(self, "_parent"):
+      return self._parent._path()+[self._yang_name]
+    else:
+      return ['vms', 'vm', 'snapshot-schedule']
+
+  def _get_frequent(self):
+    """
+    Getter method for frequent, mapped from YANG variable /vms/vm/snapshot_schedule/frequent (uint16)
+
+    YANG Description: Snapshots every 15 minutes to keep.
+    """
+    return self.__frequent
+      
+  def _set_frequent(self, v, load=False):
+    """
+    Setter method for frequent, mapped from YANG variable /vms/vm/snapshot_schedule/frequent (uint16)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_frequent is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_frequent() directly.
+
+    YANG Description: Snapshots every 15 minutes to keep.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="frequent", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """frequent must be of a type compatible with uint16""",
+          'defined-type': "uint16",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="frequent", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)""",
+        })
+
+    self.__frequent = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_frequent(self):
+    self.__frequent = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="frequent", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+
+
+  def _get_hourly(self):
+    """
+    Getter method for hourly, mapped from YANG variable /vms/vm/snapshot_schedule/hourly (uint16)
+
+    YANG Description: Hourly snapshots to keep.
+    """
+    return self.__hourly
+      
+  def _set_hourly(self, v, load=False):
+    """
+    Setter method for hourly, mapped from YANG variable /vms/vm/snapshot_schedule/hourly (uint16)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_hourly is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_hourly() directly.
+
+    YANG Description: Hourly snapshots to keep.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="hourly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """hourly must be of a type compatible with uint16""",
+          'defined-type': "uint16",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="hourly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)""",
+        })
+
+    self.__hourly = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_hourly(self):
+    self.__hourly = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="hourly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+
+
+  def _get_daily(self):
+    """
+    Getter method for daily, mapped from YANG variable /vms/vm/snapshot_schedule/daily (uint16)
+
+    YANG Description: Daily snapshots to keep.
+    """
+    return self.__daily
+      
+  def _set_daily(self, v, load=False):
+    """
+    Setter method for daily, mapped from YANG variable /vms/vm/snapshot_schedule/daily (uint16)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_daily is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_daily() directly.
+
+    YANG Description: Daily snapshots to keep.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="daily", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """daily must be of a type compatible with uint16""",
+          'defined-type': "uint16",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="daily", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)""",
+        })
+
+    self.__daily = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_daily(self):
+    self.__daily = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="daily", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+
+
+  def _get_weekly(self):
+    """
+    Getter method for weekly, mapped from YANG variable /vms/vm/snapshot_schedule/weekly (uint16)
+
+    YANG Description: Weekly snapshots to keep.
+    """
+    return self.__weekly
+      
+  def _set_weekly(self, v, load=False):
+    """
+    Setter method for weekly, mapped from YANG variable /vms/vm/snapshot_schedule/weekly (uint16)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_weekly is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_weekly() directly.
+
+    YANG Description: Weekly snapshots to keep.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="weekly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """weekly must be of a type compatible with uint16""",
+          'defined-type': "uint16",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="weekly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)""",
+        })
+
+    self.__weekly = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_weekly(self):
+    self.__weekly = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="weekly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+
+
+  def _get_monthly(self):
+    """
+    Getter method for monthly, mapped from YANG variable /vms/vm/snapshot_schedule/monthly (uint16)
+
+    YANG Description: Monthly snapshots to keep.
+    """
+    return self.__monthly
+      
+  def _set_monthly(self, v, load=False):
+    """
+    Setter method for monthly, mapped from YANG variable /vms/vm/snapshot_schedule/monthly (uint16)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_monthly is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_monthly() directly.
+
+    YANG Description: Monthly snapshots to keep.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="monthly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """monthly must be of a type compatible with uint16""",
+          'defined-type': "uint16",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="monthly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)""",
+        })
+
+    self.__monthly = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_monthly(self):
+    self.__monthly = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), is_leaf=True, yang_name="monthly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+
+  frequent = __builtin__.property(_get_frequent, _set_frequent)
+  hourly = __builtin__.property(_get_hourly, _set_hourly)
+  daily = __builtin__.property(_get_daily, _set_daily)
+  weekly = __builtin__.property(_get_weekly, _set_weekly)
+  monthly = __builtin__.property(_get_monthly, _set_monthly)
+
+
+  _pyangbind_elements = OrderedDict([('frequent', frequent), ('hourly', hourly), ('daily', daily), ('weekly', weekly), ('monthly', monthly), ])
+
+
 class yc_vm_hvd_vm__vms_vm(PybindBase):
   """
   This class was auto-generated by the PythonClass plugin for PYANG
@@ -2409,7 +2748,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
 
   YANG Description: One VM, stored as /hv/vm/<name>/config.xml.
   """
-  __slots__ = ('_path_helper', '_extmethods', '__name','__description','__cpu','__memory','__cpu_topology','__cpu_pin','__memory_wired','__acpi','__yield_on_hlt','__exit_on_pause','__ignore_unknown_msr','__virtio_rnd','__com2','__bhyve_option','__boot_device','__uuid','__loader','__install_iso','__console','__utc_clock','__autostart','__on_reboot','__on_poweroff','__on_crash','__stop_timeout','__disk','__nic','__state',)
+  __slots__ = ('_path_helper', '_extmethods', '__name','__description','__cpu','__memory','__cpu_topology','__cpu_pin','__memory_wired','__acpi','__yield_on_hlt','__exit_on_pause','__ignore_unknown_msr','__virtio_rnd','__com2','__bhyve_option','__boot_device','__uuid','__loader','__install_iso','__console','__utc_clock','__autostart','__on_reboot','__on_poweroff','__on_crash','__stop_timeout','__disk','__nic','__state','__snapshot_schedule',)
 
   _yang_name = 'vm'
   _yang_namespace = 'urn:hvd:vm'
@@ -2449,6 +2788,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
     self.__disk = YANGDynClass(base=YANGListType("name",yc_disk_hvd_vm__vms_vm_disk, yang_name="disk", parent=self, is_container='list', user_ordered=True, path_helper=self._path_helper, yang_keys='name', extensions=None), is_container='list', yang_name="disk", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='list', is_config=True)
     self.__nic = YANGDynClass(base=YANGListType("name",yc_nic_hvd_vm__vms_vm_nic, yang_name="nic", parent=self, is_container='list', user_ordered=True, path_helper=self._path_helper, yang_keys='name', extensions=None), is_container='list', yang_name="nic", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='list', is_config=True)
     self.__state = YANGDynClass(base=yc_state_hvd_vm__vms_vm_state, is_container='container', yang_name="state", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=False)
+    self.__snapshot_schedule = YANGDynClass(base=yc_snapshot_schedule_hvd_vm__vms_vm_snapshot_schedule, is_container='container', yang_name="snapshot-schedule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
 
     load = kwargs.pop("load", None)
     if args:
@@ -3437,7 +3777,8 @@ it off.
     """
     Getter method for disk, mapped from YANG variable /vms/vm/disk (list)
 
-    YANG Description: A disk, backed by a ZFS zvol <dataset>/vm/<vm>/disks/<name>.
+    YANG Description: A disk, backed by a ZFS zvol <dataset>/vm/<vm>/disks/<name>
+(or, with device, by an existing device).
     """
     return self.__disk
       
@@ -3449,7 +3790,8 @@ it off.
     method. Backends looking to populate this variable should
     do so via calling thisObj._set_disk() directly.
 
-    YANG Description: A disk, backed by a ZFS zvol <dataset>/vm/<vm>/disks/<name>.
+    YANG Description: A disk, backed by a ZFS zvol <dataset>/vm/<vm>/disks/<name>
+(or, with device, by an existing device).
     """
     if hasattr(v, "_utype"):
       v = v._utype(v)
@@ -3543,6 +3885,47 @@ it off.
   def _unset_state(self):
     self.__state = YANGDynClass(base=yc_state_hvd_vm__vms_vm_state, is_container='container', yang_name="state", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=False)
 
+
+  def _get_snapshot_schedule(self):
+    """
+    Getter method for snapshot_schedule, mapped from YANG variable /vms/vm/snapshot_schedule (container)
+
+    YANG Description: This VM's counts; a count left unset is the host-wide
+/snapshot-schedule's. Set a count to 0 to keep none of that
+period for this VM.
+    """
+    return self.__snapshot_schedule
+      
+  def _set_snapshot_schedule(self, v, load=False):
+    """
+    Setter method for snapshot_schedule, mapped from YANG variable /vms/vm/snapshot_schedule (container)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_snapshot_schedule is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_snapshot_schedule() directly.
+
+    YANG Description: This VM's counts; a count left unset is the host-wide
+/snapshot-schedule's. Set a count to 0 to keep none of that
+period for this VM.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=yc_snapshot_schedule_hvd_vm__vms_vm_snapshot_schedule, is_container='container', yang_name="snapshot-schedule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """snapshot_schedule must be of a type compatible with container""",
+          'defined-type': "container",
+          'generated-type': """YANGDynClass(base=yc_snapshot_schedule_hvd_vm__vms_vm_snapshot_schedule, is_container='container', yang_name="snapshot-schedule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)""",
+        })
+
+    self.__snapshot_schedule = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_snapshot_schedule(self):
+    self.__snapshot_schedule = YANGDynClass(base=yc_snapshot_schedule_hvd_vm__vms_vm_snapshot_schedule, is_container='container', yang_name="snapshot-schedule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
+
   name = __builtin__.property(_get_name, _set_name)
   description = __builtin__.property(_get_description, _set_description)
   cpu = __builtin__.property(_get_cpu, _set_cpu)
@@ -3571,9 +3954,10 @@ it off.
   disk = __builtin__.property(_get_disk, _set_disk)
   nic = __builtin__.property(_get_nic, _set_nic)
   state = __builtin__.property(_get_state)
+  snapshot_schedule = __builtin__.property(_get_snapshot_schedule, _set_snapshot_schedule)
 
 
-  _pyangbind_elements = OrderedDict([('name', name), ('description', description), ('cpu', cpu), ('memory', memory), ('cpu_topology', cpu_topology), ('cpu_pin', cpu_pin), ('memory_wired', memory_wired), ('acpi', acpi), ('yield_on_hlt', yield_on_hlt), ('exit_on_pause', exit_on_pause), ('ignore_unknown_msr', ignore_unknown_msr), ('virtio_rnd', virtio_rnd), ('com2', com2), ('bhyve_option', bhyve_option), ('boot_device', boot_device), ('uuid', uuid), ('loader', loader), ('install_iso', install_iso), ('console', console), ('utc_clock', utc_clock), ('autostart', autostart), ('on_reboot', on_reboot), ('on_poweroff', on_poweroff), ('on_crash', on_crash), ('stop_timeout', stop_timeout), ('disk', disk), ('nic', nic), ('state', state), ])
+  _pyangbind_elements = OrderedDict([('name', name), ('description', description), ('cpu', cpu), ('memory', memory), ('cpu_topology', cpu_topology), ('cpu_pin', cpu_pin), ('memory_wired', memory_wired), ('acpi', acpi), ('yield_on_hlt', yield_on_hlt), ('exit_on_pause', exit_on_pause), ('ignore_unknown_msr', ignore_unknown_msr), ('virtio_rnd', virtio_rnd), ('com2', com2), ('bhyve_option', bhyve_option), ('boot_device', boot_device), ('uuid', uuid), ('loader', loader), ('install_iso', install_iso), ('console', console), ('utc_clock', utc_clock), ('autostart', autostart), ('on_reboot', on_reboot), ('on_poweroff', on_poweroff), ('on_crash', on_crash), ('stop_timeout', stop_timeout), ('disk', disk), ('nic', nic), ('state', state), ('snapshot_schedule', snapshot_schedule), ])
 
 
 class yc_vms_hvd_vm__vms(PybindBase):
@@ -4137,6 +4521,255 @@ class yc_snapshots_hvd_vm__snapshots(PybindBase):
   _pyangbind_elements = OrderedDict([('snapshot', snapshot), ])
 
 
+class yc_snapshot_schedule_hvd_vm__snapshot_schedule(PybindBase):
+  """
+  This class was auto-generated by the PythonClass plugin for PYANG
+  from YANG module hvd-vm - based on the path /snapshot-schedule. Each member element of
+  the container is represented as a class variable - with a specific
+  YANG type.
+
+  YANG Description: The scheduled-snapshot policy of every VM, where the VM's own
+snapshot-schedule does not set a count.
+  """
+  __slots__ = ('_path_helper', '_extmethods', '__frequent','__hourly','__daily','__weekly','__monthly',)
+
+  _yang_name = 'snapshot-schedule'
+  _yang_namespace = 'urn:hvd:vm'
+
+  _pybind_generated_by = 'container'
+
+  def __init__(self, *args, **kwargs):
+
+    self._path_helper = False
+
+    self._extmethods = False
+    self.__frequent = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="frequent", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    self.__hourly = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="hourly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    self.__daily = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="daily", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    self.__weekly = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="weekly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    self.__monthly = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="monthly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+
+    load = kwargs.pop("load", None)
+    if args:
+      if len(args) > 1:
+        raise TypeError("cannot create a YANG container with >1 argument")
+      all_attr = True
+      for e in self._pyangbind_elements:
+        if not hasattr(args[0], e):
+          all_attr = False
+          break
+      if not all_attr:
+        raise ValueError("Supplied object did not have the correct attributes")
+      for e in self._pyangbind_elements:
+        nobj = getattr(args[0], e)
+        if nobj._changed() is False:
+          continue
+        setmethod = getattr(self, "_set_%s" % e)
+        if load is None:
+          setmethod(getattr(args[0], e))
+        else:
+          setmethod(getattr(args[0], e), load=load)
+
+  def _path(self):
+    if hasattr(self, "_parent"):
+      return self._parent._path()+[self._yang_name]
+    else:
+      return ['snapshot-schedule']
+
+  def _get_frequent(self):
+    """
+    Getter method for frequent, mapped from YANG variable /snapshot_schedule/frequent (uint16)
+
+    YANG Description: Snapshots every 15 minutes to keep.
+    """
+    return self.__frequent
+      
+  def _set_frequent(self, v, load=False):
+    """
+    Setter method for frequent, mapped from YANG variable /snapshot_schedule/frequent (uint16)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_frequent is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_frequent() directly.
+
+    YANG Description: Snapshots every 15 minutes to keep.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="frequent", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """frequent must be of a type compatible with uint16""",
+          'defined-type': "uint16",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="frequent", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)""",
+        })
+
+    self.__frequent = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_frequent(self):
+    self.__frequent = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="frequent", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+
+
+  def _get_hourly(self):
+    """
+    Getter method for hourly, mapped from YANG variable /snapshot_schedule/hourly (uint16)
+
+    YANG Description: Hourly snapshots to keep.
+    """
+    return self.__hourly
+      
+  def _set_hourly(self, v, load=False):
+    """
+    Setter method for hourly, mapped from YANG variable /snapshot_schedule/hourly (uint16)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_hourly is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_hourly() directly.
+
+    YANG Description: Hourly snapshots to keep.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="hourly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """hourly must be of a type compatible with uint16""",
+          'defined-type': "uint16",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="hourly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)""",
+        })
+
+    self.__hourly = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_hourly(self):
+    self.__hourly = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="hourly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+
+
+  def _get_daily(self):
+    """
+    Getter method for daily, mapped from YANG variable /snapshot_schedule/daily (uint16)
+
+    YANG Description: Daily snapshots to keep.
+    """
+    return self.__daily
+      
+  def _set_daily(self, v, load=False):
+    """
+    Setter method for daily, mapped from YANG variable /snapshot_schedule/daily (uint16)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_daily is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_daily() directly.
+
+    YANG Description: Daily snapshots to keep.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="daily", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """daily must be of a type compatible with uint16""",
+          'defined-type': "uint16",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="daily", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)""",
+        })
+
+    self.__daily = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_daily(self):
+    self.__daily = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="daily", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+
+
+  def _get_weekly(self):
+    """
+    Getter method for weekly, mapped from YANG variable /snapshot_schedule/weekly (uint16)
+
+    YANG Description: Weekly snapshots to keep.
+    """
+    return self.__weekly
+      
+  def _set_weekly(self, v, load=False):
+    """
+    Setter method for weekly, mapped from YANG variable /snapshot_schedule/weekly (uint16)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_weekly is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_weekly() directly.
+
+    YANG Description: Weekly snapshots to keep.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="weekly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """weekly must be of a type compatible with uint16""",
+          'defined-type': "uint16",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="weekly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)""",
+        })
+
+    self.__weekly = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_weekly(self):
+    self.__weekly = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="weekly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+
+
+  def _get_monthly(self):
+    """
+    Getter method for monthly, mapped from YANG variable /snapshot_schedule/monthly (uint16)
+
+    YANG Description: Monthly snapshots to keep.
+    """
+    return self.__monthly
+      
+  def _set_monthly(self, v, load=False):
+    """
+    Setter method for monthly, mapped from YANG variable /snapshot_schedule/monthly (uint16)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_monthly is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_monthly() directly.
+
+    YANG Description: Monthly snapshots to keep.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="monthly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """monthly must be of a type compatible with uint16""",
+          'defined-type': "uint16",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="monthly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)""",
+        })
+
+    self.__monthly = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_monthly(self):
+    self.__monthly = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(0), is_leaf=True, yang_name="monthly", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+
+  frequent = __builtin__.property(_get_frequent, _set_frequent)
+  hourly = __builtin__.property(_get_hourly, _set_hourly)
+  daily = __builtin__.property(_get_daily, _set_daily)
+  weekly = __builtin__.property(_get_weekly, _set_weekly)
+  monthly = __builtin__.property(_get_monthly, _set_monthly)
+
+
+  _pyangbind_elements = OrderedDict([('frequent', frequent), ('hourly', hourly), ('daily', daily), ('weekly', weekly), ('monthly', monthly), ])
+
+
 class hvd_vm(PybindBase):
   """
   This class was auto-generated by the PythonClass plugin for PYANG
@@ -4148,7 +4781,7 @@ class hvd_vm(PybindBase):
 network interfaces, lifecycle policy, run-time state and the RPCs
 that start and stop them.
   """
-  __slots__ = ('_path_helper', '_extmethods', '__vms','__snapshots',)
+  __slots__ = ('_path_helper', '_extmethods', '__vms','__snapshots','__snapshot_schedule',)
 
   _yang_name = 'hvd-vm'
   _yang_namespace = 'urn:hvd:vm'
@@ -4162,6 +4795,7 @@ that start and stop them.
     self._extmethods = False
     self.__vms = YANGDynClass(base=yc_vms_hvd_vm__vms, is_container='container', yang_name="vms", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
     self.__snapshots = YANGDynClass(base=yc_snapshots_hvd_vm__snapshots, is_container='container', yang_name="snapshots", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=False)
+    self.__snapshot_schedule = YANGDynClass(base=yc_snapshot_schedule_hvd_vm__snapshot_schedule, is_container='container', yang_name="snapshot-schedule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
 
     load = kwargs.pop("load", None)
     if args:
@@ -4263,10 +4897,50 @@ that start and stop them.
   def _unset_snapshots(self):
     self.__snapshots = YANGDynClass(base=yc_snapshots_hvd_vm__snapshots, is_container='container', yang_name="snapshots", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=False)
 
+
+  def _get_snapshot_schedule(self):
+    """
+    Getter method for snapshot_schedule, mapped from YANG variable /snapshot_schedule (container)
+
+    YANG Description: The scheduled-snapshot policy of every VM, where the VM's own
+snapshot-schedule does not set a count.
+    """
+    return self.__snapshot_schedule
+      
+  def _set_snapshot_schedule(self, v, load=False):
+    """
+    Setter method for snapshot_schedule, mapped from YANG variable /snapshot_schedule (container)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_snapshot_schedule is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_snapshot_schedule() directly.
+
+    YANG Description: The scheduled-snapshot policy of every VM, where the VM's own
+snapshot-schedule does not set a count.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=yc_snapshot_schedule_hvd_vm__snapshot_schedule, is_container='container', yang_name="snapshot-schedule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """snapshot_schedule must be of a type compatible with container""",
+          'defined-type': "container",
+          'generated-type': """YANGDynClass(base=yc_snapshot_schedule_hvd_vm__snapshot_schedule, is_container='container', yang_name="snapshot-schedule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)""",
+        })
+
+    self.__snapshot_schedule = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_snapshot_schedule(self):
+    self.__snapshot_schedule = YANGDynClass(base=yc_snapshot_schedule_hvd_vm__snapshot_schedule, is_container='container', yang_name="snapshot-schedule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
+
   vms = __builtin__.property(_get_vms, _set_vms)
   snapshots = __builtin__.property(_get_snapshots)
+  snapshot_schedule = __builtin__.property(_get_snapshot_schedule, _set_snapshot_schedule)
 
 
-  _pyangbind_elements = OrderedDict([('vms', vms), ('snapshots', snapshots), ])
+  _pyangbind_elements = OrderedDict([('vms', vms), ('snapshots', snapshots), ('snapshot_schedule', snapshot_schedule), ])
 
 

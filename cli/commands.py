@@ -541,6 +541,41 @@ def do_snapshot_list(s: Session, p: Parsed) -> None:
         if rows else f"vm {p.values['vm']} has no snapshots", "snapshots/snapshot")
 
 
+PERIODS = ("frequent", "hourly", "daily", "weekly", "monthly")
+
+
+def do_snapshot_schedule(s: Session, p: Parsed) -> None:
+    """Each period's count: the VM's own, else the host-wide one, else 0 (hvd-vm.yang)."""
+    vm = p.values["vm"]
+    vm_filter, host_filter = rpcs.snapshot_schedules(vm)
+    mine_reply = s.send(rpcs.get_config("running", vm_filter))
+    host_reply = s.send(rpcs.get_config("running", host_filter))
+    if mine_reply is None or host_reply is None:
+        return
+    rows: list[tuple[str, str, str]] = []
+    for period in PERIODS:
+        kept, where = "0", "default"
+        for reply, label in ((mine_reply, "vm"), (host_reply, "host")):
+            found = [e.text for e in reply.iter() if render.local(e.tag) == period]
+            if found:
+                kept, where = (found[0] or "").strip(), label
+                break
+        rows.append((period, kept, where))
+    data = {"vm": vm, "schedule": [{"period": p, "keep": int(k), "from": w} for p, k, w in rows]}
+    _emit(s, mine_reply, data, lambda: render.table(["PERIOD", "KEEP", "SET BY"],
+                                                    [list(r) for r in rows]))
+
+
+def do_set_snapshot_schedule(s: Session, p: Parsed) -> None:
+    """`set|unset snapshot-schedule PERIOD [COUNT]`: the host-wide container's counts."""
+    period, count = p.values["period"], p.values.get("count")
+    if period not in PERIODS:
+        raise UsageError(f"no snapshot period {period!r}; one of: {', '.join(PERIODS)}")
+    s.edit(rpcs.host_snapshot_schedule(period, count), "none",
+           f"set the host-wide {period} snapshots kept to {count}" if count is not None
+           else f"unset the host-wide {period} snapshots kept (0)")
+
+
 def do_snapshot_rollback(s: Session, p: Parsed) -> None:
     vm, name = p.values["vm"], p.values["name"]
     flags = {k: p.values[k] for k in ("stop", "destroy-newer") if k in p.values}
@@ -796,6 +831,7 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "confirm": do_confirm, "discard": do_discard, "rollback": do_rollback,
     "configure": do_configure, "log": do_log, "snapshot": do_snapshot,
     "snapshot-list": do_snapshot_list, "snapshot-rollback": do_snapshot_rollback,
+    "snapshot-schedule": do_snapshot_schedule, "set-snapshot-schedule": do_set_snapshot_schedule,
     "snapshot-delete": do_snapshot_delete,
 }
 

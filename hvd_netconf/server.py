@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from hvd_netconf.committer import Committer
     from hvd_netconf.host.backend import Host
     from hvd_netconf.notify.bus import NotificationBus
+    from hvd_netconf.ops.snapshot_schedule import SnapshotScheduler
     from hvd_netconf.schema.nodes import Schema
     from hvd_netconf.store import Datastores
     from hvd_netconf.supervisor.core import Supervisor
@@ -211,6 +212,7 @@ class Server:
         self.host: Host | None = None
         self.supervisor: Supervisor | None = None
         self.committer: Committer | None = None
+        self.snapshot_scheduler: SnapshotScheduler | None = None
         self.nacm = Nacm(self.settings.nacm_admin_group)
         self._start_hooks: list[StartHook] = []
         self._end_hooks: list[EndHook] = []

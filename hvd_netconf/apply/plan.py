@@ -280,8 +280,8 @@ def _owned(dataset: str) -> Step:
 
 def _zvol_step(parent: str, vm: str, d: Disk) -> Step:
     ds = names.disk_dataset(parent, vm, d.name)
-    return _step(f"create zvol {ds} ({d.size}{'' if d.sparse else ', thick'})",
-                 zfs.create_zvol(ds, d.size, sparse=d.sparse, volblocksize=d.volblocksize,
+    return _step(f"create zvol {ds} ({d.volsize}{'' if d.sparse else ', thick'})",
+                 zfs.create_zvol(ds, d.volsize, sparse=d.sparse, volblocksize=d.volblocksize,
                                  compression=d.compression),
                  zfs.destroy(ds))
 
@@ -292,22 +292,22 @@ def _vm_create(parent: str, vm: str, el: etree._Element) -> list[Step]:
                    zfs.destroy(vmds)),
              _step(f"create dataset {disks}", zfs.create_filesystem(disks, "disks"),
                    zfs.destroy(disks))]
-    return steps + [_zvol_step(parent, vm, d) for d in _disks(el).values()]
+    return steps + [_zvol_step(parent, vm, d) for d in _disks(el).values() if d.zvol]
 
 
 def _disk_modify(parent: str, vm: str, o: Disk, n: Disk, refusals: list[errors.RpcError]
                  ) -> list[Step]:
     ds = names.disk_dataset(parent, vm, n.name)
     steps: list[Step] = []
-    old_size, new_size = zfs.size_bytes(o.size), zfs.size_bytes(n.size)
+    old_size, new_size = zfs.size_bytes(o.volsize), zfs.size_bytes(n.volsize)
     if new_size < old_size:
         refusals.append(errors.OperationFailed(
-            f"disk {n.name} of VM {vm} cannot shrink from {o.size} to {n.size}: "
+            f"disk {n.name} of VM {vm} cannot shrink from {o.volsize} to {n.volsize}: "
             "shrinking a zvol destroys the guest's data",
             path=_vm_path(vm, n.name, "size")))
     elif new_size > old_size:
-        steps.append(_step(f"grow zvol {ds} from {o.size} to {n.size}",
-                           zfs.set_volsize(ds, n.size), zfs.set_volsize(ds, o.size)))
+        steps.append(_step(f"grow zvol {ds} from {o.volsize} to {n.volsize}",
+                           zfs.set_volsize(ds, n.volsize), zfs.set_volsize(ds, o.volsize)))
     if o.volblocksize != n.volblocksize:
         refusals.append(errors.OperationFailed(
             f"disk {n.name} of VM {vm}: volblocksize is fixed when the zvol is created "
@@ -383,8 +383,14 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
             old, new = _disks(c.old), _disks(c.new)
             for name, d in new.items():
                 if name not in old:
-                    ph.zfs_setup.append(_zvol_step(zfs_parent, c.name, d))
-                else:
+                    if d.zvol:
+                        ph.zfs_setup.append(_zvol_step(zfs_parent, c.name, d))
+                elif old[name].zvol != d.zvol:
+                    refusals.append(errors.OperationFailed(
+                        f"disk {name} of VM {c.name} cannot change between a zvol and an "
+                        "existing device; remove the disk and add a new one",
+                        path=_vm_path(c.name, name)))
+                elif d.zvol:
                     ph.zfs_setup += _disk_modify(zfs_parent, c.name, old[name], d, refusals)
             for name in old:
                 if name in new:
@@ -394,6 +400,8 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
                     refusals.append(errors.OperationFailed(
                         f"disk {name} of VM {c.name} cannot be removed while the VM runs; "
                         "stop the VM first", path=_vm_path(c.name, name)))
+                if not old[name].zvol:
+                    continue  # an existing device: hvd never destroys what it did not create
                 ph.checks.append(_owned(ds))
                 # -r: the zvol's snapshots go with it (zfs-destroy(8) refuses without), and
                 # the check above has made sure they are all hvd's

@@ -147,14 +147,15 @@ def check_vm(vm: specs.VmSpec, old: specs.VmSpec | None,
     before = {d.name: d for d in old.disks} if old is not None else {}
     for d in vm.disks:
         o = before.get(d.name)
-        if o is None or zfs.size_bytes(d.size) <= zfs.size_bytes(o.size):
+        if o is None or not (d.zvol and o.zvol) \
+                or zfs.size_bytes(d.volsize) <= zfs.size_bytes(o.volsize):
             continue  # zfs create rounds a new volume up; only a grown one must be a multiple
         block = d.volblocksize or DEFAULT_VOLBLOCKSIZE
-        if zfs.size_bytes(d.size) % zfs.size_bytes(block):
+        if zfs.size_bytes(d.volsize) % zfs.size_bytes(block):
             which = f"volblocksize {block}" if d.volblocksize else \
                 f"pool default volblocksize (up to {block})"
             out.append(_refuse(
-                f"disk {d.name} of VM {vm.name} cannot grow to {d.size}: ZFS sets a volume's "
+                f"disk {d.name} of VM {vm.name} cannot grow to {d.volsize}: ZFS sets a volume's "
                 f"size only to a multiple of its {which}",
                 path=_vm_path(vm.name, f"disk[hvd-vm:name='{d.name}']", "size")))
     return out
@@ -229,14 +230,59 @@ def _network_els(root: etree._Element | None) -> dict[str, etree._Element]:
             for el in root.iterfind(f"{{{NETWORK}}}networks/{{{NETWORK}}}network")}
 
 
+def _vm_els(root: etree._Element | None) -> dict[str, etree._Element]:
+    if root is None:
+        return {}
+    return {el.findtext(f"{{{VM}}}name") or "": el
+            for el in root.iterfind(f"{{{VM}}}vms/{{{VM}}}vm")}
+
+
+def _kept(kind: str, root: etree._Element, base: etree._Element | None, keys: list[Key],
+          new: Lookup) -> list[etree._Element]:
+    """Every `kind` entry of the new configuration: root's, and base's the change keeps."""
+    by_name = _network_els if kind == "network" else _vm_els
+    els = {**by_name(base), **by_name(root)}
+    for k, name in keys:
+        if k == kind and new((k, name)) is None:
+            els.pop(name, None)
+    return list(els.values())
+
+
 def _all_networks(root: etree._Element, base: etree._Element | None, keys: list[Key],
                   new: Lookup) -> list[specs.NetworkSpec]:
-    """Every network of the new configuration: root's, and base's that the change keeps."""
-    els = {**_network_els(base), **_network_els(root)}
-    for kind, name in keys:
-        if kind == "network" and new((kind, name)) is None:
-            els.pop(name, None)
-    return [specs.read_network(el) for el in els.values()]
+    """Every network of the new configuration."""
+    return [specs.read_network(el) for el in _kept("network", root, base, keys, new)]
+
+
+def _device_users(root: etree._Element, base: etree._Element | None, keys: list[Key],
+                  new: Lookup) -> dict[str, list[tuple[str, str]]]:
+    """Every existing device disk of the new configuration: path -> [(vm, disk)]."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for el in _kept("vm", root, base, keys, new):
+        vm = specs.read_vm(el)
+        for d in vm.disks:
+            if d.device is not None:
+                out.setdefault(d.device, []).append((vm.name, d.name))
+    return out
+
+
+def check_devices(vm: specs.VmSpec, old: specs.VmSpec | None,
+                  users: dict[str, list[tuple[str, str]]]) -> list[RpcError]:
+    """A device given to two disks (of this VM or another): two guests, or one guest twice,
+    would write the same blocks unaware of each other. Blamed on the disk that brings it."""
+    out: list[RpcError] = []
+    had = {d.name: d.device for d in old.disks} if old is not None else {}
+    for d in vm.disks:
+        if d.device is None or had.get(d.name) == d.device:
+            continue
+        others = [f"vm {v} disk {n}" for v, n in users.get(d.device, [])
+                  if (v, n) != (vm.name, d.name)]
+        if others:
+            out.append(_refuse(
+                f"disk {d.name} of VM {vm.name}: device {d.device} is already the disk of "
+                f"{', '.join(others)}; two disks on one device would overwrite each other",
+                path=_vm_path(vm.name, f"disk[hvd-vm:name='{d.name}']", "device")))
+    return out
 
 
 def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
@@ -251,6 +297,7 @@ def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
     keys = list(keys)
     limits = Limits(host)
     networks: list[specs.NetworkSpec] | None = None
+    devices: dict[str, list[tuple[str, str]]] | None = None
     out: list[RpcError] = []
     for kind, name in keys:
         el = new((kind, name))
@@ -258,8 +305,12 @@ def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
             continue
         if kind == "vm":
             before: Any = old((kind, name))
-            out += check_vm(specs.read_vm(el),
-                            specs.read_vm(before) if before is not None else None, limits)
+            spec, was = specs.read_vm(el), specs.read_vm(before) if before is not None else None
+            out += check_vm(spec, was, limits)
+            if any(d.device is not None for d in spec.disks):
+                if devices is None:
+                    devices = _device_users(root, base, keys, new)
+                out += check_devices(spec, was, devices)
         elif kind == "network":
             if networks is None:
                 networks = _all_networks(root, base, keys, new)

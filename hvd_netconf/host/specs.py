@@ -24,6 +24,7 @@ from hvd_netconf.schema.nodes import SchemaNode
 # Configurable leaves no host command depends on, by (list, path below the entry).
 NOT_READ = frozenset({
     ("vm", "description"),  # free text for the operator; hvd keeps it in config.xml only
+    ("vm", "disk/zvol"),  # the default case of a disk's source: a disk without device
 })
 
 
@@ -39,12 +40,25 @@ def _leaf(path: str, conv: Callable[[str], Any] = str) -> Any:
 @dataclass(frozen=True)
 class Disk:
     name: str = _leaf("name")
-    size: str = _leaf("size")
+    size: str | None = _leaf("size")  # None only for an existing device (the YANG's must)
     emulation: str = _leaf("emulation")
     sparse: bool = _leaf("sparse", _bool)
     volblocksize: str | None = _leaf("volblocksize")
     compression: str | None = _leaf("compression")
     sectorsize: str | None = _leaf("sectorsize")
+    device: str | None = _leaf("device")  # an existing device: hvd never creates or destroys it
+
+    @property
+    def zvol(self) -> bool:
+        """Backed by a zvol hvd creates and destroys (the source's default case)."""
+        return self.device is None
+
+    @property
+    def volsize(self) -> str:
+        """The zvol's size; the YANG's must sets one on every disk that is not a device."""
+        if self.size is None:
+            raise ValueError(f"disk {self.name} has no size")
+        return self.size
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,24 @@ class Nic:
 class Pin:
     vcpu: int = _leaf("vcpu", int)
     host_cpu: int = _leaf("host-cpu", int)
+
+
+@dataclass(frozen=True)
+class SnapshotCounts:
+    """A snapshot-schedule (hvd-vm snapshot-counts): per period, the scheduled snapshots to
+    keep. In a VM's container an unset count is None (the host-wide one applies); the
+    host-wide /snapshot-schedule's defaults are 0."""
+
+    frequent: int | None = _leaf("frequent", int)
+    hourly: int | None = _leaf("hourly", int)
+    daily: int | None = _leaf("daily", int)
+    weekly: int | None = _leaf("weekly", int)
+    monthly: int | None = _leaf("monthly", int)
+
+    def over(self, default: SnapshotCounts) -> dict[str, int]:
+        """Period -> count: these counts where set, else the default's (else 0)."""
+        return {f.name: next((v for v in (getattr(self, f.name), getattr(default, f.name))
+                              if v is not None), 0) for f in fields(self)}
 
 
 @dataclass(frozen=True)
@@ -98,6 +130,9 @@ class VmSpec:
     nics: tuple[Nic, ...] = field(default=(), metadata={"list": "nic"})
     pins: tuple[Pin, ...] = field(default=(), metadata={"list": "cpu-pin"})
     bhyve_options: tuple[str, ...] = field(default=(), metadata={"leaf-list": "bhyve-option"})
+    snapshot_schedule: SnapshotCounts = field(
+        default_factory=lambda: SnapshotCounts(None, None, None, None, None),
+        metadata={"group": "snapshot-schedule"})
 
     @property
     def smbios_uuid(self) -> str:
@@ -189,7 +224,17 @@ def read_vm(el: etree._Element) -> VmSpec:
     pins = tuple(Pin(**_read(Pin, p, VM, (*entry, "cpu-pin")))
                  for p in el.iterchildren(f"{{{VM}}}cpu-pin"))
     options = tuple((o.text or "").strip() for o in el.iterchildren(f"{{{VM}}}bhyve-option"))
-    return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options)
+    mine = el.find(f"{{{VM}}}snapshot-schedule")
+    schedule = SnapshotCounts(**_read(SnapshotCounts, etree.Element("none") if mine is None
+                                      else mine, VM, (*entry, "snapshot-schedule")))
+    return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options,
+                  snapshot_schedule=schedule)
+
+
+def read_snapshot_schedule(el: etree._Element | None) -> SnapshotCounts:
+    """The host-wide `<snapshot-schedule xmlns="urn:hvd:vm">` (absent: every count 0)."""
+    return SnapshotCounts(**_read(SnapshotCounts, el if el is not None else
+                                  etree.Element("none"), VM, ("snapshot-schedule",)))
 
 
 def vm_defaults(name: str) -> VmSpec:
@@ -212,8 +257,9 @@ def read_leaves() -> set[tuple[str, str]]:
     """(list, path) of every leaf the readers read: the `leaf` of each field, by list."""
     out: set[tuple[str, str]] = set()
     for lst, cls in (("vm", VmSpec), ("vm", Disk), ("vm", Nic), ("vm", Pin),
-                     ("network", NetworkSpec)):
-        prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/"}.get(cls, "")
+                     ("vm", SnapshotCounts), ("network", NetworkSpec)):
+        prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/",
+                  SnapshotCounts: "snapshot-schedule/"}.get(cls, "")
         out |= {(lst, prefix + f.metadata[k]) for f in fields(cls)
                 for k in ("leaf", "leaf-list") if k in f.metadata}
     return out

@@ -256,3 +256,34 @@ def test_network_changes_a_running_vm_does_not_see_need_no_restart(cfg):
     new = cfg.config([cfg.network("lan", fib=2, description="x")],
                      [cfg.vm("web", cfg.nic("n0", "lan"))])
     assert plan_of(old, new, cfg.Vms(running={"web"}, started=old)).pending_restart == set()
+
+
+def _device(name, path):
+    return f"<disk><name>{name}</name><device>{path}</device></disk>"
+
+
+def test_an_existing_device_is_never_created_nor_destroyed(cfg):
+    """Issue 19 item 5: a device disk (/dev/da3, a zvol hvd does not own) gets no zfs step
+    when the VM is made, none when the disk is removed, and no ownership check either."""
+    dev = _device("data", "/dev/zvol/tank/legacy/vol0")
+    new = cfg.config(vms=[cfg.vm("nas", cfg.disk("sys", "8G"), dev)])
+    assert commands(plan_of(None, new)) == [
+        ("zfs", "create", "-o", "hvd:owner=hvd", "-o", "hvd:role=vm", "zroot/hv/vm/nas"),
+        ("zfs", "create", "-o", "hvd:owner=hvd", "-o", "hvd:role=disks",
+         "zroot/hv/vm/nas/disks"),
+        ("zfs", "create", "-s", "-V", "8G", "-o", "volmode=dev", "-o", "hvd:owner=hvd",
+         "-o", "hvd:role=disk", "zroot/hv/vm/nas/disks/sys")]
+    without = cfg.config(vms=[cfg.vm("nas", cfg.disk("sys", "8G"))])
+    assert commands(plan_of(new, without)) == []
+    moved = cfg.config(vms=[cfg.vm("nas", cfg.disk("sys", "8G"), _device("data", "/dev/da3"))])
+    assert commands(plan_of(new, moved)) == []  # another device: only bhyve's argv changes
+
+
+def test_a_disk_does_not_change_between_zvol_and_device(cfg):
+    old = cfg.config(vms=[cfg.vm("nas", cfg.disk("data", "8G"))])
+    new = cfg.config(vms=[cfg.vm("nas", _device("data", "/dev/da3"))])
+    for before, after in ((old, new), (new, old)):
+        with pytest.raises(errors.OperationFailed) as e:
+            plan_of(before, after)
+        assert e.value.message == ("disk data of VM nas cannot change between a zvol and an "
+                                   "existing device; remove the disk and add a new one")

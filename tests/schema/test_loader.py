@@ -66,7 +66,9 @@ def test_tree_shape_and_properties() -> None:
     assert vm.child(ns.VM, "on-reboot").default == "restart"
     assert vm.child(ns.VM, "disk").ordered_by_user
     assert vm.child(ns.VM, "disk").max_elements == 8
-    assert vm.child(ns.VM, "disk").child(ns.VM, "size").mandatory
+    # size is needed unless the disk is an existing device (a must on the list, issue 19)
+    assert not vm.child(ns.VM, "disk").child(ns.VM, "size").mandatory
+    assert vm.child(ns.VM, "disk").child(ns.VM, "device").case == ("source", "device")
     state = vm.child(ns.VM, "state")
     assert not state.config and not state.child(ns.VM, "pid").config
     assert vm.child(ns.VM, "loader").child(ns.VM, "uefi-vars").when is not None
