@@ -197,7 +197,7 @@ class yc_network_hvd_network__networks_network(PybindBase):
 
   YANG Description: One virtual network, stored as /hv/networks/<name>/config.xml.
   """
-  __slots__ = ('_path_helper', '_extmethods', '__name','__description','__fib','__physical_interface','__vlan','__mtu','__state',)
+  __slots__ = ('_path_helper', '_extmethods', '__name','__description','__fib','__physical_interface','__vlan','__mtu','__address','__state',)
 
   _yang_name = 'network'
   _yang_namespace = 'urn:hvd:network'
@@ -215,6 +215,7 @@ class yc_network_hvd_network__networks_network(PybindBase):
     self.__physical_interface = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z][A-Za-z0-9_.-]*', 'length': ['1..15']}), is_leaf=True, yang_name="physical-interface", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='hvd-t:interface-name', is_config=True)
     self.__vlan = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['1..4094']}), is_leaf=True, yang_name="vlan", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='uint16', is_config=True)
     self.__mtu = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['576..9000']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(1500), is_leaf=True, yang_name="mtu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='uint16', is_config=True)
+    self.__address = YANGDynClass(unique=True, base=TypedListType(allowed_type=[RestrictedClassType(base_type=str, restriction_dict={'pattern': '(([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])\\.){3}([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])/(([0-9])|([1-2][0-9])|(3[0-2]))'}),RestrictedClassType(base_type=str, restriction_dict={'pattern': '((:|[0-9a-fA-F]{0,4}):)([0-9a-fA-F]{0,4}:){0,5}((([0-9a-fA-F]{0,4}:)?(:|[0-9a-fA-F]{0,4}))|(((25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])))(/(([0-9])|([0-9]{2})|(1[0-1][0-9])|(12[0-8])))'}),]), is_leaf=False, yang_name="address", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='union', is_config=True)
     self.__state = YANGDynClass(base=yc_state_hvd_network__networks_network_state, is_container='container', yang_name="state", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='container', is_config=False)
 
     load = kwargs.pop("load", None)
@@ -442,7 +443,9 @@ net.fibs, which is checked when the commit is applied.
     """
     Getter method for mtu, mapped from YANG variable /networks/network/mtu (uint16)
 
-    YANG Description: MTU of the bridge and of every member.
+    YANG Description: MTU of the bridge and of every member. Above 1500 (jumbo frames)
+an untagged uplink must list JUMBO_MTU among its capabilities
+(ifconfig -m), which is checked when the commit is applied.
     """
     return self.__mtu
       
@@ -454,7 +457,9 @@ net.fibs, which is checked when the commit is applied.
     method. Backends looking to populate this variable should
     do so via calling thisObj._set_mtu() directly.
 
-    YANG Description: MTU of the bridge and of every member.
+    YANG Description: MTU of the bridge and of every member. Above 1500 (jumbo frames)
+an untagged uplink must list JUMBO_MTU among its capabilities
+(ifconfig -m), which is checked when the commit is applied.
     """
     if hasattr(v, "_utype"):
       v = v._utype(v)
@@ -473,6 +478,57 @@ net.fibs, which is checked when the commit is applied.
 
   def _unset_mtu(self):
     self.__mtu = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['576..9000']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(1500), is_leaf=True, yang_name="mtu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='uint16', is_config=True)
+
+
+  def _get_address(self):
+    """
+    Getter method for address, mapped from YANG variable /networks/network/address (union)
+
+    YANG Description: An address of the host on this network's bridge, with its prefix
+length (A/P, as ifconfig(8) takes it), so the host can be the
+guests' gateway. Unlike an ietf-inet-types prefix, the bits after
+the prefix are the host's address: 10.0.0.1/24. Added with
+'ifconfig BRIDGE inet|inet6 A/P alias' after the FIB is set.
+Checked at validation: the address must be usable within its
+prefix (not the network or IPv4 broadcast address), and no address
+may be on two networks, nor two prefixes overlap in one FIB.
+    """
+    return self.__address
+      
+  def _set_address(self, v, load=False):
+    """
+    Setter method for address, mapped from YANG variable /networks/network/address (union)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_address is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_address() directly.
+
+    YANG Description: An address of the host on this network's bridge, with its prefix
+length (A/P, as ifconfig(8) takes it), so the host can be the
+guests' gateway. Unlike an ietf-inet-types prefix, the bits after
+the prefix are the host's address: 10.0.0.1/24. Added with
+'ifconfig BRIDGE inet|inet6 A/P alias' after the FIB is set.
+Checked at validation: the address must be usable within its
+prefix (not the network or IPv4 broadcast address), and no address
+may be on two networks, nor two prefixes overlap in one FIB.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,unique=True, base=TypedListType(allowed_type=[RestrictedClassType(base_type=str, restriction_dict={'pattern': '(([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])\\.){3}([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])/(([0-9])|([1-2][0-9])|(3[0-2]))'}),RestrictedClassType(base_type=str, restriction_dict={'pattern': '((:|[0-9a-fA-F]{0,4}):)([0-9a-fA-F]{0,4}:){0,5}((([0-9a-fA-F]{0,4}:)?(:|[0-9a-fA-F]{0,4}))|(((25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])))(/(([0-9])|([0-9]{2})|(1[0-1][0-9])|(12[0-8])))'}),]), is_leaf=False, yang_name="address", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='union', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """address must be of a type compatible with union""",
+          'defined-type': "hvd-network:union",
+          'generated-type': """YANGDynClass(unique=True, base=TypedListType(allowed_type=[RestrictedClassType(base_type=str, restriction_dict={'pattern': '(([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])\\.){3}([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])/(([0-9])|([1-2][0-9])|(3[0-2]))'}),RestrictedClassType(base_type=str, restriction_dict={'pattern': '((:|[0-9a-fA-F]{0,4}):)([0-9a-fA-F]{0,4}:){0,5}((([0-9a-fA-F]{0,4}:)?(:|[0-9a-fA-F]{0,4}))|(((25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])))(/(([0-9])|([0-9]{2})|(1[0-1][0-9])|(12[0-8])))'}),]), is_leaf=False, yang_name="address", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='union', is_config=True)""",
+        })
+
+    self.__address = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_address(self):
+    self.__address = YANGDynClass(unique=True, base=TypedListType(allowed_type=[RestrictedClassType(base_type=str, restriction_dict={'pattern': '(([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])\\.){3}([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])/(([0-9])|([1-2][0-9])|(3[0-2]))'}),RestrictedClassType(base_type=str, restriction_dict={'pattern': '((:|[0-9a-fA-F]{0,4}):)([0-9a-fA-F]{0,4}:){0,5}((([0-9a-fA-F]{0,4}:)?(:|[0-9a-fA-F]{0,4}))|(((25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])))(/(([0-9])|([0-9]{2})|(1[0-1][0-9])|(12[0-8])))'}),]), is_leaf=False, yang_name="address", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='union', is_config=True)
 
 
   def _get_state(self):
@@ -517,10 +573,11 @@ net.fibs, which is checked when the commit is applied.
   physical_interface = __builtin__.property(_get_physical_interface, _set_physical_interface)
   vlan = __builtin__.property(_get_vlan, _set_vlan)
   mtu = __builtin__.property(_get_mtu, _set_mtu)
+  address = __builtin__.property(_get_address, _set_address)
   state = __builtin__.property(_get_state)
 
 
-  _pyangbind_elements = OrderedDict([('name', name), ('description', description), ('fib', fib), ('physical_interface', physical_interface), ('vlan', vlan), ('mtu', mtu), ('state', state), ])
+  _pyangbind_elements = OrderedDict([('name', name), ('description', description), ('fib', fib), ('physical_interface', physical_interface), ('vlan', vlan), ('mtu', mtu), ('address', address), ('state', state), ])
 
 
 class yc_networks_hvd_network__networks(PybindBase):

@@ -229,19 +229,40 @@ def _bridge_actions(n: Net) -> list[Action]:
     return acts
 
 
+def _address_add(bridge: str, address: str) -> Step:
+    return _step(f"add address {address} to bridge {bridge}",
+                 ifconfig.address_add(bridge, address), ifconfig.address_remove(bridge, address))
+
+
+def _address_remove(bridge: str, address: str) -> Step:
+    return _step(f"remove address {address} from bridge {bridge}",
+                 ifconfig.address_remove(bridge, address), ifconfig.address_add(bridge, address))
+
+
+def _addresses_remove(bridge: str, addresses: Iterable[str]) -> list[Step]:
+    """Last first, so an undo adds them back in their order: the first address of a family is
+    the interface's primary one (docs/freebsd-facts.md §3.4)."""
+    return [_address_remove(bridge, a) for a in reversed(list(addresses))]
+
+
 def _network_create(n: Net) -> list[Step]:
     bridge, *props = _bridge_actions(n)
     steps = [_step(f"create bridge {n.bridge} for network {n.name}",
                    [_absent(n.bridge), bridge], ifconfig.destroy(n.bridge))]
     steps += [_step(f"set {a.argv[2]} {a.argv[3]} on bridge {n.bridge}", [a])  # type: ignore[union-attr]
               for a in props]
+    # addresses after the FIB, so their connected routes go to it (docs/freebsd-facts.md §4)
+    steps += [_address_add(n.bridge, a) for a in n.addresses]
     return steps + _uplink_up(n)
 
 
 def _network_delete(n: Net) -> tuple[list[Step], list[Step]]:
-    """(uplink teardown, bridge destroy): the bridge goes after the VMs that used it."""
-    return _uplink_down(n), [_step(f"destroy bridge {n.bridge} of network {n.name}",
-                                   ifconfig.destroy(n.bridge), _bridge_actions(n))]
+    """(addresses and uplink teardown, bridge destroy): the bridge goes after the VMs that used
+    it. The addresses are removed as steps of their own, so an undo puts them back on the
+    bridge its own undo recreates."""
+    teardown = _addresses_remove(n.bridge, n.addresses) + _uplink_down(n)
+    return teardown, [_step(f"destroy bridge {n.bridge} of network {n.name}",
+                            ifconfig.destroy(n.bridge), _bridge_actions(n))]
 
 
 def _network_modify(o: Net, n: Net) -> list[Step]:
@@ -251,9 +272,14 @@ def _network_modify(o: Net, n: Net) -> list[Step]:
         steps.append(_step(f"set description of bridge {b}",
                            ifconfig.set_descr(b, names.bridge_descr(n.name, n.description)),
                            ifconfig.set_descr(b, names.bridge_descr(o.name, o.description))))
-    if o.fib != n.fib:
+    # A new FIB does not move the connected routes of addresses already there
+    # (docs/freebsd-facts.md §4): every address is taken off and put back around it.
+    refib = o.fib != n.fib
+    steps += _addresses_remove(b, [a for a in o.addresses if refib or a not in n.addresses])
+    if refib:
         steps.append(_step(f"set FIB {n.fib} on bridge {b}", ifconfig.set_fib(b, n.fib),
                            ifconfig.set_fib(b, o.fib)))
+    steps += [_address_add(b, a) for a in n.addresses if refib or a not in o.addresses]
     uplink_changed = (o.physical_interface, o.vlan) != (n.physical_interface, n.vlan)
     if uplink_changed:
         steps += _uplink_down(o)

@@ -9,6 +9,7 @@ operator's words. Host limits are read once per check, through the Host backend
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -58,6 +59,11 @@ class Limits:
         out = self._run(ifconfig.show(ifname))
         return ifconfig.parse_mtu(out) if out else None
 
+    def capabilities(self, ifname: str) -> frozenset[str] | None:
+        """What `ifconfig -m` lists for the interface; None when it does not exist."""
+        out = self._run(ifconfig.capabilities(ifname))
+        return ifconfig.parse_capabilities(out) if out else None
+
 
 def _refuse(message: str, path: str) -> RpcError:
     return InvalidValue(message, path=path, app_tag=APP_TAG)
@@ -69,6 +75,75 @@ def _vm_path(vm: str, *rest: str) -> str:
 
 def _net_path(net: str, leaf: str) -> str:
     return f"/hvd-net:networks/hvd-net:network[hvd-net:name='{net}']/hvd-net:{leaf}"
+
+
+def _address_path(net: str, address: str) -> str:
+    return _net_path(net, f"address[.='{address}']")
+
+
+Iface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+
+
+def _unusable_address(a: Iface) -> str | None:
+    """Why an address cannot be the host's on its prefix, or None."""
+    net = a.network
+    if a.ip.is_unspecified or a.ip.is_multicast or a.ip.is_loopback:
+        kind = ("unspecified" if a.ip.is_unspecified else
+                "multicast" if a.ip.is_multicast else "loopback")
+        return f"it is a{'n' if kind[0] in 'u' else ''} {kind} address"
+    if a.version == 4 and net.prefixlen <= 30 and a.ip in (net.network_address,
+                                                             net.broadcast_address):
+        which = "network" if a.ip == net.network_address else "broadcast"
+        return (f"it is the {which} address of {net}; use an address between "
+                f"{net.network_address + 1} and {net.broadcast_address - 1}")
+    if a.version == 6 and net.prefixlen <= 126 and a.ip == net.network_address:
+        # the Subnet-Router anycast address (RFC 4291 §2.6.1)
+        return (f"it is the subnet-router anycast address of {net}; use {net.network_address + 1}"
+                " or another address in the prefix")
+    return None
+
+
+def check_addresses(net: specs.NetworkSpec, old: specs.NetworkSpec | None,
+                    others: Sequence[specs.NetworkSpec]) -> list[RpcError]:
+    """Addresses the host cannot hold, or that clash: the same address twice, or on another
+    network, or a prefix that overlaps another network's in the same FIB (the connected routes
+    would clash; docs/freebsd-facts.md §3.4). Only the addresses this change brings are
+    blamed."""
+    out: list[RpcError] = []
+    before = set(old.addresses) if old is not None else set()
+    mine: list[Iface] = []
+    for text in net.addresses:
+        a = ipaddress.ip_interface(text)
+        path = _address_path(net.name, text)
+        why = _unusable_address(a)
+        if why:
+            out.append(_refuse(f"network {net.name}: address {text} cannot be the host's: {why}",
+                               path))
+            continue
+        twin = next((m for m in mine if m.ip == a.ip), None)
+        if twin is not None:
+            out.append(_refuse(f"network {net.name}: address {a.ip} is given twice "
+                               f"({twin.with_prefixlen} and {text})", path))
+            continue
+        mine.append(a)
+        if text in before:
+            continue
+        for o in others:
+            if o.name == net.name:
+                continue
+            for t in o.addresses:
+                b = ipaddress.ip_interface(t)
+                if b.version != a.version:
+                    continue
+                if b.ip == a.ip:
+                    out.append(_refuse(f"network {net.name}: address {a.ip} is already the "
+                                       f"host's on network {o.name} ({t})", path))
+                elif o.fib == net.fib and a.network.overlaps(b.network):
+                    out.append(_refuse(
+                        f"network {net.name}: prefix {a.network} overlaps {b.network} of "
+                        f"network {o.name} in FIB {net.fib}; their routes would clash: use "
+                        "another prefix or another FIB", path))
+    return out
 
 
 def _unusable_mac(mac: str) -> str | None:
@@ -171,7 +246,7 @@ def check_network(net: specs.NetworkSpec, old: specs.NetworkSpec | None,
                   others: Sequence[specs.NetworkSpec], limits: Limits) -> list[RpcError]:
     """A network whose interfaces ifconfig would refuse (§1, §3.1, §3.3); `old` is the same
     network in running, so a conflict is blamed on the network that brings it."""
-    out: list[RpcError] = []
+    out = check_addresses(net, old, others)
     fibs = limits.sysctl("net.fibs") if net.fib else None
     if fibs is not None and net.fib >= fibs:
         out.append(_refuse(
@@ -203,6 +278,13 @@ def check_network(net: specs.NetworkSpec, old: specs.NetworkSpec | None,
     parent_mtu = planned[0] if planned else limits.mtu(phys)
     if parent_mtu is None:
         return out
+    caps = limits.capabilities(phys) if net.mtu > _default_mtu() and not net.vlan else None
+    if caps is not None and "JUMBO_MTU" not in caps:
+        out.append(_refuse(
+            f"network {net.name}: MTU {net.mtu} needs jumbo frames, but uplink {phys} cannot "
+            f"carry them (ifconfig -m {phys} lists no JUMBO_MTU); every member of a bridge "
+            f"runs the bridge's MTU: lower the network's mtu to {_default_mtu()}",
+            path=_net_path(net.name, "mtu")))
     if net.vlan and net.mtu > parent_mtu:
         out.append(_refuse(
             f"network {net.name}: MTU {net.mtu} is above the {parent_mtu} of {phys}; a VLAN's "

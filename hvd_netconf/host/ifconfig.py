@@ -46,6 +46,22 @@ def set_mtu(ifname: str, mtu: int) -> Argv:
     return (IFCONFIG, ifname, "mtu", str(mtu))
 
 
+def family(address: str) -> str:
+    """The address family word ifconfig(8) takes before an address: inet or inet6."""
+    return "inet6" if ":" in address else "inet"
+
+
+def address_add(ifname: str, address: str) -> Argv:
+    """`ifconfig bridge0 inet 10.0.0.1/24 alias`: add an address with its prefix length and
+    keep the others (ifconfig(8), alias; the same with inet6)."""
+    return (IFCONFIG, ifname, family(address), address, "alias")
+
+
+def address_remove(ifname: str, address: str) -> Argv:
+    """`ifconfig bridge0 inet 10.0.0.1/24 -alias`: remove that address only (ifconfig(8))."""
+    return (IFCONFIG, ifname, family(address), address, "-alias")
+
+
 def vlan_create(parent: str, tag: int) -> Argv:
     """`ifconfig vlan create vlandev em0 vlan 100 name em0.100 up`."""
     return (IFCONFIG, "vlan", "create", "vlandev", parent, "vlan", str(tag),
@@ -102,6 +118,22 @@ def parse_state(stdout: str) -> LinkState:
     if m is None:
         raise ValueError(f"unexpected ifconfig output: {stdout.splitlines()[:1]}")
     return LinkState("UP" in m.group(1).split(","), int(m.group(2)))
+
+
+def capabilities(ifname: str) -> Argv:
+    """`ifconfig -m <if>`: the status with the `capabilities=` line, which lists JUMBO_MTU when
+    the driver takes frames above 1500 bytes (ifconfig(8) -m; docs/freebsd-facts.md §3.4)."""
+    return (IFCONFIG, "-m", check_ifname(ifname))
+
+
+_CAPS = re.compile(r"^\s+capabilities=[0-9a-f]+<([^>]*)>", re.MULTILINE)
+
+
+def parse_capabilities(stdout: str) -> frozenset[str]:
+    """The words of the `capabilities=4f507bb<RXCSUM,TXCSUM,VLAN_MTU,JUMBO_MTU,...>` line;
+    empty when the interface lists none."""
+    m = _CAPS.search(stdout)
+    return frozenset(w for w in m.group(1).split(",") if w) if m else frozenset()
 
 
 def down(ifname: str) -> Argv:

@@ -122,6 +122,7 @@ class NetworkSpec:
     physical_interface: str | None = _leaf("physical-interface")
     vlan: int | None = _leaf("vlan", int)
     mtu: int = _leaf("mtu", int)
+    addresses: tuple[str, ...] = field(default=(), metadata={"leaf-list": "address"})
 
     @property
     def bridge(self) -> str:
@@ -157,6 +158,11 @@ def _text(el: etree._Element, ns: str, path: str) -> str | None:
     return node.text.strip() if node.text is not None else ""
 
 
+def _leaf_list(el: etree._Element, ns: str, name: str) -> tuple[str, ...]:
+    """A leaf-list's values in their order."""
+    return tuple((v.text or "").strip() for v in el.iterchildren(f"{{{ns}}}{name}"))
+
+
 def _read(cls: type, el: etree._Element, ns: str, entry: tuple[str, ...]) -> dict[str, Any]:
     """The leaf fields of cls from el, the schema's default where a leaf is absent."""
     out: dict[str, Any] = {}
@@ -188,8 +194,8 @@ def read_vm(el: etree._Element) -> VmSpec:
         values.update(sockets=None, cores=None, threads=None)
     pins = tuple(Pin(**_read(Pin, p, VM, (*entry, "cpu-pin")))
                  for p in el.iterchildren(f"{{{VM}}}cpu-pin"))
-    options = tuple((o.text or "").strip() for o in el.iterchildren(f"{{{VM}}}bhyve-option"))
-    return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options)
+    return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins,
+                  bhyve_options=_leaf_list(el, VM, "bhyve-option"))
 
 
 def vm_defaults(name: str) -> VmSpec:
@@ -205,7 +211,7 @@ def read_network(el: etree._Element) -> NetworkSpec:
     values = _read(NetworkSpec, el, NETWORK, ("networks", "network"))
     if not values["name"]:
         raise ValueError("a network entry has no name")
-    return NetworkSpec(**values)
+    return NetworkSpec(**values, addresses=_leaf_list(el, NETWORK, "address"))
 
 
 def read_leaves() -> set[tuple[str, str]]:

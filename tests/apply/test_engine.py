@@ -39,8 +39,10 @@ def _last_command(step):
 
 
 def big_config(cfg):
+    lan = cfg.network("lan", physical_interface="em0", fib=1, mtu=9000).replace(
+        "</network>", "<address>10.0.0.1/24</address><address>fd00:1::1/64</address></network>")
     return cfg.config(
-        [cfg.network("lan", physical_interface="em0", fib=1, mtu=9000),
+        [lan,
          cfg.network("dmz", physical_interface="em1", vlan=100, fib=2),
          cfg.network("lab", physical_interface="em1", vlan=200, mtu=1400)],
         [cfg.vm("web", cfg.disk("disk0", "1G"),
@@ -65,6 +67,7 @@ def test_apply_then_every_step_failing_in_turn_leaves_the_host_as_it_was(host, c
     st = host.state()
     assert st["interfaces"]["hv-lan"]["members"] == ["em0"]
     assert st["interfaces"]["hv-lan"]["fib"] == 1 and st["interfaces"]["hv-lan"]["mtu"] == 9000
+    assert st["interfaces"]["hv-lan"]["addresses"] == ["10.0.0.1/24", "fd00:1::1/64"]
     assert st["interfaces"]["hv-dmz"]["members"] == ["em1.100"]
     assert st["datasets"][f"{P}/vm/web/disks/data"]["props"]["volblocksize"] == "8192"
 

@@ -256,3 +256,46 @@ def test_network_changes_a_running_vm_does_not_see_need_no_restart(cfg):
     new = cfg.config([cfg.network("lan", fib=2, description="x")],
                      [cfg.vm("web", cfg.nic("n0", "lan"))])
     assert plan_of(old, new, cfg.Vms(running={"web"}, started=old)).pending_restart == set()
+
+
+def _with_addresses(network, *addresses):
+    return network.replace("</network>", "".join(f"<address>{a}</address>"
+                                                 for a in addresses) + "</network>")
+
+
+def test_network_addresses_after_the_fib_and_removed_before_the_bridge(cfg):
+    lan = _with_addresses(cfg.network("lan", fib=2), "10.0.0.1/24", "fd00:1::1/64")
+    plan = plan_of(None, cfg.config([lan]))
+    assert commands(plan)[2:] == [
+        ("ifconfig", "hv-lan", "fib", "2"),
+        ("ifconfig", "hv-lan", "inet", "10.0.0.1/24", "alias"),
+        ("ifconfig", "hv-lan", "inet6", "fd00:1::1/64", "alias"),
+    ]
+    assert plan.steps[-1].undo == (Run(("ifconfig", "hv-lan", "inet6", "fd00:1::1/64",
+                                         "-alias")),)
+    gone = plan_of(cfg.config([lan]), cfg.config([]))
+    # last first, so the undo puts them back in their order on the bridge the destroy's undo
+    # recreates
+    assert commands(gone) == [
+        ("ifconfig", "hv-lan", "inet6", "fd00:1::1/64", "-alias"),
+        ("ifconfig", "hv-lan", "inet", "10.0.0.1/24", "-alias"),
+        ("ifconfig", "hv-lan", "destroy"),
+    ]
+    assert gone.steps[1].undo == (Run(("ifconfig", "hv-lan", "inet", "10.0.0.1/24", "alias")),)
+
+
+def test_network_address_changes(cfg):
+    old = cfg.config([_with_addresses(cfg.network("lan"), "10.0.0.1/24", "10.0.1.1/24")])
+    new = cfg.config([_with_addresses(cfg.network("lan"), "10.0.1.1/24", "10.0.2.1/24")])
+    assert commands(plan_of(old, new)) == [
+        ("ifconfig", "hv-lan", "inet", "10.0.0.1/24", "-alias"),
+        ("ifconfig", "hv-lan", "inet", "10.0.2.1/24", "alias"),
+    ]
+    # a new FIB: every address off and back on, so its connected route lands in the new FIB
+    refib = cfg.config([_with_addresses(cfg.network("lan", fib=1), "10.0.1.1/24")])
+    assert commands(plan_of(new, refib)) == [
+        ("ifconfig", "hv-lan", "inet", "10.0.2.1/24", "-alias"),
+        ("ifconfig", "hv-lan", "inet", "10.0.1.1/24", "-alias"),
+        ("ifconfig", "hv-lan", "fib", "1"),
+        ("ifconfig", "hv-lan", "inet", "10.0.1.1/24", "alias"),
+    ]

@@ -109,6 +109,32 @@ CASES = {
                                           NET.format("lan", "mtu"),
                                           "network lan: uplink em0 runs MTU 9000",
                                           uplink_mtu=9000),
+    # issue 24 item 1: addresses on a network's bridge
+    "address-ipv4-broadcast": Case(
+        config(networks=network_xml("lan", addresses=("10.0.0.255/24",))),
+        NET.format("lan", "address[.='10.0.0.255/24']"),
+        "network lan: address 10.0.0.255/24 cannot be the host's: it is the broadcast address "
+        "of 10.0.0.0/24; use an address between 10.0.0.1 and 10.0.0.254"),
+    "address-ipv6-anycast": Case(
+        config(networks=network_xml("lan", addresses=("fd00:1::/64",))),
+        NET.format("lan", "address[.='fd00:1::/64']"),
+        "network lan: address fd00:1::/64 cannot be the host's: it is the subnet-router "
+        "anycast address of fd00:1::/64; use fd00:1::1"),
+    "address-twice": Case(
+        config(networks=network_xml("lan", addresses=("10.0.0.1/24", "10.0.0.1/25"))),
+        NET.format("lan", "address[.='10.0.0.1/25']"),
+        "network lan: address 10.0.0.1 is given twice (10.0.0.1/24 and 10.0.0.1/25)"),
+    "address-on-another-network": Case(
+        config(networks=network_xml("dmz", addresses=("10.0.0.1/24",), fib=1)),
+        NET.format("dmz", "address[.='10.0.0.1/24']"),
+        "network dmz: address 10.0.0.1 is already the host's on network lan (10.0.0.1/24)",
+        base=config(networks=network_xml("lan", addresses=("10.0.0.1/24",)))),
+    "address-prefix-overlaps": Case(
+        config(networks=network_xml("dmz", addresses=("10.0.0.129/25",))),
+        NET.format("dmz", "address[.='10.0.0.129/25']"),
+        "network dmz: prefix 10.0.0.128/25 overlaps 10.0.0.0/24 of network lan in FIB 0; "
+        "their routes would clash",
+        base=config(networks=network_xml("lan", addresses=("10.0.0.1/24",)))),
     # issue 20 item 5: the sim reports hw.ncpu=4, so host CPU 4 does not exist
     "pin-beyond-hw.ncpu": Case(
         config(vms=vm_xml("big", extra="<cpu>2</cpu><cpu-pin><vcpu>1</vcpu>"

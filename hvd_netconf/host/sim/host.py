@@ -16,7 +16,7 @@ from hvd_netconf.host.backend import CommandFailed
 from hvd_netconf.host.sim.commands import Fail, State, log, reads_only, unknown
 from hvd_netconf.host.sim.console import Console
 from hvd_netconf.host.sim.faults import Faults
-from hvd_netconf.host.sim.ifconfig import Ifconfig
+from hvd_netconf.host.sim.ifconfig import PHYSICAL_CAPABILITIES, Ifconfig
 from hvd_netconf.host.sim.state import PersistedState
 from hvd_netconf.host.sim.sysctl import DEFAULT_SYSCTLS, Sysctl
 from hvd_netconf.host.sim.vmm import Vmm
@@ -43,7 +43,10 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
         pools: Sequence[str] = DEFAULT_POOLS,
         sysctls: dict[str, str] | None = None,
         pool_size: int = DEFAULT_POOL_SIZE,
+        capabilities: dict[str, Sequence[str]] | None = None,
     ) -> None:
+        """capabilities: what `ifconfig -m` lists for a physical interface, where not the
+        default PHYSICAL_CAPABILITIES (a driver without JUMBO_MTU, say)."""
         self.dir = Path(root) / ".sim"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state_path = self.dir / "host.json"
@@ -66,7 +69,9 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
                     "interfaces": {
                         n: {"kind": "physical", "mtu": 1500, "fib": 0, "descr": None,
                             "groups": [], "up": True, "members": [], "vlandev": None,
-                            "vlan": None}
+                            "vlan": None, "addresses": [],
+                            "capabilities": list((capabilities or {}).get(
+                                n, PHYSICAL_CAPABILITIES))}
                         for n in (*physical, "lo0")
                     },
                     "sysctl": {**DEFAULT_SYSCTLS, **(sysctls or {})},

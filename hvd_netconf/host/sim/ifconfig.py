@@ -1,8 +1,9 @@
 """ifconfig(8) as the sim runs it: cloning bridges, taps and VLANs, renaming, bridge members,
-MTU, FIB, description and groups, each parameter applied in turn as ifconfig does."""
+MTU, FIB, description, groups and addresses, each parameter applied in turn as ifconfig does."""
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import re
 from typing import Any
@@ -11,7 +12,9 @@ from hvd_netconf.host.names import MAX_IFNAME
 from hvd_netconf.host.sim.commands import Fail, State, unknown
 
 CLONERS = ("bridge", "tap", "vlan")
-
+# What a simulated physical interface's driver can do, as `ifconfig -m` lists it (em(4)).
+PHYSICAL_CAPABILITIES = ("RXCSUM", "TXCSUM", "VLAN_MTU", "VLAN_HWTAGGING", "JUMBO_MTU",
+                         "VLAN_HWCSUM", "TSO4")
 
 
 class Ifconfig:
@@ -20,7 +23,8 @@ class Ifconfig:
     @staticmethod
     def _new_if(kind: str, mtu: int = 1500) -> dict[str, Any]:
         return {"kind": kind, "mtu": mtu, "fib": 0, "descr": None, "groups": [kind],
-                "up": False, "members": [], "vlandev": None, "vlan": None}
+                "up": False, "members": [], "vlandev": None, "vlan": None,
+                "addresses": []}
 
     @staticmethod
     def _lowest_unit(st: State, family: str) -> str:
@@ -38,6 +42,9 @@ class Ifconfig:
                 if args[1] in st["interfaces"][n]["groups"]:
                     out.append(n + "\n")
             return
+        caps = args[0] == "-m" and len(args) == 2
+        if caps:
+            args = args[1:]
         if args[0].startswith("-"):
             unknown(argv)
         ifname, params = args[0], list(args[1:])
@@ -53,8 +60,10 @@ class Ifconfig:
             if ifname not in ifs:
                 raise Fail(f"ifconfig: interface {ifname} does not exist")
             if not params:
-                out.append(self._if_status(ifname, ifs[ifname]))
+                out.append(self._if_status(ifname, ifs[ifname], caps))
                 return
+            if caps:
+                unknown(argv)
         i = 0
         while i < len(params):
             word = params[i]
@@ -68,6 +77,12 @@ class Ifconfig:
                 return
             if word == "-descr":
                 ifs[ifname]["descr"] = None
+                continue
+            if word in ("inet", "inet6") and arg is not None:
+                alias = params[i + 1] if i + 1 < len(params) else None
+                alias = alias if alias in ("alias", "-alias") else None
+                i += 1 if alias is None else 2
+                self._if_address(ifs[ifname], word, arg, alias, argv)
                 continue
             if arg is None:
                 if word in ("addm", "deletem", "descr", "group", "-group", "fib", "mtu", "name",
@@ -103,8 +118,51 @@ class Ifconfig:
             out.append(ifname + "\n")
 
     @staticmethod
-    def _if_status(name: str, me: dict[str, Any]) -> str:
-        """The lines of `ifconfig <if>` that hvd reads (ifconfig(8)): flags, metric, MTU."""
+    def _if_address(me: dict[str, Any], family: str, text: str, alias: str | None,
+                    argv: tuple[str, ...]) -> None:
+        """`inet|inet6 A/P [alias|-alias]` (ifconfig(8)): alias adds, -alias removes, neither
+        replaces the family's first address. Kept normalized, as the kernel keeps it."""
+        if "/" not in text:
+            unknown(argv)  # a classful or netmask form: hvd always gives a prefix length
+        try:
+            addr = ipaddress.ip_interface(text)
+        except ValueError:
+            raise Fail(f"ifconfig: {text}: bad value") from None
+        if family != ("inet6" if addr.version == 6 else "inet"):
+            raise Fail(f"ifconfig: {text}: bad value")
+        addrs: list[str] = me.setdefault("addresses", [])
+        here = [a for a in addrs if ipaddress.ip_interface(a).ip == addr.ip]
+        if alias == "-alias":
+            if not here:
+                raise Fail("ifconfig: ioctl (SIOCDIFADDR): Can't assign requested address")
+            addrs.remove(here[0])
+            return
+        if here:
+            raise Fail("ifconfig: ioctl (SIOCAIFADDR): File exists")
+        if alias is None:
+            first = [a for a in addrs if ipaddress.ip_interface(a).version == addr.version]
+            if first:
+                addrs.remove(first[0])
+        addrs.append(str(addr))
+
+    @staticmethod
+    def _address_lines(addrs: list[str]) -> list[str]:
+        """`inet 10.0.0.1 netmask 0xffffff00 broadcast 10.0.0.255`, `inet6 fd00::1 prefixlen
+        64`: how ifconfig(8) shows each address."""
+        lines = []
+        for text in addrs:
+            a = ipaddress.ip_interface(text)
+            if a.version == 4:
+                lines.append(f"\tinet {a.ip} netmask 0x{int(a.netmask):08x} "
+                             f"broadcast {a.network.broadcast_address}")
+            else:
+                lines.append(f"\tinet6 {a.ip} prefixlen {a.network.prefixlen}")
+        return lines
+
+    @staticmethod
+    def _if_status(name: str, me: dict[str, Any], caps: bool = False) -> str:
+        """The lines of `ifconfig [-m] <if>` that hvd reads (ifconfig(8)): flags, metric, MTU,
+        with -m the driver's capabilities."""
         flags = ["UP"] if me["up"] else []
         flags += ["BROADCAST", *(["RUNNING"] if me["up"] else []), "SIMPLEX", "MULTICAST"]
         bits = {"UP": 0x1, "BROADCAST": 0x2, "RUNNING": 0x40, "SIMPLEX": 0x800,
@@ -113,6 +171,10 @@ class Ifconfig:
         lines = [f"{name}: flags={value:x}<{','.join(flags)}> metric 0 mtu {me['mtu']}"]
         if me["descr"]:
             lines.append(f"\tdescription: {me['descr']}")
+        if caps and me.get("capabilities"):
+            # the bits are the sim's own: hvd reads only the words
+            lines.append(f"\tcapabilities=1<{','.join(me['capabilities'])}>")
+        lines += Ifconfig._address_lines(me.get("addresses", []))
         if me["groups"]:
             lines.append(f"\tgroups: {' '.join(me['groups'])}")
         return "\n".join(lines) + "\n"
@@ -202,7 +264,9 @@ class Ifconfig:
         if me["kind"] == "vlan" and me["vlandev"] is not None:
             bad = bad or mtu > ifs[me["vlandev"]]["mtu"]
         if me["kind"] == "physical":
-            bad = bad or mtu > 9216
+            # a driver without JUMBO_MTU takes nothing above 1500 (ifconfig(8) -m)
+            limit = 9216 if "JUMBO_MTU" in me.get("capabilities", ()) else 1500
+            bad = bad or mtu > limit
         if bad:
             raise Fail("ifconfig: ioctl SIOCSIFMTU (set mtu): Invalid argument")
         me["mtu"] = mtu
