@@ -197,7 +197,7 @@ class yc_network_hvd_network__networks_network(PybindBase):
 
   YANG Description: One virtual network, stored as /hv/networks/<name>/config.xml.
   """
-  __slots__ = ('_path_helper', '_extmethods', '__name','__description','__fib','__physical_interface','__vlan','__mtu','__address','__state',)
+  __slots__ = ('_path_helper', '_extmethods', '__name','__description','__fib','__physical_interface','__vlan','__mtu','__isolate_guests','__sticky_guests','__spanning_tree','__address','__state',)
 
   _yang_name = 'network'
   _yang_namespace = 'urn:hvd:network'
@@ -215,6 +215,9 @@ class yc_network_hvd_network__networks_network(PybindBase):
     self.__physical_interface = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z][A-Za-z0-9_.-]*', 'length': ['1..15']}), is_leaf=True, yang_name="physical-interface", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='hvd-t:interface-name', is_config=True)
     self.__vlan = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['1..4094']}), is_leaf=True, yang_name="vlan", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='uint16', is_config=True)
     self.__mtu = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['576..9000']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(1500), is_leaf=True, yang_name="mtu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='uint16', is_config=True)
+    self.__isolate_guests = YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="isolate-guests", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='boolean', is_config=True)
+    self.__sticky_guests = YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="sticky-guests", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='boolean', is_config=True)
+    self.__spanning_tree = YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="spanning-tree", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='boolean', is_config=True)
     self.__address = YANGDynClass(unique=True, base=TypedListType(allowed_type=[RestrictedClassType(base_type=str, restriction_dict={'pattern': '(([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])\\.){3}([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])/(([0-9])|([1-2][0-9])|(3[0-2]))'}),RestrictedClassType(base_type=str, restriction_dict={'pattern': '((:|[0-9a-fA-F]{0,4}):)([0-9a-fA-F]{0,4}:){0,5}((([0-9a-fA-F]{0,4}:)?(:|[0-9a-fA-F]{0,4}))|(((25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])))(/(([0-9])|([0-9]{2})|(1[0-1][0-9])|(12[0-8])))'}),]), is_leaf=False, yang_name="address", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='union', is_config=True)
     self.__state = YANGDynClass(base=yc_state_hvd_network__networks_network_state, is_container='container', yang_name="state", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='container', is_config=False)
 
@@ -480,6 +483,137 @@ an untagged uplink must list JUMBO_MTU among its capabilities
     self.__mtu = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['576..9000']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(1500), is_leaf=True, yang_name="mtu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='uint16', is_config=True)
 
 
+  def _get_isolate_guests(self):
+    """
+    Getter method for isolate_guests, mapped from YANG variable /networks/network/isolate_guests (boolean)
+
+    YANG Description: Join every guest's tap as a private member of the bridge
+('ifconfig BRIDGE private TAP', if_bridge(4)): guests reach the
+uplink and the host, not each other. Applied to running guests in
+the commit that sets it.
+    """
+    return self.__isolate_guests
+      
+  def _set_isolate_guests(self, v, load=False):
+    """
+    Setter method for isolate_guests, mapped from YANG variable /networks/network/isolate_guests (boolean)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_isolate_guests is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_isolate_guests() directly.
+
+    YANG Description: Join every guest's tap as a private member of the bridge
+('ifconfig BRIDGE private TAP', if_bridge(4)): guests reach the
+uplink and the host, not each other. Applied to running guests in
+the commit that sets it.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="isolate-guests", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='boolean', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """isolate_guests must be of a type compatible with boolean""",
+          'defined-type': "boolean",
+          'generated-type': """YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="isolate-guests", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='boolean', is_config=True)""",
+        })
+
+    self.__isolate_guests = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_isolate_guests(self):
+    self.__isolate_guests = YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="isolate-guests", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='boolean', is_config=True)
+
+
+  def _get_sticky_guests(self):
+    """
+    Getter method for sticky_guests, mapped from YANG variable /networks/network/sticky_guests (boolean)
+
+    YANG Description: Join every guest's tap as a sticky member ('ifconfig BRIDGE sticky
+TAP'): an address the bridge learns on it stays there, so another
+port cannot take it over. Applied to running guests in the commit
+that sets it.
+    """
+    return self.__sticky_guests
+      
+  def _set_sticky_guests(self, v, load=False):
+    """
+    Setter method for sticky_guests, mapped from YANG variable /networks/network/sticky_guests (boolean)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_sticky_guests is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_sticky_guests() directly.
+
+    YANG Description: Join every guest's tap as a sticky member ('ifconfig BRIDGE sticky
+TAP'): an address the bridge learns on it stays there, so another
+port cannot take it over. Applied to running guests in the commit
+that sets it.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="sticky-guests", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='boolean', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """sticky_guests must be of a type compatible with boolean""",
+          'defined-type': "boolean",
+          'generated-type': """YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="sticky-guests", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='boolean', is_config=True)""",
+        })
+
+    self.__sticky_guests = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_sticky_guests(self):
+    self.__sticky_guests = YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="sticky-guests", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='boolean', is_config=True)
+
+
+  def _get_spanning_tree(self):
+    """
+    Getter method for spanning_tree, mapped from YANG variable /networks/network/spanning_tree (boolean)
+
+    YANG Description: Run the spanning tree protocol (RSTP by default) on the uplink's
+bridge port ('ifconfig BRIDGE stp IF', if_bridge(4)), so a second
+path between the bridge and the physical network cannot make a
+loop. if_bridge enables it per member; hvd enables it on the
+uplink, the one member that can close a loop.
+    """
+    return self.__spanning_tree
+      
+  def _set_spanning_tree(self, v, load=False):
+    """
+    Setter method for spanning_tree, mapped from YANG variable /networks/network/spanning_tree (boolean)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_spanning_tree is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_spanning_tree() directly.
+
+    YANG Description: Run the spanning tree protocol (RSTP by default) on the uplink's
+bridge port ('ifconfig BRIDGE stp IF', if_bridge(4)), so a second
+path between the bridge and the physical network cannot make a
+loop. if_bridge enables it per member; hvd enables it on the
+uplink, the one member that can close a loop.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="spanning-tree", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='boolean', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """spanning_tree must be of a type compatible with boolean""",
+          'defined-type': "boolean",
+          'generated-type': """YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="spanning-tree", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='boolean', is_config=True)""",
+        })
+
+    self.__spanning_tree = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_spanning_tree(self):
+    self.__spanning_tree = YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="spanning-tree", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='boolean', is_config=True)
+
+
   def _get_address(self):
     """
     Getter method for address, mapped from YANG variable /networks/network/address (union)
@@ -573,11 +707,14 @@ may be on two networks, nor two prefixes overlap in one FIB.
   physical_interface = __builtin__.property(_get_physical_interface, _set_physical_interface)
   vlan = __builtin__.property(_get_vlan, _set_vlan)
   mtu = __builtin__.property(_get_mtu, _set_mtu)
+  isolate_guests = __builtin__.property(_get_isolate_guests, _set_isolate_guests)
+  sticky_guests = __builtin__.property(_get_sticky_guests, _set_sticky_guests)
+  spanning_tree = __builtin__.property(_get_spanning_tree, _set_spanning_tree)
   address = __builtin__.property(_get_address, _set_address)
   state = __builtin__.property(_get_state)
 
 
-  _pyangbind_elements = OrderedDict([('name', name), ('description', description), ('fib', fib), ('physical_interface', physical_interface), ('vlan', vlan), ('mtu', mtu), ('address', address), ('state', state), ])
+  _pyangbind_elements = OrderedDict([('name', name), ('description', description), ('fib', fib), ('physical_interface', physical_interface), ('vlan', vlan), ('mtu', mtu), ('isolate_guests', isolate_guests), ('sticky_guests', sticky_guests), ('spanning_tree', spanning_tree), ('address', address), ('state', state), ])
 
 
 class yc_networks_hvd_network__networks(PybindBase):
@@ -1760,7 +1897,7 @@ class yc_nic_hvd_vm__vms_vm_nic(PybindBase):
 
   YANG Description: A network interface, backed by a tap on the network's bridge.
   """
-  __slots__ = ('_path_helper', '_extmethods', '__name','__network','__mac','__emulation',)
+  __slots__ = ('_path_helper', '_extmethods', '__name','__network','__mac','__emulation','__pin_mac',)
 
   _yang_name = 'nic'
   _yang_namespace = 'urn:hvd:vm'
@@ -1776,6 +1913,7 @@ class yc_nic_hvd_vm__vms_vm_nic(PybindBase):
     self.__network = YANGDynClass(base=str, is_leaf=True, yang_name="network", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='leafref', is_config=True)
     self.__mac = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}'}), is_leaf=True, yang_name="mac", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:mac-address', is_config=True)
     self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    self.__pin_mac = YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="pin-mac", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)
 
     load = kwargs.pop("load", None)
     if args:
@@ -1958,13 +2096,59 @@ in bhyve's range 58:9c:fc:00:00:01-58:9c:fc:0f:ff:ff.
   def _unset_emulation(self):
     self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
 
+
+  def _get_pin_mac(self):
+    """
+    Getter method for pin_mac, mapped from YANG variable /vms/vm/nic/pin_mac (boolean)
+
+    YANG Description: Enter the NIC's MAC as a static address of its tap in the bridge's
+address cache ('ifconfig BRIDGE static TAP MAC', if_bridge(4)), so
+no other port of the bridge can take the MAC over. It does not
+stop this guest from sending other source addresses: FreeBSD's
+bridge has no per-port source filter. Set when the VM starts.
+    """
+    return self.__pin_mac
+      
+  def _set_pin_mac(self, v, load=False):
+    """
+    Setter method for pin_mac, mapped from YANG variable /vms/vm/nic/pin_mac (boolean)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_pin_mac is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_pin_mac() directly.
+
+    YANG Description: Enter the NIC's MAC as a static address of its tap in the bridge's
+address cache ('ifconfig BRIDGE static TAP MAC', if_bridge(4)), so
+no other port of the bridge can take the MAC over. It does not
+stop this guest from sending other source addresses: FreeBSD's
+bridge has no per-port source filter. Set when the VM starts.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="pin-mac", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """pin_mac must be of a type compatible with boolean""",
+          'defined-type': "boolean",
+          'generated-type': """YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="pin-mac", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)""",
+        })
+
+    self.__pin_mac = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_pin_mac(self):
+    self.__pin_mac = YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="pin-mac", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)
+
   name = __builtin__.property(_get_name, _set_name)
   network = __builtin__.property(_get_network, _set_network)
   mac = __builtin__.property(_get_mac, _set_mac)
   emulation = __builtin__.property(_get_emulation, _set_emulation)
+  pin_mac = __builtin__.property(_get_pin_mac, _set_pin_mac)
 
 
-  _pyangbind_elements = OrderedDict([('name', name), ('network', network), ('mac', mac), ('emulation', emulation), ])
+  _pyangbind_elements = OrderedDict([('name', name), ('network', network), ('mac', mac), ('emulation', emulation), ('pin_mac', pin_mac), ])
 
 
 class yc_state_hvd_vm__vms_vm_state(PybindBase):

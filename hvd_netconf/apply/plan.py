@@ -51,6 +51,10 @@ class VmControl(Protocol):
 
     def stop(self, name: str) -> None: ...
 
+    def bridge_taps(self) -> dict[str, list[str]]:
+        """bridge -> the taps of running VMs on it (their port flags change live)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Run:
@@ -193,15 +197,29 @@ def _uplink_up(n: Net) -> list[Step]:
     steps.append(_step(f"add {n.member} to bridge {n.bridge}",
                        ifconfig.bridge_addm(n.bridge, n.member),
                        ifconfig.bridge_deletem(n.bridge, n.member)))
+    if n.spanning_tree:
+        steps.append(_stp_step(n, True))
     return steps
+
+
+def _stp_step(n: Net, on: bool) -> Step:
+    """Spanning tree on the uplink's port: if_bridge(4) runs it per member (docs/freebsd-facts.md
+    §3.5)."""
+    assert n.member is not None
+    return _step(f"{'enable' if on else 'disable'} spanning tree on {n.member} of bridge "
+                 f"{n.bridge}", ifconfig.bridge_port(n.bridge, n.member, {"stp": on}),
+                 ifconfig.bridge_port(n.bridge, n.member, {"stp": not on}))
 
 
 def _uplink_down(n: Net) -> list[Step]:
     if n.member is None or n.physical_interface is None:
         return []
+    # a member leaves with its flags: the undo adds it back with spanning tree as it was
+    back = [Run(ifconfig.bridge_addm(n.bridge, n.member))]
+    if n.spanning_tree:
+        back.append(Run(ifconfig.bridge_port(n.bridge, n.member, {"stp": True})))
     steps = [_step(f"remove {n.member} from bridge {n.bridge}",
-                   ifconfig.bridge_deletem(n.bridge, n.member),
-                   ifconfig.bridge_addm(n.bridge, n.member))]
+                   ifconfig.bridge_deletem(n.bridge, n.member), back)]
     phys = n.physical_interface
     if n.vlan:
         recreate: list[Action] = [Run(ifconfig.vlan_create(phys, n.vlan)),
@@ -265,8 +283,21 @@ def _network_delete(n: Net) -> tuple[list[Step], list[Step]]:
                             ifconfig.destroy(n.bridge), _bridge_actions(n))]
 
 
-def _network_modify(o: Net, n: Net) -> list[Step]:
-    steps: list[Step] = []
+def _guest_ports(o: Net, n: Net, taps: Iterable[str]) -> list[Step]:
+    """The guest port flags that changed, on the taps of running guests (ifconfig(8))."""
+    old, new = o.guest_port, n.guest_port
+    changed = {w: on for w, on in new.items() if old[w] != on}
+    if not changed:
+        return []
+    words = ", ".join(w if on else f"-{w}" for w, on in changed.items())
+    return [_step(f"set {words} on {tap} of bridge {n.bridge}",
+                  ifconfig.bridge_port(n.bridge, tap, changed),
+                  ifconfig.bridge_port(n.bridge, tap, {w: old[w] for w in changed}))
+            for tap in taps]
+
+
+def _network_modify(o: Net, n: Net, taps: Iterable[str] = ()) -> list[Step]:
+    steps: list[Step] = _guest_ports(o, n, taps)
     b = n.bridge
     if o.description != n.description:
         steps.append(_step(f"set description of bridge {b}",
@@ -292,6 +323,8 @@ def _network_modify(o: Net, n: Net) -> list[Step]:
                            ifconfig.set_mtu(b, o.mtu)))
     if uplink_changed:
         steps += _uplink_up(n)
+    elif o.spanning_tree != n.spanning_tree and n.member is not None:
+        steps.append(_stp_step(n, n.spanning_tree))
     return steps
 
 
@@ -389,8 +422,9 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
                 ph.net_teardown += uplink
                 ph.bridge_teardown += bridge
             elif c.old is not None and c.new is not None:
-                ph.net_setup += _network_modify(specs.read_network(c.old),
-                                                specs.read_network(c.new))
+                new_net = specs.read_network(c.new)
+                taps = (vms.bridge_taps() if vms is not None else {}).get(new_net.bridge, [])
+                ph.net_setup += _network_modify(specs.read_network(c.old), new_net, taps)
             continue
         if c.kind != "vm":
             raise ValueError(f"unknown change kind {c.kind!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hvd_netconf.host.names import HVD_GROUP, PORT_GROUP, check_ifname, tap_descr, vlan_name
@@ -32,6 +33,21 @@ def bridge_addm(bridge: str, member: str) -> Argv:
 
 def bridge_deletem(bridge: str, member: str) -> Argv:
     return (IFCONFIG, bridge, "deletem", member)
+
+
+def bridge_port(bridge: str, member: str, flags: Mapping[str, bool]) -> Argv:
+    """`ifconfig hv-lan private tap3 -sticky tap3`: each member flag on (`private`, `sticky`,
+    `stp`) or off (`-private`...), in one command (ifconfig(8) bridge parameters, if_bridge(4))."""
+    argv: Argv = (IFCONFIG, bridge)
+    for word, on in flags.items():
+        argv += (word if on else f"-{word}", member)
+    return argv
+
+
+def bridge_static(bridge: str, member: str, mac: str) -> Argv:
+    """`ifconfig hv-lan static tap3 58:9c:fc:00:00:01`: a static address cache entry, which
+    learning never moves to another port (ifconfig(8), if_bridge(4))."""
+    return (IFCONFIG, bridge, "static", member, mac)
 
 
 def set_descr(ifname: str, descr: str) -> Argv:

@@ -53,6 +53,7 @@ class Nic:
     network: str = _leaf("network")
     mac: str = _leaf("mac")  # unset: derived from the VM and NIC names by read_vm
     emulation: str = _leaf("emulation")
+    pin_mac: bool = _leaf("pin-mac", _bool)
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,15 @@ class NetworkSpec:
     physical_interface: str | None = _leaf("physical-interface")
     vlan: int | None = _leaf("vlan", int)
     mtu: int = _leaf("mtu", int)
+    isolate_guests: bool = _leaf("isolate-guests", _bool)
+    sticky_guests: bool = _leaf("sticky-guests", _bool)
+    spanning_tree: bool = _leaf("spanning-tree", _bool)
     addresses: tuple[str, ...] = field(default=(), metadata={"leaf-list": "address"})
+
+    @property
+    def guest_port(self) -> dict[str, bool]:
+        """The if_bridge(4) flags of a guest's tap on this bridge (ifconfig(8) words)."""
+        return {"private": self.isolate_guests, "sticky": self.sticky_guests}
 
     @property
     def bridge(self) -> str:

@@ -39,7 +39,8 @@ def _last_command(step):
 
 
 def big_config(cfg):
-    lan = cfg.network("lan", physical_interface="em0", fib=1, mtu=9000).replace(
+    lan = cfg.network("lan", physical_interface="em0", fib=1, mtu=9000,
+                      spanning_tree="true").replace(
         "</network>", "<address>10.0.0.1/24</address><address>fd00:1::1/64</address></network>")
     return cfg.config(
         [lan,
@@ -68,6 +69,7 @@ def test_apply_then_every_step_failing_in_turn_leaves_the_host_as_it_was(host, c
     assert st["interfaces"]["hv-lan"]["members"] == ["em0"]
     assert st["interfaces"]["hv-lan"]["fib"] == 1 and st["interfaces"]["hv-lan"]["mtu"] == 9000
     assert st["interfaces"]["hv-lan"]["addresses"] == ["10.0.0.1/24", "fd00:1::1/64"]
+    assert st["interfaces"]["hv-lan"]["ports"] == {"em0": ["stp"]}
     assert st["interfaces"]["hv-dmz"]["members"] == ["em1.100"]
     assert st["datasets"][f"{P}/vm/web/disks/data"]["props"]["volblocksize"] == "8192"
 

@@ -299,3 +299,31 @@ def test_network_address_changes(cfg):
         ("ifconfig", "hv-lan", "fib", "1"),
         ("ifconfig", "hv-lan", "inet", "10.0.1.1/24", "alias"),
     ]
+
+
+def test_spanning_tree_on_the_uplink(cfg):
+    stp = cfg.network("lan", physical_interface="em0", spanning_tree="true")
+    plan = plan_of(None, cfg.config([stp]))
+    assert commands(plan)[-2:] == [("ifconfig", "hv-lan", "addm", "em0"),
+                                   ("ifconfig", "hv-lan", "stp", "em0")]
+    assert plan.steps[-1].undo == (Run(("ifconfig", "hv-lan", "-stp", "em0")),)
+    # the member leaves with its flags: the undo of its removal sets stp again
+    gone = plan_of(cfg.config([stp]), cfg.config([]))
+    assert gone.steps[0].undo == (Run(("ifconfig", "hv-lan", "addm", "em0")),
+                                  Run(("ifconfig", "hv-lan", "stp", "em0")))
+    off = cfg.config([cfg.network("lan", physical_interface="em0")])
+    assert commands(plan_of(cfg.config([stp]), off)) == [("ifconfig", "hv-lan", "-stp", "em0")]
+
+
+def test_guest_flags_change_live_on_running_taps(cfg):
+    lan = cfg.network("lan")
+    web = cfg.vm("web", cfg.nic("n0", "lan"), cfg.nic("n1", "lan"))
+    started = cfg.config([lan], [web])
+    isolated = cfg.config([cfg.network("lan", isolate_guests="true")], [web])
+    plan = plan_of(started, isolated, vms=cfg.Vms(["web"], started))
+    assert commands(plan) == [("ifconfig", "hv-lan", "private", "tap0"),
+                              ("ifconfig", "hv-lan", "private", "tap1")]
+    assert plan.steps[0].undo == (Run(("ifconfig", "hv-lan", "-private", "tap0")),)
+    assert plan.pending_restart == set()
+    # no running guest: nothing to change now; the supervisor sets the flags at each start
+    assert commands(plan_of(started, isolated)) == []

@@ -3,7 +3,9 @@ rollback, which leaves the simulated host's interfaces exactly as they were."""
 
 from __future__ import annotations
 
+import pytest
 from e2e.helpers import config, network_xml, sim_state
+from ncclient.operations import RPCError
 from ncclient.xml_ import to_ele
 from support.server import HvdInstance
 
@@ -28,3 +30,12 @@ def test_addresses_commit_and_rollback_leave_the_host_as_before(vmhvd: HvdInstan
         "10.0.0.1/24", "fd00:1::1/64"]
     rollback_to(m, 1)
     assert sim_state(vmhvd.root)["interfaces"] == before
+
+
+def test_spanning_tree_needs_an_uplink(vmhvd: HvdInstance) -> None:
+    m = vmhvd.connect_uds()
+    with pytest.raises(RPCError) as ei:
+        m.edit_config(config(networks="<network><name>lan</name>"
+                                      "<spanning-tree>true</spanning-tree></network>"),
+                      target="running")
+    assert "spanning-tree runs on the uplink: set a physical-interface" in ei.value.message

@@ -150,3 +150,16 @@ def test_address_and_capability_forms():
     assert ifconfig.parse_capabilities(out) == {
         "RXCSUM", "TXCSUM", "VLAN_MTU", "VLAN_HWTAGGING", "JUMBO_MTU"}
     assert ifconfig.parse_capabilities("re0: flags=8802<BROADCAST> metric 0 mtu 1500\n") == set()
+
+
+def test_bridge_member_forms():
+    """ifconfig(8) bridge parameters: `private`, `sticky`, `stp` take the member, their `-`
+    forms clear the flag; `static` takes the member and a MAC."""
+    assert ifconfig.bridge_port("hv-lan", "tap3", {"private": True, "sticky": True}) == (
+        "ifconfig", "hv-lan", "private", "tap3", "sticky", "tap3")
+    assert ifconfig.bridge_port("hv-lan", "tap3", {"private": False}) == (
+        "ifconfig", "hv-lan", "-private", "tap3")
+    assert ifconfig.bridge_port("hv-lan", "em0", {"stp": True}) == (
+        "ifconfig", "hv-lan", "stp", "em0")
+    assert ifconfig.bridge_static("hv-lan", "tap3", "58:9c:fc:00:00:01") == (
+        "ifconfig", "hv-lan", "static", "tap3", "58:9c:fc:00:00:01")

@@ -12,6 +12,11 @@ from hvd_netconf.host.names import MAX_IFNAME
 from hvd_netconf.host.sim.commands import Fail, State, unknown
 
 CLONERS = ("bridge", "tap", "vlan")
+# if_bridge(4) member flags hvd sets, and their bits as `ifconfig <bridge>` shows them
+# (IFBIF_* in net/if_bridgevar.h); a new member has LEARNING, DISCOVER, AUTOEDGE and AUTOPTP.
+PORT_FLAGS = {"stp": 0x4, "sticky": 0x10, "private": 0x800}
+PORT_BITS = {"LEARNING": 0x1, "DISCOVER": 0x2, "STP": 0x4, "STICKY": 0x10,
+             "AUTOEDGE": 0x40, "AUTOPTP": 0x100, "PRIVATE": 0x800}
 # What a simulated physical interface's driver can do, as `ifconfig -m` lists it (em(4)).
 PHYSICAL_CAPABILITIES = ("RXCSUM", "TXCSUM", "VLAN_MTU", "VLAN_HWTAGGING", "JUMBO_MTU",
                          "VLAN_HWCSUM", "TSO4")
@@ -86,7 +91,8 @@ class Ifconfig:
                 continue
             if arg is None:
                 if word in ("addm", "deletem", "descr", "group", "-group", "fib", "mtu", "name",
-                            "vlandev", "vlan"):
+                            "vlandev", "vlan", "static", *PORT_FLAGS,
+                            *(f"-{w}" for w in PORT_FLAGS)):
                     raise Fail(f"ifconfig: missing argument for {word}")
                 unknown(argv)
             i += 1
@@ -109,6 +115,14 @@ class Ifconfig:
                 self._if_addm(st, ifname, arg)
             elif word == "deletem":
                 self._if_deletem(st, ifname, arg)
+            elif word.lstrip("-") in PORT_FLAGS:
+                self._if_port_flag(ifs[ifname], word, arg)
+            elif word == "static":
+                mac = params[i] if i < len(params) else None
+                if mac is None:
+                    raise Fail("ifconfig: missing argument for static")
+                i += 1
+                self._if_static(ifs[ifname], arg, mac)
             elif word in ("vlandev", "vlan"):
                 raise Fail("ifconfig: vlandev/vlan are set when the VLAN is created "
                             "(hvd sim does not re-parent VLANs)", 127)
@@ -175,6 +189,12 @@ class Ifconfig:
             # the bits are the sim's own: hvd reads only the words
             lines.append(f"\tcapabilities=1<{','.join(me['capabilities'])}>")
         lines += Ifconfig._address_lines(me.get("addresses", []))
+        for m in me["members"]:
+            on = ["LEARNING", "DISCOVER", "AUTOEDGE", "AUTOPTP",
+                  *(f.upper() for f in me.get("ports", {}).get(m, []))]
+            on.sort(key=PORT_BITS.__getitem__)
+            lines.append(f"\tmember: {m} flags={sum(PORT_BITS[f] for f in on):x}"
+                         f"<{','.join(on)}>")
         if me["groups"]:
             lines.append(f"\tgroups: {' '.join(me['groups'])}")
         return "\n".join(lines) + "\n"
@@ -240,7 +260,7 @@ class Ifconfig:
             ifs[child]["vlandev"] = None
         for i in ifs.values():
             if name in i["members"]:
-                i["members"].remove(name)
+                Ifconfig._forget_member(i, name)
         del ifs[name]
 
     @staticmethod
@@ -303,4 +323,46 @@ class Ifconfig:
             raise Fail(f"ifconfig: BRDGDEL {member}: Inappropriate ioctl for device")
         if member not in br["members"]:
             raise Fail(f"ifconfig: BRDGDEL {member}: No such file or directory")
+        Ifconfig._forget_member(br, member)
+
+    @staticmethod
+    def _forget_member(br: dict[str, Any], member: str) -> None:
+        """A member leaves with its flags and its address cache entries, static ones too
+        (if_bridge(4): the cache of a deleted member is flushed)."""
         br["members"].remove(member)
+        ports = br.get("ports", {})
+        ports.pop(member, None)
+        static = {m: p for m, p in br.get("static", {}).items() if p != member}
+        Ifconfig._keep(br, "ports", ports)
+        Ifconfig._keep(br, "static", static)
+
+    @staticmethod
+    def _keep(me: dict[str, Any], key: str, value: dict[str, Any]) -> None:
+        """An empty table is no table, so a flag set and cleared leaves the state as it was."""
+        if value:
+            me[key] = value
+        else:
+            me.pop(key, None)
+
+    @staticmethod
+    def _if_port_flag(br: dict[str, Any], word: str, member: str) -> None:
+        """`private tap0`, `-sticky tap0`...: a member flag, read then written back, as
+        ifconfig's do_bridgeflag does (BRDGGIFFLGS, BRDGSIFFLGS)."""
+        if br["kind"] != "bridge" or member not in br["members"]:
+            errno = "Inappropriate ioctl for device" if br["kind"] != "bridge" else \
+                "No such file or directory"
+            raise Fail(f"ifconfig: unable to get bridge flags: {errno}")
+        ports = br.get("ports", {})
+        flag = word.lstrip("-")
+        flags = {*ports.get(member, [])} - {flag} | (set() if word.startswith("-") else {flag})
+        Ifconfig._keep(br, "ports", {**ports, member: sorted(flags)} if flags else
+                       {m: f for m, f in ports.items() if m != member})
+
+    @staticmethod
+    def _if_static(br: dict[str, Any], member: str, mac: str) -> None:
+        """`static tap0 58:9c:fc:00:00:01`: BRDGSADDR, refused for a non-member."""
+        if not re.fullmatch(r"[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}", mac):
+            raise Fail(f"ifconfig: invalid address: {mac}")
+        if br["kind"] != "bridge" or member not in br["members"]:
+            raise Fail(f"ifconfig: BRDGSADDR {mac}: No such file or directory")
+        br.setdefault("static", {})[mac.lower()] = member

@@ -1,5 +1,6 @@
-"""The sim's ifconfig(8) addresses and capabilities: what FreeBSD's ifconfig does with
-`inet|inet6 A/P [alias|-alias]` and `-m`, and how it refuses, in its words."""
+"""The sim's ifconfig(8) addresses, capabilities and bridge member flags: what FreeBSD's
+ifconfig does with `inet|inet6 A/P [alias|-alias]`, `-m`, `private|sticky|stp IF` and
+`static IF MAC`, and how it refuses, in its words."""
 
 from __future__ import annotations
 
@@ -75,3 +76,27 @@ def test_capabilities_and_jumbo_frames(host: SimHost) -> None:
     host.run(ifconfig.bridge_addm("hv-lan", "em1"))
     assert fails(host, ifconfig.set_mtu("hv-lan", 9000)) == (
         "ifconfig: ioctl SIOCSIFMTU (set mtu): Invalid argument\n")
+
+
+def test_member_flags_and_static_addresses(host: SimHost) -> None:
+    host.run(ifconfig.bridge_addm("hv-lan", "em0"))
+    host.run(ifconfig.bridge_port("hv-lan", "em0", {"private": True, "stp": True}))
+    host.run(ifconfig.bridge_static("hv-lan", "em0", "58:9C:FC:00:00:01"))
+    br = host.state()["interfaces"]["hv-lan"]
+    assert br["ports"] == {"em0": ["private", "stp"]}
+    assert br["static"] == {"58:9c:fc:00:00:01": "em0"}
+    assert "\tmember: em0 flags=947<LEARNING,DISCOVER,STP,AUTOEDGE,AUTOPTP,PRIVATE>\n" in (
+        host.run(ifconfig.show("hv-lan")))
+    host.run(ifconfig.bridge_port("hv-lan", "em0", {"private": False, "stp": False}))
+    assert "ports" not in host.state()["interfaces"]["hv-lan"]
+    # a member that is not one: do_bridgeflag's and BRDGSADDR's words
+    assert fails(host, ifconfig.bridge_port("hv-lan", "em1", {"private": True})) == (
+        "ifconfig: unable to get bridge flags: No such file or directory\n")
+    assert fails(host, ifconfig.bridge_static("hv-lan", "em1", "58:9c:fc:00:00:02")) == (
+        "ifconfig: BRDGSADDR 58:9c:fc:00:00:02: No such file or directory\n")
+    assert fails(host, ("ifconfig", "hv-lan", "sticky")) == (
+        "ifconfig: missing argument for sticky\n")
+    # deletem flushes the member's flags and its static entries (if_bridge(4))
+    host.run(ifconfig.bridge_port("hv-lan", "em0", {"sticky": True}))
+    host.run(ifconfig.bridge_deletem("hv-lan", "em0"))
+    assert {"ports", "static"}.isdisjoint(host.state()["interfaces"]["hv-lan"])
