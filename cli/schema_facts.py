@@ -300,7 +300,26 @@ FACTS = {'objects': {'vm': {'key': 'name',
                                     'help': 'Run the spanning tree protocol (RSTP by default) on '
                                             "the uplink's bridge port ('ifconfig BRIDGE stp IF', "
                                             'if_bridge(4)), so a second path between the bridge '
-                                            'and the physical network cannot make a loop'}],
+                                            'and the physical network cannot make a loop'},
+                                   {'name': 'nat',
+                                    'length': [[1, 15]],
+                                    'kind': 'string',
+                                    'patterns': [['[A-Za-z][A-Za-z0-9_.-]*',
+                                                  False,
+                                                  'an interface name is 1 to 15 characters and '
+                                                  'starts with a letter']],
+                                    'help': "NAT the network's IPv4 prefixes to this outside "
+                                            'interface: hvd loads the rules into the pf anchor '
+                                            "hvd/<network> ('pfctl -a hvd/<network> -f -'), never "
+                                            'touching the main ruleset, whose pf.conf must '
+                                            'reference the anchors (nat-anchor "hvd/*" and '
+                                            'rdr-anchor "hvd/*")'},
+                                   {'name': 'ip-forwarding',
+                                    'kind': 'bool',
+                                    'default': 'false',
+                                    'help': 'Turn on IPv4 forwarding (sysctl '
+                                            'net.inet.ip.forwarding=1) when the commit is applied, '
+                                            'if it is off'}],
                          'help': 'One virtual network, stored as /hv/networks/<name>/config.xml'}},
  'state': {'vm': ['status',
                   'pid',
@@ -438,6 +457,9 @@ FACTS = {'objects': {'vm': {'key': 'name',
           'networks/network/isolate-guests': 'bool',
           'networks/network/sticky-guests': 'bool',
           'networks/network/spanning-tree': 'bool',
+          'networks/network/ip-forwarding': 'bool',
+          'networks/network/forward/host-port': 'number',
+          'networks/network/forward/guest-port': 'number',
           'host/simulated': 'bool',
           'snapshots/snapshot/hvd-made': 'bool',
           'get-commit-history/commit/id': 'number',

@@ -22,7 +22,7 @@ from lxml import etree
 
 from hvd_netconf import errors
 from hvd_netconf.edit.diff import Change
-from hvd_netconf.host import bhyve, ifconfig, names, specs, zfs
+from hvd_netconf.host import bhyve, ifconfig, names, pf, specs, sysctl, zfs
 from hvd_netconf.host.specs import Disk
 from hvd_netconf.host.specs import NetworkSpec as Net
 from hvd_netconf.keys import Key
@@ -59,6 +59,7 @@ class VmControl(Protocol):
 @dataclass(frozen=True)
 class Run:
     argv: Argv
+    stdin: str | None = None  # what the command reads (pf rules for `pfctl -f -`)
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,22 @@ def _addresses_remove(bridge: str, addresses: Iterable[str]) -> list[Step]:
     return [_address_remove(bridge, a) for a in reversed(list(addresses))]
 
 
+def _nat(o: Net | None, n: Net | None) -> list[Step]:
+    """Load, replace or flush the network's pf anchor; the undo puts the old rules back."""
+    old, new = (pf.rules(o) if o else None), (pf.rules(n) if n else None)
+    net = (n or o)
+    if old == new or net is None:
+        return []
+    name = net.name
+
+    def rules(text: str | None) -> Action:
+        return Run(pf.flush(name)) if text is None else Run(pf.load(name), text)
+
+    what = (f"flush pf anchor {pf.anchor(name)} of network {name}" if new is None else
+            f"load the NAT rules of network {name} into pf anchor {pf.anchor(name)}")
+    return [_step(what, [rules(new)], [rules(old)])]
+
+
 def _network_create(n: Net) -> list[Step]:
     bridge, *props = _bridge_actions(n)
     steps = [_step(f"create bridge {n.bridge} for network {n.name}",
@@ -271,14 +288,14 @@ def _network_create(n: Net) -> list[Step]:
               for a in props]
     # addresses after the FIB, so their connected routes go to it (docs/freebsd-facts.md §4)
     steps += [_address_add(n.bridge, a) for a in n.addresses]
-    return steps + _uplink_up(n)
+    return steps + _uplink_up(n) + _nat(None, n)
 
 
 def _network_delete(n: Net) -> tuple[list[Step], list[Step]]:
     """(addresses and uplink teardown, bridge destroy): the bridge goes after the VMs that used
     it. The addresses are removed as steps of their own, so an undo puts them back on the
     bridge its own undo recreates."""
-    teardown = _addresses_remove(n.bridge, n.addresses) + _uplink_down(n)
+    teardown = _nat(n, None) + _addresses_remove(n.bridge, n.addresses) + _uplink_down(n)
     return teardown, [_step(f"destroy bridge {n.bridge} of network {n.name}",
                             ifconfig.destroy(n.bridge), _bridge_actions(n))]
 
@@ -325,7 +342,14 @@ def _network_modify(o: Net, n: Net, taps: Iterable[str] = ()) -> list[Step]:
         steps += _uplink_up(n)
     elif o.spanning_tree != n.spanning_tree and n.member is not None:
         steps.append(_stp_step(n, n.spanning_tree))
-    return steps
+    return steps + _nat(o, n)
+
+
+def _forwarding_on() -> Step:
+    """IPv4 forwarding for NAT, turned on only when it is off; never turned off but by this
+    undo (docs/freebsd-facts.md §14)."""
+    return _step(f"turn on IPv4 forwarding ({pf.FORWARDING}=1)",
+                 sysctl.write(pf.FORWARDING, "1"), sysctl.write(pf.FORWARDING, "0"))
 
 
 # -- VMs --------------------------------------------------------------------------------
@@ -402,19 +426,25 @@ class _Phases:
 
 
 def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | None = None,
-               after: Lookup | None = None) -> Plan:
+               after: Lookup | None = None, forwarding: Callable[[], bool] | None = None
+               ) -> Plan:
     """Order the host work for a set of changes; raise the refusals before anything runs.
 
     after looks entries up in the configuration being committed (default: the changed entries
-    only); the plan needs it for the networks of running VMs.
+    only); the plan needs it for the networks of running VMs. forwarding tells whether the
+    host forwards IPv4 now (None: taken as off); it is asked only when a changed network
+    wants forwarding on.
     """
     ph = _Phases()
     plan = Plan()
     refusals: list[errors.RpcError] = []
+    wants_forwarding = False
     changes = sorted(changes, key=lambda c: (c.kind, c.name))
     after = after or {(c.kind, c.name): c.new for c in changes}.get
     for c in changes:
         if c.kind == "network":
+            if c.new is not None and specs.read_network(c.new).ip_forwarding:
+                wants_forwarding = True
             if c.old is None and c.new is not None:
                 ph.net_setup += _network_create(specs.read_network(c.new))
             elif c.new is None and c.old is not None:
@@ -459,6 +489,8 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
                 # the check above has made sure they are all hvd's
                 ph.zfs_teardown.append(_step(f"destroy zvol {ds}",
                                              zfs.destroy(ds, recursive=True), None))
+    if wants_forwarding and not (forwarding is not None and forwarding()):
+        ph.net_setup.append(_forwarding_on())
     if vms is not None:
         # a VM's own change, or one of its networks' (an MTU), can change how it would start
         maybe = {c.name for c in changes if c.kind == "vm"}

@@ -16,7 +16,7 @@ from typing import Any
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue, RpcError
-from hvd_netconf.host import ifconfig, names, specs, sysctl, zfs
+from hvd_netconf.host import ifconfig, names, pf, specs, sysctl, zfs
 from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.keys import Key
 from hvd_netconf.namespaces import NETWORK, VM
@@ -146,6 +146,48 @@ def check_addresses(net: specs.NetworkSpec, old: specs.NetworkSpec | None,
     return out
 
 
+def check_nat(net: specs.NetworkSpec, others: Sequence[specs.NetworkSpec],
+               limits: Limits) -> list[RpcError]:
+    """Port forwards pf would send nowhere useful, or that clash, and NAT on a host that does
+    not forward IPv4 (docs/freebsd-facts.md §14)."""
+    out: list[RpcError] = []
+    if net.nat is None:
+        return out
+    nets = pf.prefixes(net)
+    own = {ipaddress.ip_interface(a).ip for a in net.addresses}
+    for f in net.forwards:
+        path = _net_path(net.name, f"forward[hvd-net:protocol='{f.protocol}']"
+                                   f"[hvd-net:host-port='{f.host_port}']/hvd-net:guest-address")
+        where = f"network {net.name}: the forward of {f.protocol} port {f.host_port}"
+        ip = ipaddress.IPv4Address(f.guest_address)
+        inside = [p for p in nets if ip in p]
+        if not inside:
+            out.append(_refuse(f"{where} goes to {ip}, which is outside the network's "
+                               f"prefixes ({', '.join(map(str, nets))}): no guest there can "
+                               "have it", path))
+        elif ip in own:
+            out.append(_refuse(f"{where} goes to {ip}, the host's own address on the "
+                               "network: forward to a guest", path))
+        elif inside[0].prefixlen <= 30 and ip in (inside[0].network_address,
+                                                  inside[0].broadcast_address):
+            out.append(_refuse(f"{where} goes to {ip}, the network or broadcast address of "
+                               f"{inside[0]}: forward to a guest", path))
+        clash = sorted(o.name for o in others if o.name != net.name and o.nat == net.nat
+                       and any((g.protocol, g.host_port) == (f.protocol, f.host_port)
+                               for g in o.forwards))
+        if clash:
+            out.append(_refuse(f"{where} of {net.nat} is already forwarded by network "
+                               f"{', '.join(clash)}", path))
+    if not any(o.ip_forwarding for o in (net, *others)):
+        on = limits.sysctl(pf.FORWARDING)
+        if on == 0:
+            out.append(_refuse(
+                f"network {net.name}: NAT needs IPv4 forwarding, which is off on this host "
+                f"({pf.FORWARDING}=0): set ip-forwarding on the network, or "
+                "gateway_enable=\"YES\" in /etc/rc.conf", _net_path(net.name, "nat")))
+    return out
+
+
 def _unusable_mac(mac: str) -> str | None:
     """Why bhyve's net_parsemac refuses a MAC, or None (docs/freebsd-facts.md §12)."""
     octets = [int(o, 16) for o in mac.split(":")]
@@ -246,7 +288,7 @@ def check_network(net: specs.NetworkSpec, old: specs.NetworkSpec | None,
                   others: Sequence[specs.NetworkSpec], limits: Limits) -> list[RpcError]:
     """A network whose interfaces ifconfig would refuse (§1, §3.1, §3.3); `old` is the same
     network in running, so a conflict is blamed on the network that brings it."""
-    out = check_addresses(net, old, others)
+    out = check_addresses(net, old, others) + check_nat(net, others, limits)
     fibs = limits.sysctl("net.fibs") if net.fib else None
     if fibs is not None and net.fib >= fibs:
         out.append(_refuse(

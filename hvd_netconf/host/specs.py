@@ -114,6 +114,18 @@ class VmSpec:
 
 
 @dataclass(frozen=True)
+class Forward:
+    protocol: str = _leaf("protocol")
+    host_port: int = _leaf("host-port", int)
+    guest_address: str = _leaf("guest-address")
+    guest_port: int | None = _leaf("guest-port", int)  # unset: the host port
+
+    @property
+    def to_port(self) -> int:
+        return self.host_port if self.guest_port is None else self.guest_port
+
+
+@dataclass(frozen=True)
 class NetworkSpec:
     """One network's config with every YANG default filled in."""
 
@@ -126,7 +138,10 @@ class NetworkSpec:
     isolate_guests: bool = _leaf("isolate-guests", _bool)
     sticky_guests: bool = _leaf("sticky-guests", _bool)
     spanning_tree: bool = _leaf("spanning-tree", _bool)
+    nat: str | None = _leaf("nat")
+    ip_forwarding: bool = _leaf("ip-forwarding", _bool)
     addresses: tuple[str, ...] = field(default=(), metadata={"leaf-list": "address"})
+    forwards: tuple[Forward, ...] = field(default=(), metadata={"list": "forward"})
 
     @property
     def guest_port(self) -> dict[str, bool]:
@@ -217,18 +232,22 @@ def vm_defaults(name: str) -> VmSpec:
 def read_network(el: etree._Element) -> NetworkSpec:
     """A `<network xmlns="urn:hvd:network">` element -> NetworkSpec, with the model's
     defaults."""
-    values = _read(NetworkSpec, el, NETWORK, ("networks", "network"))
+    entry = ("networks", "network")
+    values = _read(NetworkSpec, el, NETWORK, entry)
     if not values["name"]:
         raise ValueError("a network entry has no name")
-    return NetworkSpec(**values, addresses=_leaf_list(el, NETWORK, "address"))
+    forwards = tuple(Forward(**_read(Forward, f, NETWORK, (*entry, "forward")))
+                     for f in el.iterchildren(f"{{{NETWORK}}}forward"))
+    return NetworkSpec(**values, addresses=_leaf_list(el, NETWORK, "address"),
+                       forwards=forwards)
 
 
 def read_leaves() -> set[tuple[str, str]]:
     """(list, path) of every leaf the readers read: the `leaf` of each field, by list."""
     out: set[tuple[str, str]] = set()
     for lst, cls in (("vm", VmSpec), ("vm", Disk), ("vm", Nic), ("vm", Pin),
-                     ("network", NetworkSpec)):
-        prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/"}.get(cls, "")
+                     ("network", NetworkSpec), ("network", Forward)):
+        prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/", Forward: "forward/"}.get(cls, "")
         out |= {(lst, prefix + f.metadata[k]) for f in fields(cls)
                 for k in ("leaf", "leaf-list") if k in f.metadata}
     return out

@@ -327,3 +327,36 @@ def test_guest_flags_change_live_on_running_taps(cfg):
     assert plan.pending_restart == set()
     # no running guest: nothing to change now; the supervisor sets the flags at each start
     assert commands(plan_of(started, isolated)) == []
+
+
+NAT_LAN = ("<network><name>lan</name><address>10.0.0.1/24</address><nat>em0</nat>"
+           "<ip-forwarding>true</ip-forwarding>{}</network>")
+FWD = ("<forward><protocol>tcp</protocol><host-port>8080</host-port>"
+       "<guest-address>10.0.0.5</guest-address><guest-port>80</guest-port></forward>")
+
+
+def test_nat_rules_go_into_the_networks_pf_anchor(cfg):
+    new = cfg.config([NAT_LAN.format(FWD)])
+    plan = plan_of(None, new)
+    load, forwarding = plan.steps[-2:]
+    assert load.do == (Run(("pfctl", "-a", "hvd/lan", "-f", "-"), (
+        "# hvd network lan: generated from its configuration, replaced on every commit\n"
+        "nat on em0 inet from 10.0.0.0/24 to any -> (em0)\n"
+        "rdr pass on em0 inet proto tcp from any to (em0) port 8080 -> 10.0.0.5 port 80\n")),)
+    assert load.undo == (Run(("pfctl", "-a", "hvd/lan", "-F", "all")),)
+    assert forwarding.do == (Run(("sysctl", "net.inet.ip.forwarding=1")),)
+    assert forwarding.undo == (Run(("sysctl", "net.inet.ip.forwarding=0")),)
+    # forwarding already on: not touched
+    assert len(build_plan(diff(None, new), zfs_parent=P, forwarding=lambda: True)) == \
+        len(plan) - 1
+    # a changed forward reloads the anchor; its undo loads the old rules back
+    old = cfg.config([NAT_LAN.format("")])
+    change = build_plan(diff(old, new), zfs_parent=P, forwarding=lambda: True)
+    assert [s.what for s in change.steps] == [
+        "load the NAT rules of network lan into pf anchor hvd/lan"]
+    assert change.steps[0].undo[0].stdin.endswith("-> (em0)\n")
+    # removal: the anchor is flushed first, and the undo loads it again; forwarding stays on
+    gone = plan_of(new, cfg.config([]))
+    assert commands(gone)[0] == ("pfctl", "-a", "hvd/lan", "-F", "all")
+    assert gone.steps[0].undo == load.do
+    assert not any("sysctl" in c for c in commands(gone))

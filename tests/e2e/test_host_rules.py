@@ -135,6 +135,30 @@ CASES = {
         "network dmz: prefix 10.0.0.128/25 overlaps 10.0.0.0/24 of network lan in FIB 0; "
         "their routes would clash",
         base=config(networks=network_xml("lan", addresses=("10.0.0.1/24",)))),
+    "forward-outside-the-network": Case(
+        config(networks=network_xml(
+            "lan", addresses=("10.0.0.1/24",), extra="<nat>em0</nat>"
+            "<ip-forwarding>true</ip-forwarding><forward><protocol>tcp</protocol>"
+            "<host-port>8080</host-port><guest-address>10.0.1.5</guest-address></forward>")),
+        NET.format("lan", "forward[hvd-net:protocol='tcp'][hvd-net:host-port='8080']"
+                          "/hvd-net:guest-address"),
+        "network lan: the forward of tcp port 8080 goes to 10.0.1.5, which is outside the "
+        "network's prefixes (10.0.0.0/24)"),
+    "forward-to-the-host": Case(
+        config(networks=network_xml(
+            "lan", addresses=("10.0.0.1/24",), extra="<nat>em0</nat>"
+            "<ip-forwarding>true</ip-forwarding><forward><protocol>udp</protocol>"
+            "<host-port>53</host-port><guest-address>10.0.0.1</guest-address></forward>")),
+        NET.format("lan", "forward[hvd-net:protocol='udp'][hvd-net:host-port='53']"
+                          "/hvd-net:guest-address"),
+        "network lan: the forward of udp port 53 goes to 10.0.0.1, the host's own address"),
+    "nat-without-forwarding": Case(
+        config(networks=network_xml("lan", addresses=("10.0.0.1/24",),
+                                    extra="<nat>em0</nat>")),
+        NET.format("lan", "nat"),
+        "network lan: NAT needs IPv4 forwarding, which is off on this host "
+        "(net.inet.ip.forwarding=0): set ip-forwarding on the network, or "
+        'gateway_enable="YES" in /etc/rc.conf'),
     # issue 20 item 5: the sim reports hw.ncpu=4, so host CPU 4 does not exist
     "pin-beyond-hw.ncpu": Case(
         config(vms=vm_xml("big", extra="<cpu>2</cpu><cpu-pin><vcpu>1</vcpu>"

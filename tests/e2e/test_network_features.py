@@ -1,5 +1,6 @@
-"""Issue 24 on the sim, over the wire: a commit that adds a network's addresses, and its
-rollback, which leaves the simulated host's interfaces exactly as they were."""
+"""Issue 24 on the sim, over the wire: a commit that adds a network's addresses and a port
+forward, and its rollback, which leaves the simulated host's interfaces and pf anchors exactly
+as they were."""
 
 from __future__ import annotations
 
@@ -32,10 +33,49 @@ def test_addresses_commit_and_rollback_leave_the_host_as_before(vmhvd: HvdInstan
     assert sim_state(vmhvd.root)["interfaces"] == before
 
 
-def test_spanning_tree_needs_an_uplink(vmhvd: HvdInstance) -> None:
+NAT = "<nat>em1</nat><ip-forwarding>true</ip-forwarding>"
+FWD = ("<forward><protocol>tcp</protocol><host-port>8080</host-port>"
+       "<guest-address>10.0.0.5</guest-address><guest-port>80</guest-port></forward>")
+
+
+def test_address_and_forward_commit_and_rollback(vmhvd: HvdInstance) -> None:
+    m = vmhvd.connect_uds()
+    m.edit_config(config(networks=network_xml("lan", phys="em0", addresses=("10.9.0.1/24",),
+                                              extra=NAT)), target="candidate")
+    m.commit()
+    before = sim_state(vmhvd.root)
+    assert before["pf-anchors"] == {"hvd/lan": [
+        "nat on em1 inet from 10.9.0.0/24 to any -> (em1)"]}
+    m.edit_config(config(networks=network_xml(
+        "lan", phys="em0", addresses=("10.9.0.1/24", "10.0.0.1/24"), extra=NAT + FWD)),
+        target="candidate")
+    m.commit()
+    after = sim_state(vmhvd.root)
+    assert after["interfaces"]["hv-lan"]["addresses"] == ["10.9.0.1/24", "10.0.0.1/24"]
+    assert after["pf-anchors"]["hvd/lan"][-1] == (
+        "rdr pass on em1 inet proto tcp from any to (em1) port 8080 -> 10.0.0.5 port 80")
+    rollback_to(m, 1)
+    back = sim_state(vmhvd.root)
+    assert (back["interfaces"], back["pf-anchors"]) == (before["interfaces"],
+                                                       before["pf-anchors"])
+    # the network's removal flushes its anchor; hvd leaves forwarding on (hv(1), hvd.conf(5))
+    m.edit_config(config(networks=network_xml("lan", op="delete")), target="candidate")
+    m.commit()
+    gone = sim_state(vmhvd.root)
+    assert "pf-anchors" not in gone and "hv-lan" not in gone["interfaces"]
+    assert gone["sysctl"]["net.inet.ip.forwarding"] == "1"
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("<spanning-tree>true</spanning-tree>",
+     "spanning-tree runs on the uplink: set a physical-interface"),
+    ("<address>fd00::1/64</address><nat>em0</nat>",
+     "NAT needs an IPv4 address on the network: the guests' gateway"),
+    ("<address>10.0.0.1/24</address>" + FWD, "a port forward needs nat on its network"),
+])
+def test_model_musts(vmhvd: HvdInstance, body: str, message: str) -> None:
     m = vmhvd.connect_uds()
     with pytest.raises(RPCError) as ei:
-        m.edit_config(config(networks="<network><name>lan</name>"
-                                      "<spanning-tree>true</spanning-tree></network>"),
+        m.edit_config(config(networks=f"<network><name>lan</name>{body}</network>"),
                       target="running")
-    assert "spanning-tree runs on the uplink: set a physical-interface" in ei.value.message
+    assert message in ei.value.message

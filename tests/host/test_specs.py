@@ -57,7 +57,8 @@ def test_absent_leaves_take_the_yang_defaults() -> None:
                                    "virtio-net", False),)
     net = specs.read_network(etree.fromstring(
         f'<network xmlns="{NETWORK}"><name>lan</name></network>'))
-    assert net == specs.NetworkSpec("lan", None, 0, None, None, 1500, False, False, False, ())
+    assert net == specs.NetworkSpec("lan", None, 0, None, None, 1500, False, False, False,
+                                  None, False, (), ())
     assert net.member is None and net.bridge.startswith("hv")
 
 

@@ -23,7 +23,11 @@ def reads_only(argv: tuple[str, ...]) -> bool:
         return len(args) < 2 or args[0] in ("-g", "-m")
     if prog == "bhyvectl":
         return not {"--create", "--destroy"} & set(args)
-    return prog in ("sysctl", "ps")
+    if prog == "sysctl":
+        return args[:1] == ("-n",)
+    if prog == "pfctl":
+        return "-s" in args
+    return prog == "ps"
 
 
 class Fail(Exception):
