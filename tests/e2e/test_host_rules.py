@@ -47,6 +47,17 @@ class Case:
     uplink_mtu: int | None = None  # em0's MTU on the host before the change
 
 
+def forward_case(proto: str, port: int, guest: str, message: str) -> Case:
+    """A NAT network lan of 10.0.0.1/24 forwarding proto/port to guest."""
+    forward = (f"<forward><protocol>{proto}</protocol><host-port>{port}</host-port>"
+               f"<guest-address>{guest}</guest-address></forward>")
+    return Case(config(networks=network_xml(
+        "lan", addresses=("10.0.0.1/24",),
+        extra="<nat>em0</nat><ip-forwarding>true</ip-forwarding>" + forward)),
+        NET.format("lan", f"forward[hvd-net:protocol='{proto}'][hvd-net:host-port='{port}']"
+                          "/hvd-net:guest-address"), message)
+
+
 CASES = {
     "fib-at-net.fibs": Case(config(networks=network_xml("lan", fib=4)),
                             NET.format("lan", "fib"),
@@ -135,23 +146,12 @@ CASES = {
         "network dmz: prefix 10.0.0.128/25 overlaps 10.0.0.0/24 of network lan in FIB 0; "
         "their routes would clash",
         base=config(networks=network_xml("lan", addresses=("10.0.0.1/24",)))),
-    "forward-outside-the-network": Case(
-        config(networks=network_xml(
-            "lan", addresses=("10.0.0.1/24",), extra="<nat>em0</nat>"
-            "<ip-forwarding>true</ip-forwarding><forward><protocol>tcp</protocol>"
-            "<host-port>8080</host-port><guest-address>10.0.1.5</guest-address></forward>")),
-        NET.format("lan", "forward[hvd-net:protocol='tcp'][hvd-net:host-port='8080']"
-                          "/hvd-net:guest-address"),
-        "network lan: the forward of tcp port 8080 goes to 10.0.1.5, which is outside the "
-        "network's prefixes (10.0.0.0/24)"),
-    "forward-to-the-host": Case(
-        config(networks=network_xml(
-            "lan", addresses=("10.0.0.1/24",), extra="<nat>em0</nat>"
-            "<ip-forwarding>true</ip-forwarding><forward><protocol>udp</protocol>"
-            "<host-port>53</host-port><guest-address>10.0.0.1</guest-address></forward>")),
-        NET.format("lan", "forward[hvd-net:protocol='udp'][hvd-net:host-port='53']"
-                          "/hvd-net:guest-address"),
-        "network lan: the forward of udp port 53 goes to 10.0.0.1, the host's own address"),
+    "forward-outside-the-network": forward_case(
+        "tcp", 8080, "10.0.1.5", "network lan: the forward of tcp port 8080 goes to 10.0.1.5, "
+        "which is outside the network's prefixes (10.0.0.0/24)"),
+    "forward-to-the-host": forward_case(
+        "udp", 53, "10.0.0.1", "network lan: the forward of udp port 53 goes to 10.0.0.1, the "
+        "host's own address"),
     "nat-without-forwarding": Case(
         config(networks=network_xml("lan", addresses=("10.0.0.1/24",),
                                     extra="<nat>em0</nat>")),
