@@ -59,6 +59,11 @@ class Limits:
         out = self._run(ifconfig.show(ifname))
         return ifconfig.parse_mtu(out) if out else None
 
+    def pf_nat(self) -> str | None:
+        """The main ruleset's translation rules; None when pfctl cannot read them (pf not
+        loaded), or without a host."""
+        return self._run(pf.show_main())
+
     def capabilities(self, ifname: str) -> frozenset[str] | None:
         """What `ifconfig -m` lists for the interface; None when it does not exist."""
         out = self._run(ifconfig.capabilities(ifname))
@@ -178,6 +183,17 @@ def check_nat(net: specs.NetworkSpec, others: Sequence[specs.NetworkSpec],
         if clash:
             out.append(_refuse(f"{where} of {net.nat} is already forwarded by network "
                                f"{', '.join(clash)}", path))
+    main = limits.pf_nat() if limits.host is not None else None
+    if limits.host is not None and main is None:
+        out.append(_refuse(
+            f"network {net.name}: NAT needs pf, which is not running on this host (pfctl -s "
+            "nat fails): load it (kldload pf, pf_enable=\"YES\" in /etc/rc.conf)",
+            _net_path(net.name, "nat")))
+    elif main is not None and (missing := pf.missing_anchors(main, bool(net.forwards))):
+        out.append(_refuse(
+            f"network {net.name}: pf's main ruleset does not name hvd's anchors, so pf would "
+            f"never use the network's rules: add {' and '.join(missing)} to /etc/pf.conf "
+            "and reload it (pfctl -f /etc/pf.conf)", _net_path(net.name, "nat")))
     if not any(o.ip_forwarding for o in (net, *others)):
         on = limits.sysctl(pf.FORWARDING)
         if on == 0:

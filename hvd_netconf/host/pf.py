@@ -37,6 +37,23 @@ def show(network: str) -> Argv:
     return (PFCTL, "-a", anchor(network), "-s", "nat")
 
 
+def show_main() -> Argv:
+    """`pfctl -s nat`: the main ruleset's translation rules, where the anchors are named."""
+    return (PFCTL, "-s", "nat")
+
+
+# How `pfctl -s nat` lists the lines pf.conf needs (pf.conf(5), ANCHORS).
+NAT_ANCHOR = 'nat-anchor "hvd/*"'
+RDR_ANCHOR = 'rdr-anchor "hvd/*"'
+
+
+def missing_anchors(main_nat: str, forwards: bool) -> list[str]:
+    """The anchor references the main ruleset lacks for a NAT network (with forwards: rdr)."""
+    have = {line.split(" all")[0].strip() for line in main_nat.splitlines()}
+    need = [NAT_ANCHOR, *([RDR_ANCHOR] if forwards else [])]
+    return [n for n in need if n not in have]
+
+
 def prefixes(net: NetworkSpec) -> list[ipaddress.IPv4Network]:
     """The network's IPv4 prefixes, from its addresses, each once, in their order."""
     out: list[ipaddress.IPv4Network] = []

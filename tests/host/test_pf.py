@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from hvd_netconf.host import pf, specs, sysctl
+from hvd_netconf.host import constraints, pf, specs, sysctl
 from hvd_netconf.host.backend import CommandFailed
 from hvd_netconf.host.sim.host import SimHost
 from hvd_netconf.namespaces import NETWORK
@@ -89,3 +89,26 @@ def test_sim_forwarding_sysctl(host: SimHost) -> None:
     with pytest.raises(CommandFailed) as e:
         host.run(sysctl.write("hw.ncpu", "8"))
     assert e.value.stderr == "sysctl: oid 'hw.ncpu' is read only\n"
+
+
+def test_main_ruleset_must_name_the_anchors(tmp_path: Path) -> None:
+    """pf evaluates an anchor only where the main ruleset names it (pf.conf(5), ANCHORS):
+    a NAT network is refused on a host whose pf.conf lacks them, or without pf."""
+    assert pf.show_main() == ("pfctl", "-s", "nat")
+    assert pf.missing_anchors('nat-anchor "hvd/*" all\nrdr-anchor "hvd/*" all\n', True) == []
+    assert pf.missing_anchors('nat-anchor "hvd/*" all\n', True) == ['rdr-anchor "hvd/*"']
+    assert pf.missing_anchors("", False) == ['nat-anchor "hvd/*"']
+    spec = net(NAT + "<ip-forwarding>true</ip-forwarding>")
+
+    def refusals(**kw: object) -> list[str]:
+        host = SimHost(tmp_path / str(len(list(tmp_path.iterdir()))), **kw)
+        return [e.message for e in constraints.check_nat(spec, [], constraints.Limits(host))]
+
+    assert refusals() == []  # the sim's pf.conf names them by default
+    assert refusals(pf_main=["nat on em0 from 192.0.2.0/24 to any -> (em0)"]) == [
+        "network lan: pf's main ruleset does not name hvd's anchors, so pf would never use the "
+        'network\'s rules: add nat-anchor "hvd/*" and rdr-anchor "hvd/*" to /etc/pf.conf and '
+        "reload it (pfctl -f /etc/pf.conf)"]
+    assert refusals(pf_main=None) == [
+        "network lan: NAT needs pf, which is not running on this host (pfctl -s nat fails): "
+        'load it (kldload pf, pf_enable="YES" in /etc/rc.conf)']

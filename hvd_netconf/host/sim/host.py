@@ -17,7 +17,7 @@ from hvd_netconf.host.sim.commands import Fail, State, log, reads_only, unknown
 from hvd_netconf.host.sim.console import Console
 from hvd_netconf.host.sim.faults import Faults
 from hvd_netconf.host.sim.ifconfig import PHYSICAL_CAPABILITIES, Ifconfig
-from hvd_netconf.host.sim.pf import Pf
+from hvd_netconf.host.sim.pf import MAIN_NAT, Pf
 from hvd_netconf.host.sim.state import PersistedState
 from hvd_netconf.host.sim.sysctl import DEFAULT_SYSCTLS, Sysctl
 from hvd_netconf.host.sim.vmm import Vmm
@@ -45,9 +45,11 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Pf, Console, Vmm, Sysctl):
         sysctls: dict[str, str] | None = None,
         pool_size: int = DEFAULT_POOL_SIZE,
         capabilities: dict[str, Sequence[str]] | None = None,
+        pf_main: Sequence[str] | None = MAIN_NAT,
     ) -> None:
         """capabilities: what `ifconfig -m` lists for a physical interface, where not the
-        default PHYSICAL_CAPABILITIES (a driver without JUMBO_MTU, say)."""
+        default PHYSICAL_CAPABILITIES (a driver without JUMBO_MTU, say). pf_main: the main
+        pf ruleset's translation rules (None: pf is not loaded)."""
         self.dir = Path(root) / ".sim"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state_path = self.dir / "host.json"
@@ -79,6 +81,8 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Pf, Console, Vmm, Sysctl):
                     "sysctl": {**DEFAULT_SYSCTLS, **(sysctls or {})},
                     "vmm": {},
                 }
+                if pf_main is None or tuple(pf_main) != MAIN_NAT:  # a default is not kept
+                    self._st["pf-main"] = None if pf_main is None else list(pf_main)
                 for pool in pools:
                     self._adopt(pool)
                 self._compact()
