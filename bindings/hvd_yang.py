@@ -248,7 +248,7 @@ class yc_state_hvd_network__networks_network_state(PybindBase):
 
   YANG Description: What the host has for this network.
   """
-  __slots__ = ('_path_helper', '_extmethods', '__bridge','__member','__backend',)
+  __slots__ = ('_path_helper', '_extmethods', '__bridge','__member','__nat_rule','__backend',)
 
   _yang_name = 'state'
   _yang_namespace = 'urn:hvd:network'
@@ -262,6 +262,7 @@ class yc_state_hvd_network__networks_network_state(PybindBase):
     self._extmethods = False
     self.__bridge = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'length': ['1..15']}), is_leaf=True, yang_name="bridge", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='string', is_config=False)
     self.__member = YANGDynClass(unique=True, base=TypedListType(allowed_type=str), is_leaf=False, yang_name="member", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='string', is_config=False)
+    self.__nat_rule = YANGDynClass(unique=True, base=TypedListType(allowed_type=str), is_leaf=False, yang_name="nat-rule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='string', is_config=False)
     self.__backend = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'ifconfig': {}, 'netd': {}, 'sim': {}},), is_leaf=True, yang_name="backend", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='enumeration', is_config=False)
 
     load = kwargs.pop("load", None)
@@ -365,6 +366,47 @@ class yc_state_hvd_network__networks_network_state(PybindBase):
     self.__member = YANGDynClass(unique=True, base=TypedListType(allowed_type=str), is_leaf=False, yang_name="member", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='string', is_config=False)
 
 
+  def _get_nat_rule(self):
+    """
+    Getter method for nat_rule, mapped from YANG variable /networks/network/state/nat_rule (string)
+
+    YANG Description: The translation rules pf holds in the network's anchor
+(hvd/<network>), as 'pfctl -a hvd/<network> -s nat' prints
+them; only for a network with nat.
+    """
+    return self.__nat_rule
+      
+  def _set_nat_rule(self, v, load=False):
+    """
+    Setter method for nat_rule, mapped from YANG variable /networks/network/state/nat_rule (string)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_nat_rule is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_nat_rule() directly.
+
+    YANG Description: The translation rules pf holds in the network's anchor
+(hvd/<network>), as 'pfctl -a hvd/<network> -s nat' prints
+them; only for a network with nat.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,unique=True, base=TypedListType(allowed_type=str), is_leaf=False, yang_name="nat-rule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='string', is_config=False)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """nat_rule must be of a type compatible with string""",
+          'defined-type': "string",
+          'generated-type': """YANGDynClass(unique=True, base=TypedListType(allowed_type=str), is_leaf=False, yang_name="nat-rule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='string', is_config=False)""",
+        })
+
+    self.__nat_rule = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_nat_rule(self):
+    self.__nat_rule = YANGDynClass(unique=True, base=TypedListType(allowed_type=str), is_leaf=False, yang_name="nat-rule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='string', is_config=False)
+
+
   def _get_backend(self):
     """
     Getter method for backend, mapped from YANG variable /networks/network/state/backend (enumeration)
@@ -403,10 +445,11 @@ class yc_state_hvd_network__networks_network_state(PybindBase):
 
   bridge = __builtin__.property(_get_bridge)
   member = __builtin__.property(_get_member)
+  nat_rule = __builtin__.property(_get_nat_rule)
   backend = __builtin__.property(_get_backend)
 
 
-  _pyangbind_elements = OrderedDict([('bridge', bridge), ('member', member), ('backend', backend), ])
+  _pyangbind_elements = OrderedDict([('bridge', bridge), ('member', member), ('nat_rule', nat_rule), ('backend', backend), ])
 
 
 class yc_network_hvd_network__networks_network(PybindBase):

@@ -13,7 +13,8 @@ from hvd_netconf.namespaces import PREFIXES
 # (parent, child) pairs that are YANG lists or leaf-lists: always rendered as arrays.
 LISTS = frozenset({("vms", "vm"), ("vm", "disk"), ("vm", "nic"), ("networks", "network"),
                    ("network", "address"), ("network", "forward"),
-                   ("state", "tap"), ("state", "member"), ("rpc-reply", "commit"),
+                   ("state", "tap"), ("state", "member"), ("state", "nat-rule"),
+                   ("rpc-reply", "commit"),
                    ("commit", "changes"), ("patch", "edit")})
 Data = dict[str, Any]
 

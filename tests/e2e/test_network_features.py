@@ -52,6 +52,10 @@ def test_address_and_forward_commit_and_rollback(vmhvd: HvdInstance) -> None:
     m.commit()
     after = sim_state(vmhvd.root)
     assert after["interfaces"]["hv-lan"]["addresses"] == ["10.9.0.1/24", "10.0.0.1/24"]
+    # operational state: what pf holds in the anchor, as pfctl -a hvd/lan -s nat prints it
+    got = m.get(("subtree", '<networks xmlns="urn:hvd:network"/>')).data_ele
+    assert [r.text for r in got.iter("{urn:hvd:network}nat-rule")] == after["pf-anchors"][
+        "hvd/lan"]
     assert after["pf-anchors"]["hvd/lan"][-1] == (
         "rdr pass on em1 inet proto tcp from any to (em1) port 8080 -> 10.0.0.5 port 80")
     rollback_to(m, 1)
