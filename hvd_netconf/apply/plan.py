@@ -1,8 +1,9 @@
 """Changes -> an ordered Plan of Steps, each with its undo. Pure: nothing runs here.
 
 Order: read-only guards first (nothing foreign inside a dataset tree being destroyed), then
-network interfaces (VLANs, bridges, FIBs, MTUs, members), then datasets and
-zvols, then, once everything reversible is done, the irreversible tail: running VMs being
+networks (VLANs, bridges, FIBs, MTUs, addresses, members and their flags, pf anchors, IPv4
+forwarding), then datasets and zvols, then, once everything reversible is done, the
+irreversible tail: running VMs being
 removed are stopped, their datasets and removed disks destroyed, and removed networks torn down
 (destroys in the reverse order of creation). A refused change (shrinking a disk, changing a
 fixed volblocksize, removing a disk of a running VM) raises before any step runs. A change
@@ -267,7 +268,7 @@ def _addresses_remove(bridge: str, addresses: Iterable[str]) -> list[Step]:
 def _nat(o: Net | None, n: Net | None) -> list[Step]:
     """Load, replace or flush the network's pf anchor; the undo puts the old rules back."""
     old, new = (pf.rules(o) if o else None), (pf.rules(n) if n else None)
-    net = (n or o)
+    net = n or o
     if old == new or net is None:
         return []
     name = net.name
