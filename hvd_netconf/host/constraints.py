@@ -203,6 +203,11 @@ def check_nat(net: specs.NetworkSpec, others: Sequence[specs.NetworkSpec],
     out: list[RpcError] = []
     if net.nat is None:
         return out
+    if net.nat in (net.physical_interface, _member(net)):
+        out.append(_refuse(
+            f"network {net.name}: {net.nat} is the network's own uplink, a port of its bridge; "
+            "NAT goes out through another interface (or drop the uplink)",
+            _net_path(net.name, "nat")))
     nets = pf.prefixes(net)
     own = {ipaddress.ip_interface(a).ip for a in net.addresses}
     for f in net.forwards:

@@ -152,6 +152,12 @@ CASES = {
     "forward-to-the-host": forward_case(
         "udp", 53, "10.0.0.1", "network lan: the forward of udp port 53 goes to 10.0.0.1, the "
         "host's own address"),
+    "nat-through-the-uplink": Case(
+        config(networks=network_xml("lan", phys="em1", addresses=("10.0.0.1/24",),
+                                    extra="<nat>em1</nat><ip-forwarding>true</ip-forwarding>")),
+        NET.format("lan", "nat"),
+        "network lan: em1 is the network's own uplink, a port of its bridge; NAT goes out "
+        "through another interface"),
     "nat-without-forwarding": Case(
         config(networks=network_xml("lan", addresses=("10.0.0.1/24",),
                                     extra="<nat>em0</nat>")),
