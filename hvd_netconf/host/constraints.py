@@ -130,6 +130,8 @@ class AddressIndex:
                 self.owners.setdefault((n.fib, a.network), []).append(n.name)
         self._starts: dict[tuple[int, int], list[int]] = {}
         self._nets: dict[tuple[int, int], list[Net]] = {}
+        # the prefix lengths in use: a prefix's supernets are looked up at those only
+        self._lens = {key: sorted({p.prefixlen for _, p in span}) for key, span in spans.items()}
         for key, span in spans.items():
             span.sort(key=lambda s: s[0])
             self._starts[key] = [s for s, _ in span]
@@ -138,10 +140,10 @@ class AddressIndex:
     def overlapping(self, fib: int, prefix: Net) -> list[tuple[Net, str]]:
         """(prefix, network) of every prefix in the FIB that holds, equals or lies in this one
         (CIDR prefixes overlap only so)."""
-        out = [(sup, name) for plen in range(prefix.prefixlen, -1, -1)
+        key = (fib, prefix.version)
+        out = [(sup, name) for plen in self._lens.get(key, ()) if plen <= prefix.prefixlen
                for sup in [prefix.supernet(new_prefix=plen)]
                for name in self.owners.get((fib, sup), [])]
-        key = (fib, prefix.version)
         starts, nets = self._starts.get(key, []), self._nets.get(key, [])
         i = bisect.bisect_left(starts, int(prefix.network_address))
         last = int(prefix.broadcast_address)
