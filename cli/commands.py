@@ -19,7 +19,7 @@ from hv_cli import console, loadfile, render, rpcs
 from hv_cli.client import REPLY_TIMEOUT, Client, ConnectError, NetconfError
 from hv_cli.facts import UsageError
 from hv_cli.grammar import Parsed
-from hv_cli.rpcs import El, leaf
+from hv_cli.rpcs import OP, El, el, leaf
 
 from hvd_netconf.namespaces import BASE, CAP_PREFIX, VM
 
@@ -323,6 +323,43 @@ def do_add(s: Session, p: Parsed) -> None:
 
 def do_remove(s: Session, p: Parsed) -> None:
     _delete(s, p, f"removed {_where(p)}", f"remove {_where(p)}")
+
+
+def _network_part(p: Parsed, *inner: El) -> El:
+    return rpcs.config_tree("network", rpcs.entry("network", p.values["network"], *inner))
+
+
+def _forward_key(v: dict[str, str], op: str, *more: El) -> El:
+    return El("forward", [el("protocol", text=v["protocol"]),
+                          el("host-port", text=v["host-port"]), *more], attrs={OP: op})
+
+
+def do_add_address(s: Session, p: Parsed) -> None:
+    v = p.values
+    s.edit(_network_part(p, leaf("address", v["address"], "create")), "none",
+           f"added address {v['address']} to network {v['network']}")
+
+
+def do_remove_address(s: Session, p: Parsed) -> None:
+    v = p.values
+    s.edit(_network_part(p, leaf("address", v["address"], "delete")), "none",
+           f"removed address {v['address']} from network {v['network']}")
+
+
+def do_add_forward(s: Session, p: Parsed) -> None:
+    v = p.values
+    guest = [el("guest-address", text=v["guest-address"])]
+    if "guest-port" in v:
+        guest.append(el("guest-port", text=v["guest-port"]))
+    to = f"{v['guest-address']}:{v.get('guest-port', v['host-port'])}"
+    s.edit(_network_part(p, _forward_key(v, "create", *guest)), "none",
+           f"added forward {v['protocol']} {v['host-port']} -> {to} to network {v['network']}")
+
+
+def do_remove_forward(s: Session, p: Parsed) -> None:
+    v = p.values
+    s.edit(_network_part(p, _forward_key(v, "delete")), "none",
+           f"removed forward {v['protocol']} {v['host-port']} from network {v['network']}")
 
 
 # ---- reads ------------------------------------------------------------------------------
@@ -824,6 +861,8 @@ def do_rollback(s: Session, p: Parsed) -> None:
 
 ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "create": do_create, "destroy": do_destroy, "set": do_set, "unset": do_unset,
+    "add-address": do_add_address, "remove-address": do_remove_address,
+    "add-forward": do_add_forward, "remove-forward": do_remove_forward,
     "add": do_add, "remove": do_remove, "list": do_list, "show": do_show,
     "show-host": do_show_host, "show-commits": do_show_commits, "show-compare": do_show_compare,
     "start-vm": do_vm_rpc, "stop-vm": do_vm_rpc, "restart-vm": do_vm_rpc, "console": do_console,

@@ -146,6 +146,30 @@ def _child_commands(obj: str, create: tuple[Param, ...], options: tuple[Param, .
 
 
 COMMENT = _p("comment", "text", help="a comment stored with the commit")
+ADDRESS = _p("address", "text", help="an address with its prefix length: 10.0.0.1/24, fd00::1/64")
+PROTO, HOST_PORT = _p("protocol", "val", "forward", "protocol"), _p("host-port", "val", "forward",
+                                                                   "host-port")
+
+
+def _network_part_commands() -> list[Command]:
+    """A network's addresses (a leaf-list) and port forwards (a list keyed by protocol and
+    host port): added and removed like a VM's disks and NICs."""
+    return [
+        Command(("add", "address"), "add-address",
+                "Add an address of the host to a network's bridge", (NET, ADDRESS),
+                obj="address"),
+        Command(("remove", "address"), "remove-address",
+                "Remove an address of the host from a network's bridge", (NET, ADDRESS),
+                obj="address"),
+        Command(("add", "forward"), "add-forward",
+                "Forward a port of a NAT network's outside interface to a guest",
+                (NET, PROTO, HOST_PORT, _p("guest-address", "val", "forward", "guest-address"),
+                 _p("guest-port", "val", "forward", "guest-port", optional=True)),
+                obj="forward"),
+        Command(("remove", "forward"), "remove-forward", "Remove a port forward of a network",
+                (NET, PROTO, HOST_PORT), obj="forward"),
+    ]
+
 
 COMMANDS: tuple[Command, ...] = (
     *_object_commands("vm", (_p("cpu", "val", "vm", "cpu"), _p("memory", "val", "vm", "memory")),
@@ -159,6 +183,7 @@ COMMANDS: tuple[Command, ...] = (
     *_child_commands("nic", (_p("network", "ref", "network"),),
                      (_p("mac", "val", "nic", "mac"), _p("emulation", "val", "nic", "emulation")),
                      ()),
+    *_network_part_commands(),
     Command(("start",), "start-vm", "Start a VM", (VM,)),
     Command(("stop",), "stop-vm", "Stop a VM (ACPI shutdown, power off after the timeout)",
             (VM,), (_p("timeout", "val", "rpc:stop-vm", "timeout"),),

@@ -78,6 +78,8 @@ class _StepFailed(Exception):
 
 def show(action: Action) -> str:
     if isinstance(action, Run):
+        if action.stdin is not None:  # a here-document, as a shell would be given it
+            return f"{shlex.join(action.argv)} <<'EOF'\n{action.stdin}EOF"
         return shlex.join(action.argv)
     if isinstance(action, Absent):
         return f"{shlex.join(action.probe)}  # must not exist"
@@ -130,8 +132,23 @@ def _undo_record(step: Step) -> dict[str, Any]:
     whose found state its undo records again (the undo of a removal that restored them)."""
     return {"what": step.what, "probe": _probe(step),
             "undo": None if step.undo is None
-            else [list(a.argv) for a in step.undo if isinstance(a, Run)],
+            else [_command(a) for a in step.undo if isinstance(a, Run)],
             "found": [a.ifname for a in step.undo or () if isinstance(a, Found)]}
+
+
+Command = list[str] | dict[str, Any]
+
+
+def _command(run: Run) -> Command:
+    """A journal entry of one command: its argv, or {argv, stdin} when it reads stdin."""
+    return list(run.argv) if run.stdin is None else {"argv": list(run.argv), "stdin": run.stdin}
+
+
+def _run_command(host: Host, cmd: Command) -> None:
+    if isinstance(cmd, dict):
+        host.run(cmd["argv"], stdin=cmd["stdin"])
+    else:
+        host.run(cmd)
 
 
 def _ledger_path(journal: str) -> str:
@@ -232,11 +249,11 @@ class Engine:
             line["undo"] = self._resolve(step)
         write_all(self.journal, json.dumps(line).encode() + b"\n", os.O_APPEND, None)
 
-    def _resolve(self, step: Step) -> Argvs:
-        out: Argvs = []
+    def _resolve(self, step: Step) -> list[Command]:
+        out: list[Command] = []
         for a in step.undo or ():
             if isinstance(a, Run):
-                out.append(list(a.argv))
+                out.append(_command(a))
             elif isinstance(a, Restore) and (found := self.ledger.get(a.ifname)) is not None:
                 out += _restore_argvs(a.ifname, found)
         return out
@@ -268,7 +285,10 @@ class Engine:
 
     def _do(self, step: Step, action: Action) -> None:
         if isinstance(action, Run):
-            self.host.run(action.argv)
+            if action.stdin is None:
+                self.host.run(action.argv)
+            else:
+                self.host.run(action.argv, stdin=action.stdin)
         elif isinstance(action, Absent):
             try:
                 self.host.run(action.probe)
@@ -440,9 +460,9 @@ def recover(host: Host, journal: str, mark: int) -> list[str]:
                         ledger.put(ifname, ifconfig.parse_state(host.run(ifconfig.show(ifname))))
             except Exception as e:
                 report.append(f"record of uplinks for '{what}': {type(e).__name__}: {e}")
-            for argv in undo:
+            for cmd in undo:
                 try:
-                    host.run(argv)
+                    _run_command(host, cmd)
                 except Exception as e:  # the step in doubt may not have run (in full)
                     report.append(f"undo of '{what}': {e}")
             report.append(f"undid '{what}'")

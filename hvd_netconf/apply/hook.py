@@ -19,7 +19,7 @@ from hvd_netconf.apply.engine import Engine, render
 from hvd_netconf.apply.plan import Plan, build_plan
 from hvd_netconf.edit.diff import diff_keys, entries
 from hvd_netconf.errors import RpcErrors
-from hvd_netconf.host import constraints
+from hvd_netconf.host import constraints, pf
 from hvd_netconf.keys import Key
 
 if TYPE_CHECKING:
@@ -49,7 +49,9 @@ def plan_for(datastores: Datastores, zfs_parent: str, vms: Supervisor | None,
     refusals = constraints.check(host, new_root, keys, new, old, base=old_root)
     if refusals:
         raise RpcErrors(refusals)
-    return build_plan(diff_keys(keys, old, new), zfs_parent=zfs_parent, vms=vms, after=new)
+    return build_plan(diff_keys(keys, old, new), zfs_parent=zfs_parent, vms=vms, after=new,
+                      forwarding=None if host is None else (
+                          lambda: constraints.Limits(host).sysctl(pf.FORWARDING) == 1))
 
 
 def journal_path(datastores: Datastores) -> str:

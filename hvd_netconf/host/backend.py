@@ -30,8 +30,9 @@ class Host(Protocol):
     name: str  # "freebsd" | "sim"
     simulated: bool
 
-    def run(self, argv: Sequence[str]) -> str:
-        """Run argv (no shell); return stdout; raise CommandFailed on a non-zero exit."""
+    def run(self, argv: Sequence[str], stdin: str | None = None) -> str:
+        """Run argv (no shell), with stdin as its input (none: /dev/null); return stdout;
+        raise CommandFailed on a non-zero exit."""
         ...
 
     def spawn(self, argv: Sequence[str], *, log_path: Path) -> subprocess.Popen[bytes]:

@@ -249,8 +249,11 @@ def launch(vm: VmSpec, mtus: Mapping[str, int], *, with_iso: bool = True) -> Lau
     nic_mtus = [mtus[nic.network] for nic in vm.nics]
     cmds: list[Argv] = []
     for tap, nic, mtu in zip(taps, vm.nics, nic_mtus, strict=True):
+        bridge = names.bridge_name(nic.network)
         cmds += [ifconfig.tap_setup(tap, vm.name, nic.name, mtu),
-                 ifconfig.bridge_addm(names.bridge_name(nic.network), tap)]
+                 ifconfig.bridge_addm(bridge, tap)]
+        if nic.pin_mac:  # set at the join, so a change waits for the next start
+            cmds.append(ifconfig.bridge_static(bridge, tap, nic.mac))
     try:
         if vm.loader == "grub":
             cmds += [("device.map", grub_device_map(vm, zfs_parent=_STAND_IN_PARENT,

@@ -31,14 +31,20 @@ class FreeBSDHost:
         self.vmm_dir = vmm_dir
         self.timeout = timeout
 
-    def run(self, argv: Sequence[str]) -> str:
+    def run(self, argv: Sequence[str], stdin: str | None = None) -> str:
         argv = tuple(argv)
         log.debug("run %s", argv)
         try:
-            proc = subprocess.run(
-                argv, capture_output=True, text=True, check=False, env=_env(),
-                timeout=self.timeout, stdin=subprocess.DEVNULL,
-            )
+            if stdin is None:
+                proc = subprocess.run(
+                    argv, capture_output=True, text=True, check=False, env=_env(),
+                    timeout=self.timeout, stdin=subprocess.DEVNULL,
+                )
+            else:
+                proc = subprocess.run(
+                    argv, capture_output=True, text=True, check=False, env=_env(),
+                    timeout=self.timeout, input=stdin,
+                )
         except FileNotFoundError as e:
             raise CommandFailed(argv, 127, f"{argv[0]}: {e.strerror}") from e
         except subprocess.TimeoutExpired as e:

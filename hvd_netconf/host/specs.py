@@ -67,6 +67,7 @@ class Nic:
     network: str = _leaf("network")
     mac: str = _leaf("mac")  # unset: derived from the VM and NIC names by read_vm
     emulation: str = _leaf("emulation")
+    pin_mac: bool = _leaf("pin-mac", _bool)
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,18 @@ class VmSpec:
 
 
 @dataclass(frozen=True)
+class Forward:
+    protocol: str = _leaf("protocol")
+    host_port: int = _leaf("host-port", int)
+    guest_address: str = _leaf("guest-address")
+    guest_port: int | None = _leaf("guest-port", int)  # unset: the host port
+
+    @property
+    def to_port(self) -> int:
+        return self.host_port if self.guest_port is None else self.guest_port
+
+
+@dataclass(frozen=True)
 class NetworkSpec:
     """One network's config with every YANG default filled in."""
 
@@ -157,6 +170,18 @@ class NetworkSpec:
     physical_interface: str | None = _leaf("physical-interface")
     vlan: int | None = _leaf("vlan", int)
     mtu: int = _leaf("mtu", int)
+    isolate_guests: bool = _leaf("isolate-guests", _bool)
+    sticky_guests: bool = _leaf("sticky-guests", _bool)
+    spanning_tree: bool = _leaf("spanning-tree", _bool)
+    nat: str | None = _leaf("nat")
+    ip_forwarding: bool = _leaf("ip-forwarding", _bool)
+    addresses: tuple[str, ...] = field(default=(), metadata={"leaf-list": "address"})
+    forwards: tuple[Forward, ...] = field(default=(), metadata={"list": "forward"})
+
+    @property
+    def guest_port(self) -> dict[str, bool]:
+        """The if_bridge(4) flags of a guest's tap on this bridge (ifconfig(8) words)."""
+        return {"private": self.isolate_guests, "sticky": self.sticky_guests}
 
     @property
     def bridge(self) -> str:
@@ -192,6 +217,11 @@ def _text(el: etree._Element, ns: str, path: str) -> str | None:
     return node.text.strip() if node.text is not None else ""
 
 
+def _leaf_list(el: etree._Element, ns: str, name: str) -> tuple[str, ...]:
+    """A leaf-list's values in their order."""
+    return tuple((v.text or "").strip() for v in el.iterchildren(f"{{{ns}}}{name}"))
+
+
 def _read(cls: type, el: etree._Element, ns: str, entry: tuple[str, ...]) -> dict[str, Any]:
     """The leaf fields of cls from el, the schema's default where a leaf is absent."""
     out: dict[str, Any] = {}
@@ -223,12 +253,11 @@ def read_vm(el: etree._Element) -> VmSpec:
         values.update(sockets=None, cores=None, threads=None)
     pins = tuple(Pin(**_read(Pin, p, VM, (*entry, "cpu-pin")))
                  for p in el.iterchildren(f"{{{VM}}}cpu-pin"))
-    options = tuple((o.text or "").strip() for o in el.iterchildren(f"{{{VM}}}bhyve-option"))
     mine = el.find(f"{{{VM}}}snapshot-schedule")
     schedule = SnapshotCounts(**_read(SnapshotCounts, etree.Element("none") if mine is None
                                       else mine, VM, (*entry, "snapshot-schedule")))
-    return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options,
-                  snapshot_schedule=schedule)
+    return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins,
+                  bhyve_options=_leaf_list(el, VM, "bhyve-option"), snapshot_schedule=schedule)
 
 
 def read_snapshot_schedule(el: etree._Element | None) -> SnapshotCounts:
@@ -247,18 +276,22 @@ def vm_defaults(name: str) -> VmSpec:
 def read_network(el: etree._Element) -> NetworkSpec:
     """A `<network xmlns="urn:hvd:network">` element -> NetworkSpec, with the model's
     defaults."""
-    values = _read(NetworkSpec, el, NETWORK, ("networks", "network"))
+    entry = ("networks", "network")
+    values = _read(NetworkSpec, el, NETWORK, entry)
     if not values["name"]:
         raise ValueError("a network entry has no name")
-    return NetworkSpec(**values)
+    forwards = tuple(Forward(**_read(Forward, f, NETWORK, (*entry, "forward")))
+                     for f in el.iterchildren(f"{{{NETWORK}}}forward"))
+    return NetworkSpec(**values, addresses=_leaf_list(el, NETWORK, "address"),
+                       forwards=forwards)
 
 
 def read_leaves() -> set[tuple[str, str]]:
     """(list, path) of every leaf the readers read: the `leaf` of each field, by list."""
     out: set[tuple[str, str]] = set()
     for lst, cls in (("vm", VmSpec), ("vm", Disk), ("vm", Nic), ("vm", Pin),
-                     ("vm", SnapshotCounts), ("network", NetworkSpec)):
-        prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/",
+                     ("vm", SnapshotCounts), ("network", NetworkSpec), ("network", Forward)):
+        prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/", Forward: "forward/",
                   SnapshotCounts: "snapshot-schedule/"}.get(cls, "")
         out |= {(lst, prefix + f.metadata[k]) for f in fields(cls)
                 for k in ("leaf", "leaf-list") if k in f.metadata}

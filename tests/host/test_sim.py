@@ -173,7 +173,7 @@ def test_fibs_are_configurable(tmp_path):
 
 
 @pytest.mark.parametrize("argv", [("ls", "/"), ("zfs", "bookmark", "zroot@x", "zroot#x"),
-                                  ("ifconfig", "em0", "inet", "10.0.0.1/24"), ("route", "add")])
+                                  ("ifconfig", "em0", "inet", "10.0.0.1"), ("route", "add")])
 def test_unknown_commands_fail_loudly(sim, argv):
     assert "not simulated" in fails(sim, argv, code=127)
 

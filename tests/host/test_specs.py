@@ -55,10 +55,11 @@ def test_absent_leaves_take_the_yang_defaults() -> None:
     assert spec.disks == (specs.Disk("d0", "4G", "virtio-blk", True, None, None, None, None),)
     assert spec.disks[0].zvol  # the source's default case
     assert spec.nics == (specs.Nic("nic0", "lan", "58:9c:fc:0" + spec.nics[0].mac[10:],
-                                   "virtio-net"),)
+                                   "virtio-net", False),)
     net = specs.read_network(etree.fromstring(
         f'<network xmlns="{NETWORK}"><name>lan</name></network>'))
-    assert net == specs.NetworkSpec("lan", None, 0, None, None, 1500)
+    assert net == specs.NetworkSpec("lan", None, 0, None, None, 1500, False, False, False,
+                                  None, False, (), ())
     assert net.member is None and net.bridge.startswith("hv")
 
 

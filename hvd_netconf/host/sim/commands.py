@@ -20,10 +20,14 @@ def reads_only(argv: tuple[str, ...]) -> bool:
     if prog == "zfs":
         return args[:1] in (("get",), ("list",))
     if prog == "ifconfig":
-        return len(args) < 2 or args[0] == "-g"
+        return len(args) < 2 or args[0] in ("-g", "-m")
     if prog == "bhyvectl":
         return not {"--create", "--destroy"} & set(args)
-    return prog in ("sysctl", "ps")
+    if prog == "sysctl":
+        return args[:1] == ("-n",)
+    if prog == "pfctl":
+        return "-s" in args
+    return prog == "ps"
 
 
 class Fail(Exception):

@@ -16,7 +16,8 @@ from hvd_netconf.host.backend import CommandFailed
 from hvd_netconf.host.sim.commands import Fail, State, log, reads_only, unknown
 from hvd_netconf.host.sim.console import Console
 from hvd_netconf.host.sim.faults import Faults
-from hvd_netconf.host.sim.ifconfig import Ifconfig
+from hvd_netconf.host.sim.ifconfig import PHYSICAL_CAPABILITIES, Ifconfig
+from hvd_netconf.host.sim.pf import MAIN_NAT, Pf
 from hvd_netconf.host.sim.state import PersistedState
 from hvd_netconf.host.sim.sysctl import DEFAULT_SYSCTLS, Sysctl
 from hvd_netconf.host.sim.vmm import Vmm
@@ -28,7 +29,7 @@ DEFAULT_POOLS = ("zroot",)
 DEFAULT_POOL_SIZE = 64 << 40
 
 
-class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
+class SimHost(PersistedState, Faults, Zfs, Ifconfig, Pf, Console, Vmm, Sysctl):
     """The simulated host: each command runs under the flock on the in-memory state, caught
     up with the files first, and is logged when it can change that state."""
 
@@ -43,7 +44,12 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
         pools: Sequence[str] = DEFAULT_POOLS,
         sysctls: dict[str, str] | None = None,
         pool_size: int = DEFAULT_POOL_SIZE,
+        capabilities: dict[str, Sequence[str]] | None = None,
+        pf_main: Sequence[str] | None = MAIN_NAT,
     ) -> None:
+        """capabilities: what `ifconfig -m` lists for a physical interface, where not the
+        default PHYSICAL_CAPABILITIES (a driver without JUMBO_MTU, say). pf_main: the main
+        pf ruleset's translation rules (None: pf is not loaded)."""
         self.dir = Path(root) / ".sim"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state_path = self.dir / "host.json"
@@ -57,6 +63,7 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
         self._offset = 0  # bytes of the log replayed
         self._log_size = 0  # bytes in the log when last looked at (more: a torn last line)
         self._replaying = False
+        self._input: str | None = None  # the stdin of the command being run
         self._kids: dict[str, set[str]] = {}  # dataset -> its children, derived from _st
         with self._locked():
             if not self.state_path.exists():
@@ -66,12 +73,16 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
                     "interfaces": {
                         n: {"kind": "physical", "mtu": 1500, "fib": 0, "descr": None,
                             "groups": [], "up": True, "members": [], "vlandev": None,
-                            "vlan": None}
+                            "vlan": None, "addresses": [],
+                            "capabilities": list((capabilities or {}).get(
+                                n, PHYSICAL_CAPABILITIES))}
                         for n in (*physical, "lo0")
                     },
                     "sysctl": {**DEFAULT_SYSCTLS, **(sysctls or {})},
                     "vmm": {},
                 }
+                if pf_main is None or tuple(pf_main) != MAIN_NAT:  # a default is not kept
+                    self._st["pf-main"] = None if pf_main is None else list(pf_main)
                 for pool in pools:
                     self._adopt(pool)
                 self._compact()
@@ -88,8 +99,11 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
                 path.write_text(f"simulated {name}: a placeholder, not firmware\n")
         return fw
 
-    def run(self, argv: Sequence[str]) -> str:
+    def run(self, argv: Sequence[str], stdin: str | None = None) -> str:
         argv = tuple(argv)
+        entry: dict[str, object] = {"run": list(argv)}
+        if stdin is not None:
+            entry["stdin"] = stdin
         with self._locked():
             fault = self._take_fault(argv)
             if fault is not None:
@@ -99,26 +113,27 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
                 raise CommandFailed(argv, fault["code"], fault["stderr"])
             self._refresh()
             out: list[str] = []
+            self._input = stdin
             try:
                 self._dispatch(self._st, argv, out)
             except Fail as e:
                 # Commands are applied step by step, like ifconfig's parameter list: what ran
                 # before the failing part stays done, as on FreeBSD.
                 if not reads_only(argv):
-                    self._log({"run": list(argv)})
+                    self._log(entry)
                 raise CommandFailed(argv, e.code, e.stderr) from None
             except BaseException:
                 self._snapshot = None  # a half-done change in memory: reread it all next time
                 raise
             if not reads_only(argv):
-                self._log({"run": list(argv)})
+                self._log(entry)
             return "".join(out)
 
     def _dispatch(self, st: State, argv: tuple[str, ...], out: list[str]) -> None:
         prog = os.path.basename(argv[0]) if argv else ""
         handler = {
             "zfs": self._zfs, "ifconfig": self._ifconfig, "sysctl": self._sysctl,
-            "bhyvectl": self._bhyvectl, "ps": self._ps,
+            "bhyvectl": self._bhyvectl, "ps": self._ps, "pfctl": self._pfctl,
         }.get(prog)
         if handler is None:
             unknown(argv)

@@ -47,6 +47,7 @@ class PersistedState:
     _offset: int
     _log_size: int
     _replaying: bool
+    _input: str | None
     _kids: dict[str, set[str]]
 
     if TYPE_CHECKING:  # provided by Zfs and SimHost
@@ -117,6 +118,7 @@ class PersistedState:
             self._st["vmm"][entry["spawn"]] = {"pid": entry["pid"]}
             return
         self._replaying = True
+        self._input = entry.get("stdin")
         try:
             self._dispatch(self._st, tuple(entry["run"]), [])
         except Fail:

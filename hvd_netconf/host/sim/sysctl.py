@@ -14,7 +14,9 @@ DEFAULT_SYSCTLS = {
     "net.link.tap.up_on_open": "1",
     "kern.ostype": "FreeBSD",
     "hw.physmem": str(16 << 30),  # a 16 GiB host: bhyve cannot wire more guest memory
+    "net.inet.ip.forwarding": "0",  # FreeBSD's default without gateway_enable
 }
+WRITABLE = ("net.inet.ip.forwarding",)
 
 
 
@@ -29,9 +31,26 @@ class Sysctl:
 
     def _sysctl(self, st: State, args: tuple[str, ...], out: list[str],
                 argv: tuple[str, ...]) -> None:
+        if len(args) == 1 and "=" in args[0]:
+            name, value = args[0].split("=", 1)
+            self._sysctl_write(st, name, value, out)
+            return
         if len(args) != 2 or args[0] != "-n":
             unknown(argv)
         name = args[1]
         if name not in st["sysctl"]:
             raise Fail(f"sysctl: unknown oid '{name}'")
         out.append(st["sysctl"][name] + "\n")
+
+    @staticmethod
+    def _sysctl_write(st: State, name: str, value: str, out: list[str]) -> None:
+        """`sysctl oid=value` prints `oid: old -> new` (sysctl(8)); an integer oid takes digits."""
+        if name not in st["sysctl"]:
+            raise Fail(f"sysctl: unknown oid '{name}'")
+        if name not in WRITABLE:
+            raise Fail(f"sysctl: oid '{name}' is read only")
+        if not value.isdigit():
+            raise Fail(f"sysctl: invalid integer '{value}'")
+        old = st["sysctl"][name]
+        st["sysctl"][name] = value
+        out.append(f"{name}: {old} -> {value}\n")
