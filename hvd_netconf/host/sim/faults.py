@@ -45,12 +45,13 @@ class Faults:
         faults: list[dict[str, Any]] = json.loads(self.faults_path.read_text())
         return faults
 
-    def _take_fault(self, argv: tuple[str, ...]) -> dict[str, Any] | None:
-        faults = self._faults()
-        for i, f in enumerate(faults):
-            if tuple(f["prefix"]) == argv[: len(f["prefix"])]:
-                if f["once"]:
-                    del faults[i]
-                    self._write(self.faults_path, faults)
-                return f
-        return None
+
+
+def take_fault(faults: list[dict[str, Any]], argv: tuple[str, ...]) -> dict[str, Any] | None:
+    """The first fault whose prefix argv starts with, removed from faults when it fires once."""
+    for i, f in enumerate(faults):
+        if tuple(f["prefix"]) == argv[: len(f["prefix"])]:
+            if f["once"]:
+                del faults[i]
+            return f
+    return None

@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from hvd_netconf.host.backend import CommandFailed
+from hvd_netconf.host.backend import CommandFailed, Outcome
 from hvd_netconf.host.sim.commands import Fail, State, log, reads_only, unknown
 from hvd_netconf.host.sim.console import Console
-from hvd_netconf.host.sim.faults import Faults
+from hvd_netconf.host.sim.faults import Faults, take_fault
 from hvd_netconf.host.sim.ifconfig import Ifconfig
 from hvd_netconf.host.sim.state import PersistedState
 from hvd_netconf.host.sim.sysctl import DEFAULT_SYSCTLS, Sysctl
@@ -26,6 +27,8 @@ DEFAULT_PHYSICAL = ("em0", "em1")
 DEFAULT_POOLS = ("zroot",)
 # What each simulated pool can hold: thick (non-sparse) volumes reserve their size in it.
 DEFAULT_POOL_SIZE = 64 << 40
+# Commands of a batch appended to the log in one write.
+LOG_EVERY = 64
 
 
 class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
@@ -89,30 +92,62 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
         return fw
 
     def run(self, argv: Sequence[str]) -> str:
-        argv = tuple(argv)
+        (outcome,) = self.run_batch((argv,))
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert outcome is not None  # one command, so it was started
+        return outcome
+
+    def run_batch(self, argvs: Sequence[Sequence[str]], *, keep_going: bool = False
+                  ) -> list[Outcome]:
+        """Every command as run() runs it, in order, in one pass under the flock: the faults
+        and the state's files are read once, and the commands that can change the state are
+        logged LOG_EVERY at a time (a kill mid-batch leaves a prefix of it done, as a kill
+        amid concurrent commands would on FreeBSD). A failing command's outcome is the
+        CommandFailed FreeBSD's tool would give, naming its argv and its stderr."""
+        out: list[Outcome] = [None] * len(argvs)
         with self._locked():
-            fault = self._take_fault(argv)
-            if fault is not None:
-                log.info("sim: injected fault for %s", argv)
-                if fault.get("spawn_error"):
-                    raise OSError(fault["code"], fault["stderr"])
-                raise CommandFailed(argv, fault["code"], fault["stderr"])
+            faults = self._faults()
+            n_faults = len(faults)
             self._refresh()
-            out: list[str] = []
+            pending: list[dict[str, object]] = []
             try:
-                self._dispatch(self._st, argv, out)
-            except Fail as e:
-                # Commands are applied step by step, like ifconfig's parameter list: what ran
-                # before the failing part stays done, as on FreeBSD.
-                if not reads_only(argv):
-                    self._log({"run": list(argv)})
-                raise CommandFailed(argv, e.code, e.stderr) from None
-            except BaseException:
-                self._snapshot = None  # a half-done change in memory: reread it all next time
-                raise
+                for i, argv in enumerate(map(tuple, argvs)):
+                    out[i] = self._one(argv, faults, pending)
+                    if len(pending) >= LOG_EVERY:
+                        self._log_many(pending)
+                        pending = []
+                    if isinstance(out[i], BaseException) and not keep_going:
+                        break
+            finally:
+                self._log_many(pending)
+                if len(faults) != n_faults:
+                    self._write(self.faults_path, faults)
+        return out
+
+    def _one(self, argv: tuple[str, ...], faults: list[dict[str, Any]],
+             pending: list[dict[str, object]]) -> Outcome:
+        fault = take_fault(faults, argv)
+        if fault is not None:
+            log.info("sim: injected fault for %s", argv)
+            if fault.get("spawn_error"):
+                return OSError(fault["code"], fault["stderr"])
+            return CommandFailed(argv, fault["code"], fault["stderr"])
+        text: list[str] = []
+        try:
+            self._dispatch(self._st, argv, text)
+        except Fail as e:
+            # Commands are applied step by step, like ifconfig's parameter list: what ran
+            # before the failing part stays done, as on FreeBSD.
             if not reads_only(argv):
-                self._log({"run": list(argv)})
-            return "".join(out)
+                pending.append({"run": list(argv)})
+            return CommandFailed(argv, e.code, e.stderr)
+        except BaseException:
+            self._snapshot = None  # a half-done change in memory: reread it all next time
+            raise
+        if not reads_only(argv):
+            pending.append({"run": list(argv)})
+        return "".join(text)
 
     def _dispatch(self, st: State, argv: tuple[str, ...], out: list[str]) -> None:
         prog = os.path.basename(argv[0]) if argv else ""

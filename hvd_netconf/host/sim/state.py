@@ -126,13 +126,22 @@ class PersistedState:
 
     def _log(self, entry: dict[str, Any]) -> None:
         """Append one command to the log (no fsync: see the module docstring)."""
+        self._log_many([entry])
+
+    def _log_many(self, entries: list[dict[str, Any]]) -> None:
+        """Append commands to the log in one write."""
+        if not entries:
+            return
         if self._log_size > self._offset:  # a torn last line from a crashed writer
             os.truncate(self.log_path, self._offset)
-        self._seq += 1
-        line = json.dumps({"seq": self._seq, **entry}).encode() + b"\n"
+        lines = []
+        for entry in entries:
+            self._seq += 1
+            lines.append(json.dumps({"seq": self._seq, **entry}).encode() + b"\n")
+        data = b"".join(lines)
         with open(self.log_path, "ab") as f:
-            f.write(line)
-        self._offset += len(line)
+            f.write(data)
+        self._offset += len(data)
         self._log_size = self._offset
         if self._offset > max(COMPACT_AT, self._snapshot[2] if self._snapshot else 0):
             self._compact()
