@@ -9,6 +9,7 @@ interface.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -128,7 +129,12 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
     def _one(self, argv: tuple[str, ...], faults: list[dict[str, Any]],
              pending: list[dict[str, object]]) -> Outcome:
         fault = take_fault(faults, argv)
-        if fault is not None:
+        if fault is not None and fault.get("delay"):
+            log.info("sim: injected delay of %s s for %s", fault["delay"], argv)
+            self._log_many(pending)
+            pending.clear()
+            time.sleep(fault["delay"])
+        elif fault is not None:
             log.info("sim: injected fault for %s", argv)
             if fault.get("spawn_error"):
                 return OSError(fault["code"], fault["stderr"])
