@@ -34,8 +34,11 @@ def dataset_of(step: Step) -> str | None:
 
 
 def _ancestors(name: str) -> list[str]:
-    parts = name.split("/")
-    return ["/".join(parts[:k]) for k in range(1, len(parts))]
+    out = []
+    while (cut := name.rfind("/")) > 0:
+        name = name[:cut]
+        out.append(name)
+    return out
 
 
 def _levels(run: list[tuple[int, str]]) -> list[list[int]]:
@@ -45,10 +48,14 @@ def _levels(run: list[tuple[int, str]]) -> list[list[int]]:
     levels: list[list[int]] = []
     for index, ds in run:
         ups = _ancestors(ds)
-        level = 1 + max([below.get(ds, -1), *(own.get(a, -1) for a in ups)])
+        level = below.get(ds, -1)
+        for up in ups:
+            level = max(level, own.get(up, -1))
+        level += 1
         own[ds] = max(own.get(ds, -1), level)
-        for a in (ds, *ups):
-            below[a] = max(below.get(a, -1), level)
+        for name in (ds, *ups):
+            if below.get(name, -1) < level:
+                below[name] = level
         if level == len(levels):
             levels.append([])
         levels[level].append(index)

@@ -19,7 +19,7 @@ from hvd_netconf.apply.engine import Engine, render
 from hvd_netconf.apply.plan import Plan, build_plan
 from hvd_netconf.edit.diff import diff_keys, entries
 from hvd_netconf.errors import RpcErrors
-from hvd_netconf.host import constraints
+from hvd_netconf.host import constraints, specs
 from hvd_netconf.keys import Key
 
 if TYPE_CHECKING:
@@ -46,10 +46,12 @@ def plan_for(datastores: Datastores, zfs_parent: str, vms: Supervisor | None,
     """The host plan for a change; raises what the host would refuse (host.constraints) and the
     plan's refusals (disk shrink â¦) before anything runs."""
     new, old = _lookup(datastores, new_root), _lookup(datastores, old_root)
-    refusals = constraints.check(host, new_root, keys, new, old, base=old_root)
+    memo = specs.Memo()  # one reading of each entry for the checks and the plan
+    refusals = constraints.check(host, new_root, keys, new, old, base=old_root, memo=memo)
     if refusals:
         raise RpcErrors(refusals)
-    return build_plan(diff_keys(keys, old, new), zfs_parent=zfs_parent, vms=vms, after=new)
+    return build_plan(diff_keys(keys, old, new), zfs_parent=zfs_parent, vms=vms, after=new,
+                      memo=memo)
 
 
 def journal_path(datastores: Datastores) -> str:

@@ -230,20 +230,23 @@ def _network_els(root: etree._Element | None) -> dict[str, etree._Element]:
 
 
 def _all_networks(root: etree._Element, base: etree._Element | None, keys: list[Key],
-                  new: Lookup) -> list[specs.NetworkSpec]:
+                  new: Lookup, memo: specs.Memo) -> list[specs.NetworkSpec]:
     """Every network of the new configuration: root's, and base's that the change keeps."""
     els = {**_network_els(base), **_network_els(root)}
     for kind, name in keys:
         if kind == "network" and new((kind, name)) is None:
             els.pop(name, None)
-    return [specs.read_network(el) for el in els.values()]
+    return [memo.network(el) for el in els.values()]
 
 
 def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
-          new: Lookup, old: Lookup, base: etree._Element | None = None) -> list[RpcError]:
+          new: Lookup, old: Lookup, base: etree._Element | None = None,
+          memo: specs.Memo | None = None) -> list[RpcError]:
     """Every refusal for the entries `keys` of the configuration `root` (None: all of them).
     `new` finds an entry in root, `old` the same entry in running (for a grown disk); when root
-    holds only the changed entries, base (running) holds the rest."""
+    holds only the changed entries, base (running) holds the rest. memo: the commit's specs,
+    shared with its plan."""
+    memo = memo or specs.Memo()
     if keys is None:
         keys = [("vm", el.findtext(f"{{{VM}}}name") or "")
                 for el in root.iterfind(f"{{{VM}}}vms/{{{VM}}}vm")]
@@ -258,13 +261,13 @@ def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
             continue
         if kind == "vm":
             before: Any = old((kind, name))
-            out += check_vm(specs.read_vm(el),
-                            specs.read_vm(before) if before is not None else None, limits)
+            out += check_vm(memo.vm(el), memo.vm(before) if before is not None else None,
+                            limits)
         elif kind == "network":
             if networks is None:
-                networks = _all_networks(root, base, keys, new)
+                networks = _all_networks(root, base, keys, new, memo)
             before = old((kind, name))
-            out += check_network(specs.read_network(el),
-                                 specs.read_network(before) if before is not None else None,
+            out += check_network(memo.network(el),
+                                 memo.network(before) if before is not None else None,
                                  networks, limits)
     return out

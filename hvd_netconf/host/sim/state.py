@@ -159,8 +159,8 @@ class PersistedState:
     def _write(self, path: Path, data: object) -> None:
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "w") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-            f.write("\n")
+            # one line, no indent: the C encoder, so a snapshot of 10,000 VMs costs tens of ms
+            f.write(json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n")
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
