@@ -29,7 +29,7 @@ DEFAULT_POOLS = ("zroot",)
 # What each simulated pool can hold: thick (non-sparse) volumes reserve their size in it.
 DEFAULT_POOL_SIZE = 64 << 40
 # Commands of a batch appended to the log in one write.
-LOG_EVERY = 64
+LOG_EVERY = 256
 
 
 class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
