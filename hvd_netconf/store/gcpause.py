@@ -5,11 +5,13 @@ full collection walks every object it tracks. A write of 10,000 VMs allocates mi
 objects: with the collector on, it runs dozens of times inside the write, and then full
 collections over the new entries stall the readers that come right after the reply for
 hundreds of milliseconds (issue 25). So a write of at least BULK entries runs with the
-collector off, and when the last such write ends, gc.freeze() moves everything alive then
-(the datastores' entries, which live until they are replaced) into the permanent
-generation, which later collections leave alone. Nothing is leaked by that: an entry
-replaced later is freed by its reference count as before; only garbage in reference cycles
-among frozen objects would stay, and the datastores' trees hold none.
+collector off, and when the last such write ends, one collection of the youngest
+generation (the objects the writes made: it costs their number, not the heap's) frees the
+garbage in reference cycles they left, then gc.freeze() moves everything alive (the
+datastores' entries, which live until they are replaced) into the permanent generation,
+which later collections leave alone. An entry replaced later is freed by its reference count
+as before; only garbage in cycles among frozen objects would stay, and the datastores'
+trees make none.
 """
 
 from __future__ import annotations
@@ -44,5 +46,6 @@ def paused(entries: int) -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0 and _was_enabled:
+                gc.collect(0)
                 gc.freeze()
                 gc.enable()

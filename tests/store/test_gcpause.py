@@ -2,6 +2,7 @@
 the last overlapping one ends."""
 
 import gc
+import weakref
 
 from hvd_netconf.store import gcpause
 
@@ -32,3 +33,19 @@ def test_a_collector_turned_off_elsewhere_stays_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_cycles_left_by_a_bulk_write_are_collected_not_frozen():
+    class Node:
+        pass
+
+    refs = []
+    with gcpause.paused(gcpause.BULK):
+        for _ in range(500):
+            a, b = Node(), Node()
+            a.other, b.other = b, a  # garbage once the loop moves on: a cycle
+            refs.append(weakref.ref(a))
+        del a, b
+        assert all(r() is not None for r in refs)  # no collector inside the write
+    assert all(r() is None for r in refs)  # collected at its end, not frozen
+    gc.unfreeze()
