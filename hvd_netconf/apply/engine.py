@@ -96,18 +96,29 @@ def show(action: Action) -> str:
     return f"stop VM {action.name} (graceful, then forced after its stop-timeout)"
 
 
+def run_order(plan: Plan) -> list[list[Step]]:
+    """The plan's steps chunk by chunk, in the order execute() runs them (apply/chunks.py)."""
+    return [[plan.steps[i] for i in chunk] for chunk in schedule(plan.steps)]
+
+
 def render(plan: Plan) -> str:
-    """A readable preview of the commands, in order, with what undoes each step."""
+    """A readable preview of the commands, in the order they run, with what undoes each step
+    and which steps run at once."""
     if not plan.steps:
         return "nothing to do on the host\n"
     lines: list[str] = []
-    for i, step in enumerate(plan.steps, 1):
-        lines.append(f"{i}. {step.what}")
-        lines += [f"     {show(a)}" for a in step.do]
-        if step.undo is None:
-            lines.append("     (cannot be undone)")
-        else:
-            lines += [f"     undo: {show(a)}" for a in step.undo]
+    i = 0
+    for chunk in run_order(plan):
+        if len(chunk) > 1:
+            lines.append(f"steps {i + 1}-{i + len(chunk)} run at once:")
+        for step in chunk:
+            i += 1
+            lines.append(f"{i}. {step.what}")
+            lines += [f"     {show(a)}" for a in step.do]
+            if step.undo is None:
+                lines.append("     (cannot be undone)")
+            else:
+                lines += [f"     undo: {show(a)}" for a in step.undo]
     if plan.pending_restart:
         lines.append("pending restart (applies at next start): "
                      + ", ".join(sorted(plan.pending_restart)))
@@ -331,7 +342,7 @@ class Engine:
         was changed."""
         done: list[Chunk] = []
         self._begin(plan)
-        for chunk in schedule(plan.steps):
+        for chunk in schedule(plan.steps):  # as run_order() lists them
             try:
                 if len(chunk) == 1:
                     self._run_step(chunk[0], plan.steps[chunk[0]])

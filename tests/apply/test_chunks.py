@@ -72,3 +72,18 @@ def test_guards_interfaces_and_destroys_run_alone_in_place(cfg):
     destroy = next(i for i, s in enumerate(plan.steps) if s.what.startswith("destroy dataset"))
     creates = [i for i, s in enumerate(plan.steps) if s.what.startswith("create dataset")]
     assert max(flat.index(i) for i in creates) < flat.index(destroy)
+
+
+def test_the_preview_lists_the_steps_in_the_order_they_run_and_says_which_share(cfg):
+    from hvd_netconf.apply.engine import render
+
+    text = render(build_plan(diff(None, _vms(cfg, 2, disks=1)), zfs_parent=P))
+    heads = [line for line in text.splitlines() if not line.startswith(" ")]
+    assert heads == [
+        "steps 1-2 run at once:",
+        f"1. create dataset {P}/vm/v0 for VM v0", f"2. create dataset {P}/vm/v1 for VM v1",
+        "steps 3-4 run at once:",
+        f"3. create dataset {P}/vm/v0/disks", f"4. create dataset {P}/vm/v1/disks",
+        "steps 5-6 run at once:",
+        f"5. create zvol {P}/vm/v0/disks/d0 (1G)", f"6. create zvol {P}/vm/v1/disks/d0 (1G)",
+    ]
