@@ -68,7 +68,8 @@ class BatchHost(Protocol):
                   ) -> list[Outcome]:
         """Run argvs, which must not depend on one another; one Outcome each, in order. After
         a failure no further command is started unless keep_going (commands already under way
-        finish)."""
+        finish). An Exception of one command is its outcome, never raised, so the caller knows
+        which commands ran."""
         ...
 
 

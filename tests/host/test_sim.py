@@ -437,3 +437,16 @@ def test_an_injected_fault_fires_inside_a_batch(sim):
     assert out[0] == "4\n" and isinstance(out[1], CommandFailed)
     assert out[1].stderr == "cannot create 'zroot/b': out of space"
     assert sim.run(zfs.create_filesystem("zroot/b", "vm")) == ""  # it fired once
+
+
+def test_a_bug_in_the_sim_is_a_commands_outcome_and_ends_the_batch(sim, tmp_path, monkeypatch):
+    def broken(st, args, out, argv):
+        raise KeyError("a bug")
+
+    before = [zfs.create_filesystem("zroot/a", "vm")]
+    argvs = [*before, ("ifconfig", "em0", "mtu", "9000"), zfs.create_filesystem("zroot/b", "vm")]
+    monkeypatch.setattr(sim, "_ifconfig", broken)
+    out = sim.run_batch(argvs, keep_going=True)
+    assert out[0] == "" and isinstance(out[1], KeyError) and out[2] is None
+    monkeypatch.undo()
+    assert set(SimHost(tmp_path).state()["datasets"]) == {"zroot", "zroot/a"}

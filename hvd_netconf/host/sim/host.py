@@ -118,7 +118,8 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
                     if len(pending) >= LOG_EVERY:
                         self._log_many(pending)
                         pending = []
-                    if isinstance(out[i], BaseException) and not keep_going:
+                    if isinstance(out[i], BaseException) and (
+                            not keep_going or self._snapshot is None):
                         break
             finally:
                 self._log_many(pending)
@@ -148,8 +149,12 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
             if not reads_only(argv):
                 pending.append({"run": list(argv)})
             return CommandFailed(argv, e.code, e.stderr)
-        except BaseException:
+        except Exception as e:  # a bug in the sim: handed back, and the batch stops
+            log.exception("sim: %s", argv)
             self._snapshot = None  # a half-done change in memory: reread it all next time
+            return e
+        except BaseException:
+            self._snapshot = None
             raise
         if not reads_only(argv):
             pending.append({"run": list(argv)})
