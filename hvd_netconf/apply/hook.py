@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("hvd.apply")
 
 Lookup = Callable[[Key], "etree._Element | None"]
+LOG_STEPS = 200  # a plan of more steps is logged in full at debug level only
 
 
 def _lookup(datastores: Datastores, root: etree._Element) -> Lookup:
@@ -77,8 +78,13 @@ class HostApply:
         plan = plan_for(self.datastores, self.settings.zfs_parent, self.supervisor, self.host,
                         old_root, new_root, keys)
         if plan.steps and log.isEnabledFor(logging.INFO):  # render only what is logged
-            log.info("applying %d host step(s)%s:\n%s", len(plan.steps),
-                     " on the SIMULATED host" if self.host.simulated else "", render(plan))
+            where = " on the SIMULATED host" if self.host.simulated else ""
+            if len(plan.steps) <= LOG_STEPS or log.isEnabledFor(logging.DEBUG):
+                log.info("applying %d host step(s)%s:\n%s", len(plan.steps), where,
+                         render(plan))
+            else:  # 20,000 steps would be megabytes of log on every bulk commit
+                log.info("applying %d host step(s)%s; the plan in full at log level debug "
+                         "(and from preview-commit before a commit)", len(plan.steps), where)
         return self.engine.execute(plan)
 
     def settled(self) -> None:
