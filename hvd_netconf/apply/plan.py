@@ -134,8 +134,8 @@ def _step(what: str, do: Argv | Iterable[Action], undo: Argv | Iterable[Action] 
 # -- reading entries ------------------------------------------------------------------
 
 
-def _disks(el: etree._Element) -> dict[str, Disk]:
-    return {d.name: d for d in specs.read_vm(el).disks}
+def _disks(memo: specs.Memo, el: etree._Element) -> dict[str, Disk]:
+    return {d.name: d for d in memo.vm(el).disks}
 
 
 def _vm_path(vm: str, disk: str | None = None, leaf: str | None = None) -> str:
@@ -145,21 +145,21 @@ def _vm_path(vm: str, disk: str | None = None, leaf: str | None = None) -> str:
     return p + (f"/hvd-vm:{leaf}" if leaf else "")
 
 
-def _launch_mtus(spec: specs.VmSpec, get: Lookup) -> dict[str, int]:
+def _launch_mtus(spec: specs.VmSpec, get: Lookup, memo: specs.Memo) -> dict[str, int]:
     out = {}
     for nic in spec.nics:
         net = get(("network", nic.network))
-        out[nic.network] = _default_mtu() if net is None else specs.read_network(net).mtu
+        out[nic.network] = _default_mtu() if net is None else memo.network(net).mtu
     return out
 
 
-def _restart_pending(name: str, vms: VmControl, after: Lookup) -> bool:
+def _restart_pending(name: str, vms: VmControl, after: Lookup, memo: specs.Memo) -> bool:
     """Would the new config start this running VM differently from how it runs?"""
     running, el = vms.launched(name), after(("vm", name))
     if running is None or el is None:
         return False
-    spec = specs.read_vm(el)
-    return bhyve.needs_restart(running, spec, _launch_mtus(spec, after))
+    spec = memo.vm(el)
+    return bhyve.needs_restart(running, spec, _launch_mtus(spec, after, memo))
 
 
 # -- networks -------------------------------------------------------------------------
@@ -370,13 +370,13 @@ def _zvol_step(parent: str, vm: str, d: Disk) -> Step:
                  zfs.destroy(ds))
 
 
-def _vm_create(parent: str, vm: str, el: etree._Element) -> list[Step]:
-    vmds, disks = names.vm_dataset(parent, vm), names.disks_dataset(parent, vm)
+def _vm_create(parent: str, vm: str, disks: dict[str, Disk]) -> list[Step]:
+    vmds, disks_ds = names.vm_dataset(parent, vm), names.disks_dataset(parent, vm)
     steps = [_step(f"create dataset {vmds} for VM {vm}", zfs.create_filesystem(vmds, "vm"),
                    zfs.destroy(vmds)),
-             _step(f"create dataset {disks}", zfs.create_filesystem(disks, "disks"),
-                   zfs.destroy(disks))]
-    return steps + [_zvol_step(parent, vm, d) for d in _disks(el).values() if d.zvol]
+             _step(f"create dataset {disks_ds}", zfs.create_filesystem(disks_ds, "disks"),
+                   zfs.destroy(disks_ds))]
+    return steps + [_zvol_step(parent, vm, d) for d in disks.values() if d.zvol]
 
 
 def _disk_modify(parent: str, vm: str, o: Disk, n: Disk, refusals: list[errors.RpcError]
@@ -427,15 +427,16 @@ class _Phases:
 
 
 def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | None = None,
-               after: Lookup | None = None, forwarding: Callable[[], bool] | None = None
-               ) -> Plan:
+               after: Lookup | None = None, forwarding: Callable[[], bool] | None = None,
+               memo: specs.Memo | None = None) -> Plan:
     """Order the host work for a set of changes; raise the refusals before anything runs.
 
     after looks entries up in the configuration being committed (default: the changed entries
     only); the plan needs it for the networks of running VMs. forwarding tells whether the
     host forwards IPv4 now (None: taken as off); it is asked only when a changed network
-    wants forwarding on.
+    wants forwarding on. memo: the commit's specs, when its checks have read them already.
     """
+    memo = memo or specs.Memo()
     ph = _Phases()
     plan = Plan()
     refusals: list[errors.RpcError] = []
@@ -444,24 +445,24 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
     after = after or {(c.kind, c.name): c.new for c in changes}.get
     for c in changes:
         if c.kind == "network":
-            if c.new is not None and specs.read_network(c.new).ip_forwarding:
+            if c.new is not None and memo.network(c.new).ip_forwarding:
                 wants_forwarding = True
             if c.old is None and c.new is not None:
-                ph.net_setup += _network_create(specs.read_network(c.new))
+                ph.net_setup += _network_create(memo.network(c.new))
             elif c.new is None and c.old is not None:
-                uplink, bridge = _network_delete(specs.read_network(c.old))
+                uplink, bridge = _network_delete(memo.network(c.old))
                 ph.net_teardown += uplink
                 ph.bridge_teardown += bridge
             elif c.old is not None and c.new is not None:
-                new_net = specs.read_network(c.new)
+                new_net = memo.network(c.new)
                 taps = (vms.bridge_taps() if vms is not None else {}).get(new_net.bridge, [])
-                ph.net_setup += _network_modify(specs.read_network(c.old), new_net, taps)
+                ph.net_setup += _network_modify(memo.network(c.old), new_net, taps)
             continue
         if c.kind != "vm":
             raise ValueError(f"unknown change kind {c.kind!r}")
         running = vms is not None and vms.is_running(c.name)
         if c.old is None and c.new is not None:
-            ph.zfs_setup += _vm_create(zfs_parent, c.name, c.new)
+            ph.zfs_setup += _vm_create(zfs_parent, c.name, _disks(memo, c.new))
         elif c.new is None:
             vmds = names.vm_dataset(zfs_parent, c.name)
             if running:
@@ -471,7 +472,7 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
             ph.zfs_teardown.append(_step(f"destroy dataset {vmds} of VM {c.name}",
                                          zfs.destroy(vmds, recursive=True), None))
         elif c.old is not None:
-            old, new = _disks(c.old), _disks(c.new)
+            old, new = _disks(memo, c.old), _disks(memo, c.new)
             for name, d in new.items():
                 if name not in old:
                     if d.zvol:
@@ -506,7 +507,7 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
         if any(c.kind == "network" for c in changes):
             maybe |= set(vms.running_names())
         plan.pending_restart = {n for n in maybe
-                                if _restart_pending(n, vms, after)}
+                                if _restart_pending(n, vms, after, memo)}
     if len(refusals) == 1:
         raise refusals[0]
     if refusals:

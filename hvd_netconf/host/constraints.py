@@ -442,21 +442,21 @@ def _kept(kind: str, root: etree._Element, base: etree._Element | None, keys: li
 
 
 def _all_networks(root: etree._Element, base: etree._Element | None, keys: list[Key],
-                  new: Lookup) -> Networks:
+                  new: Lookup, memo: specs.Memo) -> Networks:
     """Every network of the new configuration: root's, and base's that the change keeps."""
     els = {**_network_els(base), **_network_els(root)}
     for kind, name in keys:
         if kind == "network" and new((kind, name)) is None:
             els.pop(name, None)
-    return Networks(specs.read_network(el) for el in els.values())
+    return Networks(memo.network(el) for el in els.values())
 
 
 def _device_users(root: etree._Element, base: etree._Element | None, keys: list[Key],
-                  new: Lookup) -> dict[str, list[tuple[str, str]]]:
+                  new: Lookup, memo: specs.Memo) -> dict[str, list[tuple[str, str]]]:
     """Every existing device disk of the new configuration: path -> [(vm, disk)]."""
     out: dict[str, list[tuple[str, str]]] = {}
     for el in _kept("vm", root, base, keys, new):
-        vm = specs.read_vm(el)
+        vm = memo.vm(el)
         for d in vm.disks:
             if d.device is not None:
                 out.setdefault(d.device, []).append((vm.name, d.name))
@@ -483,10 +483,13 @@ def check_devices(vm: specs.VmSpec, old: specs.VmSpec | None,
 
 
 def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
-          new: Lookup, old: Lookup, base: etree._Element | None = None) -> list[RpcError]:
+          new: Lookup, old: Lookup, base: etree._Element | None = None,
+          memo: specs.Memo | None = None) -> list[RpcError]:
     """Every refusal for the entries `keys` of the configuration `root` (None: all of them).
     `new` finds an entry in root, `old` the same entry in running (for a grown disk); when root
-    holds only the changed entries, base (running) holds the rest."""
+    holds only the changed entries, base (running) holds the rest. memo: the commit's specs,
+    shared with its plan."""
+    memo = memo or specs.Memo()
     if keys is None:
         keys = [("vm", el.findtext(f"{{{VM}}}name") or "")
                 for el in root.iterfind(f"{{{VM}}}vms/{{{VM}}}vm")]
@@ -502,17 +505,17 @@ def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
             continue
         if kind == "vm":
             before: Any = old((kind, name))
-            spec, was = specs.read_vm(el), specs.read_vm(before) if before is not None else None
+            spec, was = memo.vm(el), memo.vm(before) if before is not None else None
             out += check_vm(spec, was, limits)
             if any(d.device is not None for d in spec.disks):
                 if devices is None:
-                    devices = _device_users(root, base, keys, new)
+                    devices = _device_users(root, base, keys, new, memo)
                 out += check_devices(spec, was, devices)
         elif kind == "network":
             if networks is None:
-                networks = _all_networks(root, base, keys, new)
+                networks = _all_networks(root, base, keys, new, memo)
             before = old((kind, name))
-            out += check_network(specs.read_network(el),
-                                 specs.read_network(before) if before is not None else None,
+            out += check_network(memo.network(el),
+                                 memo.network(before) if before is not None else None,
                                  networks, limits)
     return out

@@ -208,56 +208,85 @@ def schema_node(ns: str, *path: str) -> SchemaNode:
     return node
 
 
-def _text(el: etree._Element, ns: str, path: str) -> str | None:
-    node: etree._Element | None = el
-    for name in path.split("/"):
-        node = node.find(f"{{{ns}}}{name}") if node is not None else None
-    if node is None:
-        return None
-    return node.text.strip() if node.text is not None else ""
-
-
 def _leaf_list(el: etree._Element, ns: str, name: str) -> tuple[str, ...]:
     """A leaf-list's values in their order."""
     return tuple((v.text or "").strip() for v in el.iterchildren(f"{{{ns}}}{name}"))
 
 
-def _read(cls: type, el: etree._Element, ns: str, entry: tuple[str, ...]) -> dict[str, Any]:
-    """The leaf fields of cls from el, the schema's default where a leaf is absent."""
-    out: dict[str, Any] = {}
+@cache
+def _plan(cls: type, ns: str, entry: tuple[str, ...]
+          ) -> tuple[tuple[str, tuple[str, ...], Callable[[str], Any], str | None], ...]:
+    """(field, Clark names of its leaf's path, conversion, the schema's default) for each
+    leaf field of cls: worked out once per class, not once per entry read."""
+    out = []
     for f in fields(cls):
         path = f.metadata.get("leaf")
         if path is None:
             continue
-        text = _text(el, ns, path)
-        if text is None:
-            text = schema_node(ns, *entry, *path.split("/")).default
-        out[f.name] = None if text is None else f.metadata["conv"](text)
+        parts = path.split("/")
+        out.append((f.name, tuple(f"{{{ns}}}{p}" for p in parts), f.metadata["conv"],
+                    schema_node(ns, *entry, *parts).default))
+    return tuple(out)
+
+
+def _children(el: etree._Element) -> dict[Any, list[etree._Element]]:
+    """Tag -> the children with it, in order: one pass over an entry instead of a find per
+    leaf and a walk per list."""
+    out: dict[Any, list[etree._Element]] = {}
+    for child in el:
+        kids = out.get(child.tag)
+        if kids is None:
+            out[child.tag] = [child]
+        else:
+            kids.append(child)
+    return out
+
+
+def _read(cls: type, el: etree._Element, ns: str, entry: tuple[str, ...],
+          top: dict[Any, list[etree._Element]] | None = None) -> dict[str, Any]:
+    """The leaf fields of cls from el (top: its children, when already gathered), the
+    schema's default where a leaf is absent."""
+    out: dict[str, Any] = {}
+    top = _children(el) if top is None else top
+    inner: dict[Any, dict[Any, list[etree._Element]]] = {}  # a container's children
+    for name, tags, conv, default in _plan(cls, ns, entry):
+        found = top.get(tags[0])
+        for tag in tags[1:]:
+            if found is None:
+                break
+            kids = inner.get(found[0])
+            if kids is None:
+                kids = inner[found[0]] = _children(found[0])
+            found = kids.get(tag)
+        text = default if found is None else (found[0].text or "").strip()
+        out[name] = None if text is None else conv(text)
     return out
 
 
 def read_vm(el: etree._Element) -> VmSpec:
     """A `<vm xmlns="urn:hvd:vm">` element -> VmSpec, with the model's defaults."""
     entry = ("vms", "vm")
-    values = _read(VmSpec, el, VM, entry)
+    top = _children(el)
+    values = _read(VmSpec, el, VM, entry, top)
     name = values["name"]
     if not name:
         raise ValueError("a vm entry has no name")
     disks = tuple(Disk(**_read(Disk, d, VM, (*entry, "disk")))
-                  for d in el.iterchildren(f"{{{VM}}}disk"))
+                  for d in top.get(f"{{{VM}}}disk", ()))
     nics = []
-    for n in el.iterchildren(f"{{{VM}}}nic"):
+    for n in top.get(f"{{{VM}}}nic", ()):
         nic = Nic(**_read(Nic, n, VM, (*entry, "nic")))
         nics.append(replace(nic, mac=(nic.mac or names.mac_address(name, nic.name)).lower()))
-    if el.find(f"{{{VM}}}cpu-topology") is None:
+    if f"{{{VM}}}cpu-topology" not in top:
         values.update(sockets=None, cores=None, threads=None)
     pins = tuple(Pin(**_read(Pin, p, VM, (*entry, "cpu-pin")))
-                 for p in el.iterchildren(f"{{{VM}}}cpu-pin"))
-    mine = el.find(f"{{{VM}}}snapshot-schedule")
+                 for p in top.get(f"{{{VM}}}cpu-pin", ()))
+    options = tuple((o.text or "").strip() for o in top.get(f"{{{VM}}}bhyve-option", ()))
+    mine = top.get(f"{{{VM}}}snapshot-schedule")
     schedule = SnapshotCounts(**_read(SnapshotCounts, etree.Element("none") if mine is None
-                                      else mine, VM, (*entry, "snapshot-schedule")))
-    return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins,
-                  bhyve_options=_leaf_list(el, VM, "bhyve-option"), snapshot_schedule=schedule)
+                                      else mine[0], VM, (*entry, "snapshot-schedule")))
+    return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options,
+                  snapshot_schedule=schedule)
 
 
 def read_snapshot_schedule(el: etree._Element | None) -> SnapshotCounts:
@@ -284,6 +313,28 @@ def read_network(el: etree._Element) -> NetworkSpec:
                      for f in el.iterchildren(f"{{{NETWORK}}}forward"))
     return NetworkSpec(**values, addresses=_leaf_list(el, NETWORK, "address"),
                        forwards=forwards)
+
+
+class Memo:
+    """The specs of one commit's entries, each read once however many checks and plans ask
+    (keyed by the element, which the memo keeps alive so that its id stays its own). Only for
+    the span of one commit: an entry edited later is a new reading."""
+
+    def __init__(self) -> None:
+        self._vms: dict[int, tuple[etree._Element, VmSpec]] = {}
+        self._nets: dict[int, tuple[etree._Element, NetworkSpec]] = {}
+
+    def vm(self, el: etree._Element) -> VmSpec:
+        hit = self._vms.get(id(el))
+        if hit is None:
+            hit = self._vms[id(el)] = (el, read_vm(el))
+        return hit[1]
+
+    def network(self, el: etree._Element) -> NetworkSpec:
+        hit = self._nets.get(id(el))
+        if hit is None:
+            hit = self._nets[id(el)] = (el, read_network(el))
+        return hit[1]
 
 
 def read_leaves() -> set[tuple[str, str]]:

@@ -287,7 +287,7 @@ def test_journal_is_the_plan_once_then_one_line_per_started_step(host, cfg, tmp_
         s.what for s in plan.steps]
     assert data["steps"][0]["undo"] == [list(a.argv) for a in plan.steps[0].undo]
     started = [json.loads(s)["start"] for s in starts]
-    assert started == list(range(len(started))) and len(started) < len(plan.steps)
+    assert started == [[i] for i in range(len(started))] and len(started) < len(plan.steps)
     assert last == b""  # every line is whole
     assert all(len(s) < 20 for s in starts)  # a step costs a short line, not a rewrite
 
@@ -477,3 +477,75 @@ def test_a_crash_amid_an_uplink_removal_keeps_how_hvd_found_it(host, cfg, tmp_pa
     e.execute(gone)
     e.settled()
     assert host.state()["interfaces"]["em0"] == em0
+
+
+class _Batches(SimHost):
+    """The sim host, counting the batches it is given."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.batches = []
+
+    def run_batch(self, argvs, *, keep_going=False):
+        self.batches.append(len(argvs))
+        return super().run_batch(argvs, keep_going=keep_going)
+
+
+def _bulk(cfg, n=5):
+    """n VMs of two disks each: four dataset steps per VM, none depending on another VM's."""
+    return cfg.config(vms=[cfg.vm(f"v{i}", cfg.disk("a", "1G"), cfg.disk("b", "2G"))
+                           for i in range(n)])
+
+
+def test_a_bulk_plan_runs_in_a_few_batches_and_a_fault_at_any_step_undoes_it(tmp_path, cfg):
+    host = _Batches(tmp_path)
+    ensure_layout(host, P, str(tmp_path))
+    plan = build_plan(diff(None, _bulk(cfg)), zfs_parent=P)
+    assert len(plan.steps) == 20
+    before = snapshot(host)
+    for i, step in enumerate(plan.steps):
+        host.inject_fault(step.do[0].argv, f"cannot create: injected failure {i}", code=1)
+        host.batches.clear()
+        with pytest.raises(errors.OperationFailed) as e:
+            Engine(host, journal=str(tmp_path / "j.jsonl")).execute(plan)
+        assert type(e.value) is errors.OperationFailed
+        assert step.what in e.value.message and f"injected failure {i}" in e.value.message
+        assert snapshot(host) == before, f"state differs after step {i + 1} ({step.what})"
+        assert not (tmp_path / "j.jsonl").exists()
+    host.batches.clear()
+    Engine(host).execute(plan)
+    assert host.batches == [5, 5, 10]  # VM datasets, their disks datasets, the zvols
+    assert f"{P}/vm/v4/disks/b" in host.state()["datasets"]
+
+
+class _DiesInBatch:
+    """The sim host, but hvd 'dies' after `at` commands of all its batches have run."""
+
+    def __init__(self, host, at):
+        self.host, self.left = host, at
+        self.simulated = True
+
+    def run(self, argv):
+        return self.run_batch([argv])[0]
+
+    def run_batch(self, argvs, *, keep_going=False):
+        ran = self.host.run_batch(argvs[:self.left], keep_going=keep_going)
+        self.left -= len(ran)
+        if len(ran) < len(argvs):
+            raise _Crash
+        return ran
+
+
+def test_a_crash_mid_chunk_is_undone_by_recover(tmp_path, cfg):
+    from hvd_netconf.apply.engine import recover
+
+    host = SimHost(tmp_path)
+    ensure_layout(host, P, str(tmp_path))
+    journal = str(tmp_path / "host-undo.jsonl")
+    plan = build_plan(diff(None, _bulk(cfg)), zfs_parent=P)
+    before = snapshot(host)
+    for at in range(len(plan.steps)):
+        with pytest.raises(_Crash):
+            Engine(_DiesInBatch(host, at), journal=journal, mark=lambda: 3).execute(plan)
+        recover(host, journal, 3)
+        assert snapshot(host) == before, f"after a crash past {at} command(s)"

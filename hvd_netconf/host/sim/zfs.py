@@ -189,8 +189,12 @@ class Zfs:
         if self._replaying:
             return
         path = self.zvol_file(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "ab") as f:
+        try:
+            f = open(path, "ab")  # noqa: SIM115 - closed below; its folder is made once
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            f = open(path, "ab")  # noqa: SIM115
+        with f:
             f.truncate(min(size, ZVOL_FILE_MAX))
 
     def _zfs_destroy(self, st: State, args: list[str], out: list[str],
