@@ -53,14 +53,19 @@ bindings: venv
 	$(VPY) tools/gen_bindings.py
 
 # Figures, not tests (see tools/bench/README.md); load.py runs 60 s on its own.
-# `make bench QUICK=1`: commit.py (the whole daemon's figures) at 100 and 1,000 VMs only.
+# BENCHFLAGS go to commit.py (the whole daemon's figures): `make bench BENCHFLAGS=--quick`
+# measures 100 and 1,000 VMs only.
+BENCHFLAGS ?=
 bench: venv
 	$(VPY) tools/bench/validate.py
 	$(VPY) tools/bench/rpc.py
-	$(VPY) tools/bench/commit.py $(if $(QUICK),--quick)
+	$(VPY) tools/bench/commit.py $(BENCHFLAGS)
 	$(VPY) tools/bench/timeline.py
 	$(VPY) tools/bench/cli.py
 	$(VPY) tools/bench/restconf.py
+	$(VPY) tools/bench/webpage.py
+	$(VPY) tools/bench/schedule.py
+	$(VPY) tools/bench/stats.py
 
 # Installs the way a FreeBSD port would: daemon in sbin, CLI in bin, YANG modules in
 # share/yang, the rc.d script, manual pages and a sample configuration.

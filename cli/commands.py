@@ -19,7 +19,7 @@ from hv_cli import console, loadfile, render, rpcs, top
 from hv_cli.client import REPLY_TIMEOUT, Client, ConnectError, NetconfError
 from hv_cli.facts import UsageError
 from hv_cli.grammar import Parsed
-from hv_cli.rpcs import El, leaf
+from hv_cli.rpcs import OP, El, el, leaf
 
 from hvd_netconf.namespaces import BASE, CAP_PREFIX, VM
 
@@ -323,6 +323,43 @@ def do_add(s: Session, p: Parsed) -> None:
 
 def do_remove(s: Session, p: Parsed) -> None:
     _delete(s, p, f"removed {_where(p)}", f"remove {_where(p)}")
+
+
+def _network_part(p: Parsed, *inner: El) -> El:
+    return rpcs.config_tree("network", rpcs.entry("network", p.values["network"], *inner))
+
+
+def _forward_key(v: dict[str, str], op: str, *more: El) -> El:
+    return El("forward", [el("protocol", text=v["protocol"]),
+                          el("host-port", text=v["host-port"]), *more], attrs={OP: op})
+
+
+def do_add_address(s: Session, p: Parsed) -> None:
+    v = p.values
+    s.edit(_network_part(p, leaf("address", v["address"], "create")), "none",
+           f"added address {v['address']} to network {v['network']}")
+
+
+def do_remove_address(s: Session, p: Parsed) -> None:
+    v = p.values
+    s.edit(_network_part(p, leaf("address", v["address"], "delete")), "none",
+           f"removed address {v['address']} from network {v['network']}")
+
+
+def do_add_forward(s: Session, p: Parsed) -> None:
+    v = p.values
+    guest = [el("guest-address", text=v["guest-address"])]
+    if "guest-port" in v:
+        guest.append(el("guest-port", text=v["guest-port"]))
+    to = f"{v['guest-address']}:{v.get('guest-port', v['host-port'])}"
+    s.edit(_network_part(p, _forward_key(v, "create", *guest)), "none",
+           f"added forward {v['protocol']} {v['host-port']} -> {to} to network {v['network']}")
+
+
+def do_remove_forward(s: Session, p: Parsed) -> None:
+    v = p.values
+    s.edit(_network_part(p, _forward_key(v, "delete")), "none",
+           f"removed forward {v['protocol']} {v['host-port']} from network {v['network']}")
 
 
 # ---- reads ------------------------------------------------------------------------------
@@ -638,6 +675,41 @@ def do_snapshot_list(s: Session, p: Parsed) -> None:
         if rows else f"vm {p.values['vm']} has no snapshots", "snapshots/snapshot")
 
 
+PERIODS = ("frequent", "hourly", "daily", "weekly", "monthly")
+
+
+def do_snapshot_schedule(s: Session, p: Parsed) -> None:
+    """Each period's count: the VM's own, else the host-wide one, else 0 (hvd-vm.yang)."""
+    vm = p.values["vm"]
+    vm_filter, host_filter = rpcs.snapshot_schedules(vm)
+    mine_reply = s.send(rpcs.get_config("running", vm_filter))
+    host_reply = s.send(rpcs.get_config("running", host_filter))
+    if mine_reply is None or host_reply is None:
+        return
+    rows: list[tuple[str, str, str]] = []
+    for period in PERIODS:
+        kept, where = "0", "default"
+        for reply, label in ((mine_reply, "vm"), (host_reply, "host")):
+            found = [e.text for e in reply.iter() if render.local(e.tag) == period]
+            if found:
+                kept, where = (found[0] or "").strip(), label
+                break
+        rows.append((period, kept, where))
+    data = {"vm": vm, "schedule": [{"period": p, "keep": int(k), "from": w} for p, k, w in rows]}
+    _emit(s, mine_reply, data, lambda: render.table(["PERIOD", "KEEP", "SET BY"],
+                                                    [list(r) for r in rows]))
+
+
+def do_set_snapshot_schedule(s: Session, p: Parsed) -> None:
+    """`set|unset snapshot-schedule PERIOD [COUNT]`: the host-wide container's counts."""
+    period, count = p.values["period"], p.values.get("count")
+    if period not in PERIODS:
+        raise UsageError(f"no snapshot period {period!r}; one of: {', '.join(PERIODS)}")
+    s.edit(rpcs.host_snapshot_schedule(period, count), "none",
+           f"set the host-wide {period} snapshots kept to {count}" if count is not None
+           else f"unset the host-wide {period} snapshots kept (0)")
+
+
 def do_snapshot_rollback(s: Session, p: Parsed) -> None:
     vm, name = p.values["vm"], p.values["name"]
     flags = {k: p.values[k] for k in ("stop", "destroy-newer") if k in p.values}
@@ -886,6 +958,8 @@ def do_rollback(s: Session, p: Parsed) -> None:
 
 ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "create": do_create, "destroy": do_destroy, "set": do_set, "unset": do_unset,
+    "add-address": do_add_address, "remove-address": do_remove_address,
+    "add-forward": do_add_forward, "remove-forward": do_remove_forward,
     "add": do_add, "remove": do_remove, "list": do_list, "show": do_show,
     "show-host": do_show_host, "show-commits": do_show_commits, "show-compare": do_show_compare,
     "start-vm": do_vm_rpc, "stop-vm": do_vm_rpc, "restart-vm": do_vm_rpc, "console": do_console,
@@ -894,6 +968,7 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "configure": do_configure, "log": do_log, "snapshot": do_snapshot, "top": do_top,
     "stats": do_stats,
     "snapshot-list": do_snapshot_list, "snapshot-rollback": do_snapshot_rollback,
+    "snapshot-schedule": do_snapshot_schedule, "set-snapshot-schedule": do_set_snapshot_schedule,
     "snapshot-delete": do_snapshot_delete,
 }
 

@@ -21,6 +21,8 @@ from hv_cli.facts import UsageError
 #   prop  a property name of obj; the parameter after it (pval) is checked against that property
 #   int   a whole number in lo..hi
 #   text  free text
+#   snap  an existing snapshot of the VM given before, one hvd made (completed from the server;
+#         checked as the rpc input obj's prop)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Param:
     def fact(self, values: dict[str, str]) -> facts.Fact | None:
         if self.kind in ("new", "ref", "sub"):
             return facts.key_fact(self.obj)
-        if self.kind == "val":
+        if self.kind in ("val", "snap"):
             if self.obj.startswith("rpc:"):
                 return facts.rpc_input(self.obj[4:], self.prop)
             return facts.prop(self.obj, self.prop)
@@ -52,6 +54,8 @@ class Param:
             return self.help
         if self.kind in ("ref", "sub"):
             return f"an existing {self.obj}"
+        if self.kind == "snap":
+            return "one of hvd's snapshots of the VM"
         if self.kind == "new":
             return f"the new {self.obj}'s name"
         if self.kind == "prop":
@@ -142,6 +146,30 @@ def _child_commands(obj: str, create: tuple[Param, ...], options: tuple[Param, .
 
 
 COMMENT = _p("comment", "text", help="a comment stored with the commit")
+ADDRESS = _p("address", "text", help="an address with its prefix length: 10.0.0.1/24, fd00::1/64")
+PROTO, HOST_PORT = _p("protocol", "val", "forward", "protocol"), _p("host-port", "val", "forward",
+                                                                   "host-port")
+
+
+def _network_part_commands() -> list[Command]:
+    """A network's addresses (a leaf-list) and port forwards (a list keyed by protocol and
+    host port): added and removed like a VM's disks and NICs."""
+    return [
+        Command(("add", "address"), "add-address",
+                "Add an address of the host to a network's bridge", (NET, ADDRESS),
+                obj="address"),
+        Command(("remove", "address"), "remove-address",
+                "Remove an address of the host from a network's bridge", (NET, ADDRESS),
+                obj="address"),
+        Command(("add", "forward"), "add-forward",
+                "Forward a port of a NAT network's outside interface to a guest",
+                (NET, PROTO, HOST_PORT, _p("guest-address", "val", "forward", "guest-address"),
+                 _p("guest-port", "val", "forward", "guest-port", optional=True)),
+                obj="forward"),
+        Command(("remove", "forward"), "remove-forward", "Remove a port forward of a network",
+                (NET, PROTO, HOST_PORT), obj="forward"),
+    ]
+
 
 COMMANDS: tuple[Command, ...] = (
     *_object_commands("vm", (_p("cpu", "val", "vm", "cpu"), _p("memory", "val", "vm", "memory")),
@@ -155,6 +183,7 @@ COMMANDS: tuple[Command, ...] = (
     *_child_commands("nic", (_p("network", "ref", "network"),),
                      (_p("mac", "val", "nic", "mac"), _p("emulation", "val", "nic", "emulation")),
                      ()),
+    *_network_part_commands(),
     Command(("start",), "start-vm", "Start a VM", (VM,)),
     Command(("stop",), "stop-vm", "Stop a VM (ACPI shutdown, power off after the timeout)",
             (VM,), (_p("timeout", "val", "rpc:stop-vm", "timeout"),),
@@ -175,13 +204,23 @@ COMMANDS: tuple[Command, ...] = (
             (VM, _p("name", "val", "rpc:snapshot-vm", "name", optional=True)),
             (_p("description", "val", "rpc:snapshot-vm", "description"),), read=True),
     Command(("snapshot", "list"), "snapshot-list", "List a VM's snapshots", (VM,), read=True),
+    Command(("snapshot", "schedule"), "snapshot-schedule",
+            "Show the scheduled snapshots a VM keeps per period, and where each count is set",
+            (VM,), read=True),
+    Command(("set", "snapshot-schedule"), "set-snapshot-schedule",
+            "Set how many scheduled snapshots of a period every VM keeps (a VM's own wins)",
+            (_p("period", "text", help="frequent, hourly, daily, weekly or monthly"),
+             _p("count", "int", lo=0, hi=65535, help="how many to keep (0: none)"))),
+    Command(("unset", "snapshot-schedule"), "set-snapshot-schedule",
+            "Remove a period's host-wide count (back to 0)",
+            (_p("period", "text", help="frequent, hourly, daily, weekly or monthly"),)),
     Command(("snapshot", "rollback"), "snapshot-rollback",
             "Roll a VM's disks back to one of hvd's snapshots (asks first)",
-            (VM, _p("name", "val", "rpc:rollback-vm", "name")), (),
+            (VM, _p("name", "snap", "rpc:rollback-vm", "name")), (),
             (Flag("--stop", "stop", "true"), Flag("--destroy-newer", "destroy-newer", "true")),
             read=True),
     Command(("snapshot", "delete"), "snapshot-delete", "Delete one of hvd's snapshots of a VM "
-            "(asks first)", (VM, _p("name", "val", "rpc:delete-snapshot", "name")), read=True),
+            "(asks first)", (VM, _p("name", "snap", "rpc:delete-snapshot", "name")), read=True),
     Command(("show", "host"), "show-host", "Show the host: backend, OS, hvd version", read=True),
     Command(("show", "commits"), "show-commits", "Show the commit history",
             options=(_p("limit", "int", lo=1, hi=1000),), read=True),

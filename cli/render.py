@@ -12,7 +12,9 @@ from hvd_netconf.namespaces import PREFIXES
 
 # (parent, child) pairs that are YANG lists or leaf-lists: always rendered as arrays.
 LISTS = frozenset({("vms", "vm"), ("vm", "disk"), ("vm", "nic"), ("networks", "network"),
-                   ("state", "tap"), ("state", "member"), ("rpc-reply", "commit"),
+                   ("network", "address"), ("network", "forward"),
+                   ("state", "tap"), ("state", "member"), ("state", "nat-rule"),
+                   ("rpc-reply", "commit"),
                    ("commit", "changes"), ("patch", "edit"), ("statistics", "disk"),
                    ("statistics", "nic"), ("statistics", "pool"), ("rpc-reply", "sample")})
 Data = dict[str, Any]
@@ -253,6 +255,12 @@ def detail(obj: str, entry: Data) -> str:
             for sub in subs:
                 values = [v for _, v in _props(child, sub)]
                 lines.append(f"    {sub['name']}: " + "  ".join(values))
+    if entry.get("address"):
+        lines += _kv([("addresses", ", ".join(entry["address"]))])
+    if entry.get("forward"):
+        lines.append("  forwards")
+        lines += [f"    {f['protocol']} {f['host-port']} -> {f['guest-address']}:"
+                  f"{f.get('guest-port') or f['host-port']}" for f in entry["forward"]]
     state = entry.get("state")
     if state:
         lines.append("  state")

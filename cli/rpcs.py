@@ -132,6 +132,22 @@ def snapshot_rpc(rpc: str, vm: str, **params: str) -> El:
     return el(rpc, el("vm", text=vm), *(el(k, text=v) for k, v in params.items()), xmlns=VM)
 
 
+def snapshot_schedules(vm: str) -> list[El]:
+    """The filters for a VM's own snapshot-schedule and the host-wide one (configuration)."""
+    return [el("vms", el("vm", el("name", text=vm), el("snapshot-schedule")), xmlns=VM),
+            el("snapshot-schedule", xmlns=VM)]
+
+
+def host_snapshot_schedule(period: str, count: str | None) -> El:
+    """The host-wide snapshot-schedule with one count merged, or removed (count None)."""
+    if count is None:
+        return el("snapshot-schedule", leaf(period, None, "remove"), xmlns=VM,
+                  **{"xmlns:nc": BASE})
+    node = el("snapshot-schedule", el(period, text=count), xmlns=VM, **{"xmlns:nc": BASE})
+    node.attrs[OP] = "merge"
+    return node
+
+
 def snapshots(vm: str) -> El:
     """The filter for one VM's snapshots (operational state)."""
     return el("snapshots", el("snapshot", el("vm", text=vm)), xmlns=VM)

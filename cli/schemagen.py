@@ -61,6 +61,8 @@ def _type_fact(type_stmt: Any) -> Fact:
             if s is not None and sub not in fact:
                 fact[sub] = s.arg
         for p in stmt.search("pattern"):
+            if "\\p{" in p.arg:  # Python's re has no \p{..} classes: the server checks it
+                continue
             inv = p.search_one("modifier")
             msg = p.search_one("error-message")
             patterns.append([p.arg, inv is not None and inv.arg == "invert-match",
@@ -175,6 +177,7 @@ def generate(yang_dir: Path) -> dict[str, Any]:
         "disk": vm.search_one("list", "disk"),
         "nic": vm.search_one("list", "nic"),
         "network": net,
+        "forward": net.search_one("list", "forward"),
     }
     facts: dict[str, Any] = {
         "objects": {

@@ -57,6 +57,8 @@ class Names:
             return []
         if obj in ("disk", "nic"):
             tree = el("vms", el("vm", el("name", text=vm), el(obj, el("name"))), xmlns=VM)
+        elif obj == "snapshot":  # the VM's snapshots (state) that hvd made
+            tree = rpcs.snapshots(vm)
         else:
             container, ns = rpcs.TOP[obj]
             tree = el(container, el(obj, el("name")), xmlns=ns)
@@ -65,7 +67,8 @@ class Names:
         except (ConnectError, NetconfError, OSError):
             return []
         return sorted({(entry.findtext(f"{{{ns_of(entry)}}}name") or "").strip()
-                       for entry in reply.iter() if render.local(entry.tag) == obj})
+                       for entry in reply.iter() if render.local(entry.tag) == obj
+                       and entry.findtext(f"{{{ns_of(entry)}}}hvd-made") != "false"})
 
 
 def ns_of(node: ET.Element) -> str:
@@ -139,6 +142,8 @@ class HvCompleter(Completer):
             return [(n, param.obj) for n in self.names.get(param.obj)]
         if param.kind == "sub":
             return [(n, param.obj) for n in self.names.get(param.obj, values.get("vm", ""))]
+        if param.kind == "snap":
+            return [(n, "snapshot") for n in self.names.get("snapshot", values.get("vm", ""))]
         if param.kind == "prop":
             return [(name, facts.hint(f)) for name, f in facts.props(param.obj).items()]
         try:

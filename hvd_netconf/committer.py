@@ -26,7 +26,7 @@ from hvd_netconf.keys import key_of, kind_of
 from hvd_netconf.nacm import running as nacm_rules
 from hvd_netconf.namespaces import default_ns, qn
 from hvd_netconf.notify import events
-from hvd_netconf.store import CommitMeta, atomic_write, remove_file, serialize_entry
+from hvd_netconf.store import CommitMeta, atomic_write, gcpause, remove_file, serialize_entry
 from hvd_netconf.xmlparse import parse_file
 
 if TYPE_CHECKING:
@@ -106,8 +106,15 @@ class Committer:
         `from_candidate`: the candidate is committed (its dirty marks go); `access`: check the
         user's write access here (commit does not: its edits were checked on the candidate).
         """
-        dss = self.datastores
         keys = list(changes) if changed is None else list(changed)
+        with gcpause.paused(len(keys)):
+            return self._write(info, changes, new_root, source, comment, keys=keys,
+                               from_candidate=from_candidate, access=access)
+
+    def _write(self, info: SessionInfo | None, changes: Mapping[Key, Any],
+               new_root: etree._Element, source: str, comment: str, *, keys: list[Key],
+               from_candidate: bool, access: bool) -> int:
+        dss = self.datastores
         nacm_rules.check(self.nacm, changes)
         befores = {k: dss.running.get(k) for k in keys}
         if access and info is not None:

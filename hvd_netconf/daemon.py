@@ -59,6 +59,7 @@ from hvd_netconf.ops import (
 )
 from hvd_netconf.ops.boot import boot_from_startup
 from hvd_netconf.ops.registry import Registry, ServerView
+from hvd_netconf.ops.snapshot_schedule import SnapshotScheduler
 from hvd_netconf.restconf import monitoring as restconf_monitoring
 from hvd_netconf.restconf.listener import RestconfListener
 from hvd_netconf.schema import load_schema
@@ -239,6 +240,9 @@ def wire_components(server: Server) -> None:
         server.sampler.start()
     for name, outcome in supervisor.adopt().items():
         log.info("VM %s at start: %s", name, outcome)
+    scheduler = server.snapshot_scheduler = SnapshotScheduler(
+        host, datastores, server.lock, settings.zfs_parent, bus.publish)
+    scheduler.start()
 
 
 @dataclass
@@ -270,6 +274,8 @@ class Running:
             live.terminate("other")
         for listener in listeners:
             listener.join_connections(2.0)
+        if self.server.snapshot_scheduler is not None:
+            self.server.snapshot_scheduler.stop()
         if self.server.sampler is not None:
             self.server.sampler.stop()
         supervisor = self.server.supervisor

@@ -118,7 +118,9 @@ def with_restconf(settings: Settings, run_dir: Path, port: int) -> tuple[Setting
     settings = replace(settings, restconf_listen=(("127.0.0.1", port),), restconf_cert=cert,
                        restconf_key=key)
     return settings, (f"\n  RESTCONF:      curl --cacert {cert} -u {DEV_USER}:{password} \\\n"
-                      f"                   https://127.0.0.1:{port}/restconf/data/hvd-vm:vms\n")
+                      f"                   https://127.0.0.1:{port}/restconf/data/hvd-vm:vms\n"
+                      f"  Web interface: https://127.0.0.1:{port}/  (user {DEV_USER}, password "
+                      f"{password}; the certificate is self-signed)\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,6 +63,9 @@ KINDS: dict[str, Kind] = {
     "vm": Kind("vm", VM, "vms", "vm", "vm", "hvd-vm"),
     "network": Kind("network", NETWORK, "networks", "network", "networks", "hvd-net"),
     "nacm": Kind("nacm", NACM, "nacm", None, "config", "nacm", host=False),
+    # hvd-vm's host-wide snapshot policy: read by the scheduler, no host step at commit
+    "snapshot-schedule": Kind("snapshot-schedule", VM, "snapshot-schedule", None, "config",
+                              "hvd-vm", host=False),
 }
 BY_CONTAINER: dict[str, Kind] = {k.container_tag: k for k in KINDS.values()}
 BY_ENTRY_TAG: dict[str, Kind] = {k.entry_tag: k for k in KINDS.values()}
@@ -170,7 +173,8 @@ def key_of(element: etree._Element) -> Key:
     k = BY_ENTRY_TAG.get(element.tag)
     if k is None:
         raise InvalidValue(f"{element.tag} is not an entry of the configuration "
-                           "(vm, network, nacm)")
+                           "(vm, network, nacm, "
+                           "snapshot-schedule)")
     if k.singleton:
         return (k.name, k.name)
     # The key comes first in a list entry (RFC 7950 7.8.5); anything else is looked up.

@@ -41,8 +41,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
              "hvd_netconf.committer")),
     # The in-process server every operation sees as ctx.server.
     ("server", ("hvd_netconf.server",)),
-    # SSH and Unix-socket sessions into the server, and RESTCONF over HTTPS beside them.
-    ("transport", ("hvd_netconf.transport", "hvd_netconf.restconf")),
+    # SSH and Unix-socket sessions into the server, RESTCONF over HTTPS beside them, and the
+    # web interface on the RESTCONF listener (a RESTCONF client in the browser).
+    ("transport", ("hvd_netconf.transport", "hvd_netconf.restconf", "hvd_netconf.webui")),
     # What puts it all together: the daemon, the development runner, and the self-test that
     # drives a child daemon as a user would.
     ("daemon", ("hvd_netconf.daemon", "hvd_netconf.devrun", "hvd_netconf.selftest",

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Protocol
 from lxml import etree
 
 from hvd_netconf import __version__
-from hvd_netconf.host import bhyve, specs
+from hvd_netconf.host import bhyve, pf, specs
+from hvd_netconf.host.backend import CommandFailed
 from hvd_netconf.namespaces import HVD, NETWORK, VM, default_ns, qn
 from hvd_netconf.state import child, leaf
 
@@ -84,7 +85,17 @@ def network_state(server: VmHostView, data: etree._Element) -> None:
         leaf(state, "bridge", net.bridge)
         members = [net.member] if net.member else []
         _put(state, "member", members + taps.get(net.bridge, []))
+        if net.nat is not None:
+            _put(state, "nat-rule", _nat_rules(server.host, net.name))
         leaf(state, "backend", backend)
+
+
+def _nat_rules(host: Host, network: str) -> list[str]:
+    """What pf holds in the network's anchor; nothing when pfctl cannot tell."""
+    try:
+        return [ln for ln in host.run(pf.show(network)).splitlines() if ln.strip()]
+    except CommandFailed:
+        return []
 
 
 def host_state(server: VmHostView, data: etree._Element) -> None:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from hvd_netconf.committer import Committer
     from hvd_netconf.host.backend import Host
     from hvd_netconf.notify.bus import NotificationBus
+    from hvd_netconf.ops.snapshot_schedule import SnapshotScheduler
     from hvd_netconf.schema.nodes import Schema
     from hvd_netconf.stats.sampler import Sampler
     from hvd_netconf.store import Datastores
@@ -212,6 +213,7 @@ class Server:
         self.host: Host | None = None
         self.supervisor: Supervisor | None = None
         self.committer: Committer | None = None
+        self.snapshot_scheduler: SnapshotScheduler | None = None
         self.sampler: Sampler | None = None  # stats-history; wired when the daemon keeps one
         self.nacm = Nacm(self.settings.nacm_admin_group)
         self._start_hooks: list[StartHook] = []

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the independent checkers the tests compare against (yanglint, yangcli, mandoc) and
-# bmake, FreeBSD's make, to prove the Makefile portable.
+# bmake, FreeBSD's make, to prove the Makefile portable; chromium and its driver for the web
+# interface's browser tests (tests/webui/).
 # Debian: apt-get; FreeBSD: pkg. Does nothing when they are already there.
 set -eu
 need=""
@@ -9,6 +10,8 @@ command -v yangcli >/dev/null 2>&1 || need="$need yangcli"
 command -v mandoc >/dev/null 2>&1 || need="$need mandoc"
 command -v bmake >/dev/null 2>&1 || need="$need bmake"
 command -v ssh-keyscan >/dev/null 2>&1 || need="$need openssh-client"
+command -v chromium >/dev/null 2>&1 || need="$need chromium"
+command -v chromedriver >/dev/null 2>&1 || need="$need chromium-driver"
 [ -z "$need" ] && exit 0
 if command -v apt-get >/dev/null 2>&1; then
     SUDO=""
@@ -17,7 +20,7 @@ if command -v apt-get >/dev/null 2>&1; then
     # shellcheck disable=SC2086
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null
 elif command -v pkg >/dev/null 2>&1; then
-    pkg install -y libyang2 mandoc  # make is FreeBSD's own there
+    pkg install -y libyang2 mandoc chromium  # make is FreeBSD's own; chromium has chromedriver
 else
     echo "install-test-deps: please install:$need" >&2
     exit 1

@@ -9,14 +9,17 @@ differ.
 
 With a journal path the engine also survives a crash of hvd itself. The journal is JSON
 lines: the first holds `mark` (the last commit id of running) and the undo of every step of
-the plan, written once per plan (atomic_write); then one `{"start": i}` line is appended
-before step i runs, so every step but the last started one is done and that one is in doubt.
-A commit costs one small append per step, not a rewrite of the record. `recover()` at the
-next start (or before the next plan is recorded: a journal is never overwritten before it is
-replayed) undoes the started steps when running still has that mark, i.e. the commit they
-belonged to never became durable; otherwise the journal is stale and dropped. Without this, a
-commit cut short by a crash left its host objects behind and committing the same
-configuration again failed ("File exists").
+the plan, written once per plan (atomic_write); then one `{"start": [i, ...]}` line is
+appended before a chunk of steps runs (apply/chunks.py: one step, or up to 512 independent
+ones run as one host batch), so the steps of every started chunk but the last are done and
+those of the last are in doubt. A commit costs one small append per chunk, not a rewrite of
+the record. `recover()` at the next start (or before the next plan is recorded: a journal is
+never overwritten before it is replayed) undoes the started steps when running still has
+that mark, i.e. the commit they belonged to never became durable; otherwise the journal is
+stale and dropped. A failure inside a chunk undoes the chunk's steps that succeeded (those
+run beside the failing one included) and the chunks before it, in reverse; a chunk's undo
+is one batch too. Without this, a commit cut short by a crash left its host objects behind
+and committing the same configuration again failed ("File exists").
 
 A step whose undo depends on what hvd found on the host (an uplink's MTU and up flag, see
 `Found`) appends that undo to its start line. Those found states are kept in a small ledger
@@ -48,6 +51,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hvd_netconf import errors
+from hvd_netconf.apply.chunks import schedule
 from hvd_netconf.apply.plan import (
     Absent,
     Action,
@@ -61,12 +65,13 @@ from hvd_netconf.apply.plan import (
     VmControl,
 )
 from hvd_netconf.host import ifconfig, names, zfs
-from hvd_netconf.host.backend import CommandFailed, Host
+from hvd_netconf.host.backend import CommandFailed, Host, run_batch
 from hvd_netconf.store.fileio import atomic_write, write_all
 
 log = logging.getLogger("hvd.apply")
 
 Argvs = list[list[str]]
+Chunk = list[Step]  # steps that ran as one (apply/chunks.py)
 
 
 @dataclass
@@ -78,6 +83,8 @@ class _StepFailed(Exception):
 
 def show(action: Action) -> str:
     if isinstance(action, Run):
+        if action.stdin is not None:  # a here-document, as a shell would be given it
+            return f"{shlex.join(action.argv)} <<'EOF'\n{action.stdin}EOF"
         return shlex.join(action.argv)
     if isinstance(action, Absent):
         return f"{shlex.join(action.probe)}  # must not exist"
@@ -91,18 +98,29 @@ def show(action: Action) -> str:
     return f"stop VM {action.name} (graceful, then forced after its stop-timeout)"
 
 
+def run_order(plan: Plan) -> list[list[Step]]:
+    """The plan's steps chunk by chunk, in the order execute() runs them (apply/chunks.py)."""
+    return [[plan.steps[i] for i in chunk] for chunk in schedule(plan.steps)]
+
+
 def render(plan: Plan) -> str:
-    """A readable preview of the commands, in order, with what undoes each step."""
+    """A readable preview of the commands, in the order they run, with what undoes each step
+    and which steps run at once."""
     if not plan.steps:
         return "nothing to do on the host\n"
     lines: list[str] = []
-    for i, step in enumerate(plan.steps, 1):
-        lines.append(f"{i}. {step.what}")
-        lines += [f"     {show(a)}" for a in step.do]
-        if step.undo is None:
-            lines.append("     (cannot be undone)")
-        else:
-            lines += [f"     undo: {show(a)}" for a in step.undo]
+    i = 0
+    for chunk in run_order(plan):
+        if len(chunk) > 1:
+            lines.append(f"steps {i + 1}-{i + len(chunk)} run at once:")
+        for step in chunk:
+            i += 1
+            lines.append(f"{i}. {step.what}")
+            lines += [f"     {show(a)}" for a in step.do]
+            if step.undo is None:
+                lines.append("     (cannot be undone)")
+            else:
+                lines += [f"     undo: {show(a)}" for a in step.undo]
     if plan.pending_restart:
         lines.append("pending restart (applies at next start): "
                      + ", ".join(sorted(plan.pending_restart)))
@@ -120,6 +138,14 @@ def _probe(step: Step) -> list[str] | None:
     return None
 
 
+def _one_argv(actions: tuple[Action, ...]) -> tuple[str, ...]:
+    """The command of a one-command step or undo (the steps apply/chunks.py lets share)."""
+    (action,) = actions
+    if not isinstance(action, Run):
+        raise TypeError(f"not a command: {action!r}")
+    return action.argv
+
+
 def _static(step: Step) -> bool:
     """The step's undo is known before it runs (no found state in it)."""
     return step.undo is None or all(not isinstance(a, Restore) for a in step.undo)
@@ -130,8 +156,23 @@ def _undo_record(step: Step) -> dict[str, Any]:
     whose found state its undo records again (the undo of a removal that restored them)."""
     return {"what": step.what, "probe": _probe(step),
             "undo": None if step.undo is None
-            else [list(a.argv) for a in step.undo if isinstance(a, Run)],
+            else [_command(a) for a in step.undo if isinstance(a, Run)],
             "found": [a.ifname for a in step.undo or () if isinstance(a, Found)]}
+
+
+Command = list[str] | dict[str, Any]
+
+
+def _command(run: Run) -> Command:
+    """A journal entry of one command: its argv, or {argv, stdin} when it reads stdin."""
+    return list(run.argv) if run.stdin is None else {"argv": list(run.argv), "stdin": run.stdin}
+
+
+def _run_command(host: Host, cmd: Command) -> None:
+    if isinstance(cmd, dict):
+        host.run(cmd["argv"], stdin=cmd["stdin"])
+    else:
+        host.run(cmd)
 
 
 def _ledger_path(journal: str) -> str:
@@ -222,21 +263,22 @@ class Engine:
                 "nothing was changed") from e
         self._recorded = True
 
-    def _started(self, index: int, step: Step) -> None:
-        """Step `index` is about to run: one appended line, no fsync (see the docstring), with
-        the undo that hvd's found state gave it, when it has one."""
+    def _started(self, chunk: list[int], step: Step) -> None:
+        """The steps of chunk are about to run: one appended line, no fsync (see the
+        docstring), with the undo that hvd's found state gave its step, when it has one (a
+        step with found state is always a chunk of its own)."""
         if self.journal is None:
             return
-        line: dict[str, Any] = {"start": index}
+        line: dict[str, Any] = {"start": chunk}
         if not _static(step):
             line["undo"] = self._resolve(step)
         write_all(self.journal, json.dumps(line).encode() + b"\n", os.O_APPEND, None)
 
-    def _resolve(self, step: Step) -> Argvs:
-        out: Argvs = []
+    def _resolve(self, step: Step) -> list[Command]:
+        out: list[Command] = []
         for a in step.undo or ():
             if isinstance(a, Run):
-                out.append(list(a.argv))
+                out.append(_command(a))
             elif isinstance(a, Restore) and (found := self.ledger.get(a.ifname)) is not None:
                 out += _restore_argvs(a.ifname, found)
         return out
@@ -257,18 +299,26 @@ class Engine:
             self._do(step, action)
         except _StepFailed:
             raise
-        except CommandFailed as e:
-            raise _StepFailed(step, shlex.join(e.argv),
-                              f"exit status {e.returncode}: {e.stderr.strip()}") from e
-        except errors.RpcError as e:
-            raise _StepFailed(step, show(action), e.message) from e
         except Exception as e:  # a spawn error, undecodable output, a bug: undone all the same
-            log.exception("apply: %s: unexpected error", step.what)
-            raise _StepFailed(step, show(action), f"{type(e).__name__}: {e}") from e
+            raise self._failure(step, action, e) from e
+
+    @staticmethod
+    def _failure(step: Step, action: Action, e: BaseException) -> _StepFailed:
+        """The _StepFailed for what an action raised (or what a batch handed back for it)."""
+        if isinstance(e, CommandFailed):
+            return _StepFailed(step, shlex.join(e.argv),
+                               f"exit status {e.returncode}: {e.stderr.strip()}")
+        if isinstance(e, errors.RpcError):
+            return _StepFailed(step, show(action), e.message)
+        log.error("apply: %s: unexpected error", step.what, exc_info=e)
+        return _StepFailed(step, show(action), f"{type(e).__name__}: {e}")
 
     def _do(self, step: Step, action: Action) -> None:
         if isinstance(action, Run):
-            self.host.run(action.argv)
+            if action.stdin is None:
+                self.host.run(action.argv)
+            else:
+                self.host.run(action.argv, stdin=action.stdin)
         elif isinstance(action, Absent):
             try:
                 self.host.run(action.probe)
@@ -307,55 +357,87 @@ class Engine:
             self.vms.stop(action.name)
 
     def execute(self, plan: Plan) -> Callable[[], None]:
-        """Run every step; on a failure undo the done ones and raise. On success return the
-        undo of the whole plan, for when the commit fails after the host was changed."""
-        done: list[Step] = []
+        """Run every step, chunk by chunk; on a failure undo the done ones and raise. On
+        success return the undo of the whole plan, for when the commit fails after the host
+        was changed."""
+        done: list[Chunk] = []
         self._begin(plan)
-        for i, step in enumerate(plan.steps):
-            log.info("apply: %s", step.what)
+        for chunk in schedule(plan.steps):  # as run_order() lists them
             try:
-                for action in step.do:
-                    if isinstance(action, Found):  # before the start line: it holds the undo
-                        self._act(step, action)
-                self._act_started(i, step)
-                for action in step.do:
-                    if not isinstance(action, Found):
-                        self._act(step, action)
+                if len(chunk) == 1:
+                    self._run_step(chunk[0], plan.steps[chunk[0]])
+                    done.append([plan.steps[chunk[0]]])
+                else:
+                    self._run_chunk(chunk, [plan.steps[i] for i in chunk], done)
             except _StepFailed as failure:
                 try:
                     self._rollback(done, failure)
                 finally:
                     self._forget()
-            done.append(step)
         return lambda: self._undo_all(done)
 
-    def _act_started(self, index: int, step: Step) -> None:
+    def _run_step(self, index: int, step: Step) -> None:
+        log.info("apply: %s", step.what)
+        for action in step.do:
+            if isinstance(action, Found):  # before the start line: it holds the undo
+                self._act(step, action)
+        self._act_started([index], step)
+        for action in step.do:
+            if not isinstance(action, Found):
+                self._act(step, action)
+
+    def _run_chunk(self, chunk: list[int], steps: list[Step], done: list[Chunk]) -> None:
+        """Independent one-command steps as one host batch; the ones that succeeded are done
+        (appended to done) even when another failed, so the rollback undoes them too."""
+        log.info("apply: %d steps at once, from '%s' to '%s'", len(steps), steps[0].what,
+                 steps[-1].what)
+        self._act_started(chunk, steps[0])
+        outcomes = run_batch(self.host, [_one_argv(s.do) for s in steps])
+        done.append([s for s, o in zip(steps, outcomes, strict=True) if isinstance(o, str)])
+        for step, outcome in zip(steps, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                raise self._failure(step, step.do[0], outcome)
+
+    def _act_started(self, chunk: list[int], step: Step) -> None:
         try:
-            self._started(index, step)
+            self._started(chunk, step)
         except Exception as e:
-            raise _StepFailed(step, f"record step {index + 1} in {self.journal}",
+            raise _StepFailed(step, f"record step {chunk[0] + 1} in {self.journal}",
                               f"{type(e).__name__}: {e}") from e
 
-    def _undo(self, done: list[Step]) -> list[str]:
+    def _undo(self, done: list[Chunk]) -> list[str]:
         problems: list[str] = []
         made, self._new_found = self._new_found, []
-        for step in reversed(done):
-            if step.undo is None:
-                problems.append(f"cannot undo '{step.what}'")
+        for chunk in reversed(done):
+            if len(chunk) > 1:  # one-command undos of independent steps (apply/chunks.py)
+                argvs = [_one_argv(s.undo or ()) for s in reversed(chunk)]
+                outcomes = run_batch(self.host, argvs, keep_going=True)
+                for step, outcome in zip(reversed(chunk), outcomes, strict=True):
+                    if isinstance(outcome, BaseException):
+                        problems.append(self._undo_problem(
+                            self._failure(step, (step.undo or ())[0], outcome)))
                 continue
-            try:
-                for action in step.undo:
-                    self._act(step, action)
-            except _StepFailed as e:
-                problems.append(f"undo of '{step.what}' failed: `{e.command}`: {e.detail}")
+            for step in reversed(chunk):
+                if step.undo is None:
+                    problems.append(f"cannot undo '{step.what}'")
+                    continue
+                try:
+                    for action in step.undo:
+                        self._act(step, action)
+                except _StepFailed as e:
+                    problems.append(self._undo_problem(e))
         for ifname in made:  # the uplinks are as found again: no record to keep
             with contextlib.suppress(OSError):
                 self.ledger.drop(ifname)
         return problems
 
-    def _undo_all(self, done: list[Step]) -> None:
+    @staticmethod
+    def _undo_problem(e: _StepFailed) -> str:
+        return f"undo of '{e.step.what}' failed: `{e.command}`: {e.detail}"
+
+    def _undo_all(self, done: list[Chunk]) -> None:
         log.error("apply: the commit failed after the host was changed; undoing %d step(s)",
-                  len(done))
+                  sum(map(len, done)))
         problems = self._undo(done)
         self._forget()
         if problems:
@@ -363,10 +445,10 @@ class Engine:
                 "the commit failed and undoing its host changes failed too: "
                 + "; ".join(problems))
 
-    def _rollback(self, done: list[Step], failure: _StepFailed) -> None:
+    def _rollback(self, done: list[Chunk], failure: _StepFailed) -> None:
         what = (f"{failure.step.what} failed: `{failure.command}`: {failure.detail}"
                 f"{' (simulated host)' if self.host.simulated else ''}")
-        log.error("apply: %s; undoing %d done step(s)", what, len(done))
+        log.error("apply: %s; undoing %d done step(s)", what, sum(map(len, done)))
         problems = self._undo(done)
         if problems:
             raise errors.RollbackFailed(
@@ -383,25 +465,32 @@ def _succeeds(host: Host, argv: list[str]) -> bool:
     return True
 
 
-def _read_journal(journal: str) -> tuple[int | None, list[dict[str, Any]]]:
-    """(mark, the started steps) of a journal; a torn or bad line ends the started steps (it
-    was being appended when hvd died, so its step had not run)."""
+def _read_journal(journal: str) -> tuple[int | None, list[list[dict[str, Any]]]]:
+    """(mark, the started chunks' steps) of a journal; a torn or bad line ends the started
+    chunks (it was being appended when hvd died, so its chunk had not run). A start line of
+    an hvd before chunks names one step by its index alone."""
     with open(journal, "rb") as f:
         head, *lines = f.read().split(b"\n")
     data = json.loads(head)
-    started = 0
     steps = data["steps"]
+    seen: set[int] = set()
+    chunks: list[list[dict[str, Any]]] = []
     for line in lines:
         try:
             entry = json.loads(line)
         except ValueError:
             break
-        if not isinstance(entry, dict) or entry.get("start") != started:
+        start = entry.get("start") if isinstance(entry, dict) else None
+        chunk = [start] if isinstance(start, int) else start
+        if (not isinstance(chunk, list) or not chunk
+                or not all(isinstance(i, int) and 0 <= i < len(steps) and i not in seen
+                           for i in chunk)):
             break
         if "undo" in entry:  # the undo hvd's found state gave the step (see the docstring)
-            steps[started]["undo"] = entry["undo"]
-        started += 1
-    return data["mark"], steps[:started]
+            steps[chunk[0]]["undo"] = entry["undo"]
+        seen.update(chunk)
+        chunks.append([steps[i] for i in chunk])
+    return data["mark"], chunks
 
 
 def cut_short(journal: str, mark: int) -> bool:
@@ -413,43 +502,75 @@ def cut_short(journal: str, mark: int) -> bool:
     return journal_mark == mark
 
 
+def _recover_step(host: Host, ledger: Ledger, step: dict[str, Any], in_doubt: bool,
+                  report: list[str]) -> None:
+    what, undo, probe = step["what"], step["undo"], step["probe"]
+    if in_doubt and probe is not None and _succeeds(host, probe):
+        report.append(f"'{what}' had not run")
+        return
+    if undo is None:
+        report.append(f"cannot undo '{what}'")
+        return
+    try:
+        for ifname in step.get("found", []):  # as it is now: as hvd found it
+            if ledger.get(ifname) is None:
+                ledger.put(ifname, ifconfig.parse_state(host.run(ifconfig.show(ifname))))
+    except Exception as e:
+        report.append(f"record of uplinks for '{what}': {type(e).__name__}: {e}")
+    for cmd in undo:
+        try:
+            _run_command(host, cmd)
+        except Exception as e:  # the step in doubt may not have run (in full)
+            report.append(f"undo of '{what}': {e}")
+    report.append(f"undid '{what}'")
+
+
+def _recover_chunk(host: Host, chunk: list[dict[str, Any]], in_doubt: bool,
+                   report: list[str]) -> None:
+    """A chunk's one-command undos as one batch. In the chunk in doubt, an undo that finds
+    nothing to undo (a create that had not run) means its step had not run."""
+    steps = list(reversed(chunk))
+    outcomes = run_batch(host, [s["undo"][0] for s in steps], keep_going=True)
+    for step, outcome in zip(steps, outcomes, strict=True):
+        if (in_doubt and isinstance(outcome, CommandFailed)
+                and "does not exist" in outcome.stderr):
+            report.append(f"'{step['what']}' had not run")
+            continue
+        if isinstance(outcome, BaseException):
+            report.append(f"undo of '{step['what']}': {outcome}")
+        report.append(f"undid '{step['what']}'")
+
+
+def _batchable(chunk: list[dict[str, Any]]) -> bool:
+    return len(chunk) > 1 and all(
+        s["probe"] is None and not s.get("found") and s["undo"] is not None
+        and len(s["undo"]) == 1 and isinstance(s["undo"][0], list) for s in chunk)
+
+
 def recover(host: Host, journal: str, mark: int) -> list[str]:
     """At start: undo the host steps of a commit that a crash cut short (see the module
     docstring). Returns what was undone or could not be, for the log."""
     try:
-        journal_mark, steps = _read_journal(journal)
+        journal_mark, chunks = _read_journal(journal)
     except FileNotFoundError:
         return []
     except (OSError, ValueError, KeyError, TypeError) as e:
         log.error("apply: unreadable host journal %s (%s); ignoring it", journal, e)
-        journal_mark, steps = None, []
+        journal_mark, chunks = None, []
     report: list[str] = []
     ledger = Ledger(_ledger_path(journal))
-    if journal_mark == mark and steps:
-        for i, step in reversed(list(enumerate(steps))):
-            what, undo, probe = step["what"], step["undo"], step["probe"]
-            if i == len(steps) - 1 and probe is not None and _succeeds(host, probe):
-                report.append(f"'{what}' had not run")
+    if journal_mark == mark and chunks:
+        for k, chunk in reversed(list(enumerate(chunks))):
+            if _batchable(chunk):
+                _recover_chunk(host, chunk, k == len(chunks) - 1, report)
                 continue
-            if undo is None:
-                report.append(f"cannot undo '{what}'")
-                continue
-            try:
-                for ifname in step.get("found", []):  # as it is now: as hvd found it
-                    if ledger.get(ifname) is None:
-                        ledger.put(ifname, ifconfig.parse_state(host.run(ifconfig.show(ifname))))
-            except Exception as e:
-                report.append(f"record of uplinks for '{what}': {type(e).__name__}: {e}")
-            for argv in undo:
-                try:
-                    host.run(argv)
-                except Exception as e:  # the step in doubt may not have run (in full)
-                    report.append(f"undo of '{what}': {e}")
-            report.append(f"undid '{what}'")
+            for step in reversed(chunk):
+                _recover_step(host, ledger, step, k == len(chunks) - 1, report)
         # One bounded line however many steps there were; each step's outcome at debug level.
         trouble = [r for r in report if not r.startswith(("undid ", "'"))]
         log.warning("apply: a commit was cut short by a crash; %d of its %d host step(s) "
-                    "undone%s", sum(r.startswith("undid ") for r in report), len(steps),
+                    "undone%s", sum(r.startswith("undid ") for r in report),
+                    sum(map(len, chunks)),
                     f"; {len(trouble)} problem(s), the first: {trouble[0]}" if trouble else "")
         log.debug("apply: crash recovery, step by step: %s", "; ".join(report))
     os.unlink(journal)

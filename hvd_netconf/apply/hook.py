@@ -19,7 +19,7 @@ from hvd_netconf.apply.engine import Engine, render
 from hvd_netconf.apply.plan import Plan, build_plan
 from hvd_netconf.edit.diff import diff_keys, entries
 from hvd_netconf.errors import RpcErrors
-from hvd_netconf.host import constraints
+from hvd_netconf.host import constraints, pf, specs
 from hvd_netconf.keys import Key
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("hvd.apply")
 
 Lookup = Callable[[Key], "etree._Element | None"]
+LOG_STEPS = 200  # a plan of more steps is logged in full at debug level only
 
 
 def _lookup(datastores: Datastores, root: etree._Element) -> Lookup:
@@ -46,10 +47,14 @@ def plan_for(datastores: Datastores, zfs_parent: str, vms: Supervisor | None,
     """The host plan for a change; raises what the host would refuse (host.constraints) and the
     plan's refusals (disk shrink â¦) before anything runs."""
     new, old = _lookup(datastores, new_root), _lookup(datastores, old_root)
-    refusals = constraints.check(host, new_root, keys, new, old, base=old_root)
+    memo = specs.Memo()  # one reading of each entry for the checks and the plan
+    refusals = constraints.check(host, new_root, keys, new, old, base=old_root, memo=memo)
     if refusals:
         raise RpcErrors(refusals)
-    return build_plan(diff_keys(keys, old, new), zfs_parent=zfs_parent, vms=vms, after=new)
+    return build_plan(diff_keys(keys, old, new), zfs_parent=zfs_parent, vms=vms, after=new,
+                      forwarding=None if host is None else (
+                          lambda: constraints.Limits(host).sysctl(pf.FORWARDING) == 1),
+                      memo=memo)
 
 
 def journal_path(datastores: Datastores) -> str:
@@ -75,8 +80,13 @@ class HostApply:
         plan = plan_for(self.datastores, self.settings.zfs_parent, self.supervisor, self.host,
                         old_root, new_root, keys)
         if plan.steps and log.isEnabledFor(logging.INFO):  # render only what is logged
-            log.info("applying %d host step(s)%s:\n%s", len(plan.steps),
-                     " on the SIMULATED host" if self.host.simulated else "", render(plan))
+            where = " on the SIMULATED host" if self.host.simulated else ""
+            if len(plan.steps) <= LOG_STEPS or log.isEnabledFor(logging.DEBUG):
+                log.info("applying %d host step(s)%s:\n%s", len(plan.steps), where,
+                         render(plan))
+            else:  # 20,000 steps would be megabytes of log on every bulk commit
+                log.info("applying %d host step(s)%s; the plan in full at log level debug "
+                         "(and from preview-commit before a commit)", len(plan.steps), where)
         return self.engine.execute(plan)
 
     def settled(self) -> None:

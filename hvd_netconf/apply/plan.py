@@ -1,8 +1,9 @@
 """Changes -> an ordered Plan of Steps, each with its undo. Pure: nothing runs here.
 
 Order: read-only guards first (nothing foreign inside a dataset tree being destroyed), then
-network interfaces (VLANs, bridges, FIBs, MTUs, members), then datasets and
-zvols, then, once everything reversible is done, the irreversible tail: running VMs being
+networks (VLANs, bridges, FIBs, MTUs, addresses, members and their flags, pf anchors, IPv4
+forwarding), then datasets and zvols, then, once everything reversible is done, the
+irreversible tail: running VMs being
 removed are stopped, their datasets and removed disks destroyed, and removed networks torn down
 (destroys in the reverse order of creation). A refused change (shrinking a disk, changing a
 fixed volblocksize, removing a disk of a running VM) raises before any step runs. A change
@@ -22,7 +23,7 @@ from lxml import etree
 
 from hvd_netconf import errors
 from hvd_netconf.edit.diff import Change
-from hvd_netconf.host import bhyve, ifconfig, names, specs, zfs
+from hvd_netconf.host import bhyve, ifconfig, names, pf, specs, sysctl, zfs
 from hvd_netconf.host.specs import Disk
 from hvd_netconf.host.specs import NetworkSpec as Net
 from hvd_netconf.keys import Key
@@ -51,10 +52,15 @@ class VmControl(Protocol):
 
     def stop(self, name: str) -> None: ...
 
+    def bridge_taps(self) -> dict[str, list[str]]:
+        """bridge -> the taps of running VMs on it (their port flags change live)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Run:
     argv: Argv
+    stdin: str | None = None  # what the command reads (pf rules for `pfctl -f -`)
 
 
 @dataclass(frozen=True)
@@ -128,8 +134,8 @@ def _step(what: str, do: Argv | Iterable[Action], undo: Argv | Iterable[Action] 
 # -- reading entries ------------------------------------------------------------------
 
 
-def _disks(el: etree._Element) -> dict[str, Disk]:
-    return {d.name: d for d in specs.read_vm(el).disks}
+def _disks(memo: specs.Memo, el: etree._Element) -> dict[str, Disk]:
+    return {d.name: d for d in memo.vm(el).disks}
 
 
 def _vm_path(vm: str, disk: str | None = None, leaf: str | None = None) -> str:
@@ -139,21 +145,21 @@ def _vm_path(vm: str, disk: str | None = None, leaf: str | None = None) -> str:
     return p + (f"/hvd-vm:{leaf}" if leaf else "")
 
 
-def _launch_mtus(spec: specs.VmSpec, get: Lookup) -> dict[str, int]:
+def _launch_mtus(spec: specs.VmSpec, get: Lookup, memo: specs.Memo) -> dict[str, int]:
     out = {}
     for nic in spec.nics:
         net = get(("network", nic.network))
-        out[nic.network] = _default_mtu() if net is None else specs.read_network(net).mtu
+        out[nic.network] = _default_mtu() if net is None else memo.network(net).mtu
     return out
 
 
-def _restart_pending(name: str, vms: VmControl, after: Lookup) -> bool:
+def _restart_pending(name: str, vms: VmControl, after: Lookup, memo: specs.Memo) -> bool:
     """Would the new config start this running VM differently from how it runs?"""
     running, el = vms.launched(name), after(("vm", name))
     if running is None or el is None:
         return False
-    spec = specs.read_vm(el)
-    return bhyve.needs_restart(running, spec, _launch_mtus(spec, after))
+    spec = memo.vm(el)
+    return bhyve.needs_restart(running, spec, _launch_mtus(spec, after, memo))
 
 
 # -- networks -------------------------------------------------------------------------
@@ -193,15 +199,29 @@ def _uplink_up(n: Net) -> list[Step]:
     steps.append(_step(f"add {n.member} to bridge {n.bridge}",
                        ifconfig.bridge_addm(n.bridge, n.member),
                        ifconfig.bridge_deletem(n.bridge, n.member)))
+    if n.spanning_tree:
+        steps.append(_stp_step(n, True))
     return steps
+
+
+def _stp_step(n: Net, on: bool) -> Step:
+    """Spanning tree on the uplink's port: if_bridge(4) runs it per member (docs/freebsd-facts.md
+    §3.5)."""
+    assert n.member is not None
+    return _step(f"{'enable' if on else 'disable'} spanning tree on {n.member} of bridge "
+                 f"{n.bridge}", ifconfig.bridge_port(n.bridge, n.member, {"stp": on}),
+                 ifconfig.bridge_port(n.bridge, n.member, {"stp": not on}))
 
 
 def _uplink_down(n: Net) -> list[Step]:
     if n.member is None or n.physical_interface is None:
         return []
+    # a member leaves with its flags: the undo adds it back with spanning tree as it was
+    back = [Run(ifconfig.bridge_addm(n.bridge, n.member))]
+    if n.spanning_tree:
+        back.append(Run(ifconfig.bridge_port(n.bridge, n.member, {"stp": True})))
     steps = [_step(f"remove {n.member} from bridge {n.bridge}",
-                   ifconfig.bridge_deletem(n.bridge, n.member),
-                   ifconfig.bridge_addm(n.bridge, n.member))]
+                   ifconfig.bridge_deletem(n.bridge, n.member), back)]
     phys = n.physical_interface
     if n.vlan:
         recreate: list[Action] = [Run(ifconfig.vlan_create(phys, n.vlan)),
@@ -229,31 +249,86 @@ def _bridge_actions(n: Net) -> list[Action]:
     return acts
 
 
+def _address_add(bridge: str, address: str) -> Step:
+    return _step(f"add address {address} to bridge {bridge}",
+                 ifconfig.address_add(bridge, address), ifconfig.address_remove(bridge, address))
+
+
+def _address_remove(bridge: str, address: str) -> Step:
+    return _step(f"remove address {address} from bridge {bridge}",
+                 ifconfig.address_remove(bridge, address), ifconfig.address_add(bridge, address))
+
+
+def _addresses_remove(bridge: str, addresses: Iterable[str]) -> list[Step]:
+    """Last first, so an undo adds them back in their order: the first address of a family is
+    the interface's primary one (docs/freebsd-facts.md §3.4)."""
+    return [_address_remove(bridge, a) for a in reversed(list(addresses))]
+
+
+def _nat(o: Net | None, n: Net | None) -> list[Step]:
+    """Load, replace or flush the network's pf anchor; the undo puts the old rules back."""
+    old, new = (pf.rules(o) if o else None), (pf.rules(n) if n else None)
+    net = n or o
+    if old == new or net is None:
+        return []
+    name = net.name
+
+    def rules(text: str | None) -> Action:
+        return Run(pf.flush(name)) if text is None else Run(pf.load(name), text)
+
+    what = (f"flush pf anchor {pf.anchor(name)} of network {name}" if new is None else
+            f"load the NAT rules of network {name} into pf anchor {pf.anchor(name)}")
+    return [_step(what, [rules(new)], [rules(old)])]
+
+
 def _network_create(n: Net) -> list[Step]:
     bridge, *props = _bridge_actions(n)
     steps = [_step(f"create bridge {n.bridge} for network {n.name}",
                    [_absent(n.bridge), bridge], ifconfig.destroy(n.bridge))]
     steps += [_step(f"set {a.argv[2]} {a.argv[3]} on bridge {n.bridge}", [a])  # type: ignore[union-attr]
               for a in props]
-    return steps + _uplink_up(n)
+    # addresses after the FIB, so their connected routes go to it (docs/freebsd-facts.md §4)
+    steps += [_address_add(n.bridge, a) for a in n.addresses]
+    return steps + _uplink_up(n) + _nat(None, n)
 
 
 def _network_delete(n: Net) -> tuple[list[Step], list[Step]]:
-    """(uplink teardown, bridge destroy): the bridge goes after the VMs that used it."""
-    return _uplink_down(n), [_step(f"destroy bridge {n.bridge} of network {n.name}",
-                                   ifconfig.destroy(n.bridge), _bridge_actions(n))]
+    """(addresses and uplink teardown, bridge destroy): the bridge goes after the VMs that used
+    it. The addresses are removed as steps of their own, so an undo puts them back on the
+    bridge its own undo recreates."""
+    teardown = _nat(n, None) + _addresses_remove(n.bridge, n.addresses) + _uplink_down(n)
+    return teardown, [_step(f"destroy bridge {n.bridge} of network {n.name}",
+                            ifconfig.destroy(n.bridge), _bridge_actions(n))]
 
 
-def _network_modify(o: Net, n: Net) -> list[Step]:
-    steps: list[Step] = []
+def _guest_ports(o: Net, n: Net, taps: Iterable[str]) -> list[Step]:
+    """The guest port flags that changed, on the taps of running guests (ifconfig(8))."""
+    old, new = o.guest_port, n.guest_port
+    changed = {w: on for w, on in new.items() if old[w] != on}
+    if not changed:
+        return []
+    words = ", ".join(w if on else f"-{w}" for w, on in changed.items())
+    return [_step(f"set {words} on {tap} of bridge {n.bridge}",
+                  ifconfig.bridge_port(n.bridge, tap, changed),
+                  ifconfig.bridge_port(n.bridge, tap, {w: old[w] for w in changed}))
+            for tap in taps]
+
+
+def _network_modify(o: Net, n: Net, taps: Iterable[str] = ()) -> list[Step]:
+    steps: list[Step] = _guest_ports(o, n, taps)
     b = n.bridge
     if o.description != n.description:
         steps.append(_step(f"set description of bridge {b}",
                            ifconfig.set_descr(b, names.bridge_descr(n.name, n.description)),
                            ifconfig.set_descr(b, names.bridge_descr(o.name, o.description))))
-    if o.fib != n.fib:
+    # A new FIB does not move the connected routes of addresses already there
+    # (docs/freebsd-facts.md §4): every address is taken off and put back around it.
+    refib = o.fib != n.fib
+    steps += _addresses_remove(b, [a for a in o.addresses if refib or a not in n.addresses])
+    if refib:
         steps.append(_step(f"set FIB {n.fib} on bridge {b}", ifconfig.set_fib(b, n.fib),
                            ifconfig.set_fib(b, o.fib)))
+    steps += [_address_add(b, a) for a in n.addresses if refib or a not in o.addresses]
     uplink_changed = (o.physical_interface, o.vlan) != (n.physical_interface, n.vlan)
     if uplink_changed:
         steps += _uplink_down(o)
@@ -266,7 +341,16 @@ def _network_modify(o: Net, n: Net) -> list[Step]:
                            ifconfig.set_mtu(b, o.mtu)))
     if uplink_changed:
         steps += _uplink_up(n)
-    return steps
+    elif o.spanning_tree != n.spanning_tree and n.member is not None:
+        steps.append(_stp_step(n, n.spanning_tree))
+    return steps + _nat(o, n)
+
+
+def _forwarding_on() -> Step:
+    """IPv4 forwarding for NAT, turned on only when it is off; never turned off but by this
+    undo (docs/freebsd-facts.md §14)."""
+    return _step(f"turn on IPv4 forwarding ({pf.FORWARDING}=1)",
+                 sysctl.write(pf.FORWARDING, "1"), sysctl.write(pf.FORWARDING, "0"))
 
 
 # -- VMs --------------------------------------------------------------------------------
@@ -280,34 +364,34 @@ def _owned(dataset: str) -> Step:
 
 def _zvol_step(parent: str, vm: str, d: Disk) -> Step:
     ds = names.disk_dataset(parent, vm, d.name)
-    return _step(f"create zvol {ds} ({d.size}{'' if d.sparse else ', thick'})",
-                 zfs.create_zvol(ds, d.size, sparse=d.sparse, volblocksize=d.volblocksize,
+    return _step(f"create zvol {ds} ({d.volsize}{'' if d.sparse else ', thick'})",
+                 zfs.create_zvol(ds, d.volsize, sparse=d.sparse, volblocksize=d.volblocksize,
                                  compression=d.compression),
                  zfs.destroy(ds))
 
 
-def _vm_create(parent: str, vm: str, el: etree._Element) -> list[Step]:
-    vmds, disks = names.vm_dataset(parent, vm), names.disks_dataset(parent, vm)
+def _vm_create(parent: str, vm: str, disks: dict[str, Disk]) -> list[Step]:
+    vmds, disks_ds = names.vm_dataset(parent, vm), names.disks_dataset(parent, vm)
     steps = [_step(f"create dataset {vmds} for VM {vm}", zfs.create_filesystem(vmds, "vm"),
                    zfs.destroy(vmds)),
-             _step(f"create dataset {disks}", zfs.create_filesystem(disks, "disks"),
-                   zfs.destroy(disks))]
-    return steps + [_zvol_step(parent, vm, d) for d in _disks(el).values()]
+             _step(f"create dataset {disks_ds}", zfs.create_filesystem(disks_ds, "disks"),
+                   zfs.destroy(disks_ds))]
+    return steps + [_zvol_step(parent, vm, d) for d in disks.values() if d.zvol]
 
 
 def _disk_modify(parent: str, vm: str, o: Disk, n: Disk, refusals: list[errors.RpcError]
                  ) -> list[Step]:
     ds = names.disk_dataset(parent, vm, n.name)
     steps: list[Step] = []
-    old_size, new_size = zfs.size_bytes(o.size), zfs.size_bytes(n.size)
+    old_size, new_size = zfs.size_bytes(o.volsize), zfs.size_bytes(n.volsize)
     if new_size < old_size:
         refusals.append(errors.OperationFailed(
-            f"disk {n.name} of VM {vm} cannot shrink from {o.size} to {n.size}: "
+            f"disk {n.name} of VM {vm} cannot shrink from {o.volsize} to {n.volsize}: "
             "shrinking a zvol destroys the guest's data",
             path=_vm_path(vm, n.name, "size")))
     elif new_size > old_size:
-        steps.append(_step(f"grow zvol {ds} from {o.size} to {n.size}",
-                           zfs.set_volsize(ds, n.size), zfs.set_volsize(ds, o.size)))
+        steps.append(_step(f"grow zvol {ds} from {o.volsize} to {n.volsize}",
+                           zfs.set_volsize(ds, n.volsize), zfs.set_volsize(ds, o.volsize)))
     if o.volblocksize != n.volblocksize:
         refusals.append(errors.OperationFailed(
             f"disk {n.name} of VM {vm}: volblocksize is fixed when the zvol is created "
@@ -343,34 +427,42 @@ class _Phases:
 
 
 def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | None = None,
-               after: Lookup | None = None) -> Plan:
+               after: Lookup | None = None, forwarding: Callable[[], bool] | None = None,
+               memo: specs.Memo | None = None) -> Plan:
     """Order the host work for a set of changes; raise the refusals before anything runs.
 
     after looks entries up in the configuration being committed (default: the changed entries
-    only); the plan needs it for the networks of running VMs.
+    only); the plan needs it for the networks of running VMs. forwarding tells whether the
+    host forwards IPv4 now (None: taken as off); it is asked only when a changed network
+    wants forwarding on. memo: the commit's specs, when its checks have read them already.
     """
+    memo = memo or specs.Memo()
     ph = _Phases()
     plan = Plan()
     refusals: list[errors.RpcError] = []
+    wants_forwarding = False
     changes = sorted(changes, key=lambda c: (c.kind, c.name))
     after = after or {(c.kind, c.name): c.new for c in changes}.get
     for c in changes:
         if c.kind == "network":
+            if c.new is not None and memo.network(c.new).ip_forwarding:
+                wants_forwarding = True
             if c.old is None and c.new is not None:
-                ph.net_setup += _network_create(specs.read_network(c.new))
+                ph.net_setup += _network_create(memo.network(c.new))
             elif c.new is None and c.old is not None:
-                uplink, bridge = _network_delete(specs.read_network(c.old))
+                uplink, bridge = _network_delete(memo.network(c.old))
                 ph.net_teardown += uplink
                 ph.bridge_teardown += bridge
             elif c.old is not None and c.new is not None:
-                ph.net_setup += _network_modify(specs.read_network(c.old),
-                                                specs.read_network(c.new))
+                new_net = memo.network(c.new)
+                taps = (vms.bridge_taps() if vms is not None else {}).get(new_net.bridge, [])
+                ph.net_setup += _network_modify(memo.network(c.old), new_net, taps)
             continue
         if c.kind != "vm":
             raise ValueError(f"unknown change kind {c.kind!r}")
         running = vms is not None and vms.is_running(c.name)
         if c.old is None and c.new is not None:
-            ph.zfs_setup += _vm_create(zfs_parent, c.name, c.new)
+            ph.zfs_setup += _vm_create(zfs_parent, c.name, _disks(memo, c.new))
         elif c.new is None:
             vmds = names.vm_dataset(zfs_parent, c.name)
             if running:
@@ -380,11 +472,17 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
             ph.zfs_teardown.append(_step(f"destroy dataset {vmds} of VM {c.name}",
                                          zfs.destroy(vmds, recursive=True), None))
         elif c.old is not None:
-            old, new = _disks(c.old), _disks(c.new)
+            old, new = _disks(memo, c.old), _disks(memo, c.new)
             for name, d in new.items():
                 if name not in old:
-                    ph.zfs_setup.append(_zvol_step(zfs_parent, c.name, d))
-                else:
+                    if d.zvol:
+                        ph.zfs_setup.append(_zvol_step(zfs_parent, c.name, d))
+                elif old[name].zvol != d.zvol:
+                    refusals.append(errors.OperationFailed(
+                        f"disk {name} of VM {c.name} cannot change between a zvol and an "
+                        "existing device; remove the disk and add a new one",
+                        path=_vm_path(c.name, name)))
+                elif d.zvol:
                     ph.zfs_setup += _disk_modify(zfs_parent, c.name, old[name], d, refusals)
             for name in old:
                 if name in new:
@@ -394,18 +492,22 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
                     refusals.append(errors.OperationFailed(
                         f"disk {name} of VM {c.name} cannot be removed while the VM runs; "
                         "stop the VM first", path=_vm_path(c.name, name)))
+                if not old[name].zvol:
+                    continue  # an existing device: hvd never destroys what it did not create
                 ph.checks.append(_owned(ds))
                 # -r: the zvol's snapshots go with it (zfs-destroy(8) refuses without), and
                 # the check above has made sure they are all hvd's
                 ph.zfs_teardown.append(_step(f"destroy zvol {ds}",
                                              zfs.destroy(ds, recursive=True), None))
+    if wants_forwarding and not (forwarding is not None and forwarding()):
+        ph.net_setup.append(_forwarding_on())
     if vms is not None:
         # a VM's own change, or one of its networks' (an MTU), can change how it would start
         maybe = {c.name for c in changes if c.kind == "vm"}
         if any(c.kind == "network" for c in changes):
             maybe |= set(vms.running_names())
         plan.pending_restart = {n for n in maybe
-                                if _restart_pending(n, vms, after)}
+                                if _restart_pending(n, vms, after, memo)}
     if len(refusals) == 1:
         raise refusals[0]
     if refusals:

@@ -32,8 +32,9 @@ RND_SLOT = 20  # clear of the last NIC (19 at most, see Slots)
 LPC_SLOT = 31
 
 
-def disk_path(zfs_parent: str, vm: str, disk: str) -> str:
-    return names.zvol_device(names.disk_dataset(zfs_parent, vm, disk))
+def disk_path(zfs_parent: str, vm: str, disk: Disk) -> str:
+    """The disk's backing device: its zvol's /dev/zvol node, or the existing device named."""
+    return disk.device or names.zvol_device(names.disk_dataset(zfs_parent, vm, disk.name))
 
 
 def boot_disk(vm: VmSpec) -> Disk | None:
@@ -63,7 +64,7 @@ def slots(vm: VmSpec) -> Slots:
 
 
 def _disk_device(vm: VmSpec, disk: Disk, zfs_parent: str) -> str:
-    parts = [disk.emulation, disk_path(zfs_parent, vm.name, disk.name)]
+    parts = [disk.emulation, disk_path(zfs_parent, vm.name, disk)]
     if disk.sectorsize:
         parts.append(f"sectorsize={disk.sectorsize}")
     if vm.loader == "uefi" and disk.name == vm.boot_device:
@@ -153,7 +154,7 @@ def _boot_media(vm: VmSpec, zfs_parent: str, with_iso: bool) -> str:
     disk = boot_disk(vm)
     if disk is None:
         raise ValueError(f"VM {vm.name}: nothing to boot (no disk and no install-iso)")
-    return disk_path(zfs_parent, vm.name, disk.name)
+    return disk_path(zfs_parent, vm.name, disk)
 
 
 def _wired(vm: VmSpec) -> list[str]:
@@ -175,7 +176,7 @@ def bhyveload(vm: VmSpec, *, zfs_parent: str, with_iso: bool = True) -> Argv:
 
 def grub_device_map(vm: VmSpec, *, zfs_parent: str, with_iso: bool = True) -> str:
     """device.map: (hdN) for the disks in order, (cd0) for the install ISO."""
-    lines = [f"(hd{i}) {disk_path(zfs_parent, vm.name, d.name)}" for i, d in enumerate(vm.disks)]
+    lines = [f"(hd{i}) {disk_path(zfs_parent, vm.name, d)}" for i, d in enumerate(vm.disks)]
     if with_iso and vm.install_iso:
         lines.append(f"(cd0) {vm.install_iso}")
     if not lines:
@@ -248,8 +249,11 @@ def launch(vm: VmSpec, mtus: Mapping[str, int], *, with_iso: bool = True) -> Lau
     nic_mtus = [mtus[nic.network] for nic in vm.nics]
     cmds: list[Argv] = []
     for tap, nic, mtu in zip(taps, vm.nics, nic_mtus, strict=True):
+        bridge = names.bridge_name(nic.network)
         cmds += [ifconfig.tap_setup(tap, vm.name, nic.name, mtu),
-                 ifconfig.bridge_addm(names.bridge_name(nic.network), tap)]
+                 ifconfig.bridge_addm(bridge, tap)]
+        if nic.pin_mac:  # set at the join, so a change waits for the next start
+            cmds.append(ifconfig.bridge_static(bridge, tap, nic.mac))
     try:
         if vm.loader == "grub":
             cmds += [("device.map", grub_device_map(vm, zfs_parent=_STAND_IN_PARENT,

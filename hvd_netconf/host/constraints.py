@@ -9,13 +9,16 @@ operator's words. Host limits are read once per check, through the Host backend
 
 from __future__ import annotations
 
+import bisect
+import functools
+import ipaddress
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue, RpcError
-from hvd_netconf.host import ifconfig, names, specs, sysctl, zfs
+from hvd_netconf.host import ifconfig, names, pf, specs, sysctl, zfs
 from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.keys import Key
 from hvd_netconf.namespaces import NETWORK, VM
@@ -58,6 +61,16 @@ class Limits:
         out = self._run(ifconfig.show(ifname))
         return ifconfig.parse_mtu(out) if out else None
 
+    def pf_nat(self) -> str | None:
+        """The main ruleset's translation rules; None when pfctl cannot read them (pf not
+        loaded), or without a host."""
+        return self._run(pf.show_main())
+
+    def capabilities(self, ifname: str) -> frozenset[str] | None:
+        """What `ifconfig -m` lists for the interface; None when it does not exist."""
+        out = self._run(ifconfig.capabilities(ifname))
+        return ifconfig.parse_capabilities(out) if out else None
+
 
 def _refuse(message: str, path: str) -> RpcError:
     return InvalidValue(message, path=path, app_tag=APP_TAG)
@@ -69,6 +82,178 @@ def _vm_path(vm: str, *rest: str) -> str:
 
 def _net_path(net: str, leaf: str) -> str:
     return f"/hvd-net:networks/hvd-net:network[hvd-net:name='{net}']/hvd-net:{leaf}"
+
+
+def _address_path(net: str, address: str) -> str:
+    return _net_path(net, f"address[.='{address}']")
+
+
+Iface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+Net = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _unusable_address(a: Iface) -> str | None:
+    """Why an address cannot be the host's on its prefix, or None."""
+    net = a.network
+    if a.ip.is_unspecified or a.ip.is_multicast or a.ip.is_loopback:
+        kind = ("unspecified" if a.ip.is_unspecified else
+                "multicast" if a.ip.is_multicast else "loopback")
+        return f"it is a{'n' if kind[0] in 'u' else ''} {kind} address"
+    if a.version == 4 and net.prefixlen <= 30 and a.ip in (net.network_address,
+                                                             net.broadcast_address):
+        which = "network" if a.ip == net.network_address else "broadcast"
+        return (f"it is the {which} address of {net}; use an address between "
+                f"{net.network_address + 1} and {net.broadcast_address - 1}")
+    if a.version == 6 and net.prefixlen <= 126 and a.ip == net.network_address:
+        # the Subnet-Router anycast address (RFC 4291 §2.6.1)
+        return (f"it is the subnet-router anycast address of {net}; use {net.network_address + 1}"
+                " or another address in the prefix")
+    return None
+
+
+class AddressIndex:
+    """Every network's addresses, parsed once per check: by IP, and by (FIB, prefix) with the
+    prefixes' first addresses sorted, so a clash is found by look-ups, not by comparing each
+    network with every other (which made a check of 1,000 networks take seconds)."""
+
+    def __init__(self, nets: Iterable[specs.NetworkSpec]) -> None:
+        self.by_ip: dict[ipaddress.IPv4Address | ipaddress.IPv6Address, list[tuple[str, str]]] = {}
+        self.owners: dict[tuple[int, Net], list[str]] = {}
+        spans: dict[tuple[int, int], list[tuple[int, Net]]] = {}
+        for n in nets:
+            for text in n.addresses:
+                a = ipaddress.ip_interface(text)
+                self.by_ip.setdefault(a.ip, []).append((n.name, text))
+                if (n.fib, a.network) not in self.owners:
+                    spans.setdefault((n.fib, a.version), []).append(
+                        (int(a.network.network_address), a.network))
+                self.owners.setdefault((n.fib, a.network), []).append(n.name)
+        self._starts: dict[tuple[int, int], list[int]] = {}
+        self._nets: dict[tuple[int, int], list[Net]] = {}
+        # the prefix lengths in use: a prefix's supernets are looked up at those only
+        self._lens = {key: sorted({p.prefixlen for _, p in span}) for key, span in spans.items()}
+        for key, span in spans.items():
+            span.sort(key=lambda s: s[0])
+            self._starts[key] = [s for s, _ in span]
+            self._nets[key] = [p for _, p in span]
+
+    def overlapping(self, fib: int, prefix: Net) -> list[tuple[Net, str]]:
+        """(prefix, network) of every prefix in the FIB that holds, equals or lies in this one
+        (CIDR prefixes overlap only so)."""
+        key = (fib, prefix.version)
+        out = [(sup, name) for plen in self._lens.get(key, ()) if plen <= prefix.prefixlen
+               for sup in [prefix.supernet(new_prefix=plen)]
+               for name in self.owners.get((fib, sup), [])]
+        starts, nets = self._starts.get(key, []), self._nets.get(key, [])
+        i = bisect.bisect_left(starts, int(prefix.network_address))
+        last = int(prefix.broadcast_address)
+        while i < len(starts) and starts[i] <= last:
+            if nets[i].prefixlen > prefix.prefixlen:  # starts inside, longer: lies inside
+                out += [(nets[i], name) for name in self.owners[(fib, nets[i])]]
+            i += 1
+        return out
+
+
+def check_addresses(net: specs.NetworkSpec, old: specs.NetworkSpec | None,
+                    index: AddressIndex) -> list[RpcError]:
+    """Addresses the host cannot hold, or that clash: the same address twice, or on another
+    network, or a prefix that overlaps another network's in the same FIB (the connected routes
+    would clash; docs/freebsd-facts.md §3.4). Only the addresses this change brings are
+    blamed."""
+    out: list[RpcError] = []
+    before = set(old.addresses) if old is not None else set()
+    mine: list[Iface] = []
+    for text in net.addresses:
+        a = ipaddress.ip_interface(text)
+        path = _address_path(net.name, text)
+        why = _unusable_address(a)
+        if why:
+            out.append(_refuse(f"network {net.name}: address {text} cannot be the host's: {why}",
+                               path))
+            continue
+        twin = next((m for m in mine if m.ip == a.ip), None)
+        if twin is not None:
+            out.append(_refuse(f"network {net.name}: address {a.ip} is given twice "
+                               f"({twin.with_prefixlen} and {text})", path))
+            continue
+        mine.append(a)
+        if text in before:
+            continue
+        same = [(name, t) for name, t in index.by_ip.get(a.ip, []) if name != net.name]
+        out += [_refuse(f"network {net.name}: address {a.ip} is already the host's on network "
+                        f"{name} ({t})", path) for name, t in same]
+        out += [_refuse(
+            f"network {net.name}: prefix {a.network} overlaps {other} of network {name} in FIB "
+            f"{net.fib}; their routes would clash: use another prefix or another FIB", path)
+            for other, name in index.overlapping(net.fib, a.network)
+            if name != net.name and name not in {n for n, _ in same}]
+    return out
+
+
+class Networks(list[specs.NetworkSpec]):
+    """Every network of the configuration a check sees, with their addresses indexed once."""
+
+    @functools.cached_property
+    def addresses(self) -> AddressIndex:
+        return AddressIndex(self)
+
+
+def check_nat(net: specs.NetworkSpec, others: Sequence[specs.NetworkSpec],
+               limits: Limits) -> list[RpcError]:
+    """Port forwards pf would send nowhere useful, or that clash, and NAT on a host that does
+    not forward IPv4 (docs/freebsd-facts.md §14)."""
+    out: list[RpcError] = []
+    if net.nat is None:
+        return out
+    if net.nat in (net.physical_interface, _member(net)):
+        out.append(_refuse(
+            f"network {net.name}: {net.nat} is the network's own uplink, a port of its bridge; "
+            "NAT goes out through another interface (or drop the uplink)",
+            _net_path(net.name, "nat")))
+    nets = pf.prefixes(net)
+    own = {ipaddress.ip_interface(a).ip for a in net.addresses}
+    for f in net.forwards:
+        path = _net_path(net.name, f"forward[hvd-net:protocol='{f.protocol}']"
+                                   f"[hvd-net:host-port='{f.host_port}']/hvd-net:guest-address")
+        where = f"network {net.name}: the forward of {f.protocol} port {f.host_port}"
+        ip = ipaddress.IPv4Address(f.guest_address)
+        inside = [p for p in nets if ip in p]
+        if not inside:
+            out.append(_refuse(f"{where} goes to {ip}, which is outside the network's "
+                               f"prefixes ({', '.join(map(str, nets))}): no guest there can "
+                               "have it", path))
+        elif ip in own:
+            out.append(_refuse(f"{where} goes to {ip}, the host's own address on the "
+                               "network: forward to a guest", path))
+        elif inside[0].prefixlen <= 30 and ip in (inside[0].network_address,
+                                                  inside[0].broadcast_address):
+            out.append(_refuse(f"{where} goes to {ip}, the network or broadcast address of "
+                               f"{inside[0]}: forward to a guest", path))
+        clash = sorted(o.name for o in others if o.name != net.name and o.nat == net.nat
+                       and any((g.protocol, g.host_port) == (f.protocol, f.host_port)
+                               for g in o.forwards))
+        if clash:
+            out.append(_refuse(f"{where} of {net.nat} is already forwarded by network "
+                               f"{', '.join(clash)}", path))
+    main = limits.pf_nat() if limits.host is not None else None
+    if limits.host is not None and main is None:
+        out.append(_refuse(
+            f"network {net.name}: NAT needs pf, which is not running on this host (pfctl -s "
+            "nat fails): load it (kldload pf, pf_enable=\"YES\" in /etc/rc.conf)",
+            _net_path(net.name, "nat")))
+    elif main is not None and (missing := pf.missing_anchors(main, bool(net.forwards))):
+        out.append(_refuse(
+            f"network {net.name}: pf's main ruleset does not name hvd's anchors, so pf would "
+            f"never use the network's rules: add {' and '.join(missing)} to /etc/pf.conf "
+            "and reload it (pfctl -f /etc/pf.conf)", _net_path(net.name, "nat")))
+    if not any(o.ip_forwarding for o in (net, *others)):
+        on = limits.sysctl(pf.FORWARDING)
+        if on == 0:
+            out.append(_refuse(
+                f"network {net.name}: NAT needs IPv4 forwarding, which is off on this host "
+                f"({pf.FORWARDING}=0): set ip-forwarding on the network, or "
+                "gateway_enable=\"YES\" in /etc/rc.conf", _net_path(net.name, "nat")))
+    return out
 
 
 def _unusable_mac(mac: str) -> str | None:
@@ -147,14 +332,15 @@ def check_vm(vm: specs.VmSpec, old: specs.VmSpec | None,
     before = {d.name: d for d in old.disks} if old is not None else {}
     for d in vm.disks:
         o = before.get(d.name)
-        if o is None or zfs.size_bytes(d.size) <= zfs.size_bytes(o.size):
+        if o is None or not (d.zvol and o.zvol) \
+                or zfs.size_bytes(d.volsize) <= zfs.size_bytes(o.volsize):
             continue  # zfs create rounds a new volume up; only a grown one must be a multiple
         block = d.volblocksize or DEFAULT_VOLBLOCKSIZE
-        if zfs.size_bytes(d.size) % zfs.size_bytes(block):
+        if zfs.size_bytes(d.volsize) % zfs.size_bytes(block):
             which = f"volblocksize {block}" if d.volblocksize else \
                 f"pool default volblocksize (up to {block})"
             out.append(_refuse(
-                f"disk {d.name} of VM {vm.name} cannot grow to {d.size}: ZFS sets a volume's "
+                f"disk {d.name} of VM {vm.name} cannot grow to {d.volsize}: ZFS sets a volume's "
                 f"size only to a multiple of its {which}",
                 path=_vm_path(vm.name, f"disk[hvd-vm:name='{d.name}']", "size")))
     return out
@@ -171,7 +357,8 @@ def check_network(net: specs.NetworkSpec, old: specs.NetworkSpec | None,
                   others: Sequence[specs.NetworkSpec], limits: Limits) -> list[RpcError]:
     """A network whose interfaces ifconfig would refuse (§1, §3.1, §3.3); `old` is the same
     network in running, so a conflict is blamed on the network that brings it."""
-    out: list[RpcError] = []
+    index = others.addresses if isinstance(others, Networks) else AddressIndex(others)
+    out = check_addresses(net, old, index) + check_nat(net, others, limits)
     fibs = limits.sysctl("net.fibs") if net.fib else None
     if fibs is not None and net.fib >= fibs:
         out.append(_refuse(
@@ -203,6 +390,13 @@ def check_network(net: specs.NetworkSpec, old: specs.NetworkSpec | None,
     parent_mtu = planned[0] if planned else limits.mtu(phys)
     if parent_mtu is None:
         return out
+    caps = limits.capabilities(phys) if net.mtu > _default_mtu() and not net.vlan else None
+    if caps is not None and "JUMBO_MTU" not in caps:
+        out.append(_refuse(
+            f"network {net.name}: MTU {net.mtu} needs jumbo frames, but uplink {phys} cannot "
+            f"carry them (ifconfig -m {phys} lists no JUMBO_MTU); every member of a bridge "
+            f"runs the bridge's MTU: lower the network's mtu to {_default_mtu()}",
+            path=_net_path(net.name, "mtu")))
     if net.vlan and net.mtu > parent_mtu:
         out.append(_refuse(
             f"network {net.name}: MTU {net.mtu} is above the {parent_mtu} of {phys}; a VLAN's "
@@ -229,28 +423,81 @@ def _network_els(root: etree._Element | None) -> dict[str, etree._Element]:
             for el in root.iterfind(f"{{{NETWORK}}}networks/{{{NETWORK}}}network")}
 
 
+def _vm_els(root: etree._Element | None) -> dict[str, etree._Element]:
+    if root is None:
+        return {}
+    return {el.findtext(f"{{{VM}}}name") or "": el
+            for el in root.iterfind(f"{{{VM}}}vms/{{{VM}}}vm")}
+
+
+def _kept(kind: str, root: etree._Element, base: etree._Element | None, keys: list[Key],
+          new: Lookup) -> list[etree._Element]:
+    """Every `kind` entry of the new configuration: root's, and base's the change keeps."""
+    by_name = _network_els if kind == "network" else _vm_els
+    els = {**by_name(base), **by_name(root)}
+    for k, name in keys:
+        if k == kind and new((k, name)) is None:
+            els.pop(name, None)
+    return list(els.values())
+
+
 def _all_networks(root: etree._Element, base: etree._Element | None, keys: list[Key],
-                  new: Lookup) -> list[specs.NetworkSpec]:
+                  new: Lookup, memo: specs.Memo) -> Networks:
     """Every network of the new configuration: root's, and base's that the change keeps."""
     els = {**_network_els(base), **_network_els(root)}
     for kind, name in keys:
         if kind == "network" and new((kind, name)) is None:
             els.pop(name, None)
-    return [specs.read_network(el) for el in els.values()]
+    return Networks(memo.network(el) for el in els.values())
+
+
+def _device_users(root: etree._Element, base: etree._Element | None, keys: list[Key],
+                  new: Lookup, memo: specs.Memo) -> dict[str, list[tuple[str, str]]]:
+    """Every existing device disk of the new configuration: path -> [(vm, disk)]."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for el in _kept("vm", root, base, keys, new):
+        vm = memo.vm(el)
+        for d in vm.disks:
+            if d.device is not None:
+                out.setdefault(d.device, []).append((vm.name, d.name))
+    return out
+
+
+def check_devices(vm: specs.VmSpec, old: specs.VmSpec | None,
+                  users: dict[str, list[tuple[str, str]]]) -> list[RpcError]:
+    """A device given to two disks (of this VM or another): two guests, or one guest twice,
+    would write the same blocks unaware of each other. Blamed on the disk that brings it."""
+    out: list[RpcError] = []
+    had = {d.name: d.device for d in old.disks} if old is not None else {}
+    for d in vm.disks:
+        if d.device is None or had.get(d.name) == d.device:
+            continue
+        others = [f"vm {v} disk {n}" for v, n in users.get(d.device, [])
+                  if (v, n) != (vm.name, d.name)]
+        if others:
+            out.append(_refuse(
+                f"disk {d.name} of VM {vm.name}: device {d.device} is already the disk of "
+                f"{', '.join(others)}; two disks on one device would overwrite each other",
+                path=_vm_path(vm.name, f"disk[hvd-vm:name='{d.name}']", "device")))
+    return out
 
 
 def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
-          new: Lookup, old: Lookup, base: etree._Element | None = None) -> list[RpcError]:
+          new: Lookup, old: Lookup, base: etree._Element | None = None,
+          memo: specs.Memo | None = None) -> list[RpcError]:
     """Every refusal for the entries `keys` of the configuration `root` (None: all of them).
     `new` finds an entry in root, `old` the same entry in running (for a grown disk); when root
-    holds only the changed entries, base (running) holds the rest."""
+    holds only the changed entries, base (running) holds the rest. memo: the commit's specs,
+    shared with its plan."""
+    memo = memo or specs.Memo()
     if keys is None:
         keys = [("vm", el.findtext(f"{{{VM}}}name") or "")
                 for el in root.iterfind(f"{{{VM}}}vms/{{{VM}}}vm")]
         keys += [("network", name) for name in _network_els(root)]
     keys = list(keys)
     limits = Limits(host)
-    networks: list[specs.NetworkSpec] | None = None
+    networks: Networks | None = None
+    devices: dict[str, list[tuple[str, str]]] | None = None
     out: list[RpcError] = []
     for kind, name in keys:
         el = new((kind, name))
@@ -258,13 +505,17 @@ def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
             continue
         if kind == "vm":
             before: Any = old((kind, name))
-            out += check_vm(specs.read_vm(el),
-                            specs.read_vm(before) if before is not None else None, limits)
+            spec, was = memo.vm(el), memo.vm(before) if before is not None else None
+            out += check_vm(spec, was, limits)
+            if any(d.device is not None for d in spec.disks):
+                if devices is None:
+                    devices = _device_users(root, base, keys, new, memo)
+                out += check_devices(spec, was, devices)
         elif kind == "network":
             if networks is None:
-                networks = _all_networks(root, base, keys, new)
+                networks = _all_networks(root, base, keys, new, memo)
             before = old((kind, name))
-            out += check_network(specs.read_network(el),
-                                 specs.read_network(before) if before is not None else None,
+            out += check_network(memo.network(el),
+                                 memo.network(before) if before is not None else None,
                                  networks, limits)
     return out

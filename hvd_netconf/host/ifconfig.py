@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hvd_netconf.host.names import HVD_GROUP, PORT_GROUP, check_ifname, tap_descr, vlan_name
@@ -34,6 +35,21 @@ def bridge_deletem(bridge: str, member: str) -> Argv:
     return (IFCONFIG, bridge, "deletem", member)
 
 
+def bridge_port(bridge: str, member: str, flags: Mapping[str, bool]) -> Argv:
+    """`ifconfig hv-lan private tap3 -sticky tap3`: each member flag on (`private`, `sticky`,
+    `stp`) or off (`-private`...), in one command (ifconfig(8) bridge parameters, if_bridge(4))."""
+    argv: Argv = (IFCONFIG, bridge)
+    for word, on in flags.items():
+        argv += (word if on else f"-{word}", member)
+    return argv
+
+
+def bridge_static(bridge: str, member: str, mac: str) -> Argv:
+    """`ifconfig hv-lan static tap3 58:9c:fc:00:00:01`: a static address cache entry, which
+    learning never moves to another port (ifconfig(8), if_bridge(4))."""
+    return (IFCONFIG, bridge, "static", member, mac)
+
+
 def set_descr(ifname: str, descr: str) -> Argv:
     return (IFCONFIG, ifname, "descr", descr)
 
@@ -44,6 +60,22 @@ def set_fib(ifname: str, fib: int) -> Argv:
 
 def set_mtu(ifname: str, mtu: int) -> Argv:
     return (IFCONFIG, ifname, "mtu", str(mtu))
+
+
+def family(address: str) -> str:
+    """The address family word ifconfig(8) takes before an address: inet or inet6."""
+    return "inet6" if ":" in address else "inet"
+
+
+def address_add(ifname: str, address: str) -> Argv:
+    """`ifconfig bridge0 inet 10.0.0.1/24 alias`: add an address with its prefix length and
+    keep the others (ifconfig(8), alias; the same with inet6)."""
+    return (IFCONFIG, ifname, family(address), address, "alias")
+
+
+def address_remove(ifname: str, address: str) -> Argv:
+    """`ifconfig bridge0 inet 10.0.0.1/24 -alias`: remove that address only (ifconfig(8))."""
+    return (IFCONFIG, ifname, family(address), address, "-alias")
 
 
 def vlan_create(parent: str, tag: int) -> Argv:
@@ -102,6 +134,22 @@ def parse_state(stdout: str) -> LinkState:
     if m is None:
         raise ValueError(f"unexpected ifconfig output: {stdout.splitlines()[:1]}")
     return LinkState("UP" in m.group(1).split(","), int(m.group(2)))
+
+
+def capabilities(ifname: str) -> Argv:
+    """`ifconfig -m <if>`: the status with the `capabilities=` line, which lists JUMBO_MTU when
+    the driver takes frames above 1500 bytes (ifconfig(8) -m; docs/freebsd-facts.md §3.4)."""
+    return (IFCONFIG, "-m", check_ifname(ifname))
+
+
+_CAPS = re.compile(r"^\s+capabilities=[0-9a-f]+<([^>]*)>", re.MULTILINE)
+
+
+def parse_capabilities(stdout: str) -> frozenset[str]:
+    """The words of the `capabilities=4f507bb<RXCSUM,TXCSUM,VLAN_MTU,JUMBO_MTU,...>` line;
+    empty when the interface lists none."""
+    m = _CAPS.search(stdout)
+    return frozenset(w for w in m.group(1).split(",") if w) if m else frozenset()
 
 
 def down(ifname: str) -> Argv:

@@ -24,6 +24,7 @@ from hvd_netconf.schema.nodes import SchemaNode
 # Configurable leaves no host command depends on, by (list, path below the entry).
 NOT_READ = frozenset({
     ("vm", "description"),  # free text for the operator; hvd keeps it in config.xml only
+    ("vm", "disk/zvol"),  # the default case of a disk's source: a disk without device
 })
 
 
@@ -39,12 +40,25 @@ def _leaf(path: str, conv: Callable[[str], Any] = str) -> Any:
 @dataclass(frozen=True)
 class Disk:
     name: str = _leaf("name")
-    size: str = _leaf("size")
+    size: str | None = _leaf("size")  # None only for an existing device (the YANG's must)
     emulation: str = _leaf("emulation")
     sparse: bool = _leaf("sparse", _bool)
     volblocksize: str | None = _leaf("volblocksize")
     compression: str | None = _leaf("compression")
     sectorsize: str | None = _leaf("sectorsize")
+    device: str | None = _leaf("device")  # an existing device: hvd never creates or destroys it
+
+    @property
+    def zvol(self) -> bool:
+        """Backed by a zvol hvd creates and destroys (the source's default case)."""
+        return self.device is None
+
+    @property
+    def volsize(self) -> str:
+        """The zvol's size; the YANG's must sets one on every disk that is not a device."""
+        if self.size is None:
+            raise ValueError(f"disk {self.name} has no size")
+        return self.size
 
 
 @dataclass(frozen=True)
@@ -53,12 +67,31 @@ class Nic:
     network: str = _leaf("network")
     mac: str = _leaf("mac")  # unset: derived from the VM and NIC names by read_vm
     emulation: str = _leaf("emulation")
+    pin_mac: bool = _leaf("pin-mac", _bool)
 
 
 @dataclass(frozen=True)
 class Pin:
     vcpu: int = _leaf("vcpu", int)
     host_cpu: int = _leaf("host-cpu", int)
+
+
+@dataclass(frozen=True)
+class SnapshotCounts:
+    """A snapshot-schedule (hvd-vm snapshot-counts): per period, the scheduled snapshots to
+    keep. In a VM's container an unset count is None (the host-wide one applies); the
+    host-wide /snapshot-schedule's defaults are 0."""
+
+    frequent: int | None = _leaf("frequent", int)
+    hourly: int | None = _leaf("hourly", int)
+    daily: int | None = _leaf("daily", int)
+    weekly: int | None = _leaf("weekly", int)
+    monthly: int | None = _leaf("monthly", int)
+
+    def over(self, default: SnapshotCounts) -> dict[str, int]:
+        """Period -> count: these counts where set, else the default's (else 0)."""
+        return {f.name: next((v for v in (getattr(self, f.name), getattr(default, f.name))
+                              if v is not None), 0) for f in fields(self)}
 
 
 @dataclass(frozen=True)
@@ -98,6 +131,9 @@ class VmSpec:
     nics: tuple[Nic, ...] = field(default=(), metadata={"list": "nic"})
     pins: tuple[Pin, ...] = field(default=(), metadata={"list": "cpu-pin"})
     bhyve_options: tuple[str, ...] = field(default=(), metadata={"leaf-list": "bhyve-option"})
+    snapshot_schedule: SnapshotCounts = field(
+        default_factory=lambda: SnapshotCounts(None, None, None, None, None),
+        metadata={"group": "snapshot-schedule"})
 
     @property
     def smbios_uuid(self) -> str:
@@ -113,6 +149,18 @@ class VmSpec:
 
 
 @dataclass(frozen=True)
+class Forward:
+    protocol: str = _leaf("protocol")
+    host_port: int = _leaf("host-port", int)
+    guest_address: str = _leaf("guest-address")
+    guest_port: int | None = _leaf("guest-port", int)  # unset: the host port
+
+    @property
+    def to_port(self) -> int:
+        return self.host_port if self.guest_port is None else self.guest_port
+
+
+@dataclass(frozen=True)
 class NetworkSpec:
     """One network's config with every YANG default filled in."""
 
@@ -122,6 +170,18 @@ class NetworkSpec:
     physical_interface: str | None = _leaf("physical-interface")
     vlan: int | None = _leaf("vlan", int)
     mtu: int = _leaf("mtu", int)
+    isolate_guests: bool = _leaf("isolate-guests", _bool)
+    sticky_guests: bool = _leaf("sticky-guests", _bool)
+    spanning_tree: bool = _leaf("spanning-tree", _bool)
+    nat: str | None = _leaf("nat")
+    ip_forwarding: bool = _leaf("ip-forwarding", _bool)
+    addresses: tuple[str, ...] = field(default=(), metadata={"leaf-list": "address"})
+    forwards: tuple[Forward, ...] = field(default=(), metadata={"list": "forward"})
+
+    @property
+    def guest_port(self) -> dict[str, bool]:
+        """The if_bridge(4) flags of a guest's tap on this bridge (ifconfig(8) words)."""
+        return {"private": self.isolate_guests, "sticky": self.sticky_guests}
 
     @property
     def bridge(self) -> str:
@@ -148,48 +208,91 @@ def schema_node(ns: str, *path: str) -> SchemaNode:
     return node
 
 
-def _text(el: etree._Element, ns: str, path: str) -> str | None:
-    node: etree._Element | None = el
-    for name in path.split("/"):
-        node = node.find(f"{{{ns}}}{name}") if node is not None else None
-    if node is None:
-        return None
-    return node.text.strip() if node.text is not None else ""
+def _leaf_list(el: etree._Element, ns: str, name: str) -> tuple[str, ...]:
+    """A leaf-list's values in their order."""
+    return tuple((v.text or "").strip() for v in el.iterchildren(f"{{{ns}}}{name}"))
 
 
-def _read(cls: type, el: etree._Element, ns: str, entry: tuple[str, ...]) -> dict[str, Any]:
-    """The leaf fields of cls from el, the schema's default where a leaf is absent."""
-    out: dict[str, Any] = {}
+@cache
+def _plan(cls: type, ns: str, entry: tuple[str, ...]
+          ) -> tuple[tuple[str, tuple[str, ...], Callable[[str], Any], str | None], ...]:
+    """(field, Clark names of its leaf's path, conversion, the schema's default) for each
+    leaf field of cls: worked out once per class, not once per entry read."""
+    out = []
     for f in fields(cls):
         path = f.metadata.get("leaf")
         if path is None:
             continue
-        text = _text(el, ns, path)
-        if text is None:
-            text = schema_node(ns, *entry, *path.split("/")).default
-        out[f.name] = None if text is None else f.metadata["conv"](text)
+        parts = path.split("/")
+        out.append((f.name, tuple(f"{{{ns}}}{p}" for p in parts), f.metadata["conv"],
+                    schema_node(ns, *entry, *parts).default))
+    return tuple(out)
+
+
+def _children(el: etree._Element) -> dict[Any, list[etree._Element]]:
+    """Tag -> the children with it, in order: one pass over an entry instead of a find per
+    leaf and a walk per list."""
+    out: dict[Any, list[etree._Element]] = {}
+    for child in el:
+        kids = out.get(child.tag)
+        if kids is None:
+            out[child.tag] = [child]
+        else:
+            kids.append(child)
+    return out
+
+
+def _read(cls: type, el: etree._Element, ns: str, entry: tuple[str, ...],
+          top: dict[Any, list[etree._Element]] | None = None) -> dict[str, Any]:
+    """The leaf fields of cls from el (top: its children, when already gathered), the
+    schema's default where a leaf is absent."""
+    out: dict[str, Any] = {}
+    top = _children(el) if top is None else top
+    inner: dict[Any, dict[Any, list[etree._Element]]] = {}  # a container's children
+    for name, tags, conv, default in _plan(cls, ns, entry):
+        found = top.get(tags[0])
+        for tag in tags[1:]:
+            if found is None:
+                break
+            kids = inner.get(found[0])
+            if kids is None:
+                kids = inner[found[0]] = _children(found[0])
+            found = kids.get(tag)
+        text = default if found is None else (found[0].text or "").strip()
+        out[name] = None if text is None else conv(text)
     return out
 
 
 def read_vm(el: etree._Element) -> VmSpec:
     """A `<vm xmlns="urn:hvd:vm">` element -> VmSpec, with the model's defaults."""
     entry = ("vms", "vm")
-    values = _read(VmSpec, el, VM, entry)
+    top = _children(el)
+    values = _read(VmSpec, el, VM, entry, top)
     name = values["name"]
     if not name:
         raise ValueError("a vm entry has no name")
     disks = tuple(Disk(**_read(Disk, d, VM, (*entry, "disk")))
-                  for d in el.iterchildren(f"{{{VM}}}disk"))
+                  for d in top.get(f"{{{VM}}}disk", ()))
     nics = []
-    for n in el.iterchildren(f"{{{VM}}}nic"):
+    for n in top.get(f"{{{VM}}}nic", ()):
         nic = Nic(**_read(Nic, n, VM, (*entry, "nic")))
         nics.append(replace(nic, mac=(nic.mac or names.mac_address(name, nic.name)).lower()))
-    if el.find(f"{{{VM}}}cpu-topology") is None:
+    if f"{{{VM}}}cpu-topology" not in top:
         values.update(sockets=None, cores=None, threads=None)
     pins = tuple(Pin(**_read(Pin, p, VM, (*entry, "cpu-pin")))
-                 for p in el.iterchildren(f"{{{VM}}}cpu-pin"))
-    options = tuple((o.text or "").strip() for o in el.iterchildren(f"{{{VM}}}bhyve-option"))
-    return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options)
+                 for p in top.get(f"{{{VM}}}cpu-pin", ()))
+    options = tuple((o.text or "").strip() for o in top.get(f"{{{VM}}}bhyve-option", ()))
+    mine = top.get(f"{{{VM}}}snapshot-schedule")
+    schedule = SnapshotCounts(**_read(SnapshotCounts, etree.Element("none") if mine is None
+                                      else mine[0], VM, (*entry, "snapshot-schedule")))
+    return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options,
+                  snapshot_schedule=schedule)
+
+
+def read_snapshot_schedule(el: etree._Element | None) -> SnapshotCounts:
+    """The host-wide `<snapshot-schedule xmlns="urn:hvd:vm">` (absent: every count 0)."""
+    return SnapshotCounts(**_read(SnapshotCounts, el if el is not None else
+                                  etree.Element("none"), VM, ("snapshot-schedule",)))
 
 
 def vm_defaults(name: str) -> VmSpec:
@@ -202,18 +305,45 @@ def vm_defaults(name: str) -> VmSpec:
 def read_network(el: etree._Element) -> NetworkSpec:
     """A `<network xmlns="urn:hvd:network">` element -> NetworkSpec, with the model's
     defaults."""
-    values = _read(NetworkSpec, el, NETWORK, ("networks", "network"))
+    entry = ("networks", "network")
+    values = _read(NetworkSpec, el, NETWORK, entry)
     if not values["name"]:
         raise ValueError("a network entry has no name")
-    return NetworkSpec(**values)
+    forwards = tuple(Forward(**_read(Forward, f, NETWORK, (*entry, "forward")))
+                     for f in el.iterchildren(f"{{{NETWORK}}}forward"))
+    return NetworkSpec(**values, addresses=_leaf_list(el, NETWORK, "address"),
+                       forwards=forwards)
+
+
+class Memo:
+    """The specs of one commit's entries, each read once however many checks and plans ask
+    (keyed by the element, which the memo keeps alive so that its id stays its own). Only for
+    the span of one commit: an entry edited later is a new reading."""
+
+    def __init__(self) -> None:
+        self._vms: dict[int, tuple[etree._Element, VmSpec]] = {}
+        self._nets: dict[int, tuple[etree._Element, NetworkSpec]] = {}
+
+    def vm(self, el: etree._Element) -> VmSpec:
+        hit = self._vms.get(id(el))
+        if hit is None:
+            hit = self._vms[id(el)] = (el, read_vm(el))
+        return hit[1]
+
+    def network(self, el: etree._Element) -> NetworkSpec:
+        hit = self._nets.get(id(el))
+        if hit is None:
+            hit = self._nets[id(el)] = (el, read_network(el))
+        return hit[1]
 
 
 def read_leaves() -> set[tuple[str, str]]:
     """(list, path) of every leaf the readers read: the `leaf` of each field, by list."""
     out: set[tuple[str, str]] = set()
     for lst, cls in (("vm", VmSpec), ("vm", Disk), ("vm", Nic), ("vm", Pin),
-                     ("network", NetworkSpec)):
-        prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/"}.get(cls, "")
+                     ("vm", SnapshotCounts), ("network", NetworkSpec), ("network", Forward)):
+        prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/", Forward: "forward/",
+                  SnapshotCounts: "snapshot-schedule/"}.get(cls, "")
         out |= {(lst, prefix + f.metadata[k]) for f in fields(cls)
                 for k in ("leaf", "leaf-list") if k in f.metadata}
     return out

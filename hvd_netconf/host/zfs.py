@@ -154,7 +154,8 @@ SNAP_COLUMNS = ("name", "creation", "used", "referenced", SNAP_OWNER_PROP,
                 SNAP_DESCRIPTION_PROP, SNAP_COMMIT_PROP)
 
 
-def snapshot(dataset: str, name: str, *, description: str | None, commit: int) -> Argv:
+def snapshot(dataset: str, name: str, *, description: str | None, commit: int,
+             policy: str | None = None) -> Argv:
     """`zfs snapshot -r -o hvd:owner=hvd -o hvd:snap-owner=hvd [-o hvd:snap-description=D]
     -o hvd:snap-commit=N <ds>@<name>`: one command, atomic across the subtree
     (zfs-snapshot(8) -r), so a VM's filesystem (its config.xml) and every disk zvol under it
@@ -163,6 +164,8 @@ def snapshot(dataset: str, name: str, *, description: str | None, commit: int) -
     if description:
         props += ("-o", f"{SNAP_DESCRIPTION_PROP}={description}")
     props += ("-o", f"{SNAP_COMMIT_PROP}={commit}")
+    if policy:  # the scheduler's period (host/zfs_schedule.py), for its pruning alone
+        props += ("-o", f"hvd:snap-policy={policy}")
     return (ZFS, "snapshot", "-r", *props, f"{dataset}@{name}")
 
 

@@ -1,6 +1,7 @@
 """The data nodes a notification tells about, so NACM read rules reach notification content
-(RFC 8341 §3.4.6): a user who may not read a node gets no event about it. A vm-state-change
-is about /vms/vm[name]; each edit of a netconf-config-change (RFC 6470) is about its target.
+(RFC 8341 §3.4.6): a user who may not read a node gets no event about it. A vm-state-change,
+snapshot-taken or snapshot-pruned is about /vms/vm[name]; each edit of a netconf-config-change
+(RFC 6470) is about its target.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ _PREDICATES = r"""(?:\[(?:[^\]'"]|'[^']*'|"[^"]*")*\])*"""
 _STEP = re.compile(rf"/({_NAME}):({_NAME})({_PREDICATES})")
 _EDIT = qn(NC_NOTIFICATIONS, "edit")
 _TARGET = qn(NC_NOTIFICATIONS, "target")
-_VM_STATE_CHANGE = qn(VM, "vm-state-change")
+# The events about one VM, by the leaf that names it.
+_ABOUT_VM = {qn(VM, "vm-state-change"): qn(VM, "name"), qn(VM, "snapshot-taken"): qn(VM, "vm"),
+             qn(VM, "snapshot-pruned"): qn(VM, "vm")}
 
 
 def target_chain(target: str) -> Chain | None:
@@ -57,8 +60,8 @@ def readable(notification: etree._Element, event: etree._Element,
     """The `<notification>` as a user who may read what `may_read` allows sees it: itself,
     a copy without the config-change edits the user may not read, or None (not sent: the
     event is about a VM the user may not read, or every edit was hidden)."""
-    if event.tag == _VM_STATE_CHANGE:
-        name = event.findtext(qn(VM, "name"))
+    if event.tag in _ABOUT_VM:
+        name = event.findtext(_ABOUT_VM[event.tag])
         return notification if name is None or may_read(_vm_chain(name)) else None
     if event.tag != qn(NC_NOTIFICATIONS, "netconf-config-change"):
         return notification

@@ -18,6 +18,7 @@ from hvd_netconf.errors import InvalidValue, RpcErrors
 from hvd_netconf.namespaces import BASE, qn
 from hvd_netconf.ops import transactions as tx
 from hvd_netconf.ops.registry import OpContext
+from hvd_netconf.store import gcpause
 
 TEST_OPTIONS = ("test-then-set", "set", "test-only")
 
@@ -34,13 +35,18 @@ def _param(op: etree._Element, name: str, default: str, allowed: tuple[str, ...]
 
 
 def edit_config_op(ctx: OpContext, op: etree._Element) -> Reply:
+    config = tx.config_param(op)
+    with gcpause.paused(sum(len(top) for top in config)):  # its entries, about
+        return _edit_config(ctx, op, config)
+
+
+def _edit_config(ctx: OpContext, op: etree._Element, config: etree._Element) -> Reply:
     server = ctx.server
     target = tx.datastore_param(op, "target", ("candidate", "running"))
     default_op = _param(op, "default-operation", "merge", ("merge", "replace", "none"))
     test_option = _param(op, "test-option", "test-then-set", TEST_OPTIONS)
     error_option = _param(op, "error-option", "stop-on-error",
                           ("stop-on-error", "continue-on-error", "rollback-on-error"))
-    config = tx.config_param(op)
     schema, dss = tx.components(server)
     server.locks.check_writable(target, ctx.session.id)
     cand = tx.candidate_of(server, ctx.session)

@@ -10,7 +10,7 @@ from typing import Any
 
 from lxml import etree
 
-from hvd_netconf.apply.engine import render, show
+from hvd_netconf.apply.engine import render, run_order, show
 from hvd_netconf.apply.hook import plan_for
 from hvd_netconf.apply.plan import Plan, StopVm
 from hvd_netconf.errors import OperationFailed
@@ -53,7 +53,7 @@ def preview_commit(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     out = etree.Element(qn(HVD, "text"), nsmap=default_ns(HVD))
     out.text = render(plan)
     body = [out]
-    for index, step in enumerate(plan.steps, 1):
+    for index, step in enumerate((s for chunk in run_order(plan) for s in chunk), 1):
         el = etree.Element(qn(HVD, "step"), nsmap=default_ns(HVD))
         _leaf(el, "index", str(index))
         _leaf(el, "description", step.what)

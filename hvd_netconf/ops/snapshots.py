@@ -18,11 +18,13 @@ from lxml import etree
 
 from hvd_netconf.errors import DataExists, DataMissing, InUse, OperationFailed
 from hvd_netconf.host import names, zfs
+from hvd_netconf.host.backend import Host
 from hvd_netconf.namespaces import VM, default_ns, qn
 from hvd_netconf.ops.registry import OpContext, ServerView
 from hvd_netconf.ops.transactions import components
 from hvd_netconf.ops.vm import rpc_leaf, vm_name
 from hvd_netconf.state import child, leaf
+from hvd_netconf.store import Datastores
 
 
 def default_name(now: float | None = None) -> str:
@@ -76,6 +78,29 @@ def _reply(**leaves: object) -> list[etree._Element]:
     return out
 
 
+def take(host: Host, datastores: Datastores, vm_ds: str, name: str, *,
+         description: str | None, policy: str | None = None) -> int:
+    """One `zfs snapshot -r` of the VM's dataset, tagged as hvd's with the commit running is
+    at (returned); the scheduler's carry their period too."""
+    commit = datastores.history.last_id
+    host.run(zfs.snapshot(vm_ds, name, description=description, commit=commit, policy=policy))
+    return commit
+
+
+def destroy(host: Host, vm: str, vm_ds: str, snaps: list[zfs.SnapshotInfo], name: str
+            ) -> list[str]:
+    """Destroy hvd's snapshot `name` of the VM (every part `zfs snapshot -r` made), refused
+    when it or a part of it is not hvd's; the ZFS snapshots destroyed."""
+    _find(vm, vm_ds, snaps, name)
+    foreign = [f"{s.dataset}@{s.name}" for s in snaps
+               if s.name == name and s.dataset != vm_ds and not _hvd_made(s)]
+    if foreign:
+        raise OperationFailed(f"not deleting snapshot {name!r} of VM {vm}: "
+                              f"{', '.join(foreign)} was not made by hvd")
+    host.run(zfs.destroy_snapshot(vm_ds, name))
+    return [f"{s.dataset}@{s.name}" for s in snaps if s.name == name]
+
+
 def snapshot_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     vm = vm_name(ctx, op, "vm")
     name = rpc_leaf(ctx, op, "snapshot-vm", "name") or default_name()
@@ -84,9 +109,8 @@ def snapshot_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     if any(s.dataset == vm_ds and s.name == name for s in snaps):
         raise DataExists(f"VM {vm} already has a snapshot named {name!r}")
     _schema, dss = components(ctx.server)
-    commit = dss.history.last_id
     assert ctx.server.host is not None  # _read checked
-    ctx.server.host.run(zfs.snapshot(vm_ds, name, description=description, commit=commit))
+    commit = take(ctx.server.host, dss, vm_ds, name, description=description)
     running = ctx.server.supervisor is not None and ctx.server.supervisor.is_running(vm)
     return _reply(**{"name": name, "commit-id": commit, "vm-was-running": running})
 
@@ -95,15 +119,8 @@ def delete_snapshot(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     vm = vm_name(ctx, op, "vm")
     name = rpc_leaf(ctx, op, "delete-snapshot", "name") or ""
     vm_ds, snaps = _read(ctx, vm)
-    _find(vm, vm_ds, snaps, name)
-    foreign = [f"{s.dataset}@{s.name}" for s in snaps
-               if s.name == name and s.dataset != vm_ds and not _hvd_made(s)]
-    if foreign:
-        raise OperationFailed(f"not deleting snapshot {name!r} of VM {vm}: "
-                              f"{', '.join(foreign)} was not made by hvd")
     assert ctx.server.host is not None
-    ctx.server.host.run(zfs.destroy_snapshot(vm_ds, name))
-    return _reply(destroyed=[f"{s.dataset}@{s.name}" for s in snaps if s.name == name])
+    return _reply(destroyed=destroy(ctx.server.host, vm, vm_ds, snaps, name))
 
 
 def _newer(snaps: list[zfs.SnapshotInfo], target: str, datasets: Iterable[str]

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 
 from aiohttp import web
 
@@ -33,7 +35,9 @@ _XML_TYPES = (XML_TYPE, "application/xml", "text/xml")
 _BODY_JSON = (*_JSON_TYPES, PATCH_JSON)
 _BODY_XML = (*_XML_TYPES, PATCH_XML)
 WORKERS = 8
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 KEEPALIVE = 15.0  # seconds between SSE comments while a stream is quiet
+GONE_CHECK = 1.0  # seconds between looks at whether a quiet stream's reader has gone
 
 
 def reply_json(accept: str | None) -> bool:
@@ -63,6 +67,29 @@ def reply_json(accept: str | None) -> bool:
     return max(ranked, key=lambda r: r[0])[1]
 
 
+def same_origin(request: web.Request) -> bool:
+    """False when a browser says the request comes from another site: its Sec-Fetch-Site,
+    or an Origin that is not this listener. A client that is no browser sends neither."""
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("Origin")
+    return origin is None or origin == f"https://{request.host}"
+
+
+def forged(request: web.Request) -> bool:
+    """A change a browser could be made to send from another site with credentials it holds
+    (HTTP Basic it remembers, a cookie)."""
+    return request.method in UNSAFE and not same_origin(request)
+
+
+class CookieLogin(Protocol):
+    """The web interface's side of authentication (hvd_netconf.webui.site.WebUI)."""
+
+    def routes(self, app: RestconfApp) -> Sequence[web.RouteDef]: ...
+
+    def identify(self, request: web.Request) -> Identity | None: ...
+
+
 def body_json(content_type: str | None) -> bool:
     kind = (content_type or "").split(";")[0].strip().lower()
     if kind in _BODY_JSON:
@@ -77,13 +104,17 @@ class RestconfApp:
     """The aiohttp application: every path goes to one handler, which routes by RFC 8040."""
 
     def __init__(self, server: Server, resources: Resources, auth: BasicAuth,
-                 max_body: int) -> None:
+                 max_body: int, ui: CookieLogin | None = None) -> None:
         self.server = server
         self.resources = resources
         self.auth = auth
         self.max_body = max_body
+        self.ui = ui
+        self.streams: set[streams.EventSession] = set()  # open SSE readers, ended at stop
         self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="hvd-restconf")
         self.app = web.Application(client_max_size=max_body)
+        if ui is not None:  # its pages first: everything else is RESTCONF's
+            self.app.router.add_routes(ui.routes(self))
         self.app.router.add_route("*", "/{tail:.*}", self.handle)
 
     def close(self) -> None:
@@ -99,9 +130,19 @@ class RestconfApp:
                 return web.Response(body=HOST_META, content_type="application/xrd+xml")
             if path != ROOT and not path.startswith(ROOT + "/"):
                 raise RestError("invalid-value", f"no resource {path}", status=404)
-            as_json = reply_json(request.headers.get("Accept"))
+            streaming = path.startswith(ROOT + "/streams/")
+            accept = request.headers.get("Accept")
+            if not (streaming and accept and "text/event-stream" in accept):
+                as_json = reply_json(accept)  # an EventSource asks for text/event-stream
+            if request.method in UNSAFE and "Content-Type" in request.headers:
+                # a form's type (what another site may send unasked) is refused, body or not
+                body_json(request.headers["Content-Type"])
+            if forged(request):
+                raise RestError("access-denied", "a change must come from hvd's own page or "
+                                "a client that is no browser, with a RESTCONF body type",
+                                status=403)
             who = await self._authenticate(request)
-            if path.startswith(ROOT + "/streams/"):
+            if streaming:
                 return await self._stream(request, path[len(ROOT) + 9:], who)
             req = await self._request(request, path[len(ROOT):], as_json, who)
             loop = asyncio.get_running_loop()
@@ -137,7 +178,7 @@ class RestconfApp:
         op = streams.subscription(name, query, {m.name: m.namespace for m in schema.modules})
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        session = streams.EventSession(self.server, self._info(request, who), loop, queue)
+        session = streams.EventSession(self.server, self.info(request, who), loop, queue)
         if not self.server.session_started(session):
             raise RestError("resource-denied", "the server has no room for another session")
         try:
@@ -148,14 +189,23 @@ class RestconfApp:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-cache"})
         reason = "closed"
+        self.streams.add(session)
         try:
             await resp.prepare(request)
+            quiet = 0.0
             while True:
                 try:
-                    data = await asyncio.wait_for(queue.get(), KEEPALIVE)
+                    data = await asyncio.wait_for(queue.get(), GONE_CHECK)
                 except TimeoutError:
-                    await resp.write(b": keep-alive\n\n")  # finds a reader that has gone
+                    if request.transport is None or request.transport.is_closing():
+                        reason = "dropped"  # the reader went: its session ends now
+                        break
+                    quiet += GONE_CHECK
+                    if quiet >= KEEPALIVE:
+                        quiet = 0.0
+                        await resp.write(b": keep-alive\n\n")
                     continue
+                quiet = 0.0
                 if data is None:
                     break
                 session.taken()
@@ -164,8 +214,15 @@ class RestconfApp:
             reason = "dropped"
             raise
         finally:
+            self.streams.discard(session)
             session.finish(reason)
         return resp
+
+    def end_streams(self) -> None:
+        """End every open event stream (the listener stops): each handler returns, rather
+        than waiting for its reader's next keep-alive after the loop is gone."""
+        for session in list(self.streams):
+            session.terminate("other")
 
     def _error(self, exc: RestError | RestErrors | RpcError | RpcErrors,
                as_json: bool) -> Response:
@@ -194,6 +251,10 @@ class RestconfApp:
                     raise RestError("access-denied", "the client certificate names no "
                                     "hvd user", status=401)
                 return who
+        if header is None and self.ui is not None:
+            cookie_who = self.ui.identify(request)
+            if cookie_who is not None:
+                return cookie_who
         loop = asyncio.get_running_loop()
         who = await loop.run_in_executor(self.pool, self.auth.check, header) \
             if header else None
@@ -206,7 +267,7 @@ class RestconfApp:
         self.auth.succeeded(address)
         return who
 
-    def _info(self, request: web.Request, who: Identity) -> SessionInfo:
+    def info(self, request: web.Request, who: Identity) -> SessionInfo:
         return SessionInfo(id=self.server.sessions.next_id(), username=who.username,
                            transport=TRANSPORT, source_host=request.remote,
                            login_time=now_rfc3339(), groups=who.groups)
@@ -227,7 +288,7 @@ class RestconfApp:
             body = await request.read()
             if body:
                 kind = body_json(request.headers.get("Content-Type"))
-        info = self._info(request, who)
+        info = self.info(request, who)
         headers: dict[str, str] = {}
         for name, value in request.headers.items():  # case-blind names, repeats joined
             key = name.title()

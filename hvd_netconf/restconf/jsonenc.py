@@ -36,6 +36,7 @@ class JsonCodec:
         self.max_depth = max_depth
         self.module_of_ns = {m.namespace: m.name for m in schema.modules}
         self.ns_of_module = {m.name: m.namespace for m in schema.modules}
+        self._anywhere: dict[str, SchemaNode] | None = None  # data nodes by tag, made once
 
     # -- XML -> JSON ---------------------------------------------------------------------
 
@@ -77,9 +78,22 @@ class JsonCodec:
         if node.kind in ("container", "list", "input", "output", "notification"):
             return self.to_json(el, node, node.ns)
         if node.kind == "anydata":  # §5.5: the data nodes inside, named as at the top
-            return self.to_json(el, None)
+            return self.to_json(el, None, None, self._anydata_roots(el))
         assert node.type is not None
         return self.leaf_to_json(el.text or "", node.type, el)
+
+    def _anydata_roots(self, el: etree._Element) -> dict[str, SchemaNode] | None:
+        """The schema nodes of anydata's children: top-level ones, or (a node cut out of
+        its tree, as compare's patch carries) the data node of that name wherever it is."""
+        if all(c.tag in self.schema.by_tag for c in el if isinstance(c.tag, str)):
+            return None
+        if self._anywhere is None:
+            anywhere: dict[str, SchemaNode] = {}
+            for top in self.schema.tops:
+                for node in top.walk():
+                    anywhere.setdefault(node.tag, node)
+            self._anywhere = {**anywhere, **self.schema.by_tag}
+        return self._anywhere
 
     def leaf_to_json(self, text: str, yt: YangType, el: etree._Element | None) -> Any:
         base = yt.base

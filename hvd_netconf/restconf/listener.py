@@ -34,6 +34,7 @@ from hvd_netconf.restconf.resources import Resources
 from hvd_netconf.server import Server
 from hvd_netconf.transport.listener import bind_addresses
 from hvd_netconf.users import UserDB
+from hvd_netconf.webui.site import WebUI
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class RestconfListener:
                         for s in bind_addresses(list(settings.restconf_listen))]
         self.web = RestconfApp(server, Resources(server, settings.max_depth),
                                BasicAuth(users, settings.restconf_auth_delay),
-                               settings.restconf_max_body)
+                               settings.restconf_max_body, WebUI())
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, name="hvd-restconf",
@@ -152,6 +153,7 @@ class RestconfListener:
             await web.SockSite(self._runner, sock, ssl_context=self.ssl).start()
 
     async def _shutdown(self) -> None:
+        self.web.end_streams()
         if self._runner is not None:
             await self._runner.cleanup()
 

@@ -191,6 +191,8 @@ def _compile(s: Statement, parent: SchemaNode | None, config: bool, leafrefs: _L
     node.max_elements = int(mx.arg) if mx is not None and mx.arg != "unbounded" else None
     u = s.search_one("units")
     node.units = u.arg if u is not None else None
+    d = s.search_one("description")
+    node.description = " ".join(d.arg.split()) if d is not None else None
     whens = _xpaths(s, "when")
     node.when = whens[0] if whens else None
     node.musts = _xpaths(s, "must")

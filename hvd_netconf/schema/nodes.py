@@ -27,9 +27,9 @@ class SchemaNode:
     """A data node (container, list, leaf, leaf-list) or an rpc input / notification root."""
 
     __slots__ = (
-        "__weakref__", "by_tag", "case", "children", "config", "default", "is_key",
-        "key_nodes", "keys", "kind", "mandatory", "max_elements", "min_elements", "module",
-        "musts", "name", "ns", "ordered_by_user", "parent", "prefix", "presence", "tag",
+        "__weakref__", "by_tag", "case", "children", "config", "default", "description",
+        "is_key", "key_nodes", "keys", "kind", "mandatory", "max_elements", "min_elements",
+        "module", "musts", "name", "ns", "ordered_by_user", "parent", "prefix", "presence", "tag",
         "type", "units", "when",
     )
 
@@ -58,6 +58,7 @@ class SchemaNode:
         self.musts: list[YangXPath] = []
         self.type: YangType | None = None
         self.units: str | None = None
+        self.description: str | None = None  # help text for a form (the web interface)
         self.case: tuple[str, str] | None = None  # (choice, case) this node sits in
 
     def __repr__(self) -> str:

@@ -54,6 +54,11 @@ class _Aborted(Exception):
     """A stop was asked for while the VM was starting."""
 
 
+def _mtus(nets: dict[str, specs.NetworkSpec]) -> dict[str, int]:
+    """network -> its MTU, what a launch gives the taps (bhyve.launch)."""
+    return {name: net.mtu for name, net in nets.items()}
+
+
 @dataclass(frozen=True)
 class Active:
     """A running bhyve: its pid, when it started (epoch), its taps in NIC order, its launch,
@@ -136,22 +141,23 @@ class Supervisor:
         return vms, nets
 
     def _lookup(self, name: str, root: etree._Element | None = None,
-                index: _Index | None = None) -> tuple[specs.VmSpec, dict[str, int]]:
-        """The VM's current spec and the MTU of each network its NICs join."""
+                index: _Index | None = None
+                ) -> tuple[specs.VmSpec, dict[str, specs.NetworkSpec]]:
+        """The VM's current spec and the networks its NICs join."""
         vms, nets = index or self._index(self._config() if root is None else root)
         el = vms.get(name)
         if el is None:
             raise DataMissing(f"no VM named {name!r} is configured")
         spec = specs.read_vm(el)
-        mtus: dict[str, int] = {}
+        nets_of: dict[str, specs.NetworkSpec] = {}
         for nic in spec.nics:
             net = nets.get(nic.network)
             if net is None:
                 raise OperationFailed(
                     f"VM {name}: NIC {nic.name} joins network {nic.network!r}, "
                     "which is not configured")
-            mtus[nic.network] = specs.read_network(net).mtu
-        return spec, mtus
+            nets_of[nic.network] = specs.read_network(net)
+        return spec, nets_of
 
     def _record(self, name: str) -> _Vm:
         with self._cond:
@@ -242,7 +248,7 @@ class Supervisor:
 
     def start(self, name: str) -> None:
         """Start a stopped (or crashed) VM; returns once bhyve runs. Raises on failure."""
-        spec, mtus = self._lookup(name)
+        spec, nets = self._lookup(name)
         vm = self._record(name)
         with vm.op_lock:
             with self._emit_lock:
@@ -254,13 +260,14 @@ class Supervisor:
                     vm.with_iso = True
                     vm.guard.reset()
                 self._transition(vm, STARTING, "start requested")
-            self._launch_reporting(vm, spec, mtus, "start", STOPPED, reraise=True)
+            self._launch_reporting(vm, spec, nets, "start", STOPPED, reraise=True)
 
-    def _launch_reporting(self, vm: _Vm, spec: specs.VmSpec, mtus: dict[str, int], what: str,
+    def _launch_reporting(self, vm: _Vm, spec: specs.VmSpec,
+                          nets: dict[str, specs.NetworkSpec], what: str,
                           failed: str, *, reraise: bool) -> None:
         """Launch and report the outcome: a stop that interrupted it, or the failure."""
         try:
-            self._launch(vm, spec, mtus)
+            self._launch(vm, spec, nets)
         except _Aborted:
             self._transition(vm, STOPPED, f"stopped while {what}ing")
         except RpcError as e:
@@ -335,9 +342,11 @@ class Supervisor:
             tail = f": {last}" if last else ""
             raise OperationFailed(f"VM {vm.name}: {argv[0]} exited with status {code}{tail}")
 
-    def _launch(self, vm: _Vm, spec: specs.VmSpec, mtus: dict[str, int]) -> None:
+    def _launch(self, vm: _Vm, spec: specs.VmSpec, nets: dict[str, specs.NetworkSpec]
+                ) -> None:
         """§10 steps 2-5; on failure everything made so far is undone."""
         name = vm.name
+        mtus = _mtus(nets)
         vm.files.ensure()
         vm.files.rotate_log()
         taps: list[tuple[str, str]] = []
@@ -356,6 +365,12 @@ class Supervisor:
                 bridge = names.bridge_name(nic.network)
                 self._run(ifconfig.bridge_addm(bridge, tap))
                 taps[-1] = (tap, bridge)
+                # port flags and the pinned MAC go with the member when it leaves (deletem)
+                flags = {w: on for w, on in nets[nic.network].guest_port.items() if on}
+                if flags:
+                    self._run(ifconfig.bridge_port(bridge, tap, flags))
+                if nic.pin_mac:
+                    self._run(ifconfig.bridge_static(bridge, tap, nic.mac))
             with self._cond:
                 vm.taps = list(taps)
             firmware = bhyve.FIRMWARE_DIRS[0]
@@ -419,7 +434,7 @@ class Supervisor:
             with self._cond:
                 vm.last_exit_code, vm.last_exit_reason = code, reason
             try:
-                spec, mtus = self._lookup(vm.name)
+                spec, nets = self._lookup(vm.name)
             except RpcError:
                 spec = None
             with self._emit_lock:
@@ -454,7 +469,7 @@ class Supervisor:
                 with self._cond:
                     vm.restarts += 1
                 self._transition(vm, STARTING, f"{reason}; restarting", code)
-            self._launch_reporting(vm, spec, mtus, "restart", CRASHED, reraise=False)
+            self._launch_reporting(vm, spec, nets, "restart", CRASHED, reraise=False)
 
     # -- stop -------------------------------------------------------------------------------
 
@@ -584,19 +599,19 @@ class Supervisor:
                 vm.status, vm.proc.pid if vm.proc else None, vm.started, list(vm.taps),
                 vm.last_exit_code, vm.last_exit_reason, vm.launch)
         try:
-            spec, mtus = self._lookup(name, root, index)
+            spec, nets = self._lookup(name, root, index)
         except DataMissing:
             if snap is None:
                 raise
-            spec, mtus = None, {}
+            spec, nets = None, {}
         except RpcError:
-            spec, mtus = None, {}
+            spec, nets = None, {}
         status, pid, started, taps, code, reason, launch = snap or (
             STOPPED, None, None, [], None, None, None)
         active = status in ACTIVE
         pending: bool | None = None
         if launch is not None:
-            pending = spec is None or bhyve.needs_restart(launch, spec, mtus)
+            pending = spec is None or bhyve.needs_restart(launch, spec, _mtus(nets))
         console = None
         if active and spec is not None and spec.console == "nmdm":
             console = self.host.console_path(name)

@@ -4,6 +4,7 @@ The sim's state file stands for the host here; this shows the engine undoes what
 that a real FreeBSD host accepts every command.
 """
 
+import copy
 import json
 
 import pytest
@@ -39,8 +40,14 @@ def _last_command(step):
 
 
 def big_config(cfg):
+    lan = cfg.network("lan", physical_interface="em0", fib=1, mtu=9000,
+                      spanning_tree="true", nat="em1", ip_forwarding="true").replace(
+        "</network>", "<address>10.0.0.1/24</address><address>fd00:1::1/64</address>"
+        "<forward><protocol>tcp</protocol><host-port>2222</host-port>"
+        "<guest-address>10.0.0.5</guest-address><guest-port>22</guest-port></forward>"
+        "</network>")
     return cfg.config(
-        [cfg.network("lan", physical_interface="em0", fib=1, mtu=9000),
+        [lan,
          cfg.network("dmz", physical_interface="em1", vlan=100, fib=2),
          cfg.network("lab", physical_interface="em1", vlan=200, mtu=1400)],
         [cfg.vm("web", cfg.disk("disk0", "1G"),
@@ -65,6 +72,12 @@ def test_apply_then_every_step_failing_in_turn_leaves_the_host_as_it_was(host, c
     st = host.state()
     assert st["interfaces"]["hv-lan"]["members"] == ["em0"]
     assert st["interfaces"]["hv-lan"]["fib"] == 1 and st["interfaces"]["hv-lan"]["mtu"] == 9000
+    assert st["interfaces"]["hv-lan"]["addresses"] == ["10.0.0.1/24", "fd00:1::1/64"]
+    assert st["interfaces"]["hv-lan"]["ports"] == {"em0": ["stp"]}
+    assert st["pf-anchors"]["hvd/lan"] == [
+        "nat on em1 inet from 10.0.0.0/24 to any -> (em1)",
+        "rdr pass on em1 inet proto tcp from any to (em1) port 2222 -> 10.0.0.5 port 22"]
+    assert st["sysctl"]["net.inet.ip.forwarding"] == "1"
     assert st["interfaces"]["hv-dmz"]["members"] == ["em1.100"]
     assert st["datasets"][f"{P}/vm/web/disks/data"]["props"]["volblocksize"] == "8192"
 
@@ -178,12 +191,12 @@ class _CrashingHost:
         self.host, self.at, self.after, self.count = host, at, after, 0
         self.simulated = True
 
-    def run(self, argv):
+    def run(self, argv, stdin=None):
         self.count += 1
         if self.count == self.at and not self.after:
             raise _Crash
         try:
-            return self.host.run(argv)
+            return self.host.run(argv, stdin)
         finally:
             if self.count == self.at:
                 raise _Crash  # right after the command ran, whether it failed or not
@@ -208,6 +221,28 @@ def test_recover_undoes_a_plan_cut_short_by_a_crash(host, cfg, tmp_path):
         Engine(_CrashingHost(host, 5), journal=journal, mark=lambda: 7).execute(plan)
     assert recover(host, journal, 8) == []
     assert snapshot(host) != before and not (tmp_path / "host-undo.jsonl").exists()
+
+
+def test_recover_reloads_pf_rules_from_the_journal(host, cfg, tmp_path):
+    """An undo that feeds pfctl its rules on stdin is journaled with them: a crash right
+    after a network's anchor was flushed is undone at the next start by loading them back."""
+    from hvd_netconf.apply.engine import recover
+
+    journal = str(tmp_path / "host-undo.jsonl")
+    full = big_config(cfg)
+    Engine(host).execute(build_plan(diff(None, full), zfs_parent=P))
+    before = snapshot(host)
+    without_lan = copy.deepcopy(full)
+    lan = without_lan.find(".//{urn:hvd:network}network")
+    lan.getparent().remove(lan)
+    gone = build_plan(diff(full, without_lan), zfs_parent=P)
+    assert gone.steps[0].what == "flush pf anchor hvd/lan of network lan"
+    with pytest.raises(_Crash):  # right after the flush, its first command
+        Engine(_CrashingHost(host, 1, after=True), journal=journal,
+               mark=lambda: 7).execute(gone)
+    assert "pf-anchors" not in host.state()
+    recover(host, journal, 7)
+    assert snapshot(host) == before
 
 
 def test_recover_does_not_redo_a_bridge_destroy_that_never_ran(host, cfg, tmp_path):
@@ -252,7 +287,7 @@ def test_journal_is_the_plan_once_then_one_line_per_started_step(host, cfg, tmp_
         s.what for s in plan.steps]
     assert data["steps"][0]["undo"] == [list(a.argv) for a in plan.steps[0].undo]
     started = [json.loads(s)["start"] for s in starts]
-    assert started == list(range(len(started))) and len(started) < len(plan.steps)
+    assert started == [[i] for i in range(len(started))] and len(started) < len(plan.steps)
     assert last == b""  # every line is whole
     assert all(len(s) < 20 for s in starts)  # a step costs a short line, not a rewrite
 
@@ -367,11 +402,11 @@ class _Broken:
         self.host, self.at, self.exc, self.count = host, at, exc, 0
         self.simulated = True
 
-    def run(self, argv):
+    def run(self, argv, stdin=None):
         self.count += 1
         if self.count == self.at:
             raise self.exc
-        return self.host.run(argv)
+        return self.host.run(argv, stdin)
 
 
 @pytest.mark.parametrize("exc", [OSError(7, "Argument list too long"),
@@ -442,3 +477,75 @@ def test_a_crash_amid_an_uplink_removal_keeps_how_hvd_found_it(host, cfg, tmp_pa
     e.execute(gone)
     e.settled()
     assert host.state()["interfaces"]["em0"] == em0
+
+
+class _Batches(SimHost):
+    """The sim host, counting the batches it is given."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.batches = []
+
+    def run_batch(self, argvs, *, keep_going=False):
+        self.batches.append(len(argvs))
+        return super().run_batch(argvs, keep_going=keep_going)
+
+
+def _bulk(cfg, n=5):
+    """n VMs of two disks each: four dataset steps per VM, none depending on another VM's."""
+    return cfg.config(vms=[cfg.vm(f"v{i}", cfg.disk("a", "1G"), cfg.disk("b", "2G"))
+                           for i in range(n)])
+
+
+def test_a_bulk_plan_runs_in_a_few_batches_and_a_fault_at_any_step_undoes_it(tmp_path, cfg):
+    host = _Batches(tmp_path)
+    ensure_layout(host, P, str(tmp_path))
+    plan = build_plan(diff(None, _bulk(cfg)), zfs_parent=P)
+    assert len(plan.steps) == 20
+    before = snapshot(host)
+    for i, step in enumerate(plan.steps):
+        host.inject_fault(step.do[0].argv, f"cannot create: injected failure {i}", code=1)
+        host.batches.clear()
+        with pytest.raises(errors.OperationFailed) as e:
+            Engine(host, journal=str(tmp_path / "j.jsonl")).execute(plan)
+        assert type(e.value) is errors.OperationFailed
+        assert step.what in e.value.message and f"injected failure {i}" in e.value.message
+        assert snapshot(host) == before, f"state differs after step {i + 1} ({step.what})"
+        assert not (tmp_path / "j.jsonl").exists()
+    host.batches.clear()
+    Engine(host).execute(plan)
+    assert host.batches == [5, 5, 10]  # VM datasets, their disks datasets, the zvols
+    assert f"{P}/vm/v4/disks/b" in host.state()["datasets"]
+
+
+class _DiesInBatch:
+    """The sim host, but hvd 'dies' after `at` commands of all its batches have run."""
+
+    def __init__(self, host, at):
+        self.host, self.left = host, at
+        self.simulated = True
+
+    def run(self, argv):
+        return self.run_batch([argv])[0]
+
+    def run_batch(self, argvs, *, keep_going=False):
+        ran = self.host.run_batch(argvs[:self.left], keep_going=keep_going)
+        self.left -= len(ran)
+        if len(ran) < len(argvs):
+            raise _Crash
+        return ran
+
+
+def test_a_crash_mid_chunk_is_undone_by_recover(tmp_path, cfg):
+    from hvd_netconf.apply.engine import recover
+
+    host = SimHost(tmp_path)
+    ensure_layout(host, P, str(tmp_path))
+    journal = str(tmp_path / "host-undo.jsonl")
+    plan = build_plan(diff(None, _bulk(cfg)), zfs_parent=P)
+    before = snapshot(host)
+    for at in range(len(plan.steps)):
+        with pytest.raises(_Crash):
+            Engine(_DiesInBatch(host, at), journal=journal, mark=lambda: 3).execute(plan)
+        recover(host, journal, 3)
+        assert snapshot(host) == before, f"after a crash past {at} command(s)"

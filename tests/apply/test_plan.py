@@ -256,3 +256,136 @@ def test_network_changes_a_running_vm_does_not_see_need_no_restart(cfg):
     new = cfg.config([cfg.network("lan", fib=2, description="x")],
                      [cfg.vm("web", cfg.nic("n0", "lan"))])
     assert plan_of(old, new, cfg.Vms(running={"web"}, started=old)).pending_restart == set()
+
+
+def _device(name, path):
+    return f"<disk><name>{name}</name><device>{path}</device></disk>"
+
+
+def test_an_existing_device_is_never_created_nor_destroyed(cfg):
+    """Issue 19 item 5: a device disk (/dev/da3, a zvol hvd does not own) gets no zfs step
+    when the VM is made, none when the disk is removed, and no ownership check either."""
+    dev = _device("data", "/dev/zvol/tank/legacy/vol0")
+    new = cfg.config(vms=[cfg.vm("nas", cfg.disk("sys", "8G"), dev)])
+    assert commands(plan_of(None, new)) == [
+        ("zfs", "create", "-o", "hvd:owner=hvd", "-o", "hvd:role=vm", "zroot/hv/vm/nas"),
+        ("zfs", "create", "-o", "hvd:owner=hvd", "-o", "hvd:role=disks",
+         "zroot/hv/vm/nas/disks"),
+        ("zfs", "create", "-s", "-V", "8G", "-o", "volmode=dev", "-o", "hvd:owner=hvd",
+         "-o", "hvd:role=disk", "zroot/hv/vm/nas/disks/sys")]
+    without = cfg.config(vms=[cfg.vm("nas", cfg.disk("sys", "8G"))])
+    assert commands(plan_of(new, without)) == []
+    moved = cfg.config(vms=[cfg.vm("nas", cfg.disk("sys", "8G"), _device("data", "/dev/da3"))])
+    assert commands(plan_of(new, moved)) == []  # another device: only bhyve's argv changes
+
+
+def test_a_disk_does_not_change_between_zvol_and_device(cfg):
+    old = cfg.config(vms=[cfg.vm("nas", cfg.disk("data", "8G"))])
+    new = cfg.config(vms=[cfg.vm("nas", _device("data", "/dev/da3"))])
+    for before, after in ((old, new), (new, old)):
+        with pytest.raises(errors.OperationFailed) as e:
+            plan_of(before, after)
+        assert e.value.message == ("disk data of VM nas cannot change between a zvol and an "
+                                   "existing device; remove the disk and add a new one")
+def _with_addresses(network, *addresses):
+    return network.replace("</network>", "".join(f"<address>{a}</address>"
+                                                 for a in addresses) + "</network>")
+
+
+def test_network_addresses_after_the_fib_and_removed_before_the_bridge(cfg):
+    lan = _with_addresses(cfg.network("lan", fib=2), "10.0.0.1/24", "fd00:1::1/64")
+    plan = plan_of(None, cfg.config([lan]))
+    assert commands(plan)[2:] == [
+        ("ifconfig", "hv-lan", "fib", "2"),
+        ("ifconfig", "hv-lan", "inet", "10.0.0.1/24", "alias"),
+        ("ifconfig", "hv-lan", "inet6", "fd00:1::1/64", "alias"),
+    ]
+    assert plan.steps[-1].undo == (Run(("ifconfig", "hv-lan", "inet6", "fd00:1::1/64",
+                                         "-alias")),)
+    gone = plan_of(cfg.config([lan]), cfg.config([]))
+    # last first, so the undo puts them back in their order on the bridge the destroy's undo
+    # recreates
+    assert commands(gone) == [
+        ("ifconfig", "hv-lan", "inet6", "fd00:1::1/64", "-alias"),
+        ("ifconfig", "hv-lan", "inet", "10.0.0.1/24", "-alias"),
+        ("ifconfig", "hv-lan", "destroy"),
+    ]
+    assert gone.steps[1].undo == (Run(("ifconfig", "hv-lan", "inet", "10.0.0.1/24", "alias")),)
+
+
+def test_network_address_changes(cfg):
+    old = cfg.config([_with_addresses(cfg.network("lan"), "10.0.0.1/24", "10.0.1.1/24")])
+    new = cfg.config([_with_addresses(cfg.network("lan"), "10.0.1.1/24", "10.0.2.1/24")])
+    assert commands(plan_of(old, new)) == [
+        ("ifconfig", "hv-lan", "inet", "10.0.0.1/24", "-alias"),
+        ("ifconfig", "hv-lan", "inet", "10.0.2.1/24", "alias"),
+    ]
+    # a new FIB: every address off and back on, so its connected route lands in the new FIB
+    refib = cfg.config([_with_addresses(cfg.network("lan", fib=1), "10.0.1.1/24")])
+    assert commands(plan_of(new, refib)) == [
+        ("ifconfig", "hv-lan", "inet", "10.0.2.1/24", "-alias"),
+        ("ifconfig", "hv-lan", "inet", "10.0.1.1/24", "-alias"),
+        ("ifconfig", "hv-lan", "fib", "1"),
+        ("ifconfig", "hv-lan", "inet", "10.0.1.1/24", "alias"),
+    ]
+
+
+def test_spanning_tree_on_the_uplink(cfg):
+    stp = cfg.network("lan", physical_interface="em0", spanning_tree="true")
+    plan = plan_of(None, cfg.config([stp]))
+    assert commands(plan)[-2:] == [("ifconfig", "hv-lan", "addm", "em0"),
+                                   ("ifconfig", "hv-lan", "stp", "em0")]
+    assert plan.steps[-1].undo == (Run(("ifconfig", "hv-lan", "-stp", "em0")),)
+    # the member leaves with its flags: the undo of its removal sets stp again
+    gone = plan_of(cfg.config([stp]), cfg.config([]))
+    assert gone.steps[0].undo == (Run(("ifconfig", "hv-lan", "addm", "em0")),
+                                  Run(("ifconfig", "hv-lan", "stp", "em0")))
+    off = cfg.config([cfg.network("lan", physical_interface="em0")])
+    assert commands(plan_of(cfg.config([stp]), off)) == [("ifconfig", "hv-lan", "-stp", "em0")]
+
+
+def test_guest_flags_change_live_on_running_taps(cfg):
+    lan = cfg.network("lan")
+    web = cfg.vm("web", cfg.nic("n0", "lan"), cfg.nic("n1", "lan"))
+    started = cfg.config([lan], [web])
+    isolated = cfg.config([cfg.network("lan", isolate_guests="true")], [web])
+    plan = plan_of(started, isolated, vms=cfg.Vms(["web"], started))
+    assert commands(plan) == [("ifconfig", "hv-lan", "private", "tap0"),
+                              ("ifconfig", "hv-lan", "private", "tap1")]
+    assert plan.steps[0].undo == (Run(("ifconfig", "hv-lan", "-private", "tap0")),)
+    assert plan.pending_restart == set()
+    # no running guest: nothing to change now; the supervisor sets the flags at each start
+    assert commands(plan_of(started, isolated)) == []
+
+
+NAT_LAN = ("<network><name>lan</name><address>10.0.0.1/24</address><nat>em0</nat>"
+           "<ip-forwarding>true</ip-forwarding>{}</network>")
+FWD = ("<forward><protocol>tcp</protocol><host-port>8080</host-port>"
+       "<guest-address>10.0.0.5</guest-address><guest-port>80</guest-port></forward>")
+
+
+def test_nat_rules_go_into_the_networks_pf_anchor(cfg):
+    new = cfg.config([NAT_LAN.format(FWD)])
+    plan = plan_of(None, new)
+    load, forwarding = plan.steps[-2:]
+    assert load.do == (Run(("pfctl", "-a", "hvd/lan", "-f", "-"), (
+        "# hvd network lan: generated from its configuration, replaced on every commit\n"
+        "nat on em0 inet from 10.0.0.0/24 to any -> (em0)\n"
+        "rdr pass on em0 inet proto tcp from any to (em0) port 8080 -> 10.0.0.5 port 80\n")),)
+    assert load.undo == (Run(("pfctl", "-a", "hvd/lan", "-F", "all")),)
+    assert forwarding.do == (Run(("sysctl", "net.inet.ip.forwarding=1")),)
+    assert forwarding.undo == (Run(("sysctl", "net.inet.ip.forwarding=0")),)
+    # forwarding already on: not touched
+    assert len(build_plan(diff(None, new), zfs_parent=P, forwarding=lambda: True)) == \
+        len(plan) - 1
+    # a changed forward reloads the anchor; its undo loads the old rules back
+    old = cfg.config([NAT_LAN.format("")])
+    change = build_plan(diff(old, new), zfs_parent=P, forwarding=lambda: True)
+    assert [s.what for s in change.steps] == [
+        "load the NAT rules of network lan into pf anchor hvd/lan"]
+    assert change.steps[0].undo[0].stdin.endswith("-> (em0)\n")
+    # removal: the anchor is flushed first, and the undo loads it again; forwarding stays on
+    gone = plan_of(new, cfg.config([]))
+    assert commands(gone)[0] == ("pfctl", "-a", "hvd/lan", "-F", "all")
+    assert gone.steps[0].undo == load.do
+    assert not any("sysctl" in c for c in commands(gone))

@@ -27,11 +27,11 @@ class _DiesAfter:
     def __init__(self, host: SimHost, count: int) -> None:
         self.host, self.left = host, count
 
-    def run(self, argv):  # type: ignore[no-untyped-def]
+    def run(self, argv, stdin=None):  # type: ignore[no-untyped-def]
         if self.left == 0:
             raise _Crash
         self.left -= 1
-        return self.host.run(argv)
+        return self.host.run(argv, stdin)
 
 
 def test_recovery_of_many_steps_logs_one_short_line(tmp_path, cfg, caplog) -> None:  # type: ignore[no-untyped-def]

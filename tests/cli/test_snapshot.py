@@ -4,13 +4,17 @@ the destructive ones say what they destroy and ask on a terminal, or need --yes.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 
+import pexpect
+from hv_cli.commands import Options, Session
+from hv_cli.shell import HvCompleter, Names
 from support.server import HvdInstance
 
 from hvd_netconf.host.sim.host import SimHost
 from tests.cli.conftest import Result
-from tests.cli.test_safety import answer, hv_no_tty
+from tests.cli.test_safety import HV, answer, hv_no_tty
 
 DISK = "zroot/hv/vm/web/disks/d0"
 
@@ -70,3 +74,76 @@ def test_snapshot_list_rollback_delete(hvd: HvdInstance, hv: Callable[..., Resul
                                                "zroot/hv/vm/web/disks@base",
                                                f"{DISK}@base"]}
     assert hv("snapshot list web").out == "vm web has no snapshots\n"
+
+
+def test_snapshot_names_complete_in_a_terminal(hvd: HvdInstance,
+                                               hv: Callable[..., Result]) -> None:
+    """`hv snapshot rollback|delete VM <TAB>` completes the VM's snapshots that hvd made, read
+    from the server; one made by hand is not offered (hvd would refuse it)."""
+    _web(hv)
+    for name in ("base", "before-upgrade"):
+        assert hv(f"snapshot web {name}").status == 0
+    SimHost(hvd.root).run(("zfs", "snapshot", "-r", "zroot/hv/vm/web@by-hand"))
+    child = pexpect.spawn(HV[0], [*HV[1:], "--socket", str(hvd.socket_path)], encoding="utf-8",
+                          timeout=30, env=dict(os.environ, TERM="xterm", COLUMNS="100"))
+    try:
+        child.expect("hv>")
+        child.send("snapshot rollback web ")
+        child.expect("before-upgrade")  # the menu, as the name is typed: hvd's two snapshots
+        assert "base" in child.before and "by-hand" not in child.before
+        child.send("bef")
+        child.expect("before-upgrade")  # the one left; Tab takes it, Enter runs the command
+        child.send("\t\r")
+        child.expect(r"roll vm web back to before-upgrade\? \[y/N\]")
+        child.sendline("n")
+        child.expect("hv>")
+        child.send("snapshot delete web ba")
+        child.expect("base")
+        child.send("\t\r")
+        child.expect(r"delete snapshot base of vm web\? \[y/N\]")
+        child.sendline("n")
+        child.expect("hv>")
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    completer = HvCompleter(Names(Session(Options(socket=str(hvd.socket_path)))),
+                            Session(Options(socket=str(hvd.socket_path))))
+    assert [w for w, _ in completer.candidates(["snapshot", "rollback", "web"])] == [
+        "base", "before-upgrade"]
+    assert [w for w, _ in completer.candidates(["snapshot", "delete", "web"])] == [
+        "base", "before-upgrade"]
+
+
+def test_a_vm_snapshot_schedule_is_set_like_any_property(hvd: HvdInstance,
+                                                         hv: Callable[..., Result]) -> None:
+    _web(hv)
+    r = hv("set vm web snapshot-schedule.hourly 24")
+    assert r.status == 0, r.err
+    assert "hourly" in hv("show vm web").out
+    got = hvd.connect_uds().get_config("running", filter=(
+        "subtree", '<vms xmlns="urn:hvd:vm"><vm><name>web</name><snapshot-schedule/></vm></vms>'))
+    assert "<hourly>24</hourly>" in got.xml
+    assert hv("set vm web snapshot-schedule.hourly -1").status != 0
+
+
+def test_snapshot_schedule_shows_each_count_and_where_it_is_set(
+        hvd: HvdInstance, hv: Callable[..., Result]) -> None:
+    _web(hv)
+    r = hv("set snapshot-schedule hourly 24")
+    assert (r.status, r.out) == (0, "set the host-wide hourly snapshots kept to 24\n"), r.err
+    assert hv("set snapshot-schedule daily 7").status == 0
+    assert hv("set snapshot-schedule weekly 1").status == 0
+    assert hv("unset snapshot-schedule weekly").status == 0
+    assert hv("set snapshot-schedule yearly 1").err == (
+        "hv: no snapshot period 'yearly'; one of: frequent, hourly, daily, weekly, monthly\n")
+    assert hv("set snapshot-schedule daily -1").status != 0
+    got = hvd.connect_uds().get_config("running", filter=(
+        "subtree", '<snapshot-schedule xmlns="urn:hvd:vm"/>')).xml
+    assert "<hourly>24</hourly>" in got and "<daily>7</daily>" in got and "weekly" not in got
+    assert hv("set vm web snapshot-schedule.daily 30").status == 0
+    assert hv("snapshot schedule web").out.split("\n") == [
+        "PERIOD    KEEP  SET BY", "frequent  0     default", "hourly    24    host",
+        "daily     30    vm", "weekly    0     default", "monthly   0     default", ""]
+    assert json.loads(hv("snapshot schedule web --json").out)["schedule"][2] == {
+        "period": "daily", "keep": 30, "from": "vm"}

@@ -41,9 +41,11 @@ def alive(pid: int) -> bool:
 
 
 def network_xml(name: str, *, phys: str | None = None, vlan: int | None = None,
-                mtu: int | None = None, fib: int | None = None, op: str = "") -> str:
+                mtu: int | None = None, fib: int | None = None, op: str = "",
+                addresses: tuple[str, ...] = (), extra: str = "") -> str:
     attr = f' xc:operation="{op}"' if op else ""
-    body = f"<name>{name}</name>"
+    body = (f"<name>{name}</name>" + "".join(f"<address>{a}</address>" for a in addresses)
+            + extra)
     body += f"<physical-interface>{phys}</physical-interface>" if phys else ""
     body += f"<vlan>{vlan}</vlan>" if vlan else ""
     body += f"<mtu>{mtu}</mtu>" if mtu else ""

@@ -30,7 +30,11 @@ from hvd_netconf.apply.plan import Absent, Run
 from hvd_netconf.host.sim.host import SimHost
 
 BIG_CHANGE = config(
-    networks=(network_xml("a", phys="em0", vlan=10, mtu=1400, fib=1)
+    networks=(network_xml("a", phys="em0", vlan=10, mtu=1400, fib=1,
+                          addresses=("10.1.0.1/24", "fd00:a::1/64"),
+                          extra="<nat>em1</nat><ip-forwarding>true</ip-forwarding>"
+                                "<forward><protocol>tcp</protocol><host-port>8080</host-port>"
+                                "<guest-address>10.1.0.5</guest-address></forward>")
               + network_xml("b", phys="em1", vlan=20, mtu=1400, fib=2)),
     vms=vm_xml("web", disks={"d0": "1G", "d1": "2G"}, nics={"n0": "a", "n1": "b"}))
 
@@ -83,6 +87,10 @@ def test_every_step_of_a_commit_fails_cleanly(vmhvd: HvdInstance) -> None:
     ifs = host["interfaces"]
     assert ifs["hv-a"]["members"] == ["em0.10"] and ifs["hv-b"]["members"] == ["em1.20"]
     assert (ifs["hv-a"]["fib"], ifs["hv-a"]["mtu"], ifs["em0.10"]["mtu"]) == (1, 1400, 1400)
+    assert ifs["hv-a"]["addresses"] == ["10.1.0.1/24", "fd00:a::1/64"]
+    assert host["pf-anchors"]["hvd/a"][1] == (
+        "rdr pass on em1 inet proto tcp from any to (em1) port 8080 -> 10.1.0.5 port 8080")
+    assert host["sysctl"]["net.inet.ip.forwarding"] == "1"
     assert (ifs["em1.20"]["vlandev"], ifs["em1.20"]["vlan"]) == ("em1", 20)
     for d, size in (("d0", 1 << 30), ("d1", 2 << 30)):
         assert host["datasets"][f"zroot/hv/vm/web/disks/{d}"]["props"]["volsize"] == str(size)

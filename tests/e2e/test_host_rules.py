@@ -47,6 +47,17 @@ class Case:
     uplink_mtu: int | None = None  # em0's MTU on the host before the change
 
 
+def forward_case(proto: str, port: int, guest: str, message: str) -> Case:
+    """A NAT network lan of 10.0.0.1/24 forwarding proto/port to guest."""
+    forward = (f"<forward><protocol>{proto}</protocol><host-port>{port}</host-port>"
+               f"<guest-address>{guest}</guest-address></forward>")
+    return Case(config(networks=network_xml(
+        "lan", addresses=("10.0.0.1/24",),
+        extra="<nat>em0</nat><ip-forwarding>true</ip-forwarding>" + forward)),
+        NET.format("lan", f"forward[hvd-net:protocol='{proto}'][hvd-net:host-port='{port}']"
+                          "/hvd-net:guest-address"), message)
+
+
 CASES = {
     "fib-at-net.fibs": Case(config(networks=network_xml("lan", fib=4)),
                             NET.format("lan", "fib"),
@@ -109,6 +120,51 @@ CASES = {
                                           NET.format("lan", "mtu"),
                                           "network lan: uplink em0 runs MTU 9000",
                                           uplink_mtu=9000),
+    # issue 24 item 1: addresses on a network's bridge
+    "address-ipv4-broadcast": Case(
+        config(networks=network_xml("lan", addresses=("10.0.0.255/24",))),
+        NET.format("lan", "address[.='10.0.0.255/24']"),
+        "network lan: address 10.0.0.255/24 cannot be the host's: it is the broadcast address "
+        "of 10.0.0.0/24; use an address between 10.0.0.1 and 10.0.0.254"),
+    "address-ipv6-anycast": Case(
+        config(networks=network_xml("lan", addresses=("fd00:1::/64",))),
+        NET.format("lan", "address[.='fd00:1::/64']"),
+        "network lan: address fd00:1::/64 cannot be the host's: it is the subnet-router "
+        "anycast address of fd00:1::/64; use fd00:1::1"),
+    "address-twice": Case(
+        config(networks=network_xml("lan", addresses=("10.0.0.1/24", "10.0.0.1/25"))),
+        NET.format("lan", "address[.='10.0.0.1/25']"),
+        "network lan: address 10.0.0.1 is given twice (10.0.0.1/24 and 10.0.0.1/25)"),
+    "address-on-another-network": Case(
+        config(networks=network_xml("dmz", addresses=("10.0.0.1/24",), fib=1)),
+        NET.format("dmz", "address[.='10.0.0.1/24']"),
+        "network dmz: address 10.0.0.1 is already the host's on network lan (10.0.0.1/24)",
+        base=config(networks=network_xml("lan", addresses=("10.0.0.1/24",)))),
+    "address-prefix-overlaps": Case(
+        config(networks=network_xml("dmz", addresses=("10.0.0.129/25",))),
+        NET.format("dmz", "address[.='10.0.0.129/25']"),
+        "network dmz: prefix 10.0.0.128/25 overlaps 10.0.0.0/24 of network lan in FIB 0; "
+        "their routes would clash",
+        base=config(networks=network_xml("lan", addresses=("10.0.0.1/24",)))),
+    "forward-outside-the-network": forward_case(
+        "tcp", 8080, "10.0.1.5", "network lan: the forward of tcp port 8080 goes to 10.0.1.5, "
+        "which is outside the network's prefixes (10.0.0.0/24)"),
+    "forward-to-the-host": forward_case(
+        "udp", 53, "10.0.0.1", "network lan: the forward of udp port 53 goes to 10.0.0.1, the "
+        "host's own address"),
+    "nat-through-the-uplink": Case(
+        config(networks=network_xml("lan", phys="em1", addresses=("10.0.0.1/24",),
+                                    extra="<nat>em1</nat><ip-forwarding>true</ip-forwarding>")),
+        NET.format("lan", "nat"),
+        "network lan: em1 is the network's own uplink, a port of its bridge; NAT goes out "
+        "through another interface"),
+    "nat-without-forwarding": Case(
+        config(networks=network_xml("lan", addresses=("10.0.0.1/24",),
+                                    extra="<nat>em0</nat>")),
+        NET.format("lan", "nat"),
+        "network lan: NAT needs IPv4 forwarding, which is off on this host "
+        "(net.inet.ip.forwarding=0): set ip-forwarding on the network, or "
+        'gateway_enable="YES" in /etc/rc.conf'),
     # issue 20 item 5: the sim reports hw.ncpu=4, so host CPU 4 does not exist
     "pin-beyond-hw.ncpu": Case(
         config(vms=vm_xml("big", extra="<cpu>2</cpu><cpu-pin><vcpu>1</vcpu>"

@@ -130,3 +130,36 @@ def test_guard_forms_and_their_parsers():
     assert zfs.foreign(out) == ["tank/hv/vm/web/backup",
                                 "tank/hv/vm/web/disks/d0@before-upgrade",
                                 "tank/hv/vm/web/other"]
+
+
+def test_address_and_capability_forms():
+    """ifconfig(8): `inet A/P alias` adds an address, `-alias` removes that one; inet6 alike;
+    `-m` lists the driver's capabilities."""
+    assert ifconfig.address_add("hv-lan", "10.0.0.1/24") == (
+        "ifconfig", "hv-lan", "inet", "10.0.0.1/24", "alias")
+    assert ifconfig.address_remove("hv-lan", "10.0.0.1/24") == (
+        "ifconfig", "hv-lan", "inet", "10.0.0.1/24", "-alias")
+    assert ifconfig.address_add("hv-lan", "fd00:1::1/64") == (
+        "ifconfig", "hv-lan", "inet6", "fd00:1::1/64", "alias")
+    assert ifconfig.address_remove("hv-lan", "fd00:1::1/64") == (
+        "ifconfig", "hv-lan", "inet6", "fd00:1::1/64", "-alias")
+    assert ifconfig.capabilities("em0") == ("ifconfig", "-m", "em0")
+    out = ("em0: flags=1008843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST,LOWER_UP> metric 0 "
+           "mtu 1500\n\toptions=4e524bb<RXCSUM,TXCSUM,VLAN_MTU>\n"
+           "\tcapabilities=4f507bb<RXCSUM,TXCSUM,VLAN_MTU,VLAN_HWTAGGING,JUMBO_MTU>\n")
+    assert ifconfig.parse_capabilities(out) == {
+        "RXCSUM", "TXCSUM", "VLAN_MTU", "VLAN_HWTAGGING", "JUMBO_MTU"}
+    assert ifconfig.parse_capabilities("re0: flags=8802<BROADCAST> metric 0 mtu 1500\n") == set()
+
+
+def test_bridge_member_forms():
+    """ifconfig(8) bridge parameters: `private`, `sticky`, `stp` take the member, their `-`
+    forms clear the flag; `static` takes the member and a MAC."""
+    assert ifconfig.bridge_port("hv-lan", "tap3", {"private": True, "sticky": True}) == (
+        "ifconfig", "hv-lan", "private", "tap3", "sticky", "tap3")
+    assert ifconfig.bridge_port("hv-lan", "tap3", {"private": False}) == (
+        "ifconfig", "hv-lan", "-private", "tap3")
+    assert ifconfig.bridge_port("hv-lan", "em0", {"stp": True}) == (
+        "ifconfig", "hv-lan", "stp", "em0")
+    assert ifconfig.bridge_static("hv-lan", "tap3", "58:9c:fc:00:00:01") == (
+        "ifconfig", "hv-lan", "static", "tap3", "58:9c:fc:00:00:01")

@@ -302,3 +302,31 @@ def test_a_changed_flag_leaf_needs_a_restart() -> None:
                                       + len(tag) + 3], body)
         assert bhyve.needs_restart(running, specs.read_vm(vm_el(changed)), {"lan": 1500})
     assert not bhyve.needs_restart(running, base, {"lan": 1500})
+
+
+DEVICES = """
+<name>nas</name><uuid>12345678-1234-4234-8234-123456789abc</uuid><loader><type>grub</type>
+</loader><disk><name>sys</name><size>8G</size></disk>
+<disk><name>data</name><device>/dev/da3</device></disk>
+<disk><name>old</name><device>/dev/zvol/tank/legacy/vol0</device><emulation>ahci-hd</emulation>
+</disk>
+"""
+
+
+def test_existing_devices_are_handed_to_bhyve_as_they_are() -> None:
+    """bhyve(8): `-s slot,virtio-blk,path` opens any block device or file as the backing
+    store; an existing device's path goes there instead of a zvol's (issue 19, item 5)."""
+    spec = specs.read_vm(vm_el(DEVICES))
+    assert [(d.name, d.zvol, d.size) for d in spec.disks] == [
+        ("sys", True, "8G"), ("data", False, None), ("old", False, None)]
+    argv = bhyve.bhyve(spec, taps=[], zfs_parent="zroot/hv", vm_dir="/hv/vm/nas")
+    assert " ".join(argv) == (
+        "bhyve -c 1 -m 512M -A -H -P -w -u -U 12345678-1234-4234-8234-123456789abc "
+        "-s 0,hostbridge "
+        "-s 4,virtio-blk,/dev/zvol/zroot/hv/vm/nas/disks/sys "
+        "-s 5,virtio-blk,/dev/da3 "
+        "-s 6,ahci-hd,/dev/zvol/tank/legacy/vol0 "
+        "-s 31,lpc -l com1,/dev/nmdm-nas.1A nas")
+    assert bhyve.grub_device_map(spec, zfs_parent="zroot/hv") == (
+        "(hd0) /dev/zvol/zroot/hv/vm/nas/disks/sys\n(hd1) /dev/da3\n"
+        "(hd2) /dev/zvol/tank/legacy/vol0\n")

@@ -173,7 +173,7 @@ def test_fibs_are_configurable(tmp_path):
 
 
 @pytest.mark.parametrize("argv", [("ls", "/"), ("zfs", "bookmark", "zroot@x", "zroot#x"),
-                                  ("ifconfig", "em0", "inet", "10.0.0.1/24"), ("route", "add")])
+                                  ("ifconfig", "em0", "inet", "10.0.0.1"), ("route", "add")])
 def test_unknown_commands_fail_loudly(sim, argv):
     assert "not simulated" in fails(sim, argv, code=127)
 
@@ -408,3 +408,45 @@ def test_snapshot_rollback_and_destroy_as_zfs_words_them(sim):
         "cannot open 'zroot/hv/vm/web@zz': dataset does not exist")
     sim.run(zfs.destroy_snapshot("zroot/hv/vm/web", "a"))
     assert not snap.exists()
+
+
+def test_a_batch_stops_at_the_failing_command_and_names_it_in_freebsds_words(sim):
+    argvs = [zfs.create_filesystem("zroot/a", "vm"), zfs.create_filesystem("zroot/a", "vm"),
+             zfs.create_filesystem("zroot/b", "vm")]
+    out = sim.run_batch(argvs)
+    assert out[0] == "" and out[2] is None  # done, failed, never started
+    assert isinstance(out[1], CommandFailed) and out[1].argv == argvs[1]
+    assert out[1].stderr == "cannot create 'zroot/a': dataset already exists\n"
+    assert set(SimHost(sim.dir.parent).state()["datasets"]) == {"zroot", "zroot/a"}
+
+
+def test_a_batch_that_keeps_going_runs_every_command_and_logs_them(sim, tmp_path):
+    argvs = [zfs.create_filesystem(f"zroot/v{i}", "vm") for i in range(200)]
+    argvs.insert(3, ("zfs", "create", "zroot/no/parent"))
+    out = sim.run_batch(argvs, keep_going=True)
+    assert [type(o) for o in out].count(CommandFailed) == 1
+    assert out[3].stderr == "cannot create 'zroot/no/parent': parent does not exist\n"
+    assert all(o == "" for i, o in enumerate(out) if i != 3)
+    # another process opening the host sees every command, replayed from the log
+    assert {f"zroot/v{i}" for i in range(200)} <= set(SimHost(tmp_path).state()["datasets"])
+
+
+def test_an_injected_fault_fires_inside_a_batch(sim):
+    sim.inject_fault(("zfs", "create"), "cannot create 'zroot/b': out of space", code=1)
+    out = sim.run_batch([("sysctl", "-n", "net.fibs"), zfs.create_filesystem("zroot/b", "vm")])
+    assert out[0] == "4\n" and isinstance(out[1], CommandFailed)
+    assert out[1].stderr == "cannot create 'zroot/b': out of space"
+    assert sim.run(zfs.create_filesystem("zroot/b", "vm")) == ""  # it fired once
+
+
+def test_a_bug_in_the_sim_is_a_commands_outcome_and_ends_the_batch(sim, tmp_path, monkeypatch):
+    def broken(st, args, out, argv):
+        raise KeyError("a bug")
+
+    before = [zfs.create_filesystem("zroot/a", "vm")]
+    argvs = [*before, ("ifconfig", "em0", "mtu", "9000"), zfs.create_filesystem("zroot/b", "vm")]
+    monkeypatch.setattr(sim, "_ifconfig", broken)
+    out = sim.run_batch(argvs, keep_going=True)
+    assert out[0] == "" and isinstance(out[1], KeyError) and out[2] is None
+    monkeypatch.undo()
+    assert set(SimHost(tmp_path).state()["datasets"]) == {"zroot", "zroot/a"}

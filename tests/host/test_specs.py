@@ -52,12 +52,14 @@ def test_absent_leaves_take_the_yang_defaults() -> None:
         1, 512, "uefi", True, "hd0,msdos1", "nmdm", True, False, 100, 0,
         "restart", "stop", "stop", 30)
     assert spec.boot_device is None and spec.uuid is None and spec.install_iso is None
-    assert spec.disks == (specs.Disk("d0", "4G", "virtio-blk", True, None, None, None),)
+    assert spec.disks == (specs.Disk("d0", "4G", "virtio-blk", True, None, None, None, None),)
+    assert spec.disks[0].zvol  # the source's default case
     assert spec.nics == (specs.Nic("nic0", "lan", "58:9c:fc:0" + spec.nics[0].mac[10:],
-                                   "virtio-net"),)
+                                   "virtio-net", False),)
     net = specs.read_network(etree.fromstring(
         f'<network xmlns="{NETWORK}"><name>lan</name></network>'))
-    assert net == specs.NetworkSpec("lan", None, 0, None, None, 1500)
+    assert net == specs.NetworkSpec("lan", None, 0, None, None, 1500, False, False, False,
+                                  None, False, (), ())
     assert net.member is None and net.bridge.startswith("hv")
 
 
@@ -74,3 +76,19 @@ def test_set_leaves_win_over_defaults() -> None:
         f'<network xmlns="{NETWORK}"><name>l</name><physical-interface>em0</physical-interface>'
         "<vlan>7</vlan><mtu>9000</mtu></network>"))
     assert (net.member, net.vlan, net.mtu) == ("em0.7", 7, 9000)
+
+
+def test_a_vm_snapshot_schedule_overrides_the_host_wide_one_count_by_count() -> None:
+    vm = specs.read_vm(etree.fromstring(
+        f'<vm xmlns="{VM}"><name>web</name>'
+        "<snapshot-schedule><hourly>24</hourly><daily>0</daily></snapshot-schedule></vm>"))
+    assert vm.snapshot_schedule == specs.SnapshotCounts(None, 24, 0, None, None)
+    host = specs.read_snapshot_schedule(etree.fromstring(
+        f'<snapshot-schedule xmlns="{VM}"><daily>7</daily><weekly>4</weekly>'
+        "</snapshot-schedule>"))
+    assert host == specs.SnapshotCounts(0, 0, 7, 4, 0)  # the YANG's defaults: 0
+    assert vm.snapshot_schedule.over(host) == {
+        "frequent": 0, "hourly": 24, "daily": 0, "weekly": 4, "monthly": 0}
+    none = specs.read_snapshot_schedule(None)
+    assert specs.vm_defaults("db").snapshot_schedule.over(none) == dict.fromkeys(
+        ("frequent", "hourly", "daily", "weekly", "monthly"), 0)

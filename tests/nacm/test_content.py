@@ -6,11 +6,13 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
+from hvd_netconf.host.zfs_schedule import Scheduled
 from hvd_netconf.nacm.content import readable, target_chain
 from hvd_netconf.namespaces import NC_NOTIFICATIONS, VM, qn
 from hvd_netconf.notify.bus import envelope
 from hvd_netconf.notify.events import SERVER, config_change
 from hvd_netconf.operational import vm_state_change
+from hvd_netconf.ops.snapshot_schedule import event
 
 
 def test_target_chain_keys_become_children() -> None:
@@ -41,3 +43,12 @@ def test_vm_state_change_of_an_unreadable_vm_is_not_sent() -> None:
         env = envelope(vm_state_change(name, "stopped", "starting", "start-vm", None),
                        datetime.now(UTC))
         assert (readable(env, env[1], _no_db) is env) is sent
+
+
+def test_snapshot_events_of_an_unreadable_vm_are_not_sent() -> None:
+    snap = Scheduled("hvd-auto-hourly-2026-12-03T1700Z", "hourly",
+                     datetime(2026, 12, 3, 17, tzinfo=UTC))
+    for kind in ("snapshot-taken", "snapshot-pruned"):
+        for name, sent in (("db", False), ("web", True)):
+            env = envelope(event(kind, name, snap), datetime.now(UTC))
+            assert (readable(env, env[1], _no_db) is env) is sent

@@ -7,6 +7,7 @@ import importlib.util
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,10 @@ from support.rawclient import errors, is_ok
 from support.server import HvdInstance
 from support.unpriv import run_peer, shared_dir, unpriv_group
 
+from hvd_netconf.host.zfs_schedule import Scheduled
 from hvd_netconf.namespaces import BASE, NACM, NC_NOTIFICATIONS, NOTIF, VM, qn
 from hvd_netconf.operational import vm_state_change
+from hvd_netconf.ops.snapshot_schedule import event
 from hvd_netconf.users import UserDB
 
 NS = {"nc": BASE, "v": VM, "nacm": NACM}
@@ -212,6 +215,26 @@ def test_notification_content_follows_read_rules(hv: HvdInstance) -> None:
     assert second.xpath("//ncn:edit/ncn:target/text()", namespaces=NCN) == web
     assert third.findtext(f"{{{VM}}}vm-state-change/{{{VM}}}name") == "web"
     assert hv.server.nacm.denied_notifications == 0
+
+
+def test_scheduled_snapshot_events_follow_read_rules(hv: HvdInstance) -> None:
+    """snapshot-taken / snapshot-pruned about a VM the user may not read are not sent."""
+    hv.server.nacm.load(deny_rule(
+        "<rule><name>hide-db</name><path>/v:vms/v:vm[v:name='db']</path>"
+        "<access-operations>read</access-operations><action>deny</action></rule>"))
+    snap = Scheduled("hvd-auto-hourly-2026-12-03T1700Z", "hourly",
+                     datetime(2026, 12, 3, 17, tzinfo=UTC))
+    with hv.raw_ssh() as c:
+        c.hello()
+        assert is_ok(c.rpc(f'<create-subscription xmlns="{NOTIF}"/>'))
+        bus = hv.server.notifications
+        assert bus is not None
+        for kind in ("snapshot-taken", "snapshot-pruned"):
+            bus.publish(event(kind, "db", snap))
+            bus.publish(event(kind, "web", snap))
+        got = [c.read_xml(), c.read_xml()]
+    assert [(etree.QName(n[1]).localname, n[1].findtext(f"{{{VM}}}vm")) for n in got] == [
+        ("snapshot-taken", "web"), ("snapshot-pruned", "web")]
 
 
 def test_denied_notifications_are_not_delivered(hv: HvdInstance) -> None:

@@ -74,3 +74,12 @@ def test_timeline_with_the_raw_client_has_no_ncclient_steps() -> None:
     assert "raw client, gap 0.5 ms" in out
     assert rows["ncclient's reader waits for its tick"] == ["-", "-"]
     assert float(rows["hvd reads the frame, parses the XML"][1].strip("()")) > 0
+
+
+def test_stats_benchmark_runs_with_a_child_hvd() -> None:
+    out = subprocess.run(
+        [sys.executable, str(REPO / "tools/bench/stats.py"), "--sizes", "10", "--runs", "2",
+         "--vms", "1", "--window", "1"], capture_output=True, text=True, timeout=180,
+        check=True).stdout
+    assert "    10           3 " in out  # three host commands for a sample of ten VMs
+    assert "10 VMs: p50" in out and "(1 VMs shown)" in out

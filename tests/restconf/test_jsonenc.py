@@ -17,7 +17,8 @@ DATASTORES = "urn:ietf:params:xml:ns:yang:ietf-datastores"
 # Values tried in order until the leaf's own type accepts one: the real type checks decide.
 CANDIDATES = ("1", "1500", "1024", "65535", "web1", "true", "10G", "52:54:00:12:34:56",
               "/tmp/x.iso", "2026-01-01T00:00:00Z", "550e8400-e29b-41d4-a716-446655440000",
-              "br0", "a", "*", "read", "urn:x:y", "2019-01-04", "-x")
+              "br0", "a", "*", "read", "urn:x:y", "2019-01-04", "-x", "/dev/da3",
+              "10.0.0.1/24", "10.0.0.5")
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +133,21 @@ def test_json_input_is_held_to_the_types(schema) -> None:
         inner = inner["hvd-vm:vms"]
     with pytest.raises(MalformedMessage, match="deeper"):
         codec.from_json(deep, None, holder, depth=8)
+
+
+def test_compare_patch_values_cut_out_of_their_tree(schema) -> None:
+    """compare's anydata `value` holds the changed node as it is, a leaf or a list entry
+    deep in the tree, not a top-level node: each is encoded by its own schema node."""
+    codec = JsonCodec(schema)
+    out = etree.fromstring(
+        '<output xmlns="urn:hvd:system"><patch><edit><edit-id>1</edit-id>'
+        '<operation>replace</operation><target>/hvd-vm:vms/vm[name="a"]/memory</target>'
+        '<value><memory xmlns="urn:hvd:vm">256</memory></value></edit>'
+        '<edit><edit-id>2</edit-id><operation>create</operation>'
+        '<target>/hvd-vm:vms/vm[name="b"]</target><value><vm xmlns="urn:hvd:vm">'
+        '<name>b</name><cpu>2</cpu></vm></value></edit></patch></output>')
+    rpc = next(tag for tag in schema.outputs if tag.endswith("}compare"))
+    got = codec.to_json(list(out), schema.outputs[rpc], "urn:hvd:system")
+    edits = got["patch"]["edit"]
+    assert edits[0]["value"] == {"hvd-vm:memory": 256}
+    assert edits[1]["value"] == {"hvd-vm:vm": [{"name": "b", "cpu": 2}]}

@@ -12,7 +12,14 @@ from hvd_netconf.errors import InvalidValue
 from hvd_netconf.schema import SchemaLoadError, load_schema
 
 YANG = Path(__file__).resolve().parents[2] / "yang"
-CORE = ("hvd-types.yang", "hvd-vm.yang", "hvd-network.yang")
+# hvd-network imports ietf-inet-types (its addresses and ports), found in ietf/
+CORE = ("hvd-types.yang", "hvd-vm.yang", "hvd-network.yang", "ietf/ietf-inet-types.yang")
+
+
+def _copy(d: Path) -> None:
+    for f in CORE:
+        (d / f).parent.mkdir(exist_ok=True)
+        shutil.copy(YANG / f, d / f)
 
 
 def test_modules_listed_with_text_and_revision() -> None:
@@ -26,16 +33,14 @@ def test_modules_listed_with_text_and_revision() -> None:
 
 
 def test_default_dir_honours_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for f in CORE:
-        shutil.copy(YANG / f, tmp_path)
+    _copy(tmp_path)
     monkeypatch.setenv("HVD_YANG_DIR", str(tmp_path))
     assert load_schema().yang_dir == tmp_path.resolve()
 
 
 def _copy_core(d: Path) -> Path:
     d.mkdir()
-    for f in CORE:
-        shutil.copy(YANG / f, d)
+    _copy(d)
     return d
 
 
@@ -66,7 +71,9 @@ def test_tree_shape_and_properties() -> None:
     assert vm.child(ns.VM, "on-reboot").default == "restart"
     assert vm.child(ns.VM, "disk").ordered_by_user
     assert vm.child(ns.VM, "disk").max_elements == 8
-    assert vm.child(ns.VM, "disk").child(ns.VM, "size").mandatory
+    # size is needed unless the disk is an existing device (a must on the list, issue 19)
+    assert not vm.child(ns.VM, "disk").child(ns.VM, "size").mandatory
+    assert vm.child(ns.VM, "disk").child(ns.VM, "device").case == ("source", "device")
     state = vm.child(ns.VM, "state")
     assert not state.config and not state.child(ns.VM, "pid").config
     assert vm.child(ns.VM, "loader").child(ns.VM, "uefi-vars").when is not None

@@ -68,9 +68,11 @@ class Config:
     def __init__(self) -> None:
         self.vms: dict[str, str] = {}
         self.networks: dict[str, int] = {"lan": 1500}
+        self.network_leaves: dict[str, str] = {}  # more leaves of a network, as XML
 
     def root(self) -> etree._Element:
-        nets = "".join(f"<network><name>{n}</name><mtu>{m}</mtu></network>"
+        nets = "".join(f"<network><name>{n}</name><mtu>{m}</mtu>"
+                       f"{self.network_leaves.get(n, '')}</network>"
                        for n, m in self.networks.items())
         vms = "".join(f"<vm><name>{n}</name>{body}</vm>" for n, body in self.vms.items())
         return etree.fromstring(
@@ -108,8 +110,8 @@ class Env:
         return sup
 
     def add_vm(self, name: str, body: str = "", *, nics: int = 1,
-               standin: dict[str, Any] | None = None) -> None:
-        nic_xml = "".join(f"<nic><name>nic{i}</name><network>lan</network></nic>"
+               standin: dict[str, Any] | None = None, nic_leaves: str = "") -> None:
+        nic_xml = "".join(f"<nic><name>nic{i}</name><network>lan</network>{nic_leaves}</nic>"
                           for i in range(nics))
         self.config.vms[name] = body + nic_xml
         self.standin(name, **(standin or {}))

@@ -1,11 +1,13 @@
 """Builders for <config> trees in the shape of the YANG models (the apply and edit tests use
 them through the `cfg` fixture)."""
 
+import itertools
+
 import pytest
 from lxml import etree
 
 from hvd_netconf.edit.diff import entries
-from hvd_netconf.host import bhyve, specs
+from hvd_netconf.host import bhyve, names, specs
 
 BASE = "urn:ietf:params:xml:ns:netconf:base:1.0"
 
@@ -71,6 +73,16 @@ class Vms:
 
     def is_running(self, name):
         return name in self.running
+
+    def bridge_taps(self):
+        """bridge -> taps, as the supervisor reports them: tap0, tap1... per NIC, in the order
+        of the running VMs' names."""
+        out, taps = {}, (f"tap{i}" for i in itertools.count())
+        for name in sorted(self.running):
+            el = self.started.get(("vm", name))
+            for nic in specs.read_vm(el).nics if el is not None else ():
+                out.setdefault(names.bridge_name(nic.network), []).append(next(taps))
+        return out
 
     def running_names(self):
         return sorted(self.running)

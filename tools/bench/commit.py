@@ -23,7 +23,7 @@ size:
 
     .venv/bin/python tools/bench/commit.py [--sizes 100 1000 10000] [--cycles 100]
                                            [--reads 200] [--wiring full store store-nofsync]
-                                           [--no-share] [--quick]
+                                           [--no-share] [--quick] [--disks K] [--nics K]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from child import MODES, ChildHvd  # noqa: E402
 from ncclient import manager  # noqa: E402
 from support.rawclient import RawClient, errors, is_ok  # noqa: E402
 
-from hvd_netconf.namespaces import BASE, VM  # noqa: E402
+from hvd_netconf.namespaces import BASE, NETWORK, VM  # noqa: E402
 
 WIRING = {"full": "whole daemon (hvd --backend sim: NACM, sim host apply, supervisor)",
           "store": "store only (datastores, transactions; fsync on)",
@@ -53,10 +53,20 @@ WIRING = {"full": "whole daemon (hvd --backend sim: NACM, sim host apply, superv
 GET_ALL = "<get-config><source><running/></source></get-config>"
 
 
+SHAPE = {"disks": 0, "nics": 0}  # per VM, set by --disks and --nics
+
+
 def create_all(n: int) -> str:
-    vms = "".join(f"<vm><name>vm{i}</name><cpu>1</cpu><memory>512</memory></vm>"
+    """n VMs, each with SHAPE's disks (1G zvols) and NICs (on one network, created too)."""
+    parts = "".join(f"<disk><name>d{k}</name><size>1G</size></disk>"
+                    for k in range(SHAPE["disks"]))
+    parts += "".join(f"<nic><name>n{k}</name><network>lan</network></nic>"
+                     for k in range(SHAPE["nics"]))
+    vms = "".join(f"<vm><name>vm{i}</name><cpu>1</cpu><memory>512</memory>{parts}</vm>"
                   for i in range(n))
-    return f'<config xmlns="{BASE}"><vms xmlns="{VM}">{vms}</vms></config>'
+    net = (f'<networks xmlns="{NETWORK}"><network><name>lan</name></network></networks>'
+           if SHAPE["nics"] else "")
+    return f'<config xmlns="{BASE}">{net}<vms xmlns="{VM}">{vms}</vms></config>'
 
 
 def one_leaf(i: int) -> str:
@@ -168,13 +178,17 @@ def main() -> None:
                     help="skip the store-wiring commit that the host-apply share needs")
     ap.add_argument("--quick", action="store_true",
                     help="100 and 1,000 VMs, 30 cycles, 50 reads")
+    ap.add_argument("--disks", type=int, default=0, help="disks (1G zvols) per VM")
+    ap.add_argument("--nics", type=int, default=0, help="NICs per VM, on one network")
     args = ap.parse_args()
+    SHAPE.update(disks=args.disks, nics=args.nics)
     if args.quick:
         args.sizes, args.cycles, args.reads = [100, 1000], 30, 50
     print(f"load average at start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs); "
           "times in ms, memory in MiB")
     for wiring in args.wiring:
         print(f"wiring {wiring}: {WIRING[wiring]}")
+    print(f"each VM: {args.disks} disk(s), {args.nics} NIC(s)")
     print(f"{'VMs':>6} {'wiring':>13} {'create edit':>11} {'commit':>8} {'host apply':>10} "
           f"{'on disk':>8} {'read-after p50':>14} {'p99':>6} {'1-leaf p50':>10} {'p99':>6} "
           f"{'floor':>6} {'raw p50':>7} {'raw p99':>7} {'small get p50':>13} {'p99':>6} "

@@ -54,6 +54,12 @@ def start_make_run(folder: Path) -> tuple[subprocess.Popen[str], str, str, str, 
     return proc, str(folder / "run" / "hvd.sock"), curl.group(2), cert, password
 
 
+def create_vms(m: manager.Manager, count: int) -> None:
+    """vm0 ... vm{count-1}, 256 MB each, in one edit-config of running."""
+    vms = "".join(f"<vm><name>vm{i}</name><memory>256</memory></vm>" for i in range(count))
+    m.edit_config(target="running", config=f'<config><vms xmlns="urn:hvd:vm">{vms}</vms></config>')
+
+
 def timed(fn: Callable[[int], None], runs: int) -> tuple[float, float]:
     times = []
     for i in range(runs):
@@ -73,10 +79,7 @@ def main() -> int:
         proc, sock, base, cert, password = start_make_run(Path(tmp))
         try:
             m = manager.connect_uds(path=sock)
-            vms = "".join(f"<vm><name>vm{i}</name><memory>256</memory></vm>"
-                          for i in range(args.vms))
-            m.edit_config(target="running",
-                          config=f'<config><vms xmlns="urn:hvd:vm">{vms}</vms></config>')
+            create_vms(m, args.vms)
             name = f"vm{args.vms // 2}"
             client = httpx.Client(base_url=base, auth=("admin", password),
                                   verify=ssl.create_default_context(cafile=cert),

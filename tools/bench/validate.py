@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Validation cost on large datastores: whole tree, one changed VM (scope), pyangbind path.
+"""Validation cost on large datastores: whole tree, one changed VM (scope), pyangbind path,
+and the host constraints of many networks with addresses (their clashes, issue 24).
 
 Each VM has 2 disks and 2 NICs on a few networks, like a busy host; figures are best of runs.
     .venv/bin/python tools/bench/validate.py [--bindings]
@@ -18,6 +19,8 @@ from lxml import etree
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from hvd_netconf import namespaces as ns
+from hvd_netconf.edit.diff import entries
+from hvd_netconf.host import constraints
 from hvd_netconf.schema import load_schema
 from hvd_netconf.schema.validate import validate
 
@@ -59,6 +62,14 @@ def datastore(n_vms: int) -> etree._Element:
     return cfg
 
 
+def addressed_networks(n: int) -> etree._Element:
+    """A <config> of n networks, each with an IPv4 /24 and an IPv6 /64 address of its own."""
+    body = "".join(f"<network><name>n{i}</name><address>10.{i // 256}.{i % 256}.1/24</address>"
+                   f"<address>fd00:{i:x}::1/64</address></network>" for i in range(n))
+    return etree.fromstring(f'<config xmlns="{ns.BASE}"><networks xmlns="{ns.NETWORK}">{body}'
+                            "</networks></config>")
+
+
 def best(fn: Callable[[], object], runs: int = 3) -> float:
     times = []
     for _ in range(runs):
@@ -96,6 +107,16 @@ def main() -> None:
     t = time.perf_counter() - t0
     print(f"deleted network still used by {len(errs)} NICs in 10000 VMs (scope): {t * 1e3:8.1f} ms")
     nets.insert(1, dmz)
+    for n in (100, 1_000):
+        cfg = addressed_networks(n)
+        get = entries(cfg).get
+        assert not constraints.check(None, cfg, None, get, lambda k: None)
+        t = best(lambda c=cfg, g=get: constraints.check(None, c, None, g, lambda k: None))
+        print(f"host constraints, {n:>5} networks with 2 addresses each (whole): "
+              f"{t * 1e3:8.1f} ms")
+        t = best(lambda c=cfg, g=get: constraints.check(None, c, [("network", "n7")], g,
+                                                          lambda k: None), runs=5)
+        print(f"host constraints, one changed network in {n:>5}: {t * 1e3:8.1f} ms")
     if "--bindings" not in sys.argv:
         return
     # pyangbind is an independent cross-check, not hvd's validator; it is slow (~85 s for

@@ -20,12 +20,16 @@ def reads_only(argv: tuple[str, ...]) -> bool:
     if prog == "zfs":
         return args[:1] in (("get",), ("list",))
     if prog == "ifconfig":
-        return len(args) < 2 or args[0] == "-g"
+        return len(args) < 2 or args[0] in ("-g", "-m")
     if prog == "bhyvectl":
         return not {"--create", "--destroy"} & set(args)
+    if prog == "sysctl":
+        return args[:1] in (("-n",), ("-i",))
+    if prog == "pfctl":
+        return "-s" in args
     if prog == "zpool":
         return args[:1] == ("list",)
-    return prog in ("sysctl", "ps", "rctl", "netstat")  # rctl: only -u is simulated
+    return prog in ("ps", "rctl", "netstat")  # rctl: only -u is simulated
 
 
 class Fail(Exception):

@@ -24,15 +24,17 @@ class Faults:
 
     def inject_fault(
         self, argv_prefix: Sequence[str], stderr: str, code: int = 1, once: bool = True,
-        *, spawn_error: bool = False,
+        *, spawn_error: bool = False, delay: float = 0.0,
     ) -> None:
         """The next command starting with argv_prefix fails (persisted: other processes see it).
         With spawn_error it cannot even be started: OSError(code, stderr), as when fork or exec
-        fails (EAGAIN, ENOMEM, E2BIG) on FreeBSD, which is not a command's failure."""
+        fails (EAGAIN, ENOMEM, E2BIG) on FreeBSD, which is not a command's failure. With a
+        delay it does not fail: it runs after that many seconds, as a command stuck on a busy
+        pool would (what ran before it is logged first, so a kill meanwhile leaves it done)."""
         with self._locked():
             faults = self._faults()
             faults.append({"prefix": list(argv_prefix), "stderr": stderr, "code": code,
-                           "once": once, "spawn_error": spawn_error})
+                           "once": once, "spawn_error": spawn_error, "delay": delay})
             self._write(self.faults_path, faults)
 
     def clear_faults(self) -> None:
@@ -45,12 +47,13 @@ class Faults:
         faults: list[dict[str, Any]] = json.loads(self.faults_path.read_text())
         return faults
 
-    def _take_fault(self, argv: tuple[str, ...]) -> dict[str, Any] | None:
-        faults = self._faults()
-        for i, f in enumerate(faults):
-            if tuple(f["prefix"]) == argv[: len(f["prefix"])]:
-                if f["once"]:
-                    del faults[i]
-                    self._write(self.faults_path, faults)
-                return f
-        return None
+
+
+def take_fault(faults: list[dict[str, Any]], argv: tuple[str, ...]) -> dict[str, Any] | None:
+    """The first fault whose prefix argv starts with, removed from faults when it fires once."""
+    for i, f in enumerate(faults):
+        if tuple(f["prefix"]) == argv[: len(f["prefix"])]:
+            if f["once"]:
+                del faults[i]
+            return f
+    return None

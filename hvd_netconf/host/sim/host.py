@@ -9,14 +9,17 @@ interface.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from hvd_netconf.host.backend import CommandFailed
+from hvd_netconf.host.backend import CommandFailed, Outcome
 from hvd_netconf.host.sim.commands import Fail, State, log, reads_only, unknown
 from hvd_netconf.host.sim.console import Console
-from hvd_netconf.host.sim.faults import Faults
-from hvd_netconf.host.sim.ifconfig import Ifconfig
+from hvd_netconf.host.sim.faults import Faults, take_fault
+from hvd_netconf.host.sim.ifconfig import PHYSICAL_CAPABILITIES, Ifconfig
+from hvd_netconf.host.sim.pf import MAIN_NAT, Pf
 from hvd_netconf.host.sim.state import PersistedState
 from hvd_netconf.host.sim.stats import Stats
 from hvd_netconf.host.sim.sysctl import DEFAULT_SYSCTLS, Sysctl
@@ -27,9 +30,11 @@ DEFAULT_PHYSICAL = ("em0", "em1")
 DEFAULT_POOLS = ("zroot",)
 # What each simulated pool can hold: thick (non-sparse) volumes reserve their size in it.
 DEFAULT_POOL_SIZE = 64 << 40
+# Commands of a batch appended to the log in one write.
+LOG_EVERY = 256
 
 
-class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl, Stats):
+class SimHost(PersistedState, Faults, Zfs, Ifconfig, Pf, Console, Vmm, Sysctl, Stats):
     """The simulated host: each command runs under the flock on the in-memory state, caught
     up with the files first, and is logged when it can change that state."""
 
@@ -44,7 +49,12 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl, Stats
         pools: Sequence[str] = DEFAULT_POOLS,
         sysctls: dict[str, str] | None = None,
         pool_size: int = DEFAULT_POOL_SIZE,
+        capabilities: dict[str, Sequence[str]] | None = None,
+        pf_main: Sequence[str] | None = MAIN_NAT,
     ) -> None:
+        """capabilities: what `ifconfig -m` lists for a physical interface, where not the
+        default PHYSICAL_CAPABILITIES (a driver without JUMBO_MTU, say). pf_main: the main
+        pf ruleset's translation rules (None: pf is not loaded)."""
         self.dir = Path(root) / ".sim"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state_path = self.dir / "host.json"
@@ -58,6 +68,7 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl, Stats
         self._offset = 0  # bytes of the log replayed
         self._log_size = 0  # bytes in the log when last looked at (more: a torn last line)
         self._replaying = False
+        self._input: str | None = None  # the stdin of the command being run
         self._kids: dict[str, set[str]] = {}  # dataset -> its children, derived from _st
         with self._locked():
             if not self.state_path.exists():
@@ -67,12 +78,16 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl, Stats
                     "interfaces": {
                         n: {"kind": "physical", "mtu": 1500, "fib": 0, "descr": None,
                             "groups": [], "up": True, "members": [], "vlandev": None,
-                            "vlan": None}
+                            "vlan": None, "addresses": [],
+                            "capabilities": list((capabilities or {}).get(
+                                n, PHYSICAL_CAPABILITIES))}
                         for n in (*physical, "lo0")
                     },
                     "sysctl": {**DEFAULT_SYSCTLS, **(sysctls or {})},
                     "vmm": {},
                 }
+                if pf_main is None or tuple(pf_main) != MAIN_NAT:  # a default is not kept
+                    self._st["pf-main"] = None if pf_main is None else list(pf_main)
                 for pool in pools:
                     self._adopt(pool)
                 self._compact()
@@ -89,38 +104,89 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl, Stats
                 path.write_text(f"simulated {name}: a placeholder, not firmware\n")
         return fw
 
-    def run(self, argv: Sequence[str]) -> str:
-        argv = tuple(argv)
+    def run(self, argv: Sequence[str], stdin: str | None = None) -> str:
+        (outcome,) = self._batch((argv,), False, stdin)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert outcome is not None  # one command, so it was started
+        return outcome
+
+    def run_batch(self, argvs: Sequence[Sequence[str]], *, keep_going: bool = False
+                  ) -> list[Outcome]:
+        """Every command as run() runs it, in order, in one pass under the flock: the faults
+        and the state's files are read once, and the commands that can change the state are
+        logged LOG_EVERY at a time (a kill mid-batch leaves a prefix of it done, as a kill
+        amid concurrent commands would on FreeBSD). A failing command's outcome is the
+        CommandFailed FreeBSD's tool would give, naming its argv and its stderr."""
+        return self._batch(argvs, keep_going, None)
+
+    def _batch(self, argvs: Sequence[Sequence[str]], keep_going: bool, stdin: str | None
+               ) -> list[Outcome]:
+        """run_batch's pass; stdin: the one command's standard input (run() with stdin)."""
+        out: list[Outcome] = [None] * len(argvs)
         with self._locked():
-            fault = self._take_fault(argv)
-            if fault is not None:
-                log.info("sim: injected fault for %s", argv)
-                if fault.get("spawn_error"):
-                    raise OSError(fault["code"], fault["stderr"])
-                raise CommandFailed(argv, fault["code"], fault["stderr"])
+            faults = self._faults()
+            n_faults = len(faults)
             self._refresh()
-            out: list[str] = []
+            pending: list[dict[str, object]] = []
             try:
-                self._dispatch(self._st, argv, out)
-            except Fail as e:
-                # Commands are applied step by step, like ifconfig's parameter list: what ran
-                # before the failing part stays done, as on FreeBSD.
-                if not reads_only(argv):
-                    self._log({"run": list(argv)})
-                raise CommandFailed(argv, e.code, e.stderr) from None
-            except BaseException:
-                self._snapshot = None  # a half-done change in memory: reread it all next time
-                raise
+                for i, argv in enumerate(map(tuple, argvs)):
+                    out[i] = self._one(argv, faults, pending, stdin)
+                    if len(pending) >= LOG_EVERY:
+                        self._log_many(pending)
+                        pending = []
+                    if isinstance(out[i], BaseException) and (
+                            not keep_going or self._snapshot is None):
+                        break
+            finally:
+                self._log_many(pending)
+                if len(faults) != n_faults:
+                    self._write(self.faults_path, faults)
+        return out
+
+    def _one(self, argv: tuple[str, ...], faults: list[dict[str, Any]],
+             pending: list[dict[str, object]], stdin: str | None) -> Outcome:
+        entry: dict[str, object] = {"run": list(argv)}
+        if stdin is not None:
+            entry["stdin"] = stdin
+        fault = take_fault(faults, argv)
+        if fault is not None and fault.get("delay"):
+            log.info("sim: injected delay of %s s for %s", fault["delay"], argv)
+            self._log_many(pending)
+            pending.clear()
+            time.sleep(fault["delay"])
+        elif fault is not None:
+            log.info("sim: injected fault for %s", argv)
+            if fault.get("spawn_error"):
+                return OSError(fault["code"], fault["stderr"])
+            return CommandFailed(argv, fault["code"], fault["stderr"])
+        text: list[str] = []
+        self._input = stdin
+        try:
+            self._dispatch(self._st, argv, text)
+        except Fail as e:
+            # Commands are applied step by step, like ifconfig's parameter list: what ran
+            # before the failing part stays done, as on FreeBSD.
             if not reads_only(argv):
-                self._log({"run": list(argv)})
-            return "".join(out)
+                pending.append(entry)
+            return CommandFailed(argv, e.code, e.stderr)
+        except Exception as e:  # a bug in the sim: handed back, and the batch stops
+            log.exception("sim: %s", argv)
+            self._snapshot = None  # a half-done change in memory: reread it all next time
+            return e
+        except BaseException:
+            self._snapshot = None
+            raise
+        if not reads_only(argv):
+            pending.append(entry)
+        return "".join(text)
 
     def _dispatch(self, st: State, argv: tuple[str, ...], out: list[str]) -> None:
         prog = os.path.basename(argv[0]) if argv else ""
         handler = {
             "zfs": self._zfs, "ifconfig": self._ifconfig, "sysctl": self._sysctl,
-            "bhyvectl": self._bhyvectl, "ps": self._ps, "rctl": self._rctl,
-            "netstat": self._netstat, "zpool": self._zpool,
+            "bhyvectl": self._bhyvectl, "ps": self._ps, "pfctl": self._pfctl,
+            "rctl": self._rctl, "netstat": self._netstat, "zpool": self._zpool,
         }.get(prog)
         if handler is None:
             unknown(argv)

@@ -1,8 +1,9 @@
 """ifconfig(8) as the sim runs it: cloning bridges, taps and VLANs, renaming, bridge members,
-MTU, FIB, description and groups, each parameter applied in turn as ifconfig does."""
+MTU, FIB, description, groups and addresses, each parameter applied in turn as ifconfig does."""
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import re
 from typing import Any
@@ -11,7 +12,14 @@ from hvd_netconf.host.names import MAX_IFNAME
 from hvd_netconf.host.sim.commands import Fail, State, unknown
 
 CLONERS = ("bridge", "tap", "vlan")
-
+# if_bridge(4) member flags hvd sets, and their bits as `ifconfig <bridge>` shows them
+# (IFBIF_* in net/if_bridgevar.h); a new member has LEARNING, DISCOVER, AUTOEDGE and AUTOPTP.
+PORT_FLAGS = {"stp": 0x4, "sticky": 0x10, "private": 0x800}
+PORT_BITS = {"LEARNING": 0x1, "DISCOVER": 0x2, "STP": 0x4, "STICKY": 0x10,
+             "AUTOEDGE": 0x40, "AUTOPTP": 0x100, "PRIVATE": 0x800}
+# What a simulated physical interface's driver can do, as `ifconfig -m` lists it (em(4)).
+PHYSICAL_CAPABILITIES = ("RXCSUM", "TXCSUM", "VLAN_MTU", "VLAN_HWTAGGING", "JUMBO_MTU",
+                         "VLAN_HWCSUM", "TSO4")
 
 
 class Ifconfig:
@@ -20,7 +28,8 @@ class Ifconfig:
     @staticmethod
     def _new_if(kind: str, mtu: int = 1500) -> dict[str, Any]:
         return {"kind": kind, "mtu": mtu, "fib": 0, "descr": None, "groups": [kind],
-                "up": False, "members": [], "vlandev": None, "vlan": None}
+                "up": False, "members": [], "vlandev": None, "vlan": None,
+                "addresses": []}
 
     @staticmethod
     def _lowest_unit(st: State, family: str) -> str:
@@ -38,6 +47,9 @@ class Ifconfig:
                 if args[1] in st["interfaces"][n]["groups"]:
                     out.append(n + "\n")
             return
+        caps = args[0] == "-m" and len(args) == 2
+        if caps:
+            args = args[1:]
         if args[0].startswith("-"):
             unknown(argv)
         ifname, params = args[0], list(args[1:])
@@ -53,8 +65,10 @@ class Ifconfig:
             if ifname not in ifs:
                 raise Fail(f"ifconfig: interface {ifname} does not exist")
             if not params:
-                out.append(self._if_status(ifname, ifs[ifname]))
+                out.append(self._if_status(ifname, ifs[ifname], caps))
                 return
+            if caps:
+                unknown(argv)
         i = 0
         while i < len(params):
             word = params[i]
@@ -69,9 +83,16 @@ class Ifconfig:
             if word == "-descr":
                 ifs[ifname]["descr"] = None
                 continue
+            if word in ("inet", "inet6") and arg is not None:
+                alias = params[i + 1] if i + 1 < len(params) else None
+                alias = alias if alias in ("alias", "-alias") else None
+                i += 1 if alias is None else 2
+                self._if_address(ifs[ifname], word, arg, alias, argv)
+                continue
             if arg is None:
                 if word in ("addm", "deletem", "descr", "group", "-group", "fib", "mtu", "name",
-                            "vlandev", "vlan"):
+                            "vlandev", "vlan", "static", *PORT_FLAGS,
+                            *(f"-{w}" for w in PORT_FLAGS)):
                     raise Fail(f"ifconfig: missing argument for {word}")
                 unknown(argv)
             i += 1
@@ -94,6 +115,14 @@ class Ifconfig:
                 self._if_addm(st, ifname, arg)
             elif word == "deletem":
                 self._if_deletem(st, ifname, arg)
+            elif word.lstrip("-") in PORT_FLAGS:
+                self._if_port_flag(ifs[ifname], word, arg)
+            elif word == "static":
+                mac = params[i] if i < len(params) else None
+                if mac is None:
+                    raise Fail("ifconfig: missing argument for static")
+                i += 1
+                self._if_static(ifs[ifname], arg, mac)
             elif word in ("vlandev", "vlan"):
                 raise Fail("ifconfig: vlandev/vlan are set when the VLAN is created "
                             "(hvd sim does not re-parent VLANs)", 127)
@@ -103,8 +132,51 @@ class Ifconfig:
             out.append(ifname + "\n")
 
     @staticmethod
-    def _if_status(name: str, me: dict[str, Any]) -> str:
-        """The lines of `ifconfig <if>` that hvd reads (ifconfig(8)): flags, metric, MTU."""
+    def _if_address(me: dict[str, Any], family: str, text: str, alias: str | None,
+                    argv: tuple[str, ...]) -> None:
+        """`inet|inet6 A/P [alias|-alias]` (ifconfig(8)): alias adds, -alias removes, neither
+        replaces the family's first address. Kept normalized, as the kernel keeps it."""
+        if "/" not in text:
+            unknown(argv)  # a classful or netmask form: hvd always gives a prefix length
+        try:
+            addr = ipaddress.ip_interface(text)
+        except ValueError:
+            raise Fail(f"ifconfig: {text}: bad value") from None
+        if family != ("inet6" if addr.version == 6 else "inet"):
+            raise Fail(f"ifconfig: {text}: bad value")
+        addrs: list[str] = me.setdefault("addresses", [])
+        here = [a for a in addrs if ipaddress.ip_interface(a).ip == addr.ip]
+        if alias == "-alias":
+            if not here:
+                raise Fail("ifconfig: ioctl (SIOCDIFADDR): Can't assign requested address")
+            addrs.remove(here[0])
+            return
+        if here:
+            raise Fail("ifconfig: ioctl (SIOCAIFADDR): File exists")
+        if alias is None:
+            first = [a for a in addrs if ipaddress.ip_interface(a).version == addr.version]
+            if first:
+                addrs.remove(first[0])
+        addrs.append(str(addr))
+
+    @staticmethod
+    def _address_lines(addrs: list[str]) -> list[str]:
+        """`inet 10.0.0.1 netmask 0xffffff00 broadcast 10.0.0.255`, `inet6 fd00::1 prefixlen
+        64`: how ifconfig(8) shows each address."""
+        lines = []
+        for text in addrs:
+            a = ipaddress.ip_interface(text)
+            if a.version == 4:
+                lines.append(f"\tinet {a.ip} netmask 0x{int(a.netmask):08x} "
+                             f"broadcast {a.network.broadcast_address}")
+            else:
+                lines.append(f"\tinet6 {a.ip} prefixlen {a.network.prefixlen}")
+        return lines
+
+    @staticmethod
+    def _if_status(name: str, me: dict[str, Any], caps: bool = False) -> str:
+        """The lines of `ifconfig [-m] <if>` that hvd reads (ifconfig(8)): flags, metric, MTU,
+        with -m the driver's capabilities."""
         flags = ["UP"] if me["up"] else []
         flags += ["BROADCAST", *(["RUNNING"] if me["up"] else []), "SIMPLEX", "MULTICAST"]
         bits = {"UP": 0x1, "BROADCAST": 0x2, "RUNNING": 0x40, "SIMPLEX": 0x800,
@@ -113,6 +185,16 @@ class Ifconfig:
         lines = [f"{name}: flags={value:x}<{','.join(flags)}> metric 0 mtu {me['mtu']}"]
         if me["descr"]:
             lines.append(f"\tdescription: {me['descr']}")
+        if caps and me.get("capabilities"):
+            # the bits are the sim's own: hvd reads only the words
+            lines.append(f"\tcapabilities=1<{','.join(me['capabilities'])}>")
+        lines += Ifconfig._address_lines(me.get("addresses", []))
+        for m in me["members"]:
+            on = ["LEARNING", "DISCOVER", "AUTOEDGE", "AUTOPTP",
+                  *(f.upper() for f in me.get("ports", {}).get(m, []))]
+            on.sort(key=PORT_BITS.__getitem__)
+            lines.append(f"\tmember: {m} flags={sum(PORT_BITS[f] for f in on):x}"
+                         f"<{','.join(on)}>")
         if me["groups"]:
             lines.append(f"\tgroups: {' '.join(me['groups'])}")
         return "\n".join(lines) + "\n"
@@ -178,7 +260,7 @@ class Ifconfig:
             ifs[child]["vlandev"] = None
         for i in ifs.values():
             if name in i["members"]:
-                i["members"].remove(name)
+                Ifconfig._forget_member(i, name)
         del ifs[name]
 
     @staticmethod
@@ -202,7 +284,9 @@ class Ifconfig:
         if me["kind"] == "vlan" and me["vlandev"] is not None:
             bad = bad or mtu > ifs[me["vlandev"]]["mtu"]
         if me["kind"] == "physical":
-            bad = bad or mtu > 9216
+            # a driver without JUMBO_MTU takes nothing above 1500 (ifconfig(8) -m)
+            limit = 9216 if "JUMBO_MTU" in me.get("capabilities", ()) else 1500
+            bad = bad or mtu > limit
         if bad:
             raise Fail("ifconfig: ioctl SIOCSIFMTU (set mtu): Invalid argument")
         me["mtu"] = mtu
@@ -239,4 +323,46 @@ class Ifconfig:
             raise Fail(f"ifconfig: BRDGDEL {member}: Inappropriate ioctl for device")
         if member not in br["members"]:
             raise Fail(f"ifconfig: BRDGDEL {member}: No such file or directory")
+        Ifconfig._forget_member(br, member)
+
+    @staticmethod
+    def _forget_member(br: dict[str, Any], member: str) -> None:
+        """A member leaves with its flags and its address cache entries, static ones too
+        (if_bridge(4): the cache of a deleted member is flushed)."""
         br["members"].remove(member)
+        ports = br.get("ports", {})
+        ports.pop(member, None)
+        static = {m: p for m, p in br.get("static", {}).items() if p != member}
+        Ifconfig._keep(br, "ports", ports)
+        Ifconfig._keep(br, "static", static)
+
+    @staticmethod
+    def _keep(me: dict[str, Any], key: str, value: dict[str, Any]) -> None:
+        """An empty table is no table, so a flag set and cleared leaves the state as it was."""
+        if value:
+            me[key] = value
+        else:
+            me.pop(key, None)
+
+    @staticmethod
+    def _if_port_flag(br: dict[str, Any], word: str, member: str) -> None:
+        """`private tap0`, `-sticky tap0`...: a member flag, read then written back, as
+        ifconfig's do_bridgeflag does (BRDGGIFFLGS, BRDGSIFFLGS)."""
+        if br["kind"] != "bridge" or member not in br["members"]:
+            errno = "Inappropriate ioctl for device" if br["kind"] != "bridge" else \
+                "No such file or directory"
+            raise Fail(f"ifconfig: unable to get bridge flags: {errno}")
+        ports = br.get("ports", {})
+        flag = word.lstrip("-")
+        flags = {*ports.get(member, [])} - {flag} | (set() if word.startswith("-") else {flag})
+        Ifconfig._keep(br, "ports", {**ports, member: sorted(flags)} if flags else
+                       {m: f for m, f in ports.items() if m != member})
+
+    @staticmethod
+    def _if_static(br: dict[str, Any], member: str, mac: str) -> None:
+        """`static tap0 58:9c:fc:00:00:01`: BRDGSADDR, refused for a non-member."""
+        if not re.fullmatch(r"[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}", mac):
+            raise Fail(f"ifconfig: invalid address: {mac}")
+        if br["kind"] != "bridge" or member not in br["members"]:
+            raise Fail(f"ifconfig: BRDGSADDR {mac}: No such file or directory")
+        br.setdefault("static", {})[mac.lower()] = member

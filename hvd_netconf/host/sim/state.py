@@ -47,6 +47,7 @@ class PersistedState:
     _offset: int
     _log_size: int
     _replaying: bool
+    _input: str | None
     _kids: dict[str, set[str]]
 
     if TYPE_CHECKING:  # provided by Zfs and SimHost
@@ -117,6 +118,7 @@ class PersistedState:
             self._st["vmm"][entry["spawn"]] = {"pid": entry["pid"]}
             return
         self._replaying = True
+        self._input = entry.get("stdin")
         try:
             self._dispatch(self._st, tuple(entry["run"]), [])
         except Fail:
@@ -126,15 +128,25 @@ class PersistedState:
 
     def _log(self, entry: dict[str, Any]) -> None:
         """Append one command to the log (no fsync: see the module docstring)."""
+        self._log_many([entry])
+
+    def _log_many(self, entries: list[dict[str, Any]]) -> None:
+        """Append commands to the log in one write."""
+        if not entries:
+            return
         if self._log_size > self._offset:  # a torn last line from a crashed writer
             os.truncate(self.log_path, self._offset)
-        self._seq += 1
-        line = json.dumps({"seq": self._seq, **entry}).encode() + b"\n"
+        lines = []
+        for entry in entries:
+            self._seq += 1
+            lines.append(json.dumps({"seq": self._seq, **entry}).encode() + b"\n")
+        data = b"".join(lines)
         with open(self.log_path, "ab") as f:
-            f.write(line)
-        self._offset += len(line)
+            f.write(data)
+        self._offset += len(data)
         self._log_size = self._offset
-        if self._offset > max(COMPACT_AT, self._snapshot[2] if self._snapshot else 0):
+        # no snapshot: the memory holds a half-done change (a bug), so it is not written
+        if self._snapshot is not None and self._offset > max(COMPACT_AT, self._snapshot[2]):
             self._compact()
 
     def _compact(self) -> None:
@@ -150,8 +162,8 @@ class PersistedState:
     def _write(self, path: Path, data: object) -> None:
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "w") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-            f.write("\n")
+            # one line, no indent: the C encoder, so a snapshot of 10,000 VMs costs tens of ms
+            f.write(json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n")
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

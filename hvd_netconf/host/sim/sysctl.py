@@ -14,11 +14,13 @@ DEFAULT_SYSCTLS = {
     "net.link.tap.up_on_open": "1",
     "kern.ostype": "FreeBSD",
     "hw.physmem": str(16 << 30),  # a 16 GiB host: bhyve cannot wire more guest memory
+    "net.inet.ip.forwarding": "0",  # FreeBSD's default without gateway_enable
     "hw.pagesize": "4096",
     "vm.stats.vm.v_wire_count": "0",  # the sim wires no memory
     "kstat.zfs.misc.arcstats.size": str(1 << 30),  # a fixed figure: the sim has no ARC
     "kern.racct.enable": "1",  # set "0" for a host booted without racct
 }
+WRITABLE = ("net.inet.ip.forwarding",)
 
 
 
@@ -38,6 +40,10 @@ class Sysctl:
         if len(args) >= 2 and args[0] == "-i":
             self._sysctl_list(st, args[1:], out, argv)
             return
+        if len(args) == 1 and "=" in args[0]:
+            name, value = args[0].split("=", 1)
+            self._sysctl_write(st, name, value, out)
+            return
         if len(args) != 2 or args[0] != "-n":
             unknown(argv)
         name = args[1]
@@ -45,3 +51,16 @@ class Sysctl:
         if value is None:
             raise Fail(f"sysctl: unknown oid '{name}'")
         out.append(value + "\n")
+
+    @staticmethod
+    def _sysctl_write(st: State, name: str, value: str, out: list[str]) -> None:
+        """`sysctl oid=value` prints `oid: old -> new` (sysctl(8)); an integer oid takes digits."""
+        if name not in st["sysctl"]:
+            raise Fail(f"sysctl: unknown oid '{name}'")
+        if name not in WRITABLE:
+            raise Fail(f"sysctl: oid '{name}' is read only")
+        if not value.isdigit():
+            raise Fail(f"sysctl: invalid integer '{value}'")
+        old = st["sysctl"][name]
+        st["sysctl"][name] = value
+        out.append(f"{name}: {old} -> {value}\n")

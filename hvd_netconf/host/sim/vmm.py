@@ -34,7 +34,11 @@ def bhyve_refusal(argv: Sequence[str], physmem: int | None) -> str | None:
                 return "Unable to setup memory (12)"
         if flag == "-s":
             parts = value.split(",")
-            if len(parts) > 2 and parts[1] == "ahci-cd" and not os.path.exists(parts[2]):
+            # a disk's device outside /dev/zvol (the sim's own zvols): a host path it needs
+            missing = len(parts) > 2 and not os.path.exists(parts[2]) and (
+                parts[1] == "ahci-cd" or (parts[1] in ("virtio-blk", "nvme", "ahci-hd")
+                and not parts[2].startswith("/dev/zvol/")))
+            if missing:
                 return f"bhyve: Could not open backing file: {parts[2]}: No such file or directory"
     return None
 

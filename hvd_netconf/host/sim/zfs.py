@@ -189,8 +189,12 @@ class Zfs:
         if self._replaying:
             return
         path = self.zvol_file(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "ab") as f:
+        try:
+            f = open(path, "ab")  # noqa: SIM115 - closed below; its folder is made once
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            f = open(path, "ab")  # noqa: SIM115
+        with f:
             f.truncate(min(size, ZVOL_FILE_MAX))
 
     def _zfs_destroy(self, st: State, args: list[str], out: list[str],
@@ -335,20 +339,28 @@ class Zfs:
 
     def _zfs_list(self, st: State, args: list[str], out: list[str],
                   argv: tuple[str, ...]) -> None:
-        flags, vals, rest = self._parse_opts(args, "Hpr", "tos", argv)
+        flags, vals, rest = self._parse_opts(args, "Hpr", "tosd", argv)
         types = ",".join(vals.get("t", ["filesystem,volume"])).split(",")
         cols = ",".join(vals.get("o", ["name"])).split(",")
         names: list[str] = []
+        # -d N: N levels below each named dataset, a snapshot one below its dataset
+        depth = {}
         for root in rest or sorted(self._kids.get("", ())):
             self._check_name("open", root)
             self._ds(st, root)
             names.append(root)
-            if "r" in flags or not rest:
-                names += self._descendants(root)
+            depth[root] = 0
+            if "r" in flags or "d" in vals or not rest:
+                for d in self._descendants(root):
+                    names.append(d)
+                    depth[d] = d.count("/") - root.count("/")
+        limit = int(vals["d"][-1]) if "d" in vals else None
+        if limit is not None:
+            names = [n for n in names if depth[n] <= limit]
         if vals.get("s") not in (None, ["createtxg"]):
             unknown(argv)
         for name in sorted(set(names)):
-            if "snapshot" in types:
+            if "snapshot" in types and (limit is None or depth[name] < limit):
                 for snap, rec in st["datasets"][name].get("snaps", {}).items():
                     row = {**{c: self._value(st, name, c, False)[0] for c in cols if ":" in c},
                            **rec["props"], "name": f"{name}@{snap}",
