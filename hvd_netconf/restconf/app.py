@@ -170,7 +170,8 @@ class RestconfApp:
     def _error(self, exc: RestError | RestErrors | RpcError | RpcErrors,
                as_json: bool) -> Response:
         errs = errors.from_exception(exc)
-        resp = Response(errs.status, errors.render(errs, as_json), as_json)
+        body = errors.render(errs, as_json, self.resources.modules)
+        resp = Response(errs.status, body, as_json)
         if errs.status == 401:
             resp.headers["WWW-Authenticate"] = 'Basic realm="hvd", charset="UTF-8"'
         return resp

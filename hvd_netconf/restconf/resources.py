@@ -123,6 +123,7 @@ class Resources:
     def __init__(self, server: Any, max_depth: int = 64) -> None:
         self.server = server
         self.codec = JsonCodec(server.schema, max_depth)
+        self.modules = {m.namespace: m.name for m in server.schema.modules}  # for error-path
         self.limits = server.settings.wire_limits.xml
         self.started = datetime.now(UTC).replace(microsecond=0)
         self._openapi_doc: bytes | None = None
@@ -134,7 +135,8 @@ class Resources:
             return self._route(req)
         except (RestError, RestErrors, RpcError, RpcErrors) as exc:
             errs = errors.from_exception(exc)
-            return Response(errs.status, errors.render(errs, req.as_json), req.as_json)
+            return Response(errs.status, errors.render(errs, req.as_json, self.modules),
+                            req.as_json)
 
     def _route(self, req: Request) -> Response:
         path = req.path
@@ -531,7 +533,7 @@ class Resources:
                 problem = errors.from_exception(exc)
         status = next(iter(failed.values())).status if failed else \
             problem.status if problem else 200
-        body = yangpatch.status(patch, failed, problem, req.as_json)
+        body = yangpatch.status(patch, failed, problem, req.as_json, self.modules)
         return Response(status, body, req.as_json, self._version_headers(store))
 
     def _insert(self, req: Request, el: etree._Element, node: SchemaNode) -> None:

@@ -11,6 +11,7 @@ an order one edit-config cannot express), so grafting never changes what an edit
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,18 +183,20 @@ class Builder:
 
 
 def status(patch: Patch, failed: dict[str, RestErrors], global_errors: RestErrors | None,
-           as_json: bool) -> bytes:
-    """The yang-patch-status body (RFC 8072 §2.3)."""
+           as_json: bool, modules: Mapping[str, str]) -> bytes:
+    """The yang-patch-status body (RFC 8072 §2.3); `modules` (namespace to module name)
+    for the JSON form of error-path."""
     ok = not failed and global_errors is None
     if as_json:
         body: dict[str, Any] = {"patch-id": patch.patch_id}
         if ok:
             body["ok"] = [None]
         if global_errors is not None:
-            body["errors"] = {"error": errors.error_items(global_errors)}
+            body["errors"] = {"error": errors.error_items(global_errors, modules)}
         if failed:
             body["edit-status"] = {"edit": [
-                {"edit-id": e.edit_id, "errors": {"error": errors.error_items(failed[e.edit_id])}}
+                {"edit-id": e.edit_id,
+                 "errors": {"error": errors.error_items(failed[e.edit_id], modules)}}
                 for e in patch.edits if e.edit_id in failed]}
         return json.dumps({"ietf-yang-patch:yang-patch-status": body}, indent=2).encode()
     root = etree.Element(f"{{{PATCH_NS}}}yang-patch-status", nsmap=default_ns(PATCH_NS))
