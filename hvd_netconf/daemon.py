@@ -38,6 +38,7 @@ from hvd_netconf.namespaces import (
     NOTIF,
     VM,
     YANG_LIBRARY,
+    YANG_PATCH,
 )
 from hvd_netconf.notify import NotificationBus
 from hvd_netconf.ops import (
@@ -94,6 +95,7 @@ def operations() -> Registry:
     reg.add(BASE, "delete-config", transactions.delete_config_op)
     reg.add(BASE, "edit-config", edit.edit_config_op,
             capabilities=[f"{cap}writable-running:1.0", f"{cap}rollback-on-error:1.0"])
+    reg.add(YANG_PATCH, "yang-patch", edit.yang_patch_op)  # RESTCONF's, edits in order
     reg.add(HVD, "get-commit-history", history.get_commit_history_op)
     reg.add(HVD, "compare", history.compare_op)
     reg.add(HVD, "rollback", history.rollback_op)

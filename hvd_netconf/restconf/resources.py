@@ -521,16 +521,20 @@ class Resources:
 
     def _yang_patch(self, req: Request, steps: list[paths.Step], store: Store,
                     target: str) -> Response:
-        """RFC 8072: every edit checked, then all of them as one edit-config, or none."""
+        """RFC 8072: every edit checked, then all of them applied in order and committed as
+        one transaction, or none."""
         patch = yangpatch.parse_json(req.body) if req.body_json else \
             yangpatch.parse_xml(req.body, self.limits)
-        config, failed = yangpatch.Builder(self.codec, self.limits, steps).build(patch)
+        op, failed = yangpatch.Builder(self.codec, self.limits, steps).build(patch, target)
         problem: RestErrors | None = None
         if not failed:
             try:
-                self._edit(req.info, target, list(config))
+                self.call(req.info, op)
             except (RestError, RestErrors, RpcError, RpcErrors) as exc:
                 problem = errors.from_exception(exc)
+                failed = yangpatch.edit_errors(problem)
+                if failed:
+                    problem = None
         status = next(iter(failed.values())).status if failed else \
             problem.status if problem else 200
         body = yangpatch.status(patch, failed, problem, req.as_json, self.modules)

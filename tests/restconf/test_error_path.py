@@ -48,8 +48,9 @@ def test_yang_patch_edit_errors_use_the_json_form(rc: Restconf) -> None:
     r = rc.client().patch(VMS, json=patch,
                           headers={"Content-Type": "application/yang-patch+json"})
     assert r.status_code == 400, r.text
-    status = r.json()["ietf-yang-patch:yang-patch-status"]
-    assert status["errors"]["error"][0]["error-path"] == "/hvd-vm:vms/vm[name='a']/memory"
+    [edit] = r.json()["ietf-yang-patch:yang-patch-status"]["edit-status"]["edit"]
+    assert edit["edit-id"] == "e1"
+    assert edit["errors"]["error"][0]["error-path"] == "/hvd-vm:vms/vm[name='a']/memory"
 
 
 def test_module_changes_keep_their_qualifier() -> None:
