@@ -219,7 +219,8 @@ def wire_components(server: Server) -> None:
     supervisor = server.supervisor = Supervisor(
         host, settings.root, lambda: datastores.running.root,
         zfs_parent=settings.zfs_parent, on_event=on_vm_event,
-        firmware_dir=str(firmware) if firmware else None)
+        firmware_dir=str(firmware) if firmware else None,
+        entry=lambda key: datastores.running.get(key))
     wire_committer(server, HostApply(settings, host, supervisor, datastores))
     for name, outcome in supervisor.adopt().items():
         log.info("VM %s at start: %s", name, outcome)
