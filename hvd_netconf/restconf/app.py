@@ -196,8 +196,9 @@ class RestconfApp:
                                     "hvd user", status=401)
                 return who
         loop = asyncio.get_running_loop()
-        who = await loop.run_in_executor(self.pool, self.auth.check, header) \
-            if header else None
+        who = self.auth.remembered(header) if header else None  # kept-alive: no thread hop
+        if who is None and header:
+            who = await loop.run_in_executor(self.pool, self.auth.check, header)
         address = request.remote or "?"
         if who is None:
             if header:

@@ -59,19 +59,34 @@ class BasicAuth:
         self._mutex = threading.Lock()
         self.failed_total = 0
 
+    def remembered(self, header: str) -> Identity | None:
+        """The identity of a header verified before (its user and password hash unchanged),
+        or None; cheap (no scrypt), so the event loop may call it without a thread hop."""
+        creds = parse_basic(header)
+        user = self.users.get(creds[0]) if creds is not None else None
+        if user is None or not user.password:
+            return None
+        with self._mutex:
+            known = self._verified.get(self._token(header))
+        if known is not None and hmac.compare_digest(known, user.password):
+            return Identity(user.name, frozenset(user.groups))
+        return None
+
+    def _token(self, header: str) -> bytes:
+        return hmac.new(self._key, header.encode(), hashlib.sha256).digest()
+
     def check(self, header: str | None) -> Identity | None:
         """The caller's identity, or None; blocking (scrypt), so run it off the event loop."""
         creds = parse_basic(header)
-        if creds is None:
+        if creds is None or header is None:
             return None
+        known = self.remembered(header)
+        if known is not None:
+            return known
         user_name, password = creds
         user = self.users.get(user_name)
         stored = user.password if user is not None else None
-        token = hmac.new(self._key, (header or "").encode(), hashlib.sha256).digest()
-        with self._mutex:
-            known = self._verified.get(token)
-        if known is not None and stored is not None and hmac.compare_digest(known, stored):
-            return Identity(user_name, frozenset(user.groups))  # type: ignore[union-attr]
+        token = self._token(header)
         if not self.users.check_password(user_name, password) or user is None or not stored:
             return None
         with self._mutex:
