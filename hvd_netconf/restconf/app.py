@@ -187,10 +187,12 @@ class RestconfApp:
 
     async def _authenticate(self, request: web.Request) -> Identity:
         header = request.headers.get("Authorization")
-        if header is None and request.transport is not None:
-            peer = request.transport.get_extra_info("peercert")
-            if peer:  # verified against restconf-client-ca by the TLS layer
-                who = self.auth.from_certificate(peer)
+        tls = request.transport.get_extra_info("ssl_object") \
+            if header is None and request.transport is not None else None
+        if tls is not None:
+            der = tls.getpeercert(binary_form=True)
+            if der:  # verified against restconf-client-ca by the TLS layer
+                who = self.auth.from_certificate(der)
                 if who is None:
                     raise RestError("access-denied", "the client certificate names no "
                                     "hvd user", status=401)

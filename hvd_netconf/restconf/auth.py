@@ -16,10 +16,14 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from hvd_netconf.users import UserDB
+from hvd_netconf.wire.certnames import CertToName, map_certificate
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +54,13 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
 
 
 class BasicAuth:
-    def __init__(self, users: UserDB, base_delay: float) -> None:
+    def __init__(self, users: UserDB, base_delay: float,
+                 cert_to_name: Sequence[CertToName] = (),
+                 trusted: Sequence[x509.Certificate] = ()) -> None:
         self.users = users
         self.base_delay = base_delay
+        self.cert_to_name = tuple(cert_to_name)
+        self.trusted = tuple(trusted)  # restconf-client-ca: where a fingerprint may also sit
         self._key = secrets.token_bytes(32)
         self._verified: dict[bytes, str] = {}  # keyed header hash -> stored password hash
         self._failures: dict[str, tuple[int, float]] = {}  # address -> (count, last time)
@@ -95,12 +103,17 @@ class BasicAuth:
             self._verified[token] = stored
         return Identity(user_name, frozenset(user.groups))
 
-    def from_certificate(self, peer: dict[str, Any]) -> Identity | None:
-        """The user a verified client certificate names: its subject's common name, which
-        must be a user of the users file (for the groups NACM uses)."""
-        names = [value for rdn in peer.get("subject", ()) for key, value in rdn
-                 if key == "commonName"]
-        user = self.users.get(names[0]) if len(names) == 1 else None
+    def from_certificate(self, der: bytes) -> Identity | None:
+        """The user a verified client certificate names: by the cert-to-name entries
+        (RFC 7407, `restconf-cert-to-name`) when there are any, else by its subject's one
+        common name; the name must be a user of the users file (for NACM's groups)."""
+        if self.cert_to_name:
+            name = map_certificate(der, self.cert_to_name, self.trusted)
+        else:
+            cns = x509.load_der_x509_certificate(der).subject.get_attributes_for_oid(
+                NameOID.COMMON_NAME)
+            name = str(cns[0].value) if len(cns) == 1 else None
+        user = self.users.get(name) if name else None
         return Identity(user.name, frozenset(user.groups)) if user is not None else None
 
     def failed(self, address: str) -> float:
