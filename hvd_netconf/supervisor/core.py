@@ -152,14 +152,19 @@ class Supervisor:
             return _Looked(self._entry, "vm"), _Looked(self._entry, "network")
         return self._index(self._config())
 
+    @staticmethod
+    def _configured(name: str, index: _Index) -> etree._Element:
+        el = index[0].get(name)
+        if el is None:
+            raise DataMissing(f"no VM named {name!r} is configured")
+        return el
+
     def _lookup(self, name: str, root: etree._Element | None = None,
                 index: _Index | None = None) -> tuple[specs.VmSpec, dict[str, int]]:
         """The VM's current spec and the MTU of each network its NICs join."""
-        vms, nets = index or (self._current() if root is None else self._index(root))
-        el = vms.get(name)
-        if el is None:
-            raise DataMissing(f"no VM named {name!r} is configured")
-        spec = specs.read_vm(el)
+        index = index or (self._current() if root is None else self._index(root))
+        nets = index[1]
+        spec = specs.read_vm(self._configured(name, index))
         mtus: dict[str, int] = {}
         for nic in spec.nics:
             net = nets.get(nic.network)
@@ -589,17 +594,22 @@ class Supervisor:
             snap = None if vm is None else (
                 vm.status, vm.proc.pid if vm.proc else None, vm.started, list(vm.taps),
                 vm.last_exit_code, vm.last_exit_reason, vm.launch)
-        try:
-            spec, mtus = self._lookup(name, root, index)
-        except DataMissing:
-            if snap is None:
-                raise
-            spec, mtus = None, {}
-        except RpcError:
-            spec, mtus = None, {}
         status, pid, started, taps, code, reason, launch = snap or (
             STOPPED, None, None, [], None, None, None)
         active = status in ACTIVE
+        spec: specs.VmSpec | None = None
+        mtus: dict[str, int] = {}
+        if launch is not None or active:  # only then does the spec matter (pending, console)
+            try:
+                spec, mtus = self._lookup(name, root, index)
+            except DataMissing:
+                if snap is None:
+                    raise
+            except RpcError:
+                pass
+        elif snap is None:  # a VM the supervisor never ran: it must be configured
+            self._configured(name, index or (
+                self._current() if root is None else self._index(root)))
         pending: bool | None = None
         if launch is not None:
             pending = spec is None or bhyve.needs_restart(launch, spec, mtus)
