@@ -7,14 +7,13 @@ edits go to running at once; config: edits go to the candidate) and the output o
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import TextIO
 
-from hv_cli import console, loadfile, render, rpcs
+from hv_cli import loadfile, render, rpcs
 from hv_cli.client import REPLY_TIMEOUT, Client, ConnectError, NetconfError
 from hv_cli.facts import UsageError
 from hv_cli.grammar import Parsed
@@ -469,6 +468,8 @@ def do_vm_rpc(s: Session, p: Parsed) -> None:
 def do_console(s: Session, p: Parsed) -> None:
     """cu -l on the nmdm B side (FreeBSD); hv's own relay on the sim's pty (hv_cli.console).
     Without a terminal it prints the device, for scripts."""
+    from hv_cli import console  # termios and tty only for the console
+
     vm = p.values["vm"]
     got = fetch(s, "vm", vm)
     if got is None:
@@ -716,6 +717,8 @@ def do_commit_check(s: Session, p: Parsed) -> None:
 
 
 def _tokens() -> dict[str, str]:
+    import json  # here: only confirmed commits keep tokens (one-shot start-up)
+
     try:
         with open(os.path.expanduser(TOKENS), encoding="utf-8") as f:
             got = json.load(f)
@@ -733,6 +736,8 @@ def keep_token(server: str, token: str | None) -> None:
             return
     else:
         tokens[server] = token
+    import json
+
     path = os.path.expanduser(TOKENS)
     fd = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
