@@ -6,6 +6,8 @@ from __future__ import annotations
 from lxml import etree
 from restconf.conftest import Restconf
 
+from hvd_netconf.users import UserDB
+
 VMS = "/restconf/data/hvd-vm:vms"
 PJ = {"Content-Type": "application/yang-patch+json"}
 PATCH_NS = "urn:ietf:params:xml:ns:yang:ietf-yang-patch"
@@ -145,3 +147,16 @@ def test_xml_patch_with_insert(rc: Restconf) -> None:
     got = c.get(f"{VMS}/vm=w", headers={"Accept": "application/yang-data+json"},
                 params={"content": "config"}).json()["hvd-vm:vm"][0]["disk"]
     assert [d["name"] for d in got] == ["d1", "d0"]
+
+
+def test_nacm_denies_a_patch_to_a_user_who_may_not_write(rc: Restconf) -> None:
+    UserDB.for_root(rc.hvd.root).add("guest", password="guest-pw", groups=["users"])
+    guest = rc.client(auth=("guest", "guest-pw"))
+    r = guest.patch(VMS, json=patch(
+        {"edit-id": "a", "operation": "create", "target": "/vm=a", "value": vm("a")},
+        {"edit-id": "a2", "operation": "merge", "target": "/vm=a/memory",
+         "value": {"hvd-vm:memory": 512}}), headers=PJ)
+    assert r.status_code == 403, r.text
+    status = r.json()["ietf-yang-patch:yang-patch-status"]
+    assert status["errors"]["error"][0]["error-tag"] == "access-denied"
+    assert rc.client().get(f"{VMS}/vm=a").status_code == 404
