@@ -64,6 +64,7 @@ class Settings:
     tls_key: Path | None = None  # its private key (PEM)
     tls_ca: Path | None = None  # the CA(s) client certificates must chain to (PEM)
     tls_users: dict[str, str] = field(default_factory=dict)  # sha256:<fp> | cn:<name> -> user
+    tls_cert_to_name: tuple[CertToName, ...] = ()  # RFC 7407 entries, tried before tls-users
     # NETCONF call home over SSH (RFC 8071): management stations hvd dials; port 4334 if none.
     call_home: tuple[tuple[str, int], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
@@ -141,7 +142,7 @@ def from_mapping(data: dict[str, Any], base: Settings | None = None) -> Settings
                 raise ValueError("tls-users must be a table of \"sha256:...\" or \"cn:...\" "
                                  "= \"user\"")
             value = dict(value)
-        elif name == "restconf_cert_to_name":
+        elif name in ("restconf_cert_to_name", "tls_cert_to_name"):
             value = parse_entries(value, key)
         elif name == "socket_mode" and isinstance(value, str):
             value = int(value, 8)
