@@ -7,15 +7,13 @@ edits go to running at once; config: edits go to the candidate) and the output o
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TextIO
 
-from hv_cli import console, loadfile, render, rpcs
+from hv_cli import loadfile, render, rpcs
 from hv_cli.client import REPLY_TIMEOUT, Client, ConnectError, NetconfError
 from hv_cli.facts import UsageError
 from hv_cli.grammar import Parsed
@@ -50,34 +48,53 @@ def ask_terminal(question: str) -> bool | None:
         return False
 
 
-@dataclass
 class Options:
-    socket: str = "/var/run/hvd.sock"
-    host: str | None = None
-    port: int = 830
-    port_given: int = 0  # how often: --host HOST:PORT and --port PORT exclude each other
-    user: str | None = None
-    json: bool = False
-    xml: bool = False
-    show_rpc: bool = False
-    dry_run: bool = False
-    version: bool = False
-    yes: bool = False  # destructive changes go ahead without the preview and the question
-    timeout: float = REPLY_TIMEOUT
+    """hv's global options (plain classes here: the one-shot path does not load
+    dataclasses, whose import costs more than the rest of a small command)."""
+
+    socket = "/var/run/hvd.sock"
+
+    def __init__(self, *, socket: str = socket, host: str | None = None, port: int = 830,
+                 port_given: int = 0, user: str | None = None, json: bool = False,
+                 xml: bool = False, show_rpc: bool = False, dry_run: bool = False,
+                 version: bool = False, yes: bool = False, timeout: float = REPLY_TIMEOUT
+                 ) -> None:
+        self.socket = socket
+        self.host = host
+        self.port = port
+        self.port_given = port_given  # --host HOST:PORT and --port PORT exclude each other
+        self.user = user
+        self.json = json
+        self.xml = xml
+        self.show_rpc = show_rpc
+        self.dry_run = dry_run
+        self.version = version
+        self.yes = yes  # destructive changes go ahead without the preview and the question
+        self.timeout = timeout
+
+    def copy(self, **changes: object) -> Options:
+        out = Options()
+        out.__dict__.update(self.__dict__)
+        for name, value in changes.items():
+            if not hasattr(out, name):
+                raise AttributeError(name)
+            setattr(out, name, value)
+        return out
 
 
-@dataclass
 class Session:
-    opts: Options
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    err: TextIO = field(default_factory=lambda: sys.stderr)
-    mode: str = "exec"
-    interactive: bool = False
-    dirty: bool = False  # this shell edited the candidate since its last commit or discard
-    candidate: str = "private"  # configure mode's candidate: private, exclusive or shared
-    unconfirmed: str | None = None  # the token of a confirmed commit this shell made
-    ask: Callable[[str], bool | None] = ask_terminal
-    _client: Client | None = None
+    def __init__(self, opts: Options, out: TextIO | None = None, err: TextIO | None = None,
+                 interactive: bool = False) -> None:
+        self.opts = opts
+        self.out = out if out is not None else sys.stdout
+        self.err = err if err is not None else sys.stderr
+        self.mode = "exec"
+        self.interactive = interactive
+        self.dirty = False  # this shell edited the candidate since its last commit or discard
+        self.candidate = "private"  # configure mode's candidate: private, exclusive or shared
+        self.unconfirmed: str | None = None  # the token of a confirmed commit this shell made
+        self.ask: Callable[[str], bool | None] = ask_terminal
+        self._client: Client | None = None
 
     @property
     def client(self) -> Client:
@@ -163,13 +180,13 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-@dataclass
 class Preview:
     """What preview-commit says a commit of the candidate would do."""
 
-    counts: dict[str, int]
-    plan: str
-    steps: int
+    def __init__(self, counts: dict[str, int], plan: str, steps: int) -> None:
+        self.counts = counts
+        self.plan = plan
+        self.steps = steps
 
     @classmethod
     def of(cls, reply: ET.Element) -> Preview:
@@ -488,6 +505,8 @@ def do_vm_rpc(s: Session, p: Parsed) -> None:
 def do_console(s: Session, p: Parsed) -> None:
     """cu -l on the nmdm B side (FreeBSD); hv's own relay on the sim's pty (hv_cli.console).
     Without a terminal it prints the device, for scripts."""
+    from hv_cli import console  # termios and tty only for the console
+
     vm = p.values["vm"]
     got = fetch(s, "vm", vm)
     if got is None:
@@ -770,6 +789,8 @@ def do_commit_check(s: Session, p: Parsed) -> None:
 
 
 def _tokens() -> dict[str, str]:
+    import json  # here: only confirmed commits keep tokens (one-shot start-up)
+
     try:
         with open(os.path.expanduser(TOKENS), encoding="utf-8") as f:
             got = json.load(f)
@@ -787,6 +808,8 @@ def keep_token(server: str, token: str | None) -> None:
             return
     else:
         tokens[server] = token
+    import json
+
     path = os.path.expanduser(TOKENS)
     fd = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:

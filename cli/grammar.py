@@ -8,7 +8,7 @@ completion, help and the local checks need.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from hv_cli import facts
 from hv_cli.facts import UsageError
@@ -25,8 +25,7 @@ from hv_cli.facts import UsageError
 #         checked as the rpc input obj's prop)
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     label: str
     kind: str
     obj: str = ""
@@ -67,15 +66,13 @@ class Param:
         return self.label
 
 
-@dataclass(frozen=True)
-class Flag:
+class Flag(NamedTuple):
     word: str
     dest: str
     value: str
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     words: tuple[str, ...]
     action: str
     help: str
@@ -98,10 +95,9 @@ class Command:
         return " ".join(parts)
 
 
-@dataclass
-class Parsed:
+class Parsed(NamedTuple):
     command: Command
-    values: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str]
 
 
 def _p(label: str, kind: str, obj: str = "", prop: str = "", **kw: object) -> Param:

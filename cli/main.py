@@ -10,7 +10,7 @@ import os
 import shlex
 import sys
 
-from hv_cli import commands, grammar, helptext
+from hv_cli import commands, grammar
 from hv_cli.facts import UsageError
 
 from hvd_netconf import __version__
@@ -96,6 +96,8 @@ def one_shot(opts: commands.Options, words: list[str]) -> int:
     try:
         parsed = grammar.parse(words, "exec")
         if parsed.command.action == "help":
+            from hv_cli import helptext  # textwrap and the help tables only for help
+
             print(helptext.help_for(shlex.split(parsed.values.get("words", "")), "exec"))
             return commands.EXIT_OK
         if parsed.command.action in ("configure", "exit"):
@@ -120,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hv {__version__}")
         return commands.EXIT_OK
     if want_help:
+        from hv_cli import helptext
+
         print(f"{USAGE}\n\ncommands:\n{helptext.overview('exec')}\n\n{helptext.GLOBAL_OPTIONS}")
         return commands.EXIT_OK
     if words:

@@ -69,26 +69,38 @@ def typed(data: Any, path: str) -> Any:
     return data
 
 
-def _when_holds(when: str, scope: Data) -> bool:
-    m = re.fullmatch(r"\.\./([\w-]+) = '([^']*)'", when)
-    return m is None or scope.get(m.group(1)) == m.group(2)
+_WHEN = re.compile(r"\.\./([\w-]+) = '([^']*)'")
+# Per object: (container path, leaf, default, presence, when (leaf, value) or None), made once.
+_Default = tuple[tuple[str, ...], str, str, str | None, tuple[str, str] | None]
+_DEFAULTS: dict[str, list[_Default]] = {}
+
+
+def _defaults(obj: str) -> list[_Default]:
+    """The object's leaves that have a default, read once from the schema facts."""
+    made = _DEFAULTS.get(obj)
+    if made is None:
+        made = _DEFAULTS[obj] = []
+        for fact in facts.OBJECTS[obj]["props"]:
+            if "default" in fact:
+                *path, name = fact["name"].split(".")
+                m = _WHEN.fullmatch(fact.get("when", ""))
+                made.append((tuple(path), name, fact["default"], fact.get("presence"),
+                             (m.group(1), m.group(2)) if m else None))
+    return made
 
 
 def fill_defaults(obj: str, entry: Data) -> Data:
     """Report-all view: leaves the server left out because they hold their default."""
-    for fact in facts.OBJECTS[obj]["props"]:
-        if "default" not in fact:
-            continue
-        *path, name = fact["name"].split(".")
-        if "presence" in fact and not present(entry, fact["presence"]):
+    for path, name, default, presence, when in _defaults(obj):
+        if presence is not None and not present(entry, presence):
             continue  # a presence container that is not there has no defaults
         scope = entry
         for step in path:
             if scope.get(step) == "":  # an empty container, now with defaults in it
                 scope[step] = {}
             scope = scope.setdefault(step, {})
-        if name not in scope and _when_holds(fact.get("when", ""), scope):
-            scope[name] = fact["default"]
+        if name not in scope and (when is None or scope.get(when[0]) == when[1]):
+            scope[name] = default
     for child in ("disk", "nic"):
         for sub in entry.get(child, []) if obj == "vm" else []:
             fill_defaults(child, sub)

@@ -6,19 +6,23 @@ compact for the wire and indented for --show-rpc and the golden tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from hvd_netconf.namespaces import BASE, HVD, NC_NOTIFICATIONS, NETWORK, NOTIF, VM
 
 OP = f"{{{BASE}}}operation"  # the nc:operation attribute
 
 
-@dataclass
 class El:
-    tag: str
-    children: list[El] = field(default_factory=list)
-    text: str | None = None
-    attrs: dict[str, str] = field(default_factory=dict)
+    """One element of a request (a plain class: the one-shot path does not load
+    dataclasses, whose import costs more than the rest of a small command)."""
+
+    __slots__ = ("attrs", "children", "tag", "text")
+
+    def __init__(self, tag: str, children: list[El] | None = None, text: str | None = None,
+                 attrs: dict[str, str] | None = None) -> None:
+        self.tag = tag
+        self.children = children if children is not None else []
+        self.text = text
+        self.attrs = attrs if attrs is not None else {}
 
 
 def el(tag: str, *children: El, text: str | None = None, **attrs: str) -> El:

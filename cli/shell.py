@@ -7,7 +7,6 @@ fetched from the server as they are needed.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import shlex
 import sys
 import threading
@@ -190,7 +189,7 @@ class ConfirmWatch(threading.Thread):
         super().__init__(daemon=True, name="hv-confirm-watch")
         self.on_event = on_event
         self.stopping = False
-        self.client = commands.Session(dataclasses.replace(opts, show_rpc=False)).client
+        self.client = commands.Session(opts.copy(show_rpc=False)).client
         self.client.call(rpcs.subscribe_confirmed_commits())
 
     def run(self) -> None:
@@ -261,7 +260,7 @@ class Shell:
             tokens = tokens[:-2]
         flags = {FLAGS[t] for t in tokens if t in FLAGS}
         tokens = [t for t in tokens if t not in FLAGS]
-        saved = dataclasses.replace(self.session.opts)
+        saved = self.session.opts.copy()
         for flag in flags:
             setattr(self.session.opts, flag, True)
         try:

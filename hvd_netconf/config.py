@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from hvd_netconf.wire.certnames import CertToName, parse_entries
 from hvd_netconf.wire.session import WireLimits
 from hvd_netconf.xmlparse import XmlLimits
 
@@ -49,7 +50,9 @@ class Settings:
     restconf_listen: tuple[tuple[str, int], ...] = ()
     restconf_cert: Path | None = None  # PEM certificate chain; required with restconf-listen
     restconf_key: Path | None = None  # PEM private key of restconf-cert
-    restconf_client_ca: Path | None = None  # CAs whose client certificates name a user (CN)
+    restconf_client_ca: Path | None = None  # CAs whose client certificates name a user
+    # RFC 7407 cert-to-name entries for those certificates; empty: the subject's CN
+    restconf_cert_to_name: tuple[CertToName, ...] = ()
     restconf_max_body: int = 16 * 1024 * 1024  # bytes of one request body
     restconf_header_timeout: float = 30.0  # a request must arrive whole within this
     restconf_auth_delay: float = 0.5  # first failed login's delay; doubles per failure, <= 8 s
@@ -61,6 +64,7 @@ class Settings:
     tls_key: Path | None = None  # its private key (PEM)
     tls_ca: Path | None = None  # the CA(s) client certificates must chain to (PEM)
     tls_users: dict[str, str] = field(default_factory=dict)  # sha256:<fp> | cn:<name> -> user
+    tls_cert_to_name: tuple[CertToName, ...] = ()  # RFC 7407 entries, tried before tls-users
     # NETCONF call home over SSH (RFC 8071): management stations hvd dials; port 4334 if none.
     call_home: tuple[tuple[str, int], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
@@ -138,6 +142,8 @@ def from_mapping(data: dict[str, Any], base: Settings | None = None) -> Settings
                 raise ValueError("tls-users must be a table of \"sha256:...\" or \"cn:...\" "
                                  "= \"user\"")
             value = dict(value)
+        elif name in ("restconf_cert_to_name", "tls_cert_to_name"):
+            value = parse_entries(value, key)
         elif name == "socket_mode" and isinstance(value, str):
             value = int(value, 8)
         values[name] = value
@@ -175,6 +181,8 @@ def check(settings: Settings) -> None:
         raise ValueError("restconf-auth-delay must not be negative")
     if settings.restconf_max_connections < 0:
         raise ValueError("restconf-max-connections must not be negative")
+    if settings.restconf_cert_to_name and settings.restconf_client_ca is None:
+        raise ValueError("restconf-cert-to-name needs restconf-client-ca")
     if settings.tls_listen and None in (settings.tls_cert, settings.tls_key, settings.tls_ca):
         raise ValueError("tls-listen needs tls-cert, tls-key and tls-ca")
     for key in settings.tls_users:

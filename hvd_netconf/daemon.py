@@ -38,6 +38,7 @@ from hvd_netconf.namespaces import (
     NOTIF,
     VM,
     YANG_LIBRARY,
+    YANG_PATCH,
 )
 from hvd_netconf.notify import NotificationBus
 from hvd_netconf.ops import (
@@ -95,6 +96,7 @@ def operations() -> Registry:
     reg.add(BASE, "delete-config", transactions.delete_config_op)
     reg.add(BASE, "edit-config", edit.edit_config_op,
             capabilities=[f"{cap}writable-running:1.0", f"{cap}rollback-on-error:1.0"])
+    reg.add(YANG_PATCH, "yang-patch", edit.yang_patch_op)  # RESTCONF's, edits in order
     reg.add(HVD, "get-commit-history", history.get_commit_history_op)
     reg.add(HVD, "compare", history.compare_op)
     reg.add(HVD, "rollback", history.rollback_op)
@@ -218,7 +220,8 @@ def wire_components(server: Server) -> None:
     supervisor = server.supervisor = Supervisor(
         host, settings.root, lambda: datastores.running.root,
         zfs_parent=settings.zfs_parent, on_event=on_vm_event,
-        firmware_dir=str(firmware) if firmware else None)
+        firmware_dir=str(firmware) if firmware else None,
+        entry=lambda key: datastores.running.get(key))
     wire_committer(server, HostApply(settings, host, supervisor, datastores))
     for name, outcome in supervisor.adopt().items():
         log.info("VM %s at start: %s", name, outcome)

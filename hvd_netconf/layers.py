@@ -53,6 +53,8 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("hv_cli.main", "hv_cli.shell"): "prompt_toolkit only for the interactive shell",
     ("hv_cli.commands", "hv_cli.ssh"): "paramiko only for a command that connects over SSH",
     ("hv_cli.render", "hvd_netconf.errors"): "lxml only when an error path is shown",
+    ("hv_cli.commands", "hv_cli.console"): "termios and tty only for `hv console`",
+    ("hv_cli.main", "hv_cli.helptext"): "textwrap and the help tables only for help",
 }
 
 

@@ -15,6 +15,7 @@ YANG_LIBRARY = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
 NMDA = "urn:ietf:params:xml:ns:yang:ietf-netconf-nmda"
 DATASTORES = "urn:ietf:params:xml:ns:yang:ietf-datastores"
 YANG_ATTR = "urn:ietf:params:xml:ns:yang:1"
+YANG_PATCH = "urn:ietf:params:xml:ns:yang:ietf-yang-patch"
 
 VM = "urn:hvd:vm"
 NETWORK = "urn:hvd:network"
