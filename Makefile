@@ -64,6 +64,7 @@ bench: venv
 	$(VPY) tools/bench/cli.py
 	$(VPY) tools/bench/restconf.py
 	$(VPY) tools/bench/webpage.py
+	$(VPY) tools/bench/schedule.py
 
 # Installs the way a FreeBSD port would: daemon in sbin, CLI in bin, YANG modules in
 # share/yang, the rc.d script, manual pages and a sample configuration.
