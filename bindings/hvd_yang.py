@@ -3138,7 +3138,9 @@ stable one from the VM's name.
     Getter method for install_iso, mapped from YANG variable /vms/vm/install_iso (hvd-t:file-path)
 
     YANG Description: An installation image, attached as a CD-ROM until the guest's
-first reboot.
+first reboot. When the VM has a disk to boot, hvd then removes
+this leaf with a commit of its own (source install-done), so
+every later start boots the disk (install-vm).
     """
     return self.__install_iso
       
@@ -3151,7 +3153,9 @@ first reboot.
     do so via calling thisObj._set_install_iso() directly.
 
     YANG Description: An installation image, attached as a CD-ROM until the guest's
-first reboot.
+first reboot. When the VM has a disk to boot, hvd then removes
+this leaf with a commit of its own (source install-done), so
+every later start boots the disk (install-vm).
     """
     if hasattr(v, "_utype"):
       v = v._utype(v)

@@ -574,6 +574,42 @@ def do_snapshot_delete(s: Session, p: Parsed) -> None:
     _emit(s, reply, got, lambda: f"deleted snapshot {name} of vm {vm}")
 
 
+def do_install(s: Session, p: Parsed) -> None:
+    vm = p.values["vm"]
+    params = {"name": vm, "iso": p.values["iso"]}
+    if "start" in p.values:
+        params["start"] = p.values["start"]
+    reply = s.send(rpcs.guest_rpc("install-vm", **params), progress=f"installing {vm}…")
+    if reply is None:
+        return
+    got = _leaves(reply)
+    then = ("it boots the ISO now, and its disk after the guest's first reboot"
+            if params.get("start") != "false" else f"start it to boot the ISO ({s.hv}start {vm})")
+    _emit(s, reply, got, lambda: f"vm {vm} installs from {got.get('iso')} (commit "
+          f"{got.get('commit-id')}): {then}", "install-vm")
+
+
+def do_iso_list(s: Session, p: Parsed) -> None:
+    reply = s.send(rpcs.guest_rpc("list-isos"))
+    if reply is None:
+        return
+    found = [{render.local(c.tag): c.text or "" for c in e} for e in reply
+             if render.local(e.tag) == "iso"]
+    rows = [[x.get("name", ""), x.get("size", ""), x.get("path", "")] for x in found]
+    _emit(s, reply, found, lambda: render.table(["NAME", "SIZE", "PATH"], rows)
+          if rows else "no ISOs on the host (hv iso add FILE|URL)", "list-isos/iso")
+
+
+def do_iso_add(s: Session, p: Parsed) -> None:
+    params = {k: p.values[k] for k in ("source", "name") if k in p.values}
+    reply = s.send(rpcs.guest_rpc("add-iso", **params), progress=f"adding {params['source']}…")
+    if reply is None:
+        return
+    got = _leaves(reply)
+    _emit(s, reply, got, lambda: f"ISO {got.get('path')} added ({got.get('size')} bytes)",
+          "add-iso")
+
+
 def preview_commit(s: Session, doing: str) -> None:
     """Before a commit of the candidate: say what it destroys and ask."""
     if s.opts.yes or s.opts.dry_run:
@@ -796,7 +832,8 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "confirm": do_confirm, "discard": do_discard, "rollback": do_rollback,
     "configure": do_configure, "log": do_log, "snapshot": do_snapshot,
     "snapshot-list": do_snapshot_list, "snapshot-rollback": do_snapshot_rollback,
-    "snapshot-delete": do_snapshot_delete,
+    "snapshot-delete": do_snapshot_delete, "install": do_install, "iso-list": do_iso_list,
+    "iso-add": do_iso_add,
 }
 
 

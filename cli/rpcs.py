@@ -132,6 +132,11 @@ def snapshot_rpc(rpc: str, vm: str, **params: str) -> El:
     return el(rpc, el("vm", text=vm), *(el(k, text=v) for k, v in params.items()), xmlns=VM)
 
 
+def guest_rpc(rpc: str, **params: str) -> El:
+    """install-vm, list-isos or add-iso (hvd-vm), with these input leaves in order."""
+    return el(rpc, *(el(k, text=v) for k, v in params.items()), xmlns=VM)
+
+
 def snapshots(vm: str) -> El:
     """The filter for one VM's snapshots (operational state)."""
     return el("snapshots", el("snapshot", el("vm", text=vm)), xmlns=VM)

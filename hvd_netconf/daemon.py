@@ -44,6 +44,7 @@ from hvd_netconf.ops import (
     candidates,
     edit,
     history,
+    install,
     locks,
     logs,
     monitoring,
@@ -116,6 +117,10 @@ def operations() -> Registry:
     reg.add(VM, "stop-vm", vm.stop_vm, serialized=False)
     reg.add(VM, "restart-vm", vm.restart_vm, serialized=False)
     reg.add(VM, "get-vm-log", logs.get_vm_log, serialized=False)
+    # install-vm takes the datastore lock for its commit only, then starts the VM.
+    reg.add(VM, "install-vm", install.install_vm, serialized=False)
+    reg.add(VM, "list-isos", install.list_isos, serialized=False)
+    reg.add(VM, "add-iso", install.add_iso, serialized=False)
     reg.add(VM, "snapshot-vm", snapshots.snapshot_vm)
     reg.add(VM, "delete-snapshot", snapshots.delete_snapshot)
     reg.add(VM, "rollback-vm", snapshots.rollback_vm)
@@ -217,6 +222,7 @@ def wire_components(server: Server) -> None:
     supervisor = server.supervisor = Supervisor(
         host, settings.root, lambda: datastores.running.root,
         zfs_parent=settings.zfs_parent, on_event=on_vm_event,
+        on_installed=install.installed(server),
         firmware_dir=str(firmware) if firmware else None)
     wire_committer(server, HostApply(settings, host, supervisor, datastores))
     for name, outcome in supervisor.adopt().items():

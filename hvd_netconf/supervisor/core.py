@@ -47,6 +47,7 @@ STOP_STEPS = {signal.SIGTERM: "SIGTERM (the ACPI power button)",
 _Index = tuple[dict[str | None, etree._Element], dict[str | None, etree._Element]]
 
 EventCallback = Callable[[str, str, str, str, "int | None"], None]
+InstalledCallback = Callable[[str, str], None]  # (vm, the install ISO it booted)
 ConfigSource = Callable[[], etree._Element]
 
 
@@ -84,6 +85,7 @@ class Supervisor:
         *,
         zfs_parent: str,
         on_event: EventCallback | None = None,
+        on_installed: InstalledCallback | None = None,
         firmware_dir: str | None = None,
         crash_limit: int = 3,
         crash_window: float = 60.0,
@@ -91,12 +93,15 @@ class Supervisor:
         instance_wait: float = 5.0,
         poll_interval: float = 0.5,
     ) -> None:
-        """config() returns the running <config> root (or a consistent copy of it)."""
+        """config() returns the running <config> root (or a consistent copy of it).
+        on_installed(vm, iso) hears that a guest rebooted after booting its install ISO and
+        has a disk to boot from now on; it runs with the VM's locks held, so it must be quick."""
         self.host = host
         self.root = Path(root)
         self._config = config
         self.zfs_parent = zfs_parent
         self.on_event = on_event
+        self.on_installed = on_installed
         self.firmware_dir = firmware_dir
         self.crash_limit = crash_limit
         self.crash_window = crash_window
@@ -413,6 +418,10 @@ class Supervisor:
                 with self._cond:
                     stopping = vm.stop_requested
                 what = kind(code)
+                if (what is ExitKind.REBOOT and spec is not None and spec.install_iso
+                        and vm.with_iso and bhyve.bootable(spec, with_iso=False)
+                        and self.on_installed is not None):
+                    self.on_installed(vm.name, spec.install_iso)  # the install boot is over
                 if stopping or spec is None:
                     suffix = "" if stopping else "; the VM is no longer configured"
                     self._transition(vm, STOPPED, reason + suffix, code)
