@@ -1036,9 +1036,9 @@ class yc_loader_hvd_vm__vms_vm_loader(PybindBase):
     self._path_helper = False
 
     self._extmethods = False
-    self.__type = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'uefi': {}, 'bhyveload': {}, 'grub': {}},), default=str("uefi"), is_leaf=True, yang_name="type", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    self.__type = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'uefi': {}, 'bhyveload': {}, 'grub': {}},), default=str("uefi"), is_leaf=True, yang_name="type", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:loader-type', is_config=True)
     self.__uefi_vars = YANGDynClass(base=YANGBool, default=YANGBool("true"), is_leaf=True, yang_name="uefi-vars", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)
-    self.__grub_root = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9,()]+', 'length': ['1..63']}), default=str("hd0,msdos1"), is_leaf=True, yang_name="grub-root", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    self.__grub_root = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9,()]+', 'length': ['1..63']}), default=str("hd0,msdos1"), is_leaf=True, yang_name="grub-root", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:grub-device', is_config=True)
 
     load = kwargs.pop("load", None)
     if args:
@@ -1069,7 +1069,7 @@ class yc_loader_hvd_vm__vms_vm_loader(PybindBase):
 
   def _get_type(self):
     """
-    Getter method for type, mapped from YANG variable /vms/vm/loader/type (enumeration)
+    Getter method for type, mapped from YANG variable /vms/vm/loader/type (hvd-t:loader-type)
 
     YANG Description: The boot loader. bhyveload and grub need something to
 boot: a disk, or the install-iso (until the guest's first
@@ -1079,7 +1079,7 @@ reboot; a VM with no disk then stops).
       
   def _set_type(self, v, load=False):
     """
-    Setter method for type, mapped from YANG variable /vms/vm/loader/type (enumeration)
+    Setter method for type, mapped from YANG variable /vms/vm/loader/type (hvd-t:loader-type)
     If this variable is read-only (config: false) in the
     source YANG file, then _set_type is considered as a private
     method. Backends looking to populate this variable should
@@ -1092,12 +1092,12 @@ reboot; a VM with no disk then stops).
     if hasattr(v, "_utype"):
       v = v._utype(v)
     try:
-      t = YANGDynClass(v,base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'uefi': {}, 'bhyveload': {}, 'grub': {}},), default=str("uefi"), is_leaf=True, yang_name="type", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'uefi': {}, 'bhyveload': {}, 'grub': {}},), default=str("uefi"), is_leaf=True, yang_name="type", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:loader-type', is_config=True)
     except (TypeError, ValueError):
       raise ValueError({
-          'error-string': """type must be of a type compatible with enumeration""",
-          'defined-type': "hvd-vm:enumeration",
-          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'uefi': {}, 'bhyveload': {}, 'grub': {}},), default=str("uefi"), is_leaf=True, yang_name="type", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)""",
+          'error-string': """type must be of a type compatible with hvd-t:loader-type""",
+          'defined-type': "hvd-t:loader-type",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'uefi': {}, 'bhyveload': {}, 'grub': {}},), default=str("uefi"), is_leaf=True, yang_name="type", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:loader-type', is_config=True)""",
         })
 
     self.__type = t
@@ -1105,7 +1105,7 @@ reboot; a VM with no disk then stops).
       self._set()
 
   def _unset_type(self):
-    self.__type = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'uefi': {}, 'bhyveload': {}, 'grub': {}},), default=str("uefi"), is_leaf=True, yang_name="type", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    self.__type = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'uefi': {}, 'bhyveload': {}, 'grub': {}},), default=str("uefi"), is_leaf=True, yang_name="type", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:loader-type', is_config=True)
 
 
   def _get_uefi_vars(self):
@@ -1149,7 +1149,7 @@ boot order persists.
 
   def _get_grub_root(self):
     """
-    Getter method for grub_root, mapped from YANG variable /vms/vm/loader/grub_root (string)
+    Getter method for grub_root, mapped from YANG variable /vms/vm/loader/grub_root (hvd-t:grub-device)
 
     YANG Description: grub-bhyve -r: the GRUB device holding /boot.
     """
@@ -1157,7 +1157,7 @@ boot order persists.
       
   def _set_grub_root(self, v, load=False):
     """
-    Setter method for grub_root, mapped from YANG variable /vms/vm/loader/grub_root (string)
+    Setter method for grub_root, mapped from YANG variable /vms/vm/loader/grub_root (hvd-t:grub-device)
     If this variable is read-only (config: false) in the
     source YANG file, then _set_grub_root is considered as a private
     method. Backends looking to populate this variable should
@@ -1168,12 +1168,12 @@ boot order persists.
     if hasattr(v, "_utype"):
       v = v._utype(v)
     try:
-      t = YANGDynClass(v,base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9,()]+', 'length': ['1..63']}), default=str("hd0,msdos1"), is_leaf=True, yang_name="grub-root", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9,()]+', 'length': ['1..63']}), default=str("hd0,msdos1"), is_leaf=True, yang_name="grub-root", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:grub-device', is_config=True)
     except (TypeError, ValueError):
       raise ValueError({
-          'error-string': """grub_root must be of a type compatible with string""",
-          'defined-type': "string",
-          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9,()]+', 'length': ['1..63']}), default=str("hd0,msdos1"), is_leaf=True, yang_name="grub-root", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)""",
+          'error-string': """grub_root must be of a type compatible with hvd-t:grub-device""",
+          'defined-type': "hvd-t:grub-device",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9,()]+', 'length': ['1..63']}), default=str("hd0,msdos1"), is_leaf=True, yang_name="grub-root", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:grub-device', is_config=True)""",
         })
 
     self.__grub_root = t
@@ -1181,7 +1181,7 @@ boot order persists.
       self._set()
 
   def _unset_grub_root(self):
-    self.__grub_root = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9,()]+', 'length': ['1..63']}), default=str("hd0,msdos1"), is_leaf=True, yang_name="grub-root", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    self.__grub_root = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9,()]+', 'length': ['1..63']}), default=str("hd0,msdos1"), is_leaf=True, yang_name="grub-root", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:grub-device', is_config=True)
 
   type = __builtin__.property(_get_type, _set_type)
   uefi_vars = __builtin__.property(_get_uefi_vars, _set_uefi_vars)
@@ -1384,7 +1384,7 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
     self._extmethods = False
     self.__name = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9_]([A-Za-z0-9_-]|\\.[A-Za-z0-9_-])*', 'length': ['1..31']}), is_leaf=True, yang_name="name", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, is_keyval=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:object-name', is_config=True)
     self.__size = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '([1-9][0-9]{0,12}[KM]?|[1-9][0-9]{0,9}G|[1-9][0-9]{0,6}T)'}), is_leaf=True, yang_name="size", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-size', is_config=True)
-    self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-blk': {}, 'nvme': {}, 'ahci-hd': {}},), default=str("virtio-blk"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-blk': {}, 'nvme': {}, 'ahci-hd': {}},), default=str("virtio-blk"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-emulation', is_config=True)
     self.__sparse = YANGDynClass(base=YANGBool, default=YANGBool("true"), is_leaf=True, yang_name="sparse", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)
     self.__volblocksize = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'4K': {}, '8K': {}, '16K': {}, '32K': {}, '64K': {}, '128K': {}},), is_leaf=True, yang_name="volblocksize", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
     self.__compression = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'off': {}, 'lz4': {}, 'zstd': {}},), is_leaf=True, yang_name="compression", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
@@ -1498,7 +1498,7 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
 
   def _get_emulation(self):
     """
-    Getter method for emulation, mapped from YANG variable /vms/vm/disk/emulation (enumeration)
+    Getter method for emulation, mapped from YANG variable /vms/vm/disk/emulation (hvd-t:disk-emulation)
 
     YANG Description: The device the guest sees.
     """
@@ -1506,7 +1506,7 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
       
   def _set_emulation(self, v, load=False):
     """
-    Setter method for emulation, mapped from YANG variable /vms/vm/disk/emulation (enumeration)
+    Setter method for emulation, mapped from YANG variable /vms/vm/disk/emulation (hvd-t:disk-emulation)
     If this variable is read-only (config: false) in the
     source YANG file, then _set_emulation is considered as a private
     method. Backends looking to populate this variable should
@@ -1517,12 +1517,12 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
     if hasattr(v, "_utype"):
       v = v._utype(v)
     try:
-      t = YANGDynClass(v,base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-blk': {}, 'nvme': {}, 'ahci-hd': {}},), default=str("virtio-blk"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-blk': {}, 'nvme': {}, 'ahci-hd': {}},), default=str("virtio-blk"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-emulation', is_config=True)
     except (TypeError, ValueError):
       raise ValueError({
-          'error-string': """emulation must be of a type compatible with enumeration""",
-          'defined-type': "hvd-vm:enumeration",
-          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-blk': {}, 'nvme': {}, 'ahci-hd': {}},), default=str("virtio-blk"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)""",
+          'error-string': """emulation must be of a type compatible with hvd-t:disk-emulation""",
+          'defined-type': "hvd-t:disk-emulation",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-blk': {}, 'nvme': {}, 'ahci-hd': {}},), default=str("virtio-blk"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-emulation', is_config=True)""",
         })
 
     self.__emulation = t
@@ -1530,7 +1530,7 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
       self._set()
 
   def _unset_emulation(self):
-    self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-blk': {}, 'nvme': {}, 'ahci-hd': {}},), default=str("virtio-blk"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-blk': {}, 'nvme': {}, 'ahci-hd': {}},), default=str("virtio-blk"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-emulation', is_config=True)
 
 
   def _get_sparse(self):
@@ -1718,7 +1718,7 @@ class yc_nic_hvd_vm__vms_vm_nic(PybindBase):
     self.__name = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9_]([A-Za-z0-9_-]|\\.[A-Za-z0-9_-])*', 'length': ['1..31']}), is_leaf=True, yang_name="name", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, is_keyval=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:object-name', is_config=True)
     self.__network = YANGDynClass(base=str, is_leaf=True, yang_name="network", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='leafref', is_config=True)
     self.__mac = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}'}), is_leaf=True, yang_name="mac", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:mac-address', is_config=True)
-    self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:nic-emulation', is_config=True)
 
     load = kwargs.pop("load", None)
     if args:
@@ -1867,7 +1867,7 @@ in bhyve's range 58:9c:fc:00:00:01-58:9c:fc:0f:ff:ff.
 
   def _get_emulation(self):
     """
-    Getter method for emulation, mapped from YANG variable /vms/vm/nic/emulation (enumeration)
+    Getter method for emulation, mapped from YANG variable /vms/vm/nic/emulation (hvd-t:nic-emulation)
 
     YANG Description: The device the guest sees.
     """
@@ -1875,7 +1875,7 @@ in bhyve's range 58:9c:fc:00:00:01-58:9c:fc:0f:ff:ff.
       
   def _set_emulation(self, v, load=False):
     """
-    Setter method for emulation, mapped from YANG variable /vms/vm/nic/emulation (enumeration)
+    Setter method for emulation, mapped from YANG variable /vms/vm/nic/emulation (hvd-t:nic-emulation)
     If this variable is read-only (config: false) in the
     source YANG file, then _set_emulation is considered as a private
     method. Backends looking to populate this variable should
@@ -1886,12 +1886,12 @@ in bhyve's range 58:9c:fc:00:00:01-58:9c:fc:0f:ff:ff.
     if hasattr(v, "_utype"):
       v = v._utype(v)
     try:
-      t = YANGDynClass(v,base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:nic-emulation', is_config=True)
     except (TypeError, ValueError):
       raise ValueError({
-          'error-string': """emulation must be of a type compatible with enumeration""",
-          'defined-type': "hvd-vm:enumeration",
-          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)""",
+          'error-string': """emulation must be of a type compatible with hvd-t:nic-emulation""",
+          'defined-type': "hvd-t:nic-emulation",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:nic-emulation', is_config=True)""",
         })
 
     self.__emulation = t
@@ -1899,7 +1899,7 @@ in bhyve's range 58:9c:fc:00:00:01-58:9c:fc:0f:ff:ff.
       self._set()
 
   def _unset_emulation(self):
-    self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:nic-emulation', is_config=True)
 
   name = __builtin__.property(_get_name, _set_name)
   network = __builtin__.property(_get_network, _set_network)
@@ -2423,8 +2423,8 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
     self._extmethods = False
     self.__name = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9_]([A-Za-z0-9_-]|\\.[A-Za-z0-9_-])*', 'length': ['1..31']}), is_leaf=True, yang_name="name", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, is_keyval=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:object-name', is_config=True)
     self.__description = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'length': ['0..255']}), is_leaf=True, yang_name="description", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
-    self.__cpu = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), restriction_dict={'range': ['1..32']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8)(1), is_leaf=True, yang_name="cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint8', is_config=True)
-    self.__memory = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['64..1048576']}), default=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32)(512), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=True)
+    self.__cpu = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), restriction_dict={'range': ['1..32']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8)(1), is_leaf=True, yang_name="cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:vcpu-count', is_config=True)
+    self.__memory = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['64..1048576']}), default=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32)(512), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:memory-megabytes', is_config=True)
     self.__cpu_topology = YANGDynClass(base=yc_cpu_topology_hvd_vm__vms_vm_cpu_topology, is_container='container', yang_name="cpu-topology", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
     self.__cpu_pin = YANGDynClass(base=YANGListType("vcpu",yc_cpu_pin_hvd_vm__vms_vm_cpu_pin, yang_name="cpu-pin", parent=self, is_container='list', user_ordered=False, path_helper=self._path_helper, yang_keys='vcpu', extensions=None), is_container='list', yang_name="cpu-pin", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='list', is_config=True)
     self.__memory_wired = YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="memory-wired", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)
@@ -2558,7 +2558,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
 
   def _get_cpu(self):
     """
-    Getter method for cpu, mapped from YANG variable /vms/vm/cpu (uint8)
+    Getter method for cpu, mapped from YANG variable /vms/vm/cpu (hvd-t:vcpu-count)
 
     YANG Description: Number of virtual CPUs (bhyve -c).
     """
@@ -2566,7 +2566,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
       
   def _set_cpu(self, v, load=False):
     """
-    Setter method for cpu, mapped from YANG variable /vms/vm/cpu (uint8)
+    Setter method for cpu, mapped from YANG variable /vms/vm/cpu (hvd-t:vcpu-count)
     If this variable is read-only (config: false) in the
     source YANG file, then _set_cpu is considered as a private
     method. Backends looking to populate this variable should
@@ -2577,12 +2577,12 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
     if hasattr(v, "_utype"):
       v = v._utype(v)
     try:
-      t = YANGDynClass(v,base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), restriction_dict={'range': ['1..32']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8)(1), is_leaf=True, yang_name="cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint8', is_config=True)
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), restriction_dict={'range': ['1..32']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8)(1), is_leaf=True, yang_name="cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:vcpu-count', is_config=True)
     except (TypeError, ValueError):
       raise ValueError({
-          'error-string': """cpu must be of a type compatible with uint8""",
-          'defined-type': "uint8",
-          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), restriction_dict={'range': ['1..32']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8)(1), is_leaf=True, yang_name="cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint8', is_config=True)""",
+          'error-string': """cpu must be of a type compatible with hvd-t:vcpu-count""",
+          'defined-type': "hvd-t:vcpu-count",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), restriction_dict={'range': ['1..32']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8)(1), is_leaf=True, yang_name="cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:vcpu-count', is_config=True)""",
         })
 
     self.__cpu = t
@@ -2590,12 +2590,12 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
       self._set()
 
   def _unset_cpu(self):
-    self.__cpu = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), restriction_dict={'range': ['1..32']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8)(1), is_leaf=True, yang_name="cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint8', is_config=True)
+    self.__cpu = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), restriction_dict={'range': ['1..32']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8)(1), is_leaf=True, yang_name="cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:vcpu-count', is_config=True)
 
 
   def _get_memory(self):
     """
-    Getter method for memory, mapped from YANG variable /vms/vm/memory (uint32)
+    Getter method for memory, mapped from YANG variable /vms/vm/memory (hvd-t:memory-megabytes)
 
     YANG Description: Guest memory (bhyve -m).
     """
@@ -2603,7 +2603,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
       
   def _set_memory(self, v, load=False):
     """
-    Setter method for memory, mapped from YANG variable /vms/vm/memory (uint32)
+    Setter method for memory, mapped from YANG variable /vms/vm/memory (hvd-t:memory-megabytes)
     If this variable is read-only (config: false) in the
     source YANG file, then _set_memory is considered as a private
     method. Backends looking to populate this variable should
@@ -2614,12 +2614,12 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
     if hasattr(v, "_utype"):
       v = v._utype(v)
     try:
-      t = YANGDynClass(v,base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['64..1048576']}), default=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32)(512), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=True)
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['64..1048576']}), default=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32)(512), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:memory-megabytes', is_config=True)
     except (TypeError, ValueError):
       raise ValueError({
-          'error-string': """memory must be of a type compatible with uint32""",
-          'defined-type': "uint32",
-          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['64..1048576']}), default=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32)(512), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=True)""",
+          'error-string': """memory must be of a type compatible with hvd-t:memory-megabytes""",
+          'defined-type': "hvd-t:memory-megabytes",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['64..1048576']}), default=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32)(512), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:memory-megabytes', is_config=True)""",
         })
 
     self.__memory = t
@@ -2627,7 +2627,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
       self._set()
 
   def _unset_memory(self):
-    self.__memory = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['64..1048576']}), default=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32)(512), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=True)
+    self.__memory = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['64..1048576']}), default=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32)(512), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:memory-megabytes', is_config=True)
 
 
   def _get_cpu_topology(self):

@@ -21,7 +21,7 @@ from hv_cli.facts import UsageError
 from hv_cli.grammar import Parsed
 from hv_cli.rpcs import El, leaf
 
-from hvd_netconf.namespaces import BASE, CAP_PREFIX, VM
+from hvd_netconf.namespaces import BASE, CAP_PREFIX, TEMPLATE, VM
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
 WRITABLE_RUNNING = CAP_PREFIX + "writable-running:1.0"
@@ -263,6 +263,12 @@ def _vm_scoped(obj: str, values: dict[str, str], *inner: El, op: str | None = No
 
 def do_create(s: Session, p: Parsed) -> None:
     v, obj = p.values, p.command.obj
+    if "--template" in v:
+        create_from_template(s, v)
+        return
+    if "--network" in v:
+        raise UsageError("--network goes with --template: it names the network of the "
+                         "template's NICs")
     if obj == "vm":
         leaves = [leaf("cpu", v["cpu"]), leaf("memory", v["memory"])]
     else:
@@ -270,6 +276,33 @@ def do_create(s: Session, p: Parsed) -> None:
         if "if" in v:
             leaves.append(leaf("physical-interface", v["if"]))
     s.edit(_vm_scoped(obj, v, *leaves, op="create"), "merge", f"created {obj} {v['name']}")
+
+
+def create_from_template(s: Session, v: dict[str, str]) -> None:
+    """create-vm (hvd-template): the template's settings become the VM's, in one commit."""
+    name, template = v["name"], v["--template"]
+    if s.mode == "config":
+        raise UsageError("create vm --template commits at once (create-vm); run it outside "
+                         "configure mode")
+    params = {"name": name, "template": template}
+    if "--network" in v:
+        params["network"] = v["--network"]
+    reply = s.send(rpcs.guest_rpc("create-vm", TEMPLATE, **params),
+                   progress=f"creating {name}…")
+    if reply is not None:
+        s.print(f"created vm {name} from template {template} (commit "
+                f"{_leaves(reply).get('commit-id')})")
+
+
+def do_template_list(s: Session, p: Parsed) -> None:
+    reply = s.send(rpcs.list_templates())
+    if reply is None:
+        return
+    found = [{render.local(c.tag): c.text or "" for c in e} for e in reply
+             if render.local(e.tag) == "template"]
+    rows = [[x.get("name", ""), x.get("origin", ""), x.get("description", "")] for x in found]
+    _emit(s, reply, found, lambda: render.table(["NAME", "ORIGIN", "DESCRIPTION"], rows),
+          "list-templates/template")
 
 
 def _delete(s: Session, p: Parsed, done: str, doing: str) -> None:
@@ -833,7 +866,7 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "configure": do_configure, "log": do_log, "snapshot": do_snapshot,
     "snapshot-list": do_snapshot_list, "snapshot-rollback": do_snapshot_rollback,
     "snapshot-delete": do_snapshot_delete, "install": do_install, "iso-list": do_iso_list,
-    "iso-add": do_iso_add,
+    "iso-add": do_iso_add, "template-list": do_template_list,
 }
 
 

@@ -21,6 +21,7 @@ from hv_cli.facts import UsageError
 #   prop  a property name of obj; the parameter after it (pval) is checked against that property
 #   int   a whole number in lo..hi
 #   text  free text
+#   template  a guest template's name (completed from the server's list-templates)
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,14 @@ class Param:
     obj: str = ""
     prop: str = ""
     optional: bool = False
+    unless: str = ""  # required unless this option is given (then left out)
     lo: int = 0
     hi: int = 0
     help: str = ""
 
     def fact(self, values: dict[str, str]) -> facts.Fact | None:
+        if self.kind == "template":
+            return facts.rpc_input("create-vm", "template")
         if self.kind in ("new", "ref", "sub"):
             return facts.key_fact(self.obj)
         if self.kind == "val":
@@ -54,6 +58,8 @@ class Param:
             return f"an existing {self.obj}"
         if self.kind == "new":
             return f"the new {self.obj}'s name"
+        if self.kind == "template":
+            return "a guest template: template list shows them"
         if self.kind == "prop":
             return "a property: " + ", ".join(facts.props(self.obj))
         if self.kind in ("val", "int"):
@@ -85,8 +91,8 @@ class Command:
     def usage(self) -> str:
         parts = list(self.words)
         for p in self.params:
-            parts.append(f"[{p.label}]" if p.optional else f"<{p.label}>")
-        parts += [f"[{o.label} {o.label.upper()}]" for o in self.options]
+            parts.append(f"[{p.label}]" if p.optional and not p.unless else f"<{p.label}>")
+        parts += [f"[{o.label} {o.label.lstrip('-').upper()}]" for o in self.options]
         groups: dict[str, list[str]] = {}
         for f in self.flags:
             groups.setdefault(f.dest, []).append(f.word)
@@ -110,11 +116,12 @@ EXEC = frozenset({"exec"})
 CONFIG = frozenset({"config"})
 
 
-def _object_commands(obj: str, create: tuple[Param, ...], what: str) -> list[Command]:
+def _object_commands(obj: str, create: tuple[Param, ...], what: str,
+                     options: tuple[Param, ...] = ()) -> list[Command]:
     ref = _p(obj, "ref", obj)
     return [
         Command(("create", obj), "create", f"Create a {what}", (_p("name", "new", obj), *create),
-                obj=obj),
+                options, obj=obj),
         Command(("destroy", obj), "destroy", f"Destroy a {what}", (ref,), obj=obj),
         Command(("set", obj), "set", f"Set a {what} property",
                 (ref, _p("prop", "prop", obj), _p("value", "pval", obj)), obj=obj),
@@ -144,8 +151,12 @@ def _child_commands(obj: str, create: tuple[Param, ...], options: tuple[Param, .
 COMMENT = _p("comment", "text", help="a comment stored with the commit")
 
 COMMANDS: tuple[Command, ...] = (
-    *_object_commands("vm", (_p("cpu", "val", "vm", "cpu"), _p("memory", "val", "vm", "memory")),
-                      "VM"),
+    *_object_commands("vm", (_p("cpu", "val", "vm", "cpu", optional=True, unless="--template"),
+                             _p("memory", "val", "vm", "memory", optional=True,
+                                unless="--template")), "VM",
+                      (_p("--template", "template"),
+                       _p("--network", "ref", "network",
+                          help="the network of the template's NICs that name none"))),
     *_object_commands("network", (_p("fib", "val", "network", "fib"),
                                   _p("if", "val", "network", "physical-interface",
                                      optional=True)), "network"),
@@ -178,6 +189,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(("install",), "install", "Boot a stopped VM once from an ISO, then from its disk",
             (VM, _p("iso", "val", "rpc:install-vm", "iso")), (),
             (Flag("--no-start", "start", "false"),), read=True),
+    Command(("template", "list"), "template-list",
+            "List the guest templates create vm --template takes", read=True),
     Command(("iso", "list"), "iso-list", "List the installation ISOs on the host", read=True),
     Command(("iso", "add"), "iso-add",
             "Copy a local ISO (or fetch a URL) into the host's ISO directory",
@@ -286,6 +299,11 @@ def bind(cmd: Command, args: list[str]) -> dict[str, str]:
         raise UsageError(f"usage: {cmd.usage()}")
     for param, word in zip(cmd.params, positional, strict=False):
         values[param.label] = _checked(param, word, values)
+    for param in cmd.params:
+        if param.unless and (param.label in values) == (param.unless in values):
+            raise UsageError(f"usage: {cmd.usage()}" if param.unless not in values else
+                             f"{param.label} comes from the template ({param.unless} "
+                             f"{values[param.unless]}); change it once the VM exists")
     return values
 
 

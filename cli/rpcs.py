@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hvd_netconf.namespaces import BASE, HVD, NC_NOTIFICATIONS, NETWORK, NOTIF, VM
+from hvd_netconf.namespaces import BASE, HVD, NC_NOTIFICATIONS, NETWORK, NOTIF, TEMPLATE, VM
 
 OP = f"{{{BASE}}}operation"  # the nc:operation attribute
 
@@ -132,9 +132,14 @@ def snapshot_rpc(rpc: str, vm: str, **params: str) -> El:
     return el(rpc, el("vm", text=vm), *(el(k, text=v) for k, v in params.items()), xmlns=VM)
 
 
-def guest_rpc(rpc: str, **params: str) -> El:
-    """install-vm, list-isos or add-iso (hvd-vm), with these input leaves in order."""
-    return el(rpc, *(el(k, text=v) for k, v in params.items()), xmlns=VM)
+def guest_rpc(rpc: str, ns: str = VM, **params: str) -> El:
+    """install-vm, list-isos, add-iso (hvd-vm) or create-vm, list-templates (hvd-template),
+    with these input leaves in order."""
+    return el(rpc, *(el(k, text=v) for k, v in params.items()), xmlns=ns)
+
+
+def list_templates() -> El:
+    return guest_rpc("list-templates", TEMPLATE)
 
 
 def snapshots(vm: str) -> El:

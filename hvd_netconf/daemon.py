@@ -36,6 +36,7 @@ from hvd_netconf.namespaces import (
     NETMOD_NOTIF,
     NETWORK,
     NOTIF,
+    TEMPLATE,
     VM,
     YANG_LIBRARY,
 )
@@ -54,6 +55,7 @@ from hvd_netconf.ops import (
     session,
     snapshots,
     startup,
+    templates,
     transactions,
     vm,
 )
@@ -121,6 +123,8 @@ def operations() -> Registry:
     reg.add(VM, "install-vm", install.install_vm, serialized=False)
     reg.add(VM, "list-isos", install.list_isos, serialized=False)
     reg.add(VM, "add-iso", install.add_iso, serialized=False)
+    reg.add(TEMPLATE, "create-vm", templates.create_vm)
+    reg.add(TEMPLATE, "list-templates", templates.list_templates)
     reg.add(VM, "snapshot-vm", snapshots.snapshot_vm)
     reg.add(VM, "delete-snapshot", snapshots.delete_snapshot)
     reg.add(VM, "rollback-vm", snapshots.rollback_vm)

@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue
-from hvd_netconf.namespaces import NACM, NETWORK, VM, qn
+from hvd_netconf.namespaces import NACM, NETWORK, TEMPLATE, VM, qn
 
 Key = tuple[str, str]
 
@@ -63,6 +63,9 @@ KINDS: dict[str, Kind] = {
     "vm": Kind("vm", VM, "vms", "vm", "vm", "hvd-vm"),
     "network": Kind("network", NETWORK, "networks", "network", "networks", "hvd-net"),
     "nacm": Kind("nacm", NACM, "nacm", None, "config", "nacm", host=False),
+    # guest templates (hvd-template): create-vm copies them into a VM; the host never sees one
+    "template": Kind("template", TEMPLATE, "templates", "template", "templates", "hvd-tpl",
+                     host=False),
 }
 BY_CONTAINER: dict[str, Kind] = {k.container_tag: k for k in KINDS.values()}
 BY_ENTRY_TAG: dict[str, Kind] = {k.entry_tag: k for k in KINDS.values()}
@@ -170,7 +173,7 @@ def key_of(element: etree._Element) -> Key:
     k = BY_ENTRY_TAG.get(element.tag)
     if k is None:
         raise InvalidValue(f"{element.tag} is not an entry of the configuration "
-                           "(vm, network, nacm)")
+                           "(vm, network, template, nacm)")
     if k.singleton:
         return (k.name, k.name)
     # The key comes first in a list entry (RFC 7950 7.8.5); anything else is looked up.
