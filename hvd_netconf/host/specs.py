@@ -62,6 +62,19 @@ class Pin:
 
 
 @dataclass(frozen=True)
+class CloudInit:
+    """The VM's cloud-init container (hvd-vm.yang), read below it."""
+
+    hostname: str | None = _leaf("hostname")
+    instance_id: str | None = _leaf("instance-id")
+    password_hash: str | None = _leaf("password-hash")
+    password_user: str = _leaf("password-user")
+    user_data: str | None = _leaf("user-data")
+    network_config: str | None = _leaf("network-config")
+    ssh_keys: tuple[str, ...] = field(default=(), metadata={"leaf-list": "ssh-authorized-key"})
+
+
+@dataclass(frozen=True)
 class VmSpec:
     """One VM's config with every YANG default filled in."""
 
@@ -98,6 +111,7 @@ class VmSpec:
     nics: tuple[Nic, ...] = field(default=(), metadata={"list": "nic"})
     pins: tuple[Pin, ...] = field(default=(), metadata={"list": "cpu-pin"})
     bhyve_options: tuple[str, ...] = field(default=(), metadata={"leaf-list": "bhyve-option"})
+    cloud_init: CloudInit | None = None  # a presence container: None when absent
 
     @property
     def smbios_uuid(self) -> str:
@@ -189,7 +203,13 @@ def read_vm(el: etree._Element) -> VmSpec:
     pins = tuple(Pin(**_read(Pin, p, VM, (*entry, "cpu-pin")))
                  for p in el.iterchildren(f"{{{VM}}}cpu-pin"))
     options = tuple((o.text or "").strip() for o in el.iterchildren(f"{{{VM}}}bhyve-option"))
-    return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options)
+    ci = el.find(f"{{{VM}}}cloud-init")
+    cloud_init = None if ci is None else CloudInit(
+        **_read(CloudInit, ci, VM, (*entry, "cloud-init")),
+        ssh_keys=tuple((k.text or "").strip()
+                       for k in ci.iterchildren(f"{{{VM}}}ssh-authorized-key")))
+    return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options,
+                  cloud_init=cloud_init)
 
 
 def vm_defaults(name: str) -> VmSpec:
@@ -211,9 +231,10 @@ def read_network(el: etree._Element) -> NetworkSpec:
 def read_leaves() -> set[tuple[str, str]]:
     """(list, path) of every leaf the readers read: the `leaf` of each field, by list."""
     out: set[tuple[str, str]] = set()
-    for lst, cls in (("vm", VmSpec), ("vm", Disk), ("vm", Nic), ("vm", Pin),
+    for lst, cls in (("vm", VmSpec), ("vm", Disk), ("vm", Nic), ("vm", Pin), ("vm", CloudInit),
                      ("network", NetworkSpec)):
-        prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/"}.get(cls, "")
+        prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/", CloudInit: "cloud-init/"
+                  }.get(cls, "")
         out |= {(lst, prefix + f.metadata[k]) for f in fields(cls)
                 for k in ("leaf", "leaf-list") if k in f.metadata}
     return out

@@ -26,7 +26,7 @@ from typing import Any
 from lxml import etree
 
 from hvd_netconf.errors import DataMissing, InUse, OperationFailed, RpcError
-from hvd_netconf.host import bhyve, ifconfig, names, specs
+from hvd_netconf.host import bhyve, cloudinit, ifconfig, names, specs
 from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.namespaces import NETWORK, VM, qn
 from hvd_netconf.supervisor.exits import CrashGuard, ExitKind, describe, kind
@@ -305,6 +305,19 @@ class Supervisor:
         shutil.copyfile(os.path.join(firmware_dir, bhyve.UEFI_VARS), tmp)
         os.replace(tmp, target)
 
+    @staticmethod
+    def _cloud_init_seed(vm: _Vm, spec: specs.VmSpec) -> None:
+        """Build the NoCloud seed from the configuration this start runs with, so the guest
+        reads what get-config shows; replaced whole (a rename), never half-written. A VM
+        without cloud-init keeps no stale seed."""
+        target = Path(cloudinit.seed_path(str(vm.files.vm_dir)))
+        if spec.cloud_init is None:
+            target.unlink(missing_ok=True)
+            return
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(cloudinit.seed_iso(cloudinit.files(spec)))
+        os.replace(tmp, target)
+
     def _run_loader(self, vm: _Vm, spec: specs.VmSpec, with_iso: bool) -> None:
         """bhyveload or grub-bhyve as a child, so a stop in the loader phase can kill it (§9)."""
         if spec.loader == "grub":
@@ -357,6 +370,7 @@ class Supervisor:
                     self._uefi_vars(vm, firmware)
             else:
                 self._run_loader(vm, spec, with_iso)
+            self._cloud_init_seed(vm, spec)
             argv = bhyve.bhyve(
                 spec, taps=[t for t, _ in taps], zfs_parent=self.zfs_parent,
                 vm_dir=str(vm.files.vm_dir), firmware_dir=firmware,
