@@ -452,6 +452,35 @@ FACTS = {'objects': {'vm': {'key': 'name',
                                  'patterns': [['[A-Za-z0-9][A-Za-z0-9._+-]*', False, '']],
                                  'help': "The name in the ISO directory; default: the source's "
                                          'last path component'}]},
+          'write-disk-image': {'help': "Write a disk image onto a stopped VM's disk (its zvol): a "
+                                       'raw image with dd(1), a qcow2 image converted with '
+                                       'qemu-img(1) when the host has it',
+                               'input': [{'name': 'name',
+                                          'ref': 'vm',
+                                          'kind': 'ref',
+                                          'mandatory': True,
+                                          'help': 'The VM, stopped'},
+                                         {'name': 'disk',
+                                          'length': [[1, 31]],
+                                          'kind': 'string',
+                                          'patterns': [['[A-Za-z0-9_]([A-Za-z0-9_-]|\\.[A-Za-z0-9_-])*',
+                                                        False,
+                                                        "a name is 1 to 31 letters, digits, '_', "
+                                                        "'-' or single '.' between them"]],
+                                          'mandatory': True,
+                                          'help': "One of the VM's disks; its content is replaced"},
+                                         {'name': 'image',
+                                          'length': [[2, 1023]],
+                                          'kind': 'string',
+                                          'patterns': [['/[^/\\n]+(/[^/\\n]+)*',
+                                                        False,
+                                                        'an absolute path without empty '
+                                                        'components'],
+                                                       ['.*/\\.\\.(/.*)?',
+                                                        True,
+                                                        "a path must not contain '..'"]],
+                                          'mandatory': True,
+                                          'help': 'The image on the host'}]},
           'create-vm': {'help': 'Create a VM from a template (shipped or configured): the '
                                 "template's settings become the new VM's ordinary configuration, "
                                 'written in one commit (source create-vm)',

@@ -123,6 +123,7 @@ def operations() -> Registry:
     reg.add(VM, "install-vm", install.install_vm, serialized=False)
     reg.add(VM, "list-isos", install.list_isos, serialized=False)
     reg.add(VM, "add-iso", install.add_iso, serialized=False)
+    reg.add(VM, "write-disk-image", install.write_disk_image, serialized=False)
     reg.add(TEMPLATE, "create-vm", templates.create_vm)
     reg.add(TEMPLATE, "list-templates", templates.list_templates)
     reg.add(VM, "snapshot-vm", snapshots.snapshot_vm)

@@ -1,4 +1,5 @@
-"""install-vm, list-isos and add-iso (hvd-vm.yang): installing a guest from an ISO.
+"""install-vm, list-isos, add-iso and write-disk-image (hvd-vm.yang): installing a guest from
+an ISO, or from a disk image written onto its zvol.
 
 install-vm sets the VM's install-iso through the one commit path and starts the VM, which
 boots the ISO as a CD-ROM (host/bhyve.py, slot 3). The supervisor leaves the ISO out after the
@@ -27,7 +28,7 @@ from hvd_netconf.errors import (
     OperationFailed,
     RpcError,
 )
-from hvd_netconf.host import media
+from hvd_netconf.host import bhyve, media, specs
 from hvd_netconf.host.backend import CommandFailed
 from hvd_netconf.namespaces import BASE, VM, default_ns, qn
 from hvd_netconf.ops import transactions as tx
@@ -184,3 +185,35 @@ def add_iso(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     finally:
         tmp.unlink(missing_ok=True)
     return reply(VM, path=str(dest), size=dest.stat().st_size)
+
+
+def write_disk_image(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
+    name = vm_name(ctx, op)
+    disk = rpc_leaf(ctx, op, "write-disk-image", "disk") or ""
+    image = rpc_leaf(ctx, op, "write-disk-image", "image") or ""
+    if supervisor(ctx).is_running(name):
+        raise InUse(f"VM {name} is running: stop it first (writing its disk under a running "
+                    "guest would corrupt it)", error_type="application")
+    _schema, dss = tx.components(ctx.server)
+    el = dss.running.get(("vm", name))
+    if el is None:
+        raise DataMissing(f"no VM named {name!r} is configured")
+    if disk not in {d.name for d in specs.read_vm(el).disks}:
+        raise DataMissing(f"VM {name} has no disk {disk!r}", info=[("bad-element", "disk")])
+    if not os.path.isfile(image):
+        raise _missing(image, "image")
+    with open(image, "rb") as f:
+        fmt = media.image_format(f.read(len(media.QCOW2_MAGIC)))
+    host = ctx.server.host
+    if host is None:
+        raise OperationFailed("this hvd has no host backend attached")
+    device = bhyve.disk_path(ctx.server.settings.zfs_parent, name, disk)
+    argv = media.write_raw(image, device) if fmt == "raw" else media.convert_qcow2(image, device)
+    try:
+        host.run(argv)
+    except CommandFailed as e:
+        missing = (" (qemu-img is not installed: it comes with the qemu package)"
+                   if e.returncode == 127 and argv[0] == media.QEMU_IMG else "")
+        raise OperationFailed(f"cannot write {image} onto disk {disk} of VM {name}: "
+                              f"{e.stderr.strip()}{missing}") from e
+    return reply(VM, format=fmt, bytes=os.path.getsize(image))
