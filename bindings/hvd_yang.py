@@ -1934,7 +1934,7 @@ local-hostname, public-keys), user-data and network-config.
     self._extmethods = False
     self.__hostname = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?', 'length': ['1..63']}), is_leaf=True, yang_name="hostname", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
     self.__instance_id = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9][A-Za-z0-9._-]*', 'length': ['1..64']}), is_leaf=True, yang_name="instance-id", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
-    self.__ssh_authorized_key = YANGDynClass(unique=True, base=TypedListType(allowed_type=RestrictedClassType(base_type=str, restriction_dict={'pattern': '(ssh-|ecdsa-|sk-)[^\\n\\r]+', 'length': ['1..16384']})), is_leaf=False, yang_name="ssh-authorized-key", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    self.__ssh_authorized_key = YANGDynClass(unique=True, base=TypedListType(allowed_type=RestrictedClassType(base_type=str, restriction_dict={'pattern': '(ssh-|ecdsa-|sk-)[^\\n\\r]+', 'length': ['1..16384']})), is_leaf=False, yang_name="ssh-authorized-key", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:ssh-public-key', is_config=True)
     self.__password_hash = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '\\$[0-9a-z]+\\$[^\\s:]+', 'length': ['1..255']}), is_leaf=True, yang_name="password-hash", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
     self.__password_user = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[a-z_][a-z0-9_-]*', 'length': ['1..32']}), default=str("root"), is_leaf=True, yang_name="password-user", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
     self.__user_data = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'length': ['1..65536']}), is_leaf=True, yang_name="user-data", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
@@ -2047,7 +2047,7 @@ again when it changes. Unset: the VM's SMBIOS UUID.
 
   def _get_ssh_authorized_key(self):
     """
-    Getter method for ssh_authorized_key, mapped from YANG variable /vms/vm/cloud_init/ssh_authorized_key (string)
+    Getter method for ssh_authorized_key, mapped from YANG variable /vms/vm/cloud_init/ssh_authorized_key (hvd-t:ssh-public-key)
 
     YANG Description: meta-data public-keys: SSH public keys cloud-init installs for
 the image's default user.
@@ -2056,7 +2056,7 @@ the image's default user.
       
   def _set_ssh_authorized_key(self, v, load=False):
     """
-    Setter method for ssh_authorized_key, mapped from YANG variable /vms/vm/cloud_init/ssh_authorized_key (string)
+    Setter method for ssh_authorized_key, mapped from YANG variable /vms/vm/cloud_init/ssh_authorized_key (hvd-t:ssh-public-key)
     If this variable is read-only (config: false) in the
     source YANG file, then _set_ssh_authorized_key is considered as a private
     method. Backends looking to populate this variable should
@@ -2068,12 +2068,12 @@ the image's default user.
     if hasattr(v, "_utype"):
       v = v._utype(v)
     try:
-      t = YANGDynClass(v,unique=True, base=TypedListType(allowed_type=RestrictedClassType(base_type=str, restriction_dict={'pattern': '(ssh-|ecdsa-|sk-)[^\\n\\r]+', 'length': ['1..16384']})), is_leaf=False, yang_name="ssh-authorized-key", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+      t = YANGDynClass(v,unique=True, base=TypedListType(allowed_type=RestrictedClassType(base_type=str, restriction_dict={'pattern': '(ssh-|ecdsa-|sk-)[^\\n\\r]+', 'length': ['1..16384']})), is_leaf=False, yang_name="ssh-authorized-key", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:ssh-public-key', is_config=True)
     except (TypeError, ValueError):
       raise ValueError({
-          'error-string': """ssh_authorized_key must be of a type compatible with string""",
-          'defined-type': "string",
-          'generated-type': """YANGDynClass(unique=True, base=TypedListType(allowed_type=RestrictedClassType(base_type=str, restriction_dict={'pattern': '(ssh-|ecdsa-|sk-)[^\\n\\r]+', 'length': ['1..16384']})), is_leaf=False, yang_name="ssh-authorized-key", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)""",
+          'error-string': """ssh_authorized_key must be of a type compatible with hvd-t:ssh-public-key""",
+          'defined-type': "hvd-t:ssh-public-key",
+          'generated-type': """YANGDynClass(unique=True, base=TypedListType(allowed_type=RestrictedClassType(base_type=str, restriction_dict={'pattern': '(ssh-|ecdsa-|sk-)[^\\n\\r]+', 'length': ['1..16384']})), is_leaf=False, yang_name="ssh-authorized-key", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:ssh-public-key', is_config=True)""",
         })
 
     self.__ssh_authorized_key = t
@@ -2081,7 +2081,7 @@ the image's default user.
       self._set()
 
   def _unset_ssh_authorized_key(self):
-    self.__ssh_authorized_key = YANGDynClass(unique=True, base=TypedListType(allowed_type=RestrictedClassType(base_type=str, restriction_dict={'pattern': '(ssh-|ecdsa-|sk-)[^\\n\\r]+', 'length': ['1..16384']})), is_leaf=False, yang_name="ssh-authorized-key", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    self.__ssh_authorized_key = YANGDynClass(unique=True, base=TypedListType(allowed_type=RestrictedClassType(base_type=str, restriction_dict={'pattern': '(ssh-|ecdsa-|sk-)[^\\n\\r]+', 'length': ['1..16384']})), is_leaf=False, yang_name="ssh-authorized-key", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:ssh-public-key', is_config=True)
 
 
   def _get_password_hash(self):

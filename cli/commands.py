@@ -21,7 +21,7 @@ from hv_cli.facts import UsageError
 from hv_cli.grammar import Parsed
 from hv_cli.rpcs import El, leaf
 
-from hvd_netconf.namespaces import BASE, CAP_PREFIX, TEMPLATE, VM
+from hvd_netconf.namespaces import BASE, CAP_PREFIX, VM
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
 WRITABLE_RUNNING = CAP_PREFIX + "writable-running:1.0"
@@ -266,9 +266,9 @@ def do_create(s: Session, p: Parsed) -> None:
     if "--template" in v:
         create_from_template(s, v)
         return
-    if "--network" in v:
-        raise UsageError("--network goes with --template: it names the network of the "
-                         "template's NICs")
+    extra = [o for o in ("--network", "--image", "--ssh-key") if o in v]
+    if extra:
+        raise UsageError(f"{extra[0]} goes with --template")
     if obj == "vm":
         leaves = [leaf("cpu", v["cpu"]), leaf("memory", v["memory"])]
     else:
@@ -284,14 +284,28 @@ def create_from_template(s: Session, v: dict[str, str]) -> None:
     if s.mode == "config":
         raise UsageError("create vm --template commits at once (create-vm); run it outside "
                          "configure mode")
-    params = {"name": name, "template": template}
-    if "--network" in v:
-        params["network"] = v["--network"]
-    reply = s.send(rpcs.guest_rpc("create-vm", TEMPLATE, **params),
+    keys = _key_file(v["--ssh-key"]) if "--ssh-key" in v else []
+    reply = s.send(rpcs.create_vm(name, template, v.get("--network"), keys, v.get("--image")),
                    progress=f"creating {name}…")
     if reply is not None:
+        got = _leaves(reply)
+        image = (f"; {v['--image']} ({got['image-format']}) written onto its first disk"
+                 if "image-format" in got else "")
         s.print(f"created vm {name} from template {template} (commit "
-                f"{_leaves(reply).get('commit-id')})")
+                f"{got.get('commit-id')}){image}")
+
+
+def _key_file(path: str) -> list[str]:
+    """The public keys of an authorized_keys-style file: its lines but blanks and comments."""
+    try:
+        with open(os.path.expanduser(path), encoding="utf-8") as f:
+            lines = [line.strip() for line in f]
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    keys = [line for line in lines if line and not line.startswith("#")]
+    if not keys:
+        raise UsageError(f"{path} holds no public key")
+    return keys
 
 
 def do_template_list(s: Session, p: Parsed) -> None:

@@ -22,6 +22,7 @@ from hv_cli.facts import UsageError
 #   int   a whole number in lo..hi
 #   text  free text
 #   template  a guest template's name (completed from the server's list-templates)
+#   file  a file on the client's side, read by hv
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,10 @@ COMMANDS: tuple[Command, ...] = (
                                 unless="--template")), "VM",
                       (_p("--template", "template"),
                        _p("--network", "ref", "network",
-                          help="the network of the template's NICs that name none"))),
+                          help="the network of the template's NICs that name none"),
+                       _p("--image", "val", "rpc:create-vm", "image"),
+                       _p("--ssh-key", "file",
+                          help="a public key file (here, where hv runs) for cloud-init"))),
     *_object_commands("network", (_p("fib", "val", "network", "fib"),
                                   _p("if", "val", "network", "physical-interface",
                                      optional=True)), "network"),

@@ -13,7 +13,8 @@ from hvd_netconf.namespaces import PREFIXES
 # (parent, child) pairs that are YANG lists or leaf-lists: always rendered as arrays.
 LISTS = frozenset({("vms", "vm"), ("vm", "disk"), ("vm", "nic"), ("networks", "network"),
                    ("state", "tap"), ("state", "member"), ("rpc-reply", "commit"),
-                   ("commit", "changes"), ("patch", "edit")})
+                   ("commit", "changes"), ("patch", "edit"),
+                   ("cloud-init", "ssh-authorized-key")})
 Data = dict[str, Any]
 
 

@@ -138,6 +138,19 @@ def guest_rpc(rpc: str, ns: str = VM, **params: str) -> El:
     return el(rpc, *(el(k, text=v) for k, v in params.items()), xmlns=ns)
 
 
+def create_vm(name: str, template: str, network: str | None, keys: list[str],
+              image: str | None) -> El:
+    """create-vm (hvd-template): a VM from a template, with cloud-init keys and an image."""
+    node = el("create-vm", el("name", text=name), el("template", text=template),
+              xmlns=TEMPLATE)
+    if network:
+        node.children.append(el("network", text=network))
+    node.children += [el("ssh-authorized-key", text=k) for k in keys]
+    if image:
+        node.children.append(el("image", text=image))
+    return node
+
+
 def list_templates() -> El:
     return guest_rpc("list-templates", TEMPLATE)
 

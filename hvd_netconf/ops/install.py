@@ -187,10 +187,8 @@ def add_iso(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     return reply(VM, path=str(dest), size=dest.stat().st_size)
 
 
-def write_disk_image(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
-    name = vm_name(ctx, op)
-    disk = rpc_leaf(ctx, op, "write-disk-image", "disk") or ""
-    image = rpc_leaf(ctx, op, "write-disk-image", "image") or ""
+def write_image(ctx: OpContext, name: str, disk: str, image: str) -> tuple[str, int]:
+    """Write image onto disk `disk` of the stopped VM `name`; (format, bytes)."""
     if supervisor(ctx).is_running(name):
         raise InUse(f"VM {name} is running: stop it first (writing its disk under a running "
                     "guest would corrupt it)", error_type="application")
@@ -200,8 +198,7 @@ def write_disk_image(ctx: OpContext, op: etree._Element) -> list[etree._Element]
         raise DataMissing(f"no VM named {name!r} is configured")
     if disk not in {d.name for d in specs.read_vm(el).disks}:
         raise DataMissing(f"VM {name} has no disk {disk!r}", info=[("bad-element", "disk")])
-    if not os.path.isfile(image):
-        raise _missing(image, "image")
+    check_image(image)
     with open(image, "rb") as f:
         fmt = media.image_format(f.read(len(media.QCOW2_MAGIC)))
     host = ctx.server.host
@@ -216,4 +213,16 @@ def write_disk_image(ctx: OpContext, op: etree._Element) -> list[etree._Element]
                    if e.returncode == 127 and argv[0] == media.QEMU_IMG else "")
         raise OperationFailed(f"cannot write {image} onto disk {disk} of VM {name}: "
                               f"{e.stderr.strip()}{missing}") from e
-    return reply(VM, format=fmt, bytes=os.path.getsize(image))
+    return fmt, os.path.getsize(image)
+
+
+def check_image(image: str) -> None:
+    if not os.path.isfile(image):
+        raise _missing(image, "image")
+
+
+def write_disk_image(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
+    fmt, size = write_image(ctx, vm_name(ctx, op),
+                            rpc_leaf(ctx, op, "write-disk-image", "disk") or "",
+                            rpc_leaf(ctx, op, "write-disk-image", "image") or "")
+    return reply(VM, format=fmt, bytes=size)

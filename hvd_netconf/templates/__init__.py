@@ -67,9 +67,10 @@ def _copy(src: etree._Element, dst: etree._Element, names: tuple[str, ...]) -> N
             etree.SubElement(dst, qn(VM, name)).text = text.strip()
 
 
-def expand(template: Template, name: str, network: str | None) -> etree._Element:
+def expand(template: Template, name: str, network: str | None,
+           ssh_keys: tuple[str, ...] = ()) -> etree._Element:
     """The <vm> entry `template` gives a new VM `name`; a NIC that names no network joins
-    `network`."""
+    `network`; SSH keys give it cloud-init with them."""
     src = template.element
     vm = etree.Element(qn(VM, "vm"), nsmap=default_ns(VM))
     etree.SubElement(vm, qn(VM, "name")).text = name
@@ -96,4 +97,8 @@ def expand(template: Template, name: str, network: str | None) -> etree._Element
         _copy(nic, el, ("name",))
         etree.SubElement(el, qn(VM, "network")).text = joins
         _copy(nic, el, ("emulation",))
+    if ssh_keys:
+        ci = etree.SubElement(vm, qn(VM, "cloud-init"))
+        for key in ssh_keys:
+            etree.SubElement(ci, qn(VM, "ssh-authorized-key")).text = key
     return vm

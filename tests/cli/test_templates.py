@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from e2e.helpers import standin
+from host.test_cloudinit import KEY, read_back
 from hv_cli import grammar
 from hv_cli.facts import UsageError
 from hv_cli.shell import HvCompleter
 from prompt_toolkit.document import Document
 from support.server import HvdInstance
+from support.waiting import wait_for
 
+from hvd_netconf.host.sim.host import SimHost
 from tests.cli.conftest import Result
 from tests.cli.test_shell import shell
 
@@ -59,3 +64,32 @@ def test_template_names_complete(hvd: HvdInstance) -> None:
         assert words("create vm web --template ") == SHIPPED
         assert words("create vm web --template li") == ["linux-grub", "linux-uefi"]
         sh.session.close()
+
+
+def test_ubuntu_from_a_cloud_image_with_a_key(hvd: HvdInstance, hv: Callable[..., Result],
+                                              tmp_path: Path) -> None:
+    """The issue's `hv create vm NAME --template ubuntu --image IMG --ssh-key FILE`: one
+    commit, the image on the first disk, the key in the seed the first start attaches."""
+    image = tmp_path / "jammy.img"
+    image.write_bytes(b"QFI\xfb" + b"\1" * 508)
+    keyfile = tmp_path / "id.pub"
+    keyfile.write_text(f"# mine\n{KEY}\n")
+    assert hv("create network lan 0").status == 0
+    r = hv(f"create vm web --template ubuntu --network lan --image {image} --ssh-key {keyfile}")
+    assert (r.status, r.out) == (0, f"created vm web from template ubuntu (commit 2); {image} "
+                                    "(qcow2) written onto its first disk\n"), r.err
+    shown = json.loads(hv("show vm web --json").out)
+    assert shown["cloud-init"]["ssh-authorized-key"] == [KEY]
+    zvol = SimHost(hvd.root).zvol_file("zroot/hv/vm/web/disks/disk0")
+    with open(zvol, "rb") as f:  # a sparse 20G stand-in: read only the start
+        assert f.read(512) == image.read_bytes()
+    standin(hvd.root, "web")
+    assert hv("start web").status == 0
+    seed = hvd.root / "vm" / "web" / "cidata.iso"
+    wait_for(seed.exists, what="the seed")
+    _label, files, _ = read_back(seed.read_bytes())
+    assert KEY.encode() in files["meta-data"]
+    assert hv("stop web --force").status == 0
+    r = hv(f"create vm db --template ubuntu --network lan --image {tmp_path / 'no.img'}")
+    assert (r.status, r.err) == (1, f"hv: {tmp_path / 'no.img'}: No such file or directory\n")
+    assert "db" not in hv("list vm").out
