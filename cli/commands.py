@@ -636,6 +636,24 @@ def do_install(s: Session, p: Parsed) -> None:
           f"{got.get('commit-id')}): {then}", "install-vm")
 
 
+def do_info(s: Session, p: Parsed) -> None:
+    """One VM: <get> of its config and state, vm-info (disks' use, NICs' taps), snapshots."""
+    vm = p.values["vm"]
+    got = fetch(s, "vm", vm)
+    host = s.send(rpcs.guest_rpc("vm-info", name=vm))
+    _snap_reply, snaps = _vm_snapshots(s, vm)
+    if got is None or host is None:
+        return
+    reply, entry = got
+    disks, nics = ([{render.local(c.tag): c.text or "" for c in e} for e in host
+                    if render.local(e.tag) == kind] for kind in ("disk", "nic"))
+    data = {"vm": render.typed(render.entries(_data(reply), "vms", "vm", fill=False)[0],
+                               "vms/vm"),
+            "disks": disks, "nics": nics,
+            "snapshots": render.typed(snaps, "snapshots/snapshot")}  # RFC 7951 types
+    _emit(s, reply, data, lambda: render.vm_info(entry, disks, nics, snaps))
+
+
 def do_iso_list(s: Session, p: Parsed) -> None:
     reply = s.send(rpcs.guest_rpc("list-isos"))
     if reply is None:
@@ -880,7 +898,7 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "configure": do_configure, "log": do_log, "snapshot": do_snapshot,
     "snapshot-list": do_snapshot_list, "snapshot-rollback": do_snapshot_rollback,
     "snapshot-delete": do_snapshot_delete, "install": do_install, "iso-list": do_iso_list,
-    "iso-add": do_iso_add, "template-list": do_template_list,
+    "iso-add": do_iso_add, "template-list": do_template_list, "info": do_info,
 }
 
 

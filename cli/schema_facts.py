@@ -481,6 +481,14 @@ FACTS = {'objects': {'vm': {'key': 'name',
                                                         "a path must not contain '..'"]],
                                           'mandatory': True,
                                           'help': 'The image on the host'}]},
+          'vm-info': {'help': 'What the host holds for one VM beyond its configuration and state: '
+                              "each disk's zvol with its size and the bytes it takes, each NIC's "
+                              'MAC, bridge and tap (hv info)',
+                      'input': [{'name': 'name',
+                                 'ref': 'vm',
+                                 'kind': 'ref',
+                                 'mandatory': True,
+                                 'help': 'The VM'}]},
           'create-vm': {'help': 'Create a VM from a template (shipped or configured): the '
                                 "template's settings become the new VM's ordinary configuration, "
                                 'written in one commit (source create-vm)',

@@ -45,6 +45,7 @@ from hvd_netconf.ops import (
     candidates,
     edit,
     history,
+    info,
     install,
     locks,
     logs,
@@ -124,6 +125,7 @@ def operations() -> Registry:
     reg.add(VM, "list-isos", install.list_isos, serialized=False)
     reg.add(VM, "add-iso", install.add_iso, serialized=False)
     reg.add(VM, "write-disk-image", install.write_disk_image, serialized=False)
+    reg.add(VM, "vm-info", info.vm_info, serialized=False)
     reg.add(TEMPLATE, "create-vm", templates.create_vm)
     reg.add(TEMPLATE, "list-templates", templates.list_templates)
     reg.add(VM, "snapshot-vm", snapshots.snapshot_vm)

@@ -1,0 +1,42 @@
+"""`hv info VM` (issue 20, item 7): one screen with settings, state, disks with their use,
+NICs with taps and bridges, snapshots; and --json."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from e2e.helpers import guest_ready, standin
+from support.server import HvdInstance
+
+from hvd_netconf.host.sim.host import SimHost
+from tests.cli.conftest import Result
+
+
+def test_info_of_a_running_vm(hvd: HvdInstance, hv: Callable[..., Result]) -> None:
+    for line in ("create network lan 0", "create vm web 2 1024", "add disk web d0 1G",
+                 "add nic web nic0 lan mac 58:9c:fc:00:00:07", "snapshot web base"):
+        assert hv(line).status == 0, line
+    with open(SimHost(hvd.root).zvol_file("zroot/hv/vm/web/disks/d0"), "r+b") as f:
+        f.write(b"x" * 8192)  # the guest wrote 8 KiB
+    standin(hvd.root, "web")
+    assert hv("start web").status == 0
+    guest_ready(hvd.root, "web")
+    r = hv("info web")
+    assert r.status == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[0].startswith("vm web: running (pid ")
+    assert lines[1] == f"  console {hvd.root}/.sim/dev/nmdm-web.1B (hv console web)"
+    disk = lines[lines.index("disks") + 2].split()
+    assert disk == ["d0", "1.0G", "8.0K", "virtio-blk", "/dev/zvol/zroot/hv/vm/web/disks/d0"]
+    nic = lines[lines.index("nics") + 2].split()
+    assert nic == ["nic0", "58:9c:fc:00:00:07", "lan", "hv-lan", "tap0", "virtio-net"]
+    assert lines[lines.index("snapshots") + 2].split()[0] == "base"
+
+    data = json.loads(hv("info web --json").out)
+    assert data["vm"]["cpu"] == 2 and data["vm"]["state"]["status"] == "running"
+    assert data["disks"] == [{"name": "d0", "device": "/dev/zvol/zroot/hv/vm/web/disks/d0",
+                              "volsize": str(1 << 30), "used": "8192"}]
+    assert data["nics"][0]["tap"] == "tap0" and data["snapshots"][0]["hvd-made"] is True
+    assert hv("stop web --force").status == 0
+    assert hv("info nope").err == "hv: no vm named 'nope'\n"
