@@ -21,8 +21,12 @@ from hv_cli.facts import UsageError
 #   prop  a property name of obj; the parameter after it (pval) is checked against that property
 #   int   a whole number in lo..hi
 #   text  free text
-#   template  a guest template's name (completed from the server's list-templates)
+#   listed  a name the server lists by an RPC (obj: template, iso), completed from it
 #   file  a file on the client's side, read by hv
+
+
+# What a `listed` parameter is checked as: the RPC input leaf that takes it.
+LISTED = {"template": ("create-vm", "template"), "iso": ("install-vm", "iso")}
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,8 @@ class Param:
     help: str = ""
 
     def fact(self, values: dict[str, str]) -> facts.Fact | None:
-        if self.kind == "template":
-            return facts.rpc_input("create-vm", "template")
+        if self.kind == "listed":
+            return facts.rpc_input(*LISTED[self.obj])
         if self.kind in ("new", "ref", "sub"):
             return facts.key_fact(self.obj)
         if self.kind == "val":
@@ -59,8 +63,8 @@ class Param:
             return f"an existing {self.obj}"
         if self.kind == "new":
             return f"the new {self.obj}'s name"
-        if self.kind == "template":
-            return "a guest template: template list shows them"
+        if self.kind == "listed":
+            return f"a{'n' if self.obj == 'iso' else ''} {self.obj}: {self.obj} list shows them"
         if self.kind == "prop":
             return "a property: " + ", ".join(facts.props(self.obj))
         if self.kind in ("val", "int"):
@@ -155,7 +159,7 @@ COMMANDS: tuple[Command, ...] = (
     *_object_commands("vm", (_p("cpu", "val", "vm", "cpu", optional=True, unless="--template"),
                              _p("memory", "val", "vm", "memory", optional=True,
                                 unless="--template")), "VM",
-                      (_p("--template", "template"),
+                      (_p("--template", "listed", "template"),
                        _p("--network", "ref", "network",
                           help="the network of the template's NICs that name none"),
                        _p("--image", "val", "rpc:create-vm", "image"),
@@ -193,7 +197,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(("info",), "info", "Everything about a VM on one screen: settings, state, disks "
             "with their use, NICs with taps and bridges, snapshots", (VM,), read=True),
     Command(("install",), "install", "Boot a stopped VM once from an ISO, then from its disk",
-            (VM, _p("iso", "val", "rpc:install-vm", "iso")), (),
+            (VM, _p("iso", "listed", "iso")), (),
             (Flag("--no-start", "start", "false"),), read=True),
     Command(("template", "list"), "template-list",
             "List the guest templates create vm --template takes", read=True),

@@ -57,6 +57,8 @@ class Names:
             return []
         if obj == "template":  # shipped and configured: the server's list-templates
             request = rpcs.list_templates()
+        elif obj == "iso":  # the host's ISO directory
+            request = rpcs.guest_rpc("list-isos")
         elif obj in ("disk", "nic"):
             request = rpcs.get(el("vms", el("vm", el("name", text=vm), el(obj, el("name"))),
                                   xmlns=VM))
@@ -140,8 +142,8 @@ class HvCompleter(Completer):
     def _values(self, param: Param, values: dict[str, str]) -> list[tuple[str, str]]:
         if param.kind == "ref":
             return [(n, param.obj) for n in self.names.get(param.obj)]
-        if param.kind == "template":
-            return [(n, "template") for n in self.names.get("template")]
+        if param.kind == "listed":
+            return [(n, param.obj) for n in self.names.get(param.obj)]
         if param.kind == "sub":
             return [(n, param.obj) for n in self.names.get(param.obj, values.get("vm", ""))]
         if param.kind == "prop":

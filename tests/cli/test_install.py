@@ -6,9 +6,12 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from hv_cli.shell import HvCompleter
+from prompt_toolkit.document import Document
 from support.server import HvdInstance
 
 from tests.cli.conftest import Result
+from tests.cli.test_shell import shell
 
 
 def test_iso_add_list_and_install(hvd: HvdInstance, hv: Callable[..., Result],
@@ -34,3 +37,19 @@ def test_iso_add_list_and_install(hvd: HvdInstance, hv: Callable[..., Result],
                      "the ISO (hv start web)\n")
     r = hv("install web nothere.iso")
     assert (r.status, r.err) == (1, f"hv: {isos / 'nothere.iso'}: No such file or directory\n")
+
+
+def test_iso_names_complete(hvd: HvdInstance, tmp_path: Path) -> None:
+    isos = hvd.running.server.settings.iso_path
+    isos.mkdir(parents=True)
+    for name in ("debian-12.iso", "FreeBSD-14.1.iso"):
+        (isos / name).write_bytes(b"\0")
+    with shell(hvd) as (sh, _, _, _):
+        completer: HvCompleter = sh.prompt.completer  # type: ignore[assignment]
+
+        def words(text: str) -> list[str]:
+            return [c.text for c in completer.get_completions(Document(text), None)]  # type: ignore[arg-type]
+
+        assert words("install web ") == ["FreeBSD-14.1.iso", "debian-12.iso"]
+        assert words("install web deb") == ["debian-12.iso"]
+        sh.session.close()
