@@ -636,8 +636,34 @@ def do_install(s: Session, p: Parsed) -> None:
           f"{got.get('commit-id')}): {then}", "install-vm")
 
 
+def do_host_info(s: Session) -> None:
+    """The host, its VMs and its networks, from one <get>."""
+    reply = s.send(rpcs.get_all([rpcs.host(), rpcs.select("vm"), rpcs.select("network")]))
+    if reply is None:
+        return
+    data = _data(reply)
+    host = next((e for e in data if render.local(e.tag) == "host"), None) \
+        if data is not None else None
+    if host is None:
+        raise NotFound("the server reports no host information")
+    info = render.to_data(host)
+    vms = sorted(render.entries(data, "vms", "vm", fill=not s.opts.json),
+                 key=lambda e: e["name"])
+    nets = sorted(render.entries(data, "networks", "network", fill=not s.opts.json),
+                  key=lambda e: e["name"])
+    both = {"host": render.typed(info, "host"), "vms": render.typed(vms, "vms/vm"),
+            "networks": render.typed(nets, "networks/network")}
+    _emit(s, reply, both, lambda: "\n".join([
+        "host", render.key_values(info), f"vms ({len(vms)})",
+        render.vm_table(vms) if vms else "  none", f"networks ({len(nets)})",
+        render.network_table(nets) if nets else "  none"]))
+
+
 def do_info(s: Session, p: Parsed) -> None:
     """One VM: <get> of its config and state, vm-info (disks' use, NICs' taps), snapshots."""
+    if "vm" not in p.values:
+        do_host_info(s)
+        return
     vm = p.values["vm"]
     got = fetch(s, "vm", vm)
     host = s.send(rpcs.guest_rpc("vm-info", name=vm))

@@ -195,7 +195,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(("snapshot", "delete"), "snapshot-delete", "Delete one of hvd's snapshots of a VM "
             "(asks first)", (VM, _p("name", "val", "rpc:delete-snapshot", "name")), read=True),
     Command(("info",), "info", "Everything about a VM on one screen: settings, state, disks "
-            "with their use, NICs with taps and bridges, snapshots", (VM,), read=True),
+            "with their use, NICs with taps and bridges, snapshots; without VM, the host",
+            (_p("vm", "ref", "vm", optional=True),), read=True),
     Command(("install",), "install", "Boot a stopped VM once from an ISO, then from its disk",
             (VM, _p("iso", "listed", "iso")), (),
             (Flag("--no-start", "start", "false"),), read=True),

@@ -95,7 +95,12 @@ def edit_config(target: str, config: El | list[El], default_operation: str = "me
 # ---- reads -----------------------------------------------------------------------------------
 
 def get(filter_tree: El) -> El:
-    return el("get", el("filter", filter_tree, type="subtree"))
+    return get_all([filter_tree])
+
+
+def get_all(filter_trees: list[El]) -> El:
+    """<get> with a subtree filter of several top-level nodes."""
+    return el("get", el("filter", *filter_trees, type="subtree"))
 
 
 def get_config(source: str, filter_tree: El | None = None) -> El:

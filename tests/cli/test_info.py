@@ -40,3 +40,17 @@ def test_info_of_a_running_vm(hvd: HvdInstance, hv: Callable[..., Result]) -> No
     assert data["nics"][0]["tap"] == "tap0" and data["snapshots"][0]["hvd-made"] is True
     assert hv("stop web --force").status == 0
     assert hv("info nope").err == "hv: no vm named 'nope'\n"
+
+
+def test_info_of_the_host(hvd: HvdInstance, hv: Callable[..., Result]) -> None:
+    for line in ("create network lan 0", "create vm web 2 1024", "create vm db 1 512"):
+        assert hv(line).status == 0, line
+    lines = hv("info").out.splitlines()
+    assert lines[0] == "host" and any(line.split()[:2] == ["backend", "sim"] for line in lines)
+    vms = lines.index("vms (2)")
+    assert [line.split()[0] for line in lines[vms + 2:vms + 4]] == ["db", "web"]
+    assert "networks (1)" in lines
+    data = json.loads(hv("info --json").out)
+    assert data["host"]["backend"] == "sim" and data["host"]["simulated"] is True
+    assert [v["name"] for v in data["vms"]] == ["db", "web"]
+    assert [n["name"] for n in data["networks"]] == ["lan"]
