@@ -680,6 +680,17 @@ def do_info(s: Session, p: Parsed) -> None:
     _emit(s, reply, data, lambda: render.vm_info(entry, disks, nics, snaps))
 
 
+def do_image_write(s: Session, p: Parsed) -> None:
+    vm, disk, image = p.values["vm"], p.values["disk"], p.values["image"]
+    reply = s.send(rpcs.guest_rpc("write-disk-image", name=vm, disk=disk, image=image),
+                   progress=f"writing {image}…")
+    if reply is None:
+        return
+    got = _leaves(reply)
+    _emit(s, reply, got, lambda: f"{image} ({got.get('format')}, {got.get('bytes')} bytes) "
+          f"written onto disk {disk} of vm {vm}", "write-disk-image")
+
+
 def do_iso_list(s: Session, p: Parsed) -> None:
     reply = s.send(rpcs.guest_rpc("list-isos"))
     if reply is None:
@@ -925,6 +936,7 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "snapshot-list": do_snapshot_list, "snapshot-rollback": do_snapshot_rollback,
     "snapshot-delete": do_snapshot_delete, "install": do_install, "iso-list": do_iso_list,
     "iso-add": do_iso_add, "template-list": do_template_list, "info": do_info,
+    "image-write": do_image_write,
 }
 
 

@@ -53,3 +53,17 @@ def test_iso_names_complete(hvd: HvdInstance, tmp_path: Path) -> None:
         assert words("install web ") == ["FreeBSD-14.1.iso", "debian-12.iso"]
         assert words("install web deb") == ["debian-12.iso"]
         sh.session.close()
+
+
+def test_image_write(hvd: HvdInstance, hv: Callable[..., Result], tmp_path: Path) -> None:
+    for line in ("create vm web 1 256", "add disk web d0 1M"):
+        assert hv(line).status == 0, line
+    image = tmp_path / "disk.raw"
+    image.write_bytes(b"\xeb" * 1024)
+    r = hv(f"image write web d0 {image}")
+    assert (r.status, r.out) == (0, f"{image} (raw, 1024 bytes) written onto disk d0 of vm "
+                                    "web\n"), r.err
+    assert json.loads(hv(f"image write web d0 {image} --json").out) == {
+        "format": "raw", "bytes": "1024"}
+    r = hv(f"image write web d9 {image}")
+    assert (r.status, r.err) == (1, "hv: VM web has no disk 'd9'\n")
