@@ -11,7 +11,7 @@ from hvd_netconf.host.backend import CommandFailed
 from hvd_netconf.namespaces import VM, default_ns, qn
 from hvd_netconf.ops import transactions as tx
 from hvd_netconf.ops.registry import OpContext
-from hvd_netconf.ops.vm import supervisor, vm_name
+from hvd_netconf.ops.vm import check_readable, supervisor, vm_name
 
 
 def _entry(tag: str, **leaves: object) -> etree._Element:
@@ -24,6 +24,7 @@ def _entry(tag: str, **leaves: object) -> etree._Element:
 
 def vm_info(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     name = vm_name(ctx, op)
+    check_readable(ctx, name)
     _schema, dss = tx.components(ctx.server)
     el = dss.running.get(("vm", name))
     if el is None:

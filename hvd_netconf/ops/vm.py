@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from hvd_netconf.errors import InvalidValue, MissingElement, OperationFailed
+from hvd_netconf.errors import AccessDenied, InvalidValue, MissingElement, OperationFailed
 from hvd_netconf.namespaces import VM, default_ns, qn
 from hvd_netconf.ops.registry import OpContext
 
@@ -45,6 +45,15 @@ def vm_name(ctx: OpContext, op: etree._Element, element: str = "name") -> str:
     name = (el.text or "").strip()
     _vm_node(_schema_top(ctx, "data", "vms"), "vm", "name").check_value(name)
     return name
+
+
+def check_readable(ctx: OpContext, name: str) -> None:
+    """An RPC about VM name answers only a user NACM lets read that VM (RFC 8341 §3.4.5:
+    what a user may not read, an operation must not show either)."""
+    probe = etree.SubElement(etree.Element(qn(VM, "vms")), qn(VM, "vm"))
+    etree.SubElement(probe, qn(VM, "name")).text = name
+    if ctx.server.nacm.readable_copy(ctx.session, probe) is None:
+        raise AccessDenied("access denied", error_type="application")
 
 
 def rpc_leaf(ctx: OpContext, op: etree._Element, rpc: str, name: str) -> str | None:

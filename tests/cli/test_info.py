@@ -6,10 +6,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import pytest
 from e2e.helpers import guest_ready, standin
+from ncclient.operations import RPCError
+from ncclient.xml_ import to_ele
 from support.server import HvdInstance
 
 from hvd_netconf.host.sim.host import SimHost
+from hvd_netconf.namespaces import BASE, NACM, TEMPLATE, VM
+from hvd_netconf.users import UserDB
 from tests.cli.conftest import Result
 
 
@@ -54,3 +59,34 @@ def test_info_of_the_host(hvd: HvdInstance, hv: Callable[..., Result]) -> None:
     assert data["host"]["backend"] == "sim" and data["host"]["simulated"] is True
     assert [v["name"] for v in data["vms"]] == ["db", "web"]
     assert [n["name"] for n in data["networks"]] == ["lan"]
+
+
+def test_readers_may_list_and_see_what_they_may_read(hvd: HvdInstance,
+                                                     hv: Callable[..., Result]) -> None:
+    """Without /nacm, a user outside the admin group may run the read RPCs (list-isos,
+    list-templates, vm-info) but not install; with a rule hiding a VM, vm-info of it is
+    refused as get-vm-log is."""
+    assert hv("create vm web 1 256").status == 0
+    UserDB.for_root(hvd.root).add("viewer", password="pw-viewer", groups=["staff"])
+    ssh = hvd.connect_ssh(username="viewer", password="pw-viewer")
+    for rpc in (f'<list-isos xmlns="{VM}"/>', f'<list-templates xmlns="{TEMPLATE}"/>',
+                f'<vm-info xmlns="{VM}"><name>web</name></vm-info>'):
+        ssh.dispatch(to_ele(rpc))
+    with pytest.raises(RPCError) as e:
+        ssh.dispatch(to_ele(f'<install-vm xmlns="{VM}"><name>web</name><iso>/etc/hostname'
+                            "</iso></install-vm>"))
+    assert e.value.tag == "access-denied"
+    m = hvd.connect_uds()
+    m.edit_config(target="running", config=to_ele(
+        f'<config xmlns="{BASE}"><nacm xmlns="{NACM}">'
+        "<enable-nacm>true</enable-nacm><read-default>permit</read-default>"
+        "<exec-default>permit</exec-default>"
+        "<groups><group><name>staff</name><user-name>viewer</user-name></group></groups>"
+        "<rule-list><name>staff</name><group>staff</group>"
+        "<rule><name>hide-web</name><module-name>hvd-vm</module-name>"
+        "<path xmlns:v=\"urn:hvd:vm\">/v:vms/v:vm[v:name='web']</path>"
+        "<access-operations>read</access-operations><action>deny</action></rule>"
+        "</rule-list></nacm></config>"))
+    with pytest.raises(RPCError) as e:
+        ssh.dispatch(to_ele(f'<vm-info xmlns="{VM}"><name>web</name></vm-info>'))
+    assert e.value.tag == "access-denied"
