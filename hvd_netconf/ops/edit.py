@@ -59,7 +59,7 @@ def edit_config_op(ctx: OpContext, op: etree._Element) -> Reply:
     else:
         old_root = None
     scope = res.scope
-    try:
+    with tx.undone_on_error(res, store, scope):
         store.reindex(scope)
         if guarded and res.changed:  # RFC 8341: any denied node fails the whole edit
             if old_root is not None:
@@ -73,10 +73,6 @@ def edit_config_op(ctx: OpContext, op: etree._Element) -> Reply:
                                        res.syntax_scope if level == "syntax" else scope, level)
             if errors:
                 raise RpcErrors(errors)
-    except BaseException:
-        res.undo()
-        store.reindex(scope)
-        raise
     if test_option == "test-only":
         res.undo()
         store.reindex(scope)

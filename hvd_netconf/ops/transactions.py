@@ -11,6 +11,8 @@ url -> operation-not-supported (hvd has none); startup is ops/startup.py's.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
@@ -114,6 +116,17 @@ def commit_running_edit(ctx: OpContext, res: EditResult,
     write_running_edit(ctx.server, ctx.session, res, old_root, "edit-running")
 
 
+@contextmanager
+def undone_on_error(res: EditResult, store: Datastore, scope: Any) -> Iterator[None]:
+    """An in-place edit of a datastore that the block checks: any error undoes it whole."""
+    try:
+        yield
+    except BaseException:
+        res.undo()
+        store.reindex(scope)
+        raise
+
+
 def edit_running(server: ServerView, info: SessionInfo | None, config: etree._Element,
                  source: str, comment: str = "") -> int | None:
     """An edit of running that an operation makes for its user (info) or hvd makes itself
@@ -132,15 +145,11 @@ def edit_running(server: ServerView, info: SessionInfo | None, config: etree._El
     if scope is None:
         res.undo()
         raise OperationFailed(f"{source}: an edit of the whole datastore is not what it makes")
-    try:
+    with undone_on_error(res, store, scope):
         store.reindex(scope)
         errors = validate_scope(schema, store, scope)
         if errors:
             raise RpcErrors(errors)
-    except BaseException:
-        res.undo()
-        store.reindex(scope)
-        raise
     return write_running_edit(server, info, res, None, source, comment)
 
 
