@@ -17,8 +17,9 @@ from hvd_netconf import __version__
 
 VALUE_OPTIONS = ("--socket", "--host", "--port", "--user", "--timeout")
 # The --words that belong to a command (stop --force, snapshot rollback --stop), not to hv.
-COMMAND_OPTIONS = {"--token"} | {f.word for c in grammar.COMMANDS for f in c.flags
-                                 if f.word.startswith("--")}
+COMMAND_OPTIONS = ({f.word for c in grammar.COMMANDS for f in c.flags if f.word.startswith("--")}
+                   | {o.label for c in grammar.COMMANDS for o in c.options
+                      if o.label.startswith("--")})
 FLAG_OPTIONS = {"--json": "json", "--xml": "xml", "--show-rpc": "show_rpc", "--dry-run": "dry_run",
                 "--yes": "yes", "-y": "yes"}
 USAGE = "usage: hv [options] [command ...]   (no command: interactive shell)"

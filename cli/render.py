@@ -15,7 +15,8 @@ LISTS = frozenset({("vms", "vm"), ("vm", "disk"), ("vm", "nic"), ("networks", "n
                    ("network", "address"), ("network", "forward"),
                    ("state", "tap"), ("state", "member"), ("state", "nat-rule"),
                    ("rpc-reply", "commit"),
-                   ("commit", "changes"), ("patch", "edit")})
+                   ("commit", "changes"), ("patch", "edit"),
+                   ("cloud-init", "ssh-authorized-key")})
 Data = dict[str, Any]
 
 
@@ -278,6 +279,56 @@ def detail(obj: str, entry: Data) -> str:
         lines += _kv(_state_pairs(state), "    ")
         if state.get("pending-restart") == "true":
             lines.append("  changes take effect at the next start (restart the VM)")
+    return "\n".join(lines)
+
+
+def size(text: str | None) -> str:
+    """Bytes as people read them: 21474836480 -> 20.0G, 512 -> 512B; '-' when unknown."""
+    if not text:
+        return "-"
+    n = float(text)
+    for unit in ("B", "K", "M", "G", "T"):
+        if n < 1024 or unit == "T":
+            return f"{int(n)}B" if unit == "B" else f"{n:.1f}{unit}"
+        n /= 1024
+    return text
+
+
+def vm_info(entry: Data, disks: list[Data], nics: list[Data], snaps: list[Data]) -> str:
+    """`hv info VM`: the VM's settings and state, its disks with their use, NICs with taps
+    and bridges, and its snapshots, on one screen."""
+    state = entry.get("state", {})
+    status = state.get("status", "stopped")
+    extra = [f"pid {state['pid']}"] if state.get("pid") else []
+    extra += [f"up {duration(state['uptime'])}"] if state.get("uptime") else []
+    lines = [f"vm {entry['name']}: {status}" + (f" ({', '.join(extra)})" if extra else "")]
+    if state.get("console"):
+        lines.append(f"  console {state['console']} (hv console {entry['name']})")
+    if state.get("last-exit-reason"):
+        lines.append(f"  last exit: {state['last-exit-reason']}")
+    old = waiting(entry)
+    lines += _kv([(name, _until_restart(value, old.get(name)))
+                  for name, value in _props("vm", entry)])
+    lines.append("disks")
+    by_name = {d.get("name"): d for d in entry.get("disk", [])}
+    rows = [[d.get("name", ""), size(d.get("volsize")), size(d.get("used")),
+             by_name.get(d.get("name"), {}).get("emulation", "virtio-blk"), d.get("device", "")]
+            for d in disks]
+    lines += ["  " + r for r in table(["NAME", "SIZE", "USED", "EMULATION", "DEVICE"],
+                                      rows).splitlines()] if rows else ["  none"]
+    lines.append("nics")
+    by_name = {n.get("name"): n for n in entry.get("nic", [])}
+    rows = [[n.get("name", ""), n.get("mac", ""), n.get("network", ""), n.get("bridge", ""),
+             n.get("tap", "-"), by_name.get(n.get("name"), {}).get("emulation", "virtio-net")]
+            for n in nics]
+    lines += ["  " + r for r in table(["NAME", "MAC", "NETWORK", "BRIDGE", "TAP", "EMULATION"],
+                                      rows).splitlines()] if rows else ["  none"]
+    lines.append("snapshots")
+    rows = [[x.get("name", ""), x.get("creation", ""), size(x.get("used"))] for x in snaps]
+    lines += ["  " + r for r in table(["NAME", "CREATED", "USED"], rows).splitlines()] \
+        if rows else ["  none"]
+    if state.get("pending-restart") == "true":
+        lines.append("changes take effect at the next start (restart the VM)")
     return "\n".join(lines)
 
 

@@ -6,7 +6,7 @@ compact for the wire and indented for --show-rpc and the golden tests.
 
 from __future__ import annotations
 
-from hvd_netconf.namespaces import BASE, HVD, NC_NOTIFICATIONS, NETWORK, NOTIF, VM
+from hvd_netconf.namespaces import BASE, HVD, NC_NOTIFICATIONS, NETWORK, NOTIF, TEMPLATE, VM
 
 OP = f"{{{BASE}}}operation"  # the nc:operation attribute
 
@@ -99,7 +99,12 @@ def edit_config(target: str, config: El | list[El], default_operation: str = "me
 # ---- reads -----------------------------------------------------------------------------------
 
 def get(filter_tree: El) -> El:
-    return el("get", el("filter", filter_tree, type="subtree"))
+    return get_all([filter_tree])
+
+
+def get_all(filter_trees: list[El]) -> El:
+    """<get> with a subtree filter of several top-level nodes."""
+    return el("get", el("filter", *filter_trees, type="subtree"))
 
 
 def get_config(source: str, filter_tree: El | None = None) -> El:
@@ -150,6 +155,29 @@ def host_snapshot_schedule(period: str, count: str | None) -> El:
     node = el("snapshot-schedule", el(period, text=count), xmlns=VM, **{"xmlns:nc": BASE})
     node.attrs[OP] = "merge"
     return node
+
+
+def guest_rpc(rpc: str, ns: str = VM, **params: str) -> El:
+    """install-vm, list-isos, add-iso (hvd-vm) or create-vm, list-templates (hvd-template),
+    with these input leaves in order."""
+    return el(rpc, *(el(k, text=v) for k, v in params.items()), xmlns=ns)
+
+
+def create_vm(name: str, template: str, network: str | None, keys: list[str],
+              image: str | None) -> El:
+    """create-vm (hvd-template): a VM from a template, with cloud-init keys and an image."""
+    node = el("create-vm", el("name", text=name), el("template", text=template),
+              xmlns=TEMPLATE)
+    if network:
+        node.children.append(el("network", text=network))
+    node.children += [el("ssh-authorized-key", text=k) for k in keys]
+    if image:
+        node.children.append(el("image", text=image))
+    return node
+
+
+def list_templates() -> El:
+    return guest_rpc("list-templates", TEMPLATE)
 
 
 def snapshots(vm: str) -> El:

@@ -43,6 +43,7 @@ class Settings:
     log_file: Path | None = None  # hvd's log as a file too (`hv log`); None: ROOT/.hvd/hvd.log
     zfs_parent: str = "zroot/hv"  # dataset NAME mounted at root; never a path
     firmware_dir: Path | None = None  # UEFI firmware; None: the usual edk2-bhyve places
+    iso_dir: Path | None = None  # installation ISOs (list-isos, add-iso); None: ROOT/iso
     netd_socket: Path | None = None  # probe netd there; None: ifconfig only
     stop_vms_on_exit: bool = True  # False: leave guests running for the next hvd to adopt
     history_size: int = 50
@@ -85,6 +86,11 @@ class Settings:
         )
 
     @property
+    def iso_path(self) -> Path:
+        """Where list-isos looks and add-iso puts images."""
+        return self.iso_dir or self.root / "iso"
+
+    @property
     def log_path(self) -> Path:
         return self.log_file or self.state_dir / "hvd.log"
 
@@ -118,7 +124,7 @@ def parse_listen(text: str, default_port: int | None = None) -> tuple[str, int]:
     return host, int(port)
 
 
-_PATHS = {"root", "socket", "pid_file", "firmware_dir", "netd_socket", "restconf_cert",
+_PATHS = {"root", "socket", "pid_file", "firmware_dir", "iso_dir", "netd_socket", "restconf_cert",
           "restconf_key", "restconf_client_ca", "tls_cert", "tls_key", "tls_ca", "log_file"}
 _DEFAULT_PORTS = {"listen": None, "restconf_listen": None, "tls_listen": TLS_PORT,
                   "call_home": CALL_HOME_PORT}

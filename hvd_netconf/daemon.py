@@ -36,6 +36,7 @@ from hvd_netconf.namespaces import (
     NETMOD_NOTIF,
     NETWORK,
     NOTIF,
+    TEMPLATE,
     VM,
     YANG_LIBRARY,
     YANG_PATCH,
@@ -45,6 +46,8 @@ from hvd_netconf.ops import (
     candidates,
     edit,
     history,
+    info,
+    install,
     locks,
     logs,
     monitoring,
@@ -54,6 +57,7 @@ from hvd_netconf.ops import (
     session,
     snapshots,
     startup,
+    templates,
     transactions,
     vm,
 )
@@ -119,6 +123,14 @@ def operations() -> Registry:
     reg.add(VM, "stop-vm", vm.stop_vm, serialized=False)
     reg.add(VM, "restart-vm", vm.restart_vm, serialized=False)
     reg.add(VM, "get-vm-log", logs.get_vm_log, serialized=False)
+    # install-vm takes the datastore lock for its commit only, then starts the VM.
+    reg.add(VM, "install-vm", install.install_vm, serialized=False)
+    reg.add(VM, "list-isos", install.list_isos, serialized=False)
+    reg.add(VM, "add-iso", install.add_iso, serialized=False)
+    reg.add(VM, "write-disk-image", install.write_disk_image, serialized=False)
+    reg.add(VM, "vm-info", info.vm_info, serialized=False)
+    reg.add(TEMPLATE, "create-vm", templates.create_vm)
+    reg.add(TEMPLATE, "list-templates", templates.list_templates)
     reg.add(VM, "snapshot-vm", snapshots.snapshot_vm)
     reg.add(VM, "delete-snapshot", snapshots.delete_snapshot)
     reg.add(VM, "rollback-vm", snapshots.rollback_vm)
@@ -220,6 +232,7 @@ def wire_components(server: Server) -> None:
     supervisor = server.supervisor = Supervisor(
         host, settings.root, lambda: datastores.running.root,
         zfs_parent=settings.zfs_parent, on_event=on_vm_event,
+        on_installed=install.installed(server),
         firmware_dir=str(firmware) if firmware else None,
         entry=lambda key: datastores.running.get(key))
     wire_committer(server, HostApply(settings, host, supervisor, datastores))

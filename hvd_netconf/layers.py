@@ -23,8 +23,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("schema", ("hvd_netconf.schema", "hvd_netconf.filter")),
     # The /hv tree on disk and the datastores in memory.
     ("store", ("hvd_netconf.store",)),
-    # Edits of a configuration, and the NACM rule model that judges them.
-    ("model", ("hvd_netconf.edit", "hvd_netconf.nacm")),
+    # Edits of a configuration, the NACM rule model that judges them, and guest templates
+    # with their expansion into a VM's configuration.
+    ("model", ("hvd_netconf.edit", "hvd_netconf.nacm", "hvd_netconf.templates")),
     # The host: argv builders, the freebsd and sim backends, and the start-up check.
     ("host", ("hvd_netconf.host", "hvd_netconf.hostcheck")),
     # The VM supervisor: one watcher per running bhyve.

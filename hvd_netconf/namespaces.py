@@ -21,6 +21,7 @@ VM = "urn:hvd:vm"
 NETWORK = "urn:hvd:network"
 TYPES = "urn:hvd:types"
 HVD = "urn:hvd:system"
+TEMPLATE = "urn:hvd:template"
 
 CAP_BASE_10 = "urn:ietf:params:netconf:base:1.0"
 CAP_BASE_11 = "urn:ietf:params:netconf:base:1.1"
@@ -33,6 +34,7 @@ PREFIXES: dict[str, str] = {
     "hvd-net": NETWORK,
     "hvd-t": TYPES,
     "hvd": HVD,
+    "hvd-tpl": TEMPLATE,
     "ncm": MONITORING,
     "nacm": NACM,
     "yanglib": YANG_LIBRARY,

@@ -66,7 +66,7 @@ def _edit_config(ctx: OpContext, op: etree._Element, config: etree._Element) -> 
     else:
         old_root = None
     scope = res.scope
-    try:
+    with tx.undone_on_error(res, store, scope):
         store.reindex(scope)
         if guarded and res.changed:  # RFC 8341: any denied node fails the whole edit
             if old_root is not None:
@@ -80,10 +80,6 @@ def _edit_config(ctx: OpContext, op: etree._Element, config: etree._Element) -> 
                                        res.syntax_scope if level == "syntax" else scope, level)
             if errors:
                 raise RpcErrors(errors)
-    except BaseException:
-        res.undo()
-        store.reindex(scope)
-        raise
     if test_option == "test-only":
         res.undo()
         store.reindex(scope)

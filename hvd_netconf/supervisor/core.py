@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from lxml import etree
 
 from hvd_netconf.errors import DataMissing, InUse, OperationFailed, RpcError
-from hvd_netconf.host import bhyve, ifconfig, names, specs
+from hvd_netconf.host import bhyve, cloudinit, ifconfig, names, specs
 from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.namespaces import NETWORK, VM, qn
 from hvd_netconf.supervisor.exits import CrashGuard, ExitKind, describe, kind
@@ -68,6 +68,7 @@ class _Looked:
 
 
 EventCallback = Callable[[str, str, str, str, "int | None"], None]
+InstalledCallback = Callable[[str, str], None]  # (vm, the install ISO it booted)
 ConfigSource = Callable[[], etree._Element]
 
 
@@ -110,6 +111,7 @@ class Supervisor:
         *,
         zfs_parent: str,
         on_event: EventCallback | None = None,
+        on_installed: InstalledCallback | None = None,
         firmware_dir: str | None = None,
         crash_limit: int = 3,
         crash_window: float = 60.0,
@@ -119,12 +121,15 @@ class Supervisor:
         entry: EntryLookup | None = None,
     ) -> None:
         """config() returns the running <config> root (or a consistent copy of it);
-        entry(key), if given, finds one of its entries by key (the datastore's index)."""
+        entry(key), if given, finds one of its entries by key (the datastore's index).
+        on_installed(vm, iso) hears that a guest rebooted after booting its install ISO and
+        has a disk to boot from now on; it runs with the VM's locks held, so it must be quick."""
         self.host = host
         self.root = Path(root)
         self._config = config
         self.zfs_parent = zfs_parent
         self.on_event = on_event
+        self.on_installed = on_installed
         self.firmware_dir = firmware_dir
         self.crash_limit = crash_limit
         self.crash_window = crash_window
@@ -343,6 +348,19 @@ class Supervisor:
         shutil.copyfile(os.path.join(firmware_dir, bhyve.UEFI_VARS), tmp)
         os.replace(tmp, target)
 
+    @staticmethod
+    def _cloud_init_seed(vm: _Vm, spec: specs.VmSpec) -> None:
+        """Build the NoCloud seed from the configuration this start runs with, so the guest
+        reads what get-config shows; replaced whole (a rename), never half-written. A VM
+        without cloud-init keeps no stale seed."""
+        target = Path(cloudinit.seed_path(str(vm.files.vm_dir)))
+        if spec.cloud_init is None:
+            target.unlink(missing_ok=True)
+            return
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(cloudinit.seed_iso(cloudinit.files(spec)))
+        os.replace(tmp, target)
+
     def _run_loader(self, vm: _Vm, spec: specs.VmSpec, with_iso: bool) -> None:
         """bhyveload or grub-bhyve as a child, so a stop in the loader phase can kill it (§9)."""
         if spec.loader == "grub":
@@ -403,6 +421,7 @@ class Supervisor:
                     self._uefi_vars(vm, firmware)
             else:
                 self._run_loader(vm, spec, with_iso)
+            self._cloud_init_seed(vm, spec)
             argv = bhyve.bhyve(
                 spec, taps=[t for t, _ in taps], zfs_parent=self.zfs_parent,
                 vm_dir=str(vm.files.vm_dir), firmware_dir=firmware,
@@ -464,6 +483,10 @@ class Supervisor:
                 with self._cond:
                     stopping = vm.stop_requested
                 what = kind(code)
+                if (what is ExitKind.REBOOT and spec is not None and spec.install_iso
+                        and vm.with_iso and bhyve.bootable(spec, with_iso=False)
+                        and self.on_installed is not None):
+                    self.on_installed(vm.name, spec.install_iso)  # the install boot is over
                 if stopping or spec is None:
                     suffix = "" if stopping else "; the VM is no longer configured"
                     self._transition(vm, STOPPED, reason + suffix, code)

@@ -19,6 +19,7 @@ from hvd_netconf.host.sim.commands import Fail, State, log, reads_only, unknown
 from hvd_netconf.host.sim.console import Console
 from hvd_netconf.host.sim.faults import Faults, take_fault
 from hvd_netconf.host.sim.ifconfig import PHYSICAL_CAPABILITIES, Ifconfig
+from hvd_netconf.host.sim.media import Media
 from hvd_netconf.host.sim.pf import MAIN_NAT, Pf
 from hvd_netconf.host.sim.state import PersistedState
 from hvd_netconf.host.sim.sysctl import DEFAULT_SYSCTLS, Sysctl
@@ -33,7 +34,7 @@ DEFAULT_POOL_SIZE = 64 << 40
 LOG_EVERY = 256
 
 
-class SimHost(PersistedState, Faults, Zfs, Ifconfig, Pf, Console, Vmm, Sysctl):
+class SimHost(PersistedState, Faults, Zfs, Ifconfig, Pf, Console, Vmm, Sysctl, Media):
     """The simulated host: each command runs under the flock on the in-memory state, caught
     up with the files first, and is logged when it can change that state."""
 
@@ -184,7 +185,8 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Pf, Console, Vmm, Sysctl):
         prog = os.path.basename(argv[0]) if argv else ""
         handler = {
             "zfs": self._zfs, "ifconfig": self._ifconfig, "sysctl": self._sysctl,
-            "bhyvectl": self._bhyvectl, "ps": self._ps, "pfctl": self._pfctl,
+            "bhyvectl": self._bhyvectl, "ps": self._ps, "pfctl": self._pfctl, "dd": self._dd,
+            "qemu-img": self._qemu_img,
         }.get(prog)
         if handler is None:
             unknown(argv)
