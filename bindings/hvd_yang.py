@@ -2042,9 +2042,9 @@ class yc_loader_hvd_vm__vms_vm_loader(PybindBase):
     self._path_helper = False
 
     self._extmethods = False
-    self.__type = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'uefi': {}, 'bhyveload': {}, 'grub': {}},), default=str("uefi"), is_leaf=True, yang_name="type", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    self.__type = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'uefi': {}, 'bhyveload': {}, 'grub': {}},), default=str("uefi"), is_leaf=True, yang_name="type", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:loader-type', is_config=True)
     self.__uefi_vars = YANGDynClass(base=YANGBool, default=YANGBool("true"), is_leaf=True, yang_name="uefi-vars", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)
-    self.__grub_root = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9,()]+', 'length': ['1..63']}), default=str("hd0,msdos1"), is_leaf=True, yang_name="grub-root", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    self.__grub_root = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9,()]+', 'length': ['1..63']}), default=str("hd0,msdos1"), is_leaf=True, yang_name="grub-root", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:grub-device', is_config=True)
 
     load = kwargs.pop("load", None)
     if args:
@@ -2075,7 +2075,7 @@ class yc_loader_hvd_vm__vms_vm_loader(PybindBase):
 
   def _get_type(self):
     """
-    Getter method for type, mapped from YANG variable /vms/vm/loader/type (enumeration)
+    Getter method for type, mapped from YANG variable /vms/vm/loader/type (hvd-t:loader-type)
 
     YANG Description: The boot loader. bhyveload and grub need something to
 boot: a disk, or the install-iso (until the guest's first
@@ -2085,7 +2085,7 @@ reboot; a VM with no disk then stops).
       
   def _set_type(self, v, load=False):
     """
-    Setter method for type, mapped from YANG variable /vms/vm/loader/type (enumeration)
+    Setter method for type, mapped from YANG variable /vms/vm/loader/type (hvd-t:loader-type)
     If this variable is read-only (config: false) in the
     source YANG file, then _set_type is considered as a private
     method. Backends looking to populate this variable should
@@ -2098,12 +2098,12 @@ reboot; a VM with no disk then stops).
     if hasattr(v, "_utype"):
       v = v._utype(v)
     try:
-      t = YANGDynClass(v,base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'uefi': {}, 'bhyveload': {}, 'grub': {}},), default=str("uefi"), is_leaf=True, yang_name="type", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'uefi': {}, 'bhyveload': {}, 'grub': {}},), default=str("uefi"), is_leaf=True, yang_name="type", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:loader-type', is_config=True)
     except (TypeError, ValueError):
       raise ValueError({
-          'error-string': """type must be of a type compatible with enumeration""",
-          'defined-type': "hvd-vm:enumeration",
-          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'uefi': {}, 'bhyveload': {}, 'grub': {}},), default=str("uefi"), is_leaf=True, yang_name="type", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)""",
+          'error-string': """type must be of a type compatible with hvd-t:loader-type""",
+          'defined-type': "hvd-t:loader-type",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'uefi': {}, 'bhyveload': {}, 'grub': {}},), default=str("uefi"), is_leaf=True, yang_name="type", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:loader-type', is_config=True)""",
         })
 
     self.__type = t
@@ -2111,7 +2111,7 @@ reboot; a VM with no disk then stops).
       self._set()
 
   def _unset_type(self):
-    self.__type = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'uefi': {}, 'bhyveload': {}, 'grub': {}},), default=str("uefi"), is_leaf=True, yang_name="type", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    self.__type = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'uefi': {}, 'bhyveload': {}, 'grub': {}},), default=str("uefi"), is_leaf=True, yang_name="type", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:loader-type', is_config=True)
 
 
   def _get_uefi_vars(self):
@@ -2155,7 +2155,7 @@ boot order persists.
 
   def _get_grub_root(self):
     """
-    Getter method for grub_root, mapped from YANG variable /vms/vm/loader/grub_root (string)
+    Getter method for grub_root, mapped from YANG variable /vms/vm/loader/grub_root (hvd-t:grub-device)
 
     YANG Description: grub-bhyve -r: the GRUB device holding /boot.
     """
@@ -2163,7 +2163,7 @@ boot order persists.
       
   def _set_grub_root(self, v, load=False):
     """
-    Setter method for grub_root, mapped from YANG variable /vms/vm/loader/grub_root (string)
+    Setter method for grub_root, mapped from YANG variable /vms/vm/loader/grub_root (hvd-t:grub-device)
     If this variable is read-only (config: false) in the
     source YANG file, then _set_grub_root is considered as a private
     method. Backends looking to populate this variable should
@@ -2174,12 +2174,12 @@ boot order persists.
     if hasattr(v, "_utype"):
       v = v._utype(v)
     try:
-      t = YANGDynClass(v,base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9,()]+', 'length': ['1..63']}), default=str("hd0,msdos1"), is_leaf=True, yang_name="grub-root", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9,()]+', 'length': ['1..63']}), default=str("hd0,msdos1"), is_leaf=True, yang_name="grub-root", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:grub-device', is_config=True)
     except (TypeError, ValueError):
       raise ValueError({
-          'error-string': """grub_root must be of a type compatible with string""",
-          'defined-type': "string",
-          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9,()]+', 'length': ['1..63']}), default=str("hd0,msdos1"), is_leaf=True, yang_name="grub-root", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)""",
+          'error-string': """grub_root must be of a type compatible with hvd-t:grub-device""",
+          'defined-type': "hvd-t:grub-device",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9,()]+', 'length': ['1..63']}), default=str("hd0,msdos1"), is_leaf=True, yang_name="grub-root", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:grub-device', is_config=True)""",
         })
 
     self.__grub_root = t
@@ -2187,7 +2187,7 @@ boot order persists.
       self._set()
 
   def _unset_grub_root(self):
-    self.__grub_root = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9,()]+', 'length': ['1..63']}), default=str("hd0,msdos1"), is_leaf=True, yang_name="grub-root", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    self.__grub_root = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9,()]+', 'length': ['1..63']}), default=str("hd0,msdos1"), is_leaf=True, yang_name="grub-root", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:grub-device', is_config=True)
 
   type = __builtin__.property(_get_type, _set_type)
   uefi_vars = __builtin__.property(_get_uefi_vars, _set_uefi_vars)
@@ -2391,7 +2391,7 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
     self._extmethods = False
     self.__name = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9_]([A-Za-z0-9_-]|\\.[A-Za-z0-9_-])*', 'length': ['1..31']}), is_leaf=True, yang_name="name", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, is_keyval=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:object-name', is_config=True)
     self.__size = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '([1-9][0-9]{0,12}[KM]?|[1-9][0-9]{0,9}G|[1-9][0-9]{0,6}T)'}), is_leaf=True, yang_name="size", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-size', is_config=True)
-    self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-blk': {}, 'nvme': {}, 'ahci-hd': {}},), default=str("virtio-blk"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-blk': {}, 'nvme': {}, 'ahci-hd': {}},), default=str("virtio-blk"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-emulation', is_config=True)
     self.__sparse = YANGDynClass(base=YANGBool, default=YANGBool("true"), is_leaf=True, yang_name="sparse", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)
     self.__volblocksize = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'4K': {}, '8K': {}, '16K': {}, '32K': {}, '64K': {}, '128K': {}},), is_leaf=True, yang_name="volblocksize", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
     self.__compression = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'off': {}, 'lz4': {}, 'zstd': {}},), is_leaf=True, yang_name="compression", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
@@ -2509,7 +2509,7 @@ zvol; a device has its own size.
 
   def _get_emulation(self):
     """
-    Getter method for emulation, mapped from YANG variable /vms/vm/disk/emulation (enumeration)
+    Getter method for emulation, mapped from YANG variable /vms/vm/disk/emulation (hvd-t:disk-emulation)
 
     YANG Description: The device the guest sees.
     """
@@ -2517,7 +2517,7 @@ zvol; a device has its own size.
       
   def _set_emulation(self, v, load=False):
     """
-    Setter method for emulation, mapped from YANG variable /vms/vm/disk/emulation (enumeration)
+    Setter method for emulation, mapped from YANG variable /vms/vm/disk/emulation (hvd-t:disk-emulation)
     If this variable is read-only (config: false) in the
     source YANG file, then _set_emulation is considered as a private
     method. Backends looking to populate this variable should
@@ -2528,12 +2528,12 @@ zvol; a device has its own size.
     if hasattr(v, "_utype"):
       v = v._utype(v)
     try:
-      t = YANGDynClass(v,base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-blk': {}, 'nvme': {}, 'ahci-hd': {}},), default=str("virtio-blk"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-blk': {}, 'nvme': {}, 'ahci-hd': {}},), default=str("virtio-blk"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-emulation', is_config=True)
     except (TypeError, ValueError):
       raise ValueError({
-          'error-string': """emulation must be of a type compatible with enumeration""",
-          'defined-type': "hvd-vm:enumeration",
-          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-blk': {}, 'nvme': {}, 'ahci-hd': {}},), default=str("virtio-blk"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)""",
+          'error-string': """emulation must be of a type compatible with hvd-t:disk-emulation""",
+          'defined-type': "hvd-t:disk-emulation",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-blk': {}, 'nvme': {}, 'ahci-hd': {}},), default=str("virtio-blk"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-emulation', is_config=True)""",
         })
 
     self.__emulation = t
@@ -2541,7 +2541,7 @@ zvol; a device has its own size.
       self._set()
 
   def _unset_emulation(self):
-    self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-blk': {}, 'nvme': {}, 'ahci-hd': {}},), default=str("virtio-blk"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-blk': {}, 'nvme': {}, 'ahci-hd': {}},), default=str("virtio-blk"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-emulation', is_config=True)
 
 
   def _get_sparse(self):
@@ -2813,7 +2813,7 @@ class yc_nic_hvd_vm__vms_vm_nic(PybindBase):
     self.__name = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9_]([A-Za-z0-9_-]|\\.[A-Za-z0-9_-])*', 'length': ['1..31']}), is_leaf=True, yang_name="name", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, is_keyval=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:object-name', is_config=True)
     self.__network = YANGDynClass(base=str, is_leaf=True, yang_name="network", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='leafref', is_config=True)
     self.__mac = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}'}), is_leaf=True, yang_name="mac", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:mac-address', is_config=True)
-    self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:nic-emulation', is_config=True)
     self.__pin_mac = YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="pin-mac", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)
 
     load = kwargs.pop("load", None)
@@ -2963,7 +2963,7 @@ in bhyve's range 58:9c:fc:00:00:01-58:9c:fc:0f:ff:ff.
 
   def _get_emulation(self):
     """
-    Getter method for emulation, mapped from YANG variable /vms/vm/nic/emulation (enumeration)
+    Getter method for emulation, mapped from YANG variable /vms/vm/nic/emulation (hvd-t:nic-emulation)
 
     YANG Description: The device the guest sees.
     """
@@ -2971,7 +2971,7 @@ in bhyve's range 58:9c:fc:00:00:01-58:9c:fc:0f:ff:ff.
       
   def _set_emulation(self, v, load=False):
     """
-    Setter method for emulation, mapped from YANG variable /vms/vm/nic/emulation (enumeration)
+    Setter method for emulation, mapped from YANG variable /vms/vm/nic/emulation (hvd-t:nic-emulation)
     If this variable is read-only (config: false) in the
     source YANG file, then _set_emulation is considered as a private
     method. Backends looking to populate this variable should
@@ -2982,12 +2982,12 @@ in bhyve's range 58:9c:fc:00:00:01-58:9c:fc:0f:ff:ff.
     if hasattr(v, "_utype"):
       v = v._utype(v)
     try:
-      t = YANGDynClass(v,base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:nic-emulation', is_config=True)
     except (TypeError, ValueError):
       raise ValueError({
-          'error-string': """emulation must be of a type compatible with enumeration""",
-          'defined-type': "hvd-vm:enumeration",
-          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)""",
+          'error-string': """emulation must be of a type compatible with hvd-t:nic-emulation""",
+          'defined-type': "hvd-t:nic-emulation",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:nic-emulation', is_config=True)""",
         })
 
     self.__emulation = t
@@ -2995,7 +2995,7 @@ in bhyve's range 58:9c:fc:00:00:01-58:9c:fc:0f:ff:ff.
       self._set()
 
   def _unset_emulation(self):
-    self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    self.__emulation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'virtio-net': {}, 'e1000': {}},), default=str("virtio-net"), is_leaf=True, yang_name="emulation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:nic-emulation', is_config=True)
 
 
   def _get_pin_mac(self):
@@ -3050,6 +3050,345 @@ bridge has no per-port source filter. Set when the VM starts.
 
 
   _pyangbind_elements = OrderedDict([('name', name), ('network', network), ('mac', mac), ('emulation', emulation), ('pin_mac', pin_mac), ])
+
+
+class yc_cloud_init_hvd_vm__vms_vm_cloud_init(PybindBase):
+  """
+  This class was auto-generated by the PythonClass plugin for PYANG
+  from YANG module hvd-vm - based on the path /vms/vm/cloud-init. Each member element of
+  the container is represented as a class variable - with a specific
+  YANG type.
+
+  YANG Description: What cloud-init in the guest reads at boot: meta-data (instance-id,
+local-hostname, public-keys), user-data and network-config.
+  """
+  __slots__ = ('_path_helper', '_extmethods', '__hostname','__instance_id','__ssh_authorized_key','__password_hash','__password_user','__user_data','__network_config',)
+
+  _yang_name = 'cloud-init'
+  _yang_namespace = 'urn:hvd:vm'
+
+  _pybind_generated_by = 'container'
+
+  def __init__(self, *args, **kwargs):
+
+    self._path_helper = False
+
+    self._extmethods = False
+    self.__hostname = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?', 'length': ['1..63']}), is_leaf=True, yang_name="hostname", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    self.__instance_id = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9][A-Za-z0-9._-]*', 'length': ['1..64']}), is_leaf=True, yang_name="instance-id", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    self.__ssh_authorized_key = YANGDynClass(unique=True, base=TypedListType(allowed_type=RestrictedClassType(base_type=str, restriction_dict={'pattern': '(ssh-|ecdsa-|sk-)[^\\n\\r]+', 'length': ['1..16384']})), is_leaf=False, yang_name="ssh-authorized-key", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:ssh-public-key', is_config=True)
+    self.__password_hash = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '\\$[0-9a-z]+\\$[^\\s:]+', 'length': ['1..255']}), is_leaf=True, yang_name="password-hash", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    self.__password_user = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[a-z_][a-z0-9_-]*', 'length': ['1..32']}), default=str("root"), is_leaf=True, yang_name="password-user", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    self.__user_data = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'length': ['1..65536']}), is_leaf=True, yang_name="user-data", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    self.__network_config = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'length': ['1..65536']}), is_leaf=True, yang_name="network-config", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+
+    load = kwargs.pop("load", None)
+    if args:
+      if len(args) > 1:
+        raise TypeError("cannot create a YANG container with >1 argument")
+      all_attr = True
+      for e in self._pyangbind_elements:
+        if not hasattr(args[0], e):
+          all_attr = False
+          break
+      if not all_attr:
+        raise ValueError("Supplied object did not have the correct attributes")
+      for e in self._pyangbind_elements:
+        nobj = getattr(args[0], e)
+        if nobj._changed() is False:
+          continue
+        setmethod = getattr(self, "_set_%s" % e)
+        if load is None:
+          setmethod(getattr(args[0], e))
+        else:
+          setmethod(getattr(args[0], e), load=load)
+
+  def _path(self):
+    if hasattr(self, "_parent"):
+      return self._parent._path()+[self._yang_name]
+    else:
+      return ['vms', 'vm', 'cloud-init']
+
+  def _get_hostname(self):
+    """
+    Getter method for hostname, mapped from YANG variable /vms/vm/cloud_init/hostname (string)
+
+    YANG Description: meta-data local-hostname. Unset: the VM's name, with '_' and
+'.' as '-'.
+    """
+    return self.__hostname
+      
+  def _set_hostname(self, v, load=False):
+    """
+    Setter method for hostname, mapped from YANG variable /vms/vm/cloud_init/hostname (string)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_hostname is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_hostname() directly.
+
+    YANG Description: meta-data local-hostname. Unset: the VM's name, with '_' and
+'.' as '-'.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?', 'length': ['1..63']}), is_leaf=True, yang_name="hostname", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """hostname must be of a type compatible with string""",
+          'defined-type': "string",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?', 'length': ['1..63']}), is_leaf=True, yang_name="hostname", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)""",
+        })
+
+    self.__hostname = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_hostname(self):
+    self.__hostname = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?', 'length': ['1..63']}), is_leaf=True, yang_name="hostname", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+
+
+  def _get_instance_id(self):
+    """
+    Getter method for instance_id, mapped from YANG variable /vms/vm/cloud_init/instance_id (string)
+
+    YANG Description: meta-data instance-id: cloud-init runs its first-boot modules
+again when it changes. Unset: the VM's SMBIOS UUID.
+    """
+    return self.__instance_id
+      
+  def _set_instance_id(self, v, load=False):
+    """
+    Setter method for instance_id, mapped from YANG variable /vms/vm/cloud_init/instance_id (string)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_instance_id is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_instance_id() directly.
+
+    YANG Description: meta-data instance-id: cloud-init runs its first-boot modules
+again when it changes. Unset: the VM's SMBIOS UUID.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9][A-Za-z0-9._-]*', 'length': ['1..64']}), is_leaf=True, yang_name="instance-id", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """instance_id must be of a type compatible with string""",
+          'defined-type': "string",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9][A-Za-z0-9._-]*', 'length': ['1..64']}), is_leaf=True, yang_name="instance-id", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)""",
+        })
+
+    self.__instance_id = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_instance_id(self):
+    self.__instance_id = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9][A-Za-z0-9._-]*', 'length': ['1..64']}), is_leaf=True, yang_name="instance-id", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+
+
+  def _get_ssh_authorized_key(self):
+    """
+    Getter method for ssh_authorized_key, mapped from YANG variable /vms/vm/cloud_init/ssh_authorized_key (hvd-t:ssh-public-key)
+
+    YANG Description: meta-data public-keys: SSH public keys cloud-init installs for
+the image's default user.
+    """
+    return self.__ssh_authorized_key
+      
+  def _set_ssh_authorized_key(self, v, load=False):
+    """
+    Setter method for ssh_authorized_key, mapped from YANG variable /vms/vm/cloud_init/ssh_authorized_key (hvd-t:ssh-public-key)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_ssh_authorized_key is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_ssh_authorized_key() directly.
+
+    YANG Description: meta-data public-keys: SSH public keys cloud-init installs for
+the image's default user.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,unique=True, base=TypedListType(allowed_type=RestrictedClassType(base_type=str, restriction_dict={'pattern': '(ssh-|ecdsa-|sk-)[^\\n\\r]+', 'length': ['1..16384']})), is_leaf=False, yang_name="ssh-authorized-key", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:ssh-public-key', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """ssh_authorized_key must be of a type compatible with hvd-t:ssh-public-key""",
+          'defined-type': "hvd-t:ssh-public-key",
+          'generated-type': """YANGDynClass(unique=True, base=TypedListType(allowed_type=RestrictedClassType(base_type=str, restriction_dict={'pattern': '(ssh-|ecdsa-|sk-)[^\\n\\r]+', 'length': ['1..16384']})), is_leaf=False, yang_name="ssh-authorized-key", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:ssh-public-key', is_config=True)""",
+        })
+
+    self.__ssh_authorized_key = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_ssh_authorized_key(self):
+    self.__ssh_authorized_key = YANGDynClass(unique=True, base=TypedListType(allowed_type=RestrictedClassType(base_type=str, restriction_dict={'pattern': '(ssh-|ecdsa-|sk-)[^\\n\\r]+', 'length': ['1..16384']})), is_leaf=False, yang_name="ssh-authorized-key", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:ssh-public-key', is_config=True)
+
+
+  def _get_password_hash(self):
+    """
+    Getter method for password_hash, mapped from YANG variable /vms/vm/cloud_init/password_hash (string)
+
+    YANG Description: A crypt(3) hash (openssl passwd -6), never a plain password:
+the user-data hvd writes sets it for password-user.
+    """
+    return self.__password_hash
+      
+  def _set_password_hash(self, v, load=False):
+    """
+    Setter method for password_hash, mapped from YANG variable /vms/vm/cloud_init/password_hash (string)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_password_hash is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_password_hash() directly.
+
+    YANG Description: A crypt(3) hash (openssl passwd -6), never a plain password:
+the user-data hvd writes sets it for password-user.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '\\$[0-9a-z]+\\$[^\\s:]+', 'length': ['1..255']}), is_leaf=True, yang_name="password-hash", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """password_hash must be of a type compatible with string""",
+          'defined-type': "string",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '\\$[0-9a-z]+\\$[^\\s:]+', 'length': ['1..255']}), is_leaf=True, yang_name="password-hash", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)""",
+        })
+
+    self.__password_hash = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_password_hash(self):
+    self.__password_hash = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '\\$[0-9a-z]+\\$[^\\s:]+', 'length': ['1..255']}), is_leaf=True, yang_name="password-hash", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+
+
+  def _get_password_user(self):
+    """
+    Getter method for password_user, mapped from YANG variable /vms/vm/cloud_init/password_user (string)
+
+    YANG Description: The account password-hash is set for.
+    """
+    return self.__password_user
+      
+  def _set_password_user(self, v, load=False):
+    """
+    Setter method for password_user, mapped from YANG variable /vms/vm/cloud_init/password_user (string)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_password_user is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_password_user() directly.
+
+    YANG Description: The account password-hash is set for.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[a-z_][a-z0-9_-]*', 'length': ['1..32']}), default=str("root"), is_leaf=True, yang_name="password-user", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """password_user must be of a type compatible with string""",
+          'defined-type': "string",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[a-z_][a-z0-9_-]*', 'length': ['1..32']}), default=str("root"), is_leaf=True, yang_name="password-user", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)""",
+        })
+
+    self.__password_user = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_password_user(self):
+    self.__password_user = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[a-z_][a-z0-9_-]*', 'length': ['1..32']}), default=str("root"), is_leaf=True, yang_name="password-user", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+
+
+  def _get_user_data(self):
+    """
+    Getter method for user_data, mapped from YANG variable /vms/vm/cloud_init/user_data (string)
+
+    YANG Description: The user-data file, as is (#cloud-config, or a script). Unset:
+hvd writes a #cloud-config holding password-hash, if any.
+    """
+    return self.__user_data
+      
+  def _set_user_data(self, v, load=False):
+    """
+    Setter method for user_data, mapped from YANG variable /vms/vm/cloud_init/user_data (string)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_user_data is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_user_data() directly.
+
+    YANG Description: The user-data file, as is (#cloud-config, or a script). Unset:
+hvd writes a #cloud-config holding password-hash, if any.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str, restriction_dict={'length': ['1..65536']}), is_leaf=True, yang_name="user-data", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """user_data must be of a type compatible with string""",
+          'defined-type': "string",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'length': ['1..65536']}), is_leaf=True, yang_name="user-data", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)""",
+        })
+
+    self.__user_data = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_user_data(self):
+    self.__user_data = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'length': ['1..65536']}), is_leaf=True, yang_name="user-data", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+
+
+  def _get_network_config(self):
+    """
+    Getter method for network_config, mapped from YANG variable /vms/vm/cloud_init/network_config (string)
+
+    YANG Description: The network-config file (network configuration version 2), as
+is. Unset: the image's default, DHCP on the first NIC.
+    """
+    return self.__network_config
+      
+  def _set_network_config(self, v, load=False):
+    """
+    Setter method for network_config, mapped from YANG variable /vms/vm/cloud_init/network_config (string)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_network_config is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_network_config() directly.
+
+    YANG Description: The network-config file (network configuration version 2), as
+is. Unset: the image's default, DHCP on the first NIC.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str, restriction_dict={'length': ['1..65536']}), is_leaf=True, yang_name="network-config", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """network_config must be of a type compatible with string""",
+          'defined-type': "string",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'length': ['1..65536']}), is_leaf=True, yang_name="network-config", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)""",
+        })
+
+    self.__network_config = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_network_config(self):
+    self.__network_config = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'length': ['1..65536']}), is_leaf=True, yang_name="network-config", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+
+  hostname = __builtin__.property(_get_hostname, _set_hostname)
+  instance_id = __builtin__.property(_get_instance_id, _set_instance_id)
+  ssh_authorized_key = __builtin__.property(_get_ssh_authorized_key, _set_ssh_authorized_key)
+  password_hash = __builtin__.property(_get_password_hash, _set_password_hash)
+  password_user = __builtin__.property(_get_password_user, _set_password_user)
+  user_data = __builtin__.property(_get_user_data, _set_user_data)
+  network_config = __builtin__.property(_get_network_config, _set_network_config)
+
+
+  _pyangbind_elements = OrderedDict([('hostname', hostname), ('instance_id', instance_id), ('ssh_authorized_key', ssh_authorized_key), ('password_hash', password_hash), ('password_user', password_user), ('user_data', user_data), ('network_config', network_config), ])
 
 
 class yc_state_hvd_vm__vms_vm_state(PybindBase):
@@ -4923,7 +5262,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
 
   YANG Description: One VM, stored as /hv/vm/<name>/config.xml.
   """
-  __slots__ = ('_path_helper', '_extmethods', '__name','__description','__cpu','__memory','__cpu_topology','__cpu_pin','__memory_wired','__acpi','__yield_on_hlt','__exit_on_pause','__ignore_unknown_msr','__virtio_rnd','__com2','__bhyve_option','__boot_device','__uuid','__loader','__install_iso','__console','__utc_clock','__autostart','__on_reboot','__on_poweroff','__on_crash','__stop_timeout','__disk','__nic','__state','__statistics','__snapshot_schedule',)
+  __slots__ = ('_path_helper', '_extmethods', '__name','__description','__cpu','__memory','__cpu_topology','__cpu_pin','__memory_wired','__acpi','__yield_on_hlt','__exit_on_pause','__ignore_unknown_msr','__virtio_rnd','__com2','__bhyve_option','__boot_device','__uuid','__loader','__install_iso','__console','__utc_clock','__autostart','__on_reboot','__on_poweroff','__on_crash','__stop_timeout','__disk','__nic','__cloud_init','__state','__statistics','__snapshot_schedule',)
 
   _yang_name = 'vm'
   _yang_namespace = 'urn:hvd:vm'
@@ -4937,8 +5276,8 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
     self._extmethods = False
     self.__name = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9_]([A-Za-z0-9_-]|\\.[A-Za-z0-9_-])*', 'length': ['1..31']}), is_leaf=True, yang_name="name", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, is_keyval=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:object-name', is_config=True)
     self.__description = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'length': ['0..255']}), is_leaf=True, yang_name="description", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
-    self.__cpu = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), restriction_dict={'range': ['1..32']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8)(1), is_leaf=True, yang_name="cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint8', is_config=True)
-    self.__memory = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['64..1048576']}), default=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32)(512), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=True)
+    self.__cpu = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), restriction_dict={'range': ['1..32']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8)(1), is_leaf=True, yang_name="cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:vcpu-count', is_config=True)
+    self.__memory = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['64..1048576']}), default=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32)(512), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:memory-megabytes', is_config=True)
     self.__cpu_topology = YANGDynClass(base=yc_cpu_topology_hvd_vm__vms_vm_cpu_topology, is_container='container', yang_name="cpu-topology", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
     self.__cpu_pin = YANGDynClass(base=YANGListType("vcpu",yc_cpu_pin_hvd_vm__vms_vm_cpu_pin, yang_name="cpu-pin", parent=self, is_container='list', user_ordered=False, path_helper=self._path_helper, yang_keys='vcpu', extensions=None), is_container='list', yang_name="cpu-pin", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='list', is_config=True)
     self.__memory_wired = YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="memory-wired", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)
@@ -4962,6 +5301,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
     self.__stop_timeout = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['1..3600']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(30), is_leaf=True, yang_name="stop-timeout", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
     self.__disk = YANGDynClass(base=YANGListType("name",yc_disk_hvd_vm__vms_vm_disk, yang_name="disk", parent=self, is_container='list', user_ordered=True, path_helper=self._path_helper, yang_keys='name', extensions=None), is_container='list', yang_name="disk", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='list', is_config=True)
     self.__nic = YANGDynClass(base=YANGListType("name",yc_nic_hvd_vm__vms_vm_nic, yang_name="nic", parent=self, is_container='list', user_ordered=True, path_helper=self._path_helper, yang_keys='name', extensions=None), is_container='list', yang_name="nic", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='list', is_config=True)
+    self.__cloud_init = YANGDynClass(base=yc_cloud_init_hvd_vm__vms_vm_cloud_init, is_container='container', yang_name="cloud-init", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
     self.__state = YANGDynClass(base=yc_state_hvd_vm__vms_vm_state, is_container='container', yang_name="state", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=False)
     self.__statistics = YANGDynClass(base=yc_statistics_hvd_vm__vms_vm_statistics, is_container='container', yang_name="statistics", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=False)
     self.__snapshot_schedule = YANGDynClass(base=yc_snapshot_schedule_hvd_vm__vms_vm_snapshot_schedule, is_container='container', yang_name="snapshot-schedule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
@@ -5074,7 +5414,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
 
   def _get_cpu(self):
     """
-    Getter method for cpu, mapped from YANG variable /vms/vm/cpu (uint8)
+    Getter method for cpu, mapped from YANG variable /vms/vm/cpu (hvd-t:vcpu-count)
 
     YANG Description: Number of virtual CPUs (bhyve -c).
     """
@@ -5082,7 +5422,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
       
   def _set_cpu(self, v, load=False):
     """
-    Setter method for cpu, mapped from YANG variable /vms/vm/cpu (uint8)
+    Setter method for cpu, mapped from YANG variable /vms/vm/cpu (hvd-t:vcpu-count)
     If this variable is read-only (config: false) in the
     source YANG file, then _set_cpu is considered as a private
     method. Backends looking to populate this variable should
@@ -5093,12 +5433,12 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
     if hasattr(v, "_utype"):
       v = v._utype(v)
     try:
-      t = YANGDynClass(v,base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), restriction_dict={'range': ['1..32']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8)(1), is_leaf=True, yang_name="cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint8', is_config=True)
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), restriction_dict={'range': ['1..32']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8)(1), is_leaf=True, yang_name="cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:vcpu-count', is_config=True)
     except (TypeError, ValueError):
       raise ValueError({
-          'error-string': """cpu must be of a type compatible with uint8""",
-          'defined-type': "uint8",
-          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), restriction_dict={'range': ['1..32']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8)(1), is_leaf=True, yang_name="cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint8', is_config=True)""",
+          'error-string': """cpu must be of a type compatible with hvd-t:vcpu-count""",
+          'defined-type': "hvd-t:vcpu-count",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), restriction_dict={'range': ['1..32']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8)(1), is_leaf=True, yang_name="cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:vcpu-count', is_config=True)""",
         })
 
     self.__cpu = t
@@ -5106,12 +5446,12 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
       self._set()
 
   def _unset_cpu(self):
-    self.__cpu = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), restriction_dict={'range': ['1..32']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8)(1), is_leaf=True, yang_name="cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint8', is_config=True)
+    self.__cpu = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), restriction_dict={'range': ['1..32']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8)(1), is_leaf=True, yang_name="cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:vcpu-count', is_config=True)
 
 
   def _get_memory(self):
     """
-    Getter method for memory, mapped from YANG variable /vms/vm/memory (uint32)
+    Getter method for memory, mapped from YANG variable /vms/vm/memory (hvd-t:memory-megabytes)
 
     YANG Description: Guest memory (bhyve -m).
     """
@@ -5119,7 +5459,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
       
   def _set_memory(self, v, load=False):
     """
-    Setter method for memory, mapped from YANG variable /vms/vm/memory (uint32)
+    Setter method for memory, mapped from YANG variable /vms/vm/memory (hvd-t:memory-megabytes)
     If this variable is read-only (config: false) in the
     source YANG file, then _set_memory is considered as a private
     method. Backends looking to populate this variable should
@@ -5130,12 +5470,12 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
     if hasattr(v, "_utype"):
       v = v._utype(v)
     try:
-      t = YANGDynClass(v,base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['64..1048576']}), default=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32)(512), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=True)
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['64..1048576']}), default=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32)(512), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:memory-megabytes', is_config=True)
     except (TypeError, ValueError):
       raise ValueError({
-          'error-string': """memory must be of a type compatible with uint32""",
-          'defined-type': "uint32",
-          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['64..1048576']}), default=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32)(512), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=True)""",
+          'error-string': """memory must be of a type compatible with hvd-t:memory-megabytes""",
+          'defined-type': "hvd-t:memory-megabytes",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['64..1048576']}), default=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32)(512), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:memory-megabytes', is_config=True)""",
         })
 
     self.__memory = t
@@ -5143,7 +5483,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
       self._set()
 
   def _unset_memory(self):
-    self.__memory = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['64..1048576']}), default=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32)(512), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=True)
+    self.__memory = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['64..1048576']}), default=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32)(512), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:memory-megabytes', is_config=True)
 
 
   def _get_cpu_topology(self):
@@ -5654,7 +5994,9 @@ stable one from the VM's name.
     Getter method for install_iso, mapped from YANG variable /vms/vm/install_iso (hvd-t:file-path)
 
     YANG Description: An installation image, attached as a CD-ROM until the guest's
-first reboot.
+first reboot. When the VM has a disk to boot, hvd then removes
+this leaf with a commit of its own (source install-done), so
+every later start boots the disk (install-vm).
     """
     return self.__install_iso
       
@@ -5667,7 +6009,9 @@ first reboot.
     do so via calling thisObj._set_install_iso() directly.
 
     YANG Description: An installation image, attached as a CD-ROM until the guest's
-first reboot.
+first reboot. When the VM has a disk to boot, hvd then removes
+this leaf with a commit of its own (source install-done), so
+every later start boots the disk (install-vm).
     """
     if hasattr(v, "_utype"):
       v = v._utype(v)
@@ -6025,6 +6369,45 @@ it off.
     self.__nic = YANGDynClass(base=YANGListType("name",yc_nic_hvd_vm__vms_vm_nic, yang_name="nic", parent=self, is_container='list', user_ordered=True, path_helper=self._path_helper, yang_keys='name', extensions=None), is_container='list', yang_name="nic", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='list', is_config=True)
 
 
+  def _get_cloud_init(self):
+    """
+    Getter method for cloud_init, mapped from YANG variable /vms/vm/cloud_init (container)
+
+    YANG Description: What cloud-init in the guest reads at boot: meta-data (instance-id,
+local-hostname, public-keys), user-data and network-config.
+    """
+    return self.__cloud_init
+      
+  def _set_cloud_init(self, v, load=False):
+    """
+    Setter method for cloud_init, mapped from YANG variable /vms/vm/cloud_init (container)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_cloud_init is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_cloud_init() directly.
+
+    YANG Description: What cloud-init in the guest reads at boot: meta-data (instance-id,
+local-hostname, public-keys), user-data and network-config.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=yc_cloud_init_hvd_vm__vms_vm_cloud_init, is_container='container', yang_name="cloud-init", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """cloud_init must be of a type compatible with container""",
+          'defined-type': "container",
+          'generated-type': """YANGDynClass(base=yc_cloud_init_hvd_vm__vms_vm_cloud_init, is_container='container', yang_name="cloud-init", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)""",
+        })
+
+    self.__cloud_init = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_cloud_init(self):
+    self.__cloud_init = YANGDynClass(base=yc_cloud_init_hvd_vm__vms_vm_cloud_init, is_container='container', yang_name="cloud-init", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
+
+
   def _get_state(self):
     """
     Getter method for state, mapped from YANG variable /vms/vm/state (container)
@@ -6168,12 +6551,13 @@ period for this VM.
   stop_timeout = __builtin__.property(_get_stop_timeout, _set_stop_timeout)
   disk = __builtin__.property(_get_disk, _set_disk)
   nic = __builtin__.property(_get_nic, _set_nic)
+  cloud_init = __builtin__.property(_get_cloud_init, _set_cloud_init)
   state = __builtin__.property(_get_state)
   statistics = __builtin__.property(_get_statistics)
   snapshot_schedule = __builtin__.property(_get_snapshot_schedule, _set_snapshot_schedule)
 
 
-  _pyangbind_elements = OrderedDict([('name', name), ('description', description), ('cpu', cpu), ('memory', memory), ('cpu_topology', cpu_topology), ('cpu_pin', cpu_pin), ('memory_wired', memory_wired), ('acpi', acpi), ('yield_on_hlt', yield_on_hlt), ('exit_on_pause', exit_on_pause), ('ignore_unknown_msr', ignore_unknown_msr), ('virtio_rnd', virtio_rnd), ('com2', com2), ('bhyve_option', bhyve_option), ('boot_device', boot_device), ('uuid', uuid), ('loader', loader), ('install_iso', install_iso), ('console', console), ('utc_clock', utc_clock), ('autostart', autostart), ('on_reboot', on_reboot), ('on_poweroff', on_poweroff), ('on_crash', on_crash), ('stop_timeout', stop_timeout), ('disk', disk), ('nic', nic), ('state', state), ('statistics', statistics), ('snapshot_schedule', snapshot_schedule), ])
+  _pyangbind_elements = OrderedDict([('name', name), ('description', description), ('cpu', cpu), ('memory', memory), ('cpu_topology', cpu_topology), ('cpu_pin', cpu_pin), ('memory_wired', memory_wired), ('acpi', acpi), ('yield_on_hlt', yield_on_hlt), ('exit_on_pause', exit_on_pause), ('ignore_unknown_msr', ignore_unknown_msr), ('virtio_rnd', virtio_rnd), ('com2', com2), ('bhyve_option', bhyve_option), ('boot_device', boot_device), ('uuid', uuid), ('loader', loader), ('install_iso', install_iso), ('console', console), ('utc_clock', utc_clock), ('autostart', autostart), ('on_reboot', on_reboot), ('on_poweroff', on_poweroff), ('on_crash', on_crash), ('stop_timeout', stop_timeout), ('disk', disk), ('nic', nic), ('cloud_init', cloud_init), ('state', state), ('statistics', statistics), ('snapshot_schedule', snapshot_schedule), ])
 
 
 class yc_vms_hvd_vm__vms(PybindBase):

@@ -13,7 +13,6 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from hv_cli.rpcs import El, el, rpc, to_xml
@@ -56,12 +55,17 @@ class NoAnswer(ConnectError):
                          "--timeout SECONDS waits longer")
 
 
-@dataclass
 class ServerError:
-    tag: str
-    message: str
-    path: str | None = None
-    info: dict[str, str] = field(default_factory=dict)
+    """One rpc-error of a reply."""
+
+    __slots__ = ("info", "message", "path", "tag")
+
+    def __init__(self, tag: str, message: str, path: str | None = None,
+                 info: dict[str, str] | None = None) -> None:
+        self.tag = tag
+        self.message = message
+        self.path = path
+        self.info = info if info is not None else {}
 
 
 class NetconfError(Exception):

@@ -12,10 +12,9 @@ import os
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TextIO
 
-from hv_cli import console, loadfile, render, rpcs, top
+from hv_cli import loadfile, render, rpcs, top
 from hv_cli.client import REPLY_TIMEOUT, Client, ConnectError, NetconfError
 from hv_cli.facts import UsageError
 from hv_cli.grammar import Parsed
@@ -50,34 +49,53 @@ def ask_terminal(question: str) -> bool | None:
         return False
 
 
-@dataclass
 class Options:
-    socket: str = "/var/run/hvd.sock"
-    host: str | None = None
-    port: int = 830
-    port_given: int = 0  # how often: --host HOST:PORT and --port PORT exclude each other
-    user: str | None = None
-    json: bool = False
-    xml: bool = False
-    show_rpc: bool = False
-    dry_run: bool = False
-    version: bool = False
-    yes: bool = False  # destructive changes go ahead without the preview and the question
-    timeout: float = REPLY_TIMEOUT
+    """hv's global options (plain classes here: the one-shot path does not load
+    dataclasses, whose import costs more than the rest of a small command)."""
+
+    socket = "/var/run/hvd.sock"
+
+    def __init__(self, *, socket: str = socket, host: str | None = None, port: int = 830,
+                 port_given: int = 0, user: str | None = None, json: bool = False,
+                 xml: bool = False, show_rpc: bool = False, dry_run: bool = False,
+                 version: bool = False, yes: bool = False, timeout: float = REPLY_TIMEOUT
+                 ) -> None:
+        self.socket = socket
+        self.host = host
+        self.port = port
+        self.port_given = port_given  # --host HOST:PORT and --port PORT exclude each other
+        self.user = user
+        self.json = json
+        self.xml = xml
+        self.show_rpc = show_rpc
+        self.dry_run = dry_run
+        self.version = version
+        self.yes = yes  # destructive changes go ahead without the preview and the question
+        self.timeout = timeout
+
+    def copy(self, **changes: object) -> Options:
+        out = Options()
+        out.__dict__.update(self.__dict__)
+        for name, value in changes.items():
+            if not hasattr(out, name):
+                raise AttributeError(name)
+            setattr(out, name, value)
+        return out
 
 
-@dataclass
 class Session:
-    opts: Options
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    err: TextIO = field(default_factory=lambda: sys.stderr)
-    mode: str = "exec"
-    interactive: bool = False
-    dirty: bool = False  # this shell edited the candidate since its last commit or discard
-    candidate: str = "private"  # configure mode's candidate: private, exclusive or shared
-    unconfirmed: str | None = None  # the token of a confirmed commit this shell made
-    ask: Callable[[str], bool | None] = ask_terminal
-    _client: Client | None = None
+    def __init__(self, opts: Options, out: TextIO | None = None, err: TextIO | None = None,
+                 interactive: bool = False) -> None:
+        self.opts = opts
+        self.out = out if out is not None else sys.stdout
+        self.err = err if err is not None else sys.stderr
+        self.mode = "exec"
+        self.interactive = interactive
+        self.dirty = False  # this shell edited the candidate since its last commit or discard
+        self.candidate = "private"  # configure mode's candidate: private, exclusive or shared
+        self.unconfirmed: str | None = None  # the token of a confirmed commit this shell made
+        self.ask: Callable[[str], bool | None] = ask_terminal
+        self._client: Client | None = None
 
     @property
     def client(self) -> Client:
@@ -163,13 +181,13 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-@dataclass
 class Preview:
     """What preview-commit says a commit of the candidate would do."""
 
-    counts: dict[str, int]
-    plan: str
-    steps: int
+    def __init__(self, counts: dict[str, int], plan: str, steps: int) -> None:
+        self.counts = counts
+        self.plan = plan
+        self.steps = steps
 
     @classmethod
     def of(cls, reply: ET.Element) -> Preview:
@@ -263,6 +281,12 @@ def _vm_scoped(obj: str, values: dict[str, str], *inner: El, op: str | None = No
 
 def do_create(s: Session, p: Parsed) -> None:
     v, obj = p.values, p.command.obj
+    if "--template" in v:
+        create_from_template(s, v)
+        return
+    extra = [o for o in ("--network", "--image", "--ssh-key") if o in v]
+    if extra:
+        raise UsageError(f"{extra[0]} goes with --template")
     if obj == "vm":
         leaves = [leaf("cpu", v["cpu"]), leaf("memory", v["memory"])]
     else:
@@ -270,6 +294,47 @@ def do_create(s: Session, p: Parsed) -> None:
         if "if" in v:
             leaves.append(leaf("physical-interface", v["if"]))
     s.edit(_vm_scoped(obj, v, *leaves, op="create"), "merge", f"created {obj} {v['name']}")
+
+
+def create_from_template(s: Session, v: dict[str, str]) -> None:
+    """create-vm (hvd-template): the template's settings become the VM's, in one commit."""
+    name, template = v["name"], v["--template"]
+    if s.mode == "config":
+        raise UsageError("create vm --template commits at once (create-vm); run it outside "
+                         "configure mode")
+    keys = _key_file(v["--ssh-key"]) if "--ssh-key" in v else []
+    reply = s.send(rpcs.create_vm(name, template, v.get("--network"), keys, v.get("--image")),
+                   progress=f"creating {name}…")
+    if reply is not None:
+        got = _leaves(reply)
+        image = (f"; {v['--image']} ({got['image-format']}) written onto its first disk"
+                 if "image-format" in got else "")
+        s.print(f"created vm {name} from template {template} (commit "
+                f"{got.get('commit-id')}){image}")
+
+
+def _key_file(path: str) -> list[str]:
+    """The public keys of an authorized_keys-style file: its lines but blanks and comments."""
+    try:
+        with open(os.path.expanduser(path), encoding="utf-8") as f:
+            lines = [line.strip() for line in f]
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    keys = [line for line in lines if line and not line.startswith("#")]
+    if not keys:
+        raise UsageError(f"{path} holds no public key")
+    return keys
+
+
+def do_template_list(s: Session, p: Parsed) -> None:
+    reply = s.send(rpcs.list_templates())
+    if reply is None:
+        return
+    found = [{render.local(c.tag): c.text or "" for c in e} for e in reply
+             if render.local(e.tag) == "template"]
+    rows = [[x.get("name", ""), x.get("origin", ""), x.get("description", "")] for x in found]
+    _emit(s, reply, found, lambda: render.table(["NAME", "ORIGIN", "DESCRIPTION"], rows),
+          "list-templates/template")
 
 
 def _delete(s: Session, p: Parsed, done: str, doing: str) -> None:
@@ -496,7 +561,7 @@ def do_top(s: Session, p: Parsed) -> None:
     def frame() -> dict[str, top.Snap]:
         trees = (rpcs.vm_statistics(), rpcs.host_statistics()) if live else \
             (rpcs.vm_statistics(),)
-        reply = s.send(rpcs.get(*trees))
+        reply = s.send(rpcs.get_all(list(trees)))
         data = _data(reply) if reply is not None else None
         host[0] = top.host_line(data)
         return top.snaps(data)
@@ -585,6 +650,8 @@ def do_stats(s: Session, p: Parsed) -> None:
 def do_console(s: Session, p: Parsed) -> None:
     """cu -l on the nmdm B side (FreeBSD); hv's own relay on the sim's pty (hv_cli.console).
     Without a terminal it prints the device, for scripts."""
+    from hv_cli import console  # termios and tty only for the console
+
     vm = p.values["vm"]
     got = fetch(s, "vm", vm)
     if got is None:
@@ -743,6 +810,97 @@ def do_snapshot_delete(s: Session, p: Parsed) -> None:
     _emit(s, reply, got, lambda: f"deleted snapshot {name} of vm {vm}")
 
 
+def do_install(s: Session, p: Parsed) -> None:
+    vm = p.values["vm"]
+    params = {"name": vm, "iso": p.values["iso"]}
+    if "start" in p.values:
+        params["start"] = p.values["start"]
+    reply = s.send(rpcs.guest_rpc("install-vm", **params), progress=f"installing {vm}…")
+    if reply is None:
+        return
+    got = _leaves(reply)
+    then = ("it boots the ISO now, and its disk after the guest's first reboot"
+            if params.get("start") != "false" else f"start it to boot the ISO ({s.hv}start {vm})")
+    _emit(s, reply, got, lambda: f"vm {vm} installs from {got.get('iso')} (commit "
+          f"{got.get('commit-id')}): {then}", "install-vm")
+
+
+def do_host_info(s: Session) -> None:
+    """The host, its VMs and its networks, from one <get>."""
+    reply = s.send(rpcs.get_all([rpcs.host(), rpcs.select("vm"), rpcs.select("network")]))
+    if reply is None:
+        return
+    data = _data(reply)
+    host = next((e for e in data if render.local(e.tag) == "host"), None) \
+        if data is not None else None
+    if host is None:
+        raise NotFound("the server reports no host information")
+    info = render.to_data(host)
+    vms = sorted(render.entries(data, "vms", "vm", fill=not s.opts.json),
+                 key=lambda e: e["name"])
+    nets = sorted(render.entries(data, "networks", "network", fill=not s.opts.json),
+                  key=lambda e: e["name"])
+    both = {"host": render.typed(info, "host"), "vms": render.typed(vms, "vms/vm"),
+            "networks": render.typed(nets, "networks/network")}
+    _emit(s, reply, both, lambda: "\n".join([
+        "host", render.key_values(info), f"vms ({len(vms)})",
+        render.vm_table(vms) if vms else "  none", f"networks ({len(nets)})",
+        render.network_table(nets) if nets else "  none"]))
+
+
+def do_info(s: Session, p: Parsed) -> None:
+    """One VM: <get> of its config and state, vm-info (disks' use, NICs' taps), snapshots."""
+    if "vm" not in p.values:
+        do_host_info(s)
+        return
+    vm = p.values["vm"]
+    got = fetch(s, "vm", vm)
+    host = s.send(rpcs.guest_rpc("vm-info", name=vm))
+    _snap_reply, snaps = _vm_snapshots(s, vm)
+    if got is None or host is None:
+        return
+    reply, entry = got
+    disks, nics = ([{render.local(c.tag): c.text or "" for c in e} for e in host
+                    if render.local(e.tag) == kind] for kind in ("disk", "nic"))
+    data = {"vm": render.typed(render.entries(_data(reply), "vms", "vm", fill=False)[0],
+                               "vms/vm"),
+            "disks": disks, "nics": nics,
+            "snapshots": render.typed(snaps, "snapshots/snapshot")}  # RFC 7951 types
+    _emit(s, reply, data, lambda: render.vm_info(entry, disks, nics, snaps))
+
+
+def do_image_write(s: Session, p: Parsed) -> None:
+    vm, disk, image = p.values["vm"], p.values["disk"], p.values["image"]
+    reply = s.send(rpcs.guest_rpc("write-disk-image", name=vm, disk=disk, image=image),
+                   progress=f"writing {image}…")
+    if reply is None:
+        return
+    got = _leaves(reply)
+    _emit(s, reply, got, lambda: f"{image} ({got.get('format')}, {got.get('bytes')} bytes) "
+          f"written onto disk {disk} of vm {vm}", "write-disk-image")
+
+
+def do_iso_list(s: Session, p: Parsed) -> None:
+    reply = s.send(rpcs.guest_rpc("list-isos"))
+    if reply is None:
+        return
+    found = [{render.local(c.tag): c.text or "" for c in e} for e in reply
+             if render.local(e.tag) == "iso"]
+    rows = [[x.get("name", ""), x.get("size", ""), x.get("path", "")] for x in found]
+    _emit(s, reply, found, lambda: render.table(["NAME", "SIZE", "PATH"], rows)
+          if rows else "no ISOs on the host (hv iso add FILE|URL)", "list-isos/iso")
+
+
+def do_iso_add(s: Session, p: Parsed) -> None:
+    params = {k: p.values[k] for k in ("source", "name") if k in p.values}
+    reply = s.send(rpcs.guest_rpc("add-iso", **params), progress=f"adding {params['source']}…")
+    if reply is None:
+        return
+    got = _leaves(reply)
+    _emit(s, reply, got, lambda: f"ISO {got.get('path')} added ({got.get('size')} bytes)",
+          "add-iso")
+
+
 def preview_commit(s: Session, doing: str) -> None:
     """Before a commit of the candidate: say what it destroys and ask."""
     if s.opts.yes or s.opts.dry_run:
@@ -867,6 +1025,8 @@ def do_commit_check(s: Session, p: Parsed) -> None:
 
 
 def _tokens() -> dict[str, str]:
+    import json  # here: only confirmed commits keep tokens (one-shot start-up)
+
     try:
         with open(os.path.expanduser(TOKENS), encoding="utf-8") as f:
             got = json.load(f)
@@ -884,6 +1044,8 @@ def keep_token(server: str, token: str | None) -> None:
             return
     else:
         tokens[server] = token
+    import json
+
     path = os.path.expanduser(TOKENS)
     fd = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -969,7 +1131,9 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "stats": do_stats,
     "snapshot-list": do_snapshot_list, "snapshot-rollback": do_snapshot_rollback,
     "snapshot-schedule": do_snapshot_schedule, "set-snapshot-schedule": do_set_snapshot_schedule,
-    "snapshot-delete": do_snapshot_delete,
+    "snapshot-delete": do_snapshot_delete, "install": do_install, "iso-list": do_iso_list,
+    "iso-add": do_iso_add, "template-list": do_template_list, "info": do_info,
+    "image-write": do_image_write,
 }
 
 

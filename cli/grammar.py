@@ -8,7 +8,7 @@ completion, help and the local checks need.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from hv_cli import facts
 from hv_cli.facts import UsageError
@@ -23,20 +23,28 @@ from hv_cli.facts import UsageError
 #   text  free text
 #   snap  an existing snapshot of the VM given before, one hvd made (completed from the server;
 #         checked as the rpc input obj's prop)
+#   listed  a name the server lists by an RPC (obj: template, iso), completed from it
+#   file  a file on the client's side, read by hv
 
 
-@dataclass(frozen=True)
-class Param:
+# What a `listed` parameter is checked as: the RPC input leaf that takes it.
+LISTED = {"template": ("create-vm", "template"), "iso": ("install-vm", "iso")}
+
+
+class Param(NamedTuple):
     label: str
     kind: str
     obj: str = ""
     prop: str = ""
     optional: bool = False
+    unless: str = ""  # required unless this option is given (then left out)
     lo: int = 0
     hi: int = 0
     help: str = ""
 
     def fact(self, values: dict[str, str]) -> facts.Fact | None:
+        if self.kind == "listed":
+            return facts.rpc_input(*LISTED[self.obj])
         if self.kind in ("new", "ref", "sub"):
             return facts.key_fact(self.obj)
         if self.kind in ("val", "snap"):
@@ -58,6 +66,8 @@ class Param:
             return "one of hvd's snapshots of the VM"
         if self.kind == "new":
             return f"the new {self.obj}'s name"
+        if self.kind == "listed":
+            return f"a{'n' if self.obj == 'iso' else ''} {self.obj}: {self.obj} list shows them"
         if self.kind == "prop":
             return "a property: " + ", ".join(facts.props(self.obj))
         if self.kind in ("val", "int"):
@@ -67,15 +77,13 @@ class Param:
         return self.label
 
 
-@dataclass(frozen=True)
-class Flag:
+class Flag(NamedTuple):
     word: str
     dest: str
     value: str
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     words: tuple[str, ...]
     action: str
     help: str
@@ -89,8 +97,8 @@ class Command:
     def usage(self) -> str:
         parts = list(self.words)
         for p in self.params:
-            parts.append(f"[{p.label}]" if p.optional else f"<{p.label}>")
-        parts += [f"[{o.label} {o.label.upper()}]" for o in self.options]
+            parts.append(f"[{p.label}]" if p.optional and not p.unless else f"<{p.label}>")
+        parts += [f"[{o.label} {o.label.lstrip('-').upper()}]" for o in self.options]
         groups: dict[str, list[str]] = {}
         for f in self.flags:
             groups.setdefault(f.dest, []).append(f.word)
@@ -98,10 +106,9 @@ class Command:
         return " ".join(parts)
 
 
-@dataclass
-class Parsed:
+class Parsed(NamedTuple):
     command: Command
-    values: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str]
 
 
 def _p(label: str, kind: str, obj: str = "", prop: str = "", **kw: object) -> Param:
@@ -114,11 +121,12 @@ EXEC = frozenset({"exec"})
 CONFIG = frozenset({"config"})
 
 
-def _object_commands(obj: str, create: tuple[Param, ...], what: str) -> list[Command]:
+def _object_commands(obj: str, create: tuple[Param, ...], what: str,
+                     options: tuple[Param, ...] = ()) -> list[Command]:
     ref = _p(obj, "ref", obj)
     return [
         Command(("create", obj), "create", f"Create a {what}", (_p("name", "new", obj), *create),
-                obj=obj),
+                options, obj=obj),
         Command(("destroy", obj), "destroy", f"Destroy a {what}", (ref,), obj=obj),
         Command(("set", obj), "set", f"Set a {what} property",
                 (ref, _p("prop", "prop", obj), _p("value", "pval", obj)), obj=obj),
@@ -172,8 +180,15 @@ def _network_part_commands() -> list[Command]:
 
 
 COMMANDS: tuple[Command, ...] = (
-    *_object_commands("vm", (_p("cpu", "val", "vm", "cpu"), _p("memory", "val", "vm", "memory")),
-                      "VM"),
+    *_object_commands("vm", (_p("cpu", "val", "vm", "cpu", optional=True, unless="--template"),
+                             _p("memory", "val", "vm", "memory", optional=True,
+                                unless="--template")), "VM",
+                      (_p("--template", "listed", "template"),
+                       _p("--network", "ref", "network",
+                          help="the network of the template's NICs that name none"),
+                       _p("--image", "val", "rpc:create-vm", "image"),
+                       _p("--ssh-key", "file",
+                          help="a public key file (here, where hv runs) for cloud-init"))),
     *_object_commands("network", (_p("fib", "val", "network", "fib"),
                                   _p("if", "val", "network", "physical-interface",
                                      optional=True)), "network"),
@@ -221,6 +236,23 @@ COMMANDS: tuple[Command, ...] = (
             read=True),
     Command(("snapshot", "delete"), "snapshot-delete", "Delete one of hvd's snapshots of a VM "
             "(asks first)", (VM, _p("name", "snap", "rpc:delete-snapshot", "name")), read=True),
+    Command(("info",), "info", "Everything about a VM on one screen: settings, state, disks "
+            "with their use, NICs with taps and bridges, snapshots; without VM, the host",
+            (_p("vm", "ref", "vm", optional=True),), read=True),
+    Command(("install",), "install", "Boot a stopped VM once from an ISO, then from its disk",
+            (VM, _p("iso", "listed", "iso")), (),
+            (Flag("--no-start", "start", "false"),), read=True),
+    Command(("template", "list"), "template-list",
+            "List the guest templates create vm --template takes", read=True),
+    Command(("image", "write"), "image-write",
+            "Write a raw or qcow2 disk image (a path on the host) onto a stopped VM's disk",
+            (VM, _p("disk", "sub", "disk"), _p("image", "val", "rpc:write-disk-image", "image")),
+            read=True),
+    Command(("iso", "list"), "iso-list", "List the installation ISOs on the host", read=True),
+    Command(("iso", "add"), "iso-add",
+            "Copy a local ISO (or fetch a URL) into the host's ISO directory",
+            (_p("source", "val", "rpc:add-iso", "source"),
+             _p("name", "val", "rpc:add-iso", "name", optional=True)), read=True),
     Command(("show", "host"), "show-host", "Show the host: backend, OS, hvd version", read=True),
     Command(("show", "commits"), "show-commits", "Show the commit history",
             options=(_p("limit", "int", lo=1, hi=1000),), read=True),
@@ -324,6 +356,11 @@ def bind(cmd: Command, args: list[str]) -> dict[str, str]:
         raise UsageError(f"usage: {cmd.usage()}")
     for param, word in zip(cmd.params, positional, strict=False):
         values[param.label] = _checked(param, word, values)
+    for param in cmd.params:
+        if param.unless and (param.label in values) == (param.unless in values):
+            raise UsageError(f"usage: {cmd.usage()}" if param.unless not in values else
+                             f"{param.label} comes from the template ({param.unless} "
+                             f"{values[param.unless]}); change it once the VM exists")
     return values
 
 

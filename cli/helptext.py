@@ -39,7 +39,7 @@ def overview(mode: str) -> str:
     for c in _commands(mode):
         usage = f"  {c.usage()}"
         if len(usage) > COLUMN:
-            lines.append(usage)
+            lines += _wrap(c.usage(), "  ", "      ")
             usage = ""
         lines += _wrap(c.help, usage.ljust(COLUMN) + "  ", pad)
     return "\n".join(lines)

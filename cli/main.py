@@ -10,15 +10,16 @@ import os
 import shlex
 import sys
 
-from hv_cli import commands, grammar, helptext
+from hv_cli import commands, grammar
 from hv_cli.facts import UsageError
 
 from hvd_netconf import __version__
 
 VALUE_OPTIONS = ("--socket", "--host", "--port", "--user", "--timeout")
 # The --words that belong to a command (stop --force, snapshot rollback --stop), not to hv.
-COMMAND_OPTIONS = {"--token"} | {f.word for c in grammar.COMMANDS for f in c.flags
-                                 if f.word.startswith("--")}
+COMMAND_OPTIONS = ({f.word for c in grammar.COMMANDS for f in c.flags if f.word.startswith("--")}
+                   | {o.label for c in grammar.COMMANDS for o in c.options
+                      if o.label.startswith("--")})
 FLAG_OPTIONS = {"--json": "json", "--xml": "xml", "--show-rpc": "show_rpc", "--dry-run": "dry_run",
                 "--yes": "yes", "-y": "yes"}
 USAGE = "usage: hv [options] [command ...]   (no command: interactive shell)"
@@ -96,6 +97,8 @@ def one_shot(opts: commands.Options, words: list[str]) -> int:
     try:
         parsed = grammar.parse(words, "exec")
         if parsed.command.action == "help":
+            from hv_cli import helptext  # textwrap and the help tables only for help
+
             print(helptext.help_for(shlex.split(parsed.values.get("words", "")), "exec"))
             return commands.EXIT_OK
         if parsed.command.action in ("configure", "exit"):
@@ -120,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hv {__version__}")
         return commands.EXIT_OK
     if want_help:
+        from hv_cli import helptext
+
         print(f"{USAGE}\n\ncommands:\n{helptext.overview('exec')}\n\n{helptext.GLOBAL_OPTIONS}")
         return commands.EXIT_OK
     if words:

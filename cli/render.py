@@ -15,7 +15,8 @@ LISTS = frozenset({("vms", "vm"), ("vm", "disk"), ("vm", "nic"), ("networks", "n
                    ("network", "address"), ("network", "forward"),
                    ("state", "tap"), ("state", "member"), ("state", "nat-rule"),
                    ("rpc-reply", "commit"),
-                   ("commit", "changes"), ("patch", "edit"), ("statistics", "disk"),
+                   ("commit", "changes"), ("patch", "edit"),
+                   ("cloud-init", "ssh-authorized-key"), ("statistics", "disk"),
                    ("statistics", "nic"), ("statistics", "pool"), ("rpc-reply", "sample")})
 Data = dict[str, Any]
 
@@ -70,26 +71,38 @@ def typed(data: Any, path: str) -> Any:
     return data
 
 
-def _when_holds(when: str, scope: Data) -> bool:
-    m = re.fullmatch(r"\.\./([\w-]+) = '([^']*)'", when)
-    return m is None or scope.get(m.group(1)) == m.group(2)
+_WHEN = re.compile(r"\.\./([\w-]+) = '([^']*)'")
+# Per object: (container path, leaf, default, presence, when (leaf, value) or None), made once.
+_Default = tuple[tuple[str, ...], str, str, str | None, tuple[str, str] | None]
+_DEFAULTS: dict[str, list[_Default]] = {}
+
+
+def _defaults(obj: str) -> list[_Default]:
+    """The object's leaves that have a default, read once from the schema facts."""
+    made = _DEFAULTS.get(obj)
+    if made is None:
+        made = _DEFAULTS[obj] = []
+        for fact in facts.OBJECTS[obj]["props"]:
+            if "default" in fact:
+                *path, name = fact["name"].split(".")
+                m = _WHEN.fullmatch(fact.get("when", ""))
+                made.append((tuple(path), name, fact["default"], fact.get("presence"),
+                             (m.group(1), m.group(2)) if m else None))
+    return made
 
 
 def fill_defaults(obj: str, entry: Data) -> Data:
     """Report-all view: leaves the server left out because they hold their default."""
-    for fact in facts.OBJECTS[obj]["props"]:
-        if "default" not in fact:
-            continue
-        *path, name = fact["name"].split(".")
-        if "presence" in fact and not present(entry, fact["presence"]):
+    for path, name, default, presence, when in _defaults(obj):
+        if presence is not None and not present(entry, presence):
             continue  # a presence container that is not there has no defaults
         scope = entry
         for step in path:
             if scope.get(step) == "":  # an empty container, now with defaults in it
                 scope[step] = {}
             scope = scope.setdefault(step, {})
-        if name not in scope and _when_holds(fact.get("when", ""), scope):
-            scope[name] = fact["default"]
+        if name not in scope and (when is None or scope.get(when[0]) == when[1]):
+            scope[name] = default
     for child in ("disk", "nic"):
         for sub in entry.get(child, []) if obj == "vm" else []:
             fill_defaults(child, sub)
@@ -267,6 +280,56 @@ def detail(obj: str, entry: Data) -> str:
         lines += _kv(_state_pairs(state), "    ")
         if state.get("pending-restart") == "true":
             lines.append("  changes take effect at the next start (restart the VM)")
+    return "\n".join(lines)
+
+
+def size(text: str | None) -> str:
+    """Bytes as people read them: 21474836480 -> 20.0G, 512 -> 512B; '-' when unknown."""
+    if not text:
+        return "-"
+    n = float(text)
+    for unit in ("B", "K", "M", "G", "T"):
+        if n < 1024 or unit == "T":
+            return f"{int(n)}B" if unit == "B" else f"{n:.1f}{unit}"
+        n /= 1024
+    return text
+
+
+def vm_info(entry: Data, disks: list[Data], nics: list[Data], snaps: list[Data]) -> str:
+    """`hv info VM`: the VM's settings and state, its disks with their use, NICs with taps
+    and bridges, and its snapshots, on one screen."""
+    state = entry.get("state", {})
+    status = state.get("status", "stopped")
+    extra = [f"pid {state['pid']}"] if state.get("pid") else []
+    extra += [f"up {duration(state['uptime'])}"] if state.get("uptime") else []
+    lines = [f"vm {entry['name']}: {status}" + (f" ({', '.join(extra)})" if extra else "")]
+    if state.get("console"):
+        lines.append(f"  console {state['console']} (hv console {entry['name']})")
+    if state.get("last-exit-reason"):
+        lines.append(f"  last exit: {state['last-exit-reason']}")
+    old = waiting(entry)
+    lines += _kv([(name, _until_restart(value, old.get(name)))
+                  for name, value in _props("vm", entry)])
+    lines.append("disks")
+    by_name = {d.get("name"): d for d in entry.get("disk", [])}
+    rows = [[d.get("name", ""), size(d.get("volsize")), size(d.get("used")),
+             by_name.get(d.get("name"), {}).get("emulation", "virtio-blk"), d.get("device", "")]
+            for d in disks]
+    lines += ["  " + r for r in table(["NAME", "SIZE", "USED", "EMULATION", "DEVICE"],
+                                      rows).splitlines()] if rows else ["  none"]
+    lines.append("nics")
+    by_name = {n.get("name"): n for n in entry.get("nic", [])}
+    rows = [[n.get("name", ""), n.get("mac", ""), n.get("network", ""), n.get("bridge", ""),
+             n.get("tap", "-"), by_name.get(n.get("name"), {}).get("emulation", "virtio-net")]
+            for n in nics]
+    lines += ["  " + r for r in table(["NAME", "MAC", "NETWORK", "BRIDGE", "TAP", "EMULATION"],
+                                      rows).splitlines()] if rows else ["  none"]
+    lines.append("snapshots")
+    rows = [[x.get("name", ""), x.get("creation", ""), size(x.get("used"))] for x in snaps]
+    lines += ["  " + r for r in table(["NAME", "CREATED", "USED"], rows).splitlines()] \
+        if rows else ["  none"]
+    if state.get("pending-restart") == "true":
+        lines.append("changes take effect at the next start (restart the VM)")
     return "\n".join(lines)
 
 

@@ -6,19 +6,23 @@ compact for the wire and indented for --show-rpc and the golden tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from hvd_netconf.namespaces import BASE, HVD, NC_NOTIFICATIONS, NETWORK, NOTIF, VM
+from hvd_netconf.namespaces import BASE, HVD, NC_NOTIFICATIONS, NETWORK, NOTIF, TEMPLATE, VM
 
 OP = f"{{{BASE}}}operation"  # the nc:operation attribute
 
 
-@dataclass
 class El:
-    tag: str
-    children: list[El] = field(default_factory=list)
-    text: str | None = None
-    attrs: dict[str, str] = field(default_factory=dict)
+    """One element of a request (a plain class: the one-shot path does not load
+    dataclasses, whose import costs more than the rest of a small command)."""
+
+    __slots__ = ("attrs", "children", "tag", "text")
+
+    def __init__(self, tag: str, children: list[El] | None = None, text: str | None = None,
+                 attrs: dict[str, str] | None = None) -> None:
+        self.tag = tag
+        self.children = children if children is not None else []
+        self.text = text
+        self.attrs = attrs if attrs is not None else {}
 
 
 def el(tag: str, *children: El, text: str | None = None, **attrs: str) -> El:
@@ -94,7 +98,12 @@ def edit_config(target: str, config: El | list[El], default_operation: str = "me
 
 # ---- reads -----------------------------------------------------------------------------------
 
-def get(*filter_trees: El) -> El:
+def get(filter_tree: El) -> El:
+    return get_all([filter_tree])
+
+
+def get_all(filter_trees: list[El]) -> El:
+    """<get> with a subtree filter of several top-level nodes."""
     return el("get", el("filter", *filter_trees, type="subtree"))
 
 
@@ -146,6 +155,29 @@ def host_snapshot_schedule(period: str, count: str | None) -> El:
     node = el("snapshot-schedule", el(period, text=count), xmlns=VM, **{"xmlns:nc": BASE})
     node.attrs[OP] = "merge"
     return node
+
+
+def guest_rpc(rpc: str, ns: str = VM, **params: str) -> El:
+    """install-vm, list-isos, add-iso (hvd-vm) or create-vm, list-templates (hvd-template),
+    with these input leaves in order."""
+    return el(rpc, *(el(k, text=v) for k, v in params.items()), xmlns=ns)
+
+
+def create_vm(name: str, template: str, network: str | None, keys: list[str],
+              image: str | None) -> El:
+    """create-vm (hvd-template): a VM from a template, with cloud-init keys and an image."""
+    node = el("create-vm", el("name", text=name), el("template", text=template),
+              xmlns=TEMPLATE)
+    if network:
+        node.children.append(el("network", text=network))
+    node.children += [el("ssh-authorized-key", text=k) for k in keys]
+    if image:
+        node.children.append(el("image", text=image))
+    return node
+
+
+def list_templates() -> El:
+    return guest_rpc("list-templates", TEMPLATE)
 
 
 def snapshots(vm: str) -> El:

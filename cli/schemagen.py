@@ -18,7 +18,7 @@ INT_BOUNDS = {
     "uint8": (0, 2**8 - 1), "uint16": (0, 2**16 - 1),
     "uint32": (0, 2**32 - 1), "uint64": (0, 2**64 - 1),
 }
-MODULES = ("hvd-types", "hvd-network", "hvd-vm", "hvd-system")
+MODULES = ("hvd-types", "hvd-network", "hvd-vm", "hvd-system", "hvd-template")
 # RFC 7951 §6.1-6.9: these built-in types are JSON numbers, booleans or [null]; every other
 # type (int64, uint64 and decimal64 included, §6.1) is a JSON string.
 JSON_KINDS = {**{t: "number" for t in ("int8", "int16", "int32", "uint8", "uint16", "uint32")},
@@ -197,11 +197,12 @@ def generate(yang_dir: Path) -> dict[str, Any]:
                 mods["hvd-system"].search_one("container", "host"),
                 vm_mod.search_one("container", "snapshots")):
         _json_kinds(top, top.arg, facts["json"])
-    for rpc in [*mods["hvd-system"].search("rpc"), *vm_mod.search("rpc")]:
+    guest_rpcs = [*vm_mod.search("rpc"), *mods["hvd-template"].search("rpc")]
+    for rpc in [*mods["hvd-system"].search("rpc"), *guest_rpcs]:
         output = rpc.search_one("output")
         if output is not None:
             _json_kinds(output, rpc.arg, facts["json"])
-    for rpc in vm_mod.search("rpc"):
+    for rpc in guest_rpcs:
         inp = rpc.search_one("input")
         facts["rpcs"][rpc.arg] = {
             "help": _first_sentence(rpc),

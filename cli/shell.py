@@ -7,7 +7,6 @@ fetched from the server as they are needed.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import shlex
 import sys
 import threading
@@ -55,15 +54,20 @@ class Names:
     def _fetch(self, obj: str, vm: str) -> list[str]:
         if self.session.opts.dry_run:
             return []
-        if obj in ("disk", "nic"):
-            tree = el("vms", el("vm", el("name", text=vm), el(obj, el("name"))), xmlns=VM)
+        if obj == "template":  # shipped and configured: the server's list-templates
+            request = rpcs.list_templates()
+        elif obj == "iso":  # the host's ISO directory
+            request = rpcs.guest_rpc("list-isos")
+        elif obj in ("disk", "nic"):
+            request = rpcs.get(el("vms", el("vm", el("name", text=vm), el(obj, el("name"))),
+                                  xmlns=VM))
         elif obj == "snapshot":  # the VM's snapshots (state) that hvd made
-            tree = rpcs.snapshots(vm)
+            request = rpcs.get(rpcs.snapshots(vm))
         else:
             container, ns = rpcs.TOP[obj]
-            tree = el(container, el(obj, el("name")), xmlns=ns)
+            request = rpcs.get(el(container, el(obj, el("name")), xmlns=ns))
         try:
-            reply = self.session.client.call(rpcs.get(tree))
+            reply = self.session.client.call(request)
         except (ConnectError, NetconfError, OSError):
             return []
         return sorted({(entry.findtext(f"{{{ns_of(entry)}}}name") or "").strip()
@@ -140,6 +144,8 @@ class HvCompleter(Completer):
     def _values(self, param: Param, values: dict[str, str]) -> list[tuple[str, str]]:
         if param.kind == "ref":
             return [(n, param.obj) for n in self.names.get(param.obj)]
+        if param.kind == "listed":
+            return [(n, param.obj) for n in self.names.get(param.obj)]
         if param.kind == "sub":
             return [(n, param.obj) for n in self.names.get(param.obj, values.get("vm", ""))]
         if param.kind == "snap":
@@ -190,7 +196,7 @@ class ConfirmWatch(threading.Thread):
         super().__init__(daemon=True, name="hv-confirm-watch")
         self.on_event = on_event
         self.stopping = False
-        self.client = commands.Session(dataclasses.replace(opts, show_rpc=False)).client
+        self.client = commands.Session(opts.copy(show_rpc=False)).client
         self.client.call(rpcs.subscribe_confirmed_commits())
 
     def run(self) -> None:
@@ -261,7 +267,7 @@ class Shell:
             tokens = tokens[:-2]
         flags = {FLAGS[t] for t in tokens if t in FLAGS}
         tokens = [t for t in tokens if t not in FLAGS]
-        saved = dataclasses.replace(self.session.opts)
+        saved = self.session.opts.copy()
         for flag in flags:
             setattr(self.session.opts, flag, True)
         try:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from hvd_netconf.wire.certnames import CertToName, parse_entries
 from hvd_netconf.wire.session import WireLimits
 from hvd_netconf.xmlparse import XmlLimits
 
@@ -43,6 +44,7 @@ class Settings:
     log_file: Path | None = None  # hvd's log as a file too (`hv log`); None: ROOT/.hvd/hvd.log
     zfs_parent: str = "zroot/hv"  # dataset NAME mounted at root; never a path
     firmware_dir: Path | None = None  # UEFI firmware; None: the usual edk2-bhyve places
+    iso_dir: Path | None = None  # installation ISOs (list-isos, add-iso); None: ROOT/iso
     netd_socket: Path | None = None  # probe netd there; None: ifconfig only
     stop_vms_on_exit: bool = True  # False: leave guests running for the next hvd to adopt
     history_size: int = 50
@@ -50,7 +52,9 @@ class Settings:
     restconf_listen: tuple[tuple[str, int], ...] = ()
     restconf_cert: Path | None = None  # PEM certificate chain; required with restconf-listen
     restconf_key: Path | None = None  # PEM private key of restconf-cert
-    restconf_client_ca: Path | None = None  # CAs whose client certificates name a user (CN)
+    restconf_client_ca: Path | None = None  # CAs whose client certificates name a user
+    # RFC 7407 cert-to-name entries for those certificates; empty: the subject's CN
+    restconf_cert_to_name: tuple[CertToName, ...] = ()
     restconf_max_body: int = 16 * 1024 * 1024  # bytes of one request body
     restconf_header_timeout: float = 30.0  # a request must arrive whole within this
     restconf_auth_delay: float = 0.5  # first failed login's delay; doubles per failure, <= 8 s
@@ -62,6 +66,7 @@ class Settings:
     tls_key: Path | None = None  # its private key (PEM)
     tls_ca: Path | None = None  # the CA(s) client certificates must chain to (PEM)
     tls_users: dict[str, str] = field(default_factory=dict)  # sha256:<fp> | cn:<name> -> user
+    tls_cert_to_name: tuple[CertToName, ...] = ()  # RFC 7407 entries, tried before tls-users
     # NETCONF call home over SSH (RFC 8071): management stations hvd dials; port 4334 if none.
     call_home: tuple[tuple[str, int], ...] = ()
     # Statistics kept in the daemon (docs/statistics.md): PERIOD:SPAN tiers, finest first;
@@ -88,6 +93,11 @@ class Settings:
             xml=XmlLimits(max_bytes=self.max_message, max_depth=self.max_depth,
                           max_elements=self.max_elements),
         )
+
+    @property
+    def iso_path(self) -> Path:
+        """Where list-isos looks and add-iso puts images."""
+        return self.iso_dir or self.root / "iso"
 
     @property
     def log_path(self) -> Path:
@@ -159,7 +169,7 @@ def parse_listen(text: str, default_port: int | None = None) -> tuple[str, int]:
     return host, int(port)
 
 
-_PATHS = {"root", "socket", "pid_file", "firmware_dir", "netd_socket", "restconf_cert",
+_PATHS = {"root", "socket", "pid_file", "firmware_dir", "iso_dir", "netd_socket", "restconf_cert",
           "restconf_key", "restconf_client_ca", "tls_cert", "tls_key", "tls_ca", "log_file",
           "metrics_cert", "metrics_key"}
 _DEFAULT_PORTS = {"listen": None, "restconf_listen": None, "tls_listen": TLS_PORT,
@@ -184,6 +194,8 @@ def from_mapping(data: dict[str, Any], base: Settings | None = None) -> Settings
                 raise ValueError("tls-users must be a table of \"sha256:...\" or \"cn:...\" "
                                  "= \"user\"")
             value = dict(value)
+        elif name in ("restconf_cert_to_name", "tls_cert_to_name"):
+            value = parse_entries(value, key)
         elif name == "socket_mode" and isinstance(value, str):
             value = int(value, 8)
         values[name] = value
@@ -221,6 +233,8 @@ def check(settings: Settings) -> None:
         raise ValueError("restconf-auth-delay must not be negative")
     if settings.restconf_max_connections < 0:
         raise ValueError("restconf-max-connections must not be negative")
+    if settings.restconf_cert_to_name and settings.restconf_client_ca is None:
+        raise ValueError("restconf-cert-to-name needs restconf-client-ca")
     if settings.tls_listen and None in (settings.tls_cert, settings.tls_key, settings.tls_ca):
         raise ValueError("tls-listen needs tls-cert, tls-key and tls-ca")
     history_tiers(settings.stats_history)

@@ -36,14 +36,18 @@ from hvd_netconf.namespaces import (
     NETMOD_NOTIF,
     NETWORK,
     NOTIF,
+    TEMPLATE,
     VM,
     YANG_LIBRARY,
+    YANG_PATCH,
 )
 from hvd_netconf.notify import NotificationBus
 from hvd_netconf.ops import (
     candidates,
     edit,
     history,
+    info,
+    install,
     locks,
     logs,
     monitoring,
@@ -54,6 +58,7 @@ from hvd_netconf.ops import (
     snapshots,
     startup,
     stats_history,
+    templates,
     transactions,
     vm,
 )
@@ -99,6 +104,7 @@ def operations() -> Registry:
     reg.add(BASE, "delete-config", transactions.delete_config_op)
     reg.add(BASE, "edit-config", edit.edit_config_op,
             capabilities=[f"{cap}writable-running:1.0", f"{cap}rollback-on-error:1.0"])
+    reg.add(YANG_PATCH, "yang-patch", edit.yang_patch_op)  # RESTCONF's, edits in order
     reg.add(HVD, "get-commit-history", history.get_commit_history_op)
     reg.add(HVD, "compare", history.compare_op)
     reg.add(HVD, "rollback", history.rollback_op)
@@ -123,6 +129,14 @@ def operations() -> Registry:
     reg.add(VM, "get-vm-log", logs.get_vm_log, serialized=False)
     reg.add(VM, "get-vm-statistics-history", stats_history.get_vm_statistics_history,
             serialized=False)
+    # install-vm takes the datastore lock for its commit only, then starts the VM.
+    reg.add(VM, "install-vm", install.install_vm, serialized=False)
+    reg.add(VM, "list-isos", install.list_isos, serialized=False)
+    reg.add(VM, "add-iso", install.add_iso, serialized=False)
+    reg.add(VM, "write-disk-image", install.write_disk_image, serialized=False)
+    reg.add(VM, "vm-info", info.vm_info, serialized=False)
+    reg.add(TEMPLATE, "create-vm", templates.create_vm)
+    reg.add(TEMPLATE, "list-templates", templates.list_templates)
     reg.add(VM, "snapshot-vm", snapshots.snapshot_vm)
     reg.add(VM, "delete-snapshot", snapshots.delete_snapshot)
     reg.add(VM, "rollback-vm", snapshots.rollback_vm)
@@ -230,7 +244,9 @@ def wire_components(server: Server) -> None:
     supervisor = server.supervisor = Supervisor(
         host, settings.root, lambda: datastores.running.root,
         zfs_parent=settings.zfs_parent, on_event=on_vm_event,
-        firmware_dir=str(firmware) if firmware else None)
+        on_installed=install.installed(server),
+        firmware_dir=str(firmware) if firmware else None,
+        entry=lambda key: datastores.running.get(key))
     wire_committer(server, HostApply(settings, host, supervisor, datastores))
     tiers = history_tiers(settings.stats_history)
     if tiers:

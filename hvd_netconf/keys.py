@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue
-from hvd_netconf.namespaces import NACM, NETWORK, VM, qn
+from hvd_netconf.namespaces import NACM, NETWORK, TEMPLATE, VM, qn
 
 Key = tuple[str, str]
 
@@ -66,6 +66,9 @@ KINDS: dict[str, Kind] = {
     # hvd-vm's host-wide snapshot policy: read by the scheduler, no host step at commit
     "snapshot-schedule": Kind("snapshot-schedule", VM, "snapshot-schedule", None, "config",
                               "hvd-vm", host=False),
+    # guest templates (hvd-template): create-vm copies them into a VM; the host never sees one
+    "template": Kind("template", TEMPLATE, "templates", "template", "templates", "hvd-tpl",
+                     host=False),
 }
 BY_CONTAINER: dict[str, Kind] = {k.container_tag: k for k in KINDS.values()}
 BY_ENTRY_TAG: dict[str, Kind] = {k.entry_tag: k for k in KINDS.values()}
@@ -173,8 +176,7 @@ def key_of(element: etree._Element) -> Key:
     k = BY_ENTRY_TAG.get(element.tag)
     if k is None:
         raise InvalidValue(f"{element.tag} is not an entry of the configuration "
-                           "(vm, network, nacm, "
-                           "snapshot-schedule)")
+                           "(vm, network, template, nacm, snapshot-schedule)")
     if k.singleton:
         return (k.name, k.name)
     # The key comes first in a list entry (RFC 7950 7.8.5); anything else is looked up.

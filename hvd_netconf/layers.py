@@ -23,8 +23,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("schema", ("hvd_netconf.schema", "hvd_netconf.filter")),
     # The /hv tree on disk and the datastores in memory.
     ("store", ("hvd_netconf.store",)),
-    # Edits of a configuration, and the NACM rule model that judges them.
-    ("model", ("hvd_netconf.edit", "hvd_netconf.nacm")),
+    # Edits of a configuration, the NACM rule model that judges them, and guest templates
+    # with their expansion into a VM's configuration.
+    ("model", ("hvd_netconf.edit", "hvd_netconf.nacm", "hvd_netconf.templates")),
     # The host: argv builders, the freebsd and sim backends, and the start-up check.
     ("host", ("hvd_netconf.host", "hvd_netconf.hostcheck")),
     # The VM supervisor: one watcher per running bhyve.
@@ -55,6 +56,8 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("hv_cli.main", "hv_cli.shell"): "prompt_toolkit only for the interactive shell",
     ("hv_cli.commands", "hv_cli.ssh"): "paramiko only for a command that connects over SSH",
     ("hv_cli.render", "hvd_netconf.errors"): "lxml only when an error path is shown",
+    ("hv_cli.commands", "hv_cli.console"): "termios and tty only for `hv console`",
+    ("hv_cli.main", "hv_cli.helptext"): "textwrap and the help tables only for help",
 }
 
 

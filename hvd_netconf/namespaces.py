@@ -15,11 +15,13 @@ YANG_LIBRARY = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
 NMDA = "urn:ietf:params:xml:ns:yang:ietf-netconf-nmda"
 DATASTORES = "urn:ietf:params:xml:ns:yang:ietf-datastores"
 YANG_ATTR = "urn:ietf:params:xml:ns:yang:1"
+YANG_PATCH = "urn:ietf:params:xml:ns:yang:ietf-yang-patch"
 
 VM = "urn:hvd:vm"
 NETWORK = "urn:hvd:network"
 TYPES = "urn:hvd:types"
 HVD = "urn:hvd:system"
+TEMPLATE = "urn:hvd:template"
 
 CAP_BASE_10 = "urn:ietf:params:netconf:base:1.0"
 CAP_BASE_11 = "urn:ietf:params:netconf:base:1.1"
@@ -32,6 +34,7 @@ PREFIXES: dict[str, str] = {
     "hvd-net": NETWORK,
     "hvd-t": TYPES,
     "hvd": HVD,
+    "hvd-tpl": TEMPLATE,
     "ncm": MONITORING,
     "nacm": NACM,
     "yanglib": YANG_LIBRARY,

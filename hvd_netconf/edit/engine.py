@@ -190,6 +190,19 @@ class EditResult:
         entry = self._entries.get(key)
         return entry.el if entry is not None else None
 
+    @classmethod
+    def chain(cls, results: list[EditResult]) -> EditResult:
+        """Edits applied one after another to the same target, as one edit: what the first
+        found before, what the last left after, undone last edit first."""
+        out = cls()
+        for res in results:
+            out.touched |= res.touched
+            for key, before in res.before.items():
+                out.before.setdefault(key, before)
+            out._undo.extend(res._undo)
+            out._entries.update(res._entries)
+        return out
+
     def undo(self) -> None:
         """Put the target back exactly as it was before the edit (idempotent)."""
         while self._undo:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from hvd_netconf.host import ifconfig, names
+from hvd_netconf.host import cloudinit, ifconfig, names
 from hvd_netconf.host.specs import Disk, Nic, VmSpec
 
 BHYVE = "bhyve"
@@ -29,6 +29,7 @@ HOSTBRIDGE_SLOT = 0
 INSTALL_SLOT = 3
 FIRST_DISK_SLOT = 4
 RND_SLOT = 20  # clear of the last NIC (19 at most, see Slots)
+CIDATA_SLOT = 21  # the cloud-init seed: after the disks, so it never comes first in a boot
 LPC_SLOT = 31
 
 
@@ -124,6 +125,8 @@ def bhyve(
         argv += ["-s", f"{slot},{_nic_device(nic, taps[i], mtu)}"]
     if vm.virtio_rnd:
         argv += ["-s", f"{RND_SLOT},virtio-rnd"]
+    if vm.cloud_init is not None:
+        argv += ["-s", f"{CIDATA_SLOT},ahci-cd,{cloudinit.seed_path(vm_dir)},ro"]
     argv += ["-s", f"{LPC_SLOT},lpc"]
     if vm.console_device:
         argv += ["-l", f"com1,{vm.console_device}"]
@@ -263,6 +266,8 @@ def launch(vm: VmSpec, mtus: Mapping[str, int], *, with_iso: bool = True) -> Lau
             cmds.append(bhyveload(vm, zfs_parent=_STAND_IN_PARENT, with_iso=with_iso))
     except ValueError as e:  # nothing to boot: the start would fail here
         cmds.append((vm.loader, f"fails: {e}"))
+    if vm.cloud_init is not None:  # the seed's content: a change waits for the next boot
+        cmds.append(("cidata", cloudinit.digest(cloudinit.files(vm))))
     cmds.append(bhyve(vm, taps=taps, zfs_parent=_STAND_IN_PARENT, vm_dir=_STAND_IN_VM_DIR,
                       mtus=nic_mtus, with_iso=with_iso))
     return Launch(with_iso, tuple(cmds))

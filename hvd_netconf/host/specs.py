@@ -95,6 +95,19 @@ class SnapshotCounts:
 
 
 @dataclass(frozen=True)
+class CloudInit:
+    """The VM's cloud-init container (hvd-vm.yang), read below it."""
+
+    hostname: str | None = _leaf("hostname")
+    instance_id: str | None = _leaf("instance-id")
+    password_hash: str | None = _leaf("password-hash")
+    password_user: str = _leaf("password-user")
+    user_data: str | None = _leaf("user-data")
+    network_config: str | None = _leaf("network-config")
+    ssh_keys: tuple[str, ...] = field(default=(), metadata={"leaf-list": "ssh-authorized-key"})
+
+
+@dataclass(frozen=True)
 class VmSpec:
     """One VM's config with every YANG default filled in."""
 
@@ -134,6 +147,7 @@ class VmSpec:
     snapshot_schedule: SnapshotCounts = field(
         default_factory=lambda: SnapshotCounts(None, None, None, None, None),
         metadata={"group": "snapshot-schedule"})
+    cloud_init: CloudInit | None = None  # a presence container: None when absent
 
     @property
     def smbios_uuid(self) -> str:
@@ -285,8 +299,12 @@ def read_vm(el: etree._Element) -> VmSpec:
     mine = top.get(f"{{{VM}}}snapshot-schedule")
     schedule = SnapshotCounts(**_read(SnapshotCounts, etree.Element("none") if mine is None
                                       else mine[0], VM, (*entry, "snapshot-schedule")))
+    ci = top.get(f"{{{VM}}}cloud-init")
+    cloud_init = None if ci is None else CloudInit(
+        **_read(CloudInit, ci[0], VM, (*entry, "cloud-init")),
+        ssh_keys=_leaf_list(ci[0], VM, "ssh-authorized-key"))
     return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options,
-                  snapshot_schedule=schedule)
+                  snapshot_schedule=schedule, cloud_init=cloud_init)
 
 
 def read_snapshot_schedule(el: etree._Element | None) -> SnapshotCounts:
@@ -340,10 +358,10 @@ class Memo:
 def read_leaves() -> set[tuple[str, str]]:
     """(list, path) of every leaf the readers read: the `leaf` of each field, by list."""
     out: set[tuple[str, str]] = set()
-    for lst, cls in (("vm", VmSpec), ("vm", Disk), ("vm", Nic), ("vm", Pin),
+    for lst, cls in (("vm", VmSpec), ("vm", Disk), ("vm", Nic), ("vm", Pin), ("vm", CloudInit),
                      ("vm", SnapshotCounts), ("network", NetworkSpec), ("network", Forward)):
         prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/", Forward: "forward/",
-                  SnapshotCounts: "snapshot-schedule/"}.get(cls, "")
+                  CloudInit: "cloud-init/", SnapshotCounts: "snapshot-schedule/"}.get(cls, "")
         out |= {(lst, prefix + f.metadata[k]) for f in fields(cls)
                 for k in ("leaf", "leaf-list") if k in f.metadata}
     return out

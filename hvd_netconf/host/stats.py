@@ -6,7 +6,7 @@ interface counter, one `zpool list`, one `sysctl -i` for the host figures and on
 per pool for the per-dataset ZFS kstats (a VM's disks). `rctl -u` reads one process' racct
 usage; no sample runs it (one command per VM), the sim answers it (with a racct-less host's
 refusal) for what builds on racct. The facts each parser relies on are in
-docs/freebsd-facts.md §16.
+docs/freebsd-facts.md §17.
 """
 
 from __future__ import annotations

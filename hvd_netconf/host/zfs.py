@@ -141,6 +141,26 @@ def parse_list(stdout: str) -> dict[str, DatasetInfo]:
     return out
 
 
+USAGE_COLUMNS = ("name", "volsize", "used", "referenced")
+
+
+def list_usage(dataset: str) -> Argv:
+    """`zfs list -H -p -r -t volume -o name,volsize,used,referenced <ds>`: the volumes under
+    ds with their size and the bytes they take (zfs-list(8), zfsprops(7))."""
+    return (ZFS, "list", "-H", "-p", "-r", "-t", "volume", "-o", ",".join(USAGE_COLUMNS),
+            dataset)
+
+
+def parse_usage(stdout: str) -> dict[str, tuple[int, int, int]]:
+    """dataset -> (volsize, used, referenced) from `list_usage` output."""
+    out = {}
+    for line in stdout.splitlines():
+        if line.strip():
+            name, volsize, used, referenced = line.split("\t")
+            out[name] = (int(volsize), int(used), int(referenced))
+    return out
+
+
 # Snapshots. hvd's snapshots carry their own user properties, set at creation with -o
 # (zfs-snapshot(8)). A snapshot inherits its dataset's user properties (zfsprops(7)), so a
 # hand-made snapshot of hvd's dataset reads hvd:owner=hvd too, and `zfs list -o` does not say

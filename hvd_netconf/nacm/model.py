@@ -27,6 +27,9 @@ READ_RPCS: tuple[tuple[str, str], ...] = (
     ("hvd-system", "get-commit-history"),
     ("hvd-system", "compare"),
     ("hvd-vm", "get-vm-log"),  # of the VMs the user may read (ops/logs.py)
+    ("hvd-vm", "vm-info"),  # of the VMs the user may read (ops/info.py)
+    ("hvd-vm", "list-isos"),
+    ("hvd-template", "list-templates"),
 )
 
 

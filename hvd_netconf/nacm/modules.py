@@ -15,6 +15,7 @@ from hvd_netconf.namespaces import (
     NMDA,
     NOTIF,
     PREFIXES,
+    TEMPLATE,
     TYPES,
     VM,
     WITH_DEFAULTS,
@@ -36,6 +37,7 @@ BUILTIN: dict[str, str] = {
     NETWORK: "hvd-network",
     TYPES: "hvd-types",
     HVD: "hvd-system",
+    TEMPLATE: "hvd-template",
 }
 
 

@@ -14,8 +14,9 @@ from lxml import etree
 from hvd_netconf.calls import Reply
 from hvd_netconf.edit import edit_config
 from hvd_netconf.edit.changes import changed_entries
+from hvd_netconf.edit.engine import EditResult
 from hvd_netconf.errors import InvalidValue, RpcErrors
-from hvd_netconf.namespaces import BASE, qn
+from hvd_netconf.namespaces import BASE, YANG_PATCH, qn
 from hvd_netconf.ops import transactions as tx
 from hvd_netconf.ops.registry import OpContext
 from hvd_netconf.store import gcpause
@@ -65,7 +66,7 @@ def _edit_config(ctx: OpContext, op: etree._Element, config: etree._Element) -> 
     else:
         old_root = None
     scope = res.scope
-    try:
+    with tx.undone_on_error(res, store, scope):
         store.reindex(scope)
         if guarded and res.changed:  # RFC 8341: any denied node fails the whole edit
             if old_root is not None:
@@ -79,10 +80,6 @@ def _edit_config(ctx: OpContext, op: etree._Element, config: etree._Element) -> 
                                        res.syntax_scope if level == "syntax" else scope, level)
             if errors:
                 raise RpcErrors(errors)
-    except BaseException:
-        res.undo()
-        store.reindex(scope)
-        raise
     if test_option == "test-only":
         res.undo()
         store.reindex(scope)
@@ -97,4 +94,55 @@ def _edit_config(ctx: OpContext, op: etree._Element, config: etree._Element) -> 
         tx.commit_running_edit(ctx, res, old_root)
     if res.errors:
         raise RpcErrors(res.errors)
+    return None
+
+
+def yang_patch_op(ctx: OpContext, op: etree._Element) -> Reply:
+    """RESTCONF's YANG Patch (RFC 8072 §2.1), which RESTCONF dispatches as
+    `<yang-patch xmlns=ietf-yang-patch><target>...</target><edit><edit-id/><config/></edit>...`:
+    each edit's <config> is applied to the target in turn, so a later edit sees what an
+    earlier one made (a create then a merge of the same VM, a delete inside an entry just
+    created); then the whole patch is validated, checked by NACM and committed as one
+    edit-config would be (one Committer.write on running). An edit that fails undoes the
+    patch, and its rpc-error names it with an error-info `edit-id`. It has no YANG of its
+    own and earns no capability: NACM judges it as the edit-config it stands for."""
+    server = ctx.server
+    server.nacm.authorize_rpc(ctx.session, BASE, "edit-config", op)
+    target = tx.datastore_param(op, "target", ("candidate", "running"))
+    schema, dss = tx.components(server)
+    server.locks.check_writable(target, ctx.session.id)
+    cand = tx.candidate_of(server, ctx.session)
+    store = cand.candidate if target == "candidate" else dss.running
+    old_root = copy.deepcopy(store.root)
+    done: list[EditResult] = []
+    try:
+        for edit in op.iterchildren(qn(YANG_PATCH, "edit")):
+            res = edit_config(schema, store.root, tx.config_param(edit), lookup=store.get)
+            if res.errors:
+                edit_id = edit.findtext(qn(YANG_PATCH, "edit-id")) or ""
+                for err in res.errors:
+                    err.info.append(("edit-id", edit_id))
+                raise RpcErrors(res.errors)
+            done.append(res)
+            store.reindex(res.scope)  # the next edit looks entries up in the index
+        res = EditResult.chain(done)
+        if not res.changed:
+            return None
+        if server.nacm.applies(ctx.session):
+            pairs = changed_entries(None, store.get, store.get, old_root, store.root)
+            server.nacm.authorize_write(ctx.session, pairs.values(), store.root)
+        level = "syntax" if target == "candidate" else "full"
+        errors = tx.validate_scope(schema, store, res.scope, level)
+        if errors:
+            raise RpcErrors(errors)
+    except BaseException:
+        for earlier in reversed(done):
+            earlier.undo()
+        store.reindex(None)
+        raise
+    if target == "candidate":
+        cand.mark_dirty(res.scope, tx.editor(ctx.session))
+        cand.save_candidate()
+    else:
+        tx.commit_running_edit(ctx, res, old_root)
     return None

@@ -21,7 +21,7 @@ from hvd_netconf.errors import DataMissing, OperationFailed
 from hvd_netconf.namespaces import HVD, VM, default_ns, qn
 from hvd_netconf.ops.registry import OpContext
 from hvd_netconf.ops.transactions import components
-from hvd_netconf.ops.vm import readable_vm, vm_name
+from hvd_netconf.ops.vm import check_readable, vm_name
 from hvd_netconf.supervisor.runstate import EVENTS_LOG, VmFiles
 
 READ_LIMIT = 4 << 20
@@ -65,7 +65,7 @@ def _reply(ns: str, lines: list[str]) -> list[etree._Element]:
 def get_vm_log(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     name = vm_name(ctx, op)
     count = _count(ctx, op, VM, "get-vm-log")
-    readable_vm(ctx, name)
+    check_readable(ctx, name)
     _schema, dss = components(ctx.server)
     vms = dss.running.root.find(qn(VM, "vms"))
     if vms is None or all(v.findtext(qn(VM, "name")) != name for v in vms):

@@ -12,7 +12,7 @@ from hvd_netconf.errors import DataMissing, OperationFailed
 from hvd_netconf.namespaces import VM, default_ns, qn
 from hvd_netconf.ops.registry import OpContext
 from hvd_netconf.ops.transactions import components
-from hvd_netconf.ops.vm import readable_vm, rpc_leaf, vm_name
+from hvd_netconf.ops.vm import check_readable, rpc_leaf, vm_name
 from hvd_netconf.stats.sampler import POINT_FIELDS
 from hvd_netconf.stats.state import rfc3339
 
@@ -21,7 +21,7 @@ _COUNTERS = POINT_FIELDS[1:]  # after the time
 
 def get_vm_statistics_history(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     name = vm_name(ctx, op)
-    readable_vm(ctx, name)
+    check_readable(ctx, name)
     period_text = rpc_leaf(ctx, op, "get-vm-statistics-history", "period")
     _schema, dss = components(ctx.server)
     vms = dss.running.root.find(qn(VM, "vms"))

@@ -11,6 +11,8 @@ url -> operation-not-supported (hvd has none); startup is ops/startup.py's.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
@@ -111,7 +113,50 @@ def validate_scope(schema: Schema, store: Datastore, scope: Any,
 def commit_running_edit(ctx: OpContext, res: EditResult,
                         old_root: etree._Element | None) -> None:
     """Turn an in-place edit of running back into a change set and write it like a commit."""
-    server = ctx.server
+    write_running_edit(ctx.server, ctx.session, res, old_root, "edit-running")
+
+
+@contextmanager
+def undone_on_error(res: EditResult, store: Datastore, scope: Any) -> Iterator[None]:
+    """An in-place edit of a datastore that the block checks: any error undoes it whole."""
+    try:
+        yield
+    except BaseException:
+        res.undo()
+        store.reindex(scope)
+        raise
+
+
+def edit_running(server: ServerView, info: SessionInfo | None, config: etree._Element,
+                 source: str, comment: str = "") -> int | None:
+    """An edit of running that an operation makes for its user (info) or hvd makes itself
+    (None): merged, validated in full over what it touched, then written through the Committer
+    exactly as an edit-config on running; returns the commit id (None: nothing changed). The
+    caller holds the datastore lock."""
+    schema, dss = components(server)
+    store = dss.running
+    res = edit_config(schema, store.root, config, default_operation="merge",
+                      error_option="rollback-on-error", lookup=store.get)
+    if res.errors:  # rollback-on-error: already undone
+        raise RpcErrors(res.errors)
+    if not res.changed:
+        return None
+    scope = res.scope
+    if scope is None:
+        res.undo()
+        raise OperationFailed(f"{source}: an edit of the whole datastore is not what it makes")
+    with undone_on_error(res, store, scope):
+        store.reindex(scope)
+        errors = validate_scope(schema, store, scope)
+        if errors:
+            raise RpcErrors(errors)
+    return write_running_edit(server, info, res, None, source, comment)
+
+
+def write_running_edit(server: ServerView, info: SessionInfo | None, res: EditResult,
+                       old_root: etree._Element | None, source: str, comment: str = ""
+                       ) -> int | None:
+    """Undo an in-place edit of running and write its change set through the Committer."""
     _schema, dss = components(server)
     store = dss.running
     if old_root is None:
@@ -126,9 +171,10 @@ def commit_running_edit(ctx: OpContext, res: EditResult,
         store.reindex(None)
         pairs = changed_entries(None, store.get, store.get, old_root, new_root)
     changes = {k: p[1] for k, p in pairs.items()}
-    if changes:
-        committer(server).write(ctx.session, changes, images_root(changes.values()),
-                                "edit-running")
+    if not changes:
+        return None
+    return committer(server).write(info, changes, images_root(changes.values()), source,
+                                   comment)
 
 
 def editor(info: SessionInfo) -> Editor:

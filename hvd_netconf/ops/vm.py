@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from hvd_netconf.errors import AccessDenied, InvalidValue, MissingElement, OperationFailed
-from hvd_netconf.namespaces import VM, qn
+from hvd_netconf.namespaces import VM, default_ns, qn
 from hvd_netconf.ops.registry import OpContext
 
 if TYPE_CHECKING:
@@ -47,9 +47,9 @@ def vm_name(ctx: OpContext, op: etree._Element, element: str = "name") -> str:
     return name
 
 
-def readable_vm(ctx: OpContext, name: str) -> None:
-    """access-denied unless the user may read the VM's entry: checked on the name alone, so a
-    hidden name answers the same whether or not that VM exists."""
+def check_readable(ctx: OpContext, name: str) -> None:
+    """An RPC about VM name answers only a user NACM lets read that VM (RFC 8341 §3.4.5:
+    what a user may not read, an operation must not show either)."""
     probe = etree.SubElement(etree.Element(qn(VM, "vms")), qn(VM, "vm"))
     etree.SubElement(probe, qn(VM, "name")).text = name
     if ctx.server.nacm.readable_copy(ctx.session, probe) is None:
@@ -63,14 +63,25 @@ def rpc_leaf(ctx: OpContext, op: etree._Element, rpc: str, name: str) -> str | N
     return node.check_value(text.strip()) if text is not None else node.default
 
 
-def _supervisor(ctx: OpContext) -> Supervisor:
+def reply(ns: str, **leaves: object) -> list[etree._Element]:
+    """An RPC's output leaves, in the given order (None: left out)."""
+    out = []
+    for key, value in leaves.items():
+        if value is not None:
+            el = etree.Element(qn(ns, key), nsmap=default_ns(ns))
+            el.text = str(value)
+            out.append(el)
+    return out
+
+
+def supervisor(ctx: OpContext) -> Supervisor:
     if ctx.server.supervisor is None:
         raise OperationFailed("this hvd has no VM supervisor attached")
     return ctx.server.supervisor
 
 
 def start_vm(ctx: OpContext, op: etree._Element) -> None:
-    _supervisor(ctx).start(vm_name(ctx, op))
+    supervisor(ctx).start(vm_name(ctx, op))
 
 
 def stop_vm(ctx: OpContext, op: etree._Element) -> None:
@@ -84,8 +95,8 @@ def stop_vm(ctx: OpContext, op: etree._Element) -> None:
         seconds = float(_vm_node(inp, "timeout").check_value(timeout.strip()))
     if force == "true" and seconds is not None:
         raise InvalidValue("timeout has no meaning with force", info=[("bad-element", "timeout")])
-    _supervisor(ctx).stop(name, force=force == "true", timeout=seconds)
+    supervisor(ctx).stop(name, force=force == "true", timeout=seconds)
 
 
 def restart_vm(ctx: OpContext, op: etree._Element) -> None:
-    _supervisor(ctx).restart(vm_name(ctx, op))
+    supervisor(ctx).restart(vm_name(ctx, op))

@@ -227,7 +227,8 @@ class RestconfApp:
     def _error(self, exc: RestError | RestErrors | RpcError | RpcErrors,
                as_json: bool) -> Response:
         errs = errors.from_exception(exc)
-        resp = Response(errs.status, errors.render(errs, as_json), as_json)
+        body = errors.render(errs, as_json, self.resources.modules)
+        resp = Response(errs.status, body, as_json)
         if errs.status == 401:
             resp.headers["WWW-Authenticate"] = 'Basic realm="hvd", charset="UTF-8"'
         return resp
@@ -243,10 +244,12 @@ class RestconfApp:
 
     async def _authenticate(self, request: web.Request) -> Identity:
         header = request.headers.get("Authorization")
-        if header is None and request.transport is not None:
-            peer = request.transport.get_extra_info("peercert")
-            if peer:  # verified against restconf-client-ca by the TLS layer
-                who = self.auth.from_certificate(peer)
+        tls = request.transport.get_extra_info("ssl_object") \
+            if header is None and request.transport is not None else None
+        if tls is not None:
+            der = tls.getpeercert(binary_form=True)
+            if der:  # verified against restconf-client-ca by the TLS layer
+                who = self.auth.from_certificate(der)
                 if who is None:
                     raise RestError("access-denied", "the client certificate names no "
                                     "hvd user", status=401)
@@ -256,8 +259,9 @@ class RestconfApp:
             if cookie_who is not None:
                 return cookie_who
         loop = asyncio.get_running_loop()
-        who = await loop.run_in_executor(self.pool, self.auth.check, header) \
-            if header else None
+        who = self.auth.remembered(header) if header else None  # kept-alive: no thread hop
+        if who is None and header:
+            who = await loop.run_in_executor(self.pool, self.auth.check, header)
         address = request.remote or "?"
         if who is None:
             if header:

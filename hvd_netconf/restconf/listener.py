@@ -123,10 +123,13 @@ class RestconfListener:
         self.ssl = tls_context(settings.restconf_cert, settings.restconf_key,
                                settings.restconf_client_ca)
         self.settings = settings
+        ca = settings.restconf_client_ca
+        trusted = x509.load_pem_x509_certificates(ca.read_bytes()) if ca is not None else []
         self.sockets = [bounded(s, settings.restconf_max_connections)
                         for s in bind_addresses(list(settings.restconf_listen))]
         self.web = RestconfApp(server, Resources(server, settings.max_depth),
-                               BasicAuth(users, settings.restconf_auth_delay),
+                               BasicAuth(users, settings.restconf_auth_delay,
+                                         settings.restconf_cert_to_name, trusted),
                                settings.restconf_max_body, WebUI())
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None

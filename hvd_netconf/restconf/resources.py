@@ -123,6 +123,7 @@ class Resources:
     def __init__(self, server: Any, max_depth: int = 64) -> None:
         self.server = server
         self.codec = JsonCodec(server.schema, max_depth)
+        self.modules = {m.namespace: m.name for m in server.schema.modules}  # for error-path
         self.limits = server.settings.wire_limits.xml
         self.started = datetime.now(UTC).replace(microsecond=0)
         self._openapi_doc: bytes | None = None
@@ -134,7 +135,8 @@ class Resources:
             return self._route(req)
         except (RestError, RestErrors, RpcError, RpcErrors) as exc:
             errs = errors.from_exception(exc)
-            return Response(errs.status, errors.render(errs, req.as_json), req.as_json)
+            return Response(errs.status, errors.render(errs, req.as_json, self.modules),
+                            req.as_json)
 
     def _route(self, req: Request) -> Response:
         path = req.path
@@ -519,19 +521,23 @@ class Resources:
 
     def _yang_patch(self, req: Request, steps: list[paths.Step], store: Store,
                     target: str) -> Response:
-        """RFC 8072: every edit checked, then all of them as one edit-config, or none."""
+        """RFC 8072: every edit checked, then all of them applied in order and committed as
+        one transaction, or none."""
         patch = yangpatch.parse_json(req.body) if req.body_json else \
             yangpatch.parse_xml(req.body, self.limits)
-        config, failed = yangpatch.Builder(self.codec, self.limits, steps).build(patch)
+        op, failed = yangpatch.Builder(self.codec, self.limits, steps).build(patch, target)
         problem: RestErrors | None = None
         if not failed:
             try:
-                self._edit(req.info, target, list(config))
+                self.call(req.info, op)
             except (RestError, RestErrors, RpcError, RpcErrors) as exc:
                 problem = errors.from_exception(exc)
+                failed = yangpatch.edit_errors(problem)
+                if failed:
+                    problem = None
         status = next(iter(failed.values())).status if failed else \
             problem.status if problem else 200
-        body = yangpatch.status(patch, failed, problem, req.as_json)
+        body = yangpatch.status(patch, failed, problem, req.as_json, self.modules)
         return Response(status, body, req.as_json, self._version_headers(store))
 
     def _insert(self, req: Request, el: etree._Element, node: SchemaNode) -> None:

@@ -1,16 +1,19 @@
-"""YANG Patch (RFC 8072): an ordered list of edits, applied all or nothing.
+"""YANG Patch (RFC 8072): an ordered list of edits, applied in order, all or nothing.
 
 The edits are checked one by one first (target path, operation, value), and each fault is
-reported against its edit-id with nothing applied. The good edits are then grafted into one
-<config> and dispatched as one edit-config, so they commit as one transaction with one
-history entry; the engine's own errors are the patch's global errors. Two edits that touch
-the same node or one inside the other are refused (each would see the other's effect only in
-an order one edit-config cannot express), so grafting never changes what an edit means.
+reported against its edit-id with nothing applied. The good edits are then dispatched as one
+`yang-patch` operation (hvd_netconf.ops.edit.yang_patch_op), each edit its own <config>,
+which applies them to the datastore in turn and commits the result as one transaction with
+one history entry. So a later edit sees what an earlier one made: a create then a merge of
+the same entry, a delete of a leaf inside an entry created earlier. An edit the engine
+refuses comes back naming its edit-id; the rest (validation, NACM, locks) are the patch's
+global errors.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +21,13 @@ from lxml import etree
 
 from hvd_netconf import xmlparse
 from hvd_netconf.errors import InvalidValue, MalformedMessage, RpcError, RpcErrors
-from hvd_netconf.namespaces import BASE, default_ns
+from hvd_netconf.namespaces import BASE, YANG_PATCH, default_ns
 from hvd_netconf.restconf import errors, paths
 from hvd_netconf.restconf.errors import RestError, RestErrors
 from hvd_netconf.restconf.jsonenc import JsonCodec
 from hvd_netconf.xmlparse import XmlLimits
 
-PATCH_NS = "urn:ietf:params:xml:ns:yang:ietf-yang-patch"
+PATCH_NS = YANG_PATCH
 PATCH_JSON = "application/yang-patch+json"
 PATCH_XML = "application/yang-patch+xml"
 OPERATIONS = ("create", "delete", "insert", "merge", "move", "replace", "remove")
@@ -98,41 +101,38 @@ def _checked(patch: Patch) -> Patch:
     return patch
 
 
-def _inside(a: list[paths.Step], b: list[paths.Step]) -> bool:
-    """Whether the node a names is b's or inside it."""
-    return len(a) >= len(b) and a[:len(b)] == b
-
-
 class Builder:
-    """Turns a patch into one <config>, or per-edit errors."""
+    """Turns a patch into the yang-patch operation for a target datastore (one <config>
+    per edit, in the patch's order), or per-edit errors."""
 
     def __init__(self, codec: JsonCodec, limits: XmlLimits, base: list[paths.Step]) -> None:
         self.codec = codec
         self.limits = limits
         self.base = base
-        self.config = etree.Element(f"{{{BASE}}}config")
-        self.done: list[tuple[str, list[paths.Step]]] = []
 
-    def build(self, patch: Patch) -> tuple[etree._Element, dict[str, RestErrors]]:
+    def build(self, patch: Patch, target: str) -> tuple[etree._Element, dict[str, RestErrors]]:
+        op = etree.Element(f"{{{PATCH_NS}}}yang-patch", nsmap=default_ns(PATCH_NS))
+        etree.SubElement(etree.SubElement(op, f"{{{BASE}}}target"), f"{{{BASE}}}{target}")
         failed: dict[str, RestErrors] = {}
         for edit in patch.edits:
             try:
-                self._add(edit)
+                config = self._config(edit)
             except (RestError, RestErrors, RpcError, RpcErrors) as exc:
                 failed[edit.edit_id] = errors.from_exception(exc)
-        return self.config, failed
+                continue
+            item = etree.SubElement(op, f"{{{PATCH_NS}}}edit")
+            etree.SubElement(item, f"{{{PATCH_NS}}}edit-id").text = edit.edit_id
+            item.append(config)
+        return op, failed
 
-    def _add(self, edit: Edit) -> None:
+    def _config(self, edit: Edit) -> etree._Element:
+        """The edit as a <config> of its own."""
         if edit.operation not in OPERATIONS:
             raise InvalidValue(f"operation {edit.operation!r} is not one of "
                                f"{', '.join(OPERATIONS)}")
         steps = paths.parse(self.codec.schema, edit.target, self.base)
         if len(steps) == len(self.base):
             raise InvalidValue("an edit's target must name a node below the patched resource")
-        for other_id, other in self.done:
-            if _inside(steps, other) or _inside(other, steps):
-                raise InvalidValue(f"edit {edit.edit_id!r} touches what edit {other_id!r} "
-                                   "touches; make them one edit")
         last = steps[-1]
         wants_value = edit.operation in ("create", "insert", "merge", "replace")
         if wants_value != (edit.value is not None):
@@ -141,11 +141,15 @@ class Builder:
         el = self._value(edit, last) if wants_value else paths.element_of(last, None)
         if edit.operation in ("insert", "move"):
             point = self._point(edit, last)
-        self._graft(steps, el)  # then the attributes: lxml may re-prefix a moved node
+        config = etree.Element(f"{{{BASE}}}config")
+        top, inner = paths.skeleton(steps[:-1]) if len(steps) > 1 else (None, config)
+        if top is not None:
+            config.append(top)
+        inner.append(el)  # then the attributes: lxml may re-prefix a moved node
         el.set(_OP, {"insert": "create", "move": "merge"}.get(edit.operation, edit.operation))
         if edit.operation in ("insert", "move"):
             paths.set_insert(el, last.node, edit.where or "", point)
-        self.done.append((edit.edit_id, steps))
+        return config
 
     def _value(self, edit: Edit, last: paths.Step) -> etree._Element:
         holder = etree.Element("holder")
@@ -170,30 +174,35 @@ class Builder:
             raise InvalidValue(f"where {edit.where} needs a point")
         return paths.parse(self.codec.schema, edit.point, self.base)
 
-    def _graft(self, steps: list[paths.Step], el: etree._Element) -> None:
-        """Put el under the ancestors of steps in the shared <config>, reusing those an
-        earlier edit made."""
-        parent = self.config
-        for step in steps[:-1]:
-            here = next((c for c in parent if c.get(_OP) is None and paths.matches(c, step)),
-                        None)
-            parent = here if here is not None else paths.element_of(step, parent)
-        parent.append(el)
+
+def edit_errors(problem: RestErrors) -> dict[str, RestErrors]:
+    """The yang-patch operation's errors by the edit they name (error-info `edit-id`), or
+    nothing when one of them names no edit (validation, NACM, locks: the patch's errors)."""
+    by_edit: dict[str, list[RestError]] = {}
+    for err in problem.errors:
+        ids = [text for name, text in err.info if name == "edit-id"]
+        if not ids:
+            return {}
+        err.info = [item for item in err.info if item[0] != "edit-id"]
+        by_edit.setdefault(ids[0], []).append(err)
+    return {edit_id: RestErrors(errs) for edit_id, errs in by_edit.items()}
 
 
 def status(patch: Patch, failed: dict[str, RestErrors], global_errors: RestErrors | None,
-           as_json: bool) -> bytes:
-    """The yang-patch-status body (RFC 8072 §2.3)."""
+           as_json: bool, modules: Mapping[str, str]) -> bytes:
+    """The yang-patch-status body (RFC 8072 §2.3); `modules` (namespace to module name)
+    for the JSON form of error-path."""
     ok = not failed and global_errors is None
     if as_json:
         body: dict[str, Any] = {"patch-id": patch.patch_id}
         if ok:
             body["ok"] = [None]
         if global_errors is not None:
-            body["errors"] = {"error": errors.error_items(global_errors)}
+            body["errors"] = {"error": errors.error_items(global_errors, modules)}
         if failed:
             body["edit-status"] = {"edit": [
-                {"edit-id": e.edit_id, "errors": {"error": errors.error_items(failed[e.edit_id])}}
+                {"edit-id": e.edit_id,
+                 "errors": {"error": errors.error_items(failed[e.edit_id], modules)}}
                 for e in patch.edits if e.edit_id in failed]}
         return json.dumps({"ietf-yang-patch:yang-patch-status": body}, indent=2).encode()
     root = etree.Element(f"{{{PATCH_NS}}}yang-patch-status", nsmap=default_ns(PATCH_NS))

@@ -21,12 +21,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from lxml import etree
 
 from hvd_netconf.errors import DataMissing, InUse, OperationFailed, RpcError
-from hvd_netconf.host import bhyve, ifconfig, names, specs
+from hvd_netconf.host import bhyve, cloudinit, ifconfig, names, specs
 from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.namespaces import NETWORK, VM, qn
 from hvd_netconf.supervisor.exits import CrashGuard, ExitKind, describe, kind
@@ -43,10 +43,32 @@ FORCE = -1  # stop step: bhyvectl --force-poweroff (or SIGKILL for a loader)
 STOP_STEPS = {signal.SIGTERM: "SIGTERM (the ACPI power button)",
               FORCE: "forced power-off (bhyvectl --force-poweroff; SIGKILL for a loader)",
               signal.SIGKILL: "SIGKILL"}
-# name -> element of the configured VMs and networks (built once per snapshot)
-_Index = tuple[dict[str | None, etree._Element], dict[str | None, etree._Element]]
+
+
+class _ByName(Protocol):
+    def get(self, name: str | None, /) -> etree._Element | None: ...
+
+
+# name -> element of the configured VMs and networks (built once per snapshot, or looked up)
+_Index = tuple[_ByName, _ByName]
+_Table = dict[str | None, etree._Element]
+EntryLookup = Callable[[tuple[str, str]], "etree._Element | None"]
+
+
+@dataclass(frozen=True)
+class _Looked:
+    """One kind's entries found by name in the running datastore's index: a filtered <get>
+    of one VM must not cost a pass over every configured VM."""
+
+    lookup: EntryLookup
+    kind: str
+
+    def get(self, name: str | None, /) -> etree._Element | None:
+        return None if name is None else self.lookup((self.kind, name))
+
 
 EventCallback = Callable[[str, str, str, str, "int | None"], None]
+InstalledCallback = Callable[[str, str], None]  # (vm, the install ISO it booted)
 ConfigSource = Callable[[], etree._Element]
 
 
@@ -102,19 +124,25 @@ class Supervisor:
         *,
         zfs_parent: str,
         on_event: EventCallback | None = None,
+        on_installed: InstalledCallback | None = None,
         firmware_dir: str | None = None,
         crash_limit: int = 3,
         crash_window: float = 60.0,
         kill_grace: float = 5.0,
         instance_wait: float = 5.0,
         poll_interval: float = 0.5,
+        entry: EntryLookup | None = None,
     ) -> None:
-        """config() returns the running <config> root (or a consistent copy of it)."""
+        """config() returns the running <config> root (or a consistent copy of it);
+        entry(key), if given, finds one of its entries by key (the datastore's index).
+        on_installed(vm, iso) hears that a guest rebooted after booting its install ISO and
+        has a disk to boot from now on; it runs with the VM's locks held, so it must be quick."""
         self.host = host
         self.root = Path(root)
         self._config = config
         self.zfs_parent = zfs_parent
         self.on_event = on_event
+        self.on_installed = on_installed
         self.firmware_dir = firmware_dir
         self.crash_limit = crash_limit
         self.crash_window = crash_window
@@ -125,6 +153,7 @@ class Supervisor:
         self._emit_lock = threading.RLock()
         self._closing = threading.Event()
         self._vms: dict[str, _Vm] = {}
+        self._entry = entry
 
     # -- configuration -------------------------------------------------------------------
 
@@ -132,7 +161,7 @@ class Supervisor:
         return self._config().findall(f"{qn(VM, 'vms')}/{qn(VM, 'vm')}")
 
     @staticmethod
-    def _index(root: etree._Element) -> _Index:
+    def _index(root: etree._Element) -> tuple[_Table, _Table]:
         """name -> element of every VM and every network: one pass over the configuration."""
         vms = {el.findtext(qn(VM, "name")): el
                for el in root.findall(f"{qn(VM, 'vms')}/{qn(VM, 'vm')}")}
@@ -140,15 +169,27 @@ class Supervisor:
                 for n in root.findall(f"{qn(NETWORK, 'networks')}/{qn(NETWORK, 'network')}")}
         return vms, nets
 
+    def _current(self) -> _Index:
+        """The running configuration's VMs and networks by name, looked up in its index when
+        the supervisor has one, else from one pass over the tree."""
+        if self._entry is not None:
+            return _Looked(self._entry, "vm"), _Looked(self._entry, "network")
+        return self._index(self._config())
+
+    @staticmethod
+    def _configured(name: str, index: _Index) -> etree._Element:
+        el = index[0].get(name)
+        if el is None:
+            raise DataMissing(f"no VM named {name!r} is configured")
+        return el
+
     def _lookup(self, name: str, root: etree._Element | None = None,
                 index: _Index | None = None
                 ) -> tuple[specs.VmSpec, dict[str, specs.NetworkSpec]]:
         """The VM's current spec and the networks its NICs join."""
-        vms, nets = index or self._index(self._config() if root is None else root)
-        el = vms.get(name)
-        if el is None:
-            raise DataMissing(f"no VM named {name!r} is configured")
-        spec = specs.read_vm(el)
+        index = index or (self._current() if root is None else self._index(root))
+        nets = index[1]
+        spec = specs.read_vm(self._configured(name, index))
         nets_of: dict[str, specs.NetworkSpec] = {}
         for nic in spec.nics:
             net = nets.get(nic.network)
@@ -320,6 +361,19 @@ class Supervisor:
         shutil.copyfile(os.path.join(firmware_dir, bhyve.UEFI_VARS), tmp)
         os.replace(tmp, target)
 
+    @staticmethod
+    def _cloud_init_seed(vm: _Vm, spec: specs.VmSpec) -> None:
+        """Build the NoCloud seed from the configuration this start runs with, so the guest
+        reads what get-config shows; replaced whole (a rename), never half-written. A VM
+        without cloud-init keeps no stale seed."""
+        target = Path(cloudinit.seed_path(str(vm.files.vm_dir)))
+        if spec.cloud_init is None:
+            target.unlink(missing_ok=True)
+            return
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(cloudinit.seed_iso(cloudinit.files(spec)))
+        os.replace(tmp, target)
+
     def _run_loader(self, vm: _Vm, spec: specs.VmSpec, with_iso: bool) -> None:
         """bhyveload or grub-bhyve as a child, so a stop in the loader phase can kill it (§9)."""
         if spec.loader == "grub":
@@ -380,6 +434,7 @@ class Supervisor:
                     self._uefi_vars(vm, firmware)
             else:
                 self._run_loader(vm, spec, with_iso)
+            self._cloud_init_seed(vm, spec)
             argv = bhyve.bhyve(
                 spec, taps=[t for t, _ in taps], zfs_parent=self.zfs_parent,
                 vm_dir=str(vm.files.vm_dir), firmware_dir=firmware,
@@ -441,6 +496,10 @@ class Supervisor:
                 with self._cond:
                     stopping = vm.stop_requested
                 what = kind(code)
+                if (what is ExitKind.REBOOT and spec is not None and spec.install_iso
+                        and vm.with_iso and bhyve.bootable(spec, with_iso=False)
+                        and self.on_installed is not None):
+                    self.on_installed(vm.name, spec.install_iso)  # the install boot is over
                 if stopping or spec is None:
                     suffix = "" if stopping else "; the VM is no longer configured"
                     self._transition(vm, STOPPED, reason + suffix, code)
@@ -586,8 +645,8 @@ class Supervisor:
 
     def statuses(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
         """status() of these configured VMs only (a filtered <get>), one index for all."""
-        index = self._index(self._config())
-        return {n: self.status(n, index=index) for n in names if n in index[0]}
+        index = self._current()
+        return {n: self.status(n, index=index) for n in names if index[0].get(n) is not None}
 
     def status(self, name: str, root: etree._Element | None = None,
                index: _Index | None = None) -> dict[str, Any]:
@@ -598,17 +657,22 @@ class Supervisor:
             snap = None if vm is None else (
                 vm.status, vm.proc.pid if vm.proc else None, vm.started, list(vm.taps),
                 vm.last_exit_code, vm.last_exit_reason, vm.launch)
-        try:
-            spec, nets = self._lookup(name, root, index)
-        except DataMissing:
-            if snap is None:
-                raise
-            spec, nets = None, {}
-        except RpcError:
-            spec, nets = None, {}
         status, pid, started, taps, code, reason, launch = snap or (
             STOPPED, None, None, [], None, None, None)
         active = status in ACTIVE
+        spec: specs.VmSpec | None = None
+        nets: dict[str, specs.NetworkSpec] = {}
+        if launch is not None or active:  # only then does the spec matter (pending, console)
+            try:
+                spec, nets = self._lookup(name, root, index)
+            except DataMissing:
+                if snap is None:
+                    raise
+            except RpcError:
+                pass
+        elif snap is None:  # a VM the supervisor never ran: it must be configured
+            self._configured(name, index or (
+                self._current() if root is None else self._index(root)))
         pending: bool | None = None
         if launch is not None:
             pending = spec is None or bhyve.needs_restart(launch, spec, _mtus(nets))

@@ -1,7 +1,8 @@
 """NETCONF over TLS (RFC 7589): TLS 1.2 or later, a client certificate is required and
 checked against the configured CA, and the certificate is mapped to an hvd user name
-(RFC 7589 §7, a simple form of ietf-x509-cert-to-name): by its SHA-256 fingerprint
-(`sha256:AB:CD:...`) first, then by its subject common name (`cn:alice`). A certificate with
+(RFC 7589 §7): by the ietf-x509-cert-to-name entries of `tls-cert-to-name` in id order
+(hvd_netconf.wire.certnames), then by the `tls-users` table: its SHA-256 fingerprint
+(`sha256:AB:CD:...`) first, then its subject common name (`cn:alice`). A certificate with
 no mapping gets no session: the connection is closed before the hello.
 
 Framing is the same as over SSH; the session runs on the shared Connection.
@@ -28,6 +29,7 @@ from hvd_netconf.transport.connection import Connection
 from hvd_netconf.transport.listener import TcpListener
 from hvd_netconf.transport.ssh import AUTH_TIMEOUT
 from hvd_netconf.users import UserDB
+from hvd_netconf.wire import certnames
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,10 @@ class TlsListener(TcpListener):
         self.context = context
         self.cert_users = dict(cert_users)
         self.users = users
+        ca = server.settings.tls_ca
+        self.cert_to_name = server.settings.tls_cert_to_name
+        self.trusted = x509.load_pem_x509_certificates(ca.read_bytes()) \
+            if self.cert_to_name and ca is not None else []
         super().__init__(addresses, server.settings.max_connections)
 
     def _handle(self, conn: socket.socket, addr: object) -> None:
@@ -129,7 +135,8 @@ class TlsListener(TcpListener):
             with contextlib.suppress(OSError):
                 conn.close()
             return
-        username = map_certificate(der, self.cert_users) if der else None
+        username = (certnames.map_certificate(der, self.cert_to_name, self.trusted)
+                    or map_certificate(der, self.cert_users)) if der else None
         if username is None:
             log.warning("tls %s: no user is mapped to the client certificate "
                         "(sha256 %s); closing", addr, fingerprint(der) if der else "-")

@@ -9,7 +9,6 @@ A broken chunk header cannot be resynchronised and raises FramingError (the sess
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 EOM = b"]]>]]>"
 MAX_CHUNK_SIZE = 4294967295
@@ -21,11 +20,23 @@ class FramingError(Exception):
     """The byte stream can no longer be framed; the only way out is closing the session."""
 
 
-@dataclass(frozen=True)
 class Oversize:
-    """A message that exceeded the limits was skipped; `size` is how many bytes it had."""
+    """A message that exceeded the limits was skipped; `size` is how many bytes it had.
+    (A plain class: `hv`'s one-shot path loads this module and not dataclasses.)"""
 
-    size: int
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Oversize) and other.size == self.size
+
+    def __hash__(self) -> int:
+        return hash((Oversize, self.size))
+
+    def __repr__(self) -> str:
+        return f"Oversize(size={self.size})"
 
 
 Frame = bytes | Oversize

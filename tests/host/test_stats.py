@@ -1,6 +1,6 @@
 """Golden argv of the statistics sources and their parsers, on output written as the manual pages
 give it: ps(1), rctl(8), netstat(1), zpool-list(8), sysctl(8)
-(docs/freebsd-facts.md §16)."""
+(docs/freebsd-facts.md §17)."""
 
 import json
 import time

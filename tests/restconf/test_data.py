@@ -222,6 +222,19 @@ def test_authentication(rc: Restconf) -> None:
     assert rc.client().get(VMS).status_code == 200
 
 
+def test_a_remembered_login_ends_with_a_password_change(rc: Restconf) -> None:
+    users = UserDB.for_root(rc.hvd.root)
+    users.add("walker", password="first-pw", groups=["wheel"])
+    c = rc.client(auth=("walker", "first-pw"))
+    assert c.get(VMS).status_code == 200
+    assert c.get(VMS).status_code == 200  # remembered: no scrypt this time
+    users.add("walker", password="second-pw", groups=["wheel"])
+    assert c.get(VMS).status_code == 401
+    assert rc.client(auth=("walker", "second-pw")).get(VMS).status_code == 200
+    users.delete("walker")
+    assert rc.client(auth=("walker", "second-pw")).get(VMS).status_code == 401
+
+
 def test_restconf_and_netconf_see_each_others_edits(rc: Restconf) -> None:
     c = rc.client()
     create_web1(c, memory=640)

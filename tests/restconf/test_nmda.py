@@ -54,3 +54,19 @@ def test_operational_is_read_only_and_unknown_datastores_404(rc: Restconf) -> No
     assert c.options(f"{DS}:operational").headers["allow"] == "GET, HEAD, OPTIONS"
     assert c.get(f"{DS}:intended").status_code == 404
     assert c.get(f"{DS}:running", params={"content": "config"}).status_code == 400
+
+
+def test_yang_patch_in_candidate_applies_in_order_and_commits_nothing(rc: Restconf) -> None:
+    c = rc.client()
+    patch = {"ietf-yang-patch:yang-patch": {"patch-id": "stage", "edit": [
+        {"edit-id": "1", "operation": "create", "target": "/vm=p",
+         "value": {"hvd-vm:vm": [{"name": "p", "memory": 128}]}},
+        {"edit-id": "2", "operation": "merge", "target": "/vm=p/memory",
+         "value": {"hvd-vm:memory": 640}}]}}
+    r = c.patch(f"{DS}:candidate/hvd-vm:vms", json=patch,
+                headers={"Content-Type": "application/yang-patch+json"})
+    assert r.status_code == 200, r.text
+    assert c.get(f"{DS}:candidate/hvd-vm:vms/vm=p/memory").json() == {"hvd-vm:memory": 640}
+    assert c.get(f"{DS}:running/hvd-vm:vms/vm=p").status_code == 404
+    assert c.post("/restconf/operations/ietf-netconf:commit", headers=J).status_code == 204
+    assert c.get(f"{DS}:running/hvd-vm:vms/vm=p/memory").json() == {"hvd-vm:memory": 640}

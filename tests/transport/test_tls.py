@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 from ncclient import manager
@@ -19,6 +20,7 @@ from support.server import USER, HvdInstance
 from hvd_netconf import config
 from hvd_netconf.namespaces import MONITORING
 from hvd_netconf.transport.tls import fingerprint
+from hvd_netconf.wire.certnames import parse_entries
 
 
 @pytest.fixture
@@ -89,6 +91,34 @@ def test_unmapped_and_foreign_certificates_get_no_session(
     m = connect(port, pki, good_cert, good_key)
     assert m.session_id
     m.close_session()
+
+
+def test_cert_to_name_entries_come_before_tls_users(hvd_factory: Callable[..., HvdInstance],
+                                                   pki: dict[str, Any]) -> None:
+    ca = pki["ca"]
+    ca_der = x509.load_pem_x509_certificate(ca.path.read_bytes()).public_bytes(
+        serialization.Encoding.DER)
+    carol_cert, carol_key, carol = ca.issue("carol")
+    bob_cert, bob_key, _ = ca.issue("bob")
+    entries = parse_entries([
+        {"id": 5, "fingerprint": "sha256:" + fingerprint(
+            carol.public_bytes(serialization.Encoding.DER)), "map-type": "specified",
+         "name": USER},
+        {"id": 9, "fingerprint": "04:" + fingerprint(ca_der), "map-type": "common-name"},
+    ], "tls-cert-to-name")
+    cert, key = pki["server"]
+    inst = hvd_factory(tls_listen=(("127.0.0.1", 0),), tls_cert=cert, tls_key=key,
+                       tls_ca=ca.path, tls_users={"cn:carol": "bob"},
+                       tls_cert_to_name=entries)
+    assert inst.running.tls is not None
+    port = inst.running.tls.addresses[0][1]
+    ns = {"m": MONITORING}
+    m = connect(port, pki, carol_cert, carol_key)  # entry 5 (its own fingerprint) first
+    assert session_row(m).findtext("m:username", namespaces=ns) == USER
+    m.close_session()
+    b = connect(port, pki, bob_cert, bob_key)  # entry 9: signed by the CA, by its CN
+    assert session_row(b).findtext("m:username", namespaces=ns) == "bob"
+    b.close_session()
 
 
 def test_tls_settings(tmp_path: Path) -> None:

@@ -3,9 +3,13 @@
 Starts hvd in this process under a temporary root with the whole daemon's wiring
 (`wire_components`, as `hvd --backend sim` runs: NACM, sim host apply, supervisor), creates N
 VMs with one edit-config, then times R runs of each command as a new process (what a user
-waits for) next to `python -c pass` with the same interpreter, the floor any Python CLI pays,
-and prints each command's p50 as a multiple of that floor's (issue 25's target: `hv list vm`
-with 100 VMs within 2x). Usage:
+waits for), each run next to one of `python -c pass` with the same interpreter (the floor any
+Python CLI pays; interleaved, so both see the same load), and prints each command's p50 as a
+multiple of the floor's p50 (issue 25's target: `hv list vm` with 100 VMs within 2x).
+
+The children run with compiled bytecode, as an installed hv does: PYTHONDONTWRITEBYTECODE is
+dropped for them and their .pyc files go to a temporary PYTHONPYCACHEPREFIX, written by one
+untimed warm-up run (without them every run compiles hv's modules anew). Usage:
     python tools/bench/cli.py [--vms 100 1000] [--runs 30]
 """
 
@@ -39,13 +43,17 @@ def populate(socket_path: str, count: int) -> None:
         client.close()
 
 
-def timed(argv: list[str], runs: int) -> list[float]:
-    out = []
+def timed(argv: list[str], runs: int, env: dict[str, str]) -> tuple[list[float], list[float]]:
+    """(floor, command) wall times in ms, the two run alternately."""
+    floor_argv = [sys.executable, "-c", "pass"]
+    subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, env=env)  # writes the .pyc
+    floor, out = [], []
     for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
+        for samples, args in ((floor, floor_argv), (out, argv)):
+            t0 = time.perf_counter()
+            subprocess.run(args, stdout=subprocess.DEVNULL, check=True, env=env)
+            samples.append((time.perf_counter() - t0) * 1000)
+    return floor, out
 
 
 def report(label: str, samples: list[float], floor: float | None = None) -> float:
@@ -64,23 +72,25 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.2f} (2-core machine)")
     print("wiring: whole daemon (wire_components: NACM, sim host apply, supervisor)")
-    floor = report("python -c pass (floor)", timed([sys.executable, "-c", "pass"], args.runs))
-    for count in args.vms:
-        with tempfile.TemporaryDirectory() as tmp:
-            root, sock = Path(tmp) / "root", Path(tmp) / "hvd.sock"
-            root.mkdir()
-            running = start(Settings(root=root, socket=sock, backend="sim", listen=()),
-                            wire_components)
-            try:
-                populate(str(sock), count)
-                print(f"{count} VMs:")
-                report("hv list vm", timed([HV, "--socket", str(sock), "list", "vm"], args.runs),
-                       floor)
-                report("hv show vm NAME",
-                       timed([HV, "--socket", str(sock), "show", "vm", "vm00007"], args.runs),
-                       floor)
-            finally:
-                running.stop()
+    with tempfile.TemporaryDirectory() as cache:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = cache
+        for count in args.vms:
+            with tempfile.TemporaryDirectory() as tmp:
+                root, sock = Path(tmp) / "root", Path(tmp) / "hvd.sock"
+                root.mkdir()
+                running = start(Settings(root=root, socket=sock, backend="sim", listen=()),
+                                wire_components)
+                try:
+                    populate(str(sock), count)
+                    print(f"{count} VMs:")
+                    for label, words in (("hv list vm", ["list", "vm"]),
+                                         ("hv show vm NAME", ["show", "vm", "vm00007"])):
+                        floor, samples = timed([HV, "--socket", str(sock), *words], args.runs,
+                                               env)
+                        report(label, samples, report("python -c pass (floor)", floor))
+                finally:
+                    running.stop()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from hvd_netconf.host.sim.commands import Fail, State, log, reads_only, unknown
 from hvd_netconf.host.sim.console import Console
 from hvd_netconf.host.sim.faults import Faults, take_fault
 from hvd_netconf.host.sim.ifconfig import PHYSICAL_CAPABILITIES, Ifconfig
+from hvd_netconf.host.sim.media import Media
 from hvd_netconf.host.sim.pf import MAIN_NAT, Pf
 from hvd_netconf.host.sim.state import PersistedState
 from hvd_netconf.host.sim.stats import Stats
@@ -34,7 +35,7 @@ DEFAULT_POOL_SIZE = 64 << 40
 LOG_EVERY = 256
 
 
-class SimHost(PersistedState, Faults, Zfs, Ifconfig, Pf, Console, Vmm, Sysctl, Stats):
+class SimHost(PersistedState, Faults, Zfs, Ifconfig, Pf, Console, Vmm, Sysctl, Media, Stats):
     """The simulated host: each command runs under the flock on the in-memory state, caught
     up with the files first, and is logged when it can change that state."""
 
@@ -185,8 +186,9 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Pf, Console, Vmm, Sysctl, S
         prog = os.path.basename(argv[0]) if argv else ""
         handler = {
             "zfs": self._zfs, "ifconfig": self._ifconfig, "sysctl": self._sysctl,
-            "bhyvectl": self._bhyvectl, "ps": self._ps, "pfctl": self._pfctl,
-            "rctl": self._rctl, "netstat": self._netstat, "zpool": self._zpool,
+            "bhyvectl": self._bhyvectl, "ps": self._ps, "pfctl": self._pfctl, "dd": self._dd,
+            "qemu-img": self._qemu_img, "rctl": self._rctl, "netstat": self._netstat,
+            "zpool": self._zpool,
         }.get(prog)
         if handler is None:
             unknown(argv)

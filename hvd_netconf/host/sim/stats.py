@@ -4,7 +4,7 @@ Guest figures are real: the stand-in guest's CPU time and resident memory as Lin
 in /proc. Interface and disk counters are the bytes a test (or the stand-in) pushed through the
 sim with `count_traffic` / `count_io`; they live in ROOT/.sim/counters.json beside the state,
 not in its command log, since pushing bytes is not a host command. rctl refuses as rctl does on
-a host booted without racct (kern.racct.enable=0, docs/freebsd-facts.md §16).
+a host booted without racct (kern.racct.enable=0, docs/freebsd-facts.md §17).
 """
 
 from __future__ import annotations

@@ -289,6 +289,8 @@ class Zfs:
             return ds["type"], "-"
         if prop in ds["props"]:
             return ds["props"][prop], "local"
+        if prop in ("used", "referenced") and ds["type"] == "volume" and not local_only:
+            return str(self._allocated(name, None)), "-"  # the written extents; no COW
         if local_only:
             return "-", "-"
         if ":" in prop or prop == "mountpoint":
@@ -432,9 +434,11 @@ class Zfs:
         if not self._replaying:
             self.zvol_file(f"{dataset}@{snap}").unlink(missing_ok=True)
 
-    def _allocated(self, dataset: str, snap: str) -> int:
+    def _allocated(self, dataset: str, snap: str | None) -> int:
+        """Bytes the stand-in file of a zvol (or of its snapshot) has written."""
         try:
-            return self.zvol_file(f"{dataset}@{snap}").stat().st_blocks * 512
+            name = dataset if snap is None else f"{dataset}@{snap}"
+            return self.zvol_file(name).stat().st_blocks * 512
         except FileNotFoundError:
             return 0
 
