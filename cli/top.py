@@ -19,8 +19,7 @@ import time
 import tty
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from hvd_netconf.namespaces import HVD, VM
 
@@ -32,8 +31,7 @@ def _q(name: str) -> str:
     return f"{{{VM}}}{name}"
 
 
-@dataclass(frozen=True)
-class Snap:
+class Snap(NamedTuple):  # named tuples: a one-shot hv loads no dataclasses (test_oneshot_imports)
     """One VM in one frame: counters as read, None where hvd gave none."""
 
     status: str
@@ -43,8 +41,7 @@ class Snap:
     net: float  # octets in + out, all NICs
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     name: str
     status: str
     cpu: float | None  # percent of one host CPU
@@ -210,8 +207,7 @@ def spark(values: list[float]) -> str:
                    for v in values)
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
     time: str
     values: dict[str, float]
 
