@@ -21,6 +21,7 @@ from hvd_netconf.host.sim.state import PersistedState
 from hvd_netconf.host.sim.sysctl import DEFAULT_SYSCTLS, Sysctl
 from hvd_netconf.host.sim.vmm import Vmm
 from hvd_netconf.host.sim.zfs import Zfs
+from hvd_netconf.host.sim.zfs_replication import ZfsReplication
 
 DEFAULT_PHYSICAL = ("em0", "em1")
 DEFAULT_POOLS = ("zroot",)
@@ -28,7 +29,7 @@ DEFAULT_POOLS = ("zroot",)
 DEFAULT_POOL_SIZE = 64 << 40
 
 
-class SimHost(PersistedState, Faults, Zfs, Ifconfig, Console, Vmm, Sysctl):
+class SimHost(PersistedState, Faults, Zfs, ZfsReplication, Ifconfig, Console, Vmm, Sysctl):
     """The simulated host: each command runs under the flock on the in-memory state, caught
     up with the files first, and is logged when it can change that state."""
 
