@@ -379,7 +379,37 @@ FACTS = {'objects': {'vm': {'key': 'name',
                                      'kind': 'bool',
                                      'default': 'false',
                                      'help': 'Destroy the newer snapshots, which a rollback cannot '
-                                             'keep (otherwise refused, naming them)'}]}},
+                                             'keep (otherwise refused, naming them)'}]},
+          'clone-vm': {'help': "Make a new VM from a snapshot of another: the new VM's "
+                               "configuration is the source's under the new name, with its own "
+                               'SMBIOS UUID and MAC addresses (derived from the new name), added '
+                               'to running as one commit (in the history, undone by rollback)',
+                       'input': [{'name': 'vm',
+                                  'ref': 'vm',
+                                  'kind': 'ref',
+                                  'mandatory': True,
+                                  'help': 'The VM to clone'},
+                                 {'name': 'name',
+                                  'length': [[1, 31]],
+                                  'kind': 'string',
+                                  'patterns': [['[A-Za-z0-9_]([A-Za-z0-9_-]|\\.[A-Za-z0-9_-])*',
+                                                False,
+                                                "a name is 1 to 31 letters, digits, '_', '-' or "
+                                                "single '.' between them"]],
+                                  'mandatory': True,
+                                  'help': "The new VM's name"},
+                                 {'name': 'snapshot',
+                                  'length': [[1, 64]],
+                                  'kind': 'string',
+                                  'patterns': [['[A-Za-z0-9][A-Za-z0-9_.:-]*', False, '']],
+                                  'help': "The source's snapshot to clone; without it hvd takes "
+                                          'one named hvd-clone-<new name> (kept as the origin of a '
+                                          'linked clone, destroyed after a full one)'},
+                                 {'name': 'linked',
+                                  'kind': 'bool',
+                                  'default': 'true',
+                                  'help': 'true: zfs clone, fast and dependent on the snapshot; '
+                                          'false: a full, independent copy'}]}},
  'json': {'vms/vm/cpu': 'number',
           'vms/vm/memory': 'number',
           'vms/vm/cpu-topology/sockets': 'number',
@@ -422,4 +452,5 @@ FACTS = {'objects': {'vm': {'key': 'name',
           'rollback/commit-id': 'number',
           'snapshot-vm/vm-was-running': 'bool',
           'rollback-vm/config-may-differ': 'bool',
-          'rollback-vm/stopped': 'bool'}}
+          'rollback-vm/stopped': 'bool',
+          'clone-vm/linked': 'bool'}}

@@ -42,6 +42,7 @@ from hvd_netconf.namespaces import (
 from hvd_netconf.notify import NotificationBus
 from hvd_netconf.ops import (
     candidates,
+    clones,
     edit,
     history,
     locks,
@@ -119,6 +120,7 @@ def operations() -> Registry:
     reg.add(VM, "snapshot-vm", snapshots.snapshot_vm)
     reg.add(VM, "delete-snapshot", snapshots.delete_snapshot)
     reg.add(VM, "rollback-vm", snapshots.rollback_vm)
+    reg.add(VM, "clone-vm", clones.clone_vm)
     reg.add(HVD, "get-log", logs.get_log, serialized=False)
     return reg
 
