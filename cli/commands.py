@@ -499,7 +499,7 @@ def _leaves(reply: ET.Element) -> dict[str, object]:
     out: dict[str, object] = {}
     for e in reply:
         key = render.local(e.tag)
-        if key in ("destroyed", "rolled-back"):
+        if key in ("destroyed", "rolled-back", "disks"):
             out.setdefault(key, [])
             cast_list = out[key]
             assert isinstance(cast_list, list)
@@ -561,6 +561,21 @@ def do_snapshot_rollback(s: Session, p: Parsed) -> None:
     got = _leaves(reply)
     _emit(s, reply, got, lambda: f"vm {vm} rolled back to {name}: {got.get('message')}",
           "rollback-vm")
+
+
+def do_clone(s: Session, p: Parsed) -> None:
+    vm, new = p.values["vm"], p.values["name"]
+    params = {k: p.values[k] for k in ("snapshot", "linked") if k in p.values}
+    full = params.get("linked") == "false"
+    reply = s.send(rpcs.snapshot_rpc("clone-vm", vm, name=new, **params),
+                   progress=f"cloning {vm} as {new}{' (full copy)' if full else ''}…")
+    if reply is None:
+        return
+    got = _leaves(reply)
+    how = (f"a full copy ({got.get('bytes')} stream bytes)" if full
+           else "linked: the snapshot is kept while the clone exists")
+    _emit(s, reply, got, lambda: f"vm {new} cloned from {got.get('snapshot')}, {how}; commit "
+          f"{got.get('commit-id')}", "clone-vm")
 
 
 def do_snapshot_delete(s: Session, p: Parsed) -> None:
@@ -796,7 +811,7 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "confirm": do_confirm, "discard": do_discard, "rollback": do_rollback,
     "configure": do_configure, "log": do_log, "snapshot": do_snapshot,
     "snapshot-list": do_snapshot_list, "snapshot-rollback": do_snapshot_rollback,
-    "snapshot-delete": do_snapshot_delete,
+    "snapshot-delete": do_snapshot_delete, "clone": do_clone,
 }
 
 

@@ -175,6 +175,9 @@ COMMANDS: tuple[Command, ...] = (
             read=True),
     Command(("snapshot", "delete"), "snapshot-delete", "Delete one of hvd's snapshots of a VM "
             "(asks first)", (VM, _p("name", "val", "rpc:delete-snapshot", "name")), read=True),
+    Command(("clone",), "clone", "Clone a VM from a snapshot: linked (zfs clone) or --full",
+            (VM, _p("name", "new", "vm")), (_p("snapshot", "val", "rpc:clone-vm", "snapshot"),),
+            (Flag("--full", "linked", "false"),), read=True),
     Command(("show", "host"), "show-host", "Show the host: backend, OS, hvd version", read=True),
     Command(("show", "commits"), "show-commits", "Show the commit history",
             options=(_p("limit", "int", lo=1, hi=1000),), read=True),
