@@ -63,6 +63,9 @@ KINDS: dict[str, Kind] = {
     "vm": Kind("vm", VM, "vms", "vm", "vm", "hvd-vm"),
     "network": Kind("network", NETWORK, "networks", "network", "networks", "hvd-net"),
     "nacm": Kind("nacm", NACM, "nacm", None, "config", "nacm", host=False),
+    # backup-vm reads it when it runs; a target changes nothing on the host by itself
+    "backup-target": Kind("backup-target", VM, "backup-targets", "backup-target",
+                          "backup-targets", "hvd-vm", host=False),
 }
 BY_CONTAINER: dict[str, Kind] = {k.container_tag: k for k in KINDS.values()}
 BY_ENTRY_TAG: dict[str, Kind] = {k.entry_tag: k for k in KINDS.values()}

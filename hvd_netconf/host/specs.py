@@ -137,6 +137,23 @@ class NetworkSpec:
         return self.physical_interface
 
 
+@dataclass(frozen=True)
+class BackupTargetSpec:
+    """One backup target (hvd-vm backup-targets), defaults filled in: exactly one of
+    directory, dataset and ssh_host (with ssh_dataset) is set, as the YANG choice says."""
+
+    name: str = _leaf("name")
+    directory: str | None = _leaf("directory")
+    dataset: str | None = _leaf("dataset")
+    ssh_host: str | None = _leaf("ssh/host")
+    ssh_user: str = _leaf("ssh/user")
+    ssh_port: int = _leaf("ssh/port", int)
+    ssh_identity: str | None = _leaf("ssh/identity-file")
+    ssh_dataset: str | None = _leaf("ssh/dataset")
+    compressed: bool = _leaf("compressed", _bool)
+    raw: bool = _leaf("raw", _bool)
+
+
 @cache
 def schema_node(ns: str, *path: str) -> SchemaNode:
     """The schema node at a path of names from a top-level container of module ns."""
@@ -190,6 +207,12 @@ def read_vm(el: etree._Element) -> VmSpec:
                  for p in el.iterchildren(f"{{{VM}}}cpu-pin"))
     options = tuple((o.text or "").strip() for o in el.iterchildren(f"{{{VM}}}bhyve-option"))
     return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options)
+
+
+def read_backup_target(el: etree._Element) -> BackupTargetSpec:
+    """A `<backup-target xmlns="urn:hvd:vm">` element -> BackupTargetSpec."""
+    return BackupTargetSpec(**_read(BackupTargetSpec, el, VM,
+                                    ("backup-targets", "backup-target")))
 
 
 def vm_defaults(name: str) -> VmSpec:

@@ -10,6 +10,8 @@ pass it and name anything else.
 
 from __future__ import annotations
 
+import re
+
 from hvd_netconf.host.zfs import OWNER, OWNER_PROP, ROLE_PROP, ZFS, Argv
 
 RESUME_TOKEN_PROP = "receive_resume_token"
@@ -120,3 +122,23 @@ def hold(tag: str, snapshot: str) -> Argv:
 def release(tag: str, snapshot: str) -> Argv:
     """`zfs release -r <tag> ds@snap` (zfs-release(8))."""
     return (ZFS, "release", "-r", tag, snapshot)
+
+
+def list_bookmarks(dataset: str) -> Argv:
+    """`zfs list -H -p -t bookmark -o name -r <ds>` (zfs-list(8)): `<ds>#<name>` a line."""
+    return (ZFS, "list", "-H", "-p", "-t", "bookmark", "-o", "name", "-r", dataset)
+
+
+_REMOTE_WORD = re.compile(r"[A-Za-z0-9_.:@#/=+,-]+")
+
+
+def over_ssh(argv: Argv, *, host: str, user: str, port: int, identity: str | None) -> Argv:
+    """`ssh -o BatchMode=yes [-i key] -p port user@host <argv>` (ssh(1)): the command runs on
+    the other host. ssh joins the words with blanks for the remote shell, so only words
+    without blanks or shell characters may go (names from the YANG patterns, hvd's tags); a
+    word that is not one is refused here rather than quoted."""
+    for word in argv:
+        if not _REMOTE_WORD.fullmatch(word):
+            raise ValueError(f"{word!r} cannot be passed safely to a remote shell")
+    return ("ssh", "-o", "BatchMode=yes", *(("-i", identity) if identity else ()),
+            "-p", str(port), f"{user}@{host}", *argv)

@@ -25,7 +25,8 @@ from hvd_netconf.store.wal import Delete, Put
 from hvd_netconf.xmlparse import XmlLimits, parse
 
 HISTORY_NS = "urn:hvd:store:history"
-SOURCES = ("commit", "edit-running", "copy-config", "confirmed-revert", "rollback", "clone-vm")
+SOURCES = ("commit", "edit-running", "copy-config", "confirmed-revert", "rollback", "clone-vm",
+           "restore-vm")
 _FILE = re.compile(r"(\d{1,18})\.xml")
 # A record may hold the images of a whole datastore (copy-config of 10,000 VMs).
 HISTORY_LIMITS = XmlLimits(max_bytes=2 * 1024**3, max_depth=64, max_elements=100_000_000)

@@ -71,3 +71,20 @@ def test_clone_promote_bookmark_hold():
         "zfs", "hold", "-r", "hvd-backup", "tank/vm/web@s")
     assert zr.release("hvd-backup", "tank/vm/web@s") == (
         "zfs", "release", "-r", "hvd-backup", "tank/vm/web@s")
+
+
+def test_list_bookmarks_and_ssh():
+    # zfs-list(8): -t bookmark
+    assert zr.list_bookmarks("zroot/hv/vm/web") == (
+        "zfs", "list", "-H", "-p", "-t", "bookmark", "-o", "name", "-r", "zroot/hv/vm/web")
+    # ssh(1): ssh [-i identity_file] [-o option] [-p port] destination [command [argument ...]]
+    assert zr.over_ssh(zr.receive("tank/b/web/d0", role="backup"), host="nas.example",
+                       user="backup", port=2222, identity="/etc/hvd/backup_key") == (
+        "ssh", "-o", "BatchMode=yes", "-i", "/etc/hvd/backup_key", "-p", "2222",
+        "backup@nas.example", "zfs", "receive", "-s", "-u", "-o", "hvd:owner=hvd",
+        "-o", "hvd:role=backup", "tank/b/web/d0")
+    assert zr.over_ssh(("zfs", "list"), host="h", user="root", port=22, identity=None) == (
+        "ssh", "-o", "BatchMode=yes", "-p", "22", "root@h", "zfs", "list")
+    with pytest.raises(ValueError, match="remote shell"):
+        zr.over_ssh(("zfs", "set", "a=b; rm -rf /", "t"), host="h", user="u", port=22,
+                    identity=None)

@@ -119,7 +119,7 @@ class SimHost(PersistedState, Faults, Zfs, ZfsReplication, Ifconfig, Console, Vm
         prog = os.path.basename(argv[0]) if argv else ""
         handler = {
             "zfs": self._zfs, "ifconfig": self._ifconfig, "sysctl": self._sysctl,
-            "bhyvectl": self._bhyvectl, "ps": self._ps,
+            "bhyvectl": self._bhyvectl, "ps": self._ps, "ssh": self._ssh,
         }.get(prog)
         if handler is None:
             unknown(argv)

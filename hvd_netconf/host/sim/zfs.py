@@ -366,6 +366,8 @@ class Zfs:
                            "creation": str(rec["creation"]), "used": "0",
                            "referenced": str(self._allocated(name, snap))}
                     out.append("\t".join(row.get(c, "-") for c in cols) + "\n")
+            if "bookmark" in types:
+                out += [f"{name}#{bm}\n" for bm in st["datasets"][name].get("bookmarks", {})]
             if st["datasets"][name]["type"] not in types:
                 continue
             out.append("\t".join(self._value(st, name, c, False)[0] for c in cols) + "\n")

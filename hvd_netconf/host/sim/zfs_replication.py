@@ -1,4 +1,4 @@
-"""zfs send, receive, clone, promote-free copies, bookmark and hold as the sim runs them.
+"""zfs send, receive, clone, bookmark and hold as the sim runs them.
 
 A stream is the sim's own format, not ZFS's: a magic line, a JSON header, then one section
 per snapshot (a JSON line, then records W offset length data / F offset length, then N), and
@@ -6,8 +6,10 @@ a SHA-256 of everything before it. It carries a volume's bytes, so a receive giv
 exactly what was sent, and the receiver checks what ZFS checks: the incremental base is the
 target's newest snapshot (by guid), a full stream does not land on an existing dataset
 without -F, a cut or altered stream fails the checksum. An incremental stream holds the
-128 KiB blocks that differ from its base; a bookmark remembers a digest of each block of its
-snapshot in place of ZFS's birth times, so it can be a base once the snapshot is gone.
+16 KiB blocks (the default volblocksize) that differ from its base; a bookmark keeps a sparse
+copy of its snapshot's bytes beside the zvol's (`<dataset>#<name>`) in place of ZFS's birth
+times, read only as the base of an incremental send, so it can be one once the snapshot is
+gone.
 
 The refusals use zfs's words (docs/freebsd-facts.md §2.6). Streams move only through
 `SimHost.pipe` (host/stream.py's interface); `zfs send` run alone answers only `-n -P`.
@@ -29,7 +31,7 @@ from hvd_netconf.host.sim.commands import Fail, State, unknown
 from hvd_netconf.host.sim.zfs import _sparse_copy
 
 MAGIC = b"HVDSIM-ZFS-STREAM 1\n"
-BLOCK = 128 * 1024
+BLOCK = 16 * 1024  # the default volblocksize (docs/freebsd-facts.md §2.3)
 _W = struct.Struct(">QI")
 _F = struct.Struct(">QQ")
 _SECTION = struct.Struct(">I")
@@ -73,10 +75,6 @@ def _read_block(f: Any, idx: int) -> bytes:
     return data
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha1(data.rstrip(b"\0")).hexdigest()  # a block of zeros is a hole
-
-
 class _Reader:
     """Exactly n bytes at a time from the chunks of a stream, hashing all it hands out."""
 
@@ -110,6 +108,8 @@ class ZfsReplication:
     _st: State
 
     if TYPE_CHECKING:  # provided by Zfs, PersistedState, Faults and SimHost
+        def _zfs(self, st: State, args: tuple[str, ...], out: list[str],
+                 argv: tuple[str, ...]) -> None: ...
         def zvol_file(self, dataset: str) -> Path: ...
         def _adopt(self, name: str) -> None: ...
         def _check_name(self, verb: str, name: str) -> None: ...
@@ -125,6 +125,13 @@ class ZfsReplication:
 
         @staticmethod
         def _ds(st: State, name: str, verb: str = "open") -> dict[str, Any]: ...
+
+    def _ssh(self, st: State, args: tuple[str, ...], out: list[str],
+             argv: tuple[str, ...]) -> None:
+        """`ssh ... user@host zfs ...`: the sim has no other host, so the zfs command runs on
+        this one (tests show the remote argv; a real ssh target is not simulated)."""
+        zfs = _remote(argv)
+        self._zfs(st, zfs[1:], out, zfs)
 
     def _replication_commands(self) -> dict[str, Handler]:
         return {"clone": self._zfs_clone, "bookmark": self._zfs_bookmark,
@@ -155,7 +162,11 @@ class ZfsReplication:
                     raise Fail(f"cannot destroy snapshot {d}@{snap}: dataset is busy")
 
     def _forget_clone(self, st: State, gone: dict[str, Any], name: str) -> None:
-        """A destroyed clone no longer pins its origin snapshot."""
+        """A destroyed clone no longer pins its origin snapshot; a destroyed dataset's
+        bookmarks go with it."""
+        if not self._replaying:
+            for bm in gone.get("bookmarks", {}):
+                self.zvol_file(f"{name}#{bm}").unlink(missing_ok=True)
         origin = gone.get("origin")
         if origin:
             ds, _, snap = origin.partition("@")
@@ -211,14 +222,9 @@ class ZfsReplication:
         marks = st["datasets"][dataset].setdefault("bookmarks", {})
         if bm in marks:
             raise Fail(f"cannot create bookmark '{args[1]}': bookmark exists")
-        blocks: dict[str, str] = {}
         if st["datasets"][dataset]["type"] == "volume" and not self._replaying:
-            path = self.zvol_file(args[0])
-            with open(path, "rb") as f:
-                blocks = {str(i): _digest(_read_block(f, i)) for i in sorted(_blocks(path))}
-        # the digests are data the sim needs in place of birth times; replay keeps the first
-        marks[bm] = {"guid": _guid(dataset, snap, rec), "creation": rec["creation"],
-                     "blocks": blocks}
+            _copy(self.zvol_file(args[0]), self.zvol_file(args[1]))
+        marks[bm] = {"guid": _guid(dataset, snap, rec), "creation": rec["creation"]}
 
     def _holds(self, st: State, args: list[str], argv: tuple[str, ...]
                ) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -284,7 +290,7 @@ class ZfsReplication:
                 if mark["creation"] > rec["creation"]:
                     raise Fail(f"cannot send '{rest[0]}': not an earlier snapshot from the "
                                "same fs")
-                header["base"] = {"guid": mark["guid"], "bookmark": base_arg}
+                header["base"] = {"guid": mark["guid"], "snapshot": base_arg}
             else:
                 _d, _s, base_rec = self._snapshot_rec(st, base_arg)
                 if snaps.index(base) >= snaps.index(snap):
@@ -311,26 +317,22 @@ class ZfsReplication:
 
         yield out(MAGIC + json.dumps(header).encode() + b"\n")
         base = header["base"]
-        prev: str | None = base.get("snapshot") if base else None
-        marks: dict[str, str] | None = None
-        if base and "bookmark" in base:
-            ds, _, bm = base["bookmark"].partition("#")
-            marks = st["datasets"][ds]["bookmarks"][bm]["blocks"]
+        prev: str | None = base["snapshot"] if base else None  # a bookmark's copy alike
         for sec in sections:
             meta = json.dumps({k: sec[k] for k in ("snap", "guid", "creation")}).encode()
             yield out(b"S" + _SECTION.pack(len(meta)) + meta)
             if header["type"] == "volume":
                 older = self.zvol_file(prev) if prev else None
-                for rec in self._records(self.zvol_file(sec["file"]), older, marks):
+                for rec in self._records(self.zvol_file(sec["file"]), older):
                     yield out(rec)
             yield out(b"N")
-            prev, marks = sec["file"], None
+            prev = sec["file"]
         yield out(b"E") + sha.digest()  # the E is hashed, then the digest follows
 
     @staticmethod
-    def _records(to: Path, base: Path | None, marks: dict[str, str] | None) -> Iterator[bytes]:
+    def _records(to: Path, base: Path | None) -> Iterator[bytes]:
         with open(to, "rb") as f:
-            if base is None and marks is None:  # full: every written extent
+            if base is None:  # full: every written extent
                 for start, end in _extents(to):
                     pos = start
                     while pos < end:
@@ -340,16 +342,6 @@ class ZfsReplication:
                         pos += len(data)
                 return
             mine = _blocks(to)
-            if marks is not None:
-                theirs = {int(k) for k in marks}
-                for i in sorted(mine | theirs):
-                    data = _read_block(f, i) if i in mine else b""
-                    if i not in mine:
-                        yield b"F" + _F.pack(i * BLOCK, BLOCK)
-                    elif _digest(data) != marks.get(str(i)):
-                        yield b"W" + _W.pack(i * BLOCK, len(data)) + data
-                return
-            assert base is not None
             with open(base, "rb") as b:
                 for i in sorted(mine | _blocks(base)):
                     data, old = _read_block(f, i), _read_block(b, i)
@@ -512,6 +504,10 @@ class ZfsReplication:
         """producer | consumer, in the sim: a `zfs send` or a stream file into a
         `zfs receive` or a stream file, under the host's lock, bytes counted."""
         with self._locked():
+            if not isinstance(producer, Path):
+                producer = _remote(tuple(producer))
+            if not isinstance(consumer, Path):
+                consumer = _remote(tuple(consumer))
             for side in (producer, consumer):
                 if not isinstance(side, Path):
                     fault = self._take_fault(tuple(side))
@@ -560,6 +556,15 @@ class ZfsReplication:
             if summary is not None:
                 self._log({"run": list(cargv), "recv": summary})
             return moved
+
+
+def _remote(argv: tuple[str, ...]) -> tuple[str, ...]:
+    """The zfs command an `ssh ... zfs ...` argv runs on the other host (itself otherwise)."""
+    if os.path.basename(argv[0]) != "ssh":
+        return argv
+    if "zfs" not in argv:
+        unknown(argv)
+    return argv[argv.index("zfs"):]
 
 
 class _Null:
