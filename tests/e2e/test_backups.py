@@ -63,8 +63,12 @@ def _setup(m: manager.Manager, root: Path, backups: Path) -> None:
                f"<backup-target><name>files</name><directory>{backups}</directory>"
                "</backup-target>"
                "<backup-target><name>pool2</name><dataset>zroot/backups</dataset>"
-               "</backup-target></backup-targets>")
+               "</backup-target>"
+               "<backup-target><name>nas</name><ssh><host>nas.example</host><user>backup</user>"
+               "<dataset>zroot/remote</dataset></ssh></backup-target></backup-targets>")
     SimHost(root).run(zfs.create_filesystem("zroot/backups", "operator"))
+    # the sim has no second host: `ssh ... zfs ...` runs its zfs command on this one
+    SimHost(root).run(zfs.create_filesystem("zroot/remote", "operator"))
     m.edit_config(config(vms=vm_xml("web", disks={"d0": "1G", "d1": "2G"}))
                   .replace("</config>", targets + "</config>"), target="candidate")
     m.commit()
@@ -83,7 +87,7 @@ def _vm_snapshots(root: Path) -> list[str]:
             for s in rec.get("snaps", {})]
 
 
-@pytest.mark.parametrize("target", ["files", "pool2"])
+@pytest.mark.parametrize("target", ["files", "pool2", "nas"])
 def test_full_then_two_incrementals_restore_byte_identical(vmhvd: HvdInstance, tmp_path: Path,
                                                            target: str) -> None:
     root = vmhvd.root
@@ -107,6 +111,10 @@ def test_full_then_two_incrementals_restore_byte_identical(vmhvd: HvdInstance, t
             for b in listed.iterfind("vm:backup", VMX)]
     assert rows == [(first["backup"], None), (second["backup"], first["backup"]),
                     (third["backup"], second["backup"])]
+    if target == "nas":  # every target-side command went through ssh(1)
+        log = (root / ".sim" / "host.log").read_text()
+        assert '["ssh", "-o", "BatchMode=yes", "-p", "22", "backup@nas.example", "zfs", ' \
+            '"receive", "-u", "zroot/remote/web/d0"]' in log
 
     reply = rpc(m, f'<restore-vm xmlns="{VM}"><target>{target}</target><vm>web</vm>'
                    "<name>web-r</name></restore-vm>")

@@ -504,6 +504,7 @@ class ZfsReplication:
         """producer | consumer, in the sim: a `zfs send` or a stream file into a
         `zfs receive` or a stream file, under the host's lock, bytes counted."""
         with self._locked():
+            asked = list(consumer) if not isinstance(consumer, Path) else []  # for the log
             if not isinstance(producer, Path):
                 producer = _remote(tuple(producer))
             if not isinstance(consumer, Path):
@@ -554,7 +555,7 @@ class ZfsReplication:
             except Fail as e:
                 raise CommandFailed(cargv, e.code, e.stderr) from None
             if summary is not None:
-                self._log({"run": list(cargv), "recv": summary})
+                self._log({"run": asked, "recv": summary})
             return moved
 
 
