@@ -132,6 +132,11 @@ def snapshot_rpc(rpc: str, vm: str, **params: str) -> El:
     return el(rpc, el("vm", text=vm), *(el(k, text=v) for k, v in params.items()), xmlns=VM)
 
 
+def vm_rpc_leaves(rpc: str, **params: str) -> El:
+    """An hvd-vm RPC whose input is these leaves, in this order (backup-vm, restore-vm...)."""
+    return el(rpc, *(el(k, text=v) for k, v in params.items()), xmlns=VM)
+
+
 def snapshots(vm: str) -> El:
     """The filter for one VM's snapshots (operational state)."""
     return el("snapshots", el("snapshot", el("vm", text=vm)), xmlns=VM)

@@ -175,6 +175,8 @@ def generate(yang_dir: Path) -> dict[str, Any]:
         "disk": vm.search_one("list", "disk"),
         "nic": vm.search_one("list", "nic"),
         "network": net,
+        "backup-target": vm_mod.search_one("container", "backup-targets").search_one(
+            "list", "backup-target"),
     }
     facts: dict[str, Any] = {
         "objects": {
