@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from e2e.helpers import config, rpc, vm_xml
+from e2e.helpers import config, rpc, vm_disk, vm_xml, write_disk
 from lxml import etree
 from ncclient import manager
 from ncclient.operations import RPCError
@@ -21,16 +21,6 @@ from hvd_netconf.namespaces import VM
 
 VMX = {"vm": VM}
 MIB = 1 << 20
-
-
-def _disk(root: Path, vm: str, disk: str) -> Path:
-    return SimHost(root).zvol_file(f"zroot/hv/vm/{vm}/disks/{disk}")
-
-
-def _write(root: Path, vm: str, disk: str, data: bytes, at: int) -> None:
-    with open(_disk(root, vm, disk), "r+b") as f:
-        f.seek(at)
-        f.write(data)
 
 
 def _content(path: Path) -> tuple[int, list[tuple[int, bytes]]]:
@@ -55,7 +45,7 @@ def _content(path: Path) -> tuple[int, list[tuple[int, bytes]]]:
 
 def _same_disks(root: Path, a: str, b: str) -> None:
     for disk in ("d0", "d1"):
-        assert _content(_disk(root, a, disk)) == _content(_disk(root, b, disk)), disk
+        assert _content(vm_disk(root, a, disk)) == _content(vm_disk(root, b, disk)), disk
 
 
 def _setup(m: manager.Manager, root: Path, backups: Path) -> None:
@@ -93,16 +83,16 @@ def test_full_then_two_incrementals_restore_byte_identical(vmhvd: HvdInstance, t
     root = vmhvd.root
     m = vmhvd.connect_uds()
     _setup(m, root, tmp_path / "backups")
-    _write(root, "web", "d0", b"first" * 200000, 5 * MIB)
-    _write(root, "web", "d1", b"one" * 1000, 1 << 30)
+    write_disk(root, "web", "d0", b"first" * 200000, 5 * MIB)
+    write_disk(root, "web", "d1", b"one" * 1000, 1 << 30)
     first = _backup(m, target)
     assert "base" not in first and int(first["bytes"]) > 8000
     assert _vm_snapshots(root) == []  # bookmarks only between backups
-    _write(root, "web", "d0", b"second", 7 * MIB)
+    write_disk(root, "web", "d0", b"second", 7 * MIB)
     second = _backup(m, target)
     assert second["base"] == first["backup"] and int(second["bytes"]) < int(first["bytes"])
-    _write(root, "web", "d1", b"third", 1 << 29)
-    _write(root, "web", "d0", b"\0" * 5000, 5 * MIB)  # erased
+    write_disk(root, "web", "d1", b"third", 1 << 29)
+    write_disk(root, "web", "d0", b"\0" * 5000, 5 * MIB)  # erased
     third = _backup(m, target)
     assert third["base"] == second["backup"]
 
@@ -134,9 +124,9 @@ def test_verify_only_finds_a_corrupted_stream_and_writes_nothing(vmhvd: HvdInsta
     m = vmhvd.connect_uds()
     backups = tmp_path / "backups"
     _setup(m, root, backups)
-    _write(root, "web", "d0", b"data" * 100000, 0)
+    write_disk(root, "web", "d0", b"data" * 100000, 0)
     first = _backup(m, "files")
-    _write(root, "web", "d0", b"more", 9 * MIB)
+    write_disk(root, "web", "d0", b"more", 9 * MIB)
     second = _backup(m, "files")
     (backups / "web" / "notes.txt").write_text("the operator's\n")
     body = "<target>files</target><vm>web</vm><verify-only>true</verify-only>"
@@ -155,7 +145,7 @@ def test_verify_only_finds_a_corrupted_stream_and_writes_nothing(vmhvd: HvdInsta
     # the older backup is whole, and restores
     rpc(m, f'<restore-vm xmlns="{VM}"><target>files</target><vm>web</vm>'
            f"<backup>{first['backup']}</backup><name>web-old</name></restore-vm>")
-    with open(_disk(root, "web-old", "d0"), "rb") as f:
+    with open(vm_disk(root, "web-old", "d0"), "rb") as f:
         assert f.read(8) == b"datadata"
     assert (backups / "web" / "notes.txt").read_text() == "the operator's\n"
     with pytest.raises(RPCError) as exc:  # the name is taken

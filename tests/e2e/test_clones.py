@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from e2e.helpers import config, network_xml, rpc, start_vm, vm_xml
+from e2e.helpers import config, network_xml, rpc, start_vm, vm_disk, vm_xml, write_disk
 from lxml import etree
 from ncclient import manager
 from ncclient.operations import RPCError
@@ -22,18 +22,8 @@ VMX = {"vm": VM}
 MIB = 1 << 20
 
 
-def _disk(root: Path, vm: str, disk: str) -> Path:
-    return SimHost(root).zvol_file(f"zroot/hv/vm/{vm}/disks/{disk}")
-
-
-def _write(root: Path, vm: str, disk: str, data: bytes, at: int) -> None:
-    with open(_disk(root, vm, disk), "r+b") as f:
-        f.seek(at)
-        f.write(data)
-
-
 def _read(root: Path, vm: str, disk: str, n: int, at: int) -> bytes:
-    with open(_disk(root, vm, disk), "rb") as f:
+    with open(vm_disk(root, vm, disk), "rb") as f:
         f.seek(at)
         return f.read(n)
 
@@ -52,8 +42,8 @@ def _setup(m: manager.Manager, root: Path) -> None:
                          vms=vm_xml("web", disks={"disk0": "1G", "disk1": "2G"},
                                     nics={"nic0": "lan"})), target="candidate")
     m.commit()
-    _write(root, "web", "disk0", b"zero-origin", 5 * MIB)
-    _write(root, "web", "disk1", b"one-origin", 1 << 30)
+    write_disk(root, "web", "disk0", b"zero-origin", 5 * MIB)
+    write_disk(root, "web", "disk1", b"one-origin", 1 << 30)
 
 
 def test_linked_and_full_clones_run_beside_the_origin(vmhvd: HvdInstance) -> None:
@@ -67,14 +57,14 @@ def test_linked_and_full_clones_run_beside_the_origin(vmhvd: HvdInstance) -> Non
     assert [e.text for e in reply.findall("vm:disks", VMX)] == [
         "zroot/hv/vm/web2/disks/disk0", "zroot/hv/vm/web2/disks/disk1"]
     rpc(m, f'<snapshot-vm xmlns="{VM}"><vm>web</vm><name>base</name></snapshot-vm>')
-    _write(root, "web", "disk0", b"zero-LATER!", 5 * MIB)  # after the snapshot: not copied
+    write_disk(root, "web", "disk0", b"zero-LATER!", 5 * MIB)  # after the snapshot: not copied
     reply = _clone(m, "<name>web3</name><snapshot>base</snapshot><linked>false</linked>")
     assert int(reply.findtext("vm:bytes", namespaces=VMX) or 0) > 0
 
     for vm in ("web2", "web3"):
         assert _read(root, vm, "disk0", 11, 5 * MIB) == b"zero-origin"
         assert _read(root, vm, "disk1", 10, 1 << 30) == b"one-origin"
-        assert _disk(root, vm, "disk1").stat().st_blocks * 512 < 2 * MIB  # still sparse
+        assert vm_disk(root, vm, "disk1").stat().st_blocks * 512 < 2 * MIB  # still sparse
         start_vm(m, vm)
     launches = {vm: _launch(root, vm) for vm in ("web", "web2", "web3")}
     uuids = {vm: argv[argv.index("-U") + 1] for vm, argv in launches.items()}
