@@ -55,10 +55,10 @@ class FreeBSDHost:
             )
 
     def pipe(self, producer: stream.Endpoint, consumer: stream.Endpoint, *,
-             progress: stream.Progress | None = None) -> int:
+             progress: stream.Progress | None = None, tap: stream.Tap | None = None) -> int:
         """producer | consumer (a zfs send into a zfs receive or a stream file)."""
         log.debug("pipe %s | %s", producer, consumer)
-        return stream.run_pipe(producer, consumer, env=_env(), progress=progress)
+        return stream.run_pipe(producer, consumer, env=_env(), progress=progress, tap=tap)
 
     def vmm_instances(self) -> set[str]:
         try:

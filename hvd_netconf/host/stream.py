@@ -22,6 +22,7 @@ from hvd_netconf.host.backend import CommandFailed
 
 Endpoint = Sequence[str] | Path
 Progress = Callable[[int], None]
+Tap = Callable[[bytes], None]
 CHUNK = 1 << 20
 
 
@@ -30,8 +31,9 @@ class Streamer(Protocol):
     """A host that can run a producer into a consumer (both backends do)."""
 
     def pipe(self, producer: Endpoint, consumer: Endpoint, *,
-             progress: Progress | None = None) -> int:
-        """Copy producer's output (argv or file) into consumer (argv or file); return bytes."""
+             progress: Progress | None = None, tap: Tap | None = None) -> int:
+        """Copy producer's output (argv or file) into consumer (argv or file); return bytes.
+        tap sees every chunk as it passes (a checksum taken in flight)."""
         ...
 
 
@@ -55,7 +57,7 @@ def _stderr(err: IO[bytes]) -> str:
 
 
 def run_pipe(producer: Endpoint, consumer: Endpoint, *, env: dict[str, str],
-             progress: Progress | None = None) -> int:
+             progress: Progress | None = None, tap: Tap | None = None) -> int:
     """Run producer | consumer; return the bytes that passed. Raises CommandFailed."""
     procs: list[tuple[Sequence[str], subprocess.Popen[bytes], IO[bytes]]] = []
     moved = 0
@@ -85,6 +87,8 @@ def run_pipe(producer: Endpoint, consumer: Endpoint, *, env: dict[str, str],
                 except BrokenPipeError:
                     break  # the consumer gave up: its exit status says why
                 moved += len(chunk)
+                if tap is not None:
+                    tap(chunk)
                 if progress is not None:
                     progress(moved)
             with contextlib.suppress(BrokenPipeError):

@@ -209,10 +209,10 @@ def backup_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
             report = _progress(ctx, vm, d, estimate)
             assert isinstance(t.host, Streamer)  # _target checked
             if made_dir is not None:
-                path = made_dir / f"{d}.zstream"
-                moved = t.host.pipe(send, path, progress=report)
+                path, digest = made_dir / f"{d}.zstream", hashlib.sha256()
+                moved = t.host.pipe(send, path, progress=report, tap=digest.update)
                 streams[d] = {"file": f"{name}/{d}.zstream", "bytes": moved,
-                              "sha256": _sha256(path), "base": bases.get(d)}
+                              "sha256": digest.hexdigest(), "base": bases.get(d)}
             else:
                 target_ds = f"{t.dataset}/{vm}/{d}"
                 recv = zr.receive(target_ds, role=None if d in bases else "backup",

@@ -13,9 +13,11 @@ ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
 def test_argv_into_argv_counts_every_byte(tmp_path: Path):
     out = tmp_path / "out"
     seen: list[int] = []
+    chunks: list[bytes] = []
     moved = run_pipe(("head", "-c", "3000000", "/dev/zero"), ("dd", f"of={out}", "status=none"),
-                     env=ENV, progress=seen.append)
+                     env=ENV, progress=seen.append, tap=chunks.append)
     assert moved == 3000000 and out.stat().st_size == 3000000
+    assert b"".join(chunks) == bytes(3000000)
     assert seen[-1] == 3000000 and seen == sorted(seen)
 
 

@@ -50,6 +50,7 @@ class Zfs:
         def _refuse_destroy_tree(self, st: State, name: str, tree: list[str]) -> None: ...
         def _refuse_destroy_snapshot(self, st: State, dataset: str, snap: str) -> None: ...
         def _forget_clone(self, st: State, gone: dict[str, Any], name: str) -> None: ...
+        def _keep_for_bookmarks(self, st: State, dataset: str, snap: str) -> None: ...
 
     def zvol_file(self, dataset: str) -> Path:
         """The sparse file standing in for /dev/zvol/<dataset>."""
@@ -431,6 +432,7 @@ class Zfs:
             self._drop_snapshot(st, ds, snap)
 
     def _drop_snapshot(self, st: State, dataset: str, snap: str) -> None:
+        self._keep_for_bookmarks(st, dataset, snap)
         del st["datasets"][dataset]["snaps"][snap]
         if not self._replaying:
             self.zvol_file(f"{dataset}@{snap}").unlink(missing_ok=True)

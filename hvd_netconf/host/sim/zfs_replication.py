@@ -6,10 +6,10 @@ a SHA-256 of everything before it. It carries a volume's bytes, so a receive giv
 exactly what was sent, and the receiver checks what ZFS checks: the incremental base is the
 target's newest snapshot (by guid), a full stream does not land on an existing dataset
 without -F, a cut or altered stream fails the checksum. An incremental stream holds the
-16 KiB blocks (the default volblocksize) that differ from its base; a bookmark keeps a sparse
-copy of its snapshot's bytes beside the zvol's (`<dataset>#<name>`) in place of ZFS's birth
-times, read only as the base of an incremental send, so it can be one once the snapshot is
-gone.
+16 KiB blocks (the default volblocksize) that differ from its base; a bookmark keeps its
+snapshot's bytes in place of ZFS's birth times (the snapshot's file, linked as
+`<dataset>#<name>` when the snapshot is destroyed), read only as the base of an incremental
+send, so it can be one once the snapshot is gone.
 
 The refusals use zfs's words (docs/freebsd-facts.md §2.6). Streams move only through
 `SimHost.pipe` (host/stream.py's interface); `zfs send` run alone answers only `-n -P`.
@@ -222,9 +222,17 @@ class ZfsReplication:
         marks = st["datasets"][dataset].setdefault("bookmarks", {})
         if bm in marks:
             raise Fail(f"cannot create bookmark '{args[1]}': bookmark exists")
-        if st["datasets"][dataset]["type"] == "volume" and not self._replaying:
-            _copy(self.zvol_file(args[0]), self.zvol_file(args[1]))
-        marks[bm] = {"guid": _guid(dataset, snap, rec), "creation": rec["creation"]}
+        marks[bm] = {"guid": _guid(dataset, snap, rec), "creation": rec["creation"],
+                     "file": args[0]}
+
+    def _keep_for_bookmarks(self, st: State, dataset: str, snap: str) -> None:
+        """A snapshot about to go: its bookmarks keep its bytes under their own name."""
+        for bm, mark in st["datasets"][dataset].get("bookmarks", {}).items():
+            if mark.get("file") == f"{dataset}@{snap}":
+                mark["file"] = f"{dataset}#{bm}"
+                if not self._replaying and self.zvol_file(f"{dataset}@{snap}").exists():
+                    self.zvol_file(mark["file"]).unlink(missing_ok=True)
+                    os.link(self.zvol_file(f"{dataset}@{snap}"), self.zvol_file(mark["file"]))
 
     def _holds(self, st: State, args: list[str], argv: tuple[str, ...]
                ) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -290,7 +298,7 @@ class ZfsReplication:
                 if mark["creation"] > rec["creation"]:
                     raise Fail(f"cannot send '{rest[0]}': not an earlier snapshot from the "
                                "same fs")
-                header["base"] = {"guid": mark["guid"], "snapshot": base_arg}
+                header["base"] = {"guid": mark["guid"], "snapshot": mark["file"]}
             else:
                 _d, _s, base_rec = self._snapshot_rec(st, base_arg)
                 if snaps.index(base) >= snaps.index(snap):
@@ -520,7 +528,8 @@ class ZfsReplication:
     # -- the pipe -----------------------------------------------------------------------------
 
     def pipe(self, producer: Sequence[str] | Path, consumer: Sequence[str] | Path, *,
-             progress: Callable[[int], None] | None = None) -> int:
+             progress: Callable[[int], None] | None = None,
+             tap: Callable[[bytes], None] | None = None) -> int:
         """producer | consumer, in the sim: a `zfs send` or a stream file into a
         `zfs receive` or a stream file, under the host's lock, bytes counted."""
         with self._locked():
@@ -553,6 +562,8 @@ class ZfsReplication:
                 nonlocal moved
                 for chunk in chunks:
                     moved += len(chunk)
+                    if tap is not None:
+                        tap(chunk)
                     if progress is not None:
                         progress(moved)
                     yield chunk
