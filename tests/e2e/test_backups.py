@@ -118,6 +118,27 @@ def test_full_then_two_incrementals_restore_byte_identical(vmhvd: HvdInstance, t
     assert not [d for d in SimHost(root).state()["datasets"] if "web-r" in d]
 
 
+def test_backup_progress_is_notified(vmhvd: HvdInstance, tmp_path: Path) -> None:
+    root = vmhvd.root
+    m = vmhvd.connect_uds()
+    _setup(m, root, tmp_path / "backups")
+    write_disk(root, "web", "d0", b"p" * MIB, 0)
+    listener = vmhvd.connect_uds()
+    listener.create_subscription()
+    first = _backup(m, "files")
+    seen = []
+    while len(seen) < 2:  # one per disk at its stream's end (small streams: no other)
+        note = listener.take_notification(block=True, timeout=10)
+        assert note is not None, f"no backup-progress after {seen}"
+        ev = etree.fromstring(note.notification_xml.encode()).find(
+            f"{{{VM}}}backup-progress")
+        if ev is not None:
+            seen.append({etree.QName(c).localname: c.text for c in ev})
+    assert [x["disk"] for x in seen] == ["d0", "d1"] and {x["vm"] for x in seen} == {"web"}
+    assert seen[0]["bytes"] == seen[0]["estimate"]
+    assert sum(int(x["bytes"] or 0) for x in seen) == int(first["bytes"])
+
+
 def test_verify_only_finds_a_corrupted_stream_and_writes_nothing(vmhvd: HvdInstance,
                                                                  tmp_path: Path) -> None:
     root = vmhvd.root
