@@ -101,7 +101,7 @@ def test_a_stream_file_is_checked_and_a_dry_run_writes_nothing(sim: SimHost, tmp
                               "incomplete stream\n")
     stream.write_bytes(bytes(data[: len(data) // 3]))  # cut short
     with pytest.raises(CommandFailed, match="incomplete stream"):
-        sim.pipe(stream, zr.receive("tank/d"))
+        sim.pipe(stream, zr.receive("tank/d", resumable=False))
     assert "tank/d" not in sim.state()["datasets"]
     assert not list(sim.zvol_file("tank/d").parent.glob("d*"))
 
@@ -135,3 +135,25 @@ def test_estimate_and_a_send_outside_the_pipe(sim: SimHost):
     with pytest.raises(CommandFailed) as e:
         sim.run(zr.send("zroot/d@a"))
     assert e.value.returncode == 127 and "sim" in e.value.stderr
+
+
+def test_a_cut_receive_resumes_from_its_token(sim: SimHost, tmp_path: Path):
+    for i in range(6):
+        write(sim, "zroot/d", i * 8 * MIB, bytes([65 + i]) * MIB)
+    snap(sim, "a")
+    sim.cut_stream(("zfs", "send"), after=2 * MIB + 1000)
+    with pytest.raises(CommandFailed) as e:
+        sim.pipe(zr.send("zroot/d@a"), zr.receive("tank/d", role="backup"))
+    assert "checksum mismatch or incomplete stream" in e.value.stderr
+    token = sim.run(zr.resume_token("tank/d")).strip()
+    assert token.startswith("1-")
+    with pytest.raises(CommandFailed) as e:  # the partial state blocks a new full receive
+        sim.pipe(zr.send("zroot/d@a"), zr.receive("tank/d", force=True))
+    assert "contains partially-complete state" in e.value.stderr
+    rest = sim.pipe(zr.send_resume(token), zr.receive("tank/d"))
+    assert 4 * MIB < rest < 4 * MIB + 4096  # the two MiB received whole are not sent again
+    assert same(sim, "zroot/d@a", "tank/d@a") and same(sim, "zroot/d", "tank/d")
+    assert sim.run(zr.resume_token("tank/d")).strip() == "-"
+    state = SimHost(tmp_path).state()["datasets"]["tank/d"]  # replayed by another process
+    assert list(state["snaps"]) == ["a"] and state["props"]["hvd:role"] == "backup"
+    assert "receive_resume_token" not in state["props"]

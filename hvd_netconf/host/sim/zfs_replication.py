@@ -17,6 +17,7 @@ The refusals use zfs's words (docs/freebsd-facts.md §2.6). Streams move only th
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -31,6 +32,7 @@ from hvd_netconf.host.sim.commands import Fail, State, unknown
 from hvd_netconf.host.sim.zfs import _sparse_copy
 
 MAGIC = b"HVDSIM-ZFS-STREAM 1\n"
+RESUME_PROP = "receive_resume_token"
 BLOCK = 16 * 1024  # the default volblocksize (docs/freebsd-facts.md §2.3)
 _W = struct.Struct(">QI")
 _F = struct.Struct(">QQ")
@@ -83,11 +85,13 @@ class _Reader:
         self._buf = bytearray()
         self._incomplete = incomplete
         self.sha = hashlib.sha256()
+        self.eof = False  # the stream ended early (cut), not a bad byte
 
     def read(self, n: int, *, hashed: bool = True) -> bytes:
         while len(self._buf) < n:
             chunk = next(self._chunks, None)
             if chunk is None:
+                self.eof = True
                 raise Fail(self._incomplete)
             self._buf += chunk
         out = bytes(self._buf[:n])
@@ -117,6 +121,9 @@ class ZfsReplication:
         def _refresh(self) -> None: ...
         def _log(self, entry: dict[str, Any]) -> None: ...
         def _take_fault(self, argv: tuple[str, ...]) -> dict[str, Any] | None: ...
+        def _faults(self) -> list[dict[str, Any]]: ...
+        def _write(self, path: Path, data: object) -> None: ...
+        faults_path: Path
         def _drop_snapshot(self, st: State, dataset: str, snap: str) -> None: ...
 
         @staticmethod
@@ -132,6 +139,15 @@ class ZfsReplication:
         this one (tests show the remote argv; a real ssh target is not simulated)."""
         zfs = _remote(argv)
         self._zfs(st, zfs[1:], out, zfs)
+
+    def cut_stream(self, argv_prefix: Sequence[str], *, after: int) -> None:
+        """The next stream from a producer starting with argv_prefix stops after `after`
+        bytes, as when the sender is killed: the receiver sees it end early."""
+        with self._locked():
+            faults = self._faults()
+            faults.append({"prefix": list(argv_prefix), "stderr": "", "code": 1, "once": True,
+                           "spawn_error": False, "cut_after": after})
+            self._write(self.faults_path, faults)
 
     def _replication_commands(self) -> dict[str, Handler]:
         return {"clone": self._zfs_clone, "bookmark": self._zfs_bookmark,
@@ -268,6 +284,16 @@ class ZfsReplication:
     def _plan_send(self, st: State, args: list[str], argv: tuple[str, ...]
                    ) -> tuple[dict[str, Any], list[dict[str, Any]], set[str]]:
         """(header, sections, flags) of a `zfs send`, every check made before a byte goes."""
+        if "-t" in args:  # the rest of an interrupted stream, from where its token says
+            token = args[args.index("-t") + 1] if args.index("-t") + 1 < len(args) else ""
+            try:
+                where = json.loads(base64.urlsafe_b64decode(token.partition("-")[2]))
+            except ValueError:
+                raise Fail("cannot resume send: resume token is corrupt") from None
+            planned = self._plan_send(st, where["send"], argv)
+            planned[0]["resume"] = {"section": where["section"], "offset": where["offset"],
+                                    "token": token}
+            return planned
         flags, vals, rest = self._parse_opts(args, "nPLecwpv", "iI", argv)
         if len(rest) != 1:
             raise Fail("missing snapshot argument" if not rest else "too many arguments", 2)
@@ -277,7 +303,7 @@ class ZfsReplication:
         header: dict[str, Any] = {
             "type": ds["type"], "volsize": ds["props"].get("volsize"),
             "volblocksize": ds["props"].get("volblocksize"), "raw": "w" in flags,
-            "base": None}
+            "base": None, "send": args}
         bases = vals.get("i") or vals.get("I") or []
         chain = [snap]
         if bases:
@@ -308,9 +334,9 @@ class ZfsReplication:
                 if "I" in vals:
                     chain = snaps[snaps.index(base) + 1:snaps.index(snap) + 1]
         sections = []
-        for name in chain:
+        for index, name in enumerate(chain):
             r = ds["snaps"][name]
-            sections.append({"snap": name, "guid": _guid(dataset, name, r),
+            sections.append({"snap": name, "guid": _guid(dataset, name, r), "index": index,
                              "creation": r["creation"], "file": f"{dataset}@{name}"})
         return header, sections, flags
 
@@ -326,32 +352,41 @@ class ZfsReplication:
         yield out(MAGIC + json.dumps(header).encode() + b"\n")
         base = header["base"]
         prev: str | None = base["snapshot"] if base else None  # a bookmark's copy alike
+        resume = header.get("resume") or {"section": 0, "offset": 0}
         for sec in sections:
-            meta = json.dumps({k: sec[k] for k in ("snap", "guid", "creation")}).encode()
+            if sec["index"] < resume["section"]:
+                prev = sec["file"]
+                continue  # received before the stream was cut
+            skip = resume["offset"] if sec["index"] == resume["section"] else 0
+            meta = json.dumps({k: sec[k] for k in ("snap", "guid", "creation", "index")}
+                              ).encode()
             yield out(b"S" + _SECTION.pack(len(meta)) + meta)
             if header["type"] == "volume":
                 older = self.zvol_file(prev) if prev else None
-                for rec in self._records(self.zvol_file(sec["file"]), older):
+                for rec in self._records(self.zvol_file(sec["file"]), older, skip):
                     yield out(rec)
             yield out(b"N")
             prev = sec["file"]
         yield out(b"E") + sha.digest()  # the E is hashed, then the digest follows
 
     @staticmethod
-    def _records(to: Path, base: Path | None) -> Iterator[bytes]:
+    def _records(to: Path, base: Path | None, skip: int = 0) -> Iterator[bytes]:
+        """The records from `to` against `base`, those at or past offset `skip` (a resume)."""
         with open(to, "rb") as f:
             if base is None:  # full: every written extent
                 for start, end in _extents(to):
                     pos = start
                     while pos < end:
-                        f.seek(pos)
-                        data = f.read(min(end - pos, 1 << 20))
-                        yield b"W" + _W.pack(pos, len(data)) + data
-                        pos += len(data)
+                        n = min(end - pos, 1 << 20)
+                        if pos >= skip:
+                            f.seek(pos)
+                            data = f.read(n)
+                            yield b"W" + _W.pack(pos, len(data)) + data
+                        pos += n
                 return
             mine = _blocks(to)
             with open(base, "rb") as b:
-                for i in sorted(mine | _blocks(base)):
+                for i in sorted(i for i in mine | _blocks(base) if i * BLOCK >= skip):
                     data, old = _read_block(f, i), _read_block(b, i)
                     if data == old:
                         continue
@@ -420,7 +455,16 @@ class ZfsReplication:
         dsets = st["datasets"]
         existing = dsets.get(target)
         rollback_to: str | None = None
-        if incremental:
+        resume = header.get("resume")
+        partial = self.zvol_file(target).with_name(self.zvol_file(target).name + ".partial")
+        if resume is not None:
+            if existing is None or existing["props"].get(RESUME_PROP) != resume["token"]:
+                raise Fail(f"cannot receive resume stream: destination '{target}' has no "
+                           "partially received state for this token")
+        elif existing is not None and RESUME_PROP in existing["props"]:
+            raise Fail(f"cannot receive {what}: destination {target} contains partially-"
+                       "complete state from \"zfs receive -s\".")
+        elif incremental:
             if existing is None:
                 raise Fail(f"cannot receive {what}: destination '{target}' does not exist")
             names = list(existing.get("snaps", {}))
@@ -447,8 +491,9 @@ class ZfsReplication:
                            "exist")
         dry = "n" in flags or self._replaying
         volume = header["type"] == "volume"
-        work = self.zvol_file(target).with_name(self.zvol_file(target).name + ".recv")
-        if volume and not dry:
+        work = partial if resume is not None else \
+            self.zvol_file(target).with_name(self.zvol_file(target).name + ".recv")
+        if volume and not dry and resume is None:
             work.parent.mkdir(parents=True, exist_ok=True)
             if incremental:
                 assert existing is not None  # checked above: an incremental needs it
@@ -458,12 +503,15 @@ class ZfsReplication:
                 with open(work, "wb") as f:
                     f.truncate(min(int(header["volsize"]), 1 << 40))
         received: list[dict[str, Any]] = []
+        at = (resume["section"], resume["offset"]) if resume else (0, 0)  # received so far
         try:
             with (open(work, "r+b") if volume and not dry else _Null()) as f:
                 while (kind := reader.read(1)) != b"E":
                     if kind != b"S":
                         raise Fail(reader._incomplete)
                     sec = json.loads(reader.line())
+                    if sec["index"] != at[0]:
+                        at = (sec["index"], 0)
                     while (rec := reader.read(1)) != b"N":
                         if rec == b"W":
                             off, n = _W.unpack(reader.read(_W.size))
@@ -476,10 +524,12 @@ class ZfsReplication:
                             f.write(b"\0" * n)
                         else:
                             raise Fail(reader._incomplete)
+                        at = (sec["index"], off + n)
                     if not dry and volume:
                         f.flush()
                         _copy(work, self.zvol_file(f"{target}@{sec['snap']}"))
                     received.append(sec)
+                    at = (sec["index"] + 1, 0)
                 digest = reader.read(32, hashed=False)
                 if digest != reader.sha.digest() or next(reader._chunks, None):
                     raise Fail(reader._incomplete)
@@ -487,26 +537,50 @@ class ZfsReplication:
                 return None
             if volume:
                 os.replace(work, self.zvol_file(target))
+        except Fail as e:
+            if dry or not reader.eof or "s" not in flags:
+                self._discard(work, target, received)
+                raise
+            # -s: what arrived is kept, with a token to send the rest (zfs-receive(8))
+            token = "1-" + base64.urlsafe_b64encode(json.dumps(
+                {"send": header["send"], "section": at[0], "offset": at[1]}).encode()).decode()
+            if volume:
+                os.replace(work, partial)
+            summary = self._summary(target, header, vals, rollback_to, received)
+            summary["partial"] = token
+            self._received(st, summary)
+            raise _Partial(e.stderr, summary) from None
         except BaseException:
             if not dry:
-                work.unlink(missing_ok=True)
-                for sec in received:
-                    self.zvol_file(f"{target}@{sec['snap']}").unlink(missing_ok=True)
+                self._discard(work, target, received)
             raise
-        props = dict(p.partition("=")[::2] for p in vals.get("o", []))
-        summary = {"target": target, "type": header["type"], "volsize": header["volsize"],
-                   "volblocksize": header["volblocksize"], "props": props,
-                   "incremental": incremental, "rollback_to": rollback_to,
-                   "snaps": [{k: s[k] for k in ("snap", "guid", "creation")}
-                             for s in received]}
+        summary = self._summary(target, header, vals, rollback_to, received)
         self._received(st, summary)
         return summary
+
+    def _discard(self, work: Path, target: str, received: list[dict[str, Any]]) -> None:
+        work.unlink(missing_ok=True)
+        for sec in received:
+            self.zvol_file(f"{target}@{sec['snap']}").unlink(missing_ok=True)
+
+    @staticmethod
+    def _summary(target: str, header: dict[str, Any], vals: dict[str, list[str]],
+                 rollback_to: str | None, received: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"target": target, "type": header["type"], "volsize": header["volsize"],
+                "volblocksize": header["volblocksize"],
+                "props": dict(p.partition("=")[::2] for p in vals.get("o", [])),
+                "incremental": header["base"] is not None, "rollback_to": rollback_to,
+                "resumed": header.get("resume") is not None,
+                "snaps": [{k: s[k] for k in ("snap", "guid", "creation")} for s in received]}
 
     def _received(self, st: State, summary: dict[str, Any]) -> None:
         """The state a receive leaves (also what replay of its log line redoes)."""
         target = summary["target"]
         dsets = st["datasets"]
-        if summary["incremental"]:
+        if summary.get("resumed"):
+            ds = dsets[target]
+            ds["props"].pop(RESUME_PROP, None)
+        elif summary["incremental"]:
             ds = dsets[target]
             if summary["rollback_to"]:
                 names = list(ds["snaps"])
@@ -524,6 +598,8 @@ class ZfsReplication:
         for sec in summary["snaps"]:
             ds.setdefault("snaps", {})[sec["snap"]] = {
                 "props": {}, "creation": sec["creation"], "guid": sec["guid"]}
+        if summary.get("partial"):
+            ds["props"][RESUME_PROP] = summary["partial"]
 
     # -- the pipe -----------------------------------------------------------------------------
 
@@ -538,10 +614,13 @@ class ZfsReplication:
                 producer = _remote(tuple(producer))
             if not isinstance(consumer, Path):
                 consumer = _remote(tuple(consumer))
+            cut: int | None = None
             for side in (producer, consumer):
                 if not isinstance(side, Path):
                     fault = self._take_fault(tuple(side))
-                    if fault is not None:
+                    if fault is not None and "cut_after" in fault:
+                        cut = fault["cut_after"]
+                    elif fault is not None:
                         raise CommandFailed(tuple(side), fault["code"], fault["stderr"])
             self._refresh()
             st = self._st
@@ -560,7 +639,10 @@ class ZfsReplication:
 
             def counted() -> Iterator[bytes]:
                 nonlocal moved
-                for chunk in chunks:
+                for whole in chunks:
+                    chunk = whole if cut is None else whole[:max(cut - moved, 0)]
+                    if not chunk and whole:
+                        return  # the sender was killed here: the receiver sees the end
                     moved += len(chunk)
                     if tap is not None:
                         tap(chunk)
@@ -583,6 +665,9 @@ class ZfsReplication:
                 unknown(cargv)
             try:
                 summary = self._receive(st, list(cargv[2:]), cargv, counted())
+            except _Partial as e:
+                self._log({"run": asked, "recv": e.summary})
+                raise CommandFailed(cargv, e.code, e.stderr) from None
             except Fail as e:
                 raise CommandFailed(cargv, e.code, e.stderr) from None
             if summary is not None:
@@ -597,6 +682,14 @@ def _remote(argv: tuple[str, ...]) -> tuple[str, ...]:
     if "zfs" not in argv:
         unknown(argv)
     return argv[argv.index("zfs"):]
+
+
+class _Partial(Fail):
+    """A -s receive cut short: its state is kept, and the log must replay it."""
+
+    def __init__(self, stderr: str, summary: dict[str, Any]) -> None:
+        super().__init__(stderr)
+        self.summary = summary
 
 
 class _Null:
