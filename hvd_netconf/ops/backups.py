@@ -215,9 +215,8 @@ def backup_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
                               "sha256": digest.hexdigest(), "base": bases.get(d)}
             else:
                 target_ds = f"{t.dataset}/{vm}/{d}"
-                recv = zr.receive(target_ds, role=None if d in bases else "backup",
-                                  resumable=False)
-                moved = t.host.pipe(send, t.remote(recv), progress=report)
+                recv = zr.receive(target_ds, role=None if d in bases else "backup")
+                moved = _send_resuming(t, send, recv, target_ds, report)
                 streams[d] = {"bytes": moved, "base": bases.get(d)}
             t.host.run(zr.bookmark(f"{ds}@{name}", name))
         config = etree.tostring(entry).decode()
@@ -242,6 +241,28 @@ def backup_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     bases_used = sorted(set(bases.values()))
     return snapshots._reply(**{"backup": name, "base": bases_used[0] if bases_used else None,
                                "bytes": sum(s["bytes"] for s in streams.values())})
+
+
+def _send_resuming(t: _Target, send: zfs.Argv, recv: zfs.Argv, target_ds: str,
+                   report: Callable[[int], None]) -> int:
+    """send | receive -s; a stream cut short is resumed once from the token the receiver
+    kept (`zfs send -t`, zfs-send(8)), while the snapshot it needs still exists."""
+    assert isinstance(t.host, Streamer)  # _target checked
+    try:
+        return t.host.pipe(send, t.remote(recv), progress=report)
+    except CommandFailed:
+        try:
+            token = t.run(zr.resume_token(target_ds)).strip()
+        except CommandFailed:
+            token = "-"  # no dataset: nothing was kept
+        if token in ("", "-"):
+            raise
+    try:
+        return t.host.pipe(zr.send_resume(token), t.remote(zr.receive(target_ds)),
+                           progress=report)
+    except CommandFailed:
+        t.run(zr.receive_abort(target_ds))  # the snapshot goes: the state is no use after
+        raise
 
 
 def _ensure_vm_dataset(t: _Target, vm: str) -> None:

@@ -104,7 +104,7 @@ def test_full_then_two_incrementals_restore_byte_identical(vmhvd: HvdInstance, t
     if target == "nas":  # every target-side command went through ssh(1)
         log = (root / ".sim" / "host.log").read_text()
         assert '["ssh", "-o", "BatchMode=yes", "-p", "22", "backup@nas.example", "zfs", ' \
-            '"receive", "-u", "zroot/remote/web/d0"]' in log
+            '"receive", "-s", "-u", "zroot/remote/web/d0"]' in log
 
     reply = rpc(m, f'<restore-vm xmlns="{VM}"><target>{target}</target><vm>web</vm>'
                    "<name>web-r</name></restore-vm>")
@@ -172,3 +172,23 @@ def test_verify_only_finds_a_corrupted_stream_and_writes_nothing(vmhvd: HvdInsta
     with pytest.raises(RPCError) as exc:  # the name is taken
         rpc(m, f'<restore-vm xmlns="{VM}"><target>files</target><vm>web</vm></restore-vm>')
     assert "a VM named 'web' is configured already" in str(exc.value.message)
+
+
+def test_a_cut_stream_to_a_dataset_resumes_and_finishes(vmhvd: HvdInstance,
+                                                         tmp_path: Path) -> None:
+    root = vmhvd.root
+    m = vmhvd.connect_uds()
+    _setup(m, root, tmp_path / "backups")
+    for i in range(4):
+        write_disk(root, "web", "d0", bytes([70 + i]) * MIB, i * 16 * MIB)
+    SimHost(root).cut_stream(("zfs", "send", "-L"), after=2 * MIB + 1000)  # not -n -P
+    first = _backup(m, "pool2")
+    log = (root / ".sim" / "host.log").read_text()
+    # the sim logged the cut receive's kept state, then a receive that resumed it
+    assert '"partial": "1-' in log and '"resumed": true' in log
+    state = SimHost(root).state()["datasets"]["zroot/backups/web/d0"]
+    assert "receive_resume_token" not in state["props"]
+    assert list(state["snaps"]) == [first["backup"]]
+    rpc(m, f'<restore-vm xmlns="{VM}"><target>pool2</target><vm>web</vm>'
+           "<name>web-r</name></restore-vm>")
+    _same_disks(root, "web", "web-r")

@@ -157,3 +157,19 @@ def test_a_cut_receive_resumes_from_its_token(sim: SimHost, tmp_path: Path):
     state = SimHost(tmp_path).state()["datasets"]["tank/d"]  # replayed by another process
     assert list(state["snaps"]) == ["a"] and state["props"]["hvd:role"] == "backup"
     assert "receive_resume_token" not in state["props"]
+
+
+def test_receive_abort_drops_a_partial_state(sim: SimHost):
+    write(sim, "zroot/d", 0, b"z" * 3 * MIB)
+    snap(sim, "a")
+    sim.cut_stream(("zfs", "send"), after=MIB + 1000)
+    with pytest.raises(CommandFailed):
+        sim.pipe(zr.send("zroot/d@a"), zr.receive("tank/d"))
+    assert "tank/d" in sim.state()["datasets"]
+    sim.run(zr.receive_abort("tank/d"))
+    assert "tank/d" not in sim.state()["datasets"]
+    with pytest.raises(CommandFailed) as e:
+        sim.run(zr.receive_abort("tank/d"))
+    assert e.value.stderr == "'tank/d' does not have any resumable receive state to abort\n"
+    sim.pipe(zr.send("zroot/d@a"), zr.receive("tank/d"))
+    assert same(sim, "zroot/d", "tank/d")

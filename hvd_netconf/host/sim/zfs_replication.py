@@ -110,6 +110,7 @@ class ZfsReplication:
 
     _replaying: bool
     _st: State
+    _kids: dict[str, set[str]]
 
     if TYPE_CHECKING:  # provided by Zfs, PersistedState, Faults and SimHost
         def _zfs(self, st: State, args: tuple[str, ...], out: list[str],
@@ -432,7 +433,17 @@ class ZfsReplication:
                            argv: tuple[str, ...]) -> None:
         if args[:1] != ["-A"] or len(args) != 2:
             raise Fail("hvd sim: a zfs receive stream comes only through the host's pipe", 127)
-        raise Fail(f"'{args[1]}' does not have any resumable receive state to abort")
+        target = args[1]
+        ds = st["datasets"].get(target)
+        if ds is None or RESUME_PROP not in ds["props"]:
+            raise Fail(f"'{target}' does not have any resumable receive state to abort")
+        del ds["props"][RESUME_PROP]
+        if not self._replaying:
+            self.zvol_file(target).with_name(self.zvol_file(target).name + ".partial").unlink(
+                missing_ok=True)
+        if ds.pop("partial-new", False):  # a full receive cut short: nothing else is there
+            del st["datasets"][target]
+            self._kids.get(target.rpartition("/")[0], set()).discard(target)
 
     def _receive(self, st: State, args: list[str], argv: tuple[str, ...],
                  chunks: Iterator[bytes]) -> dict[str, Any] | None:
@@ -600,6 +611,10 @@ class ZfsReplication:
                 "props": {}, "creation": sec["creation"], "guid": sec["guid"]}
         if summary.get("partial"):
             ds["props"][RESUME_PROP] = summary["partial"]
+            if not summary["incremental"] and not summary.get("resumed"):
+                ds["partial-new"] = True
+        else:
+            ds.pop("partial-new", None)
 
     # -- the pipe -----------------------------------------------------------------------------
 
