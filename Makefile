@@ -61,6 +61,7 @@ bench: venv
 	$(VPY) tools/bench/timeline.py
 	$(VPY) tools/bench/cli.py
 	$(VPY) tools/bench/restconf.py
+	$(VPY) tools/bench/backup.py $(if $(QUICK),--quick)
 
 # Installs the way a FreeBSD port would: daemon in sbin, CLI in bin, YANG modules in
 # share/yang, the rc.d script, manual pages and a sample configuration.
