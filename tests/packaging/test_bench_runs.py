@@ -74,3 +74,16 @@ def test_timeline_with_the_raw_client_has_no_ncclient_steps() -> None:
     assert "raw client, gap 0.5 ms" in out
     assert rows["ncclient's reader waits for its tick"] == ["-", "-"]
     assert float(rows["hvd reads the frame, parses the XML"][1].strip("()")) > 0
+
+
+def test_backup_benchmark_runs_with_a_child_hvd() -> None:
+    out = subprocess.run(
+        [sys.executable, str(REPO / "tools/bench/backup.py"), "--size", "64M", "--data", "4",
+         "--change", "1", "--runs", "1"], capture_output=True, text=True, timeout=120,
+        check=True).stdout
+    rows = {line[:52].strip(): line[52:].split() for line in out.splitlines()
+            if line.endswith("%")}
+    assert list(rows) == ["full backup, directory target",
+                          "incremental backup (1 MiB rewritten), directory",
+                          "full backup, dataset target", "full clone"]
+    assert all(float(r[0]) > 0 and float(r[1]) > 0 for r in rows.values())
