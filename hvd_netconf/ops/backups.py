@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import time
 import zlib
 from collections.abc import Callable
@@ -43,6 +44,8 @@ SOURCE = "restore-vm"
 PREFIX = "hvd-backup-"
 CONFIG_PROP = "hvd:vm-config"
 PROGRESS_EVERY = 64 << 20  # bytes between two backup-progress notifications of one stream
+# backup and disk names in a manifest, before they become a path (the YANG's own patterns)
+_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}")
 
 
 def backup_name(now: float | None = None) -> str:
@@ -108,9 +111,19 @@ def _manifests(t: _Target, vm: str) -> list[dict[str, Any]]:
             m = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if isinstance(m, dict) and m.get("format") == 1 and m.get("vm") == vm:
+        if isinstance(m, dict) and m.get("format") == 1 and m.get("vm") == vm \
+                and _SAFE.fullmatch(str(m.get("backup"))) \
+                and isinstance(m.get("disks"), dict) \
+                and all(_SAFE.fullmatch(str(d)) for d in m["disks"]):
             out.append(m)
     return sorted(out, key=lambda m: (m["created"], m["backup"]))
+
+
+def _stream_file(t: _Target, vm: str, m: dict[str, Any], disk: str) -> Path:
+    """Where a backup's stream of one disk is: made from names the manifest loader checked,
+    never from a path a manifest holds."""
+    assert t.directory is not None
+    return t.directory / vm / str(m["backup"]) / f"{disk}.zstream"
 
 
 def _dataset_backups(t: _Target, vm: str) -> dict[str, list[str]]:
@@ -346,7 +359,11 @@ def restore_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
         config = None
         if backup is not None:
             packed = t.run(zfs.get_local(f"{t.dataset}/{vm}", CONFIG_PROP)).strip()
-            config = zlib.decompress(base64.b64decode(packed)).decode()
+            try:
+                config = zlib.decompress(base64.b64decode(packed, validate=True)).decode()
+            except (ValueError, zlib.error):
+                raise OperationFailed(f"{t.dataset}/{vm} on target {t.spec.name} holds no "
+                                      f"readable VM configuration ({CONFIG_PROP})") from None
     if backup is None or config is None:
         raise DataMissing(f"target {t.spec.name} holds no backup {wanted or ''} of VM "
                           f"{vm}".replace("  ", " "))
@@ -360,7 +377,7 @@ def restore_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
         assert chosen is not None
         for disk in sorted(chosen["disks"]):
             for m in _chain(held, chosen, disk):
-                rec, path = m["disks"][disk], t.directory / vm / m["disks"][disk]["file"]
+                rec, path = m["disks"][disk], _stream_file(t, vm, m, disk)
                 if not path.is_file() or _sha256(path) != rec["sha256"]:
                     raise OperationFailed(f"backup {m['backup']} of VM {vm}, disk {disk}: "
                                           f"{path} does not match its manifest's checksum")
@@ -388,7 +405,7 @@ def restore_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
                         assert chosen is not None
                         for i, m in enumerate(_chain(held, chosen, disk)):
                             moved += host.pipe(
-                                t.directory / vm / m["disks"][disk]["file"],
+                                _stream_file(t, vm, m, disk),
                                 zr.receive(ds, role="disk" if i == 0 else None,
                                            resumable=False),
                                 progress=_progress(ctx, new, disk, None))

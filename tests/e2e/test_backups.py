@@ -5,6 +5,7 @@ verify-only finds a corrupted stream file; hvd never deletes what it did not mak
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -169,6 +170,14 @@ def test_verify_only_finds_a_corrupted_stream_and_writes_nothing(vmhvd: HvdInsta
     with open(vm_disk(root, "web-old", "d0"), "rb") as f:
         assert f.read(8) == b"datadata"
     assert (backups / "web" / "notes.txt").read_text() == "the operator's\n"
+    # a manifest is data: a path in it is never read (only names hvd checks make the path)
+    forged = backups / "web" / f"{first['backup']}.json"
+    manifest = json.loads(forged.read_text())
+    manifest["backup"] = "../../../etc"
+    forged.write_text(json.dumps(manifest))
+    listed = rpc(m, f'<list-backups xmlns="{VM}"><target>files</target></list-backups>')
+    assert [b.findtext("vm:name", namespaces=VMX) for b in listed.iterfind("vm:backup", VMX)
+            ] == [second["backup"]]
     with pytest.raises(RPCError) as exc:  # the name is taken
         rpc(m, f'<restore-vm xmlns="{VM}"><target>files</target><vm>web</vm></restore-vm>')
     assert "a VM named 'web' is configured already" in str(exc.value.message)
