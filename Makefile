@@ -66,6 +66,7 @@ bench: venv
 	$(VPY) tools/bench/webpage.py
 	$(VPY) tools/bench/schedule.py
 	$(VPY) tools/bench/stats.py
+	$(VPY) tools/bench/backup.py
 
 # Installs the way a FreeBSD port would: daemon in sbin, CLI in bin, YANG modules in
 # share/yang, the rc.d script, manual pages and a sample configuration.

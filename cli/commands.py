@@ -700,7 +700,7 @@ def _leaves(reply: ET.Element) -> dict[str, object]:
     out: dict[str, object] = {}
     for e in reply:
         key = render.local(e.tag)
-        if key in ("destroyed", "rolled-back"):
+        if key in ("destroyed", "rolled-back", "disks", "verified"):
             out.setdefault(key, [])
             cast_list = out[key]
             assert isinstance(cast_list, list)
@@ -797,6 +797,66 @@ def do_snapshot_rollback(s: Session, p: Parsed) -> None:
     got = _leaves(reply)
     _emit(s, reply, got, lambda: f"vm {vm} rolled back to {name}: {got.get('message')}",
           "rollback-vm")
+
+
+def do_clone(s: Session, p: Parsed) -> None:
+    vm, new = p.values["vm"], p.values["name"]
+    params = {k: p.values[k] for k in ("snapshot", "linked") if k in p.values}
+    full = params.get("linked") == "false"
+    reply = s.send(rpcs.snapshot_rpc("clone-vm", vm, name=new, **params),
+                   progress=f"cloning {vm} as {new}{' (full copy)' if full else ''}…")
+    if reply is None:
+        return
+    got = _leaves(reply)
+    how = (f"a full copy ({got.get('bytes')} stream bytes)" if full
+           else "linked: the snapshot is kept while the clone exists")
+    _emit(s, reply, got, lambda: f"vm {new} cloned from {got.get('snapshot')}, {how}; commit "
+          f"{got.get('commit-id')}", "clone-vm")
+
+
+def do_backup(s: Session, p: Parsed) -> None:
+    vm, target = p.values["vm"], p.values["target"]
+    extra = {"full": p.values["full"]} if "full" in p.values else {}
+    reply = s.send(rpcs.vm_rpc_leaves("backup-vm", vm=vm, target=target, **extra),
+                   progress=f"backing {vm} up to {target}…")
+    if reply is None:
+        return
+    got = _leaves(reply)
+    how = f"incremental from {got['base']}" if got.get("base") else "full"
+    _emit(s, reply, got, lambda: f"backup {got.get('backup')} of vm {vm} on {target}: {how}, "
+          f"{got.get('bytes')} stream bytes", "backup-vm")
+
+
+def do_backup_list(s: Session, p: Parsed) -> None:
+    params = {k: p.values[k] for k in ("target", "vm") if k in p.values}
+    reply = s.send(rpcs.vm_rpc_leaves("list-backups", **params))
+    if reply is None:
+        return
+    found = [{render.local(c.tag): c.text or "" for c in b} for b in reply
+             if render.local(b.tag) == "backup"]
+    rows = [[b.get("vm", ""), b.get("name", ""), b.get("base", "-") or "-",
+             b.get("bytes", "-")] for b in found]
+    _emit(s, reply, found, lambda: render.table(["VM", "BACKUP", "BASE", "BYTES"], rows)
+          if rows else f"target {p.values['target']} holds no backups", "list-backups")
+
+
+def do_restore(s: Session, p: Parsed) -> None:
+    params = {k: p.values[k] for k in ("target", "vm", "backup", "name", "verify-only")
+              if k in p.values}
+    verify = "verify-only" in params
+    reply = s.send(rpcs.vm_rpc_leaves("restore-vm", **params),
+                   progress=f"{'checking' if verify else 'restoring'} {params['vm']}…")
+    if reply is None:
+        return
+    got = _leaves(reply)
+    if verify:
+        checked = got.get("verified", [])
+        count = len(checked) if isinstance(checked, list) else 1
+        _emit(s, reply, got, lambda: f"backup {got.get('backup')} of vm {params['vm']} is "
+              f"whole: {count} streams checked", "restore-vm")
+        return
+    _emit(s, reply, got, lambda: f"vm {got.get('name')} restored from backup "
+          f"{got.get('backup')}; commit {got.get('commit-id')}", "restore-vm")
 
 
 def do_snapshot_delete(s: Session, p: Parsed) -> None:
@@ -1134,6 +1194,8 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "snapshot-delete": do_snapshot_delete, "install": do_install, "iso-list": do_iso_list,
     "iso-add": do_iso_add, "template-list": do_template_list, "info": do_info,
     "image-write": do_image_write,
+    "clone": do_clone, "backup": do_backup,
+    "backup-list": do_backup_list, "restore": do_restore,
 }
 
 

@@ -178,6 +178,9 @@ def create_vm(name: str, template: str, network: str | None, keys: list[str],
 
 def list_templates() -> El:
     return guest_rpc("list-templates", TEMPLATE)
+def vm_rpc_leaves(rpc: str, **params: str) -> El:
+    """An hvd-vm RPC whose input is these leaves, in this order (backup-vm, restore-vm...)."""
+    return el(rpc, *(el(k, text=v) for k, v in params.items()), xmlns=VM)
 
 
 def snapshots(vm: str) -> El:

@@ -178,6 +178,8 @@ def generate(yang_dir: Path) -> dict[str, Any]:
         "nic": vm.search_one("list", "nic"),
         "network": net,
         "forward": net.search_one("list", "forward"),
+        "backup-target": vm_mod.search_one("container", "backup-targets").search_one(
+            "list", "backup-target"),
     }
     facts: dict[str, Any] = {
         "objects": {

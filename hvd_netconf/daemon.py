@@ -43,7 +43,9 @@ from hvd_netconf.namespaces import (
 )
 from hvd_netconf.notify import NotificationBus
 from hvd_netconf.ops import (
+    backups,
     candidates,
+    clones,
     edit,
     history,
     info,
@@ -140,6 +142,10 @@ def operations() -> Registry:
     reg.add(VM, "snapshot-vm", snapshots.snapshot_vm)
     reg.add(VM, "delete-snapshot", snapshots.delete_snapshot)
     reg.add(VM, "rollback-vm", snapshots.rollback_vm)
+    reg.add(VM, "clone-vm", clones.clone_vm)
+    reg.add(VM, "backup-vm", backups.backup_vm)
+    reg.add(VM, "list-backups", backups.list_backups)
+    reg.add(VM, "restore-vm", backups.restore_vm)
     reg.add(HVD, "get-log", logs.get_log, serialized=False)
     return reg
 

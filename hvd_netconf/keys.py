@@ -69,6 +69,9 @@ KINDS: dict[str, Kind] = {
     # guest templates (hvd-template): create-vm copies them into a VM; the host never sees one
     "template": Kind("template", TEMPLATE, "templates", "template", "templates", "hvd-tpl",
                      host=False),
+    # backup-vm reads it when it runs; a target changes nothing on the host by itself
+    "backup-target": Kind("backup-target", VM, "backup-targets", "backup-target",
+                          "backup-targets", "hvd-vm", host=False),
 }
 BY_CONTAINER: dict[str, Kind] = {k.container_tag: k for k in KINDS.values()}
 BY_ENTRY_TAG: dict[str, Kind] = {k.entry_tag: k for k in KINDS.values()}

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from hvd_netconf.host import names
+from hvd_netconf.host import names, stream
 from hvd_netconf.host import sysctl as sysctl_argv
 from hvd_netconf.host.backend import CommandFailed, Outcome
 
@@ -94,6 +94,12 @@ class FreeBSDHost:
                 list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                 env=_env(), start_new_session=True,
             )
+
+    def pipe(self, producer: stream.Endpoint, consumer: stream.Endpoint, *,
+             progress: stream.Progress | None = None, tap: stream.Tap | None = None) -> int:
+        """producer | consumer (a zfs send into a zfs receive or a stream file)."""
+        log.debug("pipe %s | %s", producer, consumer)
+        return stream.run_pipe(producer, consumer, env=_env(), progress=progress, tap=tap)
 
     def vmm_instances(self) -> set[str]:
         try:

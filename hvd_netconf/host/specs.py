@@ -211,6 +211,23 @@ class NetworkSpec:
         return self.physical_interface
 
 
+@dataclass(frozen=True)
+class BackupTargetSpec:
+    """One backup target (hvd-vm backup-targets), defaults filled in: exactly one of
+    directory, dataset and ssh_host (with ssh_dataset) is set, as the YANG choice says."""
+
+    name: str = _leaf("name")
+    directory: str | None = _leaf("directory")
+    dataset: str | None = _leaf("dataset")
+    ssh_host: str | None = _leaf("ssh/host")
+    ssh_user: str = _leaf("ssh/user")
+    ssh_port: int = _leaf("ssh/port", int)
+    ssh_identity: str | None = _leaf("ssh/identity-file")
+    ssh_dataset: str | None = _leaf("ssh/dataset")
+    compressed: bool = _leaf("compressed", _bool)
+    raw: bool = _leaf("raw", _bool)
+
+
 @cache
 def schema_node(ns: str, *path: str) -> SchemaNode:
     """The schema node at a path of names from a top-level container of module ns."""
@@ -311,6 +328,12 @@ def read_snapshot_schedule(el: etree._Element | None) -> SnapshotCounts:
     """The host-wide `<snapshot-schedule xmlns="urn:hvd:vm">` (absent: every count 0)."""
     return SnapshotCounts(**_read(SnapshotCounts, el if el is not None else
                                   etree.Element("none"), VM, ("snapshot-schedule",)))
+
+
+def read_backup_target(el: etree._Element) -> BackupTargetSpec:
+    """A `<backup-target xmlns="urn:hvd:vm">` element -> BackupTargetSpec."""
+    return BackupTargetSpec(**_read(BackupTargetSpec, el, VM,
+                                    ("backup-targets", "backup-target")))
 
 
 def vm_defaults(name: str) -> VmSpec:

@@ -251,3 +251,14 @@ class ChildHvd:
             self.proc.kill()
             self.proc.wait(timeout=10)
             raise
+
+
+def vm_disk(root: Path, vm: str, disk: str) -> Path:
+    """The sim's stand-in file for a VM's disk zvol."""
+    return SimHost(root).zvol_file(f"zroot/hv/vm/{vm}/disks/{disk}")
+
+
+def write_disk(root: Path, vm: str, disk: str, data: bytes, at: int) -> None:
+    with open(vm_disk(root, vm, disk), "r+b") as f:
+        f.seek(at)
+        f.write(data)

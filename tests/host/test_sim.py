@@ -172,7 +172,7 @@ def test_fibs_are_configurable(tmp_path):
     host.run(ifconfig.set_fib("hv-x", 7))
 
 
-@pytest.mark.parametrize("argv", [("ls", "/"), ("zfs", "bookmark", "zroot@x", "zroot#x"),
+@pytest.mark.parametrize("argv", [("ls", "/"), ("zfs", "rename", "zroot/a", "zroot/b"),
                                   ("ifconfig", "em0", "inet", "10.0.0.1"), ("route", "add")])
 def test_unknown_commands_fail_loudly(sim, argv):
     assert "not simulated" in fails(sim, argv, code=127)

@@ -83,3 +83,14 @@ def test_stats_benchmark_runs_with_a_child_hvd() -> None:
         check=True).stdout
     assert "    10           3 " in out  # three host commands for a sample of ten VMs
     assert "10 VMs: p50" in out and "(1 VMs shown)" in out
+def test_backup_benchmark_runs_with_a_child_hvd() -> None:
+    out = subprocess.run(
+        [sys.executable, str(REPO / "tools/bench/backup.py"), "--size", "64M", "--data", "4",
+         "--change", "1", "--runs", "1"], capture_output=True, text=True, timeout=120,
+        check=True).stdout
+    rows = {line[:52].strip(): line[52:].split() for line in out.splitlines()
+            if line.endswith("%")}
+    assert list(rows) == ["full backup, directory target",
+                          "incremental backup (1 MiB rewritten), directory",
+                          "full backup, dataset target", "full clone"]
+    assert all(float(r[0]) > 0 and float(r[1]) > 0 for r in rows.values())

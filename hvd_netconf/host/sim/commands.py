@@ -18,7 +18,7 @@ def reads_only(argv: tuple[str, ...]) -> bool:
     signal. Anything else is logged, even when it fails: it may have done part of its work."""
     prog, args = (os.path.basename(argv[0]), argv[1:]) if argv else ("", ())
     if prog == "zfs":
-        return args[:1] in (("get",), ("list",))
+        return args[:1] in (("get",), ("list",), ("send",))  # a send alone only estimates
     if prog == "ifconfig":
         return len(args) < 2 or args[0] in ("-g", "-m")
     if prog == "bhyvectl":

@@ -26,6 +26,7 @@ from hvd_netconf.host.sim.stats import Stats
 from hvd_netconf.host.sim.sysctl import DEFAULT_SYSCTLS, Sysctl
 from hvd_netconf.host.sim.vmm import Vmm
 from hvd_netconf.host.sim.zfs import Zfs
+from hvd_netconf.host.sim.zfs_replication import ZfsReplication
 
 DEFAULT_PHYSICAL = ("em0", "em1")
 DEFAULT_POOLS = ("zroot",)
@@ -35,7 +36,8 @@ DEFAULT_POOL_SIZE = 64 << 40
 LOG_EVERY = 256
 
 
-class SimHost(PersistedState, Faults, Zfs, Ifconfig, Pf, Console, Vmm, Sysctl, Media, Stats):
+class SimHost(PersistedState, Faults, Zfs, ZfsReplication, Ifconfig, Pf, Console, Vmm, Sysctl,
+              Media, Stats):
     """The simulated host: each command runs under the flock on the in-memory state, caught
     up with the files first, and is logged when it can change that state."""
 
@@ -188,7 +190,7 @@ class SimHost(PersistedState, Faults, Zfs, Ifconfig, Pf, Console, Vmm, Sysctl, M
             "zfs": self._zfs, "ifconfig": self._ifconfig, "sysctl": self._sysctl,
             "bhyvectl": self._bhyvectl, "ps": self._ps, "pfctl": self._pfctl, "dd": self._dd,
             "qemu-img": self._qemu_img, "rctl": self._rctl, "netstat": self._netstat,
-            "zpool": self._zpool,
+            "zpool": self._zpool, "ssh": self._ssh,
         }.get(prog)
         if handler is None:
             unknown(argv)

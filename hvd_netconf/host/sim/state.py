@@ -53,6 +53,7 @@ class PersistedState:
     if TYPE_CHECKING:  # provided by Zfs and SimHost
         def _adopt(self, name: str) -> None: ...
         def _dispatch(self, st: State, argv: tuple[str, ...], out: list[str]) -> None: ...
+        def _received(self, st: State, summary: dict[str, Any]) -> None: ...
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -120,6 +121,9 @@ class PersistedState:
         self._replaying = True
         self._input = entry.get("stdin")
         try:
+            if "recv" in entry:  # a stream's effect: the stream itself is not logged
+                self._received(self._st, entry["recv"])
+                return
             self._dispatch(self._st, tuple(entry["run"]), [])
         except Fail:
             pass  # it failed the same way when it ran; what it did before failing is redone

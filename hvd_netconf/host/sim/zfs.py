@@ -10,8 +10,9 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hvd_netconf.host.sim.commands import Fail, State, unknown
 
@@ -43,6 +44,14 @@ class Zfs:
     _replaying: bool
     _kids: dict[str, set[str]]
 
+    if TYPE_CHECKING:  # provided by ZfsReplication (host/sim/zfs_replication.py)
+        def _replication_commands(self) -> dict[str, Callable[
+            [State, list[str], list[str], tuple[str, ...]], None]]: ...
+        def _refuse_destroy_tree(self, st: State, name: str, tree: list[str]) -> None: ...
+        def _refuse_destroy_snapshot(self, st: State, dataset: str, snap: str) -> None: ...
+        def _forget_clone(self, st: State, gone: dict[str, Any], name: str) -> None: ...
+        def _keep_for_bookmarks(self, st: State, dataset: str, snap: str) -> None: ...
+
     def zvol_file(self, dataset: str) -> Path:
         """The sparse file standing in for /dev/zvol/<dataset>."""
         return self.zvol_dir / dataset
@@ -53,6 +62,7 @@ class Zfs:
             "create": self._zfs_create, "destroy": self._zfs_destroy, "set": self._zfs_set,
             "inherit": self._zfs_inherit, "get": self._zfs_get, "list": self._zfs_list,
             "snapshot": self._zfs_snapshot, "rollback": self._zfs_rollback,
+            **self._replication_commands(),
         }.get(sub)
         if fn is None:
             unknown(argv)
@@ -215,6 +225,7 @@ class Zfs:
         if children and not flags & {"r", "R"}:
             raise Fail(f"cannot destroy '{name}': filesystem has children\n"
                         "use '-r' to destroy the following datasets:\n" + "\n".join(children))
+        self._refuse_destroy_tree(st, name, [name, *children])
         if "/" not in name:
             raise Fail(f"cannot destroy '{name}': operation does not apply to pools\n"
                         "use 'zfs destroy -r' to destroy all datasets in the pool\n"
@@ -225,6 +236,7 @@ class Zfs:
         for d in [*children, name]:
             self._kids.pop(d, None)
             gone = st["datasets"].pop(d)
+            self._forget_clone(st, gone, d)
             if gone["type"] == "volume" and not self._replaying:
                 self.zvol_file(d).unlink(missing_ok=True)
                 for snap in gone.get("snaps", {}):
@@ -369,6 +381,8 @@ class Zfs:
                            "creation": str(rec["creation"]), "used": "0",
                            "referenced": str(self._allocated(name, snap))}
                     out.append("\t".join(row.get(c, "-") for c in cols) + "\n")
+            if "bookmark" in types:
+                out += [f"{name}#{bm}\n" for bm in st["datasets"][name].get("bookmarks", {})]
             if st["datasets"][name]["type"] not in types:
                 continue
             out.append("\t".join(self._value(st, name, c, False)[0] for c in cols) + "\n")
@@ -427,9 +441,12 @@ class Zfs:
         if not found:
             raise Fail("could not find any snapshots to destroy; check snapshot names.")
         for ds in found:
+            self._refuse_destroy_snapshot(st, ds, snap)
+        for ds in found:
             self._drop_snapshot(st, ds, snap)
 
     def _drop_snapshot(self, st: State, dataset: str, snap: str) -> None:
+        self._keep_for_bookmarks(st, dataset, snap)
         del st["datasets"][dataset]["snaps"][snap]
         if not self._replaying:
             self.zvol_file(f"{dataset}@{snap}").unlink(missing_ok=True)

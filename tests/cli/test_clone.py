@@ -1,0 +1,30 @@
+"""`hv clone`: a linked clone by default, `--full` for an independent copy, with --json."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from support.server import HvdInstance
+
+from hvd_netconf.host.sim.host import SimHost
+from tests.cli.conftest import Result
+
+
+def test_clone_linked_then_full(hvd: HvdInstance, hv: Callable[..., Result]) -> None:
+    for line in ("create vm web 1 256", "add disk web d0 1G", "snapshot web base"):
+        assert hv(line).status == 0, line
+    with open(SimHost(hvd.root).zvol_file("zroot/hv/vm/web/disks/d0"), "r+b") as f:
+        f.write(b"later")  # after the snapshot
+    r = hv("clone web web2 snapshot base")
+    assert (r.status, r.out) == (0, "vm web2 cloned from zroot/hv/vm/web@base, linked: the "
+                                    "snapshot is kept while the clone exists; commit 3\n"), r.err
+    r = hv("clone web web3 --full --json")
+    got = json.loads(r.out)
+    assert r.status == 0 and got["linked"] is False and got["commit-id"] == "4"
+    assert got["snapshot"] == "zroot/hv/vm/web@hvd-clone-web3"
+    assert got["disks"] == ["zroot/hv/vm/web3/disks/d0"] and int(got["bytes"]) > 0
+    with open(SimHost(hvd.root).zvol_file("zroot/hv/vm/web3/disks/d0"), "rb") as f:
+        assert f.read(5) == b"later"
+    assert hv("clone web web2").err == "hv: a VM named 'web2' is configured already\n"
+    assert {"web", "web2", "web3"} <= set(hv("list vm").out.split())
