@@ -47,6 +47,14 @@ class Faults:
         faults: list[dict[str, Any]] = json.loads(self.faults_path.read_text())
         return faults
 
+    def _take_fault(self, argv: tuple[str, ...]) -> dict[str, Any] | None:
+        """take_fault() for one command outside a batch (a pipe's side), persisted."""
+        faults = self._faults()
+        fault = take_fault(faults, argv)
+        if fault is not None and fault["once"]:
+            self._write(self.faults_path, faults)
+        return fault
+
 
 
 def take_fault(faults: list[dict[str, Any]], argv: tuple[str, ...]) -> dict[str, Any] | None:
