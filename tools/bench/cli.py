@@ -25,22 +25,15 @@ import time
 from pathlib import Path
 
 from hv_cli import rpcs
-from hv_cli.client import Client
-
-from hvd_netconf.config import Settings
-from hvd_netconf.daemon import start, wire_components
+from inproc import sim_daemon
 
 HV = str(Path(sys.executable).with_name("hv"))
 
 
-def populate(socket_path: str, count: int) -> None:
+def config(count: int) -> list[rpcs.El]:
     entries = [rpcs.entry("vm", f"vm{i:05d}", rpcs.leaf("cpu", str(1 + i % 4)),
                           rpcs.leaf("memory", str(256 * (1 + i % 8)))) for i in range(count)]
-    client = Client.unix(socket_path)
-    try:
-        client.call(rpcs.edit_config("running", rpcs.config_tree("vm", *entries)))
-    finally:
-        client.close()
+    return [rpcs.config_tree("vm", *entries)]
 
 
 def timed(argv: list[str], runs: int, env: dict[str, str]) -> tuple[list[float], list[float]]:
@@ -76,22 +69,12 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env["PYTHONPYCACHEPREFIX"] = cache
         for count in args.vms:
-            with tempfile.TemporaryDirectory() as tmp:
-                root, sock = Path(tmp) / "root", Path(tmp) / "hvd.sock"
-                root.mkdir()
-                running = start(Settings(root=root, socket=sock, backend="sim", listen=()),
-                                wire_components)
-                try:
-                    populate(str(sock), count)
-                    print(f"{count} VMs:")
-                    for label, words in (("hv list vm", ["list", "vm"]),
-                                         ("hv show vm NAME", ["show", "vm", "vm00007"])):
-                        floor, samples = timed([HV, "--socket", str(sock), *words], args.runs,
-                                               env)
-                        report(label, samples, report("python -c pass (floor)", floor))
-                finally:
-                    running.stop()
-
+            with sim_daemon(config(count)) as (_running, sock):
+                print(f"{count} VMs:")
+                for label, words in (("hv list vm", ["list", "vm"]),
+                                     ("hv show vm NAME", ["show", "vm", "vm00007"])):
+                    floor, samples = timed([HV, "--socket", sock, *words], args.runs, env)
+                    report(label, samples, report("python -c pass (floor)", floor))
 
 if __name__ == "__main__":
     main()

@@ -20,15 +20,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
-from pathlib import Path
 
 from hv_cli import rpcs
-from hv_cli.client import Client
+from inproc import sim_daemon
 
-from hvd_netconf.config import Settings
-from hvd_netconf.daemon import start, wire_components
 from hvd_netconf.namespaces import VM
 from hvd_netconf.ops.snapshot_schedule import SnapshotScheduler
 
@@ -36,15 +32,11 @@ HOUR = 3600.0
 T0 = 1796317500.0  # 2026-12-03T17:05Z
 
 
-def populate(socket_path: str, count: int) -> None:
+def config(count: int) -> list[rpcs.El]:
     disk = rpcs.el("disk", rpcs.leaf("name", "d0"), rpcs.leaf("size", "1G"))
     entries = [rpcs.entry("vm", f"vm{i:05d}", disk) for i in range(count)]
     policy = rpcs.el("snapshot-schedule", rpcs.leaf("hourly", "24"), xmlns=VM)
-    client = Client.unix(socket_path)
-    try:
-        client.call(rpcs.edit_config("running", [rpcs.config_tree("vm", *entries), policy]))
-    finally:
-        client.close()
+    return [rpcs.config_tree("vm", *entries), policy]
 
 
 def timed(scheduler: SnapshotScheduler, label: str, count: int, expect: int) -> None:
@@ -56,27 +48,19 @@ def timed(scheduler: SnapshotScheduler, label: str, count: int, expect: int) -> 
 
 
 def measure(count: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        root, sock = Path(tmp) / "root", Path(tmp) / "hvd.sock"
-        root.mkdir()
-        running = start(Settings(root=root, socket=sock, backend="sim", listen=()),
-                        wire_components)
-        try:
-            populate(str(sock), count)
-            scheduler = running.server.snapshot_scheduler
-            assert scheduler is not None
-            now = [T0]
-            scheduler.clock = lambda: now[0]
-            print(f"{count} VMs:")
-            timed(scheduler, "first pass (take N)", count, count)
-            timed(scheduler, "idle pass (list only)", count, 0)
-            for hour in range(1, 24):
-                now[0] = T0 + hour * HOUR
-                scheduler.run_pass()
-            now[0] = T0 + 24 * HOUR
-            timed(scheduler, "pass at 24 kept (take N, prune N)", count, 2 * count)
-        finally:
-            running.stop()
+    with sim_daemon(config(count)) as (running, _sock):
+        scheduler = running.server.snapshot_scheduler
+        assert scheduler is not None
+        now = [T0]
+        scheduler.clock = lambda: now[0]
+        print(f"{count} VMs:")
+        timed(scheduler, "first pass (take N)", count, count)
+        timed(scheduler, "idle pass (list only)", count, 0)
+        for hour in range(1, 24):
+            now[0] = T0 + hour * HOUR
+            scheduler.run_pass()
+        now[0] = T0 + 24 * HOUR
+        timed(scheduler, "pass at 24 kept (take N, prune N)", count, 2 * count)
 
 
 def main() -> None:
