@@ -12,15 +12,18 @@ import os
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from hv_cli import loadfile, render, rpcs, top
+from hv_cli import loadfile, render, rpcs
 from hv_cli.client import REPLY_TIMEOUT, Client, ConnectError, NetconfError
 from hv_cli.facts import UsageError
 from hv_cli.grammar import Parsed
 from hv_cli.rpcs import OP, El, el, leaf
 
 from hvd_netconf.namespaces import BASE, CAP_PREFIX, VM
+
+if TYPE_CHECKING:
+    from hv_cli import top
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
 WRITABLE_RUNNING = CAP_PREFIX + "writable-running:1.0"
@@ -553,6 +556,8 @@ def do_vm_rpc(s: Session, p: Parsed) -> None:
 def do_top(s: Session, p: Parsed) -> None:
     """A live table on a terminal (hv_cli.top); elsewhere, or with --json, one table of the
     rates between two reads `interval` seconds apart."""
+    from hv_cli import top
+
     interval = float(p.values.get("interval", "2"))
 
     live = sys.stdin.isatty() and s.out.isatty() and not (s.opts.json or s.opts.xml)
@@ -578,6 +583,8 @@ def do_top(s: Session, p: Parsed) -> None:
 
 
 def _stat_lines(vm: str, st: render.Data) -> list[str]:
+    from hv_cli import top
+
     def num(d: render.Data, key: str) -> float | None:
         value = d.get(key)
         return float(value) if isinstance(value, str) and value else None
@@ -604,6 +611,8 @@ def _stat_lines(vm: str, st: render.Data) -> list[str]:
 
 
 def _graph_lines(period: int, points: list[top.Point]) -> list[str]:
+    from hv_cli import top
+
     if len(points) < 2:
         return [f"history: {len(points)} sample(s) every {period} s so far; graphs need two"]
     cpu = [p.values.get("cpu-use", 0.0) for p in points[1:]]
@@ -622,6 +631,8 @@ def _graph_lines(period: int, points: list[top.Point]) -> list[str]:
 
 def do_stats(s: Session, p: Parsed) -> None:
     """A VM's statistics now, and its recent history from the daemon's samples."""
+    from hv_cli import top
+
     vm = p.values["vm"]
     reply = s.send(rpcs.get(rpcs.vm_statistics(vm)))
     history = s.send(rpcs.statistics_history(vm, p.values.get("period")))

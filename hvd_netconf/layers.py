@@ -58,6 +58,7 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("hv_cli.render", "hvd_netconf.errors"): "lxml only when an error path is shown",
     ("hv_cli.commands", "hv_cli.console"): "termios and tty only for `hv console`",
     ("hv_cli.main", "hv_cli.helptext"): "textwrap and the help tables only for help",
+    ("hv_cli.commands", "hv_cli.top"): "calendar, termios and the tables only for `hv top`/`stats`",
 }
 
 

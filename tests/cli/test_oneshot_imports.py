@@ -11,7 +11,8 @@ import pytest
 from support.server import HvdInstance
 
 NEVER = ("paramiko", "prompt_toolkit", "ncclient", "lxml", "dataclasses", "inspect",
-         "hv_cli.shell", "hv_cli.ssh", "hv_cli.console", "hv_cli.helptext", "hvd_netconf.errors")
+         "hv_cli.shell", "hv_cli.ssh", "hv_cli.console", "hv_cli.helptext", "hv_cli.top",
+         "hvd_netconf.errors")
 # Runs hv's main in a fresh interpreter, then names every module it loaded on stderr.
 PROBE = ("import sys; from hv_cli.main import main; status = main(sys.argv[1:]); "
          "sys.stdout.flush(); sys.stderr.write('\\n'.join(sorted(sys.modules))); "
