@@ -96,6 +96,24 @@ def test_start_with_confirmation_and_state_changes_live(ui: Restconf, browser: B
     assert browser.driver.execute_script("return window.performance.timeOrigin") == marker
 
 
+def test_the_vm_table_shows_live_cpu_and_memory_use(ui: Restconf, browser: Browser) -> None:
+    c = at(ui, browser, "alpha", "beta")
+    r = c.post("/restconf/operations/hvd-vm:start-vm", json={"hvd-vm:input": {"name": "alpha"}},
+               headers=J)
+    assert r.status_code in (200, 204), r.text
+    browser.open("/#/vms")
+    # the stand-in guest's own figures, as ps(1) reports them on this host
+    rss = browser.text_of("tr[data-vm=alpha] .rss", "iB").text
+    assert rss.split()[-1] in ("KiB", "MiB") and float(rss.split()[0]) > 0
+    assert browser.find("tr[data-vm=alpha] .cpu-use").text.endswith(" %")
+    assert browser.find("tr[data-vm=beta] .rss").text == ""  # a stopped VM uses nothing
+    r = c.post("/restconf/operations/hvd-vm:stop-vm",
+               json={"hvd-vm:input": {"name": "alpha", "force": True}}, headers=J)
+    assert r.status_code in (200, 204), r.text
+    browser.until(lambda: browser.find("tr[data-vm=alpha] .rss").text == "",
+                  "the stopped VM's use to go")
+
+
 def test_edit_shows_the_diff_then_commits(ui: Restconf, browser: Browser) -> None:
     c = at(ui, browser, "alpha")
     browser.open("/#/vm/alpha")

@@ -54,6 +54,14 @@ function Confirm({ ask, onYes, onNo }) {
 
 const vmsOf = (data) => data?.["hvd-vm:vms"]?.vm || [];
 const netsOf = (data) => data?.["hvd-network:networks"]?.network || [];
+const bytes = (n) => n == null ? "" : n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB`
+  : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${Math.round(n / 1024)} KiB`;
+// What each running VM uses now: name -> its statistics (cpu-use, resident-memory), read
+// every STATS_EVERY ms while the page is shown, and after each event.
+const STATS = "hvd-vm:vms?content=nonconfig&fields=vm(name;statistics(cpu-use;resident-memory))";
+const STATS_EVERY = 5000;
+const useOf = (data) => Object.fromEntries(vmsOf(data).filter((v) => v.statistics)
+  .map((v) => [v.name, v.statistics]));
 const uptime = (s) => s == null ? "" : s >= 86400 ? `${Math.floor(s / 86400)}d ${Math.floor(s % 86400 / 3600)}h`
   : s >= 3600 ? `${Math.floor(s / 3600)}h ${Math.floor(s % 3600 / 60)}m` : `${Math.floor(s / 60)}m ${s % 60}s`;
 
@@ -73,19 +81,21 @@ function Dashboard({ vms }) {
     <p><a href="#/vms">All VMs</a></p></section>`;
 }
 
-function VmTable({ vms, schema, act }) {
+function VmTable({ vms, use, schema, act }) {
   if (vms === null) return html`<p>Loading…</p>`;
   const rpcs = schema.rpcs;
   return html`<section><h2>VMs</h2>
     ${schema.lists.vm.may.create && html`<p><a class="button" id="new-vm" href="#/new/vm">Create VM</a></p>`}
     <table id="vm-table"><thead><tr><th scope="col">Name</th><th scope="col">State</th><th scope="col">CPU</th>
-      <th scope="col">Memory</th><th scope="col">Disks</th><th scope="col">Networks</th><th scope="col">Uptime</th><th scope="col">Actions</th></tr></thead>
+      <th scope="col">Memory</th><th scope="col">Disks</th><th scope="col">Networks</th><th scope="col">Uptime</th><th scope="col">CPU use</th><th scope="col">Memory use</th><th scope="col">Actions</th></tr></thead>
     <tbody>${vms.map((v) => html`<tr key=${v.name} data-vm=${v.name}>
       <td><a href="#/vm/${encodeURIComponent(v.name)}">${v.name}</a></td>
       <td class="state">${v.state?.status}</td><td>${v.cpu}</td><td>${v.memory} MB</td>
       <td>${(v.disk || []).map((d) => `${d.name} ${d.size}`).join(", ")}</td>
       <td>${(v.nic || []).map((n) => n.network).join(", ")}</td>
       <td>${uptime(v.state?.uptime)}</td>
+      <td class="cpu-use">${use[v.name]?.["cpu-use"] != null ? `${use[v.name]["cpu-use"]} %` : ""}</td>
+      <td class="rss">${bytes(use[v.name]?.["resident-memory"] && Number(use[v.name]["resident-memory"]))}</td>
       <td><${VmActions} vm=${v} rpcs=${rpcs} act=${act}/></td></tr>`)}</tbody></table></section>`;
 }
 
@@ -324,13 +334,16 @@ function App() {
   const [schema, setSchema] = useState(null);
   const [vms, setVms] = useState(null);
   const [nets, setNets] = useState(null);
+  const [use, setUse] = useState({});
   const [live, setLive] = useState(false);
   const [ask, setAsk] = useState(null);
   const [error, setError] = useState(null);
   const r = useRoute();
   useEffect(() => { api.ui("GET", "session").then((s) => setMe(s.user ? s : null), () => setMe(null)); }, []);
+  const stats = () => { if (!document.hidden) api.get(STATS).then((d) => setUse(useOf(d)), () => {}); };
   const refresh = () => {
     api.get("hvd-vm:vms?with-defaults=report-all").then((d) => setVms(vmsOf(d)), (x) => setError(x.message));
+    stats();
     api.get("hvd-network:networks?with-defaults=report-all").then((d) => setNets(netsOf(d)), () => setNets([]));
   };
   useEffect(() => {
@@ -342,7 +355,8 @@ function App() {
     let pending = null;
     const soon = () => { if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 200); };
     const es = api.events(soon, setLive);
-    return () => { es.close(); clearTimeout(pending); };
+    const timer = setInterval(stats, STATS_EVERY);
+    return () => { es.close(); clearTimeout(pending); clearInterval(timer); };
   }, [me]);
   if (me === undefined) return html`<p>Loading…</p>`;
   if (me === null) return html`<${Login} onIn=${setMe}/>`;
@@ -352,7 +366,7 @@ function App() {
   const logout = async () => { await api.ui("POST", "logout"); setMe(null); };
   const [page, arg] = r;
   let body;
-  if (page === "vms") body = html`<${VmTable} vms=${vms} schema=${schema} act=${act}/>`;
+  if (page === "vms") body = html`<${VmTable} vms=${vms} use=${use} schema=${schema} act=${act}/>`;
   else if (page === "vm") body = html`<${VmPage} name=${arg} vms=${vms} schema=${schema} act=${act}/>`;
   else if (page === "new") body = html`<section><h2>New ${arg}</h2><${EntryForm} kind=${arg} schema=${schema} isNew=${true}
     onStaged=${(n) => { location.hash = `#/${arg}/${encodeURIComponent(n)}`; }}/></section>`;
