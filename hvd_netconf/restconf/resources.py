@@ -256,8 +256,11 @@ class Resources:
             headers["Last-Modified"] = format_datetime(when, usegmt=True)
         return headers
 
-    def _preconditions(self, req: Request, store: Store, exists: bool) -> Response | None:
-        """RFC 9110 §13 for the datastore's ETag and time: a 304 for a read, else raise 412."""
+    def _preconditions(self, req: Request, store: Store, exists: bool,
+                       revalidates: bool = True) -> Response | None:
+        """RFC 9110 §13 for the datastore's ETag and time: a 304 for a read, else raise 412.
+        A read that holds state data (revalidates False) never answers 304: the tag and time
+        are the configuration's, and state changes without them."""
         tag, when = self.version(store)
         h = req.headers
         read = req.method in ("GET", "HEAD")
@@ -270,7 +273,9 @@ class Resources:
             since = _http_date(h["If-Unmodified-Since"])
             if since is not None and (when is None or when > since):
                 failed = "the datastore was modified after If-Unmodified-Since"
-        if failed is None and "If-None-Match" in h:
+        if read and not revalidates:
+            pass
+        elif failed is None and "If-None-Match" in h:
             wanted = _etags(h["If-None-Match"])
             if ("*" in wanted and exists) or tag in wanted:
                 if read:
@@ -363,10 +368,12 @@ class Resources:
         if depth != "unbounded":
             for el in found:
                 _prune_depth(el, int(depth))
-        not_modified = self._preconditions(req, store, True)
+        not_modified = self._preconditions(req, store, True, revalidates=source is not None)
         if not_modified is not None:
             return not_modified
-        headers = self._version_headers(store)
+        # a cache (a browser's) must ask again each time: the answer changes with each commit,
+        # and state data with every VM that starts or stops
+        headers = {**self._version_headers(store), "Cache-Control": "no-cache"}
         if not steps:
             obj = {"ietf-restconf:data": self.codec.to_json(data, None)}
             xml = etree.Element(f"{{{RESTCONF_NS}}}data", nsmap=default_ns(RESTCONF_NS))

@@ -184,9 +184,14 @@ def test_etag_preconditions_between_two_clients(rc: Restconf) -> None:
     assert r.status_code == 412
     assert b.get(f"{WEB1}/memory").json() == {"hvd-vm:memory": 1024}  # a's edit kept
     new = b.get(WEB1)
-    assert b.get(WEB1, headers={"If-None-Match": new.headers["etag"]}).status_code == 304
+    assert new.headers["cache-control"] == "no-cache"  # a browser's cache asks each time
+    config = f"{WEB1}?content=config"
+    assert b.get(config, headers={"If-None-Match": new.headers["etag"]}).status_code == 304
     since = new.headers["last-modified"]
-    assert b.get(WEB1, headers={"If-Modified-Since": since}).status_code == 304
+    assert b.get(config, headers={"If-Modified-Since": since}).status_code == 304
+    # with state data, the configuration's tag says nothing of the VM's state: no 304
+    assert b.get(WEB1, headers={"If-None-Match": new.headers["etag"]}).status_code == 200
+    assert b.get(WEB1, headers={"If-Modified-Since": since}).status_code == 200
     r = b.put(WEB1, json={"hvd-vm:vm": [{"name": "web1", "memory": 64}]},
               headers={**J, "If-None-Match": "*"})
     assert r.status_code == 412  # exists already
