@@ -1,11 +1,12 @@
 """/ui/schema.json: what the web interface needs of the YANG to draw its forms, and what
 this user may do.
 
-Forms are generated from this, never written by hand: each configurable node of the VM and
-network lists with its type (base, enums, ranges, lengths, the list a leafref picks from),
-default, units, description and whether it is mandatory; each rpc with its input and whether
-NACM lets the user run it; and per list whether the user may create, change and delete
-entries. The permissions only decide what is offered: the server checks every request.
+Forms are generated from this, never written by hand: each configurable node of the
+configuration's lists and singletons (LISTS) with its type (base, enums, ranges, lengths,
+the list a leafref picks from), default, units, description and whether it is mandatory;
+each rpc with its input and whether NACM lets the user run it; and per list whether the user
+may create, change and delete entries. The permissions only decide what is offered: the
+server checks every request.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from hvd_netconf.schema.nodes import Schema, SchemaNode
 from hvd_netconf.schema.types import YangType
 from hvd_netconf.server import Server
 
-LISTS = ("vm", "network")  # the lists the interface edits (KINDS names)
+# The entries the interface edits: every kind of the configuration (KINDS) but NACM's rules,
+# whose lists nest inside lists and containers (edit them with hv or NETCONF).
+LISTS = tuple(name for name in KINDS if name != "nacm")
 WRITES = ("create", "update", "delete")
 
 
@@ -35,13 +38,15 @@ def describe(server: Server, info: SessionInfo) -> dict[str, Any]:
     for name in LISTS:
         kind = KINDS[name]
         top = schema.top(kind.ns, kind.container)
-        assert top is not None and kind.entry is not None
-        entry = top.child(kind.ns, kind.entry)
+        assert top is not None
+        entry = top.child(kind.ns, kind.entry) if kind.entry is not None else top
         assert entry is not None
         container = etree.Element(kind.container_tag)
-        chain = (container, etree.SubElement(container, kind.entry_tag))
+        chain: tuple[etree._Element, ...] = (container,) if kind.singleton else (
+            container, etree.SubElement(container, kind.entry_tag))
         lists[name] = {
             "module": top.module, "container": kind.container, "entry": kind.entry,
+            "singleton": kind.singleton,
             "keys": list(entry.keys), "description": entry.description,
             "may": {op: bypass or ev.data_allowed(subject, chain, op) for op in WRITES},
             "nodes": [node_json(c, schema) for c in entry.children if c.config],

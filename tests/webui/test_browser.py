@@ -19,6 +19,7 @@ from webui.conftest import READER, READER_PASSWORD
 
 from hvd_netconf.keys import KINDS
 from hvd_netconf.schema.nodes import SchemaNode
+from hvd_netconf.webui.schema import LISTS
 
 J = {"Content-Type": "application/yang-data+json"}
 VMS = "/restconf/data/hvd-vm:vms"
@@ -286,6 +287,9 @@ def test_roll_back_from_history(ui: Restconf, browser: Browser) -> None:
     assert c.get(f"{VMS}/vm=alpha/memory").json()["hvd-vm:memory"] == 128
 
 
+# What an entry of a kind needs beyond its name to be valid (the coverage walk makes one).
+MINIMAL: dict[str, dict[str, object]] = {"backup-target": {"directory": "/var/backups/hvd"}}
+
 # Inputs that are no form field: xterm's hidden keyboard sink, labelled by the terminal.
 UNLABELLED_OK = ".xterm-helper-textarea"
 LABELS = """return [...document.querySelectorAll('input, select, textarea')]
@@ -322,11 +326,29 @@ def test_every_configurable_node_and_operation_is_reachable(ui: Restconf,
     schema = ui.hvd.server.schema
     assert schema is not None
     browser.login(USER, PASSWORD)
-    for kind, path in (("vm", "/#/vm/alpha"), ("network", "/#/network/lan")):
+    browser.open("/#/settings")
+    browser.find("#kinds")
+    others = [k for k in LISTS if k not in ("vm", "network")]
+    assert [a.text for a in browser.all("#kinds a")] == others
+    assert set(KINDS) - set(LISTS) == {"nacm"}  # NACM's rules: hv or NETCONF (docs/webui.md)
+    for kind in LISTS:
         k = KINDS[kind]
         top = schema.top(k.ns, k.container)
-        node = top.child(k.ns, k.entry)  # type: ignore[union-attr]
-        browser.open(path)
+        assert top is not None
+        if k.singleton:
+            browser.open(f"/#/one/{kind}")
+            browser.find("#stage")
+            assert field_ids(top, "") - drawn_ids(browser) == set(), kind
+            assert browser.driver.execute_script(LABELS, UNLABELLED_OK) == []
+            continue
+        node = top.child(k.ns, k.entry)  # type: ignore[arg-type]
+        assert node is not None
+        if kind not in ("vm", "network"):
+            r = c.post(f"/restconf/data/{top.module}:{k.container}", headers=J,
+                       json={f"{top.module}:{k.entry}": [{"name": "e1", **MINIMAL.get(kind, {})}]})
+            assert r.status_code == 201, r.text
+        browser.open({"vm": "/#/vm/alpha", "network": "/#/network/lan"}.get(
+            kind, f"/#/entry/{kind}/e1"))
         browser.find("#stage")
         want = field_ids(node, "") - {f"f-{key}" for key in node.keys}  # a key is not edited
         assert want - drawn_ids(browser) == set(), kind
@@ -351,6 +373,35 @@ def test_every_configurable_node_and_operation_is_reachable(ui: Restconf,
         browser.open(page)
         browser.find("main h2")
         assert browser.driver.execute_script(LABELS, UNLABELLED_OK) == [], page
+
+
+def test_the_host_wide_snapshot_schedule_and_a_template_through_the_forms(
+        ui: Restconf, browser: Browser) -> None:
+    c = at(ui, browser)
+    browser.open("/#/settings")
+    browser.find("#kinds a[href='#/one/snapshot-schedule']").click()
+    browser.text_of("h2", "snapshot-schedule")
+    browser.find("#f-hourly").send_keys("24")
+    browser.find("#stage").click()
+    browser.text_of("#diff", "24")
+    browser.find("#commit").click()
+    browser.text_of("#message", "Committed.")
+    r = c.get("/restconf/data/hvd-vm:snapshot-schedule/hourly")
+    assert r.json() == {"hvd-vm:hourly": 24}
+    browser.open("/#/list/template")
+    browser.find("#new-entry").click()
+    browser.find("#f-name").send_keys("small")
+    browser.find("#f-memory").send_keys("512")
+    browser.find("#stage").click()
+    browser.text_of("h2", "template small")  # its page, staged in the candidate
+    browser.open("/#/changes")
+    browser.text_of("#diff", "small")
+    browser.find("#commit").click()
+    browser.text_of("#message", "Committed.")
+    r = c.get("/restconf/data/hvd-template:templates/template=small/memory")
+    assert r.status_code == 200 and r.json() == {"hvd-template:memory": 512}
+    browser.open("/#/list/template")
+    browser.text_of("#entries", "small")
 
 
 def test_a_phone_screen_scrolls_tables_not_the_page(ui: Restconf, browser: Browser) -> None:

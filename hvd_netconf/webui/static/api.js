@@ -42,7 +42,7 @@ export async function call(method, path, body) {
 
 export const get = (path) => call("GET", "/restconf/data/" + path);
 export const candidate = (method, path, body) =>
-  call(method, "/restconf/ds/ietf-datastores:candidate/" + path, body);
+  call(method, "/restconf/ds/ietf-datastores:candidate" + (path ? "/" + path : ""), body);
 export const rpc = (name, input) =>
   call("POST", "/restconf/operations/" + name,
        input === undefined ? undefined : { [`${name.split(":")[0]}:input`]: input });

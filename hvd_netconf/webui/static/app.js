@@ -2,7 +2,7 @@
 // request (api.js). Routes live in the URL's fragment so every page can be bookmarked.
 import { html, render, useState, useEffect, useRef } from "/ui/static/vendor/htm-preact-3.1.1.js";
 import * as api from "/ui/static/api.js";
-import { EntryForm, Fields, members, fid } from "/ui/static/forms.js";
+import { EntryForm, Fields, members, fid, entryPath } from "/ui/static/forms.js";
 import { Console } from "/ui/static/console.js";
 
 const route = () => (location.hash.replace(/^#\/?/, "") || "dashboard").split("/").map(decodeURIComponent);
@@ -110,14 +110,16 @@ function VmActions({ vm, rpcs, act }) {
   </span>`;
 }
 
-// An entry as the candidate holds it (what the forms edit), reloaded after each staged edit.
+// An entry as the candidate holds it (what the forms edit), reloaded after each staged edit;
+// a singleton not set yet is an empty one (its form makes it).
 function useStaged(kind, name, schema) {
   const [entry, setEntry] = useState(undefined);
   const [note, setNote] = useState(null);
   const list = schema.lists[kind];
-  const load = () => api.candidate("GET", `${list.module}:${list.container}/${list.entry}=${encodeURIComponent(name)}`)
-    .then((d) => setEntry(d[`${list.module}:${list.entry}`][0]), () => setEntry(null));
-  useEffect(() => { load(); }, [name]);
+  const load = () => api.candidate("GET", entryPath(list, name))
+    .then((d) => setEntry(list.singleton ? d[`${list.module}:${list.container}`] : d[`${list.module}:${list.entry}`][0]),
+          () => setEntry(list.singleton ? {} : null));
+  useEffect(() => { load(); }, [kind, name]);
   const staged = () => { load(); setNote(true); };
   const banner = note && html`<p class="note" id="staged" role="status">Staged in the candidate.
     <a href="#/changes">Review and commit the pending changes</a>.</p>`;
@@ -128,7 +130,7 @@ function DeleteEntry({ kind, name, schema, act }) {
   const list = schema.lists[kind];
   if (!list.may.delete) return null;
   const go = () => act(`Delete ${kind} ${name} (staged until you commit)?`, async () => {
-    await api.candidate("DELETE", `${list.module}:${list.container}/${list.entry}=${encodeURIComponent(name)}`);
+    await api.candidate("DELETE", entryPath(list, name));
     location.hash = "#/changes";
   });
   return html`<button id="delete-entry" class="remove" onClick=${go}>Delete ${kind}</button>`;
@@ -188,14 +190,43 @@ function Snapshots({ vm, snaps, schema, act, reload }) {
     ${err && html`<p class="error" role="alert">${err}</p>`}`;
 }
 
-function NetworkPage({ name, schema, act }) {
-  const [staged, onStaged, banner] = useStaged("network", name, schema);
+// The page of one entry of any kind but vm (networks, templates, backup targets, ...), or of
+// a singleton (name null): its form, and a delete button for a list's entry.
+function EntryPage({ kind, name, schema, act }) {
+  const [staged, onStaged, banner] = useStaged(kind, name, schema);
+  const single = schema.lists[kind].singleton;
   if (staged === undefined) return html`<p>Loading…</p>`;
-  if (staged === null) return html`<p>No network ${name}.</p>`;
-  return html`<section><h2>Network ${name}</h2>${banner}
-    <${EntryForm} kind="network" entry=${staged} schema=${schema}
+  if (staged === null) return html`<p>No ${kind} ${name}.</p>`;
+  const title = kind === "network" ? "Network" : kind;
+  return html`<section><h2>${single ? title : `${title} ${name}`}</h2>${banner}
+    <${EntryForm} kind=${kind} entry=${staged} schema=${schema}
       onStaged=${(n, sub) => sub ? onStaged() : (location.hash = "#/changes")}/>
-    <p><${DeleteEntry} kind="network" name=${name} schema=${schema} act=${act}/></p></section>`;
+    ${!single && html`<p><${DeleteEntry} kind=${kind} name=${name} schema=${schema} act=${act}/></p>`}</section>`;
+}
+
+// Where an entry's page is: VMs and networks have their own routes, the other kinds share one.
+const pageOf = (kind, name) => kind === "vm" || kind === "network"
+  ? `#/${kind}/${encodeURIComponent(name)}` : `#/entry/${kind}/${encodeURIComponent(name)}`;
+const others = (schema) => Object.keys(schema.lists).filter((k) => k !== "vm" && k !== "network");
+
+// Every other kind of the configuration schema.json lists: templates, backup targets, the
+// host-wide snapshot schedule, and whatever the YANG gains.
+function Settings({ schema }) {
+  return html`<section><h2>Settings</h2><ul id="kinds">${others(schema).map((k) => {
+    const list = schema.lists[k];
+    return html`<li key=${k}><a href=${list.singleton ? `#/one/${k}` : `#/list/${k}`}>${k}</a>
+      ${list.description && html` <span class="note">${list.description.split(/[.;]/)[0]}</span>`}</li>`; })}</ul></section>`;
+}
+
+function KindList({ kind, schema }) {
+  const list = schema.lists[kind];
+  const [rows, setRows] = useState(null);
+  useEffect(() => { setRows(null); api.candidate("GET", `${list.module}:${list.container}`)
+    .then((d) => setRows(d[`${list.module}:${list.container}`]?.[list.entry] || []), () => setRows([])); }, [kind]);
+  return html`<section><h2>${kind}</h2>
+    ${list.may.create && html`<p><a class="button" id="new-entry" href=${`#/new/${kind}`}>Create ${kind}</a></p>`}
+    ${rows === null ? html`<p>Loading…</p>` : rows.length === 0 ? html`<p id="no-entries">None.</p>`
+      : html`<ul id="entries">${rows.map((e) => html`<li key=${e[list.keys[0]]}><a href=${pageOf(kind, e[list.keys[0]])}>${e[list.keys[0]]}</a></li>`)}</ul>`}</section>`;
 }
 
 function Networks({ nets, schema }) {
@@ -369,9 +400,13 @@ function App() {
   if (page === "vms") body = html`<${VmTable} vms=${vms} use=${use} schema=${schema} act=${act}/>`;
   else if (page === "vm") body = html`<${VmPage} name=${arg} vms=${vms} schema=${schema} act=${act}/>`;
   else if (page === "new") body = html`<section><h2>New ${arg}</h2><${EntryForm} kind=${arg} schema=${schema} isNew=${true}
-    onStaged=${(n) => { location.hash = `#/${arg}/${encodeURIComponent(n)}`; }}/></section>`;
+    onStaged=${(n) => { location.hash = pageOf(arg, n); }}/></section>`;
   else if (page === "networks") body = html`<${Networks} nets=${nets} schema=${schema}/>`;
-  else if (page === "network") body = html`<${NetworkPage} name=${arg} schema=${schema} act=${act}/>`;
+  else if (page === "network") body = html`<${EntryPage} kind="network" name=${arg} schema=${schema} act=${act}/>`;
+  else if (page === "entry" && schema.lists[arg]) body = html`<${EntryPage} kind=${arg} name=${r[2]} schema=${schema} act=${act}/>`;
+  else if (page === "one" && schema.lists[arg]) body = html`<${EntryPage} kind=${arg} name=${null} schema=${schema} act=${act}/>`;
+  else if (page === "list" && schema.lists[arg]) body = html`<${KindList} kind=${arg} schema=${schema}/>`;
+  else if (page === "settings") body = html`<${Settings} schema=${schema}/>`;
   else if (page === "console") body = html`<${Console} name=${arg}/>`;
   else if (page === "operations") body = html`<${Operations} schema=${schema}/>`;
   else if (page === "rpc") body = html`<${RpcPage} name=${arg} schema=${schema}/>`;
@@ -379,7 +414,7 @@ function App() {
   else if (page === "history") body = html`<${History} schema=${schema}/>`;
   else body = html`<${Dashboard} vms=${vms}/>`;
   return html`<header><nav aria-label="Main"><strong>hvd</strong>
-      <a href="#/dashboard">Dashboard</a><a href="#/vms">VMs</a><a href="#/networks">Networks</a>
+      <a href="#/dashboard">Dashboard</a><a href="#/vms">VMs</a><a href="#/networks">Networks</a><a href="#/settings">Settings</a>
       <a href="#/changes">Pending changes</a><a href="#/history">History</a><a href="#/operations">Operations</a></nav>
     <span class="who"><span id="live" title="live updates">${live ? "● live" : "○ offline"}</span> ${me.user}
       <button id="logout" onClick=${logout}>Log out</button></span></header>

@@ -71,10 +71,13 @@ export function members(nodes, values, prefix) {
   return out;
 }
 
-export const entryBody = (list, values) =>
-  ({ [`${list.module}:${list.entry}`]: [members(list.nodes, values, "")] });
+// A list's entry, or a singleton container (list.singleton: the container is the entry).
+export const entryBody = (list, values) => list.singleton
+  ? { [`${list.module}:${list.container}`]: members(list.nodes, values, "") }
+  : { [`${list.module}:${list.entry}`]: [members(list.nodes, values, "")] };
 
-const entryPath = (list, name) => `${list.module}:${list.container}/${list.entry}=${encodeURIComponent(name)}`;
+export const entryPath = (list, name) => list.singleton ? `${list.module}:${list.container}`
+  : `${list.module}:${list.container}/${list.entry}=${encodeURIComponent(name)}`;
 
 export function Fields({ nodes, prefix, entry, values, set, disabled, picks, err, skip }) {
   return nodes.filter((n) => !(skip || []).includes(n.name)).map((n) => {
@@ -104,6 +107,8 @@ export function EntryForm({ kind, entry, schema, isNew, onStaged }) {
     const vals = isNew ? values : { ...values, [list.keys[0]]: entry[list.keys[0]] };
     try {
       if (isNew) await api.candidate("POST", `${list.module}:${list.container}`, entryBody(list, vals));
+      // a singleton is merged into the datastore: that makes it when it is not there yet
+      else if (list.singleton) await api.candidate("PATCH", "", { "ietf-restconf:data": entryBody(list, vals) });
       else await api.candidate("PATCH", entryPath(list, entry.name), entryBody(list, vals));
       setValues({});
       onStaged(isNew ? vals[list.keys[0]] : entry.name);
@@ -112,7 +117,7 @@ export function EntryForm({ kind, entry, schema, isNew, onStaged }) {
   const known = (f) => f && document.getElementById(fid(f));
   const subs = list.nodes.filter((n) => n.kind === "list");
   const present = list.nodes.filter((n) => n.kind === "container" && n.presence && entry?.[n.name]);
-  return html`<form class="entry" onSubmit=${submit} aria-label=${isNew ? `New ${kind}` : `Settings of ${entry.name}`}>
+  return html`<form class="entry" onSubmit=${submit} aria-label=${isNew ? `New ${kind}` : `Settings of ${list.singleton ? kind : entry.name}`}>
       <${Fields} nodes=${list.nodes} prefix="" entry=${entry} values=${values} set=${setValues} disabled=${!may}
         picks=${schema.picks} err=${err} skip=${isNew ? [] : list.keys}/>
       ${err && !known(err.field) && html`<p class="error" role="alert">${err.message}</p>`}
