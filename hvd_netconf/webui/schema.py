@@ -22,9 +22,7 @@ from hvd_netconf.schema.nodes import Schema, SchemaNode
 from hvd_netconf.schema.types import YangType
 from hvd_netconf.server import Server
 
-# The entries the interface edits: every kind of the configuration (KINDS) but NACM's rules,
-# whose lists nest inside lists and containers (edit them with hv or NETCONF).
-LISTS = tuple(name for name in KINDS if name != "nacm")
+LISTS = tuple(KINDS)  # the interface edits every kind of the configuration
 WRITES = ("create", "update", "delete")
 
 

@@ -1,6 +1,7 @@
 // Forms drawn from /ui/schema.json: the YANG type decides the control, its ranges and
-// lengths the browser's own checks, the description the help. Every node of a list entry is
-// here: leaves, leaf-lists, containers and the lists inside it (disks, NICs, ...). Edits go
+// lengths the browser's own checks, the description the help. Every node of an entry is
+// here: leaves, leaf-lists, containers and the lists inside it at any depth (disks, NICs,
+// NACM's groups, rule lists and their rules). Edits go
 // to the candidate; the server validates always and its error is shown at the field it names.
 import { html, useState } from "/ui/static/vendor/htm-preact-3.1.1.js";
 import * as api from "/ui/static/api.js";
@@ -15,6 +16,8 @@ function bounds(type) {
   return { min: lo === "min" ? undefined : lo, max: hi === undefined ? lo : hi === "max" ? undefined : hi };
 }
 
+// A mandatory leaf of a choice's case is required only once its case is chosen: the browser
+// cannot tell, so it is not `required` here and the server says so when it is missing.
 export function Field({ node, path, value, current, disabled, picks, error, onInput }) {
   const id = fid(path);
   const t = node.type || { base: "string" };
@@ -33,12 +36,12 @@ export function Field({ node, path, value, current, disabled, picks, error, onIn
   } else if (t.base === "empty") {
     control = html`<select ...${common} value=${shown}><option value="">(absent)</option><option value="set">set</option></select>`;
   } else if (t.base in INTS && node.kind === "leaf") {
-    control = html`<input ...${common} type="number" value=${shown} placeholder=${node.default} ...${bounds(t)} required=${!!node.mandatory}/>`;
+    control = html`<input ...${common} type="number" value=${shown} placeholder=${node.default} ...${bounds(t)} required=${!!node.mandatory && !node.case}/>`;
   } else {
     const len = (t.lengths || [])[0];
     const maxlength = len && len.includes("..") && node.kind === "leaf" ? len.split("..")[1] : undefined;
     control = html`<input ...${common} type="text" value=${shown} placeholder=${node.default || ""}
-      maxlength=${maxlength} required=${!!node.mandatory}/>`;
+      maxlength=${maxlength} required=${!!node.mandatory && !node.case}/>`;
   }
   return html`<div class=${"field" + (error ? " invalid" : "")}>
     <label for=${id}>${node.name}${node.units ? ` (${node.units})` : ""}</label>${control}
@@ -95,7 +98,8 @@ export function Fields({ nodes, prefix, entry, values, set, disabled, picks, err
   });
 }
 
-// A list entry's settings: the form stages the changed values in the candidate.
+// A list entry's settings (or a singleton's): the form stages the changed values in the
+// candidate; the lists inside it, at any depth, are edited below the form.
 export function EntryForm({ kind, entry, schema, isNew, onStaged }) {
   const list = schema.lists[kind];
   const [values, setValues] = useState({});
@@ -115,8 +119,8 @@ export function EntryForm({ kind, entry, schema, isNew, onStaged }) {
     } catch (x) { setErr(x); }
   };
   const known = (f) => f && document.getElementById(fid(f));
-  const subs = list.nodes.filter((n) => n.kind === "list");
   const present = list.nodes.filter((n) => n.kind === "container" && n.presence && entry?.[n.name]);
+  const base = isNew ? null : entryPath(list, entry[list.keys[0]]);
   return html`<form class="entry" onSubmit=${submit} aria-label=${isNew ? `New ${kind}` : `Settings of ${list.singleton ? kind : entry.name}`}>
       <${Fields} nodes=${list.nodes} prefix="" entry=${entry} values=${values} set=${setValues} disabled=${!may}
         picks=${schema.picks} err=${err} skip=${isNew ? [] : list.keys}/>
@@ -125,9 +129,9 @@ export function EntryForm({ kind, entry, schema, isNew, onStaged }) {
       ${!may && html`<p class="note">You may not change ${kind}s (NACM).</p>`}
     </form>
     ${!isNew && present.map((c) => html`<${RemoveButton} key=${c.name} what=${c.name} may=${list.may.update}
-      path=${`${entryPath(list, entry.name)}/${c.name}`} onStaged=${() => onStaged(entry.name, true)}/>`)}
-    ${!isNew && subs.map((n) => html`<${SubList} key=${n.name} node=${n} list=${list} entry=${entry}
-      schema=${schema} onStaged=${() => onStaged(entry.name, true)}/>`)}`;
+      path=${`${base}/${c.name}`} onStaged=${() => onStaged(entry.name, true)}/>`)}
+    ${!isNew && html`<${Lists} nodes=${list.nodes} data=${entry} base=${base} prefix="" module=${list.module}
+      may=${list.may.update} schema=${schema} onStaged=${() => onStaged(entry.name, true)}/>`}`;
 }
 
 function RemoveButton({ what, may, path, onStaged, id }) {
@@ -138,34 +142,54 @@ function RemoveButton({ what, may, path, onStaged, id }) {
     ${err && html`<span class="error" role="alert">${err}</span>`}`;
 }
 
-// A list inside an entry (disks, NICs, CPU pins): its rows, a remove button each, an add form.
-function SubList({ node, list, entry, schema, onStaged }) {
+// The lists among `nodes`, and those inside their containers, each as a SubList of the
+// resource at `base` (a RESTCONF path in the candidate) whose data is `data`.
+function Lists({ nodes, data, base, prefix, module, may, schema, onStaged }) {
+  return nodes.map((n) => n.kind === "list"
+    ? html`<${SubList} key=${prefix + n.name} node=${n} rows=${data?.[n.name] || []} base=${base} prefix=${prefix}
+        module=${module} may=${may} schema=${schema} onStaged=${onStaged}/>`
+    : n.kind === "container" ? html`<${Lists} key=${prefix + n.name} nodes=${n.children} data=${data?.[n.name]}
+        base=${`${base}/${n.name}`} prefix=${`${prefix}${n.name}/`} module=${module} may=${may} schema=${schema}
+        onStaged=${onStaged}/>` : null);
+}
+
+// A list inside an entry (disks, NICs, CPU pins, NACM's groups and rule lists): its rows, a
+// remove button each, an add form (a RESTCONF POST of the new entry into its parent). A row
+// whose entries hold lists of their own (a rule list's rules) opens them below, one row at a
+// time, so that every field's id stays unique on the page.
+function SubList({ node, rows, base, prefix, module, may, schema, onStaged }) {
   const [values, setValues] = useState({});
   const [err, setErr] = useState(null);
-  const rows = entry[node.name] || [];
+  const [open, setOpen] = useState(null);
+  const path = prefix + node.name;
   const leaves = node.children.filter((c) => c.kind === "leaf" || c.kind === "leaf-list");
-  const may = list.may.update;
+  const inner = node.children.some((c) => c.kind === "list" || c.kind === "container");
   const add = async (e) => {
     e.preventDefault();
     setErr(null);
-    const item = members(node.children, values, node.name + "/");
+    const item = members(node.children, values, path + "/");
     try {
-      await api.candidate("PATCH", entryPath(list, entry.name),
-                          { [`${list.module}:${list.entry}`]: [{ name: entry.name, [node.name]: [item] }] });
+      await api.candidate("POST", base, { [`${module}:${node.name}`]: [item] });
       setValues({});
       onStaged();
     } catch (x) { setErr(x); }
   };
-  return html`<section class="sublist"><h3>${node.name}</h3>
+  const keyOf = (r) => node.keys.map((k) => encodeURIComponent(r[k])).join(",");
+  const shown = open !== null && rows.find((r) => keyOf(r) === open);
+  return html`<section class="sublist"><h3>${path}</h3>
     ${node.description && html`<p class="note">${node.description}</p>`}
-    <table id=${`list-${node.name}`}><thead><tr>${leaves.map((c) => html`<th scope="col">${c.name}</th>`)}<th scope="col"></th></tr></thead>
-    <tbody>${rows.map((r) => { const key = node.keys.map((k) => encodeURIComponent(r[k])).join(",");
+    <table id=${`list-${path.replace(/\//g, "-")}`}><thead><tr>${leaves.map((c) => html`<th scope="col">${c.name}</th>`)}<th scope="col"></th></tr></thead>
+    <tbody>${rows.map((r) => { const key = keyOf(r);
       return html`<tr key=${key}>${leaves.map((c) => html`<td>${Array.isArray(r[c.name]) ? r[c.name].join(", ") : String(r[c.name] ?? "")}</td>`)}
-        <td><${RemoveButton} what=${`${node.name} ${node.keys.map((k) => r[k]).join(" ")}`} may=${may}
-          path=${`${entryPath(list, entry.name)}/${node.name}=${key}`} onStaged=${onStaged}/></td></tr>`; })}</tbody></table>
-    ${may && html`<form class="entry" onSubmit=${add} aria-label=${`Add ${node.name}`}>
-      <${Fields} nodes=${node.children} prefix=${node.name + "/"} entry=${{}} values=${values} set=${setValues}
+        <td>${inner && html`<button type="button" class="open-sub" aria-expanded=${open === key}
+              onClick=${() => setOpen(open === key ? null : key)}>${open === key ? "Close" : "Open"}</button>`}
+          <${RemoveButton} what=${`${node.name} ${node.keys.map((k) => r[k]).join(" ")}`} may=${may}
+          path=${`${base}/${node.name}=${key}`} onStaged=${onStaged}/></td></tr>`; })}</tbody></table>
+    ${shown && html`<div class="inner"><${Lists} nodes=${node.children} data=${shown} base=${`${base}/${node.name}=${open}`}
+      prefix=${path + "/"} module=${module} may=${may} schema=${schema} onStaged=${onStaged}/></div>`}
+    ${may && html`<form class="entry" onSubmit=${add} aria-label=${`Add ${path}`}>
+      <${Fields} nodes=${node.children} prefix=${path + "/"} entry=${{}} values=${values} set=${setValues}
         disabled=${false} picks=${schema.picks} err=${err}/>
       ${err && !document.getElementById(fid(err.field || "")) && html`<p class="error" role="alert">${err.message}</p>`}
-      <button type="submit" id=${`add-${node.name}`}>Add ${node.name}</button></form>`}</section>`;
+      <button type="submit" id=${`add-${path.replace(/\//g, "-")}`}>Add ${node.name}</button></form>`}</section>`;
 }
