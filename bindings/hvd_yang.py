@@ -5262,7 +5262,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
 
   YANG Description: One VM, stored as /hv/vm/<name>/config.xml.
   """
-  __slots__ = ('_path_helper', '_extmethods', '__name','__description','__cpu','__memory','__cpu_topology','__cpu_pin','__memory_wired','__acpi','__yield_on_hlt','__exit_on_pause','__ignore_unknown_msr','__virtio_rnd','__com2','__bhyve_option','__boot_device','__uuid','__loader','__install_iso','__console','__utc_clock','__autostart','__on_reboot','__on_poweroff','__on_crash','__stop_timeout','__disk','__nic','__cloud_init','__state','__statistics','__snapshot_schedule',)
+  __slots__ = ('_path_helper', '_extmethods', '__name','__description','__cpu','__memory','__cpu_topology','__cpu_pin','__memory_wired','__acpi','__yield_on_hlt','__exit_on_pause','__ignore_unknown_msr','__virtio_rnd','__com2','__bhyve_option','__boot_device','__uuid','__loader','__install_iso','__console','__utc_clock','__autostart','__on_reboot','__on_poweroff','__on_crash','__stop_timeout','__disk','__nic','__cloud_init','__state','__statistics','__snapshot_schedule','__resource_pool',)
 
   _yang_name = 'vm'
   _yang_namespace = 'urn:hvd:vm'
@@ -5305,6 +5305,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
     self.__state = YANGDynClass(base=yc_state_hvd_vm__vms_vm_state, is_container='container', yang_name="state", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=False)
     self.__statistics = YANGDynClass(base=yc_statistics_hvd_vm__vms_vm_statistics, is_container='container', yang_name="statistics", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=False)
     self.__snapshot_schedule = YANGDynClass(base=yc_snapshot_schedule_hvd_vm__vms_vm_snapshot_schedule, is_container='container', yang_name="snapshot-schedule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
+    self.__resource_pool = YANGDynClass(base=str, is_leaf=True, yang_name="resource-pool", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='leafref', is_config=True)
 
     load = kwargs.pop("load", None)
     if args:
@@ -6524,6 +6525,43 @@ period for this VM.
   def _unset_snapshot_schedule(self):
     self.__snapshot_schedule = YANGDynClass(base=yc_snapshot_schedule_hvd_vm__vms_vm_snapshot_schedule, is_container='container', yang_name="snapshot-schedule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
 
+
+  def _get_resource_pool(self):
+    """
+    Getter method for resource_pool, mapped from YANG variable /vms/vm/resource_pool (leafref)
+
+    YANG Description: The pool this VM's CPUs, memory and disks count against.
+    """
+    return self.__resource_pool
+      
+  def _set_resource_pool(self, v, load=False):
+    """
+    Setter method for resource_pool, mapped from YANG variable /vms/vm/resource_pool (leafref)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_resource_pool is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_resource_pool() directly.
+
+    YANG Description: The pool this VM's CPUs, memory and disks count against.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=str, is_leaf=True, yang_name="resource-pool", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='leafref', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """resource_pool must be of a type compatible with leafref""",
+          'defined-type': "leafref",
+          'generated-type': """YANGDynClass(base=str, is_leaf=True, yang_name="resource-pool", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='leafref', is_config=True)""",
+        })
+
+    self.__resource_pool = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_resource_pool(self):
+    self.__resource_pool = YANGDynClass(base=str, is_leaf=True, yang_name="resource-pool", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='leafref', is_config=True)
+
   name = __builtin__.property(_get_name, _set_name)
   description = __builtin__.property(_get_description, _set_description)
   cpu = __builtin__.property(_get_cpu, _set_cpu)
@@ -6555,9 +6593,10 @@ period for this VM.
   state = __builtin__.property(_get_state)
   statistics = __builtin__.property(_get_statistics)
   snapshot_schedule = __builtin__.property(_get_snapshot_schedule, _set_snapshot_schedule)
+  resource_pool = __builtin__.property(_get_resource_pool, _set_resource_pool)
 
 
-  _pyangbind_elements = OrderedDict([('name', name), ('description', description), ('cpu', cpu), ('memory', memory), ('cpu_topology', cpu_topology), ('cpu_pin', cpu_pin), ('memory_wired', memory_wired), ('acpi', acpi), ('yield_on_hlt', yield_on_hlt), ('exit_on_pause', exit_on_pause), ('ignore_unknown_msr', ignore_unknown_msr), ('virtio_rnd', virtio_rnd), ('com2', com2), ('bhyve_option', bhyve_option), ('boot_device', boot_device), ('uuid', uuid), ('loader', loader), ('install_iso', install_iso), ('console', console), ('utc_clock', utc_clock), ('autostart', autostart), ('on_reboot', on_reboot), ('on_poweroff', on_poweroff), ('on_crash', on_crash), ('stop_timeout', stop_timeout), ('disk', disk), ('nic', nic), ('cloud_init', cloud_init), ('state', state), ('statistics', statistics), ('snapshot_schedule', snapshot_schedule), ])
+  _pyangbind_elements = OrderedDict([('name', name), ('description', description), ('cpu', cpu), ('memory', memory), ('cpu_topology', cpu_topology), ('cpu_pin', cpu_pin), ('memory_wired', memory_wired), ('acpi', acpi), ('yield_on_hlt', yield_on_hlt), ('exit_on_pause', exit_on_pause), ('ignore_unknown_msr', ignore_unknown_msr), ('virtio_rnd', virtio_rnd), ('com2', com2), ('bhyve_option', bhyve_option), ('boot_device', boot_device), ('uuid', uuid), ('loader', loader), ('install_iso', install_iso), ('console', console), ('utc_clock', utc_clock), ('autostart', autostart), ('on_reboot', on_reboot), ('on_poweroff', on_poweroff), ('on_crash', on_crash), ('stop_timeout', stop_timeout), ('disk', disk), ('nic', nic), ('cloud_init', cloud_init), ('state', state), ('statistics', statistics), ('snapshot_schedule', snapshot_schedule), ('resource_pool', resource_pool), ])
 
 
 class yc_vms_hvd_vm__vms(PybindBase):
@@ -8017,6 +8056,738 @@ tags), and never destroys a stream or dataset it did not make.
   _pyangbind_elements = OrderedDict([('backup_target', backup_target), ])
 
 
+class yc_usage_hvd_vm__resource_pools_resource_pool_usage(PybindBase):
+  """
+  This class was auto-generated by the PythonClass plugin for PYANG
+  from YANG module hvd-vm - based on the path /resource-pools/resource-pool/usage. Each member element of
+  the container is represented as a class variable - with a specific
+  YANG type.
+
+  YANG Description: What the pool's VMs have now, in running.
+  """
+  __slots__ = ('_path_helper', '_extmethods', '__vms','__cpus','__memory','__disk',)
+
+  _yang_name = 'usage'
+  _yang_namespace = 'urn:hvd:vm'
+
+  _pybind_generated_by = 'container'
+
+  def __init__(self, *args, **kwargs):
+
+    self._path_helper = False
+
+    self._extmethods = False
+    self.__vms = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="vms", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=False)
+    self.__cpus = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="cpus", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=False)
+    self.__memory = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range':  ['0..18446744073709551615']}, int_size=64), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint64', is_config=False)
+    self.__disk = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range':  ['0..18446744073709551615']}, int_size=64), is_leaf=True, yang_name="disk", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint64', is_config=False)
+
+    load = kwargs.pop("load", None)
+    if args:
+      if len(args) > 1:
+        raise TypeError("cannot create a YANG container with >1 argument")
+      all_attr = True
+      for e in self._pyangbind_elements:
+        if not hasattr(args[0], e):
+          all_attr = False
+          break
+      if not all_attr:
+        raise ValueError("Supplied object did not have the correct attributes")
+      for e in self._pyangbind_elements:
+        nobj = getattr(args[0], e)
+        if nobj._changed() is False:
+          continue
+        setmethod = getattr(self, "_set_%s" % e)
+        if load is None:
+          setmethod(getattr(args[0], e))
+        else:
+          setmethod(getattr(args[0], e), load=load)
+
+  def _path(self):
+    if hasattr(self, "_parent"):
+      return self._parent._path()+[self._yang_name]
+    else:
+      return ['resource-pools', 'resource-pool', 'usage']
+
+  def _get_vms(self):
+    """
+    Getter method for vms, mapped from YANG variable /resource_pools/resource_pool/usage/vms (uint32)
+
+    YANG Description: VMs in the pool.
+    """
+    return self.__vms
+      
+  def _set_vms(self, v, load=False):
+    """
+    Setter method for vms, mapped from YANG variable /resource_pools/resource_pool/usage/vms (uint32)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_vms is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_vms() directly.
+
+    YANG Description: VMs in the pool.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="vms", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=False)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """vms must be of a type compatible with uint32""",
+          'defined-type': "uint32",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="vms", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=False)""",
+        })
+
+    self.__vms = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_vms(self):
+    self.__vms = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="vms", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=False)
+
+
+  def _get_cpus(self):
+    """
+    Getter method for cpus, mapped from YANG variable /resource_pools/resource_pool/usage/cpus (uint32)
+
+    YANG Description: Their virtual CPUs.
+    """
+    return self.__cpus
+      
+  def _set_cpus(self, v, load=False):
+    """
+    Setter method for cpus, mapped from YANG variable /resource_pools/resource_pool/usage/cpus (uint32)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_cpus is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_cpus() directly.
+
+    YANG Description: Their virtual CPUs.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="cpus", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=False)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """cpus must be of a type compatible with uint32""",
+          'defined-type': "uint32",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="cpus", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=False)""",
+        })
+
+    self.__cpus = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_cpus(self):
+    self.__cpus = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="cpus", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=False)
+
+
+  def _get_memory(self):
+    """
+    Getter method for memory, mapped from YANG variable /resource_pools/resource_pool/usage/memory (uint64)
+
+    YANG Description: Their memory.
+    """
+    return self.__memory
+      
+  def _set_memory(self, v, load=False):
+    """
+    Setter method for memory, mapped from YANG variable /resource_pools/resource_pool/usage/memory (uint64)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_memory is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_memory() directly.
+
+    YANG Description: Their memory.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=long, restriction_dict={'range':  ['0..18446744073709551615']}, int_size=64), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint64', is_config=False)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """memory must be of a type compatible with uint64""",
+          'defined-type': "uint64",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range':  ['0..18446744073709551615']}, int_size=64), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint64', is_config=False)""",
+        })
+
+    self.__memory = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_memory(self):
+    self.__memory = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range':  ['0..18446744073709551615']}, int_size=64), is_leaf=True, yang_name="memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint64', is_config=False)
+
+
+  def _get_disk(self):
+    """
+    Getter method for disk, mapped from YANG variable /resource_pools/resource_pool/usage/disk (uint64)
+
+    YANG Description: Their zvol disks' sizes.
+    """
+    return self.__disk
+      
+  def _set_disk(self, v, load=False):
+    """
+    Setter method for disk, mapped from YANG variable /resource_pools/resource_pool/usage/disk (uint64)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_disk is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_disk() directly.
+
+    YANG Description: Their zvol disks' sizes.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=long, restriction_dict={'range':  ['0..18446744073709551615']}, int_size=64), is_leaf=True, yang_name="disk", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint64', is_config=False)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """disk must be of a type compatible with uint64""",
+          'defined-type': "uint64",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range':  ['0..18446744073709551615']}, int_size=64), is_leaf=True, yang_name="disk", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint64', is_config=False)""",
+        })
+
+    self.__disk = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_disk(self):
+    self.__disk = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range':  ['0..18446744073709551615']}, int_size=64), is_leaf=True, yang_name="disk", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint64', is_config=False)
+
+  vms = __builtin__.property(_get_vms)
+  cpus = __builtin__.property(_get_cpus)
+  memory = __builtin__.property(_get_memory)
+  disk = __builtin__.property(_get_disk)
+
+
+  _pyangbind_elements = OrderedDict([('vms', vms), ('cpus', cpus), ('memory', memory), ('disk', disk), ])
+
+
+class yc_resource_pool_hvd_vm__resource_pools_resource_pool(PybindBase):
+  """
+  This class was auto-generated by the PythonClass plugin for PYANG
+  from YANG module hvd-vm - based on the path /resource-pools/resource-pool. Each member element of
+  the container is represented as a class variable - with a specific
+  YANG type.
+
+  YANG Description: One pool: the most its VMs may have together. A maximum left
+unset does not limit.
+  """
+  __slots__ = ('_path_helper', '_extmethods', '__name','__description','__max_cpus','__max_memory','__max_disk','__max_vms','__usage',)
+
+  _yang_name = 'resource-pool'
+  _yang_namespace = 'urn:hvd:vm'
+
+  _pybind_generated_by = 'container'
+
+  def __init__(self, *args, **kwargs):
+
+    self._path_helper = False
+
+    self._extmethods = False
+    self.__name = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9_]([A-Za-z0-9_-]|\\.[A-Za-z0-9_-])*', 'length': ['1..31']}), is_leaf=True, yang_name="name", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, is_keyval=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:object-name', is_config=True)
+    self.__description = YANGDynClass(base=str, is_leaf=True, yang_name="description", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    self.__max_cpus = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['1..max']}), is_leaf=True, yang_name="max-cpus", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=True)
+    self.__max_memory = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range':  ['0..18446744073709551615']}, int_size=64), restriction_dict={'range': ['1..max']}), is_leaf=True, yang_name="max-memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint64', is_config=True)
+    self.__max_disk = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '([1-9][0-9]{0,12}[KM]?|[1-9][0-9]{0,9}G|[1-9][0-9]{0,6}T)'}), is_leaf=True, yang_name="max-disk", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-size', is_config=True)
+    self.__max_vms = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['1..max']}), is_leaf=True, yang_name="max-vms", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=True)
+    self.__usage = YANGDynClass(base=yc_usage_hvd_vm__resource_pools_resource_pool_usage, is_container='container', yang_name="usage", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=False)
+
+    load = kwargs.pop("load", None)
+    if args:
+      if len(args) > 1:
+        raise TypeError("cannot create a YANG container with >1 argument")
+      all_attr = True
+      for e in self._pyangbind_elements:
+        if not hasattr(args[0], e):
+          all_attr = False
+          break
+      if not all_attr:
+        raise ValueError("Supplied object did not have the correct attributes")
+      for e in self._pyangbind_elements:
+        nobj = getattr(args[0], e)
+        if nobj._changed() is False:
+          continue
+        setmethod = getattr(self, "_set_%s" % e)
+        if load is None:
+          setmethod(getattr(args[0], e))
+        else:
+          setmethod(getattr(args[0], e), load=load)
+
+  def _path(self):
+    if hasattr(self, "_parent"):
+      return self._parent._path()+[self._yang_name]
+    else:
+      return ['resource-pools', 'resource-pool']
+
+  def _get_name(self):
+    """
+    Getter method for name, mapped from YANG variable /resource_pools/resource_pool/name (hvd-t:object-name)
+
+    YANG Description: The pool's name, as a VM's resource-pool names it.
+    """
+    return self.__name
+      
+  def _set_name(self, v, load=False):
+    """
+    Setter method for name, mapped from YANG variable /resource_pools/resource_pool/name (hvd-t:object-name)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_name is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_name() directly.
+
+    YANG Description: The pool's name, as a VM's resource-pool names it.
+    """
+    parent = getattr(self, "_parent", None)
+    if parent is not None and load is False:
+      raise AttributeError("Cannot set keys directly when" +
+                             " within an instantiated list")
+
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9_]([A-Za-z0-9_-]|\\.[A-Za-z0-9_-])*', 'length': ['1..31']}), is_leaf=True, yang_name="name", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, is_keyval=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:object-name', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """name must be of a type compatible with hvd-t:object-name""",
+          'defined-type': "hvd-t:object-name",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9_]([A-Za-z0-9_-]|\\.[A-Za-z0-9_-])*', 'length': ['1..31']}), is_leaf=True, yang_name="name", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, is_keyval=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:object-name', is_config=True)""",
+        })
+
+    self.__name = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_name(self):
+    self.__name = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '[A-Za-z0-9_]([A-Za-z0-9_-]|\\.[A-Za-z0-9_-])*', 'length': ['1..31']}), is_leaf=True, yang_name="name", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, is_keyval=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:object-name', is_config=True)
+
+
+  def _get_description(self):
+    """
+    Getter method for description, mapped from YANG variable /resource_pools/resource_pool/description (string)
+
+    YANG Description: What the pool is for, for the operators.
+    """
+    return self.__description
+      
+  def _set_description(self, v, load=False):
+    """
+    Setter method for description, mapped from YANG variable /resource_pools/resource_pool/description (string)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_description is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_description() directly.
+
+    YANG Description: What the pool is for, for the operators.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=str, is_leaf=True, yang_name="description", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """description must be of a type compatible with string""",
+          'defined-type': "string",
+          'generated-type': """YANGDynClass(base=str, is_leaf=True, yang_name="description", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)""",
+        })
+
+    self.__description = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_description(self):
+    self.__description = YANGDynClass(base=str, is_leaf=True, yang_name="description", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+
+
+  def _get_max_cpus(self):
+    """
+    Getter method for max_cpus, mapped from YANG variable /resource_pools/resource_pool/max_cpus (uint32)
+
+    YANG Description: The most virtual CPUs of the pool's VMs together.
+    """
+    return self.__max_cpus
+      
+  def _set_max_cpus(self, v, load=False):
+    """
+    Setter method for max_cpus, mapped from YANG variable /resource_pools/resource_pool/max_cpus (uint32)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_max_cpus is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_max_cpus() directly.
+
+    YANG Description: The most virtual CPUs of the pool's VMs together.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['1..max']}), is_leaf=True, yang_name="max-cpus", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """max_cpus must be of a type compatible with uint32""",
+          'defined-type': "uint32",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['1..max']}), is_leaf=True, yang_name="max-cpus", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=True)""",
+        })
+
+    self.__max_cpus = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_max_cpus(self):
+    self.__max_cpus = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['1..max']}), is_leaf=True, yang_name="max-cpus", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=True)
+
+
+  def _get_max_memory(self):
+    """
+    Getter method for max_memory, mapped from YANG variable /resource_pools/resource_pool/max_memory (uint64)
+
+    YANG Description: The most memory of the pool's VMs together.
+    """
+    return self.__max_memory
+      
+  def _set_max_memory(self, v, load=False):
+    """
+    Setter method for max_memory, mapped from YANG variable /resource_pools/resource_pool/max_memory (uint64)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_max_memory is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_max_memory() directly.
+
+    YANG Description: The most memory of the pool's VMs together.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range':  ['0..18446744073709551615']}, int_size=64), restriction_dict={'range': ['1..max']}), is_leaf=True, yang_name="max-memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint64', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """max_memory must be of a type compatible with uint64""",
+          'defined-type': "uint64",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range':  ['0..18446744073709551615']}, int_size=64), restriction_dict={'range': ['1..max']}), is_leaf=True, yang_name="max-memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint64', is_config=True)""",
+        })
+
+    self.__max_memory = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_max_memory(self):
+    self.__max_memory = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range':  ['0..18446744073709551615']}, int_size=64), restriction_dict={'range': ['1..max']}), is_leaf=True, yang_name="max-memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint64', is_config=True)
+
+
+  def _get_max_disk(self):
+    """
+    Getter method for max_disk, mapped from YANG variable /resource_pools/resource_pool/max_disk (hvd-t:disk-size)
+
+    YANG Description: The most bytes of the pool's VMs' zvol disks together (their
+configured sizes; device disks are not counted).
+    """
+    return self.__max_disk
+      
+  def _set_max_disk(self, v, load=False):
+    """
+    Setter method for max_disk, mapped from YANG variable /resource_pools/resource_pool/max_disk (hvd-t:disk-size)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_max_disk is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_max_disk() directly.
+
+    YANG Description: The most bytes of the pool's VMs' zvol disks together (their
+configured sizes; device disks are not counted).
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '([1-9][0-9]{0,12}[KM]?|[1-9][0-9]{0,9}G|[1-9][0-9]{0,6}T)'}), is_leaf=True, yang_name="max-disk", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-size', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """max_disk must be of a type compatible with hvd-t:disk-size""",
+          'defined-type': "hvd-t:disk-size",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '([1-9][0-9]{0,12}[KM]?|[1-9][0-9]{0,9}G|[1-9][0-9]{0,6}T)'}), is_leaf=True, yang_name="max-disk", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-size', is_config=True)""",
+        })
+
+    self.__max_disk = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_max_disk(self):
+    self.__max_disk = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '([1-9][0-9]{0,12}[KM]?|[1-9][0-9]{0,9}G|[1-9][0-9]{0,6}T)'}), is_leaf=True, yang_name="max-disk", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='hvd-t:disk-size', is_config=True)
+
+
+  def _get_max_vms(self):
+    """
+    Getter method for max_vms, mapped from YANG variable /resource_pools/resource_pool/max_vms (uint32)
+
+    YANG Description: The most VMs in the pool.
+    """
+    return self.__max_vms
+      
+  def _set_max_vms(self, v, load=False):
+    """
+    Setter method for max_vms, mapped from YANG variable /resource_pools/resource_pool/max_vms (uint32)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_max_vms is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_max_vms() directly.
+
+    YANG Description: The most VMs in the pool.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['1..max']}), is_leaf=True, yang_name="max-vms", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """max_vms must be of a type compatible with uint32""",
+          'defined-type': "uint32",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['1..max']}), is_leaf=True, yang_name="max-vms", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=True)""",
+        })
+
+    self.__max_vms = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_max_vms(self):
+    self.__max_vms = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), restriction_dict={'range': ['1..max']}), is_leaf=True, yang_name="max-vms", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=True)
+
+
+  def _get_usage(self):
+    """
+    Getter method for usage, mapped from YANG variable /resource_pools/resource_pool/usage (container)
+
+    YANG Description: What the pool's VMs have now, in running.
+    """
+    return self.__usage
+      
+  def _set_usage(self, v, load=False):
+    """
+    Setter method for usage, mapped from YANG variable /resource_pools/resource_pool/usage (container)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_usage is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_usage() directly.
+
+    YANG Description: What the pool's VMs have now, in running.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=yc_usage_hvd_vm__resource_pools_resource_pool_usage, is_container='container', yang_name="usage", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=False)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """usage must be of a type compatible with container""",
+          'defined-type': "container",
+          'generated-type': """YANGDynClass(base=yc_usage_hvd_vm__resource_pools_resource_pool_usage, is_container='container', yang_name="usage", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=False)""",
+        })
+
+    self.__usage = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_usage(self):
+    self.__usage = YANGDynClass(base=yc_usage_hvd_vm__resource_pools_resource_pool_usage, is_container='container', yang_name="usage", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=False)
+
+  name = __builtin__.property(_get_name, _set_name)
+  description = __builtin__.property(_get_description, _set_description)
+  max_cpus = __builtin__.property(_get_max_cpus, _set_max_cpus)
+  max_memory = __builtin__.property(_get_max_memory, _set_max_memory)
+  max_disk = __builtin__.property(_get_max_disk, _set_max_disk)
+  max_vms = __builtin__.property(_get_max_vms, _set_max_vms)
+  usage = __builtin__.property(_get_usage)
+
+
+  _pyangbind_elements = OrderedDict([('name', name), ('description', description), ('max_cpus', max_cpus), ('max_memory', max_memory), ('max_disk', max_disk), ('max_vms', max_vms), ('usage', usage), ])
+
+
+class yc_resource_pools_hvd_vm__resource_pools(PybindBase):
+  """
+  This class was auto-generated by the PythonClass plugin for PYANG
+  from YANG module hvd-vm - based on the path /resource-pools. Each member element of
+  the container is represented as a class variable - with a specific
+  YANG type.
+
+  YANG Description: Pools of resources that groups of VMs share. A commit that would
+take a pool past one of its maxima is refused at validation.
+  """
+  __slots__ = ('_path_helper', '_extmethods', '__resource_pool',)
+
+  _yang_name = 'resource-pools'
+  _yang_namespace = 'urn:hvd:vm'
+
+  _pybind_generated_by = 'container'
+
+  def __init__(self, *args, **kwargs):
+
+    self._path_helper = False
+
+    self._extmethods = False
+    self.__resource_pool = YANGDynClass(base=YANGListType("name",yc_resource_pool_hvd_vm__resource_pools_resource_pool, yang_name="resource-pool", parent=self, is_container='list', user_ordered=False, path_helper=self._path_helper, yang_keys='name', extensions=None), is_container='list', yang_name="resource-pool", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='list', is_config=True)
+
+    load = kwargs.pop("load", None)
+    if args:
+      if len(args) > 1:
+        raise TypeError("cannot create a YANG container with >1 argument")
+      all_attr = True
+      for e in self._pyangbind_elements:
+        if not hasattr(args[0], e):
+          all_attr = False
+          break
+      if not all_attr:
+        raise ValueError("Supplied object did not have the correct attributes")
+      for e in self._pyangbind_elements:
+        nobj = getattr(args[0], e)
+        if nobj._changed() is False:
+          continue
+        setmethod = getattr(self, "_set_%s" % e)
+        if load is None:
+          setmethod(getattr(args[0], e))
+        else:
+          setmethod(getattr(args[0], e), load=load)
+
+  def _path(self):
+    if hasattr(self, "_parent"):
+      return self._parent._path()+[self._yang_name]
+    else:
+      return ['resource-pools']
+
+  def _get_resource_pool(self):
+    """
+    Getter method for resource_pool, mapped from YANG variable /resource_pools/resource_pool (list)
+
+    YANG Description: One pool: the most its VMs may have together. A maximum left
+unset does not limit.
+    """
+    return self.__resource_pool
+      
+  def _set_resource_pool(self, v, load=False):
+    """
+    Setter method for resource_pool, mapped from YANG variable /resource_pools/resource_pool (list)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_resource_pool is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_resource_pool() directly.
+
+    YANG Description: One pool: the most its VMs may have together. A maximum left
+unset does not limit.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=YANGListType("name",yc_resource_pool_hvd_vm__resource_pools_resource_pool, yang_name="resource-pool", parent=self, is_container='list', user_ordered=False, path_helper=self._path_helper, yang_keys='name', extensions=None), is_container='list', yang_name="resource-pool", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='list', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """resource_pool must be of a type compatible with list""",
+          'defined-type': "list",
+          'generated-type': """YANGDynClass(base=YANGListType("name",yc_resource_pool_hvd_vm__resource_pools_resource_pool, yang_name="resource-pool", parent=self, is_container='list', user_ordered=False, path_helper=self._path_helper, yang_keys='name', extensions=None), is_container='list', yang_name="resource-pool", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='list', is_config=True)""",
+        })
+
+    self.__resource_pool = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_resource_pool(self):
+    self.__resource_pool = YANGDynClass(base=YANGListType("name",yc_resource_pool_hvd_vm__resource_pools_resource_pool, yang_name="resource-pool", parent=self, is_container='list', user_ordered=False, path_helper=self._path_helper, yang_keys='name', extensions=None), is_container='list', yang_name="resource-pool", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='list', is_config=True)
+
+  resource_pool = __builtin__.property(_get_resource_pool, _set_resource_pool)
+
+
+  _pyangbind_elements = OrderedDict([('resource_pool', resource_pool), ])
+
+
+class yc_resource_policy_hvd_vm__resource_policy(PybindBase):
+  """
+  This class was auto-generated by the PythonClass plugin for PYANG
+  from YANG module hvd-vm - based on the path /resource-policy. Each member element of
+  the container is represented as a class variable - with a specific
+  YANG type.
+
+  YANG Description: The host's policy for what the VMs are promised together.
+  """
+  __slots__ = ('_path_helper', '_extmethods', '__memory_overcommit',)
+
+  _yang_name = 'resource-policy'
+  _yang_namespace = 'urn:hvd:vm'
+
+  _pybind_generated_by = 'container'
+
+  def __init__(self, *args, **kwargs):
+
+    self._path_helper = False
+
+    self._extmethods = False
+    self.__memory_overcommit = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'allow': {}, 'warn': {}, 'refuse': {}},), default=str("allow"), is_leaf=True, yang_name="memory-overcommit", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+
+    load = kwargs.pop("load", None)
+    if args:
+      if len(args) > 1:
+        raise TypeError("cannot create a YANG container with >1 argument")
+      all_attr = True
+      for e in self._pyangbind_elements:
+        if not hasattr(args[0], e):
+          all_attr = False
+          break
+      if not all_attr:
+        raise ValueError("Supplied object did not have the correct attributes")
+      for e in self._pyangbind_elements:
+        nobj = getattr(args[0], e)
+        if nobj._changed() is False:
+          continue
+        setmethod = getattr(self, "_set_%s" % e)
+        if load is None:
+          setmethod(getattr(args[0], e))
+        else:
+          setmethod(getattr(args[0], e), load=load)
+
+  def _path(self):
+    if hasattr(self, "_parent"):
+      return self._parent._path()+[self._yang_name]
+    else:
+      return ['resource-policy']
+
+  def _get_memory_overcommit(self):
+    """
+    Getter method for memory_overcommit, mapped from YANG variable /resource_policy/memory_overcommit (enumeration)
+
+    YANG Description: What a commit does when the VMs set to autostart would be
+promised more memory than the host has (sysctl hw.physmem).
+    """
+    return self.__memory_overcommit
+      
+  def _set_memory_overcommit(self, v, load=False):
+    """
+    Setter method for memory_overcommit, mapped from YANG variable /resource_policy/memory_overcommit (enumeration)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_memory_overcommit is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_memory_overcommit() directly.
+
+    YANG Description: What a commit does when the VMs set to autostart would be
+promised more memory than the host has (sysctl hw.physmem).
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'allow': {}, 'warn': {}, 'refuse': {}},), default=str("allow"), is_leaf=True, yang_name="memory-overcommit", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """memory_overcommit must be of a type compatible with enumeration""",
+          'defined-type': "hvd-vm:enumeration",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'allow': {}, 'warn': {}, 'refuse': {}},), default=str("allow"), is_leaf=True, yang_name="memory-overcommit", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)""",
+        })
+
+    self.__memory_overcommit = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_memory_overcommit(self):
+    self.__memory_overcommit = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'allow': {}, 'warn': {}, 'refuse': {}},), default=str("allow"), is_leaf=True, yang_name="memory-overcommit", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+
+  memory_overcommit = __builtin__.property(_get_memory_overcommit, _set_memory_overcommit)
+
+
+  _pyangbind_elements = OrderedDict([('memory_overcommit', memory_overcommit), ])
+
+
 class hvd_vm(PybindBase):
   """
   This class was auto-generated by the PythonClass plugin for PYANG
@@ -8028,7 +8799,7 @@ class hvd_vm(PybindBase):
 network interfaces, lifecycle policy, run-time state and the RPCs
 that start and stop them.
   """
-  __slots__ = ('_path_helper', '_extmethods', '__vms','__snapshots','__snapshot_schedule','__backup_targets',)
+  __slots__ = ('_path_helper', '_extmethods', '__vms','__snapshots','__snapshot_schedule','__backup_targets','__resource_pools','__resource_policy',)
 
   _yang_name = 'hvd-vm'
   _yang_namespace = 'urn:hvd:vm'
@@ -8044,6 +8815,8 @@ that start and stop them.
     self.__snapshots = YANGDynClass(base=yc_snapshots_hvd_vm__snapshots, is_container='container', yang_name="snapshots", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=False)
     self.__snapshot_schedule = YANGDynClass(base=yc_snapshot_schedule_hvd_vm__snapshot_schedule, is_container='container', yang_name="snapshot-schedule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
     self.__backup_targets = YANGDynClass(base=yc_backup_targets_hvd_vm__backup_targets, is_container='container', yang_name="backup-targets", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
+    self.__resource_pools = YANGDynClass(base=yc_resource_pools_hvd_vm__resource_pools, is_container='container', yang_name="resource-pools", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
+    self.__resource_policy = YANGDynClass(base=yc_resource_policy_hvd_vm__resource_policy, is_container='container', yang_name="resource-policy", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
 
     load = kwargs.pop("load", None)
     if args:
@@ -8225,12 +8998,90 @@ tags), and never destroys a stream or dataset it did not make.
   def _unset_backup_targets(self):
     self.__backup_targets = YANGDynClass(base=yc_backup_targets_hvd_vm__backup_targets, is_container='container', yang_name="backup-targets", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
 
+
+  def _get_resource_pools(self):
+    """
+    Getter method for resource_pools, mapped from YANG variable /resource_pools (container)
+
+    YANG Description: Pools of resources that groups of VMs share. A commit that would
+take a pool past one of its maxima is refused at validation.
+    """
+    return self.__resource_pools
+      
+  def _set_resource_pools(self, v, load=False):
+    """
+    Setter method for resource_pools, mapped from YANG variable /resource_pools (container)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_resource_pools is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_resource_pools() directly.
+
+    YANG Description: Pools of resources that groups of VMs share. A commit that would
+take a pool past one of its maxima is refused at validation.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=yc_resource_pools_hvd_vm__resource_pools, is_container='container', yang_name="resource-pools", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """resource_pools must be of a type compatible with container""",
+          'defined-type': "container",
+          'generated-type': """YANGDynClass(base=yc_resource_pools_hvd_vm__resource_pools, is_container='container', yang_name="resource-pools", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)""",
+        })
+
+    self.__resource_pools = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_resource_pools(self):
+    self.__resource_pools = YANGDynClass(base=yc_resource_pools_hvd_vm__resource_pools, is_container='container', yang_name="resource-pools", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
+
+
+  def _get_resource_policy(self):
+    """
+    Getter method for resource_policy, mapped from YANG variable /resource_policy (container)
+
+    YANG Description: The host's policy for what the VMs are promised together.
+    """
+    return self.__resource_policy
+      
+  def _set_resource_policy(self, v, load=False):
+    """
+    Setter method for resource_policy, mapped from YANG variable /resource_policy (container)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_resource_policy is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_resource_policy() directly.
+
+    YANG Description: The host's policy for what the VMs are promised together.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=yc_resource_policy_hvd_vm__resource_policy, is_container='container', yang_name="resource-policy", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """resource_policy must be of a type compatible with container""",
+          'defined-type': "container",
+          'generated-type': """YANGDynClass(base=yc_resource_policy_hvd_vm__resource_policy, is_container='container', yang_name="resource-policy", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)""",
+        })
+
+    self.__resource_policy = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_resource_policy(self):
+    self.__resource_policy = YANGDynClass(base=yc_resource_policy_hvd_vm__resource_policy, is_container='container', yang_name="resource-policy", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
+
   vms = __builtin__.property(_get_vms, _set_vms)
   snapshots = __builtin__.property(_get_snapshots)
   snapshot_schedule = __builtin__.property(_get_snapshot_schedule, _set_snapshot_schedule)
   backup_targets = __builtin__.property(_get_backup_targets, _set_backup_targets)
+  resource_pools = __builtin__.property(_get_resource_pools, _set_resource_pools)
+  resource_policy = __builtin__.property(_get_resource_policy, _set_resource_policy)
 
 
-  _pyangbind_elements = OrderedDict([('vms', vms), ('snapshots', snapshots), ('snapshot_schedule', snapshot_schedule), ('backup_targets', backup_targets), ])
+  _pyangbind_elements = OrderedDict([('vms', vms), ('snapshots', snapshots), ('snapshot_schedule', snapshot_schedule), ('backup_targets', backup_targets), ('resource_pools', resource_pools), ('resource_policy', resource_policy), ])
 
 

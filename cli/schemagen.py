@@ -180,6 +180,8 @@ def generate(yang_dir: Path) -> dict[str, Any]:
         "forward": net.search_one("list", "forward"),
         "backup-target": vm_mod.search_one("container", "backup-targets").search_one(
             "list", "backup-target"),
+        "resource-pool": vm_mod.search_one("container", "resource-pools").search_one(
+            "list", "resource-pool"),
     }
     facts: dict[str, Any] = {
         "objects": {

@@ -54,6 +54,7 @@ from hvd_netconf.ops import (
     logs,
     monitoring,
     notifications,
+    pools,
     preview,
     retrieval,
     session,
@@ -155,6 +156,7 @@ def state_providers() -> StateProviders[ServerView]:
     providers: StateProviders[ServerView] = StateProviders()
     providers.add("vm-state", operational.vm_state, tops=[(VM, "vms")])
     providers.add("snapshots", snapshots.snapshots_state, tops=[(VM, "snapshots")])
+    providers.add("resource-pools", pools.pools_state, tops=[(VM, "resource-pools")])
     providers.add("network-state", operational.network_state, tops=[(NETWORK, "networks")])
     providers.add("host", operational.host_state, tops=[(HVD, "host")])
     providers.add("vm-statistics", stats_state.vm_statistics, tops=[(VM, "vms")],

@@ -72,6 +72,11 @@ KINDS: dict[str, Kind] = {
     # backup-vm reads it when it runs; a target changes nothing on the host by itself
     "backup-target": Kind("backup-target", VM, "backup-targets", "backup-target",
                           "backup-targets", "hvd-vm", host=False),
+    # quotas across VMs: checked at validation (host/quotas.py), nothing to apply
+    "resource-pool": Kind("resource-pool", VM, "resource-pools", "resource-pool",
+                          "resource-pools", "hvd-vm", host=False),
+    "resource-policy": Kind("resource-policy", VM, "resource-policy", None, "config",
+                            "hvd-vm", host=False),
 }
 BY_CONTAINER: dict[str, Kind] = {k.container_tag: k for k in KINDS.values()}
 BY_ENTRY_TAG: dict[str, Kind] = {k.entry_tag: k for k in KINDS.values()}

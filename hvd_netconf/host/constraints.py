@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue, RpcError
-from hvd_netconf.host import ifconfig, names, pf, specs, sysctl, zfs
+from hvd_netconf.host import ifconfig, names, pf, quotas, specs, sysctl, zfs
 from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.keys import Key
 from hvd_netconf.namespaces import NETWORK, VM
@@ -490,6 +490,7 @@ def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
     holds only the changed entries, base (running) holds the rest. memo: the commit's specs,
     shared with its plan."""
     memo = memo or specs.Memo()
+    every = keys is None
     if keys is None:
         keys = [("vm", el.findtext(f"{{{VM}}}name") or "")
                 for el in root.iterfind(f"{{{VM}}}vms/{{{VM}}}vm")]
@@ -518,4 +519,6 @@ def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
             out += check_network(memo.network(el),
                                  memo.network(before) if before is not None else None,
                                  networks, limits)
+    out += quotas.check(root, base, None if every else keys, new, memo,
+                        lambda: limits.sysctl("hw.physmem"))
     return out

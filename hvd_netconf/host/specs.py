@@ -140,6 +140,7 @@ class VmSpec:
     on_poweroff: str = _leaf("on-poweroff")
     on_crash: str = _leaf("on-crash")
     stop_timeout: int = _leaf("stop-timeout", int)
+    resource_pool: str | None = _leaf("resource-pool")
     disks: tuple[Disk, ...] = field(default=(), metadata={"list": "disk"})
     nics: tuple[Nic, ...] = field(default=(), metadata={"list": "nic"})
     pins: tuple[Pin, ...] = field(default=(), metadata={"list": "cpu-pin"})
@@ -226,6 +227,17 @@ class BackupTargetSpec:
     ssh_dataset: str | None = _leaf("ssh/dataset")
     compressed: bool = _leaf("compressed", _bool)
     raw: bool = _leaf("raw", _bool)
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """One resource pool (hvd-vm resource-pools): its maxima, None where unset."""
+
+    name: str = _leaf("name")
+    max_cpus: int | None = _leaf("max-cpus", int)
+    max_memory: int | None = _leaf("max-memory", int)
+    max_disk: str | None = _leaf("max-disk")
+    max_vms: int | None = _leaf("max-vms", int)
 
 
 @cache
@@ -328,6 +340,21 @@ def read_snapshot_schedule(el: etree._Element | None) -> SnapshotCounts:
     """The host-wide `<snapshot-schedule xmlns="urn:hvd:vm">` (absent: every count 0)."""
     return SnapshotCounts(**_read(SnapshotCounts, el if el is not None else
                                   etree.Element("none"), VM, ("snapshot-schedule",)))
+
+
+def read_resource_pool(el: etree._Element) -> PoolSpec:
+    """A `<resource-pool xmlns="urn:hvd:vm">` element -> PoolSpec."""
+    return PoolSpec(**_read(PoolSpec, el, VM, ("resource-pools", "resource-pool")))
+
+
+def read_memory_overcommit(el: etree._Element | None) -> str:
+    """The host-wide `<resource-policy>`'s memory-overcommit (absent: the YANG's default)."""
+    found = el.findtext(f"{{{VM}}}memory-overcommit") if el is not None else None
+    if found:
+        return found.strip()
+    default = schema_node(VM, "resource-policy", "memory-overcommit").default
+    assert default is not None  # hvd-vm.yang gives one
+    return default
 
 
 def read_backup_target(el: etree._Element) -> BackupTargetSpec:
