@@ -56,6 +56,19 @@ def check_tap_up_on_open(host: Host) -> Finding:
     )
 
 
+def check_racct(host: Host) -> Finding:
+    """racct is optional: without it hvd runs, and refuses only VM limits (rctl(8);
+    docs/freebsd-facts.md §18). So it is reported, never a reason not to start."""
+    ok, value = _succeeds(host, ["sysctl", "-n", "kern.racct.enable"])
+    on = ok and value == "1"
+    return Finding(
+        "racct (kern.racct.enable)", True,
+        "enabled: VM limits can be enforced" if on else
+        "not enabled: commits that set VM limits are refused (optional)",
+        () if on else ("echo kern.racct.enable=1 >> /boot/loader.conf", "shutdown -r now"),
+    )
+
+
 def check_parent_dataset(host: Host, parent: str, mountpoint: str) -> Finding:
     ok, detail = _succeeds(host, ["zfs", "list", "-H", "-o", "name,mountpoint", parent])
     return Finding(
@@ -77,6 +90,7 @@ def check_host(host: Host, *, zfs_parent: str, root: str) -> list[Finding]:
         *check_modules(host),
         check_tap_up_on_open(host),
         check_parent_dataset(host, zfs_parent, root),
+        check_racct(host),
     ]
 
 

@@ -23,7 +23,7 @@ from lxml import etree
 
 from hvd_netconf import errors
 from hvd_netconf.edit.diff import Change
-from hvd_netconf.host import bhyve, ifconfig, names, pf, specs, sysctl, zfs
+from hvd_netconf.host import bhyve, ifconfig, names, pf, rctl, specs, sysctl, zfs
 from hvd_netconf.host.specs import Disk
 from hvd_netconf.host.specs import NetworkSpec as Net
 from hvd_netconf.keys import Key
@@ -54,6 +54,10 @@ class VmControl(Protocol):
 
     def bridge_taps(self) -> dict[str, list[str]]:
         """bridge -> the taps of running VMs on it (their port flags change live)."""
+        ...
+
+    def pid(self, name: str) -> int | None:
+        """The running VM's bhyve pid (its rctl limits change live)."""
         ...
 
 
@@ -416,13 +420,15 @@ class _Phases:
     checks: list[Step] = field(default_factory=list)  # read-only guards, before any change
     net_setup: list[Step] = field(default_factory=list)
     zfs_setup: list[Step] = field(default_factory=list)
+    live: list[Step] = field(default_factory=list)  # running VMs' rctl limits
     stops: list[Step] = field(default_factory=list)
     zfs_teardown: list[Step] = field(default_factory=list)
     net_teardown: list[Step] = field(default_factory=list)
     bridge_teardown: list[Step] = field(default_factory=list)
 
     def ordered(self) -> list[Step]:
-        return (self.checks + self.net_setup + self.zfs_setup + self.stops + self.zfs_teardown
+        return (self.checks + self.net_setup + self.zfs_setup + self.live + self.stops
+                + self.zfs_teardown
                 + self.net_teardown + self.bridge_teardown)
 
 
@@ -472,6 +478,12 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
             ph.zfs_teardown.append(_step(f"destroy dataset {vmds} of VM {c.name}",
                                          zfs.destroy(vmds, recursive=True), None))
         elif c.old is not None:
+            was, now = memo.vm(c.old), memo.vm(c.new)
+            pid = vms.pid(c.name) if running and vms is not None and (
+                was.limit_cpu, was.limit_memory) != (now.limit_cpu, now.limit_memory) else None
+            if pid is not None:  # limits change on the running process, no restart
+                for what, do, undo in rctl.changes(was, now, pid):
+                    ph.live.append(_step(what, [Run(a) for a in do], [Run(a) for a in undo]))
             old, new = _disks(memo, c.old), _disks(memo, c.new)
             for name, d in new.items():
                 if name not in old:

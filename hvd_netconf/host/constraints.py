@@ -329,6 +329,14 @@ def check_vm(vm: specs.VmSpec, old: specs.VmSpec | None,
         out.append(_refuse(
             f"install ISO {iso} of VM {vm.name} has a blank: grub-bhyve's device.map ends a file "
             "name at the first blank; rename the file", path=_vm_path(vm.name, "install-iso")))
+    asked = (vm.limit_cpu, vm.limit_memory)
+    if any(v is not None for v in asked) and (old is None or asked != (
+            old.limit_cpu, old.limit_memory)) and limits is not None and limits.host is not None \
+            and limits.sysctl("kern.racct.enable") != 1:
+        out.append(_refuse(
+            f"VM {vm.name}: this host cannot enforce limits: racct is not enabled "
+            "(kern.racct.enable=1 in /boot/loader.conf, then a reboot; §18)",
+            path=_vm_path(vm.name, "limits")))
     before = {d.name: d for d in old.disks} if old is not None else {}
     for d in vm.disks:
         o = before.get(d.name)

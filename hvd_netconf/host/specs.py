@@ -141,6 +141,8 @@ class VmSpec:
     on_crash: str = _leaf("on-crash")
     stop_timeout: int = _leaf("stop-timeout", int)
     resource_pool: str | None = _leaf("resource-pool")
+    limit_cpu: int | None = _leaf("limits/cpu-percent", int)
+    limit_memory: int | None = _leaf("limits/memory-use", int)  # megabytes
     disks: tuple[Disk, ...] = field(default=(), metadata={"list": "disk"})
     nics: tuple[Nic, ...] = field(default=(), metadata={"list": "nic"})
     pins: tuple[Pin, ...] = field(default=(), metadata={"list": "cpu-pin"})

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from lxml import etree
 
 from hvd_netconf.errors import DataMissing, InUse, OperationFailed, RpcError
-from hvd_netconf.host import bhyve, cloudinit, ifconfig, names, specs
+from hvd_netconf.host import bhyve, cloudinit, ifconfig, names, rctl, specs
 from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.namespaces import NETWORK, VM, qn
 from hvd_netconf.supervisor.exits import CrashGuard, ExitKind, describe, kind
@@ -441,6 +441,12 @@ class Supervisor:
                 mtus=[mtus[n.network] for n in spec.nics], with_iso=with_iso)
             self._checkpoint(vm)
             child = ChildProcess(self.host.spawn(argv, log_path=vm.files.log))
+            try:
+                self._limit(spec, child.pid, rules_now={})
+            except BaseException:
+                child.proc.kill()
+                child.proc.wait()
+                raise
         except BaseException:
             self._cleanup(name, taps)
             with self._cond:
@@ -462,6 +468,34 @@ class Supervisor:
                 if vm.stop_requested or vm.gen != gen or vm.proc is not child:
                     return
             self._transition(vm, RUNNING, f"bhyve started (pid {child.pid})")
+
+    def _limit(self, spec: specs.VmSpec, pid: int, rules_now: dict[str, str] | None = None
+               ) -> None:
+        """Put the VM's rctl rules on its bhyve process (docs/freebsd-facts.md §18): right
+        after the exec, before the VM is reported running. rules_now: what the process has
+        (None: ask rctl, as after a re-adoption, when the config may have changed meanwhile).
+        A rule the config no longer asks for is removed."""
+        wanted = rctl.rules(spec, pid)
+        if rules_now is None:
+            try:
+                rules_now = rctl.parse_rules(self.host.run(rctl.list_rules()), pid)
+            except CommandFailed as e:
+                if not wanted:
+                    return  # no racct, and nothing asked of it
+                raise OperationFailed(str(e)) from e
+        for resource in rules_now.keys() - wanted.keys():
+            self._run(rctl.remove(pid, resource))
+        for resource, rule in wanted.items():
+            if rules_now.get(resource) != rule:
+                self._run(rctl.add(rule))
+
+    def pid(self, name: str) -> int | None:
+        """The pid of the VM's running bhyve (None: none runs): what its rctl rules name."""
+        with self._cond:
+            vm = self._vms.get(name)
+            if vm is None or vm.status not in ACTIVE or vm.phase != "bhyve" or vm.proc is None:
+                return None
+            return vm.proc.pid
 
     def _wait_instance(self, name: str, child: ChildProcess) -> None:
         """bhyve creates /dev/vmm/<vm> shortly after exec (§10 step 5); wait with back-off."""
@@ -779,6 +813,10 @@ class Supervisor:
             vm.order = order
         self._transition(vm, RUNNING, f"adopted: bhyve (pid {rec.pid}) was already running")
         watch(proc, self._closing, lambda code: self._on_exit(vm, gen, code), vm.name)
+        try:
+            self._limit(self._lookup(vm.name)[0], rec.pid)
+        except RpcError as e:  # the VM runs on; its limits are what they were
+            log.warning("VM %s: its limits could not be set again: %s", vm.name, e.message)
 
     def detach(self) -> None:
         """Stop watching without touching the guests (hvd exits, its VMs keep running)."""

@@ -53,6 +53,7 @@ def test_a_host_missing_nmdm_tap_sysctl_and_dataset() -> None:
         ("sysctl", "-n", "net.link.tap.up_on_open"): (0, "0\n"),
         ("zfs", "list", "-H", "-o", "name,mountpoint", "zroot/hv"):
             (1, "cannot open 'zroot/hv': dataset does not exist\n"),
+        ("sysctl", "-n", "kern.racct.enable"): (0, "0\n"),
     })
     findings = check_host(host, zfs_parent="zroot/hv", root="/hv")
     assert [f.what for f in findings if not f.ok] == [
@@ -64,6 +65,10 @@ def test_a_host_missing_nmdm_tap_sysctl_and_dataset() -> None:
     assert "fix: zfs create -p -o mountpoint=/hv zroot/hv" in text
     assert "cannot open 'zroot/hv': dataset does not exist" in text
     assert "ok   kernel module vmm: loaded" in text
+    # racct is reported, with its fix, but it is optional: only VM limits need it
+    assert ("ok   racct (kern.racct.enable): not enabled: commits that set VM limits are "
+            "refused (optional)") in text
+    assert "fix: echo kern.racct.enable=1 >> /boot/loader.conf" in text
 
 
 def test_a_complete_host_passes() -> None:
@@ -71,9 +76,12 @@ def test_a_complete_host_passes() -> None:
         **{("kldstat", "-q", "-m", m): (0, "") for m in ("vmm", "nmdm", "if_bridge", "if_tuntap")},
         ("sysctl", "-n", "net.link.tap.up_on_open"): (0, "1\n"),
         ("zfs", "list", "-H", "-o", "name,mountpoint", "zroot/hv"): (0, "zroot/hv\t/hv\n"),
+        ("sysctl", "-n", "kern.racct.enable"): (0, "1\n"),
     })
     findings = check_host(host, zfs_parent="zroot/hv", root="/hv")
     assert all(f.ok for f in findings)
+    assert "ok   racct (kern.racct.enable): enabled: VM limits can be enforced" in render(
+        findings)
     assert "ok   ZFS dataset zroot/hv: zroot/hv mounted at /hv" in render(findings)
 
 

@@ -87,6 +87,10 @@ class Vms:
     def running_names(self):
         return sorted(self.running)
 
+    def pid(self, name):
+        """A pid per running VM, in the order of their names."""
+        return 1000 + sorted(self.running).index(name) if name in self.running else None
+
     def stop(self, name):
         self.running.discard(name)
         self.stopped.append(name)

@@ -29,7 +29,9 @@ def reads_only(argv: tuple[str, ...]) -> bool:
         return "-s" in args
     if prog == "zpool":
         return args[:1] == ("list",)
-    return prog in ("ps", "rctl", "netstat")  # rctl: only -u is simulated
+    if prog == "rctl":
+        return args[:1] not in (("-a",), ("-r",))  # -u and the listing read
+    return prog in ("ps", "netstat")
 
 
 class Fail(Exception):

@@ -4,7 +4,8 @@ Guest figures are real: the stand-in guest's CPU time and resident memory as Lin
 in /proc. Interface and disk counters are the bytes a test (or the stand-in) pushed through the
 sim with `count_traffic` / `count_io`; they live in ROOT/.sim/counters.json beside the state,
 not in its command log, since pushing bytes is not a host command. rctl refuses as rctl does on
-a host booted without racct (kern.racct.enable=0, docs/freebsd-facts.md §17).
+a host booted without racct (kern.racct.enable=0, docs/freebsd-facts.md §17), and keeps a rule
+table for `rctl -a`/`-r` whose process rules end with their process (§18).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,18 @@ from typing import TYPE_CHECKING, Any
 from hvd_netconf.host.sim.commands import Fail, State, unknown
 from hvd_netconf.host.sim.sysctl import DEFAULT_SYSCTLS
 from hvd_netconf.host.stats import HOST_OIDS, RACCT_DISABLED
+
+
+def _alive(pid: int) -> bool:
+    """A process that has not exited (a zombie has: its rules are gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(") ")[2][:1] not in ("Z", "X", "")
+
+
+_RULE = re.compile(r"process:([0-9]+):(pcpu|memoryuse):deny=([0-9]+)")
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -130,12 +144,31 @@ class Stats:
         if not shown:
             raise Fail("", 1)
 
+    def _live_rules(self, st: State) -> list[str]:
+        """The rule table, without the rules of processes gone (they end with the process)."""
+        st["rctl"] = [r for r in st.get("rctl", []) if _alive(int(r.split(":")[1]))]
+        return list(st["rctl"])
+
     def _rctl(self, st: State, args: tuple[str, ...], out: list[str],
               argv: tuple[str, ...]) -> None:
-        if len(args) != 2 or args[0] != "-u" or not args[1].startswith("process:"):
-            unknown(argv)
         if self._sysctl_value(st, "kern.racct.enable") != "1":
             raise Fail(f"rctl: {RACCT_DISABLED}")
+        if not args:
+            out.append("".join(r + "\n" for r in self._live_rules(st)))
+            return
+        if len(args) == 2 and args[0] == "-a":
+            self._rctl_add(st, args[1])
+            return
+        if len(args) == 2 and args[0] == "-r":
+            rules = self._live_rules(st)
+            kept = [r for r in rules if not (r + ":").startswith(args[1] + ":")
+                    and not r.startswith(args[1] + ":")]
+            if len(kept) == len(rules):
+                raise Fail(f"rctl: failed to remove rules for '{args[1]}': No such process")
+            st["rctl"] = kept
+            return
+        if len(args) != 2 or args[0] != "-u" or not args[1].startswith("process:"):
+            unknown(argv)
         pid_text = args[1].partition(":")[2]
         pid = int(pid_text) if pid_text.isdigit() else -1
         usage = (_proc(pid) if pid in self._guest_pids(st) and self._command(pid) is not None
@@ -148,6 +181,19 @@ class Stats:
                    "pcpu": int(100 * usage["cpu"] / usage["alive"]),
                    "readbps": 0, "writebps": 0, "readiops": 0, "writeiops": 0}
         out.append("".join(f"{k}={v}\n" for k, v in amounts.items()))
+
+    def _rctl_add(self, st: State, rule: str) -> None:
+        """rctl -a for the two forms hvd writes (process rules, deny); any other refused as
+        rctl refuses a rule it cannot parse."""
+        m = _RULE.fullmatch(rule)
+        if m is None:
+            raise Fail(f"rctl: failed to add rule '{rule}': Invalid argument")
+        pid = int(m.group(1))
+        rules = self._live_rules(st)
+        if not _alive(pid):  # any live process, as the kernel's rctl takes
+            raise Fail(f"rctl: failed to add rule '{rule}': No such process")
+        same = rule.rpartition("=")[0]  # one rule per subject, resource and action
+        st["rctl"] = [r for r in rules if r.rpartition("=")[0] != same] + [rule]
 
     def _netstat(self, st: State, args: tuple[str, ...], out: list[str],
                  argv: tuple[str, ...]) -> None:
