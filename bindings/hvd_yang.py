@@ -2377,7 +2377,7 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
   YANG Description: A disk, backed by a ZFS zvol <dataset>/vm/<vm>/disks/<name>
 (or, with device, by an existing device).
   """
-  __slots__ = ('_path_helper', '_extmethods', '__name','__size','__emulation','__sparse','__volblocksize','__compression','__sectorsize','__zvol','__device',)
+  __slots__ = ('_path_helper', '_extmethods', '__name','__size','__emulation','__sparse','__volblocksize','__compression','__sectorsize','__zvol','__device','__image',)
 
   _yang_name = 'disk'
   _yang_namespace = 'urn:hvd:vm'
@@ -2398,6 +2398,7 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
     self.__sectorsize = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'512': {}, '4096': {}},), is_leaf=True, yang_name="sectorsize", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
     self.__zvol = YANGDynClass(base=YANGBool, is_leaf=True, yang_name="zvol", parent=self, choice=('source', 'zvol'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='empty', is_config=True)
     self.__device = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '/dev/[A-Za-z0-9_][A-Za-z0-9_.+/-]*', 'length': ['6..200']}), is_leaf=True, yang_name="device", parent=self, choice=('source', 'device'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    self.__image = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '/[A-Za-z0-9_][A-Za-z0-9_.+/-]*', 'length': ['2..200']}), is_leaf=True, yang_name="image", parent=self, choice=('source', 'image'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
 
     load = kwargs.pop("load", None)
     if args:
@@ -2775,6 +2776,47 @@ volblocksize and compression do not apply.
   def _unset_device(self):
     self.__device = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '/dev/[A-Za-z0-9_][A-Za-z0-9_.+/-]*', 'length': ['6..200']}), is_leaf=True, yang_name="device", parent=self, choice=('source', 'device'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
 
+
+  def _get_image(self):
+    """
+    Getter method for image, mapped from YANG variable /vms/vm/disk/image (string)
+
+    YANG Description: An existing disk image file, e.g. one a VM brought from
+vm-bhyve (import-vm-bhyve). As with device, hvd hands it to
+bhyve as it is and never creates, resizes or destroys it.
+    """
+    return self.__image
+      
+  def _set_image(self, v, load=False):
+    """
+    Setter method for image, mapped from YANG variable /vms/vm/disk/image (string)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_image is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_image() directly.
+
+    YANG Description: An existing disk image file, e.g. one a VM brought from
+vm-bhyve (import-vm-bhyve). As with device, hvd hands it to
+bhyve as it is and never creates, resizes or destroys it.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '/[A-Za-z0-9_][A-Za-z0-9_.+/-]*', 'length': ['2..200']}), is_leaf=True, yang_name="image", parent=self, choice=('source', 'image'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """image must be of a type compatible with string""",
+          'defined-type': "string",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '/[A-Za-z0-9_][A-Za-z0-9_.+/-]*', 'length': ['2..200']}), is_leaf=True, yang_name="image", parent=self, choice=('source', 'image'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)""",
+        })
+
+    self.__image = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_image(self):
+    self.__image = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '/[A-Za-z0-9_][A-Za-z0-9_.+/-]*', 'length': ['2..200']}), is_leaf=True, yang_name="image", parent=self, choice=('source', 'image'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+
   name = __builtin__.property(_get_name, _set_name)
   size = __builtin__.property(_get_size, _set_size)
   emulation = __builtin__.property(_get_emulation, _set_emulation)
@@ -2784,9 +2826,10 @@ volblocksize and compression do not apply.
   sectorsize = __builtin__.property(_get_sectorsize, _set_sectorsize)
   zvol = __builtin__.property(_get_zvol, _set_zvol)
   device = __builtin__.property(_get_device, _set_device)
+  image = __builtin__.property(_get_image, _set_image)
 
-  __choices__ = {'source': {'zvol': ['zvol'], 'device': ['device']}}
-  _pyangbind_elements = OrderedDict([('name', name), ('size', size), ('emulation', emulation), ('sparse', sparse), ('volblocksize', volblocksize), ('compression', compression), ('sectorsize', sectorsize), ('zvol', zvol), ('device', device), ])
+  __choices__ = {'source': {'zvol': ['zvol'], 'device': ['device'], 'image': ['image']}}
+  _pyangbind_elements = OrderedDict([('name', name), ('size', size), ('emulation', emulation), ('sparse', sparse), ('volblocksize', volblocksize), ('compression', compression), ('sectorsize', sectorsize), ('zvol', zvol), ('device', device), ('image', image), ])
 
 
 class yc_nic_hvd_vm__vms_vm_nic(PybindBase):

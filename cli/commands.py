@@ -870,6 +870,42 @@ def do_restore(s: Session, p: Parsed) -> None:
           f"{got.get('backup')}; commit {got.get('commit-id')}", "restore-vm")
 
 
+def _imported(reply: ET.Element) -> tuple[list[str], list[str], list[str]]:
+    """(VMs, networks, what is left with why) of an import-vm-bhyve reply."""
+    vms = [e.text or "" for e in reply if render.local(e.tag) == "vm"]
+    nets = [e.text or "" for e in reply if render.local(e.tag) == "network"]
+    left = []
+    for e in reply:
+        if render.local(e.tag) == "untranslated":
+            f = {render.local(c.tag): c.text or "" for c in e}
+            left.append(f"  {f.get('entry')}: {f.get('key')}={f.get('value')!r}: "
+                        f"{f.get('reason')}")
+    return vms, nets, left
+
+
+def do_import_vm_bhyve(s: Session, p: Parsed) -> None:
+    """A dry run first: what would be committed and what is left; then, asked, the commit."""
+    params = {k: p.values[k] for k in ("directory", "dataset") if k in p.values}
+    dry = s.send(rpcs.vm_rpc_leaves("import-vm-bhyve", **params, commit="false"))
+    if dry is None:
+        return
+    vms, nets, left = _imported(dry)
+    summary = (f"would import {len(vms)} VMs ({', '.join(vms) or 'none'}) and {len(nets)} "
+               f"networks ({', '.join(nets) or 'none'})")
+    if left:
+        summary += "; left as they are (no hvd equivalent):\n" + "\n".join(left)
+    if not (vms or nets) or s.opts.dry_run:
+        _emit(s, dry, _leaves(dry), lambda: summary, "import-vm-bhyve")
+        return
+    ask_first(s, summary, f"import {len(vms)} VMs and {len(nets)} networks from vm-bhyve")
+    done = s.send(rpcs.vm_rpc_leaves("import-vm-bhyve", **params, commit="true"))
+    if done is None:
+        return
+    vms, nets, _left = _imported(done)
+    _emit(s, done, _leaves(done), lambda: f"imported {len(vms)} VMs and {len(nets)} networks; "
+          f"commit {_leaves(done).get('commit-id')}", "import-vm-bhyve")
+
+
 def do_snapshot_delete(s: Session, p: Parsed) -> None:
     vm, name = p.values["vm"], p.values["name"]
     ask_first(s, f"this will destroy snapshot {name} of vm {vm} (its disks' and its "
@@ -1201,7 +1237,8 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "configure": do_configure, "log": do_log, "snapshot": do_snapshot, "top": do_top,
     "stats": do_stats,
     "snapshot-list": do_snapshot_list, "snapshot-rollback": do_snapshot_rollback,
-    "snapshot-schedule": do_snapshot_schedule, "set-snapshot-schedule": do_set_snapshot_schedule,
+    "import-vm-bhyve": do_import_vm_bhyve, "snapshot-schedule": do_snapshot_schedule,
+    "set-snapshot-schedule": do_set_snapshot_schedule,
     "snapshot-delete": do_snapshot_delete, "install": do_install, "iso-list": do_iso_list,
     "iso-add": do_iso_add, "template-list": do_template_list, "info": do_info,
     "image-write": do_image_write,

@@ -219,6 +219,11 @@ COMMANDS: tuple[Command, ...] = (
             (VM, _p("name", "val", "rpc:snapshot-vm", "name", optional=True)),
             (_p("description", "val", "rpc:snapshot-vm", "description"),), read=True),
     Command(("snapshot", "list"), "snapshot-list", "List a VM's snapshots", (VM,), read=True),
+    Command(("import", "vm-bhyve"), "import-vm-bhyve",
+            "Import vm-bhyve's guests and switches (its vm_dir on the hypervisor): shows what "
+            "it would commit and what it leaves, then asks",
+            (_p("directory", "text", help="vm-bhyve's vm_dir, e.g. /zroot/vm"),),
+            (_p("dataset", "val", "rpc:import-vm-bhyve", "dataset"),), read=True),
     Command(("snapshot", "schedule"), "snapshot-schedule",
             "Show the scheduled snapshots a VM keeps per period, and where each count is set",
             (VM,), read=True),

@@ -767,6 +767,32 @@ FACTS = {'objects': {'vm': {'key': 'name',
                                     'kind': 'bool',
                                     'default': 'false',
                                     'help': 'Check the backup, write nothing'}]},
+          'import-vm-bhyve': {'help': "Read a vm-bhyve directory (its guests' NAME/NAME.conf and "
+                                      "its switches in .config) and translate it into hvd's "
+                                      'configuration: switches become networks, guests VMs that '
+                                      'keep their uuids and MACs and adopt their disks where they '
+                                      'are (zvols as existing devices, image files as existing '
+                                      'images), so nothing is copied and hvd never destroys them',
+                              'input': [{'name': 'directory',
+                                         'length': [[2, 200]],
+                                         'kind': 'string',
+                                         'patterns': [['/[A-Za-z0-9_.+/-]*', False, '']],
+                                         'mandatory': True,
+                                         'help': "vm-bhyve's vm_dir, e.g"},
+                                        {'name': 'dataset',
+                                         'length': [[1, 200]],
+                                         'kind': 'string',
+                                         'patterns': [['[A-Za-z0-9_][A-Za-z0-9_.:-]*(/[A-Za-z0-9_][A-Za-z0-9_.:-]*)*',
+                                                       False,
+                                                       '']],
+                                         'help': 'The ZFS dataset of directory '
+                                                 '(vm_dir="zfs:DATASET" in rc.conf), below which '
+                                                 "vm-bhyve keeps the guests' zvols; without it "
+                                                 'zvol disks are not imported'},
+                                        {'name': 'commit',
+                                         'kind': 'bool',
+                                         'default': 'false',
+                                         'help': 'Commit the translation (false: only show it)'}]},
           'create-vm': {'help': 'Create a VM from a template (shipped or configured): the '
                                 "template's settings become the new VM's ordinary configuration, "
                                 'written in one commit (source create-vm)',

@@ -64,6 +64,7 @@ from hvd_netconf.ops import (
     templates,
     transactions,
     vm,
+    vmbhyve,
 )
 from hvd_netconf.ops.boot import boot_from_startup
 from hvd_netconf.ops.registry import Registry, ServerView
@@ -147,6 +148,7 @@ def operations() -> Registry:
     reg.add(VM, "backup-vm", backups.backup_vm)
     reg.add(VM, "list-backups", backups.list_backups)
     reg.add(VM, "restore-vm", backups.restore_vm)
+    reg.add(VM, "import-vm-bhyve", vmbhyve.import_vm_bhyve)
     reg.add(HVD, "get-log", logs.get_log, serialized=False)
     return reg
 

@@ -34,8 +34,9 @@ LPC_SLOT = 31
 
 
 def disk_path(zfs_parent: str, vm: str, disk: Disk) -> str:
-    """The disk's backing device: its zvol's /dev/zvol node, or the existing device named."""
-    return disk.device or names.zvol_device(names.disk_dataset(zfs_parent, vm, disk.name))
+    """The disk's backing device: its zvol's /dev/zvol node, or the existing device or image
+    named."""
+    return disk.existing or names.zvol_device(names.disk_dataset(zfs_parent, vm, disk.name))
 
 
 def boot_disk(vm: VmSpec) -> Disk | None:

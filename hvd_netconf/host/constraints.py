@@ -466,27 +466,29 @@ def _device_users(root: etree._Element, base: etree._Element | None, keys: list[
     for el in _kept("vm", root, base, keys, new):
         vm = memo.vm(el)
         for d in vm.disks:
-            if d.device is not None:
-                out.setdefault(d.device, []).append((vm.name, d.name))
+            if d.existing is not None:
+                out.setdefault(d.existing, []).append((vm.name, d.name))
     return out
 
 
 def check_devices(vm: specs.VmSpec, old: specs.VmSpec | None,
                   users: dict[str, list[tuple[str, str]]]) -> list[RpcError]:
-    """A device given to two disks (of this VM or another): two guests, or one guest twice,
+    """A device or image given to two disks (of this VM or another): two guests, or one guest twice,
     would write the same blocks unaware of each other. Blamed on the disk that brings it."""
     out: list[RpcError] = []
-    had = {d.name: d.device for d in old.disks} if old is not None else {}
+    had = {d.name: d.existing for d in old.disks} if old is not None else {}
     for d in vm.disks:
-        if d.device is None or had.get(d.name) == d.device:
+        if d.existing is None or had.get(d.name) == d.existing:
             continue
-        others = [f"vm {v} disk {n}" for v, n in users.get(d.device, [])
+        others = [f"vm {v} disk {n}" for v, n in users.get(d.existing, [])
                   if (v, n) != (vm.name, d.name)]
         if others:
             out.append(_refuse(
-                f"disk {d.name} of VM {vm.name}: device {d.device} is already the disk of "
-                f"{', '.join(others)}; two disks on one device would overwrite each other",
-                path=_vm_path(vm.name, f"disk[hvd-vm:name='{d.name}']", "device")))
+                f"disk {d.name} of VM {vm.name}: {'device' if d.device else 'image'} "
+                f"{d.existing} is already the disk of {', '.join(others)}; two disks on one "
+                f"{'device' if d.device else 'image'} would overwrite each other",
+                path=_vm_path(vm.name, f"disk[hvd-vm:name='{d.name}']",
+                              "device" if d.device else "image")))
     return out
 
 
@@ -516,7 +518,7 @@ def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
             before: Any = old((kind, name))
             spec, was = memo.vm(el), memo.vm(before) if before is not None else None
             out += check_vm(spec, was, limits)
-            if any(d.device is not None for d in spec.disks):
+            if any(d.existing is not None for d in spec.disks):
                 if devices is None:
                     devices = _device_users(root, base, keys, new, memo)
                 out += check_devices(spec, was, devices)

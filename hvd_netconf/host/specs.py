@@ -47,11 +47,17 @@ class Disk:
     compression: str | None = _leaf("compression")
     sectorsize: str | None = _leaf("sectorsize")
     device: str | None = _leaf("device")  # an existing device: hvd never creates or destroys it
+    image: str | None = _leaf("image")  # an existing image file: likewise never touched
+
+    @property
+    def existing(self) -> str | None:
+        """The path of an existing device or image the disk uses as it is (None: a zvol)."""
+        return self.device or self.image
 
     @property
     def zvol(self) -> bool:
         """Backed by a zvol hvd creates and destroys (the source's default case)."""
-        return self.device is None
+        return self.existing is None
 
     @property
     def volsize(self) -> str:

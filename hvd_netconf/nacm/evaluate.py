@@ -15,11 +15,13 @@ from lxml import etree
 
 from hvd_netconf.nacm.model import NacmConfig, Rule
 from hvd_netconf.nacm.modules import DEFAULT_MODULES, Modules
-from hvd_netconf.namespaces import BASE, NACM, qn
+from hvd_netconf.namespaces import BASE, NACM, VM, qn
 
 CLOSE_SESSION = (BASE, "close-session")
-# ietf-netconf marks these protocol operations nacm:default-deny-all.
-DENY_ALL_RPCS = frozenset({(BASE, "kill-session"), (BASE, "delete-config")})
+# ietf-netconf marks these protocol operations nacm:default-deny-all, and hvd-vm marks
+# import-vm-bhyve (it reads files of the host).
+DENY_ALL_RPCS = frozenset({(BASE, "kill-session"), (BASE, "delete-config"),
+                           (VM, "import-vm-bhyve")})
 # Top-level data nodes marked nacm:default-deny-all (ietf-netconf-acm's /nacm).
 DENY_ALL_DATA = frozenset({(NACM, "nacm")})
 DENY_WRITE_DATA: frozenset[tuple[str, str]] = frozenset()

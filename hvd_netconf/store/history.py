@@ -26,7 +26,8 @@ from hvd_netconf.xmlparse import XmlLimits, parse
 
 HISTORY_NS = "urn:hvd:store:history"
 SOURCES = ("commit", "edit-running", "copy-config", "confirmed-revert", "rollback",
-           "install-vm", "install-done", "create-vm", "clone-vm", "restore-vm")
+           "install-vm", "install-done", "create-vm", "clone-vm", "restore-vm",
+           "import-vm-bhyve")
 _FILE = re.compile(r"(\d{1,18})\.xml")
 # A record may hold the images of a whole datastore (copy-config of 10,000 VMs).
 HISTORY_LIMITS = XmlLimits(max_bytes=2 * 1024**3, max_depth=64, max_elements=100_000_000)

@@ -13,9 +13,9 @@ from hvd_netconf.schema import SchemaLoadError, load_schema
 
 YANG = Path(__file__).resolve().parents[2] / "yang"
 # hvd-network imports ietf-inet-types (its addresses and ports), hvd-types ietf-yang-types
-# (counters), both found in ietf/
+# (counters), hvd-vm ietf-netconf-acm (default-deny-all), all found in ietf/
 CORE = ("hvd-types.yang", "hvd-vm.yang", "hvd-network.yang", "ietf/ietf-inet-types.yang",
-        "ietf/ietf-yang-types.yang")
+        "ietf/ietf-yang-types.yang", "ietf/ietf-netconf-acm.yang")
 
 
 def _copy(d: Path) -> None:
