@@ -3443,7 +3443,7 @@ class yc_state_hvd_vm__vms_vm_state(PybindBase):
 
   YANG Description: What the supervisor knows about this VM.
   """
-  __slots__ = ('_path_helper', '_extmethods', '__status','__pid','__uptime','__console','__tap','__last_exit_code','__last_exit_reason','__pending_restart','__running_cpu','__running_memory','__host_backend',)
+  __slots__ = ('_path_helper', '_extmethods', '__status','__pid','__uptime','__console','__tap','__last_exit_code','__last_exit_reason','__pending_restart','__running_cpu','__running_memory','__host_backend','__vnc',)
 
   _yang_name = 'state'
   _yang_namespace = 'urn:hvd:vm'
@@ -3466,6 +3466,7 @@ class yc_state_hvd_vm__vms_vm_state(PybindBase):
     self.__running_cpu = YANGDynClass(base=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..255']}, int_size=8), is_leaf=True, yang_name="running-cpu", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint8', is_config=False)
     self.__running_memory = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="running-memory", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=False)
     self.__host_backend = YANGDynClass(base=str, is_leaf=True, yang_name="host-backend", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=False)
+    self.__vnc = YANGDynClass(base=str, is_leaf=True, yang_name="vnc", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=False)
 
     load = kwargs.pop("load", None)
     if args:
@@ -3908,6 +3909,45 @@ differs from memory while the change waits for a restart.
   def _unset_host_backend(self):
     self.__host_backend = YANGDynClass(base=str, is_leaf=True, yang_name="host-backend", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=False)
 
+
+  def _get_vnc(self):
+    """
+    Getter method for vnc, mapped from YANG variable /vms/vm/state/vnc (string)
+
+    YANG Description: The address and port of the running VM's VNC server
+(graphics), as ADDRESS:PORT.
+    """
+    return self.__vnc
+      
+  def _set_vnc(self, v, load=False):
+    """
+    Setter method for vnc, mapped from YANG variable /vms/vm/state/vnc (string)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_vnc is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_vnc() directly.
+
+    YANG Description: The address and port of the running VM's VNC server
+(graphics), as ADDRESS:PORT.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=str, is_leaf=True, yang_name="vnc", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=False)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """vnc must be of a type compatible with string""",
+          'defined-type': "string",
+          'generated-type': """YANGDynClass(base=str, is_leaf=True, yang_name="vnc", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=False)""",
+        })
+
+    self.__vnc = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_vnc(self):
+    self.__vnc = YANGDynClass(base=str, is_leaf=True, yang_name="vnc", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=False)
+
   status = __builtin__.property(_get_status)
   pid = __builtin__.property(_get_pid)
   uptime = __builtin__.property(_get_uptime)
@@ -3919,9 +3959,10 @@ differs from memory while the change waits for a restart.
   running_cpu = __builtin__.property(_get_running_cpu)
   running_memory = __builtin__.property(_get_running_memory)
   host_backend = __builtin__.property(_get_host_backend)
+  vnc = __builtin__.property(_get_vnc)
 
 
-  _pyangbind_elements = OrderedDict([('status', status), ('pid', pid), ('uptime', uptime), ('console', console), ('tap', tap), ('last_exit_code', last_exit_code), ('last_exit_reason', last_exit_reason), ('pending_restart', pending_restart), ('running_cpu', running_cpu), ('running_memory', running_memory), ('host_backend', host_backend), ])
+  _pyangbind_elements = OrderedDict([('status', status), ('pid', pid), ('uptime', uptime), ('console', console), ('tap', tap), ('last_exit_code', last_exit_code), ('last_exit_reason', last_exit_reason), ('pending_restart', pending_restart), ('running_cpu', running_cpu), ('running_memory', running_memory), ('host_backend', host_backend), ('vnc', vnc), ])
 
 
 class yc_disk_hvd_vm__vms_vm_statistics_disk(PybindBase):
@@ -5296,6 +5337,300 @@ period for this VM.
   _pyangbind_elements = OrderedDict([('frequent', frequent), ('hourly', hourly), ('daily', daily), ('weekly', weekly), ('monthly', monthly), ])
 
 
+class yc_graphics_hvd_vm__vms_vm_graphics(PybindBase):
+  """
+  This class was auto-generated by the PythonClass plugin for PYANG
+  from YANG module hvd-vm - based on the path /vms/vm/graphics. Each member element of
+  the container is represented as a class variable - with a specific
+  YANG type.
+
+  YANG Description: bhyve's fbuf device (bhyve(8)) with an xhci tablet, so the
+pointer follows the VNC client's. The VNC server has no
+password here: bhyve's VNC authentication is DES with 8
+characters and would put a plaintext secret in the
+configuration; keep listen on a loopback address and reach it
+through the web interface's console or an SSH tunnel.
+  """
+  __slots__ = ('_path_helper', '_extmethods', '__listen','__port','__width','__height','__vga','__wait',)
+
+  _yang_name = 'graphics'
+  _yang_namespace = 'urn:hvd:vm'
+
+  _pybind_generated_by = 'container'
+
+  def __init__(self, *args, **kwargs):
+
+    self._path_helper = False
+
+    self._extmethods = False
+    self.__listen = YANGDynClass(base=[RestrictedClassType(base_type=str, restriction_dict={'pattern': '(([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])\\.){3}([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])(%[\\p{N}\\p{L}]+)?'}),RestrictedClassType(base_type=str, restriction_dict={'pattern': '((:|[0-9a-fA-F]{0,4}):)([0-9a-fA-F]{0,4}:){0,5}((([0-9a-fA-F]{0,4}:)?(:|[0-9a-fA-F]{0,4}))|(((25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])))(%[\\p{N}\\p{L}]+)?'}),], default=str("127.0.0.1"), is_leaf=True, yang_name="listen", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='inet:ip-address', is_config=True)
+    self.__port = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['0..65535']}), restriction_dict={'range': ['1024..65535']}), is_leaf=True, yang_name="port", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='inet:port-number', is_config=True)
+    self.__width = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['640..1920']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(1024), is_leaf=True, yang_name="width", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    self.__height = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['480..1200']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(768), is_leaf=True, yang_name="height", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    self.__vga = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'io': {}, 'on': {}, 'off': {}},), default=str("io"), is_leaf=True, yang_name="vga", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    self.__wait = YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="wait", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)
+
+    load = kwargs.pop("load", None)
+    if args:
+      if len(args) > 1:
+        raise TypeError("cannot create a YANG container with >1 argument")
+      all_attr = True
+      for e in self._pyangbind_elements:
+        if not hasattr(args[0], e):
+          all_attr = False
+          break
+      if not all_attr:
+        raise ValueError("Supplied object did not have the correct attributes")
+      for e in self._pyangbind_elements:
+        nobj = getattr(args[0], e)
+        if nobj._changed() is False:
+          continue
+        setmethod = getattr(self, "_set_%s" % e)
+        if load is None:
+          setmethod(getattr(args[0], e))
+        else:
+          setmethod(getattr(args[0], e), load=load)
+
+  def _path(self):
+    if hasattr(self, "_parent"):
+      return self._parent._path()+[self._yang_name]
+    else:
+      return ['vms', 'vm', 'graphics']
+
+  def _get_listen(self):
+    """
+    Getter method for listen, mapped from YANG variable /vms/vm/graphics/listen (inet:ip-address)
+
+    YANG Description: The address bhyve's VNC server binds.
+    """
+    return self.__listen
+      
+  def _set_listen(self, v, load=False):
+    """
+    Setter method for listen, mapped from YANG variable /vms/vm/graphics/listen (inet:ip-address)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_listen is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_listen() directly.
+
+    YANG Description: The address bhyve's VNC server binds.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=[RestrictedClassType(base_type=str, restriction_dict={'pattern': '(([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])\\.){3}([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])(%[\\p{N}\\p{L}]+)?'}),RestrictedClassType(base_type=str, restriction_dict={'pattern': '((:|[0-9a-fA-F]{0,4}):)([0-9a-fA-F]{0,4}:){0,5}((([0-9a-fA-F]{0,4}:)?(:|[0-9a-fA-F]{0,4}))|(((25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])))(%[\\p{N}\\p{L}]+)?'}),], default=str("127.0.0.1"), is_leaf=True, yang_name="listen", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='inet:ip-address', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """listen must be of a type compatible with inet:ip-address""",
+          'defined-type': "inet:ip-address",
+          'generated-type': """YANGDynClass(base=[RestrictedClassType(base_type=str, restriction_dict={'pattern': '(([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])\\.){3}([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])(%[\\p{N}\\p{L}]+)?'}),RestrictedClassType(base_type=str, restriction_dict={'pattern': '((:|[0-9a-fA-F]{0,4}):)([0-9a-fA-F]{0,4}:){0,5}((([0-9a-fA-F]{0,4}:)?(:|[0-9a-fA-F]{0,4}))|(((25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])))(%[\\p{N}\\p{L}]+)?'}),], default=str("127.0.0.1"), is_leaf=True, yang_name="listen", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='inet:ip-address', is_config=True)""",
+        })
+
+    self.__listen = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_listen(self):
+    self.__listen = YANGDynClass(base=[RestrictedClassType(base_type=str, restriction_dict={'pattern': '(([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])\\.){3}([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])(%[\\p{N}\\p{L}]+)?'}),RestrictedClassType(base_type=str, restriction_dict={'pattern': '((:|[0-9a-fA-F]{0,4}):)([0-9a-fA-F]{0,4}:){0,5}((([0-9a-fA-F]{0,4}:)?(:|[0-9a-fA-F]{0,4}))|(((25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])))(%[\\p{N}\\p{L}]+)?'}),], default=str("127.0.0.1"), is_leaf=True, yang_name="listen", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='inet:ip-address', is_config=True)
+
+
+  def _get_port(self):
+    """
+    Getter method for port, mapped from YANG variable /vms/vm/graphics/port (inet:port-number)
+
+    YANG Description: The VNC port; unset: the lowest free from 5900 at each start,
+never one another VM's graphics use (shown in state/vnc).
+    """
+    return self.__port
+      
+  def _set_port(self, v, load=False):
+    """
+    Setter method for port, mapped from YANG variable /vms/vm/graphics/port (inet:port-number)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_port is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_port() directly.
+
+    YANG Description: The VNC port; unset: the lowest free from 5900 at each start,
+never one another VM's graphics use (shown in state/vnc).
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['0..65535']}), restriction_dict={'range': ['1024..65535']}), is_leaf=True, yang_name="port", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='inet:port-number', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """port must be of a type compatible with inet:port-number""",
+          'defined-type': "inet:port-number",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['0..65535']}), restriction_dict={'range': ['1024..65535']}), is_leaf=True, yang_name="port", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='inet:port-number', is_config=True)""",
+        })
+
+    self.__port = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_port(self):
+    self.__port = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['0..65535']}), restriction_dict={'range': ['1024..65535']}), is_leaf=True, yang_name="port", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='inet:port-number', is_config=True)
+
+
+  def _get_width(self):
+    """
+    Getter method for width, mapped from YANG variable /vms/vm/graphics/width (uint16)
+
+    YANG Description: The framebuffer's width in pixels (bhyve: at most 1920).
+    """
+    return self.__width
+      
+  def _set_width(self, v, load=False):
+    """
+    Setter method for width, mapped from YANG variable /vms/vm/graphics/width (uint16)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_width is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_width() directly.
+
+    YANG Description: The framebuffer's width in pixels (bhyve: at most 1920).
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['640..1920']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(1024), is_leaf=True, yang_name="width", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """width must be of a type compatible with uint16""",
+          'defined-type': "uint16",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['640..1920']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(1024), is_leaf=True, yang_name="width", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)""",
+        })
+
+    self.__width = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_width(self):
+    self.__width = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['640..1920']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(1024), is_leaf=True, yang_name="width", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+
+
+  def _get_height(self):
+    """
+    Getter method for height, mapped from YANG variable /vms/vm/graphics/height (uint16)
+
+    YANG Description: The framebuffer's height in pixels (bhyve: at most 1200).
+    """
+    return self.__height
+      
+  def _set_height(self, v, load=False):
+    """
+    Setter method for height, mapped from YANG variable /vms/vm/graphics/height (uint16)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_height is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_height() directly.
+
+    YANG Description: The framebuffer's height in pixels (bhyve: at most 1200).
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['480..1200']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(768), is_leaf=True, yang_name="height", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """height must be of a type compatible with uint16""",
+          'defined-type': "uint16",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['480..1200']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(768), is_leaf=True, yang_name="height", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)""",
+        })
+
+    self.__height = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_height(self):
+    self.__height = YANGDynClass(base=RestrictedClassType(base_type=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16), restriction_dict={'range': ['480..1200']}), default=RestrictedClassType(base_type=int, restriction_dict={'range': ['0..65535']},int_size=16)(768), is_leaf=True, yang_name="height", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint16', is_config=True)
+
+
+  def _get_vga(self):
+    """
+    Getter method for vga, mapped from YANG variable /vms/vm/graphics/vga (enumeration)
+
+    YANG Description: bhyve fbuf vga=.
+    """
+    return self.__vga
+      
+  def _set_vga(self, v, load=False):
+    """
+    Setter method for vga, mapped from YANG variable /vms/vm/graphics/vga (enumeration)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_vga is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_vga() directly.
+
+    YANG Description: bhyve fbuf vga=.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'io': {}, 'on': {}, 'off': {}},), default=str("io"), is_leaf=True, yang_name="vga", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """vga must be of a type compatible with enumeration""",
+          'defined-type': "hvd-vm:enumeration",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'io': {}, 'on': {}, 'off': {}},), default=str("io"), is_leaf=True, yang_name="vga", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)""",
+        })
+
+    self.__vga = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_vga(self):
+    self.__vga = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'io': {}, 'on': {}, 'off': {}},), default=str("io"), is_leaf=True, yang_name="vga", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=True)
+
+
+  def _get_wait(self):
+    """
+    Getter method for wait, mapped from YANG variable /vms/vm/graphics/wait (boolean)
+
+    YANG Description: The guest waits to boot until a VNC client connects.
+    """
+    return self.__wait
+      
+  def _set_wait(self, v, load=False):
+    """
+    Setter method for wait, mapped from YANG variable /vms/vm/graphics/wait (boolean)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_wait is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_wait() directly.
+
+    YANG Description: The guest waits to boot until a VNC client connects.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="wait", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """wait must be of a type compatible with boolean""",
+          'defined-type': "boolean",
+          'generated-type': """YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="wait", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)""",
+        })
+
+    self.__wait = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_wait(self):
+    self.__wait = YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="wait", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)
+
+  listen = __builtin__.property(_get_listen, _set_listen)
+  port = __builtin__.property(_get_port, _set_port)
+  width = __builtin__.property(_get_width, _set_width)
+  height = __builtin__.property(_get_height, _set_height)
+  vga = __builtin__.property(_get_vga, _set_vga)
+  wait = __builtin__.property(_get_wait, _set_wait)
+
+
+  _pyangbind_elements = OrderedDict([('listen', listen), ('port', port), ('width', width), ('height', height), ('vga', vga), ('wait', wait), ])
+
+
 class yc_limits_hvd_vm__vms_vm_limits(PybindBase):
   """
   This class was auto-generated by the PythonClass plugin for PYANG
@@ -5448,7 +5783,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
 
   YANG Description: One VM, stored as /hv/vm/<name>/config.xml.
   """
-  __slots__ = ('_path_helper', '_extmethods', '__name','__description','__cpu','__memory','__cpu_topology','__cpu_pin','__memory_wired','__acpi','__yield_on_hlt','__exit_on_pause','__ignore_unknown_msr','__virtio_rnd','__com2','__bhyve_option','__boot_device','__uuid','__loader','__install_iso','__console','__utc_clock','__autostart','__on_reboot','__on_poweroff','__on_crash','__stop_timeout','__disk','__nic','__cloud_init','__state','__statistics','__snapshot_schedule','__limits','__resource_pool',)
+  __slots__ = ('_path_helper', '_extmethods', '__name','__description','__cpu','__memory','__cpu_topology','__cpu_pin','__memory_wired','__acpi','__yield_on_hlt','__exit_on_pause','__ignore_unknown_msr','__virtio_rnd','__com2','__bhyve_option','__boot_device','__uuid','__loader','__install_iso','__console','__utc_clock','__autostart','__on_reboot','__on_poweroff','__on_crash','__stop_timeout','__disk','__nic','__cloud_init','__state','__statistics','__snapshot_schedule','__graphics','__limits','__resource_pool',)
 
   _yang_name = 'vm'
   _yang_namespace = 'urn:hvd:vm'
@@ -5491,6 +5826,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
     self.__state = YANGDynClass(base=yc_state_hvd_vm__vms_vm_state, is_container='container', yang_name="state", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=False)
     self.__statistics = YANGDynClass(base=yc_statistics_hvd_vm__vms_vm_statistics, is_container='container', yang_name="statistics", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=False)
     self.__snapshot_schedule = YANGDynClass(base=yc_snapshot_schedule_hvd_vm__vms_vm_snapshot_schedule, is_container='container', yang_name="snapshot-schedule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
+    self.__graphics = YANGDynClass(base=yc_graphics_hvd_vm__vms_vm_graphics, is_container='container', yang_name="graphics", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
     self.__limits = YANGDynClass(base=yc_limits_hvd_vm__vms_vm_limits, is_container='container', yang_name="limits", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
     self.__resource_pool = YANGDynClass(base=str, is_leaf=True, yang_name="resource-pool", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='leafref', is_config=True)
 
@@ -6713,6 +7049,53 @@ period for this VM.
     self.__snapshot_schedule = YANGDynClass(base=yc_snapshot_schedule_hvd_vm__vms_vm_snapshot_schedule, is_container='container', yang_name="snapshot-schedule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
 
 
+  def _get_graphics(self):
+    """
+    Getter method for graphics, mapped from YANG variable /vms/vm/graphics (container)
+
+    YANG Description: bhyve's fbuf device (bhyve(8)) with an xhci tablet, so the
+pointer follows the VNC client's. The VNC server has no
+password here: bhyve's VNC authentication is DES with 8
+characters and would put a plaintext secret in the
+configuration; keep listen on a loopback address and reach it
+through the web interface's console or an SSH tunnel.
+    """
+    return self.__graphics
+      
+  def _set_graphics(self, v, load=False):
+    """
+    Setter method for graphics, mapped from YANG variable /vms/vm/graphics (container)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_graphics is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_graphics() directly.
+
+    YANG Description: bhyve's fbuf device (bhyve(8)) with an xhci tablet, so the
+pointer follows the VNC client's. The VNC server has no
+password here: bhyve's VNC authentication is DES with 8
+characters and would put a plaintext secret in the
+configuration; keep listen on a loopback address and reach it
+through the web interface's console or an SSH tunnel.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=yc_graphics_hvd_vm__vms_vm_graphics, is_container='container', yang_name="graphics", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """graphics must be of a type compatible with container""",
+          'defined-type': "container",
+          'generated-type': """YANGDynClass(base=yc_graphics_hvd_vm__vms_vm_graphics, is_container='container', yang_name="graphics", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)""",
+        })
+
+    self.__graphics = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_graphics(self):
+    self.__graphics = YANGDynClass(base=yc_graphics_hvd_vm__vms_vm_graphics, is_container='container', yang_name="graphics", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
+
+
   def _get_limits(self):
     """
     Getter method for limits, mapped from YANG variable /vms/vm/limits (container)
@@ -6825,11 +7208,12 @@ does not count the I/O bhyve does on a zvol (docs/limits.md).
   state = __builtin__.property(_get_state)
   statistics = __builtin__.property(_get_statistics)
   snapshot_schedule = __builtin__.property(_get_snapshot_schedule, _set_snapshot_schedule)
+  graphics = __builtin__.property(_get_graphics, _set_graphics)
   limits = __builtin__.property(_get_limits, _set_limits)
   resource_pool = __builtin__.property(_get_resource_pool, _set_resource_pool)
 
 
-  _pyangbind_elements = OrderedDict([('name', name), ('description', description), ('cpu', cpu), ('memory', memory), ('cpu_topology', cpu_topology), ('cpu_pin', cpu_pin), ('memory_wired', memory_wired), ('acpi', acpi), ('yield_on_hlt', yield_on_hlt), ('exit_on_pause', exit_on_pause), ('ignore_unknown_msr', ignore_unknown_msr), ('virtio_rnd', virtio_rnd), ('com2', com2), ('bhyve_option', bhyve_option), ('boot_device', boot_device), ('uuid', uuid), ('loader', loader), ('install_iso', install_iso), ('console', console), ('utc_clock', utc_clock), ('autostart', autostart), ('on_reboot', on_reboot), ('on_poweroff', on_poweroff), ('on_crash', on_crash), ('stop_timeout', stop_timeout), ('disk', disk), ('nic', nic), ('cloud_init', cloud_init), ('state', state), ('statistics', statistics), ('snapshot_schedule', snapshot_schedule), ('limits', limits), ('resource_pool', resource_pool), ])
+  _pyangbind_elements = OrderedDict([('name', name), ('description', description), ('cpu', cpu), ('memory', memory), ('cpu_topology', cpu_topology), ('cpu_pin', cpu_pin), ('memory_wired', memory_wired), ('acpi', acpi), ('yield_on_hlt', yield_on_hlt), ('exit_on_pause', exit_on_pause), ('ignore_unknown_msr', ignore_unknown_msr), ('virtio_rnd', virtio_rnd), ('com2', com2), ('bhyve_option', bhyve_option), ('boot_device', boot_device), ('uuid', uuid), ('loader', loader), ('install_iso', install_iso), ('console', console), ('utc_clock', utc_clock), ('autostart', autostart), ('on_reboot', on_reboot), ('on_poweroff', on_poweroff), ('on_crash', on_crash), ('stop_timeout', stop_timeout), ('disk', disk), ('nic', nic), ('cloud_init', cloud_init), ('state', state), ('statistics', statistics), ('snapshot_schedule', snapshot_schedule), ('graphics', graphics), ('limits', limits), ('resource_pool', resource_pool), ])
 
 
 class yc_vms_hvd_vm__vms(PybindBase):

@@ -870,6 +870,23 @@ def do_restore(s: Session, p: Parsed) -> None:
           f"{got.get('backup')}; commit {got.get('commit-id')}", "restore-vm")
 
 
+def do_vnc(s: Session, p: Parsed) -> None:
+    vm = p.values["vm"]
+    reply = s.send(rpcs.get(rpcs.el("vms", rpcs.el("vm", rpcs.el("name", text=vm),
+                                                     rpcs.el("state", rpcs.el("vnc"))),
+                                    xmlns=VM)))
+    if reply is None:
+        return
+    found = render.entries(_data(reply), "vms", "vm")
+    if not found:
+        raise NotFound(f"no vm named '{vm}'")
+    state = found[0].get("state")
+    address = state.get("vnc") if isinstance(state, dict) else None
+    if not address:
+        raise NotFound(f"vm {vm} has no VNC server running (graphics, and started)")
+    _emit(s, reply, {"vnc": address}, lambda: str(address))
+
+
 def _imported(reply: ET.Element) -> tuple[list[str], list[str], list[str]]:
     """(VMs, networks, what is left with why) of an import-vm-bhyve reply."""
     vms = [e.text or "" for e in reply if render.local(e.tag) == "vm"]
@@ -1237,7 +1254,8 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "configure": do_configure, "log": do_log, "snapshot": do_snapshot, "top": do_top,
     "stats": do_stats,
     "snapshot-list": do_snapshot_list, "snapshot-rollback": do_snapshot_rollback,
-    "import-vm-bhyve": do_import_vm_bhyve, "snapshot-schedule": do_snapshot_schedule,
+    "import-vm-bhyve": do_import_vm_bhyve, "vnc": do_vnc,
+    "snapshot-schedule": do_snapshot_schedule,
     "set-snapshot-schedule": do_set_snapshot_schedule,
     "snapshot-delete": do_snapshot_delete, "install": do_install, "iso-list": do_iso_list,
     "iso-add": do_iso_add, "template-list": do_template_list, "info": do_info,

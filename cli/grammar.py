@@ -205,6 +205,8 @@ COMMANDS: tuple[Command, ...] = (
             (Flag("--force", "force", "true"), Flag("force", "force", "true"))),
     Command(("restart",), "restart-vm", "Stop a VM gracefully, then start it again", (VM,)),
     Command(("console",), "console", "Attach to a VM's serial console (cu -l)", (VM,)),
+    Command(("vnc",), "vnc", "Print the address of a running VM's VNC server (graphics)",
+            (VM,), read=True),
     Command(("log",), "log", "Show a VM's supervisor log, or without VM hvd's own log",
             (_p("vm", "ref", "vm", optional=True),),
             (_p("lines", "val", "rpc:get-vm-log", "lines"),), read=True),

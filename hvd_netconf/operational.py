@@ -34,7 +34,7 @@ class VmHostView(Protocol):
 
 _VM_LEAVES = ("status", "pid", "uptime", "console", "tap", "last-exit-code",
               "last-exit-reason", "pending-restart", "running-cpu", "running-memory",
-              "host-backend")
+              "host-backend", "vnc")
 
 
 def _put(parent: etree._Element, name: str, value: object) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from hvd_netconf.host import cloudinit, ifconfig, names
-from hvd_netconf.host.specs import Disk, Nic, VmSpec
+from hvd_netconf.host.specs import Disk, Graphics, Nic, VmSpec
 
 BHYVE = "bhyve"
 BHYVELOAD = "bhyveload"
@@ -30,6 +30,8 @@ INSTALL_SLOT = 3
 FIRST_DISK_SLOT = 4
 RND_SLOT = 20  # clear of the last NIC (19 at most, see Slots)
 CIDATA_SLOT = 21  # the cloud-init seed: after the disks, so it never comes first in a boot
+FBUF_SLOT, XHCI_SLOT = 29, 30  # the framebuffer and its tablet, clear of disks and NICs
+VNC_BASE = 5900  # the first port an unset graphics/port is given (the VNC display :0)
 LPC_SLOT = 31
 
 
@@ -81,6 +83,26 @@ def _nic_device(nic: Nic, tap: str, mtu: int) -> str:
     return device
 
 
+def fbuf(g: Graphics, vnc_port: int | None) -> str:
+    """bhyve's fbuf device (bhyve(8), §5.5): tcp=ADDRESS:PORT (an IPv6 address in brackets),
+    w=, h=, vga= and wait. Without a port of its own or one allocated, `auto` stands in (a
+    launch compared for a restart, where the allocated port does not matter)."""
+    port = g.port if g.port is not None else vnc_port
+    host = f"[{g.listen}]" if ":" in g.listen else g.listen
+    words = [f"fbuf,tcp={host}:{port if port is not None else 'auto'}", f"w={g.width}",
+             f"h={g.height}", f"vga={g.vga}"]
+    return ",".join(words + (["wait"] if g.wait else []))
+
+
+def vnc_address(argv: Sequence[str]) -> str | None:
+    """ADDRESS:PORT of the VNC server a bhyve command line starts, an IPv6 address in
+    brackets (None: no framebuffer)."""
+    for word in argv:
+        if ",fbuf," in f",{word}" and "tcp=" in word:
+            return word.split("tcp=", 1)[1].split(",", 1)[0]
+    return None
+
+
 def uefi_vars_path(vm_dir: str) -> str:
     """The per-VM copy of the UEFI variable store, next to the VM's config."""
     return f"{vm_dir.rstrip('/')}/uefi-vars.fd"
@@ -103,8 +125,10 @@ def bhyve(
     firmware_dir: str = FIRMWARE_DIRS[0],
     mtus: Sequence[int] = (),
     with_iso: bool = True,
+    vnc_port: int | None = None,
 ) -> Argv:
-    """The bhyve command line (§5.3, §5.7); taps[i] backs vm.nics[i]."""
+    """The bhyve command line (§5.3, §5.7); taps[i] backs vm.nics[i]; vnc_port: the port an
+    unset graphics/port was given at this start."""
     if len(taps) != len(vm.nics):
         raise ValueError(f"VM {vm.name}: {len(vm.nics)} NICs but {len(taps)} taps")
     layout = slots(vm)
@@ -128,6 +152,9 @@ def bhyve(
         argv += ["-s", f"{RND_SLOT},virtio-rnd"]
     if vm.cloud_init is not None:
         argv += ["-s", f"{CIDATA_SLOT},ahci-cd,{cloudinit.seed_path(vm_dir)},ro"]
+    if vm.graphics is not None:
+        argv += ["-s", f"{FBUF_SLOT},{fbuf(vm.graphics, vnc_port)}",
+                 "-s", f"{XHCI_SLOT},xhci,tablet"]
     argv += ["-s", f"{LPC_SLOT},lpc"]
     if vm.console_device:
         argv += ["-l", f"com1,{vm.console_device}"]

@@ -492,6 +492,34 @@ def check_devices(vm: specs.VmSpec, old: specs.VmSpec | None,
     return out
 
 
+def _vnc_ports(root: etree._Element, base: etree._Element | None, keys: list[Key],
+               new: Lookup) -> dict[int, list[str]]:
+    """port -> the VMs whose graphics/port is set to it, in the new configuration (read raw:
+    only the VMs that set one are ever more than a find)."""
+    out: dict[int, list[str]] = {}
+    path = f"{{{VM}}}graphics/{{{VM}}}port"
+    for el in _kept("vm", root, base, keys, new):
+        port = el.findtext(path)
+        if port and port.strip().isdigit():
+            out.setdefault(int(port), []).append(el.findtext(f"{{{VM}}}name") or "")
+    return out
+
+
+def check_vnc(vm: specs.VmSpec, old: specs.VmSpec | None,
+              users: dict[int, list[str]]) -> list[RpcError]:
+    """Two VMs' VNC servers on one port: the second bhyve would fail to start."""
+    g = vm.graphics
+    if g is None or g.port is None or (old is not None and old.graphics is not None
+                                       and old.graphics.port == g.port):
+        return []
+    others = sorted(n for n in users.get(g.port, []) if n != vm.name)
+    if not others:
+        return []
+    return [_refuse(f"VM {vm.name}: VNC port {g.port} is already the graphics port of VM "
+                    f"{', '.join(others)}; bhyve could not listen on it twice",
+                    path=_vm_path(vm.name, "graphics", "port"))]
+
+
 def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
           new: Lookup, old: Lookup, base: etree._Element | None = None,
           memo: specs.Memo | None = None) -> list[RpcError]:
@@ -509,6 +537,7 @@ def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
     limits = Limits(host)
     networks: Networks | None = None
     devices: dict[str, list[tuple[str, str]]] | None = None
+    vnc: dict[int, list[str]] | None = None
     out: list[RpcError] = []
     for kind, name in keys:
         el = new((kind, name))
@@ -522,6 +551,10 @@ def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
                 if devices is None:
                     devices = _device_users(root, base, keys, new, memo)
                 out += check_devices(spec, was, devices)
+            if spec.graphics is not None and spec.graphics.port is not None:
+                if vnc is None:
+                    vnc = _vnc_ports(root, base, keys, new)
+                out += check_vnc(spec, was, vnc)
         elif kind == "network":
             if networks is None:
                 networks = _all_networks(root, base, keys, new, memo)

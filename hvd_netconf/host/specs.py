@@ -101,6 +101,18 @@ class SnapshotCounts:
 
 
 @dataclass(frozen=True)
+class Graphics:
+    """The VM's graphics container (hvd-vm.yang): bhyve's fbuf served over VNC."""
+
+    listen: str = _leaf("listen")
+    port: int | None = _leaf("port", int)  # None: allocated at each start
+    width: int = _leaf("width", int)
+    height: int = _leaf("height", int)
+    vga: str = _leaf("vga")
+    wait: bool = _leaf("wait", _bool)
+
+
+@dataclass(frozen=True)
 class CloudInit:
     """The VM's cloud-init container (hvd-vm.yang), read below it."""
 
@@ -157,6 +169,7 @@ class VmSpec:
         default_factory=lambda: SnapshotCounts(None, None, None, None, None),
         metadata={"group": "snapshot-schedule"})
     cloud_init: CloudInit | None = None  # a presence container: None when absent
+    graphics: Graphics | None = None  # likewise
 
     @property
     def smbios_uuid(self) -> str:
@@ -340,8 +353,11 @@ def read_vm(el: etree._Element) -> VmSpec:
     cloud_init = None if ci is None else CloudInit(
         **_read(CloudInit, ci[0], VM, (*entry, "cloud-init")),
         ssh_keys=_leaf_list(ci[0], VM, "ssh-authorized-key"))
+    gr = top.get(f"{{{VM}}}graphics")
+    graphics = None if gr is None else Graphics(**_read(Graphics, gr[0], VM,
+                                                        (*entry, "graphics")))
     return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options,
-                  snapshot_schedule=schedule, cloud_init=cloud_init)
+                  snapshot_schedule=schedule, cloud_init=cloud_init, graphics=graphics)
 
 
 def read_snapshot_schedule(el: etree._Element | None) -> SnapshotCounts:
@@ -417,9 +433,11 @@ def read_leaves() -> set[tuple[str, str]]:
     """(list, path) of every leaf the readers read: the `leaf` of each field, by list."""
     out: set[tuple[str, str]] = set()
     for lst, cls in (("vm", VmSpec), ("vm", Disk), ("vm", Nic), ("vm", Pin), ("vm", CloudInit),
+                     ("vm", Graphics),
                      ("vm", SnapshotCounts), ("network", NetworkSpec), ("network", Forward)):
         prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/", Forward: "forward/",
-                  CloudInit: "cloud-init/", SnapshotCounts: "snapshot-schedule/"}.get(cls, "")
+                  CloudInit: "cloud-init/", SnapshotCounts: "snapshot-schedule/",
+                  Graphics: "graphics/"}.get(cls, "")
         out |= {(lst, prefix + f.metadata[k]) for f in fields(cls)
                 for k in ("leaf", "leaf-list") if k in f.metadata}
     return out

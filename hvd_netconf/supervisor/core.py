@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -93,6 +94,17 @@ class Active:
     restarts: int
 
 
+def _bindable(address: str, port: int) -> bool:
+    """Whether a TCP server could bind address:port now (nothing else listens there)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((address, port))
+        except OSError:
+            return False
+    return True
+
+
 @dataclass(eq=False)
 class _Vm:
     name: str
@@ -112,6 +124,7 @@ class _Vm:
     last_exit_code: int | None = None
     last_exit_reason: str | None = None
     restarts: int = 0  # the supervisor's own restarts after an exit, since hvd started
+    vnc: str | None = None  # ADDRESS:PORT of the running bhyve's VNC server (graphics)
     op_lock: threading.RLock = field(default_factory=threading.RLock)
 
 
@@ -435,10 +448,13 @@ class Supervisor:
             else:
                 self._run_loader(vm, spec, with_iso)
             self._cloud_init_seed(vm, spec)
+            graphics = spec.graphics
             argv = bhyve.bhyve(
                 spec, taps=[t for t, _ in taps], zfs_parent=self.zfs_parent,
                 vm_dir=str(vm.files.vm_dir), firmware_dir=firmware,
-                mtus=[mtus[n.network] for n in spec.nics], with_iso=with_iso)
+                mtus=[mtus[n.network] for n in spec.nics], with_iso=with_iso,
+                vnc_port=self._vnc_port(name, graphics.listen)
+                if graphics is not None and graphics.port is None else None)
             self._checkpoint(vm)
             child = ChildProcess(self.host.spawn(argv, log_path=vm.files.log))
             try:
@@ -460,6 +476,7 @@ class Supervisor:
             vm.gen += 1
             gen = vm.gen
             vm.proc, vm.phase, vm.launch, vm.started = child, "bhyve", launch, started
+            vm.vnc = bhyve.vnc_address(argv)
             vm.order = spec.autostart_order
         watch(child, self._closing, lambda code: self._on_exit(vm, gen, code), name)
         self._wait_instance(name, child)
@@ -488,6 +505,19 @@ class Supervisor:
         for resource, rule in wanted.items():
             if rules_now.get(resource) != rule:
                 self._run(rctl.add(rule))
+
+    def _vnc_port(self, name: str, listen: str) -> int:
+        """The lowest port from 5900 that no other running VM's VNC server has, that no VM's
+        graphics/port is set to, and that nothing on the host is bound to now."""
+        with self._cond:
+            taken = {int(vm.vnc.rpartition(":")[2]) for other, vm in self._vms.items()
+                     if other != name and vm.status in ACTIVE and vm.vnc}
+        taken |= {s.graphics.port for s in self._specs()
+                  if s.graphics is not None and s.graphics.port is not None}
+        for port in range(bhyve.VNC_BASE, 65536):
+            if port not in taken and _bindable(listen, port):
+                return port
+        raise OperationFailed(f"VM {name}: no free VNC port on {listen} from {bhyve.VNC_BASE}")
 
     def pid(self, name: str) -> int | None:
         """The pid of the VM's running bhyve (None: none runs): what its rctl rules name."""
@@ -690,9 +720,9 @@ class Supervisor:
             vm = self._vms.get(name)
             snap = None if vm is None else (
                 vm.status, vm.proc.pid if vm.proc else None, vm.started, list(vm.taps),
-                vm.last_exit_code, vm.last_exit_reason, vm.launch)
-        status, pid, started, taps, code, reason, launch = snap or (
-            STOPPED, None, None, [], None, None, None)
+                vm.last_exit_code, vm.last_exit_reason, vm.launch, vm.vnc)
+        status, pid, started, taps, code, reason, launch, vnc = snap or (
+            STOPPED, None, None, [], None, None, None, None)
         active = status in ACTIVE
         spec: specs.VmSpec | None = None
         nets: dict[str, specs.NetworkSpec] = {}
@@ -723,6 +753,7 @@ class Supervisor:
             "last-exit-reason": reason,
             "pending-restart": pending,
             "host-backend": self.host.name,
+            "vnc": vnc if active else None,
         }
 
     # -- hvd start and stop -------------------------------------------------------------------
@@ -810,6 +841,7 @@ class Supervisor:
             vm.launch = (bhyve.Launch(rec.with_iso, tuple(tuple(c) for c in rec.launch))
                          if rec.launch else None)
             vm.started, vm.with_iso, vm.stop_requested = rec.started, rec.with_iso, False
+            vm.vnc = bhyve.vnc_address(rec.argv)
             vm.order = order
         self._transition(vm, RUNNING, f"adopted: bhyve (pid {rec.pid}) was already running")
         watch(proc, self._closing, lambda code: self._on_exit(vm, gen, code), vm.name)

@@ -330,3 +330,24 @@ def test_existing_devices_are_handed_to_bhyve_as_they_are() -> None:
     assert bhyve.grub_device_map(spec, zfs_parent="zroot/hv") == (
         "(hd0) /dev/zvol/zroot/hv/vm/nas/disks/sys\n(hd1) /dev/da3\n"
         "(hd2) /dev/zvol/tank/legacy/vol0\n")
+
+
+def test_graphics_fbuf_and_tablet_as_bhyve_8_writes_them() -> None:
+    """bhyve(8) fbuf: tcp=IP:PORT (an IPv6 address in brackets), w=, h=, vga=, wait; the xhci
+    tablet beside it; slots 29 and 30, clear of disks and NICs."""
+    spec = specs.read_vm(vm_el(WEB + "<graphics/>"))
+    argv = " ".join(bhyve.bhyve(spec, taps=["tap3"], zfs_parent="tank/hv", vm_dir="/v",
+                                vnc_port=5901))
+    assert "-s 29,fbuf,tcp=127.0.0.1:5901,w=1024,h=768,vga=io -s 30,xhci,tablet -s 31,lpc" \
+        in argv
+    spec = specs.read_vm(vm_el(WEB + "<graphics><listen>::1</listen><port>5999</port>"
+                                     "<width>1920</width><height>1200</height><vga>off</vga>"
+                                     "<wait>true</wait></graphics>"))
+    argv = " ".join(bhyve.bhyve(spec, taps=["tap3"], zfs_parent="tank/hv", vm_dir="/v",
+                                vnc_port=5901))  # a port of its own wins
+    assert "-s 29,fbuf,tcp=[::1]:5999,w=1920,h=1200,vga=off,wait -s 30,xhci,tablet" in argv
+    assert bhyve.vnc_address(argv.split()) == "[::1]:5999"
+    # a restart decision does not depend on the port a start happened to be given
+    auto = specs.read_vm(vm_el(WEB + "<graphics/>"))
+    assert "tcp=127.0.0.1:auto" in " ".join(bhyve.launch(auto, {"lan": 1500}).commands[-1])
+    assert bhyve.vnc_address(["bhyve", "-s", "4,virtio-blk,/dev/x", "web"]) is None

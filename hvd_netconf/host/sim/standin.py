@@ -14,6 +14,9 @@ poll_interval, loader_delay, loader_exit, busy). The state dir is HVD_STANDIN_ST
 the directory of the file stderr goes to (the sim spawns with stderr on <state>/bhyve.log).
 Every line it writes says it is a simulation, never that it is bhyve.
 
+Graphics: with an fbuf device in its command line it serves a framebuffer over VNC on its
+tcp= address (host/sim/rfb.py), and fails as bhyve does when that port is taken.
+
 COM1: when the sim gave it a console pair (host/sim/console.py), the guest prints a banner and
 a login prompt there and echoes what is typed, a line at a time, as a guest's getty would.
 """
@@ -30,6 +33,8 @@ import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+from hvd_netconf.host.sim import rfb
 
 EXIT_FILE = "standin-exit"
 SETTINGS_FILE = "standin.json"
@@ -143,9 +148,11 @@ def take_exit_code(where: Path | None) -> int | None:
 
 
 class Guest:
-    def __init__(self, prog: str, vm: str, where: Path | None) -> None:
+    def __init__(self, prog: str, vm: str, where: Path | None,
+                 argv: list[str] | None = None) -> None:
         self.prog = prog
         self.vm = vm
+        self.argv = argv or []
         self.where = where
         self.power_button_at: float | None = None
         self.forced: int | None = None
@@ -170,6 +177,15 @@ class Guest:
         signal.signal(signal.SIGTERM, self.on_term)
         signal.signal(signal.SIGUSR1, self.on_usr)
         signal.signal(signal.SIGUSR2, self.on_usr)
+        fbuf = rfb.parse_fbuf(self.argv)
+        if fbuf is not None:  # the framebuffer's VNC server, before the guest runs, as bhyve
+            address, port, width, height = fbuf
+            try:
+                rfb.serve(address, port, width, height, self.say)
+            except OSError as e:
+                sys.stderr.write(f"bhyve: could not listen for VNC on {address}:{port}: "
+                                 f"{e.strerror} (simulated)\n")
+                return BHYVE_ERROR_EXIT
         self.say(f"guest running (pid {os.getpid()})")
         console = SerialConsole.handed_over(self.vm)
         if console is not None:
@@ -220,7 +236,7 @@ def main(argv: list[str]) -> int:
     if refusal:
         sys.stderr.write(refusal + "\n")
         return BHYVE_ERROR_EXIT
-    guest = Guest(prog, argv[-1], state_dir())
+    guest = Guest(prog, argv[-1], state_dir(), argv)
     return guest.run_loader() if prog in LOADERS else guest.run_guest()
 
 
