@@ -1,6 +1,6 @@
-"""The VM's serial console in the browser: a WebSocket on the listener relaying the bytes of
-the console's user side, the device `hv console` opens (nmdm B side on FreeBSD,
-docs/freebsd-facts.md §5.6; the sim's pty).
+"""The VM's serial console and its screen in the browser: a WebSocket on the listener
+relaying the bytes of the console's user side, the device `hv console` opens (nmdm B side on
+FreeBSD, docs/freebsd-facts.md §5.6; the sim's pty), or of bhyve's VNC server for noVNC.
 
 The device comes from the VM's state, read as the user through RESTCONF (so NACM's read
 rules decide whether the user may know it); typing into a guest is changing it, so the user
@@ -41,10 +41,13 @@ class ConsoleRelay:
 
     def routes(self, app: RestconfApp) -> list[web.RouteDef]:
         self.app = app
-        return [web.get("/ui/console/{vm}", self.handle)]
+        return [web.get("/ui/console/{vm}", self.handle),
+                web.get("/ui/vnc/{vm}", self.handle_vnc)]
 
-    def _device(self, app: RestconfApp, request: web.Request, vm: str) -> str | None:
-        """The console device of a VM the session's user may read and change (blocking)."""
+    def _device(self, app: RestconfApp, request: web.Request, vm: str,
+                leaf: str = "console") -> str | None:
+        """A state leaf (the console device, the VNC address) of a VM the session's user may
+        read and change: typing into a guest changes it (blocking)."""
         s = self.sessions.get(request.cookies.get(COOKIE_NAME))
         if s is None:
             return None
@@ -53,7 +56,7 @@ class ConsoleRelay:
         resp = app.resources.handle(Request("GET", path, {}, {}, b"", None, True, info))
         if resp.status != 200:
             return None
-        device = json.loads(resp.body).get("hvd-vm:state", {}).get("console")
+        device = json.loads(resp.body).get("hvd-vm:state", {}).get(leaf)
         kind = KINDS["vm"]
         container = etree.Element(kind.container_tag)
         entry = etree.SubElement(container, kind.entry_tag)
@@ -91,6 +94,62 @@ class ConsoleRelay:
         except ConsoleBusy as exc:
             await ws.close(code=CLOSE_BUSY, message=str(exc).encode())
         return ws
+
+    async def handle_vnc(self, request: web.Request) -> web.StreamResponse:
+        """The VM's screen: noVNC's RFB bytes relayed to bhyve's VNC server (graphics), which
+        the browser could not reach itself (it listens on the host's loopback)."""
+        assert self.app is not None
+        vm = request.match_info["vm"]
+        s = self.sessions.get(request.cookies.get(COOKIE_NAME))
+        if s is None or not same_origin(request):
+            return web.Response(status=403, text="log in to hvd's page first")
+        loop = asyncio.get_running_loop()
+        address = await loop.run_in_executor(self.app.pool, self._device, self.app, request, vm,
+                                             "vnc")
+        ws = web.WebSocketResponse(max_msg_size=1 << 20, protocols=("binary",))
+        await ws.prepare(request)
+        if address is None:
+            await ws.close(code=CLOSE_DENIED, message=b"no screen you may use (NACM, or the "
+                           b"VM has no graphics or is not running)")
+            return ws
+        host, _, port = address.rpartition(":")
+        try:
+            reader, writer = await asyncio.open_connection(host.strip("[]"), int(port))
+        except OSError as exc:
+            await ws.close(code=CLOSE_GONE, message=f"VNC: {exc.strerror}".encode())
+            return ws
+        def ended() -> None:  # logout or expiry, from any thread: the relay ends
+            loop.call_soon_threadsafe(writer.close)
+
+        s.on_end.append(ended)
+        await self._pump(ws, reader, writer)
+        return ws
+
+    async def _pump(self, ws: web.WebSocketResponse, reader: asyncio.StreamReader,
+                    writer: asyncio.StreamWriter) -> None:
+        """Bytes both ways until either side goes."""
+
+        async def down() -> None:
+            while data := await reader.read(1 << 16):
+                await ws.send_bytes(data)
+            await ws.close(code=CLOSE_GONE, message=b"the VM's screen closed")
+
+        task = asyncio.ensure_future(down())
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.BINARY:
+                    break
+                writer.write(msg.data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            task.cancel()
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+            if not ws.closed:
+                await ws.close(code=CLOSE_GONE, message=b"logged out or the screen closed")
 
     async def _relay(self, ws: web.WebSocketResponse, device: str) -> None:
         """Bytes both ways until the browser goes or the line closes (the VM stopped)."""

@@ -4,6 +4,7 @@ import { html, render, useState, useEffect, useRef } from "/ui/static/vendor/htm
 import * as api from "/ui/static/api.js";
 import { EntryForm, Fields, members, fid, entryPath } from "/ui/static/forms.js";
 import { Console } from "/ui/static/console.js";
+import { Screen } from "/ui/static/screen.js";
 
 const route = () => (location.hash.replace(/^#\/?/, "") || "dashboard").split("/").map(decodeURIComponent);
 
@@ -153,7 +154,8 @@ function VmPage({ name, vms, schema, act }) {
   return html`<section><h2>VM ${name}</h2>
     ${vm ? html`<p>State <strong class="state" id="vm-state">${st.status}</strong> ${st.uptime != null && `up ${uptime(st.uptime)}`}
       <${VmActions} vm=${vm} rpcs=${schema.rpcs} act=${act}/>
-      ${st.status === "running" && st.console && html` <a href="#/console/${encodeURIComponent(name)}">Console</a>`}</p>`
+      ${st.status === "running" && st.console && html` <a href="#/console/${encodeURIComponent(name)}">Console</a>`}
+      ${st.status === "running" && st.vnc && html` <a id="screen-link" href="#/screen/${encodeURIComponent(name)}">Screen</a>`}</p>`
       : html`<p class="note">Not committed yet: it exists in the candidate only.</p>`}
     ${st["last-exit-code"] != null && html`<p id="last-exit">Last exit: ${st["last-exit-code"]} ${st["last-exit-reason"] || ""}</p>`}
     ${st["pending-restart"] && html`<p class="note">Some changes take effect at the next start.</p>`}
@@ -408,6 +410,7 @@ function App() {
   else if (page === "list" && schema.lists[arg]) body = html`<${KindList} kind=${arg} schema=${schema}/>`;
   else if (page === "settings") body = html`<${Settings} schema=${schema}/>`;
   else if (page === "console") body = html`<${Console} name=${arg}/>`;
+  else if (page === "screen") body = html`<${Screen} name=${arg}/>`;
   else if (page === "operations") body = html`<${Operations} schema=${schema}/>`;
   else if (page === "rpc") body = html`<${RpcPage} name=${arg} schema=${schema}/>`;
   else if (page === "changes") body = html`<${Changes} schema=${schema}/>`;
