@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hvd_netconf.config import BackendName
+from hvd_netconf.host import pci
 from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.host.selection import resolve, select_backend
 
@@ -69,6 +70,16 @@ def check_racct(host: Host) -> Finding:
     )
 
 
+def check_passthru(host: Host) -> Finding:
+    """The devices reserved for PCI passthrough (docs/freebsd-facts.md §19): optional, so
+    reported, never a reason not to start."""
+    ok, text = _succeeds(host, list(pci.list_devices()))
+    held = sorted(pci.reserved(text)) if ok else []
+    return Finding("PCI passthrough (pptdevs)", True,
+                   f"reserved for guests: {', '.join(held)}" if held else
+                   "no device reserved (optional: pptdevs in /boot/loader.conf)")
+
+
 def check_parent_dataset(host: Host, parent: str, mountpoint: str) -> Finding:
     ok, detail = _succeeds(host, ["zfs", "list", "-H", "-o", "name,mountpoint", parent])
     return Finding(
@@ -91,6 +102,7 @@ def check_host(host: Host, *, zfs_parent: str, root: str) -> list[Finding]:
         check_tap_up_on_open(host),
         check_parent_dataset(host, zfs_parent, root),
         check_racct(host),
+        check_passthru(host),
     ]
 
 

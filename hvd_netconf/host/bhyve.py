@@ -31,6 +31,7 @@ FIRST_DISK_SLOT = 4
 RND_SLOT = 20  # clear of the last NIC (19 at most, see Slots)
 CIDATA_SLOT = 21  # the cloud-init seed: after the disks, so it never comes first in a boot
 FBUF_SLOT, XHCI_SLOT = 29, 30  # the framebuffer and its tablet, clear of disks and NICs
+FIRST_EXTRA_SLOT = 22  # passthru, then 9p shares (§19): 22..28 (the YANG allows 4 + 3)
 VNC_BASE = 5900  # the first port an unset graphics/port is given (the VNC display :0)
 LPC_SLOT = 31
 
@@ -152,6 +153,12 @@ def bhyve(
         argv += ["-s", f"{RND_SLOT},virtio-rnd"]
     if vm.cloud_init is not None:
         argv += ["-s", f"{CIDATA_SLOT},ahci-cd,{cloudinit.seed_path(vm_dir)},ro"]
+    extra = iter(range(FIRST_EXTRA_SLOT, FBUF_SLOT))
+    for device in vm.passthru:
+        argv += ["-s", f"{next(extra)},passthru,{device}"]
+    for share in vm.shares:
+        argv += ["-s", f"{next(extra)},virtio-9p,{share.name}={share.path}"
+                 + (",ro" if share.read_only else "")]
     if vm.graphics is not None:
         argv += ["-s", f"{FBUF_SLOT},{fbuf(vm.graphics, vnc_port)}",
                  "-s", f"{XHCI_SLOT},xhci,tablet"]
@@ -162,6 +169,8 @@ def bhyve(
         argv += ["-l", f"com2,{vm.com2_device}"]
     if vm.loader == "uefi":
         argv += ["-l", bootrom(vm, firmware_dir, vm_dir)]
+    if vm.tpm is not None:
+        argv += ["-l", f"tpm,passthru,{vm.tpm}"]
     argv += [*vm.bhyve_options, vm.name]
     return tuple(argv)
 

@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue, RpcError
-from hvd_netconf.host import ifconfig, names, pf, quotas, specs, sysctl, zfs
+from hvd_netconf.host import ifconfig, names, pci, pf, quotas, specs, sysctl, zfs
 from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.keys import Key
 from hvd_netconf.namespaces import NETWORK, VM
@@ -65,6 +65,12 @@ class Limits:
         """The main ruleset's translation rules; None when pfctl cannot read them (pf not
         loaded), or without a host."""
         return self._run(pf.show_main())
+
+    def reserved_pci(self) -> set[str] | None:
+        """The bus/slot/function of the host's devices held by ppt; None without a host, or
+        when pciconf cannot tell."""
+        out = self._run(pci.list_devices())
+        return pci.reserved(out) if out is not None else None
 
     def capabilities(self, ifname: str) -> frozenset[str] | None:
         """What `ifconfig -m` lists for the interface; None when it does not exist."""
@@ -329,6 +335,15 @@ def check_vm(vm: specs.VmSpec, old: specs.VmSpec | None,
         out.append(_refuse(
             f"install ISO {iso} of VM {vm.name} has a blank: grub-bhyve's device.map ends a file "
             "name at the first blank; rename the file", path=_vm_path(vm.name, "install-iso")))
+    new_devices = sorted(set(vm.passthru) - set(old.passthru if old is not None else ()))
+    held = limits.reserved_pci() if limits is not None and new_devices else None
+    for device in new_devices:
+        if held is not None and device not in held:
+            out.append(_refuse(
+                f"VM {vm.name}: host PCI device {device} is not reserved for passthrough: "
+                f"pciconf -l does not list it as pptN (pptdevs=\"{device}\" in "
+                "/boot/loader.conf, then a reboot)",
+                path=_vm_path(vm.name, f"passthru[hvd-vm:device='{device}']", "device")))
     asked = (vm.limit_cpu, vm.limit_memory)
     if any(v is not None for v in asked) and (old is None or asked != (
             old.limit_cpu, old.limit_memory)) and limits is not None and limits.host is not None \

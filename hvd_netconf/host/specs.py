@@ -101,6 +101,15 @@ class SnapshotCounts:
 
 
 @dataclass(frozen=True)
+class Share:
+    """A folder shared with the guest over virtio-9p (hvd-vm share list)."""
+
+    name: str = _leaf("name")
+    path: str = _leaf("path")
+    read_only: bool = _leaf("read-only", _bool)
+
+
+@dataclass(frozen=True)
 class Graphics:
     """The VM's graphics container (hvd-vm.yang): bhyve's fbuf served over VNC."""
 
@@ -170,6 +179,10 @@ class VmSpec:
         metadata={"group": "snapshot-schedule"})
     cloud_init: CloudInit | None = None  # a presence container: None when absent
     graphics: Graphics | None = None  # likewise
+    # read by read_vm itself ("reads": the leaf it takes, for read_leaves)
+    passthru: tuple[str, ...] = field(default=(), metadata={"reads": "passthru/device"})
+    shares: tuple[Share, ...] = field(default=(), metadata={"list": "share"})
+    tpm: str | None = field(default=None, metadata={"reads": "tpm/device"})  # its device
 
     @property
     def smbios_uuid(self) -> str:
@@ -353,11 +366,19 @@ def read_vm(el: etree._Element) -> VmSpec:
     cloud_init = None if ci is None else CloudInit(
         **_read(CloudInit, ci[0], VM, (*entry, "cloud-init")),
         ssh_keys=_leaf_list(ci[0], VM, "ssh-authorized-key"))
+    passthru = tuple((p.findtext(f"{{{VM}}}device") or "").strip()
+                     for p in top.get(f"{{{VM}}}passthru", ()))
+    shares = tuple(Share(**_read(Share, sh, VM, (*entry, "share")))
+                   for sh in top.get(f"{{{VM}}}share", ()))
+    tp = top.get(f"{{{VM}}}tpm")
+    tpm = None if tp is None else (tp[0].findtext(f"{{{VM}}}device") or "").strip() or str(
+        schema_node(VM, "vms", "vm", "tpm", "device").default)
     gr = top.get(f"{{{VM}}}graphics")
     graphics = None if gr is None else Graphics(**_read(Graphics, gr[0], VM,
                                                         (*entry, "graphics")))
     return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options,
-                  snapshot_schedule=schedule, cloud_init=cloud_init, graphics=graphics)
+                  snapshot_schedule=schedule, cloud_init=cloud_init, graphics=graphics,
+                  passthru=passthru, shares=shares, tpm=tpm)
 
 
 def read_snapshot_schedule(el: etree._Element | None) -> SnapshotCounts:
@@ -433,11 +454,11 @@ def read_leaves() -> set[tuple[str, str]]:
     """(list, path) of every leaf the readers read: the `leaf` of each field, by list."""
     out: set[tuple[str, str]] = set()
     for lst, cls in (("vm", VmSpec), ("vm", Disk), ("vm", Nic), ("vm", Pin), ("vm", CloudInit),
-                     ("vm", Graphics),
+                     ("vm", Graphics), ("vm", Share),
                      ("vm", SnapshotCounts), ("network", NetworkSpec), ("network", Forward)):
         prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/", Forward: "forward/",
                   CloudInit: "cloud-init/", SnapshotCounts: "snapshot-schedule/",
-                  Graphics: "graphics/"}.get(cls, "")
+                  Graphics: "graphics/", Share: "share/"}.get(cls, "")
         out |= {(lst, prefix + f.metadata[k]) for f in fields(cls)
-                for k in ("leaf", "leaf-list") if k in f.metadata}
+                for k in ("leaf", "leaf-list", "reads") if k in f.metadata}
     return out

@@ -156,6 +156,10 @@ def _translate_vm(vm: _Vm, vm_dir: Path, dataset: str | None,
     uuid = vm.take("uuid")
     if uuid is not None:
         _el(el, VM, "uuid", uuid.lower())
+    n = 0
+    while (device := vm.take(f"passthru{n}")) is not None:
+        _el(_el(el, VM, "passthru"), VM, "device", device)
+        n += 1
     pcpu = vm.take("limit_pcpu")
     if pcpu is not None:
         _el(_el(el, VM, "limits"), VM, "cpu-percent", pcpu)

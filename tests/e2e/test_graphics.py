@@ -4,6 +4,7 @@ without UEFI are refused at validation, before anything changes."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -54,3 +55,23 @@ def test_a_port_twice_and_graphics_without_uefi_are_refused(vmhvd: HvdInstance) 
                                                    "<disk><name>d</name><size>1G</size></disk>"
                                                    "<graphics/>")), target="running")
     assert "graphics need the UEFI loader" in err.value.message
+
+
+def test_devices_for_a_guest(vmhvd: HvdInstance) -> None:
+    """A device ppt holds goes through; one it does not is refused before anything changes,
+    naming pciconf and loader.conf; shares and a TPM reach bhyve's command line."""
+    root, m = vmhvd.root, vmhvd.connect_uds()
+    with pytest.raises(RPCError) as err:
+        m.edit_config(config(vms=vm_xml("d", extra="<passthru><device>5/0/0</device>"
+                                                   "</passthru>")), target="running")
+    assert "host PCI device 5/0/0 is not reserved for passthrough" in err.value.message
+    assert 'pptdevs="5/0/0"' in err.value.message
+    m.edit_config(config(vms=vm_xml("d", extra="<passthru><device>3/0/0</device></passthru>"
+                                               f"<share><name>src</name><path>{root}</path>"
+                                               "</share><tpm/>")), target="running")
+    standin(root, "d")
+    start_vm(m, "d")
+    guest_ready(root, "d")
+    words = " ".join(json.loads((root / "vm" / "d" / "state" / "run.json").read_text())["argv"])
+    assert "-s 22,passthru,3/0/0" in words and f"-s 23,virtio-9p,src={root}" in words
+    assert "-l tpm,passthru,/dev/tpm0" in words

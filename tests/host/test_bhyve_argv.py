@@ -351,3 +351,28 @@ def test_graphics_fbuf_and_tablet_as_bhyve_8_writes_them() -> None:
     auto = specs.read_vm(vm_el(WEB + "<graphics/>"))
     assert "tcp=127.0.0.1:auto" in " ".join(bhyve.launch(auto, {"lan": 1500}).commands[-1])
     assert bhyve.vnc_address(["bhyve", "-s", "4,virtio-blk,/dev/x", "web"]) is None
+
+
+def test_passthru_shares_and_tpm_as_bhyve_8_writes_them() -> None:
+    """§19: passthru devices then 9p shares from slot 22, the TPM as an -l device."""
+    spec = specs.read_vm(vm_el(WEB + "<passthru><device>3/0/0</device></passthru>"
+                                     "<passthru><device>4/0/1</device></passthru>"
+                                     "<share><name>src</name><path>/usr/src</path>"
+                                     "<read-only>true</read-only></share>"
+                                     "<share><name>data</name><path>/tank/data</path></share>"
+                                     "<tpm/>"))
+    argv = " ".join(bhyve.bhyve(spec, taps=["tap3"], zfs_parent="tank/hv", vm_dir="/v"))
+    assert ("-s 22,passthru,3/0/0 -s 23,passthru,4/0/1 -s 24,virtio-9p,src=/usr/src,ro "
+            "-s 25,virtio-9p,data=/tank/data -s 31,lpc") in argv
+    assert argv.endswith("-l tpm,passthru,/dev/tpm0 web")
+
+
+def test_pciconf_names_the_devices_ppt_holds() -> None:
+    from hvd_netconf.host import pci
+
+    assert pci.list_devices() == ("pciconf", "-l")
+    text = ("hostb0@pci0:0:0:0:\tclass=0x060000 rev=0x00 hdr=0x00 vendor=0x8086\n"
+            "ppt0@pci0:3:0:0:\tclass=0x020000 rev=0x01 hdr=0x00 vendor=0x8086\n"
+            "ppt1@pci0:130:0:1:\tclass=0x030000 rev=0xa1 hdr=0x00 vendor=0x10de\n"
+            "em0@pci0:0:25:0:\tclass=0x020000 rev=0x10 hdr=0x00 vendor=0x8086\n")
+    assert pci.reserved(text) == {"3/0/0", "130/0/1"}

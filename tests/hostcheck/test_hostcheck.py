@@ -54,6 +54,7 @@ def test_a_host_missing_nmdm_tap_sysctl_and_dataset() -> None:
         ("zfs", "list", "-H", "-o", "name,mountpoint", "zroot/hv"):
             (1, "cannot open 'zroot/hv': dataset does not exist\n"),
         ("sysctl", "-n", "kern.racct.enable"): (0, "0\n"),
+        ("pciconf", "-l"): (0, "em0@pci0:0:25:0:\tclass=0x020000\n"),
     })
     findings = check_host(host, zfs_parent="zroot/hv", root="/hv")
     assert [f.what for f in findings if not f.ok] == [
@@ -69,6 +70,7 @@ def test_a_host_missing_nmdm_tap_sysctl_and_dataset() -> None:
     assert ("ok   racct (kern.racct.enable): not enabled: commits that set VM limits are "
             "refused (optional)") in text
     assert "fix: echo kern.racct.enable=1 >> /boot/loader.conf" in text
+    assert "ok   PCI passthrough (pptdevs): no device reserved (optional" in text
 
 
 def test_a_complete_host_passes() -> None:
@@ -77,11 +79,13 @@ def test_a_complete_host_passes() -> None:
         ("sysctl", "-n", "net.link.tap.up_on_open"): (0, "1\n"),
         ("zfs", "list", "-H", "-o", "name,mountpoint", "zroot/hv"): (0, "zroot/hv\t/hv\n"),
         ("sysctl", "-n", "kern.racct.enable"): (0, "1\n"),
+        ("pciconf", "-l"): (0, "ppt0@pci0:3:0:0:\tclass=0x020000\n"),
     })
     findings = check_host(host, zfs_parent="zroot/hv", root="/hv")
     assert all(f.ok for f in findings)
     assert "ok   racct (kern.racct.enable): enabled: VM limits can be enforced" in render(
         findings)
+    assert "ok   PCI passthrough (pptdevs): reserved for guests: 3/0/0" in render(findings)
     assert "ok   ZFS dataset zroot/hv: zroot/hv mounted at /hv" in render(findings)
 
 

@@ -31,7 +31,7 @@ def reads_only(argv: tuple[str, ...]) -> bool:
         return args[:1] == ("list",)
     if prog == "rctl":
         return args[:1] not in (("-a",), ("-r",))  # -u and the listing read
-    return prog in ("ps", "netstat")
+    return prog in ("ps", "netstat", "pciconf")
 
 
 class Fail(Exception):

@@ -190,7 +190,7 @@ class SimHost(PersistedState, Faults, Zfs, ZfsReplication, Ifconfig, Pf, Console
             "zfs": self._zfs, "ifconfig": self._ifconfig, "sysctl": self._sysctl,
             "bhyvectl": self._bhyvectl, "ps": self._ps, "pfctl": self._pfctl, "dd": self._dd,
             "qemu-img": self._qemu_img, "rctl": self._rctl, "netstat": self._netstat,
-            "zpool": self._zpool, "ssh": self._ssh,
+            "zpool": self._zpool, "ssh": self._ssh, "pciconf": self._pciconf,
         }.get(prog)
         if handler is None:
             unknown(argv)

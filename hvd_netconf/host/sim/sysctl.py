@@ -1,4 +1,5 @@
-"""sysctl(8) as the sim reads it: `sysctl -n <oid>` over a fixed table of values."""
+"""sysctl(8) as the sim reads it: `sysctl -n <oid>` over a fixed table of values; and
+pciconf(8) -l over a fixed list of PCI devices."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ DEFAULT_SYSCTLS = {
     "kern.racct.enable": "1",  # set "0" for a host booted without racct
 }
 WRITABLE = ("net.inet.ip.forwarding",)
+# pciconf -l of the sim's host: a NIC of its own and one device reserved for passthrough
+PCI_DEVICES = (
+    "hostb0@pci0:0:0:0:\tclass=0x060000 rev=0x00 hdr=0x00 vendor=0x8086 device=0x3ec2",
+    "em0@pci0:0:25:0:\tclass=0x020000 rev=0x10 hdr=0x00 vendor=0x8086 device=0x15bc",
+    "ppt0@pci0:3:0:0:\tclass=0x020000 rev=0x01 hdr=0x00 vendor=0x8086 device=0x10d3",
+)
 
 
 
@@ -31,6 +38,13 @@ class Sysctl:
         def run(self, argv: Sequence[str]) -> str: ...
         def _sysctl_list(self, st: State, names: tuple[str, ...], out: list[str],
                          argv: tuple[str, ...]) -> None: ...
+
+    @staticmethod
+    def _pciconf(st: State, args: tuple[str, ...], out: list[str],
+                 argv: tuple[str, ...]) -> None:
+        if args != ("-l",):
+            unknown(argv)
+        out.append("".join(line + "\n" for line in st.get("pci", PCI_DEVICES)))
 
     def sysctl(self, name: str) -> str:
         return self.run(("sysctl", "-n", name)).strip()
