@@ -305,8 +305,13 @@ def vm_info(entry: Data, disks: list[Data], nics: list[Data], snaps: list[Data])
     lines = [f"vm {entry['name']}: {status}" + (f" ({', '.join(extra)})" if extra else "")]
     if state.get("console"):
         lines.append(f"  console {state['console']} (hv console {entry['name']})")
+    if state.get("vnc"):
+        lines.append(f"  screen: VNC {state['vnc']} (hv vnc {entry['name']})")
     if state.get("last-exit-reason"):
         lines.append(f"  last exit: {state['last-exit-reason']}")
+    limits = entry.get("limits", {})
+    if isinstance(limits, dict) and limits:
+        lines.append("  limits: " + ", ".join(f"{k} {v}" for k, v in limits.items()))
     old = waiting(entry)
     lines += _kv([(name, _until_restart(value, old.get(name)))
                   for name, value in _props("vm", entry)])

@@ -90,3 +90,19 @@ def test_readers_may_list_and_see_what_they_may_read(hvd: HvdInstance,
     with pytest.raises(RPCError) as e:
         ssh.dispatch(to_ele(f'<vm-info xmlns="{VM}"><name>web</name></vm-info>'))
     assert e.value.tag == "access-denied"
+
+
+def test_info_shows_the_screen_and_the_limits(hvd: HvdInstance,
+                                              hv: Callable[..., Result]) -> None:
+    m = hvd.connect_uds()
+    m.edit_config(target="running", config=(
+        f'<config xmlns="{BASE}"><vms xmlns="{VM}"><vm><name>gfx</name><graphics/>'
+        "<limits><cpu-percent>50</cpu-percent></limits></vm></vms></config>"))
+    standin(hvd.root, "gfx")
+    assert hv("start gfx").status == 0
+    guest_ready(hvd.root, "gfx")
+    lines = hv("info gfx").out.splitlines()
+    vnc = hv("vnc gfx").out.strip()
+    assert f"  screen: VNC {vnc} (hv vnc gfx)" in lines
+    assert "  limits: cpu-percent 50" in lines
+    assert hv("stop gfx --force").status == 0
