@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import fcntl
 import logging
 import logging.handlers
@@ -16,10 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from hvd_netconf import __version__, notify, operational, selftest
+from lxml import etree
+
+from hvd_netconf import __version__, notify, operational, selftest, xmlparse
 from hvd_netconf.apply.engine import cut_short, ensure_layout
 from hvd_netconf.apply.engine import recover as recover_host
 from hvd_netconf.apply.hook import HostApply, journal_path
+from hvd_netconf.calls import RawXml, SessionInfo
 from hvd_netconf.committer import Committer, HostApplier
 from hvd_netconf.config import Settings, add_arguments, from_args, history_tiers
 from hvd_netconf.host.selection import select_backend
@@ -40,8 +44,11 @@ from hvd_netconf.namespaces import (
     VM,
     YANG_LIBRARY,
     YANG_PATCH,
+    default_ns,
+    qn,
 )
-from hvd_netconf.notify import NotificationBus
+from hvd_netconf.notify import NotificationBus, push
+from hvd_netconf.notify.push import Subscriptions
 from hvd_netconf.ops import (
     backups,
     candidates,
@@ -65,9 +72,10 @@ from hvd_netconf.ops import (
     transactions,
     vm,
     vmbhyve,
+    yangpush,
 )
 from hvd_netconf.ops.boot import boot_from_startup
-from hvd_netconf.ops.registry import Registry, ServerView
+from hvd_netconf.ops.registry import OpContext, Registry, ServerView
 from hvd_netconf.ops.snapshot_schedule import SnapshotScheduler
 from hvd_netconf.restconf import monitoring as restconf_monitoring
 from hvd_netconf.restconf.listener import RestconfListener
@@ -118,6 +126,12 @@ def operations() -> Registry:
         f"{MONITORING}?module=ietf-netconf-monitoring&revision=2010-10-04"])
     reg.add(NOTIF, "create-subscription", notifications.create_subscription,
             capabilities=[notifications.CAP_NOTIFICATION, notifications.CAP_INTERLEAVE])
+    for sn_op, handler in (("establish-subscription", yangpush.establish_subscription),
+                           ("modify-subscription", yangpush.modify_subscription),
+                           ("delete-subscription", yangpush.delete_subscription),
+                           ("kill-subscription", yangpush.kill_subscription)):
+        reg.add(push.SN, sn_op, handler)
+    reg.add(push.YP, "resync-subscription", yangpush.resync_subscription)
     reg.add(HVD, "preview-commit", preview.preview_commit)
     reg.add(HVD, "private-candidate", candidates.private_candidate)
     reg.add(BASE, "get-config", retrieval.get_config,
@@ -206,6 +220,42 @@ def wire_notifications(server: Server) -> NotificationBus:
     return bus
 
 
+def wire_subscriptions(server: Server) -> Subscriptions:
+    """YANG-Push's dynamic subscriptions: each read is a <get> (or get-config of running) as
+    its subscriber, under the server lock as any request, and with NACM; they end with their
+    session, and on-change ones look again after each published event."""
+
+    def read(info: SessionInfo, selection: etree._Element | None,
+             datastore: str) -> etree._Element:
+        name = "get" if datastore == "operational" else "get-config"
+        op = etree.Element(qn(BASE, name), nsmap=default_ns(BASE))
+        if name == "get-config":
+            etree.SubElement(etree.SubElement(op, qn(BASE, "source")), qn(BASE, "running"))
+        if selection is not None:
+            flt = etree.SubElement(op, qn(BASE, "filter"), type="subtree")
+            flt.extend(copy.deepcopy(c) for c in selection)
+        found = server.registry.lookup(BASE, name)
+        assert found is not None  # operations() has both
+        with server.lock:
+            server.nacm.authorize_rpc(info, BASE, name, op)
+            result = server.nacm.filter_reply(info, BASE, name,
+                                              found.handler(OpContext(server, info), op))
+        if isinstance(result, RawXml):
+            return xmlparse.parse(result.data, xmlparse.XmlLimits(max_bytes=1 << 30,
+                                                                 max_elements=1 << 26))
+        if isinstance(result, etree._Element):
+            return result
+        return result[0] if result else etree.Element(qn(BASE, "data"))
+
+    schema = server.schema
+    subs = server.subscriptions = Subscriptions(
+        read, {m.namespace: m.name for m in schema.modules} if schema is not None else {})
+    server.add_session_end_hook(lambda info, _reason, _killer: subs.session_ended(info))
+    if server.notifications is not None:
+        server.notifications.listeners.append(subs.changed)
+    return subs
+
+
 def wire_committer(server: Server, host: HostApplier | None) -> Committer:
     """Running's one write path; it guards locks and ends a session's confirmed commit, and
     a confirmed commit left pending by the last run is restored (or reverted) now."""
@@ -240,6 +290,7 @@ def wire_components(server: Server) -> None:
     interrupted = cut_short(journal, datastores.history.last_id)
     recover_host(host, journal, datastores.history.last_id)  # a cut-short commit's host steps
     bus = wire_notifications(server)
+    wire_subscriptions(server)
     set_aside = candidates.set_aside_interrupted(datastores) if interrupted else None
     if set_aside is not None:
         bus.publish(candidates.interrupted_notification(set_aside))

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from hvd_netconf.committer import Committer
     from hvd_netconf.host.backend import Host
     from hvd_netconf.notify.bus import NotificationBus
+    from hvd_netconf.notify.push import Subscriptions
     from hvd_netconf.ops.snapshot_schedule import SnapshotScheduler
     from hvd_netconf.schema.nodes import Schema
     from hvd_netconf.stats.sampler import Sampler
@@ -215,6 +216,7 @@ class Server:
         self.committer: Committer | None = None
         self.snapshot_scheduler: SnapshotScheduler | None = None
         self.sampler: Sampler | None = None  # stats-history; wired when the daemon keeps one
+        self.subscriptions: Subscriptions | None = None  # YANG-Push (ops/yangpush.py)
         self.nacm = Nacm(self.settings.nacm_admin_group)
         self._start_hooks: list[StartHook] = []
         self._end_hooks: list[EndHook] = []

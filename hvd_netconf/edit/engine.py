@@ -28,14 +28,16 @@ from hvd_netconf.errors import (
     InvalidValue,
     MissingAttribute,
     MissingElement,
+    OperationNotSupported,
     RpcError,
     UnknownElement,
     UnknownNamespace,
 )
-from hvd_netconf.keys import KINDS
+from hvd_netconf.keys import BY_CONTAINER, KINDS
 from hvd_netconf.namespaces import BASE, YANG_ATTR, default_ns
 from hvd_netconf.store.order import drop_sorted, insert_sorted
 
+IETF = "urn:ietf:params:xml:ns:yang:"  # the namespaces of the IETF's modules
 OPERATIONS = ("merge", "replace", "create", "delete", "remove")
 FRESH_OPERATIONS = ("merge", "replace", "create")  # what makes an entry that does not exist
 DEFAULT_OPERATIONS = ("merge", "replace", "none")
@@ -308,6 +310,13 @@ class _Engine:
         if not snode.config:
             raise UnknownElement(f"{name!r} is state data (config false) and cannot be edited",
                                  path=here, info=[("bad-element", name)])
+        if sparent is None and ns.startswith(IETF) and c.tag not in BY_CONTAINER:
+            # an IETF module hvd loads for its types or RPCs (ietf-interfaces, the configured
+            # subscriptions of ietf-subscribed-notifications): nothing of it is stored, so
+            # nothing of it is taken
+            raise OperationNotSupported(
+                f"hvd does not keep the {name!r} configuration of {ns}",
+                path=here, info=[("bad-element", name)])
         op = self._operation(c, op, here)
         kind = snode.kind
         try:

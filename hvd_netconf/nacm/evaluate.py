@@ -18,10 +18,13 @@ from hvd_netconf.nacm.modules import DEFAULT_MODULES, Modules
 from hvd_netconf.namespaces import BASE, NACM, VM, qn
 
 CLOSE_SESSION = (BASE, "close-session")
-# ietf-netconf marks these protocol operations nacm:default-deny-all, and hvd-vm marks
-# import-vm-bhyve (it reads files of the host).
+# ietf-netconf marks these protocol operations nacm:default-deny-all, as do hvd-vm
+# (import-vm-bhyve: it reads files of the host) and ietf-subscribed-notifications
+# (kill-subscription).
 DENY_ALL_RPCS = frozenset({(BASE, "kill-session"), (BASE, "delete-config"),
-                           (VM, "import-vm-bhyve")})
+                           (VM, "import-vm-bhyve"),
+                           ("urn:ietf:params:xml:ns:yang:ietf-subscribed-notifications",
+                            "kill-subscription")})
 # Top-level data nodes marked nacm:default-deny-all (ietf-netconf-acm's /nacm).
 DENY_ALL_DATA = frozenset({(NACM, "nacm")})
 DENY_WRITE_DATA: frozenset[tuple[str, str]] = frozenset()

@@ -115,6 +115,7 @@ class NotificationBus:
         self._subs: dict[int, Subscription] = {}
         self._mutex = threading.RLock()
         self.created = clock()
+        self.listeners: list[Callable[[], None]] = []  # told after each publish (yang-push)
         self.streams = {NETCONF_STREAM: Stream(
             NETCONF_STREAM, "default NETCONF event stream (RFC 5277, RFC 6470 events)",
             True, self.created)}
@@ -143,6 +144,8 @@ class NotificationBus:
                 if sub.stop_time is not None and when > sub.stop_time:
                     continue
                 self._deliver(sub, ev.envelope)
+        for tell in self.listeners:
+            tell()
 
     def subscribe(self, session: Subscriber, *, stream: str = NETCONF_STREAM,
                   filter: Filter | None = None, start_time: datetime | None = None,

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from hvd_netconf.config import Settings
     from hvd_netconf.host.backend import Host
     from hvd_netconf.notify.bus import NotificationBus
+    from hvd_netconf.notify.push import Subscriptions
     from hvd_netconf.schema.nodes import Schema
     from hvd_netconf.state import StateProviders
     from hvd_netconf.stats.sampler import Sampler
@@ -114,6 +115,7 @@ class ServerView(Protocol):
     supervisor: Supervisor | None
     committer: Committer | None
     sampler: Sampler | None
+    subscriptions: Subscriptions | None  # YANG-Push's dynamic subscriptions
 
     def capabilities(self) -> list[str]: ...
 

@@ -18,7 +18,8 @@ DATASTORES = "urn:ietf:params:xml:ns:yang:ietf-datastores"
 CANDIDATES = ("1", "1500", "1024", "65535", "web1", "true", "10G", "52:54:00:12:34:56",
               "/tmp/x.iso", "2026-01-01T00:00:00Z", "550e8400-e29b-41d4-a716-446655440000",
               "br0", "a", "*", "read", "urn:x:y", "2019-01-04", "-x", "/dev/da3",
-              "10.0.0.1/24", "10.0.0.5", "ssh-ed25519 AAAAC3Nz k", "$6$salt$hash", "3/0/0")
+              "10.0.0.1/24", "10.0.0.5", "ssh-ed25519 AAAAC3Nz k", "$6$salt$hash", "3/0/0",
+              "fe80::1", "00:11:22:33:44:55", "ds:running")
 
 
 @pytest.fixture(scope="module")
