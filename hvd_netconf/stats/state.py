@@ -11,7 +11,6 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from hvd_netconf import xmlparse
 from hvd_netconf.host import bhyve, specs, stats
 from hvd_netconf.namespaces import HVD, NETWORK, VM, qn
 from hvd_netconf.operational import entries
@@ -112,6 +111,12 @@ def _vm_text(f: VmFigures) -> str:
     return "".join(out)
 
 
+# The text render_vms writes is hvd's own (every name escaped, every figure a number): it
+# needs no hostile-input checks (xmlparse), only a parser with entities, DTDs and network off.
+_OWN_TEXT = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                            huge_tree=True)
+
+
 def render_vms(entries: Mapping[str, etree._Element], figures: Mapping[str, VmFigures]) -> None:
     """Each VM's statistics container into its entry. Written as text and parsed once: for
     a thousand VMs that is several times faster than building the elements one by one."""
@@ -119,7 +124,7 @@ def render_vms(entries: Mapping[str, etree._Element], figures: Mapping[str, VmFi
     if not names:
         return
     text = f'<all xmlns="{VM}">' + "".join(_vm_text(figures[n]) for n in names) + "</all>"
-    parsed = xmlparse.parse(text.encode())
+    parsed = etree.fromstring(text.encode(), _OWN_TEXT)
     for name, statistics in zip(names, list(parsed), strict=True):
         entries[name].append(statistics)
 
