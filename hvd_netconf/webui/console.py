@@ -27,7 +27,7 @@ from hvd_netconf.nacm.access import subject_of
 from hvd_netconf.restconf.app import RestconfApp, same_origin
 from hvd_netconf.restconf.resources import Request
 from hvd_netconf.webui.sessions import COOKIE as COOKIE_NAME
-from hvd_netconf.webui.sessions import Sessions
+from hvd_netconf.webui.sessions import Sessions, WebSession
 
 log = logging.getLogger(__name__)
 
@@ -67,16 +67,28 @@ class ConsoleRelay:
             return None
         return str(device) if device else None
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    async def _open(self, request: web.Request, leaf: str, ws: web.WebSocketResponse
+                    ) -> tuple[WebSession, str | None] | web.Response:
+        """The session and the VM's state leaf (console, vnc) for a WebSocket of this page's
+        user, the socket prepared; a plain 403 before any WebSocket for anyone else."""
         assert self.app is not None
         vm = request.match_info["vm"]
         s = self.sessions.get(request.cookies.get(COOKIE_NAME))
         if s is None or not same_origin(request):
             return web.Response(status=403, text="log in to hvd's page first")
         loop = asyncio.get_running_loop()
-        device = await loop.run_in_executor(self.app.pool, self._device, self.app, request, vm)
-        ws = web.WebSocketResponse(max_msg_size=64 * 1024)
+        value = await loop.run_in_executor(self.app.pool, self._device, self.app, request, vm,
+                                           leaf)
         await ws.prepare(request)
+        return s, value
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(max_msg_size=64 * 1024)
+        opened = await self._open(request, "console", ws)
+        if isinstance(opened, web.Response):
+            return opened
+        s, device = opened
+        loop = asyncio.get_running_loop()
         if device is None:
             await ws.close(code=CLOSE_DENIED, message=b"no console you may use (NACM, or the "
                            b"VM is not running)")
@@ -98,16 +110,12 @@ class ConsoleRelay:
     async def handle_vnc(self, request: web.Request) -> web.StreamResponse:
         """The VM's screen: noVNC's RFB bytes relayed to bhyve's VNC server (graphics), which
         the browser could not reach itself (it listens on the host's loopback)."""
-        assert self.app is not None
-        vm = request.match_info["vm"]
-        s = self.sessions.get(request.cookies.get(COOKIE_NAME))
-        if s is None or not same_origin(request):
-            return web.Response(status=403, text="log in to hvd's page first")
-        loop = asyncio.get_running_loop()
-        address = await loop.run_in_executor(self.app.pool, self._device, self.app, request, vm,
-                                             "vnc")
         ws = web.WebSocketResponse(max_msg_size=1 << 20, protocols=("binary",))
-        await ws.prepare(request)
+        opened = await self._open(request, "vnc", ws)
+        if isinstance(opened, web.Response):
+            return opened
+        s, address = opened
+        loop = asyncio.get_running_loop()
         if address is None:
             await ws.close(code=CLOSE_DENIED, message=b"no screen you may use (NACM, or the "
                            b"VM has no graphics or is not running)")

@@ -482,17 +482,21 @@ def test_snapshot_taken_and_deleted_from_the_vm_page(ui: Restconf, browser: Brow
         "hvd-vm:snapshots", {})
 
 
-def test_the_screen_of_a_vm_with_graphics_in_novnc(ui: Restconf, browser: Browser) -> None:
-    """noVNC in the page, through hvd's WebSocket relay, to the VNC server of the VM's
-    framebuffer (on the sim, the stand-in's RFB server draws a flat colour with a band): the
-    picture arrives, and a key typed in the page reaches the guest."""
-    c = at(ui, browser, user=None)
+def start_gfx(c: httpx.Client) -> None:
+    """A running VM `gfx` with graphics (made and started over RESTCONF)."""
     r = c.post(VMS, json={"hvd-vm:vm": [{"name": "gfx", "memory": 128, "graphics": {}}]},
                headers=J)
     assert r.status_code == 201, r.text
     r = c.post("/restconf/operations/hvd-vm:start-vm", json={"hvd-vm:input": {"name": "gfx"}},
                headers=J)
     assert r.status_code in (200, 204), r.text
+
+
+def test_the_screen_of_a_vm_with_graphics_in_novnc(ui: Restconf, browser: Browser) -> None:
+    """noVNC in the page, through hvd's WebSocket relay, to the VNC server of the VM's
+    framebuffer (on the sim, the stand-in's RFB server draws a flat colour with a band): the
+    picture arrives, and a key typed in the page reaches the guest."""
+    start_gfx(at(ui, browser, user=None))
     browser.login(USER, PASSWORD)
     browser.open("/#/vm/gfx")
     browser.find("#screen-link").click()
@@ -509,13 +513,7 @@ def test_the_screen_of_a_vm_with_graphics_in_novnc(ui: Restconf, browser: Browse
 
 
 def test_the_screen_is_refused_to_a_reader(ui: Restconf, browser: Browser) -> None:
-    c = at(ui, browser, user=None)
-    r = c.post(VMS, json={"hvd-vm:vm": [{"name": "gfx", "memory": 128, "graphics": {}}]},
-               headers=J)
-    assert r.status_code == 201, r.text
-    r = c.post("/restconf/operations/hvd-vm:start-vm", json={"hvd-vm:input": {"name": "gfx"}},
-               headers=J)
-    assert r.status_code in (200, 204), r.text
+    start_gfx(at(ui, browser, user=None))
     browser.login(READER, READER_PASSWORD)
     browser.open("/#/screen/gfx")
     browser.text_of("#screen-status", "closed")
