@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 
 SN = "urn:ietf:params:xml:ns:yang:ietf-subscribed-notifications"
 YP = "urn:ietf:params:xml:ns:yang:ietf-yang-push"
-DS = "urn:ietf:params:xml:ns:yang:ietf-datastores"
 MIN_PERIOD = 10  # centiseconds: the shortest period hvd keeps (0.1 s)
 ON_CHANGE_POLL = 100  # centiseconds between two reads of an on-change selection at most
 
@@ -133,9 +132,9 @@ class Subscriptions:
         for sub in subs:
             sub.wake.set()
 
-    def count(self) -> int:
-        with self._lock:
-            return len(self._subs)
+    def resync(self, info: SessionInfo, sid: int) -> None:
+        """resync-subscription (RFC 8641 §4.4.4): the whole selection again, now."""
+        self._push_update(self._own(info, sid))
 
     def _own(self, info: SessionInfo, sid: int) -> Subscription:
         with self._lock:

@@ -107,6 +107,4 @@ def resync_subscription(ctx: OpContext, op: etree._Element) -> None:
     sid = _int(op, qn(YP, "id"), "id")
     if sid is None:
         raise MissingElement("the id of the subscription to resynchronise")
-    subs = _subs(ctx)
-    sub = subs._own(ctx.session, sid)
-    subs._push_update(sub)
+    _subs(ctx).resync(ctx.session, sid)

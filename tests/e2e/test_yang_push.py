@@ -102,8 +102,11 @@ def test_on_change_sends_the_start_then_each_change(vmhvd: HvdInstance) -> None:
 def test_kill_tells_the_subscriber_and_needs_nacm(hvd: HvdInstance) -> None:
     UserDB.for_root(hvd.root).add("rita", password="rita-pw")
     owner = hvd.connect_uds()
-    sid = establish(owner, "<yp:periodic><yp:period>500</yp:period></yp:periodic>")
-    take(owner)
+    sid = establish(owner, "<yp:periodic><yp:period>1000</yp:period></yp:periodic>")
+    owner.dispatch(to_ele(f"<resync-subscription xmlns='{YP}'><id>{sid}</id>"
+                          "</resync-subscription>"))
+    resent = take_notification(owner, timeout=3.0)  # at once, not a period later
+    assert event_name(resent) == "push-update"
     rita = hvd.connect_ssh(username="rita", password="rita-pw")
     kill = to_ele(f"<kill-subscription xmlns='{SN}'><id>{sid}</id></kill-subscription>")
     with pytest.raises(RPCError) as err:
