@@ -248,7 +248,7 @@ class yc_state_hvd_network__networks_network_state(PybindBase):
 
   YANG Description: What the host has for this network.
   """
-  __slots__ = ('_path_helper', '_extmethods', '__bridge','__member','__nat_rule','__backend',)
+  __slots__ = ('_path_helper', '_extmethods', '__bridge','__member','__nat_rule','__backend','__uplink_state',)
 
   _yang_name = 'state'
   _yang_namespace = 'urn:hvd:network'
@@ -264,6 +264,7 @@ class yc_state_hvd_network__networks_network_state(PybindBase):
     self.__member = YANGDynClass(unique=True, base=TypedListType(allowed_type=str), is_leaf=False, yang_name="member", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='string', is_config=False)
     self.__nat_rule = YANGDynClass(unique=True, base=TypedListType(allowed_type=str), is_leaf=False, yang_name="nat-rule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='string', is_config=False)
     self.__backend = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'ifconfig': {}, 'netd': {}, 'sim': {}},), is_leaf=True, yang_name="backend", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='enumeration', is_config=False)
+    self.__uplink_state = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'up': {}, 'down': {}, 'absent': {}},), is_leaf=True, yang_name="uplink-state", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='uplink-state', is_config=False)
 
     load = kwargs.pop("load", None)
     if args:
@@ -443,13 +444,55 @@ them; only for a network with nat.
   def _unset_backend(self):
     self.__backend = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'ifconfig': {}, 'netd': {}, 'sim': {}},), is_leaf=True, yang_name="backend", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='enumeration', is_config=False)
 
+
+  def _get_uplink_state(self):
+    """
+    Getter method for uplink_state, mapped from YANG variable /networks/network/state/uplink_state (uplink-state)
+
+    YANG Description: The uplink's link (physical-interface): up, down (no
+carrier, or brought down), or absent (the interface is
+gone). Absent when the network has no uplink.
+    """
+    return self.__uplink_state
+      
+  def _set_uplink_state(self, v, load=False):
+    """
+    Setter method for uplink_state, mapped from YANG variable /networks/network/state/uplink_state (uplink-state)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_uplink_state is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_uplink_state() directly.
+
+    YANG Description: The uplink's link (physical-interface): up, down (no
+carrier, or brought down), or absent (the interface is
+gone). Absent when the network has no uplink.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'up': {}, 'down': {}, 'absent': {}},), is_leaf=True, yang_name="uplink-state", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='uplink-state', is_config=False)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """uplink_state must be of a type compatible with uplink-state""",
+          'defined-type': "hvd-network:uplink-state",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'up': {}, 'down': {}, 'absent': {}},), is_leaf=True, yang_name="uplink-state", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='uplink-state', is_config=False)""",
+        })
+
+    self.__uplink_state = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_uplink_state(self):
+    self.__uplink_state = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'up': {}, 'down': {}, 'absent': {}},), is_leaf=True, yang_name="uplink-state", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:network', defining_module='hvd-network', yang_type='uplink-state', is_config=False)
+
   bridge = __builtin__.property(_get_bridge)
   member = __builtin__.property(_get_member)
   nat_rule = __builtin__.property(_get_nat_rule)
   backend = __builtin__.property(_get_backend)
+  uplink_state = __builtin__.property(_get_uplink_state)
 
 
-  _pyangbind_elements = OrderedDict([('bridge', bridge), ('member', member), ('nat_rule', nat_rule), ('backend', backend), ])
+  _pyangbind_elements = OrderedDict([('bridge', bridge), ('member', member), ('nat_rule', nat_rule), ('backend', backend), ('uplink_state', uplink_state), ])
 
 
 class yc_statistics_hvd_network__networks_network_statistics(PybindBase):

@@ -77,6 +77,7 @@ from hvd_netconf.ops import (
 from hvd_netconf.ops.boot import boot_from_startup
 from hvd_netconf.ops.registry import OpContext, Registry, ServerView
 from hvd_netconf.ops.snapshot_schedule import SnapshotScheduler
+from hvd_netconf.ops.uplinks import UplinkWatch
 from hvd_netconf.restconf import monitoring as restconf_monitoring
 from hvd_netconf.restconf.listener import RestconfListener
 from hvd_netconf.schema import load_schema
@@ -320,6 +321,9 @@ def wire_components(server: Server) -> None:
     scheduler = server.snapshot_scheduler = SnapshotScheduler(
         host, datastores, server.lock, settings.zfs_parent, bus.publish)
     scheduler.start()
+    watch = server.uplink_watch = UplinkWatch(host, datastores, bus.publish)
+    watch.run_pass()  # the states as they are at start: changes are told from now on
+    watch.start()
 
 
 @dataclass
@@ -353,6 +357,8 @@ class Running:
             listener.join_connections(2.0)
         if self.server.snapshot_scheduler is not None:
             self.server.snapshot_scheduler.stop()
+        if self.server.uplink_watch is not None:
+            self.server.uplink_watch.stop()
         if self.server.sampler is not None:
             self.server.sampler.stop()
         supervisor = self.server.supervisor

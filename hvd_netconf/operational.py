@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from lxml import etree
 
 from hvd_netconf import __version__
-from hvd_netconf.host import bhyve, pf, specs
+from hvd_netconf.host import bhyve, ifconfig, pf, specs
 from hvd_netconf.host.backend import CommandFailed
 from hvd_netconf.namespaces import HVD, NETWORK, VM, default_ns, qn
 from hvd_netconf.state import child, leaf
@@ -88,6 +88,16 @@ def network_state(server: VmHostView, data: etree._Element) -> None:
         if net.nat is not None:
             _put(state, "nat-rule", _nat_rules(server.host, net.name))
         leaf(state, "backend", backend)
+        if net.physical_interface is not None:
+            leaf(state, "uplink-state", uplink_state(server.host, net.physical_interface))
+
+
+def uplink_state(host: Host, ifname: str) -> str:
+    """up, down or absent: what `ifconfig <if>` says of a network's uplink now."""
+    try:
+        return ifconfig.parse_link(host.run(ifconfig.show(ifname)))
+    except CommandFailed:
+        return "absent"
 
 
 def _nat_rules(host: Host, network: str) -> list[str]:

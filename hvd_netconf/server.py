@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from hvd_netconf.notify.bus import NotificationBus
     from hvd_netconf.notify.push import Subscriptions
     from hvd_netconf.ops.snapshot_schedule import SnapshotScheduler
+    from hvd_netconf.ops.uplinks import UplinkWatch
     from hvd_netconf.schema.nodes import Schema
     from hvd_netconf.stats.sampler import Sampler
     from hvd_netconf.store import Datastores
@@ -215,6 +216,7 @@ class Server:
         self.supervisor: Supervisor | None = None
         self.committer: Committer | None = None
         self.snapshot_scheduler: SnapshotScheduler | None = None
+        self.uplink_watch: UplinkWatch | None = None
         self.sampler: Sampler | None = None  # stats-history; wired when the daemon keeps one
         self.subscriptions: Subscriptions | None = None  # YANG-Push (ops/yangpush.py)
         self.nacm = Nacm(self.settings.nacm_admin_group)

@@ -136,6 +136,16 @@ def parse_state(stdout: str) -> LinkState:
     return LinkState("UP" in m.group(1).split(","), int(m.group(2)))
 
 
+def parse_link(stdout: str) -> str:
+    """up or down from `ifconfig <if>` (ifconfig(8)): down when the interface is not UP or
+    its `status:` line says `no carrier` (an Ethernet NIC without a link), else up; the
+    interface's absence is ifconfig failing (docs/freebsd-facts.md §20)."""
+    if not parse_state(stdout).up:
+        return "down"
+    status = re.search(r"^\s*status: (.+)$", stdout, re.M)
+    return "down" if status is not None and status.group(1).strip() == "no carrier" else "up"
+
+
 def capabilities(ifname: str) -> Argv:
     """`ifconfig -m <if>`: the status with the `capabilities=` line, which lists JUMBO_MTU when
     the driver takes frames above 1500 bytes (ifconfig(8) -m; docs/freebsd-facts.md §3.4)."""

@@ -96,6 +96,16 @@ class SimHost(PersistedState, Faults, Zfs, ZfsReplication, Ifconfig, Pf, Console
                 self._compact()
             self._refresh()
 
+    def unplug(self, ifname: str) -> None:
+        """A test's hardware event: the NIC is gone (the sim's, not a FreeBSD command)."""
+        self.run(("hvd-sim-hardware", "unplug", ifname))
+
+    def plug(self, ifname: str) -> None:
+        self.run(("hvd-sim-hardware", "plug", ifname))
+
+    def carrier(self, ifname: str, on: bool) -> None:
+        self.run(("hvd-sim-hardware", "carrier", ifname, "on" if on else "off"))
+
     def firmware_dir(self) -> Path:
         """Where the simulated bhyve-firmware package keeps its UEFI images: placeholder files
         that say what they are, so a UEFI guest's start sequence runs on Linux."""
@@ -191,6 +201,7 @@ class SimHost(PersistedState, Faults, Zfs, ZfsReplication, Ifconfig, Pf, Console
             "bhyvectl": self._bhyvectl, "ps": self._ps, "pfctl": self._pfctl, "dd": self._dd,
             "qemu-img": self._qemu_img, "rctl": self._rctl, "netstat": self._netstat,
             "zpool": self._zpool, "ssh": self._ssh, "pciconf": self._pciconf,
+            "hvd-sim-hardware": self._hardware,
         }.get(prog)
         if handler is None:
             unknown(argv)

@@ -183,6 +183,8 @@ class Ifconfig:
                 "MULTICAST": 0x8000}
         value = sum(bits[f] for f in flags)
         lines = [f"{name}: flags={value:x}<{','.join(flags)}> metric 0 mtu {me['mtu']}"]
+        if me["kind"] == "physical" and name != "lo0":  # a NIC says whether it has a link
+            lines.append(f"\tstatus: {'active' if me.get('carrier', True) else 'no carrier'}")
         if me["descr"]:
             lines.append(f"\tdescription: {me['descr']}")
         if caps and me.get("capabilities"):
@@ -198,6 +200,25 @@ class Ifconfig:
         if me["groups"]:
             lines.append(f"\tgroups: {' '.join(me['groups'])}")
         return "\n".join(lines) + "\n"
+
+    @staticmethod
+    def _hardware(st: State, args: tuple[str, ...], out: list[str],
+                  argv: tuple[str, ...]) -> None:
+        """What no command does, for tests: a NIC unplugged (it leaves every bridge, as
+        if_bridge(4) lets go of a detached member), plugged back in (in no bridge), or its
+        link lost and found. Logged like a command, so every process sees it."""
+        ifs, gone = st["interfaces"], st.setdefault("unplugged", {})
+        if args[:1] == ("unplug",) and len(args) == 2 and args[1] in ifs:
+            for me in ifs.values():
+                if args[1] in me["members"]:
+                    me["members"].remove(args[1])
+            gone[args[1]] = ifs.pop(args[1])
+        elif args[:1] == ("plug",) and len(args) == 2 and args[1] in gone:
+            ifs[args[1]] = gone.pop(args[1])
+        elif args[:1] == ("carrier",) and len(args) == 3 and args[1] in ifs:
+            ifs[args[1]]["carrier"] = args[2] == "on"
+        else:
+            unknown(argv)
 
     def _if_create(self, st: State, cloner: str, params: list[str]) -> str:
         ifs = st["interfaces"]

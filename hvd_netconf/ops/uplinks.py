@@ -1,0 +1,102 @@
+"""The networks' uplinks watched: a NIC that loses its link, is unplugged or comes back is told
+as an `uplink-change` notification (hvd-network.yang), and one back after being absent is added
+to its bridge again, with the network's MTU, as hvd put it there (ifconfig(8), if_bridge(4):
+a detached interface leaves the bridge, and a new one joins none; docs/freebsd-facts.md §20).
+
+A pass runs `ifconfig <uplink>` for each network that has one, every INTERVAL seconds; the
+first pass only learns the states. Only untagged uplinks are re-joined: a VLAN network's
+VLAN interface goes with its parent, and comes back with the next commit of the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from lxml import etree
+
+from hvd_netconf.host import ifconfig, specs
+from hvd_netconf.host.backend import CommandFailed, Host
+from hvd_netconf.namespaces import NETWORK, default_ns, qn
+from hvd_netconf.operational import uplink_state
+from hvd_netconf.store import Datastores
+
+log = logging.getLogger(__name__)
+
+INTERVAL = 2.0  # seconds between two passes
+Publish = Callable[[etree._Element], None]
+
+
+class UplinkWatch:
+    def __init__(self, host: Host, datastores: Datastores, publish: Publish) -> None:
+        self.host = host
+        self.datastores = datastores
+        self.publish = publish
+        self.last: dict[str, tuple[str, str]] = {}  # network -> (uplink, state)
+        self._stop = threading.Event()
+        self._pass = threading.Lock()  # a pass at a time (the thread's, or one asked for)
+        self._thread = threading.Thread(target=self._run, name="uplink-watch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10.0)
+
+    def _run(self) -> None:
+        while not self._stop.wait(INTERVAL):
+            try:
+                self.run_pass()
+            except Exception:  # the thread's last resort: log, keep watching
+                log.exception("uplink watch pass failed")
+
+    def run_pass(self) -> list[tuple[str, str, str]]:
+        """Look at every uplink now; returns the (network, previous, state) that changed."""
+        with self._pass:
+            return self._look()
+
+    def _look(self) -> list[tuple[str, str, str]]:
+        nets = self.datastores.running.root.find(qn(NETWORK, "networks"))
+        now: dict[str, tuple[str, str, specs.NetworkSpec]] = {}
+        for el in nets if nets is not None else ():
+            net = specs.read_network(el)
+            if net.physical_interface is not None:
+                now[net.name] = (net.physical_interface,
+                                 uplink_state(self.host, net.physical_interface), net)
+        changed = []
+        for name, (uplink, state, net) in now.items():
+            before = self.last.get(name)
+            if before is None or before[0] != uplink or before[1] == state:
+                continue
+            if before[1] == "absent":
+                self._rejoin(net, uplink)
+            changed.append((name, before[1], state))
+            self.publish(_event(name, uplink, state, before[1]))
+        self.last = {name: (uplink, state) for name, (uplink, state, _) in now.items()}
+        return changed
+
+    def _rejoin(self, net: specs.NetworkSpec, uplink: str) -> None:
+        """The NIC is back: into its bridge again, with the network's MTU (a bridge takes
+        members of its own MTU only)."""
+        if net.vlan:
+            return
+        try:
+            if net.mtu:
+                self.host.run(ifconfig.set_mtu(uplink, net.mtu))
+            self.host.run(ifconfig.bridge_addm(net.bridge, uplink))
+            log.info("network %s: uplink %s is back in bridge %s", net.name, uplink,
+                     net.bridge)
+        except CommandFailed as e:
+            log.warning("network %s: uplink %s is back, but not in its bridge: %s",
+                        net.name, uplink, e)
+
+
+def _event(network: str, uplink: str, state: str, previous: str) -> etree._Element:
+    ev = etree.Element(qn(NETWORK, "uplink-change"), nsmap=default_ns(NETWORK))
+    for key, value in (("network", network), ("interface", uplink), ("state", state),
+                       ("previous", previous)):
+        etree.SubElement(ev, qn(NETWORK, key)).text = value
+    return ev
