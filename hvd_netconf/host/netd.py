@@ -1,31 +1,48 @@
-"""Detect a netd daemon on its socket and say exactly what was found (docs/freebsd-facts.md §13).
+"""netd: detect it on its socket, and drive it there (docs/freebsd-facts.md §13).
 
 netd exists in incompatible generations. A server that greets with a NETCONF <hello> is
 generation 3; one that answers a size_t-framed `show interface` with a table is generation 1.
-No generation supports bridge membership and interface FIB together, so hvd keeps configuring
-networks with ifconfig whatever is found; detection only reports, and every reply it relies on
-is read and checked (the C HVD logged success without ever reading netd's replies).
+Only generation 3 takes configuration hvd can send (edit-config, commit), so hvd drives netd
+when it finds generation 3 and configures with ifconfig otherwise. Every reply is read and
+checked: an rpc-error fails the change with netd's own message (the C HVD logged success
+without ever reading netd's replies).
 """
 
 from __future__ import annotations
 
 import socket
 import struct
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
 
-from hvd_netconf.errors import MalformedMessage, TooBig
-from hvd_netconf.namespaces import BASE
+from hvd_netconf.errors import MalformedMessage, OperationFailed, TooBig
+from hvd_netconf.host.netd_edits import edit_config
+from hvd_netconf.namespaces import BASE, CAP_BASE_10, CAP_BASE_11, CAP_PREFIX
+from hvd_netconf.wire.framing import (
+    ChunkedDecoder,
+    EomDecoder,
+    Oversize,
+    encode_chunked,
+    encode_eom,
+)
 from hvd_netconf.xmlparse import parse
 
 EOM = b"]]>]]>"
 MAX_REPLY = 1 << 20
-WHY_IFCONFIG = (
-    "no netd generation supports both bridge membership and an interface FIB, "
-    "so hvd configures networks with ifconfig"
-)
+CANDIDATE = CAP_PREFIX + "candidate:1.0"
+WHY_IFCONFIG = ("hvd drives only a generation-3 netd with a candidate datastore, "
+                "so it configures with ifconfig")
+USES_NETD = "hvd configures bridges, members, VLANs, FIBs and addresses through it"
+REPLY_TIMEOUT = 30.0  # seconds for one netd reply before the change is called failed
+CLIENT_HELLO = (
+    f'<?xml version="1.0" encoding="UTF-8"?><hello xmlns="{BASE}"><capabilities>'
+    f"<capability>{CAP_BASE_10}</capability><capability>{CAP_BASE_11}</capability>"
+    "</capabilities></hello>"
+).encode()
 
 
 @dataclass(frozen=True)
@@ -34,11 +51,17 @@ class NetdDetection:
     generation: int | None
     reason: str
     capabilities: tuple[str, ...] = field(default=())
-    used: bool = False  # hvd never hands network configuration to netd; see WHY_IFCONFIG
+
+    @property
+    def used(self) -> bool:
+        """hvd hands network configuration to this netd: generation 3, with the candidate
+        its edits go into (docs/freebsd-facts.md §13.1)."""
+        return self.generation == 3 and any(c.split("?")[0] == CANDIDATE
+                                            for c in self.capabilities)
 
     def summary(self) -> str:
         found = f"generation {self.generation}" if self.generation else "no usable netd"
-        return f"{self.path}: {found} ({self.reason}); {WHY_IFCONFIG}"
+        return f"{self.path}: {found} ({self.reason}); {USES_NETD if self.used else WHY_IFCONFIG}"
 
 
 def _connect(path: Path, timeout: float) -> socket.socket:
@@ -118,3 +141,93 @@ def detect(path: Path, timeout: float = 1.0) -> NetdDetection:
     except (OSError, ConnectionError, struct.error) as e:
         return NetdDetection(where, None, f"silent, and no size_t-framed reply: {e}")
     return NetdDetection(where, 1 if ok else None, reason)
+
+
+def _tag(name: str) -> str:
+    return etree.QName(BASE, name).text
+
+
+class Netd:
+    """One NETCONF session with a generation-3 netd, opened at first use and again after a
+    failure. `edit()` is one change: edit-config into the candidate, then commit; a refusal of
+    either is discarded from the candidate and raised as OperationFailed with netd's message,
+    so the plan step fails and is undone (docs/freebsd-facts.md §13.1)."""
+
+    def __init__(self, path: Path, timeout: float = REPLY_TIMEOUT) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._decoder: EomDecoder | ChunkedDecoder = EomDecoder(MAX_REPLY)
+        self._chunked = False
+        self._next_id = 1
+
+    def _open(self) -> socket.socket:
+        s = _connect(self.path, self.timeout)
+        self._sock, self._decoder, self._chunked = s, EomDecoder(MAX_REPLY), False
+        s.sendall(encode_eom(CLIENT_HELLO))
+        hello = self._receive()
+        if hello.tag != _tag("hello"):
+            raise ConnectionError(f"netd sent <{etree.QName(hello).localname}>, not a hello")
+        caps = {(c.text or "").strip() for c in hello.iter(_tag("capability"))}
+        if CAP_BASE_11 in caps:
+            rest = self._decoder.leftover()
+            self._decoder, self._chunked = ChunkedDecoder(MAX_REPLY), True
+            self._decoder.feed(rest)
+        return s
+
+    def _receive(self) -> etree._Element:
+        assert self._sock is not None
+        deadline = time.monotonic() + self.timeout
+        while (frame := self._decoder.next()) is None:
+            self._sock.settimeout(max(0.01, deadline - time.monotonic()))
+            data = self._sock.recv(65536)
+            if not data:
+                raise ConnectionError("netd closed the connection")
+            self._decoder.feed(data)
+        if isinstance(frame, Oversize):
+            raise ConnectionError(f"netd sent a reply of {frame.size} bytes")
+        return parse(frame)
+
+    def _rpc(self, body: str) -> etree._Element:
+        s = self._sock or self._open()
+        msg = f'<rpc xmlns="{BASE}" message-id="{self._next_id}">{body}</rpc>'.encode()
+        self._next_id += 1
+        s.sendall(encode_chunked(msg) if self._chunked else encode_eom(msg))
+        return self._receive()
+
+    def _close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    @staticmethod
+    def _refusal(reply: etree._Element) -> str | None:
+        """netd's words when the reply is an rpc-error, else None (an <ok/>)."""
+        errs = [e for e in reply.iter(_tag("rpc-error"))
+                if e.findtext(_tag("error-severity")) != "warning"]
+        if errs:
+            return "; ".join((e.findtext(_tag("error-message")) or "").strip()
+                             or (e.findtext(_tag("error-tag")) or "rpc-error") for e in errs)
+        if reply.find(_tag("ok")) is None:
+            return "netd answered neither <ok/> nor <rpc-error>"
+        return None
+
+    def edit(self, config: str) -> None:
+        """Apply one change (an <interfaces> tree from host/netd_edits.py) and check it."""
+        with self._lock:
+            try:
+                refused = self._refusal(self._rpc(edit_config(config)))
+                if refused is None:
+                    refused = self._refusal(self._rpc("<commit/>"))
+                if refused is not None:
+                    self._rpc("<discard-changes/>")
+            except (OSError, ConnectionError, MalformedMessage, TooBig) as e:
+                self._close()
+                raise OperationFailed(f"netd on {self.path}: {e}") from e
+        if refused is not None:
+            raise OperationFailed(f"netd refused: {refused}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()

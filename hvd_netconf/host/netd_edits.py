@@ -4,17 +4,18 @@ hvd makes through netd, in netd's own data model (docs/freebsd-facts.md §13.1).
 netd models interfaces with ietf-interfaces (RFC 8343) and iana-if-type, addresses with
 ietf-ip (RFC 8344), a FIB as the network instance `vrf<N>` an interface is bound to
 (ietf-network-instance, RFC 8529 `bind-ni-name`), and what is FreeBSD's own (bridge members,
-interface groups, VLAN tag and parent, the tap type) in its `netd` module. Each builder is the
-counterpart of an ifconfig(8) argv builder in host/ifconfig.py, and each change has its undo
-builder; `nc:operation` create/delete makes netd refuse a change that finds the host other
-than hvd expects (RFC 6241 §7.2: data-exists, data-missing), as ifconfig would.
+interface groups, VLAN tag and parent) in its `netd` module. Each builder is the counterpart
+of an ifconfig(8) argv builder in host/ifconfig.py, and each change has its undo builder.
+Taps stay with ifconfig (docs/networking.md, "netd"). `nc:operation` create/delete makes netd
+refuse a change that finds the host other than hvd expects (RFC 6241 §7.2: data-exists,
+data-missing), as ifconfig would.
 """
 
 from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from hvd_netconf.host.names import HVD_GROUP, PORT_GROUP, check_ifname, tap_descr, vlan_name
+from hvd_netconf.host.names import HVD_GROUP, check_ifname, vlan_name
 from hvd_netconf.namespaces import BASE
 
 IF = "urn:ietf:params:xml:ns:yang:ietf-interfaces"
@@ -37,10 +38,8 @@ def _interface(name: str, body: str, op: str | None = None) -> str:
 
 
 def _type(identity: str) -> str:
-    """An interface type: an iana-if-type identity (bridge, l2vlan) or netd's (tap)."""
-    module, _, name = identity.partition(":")
-    ns = IANAIFT if module == "ianaift" else NETD
-    return f'<type xmlns:{module}="{ns}">{module}:{name}</type>'
+    """An interface type: an iana-if-type identity (bridge, l2vlan)."""
+    return f'<type xmlns:ianaift="{IANAIFT}">ianaift:{identity}</type>'
 
 
 def _group(group: str) -> str:
@@ -58,12 +57,12 @@ def vrf(fib: int) -> str:
 
 def bridge_create(bridge: str, descr: str) -> str:
     """ifconfig.bridge_create: a bridge named, described, in group hvd, up."""
-    return _interface(bridge, _type("ianaift:bridge") + _descr(descr)
+    return _interface(bridge, _type("bridge") + _descr(descr)
                       + "<enabled>true</enabled>" + _group(HVD_GROUP), "create")
 
 
 def destroy(ifname: str) -> str:
-    """ifconfig.destroy: the interface is deleted (a bridge, a VLAN, a tap)."""
+    """ifconfig.destroy: the interface is deleted (a bridge, a VLAN)."""
     return _interface(ifname, "", "delete")
 
 
@@ -84,16 +83,9 @@ def vlan_create(parent: str, tag: int, descr: str) -> str:
     """ifconfig.vlan_create and ifconfig.tag in one edit: `<parent>.<tag>`, in group hvd."""
     return _interface(
         vlan_name(parent, tag),
-        _type("ianaift:l2vlan") + _descr(descr) + "<enabled>true</enabled>" + _group(HVD_GROUP)
+        _type("l2vlan") + _descr(descr) + "<enabled>true</enabled>" + _group(HVD_GROUP)
         + f'<vlan-info xmlns="{NETD}"><vlan-id>{tag}</vlan-id><vlan-proto>802.1q</vlan-proto>'
         f"<vlan-parent>{_ifname(parent)}</vlan-parent></vlan-info>", "create")
-
-
-def tap_create(tap: str, vm: str, nic: str) -> str:
-    """ifconfig.tap_create and tap_setup: netd names the tap as asked (ifconfig's cloner picks
-    tapN); the MTU stays with ifconfig (netd's model has none, §13.1)."""
-    return _interface(tap, _type("netd:tap") + _descr(tap_descr(vm, nic))
-                      + "<enabled>true</enabled>" + _group(PORT_GROUP), "create")
 
 
 def set_descr(ifname: str, descr: str) -> str:
@@ -111,8 +103,9 @@ def set_fib(ifname: str, fib: int) -> str:
 def _address(ifname: str, address: str, op: str) -> str:
     ip, _, prefix = address.partition("/")
     fam = "ipv6" if ":" in ip else "ipv4"
-    return _interface(ifname, f'<{fam} xmlns="{IP}"><address nc:operation="{op}"><ip>{escape(ip)}</ip>'
-                      f"<prefix-length>{int(prefix)}</prefix-length></address></{fam}>")
+    return _interface(ifname, f'<{fam} xmlns="{IP}"><address nc:operation="{op}">'
+                      f"<ip>{escape(ip)}</ip><prefix-length>{int(prefix)}</prefix-length>"
+                      f"</address></{fam}>")
 
 
 def address_add(ifname: str, address: str) -> str:

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from hvd_netconf.host.netd import WHY_IFCONFIG, detect
+from hvd_netconf.host.netd import USES_NETD, WHY_IFCONFIG, detect
 
 HELLO = (b'<?xml version="1.0" encoding="UTF-8"?>'
          b'<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities>'
@@ -65,9 +65,18 @@ def test_generation_3_hello(sock):
     t = serve(sock, lambda c: c.sendall(HELLO), connections=1)
     found = detect(sock)
     t.join(2)
-    assert found.generation == 3 and not found.used
+    assert found.generation == 3 and not found.used  # no candidate to edit
     assert "urn:ietf:params:netconf:base:1.1" in found.capabilities
     assert WHY_IFCONFIG in found.summary()
+
+
+def test_generation_3_with_a_candidate_is_used(sock):
+    hello = HELLO.replace(b"</capabilities>", b"<capability>urn:ietf:params:netconf:"
+                          b"capability:candidate:1.0</capability></capabilities>")
+    t = serve(sock, lambda c: c.sendall(hello), connections=1)
+    found = detect(sock)
+    t.join(2)
+    assert found.used and USES_NETD in found.summary()
 
 
 def test_generation_1_table(sock):
