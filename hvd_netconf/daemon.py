@@ -26,7 +26,7 @@ from hvd_netconf.apply.hook import HostApply, journal_path
 from hvd_netconf.calls import RawXml, SessionInfo
 from hvd_netconf.committer import Committer, HostApplier
 from hvd_netconf.config import Settings, add_arguments, from_args, history_tiers
-from hvd_netconf.host.selection import select_backend
+from hvd_netconf.host.selection import select_backend, select_netd
 from hvd_netconf.host.sim.host import SimHost
 from hvd_netconf.hostcheck import check_backend, render
 from hvd_netconf.nacm import running as nacm_rules
@@ -283,13 +283,13 @@ def wire_components(server: Server) -> None:
     """Compose the application: schema, host backend, datastores, notifications, the VM
     supervisor and the commit path with its host apply. The one place where the parts meet."""
     settings = server.settings
-    host = server.host = select_backend(settings.backend, settings.root,
-                                        netd_socket=settings.netd_socket)
+    host = server.host = select_backend(settings.backend, settings.root)
+    netd = server.netd = select_netd(settings.netd_socket)
     ensure_layout(host, settings.zfs_parent, str(settings.root))
     datastores = wire_datastores(server)
     journal = journal_path(datastores)
     interrupted = cut_short(journal, datastores.history.last_id)
-    recover_host(host, journal, datastores.history.last_id)  # a cut-short commit's host steps
+    recover_host(host, journal, datastores.history.last_id, netd)  # a cut-short commit's steps
     bus = wire_notifications(server)
     wire_subscriptions(server)
     set_aside = candidates.set_aside_interrupted(datastores) if interrupted else None
@@ -309,7 +309,7 @@ def wire_components(server: Server) -> None:
         on_installed=install.installed(server),
         firmware_dir=str(firmware) if firmware else None,
         entry=lambda key: datastores.running.get(key))
-    wire_committer(server, HostApply(settings, host, supervisor, datastores))
+    wire_committer(server, HostApply(settings, host, supervisor, datastores, netd))
     tiers = history_tiers(settings.stats_history)
     if tiers:
         server.sampler = Sampler(host, lambda known: stats_state.running_guests(

@@ -20,6 +20,7 @@ from hvd_netconf.state import child, leaf
 
 if TYPE_CHECKING:
     from hvd_netconf.host.backend import Host
+    from hvd_netconf.host.netd import Netd
     from hvd_netconf.supervisor.core import Supervisor
 
 
@@ -31,6 +32,9 @@ class VmHostView(Protocol):
 
     @property
     def host(self) -> Host | None: ...
+
+    @property
+    def netd(self) -> Netd | None: ...
 
 _VM_LEAVES = ("status", "pid", "uptime", "console", "tap", "last-exit-code",
               "last-exit-reason", "pending-restart", "running-cpu", "running-memory",
@@ -74,11 +78,19 @@ def vm_state(server: VmHostView, data: etree._Element) -> None:
             _put(state, key, status.get(key))
 
 
+def network_backend(server: VmHostView) -> str:
+    """How networks are configured: netd when hvd drives one (the sim's stand-in included),
+    else ifconfig, or sim for the sim's own ifconfig."""
+    if server.netd is not None:
+        return "netd"
+    return "sim" if server.host is not None and server.host.simulated else "ifconfig"
+
+
 def network_state(server: VmHostView, data: etree._Element) -> None:
     if server.host is None:
         return
     taps = server.supervisor.bridge_taps() if server.supervisor is not None else {}
-    backend = "sim" if server.host.simulated else "ifconfig"
+    backend = network_backend(server)
     for entry in entries(data, NETWORK, "networks", "network").values():
         state = child(entry, NETWORK, "state")
         net = specs.read_network(entry)
@@ -114,7 +126,7 @@ def host_state(server: VmHostView, data: etree._Element) -> None:
     host = child(data, HVD, "host")
     leaf(host, "backend", server.host.name)
     _put(host, "simulated", bool(server.host.simulated))
-    leaf(host, "network-backend", "sim" if server.host.simulated else "ifconfig")
+    leaf(host, "network-backend", network_backend(server))
     leaf(host, "hvd-version", __version__)
     leaf(host, "os", f"{platform.system()} {platform.release()}"
          + (" (simulating FreeBSD)" if server.host.simulated else ""))

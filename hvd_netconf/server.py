@@ -33,6 +33,7 @@ from hvd_netconf.wire import messages
 if TYPE_CHECKING:
     from hvd_netconf.committer import Committer
     from hvd_netconf.host.backend import Host
+    from hvd_netconf.host.netd import Netd
     from hvd_netconf.notify.bus import NotificationBus
     from hvd_netconf.notify.push import Subscriptions
     from hvd_netconf.ops.snapshot_schedule import SnapshotScheduler
@@ -213,6 +214,7 @@ class Server:
         self.datastores: Datastores | None = None
         self.notifications: NotificationBus | None = None
         self.host: Host | None = None
+        self.netd: Netd | None = None  # daemon.wire_components, when a usable netd answers
         self.supervisor: Supervisor | None = None
         self.committer: Committer | None = None
         self.snapshot_scheduler: SnapshotScheduler | None = None

@@ -56,6 +56,7 @@ from hvd_netconf.apply.plan import (
     Absent,
     Action,
     Found,
+    Netconf,
     OnlyOwned,
     Plan,
     Restore,
@@ -66,6 +67,7 @@ from hvd_netconf.apply.plan import (
 )
 from hvd_netconf.host import ifconfig, names, zfs
 from hvd_netconf.host.backend import CommandFailed, Host, run_batch
+from hvd_netconf.host.netd import Netd
 from hvd_netconf.store.fileio import atomic_write, write_all
 
 log = logging.getLogger("hvd.apply")
@@ -95,6 +97,8 @@ def show(action: Action) -> str:
         return f"{shlex.join(ifconfig.show(action.ifname))}  # record its MTU and up/down"
     if isinstance(action, Restore):
         return f"put {action.ifname} back to the MTU and up/down state hvd found it in"
+    if isinstance(action, Netconf):
+        return f"netd edit-config + commit: {action.config}"
     return f"stop VM {action.name} (graceful, then forced after its stop-timeout)"
 
 
@@ -156,20 +160,28 @@ def _undo_record(step: Step) -> dict[str, Any]:
     whose found state its undo records again (the undo of a removal that restored them)."""
     return {"what": step.what, "probe": _probe(step),
             "undo": None if step.undo is None
-            else [_command(a) for a in step.undo if isinstance(a, Run)],
+            else [_command(a) for a in step.undo if isinstance(a, Run | Netconf)],
             "found": [a.ifname for a in step.undo or () if isinstance(a, Found)]}
 
 
 Command = list[str] | dict[str, Any]
 
 
-def _command(run: Run) -> Command:
-    """A journal entry of one command: its argv, or {argv, stdin} when it reads stdin."""
-    return list(run.argv) if run.stdin is None else {"argv": list(run.argv), "stdin": run.stdin}
+def _command(action: Run | Netconf) -> Command:
+    """A journal entry of one command: its argv, {argv, stdin} when it reads stdin, or
+    {netd: config} for a change through netd."""
+    if isinstance(action, Netconf):
+        return {"netd": action.config}
+    return (list(action.argv) if action.stdin is None
+            else {"argv": list(action.argv), "stdin": action.stdin})
 
 
-def _run_command(host: Host, cmd: Command) -> None:
-    if isinstance(cmd, dict):
+def _run_command(host: Host, cmd: Command, netd: Netd | None) -> None:
+    if isinstance(cmd, dict) and "netd" in cmd:
+        if netd is None:
+            raise errors.OperationFailed("a netd change to undo, and no netd to undo it")
+        netd.edit(cmd["netd"])
+    elif isinstance(cmd, dict):
         host.run(cmd["argv"], stdin=cmd["stdin"])
     else:
         host.run(cmd)
@@ -234,9 +246,10 @@ def _restore_argvs(ifname: str, found: ifconfig.LinkState) -> Argvs:
 class Engine:
     def __init__(self, host: Host, vms: VmControl | None = None, *,
                  journal: str | None = None, mark: Callable[[], int] | None = None,
-                 ledger: str | None = None) -> None:
+                 ledger: str | None = None, netd: Netd | None = None) -> None:
         self.host = host
         self.vms = vms
+        self.netd = netd  # where the plan's Netconf actions go (None: the plan has none)
         self.journal = journal
         self.mark = mark or (lambda: 0)
         if ledger is None and journal is not None:
@@ -253,7 +266,7 @@ class Engine:
         if self.journal is None or not plan.steps:
             return
         if os.path.exists(self.journal):
-            recover(self.host, self.journal, self.mark())
+            recover(self.host, self.journal, self.mark(), self.netd)
         head = {"mark": self.mark(), "steps": [_undo_record(s) for s in plan.steps]}
         try:
             atomic_write(self.journal, json.dumps(head).encode() + b"\n")
@@ -277,7 +290,7 @@ class Engine:
     def _resolve(self, step: Step) -> list[Command]:
         out: list[Command] = []
         for a in step.undo or ():
-            if isinstance(a, Run):
+            if isinstance(a, Run | Netconf):
                 out.append(_command(a))
             elif isinstance(a, Restore) and (found := self.ledger.get(a.ifname)) is not None:
                 out += _restore_argvs(a.ifname, found)
@@ -351,6 +364,10 @@ class Engine:
             if action.forget:
                 self.ledger.drop(action.ifname)
                 self._dropped[action.ifname] = was
+        elif isinstance(action, Netconf):
+            if self.netd is None:
+                raise _StepFailed(step, show(action), "no netd session to send it to")
+            self.netd.edit(action.config)
         elif isinstance(action, StopVm):
             if self.vms is None:
                 raise _StepFailed(step, show(action), "no VM supervisor to stop it")
@@ -503,7 +520,7 @@ def cut_short(journal: str, mark: int) -> bool:
 
 
 def _recover_step(host: Host, ledger: Ledger, step: dict[str, Any], in_doubt: bool,
-                  report: list[str]) -> None:
+                  report: list[str], netd: Netd | None) -> None:
     what, undo, probe = step["what"], step["undo"], step["probe"]
     if in_doubt and probe is not None and _succeeds(host, probe):
         report.append(f"'{what}' had not run")
@@ -519,7 +536,7 @@ def _recover_step(host: Host, ledger: Ledger, step: dict[str, Any], in_doubt: bo
         report.append(f"record of uplinks for '{what}': {type(e).__name__}: {e}")
     for cmd in undo:
         try:
-            _run_command(host, cmd)
+            _run_command(host, cmd, netd)
         except Exception as e:  # the step in doubt may not have run (in full)
             report.append(f"undo of '{what}': {e}")
     report.append(f"undid '{what}'")
@@ -547,9 +564,10 @@ def _batchable(chunk: list[dict[str, Any]]) -> bool:
         and len(s["undo"]) == 1 and isinstance(s["undo"][0], list) for s in chunk)
 
 
-def recover(host: Host, journal: str, mark: int) -> list[str]:
+def recover(host: Host, journal: str, mark: int, netd: Netd | None = None) -> list[str]:
     """At start: undo the host steps of a commit that a crash cut short (see the module
-    docstring). Returns what was undone or could not be, for the log."""
+    docstring), the netd ones through netd. Returns what was undone or could not be, for the
+    log."""
     try:
         journal_mark, chunks = _read_journal(journal)
     except FileNotFoundError:
@@ -565,7 +583,7 @@ def recover(host: Host, journal: str, mark: int) -> list[str]:
                 _recover_chunk(host, chunk, k == len(chunks) - 1, report)
                 continue
             for step in reversed(chunk):
-                _recover_step(host, ledger, step, k == len(chunks) - 1, report)
+                _recover_step(host, ledger, step, k == len(chunks) - 1, report, netd)
         # One bounded line however many steps there were; each step's outcome at debug level.
         trouble = [r for r in report if not r.startswith(("undid ", "'"))]
         log.warning("apply: a commit was cut short by a crash; %d of its %d host step(s) "

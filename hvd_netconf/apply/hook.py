@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from hvd_netconf.apply.engine import Engine, render
-from hvd_netconf.apply.plan import Plan, build_plan
+from hvd_netconf.apply.plan import Interfaces, Plan, build_plan
 from hvd_netconf.edit.diff import diff_keys, entries
 from hvd_netconf.errors import RpcErrors
 from hvd_netconf.host import constraints, pf, specs
@@ -25,6 +25,7 @@ from hvd_netconf.keys import Key
 if TYPE_CHECKING:
     from hvd_netconf.config import Settings
     from hvd_netconf.host.backend import Host
+    from hvd_netconf.host.netd import Netd
     from hvd_netconf.store import Datastores
     from hvd_netconf.supervisor.core import Supervisor
 
@@ -43,9 +44,10 @@ def _lookup(datastores: Datastores, root: etree._Element) -> Lookup:
 
 def plan_for(datastores: Datastores, zfs_parent: str, vms: Supervisor | None,
              host: Host | None, old_root: etree._Element, new_root: etree._Element,
-             keys: Sequence[Key]) -> Plan:
+             keys: Sequence[Key], *, netd: bool = False) -> Plan:
     """The host plan for a change; raises what the host would refuse (host.constraints) and the
-    plan's refusals (disk shrink â¦) before anything runs."""
+    plan's refusals (disk shrink â¦) before anything runs.
+    netd: interfaces go through netd (apply/plan.py Interfaces)."""
     new, old = _lookup(datastores, new_root), _lookup(datastores, old_root)
     memo = specs.Memo()  # one reading of each entry for the checks and the plan
     refusals = constraints.check(host, new_root, keys, new, old, base=old_root, memo=memo)
@@ -54,7 +56,7 @@ def plan_for(datastores: Datastores, zfs_parent: str, vms: Supervisor | None,
     return build_plan(diff_keys(keys, old, new), zfs_parent=zfs_parent, vms=vms, after=new,
                       forwarding=None if host is None else (
                           lambda: constraints.Limits(host).sysctl(pf.FORWARDING) == 1),
-                      memo=memo)
+                      memo=memo, via=Interfaces(netd=netd))
 
 
 def journal_path(datastores: Datastores) -> str:
@@ -67,18 +69,19 @@ class HostApply:
     `settled()` tells the engine the commit is durable (its crash journal goes)."""
 
     def __init__(self, settings: Settings, host: Host, supervisor: Supervisor,
-                 datastores: Datastores) -> None:
+                 datastores: Datastores, netd: Netd | None = None) -> None:
         self.settings = settings
         self.host = host
+        self.netd = netd
         self.supervisor = supervisor
         self.datastores = datastores
         self.engine = Engine(host, supervisor, journal=journal_path(datastores),
-                             mark=lambda: int(datastores.history.last_id))
+                             mark=lambda: int(datastores.history.last_id), netd=netd)
 
     def apply(self, old_root: etree._Element, new_root: etree._Element,
               keys: Sequence[Key]) -> Callable[[], None]:
         plan = plan_for(self.datastores, self.settings.zfs_parent, self.supervisor, self.host,
-                        old_root, new_root, keys)
+                        old_root, new_root, keys, netd=self.netd is not None)
         if plan.steps and log.isEnabledFor(logging.INFO):  # render only what is logged
             where = " on the SIMULATED host" if self.host.simulated else ""
             if len(plan.steps) <= LOG_STEPS or log.isEnabledFor(logging.DEBUG):

@@ -23,7 +23,7 @@ from lxml import etree
 
 from hvd_netconf import errors
 from hvd_netconf.edit.diff import Change
-from hvd_netconf.host import bhyve, ifconfig, names, pf, rctl, specs, sysctl, zfs
+from hvd_netconf.host import bhyve, ifconfig, names, netd_edits, pf, rctl, specs, sysctl, zfs
 from hvd_netconf.host.specs import Disk
 from hvd_netconf.host.specs import NetworkSpec as Net
 from hvd_netconf.keys import Key
@@ -106,7 +106,62 @@ class StopVm:
     name: str
 
 
-Action = Run | Absent | OnlyOwned | Found | Restore | StopVm
+@dataclass(frozen=True)
+class Netconf:
+    """A change made through netd: one edit-config of host/netd_edits.py into netd's candidate,
+    then commit (host/netd.py); a refusal fails the step with netd's message."""
+
+    config: str
+
+
+Action = Run | Absent | OnlyOwned | Found | Restore | StopVm | Netconf
+
+
+@dataclass(frozen=True)
+class Interfaces:
+    """How the plan makes bridges, members, VLANs, FIBs, descriptions and addresses: with
+    ifconfig(8) argv, or through netd where hvd drives one (docs/networking.md, "netd"). What
+    netd's model lacks (MTU, port flags, up/down of an uplink) is ifconfig either way."""
+
+    netd: bool = False
+
+    def bridge_create(self, bridge: str, descr: str) -> Action:
+        return (Netconf(netd_edits.bridge_create(bridge, descr)) if self.netd
+                else Run(ifconfig.bridge_create(bridge, descr)))
+
+    def destroy(self, ifname: str) -> Action:
+        return Netconf(netd_edits.destroy(ifname)) if self.netd else Run(ifconfig.destroy(ifname))
+
+    def addm(self, bridge: str, member: str) -> Action:
+        return (Netconf(netd_edits.bridge_addm(bridge, member)) if self.netd
+                else Run(ifconfig.bridge_addm(bridge, member)))
+
+    def deletem(self, bridge: str, member: str) -> Action:
+        return (Netconf(netd_edits.bridge_deletem(bridge, member)) if self.netd
+                else Run(ifconfig.bridge_deletem(bridge, member)))
+
+    def vlan_create(self, parent: str, tag: int, descr: str) -> list[Action]:
+        """The VLAN, tagged as hvd's: one netd edit, or two ifconfig commands."""
+        if self.netd:
+            return [Netconf(netd_edits.vlan_create(parent, tag, descr))]
+        return [Run(ifconfig.vlan_create(parent, tag)),
+                Run(ifconfig.tag(names.vlan_name(parent, tag), descr))]
+
+    def set_fib(self, ifname: str, fib: int) -> Action:
+        return (Netconf(netd_edits.set_fib(ifname, fib)) if self.netd
+                else Run(ifconfig.set_fib(ifname, fib)))
+
+    def set_descr(self, ifname: str, descr: str) -> Action:
+        return (Netconf(netd_edits.set_descr(ifname, descr)) if self.netd
+                else Run(ifconfig.set_descr(ifname, descr)))
+
+    def address_add(self, ifname: str, address: str) -> Action:
+        return (Netconf(netd_edits.address_add(ifname, address)) if self.netd
+                else Run(ifconfig.address_add(ifname, address)))
+
+    def address_remove(self, ifname: str, address: str) -> Action:
+        return (Netconf(netd_edits.address_remove(ifname, address)) if self.netd
+                else Run(ifconfig.address_remove(ifname, address)))
 
 
 @dataclass(frozen=True)
@@ -178,7 +233,7 @@ def _absent(ifname: str) -> Absent:
                   "create it under this name); rename or destroy it first")
 
 
-def _uplink_up(n: Net) -> list[Step]:
+def _uplink_up(n: Net, via: Interfaces) -> list[Step]:
     """Create the VLAN if any, match the MTU, bring the uplink up, add it to the bridge. A
     physical uplink is not hvd's: its state is recorded first and restored by every undo."""
     if n.member is None or n.physical_interface is None:
@@ -186,12 +241,10 @@ def _uplink_up(n: Net) -> list[Step]:
     steps: list[Step] = []
     phys = n.physical_interface
     if n.vlan:
+        create, *tag = via.vlan_create(phys, n.vlan, _vlan_descr(n))
         steps.append(_step(f"create VLAN {n.member} for network {n.name}",
-                           [_absent(n.member),
-                            Run(ifconfig.vlan_create(phys, n.vlan))],
-                           ifconfig.destroy(n.member)))
-        steps.append(_step(f"tag VLAN {n.member} as hvd's",
-                           ifconfig.tag(n.member, _vlan_descr(n))))
+                           [_absent(n.member), create], [via.destroy(n.member)]))
+        steps += [_step(f"tag VLAN {n.member} as hvd's", [t]) for t in tag]
     if n.mtu != _default_mtu():
         mtu: list[Action] = [Run(ifconfig.set_mtu(n.member, n.mtu))]
         steps.append(_step(f"set MTU {n.mtu} on {n.member}",
@@ -201,8 +254,7 @@ def _uplink_up(n: Net) -> list[Step]:
         steps.append(_step(f"bring up uplink {phys}", [Found(phys), Run(ifconfig.up(phys))],
                            [Restore(phys)]))
     steps.append(_step(f"add {n.member} to bridge {n.bridge}",
-                       ifconfig.bridge_addm(n.bridge, n.member),
-                       ifconfig.bridge_deletem(n.bridge, n.member)))
+                       [via.addm(n.bridge, n.member)], [via.deletem(n.bridge, n.member)]))
     if n.spanning_tree:
         steps.append(_stp_step(n, True))
     return steps
@@ -217,22 +269,21 @@ def _stp_step(n: Net, on: bool) -> Step:
                  ifconfig.bridge_port(n.bridge, n.member, {"stp": not on}))
 
 
-def _uplink_down(n: Net) -> list[Step]:
+def _uplink_down(n: Net, via: Interfaces) -> list[Step]:
     if n.member is None or n.physical_interface is None:
         return []
     # a member leaves with its flags: the undo adds it back with spanning tree as it was
-    back = [Run(ifconfig.bridge_addm(n.bridge, n.member))]
+    back = [via.addm(n.bridge, n.member)]
     if n.spanning_tree:
         back.append(Run(ifconfig.bridge_port(n.bridge, n.member, {"stp": True})))
     steps = [_step(f"remove {n.member} from bridge {n.bridge}",
-                   ifconfig.bridge_deletem(n.bridge, n.member), back)]
+                   [via.deletem(n.bridge, n.member)], back)]
     phys = n.physical_interface
     if n.vlan:
-        recreate: list[Action] = [Run(ifconfig.vlan_create(phys, n.vlan)),
-                                  Run(ifconfig.tag(n.member, _vlan_descr(n)))]
+        recreate = via.vlan_create(phys, n.vlan, _vlan_descr(n))
         if n.mtu != _default_mtu():
             recreate.append(Run(ifconfig.set_mtu(n.member, n.mtu)))
-        steps.append(_step(f"destroy VLAN {n.member}", ifconfig.destroy(n.member), recreate))
+        steps.append(_step(f"destroy VLAN {n.member}", [via.destroy(n.member)], recreate))
     else:
         again: list[Action] = [Found(phys)]
         if n.mtu != _default_mtu():
@@ -243,30 +294,31 @@ def _uplink_down(n: Net) -> list[Step]:
     return steps
 
 
-def _bridge_actions(n: Net) -> list[Action]:
-    acts: list[Action] = [Run(ifconfig.bridge_create(n.bridge,
-                                                     names.bridge_descr(n.name, n.description)))]
+def _bridge_actions(n: Net, via: Interfaces) -> list[tuple[str, Action]]:
+    """The bridge's create, then its FIB (before any address) and MTU, each with its words."""
+    acts: list[tuple[str, Action]] = [
+        ("create", via.bridge_create(n.bridge, names.bridge_descr(n.name, n.description)))]
     if n.fib:
-        acts.append(Run(ifconfig.set_fib(n.bridge, n.fib)))  # FIB before any address
+        acts.append((f"fib {n.fib}", via.set_fib(n.bridge, n.fib)))
     if n.mtu != _default_mtu():
-        acts.append(Run(ifconfig.set_mtu(n.bridge, n.mtu)))
+        acts.append((f"mtu {n.mtu}", Run(ifconfig.set_mtu(n.bridge, n.mtu))))
     return acts
 
 
-def _address_add(bridge: str, address: str) -> Step:
+def _address_add(bridge: str, address: str, via: Interfaces) -> Step:
     return _step(f"add address {address} to bridge {bridge}",
-                 ifconfig.address_add(bridge, address), ifconfig.address_remove(bridge, address))
+                 [via.address_add(bridge, address)], [via.address_remove(bridge, address)])
 
 
-def _address_remove(bridge: str, address: str) -> Step:
+def _address_remove(bridge: str, address: str, via: Interfaces) -> Step:
     return _step(f"remove address {address} from bridge {bridge}",
-                 ifconfig.address_remove(bridge, address), ifconfig.address_add(bridge, address))
+                 [via.address_remove(bridge, address)], [via.address_add(bridge, address)])
 
 
-def _addresses_remove(bridge: str, addresses: Iterable[str]) -> list[Step]:
+def _addresses_remove(bridge: str, addresses: Iterable[str], via: Interfaces) -> list[Step]:
     """Last first, so an undo adds them back in their order: the first address of a family is
     the interface's primary one (docs/freebsd-facts.md §3.4)."""
-    return [_address_remove(bridge, a) for a in reversed(list(addresses))]
+    return [_address_remove(bridge, a, via) for a in reversed(list(addresses))]
 
 
 def _nat(o: Net | None, n: Net | None) -> list[Step]:
@@ -285,24 +337,24 @@ def _nat(o: Net | None, n: Net | None) -> list[Step]:
     return [_step(what, [rules(new)], [rules(old)])]
 
 
-def _network_create(n: Net) -> list[Step]:
-    bridge, *props = _bridge_actions(n)
+def _network_create(n: Net, via: Interfaces) -> list[Step]:
+    (_, bridge), *props = _bridge_actions(n, via)
     steps = [_step(f"create bridge {n.bridge} for network {n.name}",
-                   [_absent(n.bridge), bridge], ifconfig.destroy(n.bridge))]
-    steps += [_step(f"set {a.argv[2]} {a.argv[3]} on bridge {n.bridge}", [a])  # type: ignore[union-attr]
-              for a in props]
+                   [_absent(n.bridge), bridge], [via.destroy(n.bridge)])]
+    steps += [_step(f"set {words} on bridge {n.bridge}", [a]) for words, a in props]
     # addresses after the FIB, so their connected routes go to it (docs/freebsd-facts.md §4)
-    steps += [_address_add(n.bridge, a) for a in n.addresses]
-    return steps + _uplink_up(n) + _nat(None, n)
+    steps += [_address_add(n.bridge, a, via) for a in n.addresses]
+    return steps + _uplink_up(n, via) + _nat(None, n)
 
 
-def _network_delete(n: Net) -> tuple[list[Step], list[Step]]:
+def _network_delete(n: Net, via: Interfaces) -> tuple[list[Step], list[Step]]:
     """(addresses and uplink teardown, bridge destroy): the bridge goes after the VMs that used
     it. The addresses are removed as steps of their own, so an undo puts them back on the
     bridge its own undo recreates."""
-    teardown = _nat(n, None) + _addresses_remove(n.bridge, n.addresses) + _uplink_down(n)
+    teardown = (_nat(n, None) + _addresses_remove(n.bridge, n.addresses, via)
+                + _uplink_down(n, via))
     return teardown, [_step(f"destroy bridge {n.bridge} of network {n.name}",
-                            ifconfig.destroy(n.bridge), _bridge_actions(n))]
+                            [via.destroy(n.bridge)], [a for _, a in _bridge_actions(n, via)])]
 
 
 def _guest_ports(o: Net, n: Net, taps: Iterable[str]) -> list[Step]:
@@ -318,24 +370,25 @@ def _guest_ports(o: Net, n: Net, taps: Iterable[str]) -> list[Step]:
             for tap in taps]
 
 
-def _network_modify(o: Net, n: Net, taps: Iterable[str] = ()) -> list[Step]:
+def _network_modify(o: Net, n: Net, via: Interfaces, taps: Iterable[str] = ()) -> list[Step]:
     steps: list[Step] = _guest_ports(o, n, taps)
     b = n.bridge
     if o.description != n.description:
         steps.append(_step(f"set description of bridge {b}",
-                           ifconfig.set_descr(b, names.bridge_descr(n.name, n.description)),
-                           ifconfig.set_descr(b, names.bridge_descr(o.name, o.description))))
+                           [via.set_descr(b, names.bridge_descr(n.name, n.description))],
+                           [via.set_descr(b, names.bridge_descr(o.name, o.description))]))
     # A new FIB does not move the connected routes of addresses already there
     # (docs/freebsd-facts.md §4): every address is taken off and put back around it.
     refib = o.fib != n.fib
-    steps += _addresses_remove(b, [a for a in o.addresses if refib or a not in n.addresses])
+    steps += _addresses_remove(b, [a for a in o.addresses if refib or a not in n.addresses],
+                               via)
     if refib:
-        steps.append(_step(f"set FIB {n.fib} on bridge {b}", ifconfig.set_fib(b, n.fib),
-                           ifconfig.set_fib(b, o.fib)))
-    steps += [_address_add(b, a) for a in n.addresses if refib or a not in o.addresses]
+        steps.append(_step(f"set FIB {n.fib} on bridge {b}", [via.set_fib(b, n.fib)],
+                           [via.set_fib(b, o.fib)]))
+    steps += [_address_add(b, a, via) for a in n.addresses if refib or a not in o.addresses]
     uplink_changed = (o.physical_interface, o.vlan) != (n.physical_interface, n.vlan)
     if uplink_changed:
-        steps += _uplink_down(o)
+        steps += _uplink_down(o, via)
     if o.mtu != n.mtu:
         # Members first: a bridge refuses an MTU its members do not have.
         if not uplink_changed and n.member is not None:
@@ -344,7 +397,7 @@ def _network_modify(o: Net, n: Net, taps: Iterable[str] = ()) -> list[Step]:
         steps.append(_step(f"set MTU {n.mtu} on bridge {b}", ifconfig.set_mtu(b, n.mtu),
                            ifconfig.set_mtu(b, o.mtu)))
     if uplink_changed:
-        steps += _uplink_up(n)
+        steps += _uplink_up(n, via)
     elif o.spanning_tree != n.spanning_tree and n.member is not None:
         steps.append(_stp_step(n, n.spanning_tree))
     return steps + _nat(o, n)
@@ -434,13 +487,14 @@ class _Phases:
 
 def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | None = None,
                after: Lookup | None = None, forwarding: Callable[[], bool] | None = None,
-               memo: specs.Memo | None = None) -> Plan:
+               memo: specs.Memo | None = None, via: Interfaces = Interfaces()) -> Plan:
     """Order the host work for a set of changes; raise the refusals before anything runs.
 
     after looks entries up in the configuration being committed (default: the changed entries
     only); the plan needs it for the networks of running VMs. forwarding tells whether the
     host forwards IPv4 now (None: taken as off); it is asked only when a changed network
     wants forwarding on. memo: the commit's specs, when its checks have read them already.
+    via: ifconfig or netd for the interfaces (Interfaces).
     """
     memo = memo or specs.Memo()
     ph = _Phases()
@@ -454,15 +508,15 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
             if c.new is not None and memo.network(c.new).ip_forwarding:
                 wants_forwarding = True
             if c.old is None and c.new is not None:
-                ph.net_setup += _network_create(memo.network(c.new))
+                ph.net_setup += _network_create(memo.network(c.new), via)
             elif c.new is None and c.old is not None:
-                uplink, bridge = _network_delete(memo.network(c.old))
+                uplink, bridge = _network_delete(memo.network(c.old), via)
                 ph.net_teardown += uplink
                 ph.bridge_teardown += bridge
             elif c.old is not None and c.new is not None:
                 new_net = memo.network(c.new)
                 taps = (vms.bridge_taps() if vms is not None else {}).get(new_net.bridge, [])
-                ph.net_setup += _network_modify(memo.network(c.old), new_net, taps)
+                ph.net_setup += _network_modify(memo.network(c.old), new_net, via, taps)
             continue
         if c.kind != "vm":
             raise ValueError(f"unknown change kind {c.kind!r}")

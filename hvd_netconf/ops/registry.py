@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from hvd_netconf.committer import Committer
     from hvd_netconf.config import Settings
     from hvd_netconf.host.backend import Host
+    from hvd_netconf.host.netd import Netd
     from hvd_netconf.notify.bus import NotificationBus
     from hvd_netconf.notify.push import Subscriptions
     from hvd_netconf.schema.nodes import Schema
@@ -112,6 +113,7 @@ class ServerView(Protocol):
     datastores: Datastores | None
     notifications: NotificationBus | None
     host: Host | None
+    netd: Netd | None  # the netd session networks are configured through (None: ifconfig)
     supervisor: Supervisor | None
     committer: Committer | None
     sampler: Sampler | None
