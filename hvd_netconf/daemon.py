@@ -308,7 +308,7 @@ def wire_components(server: Server) -> None:
         zfs_parent=settings.zfs_parent, on_event=on_vm_event,
         on_installed=install.installed(server),
         firmware_dir=str(firmware) if firmware else None,
-        entry=lambda key: datastores.running.get(key))
+        entry=lambda key: datastores.running.get(key), netd=netd)
     wire_committer(server, HostApply(settings, host, supervisor, datastores, netd))
     tiers = history_tiers(settings.stats_history)
     if tiers:
@@ -321,7 +321,7 @@ def wire_components(server: Server) -> None:
     scheduler = server.snapshot_scheduler = SnapshotScheduler(
         host, datastores, server.lock, settings.zfs_parent, bus.publish)
     scheduler.start()
-    watch = server.uplink_watch = UplinkWatch(host, datastores, bus.publish)
+    watch = server.uplink_watch = UplinkWatch(host, datastores, bus.publish, netd)
     watch.run_pass()  # the states as they are at start: changes are told from now on
     watch.start()
 

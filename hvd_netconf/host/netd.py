@@ -20,7 +20,8 @@ from pathlib import Path
 from lxml import etree
 
 from hvd_netconf.errors import MalformedMessage, OperationFailed, TooBig
-from hvd_netconf.host.netd_edits import edit_config
+from hvd_netconf.host import ifconfig, netd_edits
+from hvd_netconf.host.backend import Host
 from hvd_netconf.namespaces import BASE, CAP_BASE_10, CAP_BASE_11, CAP_PREFIX
 from hvd_netconf.wire.framing import (
     ChunkedDecoder,
@@ -217,7 +218,7 @@ class Netd:
         """Apply one change (an <interfaces> tree from host/netd_edits.py) and check it."""
         with self._lock:
             try:
-                refused = self._refusal(self._rpc(edit_config(config)))
+                refused = self._refusal(self._rpc(netd_edits.edit_config(config)))
                 if refused is None:
                     refused = self._refusal(self._rpc("<commit/>"))
                 if refused is not None:
@@ -231,3 +232,20 @@ class Netd:
     def close(self) -> None:
         with self._lock:
             self._close()
+
+
+def join_bridge(host: Host, netd: Netd | None, bridge: str, member: str) -> None:
+    """Add member (a VM's tap, an uplink back) to bridge outside a commit: through netd when
+    hvd drives one, else `ifconfig addm`. Raises OperationFailed (netd) or CommandFailed."""
+    if netd is not None:
+        netd.edit(netd_edits.bridge_addm(bridge, member))
+    else:
+        host.run(ifconfig.bridge_addm(bridge, member))
+
+
+def leave_bridge(host: Host, netd: Netd | None, bridge: str, member: str) -> None:
+    """join_bridge's undo."""
+    if netd is not None:
+        netd.edit(netd_edits.bridge_deletem(bridge, member))
+    else:
+        host.run(ifconfig.bridge_deletem(bridge, member))

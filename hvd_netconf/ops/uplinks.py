@@ -16,8 +16,10 @@ from collections.abc import Callable
 
 from lxml import etree
 
+from hvd_netconf.errors import OperationFailed
 from hvd_netconf.host import ifconfig, specs
 from hvd_netconf.host.backend import CommandFailed, Host
+from hvd_netconf.host.netd import Netd, join_bridge
 from hvd_netconf.namespaces import NETWORK, default_ns, qn
 from hvd_netconf.operational import uplink_state
 from hvd_netconf.store import Datastores
@@ -29,8 +31,10 @@ Publish = Callable[[etree._Element], None]
 
 
 class UplinkWatch:
-    def __init__(self, host: Host, datastores: Datastores, publish: Publish) -> None:
+    def __init__(self, host: Host, datastores: Datastores, publish: Publish,
+                 netd: Netd | None = None) -> None:
         self.host = host
+        self.netd = netd  # the uplink rejoins its bridge through it (docs/networking.md)
         self.datastores = datastores
         self.publish = publish
         self.last: dict[str, tuple[str, str]] = {}  # network -> (uplink, state)
@@ -86,10 +90,10 @@ class UplinkWatch:
         try:
             if net.mtu:
                 self.host.run(ifconfig.set_mtu(uplink, net.mtu))
-            self.host.run(ifconfig.bridge_addm(net.bridge, uplink))
+            join_bridge(self.host, self.netd, net.bridge, uplink)
             log.info("network %s: uplink %s is back in bridge %s", net.name, uplink,
                      net.bridge)
-        except CommandFailed as e:
+        except (CommandFailed, OperationFailed) as e:
             log.warning("network %s: uplink %s is back, but not in its bridge: %s",
                         net.name, uplink, e)
 

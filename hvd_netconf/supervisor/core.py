@@ -29,6 +29,7 @@ from lxml import etree
 from hvd_netconf.errors import DataMissing, InUse, OperationFailed, RpcError
 from hvd_netconf.host import bhyve, cloudinit, ifconfig, names, rctl, specs
 from hvd_netconf.host.backend import CommandFailed, Host
+from hvd_netconf.host.netd import Netd, join_bridge, leave_bridge
 from hvd_netconf.namespaces import NETWORK, VM, qn
 from hvd_netconf.supervisor.exits import CrashGuard, ExitKind, describe, kind
 from hvd_netconf.supervisor.runstate import RunRecord, VmFiles
@@ -145,12 +146,15 @@ class Supervisor:
         instance_wait: float = 5.0,
         poll_interval: float = 0.5,
         entry: EntryLookup | None = None,
+        netd: Netd | None = None,
     ) -> None:
         """config() returns the running <config> root (or a consistent copy of it);
         entry(key), if given, finds one of its entries by key (the datastore's index).
         on_installed(vm, iso) hears that a guest rebooted after booting its install ISO and
-        has a disk to boot from now on; it runs with the VM's locks held, so it must be quick."""
+        has a disk to boot from now on; it runs with the VM's locks held, so it must be quick.
+        netd: taps join and leave their bridges through it (docs/networking.md, "netd")."""
         self.host = host
+        self.netd = netd
         self.root = Path(root)
         self._config = config
         self.zfs_parent = zfs_parent
@@ -254,6 +258,12 @@ class Supervisor:
         except CommandFailed as e:
             raise OperationFailed(str(e)) from e
 
+    def _join(self, bridge: str, tap: str) -> None:
+        try:
+            join_bridge(self.host, self.netd, bridge, tap)
+        except CommandFailed as e:
+            raise OperationFailed(str(e)) from e
+
     def _try(self, argv: Sequence[str]) -> None:
         """A clean-up command: its failure is logged, never raised."""
         try:
@@ -295,7 +305,10 @@ class Supervisor:
         self._destroy_instance(name)
         for tap, bridge in taps:
             if bridge:
-                self._try(ifconfig.bridge_deletem(bridge, tap))
+                try:
+                    leave_bridge(self.host, self.netd, bridge, tap)
+                except (CommandFailed, OperationFailed) as e:
+                    log.warning("clean-up step failed: %s", e)
             self._try(ifconfig.destroy(tap))
 
     # -- start -------------------------------------------------------------------------------
@@ -430,7 +443,7 @@ class Supervisor:
                 taps.append((tap, ""))
                 self._run(ifconfig.tap_setup(tap, name, nic.name, mtus[nic.network]))
                 bridge = names.bridge_name(nic.network)
-                self._run(ifconfig.bridge_addm(bridge, tap))
+                self._join(bridge, tap)
                 taps[-1] = (tap, bridge)
                 # port flags and the pinned MAC go with the member when it leaves (deletem)
                 flags = {w: on for w, on in nets[nic.network].guest_port.items() if on}

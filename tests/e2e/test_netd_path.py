@@ -9,7 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e.helpers import config, network_xml, sim_state
+from e2e.helpers import (
+    config,
+    guest_ready,
+    kill_standins,
+    network_xml,
+    sim_state,
+    start_vm,
+    stop_vm,
+    vm_xml,
+)
 from lxml import etree
 from ncclient.operations import RPCError
 from support.server import HvdInstance, start_hvd
@@ -29,8 +38,11 @@ def netd_hvd(tmp_path: Path) -> Iterator[tuple[HvdInstance, StandinNetd]]:
     try:
         yield inst, netd
     finally:
-        inst.stop()
-        netd.stop()
+        try:
+            inst.stop()
+        finally:
+            netd.stop()
+            kill_standins(inst.root)
 
 
 def backends(inst: HvdInstance) -> tuple[str | None, list[str]]:
@@ -119,3 +131,35 @@ def test_the_preview_shows_the_netd_edits(netd_hvd) -> None:  # type: ignore[no-
     reply = m.dispatch(etree.fromstring(f'<preview-commit xmlns="{HVD}"/>'))
     text = etree.fromstring(reply.xml.encode()).findtext(f".//{{{HVD}}}text") or ""
     assert "netd edit-config + commit:" in text and f'<ipv4 xmlns="{IP}">' in text
+
+
+def test_a_vm_tap_joins_and_leaves_its_bridge_through_netd(netd_hvd) -> None:  # type: ignore[no-untyped-def]
+    inst, netd = netd_hvd
+    m = inst.connect_uds()
+    m.edit_config(target="running", config=config(
+        networks=network_xml("lan"), vms=vm_xml("web", nics={"nic0": "lan"})))
+    made = netd.commits
+    start_vm(m, "web")
+    guest_ready(inst.root, "web")
+    (tap,) = sim_state(inst.root)["interfaces"]["hv-lan"]["members"]
+    assert tap.startswith("tap") and netd.commits == made + 1  # the join, through netd
+    stop_vm(m, "web")
+    assert sim_state(inst.root)["interfaces"]["hv-lan"]["members"] == []
+    assert netd.commits == made + 2  # the leave
+
+
+def test_an_uplink_back_rejoins_through_netd(netd_hvd) -> None:  # type: ignore[no-untyped-def]
+    inst, netd = netd_hvd
+    m = inst.connect_uds()
+    m.edit_config(target="running", config=config(networks=network_xml("lan", phys="em1")))
+    watch = inst.server.uplink_watch
+    assert watch is not None
+    watch.run_pass()
+    sim = SimHost(inst.root)
+    sim.unplug("em1")
+    watch.run_pass()
+    made = netd.commits
+    sim.plug("em1")
+    watch.run_pass()
+    assert sim_state(inst.root)["interfaces"]["hv-lan"]["members"] == ["em1"]
+    assert netd.commits == made + 1
