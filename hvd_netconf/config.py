@@ -45,7 +45,7 @@ class Settings:
     zfs_parent: str = "zroot/hv"  # dataset NAME mounted at root; never a path
     firmware_dir: Path | None = None  # UEFI firmware; None: the usual edk2-bhyve places
     iso_dir: Path | None = None  # installation ISOs (list-isos, add-iso); None: ROOT/iso
-    netd_socket: Path | None = None  # probe netd there; None: ifconfig only
+    netd_socket: Path | None = None  # drive netd there if usable; None: ifconfig only
     stop_vms_on_exit: bool = True  # False: leave guests running for the next hvd to adopt
     history_size: int = 50
     # RESTCONF (RFC 8040) over HTTPS: off while restconf-listen is empty; docs/restconf.md.
