@@ -373,6 +373,8 @@ class Running:
                 if self.server.committer is not None:
                     self.server.committer.stop()
                 datastores.close()
+        if self.server.netd is not None:  # after the VMs' taps have left their bridges
+            self.server.netd.close()
 
 
 def start(settings: Settings, attach: Attach | None = wire_components) -> Running:

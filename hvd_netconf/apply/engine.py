@@ -139,6 +139,8 @@ def _probe(step: Step) -> list[str] | None:
         argv = step.do[0].argv
         if len(argv) == 3 and argv[0] == ifconfig.IFCONFIG and argv[2] == "destroy":
             return list(ifconfig.show(argv[1]))
+    if len(step.do) == 1 and isinstance(step.do[0], Netconf) and step.do[0].destroys:
+        return list(ifconfig.show(step.do[0].destroys))  # the same question, netd or not
     return None
 
 

@@ -112,6 +112,7 @@ class Netconf:
     then commit (host/netd.py); a refusal fails the step with netd's message."""
 
     config: str
+    destroys: str | None = None  # the interface this change deletes (crash recovery asks)
 
 
 Action = Run | Absent | OnlyOwned | Found | Restore | StopVm | Netconf
@@ -130,7 +131,8 @@ class Interfaces:
                 else Run(ifconfig.bridge_create(bridge, descr)))
 
     def destroy(self, ifname: str) -> Action:
-        return Netconf(netd_edits.destroy(ifname)) if self.netd else Run(ifconfig.destroy(ifname))
+        return (Netconf(netd_edits.destroy(ifname), destroys=ifname) if self.netd
+                else Run(ifconfig.destroy(ifname)))
 
     def addm(self, bridge: str, member: str) -> Action:
         return (Netconf(netd_edits.bridge_addm(bridge, member)) if self.netd

@@ -50,3 +50,29 @@ def test_without_netd_a_netd_undo_is_reported_not_dropped(sim, cfg, tmp_path):
     report = recover(host, journal, 7, None)
     assert any("no netd to undo it" in r for r in report), report
     assert "hv-lan" in host.state()["interfaces"]
+
+
+class _Crash(BaseException):
+    """hvd dies (not an error the engine handles)."""
+
+
+class _CrashingNetd(Netd):
+    def edit(self, config):
+        raise _Crash
+
+
+def test_recover_does_not_redo_a_netd_bridge_destroy_that_never_ran(sim, cfg, tmp_path):
+    host, server, netd = sim
+    lan = cfg.config([cfg.network("lan")])
+    via = Interfaces(netd=True)
+    Engine(host, netd=netd).execute(build_plan(diff(None, lan), zfs_parent="zroot/hv", via=via))
+    before = copy.deepcopy(host.state()["interfaces"])
+    plan = build_plan(diff(lan, cfg.config([])), zfs_parent="zroot/hv", via=via)
+    journal = str(tmp_path / "host-undo.jsonl")
+    with pytest.raises(_Crash):
+        Engine(host, journal=journal, mark=lambda: 3,
+               netd=_CrashingNetd(server.path)).execute(plan)
+    made = server.commits
+    report = recover(host, journal, 3, netd)
+    assert "'destroy bridge hv-lan of network lan' had not run" in report
+    assert host.state()["interfaces"] == before and server.commits == made  # nothing re-made

@@ -25,7 +25,7 @@ def test_network_with_vlan_fib_mtu_and_addresses(cfg):
     assert [(s.do, s.undo) for s in plan.steps] == [
         ((Absent(("ifconfig", "hv-dmz"), plan.steps[0].do[0].message),  # type: ignore[union-attr]
           Netconf(ne.bridge_create("hv-dmz", "hvd:net/dmz"))),
-         (Netconf(ne.destroy("hv-dmz")),)),
+         (Netconf(ne.destroy("hv-dmz"), destroys="hv-dmz"),)),
         ((Netconf(ne.set_fib("hv-dmz", 1)),), ()),
         ((Run(("ifconfig", "hv-dmz", "mtu", "9000")),), ()),
         ((Netconf(ne.address_add("hv-dmz", "10.0.0.1/24")),),
@@ -34,7 +34,7 @@ def test_network_with_vlan_fib_mtu_and_addresses(cfg):
          (Netconf(ne.address_remove("hv-dmz", "fd00::1/64")),)),
         ((Absent(("ifconfig", "em1.100"), plan.steps[5].do[0].message),  # type: ignore[union-attr]
           Netconf(ne.vlan_create("em1", 100, "hvd:net/dmz/uplink"))),
-         (Netconf(ne.destroy("em1.100")),)),
+         (Netconf(ne.destroy("em1.100"), destroys="em1.100"),)),
         ((Run(("ifconfig", "em1.100", "mtu", "9000")),), ()),
         ((Netconf(ne.bridge_addm("hv-dmz", "em1.100")),),
          (Netconf(ne.bridge_deletem("hv-dmz", "em1.100")),)),
@@ -61,9 +61,9 @@ def test_removal_and_its_undo_go_through_netd(cfg):
          (Netconf(ne.address_add("hv-dmz", "10.0.0.1/24")),)),
         ((Netconf(ne.bridge_deletem("hv-dmz", "em1.7")),),
          (Netconf(ne.bridge_addm("hv-dmz", "em1.7")),)),
-        ((Netconf(ne.destroy("em1.7")),),
+        ((Netconf(ne.destroy("em1.7"), destroys="em1.7"),),
          (Netconf(ne.vlan_create("em1", 7, "hvd:net/dmz/uplink")),)),
-        ((Netconf(ne.destroy("hv-dmz")),),
+        ((Netconf(ne.destroy("hv-dmz"), destroys="hv-dmz"),),
          (Netconf(ne.bridge_create("hv-dmz", "hvd:net/dmz")), Netconf(ne.set_fib("hv-dmz", 2)))),
     ]
 
