@@ -126,21 +126,24 @@ class Interfaces:
 
     netd: bool = False
 
+    def _either(self, edit: str, argv: Argv) -> Action:
+        return Netconf(edit) if self.netd else Run(argv)
+
     def bridge_create(self, bridge: str, descr: str) -> Action:
-        return (Netconf(netd_edits.bridge_create(bridge, descr)) if self.netd
-                else Run(ifconfig.bridge_create(bridge, descr)))
+        return self._either(netd_edits.bridge_create(bridge, descr),
+                            ifconfig.bridge_create(bridge, descr))
 
     def destroy(self, ifname: str) -> Action:
         return (Netconf(netd_edits.destroy(ifname), destroys=ifname) if self.netd
                 else Run(ifconfig.destroy(ifname)))
 
     def addm(self, bridge: str, member: str) -> Action:
-        return (Netconf(netd_edits.bridge_addm(bridge, member)) if self.netd
-                else Run(ifconfig.bridge_addm(bridge, member)))
+        return self._either(netd_edits.bridge_addm(bridge, member),
+                            ifconfig.bridge_addm(bridge, member))
 
     def deletem(self, bridge: str, member: str) -> Action:
-        return (Netconf(netd_edits.bridge_deletem(bridge, member)) if self.netd
-                else Run(ifconfig.bridge_deletem(bridge, member)))
+        return self._either(netd_edits.bridge_deletem(bridge, member),
+                            ifconfig.bridge_deletem(bridge, member))
 
     def vlan_create(self, parent: str, tag: int, descr: str) -> list[Action]:
         """The VLAN, tagged as hvd's: one netd edit, or two ifconfig commands."""
@@ -150,20 +153,19 @@ class Interfaces:
                 Run(ifconfig.tag(names.vlan_name(parent, tag), descr))]
 
     def set_fib(self, ifname: str, fib: int) -> Action:
-        return (Netconf(netd_edits.set_fib(ifname, fib)) if self.netd
-                else Run(ifconfig.set_fib(ifname, fib)))
+        return self._either(netd_edits.set_fib(ifname, fib), ifconfig.set_fib(ifname, fib))
 
     def set_descr(self, ifname: str, descr: str) -> Action:
-        return (Netconf(netd_edits.set_descr(ifname, descr)) if self.netd
-                else Run(ifconfig.set_descr(ifname, descr)))
+        return self._either(netd_edits.set_descr(ifname, descr),
+                            ifconfig.set_descr(ifname, descr))
 
     def address_add(self, ifname: str, address: str) -> Action:
-        return (Netconf(netd_edits.address_add(ifname, address)) if self.netd
-                else Run(ifconfig.address_add(ifname, address)))
+        return self._either(netd_edits.address_add(ifname, address),
+                            ifconfig.address_add(ifname, address))
 
     def address_remove(self, ifname: str, address: str) -> Action:
-        return (Netconf(netd_edits.address_remove(ifname, address)) if self.netd
-                else Run(ifconfig.address_remove(ifname, address)))
+        return self._either(netd_edits.address_remove(ifname, address),
+                            ifconfig.address_remove(ifname, address))
 
 
 @dataclass(frozen=True)
