@@ -75,6 +75,7 @@ from hvd_netconf.ops import (
     yangpush,
 )
 from hvd_netconf.ops.boot import boot_from_startup
+from hvd_netconf.ops.iscsiwatch import IscsiWatch
 from hvd_netconf.ops.registry import OpContext, Registry, ServerView
 from hvd_netconf.ops.snapshot_schedule import SnapshotScheduler
 from hvd_netconf.ops.uplinks import UplinkWatch
@@ -324,6 +325,9 @@ def wire_components(server: Server) -> None:
     watch = server.uplink_watch = UplinkWatch(host, datastores, bus.publish)
     watch.run_pass()  # the states as they are at start: changes are told from now on
     watch.start()
+    sessions = server.iscsi_watch = IscsiWatch(host, datastores, supervisor, bus.publish)
+    sessions.run_pass()
+    sessions.start()
 
 
 @dataclass
@@ -357,8 +361,9 @@ class Running:
             listener.join_connections(2.0)
         if self.server.snapshot_scheduler is not None:
             self.server.snapshot_scheduler.stop()
-        if self.server.uplink_watch is not None:
-            self.server.uplink_watch.stop()
+        for watch in (self.server.uplink_watch, self.server.iscsi_watch):
+            if watch is not None:
+                watch.stop()
         if self.server.sampler is not None:
             self.server.sampler.stop()
         supervisor = self.server.supervisor

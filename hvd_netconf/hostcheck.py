@@ -80,6 +80,15 @@ def check_passthru(host: Host) -> Finding:
                    "no device reserved (optional: pptdevs in /boot/loader.conf)")
 
 
+def check_iscsid(host: Host) -> Finding:
+    """iscsid logs iSCSI sessions in (docs/freebsd-facts.md §21): optional, needed only by VMs
+    with iSCSI disks, whose starts fail without it."""
+    ok, _ = _succeeds(host, ["pgrep", "-x", "iscsid"])
+    return Finding("iscsid (iSCSI disks)", True,
+                   "running" if ok else "not running: VMs with iSCSI disks cannot start "
+                   "(optional)", () if ok else ("sysrc iscsid_enable=YES", "service iscsid start"))
+
+
 def check_parent_dataset(host: Host, parent: str, mountpoint: str) -> Finding:
     ok, detail = _succeeds(host, ["zfs", "list", "-H", "-o", "name,mountpoint", parent])
     return Finding(
@@ -103,6 +112,7 @@ def check_host(host: Host, *, zfs_parent: str, root: str) -> list[Finding]:
         check_parent_dataset(host, zfs_parent, root),
         check_racct(host),
         check_passthru(host),
+        check_iscsid(host),
     ]
 
 

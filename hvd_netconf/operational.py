@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Protocol
 from lxml import etree
 
 from hvd_netconf import __version__
-from hvd_netconf.host import bhyve, ifconfig, pf, specs
+from hvd_netconf.host import bhyve, ifconfig, iscsi, pf, specs
 from hvd_netconf.host.backend import CommandFailed
 from hvd_netconf.namespaces import HVD, NETWORK, VM, default_ns, qn
 from hvd_netconf.state import child, leaf
+from hvd_netconf.supervisor.core import ACTIVE
 
 if TYPE_CHECKING:
     from hvd_netconf.host.backend import Host
@@ -72,6 +73,27 @@ def vm_state(server: VmHostView, data: etree._Element) -> None:
             status = {**status, "running-cpu": cpu, "running-memory": memory}
         for key in _VM_LEAVES:
             _put(state, key, status.get(key))
+        if status.get("status") in ACTIVE:
+            _iscsi_disks(server, entry, state)
+
+
+def iscsi_sessions(host: Host) -> list[iscsi.Session]:
+    """The host's iSCSI sessions now; none when iscsictl cannot tell."""
+    try:
+        return iscsi.parse_sessions(host.run(iscsi.list_sessions()))
+    except (CommandFailed, ValueError):
+        return []
+
+
+def _iscsi_disks(server: VmHostView, entry: etree._Element, state: etree._Element) -> None:
+    if server.host is None or entry.find(f"{qn(VM, 'disk')}/{qn(VM, 'iscsi')}") is None:
+        return
+    disks = specs.read_vm(entry).disks
+    for d in iscsi.disk_states(disks, iscsi_sessions(server.host)):
+        item = etree.SubElement(state, qn(VM, "iscsi-disk"))
+        for key, value in (("disk", d.disk), ("target", d.lun.target), ("lun", d.lun.lun),
+                           ("device", d.device), ("session", d.session)):
+            _put(item, key, value)
 
 
 def network_state(server: VmHostView, data: etree._Element) -> None:

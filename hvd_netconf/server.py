@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from hvd_netconf.host.backend import Host
     from hvd_netconf.notify.bus import NotificationBus
     from hvd_netconf.notify.push import Subscriptions
+    from hvd_netconf.ops.iscsiwatch import IscsiWatch
     from hvd_netconf.ops.snapshot_schedule import SnapshotScheduler
     from hvd_netconf.ops.uplinks import UplinkWatch
     from hvd_netconf.schema.nodes import Schema
@@ -217,6 +218,7 @@ class Server:
         self.committer: Committer | None = None
         self.snapshot_scheduler: SnapshotScheduler | None = None
         self.uplink_watch: UplinkWatch | None = None
+        self.iscsi_watch: IscsiWatch | None = None
         self.sampler: Sampler | None = None  # stats-history; wired when the daemon keeps one
         self.subscriptions: Subscriptions | None = None  # YANG-Push (ops/yangpush.py)
         self.nacm = Nacm(self.settings.nacm_admin_group)

@@ -491,8 +491,8 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
                         ph.zfs_setup.append(_zvol_step(zfs_parent, c.name, d))
                 elif old[name].zvol != d.zvol:
                     refusals.append(errors.OperationFailed(
-                        f"disk {name} of VM {c.name} cannot change between a zvol and an "
-                        "existing device; remove the disk and add a new one",
+                        f"disk {name} of VM {c.name} cannot change between a zvol and "
+                        "another source; remove the disk and add a new one",
                         path=_vm_path(c.name, name)))
                 elif d.zvol:
                     ph.zfs_setup += _disk_modify(zfs_parent, c.name, old[name], d, refusals)
@@ -505,7 +505,7 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
                         f"disk {name} of VM {c.name} cannot be removed while the VM runs; "
                         "stop the VM first", path=_vm_path(c.name, name)))
                 if not old[name].zvol:
-                    continue  # an existing device: hvd never destroys what it did not create
+                    continue  # a device, image or LUN: hvd never destroys what it did not create
                 ph.checks.append(_owned(ds))
                 # -r: the zvol's snapshots go with it (zfs-destroy(8) refuses without), and
                 # the check above has made sure they are all hvd's

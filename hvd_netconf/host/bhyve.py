@@ -38,7 +38,11 @@ LPC_SLOT = 31
 
 def disk_path(zfs_parent: str, vm: str, disk: Disk) -> str:
     """The disk's backing device: its zvol's /dev/zvol node, or the existing device or image
-    named."""
+    named. An iSCSI LUN's da(4) device is known only once the supervisor has attached it (it
+    sets the disk's device); before, the LUN's name stands in, as in a launch compared for a
+    restart, where only which LUN matters."""
+    if disk.existing is None and disk.iscsi is not None:
+        return f"iscsi:{disk.iscsi.portal}/{disk.iscsi.target}/{disk.iscsi.lun}"
     return disk.existing or names.zvol_device(names.disk_dataset(zfs_parent, vm, disk.name))
 
 

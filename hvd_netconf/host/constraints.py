@@ -481,8 +481,41 @@ def _device_users(root: etree._Element, base: etree._Element | None, keys: list[
     for el in _kept("vm", root, base, keys, new):
         vm = memo.vm(el)
         for d in vm.disks:
-            if d.existing is not None:
-                out.setdefault(d.existing, []).append((vm.name, d.name))
+            claim = _claim(d)
+            if claim is not None:
+                out.setdefault(claim, []).append((vm.name, d.name))
+    return out
+
+
+def _claim(d: specs.Disk) -> str | None:
+    """What a disk takes for itself alone: its device or image, or its iSCSI target (whose
+    session a VM's exit removes)."""
+    if d.iscsi is not None:
+        return f"iSCSI target {d.iscsi.target} at {d.iscsi.portal}"
+    return d.existing
+
+
+def check_iscsi(vm: specs.VmSpec, users: dict[str, list[tuple[str, str]]]) -> list[RpcError]:
+    """An iSCSI target is one VM's: another VM's exit would remove the session under it. One
+    LUN is one disk's."""
+    out: list[RpcError] = []
+    seen: dict[tuple[str, str, int], str] = {}
+    for d in vm.disks:
+        lun = d.iscsi
+        if lun is None:
+            continue
+        path = _vm_path(vm.name, f"disk[hvd-vm:name='{d.name}']", "iscsi", "target")
+        others = sorted({v for v, _ in users.get(_claim(d) or "", []) if v != vm.name})
+        if others:
+            out.append(_refuse(
+                f"disk {d.name} of VM {vm.name}: iSCSI target {lun.target} at {lun.portal} "
+                f"is already used by VM {', '.join(others)}; a target is one VM's, since "
+                "the session goes when that VM stops", path=path))
+        twin = seen.setdefault((lun.portal, lun.target, lun.lun), d.name)
+        if twin != d.name:
+            out.append(_refuse(
+                f"disk {d.name} of VM {vm.name}: LUN {lun.lun} of {lun.target} is already "
+                f"disk {twin}; two disks on one LUN would overwrite each other", path=path))
     return out
 
 
@@ -490,7 +523,7 @@ def check_devices(vm: specs.VmSpec, old: specs.VmSpec | None,
                   users: dict[str, list[tuple[str, str]]]) -> list[RpcError]:
     """A device or image given to two disks (of this VM or another): two guests, or one guest twice,
     would write the same blocks unaware of each other. Blamed on the disk that brings it."""
-    out: list[RpcError] = []
+    out: list[RpcError] = check_iscsi(vm, users)
     had = {d.name: d.existing for d in old.disks} if old is not None else {}
     for d in vm.disks:
         if d.existing is None or had.get(d.name) == d.existing:
@@ -562,7 +595,7 @@ def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
             before: Any = old((kind, name))
             spec, was = memo.vm(el), memo.vm(before) if before is not None else None
             out += check_vm(spec, was, limits)
-            if any(d.existing is not None for d in spec.disks):
+            if any(not d.zvol for d in spec.disks):
                 if devices is None:
                     devices = _device_users(root, base, keys, new, memo)
                 out += check_devices(spec, was, devices)

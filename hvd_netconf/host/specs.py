@@ -38,6 +38,18 @@ def _leaf(path: str, conv: Callable[[str], Any] = str) -> Any:
 
 
 @dataclass(frozen=True)
+class IscsiLun:
+    """A disk's iscsi container (hvd-vm.yang): the LUN of a target that backs it."""
+
+    portal: str = _leaf("portal")
+    target: str = _leaf("target")
+    lun: int = _leaf("lun", int)
+    serial: str | None = _leaf("serial")
+    auth_nickname: str | None = _leaf("auth-nickname")
+    login_timeout: int = _leaf("login-timeout", int)
+
+
+@dataclass(frozen=True)
 class Disk:
     name: str = _leaf("name")
     size: str | None = _leaf("size")  # None only for an existing device (the YANG's must)
@@ -48,16 +60,18 @@ class Disk:
     sectorsize: str | None = _leaf("sectorsize")
     device: str | None = _leaf("device")  # an existing device: hvd never creates or destroys it
     image: str | None = _leaf("image")  # an existing image file: likewise never touched
+    iscsi: IscsiLun | None = None  # a presence container: None when absent
 
     @property
     def existing(self) -> str | None:
-        """The path of an existing device or image the disk uses as it is (None: a zvol)."""
+        """The path of an existing device or image the disk uses as it is (None: a zvol, or
+        an iSCSI LUN not yet attached; the supervisor sets device to its da(4) at start)."""
         return self.device or self.image
 
     @property
     def zvol(self) -> bool:
         """Backed by a zvol hvd creates and destroys (the source's default case)."""
-        return self.existing is None
+        return self.existing is None and self.iscsi is None
 
     @property
     def volsize(self) -> str:
@@ -340,6 +354,13 @@ def _read(cls: type, el: etree._Element, ns: str, entry: tuple[str, ...],
     return out
 
 
+def _disk(el: etree._Element, entry: tuple[str, ...]) -> Disk:
+    kids = _children(el)
+    lun = kids.get(f"{{{VM}}}iscsi")
+    return Disk(**_read(Disk, el, VM, entry, kids), iscsi=None if lun is None else IscsiLun(
+        **_read(IscsiLun, lun[0], VM, (*entry, "iscsi"))))
+
+
 def read_vm(el: etree._Element) -> VmSpec:
     """A `<vm xmlns="urn:hvd:vm">` element -> VmSpec, with the model's defaults."""
     entry = ("vms", "vm")
@@ -348,8 +369,7 @@ def read_vm(el: etree._Element) -> VmSpec:
     name = values["name"]
     if not name:
         raise ValueError("a vm entry has no name")
-    disks = tuple(Disk(**_read(Disk, d, VM, (*entry, "disk")))
-                  for d in top.get(f"{{{VM}}}disk", ()))
+    disks = tuple(_disk(d, (*entry, "disk")) for d in top.get(f"{{{VM}}}disk", ()))
     nics = []
     for n in top.get(f"{{{VM}}}nic", ()):
         nic = Nic(**_read(Nic, n, VM, (*entry, "nic")))
@@ -454,11 +474,12 @@ def read_leaves() -> set[tuple[str, str]]:
     """(list, path) of every leaf the readers read: the `leaf` of each field, by list."""
     out: set[tuple[str, str]] = set()
     for lst, cls in (("vm", VmSpec), ("vm", Disk), ("vm", Nic), ("vm", Pin), ("vm", CloudInit),
-                     ("vm", Graphics), ("vm", Share),
+                     ("vm", Graphics), ("vm", Share), ("vm", IscsiLun),
                      ("vm", SnapshotCounts), ("network", NetworkSpec), ("network", Forward)):
         prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/", Forward: "forward/",
                   CloudInit: "cloud-init/", SnapshotCounts: "snapshot-schedule/",
-                  Graphics: "graphics/", Share: "share/"}.get(cls, "")
+                  Graphics: "graphics/", Share: "share/", IscsiLun: "disk/iscsi/"
+                  }.get(cls, "")
         out |= {(lst, prefix + f.metadata[k]) for f in fields(cls)
                 for k in ("leaf", "leaf-list", "reads") if k in f.metadata}
     return out

@@ -285,8 +285,8 @@ def test_a_disk_does_not_change_between_zvol_and_device(cfg):
     for before, after in ((old, new), (new, old)):
         with pytest.raises(errors.OperationFailed) as e:
             plan_of(before, after)
-        assert e.value.message == ("disk data of VM nas cannot change between a zvol and an "
-                                   "existing device; remove the disk and add a new one")
+        assert e.value.message == ("disk data of VM nas cannot change between a zvol and "
+                                   "another source; remove the disk and add a new one")
 def _with_addresses(network, *addresses):
     return network.replace("</network>", "".join(f"<address>{a}</address>"
                                                  for a in addresses) + "</network>")
