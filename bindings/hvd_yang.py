@@ -2514,7 +2514,7 @@ brackets); the port defaults to 3260.
     """
     Getter method for target, mapped from YANG variable /vms/vm/disk/iscsi/target (string)
 
-    YANG Description: The target's iSCSI name (RFC 7143): iqn., eui. or naa.
+    YANG Description: The target's iSCSI name (RFC 7143): an iqn, eui or naa name
     """
     return self.__target
       
@@ -2526,7 +2526,7 @@ brackets); the port defaults to 3260.
     method. Backends looking to populate this variable should
     do so via calling thisObj._set_target() directly.
 
-    YANG Description: The target's iSCSI name (RFC 7143): iqn., eui. or naa.
+    YANG Description: The target's iSCSI name (RFC 7143): an iqn, eui or naa name
     """
     if hasattr(v, "_utype"):
       v = v._utype(v)

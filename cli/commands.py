@@ -389,6 +389,17 @@ def do_add(s: Session, p: Parsed) -> None:
            f"added {obj} {v['name']} to vm {v['vm']}", v["vm"])
 
 
+def do_add_lun(s: Session, p: Parsed) -> None:
+    """A disk whose blocks are a LUN of an iSCSI target (attached at each start)."""
+    v = p.values
+    lun = El("iscsi", [el(k, text=v[k]) for k in ("portal", "target", "lun", "serial",
+                                                  "auth-nickname") if k in v])
+    more = [leaf("emulation", v["emulation"])] if "emulation" in v else []
+    s.edit(_vm_scoped("disk", v, lun, *more, op="create"), "none",
+           f"added disk {v['name']} (LUN {v.get('lun', '0')} of {v['target']} at "
+           f"{v['portal']}) to vm {v['vm']}", v["vm"])
+
+
 def do_remove(s: Session, p: Parsed) -> None:
     _delete(s, p, f"removed {_where(p)}", f"remove {_where(p)}")
 
@@ -1246,7 +1257,7 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "create": do_create, "destroy": do_destroy, "set": do_set, "unset": do_unset,
     "add-address": do_add_address, "remove-address": do_remove_address,
     "add-forward": do_add_forward, "remove-forward": do_remove_forward,
-    "add": do_add, "remove": do_remove, "list": do_list, "show": do_show,
+    "add": do_add, "add-lun": do_add_lun, "remove": do_remove, "list": do_list, "show": do_show,
     "show-host": do_show_host, "show-commits": do_show_commits, "show-compare": do_show_compare,
     "start-vm": do_vm_rpc, "stop-vm": do_vm_rpc, "restart-vm": do_vm_rpc, "console": do_console,
     "commit": do_commit, "commit-check": do_commit_check, "commit-confirmed": do_commit_confirmed,

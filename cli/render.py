@@ -163,6 +163,13 @@ def waiting(vm: Data) -> dict[str, str]:
             if ran in state and state[ran] != vm.get(name)}
 
 
+def _disk_size(disk: Data) -> str:
+    """A zvol's size, else where the blocks are: device, image or iscsi (sized elsewhere)."""
+    if "size" in disk:
+        return str(disk["size"])
+    return next((k for k in ("device", "image", "iscsi") if k in disk), "?")
+
+
 def vm_table(vms: list[Data]) -> str:
     """STATE and each value a restart would change are marked `*`, with a footnote."""
     rows = []
@@ -176,7 +183,7 @@ def vm_table(vms: list[Data]) -> str:
             state.get("status", "-") + ("*" if pending else ""),
             vm["cpu"] + ("*" if "cpu" in old else ""),
             f"{vm['memory']}M" + ("*" if "memory" in old else ""),
-            ",".join(f"{d['name']}:{d.get('size', '?')}" for d in vm.get("disk", [])) or "-",
+            ",".join(f"{d['name']}:{_disk_size(d)}" for d in vm.get("disk", [])) or "-",
             ",".join(n.get("network", "?") for n in vm.get("nic", [])) or "-",
             duration(state.get("uptime")) if running else "-",
         ])

@@ -167,3 +167,19 @@ def test_console_script_and_env_socket(hvd: HvdInstance) -> None:
     done = subprocess.run([str(hv_bin), "set", "vm", "test", "cpu", "40"], env=env,
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and done.stderr == "hv: cpu must be in 1..32, not 40\n"
+
+
+def test_an_iscsi_lun_as_a_disk(hv: HV, running: Q) -> None:
+    hv("create vm db 1 256")
+    r = hv("add lun db data 10.0.0.5 iqn.2026-01.org.example:store lun 2 serial SER-2")
+    assert (r.status, r.out) == (0, "added disk data (LUN 2 of iqn.2026-01.org.example:store "
+                                    "at 10.0.0.5) to vm db\n")
+    lun = "//vm:disk[vm:name='data']/vm:iscsi/vm:{}/text()"
+    assert [running(lun.format(k))[0] for k in ("portal", "target", "lun", "serial")] == [
+        "10.0.0.5", "iqn.2026-01.org.example:store", "2", "SER-2"]
+    assert running("//vm:disk[vm:name='data']/vm:size") == []
+    assert hv("list vm").out.splitlines()[1].split()[4] == "data:iscsi"
+    assert hv("set disk db data iscsi.lun 3").status == 0
+    assert running(lun.format("lun")) == ["3"]
+    r = hv("add lun db more 10.0.0.5 store")
+    assert r.status != 0 and "an iSCSI name is iqn.YYYY-MM.domain[:name]" in r.err
