@@ -824,6 +824,10 @@ def do_snapshot_rollback(s: Session, p: Parsed) -> None:
 def do_clone(s: Session, p: Parsed) -> None:
     vm, new = p.values["vm"], p.values["name"]
     params = {k: p.values[k] for k in ("snapshot", "linked") if k in p.values}
+    if "@" in vm:  # hv clone VM@SNAP NEW, as zfs names a snapshot
+        if "snapshot" in params:
+            raise UsageError("give the snapshot once: VM@SNAPSHOT or snapshot SNAPSHOT")
+        vm, _, params["snapshot"] = vm.partition("@")
     full = params.get("linked") == "false"
     reply = s.send(rpcs.snapshot_rpc("clone-vm", vm, name=new, **params),
                    progress=f"cloning {vm} as {new}{' (full copy)' if full else ''}…")

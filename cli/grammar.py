@@ -45,7 +45,7 @@ class Param(NamedTuple):
     def fact(self, values: dict[str, str]) -> facts.Fact | None:
         if self.kind == "listed":
             return facts.rpc_input(*LISTED[self.obj])
-        if self.kind in ("new", "ref", "sub"):
+        if self.kind in ("new", "ref", "sub", "vmsnap"):
             return facts.key_fact(self.obj)
         if self.kind in ("val", "snap"):
             if self.obj.startswith("rpc:"):
@@ -62,6 +62,8 @@ class Param(NamedTuple):
             return self.help
         if self.kind in ("ref", "sub"):
             return f"an existing {self.obj}"
+        if self.kind == "vmsnap":
+            return "an existing vm, or VM@SNAPSHOT: one of its snapshots"
         if self.kind == "snap":
             return "one of hvd's snapshots of the VM"
         if self.kind == "new":
@@ -266,7 +268,7 @@ COMMANDS: tuple[Command, ...] = (
             (_p("source", "val", "rpc:add-iso", "source"),
              _p("name", "val", "rpc:add-iso", "name", optional=True)), read=True),
     Command(("clone",), "clone", "Clone a VM from a snapshot: linked (zfs clone) or --full",
-            (VM, _p("name", "new", "vm")), (_p("snapshot", "val", "rpc:clone-vm", "snapshot"),),
+            (_p("vm", "vmsnap", "vm"), _p("name", "new", "vm")), (_p("snapshot", "val", "rpc:clone-vm", "snapshot"),),
             (Flag("--full", "linked", "false"),), read=True),
     Command(("backup",), "backup", "Back a VM up to a backup target (incremental after the first)",
             (VM, _p("target", "val", "rpc:backup-vm", "target")), (),
@@ -402,6 +404,10 @@ def _checked(param: Param, word: str, values: dict[str, str]) -> str:
         if fact["name"] == facts.OBJECTS[param.obj]["key"]:
             raise UsageError(f"the {param.obj}'s {word} is its key and cannot be changed")
         return word
+    if param.kind == "vmsnap" and "@" in word:  # VM@SNAPSHOT: each part checked as itself
+        vm, _, snap = word.partition("@")
+        facts.check(facts.rpc_input("clone-vm", "snapshot"), snap, "snapshot")
+        return facts.check(facts.key_fact("vm"), vm, param.label) + "@" + snap
     fact = param.fact(values)
     if fact is None:
         return word

@@ -28,3 +28,17 @@ def test_clone_linked_then_full(hvd: HvdInstance, hv: Callable[..., Result]) -> 
         assert f.read(5) == b"later"
     assert hv("clone web web2").err == "hv: a VM named 'web2' is configured already\n"
     assert {"web", "web2", "web3"} <= set(hv("list vm").out.split())
+
+
+def test_clone_vm_at_snapshot(hvd: HvdInstance, hv: Callable[..., Result]) -> None:
+    """`hv clone VM@SNAP NEW`, as zfs names a snapshot: the same clone as `snapshot SNAP`."""
+    for line in ("create vm web 1 256", "add disk web d0 1G", "snapshot web base"):
+        assert hv(line).status == 0, line
+    r = hv("clone web@base web2")
+    assert (r.status, r.out) == (0, "vm web2 cloned from zroot/hv/vm/web@base, linked: the "
+                                    "snapshot is kept while the clone exists; commit 3\n"), r.err
+    r = hv("clone web@base web3 snapshot base")
+    assert r.status != 0 and "give the snapshot once" in r.err
+    r = hv("clone web@no/such web3")
+    assert r.status != 0 and "snapshot" in r.err
+    assert hv("help clone").out.splitlines()[0] == "clone <vm> <name> [snapshot SNAPSHOT] [--full]"
