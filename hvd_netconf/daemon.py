@@ -161,7 +161,10 @@ def operations() -> Registry:
     reg.add(VM, "delete-snapshot", snapshots.delete_snapshot)
     reg.add(VM, "rollback-vm", snapshots.rollback_vm)
     reg.add(VM, "clone-vm", clones.clone_vm)
-    reg.add(VM, "backup-vm", backups.backup_vm)
+    # backup-vm takes the datastore lock to read and snapshot only, so cancel-backup (never
+    # serialized) can stop it while its streams move.
+    reg.add(VM, "backup-vm", backups.backup_vm, serialized=False)
+    reg.add(VM, "cancel-backup", backups.cancel_backup, serialized=False)
     reg.add(VM, "list-backups", backups.list_backups)
     reg.add(VM, "restore-vm", backups.restore_vm)
     reg.add(VM, "import-vm-bhyve", vmbhyve.import_vm_bhyve)
@@ -175,6 +178,8 @@ def state_providers() -> StateProviders[ServerView]:
     providers.add("vm-state", operational.vm_state, tops=[(VM, "vms")])
     providers.add("snapshots", snapshots.snapshots_state, tops=[(VM, "snapshots")])
     providers.add("resource-pools", pools.pools_state, tops=[(VM, "resource-pools")])
+    providers.add("backup-jobs", lambda server, data: server.jobs.write_state(data),
+                  tops=[(VM, "backup-jobs")])
     providers.add("network-state", operational.network_state, tops=[(NETWORK, "networks")])
     providers.add("host", operational.host_state, tops=[(HVD, "host")])
     providers.add("vm-statistics", stats_state.vm_statistics, tops=[(VM, "vms")],

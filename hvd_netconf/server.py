@@ -26,6 +26,7 @@ from hvd_netconf.errors import (
 )
 from hvd_netconf.nacm.access import Nacm, is_recovery
 from hvd_netconf.namespaces import CAP_BASE_10, CAP_BASE_11
+from hvd_netconf.ops.jobs import Jobs
 from hvd_netconf.ops.registry import OpContext, Registry, ServerView
 from hvd_netconf.state import StateProviders
 from hvd_netconf.wire import messages
@@ -221,6 +222,7 @@ class Server:
         self.iscsi_watch: IscsiWatch | None = None
         self.sampler: Sampler | None = None  # stats-history; wired when the daemon keeps one
         self.subscriptions: Subscriptions | None = None  # YANG-Push (ops/yangpush.py)
+        self.jobs = Jobs()  # backups and restores under way (ops/jobs.py)
         self.nacm = Nacm(self.settings.nacm_admin_group)
         self._start_hooks: list[StartHook] = []
         self._end_hooks: list[EndHook] = []

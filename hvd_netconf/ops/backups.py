@@ -16,6 +16,7 @@ commit (source restore-vm) and receives its disks after it (ops/vmcopy.py).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -35,8 +36,9 @@ from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.host.stream import Streamer
 from hvd_netconf.namespaces import VM, default_ns, qn
 from hvd_netconf.ops import snapshots, vmcopy
+from hvd_netconf.ops.jobs import Cancelled, Job
 from hvd_netconf.ops.registry import OpContext
-from hvd_netconf.ops.transactions import components
+from hvd_netconf.ops.transactions import committer, components
 from hvd_netconf.ops.vm import rpc_leaf, vm_name
 from hvd_netconf.xmlparse import parse
 
@@ -147,9 +149,12 @@ def _bookmarks(host: Host, vm_ds: str) -> set[str]:
 
 # -- backup-vm --------------------------------------------------------------------------------
 
-def _progress(ctx: OpContext, vm: str, disk: str, estimate: int | None
+def _progress(ctx: OpContext, job: Job, disk: str, estimate: int | None
               ) -> Callable[[int], None]:
+    """Where the job is (operational state), a backup-progress notification every
+    PROGRESS_EVERY bytes, and the stop of a cancelled job."""
     bus = ctx.server.notifications
+    vm = job.vm
     sent = [0]
 
     def report(moved: int) -> None:
@@ -163,19 +168,39 @@ def _progress(ctx: OpContext, vm: str, disk: str, estimate: int | None
                 etree.SubElement(ev, qn(VM, key)).text = str(value)
         bus.publish(ev)
 
-    return report
+    return ctx.server.jobs.progress(job, disk, estimate, report)
+
+
+def cancel_backup(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
+    job = ctx.server.jobs.cancel(vm_name(ctx, op, "vm"), ctx.session.id)
+    return snapshots._reply(**{"job": job.id, "bytes": job.moved})
 
 
 def backup_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
+    """Not serialized: the configuration is read, and the snapshot taken, under the server's
+    lock; the streams then move without it, so a long backup holds up no commit, and it can
+    be cancelled (cancel-backup)."""
     vm = vm_name(ctx, op, "vm")
-    t = _target(ctx, op, "backup-vm")
     full = rpc_leaf(ctx, op, "backup-vm", "full") == "true"
-    entry = vmcopy.configured(ctx, vm)
-    if entry is None:
-        raise DataMissing(f"no VM named {vm!r} is configured")
+    lock = committer(ctx.server).lock  # the server's datastore lock
+    with lock:
+        t = _target(ctx, op, "backup-vm")
+        entry = vmcopy.configured(ctx, vm)
+        if entry is None:
+            raise DataMissing(f"no VM named {vm!r} is configured")
+    with ctx.server.jobs.running(vm, "backup", t.spec.name, ctx.session.id) as job:
+        with lock:
+            name, bases, commit = _snapshot_for_backup(ctx, t, vm, entry, full)
+        return _send_backup(ctx, t, job, entry, name, bases, commit)
+
+
+def _snapshot_for_backup(ctx: OpContext, t: _Target, vm: str, entry: etree._Element,
+                         full: bool) -> tuple[str, dict[str, str], int | None]:
+    """One `zfs snapshot -r` of the VM for this backup: its name, each disk's incremental
+    base (a bookmark the target's newest backup shares), and the commit it was taken under."""
     parent = ctx.server.settings.zfs_parent
     vm_ds = names.vm_dataset(parent, vm)
-    disks = [d.name for d in specs.read_vm(entry).disks]
+    disks = [d.name for d in specs.read_vm(entry).disks if d.zvol]
     marks = _bookmarks(t.host, vm_ds)
     if t.directory is not None:
         held = _manifests(t, vm)
@@ -183,6 +208,7 @@ def backup_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
         bases = {d: prev["backup"] for d in disks
                  if prev is not None and d in prev["disks"]
                  and f"{names.disk_dataset(parent, vm, d)}#{prev['backup']}" in marks}
+        taken = {m["backup"] for m in held}
     else:
         there = _dataset_backups(t, vm)
         bases = {}
@@ -191,9 +217,8 @@ def backup_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
                       if f"{names.disk_dataset(parent, vm, d)}#{s}" in marks]
             if common and not full:
                 bases[d] = common[-1]
-    taken = {m.partition("#")[2] for m in marks} | (
-        {m["backup"] for m in held} if t.directory is not None
-        else {s for snaps in there.values() for s in snaps})
+        taken = {s for snaps in there.values() for s in snaps}
+    taken |= {m.partition("#")[2] for m in marks}
     name = first = backup_name()
     n = 1
     while name in taken:  # another backup within the same second
@@ -203,8 +228,20 @@ def backup_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     commit = dss.history.last_id
     t.host.run(zfs.snapshot(vm_ds, name, description=f"backup to {t.spec.name}",
                             commit=commit))
+    return name, bases, commit
+
+
+def _send_backup(ctx: OpContext, t: _Target, job: Job, entry: etree._Element, name: str,
+                 bases: dict[str, str], commit: int | None) -> list[etree._Element]:
+    """Each disk's stream to the target, bookmarked after; then the VM's configuration. The
+    backup's snapshot is destroyed whatever happens; on a failure (or a cancel) what this
+    backup made on a directory target goes too, and a cut receive is abandoned."""
+    vm, parent = job.vm, ctx.server.settings.zfs_parent
+    vm_ds = names.vm_dataset(parent, vm)
+    disks = [d.name for d in specs.read_vm(entry).disks if d.zvol]
     streams: dict[str, dict[str, Any]] = {}
     made_dir: Path | None = None
+    receiving: str | None = None
     try:
         if t.directory is not None:
             made_dir = t.directory / vm / name
@@ -219,7 +256,7 @@ def backup_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
             estimate = zr.parse_estimate(t.host.run(zr.send(
                 f"{ds}@{name}", base=base, raw=t.spec.raw, compressed=t.spec.compressed,
                 estimate=True)))
-            report = _progress(ctx, vm, d, estimate)
+            report = _progress(ctx, job, d, estimate)
             assert isinstance(t.host, Streamer)  # _target checked
             if made_dir is not None:
                 path, digest = made_dir / f"{d}.zstream", hashlib.sha256()
@@ -227,9 +264,10 @@ def backup_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
                 streams[d] = {"file": f"{name}/{d}.zstream", "bytes": moved,
                               "sha256": digest.hexdigest(), "base": bases.get(d)}
             else:
-                target_ds = f"{t.dataset}/{vm}/{d}"
+                receiving = target_ds = f"{t.dataset}/{vm}/{d}"
                 recv = zr.receive(target_ds, role=None if d in bases else "backup")
                 moved = _send_resuming(t, send, recv, target_ds, report)
+                receiving = None
                 streams[d] = {"bytes": moved, "base": bases.get(d)}
             t.host.run(zr.bookmark(f"{ds}@{name}", name))
         config = etree.tostring(entry).decode()
@@ -243,11 +281,14 @@ def backup_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
         else:
             packed = base64.b64encode(zlib.compress(config.encode())).decode()
             t.run(zfs.set_property(f"{t.dataset}/{vm}", CONFIG_PROP, packed))
-    except BaseException:
+    except BaseException as e:
         if made_dir is not None:  # hvd made it in this call: nothing else is in it
             for f in made_dir.iterdir():
                 f.unlink()
             made_dir.rmdir()
+        if receiving is not None and isinstance(e, Cancelled):  # no resume wanted
+            with contextlib.suppress(CommandFailed):
+                t.run(zr.receive_abort(receiving))
         raise
     finally:
         t.host.run(zfs.destroy_snapshot(vm_ds, name))  # the bookmarks stay
@@ -393,39 +434,40 @@ def restore_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     in_backup = set(chosen["disks"]) if chosen is not None else set(there)
     # a disk the backup does not hold keeps the empty zvol the commit makes
     disks = [d.name for d in specs.read_vm(entry).disks if d.name in in_backup]
-    commit = vmcopy.add(ctx, entry, SOURCE, f"restore of {vm} from {t.spec.name}: {backup}")
-    moved = 0
-    try:
-        for disk in disks:
-            def copy_into(ds: str, disk: str = disk) -> None:
-                nonlocal moved
-                received: list[str] = []
-                try:
-                    if t.directory is not None:
-                        assert chosen is not None
-                        for i, m in enumerate(_chain(held, chosen, disk)):
+    with ctx.server.jobs.running(new, "restore", t.spec.name, ctx.session.id) as job:
+        commit = vmcopy.add(ctx, entry, SOURCE, f"restore of {vm} from {t.spec.name}: {backup}")
+        moved = 0
+        try:
+            for disk in disks:
+                def copy_into(ds: str, disk: str = disk) -> None:
+                    nonlocal moved
+                    received: list[str] = []
+                    try:
+                        if t.directory is not None:
+                            assert chosen is not None
+                            for i, m in enumerate(_chain(held, chosen, disk)):
+                                moved += host.pipe(
+                                    _stream_file(t, vm, m, disk),
+                                    zr.receive(ds, role="disk" if i == 0 else None,
+                                               resumable=False),
+                                    progress=_progress(ctx, job, disk, None))
+                                received.append(m["backup"])
+                        else:
                             moved += host.pipe(
-                                _stream_file(t, vm, m, disk),
-                                zr.receive(ds, role="disk" if i == 0 else None,
-                                           resumable=False),
-                                progress=_progress(ctx, new, disk, None))
-                            received.append(m["backup"])
-                    else:
-                        moved += host.pipe(
-                            t.remote(zr.send(f"{t.dataset}/{vm}/{disk}@{backup}")),
-                            zr.receive(ds, role="disk", resumable=False),
-                            progress=_progress(ctx, new, disk, None))
-                        received.append(backup)
-                    for snap in received:
-                        host.run(zfs.destroy(f"{ds}@{snap}"))
-                except BaseException:
-                    if received:  # what the receive made, so the withdrawal may destroy it
-                        host.run(zfs.destroy(ds, recursive=True))
-                    raise
+                                t.remote(zr.send(f"{t.dataset}/{vm}/{disk}@{backup}")),
+                                zr.receive(ds, role="disk", resumable=False),
+                                progress=_progress(ctx, job, disk, None))
+                            received.append(backup)
+                        for snap in received:
+                            host.run(zfs.destroy(f"{ds}@{snap}"))
+                    except BaseException:
+                        if received:  # what the receive made, so the withdrawal may destroy it
+                            host.run(zfs.destroy(ds, recursive=True))
+                        raise
 
-            vmcopy.fill(host, parent, new, disk, copy_into)
-    except BaseException as e:
-        vmcopy.withdraw(ctx, new, SOURCE, f"restore of {vm} failed: {vmcopy.failed(e)}")
-        raise
+                vmcopy.fill(host, parent, new, disk, copy_into)
+        except BaseException as e:
+            vmcopy.withdraw(ctx, new, SOURCE, f"restore of {vm} failed: {vmcopy.failed(e)}")
+            raise
     return snapshots._reply(**{"name": new, "backup": backup, "commit-id": commit,
                                "bytes": moved})

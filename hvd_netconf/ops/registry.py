@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from hvd_netconf.host.backend import Host
     from hvd_netconf.notify.bus import NotificationBus
     from hvd_netconf.notify.push import Subscriptions
+    from hvd_netconf.ops.jobs import Jobs
     from hvd_netconf.schema.nodes import Schema
     from hvd_netconf.state import StateProviders
     from hvd_netconf.stats.sampler import Sampler
@@ -116,6 +117,7 @@ class ServerView(Protocol):
     committer: Committer | None
     sampler: Sampler | None
     subscriptions: Subscriptions | None  # YANG-Push's dynamic subscriptions
+    jobs: Jobs  # backups and restores under way
 
     def capabilities(self) -> list[str]: ...
 

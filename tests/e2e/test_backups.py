@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from lxml import etree
 from ncclient import manager
 from ncclient.operations import RPCError
 from support.server import HvdInstance
+from support.waiting import wait_for
 
 from hvd_netconf.host import zfs
 from hvd_netconf.host.sim.host import SimHost
@@ -201,3 +203,53 @@ def test_a_cut_stream_to_a_dataset_resumes_and_finishes(vmhvd: HvdInstance,
     rpc(m, f'<restore-vm xmlns="{VM}"><target>pool2</target><vm>web</vm>'
            "<name>web-r</name></restore-vm>")
     _same_disks(root, "web", "web-r")
+
+
+def _jobs(m: manager.Manager) -> list[dict[str, str]]:
+    reply = m.get(filter=("subtree", f'<backup-jobs xmlns="{VM}"/>'))
+    return [{etree.QName(c).localname: c.text or "" for c in j}
+            for j in etree.fromstring(reply.xml.encode()).iter(f"{{{VM}}}job")]
+
+
+def test_a_backup_in_progress_shows_in_state_and_can_be_cancelled(
+        vmhvd: HvdInstance, tmp_path: Path) -> None:
+    """The job is in /backup-jobs with its disk and bytes while its stream moves (it holds
+    no datastore lock); cancel-backup from another session stops it at
+    the next chunk, the RPC fails saying so, and nothing of it is left: no partial receive,
+    no snapshot; the next backup is a full one and succeeds."""
+    root = vmhvd.root
+    m, other = vmhvd.connect_uds(), vmhvd.connect_uds()
+    _setup(m, root, tmp_path / "backups")
+    write_disk(root, "web", "d0", os.urandom(6 * MIB), 0)
+    SimHost(root).inject_fault(("zfs", "receive"), "", delay=0.3)  # a slow link
+    failure: list[BaseException] = []
+
+    def backup() -> None:
+        try:
+            _backup(m, "pool2")
+        except BaseException as e:
+            failure.append(e)
+
+    worker = threading.Thread(target=backup)
+    worker.start()
+    wait_for(lambda: any(int(j.get("bytes") or 0) > 0 for j in _jobs(other)),
+             what="the job's first bytes")
+    job = _jobs(other)[0]
+    assert (job["vm"], job["operation"], job["target"], job["disk"]) == (
+        "web", "backup", "pool2", "d0") and int(job["estimate"]) >= 6 * MIB
+    assert "web" in other.get_config("running").xml  # the datastore lock is not held
+    reply = rpc(other, f'<cancel-backup xmlns="{VM}"><vm>web</vm></cancel-backup>')
+    assert reply.findtext("vm:job", namespaces=VMX) == job["id"]
+    worker.join(30)
+    assert not worker.is_alive() and len(failure) == 1
+    assert isinstance(failure[0], RPCError)
+    assert f"the backup of VM web was cancelled by session {other.session_id}" in str(
+        failure[0].message)
+    assert _jobs(other) == [] and _vm_snapshots(root) == []
+    sim = SimHost(root)
+    assert "zroot/backups/web/d0" not in sim.state()["datasets"]  # the partial receive went
+    with pytest.raises(RPCError) as e:
+        rpc(other, f'<cancel-backup xmlns="{VM}"><vm>web</vm></cancel-backup>')
+    assert e.value.message == "VM web has no backup or restore under way"
+    again = _backup(m, "pool2")
+    assert "base" not in again and int(again["bytes"]) >= 6 * MIB

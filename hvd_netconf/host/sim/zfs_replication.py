@@ -21,6 +21,7 @@ import base64
 import hashlib
 import json
 import os
+import time
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -630,11 +631,14 @@ class ZfsReplication:
             if not isinstance(consumer, Path):
                 consumer = _remote(tuple(consumer))
             cut: int | None = None
+            pace = 0.0  # seconds each chunk waits: a slow disk or link (a delay fault)
             for side in (producer, consumer):
                 if not isinstance(side, Path):
                     fault = self._take_fault(tuple(side))
                     if fault is not None and "cut_after" in fault:
                         cut = fault["cut_after"]
+                    elif fault is not None and fault.get("delay"):
+                        pace = float(fault["delay"])
                     elif fault is not None:
                         raise CommandFailed(tuple(side), fault["code"], fault["stderr"])
             self._refresh()
@@ -661,6 +665,8 @@ class ZfsReplication:
                     moved += len(chunk)
                     if tap is not None:
                         tap(chunk)
+                    if pace:
+                        time.sleep(pace)
                     if progress is not None:
                         progress(moved)
                     yield chunk
