@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from hv_cli import loadfile, render, rpcs
-from hv_cli.client import REPLY_TIMEOUT, Client, ConnectError, NetconfError
+from hv_cli.client import REPLY_TIMEOUT, Client, ConnectError, NetconfError, Progress
 from hv_cli.facts import UsageError
 from hv_cli.grammar import Parsed
+from hv_cli.progress import JobBar
 from hv_cli.rpcs import OP, El, el, leaf
 
 from hvd_netconf.namespaces import BASE, CAP_PREFIX, VM
@@ -117,12 +118,32 @@ class Session:
             self._client.close()
             self._client = None
 
+    def second(self) -> Client:
+        """Another session to the same server (a progress bar reads through it while the
+        first waits for its reply)."""
+        if self.opts.host:
+            from hv_cli.ssh import connect  # paramiko only for remote hosts
+
+            return connect(self.opts.host, self.opts.port, self.opts.user, self.opts.timeout,
+                           ask=self.ask)
+        return Client.unix(self.opts.socket, self.opts.timeout)
+
+    def job_send(self, op: El, label: str, vm: str) -> ET.Element | None:
+        """send() of a backup or restore: on a terminal, a bar of its job's progress."""
+        if not sys.stderr.isatty():
+            return self.send(op, progress=label)
+        job = JobBar(label, vm, self.second)
+        try:
+            return self.send(op, progress=job)
+        finally:
+            job.close()
+
     def print(self, text: str) -> None:
         if text:
             self.out.write(text + "\n")
             self.out.flush()
 
-    def send(self, op: El, progress: str | None = None, timeout: float | None = None
+    def send(self, op: El, progress: Progress = None, timeout: float | None = None
              ) -> ET.Element | None:
         """Send one request; None under --dry-run, where it is only shown."""
         if self.opts.show_rpc or self.opts.dry_run:
@@ -594,7 +615,6 @@ def do_top(s: Session, p: Parsed) -> None:
 
 
 def _stat_lines(vm: str, st: render.Data) -> list[str]:
-    from hv_cli import top
 
     def num(d: render.Data, key: str) -> float | None:
         value = d.get(key)
@@ -604,18 +624,18 @@ def _stat_lines(vm: str, st: render.Data) -> list[str]:
     lines = [f"vm {vm} (counters since {st.get('discontinuity-time', '-')})",
              f"  cpu time         {'-' if cpu_ms is None else f'{cpu_ms / 1000:.2f} s'}",
              f"  cpu use          {st.get('cpu-use', '-')}%",
-             f"  resident memory  {top.size(num(st, 'resident-memory'))}",
-             f"  wired memory     {top.size(num(st, 'wired-memory'))}"]
+             f"  resident memory  {render.size(num(st, 'resident-memory'))}",
+             f"  wired memory     {render.size(num(st, 'wired-memory'))}"]
     for disk in st.get("disk", []):
-        lines.append(f"  disk {disk['name']}: read {top.size(num(disk, 'read-octets'))} "
+        lines.append(f"  disk {disk['name']}: read {render.size(num(disk, 'read-octets'))} "
                      f"({disk.get('read-operations', '0')} ops), written "
-                     f"{top.size(num(disk, 'write-octets'))} "
+                     f"{render.size(num(disk, 'write-octets'))} "
                      f"({disk.get('write-operations', '0')} ops)")
     for nic in st.get("nic", []):
         lines.append(f"  nic {nic['name']} ({nic.get('tap', '-')}): in "
-                     f"{top.size(num(nic, 'in-octets'))} ({nic.get('in-packets', '0')} packets, "
+                     f"{render.size(num(nic, 'in-octets'))} ({nic.get('in-packets', '0')} packets, "
                      f"{nic.get('in-errors', '0')} errors, {nic.get('in-discards', '0')} "
-                     f"dropped), out {top.size(num(nic, 'out-octets'))} "
+                     f"dropped), out {render.size(num(nic, 'out-octets'))} "
                      f"({nic.get('out-packets', '0')} packets, {nic.get('out-errors', '0')} "
                      "errors)")
     return lines
@@ -636,7 +656,7 @@ def _graph_lines(period: int, points: list[top.Point]) -> list[str]:
     for label, values, last in graphs:
         shown = values[-60:]
         lines.append(f"  {label:<10} {top.spark(shown)}  "
-                     f"{last if last is not None else top.size(shown[-1], '/s')}")
+                     f"{last if last is not None else render.size(shown[-1], '/s')}")
     return lines
 
 
@@ -843,8 +863,8 @@ def do_clone(s: Session, p: Parsed) -> None:
 def do_backup(s: Session, p: Parsed) -> None:
     vm, target = p.values["vm"], p.values["target"]
     extra = {"full": p.values["full"]} if "full" in p.values else {}
-    reply = s.send(rpcs.vm_rpc_leaves("backup-vm", vm=vm, target=target, **extra),
-                   progress=f"backing {vm} up to {target}…")
+    reply = s.job_send(rpcs.vm_rpc_leaves("backup-vm", vm=vm, target=target, **extra),
+                       f"backing {vm} up to {target}…", vm)
     if reply is None:
         return
     got = _leaves(reply)
@@ -866,12 +886,42 @@ def do_backup_list(s: Session, p: Parsed) -> None:
           if rows else f"target {p.values['target']} holds no backups", "list-backups")
 
 
+def do_backup_cancel(s: Session, p: Parsed) -> None:
+    vm = p.values["vm"]
+    reply = s.send(rpcs.vm_rpc_leaves("cancel-backup", vm=vm))
+    if reply is None:
+        return
+    got = _leaves(reply)
+    _emit(s, reply, got, lambda: f"cancelled job {got.get('job')} of vm {vm} after "
+          f"{got.get('bytes')} bytes of its current stream; what it made is removed",
+          "cancel-backup")
+
+
+def do_backup_jobs(s: Session, p: Parsed) -> None:
+    reply = s.send(rpcs.get(rpcs.el("backup-jobs", xmlns=VM)))
+    if reply is None:
+        return
+    jobs = [{c.tag.rpartition("}")[2]: c.text or "" for c in j}
+            for j in reply.iter(f"{{{VM}}}job")]
+    if s.opts.json:
+        s.print(json.dumps(jobs, indent=2))
+        return
+    rows = [[j.get("id", ""), j.get("vm", ""), j.get("operation", ""), j.get("target", ""),
+             j.get("disk", "-"), render.size(float(j.get("bytes") or 0)),
+             render.size(float(j["estimate"])) if j.get("estimate") else "-",
+             j.get("started", "")] for j in jobs]
+    s.print(render.table(["JOB", "VM", "WHAT", "TARGET", "DISK", "BYTES", "OF", "STARTED"],
+                         rows) if rows else "no backup or restore is under way")
+
+
 def do_restore(s: Session, p: Parsed) -> None:
     params = {k: p.values[k] for k in ("target", "vm", "backup", "name", "verify-only")
               if k in p.values}
     verify = "verify-only" in params
-    reply = s.send(rpcs.vm_rpc_leaves("restore-vm", **params),
-                   progress=f"{'checking' if verify else 'restoring'} {params['vm']}…")
+    label = f"{'checking' if verify else 'restoring'} {params['vm']}…"
+    reply = s.send(rpcs.vm_rpc_leaves("restore-vm", **params), progress=label) if verify \
+        else s.job_send(rpcs.vm_rpc_leaves("restore-vm", **params), label,
+                        params.get("name", params["vm"]))
     if reply is None:
         return
     got = _leaves(reply)
@@ -1261,6 +1311,7 @@ ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "create": do_create, "destroy": do_destroy, "set": do_set, "unset": do_unset,
     "add-address": do_add_address, "remove-address": do_remove_address,
     "add-forward": do_add_forward, "remove-forward": do_remove_forward,
+    "backup-cancel": do_backup_cancel, "backup-jobs": do_backup_jobs,
     "add": do_add, "add-lun": do_add_lun, "remove": do_remove, "list": do_list, "show": do_show,
     "show-host": do_show_host, "show-commits": do_show_commits, "show-compare": do_show_compare,
     "start-vm": do_vm_rpc, "stop-vm": do_vm_rpc, "restart-vm": do_vm_rpc, "console": do_console,

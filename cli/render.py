@@ -290,16 +290,11 @@ def detail(obj: str, entry: Data) -> str:
     return "\n".join(lines)
 
 
-def size(text: str | None) -> str:
-    """Bytes as people read them: 21474836480 -> 20.0G, 512 -> 512B; '-' when unknown."""
+def short_size(text: str | None) -> str:
+    """Bytes in a table's column: 21474836480 -> 20.0G, 512 -> 512B; '-' when unknown."""
     if not text:
         return "-"
-    n = float(text)
-    for unit in ("B", "K", "M", "G", "T"):
-        if n < 1024 or unit == "T":
-            return f"{int(n)}B" if unit == "B" else f"{n:.1f}{unit}"
-        n /= 1024
-    return text
+    return size(float(text)).replace(" ", "").replace("iB", "")
 
 
 def vm_info(entry: Data, disks: list[Data], nics: list[Data], snaps: list[Data]) -> str:
@@ -324,7 +319,7 @@ def vm_info(entry: Data, disks: list[Data], nics: list[Data], snaps: list[Data])
                   for name, value in _props("vm", entry)])
     lines.append("disks")
     by_name = {d.get("name"): d for d in entry.get("disk", [])}
-    rows = [[d.get("name", ""), size(d.get("volsize")), size(d.get("used")),
+    rows = [[d.get("name", ""), short_size(d.get("volsize")), short_size(d.get("used")),
              by_name.get(d.get("name"), {}).get("emulation", "virtio-blk"), d.get("device", "")]
             for d in disks]
     lines += ["  " + r for r in table(["NAME", "SIZE", "USED", "EMULATION", "DEVICE"],
@@ -337,7 +332,8 @@ def vm_info(entry: Data, disks: list[Data], nics: list[Data], snaps: list[Data])
     lines += ["  " + r for r in table(["NAME", "MAC", "NETWORK", "BRIDGE", "TAP", "EMULATION"],
                                       rows).splitlines()] if rows else ["  none"]
     lines.append("snapshots")
-    rows = [[x.get("name", ""), x.get("creation", ""), size(x.get("used"))] for x in snaps]
+    rows = [[x.get("name", ""), x.get("creation", ""), short_size(x.get("used"))]
+            for x in snaps]
     lines += ["  " + r for r in table(["NAME", "CREATED", "USED"], rows).splitlines()] \
         if rows else ["  none"]
     if state.get("pending-restart") == "true":
@@ -398,3 +394,15 @@ def diff_lines(text: str, color: bool) -> str:
             line = f"\x1b[31m{line}\x1b[0m"
         out.append(line)
     return "\n".join(out)
+
+
+def size(value: float | None, suffix: str = "") -> str:
+    """Bytes as people read them: 1073741824 -> 1.0 GiB, 512 -> 512 B; '-' when unknown."""
+    if value is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            text = f"{value:.0f}" if unit == "B" else f"{value:.1f}"
+            return f"{text} {unit}{suffix}"
+        value /= 1024
+    return "-"  # not reached

@@ -916,6 +916,20 @@ FACTS = {'objects': {'vm': {'key': 'name',
                                                     "a name is 1 to 31 letters, digits, '_', '-' "
                                                     "or single '.' between them"]],
                                       'help': "Only this VM's backups"}]},
+          'cancel-backup': {'help': 'Stop the backup or restore of a VM under way: its stream '
+                                    'stops at the next chunk, and what the job made is removed as '
+                                    'after a failure (the stream files or received datasets of '
+                                    'this backup, the restored VM)',
+                            'input': [{'name': 'vm',
+                                       'length': [[1, 31]],
+                                       'kind': 'string',
+                                       'patterns': [['[A-Za-z0-9_]([A-Za-z0-9_-]|\\.[A-Za-z0-9_-])*',
+                                                     False,
+                                                     "a name is 1 to 31 letters, digits, '_', '-' "
+                                                     "or single '.' between them"]],
+                                       'mandatory': True,
+                                       'help': 'The VM whose job to cancel (for a restore: its new '
+                                               'name)'}]},
           'restore-vm': {'help': 'Restore a VM from a target as a new VM: its configuration of the '
                                  "backup's moment is added by one commit (source restore-vm), then "
                                  'its disks are received, every stream of the chain in order',
@@ -1096,4 +1110,5 @@ FACTS = {'objects': {'vm': {'key': 'name',
           'snapshot-vm/vm-was-running': 'bool',
           'rollback-vm/config-may-differ': 'bool',
           'rollback-vm/stopped': 'bool',
-          'clone-vm/linked': 'bool'}}
+          'clone-vm/linked': 'bool',
+          'cancel-backup/job': 'number'}}

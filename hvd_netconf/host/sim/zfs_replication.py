@@ -21,8 +21,8 @@ import base64
 import hashlib
 import json
 import os
-import time
 import struct
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
