@@ -74,6 +74,7 @@ from hvd_netconf.ops import (
     vmbhyve,
     yangpush,
 )
+from hvd_netconf.ops.backup_schedule import BackupScheduler
 from hvd_netconf.ops.boot import boot_from_startup
 from hvd_netconf.ops.iscsiwatch import IscsiWatch
 from hvd_netconf.ops.registry import OpContext, Registry, ServerView
@@ -330,6 +331,8 @@ def wire_components(server: Server) -> None:
     watch = server.uplink_watch = UplinkWatch(host, datastores, bus.publish)
     watch.run_pass()  # the states as they are at start: changes are told from now on
     watch.start()
+    backups_due = server.backup_scheduler = BackupScheduler(server, bus.publish)
+    backups_due.start()
     sessions = server.iscsi_watch = IscsiWatch(host, datastores, supervisor, bus.publish)
     sessions.run_pass()
     sessions.start()
@@ -366,7 +369,8 @@ class Running:
             listener.join_connections(2.0)
         if self.server.snapshot_scheduler is not None:
             self.server.snapshot_scheduler.stop()
-        for watch in (self.server.uplink_watch, self.server.iscsi_watch):
+        for watch in (self.server.uplink_watch, self.server.iscsi_watch,
+                      self.server.backup_scheduler):
             if watch is not None:
                 watch.stop()
         if self.server.sampler is not None:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from hvd_netconf.host.backend import Host
     from hvd_netconf.notify.bus import NotificationBus
     from hvd_netconf.notify.push import Subscriptions
+    from hvd_netconf.ops.backup_schedule import BackupScheduler
     from hvd_netconf.ops.iscsiwatch import IscsiWatch
     from hvd_netconf.ops.snapshot_schedule import SnapshotScheduler
     from hvd_netconf.ops.uplinks import UplinkWatch
@@ -220,6 +221,7 @@ class Server:
         self.snapshot_scheduler: SnapshotScheduler | None = None
         self.uplink_watch: UplinkWatch | None = None
         self.iscsi_watch: IscsiWatch | None = None
+        self.backup_scheduler: BackupScheduler | None = None
         self.sampler: Sampler | None = None  # stats-history; wired when the daemon keeps one
         self.subscriptions: Subscriptions | None = None  # YANG-Push (ops/yangpush.py)
         self.jobs = Jobs()  # backups and restores under way (ops/jobs.py)

@@ -115,6 +115,16 @@ class SnapshotCounts:
 
 
 @dataclass(frozen=True)
+class BackupSchedule:
+    """A VM's backup-schedule container (hvd-vm.yang): where, how often, how many to keep."""
+
+    target: str = _leaf("target")
+    period: str = _leaf("period")
+    keep: int = _leaf("keep", int)
+    full_every: int = _leaf("full-every", int)
+
+
+@dataclass(frozen=True)
 class Share:
     """A folder shared with the guest over virtio-9p (hvd-vm share list)."""
 
@@ -193,6 +203,7 @@ class VmSpec:
         metadata={"group": "snapshot-schedule"})
     cloud_init: CloudInit | None = None  # a presence container: None when absent
     graphics: Graphics | None = None  # likewise
+    backup_schedule: BackupSchedule | None = None  # likewise
     # read by read_vm itself ("reads": the leaf it takes, for read_leaves)
     passthru: tuple[str, ...] = field(default=(), metadata={"reads": "passthru/device"})
     shares: tuple[Share, ...] = field(default=(), metadata={"list": "share"})
@@ -396,9 +407,12 @@ def read_vm(el: etree._Element) -> VmSpec:
     gr = top.get(f"{{{VM}}}graphics")
     graphics = None if gr is None else Graphics(**_read(Graphics, gr[0], VM,
                                                         (*entry, "graphics")))
+    bs = top.get(f"{{{VM}}}backup-schedule")
+    backups = None if bs is None else BackupSchedule(**_read(BackupSchedule, bs[0], VM,
+                                                             (*entry, "backup-schedule")))
     return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options,
                   snapshot_schedule=schedule, cloud_init=cloud_init, graphics=graphics,
-                  passthru=passthru, shares=shares, tpm=tpm)
+                  passthru=passthru, shares=shares, tpm=tpm, backup_schedule=backups)
 
 
 def read_snapshot_schedule(el: etree._Element | None) -> SnapshotCounts:
@@ -474,12 +488,12 @@ def read_leaves() -> set[tuple[str, str]]:
     """(list, path) of every leaf the readers read: the `leaf` of each field, by list."""
     out: set[tuple[str, str]] = set()
     for lst, cls in (("vm", VmSpec), ("vm", Disk), ("vm", Nic), ("vm", Pin), ("vm", CloudInit),
-                     ("vm", Graphics), ("vm", Share), ("vm", IscsiLun),
+                     ("vm", Graphics), ("vm", Share), ("vm", IscsiLun), ("vm", BackupSchedule),
                      ("vm", SnapshotCounts), ("network", NetworkSpec), ("network", Forward)):
         prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/", Forward: "forward/",
                   CloudInit: "cloud-init/", SnapshotCounts: "snapshot-schedule/",
-                  Graphics: "graphics/", Share: "share/", IscsiLun: "disk/iscsi/"
-                  }.get(cls, "")
+                  Graphics: "graphics/", Share: "share/", IscsiLun: "disk/iscsi/",
+                  BackupSchedule: "backup-schedule/"}.get(cls, "")
         out |= {(lst, prefix + f.metadata[k]) for f in fields(cls)
                 for k in ("leaf", "leaf-list", "reads") if k in f.metadata}
     return out

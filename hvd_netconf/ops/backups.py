@@ -37,7 +37,7 @@ from hvd_netconf.host.stream import Streamer
 from hvd_netconf.namespaces import VM, default_ns, qn
 from hvd_netconf.ops import snapshots, vmcopy
 from hvd_netconf.ops.jobs import Cancelled, Job
-from hvd_netconf.ops.registry import OpContext
+from hvd_netconf.ops.registry import OpContext, ServerView
 from hvd_netconf.ops.transactions import committer, components
 from hvd_netconf.ops.vm import rpc_leaf, vm_name
 from hvd_netconf.xmlparse import parse
@@ -82,12 +82,17 @@ class _Target:
 
 
 def _target(ctx: OpContext, op: etree._Element, rpc: str) -> _Target:
-    name = rpc_leaf(ctx, op, rpc, "target") or ""
-    _schema, dss = components(ctx.server)
+    return target_named(ctx.server, rpc_leaf(ctx, op, rpc, "target") or "")
+
+
+def target_named(server: ServerView, name: str) -> _Target:
+    _schema, dss = components(server)
     el = dss.running.get(("backup-target", name))
     if el is None:
         raise DataMissing(f"no backup target named {name!r} is configured")
-    host = vmcopy.host_of(ctx)
+    host = server.host
+    if host is None:
+        raise OperationFailed("this hvd has no host backend attached")
     if not isinstance(host, Streamer):
         raise OperationFailed(f"the {host.name} host backend cannot stream a backup")
     return _Target(specs.read_backup_target(el), host)
@@ -149,11 +154,11 @@ def _bookmarks(host: Host, vm_ds: str) -> set[str]:
 
 # -- backup-vm --------------------------------------------------------------------------------
 
-def _progress(ctx: OpContext, job: Job, disk: str, estimate: int | None
+def _progress(server: ServerView, job: Job, disk: str, estimate: int | None
               ) -> Callable[[int], None]:
     """Where the job is (operational state), a backup-progress notification every
     PROGRESS_EVERY bytes, and the stop of a cancelled job."""
-    bus = ctx.server.notifications
+    bus = server.notifications
     vm = job.vm
     sent = [0]
 
@@ -168,7 +173,7 @@ def _progress(ctx: OpContext, job: Job, disk: str, estimate: int | None
                 etree.SubElement(ev, qn(VM, key)).text = str(value)
         bus.publish(ev)
 
-    return ctx.server.jobs.progress(job, disk, estimate, report)
+    return server.jobs.progress(job, disk, estimate, report)
 
 
 def cancel_backup(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
@@ -177,28 +182,44 @@ def cancel_backup(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
 
 
 def backup_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
-    """Not serialized: the configuration is read, and the snapshot taken, under the server's
-    lock; the streams then move without it, so a long backup holds up no commit, and it can
-    be cancelled (cancel-backup)."""
-    vm = vm_name(ctx, op, "vm")
-    full = rpc_leaf(ctx, op, "backup-vm", "full") == "true"
-    lock = committer(ctx.server).lock  # the server's datastore lock
+    done = backup(ctx.server, ctx.session.id, vm_name(ctx, op, "vm"),
+                  rpc_leaf(ctx, op, "backup-vm", "target") or "",
+                  full=rpc_leaf(ctx, op, "backup-vm", "full") == "true")
+    return snapshots._reply(**{"backup": done.name, "base": done.base, "bytes": done.moved})
+
+
+@dataclass(frozen=True)
+class Done:
+    name: str
+    base: str | None  # the oldest backup an incremental stream of it starts from
+    moved: int
+
+
+def backup(server: ServerView, session: int, vm: str, target: str, *, full: bool,
+           now: float | None = None) -> Done:
+    """One backup of vm to target (backup-vm, or the scheduler at its clock's now). Not
+    serialized: the configuration is read, and the snapshot taken, under the server's lock;
+    the streams then move without it, so a long backup holds up no commit, and it can be
+    cancelled (cancel-backup)."""
+    lock = committer(server).lock  # the server's datastore lock
     with lock:
-        t = _target(ctx, op, "backup-vm")
-        entry = vmcopy.configured(ctx, vm)
+        t = target_named(server, target)
+        _schema, dss = components(server)
+        entry = dss.running.get(("vm", vm))
         if entry is None:
             raise DataMissing(f"no VM named {vm!r} is configured")
-    with ctx.server.jobs.running(vm, "backup", t.spec.name, ctx.session.id) as job:
+    with server.jobs.running(vm, "backup", t.spec.name, session) as job:
         with lock:
-            name, bases, commit = _snapshot_for_backup(ctx, t, vm, entry, full)
-        return _send_backup(ctx, t, job, entry, name, bases, commit)
+            name, bases, commit = _snapshot_for_backup(server, t, vm, entry, full, now)
+        return _send_backup(server, t, job, entry, name, bases, commit, now)
 
 
-def _snapshot_for_backup(ctx: OpContext, t: _Target, vm: str, entry: etree._Element,
-                         full: bool) -> tuple[str, dict[str, str], int | None]:
+def _snapshot_for_backup(server: ServerView, t: _Target, vm: str, entry: etree._Element,
+                         full: bool, now: float | None
+                         ) -> tuple[str, dict[str, str], int | None]:
     """One `zfs snapshot -r` of the VM for this backup: its name, each disk's incremental
     base (a bookmark the target's newest backup shares), and the commit it was taken under."""
-    parent = ctx.server.settings.zfs_parent
+    parent = server.settings.zfs_parent
     vm_ds = names.vm_dataset(parent, vm)
     disks = [d.name for d in specs.read_vm(entry).disks if d.zvol]
     marks = _bookmarks(t.host, vm_ds)
@@ -219,24 +240,24 @@ def _snapshot_for_backup(ctx: OpContext, t: _Target, vm: str, entry: etree._Elem
                 bases[d] = common[-1]
         taken = {s for snaps in there.values() for s in snaps}
     taken |= {m.partition("#")[2] for m in marks}
-    name = first = backup_name()
+    name = first = backup_name(now)
     n = 1
     while name in taken:  # another backup within the same second
         n += 1
         name = f"{first}-{n}"
-    _schema, dss = components(ctx.server)
+    _schema, dss = components(server)
     commit = dss.history.last_id
     t.host.run(zfs.snapshot(vm_ds, name, description=f"backup to {t.spec.name}",
                             commit=commit))
     return name, bases, commit
 
 
-def _send_backup(ctx: OpContext, t: _Target, job: Job, entry: etree._Element, name: str,
-                 bases: dict[str, str], commit: int | None) -> list[etree._Element]:
+def _send_backup(server: ServerView, t: _Target, job: Job, entry: etree._Element, name: str,
+                 bases: dict[str, str], commit: int | None, now: float | None) -> Done:
     """Each disk's stream to the target, bookmarked after; then the VM's configuration. The
     backup's snapshot is destroyed whatever happens; on a failure (or a cancel) what this
     backup made on a directory target goes too, and a cut receive is abandoned."""
-    vm, parent = job.vm, ctx.server.settings.zfs_parent
+    vm, parent = job.vm, server.settings.zfs_parent
     vm_ds = names.vm_dataset(parent, vm)
     disks = [d.name for d in specs.read_vm(entry).disks if d.zvol]
     streams: dict[str, dict[str, Any]] = {}
@@ -256,7 +277,7 @@ def _send_backup(ctx: OpContext, t: _Target, job: Job, entry: etree._Element, na
             estimate = zr.parse_estimate(t.host.run(zr.send(
                 f"{ds}@{name}", base=base, raw=t.spec.raw, compressed=t.spec.compressed,
                 estimate=True)))
-            report = _progress(ctx, job, d, estimate)
+            report = _progress(server, job, d, estimate)
             assert isinstance(t.host, Streamer)  # _target checked
             if made_dir is not None:
                 path, digest = made_dir / f"{d}.zstream", hashlib.sha256()
@@ -272,7 +293,8 @@ def _send_backup(ctx: OpContext, t: _Target, job: Job, entry: etree._Element, na
             t.host.run(zr.bookmark(f"{ds}@{name}", name))
         config = etree.tostring(entry).decode()
         if made_dir is not None:
-            manifest = {"format": 1, "vm": vm, "backup": name, "created": int(time.time()),
+            created = int(time.time() if now is None else now)
+            manifest = {"format": 1, "vm": vm, "backup": name, "created": created,
                         "commit": commit, "config": config, "disks": streams}
             path = made_dir.parent / f"{name}.json"
             tmp = path.with_name(path.name + ".part")
@@ -293,8 +315,8 @@ def _send_backup(ctx: OpContext, t: _Target, job: Job, entry: etree._Element, na
     finally:
         t.host.run(zfs.destroy_snapshot(vm_ds, name))  # the bookmarks stay
     bases_used = sorted(set(bases.values()))
-    return snapshots._reply(**{"backup": name, "base": bases_used[0] if bases_used else None,
-                               "bytes": sum(s["bytes"] for s in streams.values())})
+    return Done(name, bases_used[0] if bases_used else None,
+                sum(s["bytes"] for s in streams.values()))
 
 
 def _send_resuming(t: _Target, send: zfs.Argv, recv: zfs.Argv, target_ds: str,
@@ -327,6 +349,70 @@ def _ensure_vm_dataset(t: _Target, vm: str) -> None:
         t.run(zfs.get_local(ds, zfs.OWNER_PROP))
     except CommandFailed:
         t.run(zfs.create_filesystem(ds, "backup"))
+
+
+# -- retention ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Held:
+    """One of hvd's backups of a VM on a target."""
+
+    name: str
+    bases: frozenset[str]  # the backups its incremental streams start from (none: full)
+
+
+def held(t: _Target, vm: str) -> list[Held]:
+    """hvd's backups of vm on the target, oldest first. A dataset target's snapshots stand
+    alone (zfs keeps what a later one needs), so they have no bases."""
+    if t.directory is not None:
+        return [Held(m["backup"], frozenset(str(d["base"]) for d in m["disks"].values()
+                                            if d.get("base"))) for m in _manifests(t, vm)]
+    return [Held(n, frozenset()) for n in sorted(
+        {s for snaps in _dataset_backups(t, vm).values() for s in snaps})]
+
+
+def retained(backups: list[Held], keep: int) -> set[str]:
+    """The newest `keep` backups and every backup their incremental chains start from."""
+    by_name = {b.name: b for b in backups}
+    out: set[str] = set()
+    todo = [b.name for b in backups[-keep:]]
+    while todo:
+        name = todo.pop()
+        if name in by_name and name not in out:
+            out.add(name)
+            todo += by_name[name].bases
+    return out
+
+
+def prune(server: ServerView, t: _Target, vm: str, keep: int) -> list[str]:
+    """Delete vm's backups on the target beyond what `retained` keeps, oldest first, and the
+    source's bookmarks of them; returns their names. Only what hvd wrote is deleted: a
+    manifest's own stream files and the manifest, or hvd's snapshots of its datasets."""
+    backups = held(t, vm)
+    kept = retained(backups, keep)
+    manifests = {m["backup"]: m for m in _manifests(t, vm)} if t.directory is not None else {}
+    there = _dataset_backups(t, vm) if t.directory is None else {}
+    parent = server.settings.zfs_parent
+    marks = _bookmarks(t.host, names.vm_dataset(parent, vm))
+    gone = []
+    for b in backups:
+        if b.name in kept:
+            continue
+        if t.directory is not None:
+            m = manifests[b.name]
+            for disk in m["disks"]:
+                _stream_file(t, vm, m, disk).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # not empty: something hvd did not write
+                (t.directory / vm / b.name).rmdir()
+            (t.directory / vm / f"{b.name}.json").unlink(missing_ok=True)
+        else:
+            for disk, snaps in there.items():
+                if b.name in snaps:
+                    t.run(zfs.destroy(f"{t.dataset}/{vm}/{disk}@{b.name}"))
+        for mark in sorted(m for m in marks if m.endswith(f"#{b.name}")):
+            t.host.run(zfs.destroy(mark))
+        gone.append(b.name)
+    return gone
 
 
 # -- list-backups -----------------------------------------------------------------------------
@@ -450,13 +536,13 @@ def restore_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
                                     _stream_file(t, vm, m, disk),
                                     zr.receive(ds, role="disk" if i == 0 else None,
                                                resumable=False),
-                                    progress=_progress(ctx, job, disk, None))
+                                    progress=_progress(ctx.server, job, disk, None))
                                 received.append(m["backup"])
                         else:
                             moved += host.pipe(
                                 t.remote(zr.send(f"{t.dataset}/{vm}/{disk}@{backup}")),
                                 zr.receive(ds, role="disk", resumable=False),
-                                progress=_progress(ctx, job, disk, None))
+                                progress=_progress(ctx.server, job, disk, None))
                             received.append(backup)
                         for snap in received:
                             host.run(zfs.destroy(f"{ds}@{snap}"))

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from e2e.helpers import config, rpc, vm_disk, vm_xml, write_disk
+from e2e.helpers import config, disk_content, rpc, vm_disk, vm_xml, write_disk
 from lxml import etree
 from ncclient import manager
 from ncclient.operations import RPCError
@@ -26,29 +26,10 @@ VMX = {"vm": VM}
 MIB = 1 << 20
 
 
-def _content(path: Path) -> tuple[int, list[tuple[int, bytes]]]:
-    """A sparse file's size and its data extents' bytes (zeros and holes are the same)."""
-    out = []
-    with open(path, "rb") as f:
-        size, pos = os.fstat(f.fileno()).st_size, 0
-        while pos < size:
-            try:
-                start = os.lseek(f.fileno(), pos, os.SEEK_DATA)
-            except OSError:
-                break
-            end = os.lseek(f.fileno(), start, os.SEEK_HOLE)
-            f.seek(start)
-            data = f.read(end - start)
-            if data.strip(b"\0"):
-                out.append((start + len(data) - len(data.lstrip(b"\0")),
-                            data.strip(b"\0")))
-            pos = end
-    return size, out
-
-
 def _same_disks(root: Path, a: str, b: str) -> None:
     for disk in ("d0", "d1"):
-        assert _content(vm_disk(root, a, disk)) == _content(vm_disk(root, b, disk)), disk
+        assert disk_content(vm_disk(root, a, disk)) == disk_content(vm_disk(root, b, disk)), \
+            disk
 
 
 def _setup(m: manager.Manager, root: Path, backups: Path) -> None:

@@ -51,6 +51,7 @@ class Zfs:
         def _refuse_destroy_snapshot(self, st: State, dataset: str, snap: str) -> None: ...
         def _forget_clone(self, st: State, gone: dict[str, Any], name: str) -> None: ...
         def _keep_for_bookmarks(self, st: State, dataset: str, snap: str) -> None: ...
+        def _destroy_bookmark(self, st: State, name: str) -> None: ...
 
     def zvol_file(self, dataset: str) -> Path:
         """The sparse file standing in for /dev/zvol/<dataset>."""
@@ -215,6 +216,9 @@ class Zfs:
         name = rest[0]
         if "@" in name:
             self._destroy_snapshot(st, name, "r" in flags)
+            return
+        if "#" in name:
+            self._destroy_bookmark(st, name)
             return
         self._check_name("open", name)
         self._ds(st, name)

@@ -243,6 +243,16 @@ class ZfsReplication:
         marks[bm] = {"guid": _guid(dataset, snap, rec), "creation": rec["creation"],
                      "file": args[0]}
 
+    def _destroy_bookmark(self, st: State, name: str) -> None:
+        """`zfs destroy DATASET#BOOKMARK` (zfs-destroy(8)); the bytes it kept go with it."""
+        dataset, _, bm = name.partition("#")
+        marks = st["datasets"].get(dataset, {}).get("bookmarks", {})
+        if bm not in marks:
+            raise Fail(f"bookmark '{name}' does not exist.")
+        mark = marks.pop(bm)
+        if mark.get("file") == name and not self._replaying:
+            self.zvol_file(name).unlink(missing_ok=True)
+
     def _keep_for_bookmarks(self, st: State, dataset: str, snap: str) -> None:
         """A snapshot about to go: its bookmarks keep its bytes under their own name."""
         for bm, mark in st["datasets"][dataset].get("bookmarks", {}).items():
