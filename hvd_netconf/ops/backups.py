@@ -45,6 +45,7 @@ from hvd_netconf.xmlparse import parse
 SOURCE = "restore-vm"
 PREFIX = "hvd-backup-"
 CONFIG_PROP = "hvd:vm-config"
+HOLD_TAG = "hvd-backup-chain"  # on a dataset target's newest backup of each disk
 PROGRESS_EVERY = 64 << 20  # bytes between two backup-progress notifications of one stream
 # backup and disk names in a manifest, before they become a path (the YANG's own patterns)
 _SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}")
@@ -290,6 +291,7 @@ def _send_backup(server: ServerView, t: _Target, job: Job, entry: etree._Element
                 moved = _send_resuming(t, send, recv, target_ds, report)
                 receiving = None
                 streams[d] = {"bytes": moved, "base": bases.get(d)}
+                _hold_newest(t, target_ds, name, bases.get(d))
             t.host.run(zr.bookmark(f"{ds}@{name}", name))
         config = etree.tostring(entry).decode()
         if made_dir is not None:
@@ -317,6 +319,16 @@ def _send_backup(server: ServerView, t: _Target, job: Job, entry: etree._Element
     bases_used = sorted(set(bases.values()))
     return Done(name, bases_used[0] if bases_used else None,
                 sum(s["bytes"] for s in streams.values()))
+
+
+def _hold_newest(t: _Target, target_ds: str, name: str, base: str | None) -> None:
+    """The target's newest snapshot of a disk is where the next incremental starts: held
+    (zfs-hold(8)) so no retention of the target's own (a sanoid there, say) can destroy it
+    and break the chain; the previous one is released."""
+    t.run(zr.hold(HOLD_TAG, f"{target_ds}@{name}"))
+    if base is not None:
+        with contextlib.suppress(CommandFailed):  # not held: made before hvd held them
+            t.run(zr.release(HOLD_TAG, f"{target_ds}@{base}"))
 
 
 def _send_resuming(t: _Target, send: zfs.Argv, recv: zfs.Argv, target_ds: str,

@@ -16,6 +16,7 @@ from ncclient import manager
 from support.server import HvdInstance
 
 from hvd_netconf.host import zfs
+from hvd_netconf.host.backend import CommandFailed
 from hvd_netconf.host.sim.host import SimHost
 from hvd_netconf.namespaces import VM
 from hvd_netconf.ops import backups
@@ -94,6 +95,14 @@ def test_a_week_of_daily_backups_keeps_what_retention_says(vmhvd: HvdInstance, t
         assert [_day(b.name) for b in held] == [5, 6]  # snapshots stand alone
         snaps = SimHost(root).state()["datasets"]["zroot/backups/web/d0"]["snaps"]
         assert sorted(_day(s) for s in snaps) == [5, 6]
+        # the newest is held, so no retention of the target's own can break the chain
+        assert {_day(s): r.get("holds", []) for s, r in snaps.items()} == {
+            5: [], 6: ["hvd-backup-chain"]}
+        newest = max(snaps)
+        with pytest.raises(CommandFailed) as e:
+            SimHost(root).run(zfs.destroy(f"zroot/backups/web/d0@{newest}"))
+        assert e.value.stderr == (f"cannot destroy snapshot zroot/backups/web/d0@{newest}: "
+                                  "dataset is busy\n")
     kept = [_day(b.name) for b in held]
     pruned = [d.split()[2] for d in done if d.startswith("prune")]
     assert sorted(_day(n) for n in pruned) == [d for d in (0, 1, 2, 3) if d not in kept]
