@@ -915,9 +915,15 @@ def do_backup_jobs(s: Session, p: Parsed) -> None:
 
 
 def do_restore(s: Session, p: Parsed) -> None:
-    params = {k: p.values[k] for k in ("target", "vm", "backup", "name", "verify-only")
-              if k in p.values}
+    params = {k: p.values[k] for k in ("target", "vm", "backup", "name", "verify-only",
+                                       "replace") if k in p.values}
     verify = "verify-only" in params
+    if "replace" in params:
+        vm = params["vm"]
+        _reply, found = _vm_snapshots(s, vm)
+        ask_first(s, f"this will replace the configuration and every disk of vm {vm} by the "
+                  f"backup's, destroying what is on them now and the {len(found)} snapshot"
+                  f"{'' if len(found) == 1 else 's'} of vm {vm}", f"restore over vm {vm}")
     label = f"{'checking' if verify else 'restoring'} {params['vm']}…"
     reply = s.send(rpcs.vm_rpc_leaves("restore-vm", **params), progress=label) if verify \
         else s.job_send(rpcs.vm_rpc_leaves("restore-vm", **params), label,
@@ -931,8 +937,11 @@ def do_restore(s: Session, p: Parsed) -> None:
         _emit(s, reply, got, lambda: f"backup {got.get('backup')} of vm {params['vm']} is "
               f"whole: {count} streams checked", "restore-vm")
         return
+    replaced = got.get("replaced", [])
+    over = f", replacing {', '.join(replaced) if isinstance(replaced, list) else replaced}" \
+        if replaced else ""
     _emit(s, reply, got, lambda: f"vm {got.get('name')} restored from backup "
-          f"{got.get('backup')}; commit {got.get('commit-id')}", "restore-vm")
+          f"{got.get('backup')}{over}; commit {got.get('commit-id')}", "restore-vm")
 
 
 def do_vnc(s: Session, p: Parsed) -> None:

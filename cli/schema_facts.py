@@ -991,7 +991,14 @@ FACTS = {'objects': {'vm': {'key': 'name',
                                    {'name': 'verify-only',
                                     'kind': 'bool',
                                     'default': 'false',
-                                    'help': 'Check the backup, write nothing'}]},
+                                    'help': 'Check the backup, write nothing'},
+                                   {'name': 'replace',
+                                    'kind': 'bool',
+                                    'default': 'false',
+                                    'help': 'Restore over the configured VM the backup is of, '
+                                            'which must be stopped: its configuration becomes the '
+                                            "backup's (one commit) and each of its disks the "
+                                            "backup's"}]},
           'import-vm-bhyve': {'help': "Read a vm-bhyve directory (its guests' NAME/NAME.conf and "
                                       "its switches in .config) and translate it into hvd's "
                                       'configuration: switches become networks, guests VMs that '

@@ -29,7 +29,7 @@ from typing import Any
 
 from lxml import etree
 
-from hvd_netconf.errors import DataMissing, InvalidValue, OperationFailed
+from hvd_netconf.errors import DataMissing, InUse, InvalidValue, OperationFailed
 from hvd_netconf.host import names, specs, zfs
 from hvd_netconf.host import zfs_replication as zr
 from hvd_netconf.host.backend import CommandFailed, Host
@@ -481,6 +481,9 @@ def restore_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     wanted = rpc_leaf(ctx, op, "restore-vm", "backup")
     new = rpc_leaf(ctx, op, "restore-vm", "name") or vm
     verify = rpc_leaf(ctx, op, "restore-vm", "verify-only") == "true"
+    replace = rpc_leaf(ctx, op, "restore-vm", "replace") == "true"
+    if replace and new != vm:
+        raise InvalidValue("replace restores over the VM the backup is of: give no new name")
     parent = ctx.server.settings.zfs_parent
     held: list[dict[str, Any]] = []
     chosen: dict[str, Any] | None = None
@@ -532,6 +535,9 @@ def restore_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     in_backup = set(chosen["disks"]) if chosen is not None else set(there)
     # a disk the backup does not hold keeps the empty zvol the commit makes
     disks = [d.name for d in specs.read_vm(entry).disks if d.name in in_backup]
+    source = _Source(t, vm, backup, held, chosen)
+    if replace:
+        return _restore_over(ctx, source, entry, disks)
     with ctx.server.jobs.running(new, "restore", t.spec.name, ctx.session.id) as job:
         commit = vmcopy.add(ctx, entry, SOURCE, f"restore of {vm} from {t.spec.name}: {backup}")
         moved = 0
@@ -539,29 +545,7 @@ def restore_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
             for disk in disks:
                 def copy_into(ds: str, disk: str = disk) -> None:
                     nonlocal moved
-                    received: list[str] = []
-                    try:
-                        if t.directory is not None:
-                            assert chosen is not None
-                            for i, m in enumerate(_chain(held, chosen, disk)):
-                                moved += host.pipe(
-                                    _stream_file(t, vm, m, disk),
-                                    zr.receive(ds, role="disk" if i == 0 else None,
-                                               resumable=False),
-                                    progress=_progress(ctx.server, job, disk, None))
-                                received.append(m["backup"])
-                        else:
-                            moved += host.pipe(
-                                t.remote(zr.send(f"{t.dataset}/{vm}/{disk}@{backup}")),
-                                zr.receive(ds, role="disk", resumable=False),
-                                progress=_progress(ctx.server, job, disk, None))
-                            received.append(backup)
-                        for snap in received:
-                            host.run(zfs.destroy(f"{ds}@{snap}"))
-                    except BaseException:
-                        if received:  # what the receive made, so the withdrawal may destroy it
-                            host.run(zfs.destroy(ds, recursive=True))
-                        raise
+                    moved += source.receive(ctx.server, job, disk, ds)
 
                 vmcopy.fill(host, parent, new, disk, copy_into)
         except BaseException as e:
@@ -569,3 +553,86 @@ def restore_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
             raise
     return snapshots._reply(**{"name": new, "backup": backup, "commit-id": commit,
                                "bytes": moved})
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The backup a restore reads: on a directory target, the manifests of its chain."""
+
+    t: _Target
+    vm: str
+    backup: str
+    held: list[dict[str, Any]]
+    chosen: dict[str, Any] | None
+
+    def receive(self, server: ServerView, job: Job, disk: str, ds: str) -> int:
+        """Receive the backup's disk into the new dataset ds (its chain of streams, or one
+        send from a dataset target), whose snapshots are then destroyed; on a failure what
+        it made goes. Returns the bytes moved."""
+        t, host, moved = self.t, self.t.host, 0
+        assert isinstance(host, Streamer)  # _target checked
+        received: list[str] = []
+        try:
+            if t.directory is not None:
+                assert self.chosen is not None
+                for i, m in enumerate(_chain(self.held, self.chosen, disk)):
+                    moved += host.pipe(
+                        _stream_file(t, self.vm, m, disk),
+                        zr.receive(ds, role="disk" if i == 0 else None, resumable=False),
+                        progress=_progress(server, job, disk, None))
+                    received.append(m["backup"])
+            else:
+                moved += host.pipe(
+                    t.remote(zr.send(f"{t.dataset}/{self.vm}/{disk}@{self.backup}")),
+                    zr.receive(ds, role="disk", resumable=False),
+                    progress=_progress(server, job, disk, None))
+                received.append(self.backup)
+            for snap in received:
+                host.run(zfs.destroy(f"{ds}@{snap}"))
+        except BaseException:
+            if received:  # what the receive made
+                host.run(zfs.destroy(ds, recursive=True))
+            raise
+        return moved
+
+
+def _restore_over(ctx: OpContext, source: _Source, entry: etree._Element, disks: list[str]
+                  ) -> list[etree._Element]:
+    """restore-vm with replace: the stopped VM's disks become the backup's and its
+    configuration the backup's. Each disk is received beside the VM's (<disk>-hvd-restore)
+    first, so a failed or cancelled stream leaves the VM as it was; then one commit puts the
+    backup's configuration in running, and each disk is swapped in: the VM's zvol destroyed
+    with its snapshots (the reply says what went), the received one renamed into place."""
+    host, vm = source.t.host, source.vm
+    sup = ctx.server.supervisor
+    if sup is not None and sup.is_running(vm):
+        raise InUse(f"VM {vm} is running: stop it first (a restore replaces its disks)",
+                    error_type="application")
+    if vmcopy.configured(ctx, vm) is None:
+        raise DataMissing(f"no VM named {vm!r} is configured: restore it without replace")
+    parent = ctx.server.settings.zfs_parent
+    vm_ds = names.vm_dataset(parent, vm)
+    before = zfs.parse_snapshots(host.run(zfs.list_snapshots(vm_ds)))
+    made: list[tuple[str, str]] = []  # (received, its place)
+    moved = 0
+    with ctx.server.jobs.running(vm, "restore", source.t.spec.name, ctx.session.id) as job:
+        try:
+            for disk in disks:
+                ds = names.disk_dataset(parent, vm, disk)
+                moved += source.receive(ctx.server, job, disk, f"{ds}-hvd-restore")
+                made.append((f"{ds}-hvd-restore", ds))
+            commit = vmcopy.replace(ctx, entry, SOURCE, f"restore of {vm} over itself from "
+                                    f"{source.t.spec.name}: {source.backup}")
+        except BaseException:
+            for tmp, _ds in made:
+                host.run(zfs.destroy(tmp, recursive=True))
+            raise
+        replaced = []
+        for tmp, ds in made:
+            gone = sum(1 for s in before if s.dataset == ds)
+            host.run(zfs.destroy(ds, recursive=True))
+            host.run(zr.rename(tmp, ds))
+            replaced.append(f"{ds.rpartition('/')[2]} (and {gone} snapshot"
+                            f"{'' if gone == 1 else 's'} of it)")
+    return snapshots._reply(**{"name": vm, "backup": source.backup, "commit-id": commit,
+                               "bytes": moved, "replaced": replaced})

@@ -79,6 +79,11 @@ def add(ctx: OpContext, entry: etree._Element, source: str, comment: str) -> int
     return _write(ctx, ("vm", name), entry, source, comment)
 
 
+def replace(ctx: OpContext, entry: etree._Element, source: str, comment: str) -> int:
+    """Commit an entry in place of the configured VM of its name; returns the commit id."""
+    return _write(ctx, ("vm", entry.findtext(qn(VM, "name")) or ""), entry, source, comment)
+
+
 def withdraw(ctx: OpContext, name: str, source: str, why: str) -> None:
     """Remove a VM `add` made, after its copying failed (a commit of its own)."""
     _write(ctx, ("vm", name), None, source, f"undo: {why}")

@@ -80,3 +80,23 @@ def test_a_backup_on_a_terminal_shows_a_bar_and_can_be_cancelled(
     assert child.exitstatus == 1
     assert [p for p in (tmp_path / "files").rglob("*") if p.is_file()] == []
     assert hv("backup cancel web").err == "hv: VM web has no backup or restore under way\n"
+
+
+def test_restore_replace_says_what_it_destroys(hvd: HvdInstance, hv: Callable[..., Result],
+                                               tmp_path: Path) -> None:
+    for line in ("create vm web 1 256", "add disk web d0 1G"):
+        assert hv(line).status == 0, line
+    m = hvd.connect_uds()
+    m.edit_config(target="running", config=(
+        '<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><backup-targets '
+        f'xmlns="urn:hvd:vm"><backup-target><name>files</name><directory>{tmp_path}/files'
+        "</directory></backup-target></backup-targets></config>"))
+    assert hv("backup web files").status == 0
+    assert hv("snapshot web s1").status == 0
+    r = hv("restore files web --replace")  # no terminal to ask on
+    assert r.status != 0 and "this will replace the configuration and every disk of vm web " \
+        "by the backup's, destroying what is on them now and the 1 snapshot of vm web" in r.err
+    assert "pass --yes to do it" in r.err
+    r = hv("restore files web --replace --yes")
+    assert r.status == 0 and r.out.startswith("vm web restored from backup hvd-backup-"), r.err
+    assert ", replacing d0 (and 1 snapshot of it); commit " in r.out

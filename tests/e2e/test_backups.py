@@ -11,7 +11,16 @@ import threading
 from pathlib import Path
 
 import pytest
-from e2e.helpers import config, disk_content, rpc, vm_disk, vm_xml, write_disk
+from e2e.helpers import (
+    config,
+    disk_content,
+    rpc,
+    standin,
+    start_vm,
+    vm_disk,
+    vm_xml,
+    write_disk,
+)
 from lxml import etree
 from ncclient import manager
 from ncclient.operations import RPCError
@@ -234,3 +243,51 @@ def test_a_backup_in_progress_shows_in_state_and_can_be_cancelled(
     assert e.value.message == "VM web has no backup or restore under way"
     again = _backup(m, "pool2")
     assert "base" not in again and int(again["bytes"]) >= 6 * MIB
+
+
+@pytest.mark.parametrize("target", ["files", "pool2"])
+def test_restore_over_the_stopped_vm(vmhvd: HvdInstance, tmp_path: Path, target: str) -> None:
+    """restore-vm replace: the VM's disks and configuration become the backup's, by one
+    commit; the reply names what was destroyed; a running VM is refused, and a failed stream
+    leaves the VM exactly as it was."""
+    root = vmhvd.root
+    m = vmhvd.connect_uds()
+    _setup(m, root, tmp_path / "backups")
+    write_disk(root, "web", "d0", b"backed up", 5 * MIB)
+    backup = _backup(m, target)["backup"]
+    write_disk(root, "web", "d0", b"written later", 5 * MIB)
+    rpc(m, f'<snapshot-vm xmlns="{VM}"><vm>web</vm><name>later</name></snapshot-vm>')
+    m.edit_config(config(vms=vm_xml("web", extra="<cpu>2</cpu>")), target="running")
+    sim = SimHost(root)
+    after = disk_content(vm_disk(root, "web", "d0"))
+    sim.inject_fault(("zfs", "receive"), "cannot receive: failed to read from stream\n")
+    restore = (f'<restore-vm xmlns="{VM}"><target>{target}</target><vm>web</vm>'
+               "<replace>true</replace></restore-vm>")
+    if target == "files":  # a stream file into a receive: the receive fails
+        with pytest.raises(RPCError) as e:
+            rpc(m, restore)
+        assert "failed to read from stream" in str(e.value.message)
+        assert disk_content(vm_disk(root, "web", "d0")) == after  # untouched
+        assert not [d for d in sim.state()["datasets"] if d.endswith("-hvd-restore")]
+    else:
+        sim.clear_faults()
+    commits = len(vmhvd.server.datastores.history.list())
+    reply = rpc(m, restore)
+    assert reply.findtext("vm:backup", namespaces=VMX) == backup
+    assert [r.text for r in reply.iterfind("vm:replaced", VMX)] == [
+        "d0 (and 1 snapshot of it)", "d1 (and 1 snapshot of it)"]
+    assert len(vmhvd.server.datastores.history.list()) == commits + 1
+    assert vmhvd.server.datastores.history.list()[0].meta.source == "restore-vm"
+    with open(vm_disk(root, "web", "d0"), "rb") as f:
+        f.seek(5 * MIB)
+        assert f.read(13) == b"backed up\0\0\0\0"
+    assert "<cpu>2</cpu>" not in m.get_config("running").xml  # the backup's configuration
+    assert sorted(sim.state()["datasets"]["zroot/hv/vm/web/disks/d0"].get("snaps", {})) == []
+    with pytest.raises(RPCError) as e:
+        rpc(m, restore.replace("<replace>", "<name>other</name><replace>"))
+    assert e.value.message == "replace restores over the VM the backup is of: give no new name"
+    standin(root, "web")
+    start_vm(m, "web")
+    with pytest.raises(RPCError) as e:
+        rpc(m, restore)
+    assert e.value.message == "VM web is running: stop it first (a restore replaces its disks)"

@@ -153,7 +153,7 @@ class ZfsReplication:
 
     def _replication_commands(self) -> dict[str, Handler]:
         return {"clone": self._zfs_clone, "bookmark": self._zfs_bookmark,
-                "hold": self._zfs_hold, "release": self._zfs_release,
+                "hold": self._zfs_hold, "release": self._zfs_release, "rename": self._zfs_rename,
                 "send": self._zfs_send_estimate, "receive": self._zfs_receive_abort}
 
     # -- the checks zfs destroy makes ---------------------------------------------------------
@@ -242,6 +242,39 @@ class ZfsReplication:
             raise Fail(f"cannot create bookmark '{args[1]}': bookmark exists")
         marks[bm] = {"guid": _guid(dataset, snap, rec), "creation": rec["creation"],
                      "file": args[0]}
+
+    def _zfs_rename(self, st: State, args: list[str], out: list[str],
+                    argv: tuple[str, ...]) -> None:
+        """`zfs rename OLD NEW` of a volume (what hvd renames), with its snapshots and
+        bookmarks, in zfs-rename(8)'s words where it refuses."""
+        if len(args) != 2 or args[0].startswith("-"):
+            unknown(argv)
+        old, new = args
+        dsets = st["datasets"]
+        if old not in dsets:
+            raise Fail(f"cannot open '{old}': dataset does not exist")
+        if dsets[old]["type"] != "volume" or any(
+                r.get("clones") for r in dsets[old].get("snaps", {}).values()):
+            unknown(argv)
+        if new in dsets:
+            raise Fail(f"cannot rename to '{new}': dataset already exists")
+        parent = new.rpartition("/")[0]
+        if parent not in dsets:
+            raise Fail(f"cannot rename to '{new}': parent does not exist")
+        if old.split("/")[0] != new.split("/")[0]:
+            raise Fail(f"cannot rename to '{new}': datasets must be within same pool")
+        rec = dsets[new] = dsets.pop(old)
+        self._kids[old.rpartition("/")[0]].discard(old)
+        self._adopt(new)
+        if self._replaying:
+            return
+        moves = [(old, new), *((f"{old}@{s}", f"{new}@{s}") for s in rec.get("snaps", {})),
+                 *((f"{old}#{b}", f"{new}#{b}") for b in rec.get("bookmarks", {}))]
+        for a, b in moves:
+            if self.zvol_file(a).exists():
+                os.replace(self.zvol_file(a), self.zvol_file(b))
+        for mark in rec.get("bookmarks", {}).values():
+            mark["file"] = mark["file"].replace(old, new, 1)
 
     def _destroy_bookmark(self, st: State, name: str) -> None:
         """`zfs destroy DATASET#BOOKMARK` (zfs-destroy(8)); the bytes it kept go with it."""
