@@ -7070,7 +7070,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
 
   YANG Description: One VM, stored as /hv/vm/<name>/config.xml.
   """
-  __slots__ = ('_path_helper', '_extmethods', '__name','__description','__cpu','__memory','__cpu_topology','__cpu_pin','__memory_wired','__acpi','__yield_on_hlt','__exit_on_pause','__ignore_unknown_msr','__virtio_rnd','__com2','__bhyve_option','__boot_device','__uuid','__loader','__install_iso','__console','__utc_clock','__autostart','__on_reboot','__on_poweroff','__on_crash','__stop_timeout','__disk','__nic','__cloud_init','__state','__statistics','__snapshot_schedule','__backup_schedule','__graphics','__passthru','__share','__tpm','__limits','__resource_pool',)
+  __slots__ = ('_path_helper', '_extmethods', '__name','__description','__cpu','__memory','__cpu_topology','__cpu_pin','__memory_wired','__acpi','__yield_on_hlt','__exit_on_pause','__ignore_unknown_msr','__virtio_rnd','__com2','__bhyve_option','__boot_device','__uuid','__loader','__install_iso','__console','__utc_clock','__autostart','__on_reboot','__on_poweroff','__on_crash','__stop_timeout','__disk','__nic','__cloud_init','__state','__statistics','__snapshot_schedule','__guest_agent','__backup_schedule','__graphics','__passthru','__share','__tpm','__limits','__resource_pool',)
 
   _yang_name = 'vm'
   _yang_namespace = 'urn:hvd:vm'
@@ -7113,6 +7113,7 @@ class yc_vm_hvd_vm__vms_vm(PybindBase):
     self.__state = YANGDynClass(base=yc_state_hvd_vm__vms_vm_state, is_container='container', yang_name="state", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=False)
     self.__statistics = YANGDynClass(base=yc_statistics_hvd_vm__vms_vm_statistics, is_container='container', yang_name="statistics", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=False)
     self.__snapshot_schedule = YANGDynClass(base=yc_snapshot_schedule_hvd_vm__vms_vm_snapshot_schedule, is_container='container', yang_name="snapshot-schedule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
+    self.__guest_agent = YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="guest-agent", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)
     self.__backup_schedule = YANGDynClass(base=yc_backup_schedule_hvd_vm__vms_vm_backup_schedule, is_container='container', yang_name="backup-schedule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
     self.__graphics = YANGDynClass(base=yc_graphics_hvd_vm__vms_vm_graphics, is_container='container', yang_name="graphics", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
     self.__passthru = YANGDynClass(base=YANGListType("device",yc_passthru_hvd_vm__vms_vm_passthru, yang_name="passthru", parent=self, is_container='list', user_ordered=False, path_helper=self._path_helper, yang_keys='device', extensions=None), is_container='list', yang_name="passthru", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='list', is_config=True)
@@ -8340,6 +8341,53 @@ period for this VM.
     self.__snapshot_schedule = YANGDynClass(base=yc_snapshot_schedule_hvd_vm__vms_vm_snapshot_schedule, is_container='container', yang_name="snapshot-schedule", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
 
 
+  def _get_guest_agent(self):
+    """
+    Getter method for guest_agent, mapped from YANG variable /vms/vm/guest_agent (boolean)
+
+    YANG Description: Give the guest a virtio-console port named
+org.qemu.guest_agent.0 (bhyve -s 2,virtio-console), on a Unix
+socket qga.sock in the VM's directory, for the QEMU guest agent
+running in the guest (qemu-guest-agent). hvd uses it to freeze
+the guest's file systems around a snapshot (snapshot-vm
+quiesce). A change takes effect at the next start.
+    """
+    return self.__guest_agent
+      
+  def _set_guest_agent(self, v, load=False):
+    """
+    Setter method for guest_agent, mapped from YANG variable /vms/vm/guest_agent (boolean)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_guest_agent is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_guest_agent() directly.
+
+    YANG Description: Give the guest a virtio-console port named
+org.qemu.guest_agent.0 (bhyve -s 2,virtio-console), on a Unix
+socket qga.sock in the VM's directory, for the QEMU guest agent
+running in the guest (qemu-guest-agent). hvd uses it to freeze
+the guest's file systems around a snapshot (snapshot-vm
+quiesce). A change takes effect at the next start.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="guest-agent", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """guest_agent must be of a type compatible with boolean""",
+          'defined-type': "boolean",
+          'generated-type': """YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="guest-agent", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)""",
+        })
+
+    self.__guest_agent = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_guest_agent(self):
+    self.__guest_agent = YANGDynClass(base=YANGBool, default=YANGBool("false"), is_leaf=True, yang_name="guest-agent", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='boolean', is_config=True)
+
+
   def _get_backup_schedule(self):
     """
     Getter method for backup_schedule, mapped from YANG variable /vms/vm/backup_schedule (container)
@@ -8667,6 +8715,7 @@ does not count the I/O bhyve does on a zvol (docs/limits.md).
   state = __builtin__.property(_get_state)
   statistics = __builtin__.property(_get_statistics)
   snapshot_schedule = __builtin__.property(_get_snapshot_schedule, _set_snapshot_schedule)
+  guest_agent = __builtin__.property(_get_guest_agent, _set_guest_agent)
   backup_schedule = __builtin__.property(_get_backup_schedule, _set_backup_schedule)
   graphics = __builtin__.property(_get_graphics, _set_graphics)
   passthru = __builtin__.property(_get_passthru, _set_passthru)
@@ -8676,7 +8725,7 @@ does not count the I/O bhyve does on a zvol (docs/limits.md).
   resource_pool = __builtin__.property(_get_resource_pool, _set_resource_pool)
 
 
-  _pyangbind_elements = OrderedDict([('name', name), ('description', description), ('cpu', cpu), ('memory', memory), ('cpu_topology', cpu_topology), ('cpu_pin', cpu_pin), ('memory_wired', memory_wired), ('acpi', acpi), ('yield_on_hlt', yield_on_hlt), ('exit_on_pause', exit_on_pause), ('ignore_unknown_msr', ignore_unknown_msr), ('virtio_rnd', virtio_rnd), ('com2', com2), ('bhyve_option', bhyve_option), ('boot_device', boot_device), ('uuid', uuid), ('loader', loader), ('install_iso', install_iso), ('console', console), ('utc_clock', utc_clock), ('autostart', autostart), ('on_reboot', on_reboot), ('on_poweroff', on_poweroff), ('on_crash', on_crash), ('stop_timeout', stop_timeout), ('disk', disk), ('nic', nic), ('cloud_init', cloud_init), ('state', state), ('statistics', statistics), ('snapshot_schedule', snapshot_schedule), ('backup_schedule', backup_schedule), ('graphics', graphics), ('passthru', passthru), ('share', share), ('tpm', tpm), ('limits', limits), ('resource_pool', resource_pool), ])
+  _pyangbind_elements = OrderedDict([('name', name), ('description', description), ('cpu', cpu), ('memory', memory), ('cpu_topology', cpu_topology), ('cpu_pin', cpu_pin), ('memory_wired', memory_wired), ('acpi', acpi), ('yield_on_hlt', yield_on_hlt), ('exit_on_pause', exit_on_pause), ('ignore_unknown_msr', ignore_unknown_msr), ('virtio_rnd', virtio_rnd), ('com2', com2), ('bhyve_option', bhyve_option), ('boot_device', boot_device), ('uuid', uuid), ('loader', loader), ('install_iso', install_iso), ('console', console), ('utc_clock', utc_clock), ('autostart', autostart), ('on_reboot', on_reboot), ('on_poweroff', on_poweroff), ('on_crash', on_crash), ('stop_timeout', stop_timeout), ('disk', disk), ('nic', nic), ('cloud_init', cloud_init), ('state', state), ('statistics', statistics), ('snapshot_schedule', snapshot_schedule), ('guest_agent', guest_agent), ('backup_schedule', backup_schedule), ('graphics', graphics), ('passthru', passthru), ('share', share), ('tpm', tpm), ('limits', limits), ('resource_pool', resource_pool), ])
 
 
 class yc_vms_hvd_vm__vms(PybindBase):

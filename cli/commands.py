@@ -761,13 +761,18 @@ def _vm_snapshots(s: Session, vm: str) -> tuple[ET.Element | None, list[render.D
 
 def do_snapshot(s: Session, p: Parsed) -> None:
     vm = p.values["vm"]
-    params = {k: p.values[k] for k in ("name", "description") if k in p.values}
+    params = {k: p.values[k] for k in ("name", "description", "quiesce") if k in p.values}
     reply = s.send(rpcs.snapshot_rpc("snapshot-vm", vm, **params), progress=f"snapshotting {vm}…")
     if reply is None:
         return
     got = _leaves(reply)
-    note = (" (the VM was running: its disks are as after a power cut)"
-            if got.get("vm-was-running") == "true" else "")
+    note = ""
+    if got.get("consistency") == "application":
+        note = f" (the guest's file systems were frozen for {got.get('frozen-ms')} ms)"
+    elif got.get("vm-was-running") == "true":
+        why = got.get("note")
+        note = " (the VM was running: its disks are as after a power cut" + (
+            f"; {str(why).removeprefix('crash-consistent: ')})" if why else ")")
     _emit(s, reply, got, lambda: f"snapshot {got.get('name')} of vm {vm} taken, under commit "
           f"{got.get('commit-id')}{note}", "snapshot-vm")
 

@@ -226,7 +226,8 @@ COMMANDS: tuple[Command, ...] = (
             (_p("period", "val", "rpc:get-vm-statistics-history", "period"),), read=True),
     Command(("snapshot",), "snapshot", "Snapshot a VM's disks and configuration file at once",
             (VM, _p("name", "val", "rpc:snapshot-vm", "name", optional=True)),
-            (_p("description", "val", "rpc:snapshot-vm", "description"),), read=True),
+            (_p("description", "val", "rpc:snapshot-vm", "description"),),
+            (Flag("--no-freeze", "quiesce", "false"),), read=True),
     Command(("snapshot", "list"), "snapshot-list", "List a VM's snapshots", (VM,), read=True),
     Command(("import", "vm-bhyve"), "import-vm-bhyve",
             "Import vm-bhyve's guests and switches (its vm_dir on the hypervisor): shows what "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from hvd_netconf.host import cloudinit, ifconfig, names
+from hvd_netconf.host import cloudinit, guestagent, ifconfig, names
 from hvd_netconf.host.specs import Disk, Graphics, Nic, VmSpec
 
 BHYVE = "bhyve"
@@ -26,6 +26,7 @@ UEFI_VARS = "BHYVE_UEFI_VARS.fd"
 UEFI_COMBINED = "BHYVE_UEFI.fd"
 
 HOSTBRIDGE_SLOT = 0
+AGENT_SLOT = 2  # the guest agent's virtio-console, before the install media
 INSTALL_SLOT = 3
 FIRST_DISK_SLOT = 4
 RND_SLOT = 20  # clear of the last NIC (19 at most, see Slots)
@@ -153,6 +154,8 @@ def bhyve(
     for i, (slot, nic) in enumerate(zip(layout.nics, vm.nics, strict=True)):
         mtu = mtus[i] if i < len(mtus) else ifconfig.ETHERNET_MTU
         argv += ["-s", f"{slot},{_nic_device(nic, taps[i], mtu)}"]
+    if vm.guest_agent:
+        argv += ["-s", f"{AGENT_SLOT},{guestagent.console_device(vm_dir)}"]
     if vm.virtio_rnd:
         argv += ["-s", f"{RND_SLOT},virtio-rnd"]
     if vm.cloud_init is not None:

@@ -175,6 +175,7 @@ class VmSpec:
     exit_on_pause: bool = _leaf("exit-on-pause", _bool)
     ignore_unknown_msr: bool = _leaf("ignore-unknown-msr", _bool)
     virtio_rnd: bool = _leaf("virtio-rnd", _bool)
+    guest_agent: bool = _leaf("guest-agent", _bool)
     com2: str = _leaf("com2")
     boot_device: str | None = _leaf("boot-device")
     uuid: str | None = _leaf("uuid")
