@@ -2729,7 +2729,7 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
   YANG Description: A disk, backed by a ZFS zvol <dataset>/vm/<vm>/disks/<name>
 (or, with device, by an existing device).
   """
-  __slots__ = ('_path_helper', '_extmethods', '__name','__size','__emulation','__sparse','__volblocksize','__compression','__sectorsize','__zvol','__device','__image','__iscsi',)
+  __slots__ = ('_path_helper', '_extmethods', '__name','__size','__emulation','__sparse','__volblocksize','__compression','__sectorsize','__zvol','__device','__image','__file','__iscsi',)
 
   _yang_name = 'disk'
   _yang_namespace = 'urn:hvd:vm'
@@ -2751,6 +2751,7 @@ class yc_disk_hvd_vm__vms_vm_disk(PybindBase):
     self.__zvol = YANGDynClass(base=YANGBool, is_leaf=True, yang_name="zvol", parent=self, choice=('source', 'zvol'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='empty', is_config=True)
     self.__device = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '/dev/[A-Za-z0-9_][A-Za-z0-9_.+/-]*', 'length': ['6..200']}), is_leaf=True, yang_name="device", parent=self, choice=('source', 'device'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
     self.__image = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '/[A-Za-z0-9_][A-Za-z0-9_.+/-]*', 'length': ['2..200']}), is_leaf=True, yang_name="image", parent=self, choice=('source', 'image'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
+    self.__file = YANGDynClass(base=YANGBool, is_leaf=True, yang_name="file", parent=self, choice=('source', 'file'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='empty', is_config=True)
     self.__iscsi = YANGDynClass(base=yc_iscsi_hvd_vm__vms_vm_disk_iscsi, is_container='container', yang_name="iscsi", parent=self, choice=('source', 'iscsi'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='container', is_config=True)
 
     load = kwargs.pop("load", None)
@@ -3171,6 +3172,53 @@ bhyve as it is and never creates, resizes or destroys it.
     self.__image = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '/[A-Za-z0-9_][A-Za-z0-9_.+/-]*', 'length': ['2..200']}), is_leaf=True, yang_name="image", parent=self, choice=('source', 'image'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=True)
 
 
+  def _get_file(self):
+    """
+    Getter method for file, mapped from YANG variable /vms/vm/disk/file (empty)
+
+    YANG Description: A sparse image file disks/<name>.img in the VM's dataset
+(<root>/vm/<vm>/disks/), which hvd creates with size
+(truncate -s), grows, and deletes with the disk or the VM.
+It is in the VM's snapshots and rollbacks (zfs snapshot -r of
+the VM); clones and backups, which copy zvols, refuse a VM
+that has one.
+    """
+    return self.__file
+      
+  def _set_file(self, v, load=False):
+    """
+    Setter method for file, mapped from YANG variable /vms/vm/disk/file (empty)
+    If this variable is read-only (config: false) in the
+    source YANG file, then _set_file is considered as a private
+    method. Backends looking to populate this variable should
+    do so via calling thisObj._set_file() directly.
+
+    YANG Description: A sparse image file disks/<name>.img in the VM's dataset
+(<root>/vm/<vm>/disks/), which hvd creates with size
+(truncate -s), grows, and deletes with the disk or the VM.
+It is in the VM's snapshots and rollbacks (zfs snapshot -r of
+the VM); clones and backups, which copy zvols, refuse a VM
+that has one.
+    """
+    if hasattr(v, "_utype"):
+      v = v._utype(v)
+    try:
+      t = YANGDynClass(v,base=YANGBool, is_leaf=True, yang_name="file", parent=self, choice=('source', 'file'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='empty', is_config=True)
+    except (TypeError, ValueError):
+      raise ValueError({
+          'error-string': """file must be of a type compatible with empty""",
+          'defined-type': "empty",
+          'generated-type': """YANGDynClass(base=YANGBool, is_leaf=True, yang_name="file", parent=self, choice=('source', 'file'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='empty', is_config=True)""",
+        })
+
+    self.__file = t
+    if hasattr(self, '_set'):
+      self._set()
+
+  def _unset_file(self):
+    self.__file = YANGDynClass(base=YANGBool, is_leaf=True, yang_name="file", parent=self, choice=('source', 'file'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='empty', is_config=True)
+
+
   def _get_iscsi(self):
     """
     Getter method for iscsi, mapped from YANG variable /vms/vm/disk/iscsi (container)
@@ -3229,10 +3277,11 @@ and leaves no session behind (docs/freebsd-facts.md §21).
   zvol = __builtin__.property(_get_zvol, _set_zvol)
   device = __builtin__.property(_get_device, _set_device)
   image = __builtin__.property(_get_image, _set_image)
+  file = __builtin__.property(_get_file, _set_file)
   iscsi = __builtin__.property(_get_iscsi, _set_iscsi)
 
-  __choices__ = {'source': {'zvol': ['zvol'], 'device': ['device'], 'image': ['image'], 'iscsi': ['iscsi']}}
-  _pyangbind_elements = OrderedDict([('name', name), ('size', size), ('emulation', emulation), ('sparse', sparse), ('volblocksize', volblocksize), ('compression', compression), ('sectorsize', sectorsize), ('zvol', zvol), ('device', device), ('image', image), ('iscsi', iscsi), ])
+  __choices__ = {'source': {'zvol': ['zvol'], 'device': ['device'], 'image': ['image'], 'file': ['file'], 'iscsi': ['iscsi']}}
+  _pyangbind_elements = OrderedDict([('name', name), ('size', size), ('emulation', emulation), ('sparse', sparse), ('volblocksize', volblocksize), ('compression', compression), ('sectorsize', sectorsize), ('zvol', zvol), ('device', device), ('image', image), ('file', file), ('iscsi', iscsi), ])
 
 
 class yc_nic_hvd_vm__vms_vm_nic(PybindBase):

@@ -43,7 +43,7 @@ def _lookup(datastores: Datastores, root: etree._Element) -> Lookup:
 
 def plan_for(datastores: Datastores, zfs_parent: str, vms: Supervisor | None,
              host: Host | None, old_root: etree._Element, new_root: etree._Element,
-             keys: Sequence[Key]) -> Plan:
+             keys: Sequence[Key], root: str) -> Plan:
     """The host plan for a change; raises what the host would refuse (host.constraints) and the
     plan's refusals (disk shrink â¦) before anything runs."""
     new, old = _lookup(datastores, new_root), _lookup(datastores, old_root)
@@ -51,7 +51,8 @@ def plan_for(datastores: Datastores, zfs_parent: str, vms: Supervisor | None,
     refusals = constraints.check(host, new_root, keys, new, old, base=old_root, memo=memo)
     if refusals:
         raise RpcErrors(refusals)
-    return build_plan(diff_keys(keys, old, new), zfs_parent=zfs_parent, vms=vms, after=new,
+    return build_plan(diff_keys(keys, old, new), zfs_parent=zfs_parent, root=root, vms=vms,
+                      after=new,
                       forwarding=None if host is None else (
                           lambda: constraints.Limits(host).sysctl(pf.FORWARDING) == 1),
                       memo=memo)
@@ -78,7 +79,7 @@ class HostApply:
     def apply(self, old_root: etree._Element, new_root: etree._Element,
               keys: Sequence[Key]) -> Callable[[], None]:
         plan = plan_for(self.datastores, self.settings.zfs_parent, self.supervisor, self.host,
-                        old_root, new_root, keys)
+                        old_root, new_root, keys, str(self.settings.root))
         if plan.steps and log.isEnabledFor(logging.INFO):  # render only what is logged
             where = " on the SIMULATED host" if self.host.simulated else ""
             if len(plan.steps) <= LOG_STEPS or log.isEnabledFor(logging.DEBUG):

@@ -40,10 +40,13 @@ LPC_SLOT = 31
 def disk_path(zfs_parent: str, vm: str, disk: Disk) -> str:
     """The disk's backing device: its zvol's /dev/zvol node, or the existing device or image
     named. An iSCSI LUN's da(4) device is known only once the supervisor has attached it (it
-    sets the disk's device); before, the LUN's name stands in, as in a launch compared for a
-    restart, where only which LUN matters."""
+    sets the disk's device), a file's path with hvd's root (it sets the disk's image); before,
+    the LUN's or file's name stands in, as in a launch compared for a restart, where only
+    which disk matters."""
     if disk.existing is None and disk.iscsi is not None:
         return f"iscsi:{disk.iscsi.portal}/{disk.iscsi.target}/{disk.iscsi.lun}"
+    if disk.existing is None and disk.file:  # its path is below hvd's root: the supervisor's
+        return f"file:{disk.name}"
     return disk.existing or names.zvol_device(names.disk_dataset(zfs_parent, vm, disk.name))
 
 

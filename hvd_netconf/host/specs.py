@@ -60,6 +60,7 @@ class Disk:
     sectorsize: str | None = _leaf("sectorsize")
     device: str | None = _leaf("device")  # an existing device: hvd never creates or destroys it
     image: str | None = _leaf("image")  # an existing image file: likewise never touched
+    file: bool | None = _leaf("file", lambda _: True)  # a sparse file hvd creates (type empty)
     iscsi: IscsiLun | None = None  # a presence container: None when absent
 
     @property
@@ -71,11 +72,16 @@ class Disk:
     @property
     def zvol(self) -> bool:
         """Backed by a zvol hvd creates and destroys (the source's default case)."""
-        return self.existing is None and self.iscsi is None
+        return self.existing is None and self.iscsi is None and not self.file
+
+    @property
+    def source(self) -> str:
+        """zvol or file (hvd makes and destroys it), else external (hvd only uses it)."""
+        return "zvol" if self.zvol else "file" if self.file else "external"
 
     @property
     def volsize(self) -> str:
-        """The zvol's size; the YANG's must sets one on every disk that is not a device."""
+        """The zvol's or file's size; the YANG's must sets one on each of them."""
         if self.size is None:
             raise ValueError(f"disk {self.name} has no size")
         return self.size

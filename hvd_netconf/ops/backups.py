@@ -209,6 +209,7 @@ def backup(server: ServerView, session: int, vm: str, target: str, *, full: bool
         entry = dss.running.get(("vm", vm))
         if entry is None:
             raise DataMissing(f"no VM named {vm!r} is configured")
+        vmcopy.zvols_only(entry, "a backup")
     with server.jobs.running(vm, "backup", t.spec.name, session) as job:
         with lock:
             name, bases, commit = _snapshot_for_backup(server, t, vm, entry, full, now)

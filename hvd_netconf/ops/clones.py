@@ -35,6 +35,7 @@ def clone_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
         raise DataMissing(f"no VM named {src!r} is configured")
     if vmcopy.configured(ctx, new) is not None:
         raise DataExists(f"a VM named {new!r} is configured already")
+    vmcopy.zvols_only(entry, "a clone")
     host = vmcopy.host_of(ctx)
     if not linked and not isinstance(host, Streamer):
         raise OperationFailed(f"the {host.name} host backend cannot stream a full clone")

@@ -154,8 +154,12 @@ def rollback_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     vm_ds, snaps = _read(ctx, vm)
     target = _find(vm, vm_ds, snaps, name)
     disks_ds = names.disks_dataset(ctx.server.settings.zfs_parent, vm)
-    disks = sorted({s.dataset for s in snaps
-                    if s.name == name and s.dataset.startswith(disks_ds + "/")})
+    # the disks' zvols, and the disks dataset itself when file disks are files in it
+    _schema, dss = components(ctx.server)
+    entry = dss.running.get(("vm", vm))
+    files = entry is not None and any(d.file for d in specs.read_vm(entry).disks)
+    disks = sorted({s.dataset for s in snaps if s.name == name and (
+        (files and s.dataset == disks_ds) or s.dataset.startswith(disks_ds + "/"))})
     newer = _newer(snaps, name, [vm_ds, *disks])
     newer_names = list(dict.fromkeys(s.name for s in newer))
     foreign = [f"{s.dataset}@{s.name}" for s in newer if not _hvd_made(s)]

@@ -17,7 +17,7 @@ from lxml import etree
 
 from hvd_netconf.edit.diff import entries
 from hvd_netconf.errors import DataExists, OperationFailed, RpcErrors
-from hvd_netconf.host import constraints, names, zfs
+from hvd_netconf.host import constraints, names, specs, zfs
 from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.keys import Key
 from hvd_netconf.namespaces import VM, qn
@@ -35,6 +35,18 @@ def host_of(ctx: OpContext) -> Host:
     if ctx.server.host is None:
         raise OperationFailed("this hvd has no host backend attached")
     return ctx.server.host
+
+
+def zvols_only(entry: etree._Element, what: str) -> None:
+    """Clones and backups copy a VM's zvols: a file disk, hvd's own data, would be left
+    behind without a word, so a VM with one is refused."""
+    spec = specs.read_vm(entry)
+    files = [d.name for d in spec.disks if d.file]
+    if files:
+        raise OperationFailed(
+            f"VM {spec.name} has file disk{'s' if len(files) > 1 else ''} {', '.join(files)}: "
+            f"{what} copies zvols only, and would leave {'them' if len(files) > 1 else 'it'} "
+            "behind; snapshots and rollbacks do include file disks")
 
 
 def renamed(entry: etree._Element, name: str) -> etree._Element:

@@ -303,13 +303,16 @@ class Supervisor:
             self._try(iscsi.remove(portal, target))
 
     def _attach(self, spec: specs.VmSpec, sessions: list[tuple[str, str]]) -> specs.VmSpec:
-        """The spec to start with: each iSCSI disk's LUN attached, as its da(4) device. The
-        sessions this start added go into sessions, for the clean-up."""
-        if all(d.iscsi is None for d in spec.disks):
+        """The spec to start with: each file disk as its image's path, each iSCSI disk's LUN
+        attached, as its da(4) device. The sessions this start added go into sessions, for
+        the clean-up."""
+        if all(d.iscsi is None and not d.file for d in spec.disks):
             return spec
         disks = []
         for d in spec.disks:
-            if d.iscsi is not None:
+            if d.file:
+                d = replace(d, image=names.disk_file(str(self.root), spec.name, d.name))
+            elif d.iscsi is not None:
                 path, added = iscsi.attach(self._run, spec.name, d.name, d.iscsi)
                 if added:
                     sessions.append((d.iscsi.portal, d.iscsi.target))

@@ -374,7 +374,7 @@ def test_zfs_destroy_removes_the_datasets_files(tmp_path):
     (web / "state").mkdir(parents=True)
     (web / "uefi-vars.fd").write_text("vars")
     (web / "state" / "console.log").write_text("log")
-    (db / "uefi-vars.fd").parent.mkdir(parents=True)
+    assert db.is_dir()  # mounted when created
     (db / "uefi-vars.fd").write_text("vars")
     outside = tmp_path.parent / f"{tmp_path.name}-outside"
     outside.mkdir()

@@ -18,6 +18,7 @@ from hvd_netconf.host.backend import CommandFailed, Outcome
 from hvd_netconf.host.sim.commands import Fail, State, log, reads_only, unknown
 from hvd_netconf.host.sim.console import Console
 from hvd_netconf.host.sim.faults import Faults, take_fault
+from hvd_netconf.host.sim.files import Files
 from hvd_netconf.host.sim.ifconfig import PHYSICAL_CAPABILITIES, Ifconfig
 from hvd_netconf.host.sim.iscsi import Iscsi
 from hvd_netconf.host.sim.media import Media
@@ -38,7 +39,7 @@ LOG_EVERY = 256
 
 
 class SimHost(PersistedState, Faults, Zfs, ZfsReplication, Ifconfig, Pf, Console, Vmm, Sysctl,
-              Media, Stats, Iscsi):
+              Media, Stats, Iscsi, Files):
     """The simulated host: each command runs under the flock on the in-memory state, caught
     up with the files first, and is logged when it can change that state."""
 
@@ -219,6 +220,7 @@ class SimHost(PersistedState, Faults, Zfs, ZfsReplication, Ifconfig, Pf, Console
             "qemu-img": self._qemu_img, "rctl": self._rctl, "netstat": self._netstat,
             "zpool": self._zpool, "ssh": self._ssh, "pciconf": self._pciconf,
             "iscsictl": self._iscsictl, "camcontrol": self._camcontrol,
+            "truncate": self._truncate, "rm": self._rm,
             "hvd-sim-hardware": self._hardware_event,
         }.get(prog)
         if handler is None:

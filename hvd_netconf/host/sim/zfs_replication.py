@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from hvd_netconf.host.backend import CommandFailed
 from hvd_netconf.host.sim.commands import Fail, State, unknown
-from hvd_netconf.host.sim.zfs import _sparse_copy
+from hvd_netconf.host.sim.files import sparse_copy
 
 MAGIC = b"HVDSIM-ZFS-STREAM 1\n"
 RESUME_PROP = "receive_resume_token"
@@ -784,4 +784,4 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
 def _copy(src: Path, dst: Path) -> None:
     """dst := src, holes kept, its directory made first (a target on another pool)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    _sparse_copy(src, dst)
+    sparse_copy(src, dst)
