@@ -403,6 +403,8 @@ def do_add(s: Session, p: Parsed) -> None:
     if obj == "disk":
         leaves = [leaf("size", v["size"])]
         leaves += [leaf(k, v[k]) for k in ("emulation", "sparse") if k in v]
+        if "file" in v:  # a sparse image file instead of a zvol (type empty)
+            leaves.append(leaf("file", None))
     else:
         leaves = [leaf("network", v["network"])]
         leaves += [leaf(k, v[k]) for k in ("mac", "emulation") if k in v]

@@ -183,3 +183,11 @@ def test_an_iscsi_lun_as_a_disk(hv: HV, running: Q) -> None:
     assert running(lun.format("lun")) == ["3"]
     r = hv("add lun db more 10.0.0.5 store")
     assert r.status != 0 and "an iSCSI name is iqn.YYYY-MM.domain[:name]" in r.err
+
+
+def test_a_file_disk(hv: HV, running: Q, hvd: HvdInstance) -> None:
+    hv("create vm web 1 256")
+    assert hv("add disk web data 2G file").status == 0
+    assert running("//vm:disk[vm:name='data']/vm:file") != []
+    assert (hvd.root / "vm" / "web" / "disks" / "data.img").stat().st_size == 2 << 30
+    assert hv("list vm").out.splitlines()[1].split()[4] == "data:2G"
