@@ -10257,7 +10257,7 @@ class yc_job_hvd_vm__backup_jobs_job(PybindBase):
     self._extmethods = False
     self.__id = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="id", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, is_keyval=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=False)
     self.__vm = YANGDynClass(base=str, is_leaf=True, yang_name="vm", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=False)
-    self.__operation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'backup': {}, 'restore': {}},), is_leaf=True, yang_name="operation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=False)
+    self.__operation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'backup': {}, 'restore': {}, 'clone': {}},), is_leaf=True, yang_name="operation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=False)
     self.__target = YANGDynClass(base=str, is_leaf=True, yang_name="target", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='string', is_config=False)
     self.__session_id = YANGDynClass(base=RestrictedClassType(base_type=long, restriction_dict={'range': ['0..4294967295']}, int_size=32), is_leaf=True, yang_name="session-id", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='uint32', is_config=False)
     self.__started = YANGDynClass(base=RestrictedClassType(base_type=str, restriction_dict={'pattern': '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[\\+\\-]\\d{2}:\\d{2})'}), is_leaf=True, yang_name="started", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='yang:date-and-time', is_config=False)
@@ -10393,12 +10393,12 @@ class yc_job_hvd_vm__backup_jobs_job(PybindBase):
     if hasattr(v, "_utype"):
       v = v._utype(v)
     try:
-      t = YANGDynClass(v,base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'backup': {}, 'restore': {}},), is_leaf=True, yang_name="operation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=False)
+      t = YANGDynClass(v,base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'backup': {}, 'restore': {}, 'clone': {}},), is_leaf=True, yang_name="operation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=False)
     except (TypeError, ValueError):
       raise ValueError({
           'error-string': """operation must be of a type compatible with enumeration""",
           'defined-type': "hvd-vm:enumeration",
-          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'backup': {}, 'restore': {}},), is_leaf=True, yang_name="operation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=False)""",
+          'generated-type': """YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'backup': {}, 'restore': {}, 'clone': {}},), is_leaf=True, yang_name="operation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=False)""",
         })
 
     self.__operation = t
@@ -10406,14 +10406,14 @@ class yc_job_hvd_vm__backup_jobs_job(PybindBase):
       self._set()
 
   def _unset_operation(self):
-    self.__operation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'backup': {}, 'restore': {}},), is_leaf=True, yang_name="operation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=False)
+    self.__operation = YANGDynClass(base=RestrictedClassType(base_type=str,                                     restriction_type="dict_key",                                     restriction_arg={'backup': {}, 'restore': {}, 'clone': {}},), is_leaf=True, yang_name="operation", parent=self, path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='urn:hvd:vm', defining_module='hvd-vm', yang_type='enumeration', is_config=False)
 
 
   def _get_target(self):
     """
     Getter method for target, mapped from YANG variable /backup_jobs/job/target (string)
 
-    YANG Description: The backup target.
+    YANG Description: The backup target (for a clone: the VM cloned).
     """
     return self.__target
       
@@ -10425,7 +10425,7 @@ class yc_job_hvd_vm__backup_jobs_job(PybindBase):
     method. Backends looking to populate this variable should
     do so via calling thisObj._set_target() directly.
 
-    YANG Description: The backup target.
+    YANG Description: The backup target (for a clone: the VM cloned).
     """
     if hasattr(v, "_utype"):
       v = v._utype(v)
@@ -10689,7 +10689,8 @@ class yc_backup_jobs_hvd_vm__backup_jobs(PybindBase):
   the container is represented as a class variable - with a specific
   YANG type.
 
-  YANG Description: The backups and restores under way, with where their streams are.
+  YANG Description: The backups, restores and clones under way, with where their
+streams are.
   """
   __slots__ = ('_path_helper', '_extmethods', '__job',)
 
@@ -11722,7 +11723,8 @@ tags), and never destroys a stream or dataset it did not make.
     """
     Getter method for backup_jobs, mapped from YANG variable /backup_jobs (container)
 
-    YANG Description: The backups and restores under way, with where their streams are.
+    YANG Description: The backups, restores and clones under way, with where their
+streams are.
     """
     return self.__backup_jobs
       
@@ -11734,7 +11736,8 @@ tags), and never destroys a stream or dataset it did not make.
     method. Backends looking to populate this variable should
     do so via calling thisObj._set_backup_jobs() directly.
 
-    YANG Description: The backups and restores under way, with where their streams are.
+    YANG Description: The backups, restores and clones under way, with where their
+streams are.
     """
     if hasattr(v, "_utype"):
       v = v._utype(v)

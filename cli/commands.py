@@ -856,8 +856,9 @@ def do_clone(s: Session, p: Parsed) -> None:
             raise UsageError("give the snapshot once: VM@SNAPSHOT or snapshot SNAPSHOT")
         vm, _, params["snapshot"] = vm.partition("@")
     full = params.get("linked") == "false"
-    reply = s.send(rpcs.snapshot_rpc("clone-vm", vm, name=new, **params),
-                   progress=f"cloning {vm} as {new}{' (full copy)' if full else ''}…")
+    label = f"cloning {vm} as {new}{' (full copy)' if full else ''}…"
+    op = rpcs.snapshot_rpc("clone-vm", vm, name=new, **params)
+    reply = s.job_send(op, label, new) if full else s.send(op, progress=label)
     if reply is None:
         return
     got = _leaves(reply)

@@ -963,10 +963,10 @@ FACTS = {'objects': {'vm': {'key': 'name',
                                                     "a name is 1 to 31 letters, digits, '_', '-' "
                                                     "or single '.' between them"]],
                                       'help': "Only this VM's backups"}]},
-          'cancel-backup': {'help': 'Stop the backup or restore of a VM under way: its stream '
-                                    'stops at the next chunk, and what the job made is removed as '
-                                    'after a failure (the stream files or received datasets of '
-                                    'this backup, the restored VM)',
+          'cancel-backup': {'help': 'Stop the backup, restore or clone of a VM under way: its '
+                                    'stream stops at the next chunk, and what the job made is '
+                                    'removed as after a failure (the stream files or received '
+                                    'datasets of this backup, the restored or cloned VM)',
                             'input': [{'name': 'vm',
                                        'length': [[1, 31]],
                                        'kind': 'string',
@@ -975,8 +975,8 @@ FACTS = {'objects': {'vm': {'key': 'name',
                                                      "a name is 1 to 31 letters, digits, '_', '-' "
                                                      "or single '.' between them"]],
                                        'mandatory': True,
-                                       'help': 'The VM whose job to cancel (for a restore: its new '
-                                               'name)'}]},
+                                       'help': 'The VM whose job to cancel (for a restore or a '
+                                               "clone: the new VM's name)"}]},
           'restore-vm': {'help': 'Restore a VM from a target as a new VM: its configuration of the '
                                  "backup's moment is added by one commit (source restore-vm), then "
                                  'its disks are received, every stream of the chain in order',

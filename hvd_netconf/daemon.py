@@ -161,13 +161,15 @@ def operations() -> Registry:
     reg.add(VM, "snapshot-vm", snapshots.snapshot_vm)
     reg.add(VM, "delete-snapshot", snapshots.delete_snapshot)
     reg.add(VM, "rollback-vm", snapshots.rollback_vm)
-    reg.add(VM, "clone-vm", clones.clone_vm)
+    # clone-vm and restore-vm take the datastore lock for their checks and commits, and move
+    # their streams without it (their jobs' progress is read meanwhile)
+    reg.add(VM, "clone-vm", clones.clone_vm, serialized=False)
     # backup-vm takes the datastore lock to read and snapshot only, so cancel-backup (never
     # serialized) can stop it while its streams move.
     reg.add(VM, "backup-vm", backups.backup_vm, serialized=False)
     reg.add(VM, "cancel-backup", backups.cancel_backup, serialized=False)
     reg.add(VM, "list-backups", backups.list_backups)
-    reg.add(VM, "restore-vm", backups.restore_vm)
+    reg.add(VM, "restore-vm", backups.restore_vm, serialized=False)
     reg.add(VM, "import-vm-bhyve", vmbhyve.import_vm_bhyve)
     reg.add(HVD, "get-log", logs.get_log, serialized=False)
     return reg

@@ -155,7 +155,7 @@ def _bookmarks(host: Host, vm_ds: str) -> set[str]:
 
 # -- backup-vm --------------------------------------------------------------------------------
 
-def _progress(server: ServerView, job: Job, disk: str, estimate: int | None
+def stream_progress(server: ServerView, job: Job, disk: str, estimate: int | None
               ) -> Callable[[int], None]:
     """Where the job is (operational state), a backup-progress notification every
     PROGRESS_EVERY bytes, and the stop of a cancelled job."""
@@ -279,7 +279,7 @@ def _send_backup(server: ServerView, t: _Target, job: Job, entry: etree._Element
             estimate = zr.parse_estimate(t.host.run(zr.send(
                 f"{ds}@{name}", base=base, raw=t.spec.raw, compressed=t.spec.compressed,
                 estimate=True)))
-            report = _progress(server, job, d, estimate)
+            report = stream_progress(server, job, d, estimate)
             assert isinstance(t.host, Streamer)  # _target checked
             if made_dir is not None:
                 path, digest = made_dir / f"{d}.zstream", hashlib.sha256()
@@ -477,7 +477,10 @@ def _chain(held: list[dict[str, Any]], chosen: dict[str, Any], disk: str) -> lis
 
 
 def restore_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
-    t = _target(ctx, op, "restore-vm")
+    """Not serialized: its commits take the datastore lock (vmcopy), its streams move
+    without it, so `get` (its job's progress) answers meanwhile."""
+    with committer(ctx.server).lock:
+        t = _target(ctx, op, "restore-vm")
     vm = rpc_leaf(ctx, op, "restore-vm", "vm") or ""
     wanted = rpc_leaf(ctx, op, "restore-vm", "backup")
     new = rpc_leaf(ctx, op, "restore-vm", "name") or vm
@@ -580,13 +583,13 @@ class _Source:
                     moved += host.pipe(
                         _stream_file(t, self.vm, m, disk),
                         zr.receive(ds, role="disk" if i == 0 else None, resumable=False),
-                        progress=_progress(server, job, disk, None))
+                        progress=stream_progress(server, job, disk, None))
                     received.append(m["backup"])
             else:
                 moved += host.pipe(
                     t.remote(zr.send(f"{t.dataset}/{self.vm}/{disk}@{self.backup}")),
                     zr.receive(ds, role="disk", resumable=False),
-                    progress=_progress(server, job, disk, None))
+                    progress=stream_progress(server, job, disk, None))
                 received.append(self.backup)
             for snap in received:
                 host.run(zfs.destroy(f"{ds}@{snap}"))
@@ -622,18 +625,23 @@ def _restore_over(ctx: OpContext, source: _Source, entry: etree._Element, disks:
                 ds = names.disk_dataset(parent, vm, disk)
                 moved += source.receive(ctx.server, job, disk, f"{ds}-hvd-restore")
                 made.append((f"{ds}-hvd-restore", ds))
-            commit = vmcopy.replace(ctx, entry, SOURCE, f"restore of {vm} over itself from "
-                                    f"{source.t.spec.name}: {source.backup}")
+            with committer(ctx.server).lock:  # the commit and the swap, as one
+                if sup is not None and sup.is_running(vm):
+                    raise InUse(f"VM {vm} was started while its disks were received; stop "
+                                "it and restore again", error_type="application")
+                commit = vmcopy.replace(ctx, entry, SOURCE, f"restore of {vm} over itself "
+                                        f"from {source.t.spec.name}: {source.backup}")
+                replaced = []
+                for tmp, ds in made:
+                    gone = sum(1 for s in before if s.dataset == ds)
+                    host.run(zfs.destroy(ds, recursive=True))
+                    host.run(zr.rename(tmp, ds))
+                    made = [m for m in made if m[0] != tmp]
+                    replaced.append(f"{ds.rpartition('/')[2]} (and {gone} snapshot"
+                                    f"{'' if gone == 1 else 's'} of it)")
         except BaseException:
             for tmp, _ds in made:
                 host.run(zfs.destroy(tmp, recursive=True))
             raise
-        replaced = []
-        for tmp, ds in made:
-            gone = sum(1 for s in before if s.dataset == ds)
-            host.run(zfs.destroy(ds, recursive=True))
-            host.run(zr.rename(tmp, ds))
-            replaced.append(f"{ds.rpartition('/')[2]} (and {gone} snapshot"
-                            f"{'' if gone == 1 else 's'} of it)")
     return snapshots._reply(**{"name": vm, "backup": source.backup, "commit-id": commit,
                                "bytes": moved, "replaced": replaced})

@@ -1,5 +1,5 @@
-"""Backups and restores under way: their progress in operational state (/hvd-vm:backup-jobs)
-and cancel-backup, which stops one between two chunks of its stream.
+"""Backups, restores and clones under way: their progress in operational state
+(/hvd-vm:backup-jobs) and cancel-backup, which stops one between two chunks of its stream.
 
 A job is registered for the time its RPC runs. The stream's progress callback updates it and,
 once the job is cancelled, raises: the copy stops (host/stream.py kills both processes), and
@@ -26,7 +26,7 @@ from hvd_netconf.state import child, leaf
 class Job:
     id: int
     vm: str
-    operation: str  # backup | restore
+    operation: str  # backup | restore | clone
     target: str
     session: int
     started: float = field(default_factory=time.time)

@@ -65,6 +65,12 @@ def renamed(entry: etree._Element, name: str) -> etree._Element:
 
 def _write(ctx: OpContext, key: Key, entry: etree._Element | None, source: str,
            comment: str) -> int:
+    with committer(ctx.server).lock:  # a clone or restore runs outside it while it streams
+        return _write_locked(ctx, key, entry, source, comment)
+
+
+def _write_locked(ctx: OpContext, key: Key, entry: etree._Element | None, source: str,
+                  comment: str) -> int:
     schema, dss = components(ctx.server)
     ctx.server.locks.check_writable("running", ctx.session.id)
     new_root = copy.deepcopy(dss.running.root)
