@@ -22,10 +22,13 @@ from lxml import etree
 from hvd_netconf import __version__, notify, operational, selftest, xmlparse
 from hvd_netconf.apply.engine import cut_short, ensure_layout
 from hvd_netconf.apply.engine import recover as recover_host
-from hvd_netconf.apply.hook import HostApply, journal_path
+from hvd_netconf.apply.hook import HostApply, dhcp_changes, journal_path
 from hvd_netconf.calls import RawXml, SessionInfo
 from hvd_netconf.committer import Committer, HostApplier
 from hvd_netconf.config import Settings, add_arguments, from_args, history_tiers
+from hvd_netconf.edit.diff import entries
+from hvd_netconf.errors import RpcError
+from hvd_netconf.host import specs
 from hvd_netconf.host.selection import select_backend
 from hvd_netconf.host.sim.host import SimHost
 from hvd_netconf.hostcheck import check_backend, render
@@ -89,6 +92,7 @@ from hvd_netconf.stats import state as stats_state
 from hvd_netconf.stats.sampler import Sampler
 from hvd_netconf.store import Datastores, StoreError
 from hvd_netconf.supervisor.core import Supervisor
+from hvd_netconf.supervisor.dhcp import DhcpServers
 from hvd_netconf.transport.callhome import CallHome
 from hvd_netconf.transport.metrics import MetricsListener
 from hvd_netconf.transport.ssh import SshListener, load_host_key
@@ -318,7 +322,8 @@ def wire_components(server: Server) -> None:
         on_installed=install.installed(server),
         firmware_dir=str(firmware) if firmware else None,
         entry=lambda key: datastores.running.get(key))
-    wire_committer(server, HostApply(settings, host, supervisor, datastores))
+    dhcp = server.dhcp = DhcpServers(host, settings.state_dir)
+    wire_committer(server, HostApply(settings, host, supervisor, datastores, dhcp))
     tiers = history_tiers(settings.stats_history)
     if tiers:
         server.sampler = Sampler(host, lambda known: stats_state.running_guests(
@@ -327,6 +332,7 @@ def wire_components(server: Server) -> None:
         server.sampler.start()
     for name, outcome in supervisor.adopt().items():
         log.info("VM %s at start: %s", name, outcome)
+    start_dhcp(dhcp, datastores.running.root, str(settings.state_dir))
     scheduler = server.snapshot_scheduler = SnapshotScheduler(
         host, datastores, server.lock, settings.zfs_parent, bus.publish)
     scheduler.start()
@@ -338,6 +344,17 @@ def wire_components(server: Server) -> None:
     sessions = server.iscsi_watch = IscsiWatch(host, datastores, supervisor, bus.publish)
     sessions.run_pass()
     sessions.start()
+
+
+def start_dhcp(dhcp: DhcpServers, running: etree._Element, state_dir: str) -> None:
+    """The DHCP servers running's networks ask for (they stop when hvd does)."""
+    empty = etree.Element(running.tag)
+    for net, _was, now in dhcp_changes(empty, running, (), entries(running).get, state_dir,
+                                       specs.Memo()):
+        try:
+            dhcp.apply(net, *(now or (None, None)))
+        except RpcError as e:
+            log.error("network %s: its DHCP server did not start: %s", net, e.message)
 
 
 @dataclass
@@ -377,6 +394,8 @@ class Running:
                 watch.stop()
         if self.server.sampler is not None:
             self.server.sampler.stop()
+        if self.server.dhcp is not None:
+            self.server.dhcp.stop_all()
         supervisor = self.server.supervisor
         if supervisor is not None:
             if self.server.settings.stop_vms_on_exit:

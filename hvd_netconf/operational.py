@@ -8,6 +8,7 @@ stored. On the sim backend every entry says so (host-backend, network backend `s
 from __future__ import annotations
 
 import platform
+import time
 from typing import TYPE_CHECKING, Protocol
 
 from lxml import etree
@@ -22,6 +23,7 @@ from hvd_netconf.supervisor.core import ACTIVE
 if TYPE_CHECKING:
     from hvd_netconf.host.backend import Host
     from hvd_netconf.supervisor.core import Supervisor
+    from hvd_netconf.supervisor.dhcp import DhcpServers
 
 
 class VmHostView(Protocol):
@@ -29,6 +31,9 @@ class VmHostView(Protocol):
 
     @property
     def supervisor(self) -> Supervisor | None: ...
+
+    @property
+    def dhcp(self) -> DhcpServers | None: ...
 
     @property
     def host(self) -> Host | None: ...
@@ -110,8 +115,23 @@ def network_state(server: VmHostView, data: etree._Element) -> None:
         if net.nat is not None:
             _put(state, "nat-rule", _nat_rules(server.host, net.name))
         leaf(state, "backend", backend)
+        if net.dhcp is not None and server.dhcp is not None:
+            _dhcp_state(server.dhcp, net.name, state)
         if net.physical_interface is not None:
             leaf(state, "uplink-state", uplink_state(server.host, net.physical_interface))
+
+
+def _dhcp_state(dhcp: DhcpServers, network: str, state: etree._Element) -> None:
+    """The network's dnsmasq and the leases in its lease file."""
+    _put(state, "dhcp-server", dhcp.state(network))
+    for lease in dhcp.leases(network):
+        item = etree.SubElement(state, qn(NETWORK, "lease"))
+        for key, value in (("mac", lease.mac), ("address", lease.address),
+                           ("hostname", lease.hostname),
+                           ("expires", time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                     time.gmtime(lease.expires))
+                            if lease.expires else None)):
+            _put(item, key, value)
 
 
 def uplink_state(host: Host, ifname: str) -> str:

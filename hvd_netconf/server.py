@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from hvd_netconf.stats.sampler import Sampler
     from hvd_netconf.store import Datastores
     from hvd_netconf.supervisor.core import Supervisor
+    from hvd_netconf.supervisor.dhcp import DhcpServers
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +218,7 @@ class Server:
         self.notifications: NotificationBus | None = None
         self.host: Host | None = None
         self.supervisor: Supervisor | None = None
+        self.dhcp: DhcpServers | None = None  # the networks' dnsmasq (supervisor/dhcp.py)
         self.committer: Committer | None = None
         self.snapshot_scheduler: SnapshotScheduler | None = None
         self.uplink_watch: UplinkWatch | None = None

@@ -107,7 +107,26 @@ class StopVm:
     name: str
 
 
-Action = Run | Absent | OnlyOwned | Found | Restore | StopVm
+@dataclass(frozen=True)
+class DhcpServer:
+    """The network's dnsmasq runs with this configuration and these static leases (the files
+    host/dnsmasq.py writes); conf None: it does not run."""
+
+    network: str
+    conf: str | None
+    hosts: str | None
+
+
+class DhcpControl(Protocol):
+    """What the plan's DhcpServer steps need: supervisor/dhcp.py's servers."""
+
+    def apply(self, network: str, conf: str | None, hosts: str | None) -> None: ...
+
+
+# A network's DHCP server before and after a change: (network, (conf, hosts) or None, the same).
+DhcpChange = tuple[str, tuple[str, str] | None, tuple[str, str] | None]
+
+Action = Run | Absent | OnlyOwned | Found | Restore | StopVm | DhcpServer
 
 
 @dataclass(frozen=True)
@@ -447,17 +466,23 @@ def _disk_modify(parent: str, vm: str, o: Disk, n: Disk, refusals: list[errors.R
 class _Phases:
     checks: list[Step] = field(default_factory=list)  # read-only guards, before any change
     net_setup: list[Step] = field(default_factory=list)
+    dhcp_setup: list[Step] = field(default_factory=list)  # after the bridges and addresses
     zfs_setup: list[Step] = field(default_factory=list)
     live: list[Step] = field(default_factory=list)  # running VMs' rctl limits
     stops: list[Step] = field(default_factory=list)
     zfs_teardown: list[Step] = field(default_factory=list)
     net_teardown: list[Step] = field(default_factory=list)
     bridge_teardown: list[Step] = field(default_factory=list)
+    dhcp_teardown: list[Step] = field(default_factory=list)  # before its bridge goes
 
     def ordered(self) -> list[Step]:
-        return (self.checks + self.net_setup + self.zfs_setup + self.live + self.stops
-                + self.zfs_teardown
-                + self.net_teardown + self.bridge_teardown)
+        return (self.checks + self.net_setup + self.dhcp_setup + self.zfs_setup + self.live
+                + self.stops + self.zfs_teardown
+                + self.dhcp_teardown + self.net_teardown + self.bridge_teardown)
+
+
+def _dhcp_server(net: str, files: tuple[str, str] | None) -> DhcpServer:
+    return DhcpServer(net, None, None) if files is None else DhcpServer(net, *files)
 
 
 _SOURCES = {"zvol": "zvol", "file": "file", "external": "device, image or LUN"}
@@ -466,14 +491,15 @@ _SOURCES = {"zvol": "zvol", "file": "file", "external": "device, image or LUN"}
 def build_plan(changes: Iterable[Change], *, zfs_parent: str, root: str = str(DEFAULT_ROOT),
                vms: VmControl | None = None,
                after: Lookup | None = None, forwarding: Callable[[], bool] | None = None,
-               memo: specs.Memo | None = None) -> Plan:
+               memo: specs.Memo | None = None, dhcp: Iterable[DhcpChange] = ()) -> Plan:
     """Order the host work for a set of changes; raise the refusals before anything runs.
 
     after looks entries up in the configuration being committed (default: the changed entries
     only); the plan needs it for the networks of running VMs. forwarding tells whether the
     host forwards IPv4 now (None: taken as off); it is asked only when a changed network
     wants forwarding on. memo: the commit's specs, when its checks have read them already.
-    root: where zfs_parent is mounted (file disks live below it).
+    root: where zfs_parent is mounted (file disks live below it). dhcp: the networks' DHCP
+    servers that change (hook.dhcp_changes), each before and after.
     """
     memo = memo or specs.Memo()
     ph = _Phases()
@@ -552,6 +578,10 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, root: str = str(DE
                                              zfs.destroy(ds, recursive=True), None))
     if wants_forwarding and not (forwarding is not None and forwarding()):
         ph.net_setup.append(_forwarding_on())
+    for net, before, later in dhcp:
+        step = _step(f"{'stop' if later is None else 'run'} the DHCP server (dnsmasq) of "
+                     f"network {net}", [_dhcp_server(net, later)], [_dhcp_server(net, before)])
+        (ph.dhcp_teardown if later is None else ph.dhcp_setup).append(step)
     if vms is not None:
         # a VM's own change, or one of its networks' (an MTU), can change how it would start
         maybe = {c.name for c in changes if c.kind == "vm"}

@@ -94,6 +94,7 @@ class Nic:
     mac: str = _leaf("mac")  # unset: derived from the VM and NIC names by read_vm
     emulation: str = _leaf("emulation")
     pin_mac: bool = _leaf("pin-mac", _bool)
+    dhcp_address: str | None = _leaf("dhcp-address")
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,18 @@ class Forward:
 
 
 @dataclass(frozen=True)
+class Dhcp:
+    """A network's dhcp container (hvd-network.yang): its dnsmasq's settings."""
+
+    range_start: str = _leaf("range-start")
+    range_end: str = _leaf("range-end")
+    lease_time: int = _leaf("lease-time", int)
+    dns: bool = _leaf("dns", _bool)
+    domain: str | None = _leaf("domain")
+    router_advertisements: bool = _leaf("router-advertisements", _bool)
+
+
+@dataclass(frozen=True)
 class NetworkSpec:
     """One network's config with every YANG default filled in."""
 
@@ -258,6 +271,7 @@ class NetworkSpec:
     ip_forwarding: bool = _leaf("ip-forwarding", _bool)
     addresses: tuple[str, ...] = field(default=(), metadata={"leaf-list": "address"})
     forwards: tuple[Forward, ...] = field(default=(), metadata={"list": "forward"})
+    dhcp: Dhcp | None = None  # a presence container: None when absent
 
     @property
     def guest_port(self) -> dict[str, bool]:
@@ -465,8 +479,10 @@ def read_network(el: etree._Element) -> NetworkSpec:
         raise ValueError("a network entry has no name")
     forwards = tuple(Forward(**_read(Forward, f, NETWORK, (*entry, "forward")))
                      for f in el.iterchildren(f"{{{NETWORK}}}forward"))
+    d = el.find(f"{{{NETWORK}}}dhcp")
+    dhcp = None if d is None else Dhcp(**_read(Dhcp, d, NETWORK, (*entry, "dhcp")))
     return NetworkSpec(**values, addresses=_leaf_list(el, NETWORK, "address"),
-                       forwards=forwards)
+                       forwards=forwards, dhcp=dhcp)
 
 
 class Memo:
@@ -496,11 +512,12 @@ def read_leaves() -> set[tuple[str, str]]:
     out: set[tuple[str, str]] = set()
     for lst, cls in (("vm", VmSpec), ("vm", Disk), ("vm", Nic), ("vm", Pin), ("vm", CloudInit),
                      ("vm", Graphics), ("vm", Share), ("vm", IscsiLun), ("vm", BackupSchedule),
-                     ("vm", SnapshotCounts), ("network", NetworkSpec), ("network", Forward)):
+                     ("vm", SnapshotCounts), ("network", NetworkSpec), ("network", Forward),
+                     ("network", Dhcp)):
         prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/", Forward: "forward/",
                   CloudInit: "cloud-init/", SnapshotCounts: "snapshot-schedule/",
                   Graphics: "graphics/", Share: "share/", IscsiLun: "disk/iscsi/",
-                  BackupSchedule: "backup-schedule/"}.get(cls, "")
+                  BackupSchedule: "backup-schedule/", Dhcp: "dhcp/"}.get(cls, "")
         out |= {(lst, prefix + f.metadata[k]) for f in fields(cls)
                 for k in ("leaf", "leaf-list", "reads") if k in f.metadata}
     return out

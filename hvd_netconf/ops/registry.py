@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from hvd_netconf.stats.sampler import Sampler
     from hvd_netconf.store import Datastores
     from hvd_netconf.supervisor.core import Supervisor
+    from hvd_netconf.supervisor.dhcp import DhcpServers
 
 
 class SessionView(Protocol):
@@ -114,6 +115,7 @@ class ServerView(Protocol):
     notifications: NotificationBus | None
     host: Host | None
     supervisor: Supervisor | None
+    dhcp: DhcpServers | None
     committer: Committer | None
     sampler: Sampler | None
     subscriptions: Subscriptions | None  # YANG-Push's dynamic subscriptions

@@ -33,7 +33,7 @@ def reads_only(argv: tuple[str, ...]) -> bool:
         return args[:1] not in (("-a",), ("-r",))  # -u and the listing read
     if prog == "iscsictl":
         return args[:1] == ("-L",)
-    return prog in ("ps", "netstat", "pciconf", "camcontrol")
+    return prog in ("ps", "netstat", "pciconf", "camcontrol", "dnsmasq")
 
 
 class Fail(Exception):
