@@ -436,6 +436,24 @@ def _forward_key(v: dict[str, str], op: str, *more: El) -> El:
                           el("host-port", text=v["host-port"]), *more], attrs={OP: op})
 
 
+def do_set_dhcp(s: Session, p: Parsed) -> None:
+    v = p.values
+    first, dash, last = v["range"].partition("-")
+    if not dash or not first or not last:
+        raise UsageError(f"a DHCP range is FIRST-LAST, e.g. 10.0.0.100-10.0.0.200, not "
+                         f"{v['range']!r}")
+    dhcp = El("dhcp", [el("range-start", text=first.strip()), el("range-end", text=last.strip())],
+              attrs={OP: "merge"})
+    s.edit(_network_part(p, dhcp), "none",
+           f"network {v['network']} serves DHCP from {first.strip()} to {last.strip()}")
+
+
+def do_unset_dhcp(s: Session, p: Parsed) -> None:
+    v = p.values
+    s.edit(_network_part(p, El("dhcp", [], attrs={OP: "remove"})), "none",
+           f"network {v['network']} no longer serves DHCP")
+
+
 def do_add_address(s: Session, p: Parsed) -> None:
     v = p.values
     s.edit(_network_part(p, leaf("address", v["address"], "create")), "none",
@@ -1327,6 +1345,7 @@ def do_rollback(s: Session, p: Parsed) -> None:
 ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "create": do_create, "destroy": do_destroy, "set": do_set, "unset": do_unset,
     "add-address": do_add_address, "remove-address": do_remove_address,
+    "set-dhcp": do_set_dhcp, "unset-dhcp": do_unset_dhcp,
     "add-forward": do_add_forward, "remove-forward": do_remove_forward,
     "backup-cancel": do_backup_cancel, "backup-jobs": do_backup_jobs,
     "add": do_add, "add-lun": do_add_lun, "remove": do_remove, "list": do_list, "show": do_show,

@@ -165,6 +165,12 @@ def _network_part_commands() -> list[Command]:
     """A network's addresses (a leaf-list) and port forwards (a list keyed by protocol and
     host port): added and removed like a VM's disks and NICs."""
     return [
+        Command(("set", "dhcp"), "set-dhcp",
+                "Serve DHCP (and DNS) on a network: its dynamic range, FIRST-LAST",
+                (NET, _p("range", "text", help="FIRST-LAST, e.g. 10.0.0.100-10.0.0.200")),
+                obj="network"),
+        Command(("unset", "dhcp"), "unset-dhcp", "Stop serving DHCP on a network", (NET,),
+                obj="network"),
         Command(("add", "address"), "add-address",
                 "Add an address of the host to a network's bridge", (NET, ADDRESS),
                 obj="address"),

@@ -14,6 +14,7 @@ from hvd_netconf.namespaces import PREFIXES
 LISTS = frozenset({("vms", "vm"), ("vm", "disk"), ("vm", "nic"), ("networks", "network"),
                    ("network", "address"), ("network", "forward"),
                    ("state", "tap"), ("state", "member"), ("state", "nat-rule"),
+                   ("state", "lease"), ("state", "iscsi-disk"), ("backup-jobs", "job"),
                    ("rpc-reply", "commit"),
                    ("commit", "changes"), ("patch", "edit"),
                    ("cloud-init", "ssh-authorized-key"), ("statistics", "disk"),
@@ -247,10 +248,15 @@ def _props(obj: str, entry: Data) -> list[tuple[str, str]]:
 
 
 def _state_pairs(state: Data) -> list[tuple[str, str]]:
+    """A state's leaves as (name, text); a list's entries one a line, their values in order
+    (a lease: MAC ADDRESS NAME EXPIRES)."""
     pairs = []
     for name, value in state.items():
         if name == "uptime":
             value = duration(value)
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            pairs += [(name, "  ".join(str(v) for v in entry.values())) for entry in value]
+            continue
         pairs.append((name, ", ".join(value) if isinstance(value, list) else value))
     return pairs
 

@@ -191,3 +191,27 @@ def test_a_file_disk(hv: HV, running: Q, hvd: HvdInstance) -> None:
     assert running("//vm:disk[vm:name='data']/vm:file") != []
     assert (hvd.root / "vm" / "web" / "disks" / "data.img").stat().st_size == 2 << 30
     assert hv("list vm").out.splitlines()[1].split()[4] == "data:2G"
+
+
+def test_dhcp_on_a_network(hv: HV, running: Q) -> None:
+    from support.waiting import wait_for
+
+    hv("create network lan 0")
+    assert hv("add address lan 10.0.0.1/24").status == 0
+    r = hv("set dhcp lan 10.0.0.100-10.0.0.200")
+    assert (r.status, r.out) == (0, "network lan serves DHCP from 10.0.0.100 to 10.0.0.200\n")
+    assert running("//net:dhcp/net:range-end/text()") == ["10.0.0.200"]
+    hv("create vm web 1 256")
+    hv("add nic web n0 lan mac 58:9c:fc:00:00:01")
+    assert hv("set nic web n0 dhcp-address 10.0.0.10").status == 0
+    wait_for(lambda: "58:9c:fc:00:00:01  10.0.0.10  web" in hv("show network lan").out,
+             what="the lease")
+    shown = hv("show network lan").out
+    assert "dhcp-server  running (pid" in shown
+    leases = json.loads(hv("show network lan --json").out)["state"]["lease"]
+    assert leases == [{"mac": "58:9c:fc:00:00:01", "address": "10.0.0.10", "hostname": "web",
+                       "expires": leases[0]["expires"]}]
+    r = hv("set dhcp lan 10.0.0.200")
+    assert r.status != 0 and "a DHCP range is FIRST-LAST" in r.err
+    assert hv("unset dhcp lan").status == 0
+    assert running("//net:dhcp") == []
