@@ -101,6 +101,10 @@ def errors_of(reply: ET.Element) -> list[ServerError]:
     return out
 
 
+# What a long call shows on a terminal: a text, or the line for the seconds so far.
+Progress = str | Callable[[float], str] | None
+
+
 class Client:
     def __init__(self, stream: Stream, on_close: Callable[[], object] | None = None,
                  timeout: float = REPLY_TIMEOUT) -> None:
@@ -135,8 +139,9 @@ class Client:
     def _send(self, body: bytes) -> None:
         self.stream.sendall(encode_chunked(body) if self._chunked else encode_eom(body))
 
-    def _receive(self, progress: str | None = None, timeout: float | None = None) -> bytes:
-        """The next message; NoAnswer when none is complete within the timeout."""
+    def _receive(self, progress: Progress = None, timeout: float | None = None) -> bytes:
+        """The next message; NoAnswer when none is complete within the timeout. On a
+        terminal, progress (a text, or a function of the seconds so far) is shown meanwhile."""
         started = time.monotonic()
         limit = timeout if timeout is not None else self.timeout
         ticking = progress is not None and sys.stderr.isatty()
@@ -156,7 +161,10 @@ class Client:
                     data = self.stream.recv(1 << 16)
                 except TimeoutError:
                     if ticking:
-                        sys.stderr.write(f"\r{progress} {time.monotonic() - started:.0f}s ")
+                        elapsed = time.monotonic() - started
+                        line = progress(elapsed) if callable(progress) else \
+                            f"{progress} {elapsed:.0f}s"
+                        sys.stderr.write(f"\r\x1b[K{line} ")
                         sys.stderr.flush()
                     continue
                 if not data:
@@ -183,7 +191,7 @@ class Client:
     def request_xml(self, op: El) -> str:
         return to_xml(rpc(op, self.next_id))
 
-    def call(self, op: El, progress: str | None = None, timeout: float | None = None
+    def call(self, op: El, progress: Progress = None, timeout: float | None = None
              ) -> ET.Element:
         """Send one operation, wait for its reply (timeout: longer than the client's, for an
         operation known to take long); raise NetconfError on rpc-error."""

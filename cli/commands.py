@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from hv_cli import loadfile, render, rpcs
-from hv_cli.client import REPLY_TIMEOUT, Client, ConnectError, NetconfError
+from hv_cli.client import REPLY_TIMEOUT, Client, ConnectError, NetconfError, Progress
 from hv_cli.facts import UsageError
 from hv_cli.grammar import Parsed
+from hv_cli.progress import JobBar
 from hv_cli.rpcs import OP, El, el, leaf
 
 from hvd_netconf.namespaces import BASE, CAP_PREFIX, VM
@@ -117,12 +118,32 @@ class Session:
             self._client.close()
             self._client = None
 
+    def second(self) -> Client:
+        """Another session to the same server (a progress bar reads through it while the
+        first waits for its reply)."""
+        if self.opts.host:
+            from hv_cli.ssh import connect  # paramiko only for remote hosts
+
+            return connect(self.opts.host, self.opts.port, self.opts.user, self.opts.timeout,
+                           ask=self.ask)
+        return Client.unix(self.opts.socket, self.opts.timeout)
+
+    def job_send(self, op: El, label: str, vm: str) -> ET.Element | None:
+        """send() of a backup or restore: on a terminal, a bar of its job's progress."""
+        if not sys.stderr.isatty():
+            return self.send(op, progress=label)
+        job = JobBar(label, vm, self.second)
+        try:
+            return self.send(op, progress=job)
+        finally:
+            job.close()
+
     def print(self, text: str) -> None:
         if text:
             self.out.write(text + "\n")
             self.out.flush()
 
-    def send(self, op: El, progress: str | None = None, timeout: float | None = None
+    def send(self, op: El, progress: Progress = None, timeout: float | None = None
              ) -> ET.Element | None:
         """Send one request; None under --dry-run, where it is only shown."""
         if self.opts.show_rpc or self.opts.dry_run:
@@ -382,11 +403,24 @@ def do_add(s: Session, p: Parsed) -> None:
     if obj == "disk":
         leaves = [leaf("size", v["size"])]
         leaves += [leaf(k, v[k]) for k in ("emulation", "sparse") if k in v]
+        if "file" in v:  # a sparse image file instead of a zvol (type empty)
+            leaves.append(leaf("file", None))
     else:
         leaves = [leaf("network", v["network"])]
         leaves += [leaf(k, v[k]) for k in ("mac", "emulation") if k in v]
     s.edit(_vm_scoped(obj, v, *leaves, op="create"), "none",
            f"added {obj} {v['name']} to vm {v['vm']}", v["vm"])
+
+
+def do_add_lun(s: Session, p: Parsed) -> None:
+    """A disk whose blocks are a LUN of an iSCSI target (attached at each start)."""
+    v = p.values
+    lun = El("iscsi", [el(k, text=v[k]) for k in ("portal", "target", "lun", "serial",
+                                                  "auth-nickname") if k in v])
+    more = [leaf("emulation", v["emulation"])] if "emulation" in v else []
+    s.edit(_vm_scoped("disk", v, lun, *more, op="create"), "none",
+           f"added disk {v['name']} (LUN {v.get('lun', '0')} of {v['target']} at "
+           f"{v['portal']}) to vm {v['vm']}", v["vm"])
 
 
 def do_remove(s: Session, p: Parsed) -> None:
@@ -400,6 +434,24 @@ def _network_part(p: Parsed, *inner: El) -> El:
 def _forward_key(v: dict[str, str], op: str, *more: El) -> El:
     return El("forward", [el("protocol", text=v["protocol"]),
                           el("host-port", text=v["host-port"]), *more], attrs={OP: op})
+
+
+def do_set_dhcp(s: Session, p: Parsed) -> None:
+    v = p.values
+    first, dash, last = v["range"].partition("-")
+    if not dash or not first or not last:
+        raise UsageError(f"a DHCP range is FIRST-LAST, e.g. 10.0.0.100-10.0.0.200, not "
+                         f"{v['range']!r}")
+    dhcp = El("dhcp", [el("range-start", text=first.strip()), el("range-end", text=last.strip())],
+              attrs={OP: "merge"})
+    s.edit(_network_part(p, dhcp), "none",
+           f"network {v['network']} serves DHCP from {first.strip()} to {last.strip()}")
+
+
+def do_unset_dhcp(s: Session, p: Parsed) -> None:
+    v = p.values
+    s.edit(_network_part(p, El("dhcp", [], attrs={OP: "remove"})), "none",
+           f"network {v['network']} no longer serves DHCP")
 
 
 def do_add_address(s: Session, p: Parsed) -> None:
@@ -583,7 +635,6 @@ def do_top(s: Session, p: Parsed) -> None:
 
 
 def _stat_lines(vm: str, st: render.Data) -> list[str]:
-    from hv_cli import top
 
     def num(d: render.Data, key: str) -> float | None:
         value = d.get(key)
@@ -593,18 +644,18 @@ def _stat_lines(vm: str, st: render.Data) -> list[str]:
     lines = [f"vm {vm} (counters since {st.get('discontinuity-time', '-')})",
              f"  cpu time         {'-' if cpu_ms is None else f'{cpu_ms / 1000:.2f} s'}",
              f"  cpu use          {st.get('cpu-use', '-')}%",
-             f"  resident memory  {top.size(num(st, 'resident-memory'))}",
-             f"  wired memory     {top.size(num(st, 'wired-memory'))}"]
+             f"  resident memory  {render.size(num(st, 'resident-memory'))}",
+             f"  wired memory     {render.size(num(st, 'wired-memory'))}"]
     for disk in st.get("disk", []):
-        lines.append(f"  disk {disk['name']}: read {top.size(num(disk, 'read-octets'))} "
+        lines.append(f"  disk {disk['name']}: read {render.size(num(disk, 'read-octets'))} "
                      f"({disk.get('read-operations', '0')} ops), written "
-                     f"{top.size(num(disk, 'write-octets'))} "
+                     f"{render.size(num(disk, 'write-octets'))} "
                      f"({disk.get('write-operations', '0')} ops)")
     for nic in st.get("nic", []):
         lines.append(f"  nic {nic['name']} ({nic.get('tap', '-')}): in "
-                     f"{top.size(num(nic, 'in-octets'))} ({nic.get('in-packets', '0')} packets, "
+                     f"{render.size(num(nic, 'in-octets'))} ({nic.get('in-packets', '0')} packets, "
                      f"{nic.get('in-errors', '0')} errors, {nic.get('in-discards', '0')} "
-                     f"dropped), out {top.size(num(nic, 'out-octets'))} "
+                     f"dropped), out {render.size(num(nic, 'out-octets'))} "
                      f"({nic.get('out-packets', '0')} packets, {nic.get('out-errors', '0')} "
                      "errors)")
     return lines
@@ -625,7 +676,7 @@ def _graph_lines(period: int, points: list[top.Point]) -> list[str]:
     for label, values, last in graphs:
         shown = values[-60:]
         lines.append(f"  {label:<10} {top.spark(shown)}  "
-                     f"{last if last is not None else top.size(shown[-1], '/s')}")
+                     f"{last if last is not None else render.size(shown[-1], '/s')}")
     return lines
 
 
@@ -730,13 +781,18 @@ def _vm_snapshots(s: Session, vm: str) -> tuple[ET.Element | None, list[render.D
 
 def do_snapshot(s: Session, p: Parsed) -> None:
     vm = p.values["vm"]
-    params = {k: p.values[k] for k in ("name", "description") if k in p.values}
+    params = {k: p.values[k] for k in ("name", "description", "quiesce") if k in p.values}
     reply = s.send(rpcs.snapshot_rpc("snapshot-vm", vm, **params), progress=f"snapshotting {vm}…")
     if reply is None:
         return
     got = _leaves(reply)
-    note = (" (the VM was running: its disks are as after a power cut)"
-            if got.get("vm-was-running") == "true" else "")
+    note = ""
+    if got.get("consistency") == "application":
+        note = f" (the guest's file systems were frozen for {got.get('frozen-ms')} ms)"
+    elif got.get("vm-was-running") == "true":
+        why = got.get("note")
+        note = " (the VM was running: its disks are as after a power cut" + (
+            f"; {str(why).removeprefix('crash-consistent: ')})" if why else ")")
     _emit(s, reply, got, lambda: f"snapshot {got.get('name')} of vm {vm} taken, under commit "
           f"{got.get('commit-id')}{note}", "snapshot-vm")
 
@@ -813,9 +869,14 @@ def do_snapshot_rollback(s: Session, p: Parsed) -> None:
 def do_clone(s: Session, p: Parsed) -> None:
     vm, new = p.values["vm"], p.values["name"]
     params = {k: p.values[k] for k in ("snapshot", "linked") if k in p.values}
+    if "@" in vm:  # hv clone VM@SNAP NEW, as zfs names a snapshot
+        if "snapshot" in params:
+            raise UsageError("give the snapshot once: VM@SNAPSHOT or snapshot SNAPSHOT")
+        vm, _, params["snapshot"] = vm.partition("@")
     full = params.get("linked") == "false"
-    reply = s.send(rpcs.snapshot_rpc("clone-vm", vm, name=new, **params),
-                   progress=f"cloning {vm} as {new}{' (full copy)' if full else ''}…")
+    label = f"cloning {vm} as {new}{' (full copy)' if full else ''}…"
+    op = rpcs.snapshot_rpc("clone-vm", vm, name=new, **params)
+    reply = s.job_send(op, label, new) if full else s.send(op, progress=label)
     if reply is None:
         return
     got = _leaves(reply)
@@ -828,8 +889,8 @@ def do_clone(s: Session, p: Parsed) -> None:
 def do_backup(s: Session, p: Parsed) -> None:
     vm, target = p.values["vm"], p.values["target"]
     extra = {"full": p.values["full"]} if "full" in p.values else {}
-    reply = s.send(rpcs.vm_rpc_leaves("backup-vm", vm=vm, target=target, **extra),
-                   progress=f"backing {vm} up to {target}…")
+    reply = s.job_send(rpcs.vm_rpc_leaves("backup-vm", vm=vm, target=target, **extra),
+                       f"backing {vm} up to {target}…", vm)
     if reply is None:
         return
     got = _leaves(reply)
@@ -851,12 +912,48 @@ def do_backup_list(s: Session, p: Parsed) -> None:
           if rows else f"target {p.values['target']} holds no backups", "list-backups")
 
 
+def do_backup_cancel(s: Session, p: Parsed) -> None:
+    vm = p.values["vm"]
+    reply = s.send(rpcs.vm_rpc_leaves("cancel-backup", vm=vm))
+    if reply is None:
+        return
+    got = _leaves(reply)
+    _emit(s, reply, got, lambda: f"cancelled job {got.get('job')} of vm {vm} after "
+          f"{got.get('bytes')} bytes of its current stream; what it made is removed",
+          "cancel-backup")
+
+
+def do_backup_jobs(s: Session, p: Parsed) -> None:
+    reply = s.send(rpcs.get(rpcs.el("backup-jobs", xmlns=VM)))
+    if reply is None:
+        return
+    jobs = [{c.tag.rpartition("}")[2]: c.text or "" for c in j}
+            for j in reply.iter(f"{{{VM}}}job")]
+    if s.opts.json:
+        s.print(json.dumps(jobs, indent=2))
+        return
+    rows = [[j.get("id", ""), j.get("vm", ""), j.get("operation", ""), j.get("target", ""),
+             j.get("disk", "-"), render.size(float(j.get("bytes") or 0)),
+             render.size(float(j["estimate"])) if j.get("estimate") else "-",
+             j.get("started", "")] for j in jobs]
+    s.print(render.table(["JOB", "VM", "WHAT", "TARGET", "DISK", "BYTES", "OF", "STARTED"],
+                         rows) if rows else "no backup or restore is under way")
+
+
 def do_restore(s: Session, p: Parsed) -> None:
-    params = {k: p.values[k] for k in ("target", "vm", "backup", "name", "verify-only")
-              if k in p.values}
+    params = {k: p.values[k] for k in ("target", "vm", "backup", "name", "verify-only",
+                                       "replace") if k in p.values}
     verify = "verify-only" in params
-    reply = s.send(rpcs.vm_rpc_leaves("restore-vm", **params),
-                   progress=f"{'checking' if verify else 'restoring'} {params['vm']}…")
+    if "replace" in params:
+        vm = params["vm"]
+        _reply, found = _vm_snapshots(s, vm)
+        ask_first(s, f"this will replace the configuration and every disk of vm {vm} by the "
+                  f"backup's, destroying what is on them now and the {len(found)} snapshot"
+                  f"{'' if len(found) == 1 else 's'} of vm {vm}", f"restore over vm {vm}")
+    label = f"{'checking' if verify else 'restoring'} {params['vm']}…"
+    reply = s.send(rpcs.vm_rpc_leaves("restore-vm", **params), progress=label) if verify \
+        else s.job_send(rpcs.vm_rpc_leaves("restore-vm", **params), label,
+                        params.get("name", params["vm"]))
     if reply is None:
         return
     got = _leaves(reply)
@@ -866,8 +963,11 @@ def do_restore(s: Session, p: Parsed) -> None:
         _emit(s, reply, got, lambda: f"backup {got.get('backup')} of vm {params['vm']} is "
               f"whole: {count} streams checked", "restore-vm")
         return
+    replaced = got.get("replaced", [])
+    over = f", replacing {', '.join(replaced) if isinstance(replaced, list) else replaced}" \
+        if replaced else ""
     _emit(s, reply, got, lambda: f"vm {got.get('name')} restored from backup "
-          f"{got.get('backup')}; commit {got.get('commit-id')}", "restore-vm")
+          f"{got.get('backup')}{over}; commit {got.get('commit-id')}", "restore-vm")
 
 
 def do_vnc(s: Session, p: Parsed) -> None:
@@ -1245,8 +1345,10 @@ def do_rollback(s: Session, p: Parsed) -> None:
 ACTIONS: dict[str, Callable[[Session, Parsed], None]] = {
     "create": do_create, "destroy": do_destroy, "set": do_set, "unset": do_unset,
     "add-address": do_add_address, "remove-address": do_remove_address,
+    "set-dhcp": do_set_dhcp, "unset-dhcp": do_unset_dhcp,
     "add-forward": do_add_forward, "remove-forward": do_remove_forward,
-    "add": do_add, "remove": do_remove, "list": do_list, "show": do_show,
+    "backup-cancel": do_backup_cancel, "backup-jobs": do_backup_jobs,
+    "add": do_add, "add-lun": do_add_lun, "remove": do_remove, "list": do_list, "show": do_show,
     "show-host": do_show_host, "show-commits": do_show_commits, "show-compare": do_show_compare,
     "start-vm": do_vm_rpc, "stop-vm": do_vm_rpc, "restart-vm": do_vm_rpc, "console": do_console,
     "commit": do_commit, "commit-check": do_commit_check, "commit-confirmed": do_commit_confirmed,

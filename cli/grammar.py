@@ -45,7 +45,7 @@ class Param(NamedTuple):
     def fact(self, values: dict[str, str]) -> facts.Fact | None:
         if self.kind == "listed":
             return facts.rpc_input(*LISTED[self.obj])
-        if self.kind in ("new", "ref", "sub"):
+        if self.kind in ("new", "ref", "sub", "vmsnap"):
             return facts.key_fact(self.obj)
         if self.kind in ("val", "snap"):
             if self.obj.startswith("rpc:"):
@@ -62,6 +62,8 @@ class Param(NamedTuple):
             return self.help
         if self.kind in ("ref", "sub"):
             return f"an existing {self.obj}"
+        if self.kind == "vmsnap":
+            return "an existing vm, or VM@SNAPSHOT: one of its snapshots"
         if self.kind == "snap":
             return "one of hvd's snapshots of the VM"
         if self.kind == "new":
@@ -163,6 +165,12 @@ def _network_part_commands() -> list[Command]:
     """A network's addresses (a leaf-list) and port forwards (a list keyed by protocol and
     host port): added and removed like a VM's disks and NICs."""
     return [
+        Command(("set", "dhcp"), "set-dhcp",
+                "Serve DHCP (and DNS) on a network: its dynamic range, FIRST-LAST",
+                (NET, _p("range", "text", help="FIRST-LAST, e.g. 10.0.0.100-10.0.0.200")),
+                obj="network"),
+        Command(("unset", "dhcp"), "unset-dhcp", "Stop serving DHCP on a network", (NET,),
+                obj="network"),
         Command(("add", "address"), "add-address",
                 "Add an address of the host to a network's bridge", (NET, ADDRESS),
                 obj="address"),
@@ -194,7 +202,13 @@ COMMANDS: tuple[Command, ...] = (
                                      optional=True)), "network"),
     *_child_commands("disk", (_p("size", "val", "disk", "size"),),
                      (_p("emulation", "val", "disk", "emulation"),),
-                     (Flag("sparse", "sparse", "true"), Flag("thick", "sparse", "false"))),
+                     (Flag("sparse", "sparse", "true"), Flag("thick", "sparse", "false"),
+                      Flag("file", "file", ""))),
+    Command(("add", "lun"), "add-lun", "Add an iSCSI LUN to a VM as a disk",
+            (VM, _p("name", "new", "disk"), _p("portal", "val", "disk", "iscsi.portal"),
+             _p("target", "val", "disk", "iscsi.target")),
+            (*(_p(o, "val", "disk", f"iscsi.{o}") for o in ("lun", "serial", "auth-nickname")),
+             _p("emulation", "val", "disk", "emulation")), obj="disk"),
     *_child_commands("nic", (_p("network", "ref", "network"),),
                      (_p("mac", "val", "nic", "mac"), _p("emulation", "val", "nic", "emulation")),
                      ()),
@@ -219,7 +233,8 @@ COMMANDS: tuple[Command, ...] = (
             (_p("period", "val", "rpc:get-vm-statistics-history", "period"),), read=True),
     Command(("snapshot",), "snapshot", "Snapshot a VM's disks and configuration file at once",
             (VM, _p("name", "val", "rpc:snapshot-vm", "name", optional=True)),
-            (_p("description", "val", "rpc:snapshot-vm", "description"),), read=True),
+            (_p("description", "val", "rpc:snapshot-vm", "description"),),
+            (Flag("--no-freeze", "quiesce", "false"),), read=True),
     Command(("snapshot", "list"), "snapshot-list", "List a VM's snapshots", (VM,), read=True),
     Command(("import", "vm-bhyve"), "import-vm-bhyve",
             "Import vm-bhyve's guests and switches (its vm_dir on the hypervisor): shows what "
@@ -261,20 +276,28 @@ COMMANDS: tuple[Command, ...] = (
             (_p("source", "val", "rpc:add-iso", "source"),
              _p("name", "val", "rpc:add-iso", "name", optional=True)), read=True),
     Command(("clone",), "clone", "Clone a VM from a snapshot: linked (zfs clone) or --full",
-            (VM, _p("name", "new", "vm")), (_p("snapshot", "val", "rpc:clone-vm", "snapshot"),),
+            (_p("vm", "vmsnap", "vm"), _p("name", "new", "vm")),
+            (_p("snapshot", "val", "rpc:clone-vm", "snapshot"),),
             (Flag("--full", "linked", "false"),), read=True),
     Command(("backup",), "backup", "Back a VM up to a backup target (incremental after the first)",
             (VM, _p("target", "val", "rpc:backup-vm", "target")), (),
             (Flag("--full", "full", "true"),), read=True),
+    Command(("backup", "cancel"), "backup-cancel",
+            "Cancel the backup or restore of a VM under way (what it made is removed)",
+            (_p("vm", "val", "rpc:cancel-backup", "vm"),), read=True),
+    Command(("backup", "jobs"), "backup-jobs", "List the backups and restores under way",
+            read=True),
     Command(("backup", "list"), "backup-list", "List the backups a target holds",
             (_p("target", "val", "rpc:list-backups", "target"),
              _p("vm", "val", "rpc:list-backups", "vm", optional=True)), read=True),
-    Command(("restore",), "restore", "Restore a VM from a backup target as a new VM, or "
-            "--verify it", (_p("target", "val", "rpc:restore-vm", "target"),
-                            _p("vm", "val", "rpc:restore-vm", "vm"),
-                            _p("name", "val", "rpc:restore-vm", "name", optional=True)),
+    Command(("restore",), "restore", "Restore a VM from a backup target as a new VM, over "
+            "itself (--replace, stopped), or --verify it",
+            (_p("target", "val", "rpc:restore-vm", "target"),
+             _p("vm", "val", "rpc:restore-vm", "vm"),
+             _p("name", "val", "rpc:restore-vm", "name", optional=True)),
             (_p("backup", "val", "rpc:restore-vm", "backup"),),
-            (Flag("--verify", "verify-only", "true"),), read=True),
+            (Flag("--verify", "verify-only", "true"), Flag("--replace", "replace", "true")),
+            read=True),
     Command(("show", "host"), "show-host", "Show the host: backend, OS, hvd version", read=True),
     Command(("show", "commits"), "show-commits", "Show the commit history",
             options=(_p("limit", "int", lo=1, hi=1000),), read=True),
@@ -397,6 +420,10 @@ def _checked(param: Param, word: str, values: dict[str, str]) -> str:
         if fact["name"] == facts.OBJECTS[param.obj]["key"]:
             raise UsageError(f"the {param.obj}'s {word} is its key and cannot be changed")
         return word
+    if param.kind == "vmsnap" and "@" in word:  # VM@SNAPSHOT: each part checked as itself
+        vm, _, snap = word.partition("@")
+        facts.check(facts.rpc_input("clone-vm", "snapshot"), snap, "snapshot")
+        return facts.check(facts.key_fact("vm"), vm, param.label) + "@" + snap
     fact = param.fact(values)
     if fact is None:
         return word

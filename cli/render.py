@@ -14,6 +14,7 @@ from hvd_netconf.namespaces import PREFIXES
 LISTS = frozenset({("vms", "vm"), ("vm", "disk"), ("vm", "nic"), ("networks", "network"),
                    ("network", "address"), ("network", "forward"),
                    ("state", "tap"), ("state", "member"), ("state", "nat-rule"),
+                   ("state", "lease"), ("state", "iscsi-disk"), ("backup-jobs", "job"),
                    ("rpc-reply", "commit"),
                    ("commit", "changes"), ("patch", "edit"),
                    ("cloud-init", "ssh-authorized-key"), ("statistics", "disk"),
@@ -163,6 +164,13 @@ def waiting(vm: Data) -> dict[str, str]:
             if ran in state and state[ran] != vm.get(name)}
 
 
+def _disk_size(disk: Data) -> str:
+    """A zvol's size, else where the blocks are: device, image or iscsi (sized elsewhere)."""
+    if "size" in disk:
+        return str(disk["size"])
+    return next((k for k in ("device", "image", "iscsi") if k in disk), "?")
+
+
 def vm_table(vms: list[Data]) -> str:
     """STATE and each value a restart would change are marked `*`, with a footnote."""
     rows = []
@@ -176,7 +184,7 @@ def vm_table(vms: list[Data]) -> str:
             state.get("status", "-") + ("*" if pending else ""),
             vm["cpu"] + ("*" if "cpu" in old else ""),
             f"{vm['memory']}M" + ("*" if "memory" in old else ""),
-            ",".join(f"{d['name']}:{d.get('size', '?')}" for d in vm.get("disk", [])) or "-",
+            ",".join(f"{d['name']}:{_disk_size(d)}" for d in vm.get("disk", [])) or "-",
             ",".join(n.get("network", "?") for n in vm.get("nic", [])) or "-",
             duration(state.get("uptime")) if running else "-",
         ])
@@ -240,10 +248,15 @@ def _props(obj: str, entry: Data) -> list[tuple[str, str]]:
 
 
 def _state_pairs(state: Data) -> list[tuple[str, str]]:
+    """A state's leaves as (name, text); a list's entries one a line, their values in order
+    (a lease: MAC ADDRESS NAME EXPIRES)."""
     pairs = []
     for name, value in state.items():
         if name == "uptime":
             value = duration(value)
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            pairs += [(name, "  ".join(str(v) for v in entry.values())) for entry in value]
+            continue
         pairs.append((name, ", ".join(value) if isinstance(value, list) else value))
     return pairs
 
@@ -283,16 +296,11 @@ def detail(obj: str, entry: Data) -> str:
     return "\n".join(lines)
 
 
-def size(text: str | None) -> str:
-    """Bytes as people read them: 21474836480 -> 20.0G, 512 -> 512B; '-' when unknown."""
+def short_size(text: str | None) -> str:
+    """Bytes in a table's column: 21474836480 -> 20.0G, 512 -> 512B; '-' when unknown."""
     if not text:
         return "-"
-    n = float(text)
-    for unit in ("B", "K", "M", "G", "T"):
-        if n < 1024 or unit == "T":
-            return f"{int(n)}B" if unit == "B" else f"{n:.1f}{unit}"
-        n /= 1024
-    return text
+    return size(float(text)).replace(" ", "").replace("iB", "")
 
 
 def vm_info(entry: Data, disks: list[Data], nics: list[Data], snaps: list[Data]) -> str:
@@ -317,7 +325,7 @@ def vm_info(entry: Data, disks: list[Data], nics: list[Data], snaps: list[Data])
                   for name, value in _props("vm", entry)])
     lines.append("disks")
     by_name = {d.get("name"): d for d in entry.get("disk", [])}
-    rows = [[d.get("name", ""), size(d.get("volsize")), size(d.get("used")),
+    rows = [[d.get("name", ""), short_size(d.get("volsize")), short_size(d.get("used")),
              by_name.get(d.get("name"), {}).get("emulation", "virtio-blk"), d.get("device", "")]
             for d in disks]
     lines += ["  " + r for r in table(["NAME", "SIZE", "USED", "EMULATION", "DEVICE"],
@@ -330,7 +338,8 @@ def vm_info(entry: Data, disks: list[Data], nics: list[Data], snaps: list[Data])
     lines += ["  " + r for r in table(["NAME", "MAC", "NETWORK", "BRIDGE", "TAP", "EMULATION"],
                                       rows).splitlines()] if rows else ["  none"]
     lines.append("snapshots")
-    rows = [[x.get("name", ""), x.get("creation", ""), size(x.get("used"))] for x in snaps]
+    rows = [[x.get("name", ""), x.get("creation", ""), short_size(x.get("used"))]
+            for x in snaps]
     lines += ["  " + r for r in table(["NAME", "CREATED", "USED"], rows).splitlines()] \
         if rows else ["  none"]
     if state.get("pending-restart") == "true":
@@ -391,3 +400,15 @@ def diff_lines(text: str, color: bool) -> str:
             line = f"\x1b[31m{line}\x1b[0m"
         out.append(line)
     return "\n".join(out)
+
+
+def size(value: float | None, suffix: str = "") -> str:
+    """Bytes as people read them: 1073741824 -> 1.0 GiB, 512 -> 512 B; '-' when unknown."""
+    if value is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            text = f"{value:.0f}" if unit == "B" else f"{value:.1f}"
+            return f"{text} {unit}{suffix}"
+        value /= 1024
+    return "-"  # not reached

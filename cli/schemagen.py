@@ -127,6 +127,8 @@ def _leaves(node: Any, prefix: str = "", presence: str = "") -> list[Fact]:
             inner = f"{prefix}{child.arg}"
             held = inner if child.search_one("presence") is not None else presence
             out.extend(_leaves(child, inner + ".", held))
+        elif child.keyword in ("choice", "case"):  # a choice's leaves are its parent's
+            out.extend(_leaves(child, prefix, presence))
     return out
 
 

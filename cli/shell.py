@@ -142,7 +142,7 @@ class HvCompleter(Completer):
         return out
 
     def _values(self, param: Param, values: dict[str, str]) -> list[tuple[str, str]]:
-        if param.kind == "ref":
+        if param.kind in ("ref", "vmsnap"):
             return [(n, param.obj) for n in self.names.get(param.obj)]
         if param.kind == "listed":
             return [(n, param.obj) for n in self.names.get(param.obj)]

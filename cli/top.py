@@ -21,6 +21,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from typing import NamedTuple, TextIO
 
+from hv_cli.render import size
+
 from hvd_netconf.namespaces import HVD, VM
 
 SORTS = {"c": "cpu", "m": "mem", "d": "disk", "n": "net", "v": "name"}
@@ -97,17 +99,6 @@ def ordered(table: list[Row], key: str) -> list[Row]:
         v = getattr(r, key)
         return -1.0 if v is None else float(v)
     return sorted(table, key=lambda r: (-value(r), r.name))
-
-
-def size(value: float | None, suffix: str = "") -> str:
-    if value is None:
-        return "-"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            text = f"{value:.0f}" if unit == "B" else f"{value:.1f}"
-            return f"{text} {unit}{suffix}"
-        value /= 1024
-    return "-"  # not reached
 
 
 def table_text(table: list[Row]) -> str:

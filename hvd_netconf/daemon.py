@@ -22,10 +22,13 @@ from lxml import etree
 from hvd_netconf import __version__, notify, operational, selftest, xmlparse
 from hvd_netconf.apply.engine import cut_short, ensure_layout
 from hvd_netconf.apply.engine import recover as recover_host
-from hvd_netconf.apply.hook import HostApply, journal_path
+from hvd_netconf.apply.hook import HostApply, dhcp_changes, journal_path
 from hvd_netconf.calls import RawXml, SessionInfo
 from hvd_netconf.committer import Committer, HostApplier
 from hvd_netconf.config import Settings, add_arguments, from_args, history_tiers
+from hvd_netconf.edit.diff import entries
+from hvd_netconf.errors import RpcError
+from hvd_netconf.host import specs
 from hvd_netconf.host.selection import select_backend, select_netd
 from hvd_netconf.host.sim.host import SimHost
 from hvd_netconf.hostcheck import check_backend, render
@@ -74,7 +77,9 @@ from hvd_netconf.ops import (
     vmbhyve,
     yangpush,
 )
+from hvd_netconf.ops.backup_schedule import BackupScheduler
 from hvd_netconf.ops.boot import boot_from_startup
+from hvd_netconf.ops.iscsiwatch import IscsiWatch
 from hvd_netconf.ops.registry import OpContext, Registry, ServerView
 from hvd_netconf.ops.snapshot_schedule import SnapshotScheduler
 from hvd_netconf.ops.uplinks import UplinkWatch
@@ -87,6 +92,7 @@ from hvd_netconf.stats import state as stats_state
 from hvd_netconf.stats.sampler import Sampler
 from hvd_netconf.store import Datastores, StoreError
 from hvd_netconf.supervisor.core import Supervisor
+from hvd_netconf.supervisor.dhcp import DhcpServers
 from hvd_netconf.transport.callhome import CallHome
 from hvd_netconf.transport.metrics import MetricsListener
 from hvd_netconf.transport.ssh import SshListener, load_host_key
@@ -159,10 +165,15 @@ def operations() -> Registry:
     reg.add(VM, "snapshot-vm", snapshots.snapshot_vm)
     reg.add(VM, "delete-snapshot", snapshots.delete_snapshot)
     reg.add(VM, "rollback-vm", snapshots.rollback_vm)
-    reg.add(VM, "clone-vm", clones.clone_vm)
-    reg.add(VM, "backup-vm", backups.backup_vm)
+    # clone-vm and restore-vm take the datastore lock for their checks and commits, and move
+    # their streams without it (their jobs' progress is read meanwhile)
+    reg.add(VM, "clone-vm", clones.clone_vm, serialized=False)
+    # backup-vm takes the datastore lock to read and snapshot only, so cancel-backup (never
+    # serialized) can stop it while its streams move.
+    reg.add(VM, "backup-vm", backups.backup_vm, serialized=False)
+    reg.add(VM, "cancel-backup", backups.cancel_backup, serialized=False)
     reg.add(VM, "list-backups", backups.list_backups)
-    reg.add(VM, "restore-vm", backups.restore_vm)
+    reg.add(VM, "restore-vm", backups.restore_vm, serialized=False)
     reg.add(VM, "import-vm-bhyve", vmbhyve.import_vm_bhyve)
     reg.add(HVD, "get-log", logs.get_log, serialized=False)
     return reg
@@ -174,6 +185,8 @@ def state_providers() -> StateProviders[ServerView]:
     providers.add("vm-state", operational.vm_state, tops=[(VM, "vms")])
     providers.add("snapshots", snapshots.snapshots_state, tops=[(VM, "snapshots")])
     providers.add("resource-pools", pools.pools_state, tops=[(VM, "resource-pools")])
+    providers.add("backup-jobs", lambda server, data: server.jobs.write_state(data),
+                  tops=[(VM, "backup-jobs")])
     providers.add("network-state", operational.network_state, tops=[(NETWORK, "networks")])
     providers.add("host", operational.host_state, tops=[(HVD, "host")])
     providers.add("vm-statistics", stats_state.vm_statistics, tops=[(VM, "vms")],
@@ -309,7 +322,8 @@ def wire_components(server: Server) -> None:
         on_installed=install.installed(server),
         firmware_dir=str(firmware) if firmware else None,
         entry=lambda key: datastores.running.get(key), netd=netd)
-    wire_committer(server, HostApply(settings, host, supervisor, datastores, netd))
+    dhcp = server.dhcp = DhcpServers(host, settings.state_dir)
+    wire_committer(server, HostApply(settings, host, supervisor, datastores, dhcp, netd))
     tiers = history_tiers(settings.stats_history)
     if tiers:
         server.sampler = Sampler(host, lambda known: stats_state.running_guests(
@@ -318,12 +332,29 @@ def wire_components(server: Server) -> None:
         server.sampler.start()
     for name, outcome in supervisor.adopt().items():
         log.info("VM %s at start: %s", name, outcome)
+    start_dhcp(dhcp, datastores.running.root, str(settings.state_dir))
     scheduler = server.snapshot_scheduler = SnapshotScheduler(
         host, datastores, server.lock, settings.zfs_parent, bus.publish)
     scheduler.start()
     watch = server.uplink_watch = UplinkWatch(host, datastores, bus.publish, netd)
     watch.run_pass()  # the states as they are at start: changes are told from now on
     watch.start()
+    backups_due = server.backup_scheduler = BackupScheduler(server, bus.publish)
+    backups_due.start()
+    sessions = server.iscsi_watch = IscsiWatch(host, datastores, supervisor, bus.publish)
+    sessions.run_pass()
+    sessions.start()
+
+
+def start_dhcp(dhcp: DhcpServers, running: etree._Element, state_dir: str) -> None:
+    """The DHCP servers running's networks ask for (they stop when hvd does)."""
+    empty = etree.Element(running.tag)
+    for net, _was, now in dhcp_changes(empty, running, (), entries(running).get, state_dir,
+                                       specs.Memo()):
+        try:
+            dhcp.apply(net, *(now or (None, None)))
+        except RpcError as e:
+            log.error("network %s: its DHCP server did not start: %s", net, e.message)
 
 
 @dataclass
@@ -357,10 +388,14 @@ class Running:
             listener.join_connections(2.0)
         if self.server.snapshot_scheduler is not None:
             self.server.snapshot_scheduler.stop()
-        if self.server.uplink_watch is not None:
-            self.server.uplink_watch.stop()
+        for watch in (self.server.uplink_watch, self.server.iscsi_watch,
+                      self.server.backup_scheduler):
+            if watch is not None:
+                watch.stop()
         if self.server.sampler is not None:
             self.server.sampler.stop()
+        if self.server.dhcp is not None:
+            self.server.dhcp.stop_all()
         supervisor = self.server.supervisor
         if supervisor is not None:
             if self.server.settings.stop_vms_on_exit:

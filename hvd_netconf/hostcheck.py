@@ -80,6 +80,25 @@ def check_passthru(host: Host) -> Finding:
                    "no device reserved (optional: pptdevs in /boot/loader.conf)")
 
 
+def check_iscsid(host: Host) -> Finding:
+    """iscsid logs iSCSI sessions in (docs/freebsd-facts.md §21): optional, needed only by VMs
+    with iSCSI disks, whose starts fail without it."""
+    ok, _ = _succeeds(host, ["pgrep", "-x", "iscsid"])
+    return Finding("iscsid (iSCSI disks)", True,
+                   "running" if ok else "not running: VMs with iSCSI disks cannot start "
+                   "(optional)", () if ok else ("sysrc iscsid_enable=YES", "service iscsid start"))
+
+
+def check_dnsmasq(host: Host) -> Finding:
+    """dnsmasq serves DHCP and DNS for networks with dhcp (docs/freebsd-facts.md §23):
+    optional, needed only by them, whose commits fail without it."""
+    ok, version = _succeeds(host, ["dnsmasq", "--version"])
+    return Finding("dnsmasq (DHCP for networks)", True,
+                   version.splitlines()[0] if ok and version else
+                   "not installed: networks with dhcp cannot be committed (optional)",
+                   () if ok else ("pkg install dnsmasq",))
+
+
 def check_parent_dataset(host: Host, parent: str, mountpoint: str) -> Finding:
     ok, detail = _succeeds(host, ["zfs", "list", "-H", "-o", "name,mountpoint", parent])
     return Finding(
@@ -103,6 +122,8 @@ def check_host(host: Host, *, zfs_parent: str, root: str) -> list[Finding]:
         check_parent_dataset(host, zfs_parent, root),
         check_racct(host),
         check_passthru(host),
+        check_iscsid(host),
+        check_dnsmasq(host),
     ]
 
 

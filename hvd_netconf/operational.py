@@ -8,20 +8,23 @@ stored. On the sim backend every entry says so (host-backend, network backend `s
 from __future__ import annotations
 
 import platform
+import time
 from typing import TYPE_CHECKING, Protocol
 
 from lxml import etree
 
 from hvd_netconf import __version__
-from hvd_netconf.host import bhyve, ifconfig, pf, specs
+from hvd_netconf.host import bhyve, ifconfig, iscsi, pf, specs
 from hvd_netconf.host.backend import CommandFailed
 from hvd_netconf.namespaces import HVD, NETWORK, VM, default_ns, qn
 from hvd_netconf.state import child, leaf
+from hvd_netconf.supervisor.core import ACTIVE
 
 if TYPE_CHECKING:
     from hvd_netconf.host.backend import Host
     from hvd_netconf.host.netd import Netd
     from hvd_netconf.supervisor.core import Supervisor
+    from hvd_netconf.supervisor.dhcp import DhcpServers
 
 
 class VmHostView(Protocol):
@@ -29,6 +32,9 @@ class VmHostView(Protocol):
 
     @property
     def supervisor(self) -> Supervisor | None: ...
+
+    @property
+    def dhcp(self) -> DhcpServers | None: ...
 
     @property
     def host(self) -> Host | None: ...
@@ -76,6 +82,27 @@ def vm_state(server: VmHostView, data: etree._Element) -> None:
             status = {**status, "running-cpu": cpu, "running-memory": memory}
         for key in _VM_LEAVES:
             _put(state, key, status.get(key))
+        if status.get("status") in ACTIVE:
+            _iscsi_disks(server, entry, state)
+
+
+def iscsi_sessions(host: Host) -> list[iscsi.Session]:
+    """The host's iSCSI sessions now; none when iscsictl cannot tell."""
+    try:
+        return iscsi.parse_sessions(host.run(iscsi.list_sessions()))
+    except (CommandFailed, ValueError):
+        return []
+
+
+def _iscsi_disks(server: VmHostView, entry: etree._Element, state: etree._Element) -> None:
+    if server.host is None or entry.find(f"{qn(VM, 'disk')}/{qn(VM, 'iscsi')}") is None:
+        return
+    disks = specs.read_vm(entry).disks
+    for d in iscsi.disk_states(disks, iscsi_sessions(server.host)):
+        item = etree.SubElement(state, qn(VM, "iscsi-disk"))
+        for key, value in (("disk", d.disk), ("target", d.lun.target), ("lun", d.lun.lun),
+                           ("device", d.device), ("session", d.session)):
+            _put(item, key, value)
 
 
 def network_backend(server: VmHostView) -> str:
@@ -100,8 +127,23 @@ def network_state(server: VmHostView, data: etree._Element) -> None:
         if net.nat is not None:
             _put(state, "nat-rule", _nat_rules(server.host, net.name))
         leaf(state, "backend", backend)
+        if net.dhcp is not None and server.dhcp is not None:
+            _dhcp_state(server.dhcp, net.name, state)
         if net.physical_interface is not None:
             leaf(state, "uplink-state", uplink_state(server.host, net.physical_interface))
+
+
+def _dhcp_state(dhcp: DhcpServers, network: str, state: etree._Element) -> None:
+    """The network's dnsmasq and the leases in its lease file."""
+    _put(state, "dhcp-server", dhcp.state(network))
+    for lease in dhcp.leases(network):
+        item = etree.SubElement(state, qn(NETWORK, "lease"))
+        for key, value in (("mac", lease.mac), ("address", lease.address),
+                           ("hostname", lease.hostname),
+                           ("expires", time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                     time.gmtime(lease.expires))
+                            if lease.expires else None)):
+            _put(item, key, value)
 
 
 def uplink_state(host: Host, ifname: str) -> str:

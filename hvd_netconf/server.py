@@ -26,6 +26,7 @@ from hvd_netconf.errors import (
 )
 from hvd_netconf.nacm.access import Nacm, is_recovery
 from hvd_netconf.namespaces import CAP_BASE_10, CAP_BASE_11
+from hvd_netconf.ops.jobs import Jobs
 from hvd_netconf.ops.registry import OpContext, Registry, ServerView
 from hvd_netconf.state import StateProviders
 from hvd_netconf.wire import messages
@@ -36,12 +37,15 @@ if TYPE_CHECKING:
     from hvd_netconf.host.netd import Netd
     from hvd_netconf.notify.bus import NotificationBus
     from hvd_netconf.notify.push import Subscriptions
+    from hvd_netconf.ops.backup_schedule import BackupScheduler
+    from hvd_netconf.ops.iscsiwatch import IscsiWatch
     from hvd_netconf.ops.snapshot_schedule import SnapshotScheduler
     from hvd_netconf.ops.uplinks import UplinkWatch
     from hvd_netconf.schema.nodes import Schema
     from hvd_netconf.stats.sampler import Sampler
     from hvd_netconf.store import Datastores
     from hvd_netconf.supervisor.core import Supervisor
+    from hvd_netconf.supervisor.dhcp import DhcpServers
 
 log = logging.getLogger(__name__)
 
@@ -216,11 +220,15 @@ class Server:
         self.host: Host | None = None
         self.netd: Netd | None = None  # daemon.wire_components, when a usable netd answers
         self.supervisor: Supervisor | None = None
+        self.dhcp: DhcpServers | None = None  # the networks' dnsmasq (supervisor/dhcp.py)
         self.committer: Committer | None = None
         self.snapshot_scheduler: SnapshotScheduler | None = None
         self.uplink_watch: UplinkWatch | None = None
+        self.iscsi_watch: IscsiWatch | None = None
+        self.backup_scheduler: BackupScheduler | None = None
         self.sampler: Sampler | None = None  # stats-history; wired when the daemon keeps one
         self.subscriptions: Subscriptions | None = None  # YANG-Push (ops/yangpush.py)
+        self.jobs = Jobs()  # backups and restores under way (ops/jobs.py)
         self.nacm = Nacm(self.settings.nacm_admin_group)
         self._start_hooks: list[StartHook] = []
         self._end_hooks: list[EndHook] = []

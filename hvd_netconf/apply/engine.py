@@ -55,6 +55,8 @@ from hvd_netconf.apply.chunks import schedule
 from hvd_netconf.apply.plan import (
     Absent,
     Action,
+    DhcpControl,
+    DhcpServer,
     Found,
     Netconf,
     OnlyOwned,
@@ -99,6 +101,13 @@ def show(action: Action) -> str:
         return f"put {action.ifname} back to the MTU and up/down state hvd found it in"
     if isinstance(action, Netconf):
         return f"netd edit-config + commit: {action.config}"
+    if isinstance(action, DhcpServer):
+        if action.conf is None:
+            return f"stop dnsmasq of network {action.network} and remove its files"
+        leases = (action.hosts or "").count("\n")
+        return (f"dnsmasq of network {action.network} with {leases} static lease"
+                f"{'' if leases == 1 else 's'} and this configuration:\n"
+                + "".join(f"       | {line}\n" for line in action.conf.splitlines())).rstrip()
     return f"stop VM {action.name} (graceful, then forced after its stop-timeout)"
 
 
@@ -248,9 +257,11 @@ def _restore_argvs(ifname: str, found: ifconfig.LinkState) -> Argvs:
 class Engine:
     def __init__(self, host: Host, vms: VmControl | None = None, *,
                  journal: str | None = None, mark: Callable[[], int] | None = None,
-                 ledger: str | None = None, netd: Netd | None = None) -> None:
+                 ledger: str | None = None, dhcp: DhcpControl | None = None,
+                 netd: Netd | None = None) -> None:
         self.host = host
         self.vms = vms
+        self.dhcp = dhcp
         self.netd = netd  # where the plan's Netconf actions go (None: the plan has none)
         self.journal = journal
         self.mark = mark or (lambda: 0)
@@ -374,6 +385,10 @@ class Engine:
             if self.vms is None:
                 raise _StepFailed(step, show(action), "no VM supervisor to stop it")
             self.vms.stop(action.name)
+        elif isinstance(action, DhcpServer):
+            if self.dhcp is None:
+                raise _StepFailed(step, show(action), "no DHCP server supervisor")
+            self.dhcp.apply(action.network, action.conf, action.hosts)
 
     def execute(self, plan: Plan) -> Callable[[], None]:
         """Run every step, chunk by chunk; on a failure undo the done ones and raise. On

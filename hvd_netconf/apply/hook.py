@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from hvd_netconf.apply.engine import Engine, render
-from hvd_netconf.apply.plan import Interfaces, Plan, build_plan
+from hvd_netconf.apply.plan import DhcpChange, DhcpControl, Interfaces, Plan, build_plan
 from hvd_netconf.edit.diff import diff_keys, entries
 from hvd_netconf.errors import RpcErrors
-from hvd_netconf.host import constraints, pf, specs
+from hvd_netconf.host import constraints, dnsmasq, pf, specs
 from hvd_netconf.keys import Key
+from hvd_netconf.namespaces import NETWORK, VM, qn
 
 if TYPE_CHECKING:
     from hvd_netconf.config import Settings
@@ -42,9 +43,39 @@ def _lookup(datastores: Datastores, root: etree._Element) -> Lookup:
     return entries(root).get
 
 
+def dhcp_changes(old_root: etree._Element, new_root: etree._Element, keys: Sequence[Key],
+                 new: Lookup, state_dir: str, memo: specs.Memo) -> list[DhcpChange]:
+    """Each network whose DHCP server's files differ after the change: its (conf, hosts)
+    before and after, None where it has no server. new_root may hold the changed entries
+    only (new finds them; old_root, running, the rest). The static leases come from every
+    VM's NICs, so they are read only when some network has DHCP."""
+
+    def servers(nets: list[etree._Element], vms: Callable[[], list[etree._Element]]
+                ) -> dict[str, tuple[str, str]]:
+        specs_ = [s for s in map(memo.network, nets) if s.dhcp is not None]
+        if not specs_:
+            return {}
+        guests = [memo.vm(el) for el in vms()]
+        out = {}
+        for net in specs_:
+            files = dnsmasq.Files.of(state_dir, net.name)
+            conf = dnsmasq.conf(net, files)
+            if conf is not None:
+                out[net.name] = (conf, dnsmasq.hosts(net, guests))
+        return out
+
+    listed = list(keys)
+    was = servers(old_root.findall(f"{qn(NETWORK, 'networks')}/{qn(NETWORK, 'network')}"),
+                  lambda: old_root.findall(f"{qn(VM, 'vms')}/{qn(VM, 'vm')}"))
+    now = servers(constraints.kept("network", new_root, old_root, listed, new),
+                  lambda: constraints.kept("vm", new_root, old_root, listed, new))
+    return [(n, was.get(n), now.get(n)) for n in sorted(set(was) | set(now))
+            if was.get(n) != now.get(n)]
+
+
 def plan_for(datastores: Datastores, zfs_parent: str, vms: Supervisor | None,
              host: Host | None, old_root: etree._Element, new_root: etree._Element,
-             keys: Sequence[Key], *, netd: bool = False) -> Plan:
+             keys: Sequence[Key], root: str, state_dir: str, *, netd: bool = False) -> Plan:
     """The host plan for a change; raises what the host would refuse (host.constraints) and the
     plan's refusals (disk shrink â¦) before anything runs.
     netd: interfaces go through netd (apply/plan.py Interfaces)."""
@@ -53,7 +84,9 @@ def plan_for(datastores: Datastores, zfs_parent: str, vms: Supervisor | None,
     refusals = constraints.check(host, new_root, keys, new, old, base=old_root, memo=memo)
     if refusals:
         raise RpcErrors(refusals)
-    return build_plan(diff_keys(keys, old, new), zfs_parent=zfs_parent, vms=vms, after=new,
+    dhcp = dhcp_changes(old_root, new_root, keys, new, state_dir, memo)
+    return build_plan(diff_keys(keys, old, new), zfs_parent=zfs_parent, root=root, vms=vms,
+                      after=new, dhcp=dhcp,
                       forwarding=None if host is None else (
                           lambda: constraints.Limits(host).sysctl(pf.FORWARDING) == 1),
                       memo=memo, via=Interfaces(netd=netd))
@@ -69,19 +102,22 @@ class HostApply:
     `settled()` tells the engine the commit is durable (its crash journal goes)."""
 
     def __init__(self, settings: Settings, host: Host, supervisor: Supervisor,
-                 datastores: Datastores, netd: Netd | None = None) -> None:
+                 datastores: Datastores, dhcp: DhcpControl | None = None,
+                 netd: Netd | None = None) -> None:
         self.settings = settings
         self.host = host
         self.netd = netd
         self.supervisor = supervisor
         self.datastores = datastores
         self.engine = Engine(host, supervisor, journal=journal_path(datastores),
-                             mark=lambda: int(datastores.history.last_id), netd=netd)
+                             mark=lambda: int(datastores.history.last_id), dhcp=dhcp,
+                             netd=netd)
 
     def apply(self, old_root: etree._Element, new_root: etree._Element,
               keys: Sequence[Key]) -> Callable[[], None]:
         plan = plan_for(self.datastores, self.settings.zfs_parent, self.supervisor, self.host,
-                        old_root, new_root, keys, netd=self.netd is not None)
+                        old_root, new_root, keys, str(self.settings.root),
+                        str(self.settings.state_dir), netd=self.netd is not None)
         if plan.steps and log.isEnabledFor(logging.INFO):  # render only what is logged
             where = " on the SIMULATED host" if self.host.simulated else ""
             if len(plan.steps) <= LOG_STEPS or log.isEnabledFor(logging.DEBUG):

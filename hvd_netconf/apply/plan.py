@@ -22,8 +22,20 @@ from typing import Protocol
 from lxml import etree
 
 from hvd_netconf import errors
+from hvd_netconf.config import DEFAULT_ROOT
 from hvd_netconf.edit.diff import Change
-from hvd_netconf.host import bhyve, ifconfig, names, netd_edits, pf, rctl, specs, sysctl, zfs
+from hvd_netconf.host import (
+    bhyve,
+    diskfile,
+    ifconfig,
+    names,
+    netd_edits,
+    pf,
+    rctl,
+    specs,
+    sysctl,
+    zfs,
+)
 from hvd_netconf.host.specs import Disk
 from hvd_netconf.host.specs import NetworkSpec as Net
 from hvd_netconf.keys import Key
@@ -115,7 +127,26 @@ class Netconf:
     destroys: str | None = None  # the interface this change deletes (crash recovery asks)
 
 
-Action = Run | Absent | OnlyOwned | Found | Restore | StopVm | Netconf
+@dataclass(frozen=True)
+class DhcpServer:
+    """The network's dnsmasq runs with this configuration and these static leases (the files
+    host/dnsmasq.py writes); conf None: it does not run."""
+
+    network: str
+    conf: str | None
+    hosts: str | None
+
+
+class DhcpControl(Protocol):
+    """What the plan's DhcpServer steps need: supervisor/dhcp.py's servers."""
+
+    def apply(self, network: str, conf: str | None, hosts: str | None) -> None: ...
+
+
+# A network's DHCP server before and after a change: (network, (conf, hosts) or None, the same).
+DhcpChange = tuple[str, tuple[str, str] | None, tuple[str, str] | None]
+
+Action = Run | Absent | OnlyOwned | Found | Restore | StopVm | DhcpServer | Netconf
 
 
 @dataclass(frozen=True)
@@ -431,13 +462,45 @@ def _zvol_step(parent: str, vm: str, d: Disk) -> Step:
                  zfs.destroy(ds))
 
 
-def _vm_create(parent: str, vm: str, disks: dict[str, Disk]) -> list[Step]:
+def _file_step(root: str, vm: str, d: Disk) -> Step:
+    path = names.disk_file(root, vm, d.name)
+    return _step(f"create sparse file {path} ({d.volsize})", diskfile.create(path, d.volsize),
+                 diskfile.remove(path))
+
+
+def _new_disk(parent: str, root: str, vm: str, d: Disk) -> list[Step]:
+    """What a disk hvd makes needs: a zvol, or a file in the VM's disks dataset."""
+    if d.zvol:
+        return [_zvol_step(parent, vm, d)]
+    return [_file_step(root, vm, d)] if d.file else []
+
+
+def _vm_create(parent: str, root: str, vm: str, disks: dict[str, Disk]) -> list[Step]:
     vmds, disks_ds = names.vm_dataset(parent, vm), names.disks_dataset(parent, vm)
     steps = [_step(f"create dataset {vmds} for VM {vm}", zfs.create_filesystem(vmds, "vm"),
                    zfs.destroy(vmds)),
              _step(f"create dataset {disks_ds}", zfs.create_filesystem(disks_ds, "disks"),
                    zfs.destroy(disks_ds))]
-    return steps + [_zvol_step(parent, vm, d) for d in disks.values() if d.zvol]
+    return steps + [s for d in disks.values() for s in _new_disk(parent, root, vm, d)]
+
+
+def _shrinks(vm: str, o: Disk, n: Disk, refusals: list[errors.RpcError]) -> bool:
+    """A smaller size is refused: it would cut the guest's data off."""
+    if zfs.size_bytes(n.volsize) >= zfs.size_bytes(o.volsize):
+        return False
+    refusals.append(errors.OperationFailed(
+        f"disk {n.name} of VM {vm} cannot shrink from {o.volsize} to {n.volsize}: "
+        f"shrinking a {n.source} destroys the guest's data", path=_vm_path(vm, n.name, "size")))
+    return True
+
+
+def _file_modify(root: str, vm: str, o: Disk, n: Disk, refusals: list[errors.RpcError]
+                 ) -> list[Step]:
+    path = names.disk_file(root, vm, n.name)
+    if _shrinks(vm, o, n, refusals) or zfs.size_bytes(n.volsize) == zfs.size_bytes(o.volsize):
+        return []
+    return [_step(f"grow file {path} from {o.volsize} to {n.volsize}",
+                  diskfile.create(path, n.volsize), diskfile.create(path, o.volsize))]
 
 
 def _disk_modify(parent: str, vm: str, o: Disk, n: Disk, refusals: list[errors.RpcError]
@@ -445,12 +508,7 @@ def _disk_modify(parent: str, vm: str, o: Disk, n: Disk, refusals: list[errors.R
     ds = names.disk_dataset(parent, vm, n.name)
     steps: list[Step] = []
     old_size, new_size = zfs.size_bytes(o.volsize), zfs.size_bytes(n.volsize)
-    if new_size < old_size:
-        refusals.append(errors.OperationFailed(
-            f"disk {n.name} of VM {vm} cannot shrink from {o.volsize} to {n.volsize}: "
-            "shrinking a zvol destroys the guest's data",
-            path=_vm_path(vm, n.name, "size")))
-    elif new_size > old_size:
+    if not _shrinks(vm, o, n, refusals) and new_size > old_size:
         steps.append(_step(f"grow zvol {ds} from {o.volsize} to {n.volsize}",
                            zfs.set_volsize(ds, n.volsize), zfs.set_volsize(ds, o.volsize)))
     if o.volblocksize != n.volblocksize:
@@ -476,28 +534,41 @@ def _disk_modify(parent: str, vm: str, o: Disk, n: Disk, refusals: list[errors.R
 class _Phases:
     checks: list[Step] = field(default_factory=list)  # read-only guards, before any change
     net_setup: list[Step] = field(default_factory=list)
+    dhcp_setup: list[Step] = field(default_factory=list)  # after the bridges and addresses
     zfs_setup: list[Step] = field(default_factory=list)
     live: list[Step] = field(default_factory=list)  # running VMs' rctl limits
     stops: list[Step] = field(default_factory=list)
     zfs_teardown: list[Step] = field(default_factory=list)
     net_teardown: list[Step] = field(default_factory=list)
     bridge_teardown: list[Step] = field(default_factory=list)
+    dhcp_teardown: list[Step] = field(default_factory=list)  # before its bridge goes
 
     def ordered(self) -> list[Step]:
-        return (self.checks + self.net_setup + self.zfs_setup + self.live + self.stops
-                + self.zfs_teardown
-                + self.net_teardown + self.bridge_teardown)
+        return (self.checks + self.net_setup + self.dhcp_setup + self.zfs_setup + self.live
+                + self.stops + self.zfs_teardown
+                + self.dhcp_teardown + self.net_teardown + self.bridge_teardown)
 
 
-def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | None = None,
+def _dhcp_server(net: str, files: tuple[str, str] | None) -> DhcpServer:
+    return DhcpServer(net, None, None) if files is None else DhcpServer(net, *files)
+
+
+_SOURCES = {"zvol": "zvol", "file": "file", "external": "device, image or LUN"}
+
+
+def build_plan(changes: Iterable[Change], *, zfs_parent: str, root: str = str(DEFAULT_ROOT),
+               vms: VmControl | None = None,
                after: Lookup | None = None, forwarding: Callable[[], bool] | None = None,
-               memo: specs.Memo | None = None, via: Interfaces = Interfaces()) -> Plan:
+               memo: specs.Memo | None = None, dhcp: Iterable[DhcpChange] = (),
+               via: Interfaces = Interfaces()) -> Plan:
     """Order the host work for a set of changes; raise the refusals before anything runs.
 
     after looks entries up in the configuration being committed (default: the changed entries
     only); the plan needs it for the networks of running VMs. forwarding tells whether the
     host forwards IPv4 now (None: taken as off); it is asked only when a changed network
     wants forwarding on. memo: the commit's specs, when its checks have read them already.
+    root: where zfs_parent is mounted (file disks live below it). dhcp: the networks' DHCP
+    servers that change (hook.dhcp_changes), each before and after.
     via: ifconfig or netd for the interfaces (Interfaces).
     """
     memo = memo or specs.Memo()
@@ -526,7 +597,7 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
             raise ValueError(f"unknown change kind {c.kind!r}")
         running = vms is not None and vms.is_running(c.name)
         if c.old is None and c.new is not None:
-            ph.zfs_setup += _vm_create(zfs_parent, c.name, _disks(memo, c.new))
+            ph.zfs_setup += _vm_create(zfs_parent, root, c.name, _disks(memo, c.new))
         elif c.new is None:
             vmds = names.vm_dataset(zfs_parent, c.name)
             if running:
@@ -545,15 +616,16 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
             old, new = _disks(memo, c.old), _disks(memo, c.new)
             for name, d in new.items():
                 if name not in old:
-                    if d.zvol:
-                        ph.zfs_setup.append(_zvol_step(zfs_parent, c.name, d))
-                elif old[name].zvol != d.zvol:
+                    ph.zfs_setup += _new_disk(zfs_parent, root, c.name, d)
+                elif old[name].source != d.source:
                     refusals.append(errors.OperationFailed(
-                        f"disk {name} of VM {c.name} cannot change between a zvol and an "
-                        "existing device; remove the disk and add a new one",
-                        path=_vm_path(c.name, name)))
+                        f"disk {name} of VM {c.name} cannot change from a "
+                        f"{_SOURCES[old[name].source]} to a {_SOURCES[d.source]}; remove the "
+                        "disk and add a new one", path=_vm_path(c.name, name)))
                 elif d.zvol:
                     ph.zfs_setup += _disk_modify(zfs_parent, c.name, old[name], d, refusals)
+                elif d.file:
+                    ph.zfs_setup += _file_modify(root, c.name, old[name], d, refusals)
             for name in old:
                 if name in new:
                     continue
@@ -562,8 +634,13 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
                     refusals.append(errors.OperationFailed(
                         f"disk {name} of VM {c.name} cannot be removed while the VM runs; "
                         "stop the VM first", path=_vm_path(c.name, name)))
+                if old[name].file:
+                    path = names.disk_file(root, c.name, name)
+                    ph.zfs_teardown.append(_step(f"delete file {path}", diskfile.remove(path),
+                                                 None))
+                    continue
                 if not old[name].zvol:
-                    continue  # an existing device: hvd never destroys what it did not create
+                    continue  # a device, image or LUN: hvd never destroys what it did not create
                 ph.checks.append(_owned(ds))
                 # -r: the zvol's snapshots go with it (zfs-destroy(8) refuses without), and
                 # the check above has made sure they are all hvd's
@@ -571,6 +648,10 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, vms: VmControl | N
                                              zfs.destroy(ds, recursive=True), None))
     if wants_forwarding and not (forwarding is not None and forwarding()):
         ph.net_setup.append(_forwarding_on())
+    for net, before, later in dhcp:
+        step = _step(f"{'stop' if later is None else 'run'} the DHCP server (dnsmasq) of "
+                     f"network {net}", [_dhcp_server(net, later)], [_dhcp_server(net, before)])
+        (ph.dhcp_teardown if later is None else ph.dhcp_setup).append(step)
     if vms is not None:
         # a VM's own change, or one of its networks' (an MTU), can change how it would start
         maybe = {c.name for c in changes if c.kind == "vm"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from hvd_netconf.host import cloudinit, ifconfig, names
+from hvd_netconf.host import cloudinit, guestagent, ifconfig, names
 from hvd_netconf.host.specs import Disk, Graphics, Nic, VmSpec
 
 BHYVE = "bhyve"
@@ -26,6 +26,7 @@ UEFI_VARS = "BHYVE_UEFI_VARS.fd"
 UEFI_COMBINED = "BHYVE_UEFI.fd"
 
 HOSTBRIDGE_SLOT = 0
+AGENT_SLOT = 2  # the guest agent's virtio-console, before the install media
 INSTALL_SLOT = 3
 FIRST_DISK_SLOT = 4
 RND_SLOT = 20  # clear of the last NIC (19 at most, see Slots)
@@ -38,7 +39,14 @@ LPC_SLOT = 31
 
 def disk_path(zfs_parent: str, vm: str, disk: Disk) -> str:
     """The disk's backing device: its zvol's /dev/zvol node, or the existing device or image
-    named."""
+    named. An iSCSI LUN's da(4) device is known only once the supervisor has attached it (it
+    sets the disk's device), a file's path with hvd's root (it sets the disk's image); before,
+    the LUN's or file's name stands in, as in a launch compared for a restart, where only
+    which disk matters."""
+    if disk.existing is None and disk.iscsi is not None:
+        return f"iscsi:{disk.iscsi.portal}/{disk.iscsi.target}/{disk.iscsi.lun}"
+    if disk.existing is None and disk.file:  # its path is below hvd's root: the supervisor's
+        return f"file:{disk.name}"
     return disk.existing or names.zvol_device(names.disk_dataset(zfs_parent, vm, disk.name))
 
 
@@ -149,6 +157,8 @@ def bhyve(
     for i, (slot, nic) in enumerate(zip(layout.nics, vm.nics, strict=True)):
         mtu = mtus[i] if i < len(mtus) else ifconfig.ETHERNET_MTU
         argv += ["-s", f"{slot},{_nic_device(nic, taps[i], mtu)}"]
+    if vm.guest_agent:
+        argv += ["-s", f"{AGENT_SLOT},{guestagent.console_device(vm_dir)}"]
     if vm.virtio_rnd:
         argv += ["-s", f"{RND_SLOT},virtio-rnd"]
     if vm.cloud_init is not None:

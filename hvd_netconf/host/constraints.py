@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 
 from hvd_netconf.errors import InvalidValue, RpcError
-from hvd_netconf.host import ifconfig, names, pci, pf, quotas, specs, sysctl, zfs
+from hvd_netconf.host import dnsmasq, ifconfig, names, pci, pf, quotas, specs, sysctl, zfs
 from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.keys import Key
 from hvd_netconf.namespaces import NETWORK, VM
@@ -453,7 +453,7 @@ def _vm_els(root: etree._Element | None) -> dict[str, etree._Element]:
             for el in root.iterfind(f"{{{VM}}}vms/{{{VM}}}vm")}
 
 
-def _kept(kind: str, root: etree._Element, base: etree._Element | None, keys: list[Key],
+def kept(kind: str, root: etree._Element, base: etree._Element | None, keys: list[Key],
           new: Lookup) -> list[etree._Element]:
     """Every `kind` entry of the new configuration: root's, and base's the change keeps."""
     by_name = _network_els if kind == "network" else _vm_els
@@ -478,11 +478,44 @@ def _device_users(root: etree._Element, base: etree._Element | None, keys: list[
                   new: Lookup, memo: specs.Memo) -> dict[str, list[tuple[str, str]]]:
     """Every existing device disk of the new configuration: path -> [(vm, disk)]."""
     out: dict[str, list[tuple[str, str]]] = {}
-    for el in _kept("vm", root, base, keys, new):
+    for el in kept("vm", root, base, keys, new):
         vm = memo.vm(el)
         for d in vm.disks:
-            if d.existing is not None:
-                out.setdefault(d.existing, []).append((vm.name, d.name))
+            claim = _claim(d)
+            if claim is not None:
+                out.setdefault(claim, []).append((vm.name, d.name))
+    return out
+
+
+def _claim(d: specs.Disk) -> str | None:
+    """What a disk takes for itself alone: its device or image, or its iSCSI target (whose
+    session a VM's exit removes)."""
+    if d.iscsi is not None:
+        return f"iSCSI target {d.iscsi.target} at {d.iscsi.portal}"
+    return d.existing
+
+
+def check_iscsi(vm: specs.VmSpec, users: dict[str, list[tuple[str, str]]]) -> list[RpcError]:
+    """An iSCSI target is one VM's: another VM's exit would remove the session under it. One
+    LUN is one disk's."""
+    out: list[RpcError] = []
+    seen: dict[tuple[str, str, int], str] = {}
+    for d in vm.disks:
+        lun = d.iscsi
+        if lun is None:
+            continue
+        path = _vm_path(vm.name, f"disk[hvd-vm:name='{d.name}']", "iscsi", "target")
+        others = sorted({v for v, _ in users.get(_claim(d) or "", []) if v != vm.name})
+        if others:
+            out.append(_refuse(
+                f"disk {d.name} of VM {vm.name}: iSCSI target {lun.target} at {lun.portal} "
+                f"is already used by VM {', '.join(others)}; a target is one VM's, since "
+                "the session goes when that VM stops", path=path))
+        twin = seen.setdefault((lun.portal, lun.target, lun.lun), d.name)
+        if twin != d.name:
+            out.append(_refuse(
+                f"disk {d.name} of VM {vm.name}: LUN {lun.lun} of {lun.target} is already "
+                f"disk {twin}; two disks on one LUN would overwrite each other", path=path))
     return out
 
 
@@ -490,7 +523,7 @@ def check_devices(vm: specs.VmSpec, old: specs.VmSpec | None,
                   users: dict[str, list[tuple[str, str]]]) -> list[RpcError]:
     """A device or image given to two disks (of this VM or another): two guests, or one guest twice,
     would write the same blocks unaware of each other. Blamed on the disk that brings it."""
-    out: list[RpcError] = []
+    out: list[RpcError] = check_iscsi(vm, users)
     had = {d.name: d.existing for d in old.disks} if old is not None else {}
     for d in vm.disks:
         if d.existing is None or had.get(d.name) == d.existing:
@@ -513,7 +546,7 @@ def _vnc_ports(root: etree._Element, base: etree._Element | None, keys: list[Key
     only the VMs that set one are ever more than a find)."""
     out: dict[int, list[str]] = {}
     path = f"{{{VM}}}graphics/{{{VM}}}port"
-    for el in _kept("vm", root, base, keys, new):
+    for el in kept("vm", root, base, keys, new):
         port = el.findtext(path)
         if port and port.strip().isdigit():
             out.setdefault(int(port), []).append(el.findtext(f"{{{VM}}}name") or "")
@@ -535,6 +568,79 @@ def check_vnc(vm: specs.VmSpec, old: specs.VmSpec | None,
                     path=_vm_path(vm.name, "graphics", "port"))]
 
 
+def _leases(root: etree._Element, base: etree._Element | None, keys: list[Key],
+            new: Lookup, memo: specs.Memo) -> dict[tuple[str, str], list[str]]:
+    """(network, address) -> the NICs (`vm VM nic NIC`) given it by a static lease."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for el in kept("vm", root, base, keys, new):
+        vm = memo.vm(el)
+        for nic in vm.nics:
+            if nic.dhcp_address:
+                out.setdefault((nic.network, nic.dhcp_address), []).append(
+                    f"vm {vm.name} nic {nic.name}")
+    return out
+
+
+def check_dhcp(net: specs.NetworkSpec, leases: dict[tuple[str, str], list[str]]
+               ) -> list[RpcError]:
+    """The dynamic range in the prefix of the network's first IPv4 address, in order, and
+    clear of the gateway and of every static lease on the network."""
+    d, gw = net.dhcp, dnsmasq.gateway(net)
+    if d is None or gw is None:  # the YANG's must asks for an IPv4 address
+        return []
+    path = _net_path(net.name, "dhcp")
+    start, end = ipaddress.IPv4Address(d.range_start), ipaddress.IPv4Address(d.range_end)
+    if start not in gw.network:
+        return [_refuse(f"network {net.name}: the DHCP range's start {start} is in none of "
+                        "the network's IPv4 prefixes (" + ", ".join(
+                            str(ipaddress.ip_interface(a).network) for a in net.addresses
+                            if ":" not in a) + ")", path=path)]
+    out = [_refuse(f"network {net.name}: the DHCP range {start}-{end} goes past "
+                   f"{gw.network}, the prefix of the network's address {gw}", path=path)
+           for a in (end,) if a not in gw.network]
+    if out:
+        return out
+    if start > end:
+        return [_refuse(f"network {net.name}: the DHCP range starts at {start}, after its end "
+                        f"{end}", path=path)]
+    if start <= gw.ip <= end:
+        out.append(_refuse(f"network {net.name}: the DHCP range {start}-{end} holds the "
+                           f"network's own address {gw.ip}", path=path))
+    for (network, address), nics in sorted(leases.items()):
+        if network == net.name and dnsmasq.in_range(address, d.range_start, d.range_end):
+            out.append(_refuse(f"network {net.name}: the DHCP range {start}-{end} holds "
+                               f"{address}, the static lease of {', '.join(nics)}", path=path))
+    return out
+
+
+def check_nic_leases(vm: specs.VmSpec, nets: Networks,
+                     leases: dict[tuple[str, str], list[str]]) -> list[RpcError]:
+    """A NIC's dhcp-address: on a network with DHCP, in its prefix, no one else's."""
+    out: list[RpcError] = []
+    by_name = {n.name: n for n in nets}
+    for nic in vm.nics:
+        if not nic.dhcp_address:
+            continue
+        path = _vm_path(vm.name, f"nic[hvd-vm:name='{nic.name}']", "dhcp-address")
+        net = by_name.get(nic.network)
+        gw = dnsmasq.gateway(net) if net is not None else None
+        if net is None or net.dhcp is None or gw is None:
+            out.append(_refuse(f"nic {nic.name} of VM {vm.name}: network {nic.network} has no "
+                               "DHCP server to give it dhcp-address", path=path))
+            continue
+        if ipaddress.IPv4Address(nic.dhcp_address) not in gw.network or \
+                ipaddress.IPv4Address(nic.dhcp_address) == gw.ip:
+            out.append(_refuse(f"nic {nic.name} of VM {vm.name}: {nic.dhcp_address} is not a "
+                               f"guest's address in {gw.network}, network {net.name}'s "
+                               "prefix", path=path))
+        others = [n for n in leases.get((nic.network, nic.dhcp_address), [])
+                  if n != f"vm {vm.name} nic {nic.name}"]
+        if others:
+            out.append(_refuse(f"nic {nic.name} of VM {vm.name}: {nic.dhcp_address} is "
+                               f"already the static lease of {', '.join(others)}", path=path))
+    return out
+
+
 def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
           new: Lookup, old: Lookup, base: etree._Element | None = None,
           memo: specs.Memo | None = None) -> list[RpcError]:
@@ -553,6 +659,7 @@ def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
     networks: Networks | None = None
     devices: dict[str, list[tuple[str, str]]] | None = None
     vnc: dict[int, list[str]] | None = None
+    leases: dict[tuple[str, str], list[str]] | None = None
     out: list[RpcError] = []
     for kind, name in keys:
         el = new((kind, name))
@@ -562,7 +669,7 @@ def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
             before: Any = old((kind, name))
             spec, was = memo.vm(el), memo.vm(before) if before is not None else None
             out += check_vm(spec, was, limits)
-            if any(d.existing is not None for d in spec.disks):
+            if any(not d.zvol for d in spec.disks):
                 if devices is None:
                     devices = _device_users(root, base, keys, new, memo)
                 out += check_devices(spec, was, devices)
@@ -570,13 +677,23 @@ def check(host: Host | None, root: etree._Element, keys: Iterable[Key] | None,
                 if vnc is None:
                     vnc = _vnc_ports(root, base, keys, new)
                 out += check_vnc(spec, was, vnc)
+            if any(n.dhcp_address for n in spec.nics):
+                if networks is None:
+                    networks = _all_networks(root, base, keys, new, memo)
+                if leases is None:
+                    leases = _leases(root, base, keys, new, memo)
+                out += check_nic_leases(spec, networks, leases)
         elif kind == "network":
             if networks is None:
                 networks = _all_networks(root, base, keys, new, memo)
             before = old((kind, name))
-            out += check_network(memo.network(el),
-                                 memo.network(before) if before is not None else None,
+            net = memo.network(el)
+            out += check_network(net, memo.network(before) if before is not None else None,
                                  networks, limits)
+            if net.dhcp is not None:
+                if leases is None:
+                    leases = _leases(root, base, keys, new, memo)
+                out += check_dhcp(net, leases)
     out += quotas.check(root, base, None if every else keys, new, memo,
                         lambda: limits.sysctl("hw.physmem"))
     return out

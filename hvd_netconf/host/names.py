@@ -118,6 +118,11 @@ def disk_dataset(parent: str, vm: str, disk: str) -> str:
     return f"{disks_dataset(parent, vm)}/{disk}"
 
 
+def disk_file(root: str, vm: str, disk: str) -> str:
+    """A file disk's image, in the VM's disks dataset, mounted below hvd's root."""
+    return f"{root.rstrip('/')}/vm/{vm}/disks/{disk}.img"
+
+
 def zvol_device(dataset: str) -> str:
     """The device node of a zvol, from its NAME whatever the mountpoints are."""
     return f"/dev/zvol/{_check_dataset(dataset)}"

@@ -38,6 +38,18 @@ def _leaf(path: str, conv: Callable[[str], Any] = str) -> Any:
 
 
 @dataclass(frozen=True)
+class IscsiLun:
+    """A disk's iscsi container (hvd-vm.yang): the LUN of a target that backs it."""
+
+    portal: str = _leaf("portal")
+    target: str = _leaf("target")
+    lun: int = _leaf("lun", int)
+    serial: str | None = _leaf("serial")
+    auth_nickname: str | None = _leaf("auth-nickname")
+    login_timeout: int = _leaf("login-timeout", int)
+
+
+@dataclass(frozen=True)
 class Disk:
     name: str = _leaf("name")
     size: str | None = _leaf("size")  # None only for an existing device (the YANG's must)
@@ -48,20 +60,28 @@ class Disk:
     sectorsize: str | None = _leaf("sectorsize")
     device: str | None = _leaf("device")  # an existing device: hvd never creates or destroys it
     image: str | None = _leaf("image")  # an existing image file: likewise never touched
+    file: bool | None = _leaf("file", lambda _: True)  # a sparse file hvd creates (type empty)
+    iscsi: IscsiLun | None = None  # a presence container: None when absent
 
     @property
     def existing(self) -> str | None:
-        """The path of an existing device or image the disk uses as it is (None: a zvol)."""
+        """The path of an existing device or image the disk uses as it is (None: a zvol, or
+        an iSCSI LUN not yet attached; the supervisor sets device to its da(4) at start)."""
         return self.device or self.image
 
     @property
     def zvol(self) -> bool:
         """Backed by a zvol hvd creates and destroys (the source's default case)."""
-        return self.existing is None
+        return self.existing is None and self.iscsi is None and not self.file
+
+    @property
+    def source(self) -> str:
+        """zvol or file (hvd makes and destroys it), else external (hvd only uses it)."""
+        return "zvol" if self.zvol else "file" if self.file else "external"
 
     @property
     def volsize(self) -> str:
-        """The zvol's size; the YANG's must sets one on every disk that is not a device."""
+        """The zvol's or file's size; the YANG's must sets one on each of them."""
         if self.size is None:
             raise ValueError(f"disk {self.name} has no size")
         return self.size
@@ -74,6 +94,7 @@ class Nic:
     mac: str = _leaf("mac")  # unset: derived from the VM and NIC names by read_vm
     emulation: str = _leaf("emulation")
     pin_mac: bool = _leaf("pin-mac", _bool)
+    dhcp_address: str | None = _leaf("dhcp-address")
 
 
 @dataclass(frozen=True)
@@ -98,6 +119,16 @@ class SnapshotCounts:
         """Period -> count: these counts where set, else the default's (else 0)."""
         return {f.name: next((v for v in (getattr(self, f.name), getattr(default, f.name))
                               if v is not None), 0) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class BackupSchedule:
+    """A VM's backup-schedule container (hvd-vm.yang): where, how often, how many to keep."""
+
+    target: str = _leaf("target")
+    period: str = _leaf("period")
+    keep: int = _leaf("keep", int)
+    full_every: int = _leaf("full-every", int)
 
 
 @dataclass(frozen=True)
@@ -151,6 +182,7 @@ class VmSpec:
     exit_on_pause: bool = _leaf("exit-on-pause", _bool)
     ignore_unknown_msr: bool = _leaf("ignore-unknown-msr", _bool)
     virtio_rnd: bool = _leaf("virtio-rnd", _bool)
+    guest_agent: bool = _leaf("guest-agent", _bool)
     com2: str = _leaf("com2")
     boot_device: str | None = _leaf("boot-device")
     uuid: str | None = _leaf("uuid")
@@ -179,6 +211,7 @@ class VmSpec:
         metadata={"group": "snapshot-schedule"})
     cloud_init: CloudInit | None = None  # a presence container: None when absent
     graphics: Graphics | None = None  # likewise
+    backup_schedule: BackupSchedule | None = None  # likewise
     # read by read_vm itself ("reads": the leaf it takes, for read_leaves)
     passthru: tuple[str, ...] = field(default=(), metadata={"reads": "passthru/device"})
     shares: tuple[Share, ...] = field(default=(), metadata={"list": "share"})
@@ -210,6 +243,18 @@ class Forward:
 
 
 @dataclass(frozen=True)
+class Dhcp:
+    """A network's dhcp container (hvd-network.yang): its dnsmasq's settings."""
+
+    range_start: str = _leaf("range-start")
+    range_end: str = _leaf("range-end")
+    lease_time: int = _leaf("lease-time", int)
+    dns: bool = _leaf("dns", _bool)
+    domain: str | None = _leaf("domain")
+    router_advertisements: bool = _leaf("router-advertisements", _bool)
+
+
+@dataclass(frozen=True)
 class NetworkSpec:
     """One network's config with every YANG default filled in."""
 
@@ -226,6 +271,7 @@ class NetworkSpec:
     ip_forwarding: bool = _leaf("ip-forwarding", _bool)
     addresses: tuple[str, ...] = field(default=(), metadata={"leaf-list": "address"})
     forwards: tuple[Forward, ...] = field(default=(), metadata={"list": "forward"})
+    dhcp: Dhcp | None = None  # a presence container: None when absent
 
     @property
     def guest_port(self) -> dict[str, bool]:
@@ -340,6 +386,13 @@ def _read(cls: type, el: etree._Element, ns: str, entry: tuple[str, ...],
     return out
 
 
+def _disk(el: etree._Element, entry: tuple[str, ...]) -> Disk:
+    kids = _children(el)
+    lun = kids.get(f"{{{VM}}}iscsi")
+    return Disk(**_read(Disk, el, VM, entry, kids), iscsi=None if lun is None else IscsiLun(
+        **_read(IscsiLun, lun[0], VM, (*entry, "iscsi"))))
+
+
 def read_vm(el: etree._Element) -> VmSpec:
     """A `<vm xmlns="urn:hvd:vm">` element -> VmSpec, with the model's defaults."""
     entry = ("vms", "vm")
@@ -348,8 +401,7 @@ def read_vm(el: etree._Element) -> VmSpec:
     name = values["name"]
     if not name:
         raise ValueError("a vm entry has no name")
-    disks = tuple(Disk(**_read(Disk, d, VM, (*entry, "disk")))
-                  for d in top.get(f"{{{VM}}}disk", ()))
+    disks = tuple(_disk(d, (*entry, "disk")) for d in top.get(f"{{{VM}}}disk", ()))
     nics = []
     for n in top.get(f"{{{VM}}}nic", ()):
         nic = Nic(**_read(Nic, n, VM, (*entry, "nic")))
@@ -376,9 +428,12 @@ def read_vm(el: etree._Element) -> VmSpec:
     gr = top.get(f"{{{VM}}}graphics")
     graphics = None if gr is None else Graphics(**_read(Graphics, gr[0], VM,
                                                         (*entry, "graphics")))
+    bs = top.get(f"{{{VM}}}backup-schedule")
+    backups = None if bs is None else BackupSchedule(**_read(BackupSchedule, bs[0], VM,
+                                                             (*entry, "backup-schedule")))
     return VmSpec(**values, disks=disks, nics=tuple(nics), pins=pins, bhyve_options=options,
                   snapshot_schedule=schedule, cloud_init=cloud_init, graphics=graphics,
-                  passthru=passthru, shares=shares, tpm=tpm)
+                  passthru=passthru, shares=shares, tpm=tpm, backup_schedule=backups)
 
 
 def read_snapshot_schedule(el: etree._Element | None) -> SnapshotCounts:
@@ -424,8 +479,10 @@ def read_network(el: etree._Element) -> NetworkSpec:
         raise ValueError("a network entry has no name")
     forwards = tuple(Forward(**_read(Forward, f, NETWORK, (*entry, "forward")))
                      for f in el.iterchildren(f"{{{NETWORK}}}forward"))
+    d = el.find(f"{{{NETWORK}}}dhcp")
+    dhcp = None if d is None else Dhcp(**_read(Dhcp, d, NETWORK, (*entry, "dhcp")))
     return NetworkSpec(**values, addresses=_leaf_list(el, NETWORK, "address"),
-                       forwards=forwards)
+                       forwards=forwards, dhcp=dhcp)
 
 
 class Memo:
@@ -454,11 +511,13 @@ def read_leaves() -> set[tuple[str, str]]:
     """(list, path) of every leaf the readers read: the `leaf` of each field, by list."""
     out: set[tuple[str, str]] = set()
     for lst, cls in (("vm", VmSpec), ("vm", Disk), ("vm", Nic), ("vm", Pin), ("vm", CloudInit),
-                     ("vm", Graphics), ("vm", Share),
-                     ("vm", SnapshotCounts), ("network", NetworkSpec), ("network", Forward)):
+                     ("vm", Graphics), ("vm", Share), ("vm", IscsiLun), ("vm", BackupSchedule),
+                     ("vm", SnapshotCounts), ("network", NetworkSpec), ("network", Forward),
+                     ("network", Dhcp)):
         prefix = {Disk: "disk/", Nic: "nic/", Pin: "cpu-pin/", Forward: "forward/",
                   CloudInit: "cloud-init/", SnapshotCounts: "snapshot-schedule/",
-                  Graphics: "graphics/", Share: "share/"}.get(cls, "")
+                  Graphics: "graphics/", Share: "share/", IscsiLun: "disk/iscsi/",
+                  BackupSchedule: "backup-schedule/", Dhcp: "dhcp/"}.get(cls, "")
         out |= {(lst, prefix + f.metadata[k]) for f in fields(cls)
                 for k in ("leaf", "leaf-list", "reads") if k in f.metadata}
     return out

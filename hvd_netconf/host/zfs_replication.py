@@ -84,6 +84,12 @@ def receive(target: str, *, role: str | None = None, force: bool = False,
     return (*argv, target)
 
 
+def rename(dataset: str, new: str) -> Argv:
+    """`zfs rename <dataset> <new>` (zfs-rename(8)): its snapshots go with it; the new name
+    must be free and its parent must exist."""
+    return (ZFS, "rename", dataset, new)
+
+
 def receive_abort(target: str) -> Argv:
     """`zfs receive -A <target>`: drop the partly received state a -s receive left."""
     return (ZFS, "receive", "-A", target)

@@ -42,8 +42,9 @@ def vm_info(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     for d in spec.disks:
         volsize, used, _referenced = usage.get(names.disk_dataset(parent, name, d.name),
                                                (None, None, None))
-        out.append(_entry("disk", name=d.name, device=bhyve.disk_path(parent, name, d),
-                          volsize=volsize, used=used))
+        device = (names.disk_file(str(ctx.server.settings.root), name, d.name) if d.file
+                  else bhyve.disk_path(parent, name, d))
+        out.append(_entry("disk", name=d.name, device=device, volsize=volsize, used=used))
     taps = supervisor(ctx).status(name)["tap"]
     for i, nic in enumerate(spec.nics):
         out.append(_entry("nic", name=nic.name, mac=nic.mac, network=nic.network,

@@ -199,10 +199,12 @@ def write_image(ctx: OpContext, name: str, disk: str, image: str) -> tuple[str, 
     target = next((d for d in specs.read_vm(el).disks if d.name == disk), None)
     if target is None:
         raise DataMissing(f"VM {name} has no disk {disk!r}", info=[("bad-element", "disk")])
-    if target.existing is not None:
-        raise OperationFailed(f"disk {disk} of VM {name} is the existing "
-                              f"{'device' if target.device else 'image'} {target.existing}, "
-                              "which hvd did not create; it writes images onto its own zvols only")
+    if not target.zvol:
+        what = (f"the iSCSI LUN {target.iscsi.lun} of {target.iscsi.target}"
+                if target.iscsi is not None else
+                f"the existing {'device' if target.device else 'image'} {target.existing}")
+        raise OperationFailed(f"disk {disk} of VM {name} is {what}, which hvd did not "
+                              "create; it writes images onto its own zvols only")
     check_image(image)
     with open(image, "rb") as f:
         fmt = media.image_format(f.read(len(media.QCOW2_MAGIC)))

@@ -49,8 +49,8 @@ def preview_commit(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     if server.host is None:
         raise OperationFailed("the host backend is not available")
     plan = plan_for(dss, server.settings.zfs_parent, server.supervisor, server.host,
-                    dss.running.root, cand.candidate.root, list(pairs),
-                    netd=server.netd is not None)
+                    dss.running.root, cand.candidate.root, list(pairs), str(server.settings.root),
+                    str(server.settings.state_dir), netd=server.netd is not None)
     out = etree.Element(qn(HVD, "text"), nsmap=default_ns(HVD))
     out.text = render(plan)
     body = [out]

@@ -25,11 +25,13 @@ if TYPE_CHECKING:
     from hvd_netconf.host.netd import Netd
     from hvd_netconf.notify.bus import NotificationBus
     from hvd_netconf.notify.push import Subscriptions
+    from hvd_netconf.ops.jobs import Jobs
     from hvd_netconf.schema.nodes import Schema
     from hvd_netconf.state import StateProviders
     from hvd_netconf.stats.sampler import Sampler
     from hvd_netconf.store import Datastores
     from hvd_netconf.supervisor.core import Supervisor
+    from hvd_netconf.supervisor.dhcp import DhcpServers
 
 
 class SessionView(Protocol):
@@ -115,9 +117,11 @@ class ServerView(Protocol):
     host: Host | None
     netd: Netd | None  # the netd session networks are configured through (None: ifconfig)
     supervisor: Supervisor | None
+    dhcp: DhcpServers | None
     committer: Committer | None
     sampler: Sampler | None
     subscriptions: Subscriptions | None  # YANG-Push's dynamic subscriptions
+    jobs: Jobs  # backups and restores under way
 
     def capabilities(self) -> list[str]: ...
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from lxml import etree
 
 from hvd_netconf.errors import DataExists, DataMissing, InUse, OperationFailed
-from hvd_netconf.host import names, zfs
+from hvd_netconf.host import guestagent, names, specs, zfs
 from hvd_netconf.host.backend import Host
 from hvd_netconf.namespaces import VM, default_ns, qn
 from hvd_netconf.ops.registry import OpContext, ServerView
@@ -109,10 +109,22 @@ def snapshot_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     if any(s.dataset == vm_ds and s.name == name for s in snaps):
         raise DataExists(f"VM {vm} already has a snapshot named {name!r}")
     _schema, dss = components(ctx.server)
-    assert ctx.server.host is not None  # _read checked
-    commit = take(ctx.server.host, dss, vm_ds, name, description=description)
+    host = ctx.server.host
+    assert host is not None  # _read checked
     running = ctx.server.supervisor is not None and ctx.server.supervisor.is_running(vm)
-    return _reply(**{"name": name, "commit-id": commit, "vm-was-running": running})
+    entry = dss.running.get(("vm", vm))
+    quiesce = rpc_leaf(ctx, op, "snapshot-vm", "quiesce") != "false"
+    if not (running and quiesce and entry is not None and specs.read_vm(entry).guest_agent):
+        commit = take(host, dss, vm_ds, name, description=description)
+        return _reply(**{"name": name, "commit-id": commit, "vm-was-running": running,
+                         "consistency": "crash" if running else "stopped",
+                         "note": "the VM has no guest-agent" if running and quiesce else None})
+    vm_dir = str(ctx.server.settings.root / "vm" / vm)
+    done = guestagent.frozen(guestagent.socket_path(vm_dir), lambda: take(
+        host, dss, vm_ds, name, description=description))
+    return _reply(**{"name": name, "commit-id": done.result, "vm-was-running": running,
+                     "consistency": "application" if done.application else "crash",
+                     "frozen-ms": done.frozen_ms, "note": done.note})
 
 
 def delete_snapshot(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
@@ -142,8 +154,12 @@ def rollback_vm(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     vm_ds, snaps = _read(ctx, vm)
     target = _find(vm, vm_ds, snaps, name)
     disks_ds = names.disks_dataset(ctx.server.settings.zfs_parent, vm)
-    disks = sorted({s.dataset for s in snaps
-                    if s.name == name and s.dataset.startswith(disks_ds + "/")})
+    # the disks' zvols, and the disks dataset itself when file disks are files in it
+    _schema, dss = components(ctx.server)
+    entry = dss.running.get(("vm", vm))
+    files = entry is not None and any(d.file for d in specs.read_vm(entry).disks)
+    disks = sorted({s.dataset for s in snaps if s.name == name and (
+        (files and s.dataset == disks_ds) or s.dataset.startswith(disks_ds + "/"))})
     newer = _newer(snaps, name, [vm_ds, *disks])
     newer_names = list(dict.fromkeys(s.name for s in newer))
     foreign = [f"{s.dataset}@{s.name}" for s in newer if not _hvd_made(s)]

@@ -11,7 +11,6 @@ VLAN interface goes with its parent, and comes back with the next commit of the 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from lxml import etree
@@ -22,6 +21,7 @@ from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.host.netd import Netd, join_bridge
 from hvd_netconf.namespaces import NETWORK, default_ns, qn
 from hvd_netconf.operational import uplink_state
+from hvd_netconf.ops.periodic import Periodic
 from hvd_netconf.store import Datastores
 
 log = logging.getLogger(__name__)
@@ -30,37 +30,20 @@ INTERVAL = 2.0  # seconds between two passes
 Publish = Callable[[etree._Element], None]
 
 
-class UplinkWatch:
+class UplinkWatch(Periodic[list[tuple[str, str, str]]]):
+    """_look returns the (network, previous, state) that changed."""
+
+    interval = INTERVAL
+    name = "uplink-watch"
+
     def __init__(self, host: Host, datastores: Datastores, publish: Publish,
                  netd: Netd | None = None) -> None:
+        super().__init__()
         self.host = host
         self.netd = netd  # the uplink rejoins its bridge through it (docs/networking.md)
         self.datastores = datastores
         self.publish = publish
         self.last: dict[str, tuple[str, str]] = {}  # network -> (uplink, state)
-        self._stop = threading.Event()
-        self._pass = threading.Lock()  # a pass at a time (the thread's, or one asked for)
-        self._thread = threading.Thread(target=self._run, name="uplink-watch", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(10.0)
-
-    def _run(self) -> None:
-        while not self._stop.wait(INTERVAL):
-            try:
-                self.run_pass()
-            except Exception:  # the thread's last resort: log, keep watching
-                log.exception("uplink watch pass failed")
-
-    def run_pass(self) -> list[tuple[str, str, str]]:
-        """Look at every uplink now; returns the (network, previous, state) that changed."""
-        with self._pass:
-            return self._look()
 
     def _look(self) -> list[tuple[str, str, str]]:
         nets = self.datastores.running.root.find(qn(NETWORK, "networks"))

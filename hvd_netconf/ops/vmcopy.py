@@ -17,7 +17,7 @@ from lxml import etree
 
 from hvd_netconf.edit.diff import entries
 from hvd_netconf.errors import DataExists, OperationFailed, RpcErrors
-from hvd_netconf.host import constraints, names, zfs
+from hvd_netconf.host import constraints, names, specs, zfs
 from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.keys import Key
 from hvd_netconf.namespaces import VM, qn
@@ -37,6 +37,18 @@ def host_of(ctx: OpContext) -> Host:
     return ctx.server.host
 
 
+def zvols_only(entry: etree._Element, what: str) -> None:
+    """Clones and backups copy a VM's zvols: a file disk, hvd's own data, would be left
+    behind without a word, so a VM with one is refused."""
+    spec = specs.read_vm(entry)
+    files = [d.name for d in spec.disks if d.file]
+    if files:
+        raise OperationFailed(
+            f"VM {spec.name} has file disk{'s' if len(files) > 1 else ''} {', '.join(files)}: "
+            f"{what} copies zvols only, and would leave {'them' if len(files) > 1 else 'it'} "
+            "behind; snapshots and rollbacks do include file disks")
+
+
 def renamed(entry: etree._Element, name: str) -> etree._Element:
     """The entry as a new VM's: the new name, no configured SMBIOS UUID or MAC addresses, so
     hvd derives the new VM's own from its name (names.vm_uuid, names.mac_address)."""
@@ -53,6 +65,12 @@ def renamed(entry: etree._Element, name: str) -> etree._Element:
 
 def _write(ctx: OpContext, key: Key, entry: etree._Element | None, source: str,
            comment: str) -> int:
+    with committer(ctx.server).lock:  # a clone or restore runs outside it while it streams
+        return _write_locked(ctx, key, entry, source, comment)
+
+
+def _write_locked(ctx: OpContext, key: Key, entry: etree._Element | None, source: str,
+                  comment: str) -> int:
     schema, dss = components(ctx.server)
     ctx.server.locks.check_writable("running", ctx.session.id)
     new_root = copy.deepcopy(dss.running.root)
@@ -77,6 +95,11 @@ def add(ctx: OpContext, entry: etree._Element, source: str, comment: str) -> int
     if configured(ctx, name) is not None:
         raise DataExists(f"a VM named {name!r} is configured already")
     return _write(ctx, ("vm", name), entry, source, comment)
+
+
+def replace(ctx: OpContext, entry: etree._Element, source: str, comment: str) -> int:
+    """Commit an entry in place of the configured VM of its name; returns the commit id."""
+    return _write(ctx, ("vm", entry.findtext(qn(VM, "name")) or ""), entry, source, comment)
 
 
 def withdraw(ctx: OpContext, name: str, source: str, why: str) -> None:

@@ -20,14 +20,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from lxml import etree
 
 from hvd_netconf.errors import DataMissing, InUse, OperationFailed, RpcError
-from hvd_netconf.host import bhyve, cloudinit, ifconfig, names, rctl, specs
+from hvd_netconf.host import bhyve, cloudinit, ifconfig, iscsi, names, rctl, specs
 from hvd_netconf.host.backend import CommandFailed, Host
 from hvd_netconf.host.netd import Netd, join_bridge, leave_bridge
 from hvd_netconf.namespaces import NETWORK, VM, qn
@@ -116,6 +116,7 @@ class _Vm:
     phase: str | None = None  # "loader" | "bhyve" while a process runs
     gen: int = 0
     taps: list[tuple[str, str]] = field(default_factory=list)
+    sessions: list[tuple[str, str]] = field(default_factory=list)  # iSCSI (portal, target) added
     launch: bhyve.Launch | None = None  # what the running bhyve was started with
     started: float | None = None
     with_iso: bool = True
@@ -299,9 +300,10 @@ class Supervisor:
             return
         self._try(bhyve.destroy(name))
 
-    def _cleanup(self, name: str, taps: Sequence[tuple[str, str]]) -> None:
+    def _cleanup(self, name: str, taps: Sequence[tuple[str, str]],
+                 sessions: Sequence[tuple[str, str]] = ()) -> None:
         """After every exit (§8): destroy the instance, take the taps off their bridges, destroy
-        them."""
+        them, and remove the iSCSI sessions the start added (docs/freebsd-facts.md §21)."""
         self._destroy_instance(name)
         for tap, bridge in taps:
             if bridge:
@@ -310,6 +312,26 @@ class Supervisor:
                 except (CommandFailed, OperationFailed) as e:
                     log.warning("clean-up step failed: %s", e)
             self._try(ifconfig.destroy(tap))
+        for portal, target in sessions:
+            self._try(iscsi.remove(portal, target))
+
+    def _attach(self, spec: specs.VmSpec, sessions: list[tuple[str, str]]) -> specs.VmSpec:
+        """The spec to start with: each file disk as its image's path, each iSCSI disk's LUN
+        attached, as its da(4) device. The sessions this start added go into sessions, for
+        the clean-up."""
+        if all(d.iscsi is None and not d.file for d in spec.disks):
+            return spec
+        disks = []
+        for d in spec.disks:
+            if d.file:
+                d = replace(d, image=names.disk_file(str(self.root), spec.name, d.name))
+            elif d.iscsi is not None:
+                path, added = iscsi.attach(self._run, spec.name, d.name, d.iscsi)
+                if added:
+                    sessions.append((d.iscsi.portal, d.iscsi.target))
+                d = replace(d, device=path)
+            disks.append(d)
+        return replace(spec, disks=tuple(disks))
 
     # -- start -------------------------------------------------------------------------------
 
@@ -430,6 +452,7 @@ class Supervisor:
         vm.files.ensure()
         vm.files.rotate_log()
         taps: list[tuple[str, str]] = []
+        sessions: list[tuple[str, str]] = []
         try:
             self._validate(spec)
             with self._cond:
@@ -453,17 +476,21 @@ class Supervisor:
                     self._run(ifconfig.bridge_static(bridge, tap, nic.mac))
             with self._cond:
                 vm.taps = list(taps)
+            self._checkpoint(vm)
+            attached = self._attach(spec, sessions)
+            with self._cond:
+                vm.sessions = list(sessions)
             firmware = bhyve.FIRMWARE_DIRS[0]
             if spec.loader == "uefi":
                 firmware = self._firmware(spec)
                 if spec.uefi_vars:
                     self._uefi_vars(vm, firmware)
             else:
-                self._run_loader(vm, spec, with_iso)
+                self._run_loader(vm, attached, with_iso)
             self._cloud_init_seed(vm, spec)
             graphics = spec.graphics
             argv = bhyve.bhyve(
-                spec, taps=[t for t, _ in taps], zfs_parent=self.zfs_parent,
+                attached, taps=[t for t, _ in taps], zfs_parent=self.zfs_parent,
                 vm_dir=str(vm.files.vm_dir), firmware_dir=firmware,
                 mtus=[mtus[n.network] for n in spec.nics], with_iso=with_iso,
                 vnc_port=self._vnc_port(name, graphics.listen)
@@ -477,14 +504,14 @@ class Supervisor:
                 child.proc.wait()
                 raise
         except BaseException:
-            self._cleanup(name, taps)
+            self._cleanup(name, taps, sessions)
             with self._cond:
-                vm.taps = []
+                vm.taps, vm.sessions = [], []
             raise
         started = time.time()
         launch = bhyve.launch(spec, mtus, with_iso=with_iso)
         vm.files.save(RunRecord(child.pid, list(argv), taps, started, with_iso,
-                                [list(c) for c in launch.commands]))
+                                [list(c) for c in launch.commands], sessions))
         with self._cond:
             vm.gen += 1
             gen = vm.gen
@@ -558,10 +585,11 @@ class Supervisor:
                 if gen != vm.gen or self._closing.is_set():
                     return
                 taps, vm.taps = vm.taps, []
+                sessions, vm.sessions = vm.sessions, []
                 vm.proc = vm.phase = vm.launch = vm.started = None
             last = vm.files.last_log_line()
             reason = describe(code) + (f": {last}" if last else "")
-            self._cleanup(vm.name, taps)
+            self._cleanup(vm.name, taps, sessions)
             vm.files.clear()
             with self._cond:
                 vm.last_exit_code, vm.last_exit_reason = code, reason
@@ -833,7 +861,7 @@ class Supervisor:
                     self._adopt(vm, rec)
                     outcome[name] = "adopted"
                 elif rec is not None or name in instances:
-                    self._cleanup(name, rec.taps if rec else [])
+                    self._cleanup(name, rec.taps if rec else [], rec.iscsi if rec else [])
                     vm.files.clear()
                     outcome[name] = "cleaned"
                 else:
@@ -851,6 +879,7 @@ class Supervisor:
             vm.gen += 1
             gen = vm.gen
             vm.proc, vm.phase, vm.taps = proc, "bhyve", list(rec.taps)
+            vm.sessions = list(rec.iscsi)
             vm.launch = (bhyve.Launch(rec.with_iso, tuple(tuple(c) for c in rec.launch))
                          if rec.launch else None)
             vm.started, vm.with_iso, vm.stop_requested = rec.started, rec.with_iso, False

@@ -36,6 +36,7 @@ class RunRecord:
     started: float = 0.0  # wall clock, so uptime survives an hvd restart
     with_iso: bool = True
     launch: list[list[str]] = field(default_factory=list)  # bhyve.Launch.commands
+    iscsi: list[tuple[str, str]] = field(default_factory=list)  # (portal, target) it added
 
 
 class VmFiles:
@@ -67,6 +68,7 @@ class VmFiles:
         self._write(self.run, json.dumps({
             "pid": rec.pid, "argv": rec.argv, "taps": [list(t) for t in rec.taps],
             "started": rec.started, "with_iso": rec.with_iso, "launch": rec.launch,
+            "iscsi": [list(s) for s in rec.iscsi],
         }, indent=1) + "\n")
         self._write(self.pid, f"{rec.pid}\n")
 
@@ -80,6 +82,7 @@ class VmFiles:
                 started=float(data.get("started", 0.0)),
                 with_iso=bool(data.get("with_iso", True)),
                 launch=[[str(a) for a in c] for c in data.get("launch", [])],
+                iscsi=[(str(p), str(t)) for p, t in data.get("iscsi", [])],
             )
         except (OSError, ValueError, KeyError, TypeError):
             pass

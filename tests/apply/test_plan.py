@@ -282,11 +282,12 @@ def test_an_existing_device_is_never_created_nor_destroyed(cfg):
 def test_a_disk_does_not_change_between_zvol_and_device(cfg):
     old = cfg.config(vms=[cfg.vm("nas", cfg.disk("data", "8G"))])
     new = cfg.config(vms=[cfg.vm("nas", _device("data", "/dev/da3"))])
-    for before, after in ((old, new), (new, old)):
+    zvol, device = "a zvol", "a device, image or LUN"
+    for before, after, was, now in ((old, new, zvol, device), (new, old, device, zvol)):
         with pytest.raises(errors.OperationFailed) as e:
             plan_of(before, after)
-        assert e.value.message == ("disk data of VM nas cannot change between a zvol and an "
-                                   "existing device; remove the disk and add a new one")
+        assert e.value.message == (f"disk data of VM nas cannot change from {was} to {now}; "
+                                   "remove the disk and add a new one")
 def _with_addresses(network, *addresses):
     return network.replace("</network>", "".join(f"<address>{a}</address>"
                                                  for a in addresses) + "</network>")

@@ -167,3 +167,51 @@ def test_console_script_and_env_socket(hvd: HvdInstance) -> None:
     done = subprocess.run([str(hv_bin), "set", "vm", "test", "cpu", "40"], env=env,
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and done.stderr == "hv: cpu must be in 1..32, not 40\n"
+
+
+def test_an_iscsi_lun_as_a_disk(hv: HV, running: Q) -> None:
+    hv("create vm db 1 256")
+    r = hv("add lun db data 10.0.0.5 iqn.2026-01.org.example:store lun 2 serial SER-2")
+    assert (r.status, r.out) == (0, "added disk data (LUN 2 of iqn.2026-01.org.example:store "
+                                    "at 10.0.0.5) to vm db\n")
+    lun = "//vm:disk[vm:name='data']/vm:iscsi/vm:{}/text()"
+    assert [running(lun.format(k))[0] for k in ("portal", "target", "lun", "serial")] == [
+        "10.0.0.5", "iqn.2026-01.org.example:store", "2", "SER-2"]
+    assert running("//vm:disk[vm:name='data']/vm:size") == []
+    assert hv("list vm").out.splitlines()[1].split()[4] == "data:iscsi"
+    assert hv("set disk db data iscsi.lun 3").status == 0
+    assert running(lun.format("lun")) == ["3"]
+    r = hv("add lun db more 10.0.0.5 store")
+    assert r.status != 0 and "an iSCSI name is iqn.YYYY-MM.domain[:name]" in r.err
+
+
+def test_a_file_disk(hv: HV, running: Q, hvd: HvdInstance) -> None:
+    hv("create vm web 1 256")
+    assert hv("add disk web data 2G file").status == 0
+    assert running("//vm:disk[vm:name='data']/vm:file") != []
+    assert (hvd.root / "vm" / "web" / "disks" / "data.img").stat().st_size == 2 << 30
+    assert hv("list vm").out.splitlines()[1].split()[4] == "data:2G"
+
+
+def test_dhcp_on_a_network(hv: HV, running: Q) -> None:
+    from support.waiting import wait_for
+
+    hv("create network lan 0")
+    assert hv("add address lan 10.0.0.1/24").status == 0
+    r = hv("set dhcp lan 10.0.0.100-10.0.0.200")
+    assert (r.status, r.out) == (0, "network lan serves DHCP from 10.0.0.100 to 10.0.0.200\n")
+    assert running("//net:dhcp/net:range-end/text()") == ["10.0.0.200"]
+    hv("create vm web 1 256")
+    hv("add nic web n0 lan mac 58:9c:fc:00:00:01")
+    assert hv("set nic web n0 dhcp-address 10.0.0.10").status == 0
+    wait_for(lambda: "58:9c:fc:00:00:01  10.0.0.10  web" in hv("show network lan").out,
+             what="the lease")
+    shown = hv("show network lan").out
+    assert "dhcp-server  running (pid" in shown
+    leases = json.loads(hv("show network lan --json").out)["state"]["lease"]
+    assert leases == [{"mac": "58:9c:fc:00:00:01", "address": "10.0.0.10", "hostname": "web",
+                       "expires": leases[0]["expires"]}]
+    r = hv("set dhcp lan 10.0.0.200")
+    assert r.status != 0 and "a DHCP range is FIRST-LAST" in r.err
+    assert hv("unset dhcp lan").status == 0
+    assert running("//net:dhcp") == []

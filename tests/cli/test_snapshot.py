@@ -147,3 +147,26 @@ def test_snapshot_schedule_shows_each_count_and_where_it_is_set(
         "daily     30    vm", "weekly    0     default", "monthly   0     default", ""]
     assert json.loads(hv("snapshot schedule web --json").out)["schedule"][2] == {
         "period": "daily", "keep": 30, "from": "vm"}
+
+
+def test_a_running_vms_snapshot_says_how_consistent_it_is(hvd: HvdInstance,
+                                                           hv: Callable[..., Result]) -> None:
+    from e2e.helpers import guest_ready, standin
+
+    _web(hv)
+    assert hv("set vm web guest-agent true").status == 0
+    standin(hvd.root, "web")
+    assert hv("start web").status == 0
+    guest_ready(hvd.root, "web")
+    r = hv("snapshot web a")
+    assert r.status == 0 and r.out.startswith("snapshot a of vm web taken, under commit 3 "
+                                              "(the guest's file systems were frozen for "), r.err
+    r = hv("snapshot web b --no-freeze")
+    assert r.out == ("snapshot b of vm web taken, under commit 3 (the VM was running: its "
+                     "disks are as after a power cut)\n")
+    standin(hvd.root, "web", agent=False)
+    r = hv("snapshot web c")
+    assert r.out == ("snapshot c of vm web taken, under commit 3 (the VM was running: its "
+                     "disks are as after a power cut; no answer from the guest agent within "
+                     "2 s)\n")
+    assert hv("stop web --force").status == 0

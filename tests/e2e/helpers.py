@@ -262,3 +262,23 @@ def write_disk(root: Path, vm: str, disk: str, data: bytes, at: int) -> None:
     with open(vm_disk(root, vm, disk), "r+b") as f:
         f.seek(at)
         f.write(data)
+
+
+def disk_content(path: Path) -> tuple[int, list[tuple[int, bytes]]]:
+    """A sparse file's size and its data extents' bytes (zeros and holes are the same)."""
+    out = []
+    with open(path, "rb") as f:
+        size, pos = os.fstat(f.fileno()).st_size, 0
+        while pos < size:
+            try:
+                start = os.lseek(f.fileno(), pos, os.SEEK_DATA)
+            except OSError:
+                break
+            end = os.lseek(f.fileno(), start, os.SEEK_HOLE)
+            f.seek(start)
+            data = f.read(end - start)
+            if data.strip(b"\0"):
+                out.append((start + len(data) - len(data.lstrip(b"\0")),
+                            data.strip(b"\0")))
+            pos = end
+    return size, out

@@ -7,14 +7,25 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
-from e2e.helpers import config, rpc, vm_disk, vm_xml, write_disk
+from e2e.helpers import (
+    config,
+    disk_content,
+    rpc,
+    standin,
+    start_vm,
+    vm_disk,
+    vm_xml,
+    write_disk,
+)
 from lxml import etree
 from ncclient import manager
 from ncclient.operations import RPCError
 from support.server import HvdInstance
+from support.waiting import wait_for
 
 from hvd_netconf.host import zfs
 from hvd_netconf.host.sim.host import SimHost
@@ -24,29 +35,10 @@ VMX = {"vm": VM}
 MIB = 1 << 20
 
 
-def _content(path: Path) -> tuple[int, list[tuple[int, bytes]]]:
-    """A sparse file's size and its data extents' bytes (zeros and holes are the same)."""
-    out = []
-    with open(path, "rb") as f:
-        size, pos = os.fstat(f.fileno()).st_size, 0
-        while pos < size:
-            try:
-                start = os.lseek(f.fileno(), pos, os.SEEK_DATA)
-            except OSError:
-                break
-            end = os.lseek(f.fileno(), start, os.SEEK_HOLE)
-            f.seek(start)
-            data = f.read(end - start)
-            if data.strip(b"\0"):
-                out.append((start + len(data) - len(data.lstrip(b"\0")),
-                            data.strip(b"\0")))
-            pos = end
-    return size, out
-
-
 def _same_disks(root: Path, a: str, b: str) -> None:
     for disk in ("d0", "d1"):
-        assert _content(vm_disk(root, a, disk)) == _content(vm_disk(root, b, disk)), disk
+        assert disk_content(vm_disk(root, a, disk)) == disk_content(vm_disk(root, b, disk)), \
+            disk
 
 
 def _setup(m: manager.Manager, root: Path, backups: Path) -> None:
@@ -201,3 +193,101 @@ def test_a_cut_stream_to_a_dataset_resumes_and_finishes(vmhvd: HvdInstance,
     rpc(m, f'<restore-vm xmlns="{VM}"><target>pool2</target><vm>web</vm>'
            "<name>web-r</name></restore-vm>")
     _same_disks(root, "web", "web-r")
+
+
+def _jobs(m: manager.Manager) -> list[dict[str, str]]:
+    reply = m.get(filter=("subtree", f'<backup-jobs xmlns="{VM}"/>'))
+    return [{etree.QName(c).localname: c.text or "" for c in j}
+            for j in etree.fromstring(reply.xml.encode()).iter(f"{{{VM}}}job")]
+
+
+def test_a_backup_in_progress_shows_in_state_and_can_be_cancelled(
+        vmhvd: HvdInstance, tmp_path: Path) -> None:
+    """The job is in /backup-jobs with its disk and bytes while its stream moves (it holds
+    no datastore lock); cancel-backup from another session stops it at
+    the next chunk, the RPC fails saying so, and nothing of it is left: no partial receive,
+    no snapshot; the next backup is a full one and succeeds."""
+    root = vmhvd.root
+    m, other = vmhvd.connect_uds(), vmhvd.connect_uds()
+    _setup(m, root, tmp_path / "backups")
+    write_disk(root, "web", "d0", os.urandom(6 * MIB), 0)
+    SimHost(root).inject_fault(("zfs", "receive"), "", delay=0.3)  # a slow link
+    failure: list[BaseException] = []
+
+    def backup() -> None:
+        try:
+            _backup(m, "pool2")
+        except BaseException as e:
+            failure.append(e)
+
+    worker = threading.Thread(target=backup)
+    worker.start()
+    wait_for(lambda: any(int(j.get("bytes") or 0) > 0 for j in _jobs(other)),
+             what="the job's first bytes")
+    job = _jobs(other)[0]
+    assert (job["vm"], job["operation"], job["target"], job["disk"]) == (
+        "web", "backup", "pool2", "d0") and int(job["estimate"]) >= 6 * MIB
+    assert "web" in other.get_config("running").xml  # the datastore lock is not held
+    reply = rpc(other, f'<cancel-backup xmlns="{VM}"><vm>web</vm></cancel-backup>')
+    assert reply.findtext("vm:job", namespaces=VMX) == job["id"]
+    worker.join(30)
+    assert not worker.is_alive() and len(failure) == 1
+    assert isinstance(failure[0], RPCError)
+    assert f"the backup of VM web was cancelled by session {other.session_id}" in str(
+        failure[0].message)
+    assert _jobs(other) == [] and _vm_snapshots(root) == []
+    sim = SimHost(root)
+    assert "zroot/backups/web/d0" not in sim.state()["datasets"]  # the partial receive went
+    with pytest.raises(RPCError) as e:
+        rpc(other, f'<cancel-backup xmlns="{VM}"><vm>web</vm></cancel-backup>')
+    assert e.value.message == "VM web has no backup or restore under way"
+    again = _backup(m, "pool2")
+    assert "base" not in again and int(again["bytes"]) >= 6 * MIB
+
+
+@pytest.mark.parametrize("target", ["files", "pool2"])
+def test_restore_over_the_stopped_vm(vmhvd: HvdInstance, tmp_path: Path, target: str) -> None:
+    """restore-vm replace: the VM's disks and configuration become the backup's, by one
+    commit; the reply names what was destroyed; a running VM is refused, and a failed stream
+    leaves the VM exactly as it was."""
+    root = vmhvd.root
+    m = vmhvd.connect_uds()
+    _setup(m, root, tmp_path / "backups")
+    write_disk(root, "web", "d0", b"backed up", 5 * MIB)
+    backup = _backup(m, target)["backup"]
+    write_disk(root, "web", "d0", b"written later", 5 * MIB)
+    rpc(m, f'<snapshot-vm xmlns="{VM}"><vm>web</vm><name>later</name></snapshot-vm>')
+    m.edit_config(config(vms=vm_xml("web", extra="<cpu>2</cpu>")), target="running")
+    sim = SimHost(root)
+    after = disk_content(vm_disk(root, "web", "d0"))
+    sim.inject_fault(("zfs", "receive"), "cannot receive: failed to read from stream\n")
+    restore = (f'<restore-vm xmlns="{VM}"><target>{target}</target><vm>web</vm>'
+               "<replace>true</replace></restore-vm>")
+    if target == "files":  # a stream file into a receive: the receive fails
+        with pytest.raises(RPCError) as e:
+            rpc(m, restore)
+        assert "failed to read from stream" in str(e.value.message)
+        assert disk_content(vm_disk(root, "web", "d0")) == after  # untouched
+        assert not [d for d in sim.state()["datasets"] if d.endswith("-hvd-restore")]
+    else:
+        sim.clear_faults()
+    commits = len(vmhvd.server.datastores.history.list())
+    reply = rpc(m, restore)
+    assert reply.findtext("vm:backup", namespaces=VMX) == backup
+    assert [r.text for r in reply.iterfind("vm:replaced", VMX)] == [
+        "d0 (and 1 snapshot of it)", "d1 (and 1 snapshot of it)"]
+    assert len(vmhvd.server.datastores.history.list()) == commits + 1
+    assert vmhvd.server.datastores.history.list()[0].meta.source == "restore-vm"
+    with open(vm_disk(root, "web", "d0"), "rb") as f:
+        f.seek(5 * MIB)
+        assert f.read(13) == b"backed up\0\0\0\0"
+    assert "<cpu>2</cpu>" not in m.get_config("running").xml  # the backup's configuration
+    assert sorted(sim.state()["datasets"]["zroot/hv/vm/web/disks/d0"].get("snaps", {})) == []
+    with pytest.raises(RPCError) as e:
+        rpc(m, restore.replace("<replace>", "<name>other</name><replace>"))
+    assert e.value.message == "replace restores over the VM the backup is of: give no new name"
+    standin(root, "web")
+    start_vm(m, "web")
+    with pytest.raises(RPCError) as e:
+        rpc(m, restore)
+    assert e.value.message == "VM web is running: stop it first (a restore replaces its disks)"

@@ -57,7 +57,8 @@ def test_every_step_of_a_commit_fails_cleanly(vmhvd: HvdInstance) -> None:
     # checked against the sim state itself, independently of the plan.
     plan = plan_for(dss, vmhvd.server.settings.zfs_parent, vmhvd.server.supervisor,
                     vmhvd.server.host,
-                    dss.running.root, dss.candidate.root, sorted(dss.dirty_keys))
+                    dss.running.root, dss.candidate.root, sorted(dss.dirty_keys),
+                    str(vmhvd.server.settings.root), str(vmhvd.server.settings.state_dir))
     assert len(plan.steps) >= 10
     sim = SimHost(root)
     host_before, running_before = sim_bytes(root), running_xml(m)

@@ -4,11 +4,12 @@ destroyed only when asked; a snapshot hvd did not make is listed and never touch
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e.helpers import config, rpc, start_vm, vm_xml
+from e2e.helpers import config, guest_ready, rpc, standin, start_vm, vm_xml
 from lxml import etree
 from ncclient import manager
 from ncclient.operations import RPCError
@@ -195,3 +196,37 @@ def test_removing_a_disk_takes_its_hvd_snapshots(vmhvd: HvdInstance) -> None:
     assert f"{DS}/disks/disk1" not in sim.state()["datasets"]
     assert not sim.zvol_file(f"{DS}/disks/disk1@mine").exists()
     assert "mine" in _snapshots(m)  # the VM's snapshot stays, with its other disk
+
+
+def _bhyve_log(root: Path) -> str:
+    return (root / "vm" / "web" / "state" / "bhyve.log").read_text()
+
+
+def test_a_running_vm_with_a_guest_agent_is_frozen_for_its_snapshot(vmhvd: HvdInstance) -> None:
+    """guest-agent gives bhyve a virtio-console port for qemu-guest-agent; snapshot-vm of the
+    running VM freezes its file systems through it, snapshots, thaws, and says so; without an
+    answer from the agent the snapshot is crash-consistent and note says why."""
+    root, m = vmhvd.root, vmhvd.connect_uds()
+    m.edit_config(target="running", config=config(vms=vm_xml(
+        "web", disks={"disk0": "1G"}, extra="<guest-agent>true</guest-agent>")))
+    standin(root, "web")
+    start_vm(m, "web")
+    guest_ready(root, "web")
+    argv = json.loads((root / "vm/web/state/run.json").read_text())["argv"]
+    assert f"2,virtio-console,org.qemu.guest_agent.0={root}/vm/web/qga.sock" in argv
+    reply = _call(m, "snapshot-vm", "<name>app</name>")
+    assert reply.findtext("vm:consistency", namespaces=VMX) == "application"
+    assert int(reply.findtext("vm:frozen-ms", namespaces=VMX) or "-1") >= 0
+    assert reply.find("vm:note", VMX) is None
+    log = _bhyve_log(root)
+    assert log.index("file systems frozen") < log.index("file systems thawed")
+    assert "app" in _snapshots(m)
+    reply = _call(m, "snapshot-vm", "<name>plain</name><quiesce>false</quiesce>")
+    assert reply.findtext("vm:consistency", namespaces=VMX) == "crash"
+    assert _bhyve_log(root).count("file systems frozen") == 1
+    standin(root, "web", agent=False)  # the guest has no agent: nobody answers on the port
+    reply = _call(m, "snapshot-vm", "<name>noagent</name>")
+    assert reply.findtext("vm:consistency", namespaces=VMX) == "crash"
+    assert reply.findtext("vm:note", namespaces=VMX) == (
+        "crash-consistent: no answer from the guest agent within 2 s")
+    assert set(_snapshots(m)) >= {"app", "plain", "noagent"}

@@ -163,3 +163,14 @@ def test_bridge_member_forms():
         "ifconfig", "hv-lan", "stp", "em0")
     assert ifconfig.bridge_static("hv-lan", "tap3", "58:9c:fc:00:00:01") == (
         "ifconfig", "hv-lan", "static", "tap3", "58:9c:fc:00:00:01")
+
+
+def test_file_disk_argv() -> None:
+    """truncate(1): `truncate -s [+|-|%|/]size[K|k|M|m|G|g|T|t] file`, which creates the file
+    when missing and leaves the bytes it adds as a hole; rm(1) -f: no error when absent."""
+    from hvd_netconf.host import diskfile, names
+
+    path = names.disk_file("/hv", "web", "data")
+    assert path == "/hv/vm/web/disks/data.img"
+    assert diskfile.create(path, "20G") == ("truncate", "-s", "20G", "/hv/vm/web/disks/data.img")
+    assert diskfile.remove(path) == ("rm", "-f", "/hv/vm/web/disks/data.img")

@@ -376,3 +376,16 @@ def test_pciconf_names_the_devices_ppt_holds() -> None:
             "ppt1@pci0:130:0:1:\tclass=0x030000 rev=0xa1 hdr=0x00 vendor=0x10de\n"
             "em0@pci0:0:25:0:\tclass=0x020000 rev=0x10 hdr=0x00 vendor=0x8086\n")
     assert pci.reserved(text) == {"3/0/0", "130/0/1"}
+
+
+def test_the_guest_agents_port() -> None:
+    """bhyve(8): `-s <slot>,virtio-console,<port>=<path>[,...]`, each named port a Unix socket
+    bhyve listens on; the QEMU guest agent's port is org.qemu.guest_agent.0."""
+    spec = specs.read_vm(vm_el("<name>qa</name><cpu>1</cpu><memory>256</memory>"
+                               "<guest-agent>true</guest-agent>"))
+    argv = bhyve.bhyve(spec, taps=[], zfs_parent="tank/hv", vm_dir="/hv/vm/qa")
+    assert " ".join(argv) == (
+        "bhyve -c 1 -m 256M -A -H -P -w -u -U " + spec.smbios_uuid + " -s 0,hostbridge "
+        "-s 2,virtio-console,org.qemu.guest_agent.0=/hv/vm/qa/qga.sock -s 31,lpc "
+        "-l com1,/dev/nmdm-qa.1A "
+        "-l bootrom,/usr/local/share/uefi-firmware/BHYVE_UEFI_CODE.fd,/hv/vm/qa/uefi-vars.fd qa")

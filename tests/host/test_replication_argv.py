@@ -3,6 +3,7 @@ pages give them."""
 
 import pytest
 
+from hvd_netconf.host import zfs
 from hvd_netconf.host import zfs_replication as zr
 
 
@@ -71,6 +72,12 @@ def test_clone_promote_bookmark_hold():
         "zfs", "hold", "-r", "hvd-backup", "tank/vm/web@s")
     assert zr.release("hvd-backup", "tank/vm/web@s") == (
         "zfs", "release", "-r", "hvd-backup", "tank/vm/web@s")
+    # zfs-rename(8): zfs rename [-f] filesystem|volume|snapshot filesystem|volume|snapshot
+    assert zr.rename("tank/vm/web/disks/d0-hvd-restore", "tank/vm/web/disks/d0") == (
+        "zfs", "rename", "tank/vm/web/disks/d0-hvd-restore", "tank/vm/web/disks/d0")
+    # zfs-destroy(8): zfs destroy filesystem|volume#bookmark
+    assert zfs.destroy("tank/vm/web/disks/d0#hvd-backup-x") == (
+        "zfs", "destroy", "tank/vm/web/disks/d0#hvd-backup-x")
 
 
 def test_list_bookmarks_and_ssh():

@@ -172,10 +172,31 @@ def test_fibs_are_configurable(tmp_path):
     host.run(ifconfig.set_fib("hv-x", 7))
 
 
-@pytest.mark.parametrize("argv", [("ls", "/"), ("zfs", "rename", "zroot/a", "zroot/b"),
+@pytest.mark.parametrize("argv", [("ls", "/"), ("zfs", "upgrade", "zroot/a"),
                                   ("ifconfig", "em0", "inet", "10.0.0.1"), ("route", "add")])
 def test_unknown_commands_fail_loudly(sim, argv):
     assert "not simulated" in fails(sim, argv, code=127)
+
+
+def test_a_volume_is_renamed_with_its_snapshots_and_bytes(sim):
+    sim.run(zfs.create_filesystem("zroot/vm", "vm"))
+    sim.run(("zfs", "create", "-s", "-V", "1G", "zroot/vm/a"))
+    with open(sim.zvol_file("zroot/vm/a"), "r+b") as f:
+        f.write(b"kept")
+    sim.run(("zfs", "snapshot", "zroot/vm/a@s1"))
+    sim.run(("zfs", "rename", "zroot/vm/a", "zroot/vm/b"))
+    st = sim.state()["datasets"]
+    assert "zroot/vm/a" not in st and list(st["zroot/vm/b"]["snaps"]) == ["s1"]
+    with open(sim.zvol_file("zroot/vm/b"), "rb") as f:
+        assert f.read(4) == b"kept"
+    assert fails(sim, ("zfs", "rename", "zroot/vm/a", "zroot/vm/c")) == (
+        "cannot open 'zroot/vm/a': dataset does not exist")
+    sim.run(("zfs", "create", "-s", "-V", "1G", "zroot/vm/c"))
+    assert fails(sim, ("zfs", "rename", "zroot/vm/b", "zroot/vm/c")) == (
+        "cannot rename to 'zroot/vm/c': dataset already exists")
+    assert fails(sim, ("zfs", "rename", "zroot/vm/b", "zroot/no/c")) == (
+        "cannot rename to 'zroot/no/c': parent does not exist")
+    assert SimHost(sim.dir.parent).state()["datasets"]["zroot/vm/b"]["snaps"]  # replayed
 
 
 def test_faults_are_persisted_and_fire_once(tmp_path):
@@ -353,7 +374,7 @@ def test_zfs_destroy_removes_the_datasets_files(tmp_path):
     (web / "state").mkdir(parents=True)
     (web / "uefi-vars.fd").write_text("vars")
     (web / "state" / "console.log").write_text("log")
-    (db / "uefi-vars.fd").parent.mkdir(parents=True)
+    assert db.is_dir()  # mounted when created
     (db / "uefi-vars.fd").write_text("vars")
     outside = tmp_path.parent / f"{tmp_path.name}-outside"
     outside.mkdir()

@@ -53,10 +53,10 @@ def test_absent_leaves_take_the_yang_defaults() -> None:
         "restart", "stop", "stop", 30)
     assert spec.boot_device is None and spec.uuid is None and spec.install_iso is None
     assert spec.disks == (
-        specs.Disk("d0", "4G", "virtio-blk", True, None, None, None, None, None),)
+        specs.Disk("d0", "4G", "virtio-blk", True, None, None, None, None, None, None),)
     assert spec.disks[0].zvol  # the source's default case
     assert spec.nics == (specs.Nic("nic0", "lan", "58:9c:fc:0" + spec.nics[0].mac[10:],
-                                   "virtio-net", False),)
+                                   "virtio-net", False, None),)
     net = specs.read_network(etree.fromstring(
         f'<network xmlns="{NETWORK}"><name>lan</name></network>'))
     assert net == specs.NetworkSpec("lan", None, 0, None, None, 1500, False, False, False,

@@ -55,6 +55,8 @@ def test_a_host_missing_nmdm_tap_sysctl_and_dataset() -> None:
             (1, "cannot open 'zroot/hv': dataset does not exist\n"),
         ("sysctl", "-n", "kern.racct.enable"): (0, "0\n"),
         ("pciconf", "-l"): (0, "em0@pci0:0:25:0:\tclass=0x020000\n"),
+        ("pgrep", "-x", "iscsid"): (1, ""),
+        ("dnsmasq", "--version"): (127, "dnsmasq: not found"),
     })
     findings = check_host(host, zfs_parent="zroot/hv", root="/hv")
     assert [f.what for f in findings if not f.ok] == [
@@ -71,6 +73,11 @@ def test_a_host_missing_nmdm_tap_sysctl_and_dataset() -> None:
             "refused (optional)") in text
     assert "fix: echo kern.racct.enable=1 >> /boot/loader.conf" in text
     assert "ok   PCI passthrough (pptdevs): no device reserved (optional" in text
+    assert ("ok   iscsid (iSCSI disks): not running: VMs with iSCSI disks cannot start "
+            "(optional)") in text
+    assert "fix: sysrc iscsid_enable=YES" in text
+    assert ("ok   dnsmasq (DHCP for networks): not installed: networks with dhcp cannot be "
+            "committed (optional)") in text and "fix: pkg install dnsmasq" in text
 
 
 def test_a_complete_host_passes() -> None:
@@ -80,6 +87,8 @@ def test_a_complete_host_passes() -> None:
         ("zfs", "list", "-H", "-o", "name,mountpoint", "zroot/hv"): (0, "zroot/hv\t/hv\n"),
         ("sysctl", "-n", "kern.racct.enable"): (0, "1\n"),
         ("pciconf", "-l"): (0, "ppt0@pci0:3:0:0:\tclass=0x020000\n"),
+        ("pgrep", "-x", "iscsid"): (0, "812\n"),
+        ("dnsmasq", "--version"): (0, "Dnsmasq version 2.90  Copyright (c) 2000-2024\n"),
     })
     findings = check_host(host, zfs_parent="zroot/hv", root="/hv")
     assert all(f.ok for f in findings)
@@ -87,6 +96,8 @@ def test_a_complete_host_passes() -> None:
         findings)
     assert "ok   PCI passthrough (pptdevs): reserved for guests: 3/0/0" in render(findings)
     assert "ok   ZFS dataset zroot/hv: zroot/hv mounted at /hv" in render(findings)
+    assert "ok   iscsid (iSCSI disks): running" in render(findings)
+    assert "ok   dnsmasq (DHCP for networks): Dnsmasq version 2.90" in render(findings)
 
 
 def test_the_sim_backend_says_it_is_simulated(tmp_path: Path) -> None:

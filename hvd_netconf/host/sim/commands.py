@@ -31,7 +31,9 @@ def reads_only(argv: tuple[str, ...]) -> bool:
         return args[:1] == ("list",)
     if prog == "rctl":
         return args[:1] not in (("-a",), ("-r",))  # -u and the listing read
-    return prog in ("ps", "netstat", "pciconf")
+    if prog == "iscsictl":
+        return args[:1] == ("-L",)
+    return prog in ("ps", "netstat", "pciconf", "camcontrol", "dnsmasq")
 
 
 class Fail(Exception):

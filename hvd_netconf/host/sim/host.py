@@ -9,6 +9,9 @@ interface.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,8 +20,12 @@ from typing import Any
 from hvd_netconf.host.backend import CommandFailed, Outcome
 from hvd_netconf.host.sim.commands import Fail, State, log, reads_only, unknown
 from hvd_netconf.host.sim.console import Console
+from hvd_netconf.host.sim.dnsmasq import INTERFACES_ENV
+from hvd_netconf.host.sim.dnsmasq import test as dnsmasq_test
 from hvd_netconf.host.sim.faults import Faults, take_fault
+from hvd_netconf.host.sim.files import Files
 from hvd_netconf.host.sim.ifconfig import PHYSICAL_CAPABILITIES, Ifconfig
+from hvd_netconf.host.sim.iscsi import Iscsi
 from hvd_netconf.host.sim.media import Media
 from hvd_netconf.host.sim.pf import MAIN_NAT, Pf
 from hvd_netconf.host.sim.state import PersistedState
@@ -37,7 +44,7 @@ LOG_EVERY = 256
 
 
 class SimHost(PersistedState, Faults, Zfs, ZfsReplication, Ifconfig, Pf, Console, Vmm, Sysctl,
-              Media, Stats):
+              Media, Stats, Iscsi, Files):
     """The simulated host: each command runs under the flock on the in-memory state, caught
     up with the files first, and is logged when it can change that state."""
 
@@ -105,6 +112,41 @@ class SimHost(PersistedState, Faults, Zfs, ZfsReplication, Ifconfig, Pf, Console
 
     def carrier(self, ifname: str, on: bool) -> None:
         self.run(("hvd-sim-hardware", "carrier", ifname, "on" if on else "off"))
+
+    def iscsi_target(self, portal: str, target: str, luns: dict[int, str]) -> None:
+        """A test's iSCSI target: LUN -> its serial number, served at portal."""
+        self.run(("hvd-sim-hardware", "iscsi-target", portal, target,
+                  *(f"{n}={s}" for n, s in sorted(luns.items()))))
+
+    def iscsi_portal(self, portal: str, up: bool) -> None:
+        """A test's iSCSI portal going away (its sessions lose their LUNs) or coming back."""
+        self.run(("hvd-sim-hardware", "iscsi-up" if up else "iscsi-down", portal))
+
+    def spawn(self, argv: Sequence[str], *, log_path: Path) -> subprocess.Popen[bytes]:
+        """bhyve and its loaders start the stand-in guest (host/sim/vmm.py); dnsmasq the
+        stand-in server (host/sim/dnsmasq.py), told the interfaces the host has now."""
+        if os.path.basename(argv[0]) != "dnsmasq":
+            return super().spawn(argv, log_path=log_path)
+        with self._locked():
+            self._refresh()
+            interfaces = ",".join(self._st["interfaces"])
+        with open(log_path, "ab") as err:
+            return subprocess.Popen(
+                [sys.executable, "-m", "hvd_netconf.host.sim.dnsmasq", *argv[1:]],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                start_new_session=True, env={**os.environ, INTERFACES_ENV: interfaces},
+                preexec_fn=_ignore_hup)
+
+    def _dnsmasq(self, st: State, args: tuple[str, ...], out: list[str],
+                 argv: tuple[str, ...]) -> None:
+        dnsmasq_test(argv, out)
+
+    def _hardware_event(self, st: State, args: tuple[str, ...], out: list[str],
+                        argv: tuple[str, ...]) -> None:
+        if args[:1] and args[0].startswith("iscsi-"):
+            self._iscsi_event(st, args, argv)
+        else:
+            self._hardware(st, args, out, argv)
 
     def firmware_dir(self) -> Path:
         """Where the simulated bhyve-firmware package keeps its UEFI images: placeholder files
@@ -201,8 +243,16 @@ class SimHost(PersistedState, Faults, Zfs, ZfsReplication, Ifconfig, Pf, Console
             "bhyvectl": self._bhyvectl, "ps": self._ps, "pfctl": self._pfctl, "dd": self._dd,
             "qemu-img": self._qemu_img, "rctl": self._rctl, "netstat": self._netstat,
             "zpool": self._zpool, "ssh": self._ssh, "pciconf": self._pciconf,
-            "hvd-sim-hardware": self._hardware,
+            "iscsictl": self._iscsictl, "camcontrol": self._camcontrol,
+            "truncate": self._truncate, "rm": self._rm, "dnsmasq": self._dnsmasq,
+            "hvd-sim-hardware": self._hardware_event,
         }.get(prog)
         if handler is None:
             unknown(argv)
         handler(st, argv[1:], out, argv)
+
+
+def _ignore_hup() -> None:
+    """In the stand-in dnsmasq before it runs: a SIGHUP while Python starts is no kill (the
+    real dnsmasq sets its handlers at once)."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)

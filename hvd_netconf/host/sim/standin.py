@@ -14,6 +14,9 @@ poll_interval, loader_delay, loader_exit, busy). The state dir is HVD_STANDIN_ST
 the directory of the file stderr goes to (the sim spawns with stderr on <state>/bhyve.log).
 Every line it writes says it is a simulation, never that it is bhyve.
 
+Guest agent: with a virtio-console port org.qemu.guest_agent.0 it listens on the port's
+socket, and an agent answers there unless the `agent` setting is false (host/sim/agent.py).
+
 Graphics: with an fbuf device in its command line it serves a framebuffer over VNC on its
 tcp= address (host/sim/rfb.py), and fails as bhyve does when that port is taken.
 
@@ -34,7 +37,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from hvd_netconf.host.sim import rfb
+from hvd_netconf.host.sim import agent, rfb
 
 EXIT_FILE = "standin-exit"
 SETTINGS_FILE = "standin.json"
@@ -45,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "loader_delay": 0.0,
     "loader_exit": 0,
     "busy": 0.0,  # the share of each poll interval the guest spends burning CPU (statistics)
+    "agent": True,  # a guest agent answers on the agent's port, when bhyve was given one
 }
 LOADERS = ("bhyveload", "grub-bhyve")
 # Set by the sim when this host's bhyve would refuse the command line: bhyve's own words, which
@@ -186,6 +190,9 @@ class Guest:
                 sys.stderr.write(f"bhyve: could not listen for VNC on {address}:{port}: "
                                  f"{e.strerror} (simulated)\n")
                 return BHYVE_ERROR_EXIT
+        qga = agent.agent_path(self.argv)
+        if qga is not None:  # bhyve listens on the port's socket from the start
+            agent.AgentPort(qga, lambda: bool(settings(self.where)["agent"]), self.say)
         self.say(f"guest running (pid {os.getpid()})")
         console = SerialConsole.handed_over(self.vm)
         if console is not None:

@@ -21,9 +21,11 @@ from hvd_netconf.host.sim.standin import REFUSAL_ENV
 _UNITS = {"": 1 << 20, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
-def bhyve_refusal(argv: Sequence[str], physmem: int | None) -> str | None:
+def bhyve_refusal(argv: Sequence[str], physmem: int | None,
+                  devices: frozenset[str] = frozenset()) -> str | None:
     """What bhyve prints before it exits 4 on this host, or None: guest memory it cannot set
-    up, or a backing file that is not there (docs/freebsd-facts.md §1, §12)."""
+    up, or a backing file that is not there (docs/freebsd-facts.md §1, §12). devices: the
+    sim's own device nodes besides its zvols (the da(4) of attached iSCSI LUNs)."""
     args = list(argv)
     if os.path.basename(args[0]) != "bhyve":
         return None
@@ -36,6 +38,7 @@ def bhyve_refusal(argv: Sequence[str], physmem: int | None) -> str | None:
             parts = value.split(",")
             # a disk's device outside /dev/zvol (the sim's own zvols): a host path it needs
             missing = len(parts) > 2 and not os.path.exists(parts[2]) and (
+                parts[2] not in devices) and (
                 parts[1] == "ahci-cd" or (parts[1] in ("virtio-blk", "nvme", "ahci-hd")
                 and not parts[2].startswith("/dev/zvol/")))
             if missing:
@@ -73,7 +76,9 @@ class Vmm:
         with self._locked():
             self._refresh()
             physmem = self._st["sysctl"].get("hw.physmem")  # none in a state from before it
-            refusal = bhyve_refusal(argv, int(physmem) if physmem else None)
+            refusal = bhyve_refusal(argv, int(physmem) if physmem else None, frozenset(
+                f"/dev/{d}" for s in self._st.get("iscsi", {}).get("sessions", ())
+                for d in s["luns"].values()))
             fds = self.open_console(vm) if _has_com1(argv) and refusal is None else ()
             env = {**os.environ, **({REFUSAL_ENV: refusal} if refusal else {}),
                    **({CONSOLE_FDS: ",".join(map(str, fds))} if fds else {})}

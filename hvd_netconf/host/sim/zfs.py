@@ -6,7 +6,6 @@ accounting: a snapshot's `used` is 0 and its `referenced` the bytes its copy hol
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hvd_netconf.host.sim.commands import Fail, State, unknown
+from hvd_netconf.host.sim.files import sparse_copy
 
 DEFAULT_VOLBLOCKSIZE = 16 * 1024
 # Linux file systems cap a file below 16 TiB (ext4) and Python's truncate below 8 EiB, while a
@@ -51,6 +51,14 @@ class Zfs:
         def _refuse_destroy_snapshot(self, st: State, dataset: str, snap: str) -> None: ...
         def _forget_clone(self, st: State, gone: dict[str, Any], name: str) -> None: ...
         def _keep_for_bookmarks(self, st: State, dataset: str, snap: str) -> None: ...
+        def _destroy_bookmark(self, st: State, name: str) -> None: ...
+
+    if TYPE_CHECKING:  # provided by Files (host/sim/files.py)
+        def _mount(self, st: State, name: str) -> None: ...
+        def _mount_dir(self, st: State, name: str) -> Path | None: ...
+        def _keep_files(self, st: State, dataset: str, snap: str) -> None: ...
+        def _restore_files(self, st: State, dataset: str, snap: str) -> None: ...
+        def _forget_files(self, dataset: str, snap: str) -> None: ...
 
     def zvol_file(self, dataset: str) -> Path:
         """The sparse file standing in for /dev/zvol/<dataset>."""
@@ -163,6 +171,8 @@ class Zfs:
             self._adopt(m)
         dsets[name] = new
         self._adopt(name)
+        if new["type"] == "filesystem":
+            self._mount(st, name)
         if volume:
             assert size is not None  # checked above: a volume has a size
             self._resize_zvol(name, size)
@@ -216,6 +226,9 @@ class Zfs:
         if "@" in name:
             self._destroy_snapshot(st, name, "r" in flags)
             return
+        if "#" in name:
+            self._destroy_bookmark(st, name)
+            return
         self._check_name("open", name)
         self._ds(st, name)
         children = self._descendants(name)
@@ -249,13 +262,11 @@ class Zfs:
         directory."""
         if self._replaying or st["datasets"][name]["type"] != "filesystem":
             return
-        mountpoint, _source = self._value(st, name, "mountpoint", False)
-        if not mountpoint.startswith("/"):
-            return  # none, legacy
-        path, sim_dir = Path(mountpoint).resolve(), self.dir.resolve()
-        if not path.is_relative_to(sim_dir.parent) or sim_dir.is_relative_to(path):
-            return
-        shutil.rmtree(path, ignore_errors=True)
+        for snap in st["datasets"][name].get("snaps", {}):
+            self._forget_files(name, snap)
+        path = self._mount_dir(st, name)
+        if path is not None:
+            shutil.rmtree(path, ignore_errors=True)
 
     def _zfs_set(self, st: State, args: list[str], out: list[str],
                  argv: tuple[str, ...]) -> None:
@@ -412,7 +423,9 @@ class Zfs:
             st["datasets"][ds].setdefault("snaps", {})[snap] = {
                 "props": dict(props), "creation": int(time.time())}
             if st["datasets"][ds]["type"] == "volume" and not self._replaying:
-                _sparse_copy(self.zvol_file(ds), self.zvol_file(f"{ds}@{snap}"))
+                sparse_copy(self.zvol_file(ds), self.zvol_file(f"{ds}@{snap}"))
+            elif st["datasets"][ds]["type"] == "filesystem":
+                self._keep_files(st, ds, snap)
 
     def _zfs_rollback(self, st: State, args: list[str], out: list[str],
                       argv: tuple[str, ...]) -> None:
@@ -432,7 +445,9 @@ class Zfs:
         for n in newer:
             self._drop_snapshot(st, dataset, n)
         if st["datasets"][dataset]["type"] == "volume" and not self._replaying:
-            _sparse_copy(self.zvol_file(f"{dataset}@{snap}"), self.zvol_file(dataset))
+            sparse_copy(self.zvol_file(f"{dataset}@{snap}"), self.zvol_file(dataset))
+        elif st["datasets"][dataset]["type"] == "filesystem":
+            self._restore_files(st, dataset, snap)
 
     def _destroy_snapshot(self, st: State, full: str, recursive: bool) -> None:
         dataset, snap, _snaps = self._snapshots(st, full, "open")
@@ -450,6 +465,7 @@ class Zfs:
         del st["datasets"][dataset]["snaps"][snap]
         if not self._replaying:
             self.zvol_file(f"{dataset}@{snap}").unlink(missing_ok=True)
+        self._forget_files(dataset, snap)
 
     def _allocated(self, dataset: str, snap: str | None) -> int:
         """Bytes the stand-in file of a zvol (or of its snapshot) has written."""
@@ -471,27 +487,3 @@ def _props(vals: dict[str, list[str]], doing: str, native: set[str]) -> dict[str
             raise Fail(f"cannot {doing}: invalid property '{key}'")
         props[key] = value
     return props
-
-
-def _sparse_copy(src: Path, dst: Path) -> None:
-    """dst := src, holes kept: only the extents SEEK_DATA finds are copied."""
-    tmp = dst.with_name(dst.name + ".tmp")
-    with open(src, "rb") as fin, open(tmp, "wb") as fout:
-        size = os.fstat(fin.fileno()).st_size
-        fout.truncate(size)
-        pos = 0
-        while pos < size:
-            try:
-                start = os.lseek(fin.fileno(), pos, os.SEEK_DATA)
-            except OSError:  # ENXIO: nothing but a hole to the end
-                break
-            end = os.lseek(fin.fileno(), start, os.SEEK_HOLE)
-            fin.seek(start)
-            fout.seek(start)
-            left = end - start
-            while left:
-                chunk = fin.read(min(left, 1 << 20))
-                fout.write(chunk)
-                left -= len(chunk)
-            pos = end
-    os.replace(tmp, dst)

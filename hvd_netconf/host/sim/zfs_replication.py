@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import struct
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from hvd_netconf.host.backend import CommandFailed
 from hvd_netconf.host.sim.commands import Fail, State, unknown
-from hvd_netconf.host.sim.zfs import _sparse_copy
+from hvd_netconf.host.sim.files import sparse_copy
 
 MAGIC = b"HVDSIM-ZFS-STREAM 1\n"
 RESUME_PROP = "receive_resume_token"
@@ -152,7 +153,7 @@ class ZfsReplication:
 
     def _replication_commands(self) -> dict[str, Handler]:
         return {"clone": self._zfs_clone, "bookmark": self._zfs_bookmark,
-                "hold": self._zfs_hold, "release": self._zfs_release,
+                "hold": self._zfs_hold, "release": self._zfs_release, "rename": self._zfs_rename,
                 "send": self._zfs_send_estimate, "receive": self._zfs_receive_abort}
 
     # -- the checks zfs destroy makes ---------------------------------------------------------
@@ -241,6 +242,49 @@ class ZfsReplication:
             raise Fail(f"cannot create bookmark '{args[1]}': bookmark exists")
         marks[bm] = {"guid": _guid(dataset, snap, rec), "creation": rec["creation"],
                      "file": args[0]}
+
+    def _zfs_rename(self, st: State, args: list[str], out: list[str],
+                    argv: tuple[str, ...]) -> None:
+        """`zfs rename OLD NEW` of a volume (what hvd renames), with its snapshots and
+        bookmarks, in zfs-rename(8)'s words where it refuses."""
+        if len(args) != 2 or args[0].startswith("-"):
+            unknown(argv)
+        old, new = args
+        dsets = st["datasets"]
+        if old not in dsets:
+            raise Fail(f"cannot open '{old}': dataset does not exist")
+        if dsets[old]["type"] != "volume" or any(
+                r.get("clones") for r in dsets[old].get("snaps", {}).values()):
+            unknown(argv)
+        if new in dsets:
+            raise Fail(f"cannot rename to '{new}': dataset already exists")
+        parent = new.rpartition("/")[0]
+        if parent not in dsets:
+            raise Fail(f"cannot rename to '{new}': parent does not exist")
+        if old.split("/")[0] != new.split("/")[0]:
+            raise Fail(f"cannot rename to '{new}': datasets must be within same pool")
+        rec = dsets[new] = dsets.pop(old)
+        self._kids[old.rpartition("/")[0]].discard(old)
+        self._adopt(new)
+        if self._replaying:
+            return
+        moves = [(old, new), *((f"{old}@{s}", f"{new}@{s}") for s in rec.get("snaps", {})),
+                 *((f"{old}#{b}", f"{new}#{b}") for b in rec.get("bookmarks", {}))]
+        for a, b in moves:
+            if self.zvol_file(a).exists():
+                os.replace(self.zvol_file(a), self.zvol_file(b))
+        for mark in rec.get("bookmarks", {}).values():
+            mark["file"] = mark["file"].replace(old, new, 1)
+
+    def _destroy_bookmark(self, st: State, name: str) -> None:
+        """`zfs destroy DATASET#BOOKMARK` (zfs-destroy(8)); the bytes it kept go with it."""
+        dataset, _, bm = name.partition("#")
+        marks = st["datasets"].get(dataset, {}).get("bookmarks", {})
+        if bm not in marks:
+            raise Fail(f"bookmark '{name}' does not exist.")
+        mark = marks.pop(bm)
+        if mark.get("file") == name and not self._replaying:
+            self.zvol_file(name).unlink(missing_ok=True)
 
     def _keep_for_bookmarks(self, st: State, dataset: str, snap: str) -> None:
         """A snapshot about to go: its bookmarks keep its bytes under their own name."""
@@ -630,11 +674,14 @@ class ZfsReplication:
             if not isinstance(consumer, Path):
                 consumer = _remote(tuple(consumer))
             cut: int | None = None
+            pace = 0.0  # seconds each chunk waits: a slow disk or link (a delay fault)
             for side in (producer, consumer):
                 if not isinstance(side, Path):
                     fault = self._take_fault(tuple(side))
                     if fault is not None and "cut_after" in fault:
                         cut = fault["cut_after"]
+                    elif fault is not None and fault.get("delay"):
+                        pace = float(fault["delay"])
                     elif fault is not None:
                         raise CommandFailed(tuple(side), fault["code"], fault["stderr"])
             self._refresh()
@@ -661,6 +708,8 @@ class ZfsReplication:
                     moved += len(chunk)
                     if tap is not None:
                         tap(chunk)
+                    if pace:
+                        time.sleep(pace)
                     if progress is not None:
                         progress(moved)
                     yield chunk
@@ -735,4 +784,4 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
 def _copy(src: Path, dst: Path) -> None:
     """dst := src, holes kept, its directory made first (a target on another pool)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    _sparse_copy(src, dst)
+    sparse_copy(src, dst)

@@ -1,0 +1,185 @@
+"""The networks' DHCP servers: one dnsmasq per network with dhcp, started and kept running by
+hvd (docs/freebsd-facts.md §23).
+
+`apply(network, conf, hosts)` makes a network's server what the plan says, synchronously: a
+new configuration is checked (`dnsmasq --test`), written, and the server restarted; a change
+of the static leases alone rewrites the hosts file and signals the server (SIGHUP), which
+reads it again; None stops it and removes its files. A server that exits at start fails the
+apply with its own last words. One that dies later is restarted, at most RESTARTS times in
+WINDOW seconds. When hvd stops, the servers stop; at start they are started from running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hvd_netconf.errors import OperationFailed
+from hvd_netconf.host import dnsmasq
+from hvd_netconf.host.backend import CommandFailed, Host
+
+log = logging.getLogger("hvd.dhcp")
+
+SETTLE = 0.5  # seconds a new server must live to count as started
+RESTARTS, WINDOW = 5, 60.0
+
+
+@dataclass
+class _Server:
+    network: str
+    files: dnsmasq.Files
+    proc: subprocess.Popen[bytes] | None = None
+    stopping: bool = False
+    failed: str | None = None
+    restarts: list[float] = field(default_factory=list)
+
+
+class DhcpServers:
+    def __init__(self, host: Host, state_dir: str | Path) -> None:
+        self.host = host
+        self.state_dir = Path(state_dir)
+        self._lock = threading.RLock()
+        self._servers: dict[str, _Server] = {}
+        self._closing = False
+
+    def files(self, network: str) -> dnsmasq.Files:
+        return dnsmasq.Files.of(self.state_dir, network)
+
+    # -- what the plan asks ----------------------------------------------------------------
+
+    def apply(self, network: str, conf: str | None, hosts: str | None) -> None:
+        with self._lock:
+            srv = self._servers.get(network) or _Server(network, self.files(network))
+            self._servers[network] = srv
+            if conf is None:
+                self._stop(srv)
+                for path in (srv.files.conf, srv.files.hosts, srv.files.leases,
+                             _log(srv.files)):
+                    Path(path).unlink(missing_ok=True)
+                del self._servers[network]
+                return
+            Path(srv.files.conf).parent.mkdir(parents=True, exist_ok=True)
+            running = srv.proc is not None and srv.proc.poll() is None
+            if running and _read(srv.files.conf) == conf:
+                if _read(srv.files.hosts) != (hosts or ""):
+                    _write(srv.files.hosts, hosts or "")
+                    assert srv.proc is not None
+                    srv.proc.send_signal(signal.SIGHUP)  # dnsmasq(8): re-reads dhcp-hostsfile
+                return
+            _write(srv.files.hosts, hosts or "")
+            _write(srv.files.conf, conf)
+            try:
+                self.host.run(dnsmasq.test_argv(srv.files))
+            except CommandFailed as e:
+                raise OperationFailed(f"network {network}: dnsmasq refused its "
+                                      f"configuration: {e.stderr.strip()}") from e
+            self._stop(srv)
+            srv.failed, srv.restarts = None, []
+            self._start(srv, check=True)
+
+    def _start(self, srv: _Server, *, check: bool) -> None:
+        log_path = _log(srv.files)
+        proc = self.host.spawn(dnsmasq.argv(srv.files), log_path=log_path)
+        srv.proc, srv.stopping = proc, False
+        if check:
+            try:
+                code = proc.wait(SETTLE)
+            except subprocess.TimeoutExpired:
+                code = None
+            if code is not None:
+                srv.proc = None
+                last = _last_line(log_path)
+                raise OperationFailed(f"network {srv.network}: dnsmasq exited with status "
+                                      f"{code} as it started" + (f": {last}" if last else ""))
+        threading.Thread(target=self._watch, args=(srv, proc), daemon=True,
+                         name=f"dhcp-{srv.network}").start()
+
+    def _watch(self, srv: _Server, proc: subprocess.Popen[bytes]) -> None:
+        code = proc.wait()
+        with self._lock:
+            if srv.proc is not proc or srv.stopping or self._closing:
+                return
+            srv.proc = None
+            now = time.monotonic()
+            srv.restarts = [t for t in srv.restarts if now - t < WINDOW] + [now]
+            last = _last_line(_log(srv.files))
+            why = f"dnsmasq exited with status {code}" + (f": {last}" if last else "")
+            if len(srv.restarts) > RESTARTS:
+                srv.failed = f"{why}; not restarted: {RESTARTS} restarts in {WINDOW:g} s"
+                log.error("network %s: %s", srv.network, srv.failed)
+                return
+            log.warning("network %s: %s; restarting it", srv.network, why)
+            try:
+                self._start(srv, check=False)
+            except OSError as e:
+                srv.failed = f"{why}; cannot restart it: {e}"
+
+    def _stop(self, srv: _Server) -> None:
+        proc, srv.proc = srv.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        srv.stopping = True
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    # -- what the daemon and the state read ------------------------------------------------
+
+    def state(self, network: str) -> str | None:
+        with self._lock:
+            srv = self._servers.get(network)
+            if srv is None:
+                return None
+            if srv.proc is not None and srv.proc.poll() is None:
+                return f"running (pid {srv.proc.pid})"
+            return srv.failed or "not running"
+
+    def pid(self, network: str) -> int | None:
+        with self._lock:
+            srv = self._servers.get(network)
+            return srv.proc.pid if srv and srv.proc and srv.proc.poll() is None else None
+
+    def leases(self, network: str) -> list[dnsmasq.Lease]:
+        return dnsmasq.parse_leases(_read(self.files(network).leases))
+
+    def stop_all(self) -> None:
+        with self._lock:
+            self._closing = True
+            for srv in self._servers.values():
+                self._stop(srv)
+
+
+def _log(files: dnsmasq.Files) -> Path:
+    """Where the server's stderr goes: its log, beside its configuration."""
+    return Path(files.conf).with_suffix(".log")
+
+
+def _read(path: str | Path) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def _write(path: str, text: str) -> None:
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _last_line(path: Path) -> str | None:
+    with contextlib.suppress(OSError):
+        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+        return lines[-1] if lines else None
+    return None
