@@ -94,6 +94,12 @@ def tap_create() -> Argv:
     return (IFCONFIG, "tap", "create")
 
 
+def create(ifname: str) -> Argv:
+    """`ifconfig tap7 create`: the pseudo-device with that unit (ifconfig(8) create); fails
+    with `File exists` when it is there."""
+    return (IFCONFIG, check_ifname(ifname), "create")
+
+
 def tap_setup(tap: str, vm: str, nic: str, mtu: int | None = None) -> Argv:
     """Tag a tap with its owner and bring it up; MTU only when it is not the default."""
     argv: Argv = (IFCONFIG, tap, "descr", tap_descr(vm, nic), "group", PORT_GROUP)

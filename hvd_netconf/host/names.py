@@ -54,6 +54,16 @@ def vlan_name(parent: str, tag: int) -> str:
     return name
 
 
+TAP_UNITS = 32768  # the units hvd picks a tap's name from when netd makes it
+
+
+def tap_name(vm: str, nic: str, attempt: int = 0) -> str:
+    """`tap<unit>` for a VM NIC whose tap netd makes (netd creates an interface by the name it
+    is given): the same for the NIC each time, the next unit on each attempt after a taken one."""
+    base = int.from_bytes(_digest(f"tap/{vm}/{nic}")[:4], "big")
+    return f"tap{(base + attempt) % TAP_UNITS}"
+
+
 def tap_descr(vm: str, nic: str) -> str:
     return f"hvd:vm/{vm}/{nic}"
 

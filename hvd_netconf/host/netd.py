@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from hvd_netconf.errors import MalformedMessage, OperationFailed, TooBig
+from hvd_netconf.errors import DataExists, MalformedMessage, OperationFailed, RpcError, TooBig
 from hvd_netconf.host import ifconfig, netd_edits
 from hvd_netconf.host.backend import Host
 from hvd_netconf.namespaces import BASE, CAP_BASE_10, CAP_BASE_11, CAP_PREFIX
@@ -203,16 +203,20 @@ class Netd:
             self._sock = None
 
     @staticmethod
-    def _refusal(reply: etree._Element) -> str | None:
-        """netd's words when the reply is an rpc-error, else None (an <ok/>)."""
+    def _refusal(reply: etree._Element) -> RpcError | None:
+        """netd's refusal when the reply is an rpc-error (DataExists for data-exists, else
+        OperationFailed, with netd's words), else None (an <ok/>)."""
         errs = [e for e in reply.iter(_tag("rpc-error"))
                 if e.findtext(_tag("error-severity")) != "warning"]
-        if errs:
-            return "; ".join((e.findtext(_tag("error-message")) or "").strip()
-                             or (e.findtext(_tag("error-tag")) or "rpc-error") for e in errs)
-        if reply.find(_tag("ok")) is None:
-            return "netd answered neither <ok/> nor <rpc-error>"
-        return None
+        if not errs:
+            if reply.find(_tag("ok")) is None:
+                return OperationFailed("netd refused: it answered neither <ok/> nor <rpc-error>")
+            return None
+        words = "; ".join((e.findtext(_tag("error-message")) or "").strip()
+                          or (e.findtext(_tag("error-tag")) or "rpc-error") for e in errs)
+        tags = {(e.findtext(_tag("error-tag")) or "").strip() for e in errs}
+        kind = DataExists if tags == {"data-exists"} else OperationFailed
+        return kind(f"netd refused: {words}", error_type="application")
 
     def edit(self, config: str) -> None:
         """Apply one change (an <interfaces> tree from host/netd_edits.py) and check it."""
@@ -227,7 +231,7 @@ class Netd:
                 self._close()
                 raise OperationFailed(f"netd on {self.path}: {e}") from e
         if refused is not None:
-            raise OperationFailed(f"netd refused: {refused}")
+            raise refused
 
     def close(self) -> None:
         with self._lock:
@@ -249,3 +253,11 @@ def leave_bridge(host: Host, netd: Netd | None, bridge: str, member: str) -> Non
         netd.edit(netd_edits.bridge_deletem(bridge, member))
     else:
         host.run(ifconfig.bridge_deletem(bridge, member))
+
+
+def destroy_interface(host: Host, netd: Netd | None, ifname: str) -> None:
+    """Destroy an interface hvd made (a VM's tap) outside a commit, the way it was made."""
+    if netd is not None:
+        netd.edit(netd_edits.destroy(ifname))
+    else:
+        host.run(ifconfig.destroy(ifname))

@@ -4,18 +4,17 @@ hvd makes through netd, in netd's own data model (docs/freebsd-facts.md §13.1).
 netd models interfaces with ietf-interfaces (RFC 8343) and iana-if-type, addresses with
 ietf-ip (RFC 8344), a FIB as the network instance `vrf<N>` an interface is bound to
 (ietf-network-instance, RFC 8529 `bind-ni-name`), and what is FreeBSD's own (bridge members,
-interface groups, VLAN tag and parent) in its `netd` module. Each builder is the counterpart
-of an ifconfig(8) argv builder in host/ifconfig.py, and each change has its undo builder.
-Taps stay with ifconfig (docs/networking.md, "netd"). `nc:operation` create/delete makes netd
-refuse a change that finds the host other than hvd expects (RFC 6241 §7.2: data-exists,
-data-missing), as ifconfig would.
+interface groups, VLAN tag and parent, the tap type) in its `netd` module. Each builder is
+the counterpart of an ifconfig(8) argv builder in host/ifconfig.py, and each change has its
+undo builder. `nc:operation` create/delete makes netd refuse a change that finds the host
+other than hvd expects (RFC 6241 §7.2: data-exists, data-missing), as ifconfig would.
 """
 
 from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from hvd_netconf.host.names import HVD_GROUP, check_ifname, vlan_name
+from hvd_netconf.host.names import HVD_GROUP, PORT_GROUP, check_ifname, tap_descr, vlan_name
 from hvd_netconf.namespaces import BASE
 
 IF = "urn:ietf:params:xml:ns:yang:ietf-interfaces"
@@ -37,9 +36,10 @@ def _interface(name: str, body: str, op: str | None = None) -> str:
     return f"{_OPEN}<interface{attr}><name>{_ifname(name)}</name>{body}</interface>{_CLOSE}"
 
 
-def _type(identity: str) -> str:
-    """An interface type: an iana-if-type identity (bridge, l2vlan)."""
-    return f'<type xmlns:ianaift="{IANAIFT}">ianaift:{identity}</type>'
+def _type(identity: str, module: str = "ianaift") -> str:
+    """An interface type: an iana-if-type identity (bridge, l2vlan) or netd's (tap)."""
+    ns = IANAIFT if module == "ianaift" else NETD
+    return f'<type xmlns:{module}="{ns}">{module}:{identity}</type>'
 
 
 def _group(group: str) -> str:
@@ -62,7 +62,7 @@ def bridge_create(bridge: str, descr: str) -> str:
 
 
 def destroy(ifname: str) -> str:
-    """ifconfig.destroy: the interface is deleted (a bridge, a VLAN)."""
+    """ifconfig.destroy: the interface is deleted (a bridge, a VLAN, a tap)."""
     return _interface(ifname, "", "delete")
 
 
@@ -86,6 +86,13 @@ def vlan_create(parent: str, tag: int, descr: str) -> str:
         _type("l2vlan") + _descr(descr) + "<enabled>true</enabled>" + _group(HVD_GROUP)
         + f'<vlan-info xmlns="{NETD}"><vlan-id>{tag}</vlan-id><vlan-proto>802.1q</vlan-proto>'
         f"<vlan-parent>{_ifname(parent)}</vlan-parent></vlan-info>", "create")
+
+
+def tap_create(tap: str, vm: str, nic: str) -> str:
+    """ifconfig.tap_create and tap_setup but the MTU (netd's model has none): a tap named by
+    hvd (names.tap_name; ifconfig's cloner picks the unit itself), in group hvd-port, up."""
+    return _interface(tap, _type("tap", "netd") + _descr(tap_descr(vm, nic))
+                      + "<enabled>true</enabled>" + _group(PORT_GROUP), "create")
 
 
 def set_descr(ifname: str, descr: str) -> str:

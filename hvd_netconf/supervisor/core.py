@@ -26,10 +26,10 @@ from typing import Any, Protocol
 
 from lxml import etree
 
-from hvd_netconf.errors import DataMissing, InUse, OperationFailed, RpcError
-from hvd_netconf.host import bhyve, cloudinit, ifconfig, iscsi, names, rctl, specs
+from hvd_netconf.errors import DataExists, DataMissing, InUse, OperationFailed, RpcError
+from hvd_netconf.host import bhyve, cloudinit, ifconfig, iscsi, names, netd_edits, rctl, specs
 from hvd_netconf.host.backend import CommandFailed, Host
-from hvd_netconf.host.netd import Netd, join_bridge, leave_bridge
+from hvd_netconf.host.netd import Netd, destroy_interface, join_bridge, leave_bridge
 from hvd_netconf.namespaces import NETWORK, VM, qn
 from hvd_netconf.supervisor.exits import CrashGuard, ExitKind, describe, kind
 from hvd_netconf.supervisor.runstate import RunRecord, VmFiles
@@ -41,6 +41,7 @@ STOPPED, STARTING, RUNNING, STOPPING, CRASHED = (
     "stopped", "starting", "running", "stopping", "crashed")
 ACTIVE = frozenset({STARTING, RUNNING, STOPPING})
 VM_MAX_NAMELEN = 31  # bhyve's VM_MAX_NAMELEN is 32 bytes with the NUL (§10)
+TAP_TRIES = 16  # tap names tried through netd before a start gives up
 FORCE = -1  # stop step: bhyvectl --force-poweroff (or SIGKILL for a loader)
 STOP_STEPS = {signal.SIGTERM: "SIGTERM (the ACPI power button)",
               FORCE: "forced power-off (bhyvectl --force-poweroff; SIGKILL for a loader)",
@@ -259,6 +260,28 @@ class Supervisor:
         except CommandFailed as e:
             raise OperationFailed(str(e)) from e
 
+    def _tap(self, vm: str, nic: str, mtu: int, taps: list[tuple[str, str]]) -> str:
+        """A NIC's tap, tagged and up, appended to taps as soon as it exists (so a failure
+        destroys it): `ifconfig tap create` and tap_setup, or through netd under a name hvd
+        picks (the next unit while netd finds it taken), its MTU by ifconfig (netd has none)."""
+        if self.netd is None:
+            tap = self._run(ifconfig.tap_create()).strip()
+            taps.append((tap, ""))
+            self._run(ifconfig.tap_setup(tap, vm, nic, mtu))
+            return tap
+        for attempt in range(TAP_TRIES):
+            tap = names.tap_name(vm, nic, attempt)
+            try:
+                self.netd.edit(netd_edits.tap_create(tap, vm, nic))
+            except DataExists:
+                continue
+            taps.append((tap, ""))
+            if mtu != ifconfig.ETHERNET_MTU:
+                self._run(ifconfig.set_mtu(tap, mtu))
+            return tap
+        raise OperationFailed(f"VM {vm}: netd found the {TAP_TRIES} tap names tried for NIC "
+                              f"{nic} taken (from {names.tap_name(vm, nic)})")
+
     def _join(self, bridge: str, tap: str) -> None:
         try:
             join_bridge(self.host, self.netd, bridge, tap)
@@ -311,7 +334,10 @@ class Supervisor:
                     leave_bridge(self.host, self.netd, bridge, tap)
                 except (CommandFailed, OperationFailed) as e:
                     log.warning("clean-up step failed: %s", e)
-            self._try(ifconfig.destroy(tap))
+            try:
+                destroy_interface(self.host, self.netd, tap)
+            except (CommandFailed, OperationFailed) as e:
+                log.warning("clean-up step failed: %s", e)
         for portal, target in sessions:
             self._try(iscsi.remove(portal, target))
 
@@ -462,9 +488,7 @@ class Supervisor:
             self._destroy_instance(name, strict=True)
             for nic in spec.nics:
                 self._checkpoint(vm)
-                tap = self._run(ifconfig.tap_create()).strip()
-                taps.append((tap, ""))
-                self._run(ifconfig.tap_setup(tap, name, nic.name, mtus[nic.network]))
+                tap = self._tap(name, nic.name, mtus[nic.network], taps)
                 bridge = names.bridge_name(nic.network)
                 self._join(bridge, tap)
                 taps[-1] = (tap, bridge)

@@ -23,6 +23,7 @@ from lxml import etree
 from ncclient.operations import RPCError
 from support.server import HvdInstance, start_hvd
 
+from hvd_netconf.host import ifconfig, names
 from hvd_netconf.host.netd_edits import IP
 from hvd_netconf.host.sim.host import SimHost
 from hvd_netconf.host.sim.netd import StandinNetd
@@ -133,19 +134,28 @@ def test_the_preview_shows_the_netd_edits(netd_hvd) -> None:  # type: ignore[no-
     assert "netd edit-config + commit:" in text and f'<ipv4 xmlns="{IP}">' in text
 
 
-def test_a_vm_tap_joins_and_leaves_its_bridge_through_netd(netd_hvd) -> None:  # type: ignore[no-untyped-def]
+def test_a_vm_tap_made_joined_left_and_destroyed_through_netd(netd_hvd) -> None:  # type: ignore[no-untyped-def]
     inst, netd = netd_hvd
     m = inst.connect_uds()
     m.edit_config(target="running", config=config(
-        networks=network_xml("lan"), vms=vm_xml("web", nics={"nic0": "lan"})))
+        networks=network_xml("lan", mtu=9000),
+        vms=vm_xml("web", nics={"nic0": "lan"}) + vm_xml("db", nics={"nic0": "lan"})))
+    # a tap of that name already there: netd says data-exists and hvd takes the next unit
+    SimHost(inst.root).run(ifconfig.create(names.tap_name("db", "nic0")))
     made = netd.commits
     start_vm(m, "web")
     guest_ready(inst.root, "web")
-    (tap,) = sim_state(inst.root)["interfaces"]["hv-lan"]["members"]
-    assert tap.startswith("tap") and netd.commits == made + 1  # the join, through netd
+    start_vm(m, "db")
+    guest_ready(inst.root, "db")
+    ifs = sim_state(inst.root)["interfaces"]
+    web, db = names.tap_name("web", "nic0"), names.tap_name("db", "nic0", 1)
+    assert sorted(ifs["hv-lan"]["members"]) == sorted([web, db])
+    assert (ifs[web]["descr"], ifs[web]["mtu"], ifs[web]["up"]) == ("hvd:vm/web/nic0", 9000, True)
+    assert netd.commits == made + 4  # each tap made and joined, through netd
     stop_vm(m, "web")
-    assert sim_state(inst.root)["interfaces"]["hv-lan"]["members"] == []
-    assert netd.commits == made + 2  # the leave
+    ifs = sim_state(inst.root)["interfaces"]
+    assert ifs["hv-lan"]["members"] == [db] and web not in ifs
+    assert netd.commits == made + 6  # left and destroyed
 
 
 def test_an_uplink_back_rejoins_through_netd(netd_hvd) -> None:  # type: ignore[no-untyped-def]

@@ -30,6 +30,14 @@ def test_mac_in_bhyve_range_and_stable():
         assert 1 <= low <= 0x0FFFFF
 
 
+def test_tap_names_for_netd_are_stable_and_step_on():
+    first = names.tap_name("web", "nic0")
+    unit = int(first.removeprefix("tap"))
+    assert first == names.tap_name("web", "nic0") != names.tap_name("web", "nic1")
+    assert names.tap_name("web", "nic0", 1) == f"tap{(unit + 1) % names.TAP_UNITS}"
+    assert all(len(names.tap_name(f"vm{i}", "nic0")) <= 15 for i in range(500))
+
+
 def test_uuid_console_and_dataset_names():
     assert names.vm_uuid("web") == names.vm_uuid("web") != names.vm_uuid("db")
     assert len(names.vm_uuid("web")) == 36
@@ -58,6 +66,7 @@ def test_ifconfig_forms():
     assert ifconfig.vlan_create("em0", 100) == (
         "ifconfig", "vlan", "create", "vlandev", "em0", "vlan", "100", "name", "em0.100", "up")
     assert ifconfig.tap_create() == ("ifconfig", "tap", "create")
+    assert ifconfig.create("tap7") == ("ifconfig", "tap7", "create")  # ifconfig(8) create
     assert ifconfig.tap_setup("tap3", "web", "nic0", 1500) == (
         "ifconfig", "tap3", "descr", "hvd:vm/web/nic0", "group", "hvd-port", "up")
     assert ifconfig.tap_setup("tap3", "web", "nic0", 9000) == (

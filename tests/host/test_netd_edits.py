@@ -42,6 +42,14 @@ def test_vlan_create_names_tags_and_groups_it():
         "<vlan-parent>em0</vlan-parent></vlan-info></interface>") + TAIL
 
 
+def test_tap_create_is_netd_tap_in_the_port_group():
+    assert ne.tap_create("tap3", "web", "net0") == HEAD + (
+        '<interface nc:operation="create"><name>tap3</name>'
+        f'<type xmlns:netd="{NETD}">netd:tap</type>'
+        "<description>hvd:vm/web/net0</description><enabled>true</enabled>"
+        f'<groups xmlns="{NETD}"><group>hvd-port</group></groups></interface>') + TAIL
+
+
 def test_fib_is_a_vrf_binding_and_fib_0_removes_it():
     ni = "urn:ietf:params:xml:ns:yang:ietf-network-instance"
     assert ne.set_fib("hv-lan", 2) == HEAD + (

@@ -62,7 +62,7 @@ def test_create_of_an_existing_interface_is_refused_and_changes_nothing(host, ne
     _server, client = netd
     client.edit(ne.bridge_create("hv-lan", "hvd:net/lan"))
     before = ifs(host)
-    with pytest.raises(errors.OperationFailed, match="netd refused: interface hv-lan already"):
+    with pytest.raises(errors.DataExists, match="netd refused: interface hv-lan already"):
         client.edit(ne.bridge_create("hv-lan", "hvd:net/lan"))
     with pytest.raises(errors.OperationFailed, match="does not exist"):
         client.edit(ne.destroy("hv-nope"))
@@ -100,3 +100,15 @@ def test_netd_gone_is_a_failure_naming_the_socket(tmp_path):
     client = Netd(tmp_path / "none.sock", timeout=1.0)
     with pytest.raises(errors.OperationFailed, match=r"none\.sock"):
         client.edit(ne.destroy("hv-lan"))
+
+
+def test_a_tap_by_name_and_a_taken_name_is_data_exists(host, netd):
+    _server, client = netd
+    client.edit(ne.tap_create("tap7", "web", "nic0"))
+    tap = host.state()["interfaces"]["tap7"]
+    assert (tap["descr"], tap["up"], "hvd-port" in tap["groups"]) == ("hvd:vm/web/nic0", True,
+                                                                       True)
+    with pytest.raises(errors.DataExists, match="netd refused: interface tap7 already exists"):
+        client.edit(ne.tap_create("tap7", "db", "nic0"))
+    client.edit(ne.destroy("tap7"))
+    assert "tap7" not in host.state()["interfaces"]

@@ -91,6 +91,10 @@ class _Translate:
                 raise errors.InvalidValue(f"a VLAN of {parent} tag {tag} is not named {name}")
             return [(ifconfig.vlan_create(parent, tag), ifconfig.destroy(name)),
                     (ifconfig.tag(name, descr), None)]
+        if kind == "tap":
+            group = el.findtext(f"{_q(NETD, 'groups')}/{_q(NETD, 'group')}")
+            return [(ifconfig.create(name), ifconfig.destroy(name)),
+                    (ifconfig.tag(name, descr, group or "tap"), None), (ifconfig.up(name), None)]
         raise errors.OperationNotSupported(f"netd cannot create an interface of type {kind}")
 
     def _leaf(self, name: str, child: etree._Element) -> list[Change]:
