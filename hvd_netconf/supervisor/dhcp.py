@@ -73,16 +73,33 @@ class DhcpServers:
                     assert srv.proc is not None
                     srv.proc.send_signal(signal.SIGHUP)  # dnsmasq(8): re-reads dhcp-hostsfile
                 return
+            kept = {str(p): Path(p).read_text()
+                    for p in (srv.files.conf, srv.files.hosts, _log(srv.files)) if Path(p).exists()}
             _write(srv.files.hosts, hosts or "")
             _write(srv.files.conf, conf)
             try:
-                self.host.run(dnsmasq.test_argv(srv.files))
-            except CommandFailed as e:
-                raise OperationFailed(f"network {network}: dnsmasq refused its "
-                                      f"configuration: {e.stderr.strip()}") from e
-            self._stop(srv)
-            srv.failed, srv.restarts = None, []
-            self._start(srv, check=True)
+                try:
+                    self.host.run(dnsmasq.test_argv(srv.files))
+                except CommandFailed as e:
+                    raise OperationFailed(f"network {network}: dnsmasq refused its "
+                                          f"configuration: {e.stderr.strip()}") from e
+                self._stop(srv)
+                srv.failed, srv.restarts = None, []
+                self._start(srv, check=True)
+            except BaseException:
+                # nothing of this apply stays: the files as they were (the step is not done,
+                # so no undo will come for it); a server that ran before runs again on them
+                for path in (srv.files.conf, srv.files.hosts, str(_log(srv.files))):
+                    if path in kept:
+                        _write(path, kept[path])
+                    else:
+                        Path(path).unlink(missing_ok=True)
+                if running and srv.proc is None and srv.files.conf in kept:
+                    with contextlib.suppress(OperationFailed, OSError):
+                        self._start(srv, check=False)
+                if not kept:
+                    self._servers.pop(network, None)
+                raise
 
     def _start(self, srv: _Server, *, check: bool) -> None:
         log_path = _log(srv.files)

@@ -63,11 +63,14 @@ def describe(server: Server, info: SessionInfo) -> dict[str, Any]:
             "rpcs": rpcs}
 
 
-def node_json(node: SchemaNode, schema: Schema) -> dict[str, Any]:
+def node_json(node: SchemaNode, schema: Schema, optional: bool = False) -> dict[str, Any]:
+    """optional: the node is inside a presence container, whose mandatory leaves are required
+    only once it is there (RFC 7950 §7.6.5): the form does not make them required, the
+    server checks them when the container is set."""
     out: dict[str, Any] = {"name": node.name, "kind": node.kind}
     if node.description:
         out["description"] = node.description
-    if node.mandatory:
+    if node.mandatory and not optional:
         out["mandatory"] = True
     if node.units:
         out["units"] = node.units
@@ -83,7 +86,9 @@ def node_json(node: SchemaNode, schema: Schema) -> dict[str, Any]:
         out["type"] = type_json(node.type)
     kids = [c for c in node.children if c.config]
     if node.kind in ("container", "list"):
-        out["children"] = [node_json(c, schema) for c in kids]
+        inside = optional or bool(node.presence)
+        out["children"] = [node_json(c, schema, inside and node.kind == "container")
+                           for c in kids]
     return out
 
 

@@ -12,15 +12,19 @@ from hvd_netconf.host.sim.host import SimHost
 from tests.cli.conftest import Result
 
 
-def test_backup_list_verify_restore(hvd: HvdInstance, hv: Callable[..., Result],
-                                    tmp_path: Path) -> None:
+def _web_and_target(hvd: HvdInstance, hv: Callable[..., Result], directory: Path) -> None:
+    """VM web with a 1G disk, and a directory backup target `files`."""
     for line in ("create vm web 1 256", "add disk web d0 1G"):
         assert hv(line).status == 0, line
-    m = hvd.connect_uds()
-    m.edit_config(target="running", config=(
+    hvd.connect_uds().edit_config(target="running", config=(
         '<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><backup-targets '
-        f'xmlns="urn:hvd:vm"><backup-target><name>files</name><directory>{tmp_path}'
+        f'xmlns="urn:hvd:vm"><backup-target><name>files</name><directory>{directory}'
         "</directory></backup-target></backup-targets></config>"))
+
+
+def test_backup_list_verify_restore(hvd: HvdInstance, hv: Callable[..., Result],
+                                    tmp_path: Path) -> None:
+    _web_and_target(hvd, hv, tmp_path)
     with open(SimHost(hvd.root).zvol_file("zroot/hv/vm/web/disks/d0"), "r+b") as f:
         f.write(b"payload")
     r = hv("backup web files")
@@ -51,13 +55,7 @@ def test_a_backup_on_a_terminal_shows_a_bar_and_can_be_cancelled(
 
     import pexpect
 
-    for line in ("create vm web 1 256", "add disk web d0 1G"):
-        assert hv(line).status == 0, line
-    m = hvd.connect_uds()
-    m.edit_config(target="running", config=(
-        '<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><backup-targets '
-        f'xmlns="urn:hvd:vm"><backup-target><name>files</name><directory>{tmp_path}/files'
-        "</directory></backup-target></backup-targets></config>"))
+    _web_and_target(hvd, hv, tmp_path / "files")
     sim = SimHost(hvd.root)
     with open(sim.zvol_file("zroot/hv/vm/web/disks/d0"), "r+b") as f:
         f.write(os.urandom(8 << 20))
@@ -84,13 +82,7 @@ def test_a_backup_on_a_terminal_shows_a_bar_and_can_be_cancelled(
 
 def test_restore_replace_says_what_it_destroys(hvd: HvdInstance, hv: Callable[..., Result],
                                                tmp_path: Path) -> None:
-    for line in ("create vm web 1 256", "add disk web d0 1G"):
-        assert hv(line).status == 0, line
-    m = hvd.connect_uds()
-    m.edit_config(target="running", config=(
-        '<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><backup-targets '
-        f'xmlns="urn:hvd:vm"><backup-target><name>files</name><directory>{tmp_path}/files'
-        "</directory></backup-target></backup-targets></config>"))
+    _web_and_target(hvd, hv, tmp_path / "files")
     assert hv("backup web files").status == 0
     assert hv("snapshot web s1").status == 0
     r = hv("restore files web --replace")  # no terminal to ask on

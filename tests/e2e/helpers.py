@@ -282,3 +282,14 @@ def disk_content(path: Path) -> tuple[int, list[tuple[int, bytes]]]:
                             data.strip(b"\0")))
             pos = end
     return size, out
+
+
+def next_event(m: manager.Manager, ns: str, kind: str, keys: tuple[str, ...]
+               ) -> tuple[str | None, ...]:
+    """The leaves `keys` of the next notification `kind` (others before it are skipped)."""
+    while True:
+        n = m.take_notification(block=True, timeout=10)
+        assert n is not None, f"no {kind} arrived"
+        env = etree.fromstring(n.notification_xml.encode())
+        if etree.QName(env[1]).localname == kind:
+            return tuple(env.findtext(f".//{{{ns}}}{k}") for k in keys)

@@ -1,7 +1,8 @@
-"""Issue 5, fault injection at the commit level: a commit whose host plan has 18 steps is made
-to fail at each step in turn. Every time the rpc-error names the step, the command and its
-stderr, and nothing changed: not the simulated host (byte for byte), not running, not a file
-under ROOT. With the faults gone the same candidate commits and the host has it all."""
+"""Issue 5, fault injection at the commit level: a commit whose host plan has 18 steps (and,
+since issue 24, a network's DHCP server and a file disk) is made to fail at each step in turn.
+Every time the rpc-error names the step, the command and its stderr, and nothing changed: not
+the simulated host (byte for byte), not running, not a file under ROOT. With the faults gone
+the same candidate commits and the host has it all."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from ncclient.operations import RPCError
 from support.server import HvdInstance
 
 from hvd_netconf.apply.hook import plan_for
-from hvd_netconf.apply.plan import Absent, Run
+from hvd_netconf.apply.plan import Absent, DhcpServer, Run
 from hvd_netconf.host.sim.host import SimHost
 
 BIG_CHANGE = config(
@@ -34,9 +35,12 @@ BIG_CHANGE = config(
                           addresses=("10.1.0.1/24", "fd00:a::1/64"),
                           extra="<nat>em1</nat><ip-forwarding>true</ip-forwarding>"
                                 "<forward><protocol>tcp</protocol><host-port>8080</host-port>"
-                                "<guest-address>10.1.0.5</guest-address></forward>")
+                                "<guest-address>10.1.0.5</guest-address></forward>"
+                                "<dhcp><range-start>10.1.0.100</range-start>"
+                                "<range-end>10.1.0.200</range-end></dhcp>")
               + network_xml("b", phys="em1", vlan=20, mtu=1400, fib=2)),
-    vms=vm_xml("web", disks={"d0": "1G", "d1": "2G"}, nics={"n0": "a", "n1": "b"}))
+    vms=vm_xml("web", disks={"d0": "1G", "d1": "2G"}, nics={"n0": "a", "n1": "b"},
+               extra="<disk><name>img</name><size>1G</size><file/></disk>"))
 
 
 def test_every_step_of_a_commit_fails_cleanly(vmhvd: HvdInstance) -> None:
@@ -60,14 +64,17 @@ def test_every_step_of_a_commit_fails_cleanly(vmhvd: HvdInstance) -> None:
                     dss.running.root, dss.candidate.root, sorted(dss.dirty_keys),
                     str(vmhvd.server.settings.root), str(vmhvd.server.settings.state_dir))
     assert len(plan.steps) >= 10
+    assert any(isinstance(s.do[0], DhcpServer) for s in plan.steps)
     sim = SimHost(root)
     host_before, running_before = sim_bytes(root), running_xml(m)
     files_before = tree_digest(root, SIM_FILES)
 
     for i, step in enumerate(plan.steps):
         first = step.do[0]
-        assert isinstance(first, Run | Absent)
-        argv = first.argv if isinstance(first, Run) else first.probe
+        assert isinstance(first, Run | Absent | DhcpServer)
+        # a DHCP server's step runs `dnsmasq --test` first: the command to fail there
+        argv = (first.argv if isinstance(first, Run) else first.probe
+                if isinstance(first, Absent) else ("dnsmasq", "--test"))
         stderr = f"hvd e2e fault {i}: No space left on device"
         sim.inject_fault(argv, stderr, code=1 + i % 3)
         with pytest.raises(RPCError) as ei:
@@ -75,8 +82,11 @@ def test_every_step_of_a_commit_fails_cleanly(vmhvd: HvdInstance) -> None:
         err = ei.value
         assert err.tag == "operation-failed"
         assert step.what in err.message, (step.what, err.message)
-        assert f"`{shlex.join(argv)}`" in err.message, err.message
-        assert f"exit status {1 + i % 3}: {stderr}" in err.message
+        if isinstance(first, DhcpServer):
+            assert f"dnsmasq refused its configuration: {stderr}" in err.message
+        else:
+            assert f"`{shlex.join(argv)}`" in err.message, err.message
+            assert f"exit status {1 + i % 3}: {stderr}" in err.message
         assert "simulated host" in err.message
         assert sim_bytes(root) == host_before, f"host changed after failing step {i + 1}"
         assert running_xml(m) == running_before
@@ -97,3 +107,5 @@ def test_every_step_of_a_commit_fails_cleanly(vmhvd: HvdInstance) -> None:
         assert host["datasets"][f"zroot/hv/vm/web/disks/{d}"]["props"]["volsize"] == str(size)
     assert running_xml(m) != running_before
     assert (root / "vm/web/config.xml").exists() and (root / "networks/b/config.xml").exists()
+    assert (root / "vm/web/disks/img.img").stat().st_size == 1 << 30
+    assert (root / ".hvd/dnsmasq/a.conf").exists()

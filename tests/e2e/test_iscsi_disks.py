@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from e2e.helpers import config, standin, start_vm, stop_vm, vm_state, vm_xml
+from e2e.helpers import config, next_event, standin, start_vm, stop_vm, vm_state, vm_xml
 from lxml import etree
 from ncclient.operations import RPCError
 from support.server import HvdInstance
@@ -41,13 +41,7 @@ def iscsi_state(m, vm: str) -> list[tuple[str | None, ...]]:  # type: ignore[no-
 
 
 def change(m) -> tuple[str | None, ...]:  # type: ignore[no-untyped-def]
-    while True:
-        n = m.take_notification(block=True, timeout=10)
-        assert n is not None, "no iscsi-session-change arrived"
-        env = etree.fromstring(n.notification_xml.encode())
-        if etree.QName(env[1]).localname == "iscsi-session-change":
-            return tuple(env.findtext(f".//v:{k}", namespaces=N)
-                         for k in ("vm", "disk", "previous", "session"))
+    return next_event(m, VM, "iscsi-session-change", ("vm", "disk", "previous", "session"))
 
 
 def test_a_vm_on_two_luns_starts_with_each_luns_device(vmhvd: HvdInstance) -> None:

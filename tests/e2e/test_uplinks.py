@@ -4,6 +4,7 @@ after being absent, it is in its bridge again."""
 
 from __future__ import annotations
 
+from e2e.helpers import next_event
 from lxml import etree
 from support.server import HvdInstance
 
@@ -21,13 +22,7 @@ def state(m, net: str) -> str | None:  # type: ignore[no-untyped-def]
 
 
 def change(m) -> tuple[str | None, ...]:  # type: ignore[no-untyped-def]
-    while True:
-        n = m.take_notification(block=True, timeout=10)
-        assert n is not None, "no uplink-change arrived"
-        env = etree.fromstring(n.notification_xml.encode())
-        if etree.QName(env[1]).localname == "uplink-change":
-            return tuple(env.findtext(f".//n:{k}", namespaces=N)
-                         for k in ("network", "interface", "previous", "state"))
+    return next_event(m, NETWORK, "uplink-change", ("network", "interface", "previous", "state"))
 
 
 def members(root, bridge: str) -> list[str]:  # type: ignore[no-untyped-def]
