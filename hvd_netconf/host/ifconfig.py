@@ -84,6 +84,12 @@ def vlan_create(parent: str, tag: int) -> Argv:
             "name", vlan_name(parent, tag), "up")
 
 
+def vlan_reparent(name: str, parent: str, tag: int) -> Argv:
+    """`ifconfig em0.100 vlan 100 vlandev em0`: a VLAN whose parent went (vlan(4) leaves it
+    unconfigured) given its parent and tag again (ifconfig(8) vlan, vlandev)."""
+    return (IFCONFIG, name, "vlan", str(tag), "vlandev", parent)
+
+
 def tag(ifname: str, descr: str, group: str = HVD_GROUP) -> Argv:
     """Mark an interface hvd did not create by name (a VLAN) as hvd's."""
     return (IFCONFIG, ifname, "descr", descr, "group", group)

@@ -4,8 +4,8 @@ to its bridge again, with the network's MTU, as hvd put it there (ifconfig(8), i
 a detached interface leaves the bridge, and a new one joins none; docs/freebsd-facts.md §20).
 
 A pass runs `ifconfig <uplink>` for each network that has one, every INTERVAL seconds; the
-first pass only learns the states. Only untagged uplinks are re-joined: a VLAN network's
-VLAN interface goes with its parent, and comes back with the next commit of the network.
+first pass only learns the states. A VLAN network's VLAN interface, which its parent's
+departure left in its bridge without a parent (vlan(4)), gets its parent and tag again.
 """
 
 from __future__ import annotations
@@ -67,8 +67,11 @@ class UplinkWatch(Periodic[list[tuple[str, str, str]]]):
 
     def _rejoin(self, net: specs.NetworkSpec, uplink: str) -> None:
         """The NIC is back: into its bridge again, with the network's MTU (a bridge takes
-        members of its own MTU only)."""
+        members of its own MTU only). A VLAN network's VLAN interface stayed, in its bridge,
+        without a parent (vlan(4): the parent's departure unconfigures its VLANs): it gets
+        its parent and tag again; made anew if someone destroyed it meanwhile."""
         if net.vlan:
+            self._revlan(net, uplink)
             return
         try:
             if net.mtu:
@@ -79,6 +82,25 @@ class UplinkWatch(Periodic[list[tuple[str, str, str]]]):
         except (CommandFailed, OperationFailed) as e:
             log.warning("network %s: uplink %s is back, but not in its bridge: %s",
                         net.name, uplink, e)
+
+
+    def _revlan(self, net: specs.NetworkSpec, uplink: str) -> None:
+        vlan, tag = net.member, net.vlan
+        assert vlan is not None and tag is not None  # a VLAN network with an uplink
+        try:
+            try:
+                self.host.run(ifconfig.show(vlan))
+            except CommandFailed:  # gone: made as the network's commit makes it
+                self.host.run(ifconfig.vlan_create(uplink, tag))
+                join_bridge(self.host, self.netd, net.bridge, vlan)
+            else:
+                self.host.run(ifconfig.vlan_reparent(vlan, uplink, tag))
+            if net.mtu:
+                self.host.run(ifconfig.set_mtu(vlan, net.mtu))
+            log.info("network %s: VLAN %s is on %s again", net.name, vlan, uplink)
+        except (CommandFailed, OperationFailed) as e:
+            log.warning("network %s: uplink %s is back, but VLAN %s is not on it: %s",
+                        net.name, uplink, vlan, e)
 
 
 def _event(network: str, uplink: str, state: str, previous: str) -> etree._Element:

@@ -61,3 +61,30 @@ def test_link_state_from_ifconfig() -> None:
     assert ifconfig.parse_link(up.replace("active", "no carrier")) == "down"
     assert ifconfig.parse_link("em0: flags=8802<BROADCAST,SIMPLEX,MULTICAST> metric 0 "
                                "mtu 1500\n") == "down"
+
+
+def test_a_vlan_networks_vlan_gets_its_parent_again(hvd: HvdInstance) -> None:
+    """vlan(4): when the parent NIC goes, its VLANs stay (in their bridges) without a parent;
+    when it is back, hvd gives the VLAN its parent and tag again (`ifconfig em1.30 vlan 30
+    vlandev em1`)."""
+    root, m = hvd.root, hvd.connect_uds()
+    m.edit_config(target="running", config=(
+        f"<config xmlns='{BASE}'><networks xmlns='{NETWORK}'><network><name>v30</name>"
+        "<physical-interface>em1</physical-interface><vlan>30</vlan></network></networks>"
+        "</config>"))
+    watch = hvd.server.uplink_watch
+    assert watch is not None
+    watch.run_pass()
+    sim = SimHost(root)
+    sim.unplug("em1")
+    watch.run_pass()
+    vlan = sim.state()["interfaces"]["em1.30"]
+    assert (vlan["vlandev"], vlan["vlan"]) == (None, None)
+    assert "em1.30" in members(root, "hv-v30")
+    sim.plug("em1")
+    watch.run_pass()
+    vlan = sim.state()["interfaces"]["em1.30"]
+    assert (vlan["vlandev"], vlan["vlan"]) == ("em1", 30)
+    assert "em1.30" in members(root, "hv-v30")
+    assert '"ifconfig", "em1.30", "vlan", "30", "vlandev", "em1"' in (
+        root / ".sim" / "host.log").read_text()

@@ -183,3 +183,11 @@ def test_file_disk_argv() -> None:
     assert path == "/hv/vm/web/disks/data.img"
     assert diskfile.create(path, "20G") == ("truncate", "-s", "20G", "/hv/vm/web/disks/data.img")
     assert diskfile.remove(path) == ("rm", "-f", "/hv/vm/web/disks/data.img")
+
+
+def test_vlan_reparent_argv() -> None:
+    """ifconfig(8): `vlan vlan_tag` and `vlandev iface` on a vlan(4) interface."""
+    from hvd_netconf.host import ifconfig
+
+    assert ifconfig.vlan_reparent("em1.30", "em1", 30) == (
+        "ifconfig", "em1.30", "vlan", "30", "vlandev", "em1")

@@ -124,8 +124,8 @@ class Ifconfig:
                 i += 1
                 self._if_static(ifs[ifname], arg, mac)
             elif word in ("vlandev", "vlan"):
-                raise Fail("ifconfig: vlandev/vlan are set when the VLAN is created "
-                            "(hvd sim does not re-parent VLANs)", 127)
+                self._if_vlan_again(ifs, ifname, word, arg, params[i:], argv)
+                i = len(params)  # the pair was taken whole
             else:
                 unknown(argv)
         if print_name:
@@ -212,6 +212,8 @@ class Ifconfig:
             for me in ifs.values():
                 if args[1] in me["members"]:
                     me["members"].remove(args[1])
+                if me["vlandev"] == args[1]:  # vlan(4) unconfigures its VLANs; they stay
+                    me["vlandev"], me["vlan"] = None, None
             gone[args[1]] = ifs.pop(args[1])
         elif args[:1] == ("plug",) and len(args) == 2 and args[1] in gone:
             ifs[args[1]] = gone.pop(args[1])
@@ -219,6 +221,21 @@ class Ifconfig:
             ifs[args[1]]["carrier"] = args[2] == "on"
         else:
             unknown(argv)
+
+    @staticmethod
+    def _if_vlan_again(ifs: dict[str, Any], ifname: str, word: str, arg: str,
+                       rest: list[str], argv: tuple[str, ...]) -> None:
+        """`ifconfig NAME vlan TAG vlandev PARENT` on a VLAN its parent's departure left
+        unconfigured (ifconfig(8), vlan(4)); a configured one is not re-parented here."""
+        me = ifs[ifname]
+        pair = {word: arg, **dict(zip(rest[0::2], rest[1::2], strict=False))}
+        if me["kind"] != "vlan" or set(pair) != {"vlan", "vlandev"} or len(rest) != 2:
+            unknown(argv)
+        if me["vlandev"] is not None:
+            raise Fail("ifconfig: hvd sim re-parents only a VLAN without a parent", 127)
+        if pair["vlandev"] not in ifs:
+            raise Fail(f"ifconfig: interface {pair['vlandev']} does not exist")
+        me["vlandev"], me["vlan"] = pair["vlandev"], int(pair["vlan"])
 
     def _if_create(self, st: State, cloner: str, params: list[str]) -> str:
         ifs = st["interfaces"]
