@@ -55,7 +55,11 @@ def dhcp_changes(old_root: etree._Element, new_root: etree._Element, keys: Seque
         specs_ = [s for s in map(memo.network, nets) if s.dhcp is not None]
         if not specs_:
             return {}
-        guests = [memo.vm(el) for el in vms()]
+        served = {n.name for n in specs_}
+        nic_tag, network_tag = qn(VM, "nic"), qn(VM, "network")
+        # only the VMs with a NIC on a served network are read (a host may hold thousands)
+        guests = [memo.vm(el) for el in vms() if any(
+            (n.findtext(network_tag) or "").strip() in served for n in el.iterfind(nic_tag))]
         out = {}
         for net in specs_:
             files = dnsmasq.Files.of(state_dir, net.name)

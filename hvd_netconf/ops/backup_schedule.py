@@ -84,8 +84,10 @@ class BackupScheduler(Periodic[list[str]]):
     def _look(self) -> list[str]:
         _schema, dss = components(self.server)
         vms = dss.running.root.find(qn(VM, "vms"))
+        tag = qn(VM, "backup-schedule")  # only the VMs that have one are read
         schedules = [(spec.name, spec.backup_schedule) for spec in
-                     map(specs.read_vm, vms if vms is not None else ())
+                     (specs.read_vm(el) for el in (vms if vms is not None else ())
+                      if el.find(tag) is not None)
                      if spec.backup_schedule is not None]
         done: list[str] = []
         now = self.clock()
