@@ -19,6 +19,7 @@ from hvd_netconf.host.specs import NetworkSpec, VmSpec
 
 DNSMASQ = "dnsmasq"
 RUN_DIR = "dnsmasq"  # below hvd's state directory
+LOOPBACK = "lo0"  # FreeBSD's loopback interface
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,10 @@ def conf(net: NetworkSpec, files: Files) -> str | None:
              f"dhcp-range={d.range_start},{d.range_end},{gw.netmask},{d.lease_time}",
              f"dhcp-option=option:router,{gw.ip}"]
     if d.dns:
-        lines += [f"dhcp-option=option:dns-server,{gw.ip}", "domain-needed", "bogus-priv"]
+        # off the host's loopback, which interface= adds: a second network's dnsmasq (or
+        # local_unbound) would find its port 53 taken there (docs/freebsd-facts.md §23)
+        lines += [f"except-interface={LOOPBACK}",
+                  f"dhcp-option=option:dns-server,{gw.ip}", "domain-needed", "bogus-priv"]
         if d.domain:
             lines += [f"domain={d.domain}", f"local=/{d.domain}/", "expand-hosts"]
     else:

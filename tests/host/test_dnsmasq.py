@@ -56,6 +56,7 @@ def test_the_configuration_of_a_private_network() -> None:
         "dhcp-authoritative\n"
         "dhcp-range=10.0.0.100,10.0.0.200,255.255.255.0,3600\n"
         "dhcp-option=option:router,10.0.0.1\n"
+        "except-interface=lo0\n"
         "dhcp-option=option:dns-server,10.0.0.1\n"
         "domain-needed\n"
         "bogus-priv\n"
@@ -69,6 +70,7 @@ def test_the_configuration_of_a_private_network() -> None:
                      "<lease-time>600</lease-time></dhcp>")
     text = dnsmasq.conf(dhcp_only, FILES)
     assert text is not None and "port=0\n" in text and "option:dns-server" not in text
+    assert "except-interface" not in text  # no DNS: nothing listens on the loopback
     assert "dhcp-range=10.0.0.100,10.0.0.110,255.255.255.0,600\n" in text
     assert dnsmasq.conf(_net("<address>10.0.0.1/24</address>"), FILES) is None
 
@@ -126,4 +128,4 @@ def test_the_sims_check_refuses_as_dnsmasq(tmp_path: Path) -> None:
     Path(files.conf).write_text(text + "no-such-option\n")
     with pytest.raises(CommandFailed) as e:
         sim.run(dnsmasq.test_argv(files))
-    assert e.value.stderr == f"dnsmasq: bad option at line 19 of {files.conf}\n"
+    assert e.value.stderr == f"dnsmasq: bad option at line 20 of {files.conf}\n"

@@ -24,8 +24,8 @@ from hvd_netconf.host.sim.commands import Fail
 INTERFACES_ENV = "HVD_SIM_INTERFACES"  # the sim host's interfaces when it was spawned
 FLAGS = {"bind-interfaces", "dhcp-authoritative", "domain-needed", "bogus-priv",
          "expand-hosts", "enable-ra", "no-resolv", "keep-in-foreground"}
-VALUED = {"interface", "pid-file", "log-facility", "dhcp-leasefile", "dhcp-hostsfile",
-          "dhcp-range", "dhcp-option", "domain", "local", "port", "conf-file"}
+VALUED = {"interface", "except-interface", "pid-file", "log-facility", "dhcp-leasefile",
+          "dhcp-hostsfile", "dhcp-range", "dhcp-option", "domain", "local", "port", "conf-file"}
 
 
 def check(path: str) -> dict[str, list[str]]:
