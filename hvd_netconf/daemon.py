@@ -352,7 +352,7 @@ def start_dhcp(dhcp: DhcpServers, running: etree._Element, state_dir: str) -> No
     for net, _was, now in dhcp_changes(empty, running, (), entries(running).get, state_dir,
                                        specs.Memo()):
         try:
-            dhcp.apply(net, *(now or (None, None)))
+            dhcp.apply(net, now)
         except RpcError as e:
             log.error("network %s: its DHCP server did not start: %s", net, e.message)
 

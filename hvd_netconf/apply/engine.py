@@ -104,7 +104,7 @@ def show(action: Action) -> str:
     if isinstance(action, DhcpServer):
         if action.conf is None:
             return f"stop dnsmasq of network {action.network} and remove its files"
-        leases = (action.hosts or "").count("\n")
+        leases = action.conf.count("\ndhcp-host=")
         return (f"dnsmasq of network {action.network} with {leases} static lease"
                 f"{'' if leases == 1 else 's'} and this configuration:\n"
                 + "".join(f"       | {line}\n" for line in action.conf.splitlines())).rstrip()
@@ -388,7 +388,7 @@ class Engine:
         elif isinstance(action, DhcpServer):
             if self.dhcp is None:
                 raise _StepFailed(step, show(action), "no DHCP server supervisor")
-            self.dhcp.apply(action.network, action.conf, action.hosts)
+            self.dhcp.apply(action.network, action.conf)
 
     def execute(self, plan: Plan) -> Callable[[], None]:
         """Run every step, chunk by chunk; on a failure undo the done ones and raise. On

@@ -45,13 +45,13 @@ def _lookup(datastores: Datastores, root: etree._Element) -> Lookup:
 
 def dhcp_changes(old_root: etree._Element, new_root: etree._Element, keys: Sequence[Key],
                  new: Lookup, state_dir: str, memo: specs.Memo) -> list[DhcpChange]:
-    """Each network whose DHCP server's files differ after the change: its (conf, hosts)
-    before and after, None where it has no server. new_root may hold the changed entries
+    """Each network whose DHCP server's configuration differs after the change: before and
+    after, None where it has no server. new_root may hold the changed entries
     only (new finds them; old_root, running, the rest). The static leases come from every
     VM's NICs, so they are read only when some network has DHCP."""
 
     def servers(nets: list[etree._Element], vms: Callable[[], list[etree._Element]]
-                ) -> dict[str, tuple[str, str]]:
+                ) -> dict[str, str]:
         specs_ = [s for s in map(memo.network, nets) if s.dhcp is not None]
         if not specs_:
             return {}
@@ -63,9 +63,9 @@ def dhcp_changes(old_root: etree._Element, new_root: etree._Element, keys: Seque
         out = {}
         for net in specs_:
             files = dnsmasq.Files.of(state_dir, net.name)
-            conf = dnsmasq.conf(net, files)
+            conf = dnsmasq.conf(net, files, guests)
             if conf is not None:
-                out[net.name] = (conf, dnsmasq.hosts(net, guests))
+                out[net.name] = conf
         return out
 
     listed = list(keys)

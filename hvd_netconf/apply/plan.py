@@ -129,22 +129,21 @@ class Netconf:
 
 @dataclass(frozen=True)
 class DhcpServer:
-    """The network's dnsmasq runs with this configuration and these static leases (the files
+    """The network's dnsmasq runs with this configuration, its static leases in it (the file
     host/dnsmasq.py writes); conf None: it does not run."""
 
     network: str
     conf: str | None
-    hosts: str | None
 
 
 class DhcpControl(Protocol):
     """What the plan's DhcpServer steps need: supervisor/dhcp.py's servers."""
 
-    def apply(self, network: str, conf: str | None, hosts: str | None) -> None: ...
+    def apply(self, network: str, conf: str | None) -> None: ...
 
 
-# A network's DHCP server before and after a change: (network, (conf, hosts) or None, the same).
-DhcpChange = tuple[str, tuple[str, str] | None, tuple[str, str] | None]
+# A network's DHCP server before and after a change: (network, conf or None, the same).
+DhcpChange = tuple[str, str | None, str | None]
 
 Action = Run | Absent | OnlyOwned | Found | Restore | StopVm | DhcpServer | Netconf
 
@@ -549,10 +548,6 @@ class _Phases:
                 + self.dhcp_teardown + self.net_teardown + self.bridge_teardown)
 
 
-def _dhcp_server(net: str, files: tuple[str, str] | None) -> DhcpServer:
-    return DhcpServer(net, None, None) if files is None else DhcpServer(net, *files)
-
-
 _SOURCES = {"zvol": "zvol", "file": "file", "external": "device, image or LUN"}
 
 
@@ -650,7 +645,7 @@ def build_plan(changes: Iterable[Change], *, zfs_parent: str, root: str = str(DE
         ph.net_setup.append(_forwarding_on())
     for net, before, later in dhcp:
         step = _step(f"{'stop' if later is None else 'run'} the DHCP server (dnsmasq) of "
-                     f"network {net}", [_dhcp_server(net, later)], [_dhcp_server(net, before)])
+                     f"network {net}", [DhcpServer(net, later)], [DhcpServer(net, before)])
         (ph.dhcp_teardown if later is None else ph.dhcp_setup).append(step)
     if vms is not None:
         # a VM's own change, or one of its networks' (an MTU), can change how it would start

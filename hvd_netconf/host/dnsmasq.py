@@ -1,11 +1,12 @@
 """DHCP and DNS for a private network through dnsmasq(8): the files hvd writes for it and the
 argv that runs it (docs/freebsd-facts.md §23). Pure: text and argv lists, golden-tested.
 
-Two files per network, in hvd's state directory: `<net>.conf`, the server's configuration,
-and `<net>.hosts`, its static leases (a dhcp-hostsfile, one `MAC,NAME[,ADDRESS]` a line, from
-each VM NIC on the network). dnsmasq reads the hosts file again on SIGHUP, the configuration
-only when it starts: a change of the network's DHCP settings restarts it, one of the VMs'
-NICs only signals it.
+One file per network in hvd's state directory, `<net>.conf`, the server's configuration,
+with the static leases as its `dhcp-host=MAC,NAME[,ADDRESS]` lines (one for each VM NIC on
+the network). dnsmasq reads it as root, before it drops to an unprivileged user who cannot
+enter the state directory, so a dhcp-hostsfile there, which it would read again on SIGHUP,
+could not be read at all (docs/freebsd-facts.md §23): a change of the leases is a restart,
+like any change of the file, and the leases given stay in the lease file.
 """
 
 from __future__ import annotations
@@ -27,13 +28,12 @@ class Files:
     """Where a network's server keeps its files."""
 
     conf: str
-    hosts: str
     leases: str
 
     @classmethod
     def of(cls, state_dir: str | Path, network: str) -> Files:
         d = f"{str(state_dir).rstrip('/')}/{RUN_DIR}/{network}"
-        return cls(f"{d}.conf", f"{d}.hosts", f"{d}.leases")
+        return cls(f"{d}.conf", f"{d}.leases")
 
 
 def argv(files: Files) -> list[str]:
@@ -58,16 +58,16 @@ def gateway(net: NetworkSpec) -> ipaddress.IPv4Interface | None:
     return v4[0] if v4 else None
 
 
-def conf(net: NetworkSpec, files: Files) -> str | None:
-    """The network's dnsmasq configuration (None: the network has no DHCP server)."""
+def conf(net: NetworkSpec, files: Files, vms: Iterable[VmSpec] = ()) -> str | None:
+    """The network's dnsmasq configuration (None: the network has no DHCP server), with the
+    static leases of the NICs of vms on it."""
     d = net.dhcp
     gw = gateway(net)
     if d is None or gw is None:
         return None
     lines = [f"# written by hvd for network {net.name}; hvd rewrites it at each change",
              f"interface={net.bridge}", "bind-interfaces", "pid-file=", "log-facility=-",
-             f"dhcp-leasefile={files.leases}", f"dhcp-hostsfile={files.hosts}",
-             "dhcp-authoritative",
+             f"dhcp-leasefile={files.leases}", "dhcp-authoritative",
              f"dhcp-range={d.range_start},{d.range_end},{gw.netmask},{d.lease_time}",
              f"dhcp-option=option:router,{gw.ip}"]
     if d.dns:
@@ -83,12 +83,14 @@ def conf(net: NetworkSpec, files: Files) -> str | None:
         v6 = [ipaddress.ip_interface(a) for a in net.addresses]
         if any(isinstance(i, ipaddress.IPv6Interface) for i in v6):
             lines += ["enable-ra", f"dhcp-range=::,constructor:{net.bridge},ra-only"]
+    lines += [f"dhcp-host={lease}" for lease in static_leases(net, vms)]
     return "\n".join(lines) + "\n"
 
 
-def hosts(net: NetworkSpec, vms: Iterable[VmSpec]) -> str:
-    """The static leases: each NIC of a VM on the network, by its MAC, named after its VM
-    (the first NIC; the others `<vm>-<nic>`), at its dhcp-address when it has one."""
+def static_leases(net: NetworkSpec, vms: Iterable[VmSpec]) -> list[str]:
+    """The static leases, as dhcp-host takes them: each NIC of a VM on the network, by its
+    MAC, named after its VM (the first NIC; the others `<vm>-<nic>`), at its dhcp-address
+    when it has one."""
     lines = []
     for vm in sorted(vms, key=lambda v: v.name):
         on = [n for n in vm.nics if n.network == net.name]
@@ -96,7 +98,7 @@ def hosts(net: NetworkSpec, vms: Iterable[VmSpec]) -> str:
             name = vm.name if i == 0 else f"{vm.name}-{nic.name}"
             fields = [nic.mac, name] + ([nic.dhcp_address] if nic.dhcp_address else [])
             lines.append(",".join(fields))
-    return "".join(f"{line}\n" for line in lines)
+    return lines
 
 
 @dataclass(frozen=True)

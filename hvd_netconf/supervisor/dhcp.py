@@ -1,10 +1,10 @@
 """The networks' DHCP servers: one dnsmasq per network with dhcp, started and kept running by
 hvd (docs/freebsd-facts.md §23).
 
-`apply(network, conf, hosts)` makes a network's server what the plan says, synchronously: a
-new configuration is checked (`dnsmasq --test`), written, and the server restarted; a change
-of the static leases alone rewrites the hosts file and signals the server (SIGHUP), which
-reads it again; None stops it and removes its files. A server that exits at start fails the
+`apply(network, conf)` makes a network's server what the plan says, synchronously: a new
+configuration, static leases included (host/dnsmasq.py), is checked (`dnsmasq --test`),
+written, and the server restarted; the leases it gave stay in its lease file. None stops it
+and removes its files. A server that exits at start fails the
 apply with its own last words. One that dies later is restarted, at most RESTARTS times in
 WINDOW seconds. When hvd stops, the servers stop; at start they are started from running.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -54,28 +53,22 @@ class DhcpServers:
 
     # -- what the plan asks ----------------------------------------------------------------
 
-    def apply(self, network: str, conf: str | None, hosts: str | None) -> None:
+    def apply(self, network: str, conf: str | None) -> None:
         with self._lock:
             srv = self._servers.get(network) or _Server(network, self.files(network))
             self._servers[network] = srv
             if conf is None:
                 self._stop(srv)
-                for path in (srv.files.conf, srv.files.hosts, srv.files.leases,
-                             _log(srv.files)):
+                for path in (srv.files.conf, srv.files.leases, _log(srv.files)):
                     Path(path).unlink(missing_ok=True)
                 del self._servers[network]
                 return
             Path(srv.files.conf).parent.mkdir(parents=True, exist_ok=True)
             running = srv.proc is not None and srv.proc.poll() is None
             if running and _read(srv.files.conf) == conf:
-                if _read(srv.files.hosts) != (hosts or ""):
-                    _write(srv.files.hosts, hosts or "")
-                    assert srv.proc is not None
-                    srv.proc.send_signal(signal.SIGHUP)  # dnsmasq(8): re-reads dhcp-hostsfile
                 return
             kept = {str(p): Path(p).read_text()
-                    for p in (srv.files.conf, srv.files.hosts, _log(srv.files)) if Path(p).exists()}
-            _write(srv.files.hosts, hosts or "")
+                    for p in (srv.files.conf, _log(srv.files)) if Path(p).exists()}
             _write(srv.files.conf, conf)
             try:
                 try:
@@ -89,7 +82,7 @@ class DhcpServers:
             except BaseException:
                 # nothing of this apply stays: the files as they were (the step is not done,
                 # so no undo will come for it); a server that ran before runs again on them
-                for path in (srv.files.conf, srv.files.hosts, str(_log(srv.files))):
+                for path in (srv.files.conf, str(_log(srv.files))):
                     if path in kept:
                         _write(path, kept[path])
                     else:

@@ -35,8 +35,8 @@ LAN = _net("<address>10.0.0.1/24</address><address>fd00::1/64</address>"
 
 
 def test_files_and_argv() -> None:
-    assert (FILES.conf, FILES.hosts, FILES.leases) == (
-        "/hv/.hvd/dnsmasq/lan.conf", "/hv/.hvd/dnsmasq/lan.hosts", "/hv/.hvd/dnsmasq/lan.leases")
+    assert (FILES.conf, FILES.leases) == ("/hv/.hvd/dnsmasq/lan.conf",
+                                          "/hv/.hvd/dnsmasq/lan.leases")
     # dnsmasq(8): -k, --keep-in-foreground; -C, --conf-file=<file>; --test
     assert dnsmasq.argv(FILES) == ["dnsmasq", "--keep-in-foreground",
                                    "--conf-file=/hv/.hvd/dnsmasq/lan.conf"]
@@ -52,7 +52,6 @@ def test_the_configuration_of_a_private_network() -> None:
         "pid-file=\n"
         "log-facility=-\n"
         "dhcp-leasefile=/hv/.hvd/dnsmasq/lan.leases\n"
-        "dhcp-hostsfile=/hv/.hvd/dnsmasq/lan.hosts\n"
         "dhcp-authoritative\n"
         "dhcp-range=10.0.0.100,10.0.0.200,255.255.255.0,3600\n"
         "dhcp-option=option:router,10.0.0.1\n"
@@ -82,9 +81,16 @@ def test_static_leases_from_the_vms_nics() -> None:
                      "</nic><nic><name>n2</name><network>wan</network></nic>")
     db = _vm("db", "<nic><name>n0</name><network>lan</network><mac>58:9c:fc:00:00:03</mac>"
                    "</nic>")
-    assert dnsmasq.hosts(LAN, [web, db]) == ("58:9c:fc:00:00:03,db\n"
-                                             "58:9c:fc:00:00:01,web,10.0.0.10\n"
-                                             "58:9c:fc:00:00:02,web-n1\n")
+    # dnsmasq(8): --dhcp-host=<hwaddr>,<hostname>,<ipaddr>, one a line of the configuration
+    assert dnsmasq.static_leases(LAN, [web, db]) == ["58:9c:fc:00:00:03,db",
+                                                     "58:9c:fc:00:00:01,web,10.0.0.10",
+                                                     "58:9c:fc:00:00:02,web-n1"]
+    text = dnsmasq.conf(LAN, FILES, [web, db])
+    assert text is not None and text.endswith(
+        "dhcp-range=::,constructor:hv-lan,ra-only\n"
+        "dhcp-host=58:9c:fc:00:00:03,db\n"
+        "dhcp-host=58:9c:fc:00:00:01,web,10.0.0.10\n"
+        "dhcp-host=58:9c:fc:00:00:02,web-n1\n")
 
 
 def test_leases_are_read() -> None:
@@ -99,8 +105,10 @@ def test_leases_are_read() -> None:
 def test_the_real_dnsmasq_accepts_the_configuration(tmp_path: Path) -> None:
     files = dnsmasq.Files.of(tmp_path, "lan")
     Path(files.conf).parent.mkdir()
-    text = dnsmasq.conf(LAN, files)
-    assert text is not None
+    text = dnsmasq.conf(LAN, files, [_vm("web", "<nic><name>n0</name><network>lan</network>"
+                                           "<mac>58:9c:fc:00:00:01</mac><dhcp-address>10.0.0.10"
+                                           "</dhcp-address></nic>")])
+    assert text is not None and "dhcp-host=58:9c:fc:00:00:01,web,10.0.0.10\n" in text
     Path(files.conf).write_text(text)
     binary = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
     res = subprocess.run([binary, *dnsmasq.test_argv(files)[1:]], capture_output=True,
@@ -110,7 +118,7 @@ def test_the_real_dnsmasq_accepts_the_configuration(tmp_path: Path) -> None:
     res = subprocess.run([binary, *dnsmasq.test_argv(files)[1:]], capture_output=True,
                          text=True, timeout=30)
     assert res.returncode == 1
-    assert res.stderr.strip() == f"dnsmasq: bad dhcp-range at line 9 of {files.conf}"
+    assert res.stderr.strip() == f"dnsmasq: bad dhcp-range at line 8 of {files.conf}"
 
 
 def test_the_sims_check_refuses_as_dnsmasq(tmp_path: Path) -> None:
@@ -124,8 +132,8 @@ def test_the_sims_check_refuses_as_dnsmasq(tmp_path: Path) -> None:
     Path(files.conf).write_text(text.replace("10.0.0.200", "10.0.0.20x"))
     with pytest.raises(CommandFailed) as e:
         sim.run(dnsmasq.test_argv(files))
-    assert e.value.stderr == f"dnsmasq: bad dhcp-range at line 9 of {files.conf}\n"
+    assert e.value.stderr == f"dnsmasq: bad dhcp-range at line 8 of {files.conf}\n"
     Path(files.conf).write_text(text + "no-such-option\n")
     with pytest.raises(CommandFailed) as e:
         sim.run(dnsmasq.test_argv(files))
-    assert e.value.stderr == f"dnsmasq: bad option at line 20 of {files.conf}\n"
+    assert e.value.stderr == f"dnsmasq: bad option at line 19 of {files.conf}\n"

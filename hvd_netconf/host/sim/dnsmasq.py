@@ -5,8 +5,8 @@ The check knows the options hvd writes; anything else, or a value dnsmasq would 
 in dnsmasq's words (`dnsmasq: bad dhcp-range at line 9 of FILE`). The stand-in serves no
 DHCP: it says so in its log, fails as dnsmasq does when its bridge is missing (`unknown
 interface`), and writes the lease file as guests that booted would make it: a lease for each
-static host with an address, again on SIGHUP (which makes dnsmasq read its hosts file). It
-exits on SIGTERM.
+static host (dhcp-host) with an address. SIGHUP changes nothing it simulates (dnsmasq then
+re-reads its hosts files, of which hvd gives it none); it exits on SIGTERM.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import signal
 import sys
 import time
 from pathlib import Path
-from types import FrameType
 
 from hvd_netconf.host.sim.commands import Fail
 
@@ -25,7 +24,7 @@ INTERFACES_ENV = "HVD_SIM_INTERFACES"  # the sim host's interfaces when it was s
 FLAGS = {"bind-interfaces", "dhcp-authoritative", "domain-needed", "bogus-priv",
          "expand-hosts", "enable-ra", "no-resolv", "keep-in-foreground"}
 VALUED = {"interface", "except-interface", "pid-file", "log-facility", "dhcp-leasefile",
-          "dhcp-hostsfile", "dhcp-range", "dhcp-option", "domain", "local", "port", "conf-file"}
+          "dhcp-host", "dhcp-range", "dhcp-option", "domain", "local", "port", "conf-file"}
 
 
 def check(path: str) -> dict[str, list[str]]:
@@ -72,7 +71,6 @@ class Server:
     def __init__(self, conf: str) -> None:
         self.conf = conf
         self.opts = check(conf)
-        self.hup = False
 
     def say(self, text: str) -> None:
         sys.stderr.write(f"dnsmasq: {text}\n")
@@ -85,13 +83,13 @@ class Server:
 
     def leases(self) -> None:
         """A lease for each static host with an address: the guests that asked."""
-        hosts = self.opts.get("dhcp-hostsfile", [])
+        hosts = self.opts.get("dhcp-host", [])
         lease_file = self.opts.get("dhcp-leasefile", [])
-        if not hosts or not lease_file:
+        if not lease_file:
             return
         seconds = int(self.opts["dhcp-range"][0].split(",")[-1])
         lines = []
-        for line in Path(hosts[0]).read_text().splitlines() if Path(hosts[0]).exists() else []:
+        for line in hosts:
             fields = line.split(",")
             if len(fields) == 3:
                 lines.append(f"{int(time.time()) + seconds} {fields[0]} {fields[2]} "
@@ -99,28 +97,20 @@ class Server:
         tmp = Path(lease_file[0] + ".new")
         tmp.write_text("".join(lines))
         tmp.replace(lease_file[0])
-        self.say(f"read {hosts[0]} - {len(lines)} addresses (simulated)")
+        self.say(f"{len(hosts)} static leases, {len(lines)} with an address (simulated)")
 
     def run(self) -> int:
         if not self.bridge_exists():
             self.say(f"unknown interface {self.opts['interface'][0]}")
             return 2
-        # the handlers first, then the first reading: a SIGHUP before (ignored: the sim
-        # spawns it so) finds the hosts file already rewritten
-        signal.signal(signal.SIGHUP, self.on_hup)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         self.say("started, version 2.90 (simulated by hvd: no DHCP or DNS is served)")
         for r in self.opts.get("dhcp-range", []):
             self.say(f"DHCP range {r} (simulated)")
         self.leases()
         while True:
-            time.sleep(0.05)
-            if self.hup:
-                self.hup = False
-                self.leases()
-
-    def on_hup(self, _sig: int, _frame: FrameType | None) -> None:
-        self.hup = True
+            signal.pause()
 
 
 def main(argv: list[str]) -> int:

@@ -9,7 +9,6 @@ interface.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -134,8 +133,7 @@ class SimHost(PersistedState, Faults, Zfs, ZfsReplication, Ifconfig, Pf, Console
             return subprocess.Popen(
                 [sys.executable, "-m", "hvd_netconf.host.sim.dnsmasq", *argv[1:]],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                start_new_session=True, env={**os.environ, INTERFACES_ENV: interfaces},
-                preexec_fn=_ignore_hup)
+                start_new_session=True, env={**os.environ, INTERFACES_ENV: interfaces})
 
     def _dnsmasq(self, st: State, args: tuple[str, ...], out: list[str],
                  argv: tuple[str, ...]) -> None:
@@ -251,8 +249,3 @@ class SimHost(PersistedState, Faults, Zfs, ZfsReplication, Ifconfig, Pf, Console
             unknown(argv)
         handler(st, argv[1:], out, argv)
 
-
-def _ignore_hup() -> None:
-    """In the stand-in dnsmasq before it runs: a SIGHUP while Python starts is no kill (the
-    real dnsmasq sets its handlers at once)."""
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
