@@ -347,12 +347,14 @@ def wire_components(server: Server) -> None:
 
 
 def start_dhcp(dhcp: DhcpServers, running: etree._Element, state_dir: str) -> None:
-    """The DHCP servers running's networks ask for (they stop when hvd does)."""
+    """The DHCP servers running's networks ask for (they stop when hvd does), and none for
+    the others: one a killed hvd left (its pid file says) is stopped and its files go."""
     empty = etree.Element(running.tag)
-    for net, _was, now in dhcp_changes(empty, running, (), entries(running).get, state_dir,
-                                       specs.Memo()):
+    wanted = {net: now for net, _was, now in dhcp_changes(
+        empty, running, (), entries(running).get, state_dir, specs.Memo())}
+    for net in sorted(dhcp.left() | set(wanted)):
         try:
-            dhcp.apply(net, now)
+            dhcp.apply(net, wanted.get(net))
         except RpcError as e:
             log.error("network %s: its DHCP server did not start: %s", net, e.message)
 

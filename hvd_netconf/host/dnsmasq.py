@@ -29,17 +29,30 @@ class Files:
 
     conf: str
     leases: str
+    pid: str  # hvd's record of the running server (pid-file= : dnsmasq writes none)
 
     @classmethod
     def of(cls, state_dir: str | Path, network: str) -> Files:
         d = f"{str(state_dir).rstrip('/')}/{RUN_DIR}/{network}"
-        return cls(f"{d}.conf", f"{d}.leases")
+        return cls(f"{d}.conf", f"{d}.leases", f"{d}.pid")
 
 
 def argv(files: Files) -> list[str]:
     """dnsmasq in the foreground (supervised: -k), with only hvd's file (--conf-file: the
     system's /etc/dnsmasq.conf is not read)."""
     return [DNSMASQ, "--keep-in-foreground", f"--conf-file={files.conf}"]
+
+
+def ps(pid: int) -> list[str]:
+    """`ps -ww -o command= -p PID` (ps(1)): one process's command line, in full."""
+    return ["ps", "-ww", "-o", "command=", "-p", str(pid)]
+
+
+def is_server(command: str, files: Files) -> bool:
+    """Whether a command line, as ps prints it, is the dnsmasq of these files."""
+    words = command.split()
+    return bool(words) and Path(words[0]).name == DNSMASQ and \
+        f"--conf-file={files.conf}" in words
 
 
 def test_argv(files: Files) -> list[str]:

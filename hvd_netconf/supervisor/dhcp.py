@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -59,7 +60,8 @@ class DhcpServers:
             self._servers[network] = srv
             if conf is None:
                 self._stop(srv)
-                for path in (srv.files.conf, srv.files.leases, _log(srv.files)):
+                self._stop_left(srv.files)
+                for path in (srv.files.conf, srv.files.leases, _log(srv.files), srv.files.pid):
                     Path(path).unlink(missing_ok=True)
                 del self._servers[network]
                 return
@@ -77,6 +79,7 @@ class DhcpServers:
                     raise OperationFailed(f"network {network}: dnsmasq refused its "
                                           f"configuration: {e.stderr.strip()}") from e
                 self._stop(srv)
+                self._stop_left(srv.files)
                 srv.failed, srv.restarts = None, []
                 self._start(srv, check=True)
             except BaseException:
@@ -98,6 +101,7 @@ class DhcpServers:
         log_path = _log(srv.files)
         proc = self.host.spawn(dnsmasq.argv(srv.files), log_path=log_path)
         srv.proc, srv.stopping = proc, False
+        _write(srv.files.pid, f"{proc.pid}\n")
         if check:
             try:
                 code = proc.wait(SETTLE)
@@ -105,6 +109,7 @@ class DhcpServers:
                 code = None
             if code is not None:
                 srv.proc = None
+                Path(srv.files.pid).unlink(missing_ok=True)
                 last = _last_line(log_path)
                 raise OperationFailed(f"network {srv.network}: dnsmasq exited with status "
                                       f"{code} as it started" + (f": {last}" if last else ""))
@@ -131,9 +136,37 @@ class DhcpServers:
             except OSError as e:
                 srv.failed = f"{why}; cannot restart it: {e}"
 
+    def _stop_left(self, files: dnsmasq.Files) -> None:
+        """A dnsmasq an earlier hvd left running (killed, it could not stop it) holds the
+        bridge's ports: end it, once ps shows the recorded pid is still that server."""
+        try:
+            pid = int(Path(files.pid).read_text().strip())
+        except (OSError, ValueError):
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if not self._is_left(pid, files):
+                break
+            log.warning("stopping the dnsmasq (pid %d) an earlier hvd left running on %s",
+                        pid, files.conf)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and self._is_left(pid, files):
+                time.sleep(0.05)
+        Path(files.pid).unlink(missing_ok=True)
+
+    def _is_left(self, pid: int, files: dnsmasq.Files) -> bool:
+        try:
+            return dnsmasq.is_server(self.host.run(dnsmasq.ps(pid)), files)
+        except CommandFailed:
+            return False
+
     def _stop(self, srv: _Server) -> None:
         proc, srv.proc = srv.proc, None
-        if proc is None or proc.poll() is not None:
+        if proc is None:
+            return
+        Path(srv.files.pid).unlink(missing_ok=True)
+        if proc.poll() is not None:
             return
         srv.stopping = True
         proc.terminate()
@@ -153,6 +186,11 @@ class DhcpServers:
             if srv.proc is not None and srv.proc.poll() is None:
                 return f"running (pid {srv.proc.pid})"
             return srv.failed or "not running"
+
+    def left(self) -> set[str]:
+        """The networks whose server an earlier hvd recorded (a pid file it did not remove)."""
+        d = Path(self.files("_").pid).parent
+        return {p.stem for p in d.glob("*.pid")} if d.is_dir() else set()
 
     def pid(self, network: str) -> int | None:
         with self._lock:

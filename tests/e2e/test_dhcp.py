@@ -1,8 +1,9 @@
 """Issue 24 item 3 over NETCONF on the sim: a private network with DHCP gets a supervised
 dnsmasq stand-in with the generated files, shows it and its leases in its state, restarts it
-when it is killed, signals it when only static leases change and restarts it when its
-settings do; a rollback leaves the files exactly as before; a dnsmasq that fails to start
-fails the commit with its words; the ranges and static leases are checked at validation."""
+when it is killed, and when its static leases or settings change; a rollback leaves the
+files exactly as before; a dnsmasq that fails to start fails the commit with its words; the
+ranges and static leases are checked at validation; a restarted hvd ends a dnsmasq a killed
+one left."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import pytest
 from e2e.helpers import config, network_xml, vm_xml
 from lxml import etree
 from ncclient.operations import RPCError
-from support.server import HvdInstance
+from support.server import HvdInstance, start_hvd
 from support.waiting import wait_for
 
+from hvd_netconf.host import dnsmasq
+from hvd_netconf.host.sim.host import SimHost
 from hvd_netconf.namespaces import NETWORK
 
 N = {"n": NETWORK}
@@ -152,3 +155,42 @@ def test_an_address_a_forward_and_dhcp_in_one_commit_and_its_rollback(
     assert sim_state(root)["interfaces"] == before["interfaces"]
     assert sim_state(root)["pf-anchors"] == before["pf-anchors"]
     assert files(root) == dns_before == {} and state(m) == (None, [])
+
+
+def _alive(p: int) -> bool:
+    try:
+        return bool(Path(f"/proc/{p}/cmdline").read_bytes())  # empty: a zombie
+    except OSError:
+        return False
+
+
+def test_a_restarted_hvd_ends_what_a_killed_one_left(vmhvd: HvdInstance) -> None:
+    """A killed hvd cannot stop its dnsmasq: the next one finds the pid it recorded, checks
+    with ps that it is still that server, ends it, and starts the network's own again; one
+    for a network without DHCP now is ended and its files go."""
+    root, m = vmhvd.root, vmhvd.connect_uds()
+    m.edit_config(config(networks=lan(), vms=web()), target="running")
+    first = pid(m)
+    # a server of a network since gone, running, its pid recorded, as a killed hvd leaves it
+    old = dnsmasq.Files.of(root / ".hvd", "old")
+    Path(old.conf).write_text("interface=hv-lan\nbind-interfaces\nport=0\n"
+                              "dhcp-range=10.0.0.10,10.0.0.20,600\n")
+    left = SimHost(root).spawn(dnsmasq.argv(old), log_path=Path(old.conf + ".left"))
+    Path(old.pid).write_text(f"{left.pid}\n")
+    vmhvd.running.server.dhcp = None  # hvd "killed": it stops no server of its own
+    vmhvd.stop()
+    assert _alive(first)
+    again = start_hvd(root.parent, ssh=False)
+    try:
+        assert left.wait(timeout=30) == 0  # SIGTERM, as dnsmasq ends
+        wait_for(lambda: not _alive(first), what="the left lan server to end")
+        assert pid(again.connect_uds()) != first
+        names = sorted(p.name for p in (root / ".hvd" / "dnsmasq").iterdir())
+        assert [n for n in names if n.startswith("old")] == ["old.conf.left"]
+    finally:
+        again.stop()
+        if left.poll() is None:
+            left.kill()
+            left.wait()
+        if _alive(first):  # the test failed before the new hvd ended it
+            os.kill(first, signal.SIGKILL)

@@ -35,8 +35,14 @@ LAN = _net("<address>10.0.0.1/24</address><address>fd00::1/64</address>"
 
 
 def test_files_and_argv() -> None:
-    assert (FILES.conf, FILES.leases) == ("/hv/.hvd/dnsmasq/lan.conf",
-                                          "/hv/.hvd/dnsmasq/lan.leases")
+    assert (FILES.conf, FILES.leases, FILES.pid) == (
+        "/hv/.hvd/dnsmasq/lan.conf", "/hv/.hvd/dnsmasq/lan.leases", "/hv/.hvd/dnsmasq/lan.pid")
+    # ps(1): -o command= the command line alone, -ww in full, -p one process
+    assert dnsmasq.ps(4321) == ["ps", "-ww", "-o", "command=", "-p", "4321"]
+    line = " ".join(dnsmasq.argv(FILES))
+    assert dnsmasq.is_server(line, FILES) and dnsmasq.is_server("/usr/local/sbin/" + line, FILES)
+    assert not dnsmasq.is_server(line, dnsmasq.Files.of("/hv/.hvd", "wan"))
+    assert not dnsmasq.is_server("sshd: root", FILES) and not dnsmasq.is_server("", FILES)
     # dnsmasq(8): -k, --keep-in-foreground; -C, --conf-file=<file>; --test
     assert dnsmasq.argv(FILES) == ["dnsmasq", "--keep-in-foreground",
                                    "--conf-file=/hv/.hvd/dnsmasq/lan.conf"]

@@ -140,6 +140,9 @@ class Vmm:
         if len(args) == 4 and args[:3] == ("-o", "pid=,time=,rss=,pcpu=", "-p"):
             self._ps_usage(st, args[3], out, argv)
             return
+        if len(args) == 5 and args[:4] == ("-ww", "-o", "command=", "-p"):
+            self._ps_dnsmasq(int(args[4]), out)
+            return
         if args != ("-ax", "-ww", "-o", "pid=,command="):
             unknown(argv)
         pids = sorted({e["pid"] for e in st["vmm"].values() if e.get("pid")})
@@ -147,6 +150,20 @@ class Vmm:
             command = self._command(pid)
             if command is not None:
                 out.append(f"{pid:5d} {command}\n")
+
+    @staticmethod
+    def _ps_dnsmasq(pid: int, out: list[str]) -> None:
+        """`ps -ww -o command= -p PID` of a live stand-in dnsmasq: dnsmasq's command line; of
+        any other process ps's exit 1 (it is not the simulated host's)."""
+        try:
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            raw = b""
+        args = [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+        if "hvd_netconf.host.sim.dnsmasq" not in args:
+            raise Fail("", 1)
+        out.append(" ".join(["dnsmasq", *args[args.index("hvd_netconf.host.sim.dnsmasq") + 1:]])
+                   + "\n")
 
     def _bhyvectl(self, st: State, args: tuple[str, ...], out: list[str],
                   argv: tuple[str, ...]) -> None:
