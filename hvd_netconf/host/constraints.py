@@ -583,8 +583,8 @@ def _leases(root: etree._Element, base: etree._Element | None, keys: list[Key],
 
 def check_dhcp(net: specs.NetworkSpec, leases: dict[tuple[str, str], list[str]]
                ) -> list[RpcError]:
-    """The dynamic range in the prefix of the network's first IPv4 address, in order, and
-    clear of the gateway and of every static lease on the network."""
+    """The dynamic range inside one IPv4 prefix of the network, in order, and clear of the
+    network's own address there and of every static lease on the network."""
     d, gw = net.dhcp, dnsmasq.gateway(net)
     if d is None or gw is None:  # the YANG's must asks for an IPv4 address
         return []
@@ -595,19 +595,18 @@ def check_dhcp(net: specs.NetworkSpec, leases: dict[tuple[str, str], list[str]]
                         "the network's IPv4 prefixes (" + ", ".join(
                             str(ipaddress.ip_interface(a).network) for a in net.addresses
                             if ":" not in a) + ")", path=path)]
-    out = [_refuse(f"network {net.name}: the DHCP range {start}-{end} goes past "
-                   f"{gw.network}, the prefix of the network's address {gw}", path=path)
-           for a in (end,) if a not in gw.network]
-    if out:
-        return out
+    if end not in gw.network:
+        return [_refuse(f"network {net.name}: the DHCP range {start}-{end} goes past "
+                        f"{gw.network}, the prefix of the network's address {gw}", path=path)]
     if start > end:
         return [_refuse(f"network {net.name}: the DHCP range starts at {start}, after its end "
                         f"{end}", path=path)]
+    out = []
     if start <= gw.ip <= end:
         out.append(_refuse(f"network {net.name}: the DHCP range {start}-{end} holds the "
                            f"network's own address {gw.ip}", path=path))
     for (network, address), nics in sorted(leases.items()):
-        if network == net.name and dnsmasq.in_range(address, d.range_start, d.range_end):
+        if network == net.name and start <= ipaddress.IPv4Address(address) <= end:
             out.append(_refuse(f"network {net.name}: the DHCP range {start}-{end} holds "
                                f"{address}, the static lease of {', '.join(nics)}", path=path))
     return out

@@ -131,10 +131,3 @@ def parse_leases(text: str) -> list[Lease]:
             out.append(Lease(int(parts[0]), parts[1].lower(), parts[2],
                              None if parts[3] == "*" else parts[3]))
     return out
-
-
-def in_range(address: str, start: str, end: str) -> bool:
-    """An IPv4 address between start and end, both included."""
-    a = ipaddress.IPv4Address(address)
-    return ipaddress.IPv4Address(start) <= a <= ipaddress.IPv4Address(end)
-

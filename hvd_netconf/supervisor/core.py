@@ -341,7 +341,8 @@ class Supervisor:
         for portal, target in sessions:
             self._try(iscsi.remove(portal, target))
 
-    def _attach(self, spec: specs.VmSpec, sessions: list[tuple[str, str]]) -> specs.VmSpec:
+    def _resolve_disks(self, spec: specs.VmSpec, sessions: list[tuple[str, str]]
+                       ) -> specs.VmSpec:
         """The spec to start with: each file disk as its image's path, each iSCSI disk's LUN
         attached, as its da(4) device. The sessions this start added go into sessions, for
         the clean-up."""
@@ -501,7 +502,7 @@ class Supervisor:
             with self._cond:
                 vm.taps = list(taps)
             self._checkpoint(vm)
-            attached = self._attach(spec, sessions)
+            resolved = self._resolve_disks(spec, sessions)
             with self._cond:
                 vm.sessions = list(sessions)
             firmware = bhyve.FIRMWARE_DIRS[0]
@@ -510,11 +511,11 @@ class Supervisor:
                 if spec.uefi_vars:
                     self._uefi_vars(vm, firmware)
             else:
-                self._run_loader(vm, attached, with_iso)
+                self._run_loader(vm, resolved, with_iso)
             self._cloud_init_seed(vm, spec)
             graphics = spec.graphics
             argv = bhyve.bhyve(
-                attached, taps=[t for t, _ in taps], zfs_parent=self.zfs_parent,
+                resolved, taps=[t for t, _ in taps], zfs_parent=self.zfs_parent,
                 vm_dir=str(vm.files.vm_dir), firmware_dir=firmware,
                 mtus=[mtus[n.network] for n in spec.nics], with_iso=with_iso,
                 vnc_port=self._vnc_port(name, graphics.listen)
